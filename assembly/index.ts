@@ -6,3 +6,4 @@
 
 // Build identity: lets the host check it loaded the build it asked for.
 export { buildFlags } from "./build";
+export { scratchPtr, scratchSize } from "./scratch";
