@@ -1,0 +1,29 @@
+// Every error tcpwasm throws or emits: one class with a stable Node-style `code`. The core returns
+// integer codes; they are mapped to these once, here (STYLE.md rule 10).
+
+export type ErrorCode =
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ETIMEDOUT"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "ENOBUFS"
+  | "ENOTCONN"
+  | "EPIPE"
+  | "EINVAL"
+  | "ERR_INVALID_ARG"
+  | "ERR_SOCKET_CLOSED";
+
+export class TcpwasmError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = "TcpwasmError";
+    this.code = code;
+  }
+}
+
+/** Throws ERR_INVALID_ARG: the caller passed something the API cannot use. */
+export function invalidArg(message: string): never {
+  throw new TcpwasmError("ERR_INVALID_ARG", message);
+}
