@@ -7,3 +7,4 @@
 // Build identity: lets the host check it loaded the build it asked for.
 export { buildFlags } from "./build";
 export { scratchPtr, scratchSize } from "./scratch";
+export { onesSum, onesSumScalar, onesSumSimd, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6, updateChecksum16, updateChecksum32 } from "./wire/checksum";
