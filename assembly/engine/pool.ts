@@ -1,0 +1,59 @@
+// Memory accounting: every byte the engine takes from the heap goes through here.
+//
+// Contract
+// - poolAlloc(size) returns a zero-filled block of at least `size` bytes, 16-byte aligned, or 0 when
+//   the block cannot be had. It never traps: the TLSF allocator of the 'minimal' runtime traps
+//   (`unreachable`) when memory.grow fails, so we refuse up front any request that could make it grow
+//   past the byte limit (poolSetLimit) or past the 4 GiB of wasm32 linear memory (65536 pages).
+//   The page check is conservative: it assumes TLSF may need fresh pages for the whole request.
+// - poolFree(ptr, size) takes back a block with the size it was asked for; the counters are what the
+//   tests use to prove that open/transfer/close cycles leave the heap where it started
+//   (TCP.md, "Leaks on drop paths").
+// - Freeing 0 is a no-op, so drop paths can free unconditionally.
+
+// TLSF refuses single blocks above 1 GiB minus its header (rt/common.ts BLOCK_MAXSIZE).
+const MAX_BLOCK: usize = (1 << 30) - 64;
+const WASM32_MAX_PAGES: i32 = 65536;
+
+let bytesInUse: u64 = 0;
+let blocksInUse: u32 = 0;
+let byteLimit: u64 = u64.MAX_VALUE;
+
+/** Caps the bytes the pool hands out (counted as requested); poolAlloc returns 0 beyond it. */
+export function poolSetLimit(maxBytes: u64): void {
+  byteLimit = maxBytes;
+}
+
+export function poolLimit(): u64 {
+  return byteLimit;
+}
+
+export function poolAlloc(size: usize): usize {
+  if (size > MAX_BLOCK) return 0;
+  if (bytesInUse + <u64>size > byteLimit) return 0;
+  // TLSF rounds large requests up to its size classes (under 1/16 more) and adds block headers.
+  let worstCase = size + (size >>> 4) + 256;
+  let pagesNeeded = <i32>((worstCase + 0xffff) >>> 16);
+  if (memory.size() + pagesNeeded > WASM32_MAX_PAGES) return 0;
+  let ptr = heap.alloc(size);
+  memory.fill(ptr, 0, size);
+  bytesInUse += size;
+  blocksInUse++;
+  return ptr;
+}
+
+export function poolFree(ptr: usize, size: usize): void {
+  if (ptr == 0) return;
+  if (DEBUG) assert(blocksInUse > 0 && bytesInUse >= <u64>size, "pool: free without a matching alloc");
+  heap.free(ptr);
+  bytesInUse -= size;
+  blocksInUse--;
+}
+
+export function poolBytesInUse(): u64 {
+  return bytesInUse;
+}
+
+export function poolBlocksInUse(): u32 {
+  return blocksInUse;
+}

@@ -1,0 +1,117 @@
+// A byte ring in linear memory: the send and receive buffers of one connection.
+//
+// Contract
+// - `cap` is a power of two (ringSetCapacity rounds up), so positions wrap with a mask, never a
+//   division. `start` is always < cap; `len` <= cap.
+// - Storage is taken lazily (ringEnsure, through the pool) so an idle connection costs no buffer,
+//   and given back by ringRelease when the connection ends. The capacity survives a release.
+// - The pointer/length pairs (ringWritePtr + ringWriteContig, ringReadPtr + ringReadContig) let the
+//   host write straight into the send ring and read straight out of the receive ring: user data
+//   crosses the boundary once each way (issue 3, deliverable 7). They need storage (ringEnsure).
+// - ringCopyIn may write beyond `len` (out-of-order data held past RCV.NXT) as long as it stays within
+//   cap; ringCommit later makes it readable. Out-of-range offsets are the caller's bug: the debug
+//   build asserts, release builds clamp nothing (the state machine bounds them by the window).
+import { poolAlloc, poolFree } from "./pool";
+
+@unmanaged
+export class Ring {
+  buf: usize;
+  cap: u32;
+  start: u32;
+  len: u32;
+}
+
+// The largest ring: window scaling tops out at 2^30 bytes (RFC 7323 2.3).
+export const RING_MAX_CAPACITY: u32 = 1 << 30;
+
+export function ringSetCapacity(r: Ring, bytes: u32): void {
+  if (DEBUG) assert(r.buf == 0, "ring: capacity changes only while no storage is held");
+  if (r.buf != 0) return;
+  if (bytes < 1) bytes = 1;
+  if (bytes > RING_MAX_CAPACITY) bytes = RING_MAX_CAPACITY;
+  r.cap = bytes <= 1 ? 1 : <u32>1 << (32 - clz(bytes - 1));
+  r.start = 0;
+  r.len = 0;
+}
+
+export function ringEnsure(r: Ring): bool {
+  if (r.buf != 0) return true;
+  if (r.cap == 0) return false;
+  let p = poolAlloc(<usize>r.cap);
+  if (p == 0) return false;
+  r.buf = p;
+  r.start = 0;
+  r.len = 0;
+  return true;
+}
+
+export function ringRelease(r: Ring): void {
+  poolFree(r.buf, <usize>r.cap);
+  r.buf = 0;
+  r.start = 0;
+  r.len = 0;
+}
+
+@inline export function ringSpace(r: Ring): u32 {
+  return r.cap - r.len;
+}
+
+@inline function writeIndex(r: Ring): u32 {
+  return (r.start + r.len) & (r.cap - 1);
+}
+
+export function ringWritePtr(r: Ring): usize {
+  return r.buf + <usize>writeIndex(r);
+}
+
+export function ringWriteContig(r: Ring): u32 {
+  let space = r.cap - r.len;
+  let toEnd = r.cap - writeIndex(r);
+  return space < toEnd ? space : toEnd;
+}
+
+export function ringCommit(r: Ring, n: u32): void {
+  if (DEBUG) assert(n <= r.cap - r.len, "ring: commit beyond capacity");
+  r.len += n;
+}
+
+export function ringReadPtr(r: Ring): usize {
+  return r.buf + <usize>r.start;
+}
+
+export function ringReadContig(r: Ring): u32 {
+  let toEnd = r.cap - r.start;
+  return r.len < toEnd ? r.len : toEnd;
+}
+
+export function ringConsume(r: Ring, n: u32): void {
+  if (DEBUG) assert(n <= r.len, "ring: consume beyond length");
+  r.len -= n;
+  // `start` is not rewound to 0 when the ring empties: out-of-order bytes may sit past `len`
+  // (ringCopyIn) at positions relative to `start`.
+  r.start = (r.start + n) & (r.cap - 1);
+}
+
+export function ringCopyOut(r: Ring, offset: u32, dst: usize, n: u32): void {
+  if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy out of range");
+  let at = (r.start + offset) & (r.cap - 1);
+  let first = r.cap - at;
+  if (first >= n) {
+    memory.copy(dst, r.buf + <usize>at, n);
+  } else {
+    memory.copy(dst, r.buf + <usize>at, first);
+    memory.copy(dst + <usize>first, r.buf, n - first);
+  }
+}
+
+export function ringCopyIn(r: Ring, offset: u32, src: usize, n: u32): void {
+  if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy in out of range");
+  let at = (r.start + offset) & (r.cap - 1);
+  let first = r.cap - at;
+  if (first >= n) {
+    memory.copy(r.buf + <usize>at, src, n);
+  } else {
+    memory.copy(r.buf + <usize>at, src, first);
+    memory.copy(r.buf, src + <usize>first, n - first);
+  }
+}
