@@ -1,3 +1,4 @@
 // tcpwasm: the browser-safe root entry. Web-platform APIs only: nothing here may import a Node built-in.
 export { loadEngine, simdSupported, MemoryViews } from "./loader.js";
 export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./loader.js";
+export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./wire.js";

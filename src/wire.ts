@@ -1,0 +1,451 @@
+// Public wire helpers for users who only want the fast parts: the Internet checksum, and parse /
+// encode of one IP+TCP packet, all run by the core's WebAssembly (assembly/wire/). Browser-safe:
+// web-platform APIs only.
+//
+// Each call copies the bytes into the core's scratch region, calls one numeric export, and reads the
+// decoded Segment through the field-offset table the core exports (wireSegmentLayout), so this file
+// never hard-codes the core's memory layout.
+import { loadEngine, type CoreExports, type LoadOptions, type Flavor, type MemoryViews } from "./loader.js";
+import { invalidArg } from "./errors.js";
+import { reasonName, type ReasonName } from "./reasons.js";
+
+interface WireExports extends CoreExports {
+  scratchPtr(): number;
+  scratchSize(): number;
+  onesSum(ptr: number, len: number, initial: number): number;
+  wireSegment(): number;
+  wireSegmentLayout(): number;
+  wireParse(ptr: number, len: number, verifyChecksums: number): number;
+  headersLen(seg: number): number;
+  emitHeaders(ptr: number, seg: number, payloadLen: number): number;
+  finishChecksums(ptr: number, totalLen: number): void;
+}
+
+/** TCP flags as booleans (RFC 9293 3.1; AE is RFC 9768's accurate-ECN bit). */
+export interface TcpFlags {
+  fin: boolean;
+  syn: boolean;
+  rst: boolean;
+  psh: boolean;
+  ack: boolean;
+  urg: boolean;
+  ece: boolean;
+  cwr: boolean;
+  ae: boolean;
+}
+
+const FLAG_BITS: ReadonlyArray<[keyof TcpFlags, number]> = [
+  ["fin", 0x001], ["syn", 0x002], ["rst", 0x004], ["psh", 0x008], ["ack", 0x010],
+  ["urg", 0x020], ["ece", 0x040], ["cwr", 0x080], ["ae", 0x100],
+];
+
+export interface TcpTimestamps {
+  value: number;
+  echo: number;
+}
+
+/** The TCP options tcpwasm understands; absent ones are null (sack: empty). */
+export interface TcpOptions {
+  mss: number | null;
+  /** The shift count; values above 14 on the wire read as 14 (RFC 7323 2.3). */
+  wscale: number | null;
+  sackPermitted: boolean;
+  timestamps: TcpTimestamps | null;
+  /** SACK blocks as [left, right) sequence-number pairs, at most 4. */
+  sack: Array<[number, number]>;
+}
+
+export interface ParsedPacket {
+  ipVersion: 4 | 6;
+  /** Addresses in standard text form (IPv6 compressed as RFC 5952 recommends). */
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: TcpFlags;
+  flagBits: number;
+  window: number;
+  urgent: number;
+  options: TcpOptions;
+  /** IPv4 TTL or IPv6 hop limit. */
+  ttl: number;
+  /** IPv4 identification (0 for IPv6). */
+  ipId: number;
+  /** IPv4 DF (false for IPv6). */
+  dontFragment: boolean;
+  /** IPv4 TOS or IPv6 traffic class. */
+  tos: number;
+  /** IPv6 flow label (0 for IPv4). */
+  flowLabel: number;
+  ipHeaderLength: number;
+  tcpHeaderLength: number;
+  payloadOffset: number;
+  payloadLength: number;
+  /** A view of the payload inside the bytes passed to parsePacket (not a copy). */
+  payload: Uint8Array;
+}
+
+export interface ParseError {
+  error: ReasonName | `UNKNOWN_${number}`;
+}
+
+/** What encodePacket needs: the addresses and ports; everything else has a default. */
+export interface PacketFields {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq?: number;
+  ack?: number;
+  /** A number (bits as in flagBits) or booleans; default none. */
+  flags?: number | Partial<TcpFlags>;
+  /** Default 65535. */
+  window?: number;
+  urgent?: number;
+  options?: Partial<TcpOptions>;
+  /** Default 64. */
+  ttl?: number;
+  /** IPv4 only. */
+  ipId?: number;
+  /** IPv4 only; default true (as Linux sends). */
+  dontFragment?: boolean;
+  tos?: number;
+  /** IPv6 only. */
+  flowLabel?: number;
+  payload?: Uint8Array;
+}
+
+export interface ParseOptions {
+  /** Verify the IPv4 header checksum and the TCP checksum (default true). */
+  verifyChecksums?: boolean;
+}
+
+export interface Wire {
+  readonly flavor: Flavor;
+  /**
+   * The Internet checksum (RFC 1071) of `bytes`: the ones' complement of their ones'-complement sum
+   * as big-endian 16-bit words (an odd last byte padded with zero), i.e. the value a header's
+   * checksum field holds. Over bytes that include a correct checksum field it returns 0.
+   * `initial` is a ones'-complement sum (not complemented) to add, such as a pseudo-header sum; to
+   * continue a previous result c over more bytes (after an even number of bytes), pass `~c & 0xffff`.
+   */
+  checksum(bytes: Uint8Array, initial?: number): number;
+  /** Parses and validates one IP+TCP packet, or says why it was refused. */
+  parsePacket(bytes: Uint8Array, options?: ParseOptions): ParsedPacket | ParseError;
+  /**
+   * Encodes one IP+TCP packet (IPv4 without options or IPv6 without extension headers) with both
+   * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG on bad input.
+   */
+  encodePacket(fields: PacketFields): Uint8Array;
+}
+
+// Field order of the core's wireSegmentLayout table (assembly/wire/api.ts).
+const LAYOUT_FIELDS = [
+  "ipVersion", "ipProto", "ttl", "tos", "ipId", "dontFragment", "flowLabel", "srcA", "srcB", "dstA",
+  "dstB", "srcPort", "dstPort", "seq", "ack", "flags", "window", "urgent", "mss", "wscale",
+  "sackPermitted", "hasTimestamps", "tsVal", "tsEcr", "sackCount", "sackL0", "land", "ipHeaderLen",
+  "tcpHeaderLen", "payloadOffset", "payloadLen", "size",
+] as const;
+type SegmentLayout = Record<(typeof LAYOUT_FIELDS)[number], number>;
+
+const MAX_OPTIONS_BYTES = 40;
+
+/** Loads a core (see loadEngine's flavors) and returns the wire helpers bound to it. */
+export async function loadWire(options: LoadOptions = {}): Promise<Wire> {
+  const engine = await loadEngine<WireExports>(options);
+  return new WireHelpers(engine.flavor, engine.exports, engine.views);
+}
+
+class WireHelpers implements Wire {
+  private readonly scratch: number;
+  private readonly scratchSize: number;
+  private readonly seg: number;
+  private readonly at: SegmentLayout;
+
+  constructor(readonly flavor: Flavor, private readonly core: WireExports, private readonly views: MemoryViews) {
+    this.scratch = core.scratchPtr();
+    this.scratchSize = core.scratchSize();
+    this.seg = core.wireSegment();
+    const table = core.wireSegmentLayout();
+    const dv = views.dv;
+    const at = {} as SegmentLayout;
+    LAYOUT_FIELDS.forEach((name, i) => (at[name] = dv.getUint16(table + 2 * i, true)));
+    this.at = at;
+  }
+
+  checksum(bytes: Uint8Array, initial = 0): number {
+    if (!(bytes instanceof Uint8Array)) invalidArg("checksum: bytes must be a Uint8Array");
+    checkInt("checksum initial", initial, 0, 0xffffffff);
+    // Chunks of the (even-sized) scratch region, each sum carried into the next.
+    let sum = initial >>> 0;
+    let done = 0;
+    do {
+      const n = Math.min(bytes.length - done, this.scratchSize);
+      this.views.u8.set(bytes.subarray(done, done + n), this.scratch);
+      sum = this.core.onesSum(this.scratch, n, sum) >>> 0;
+      done += n;
+    } while (done < bytes.length);
+    return ~sum & 0xffff;
+  }
+
+  parsePacket(bytes: Uint8Array, options: ParseOptions = {}): ParsedPacket | ParseError {
+    if (!(bytes instanceof Uint8Array)) invalidArg("parsePacket: bytes must be a Uint8Array");
+    if (bytes.length > this.scratchSize) {
+      invalidArg(`parsePacket: a ${bytes.length}-byte packet exceeds the ${this.scratchSize}-byte scratch region`);
+    }
+    this.views.u8.set(bytes, this.scratch);
+    const reason = this.core.wireParse(this.scratch, bytes.length, options.verifyChecksums === false ? 0 : 1);
+    if (reason !== 0) return { error: reasonName(reason) };
+    const dv = this.views.dv;
+    const u8 = this.views.u8;
+    const s = this.seg;
+    const at = this.at;
+    const ipVersion = u8[s + at.ipVersion] === 6 ? 6 : 4;
+    const flagBits = dv.getUint16(s + at.flags, true);
+    const flags = {} as TcpFlags;
+    for (const [name, bit] of FLAG_BITS) flags[name] = (flagBits & bit) !== 0;
+    const wscale = dv.getInt8(s + at.wscale);
+    const sack: Array<[number, number]> = [];
+    for (let i = 0; i < u8[s + at.sackCount]!; i++) {
+      sack.push([dv.getUint32(s + at.sackL0 + 8 * i, true), dv.getUint32(s + at.sackL0 + 8 * i + 4, true)]);
+    }
+    const payloadOffset = dv.getUint32(s + at.payloadOffset, true);
+    const payloadLength = dv.getUint32(s + at.payloadLen, true);
+    const addr = (a: number) =>
+      ipVersion === 4 ? formatIpv4(u8.subarray(s + a, s + a + 4)) : formatIpv6(u8.subarray(s + a, s + a + 16));
+    return {
+      ipVersion,
+      src: addr(at.srcA),
+      dst: addr(at.dstA),
+      srcPort: dv.getUint16(s + at.srcPort, true),
+      dstPort: dv.getUint16(s + at.dstPort, true),
+      seq: dv.getUint32(s + at.seq, true),
+      ack: dv.getUint32(s + at.ack, true),
+      flags,
+      flagBits,
+      window: dv.getUint16(s + at.window, true),
+      urgent: dv.getUint16(s + at.urgent, true),
+      options: {
+        mss: dv.getUint16(s + at.mss, true) || null,
+        wscale: wscale < 0 ? null : wscale,
+        sackPermitted: u8[s + at.sackPermitted] !== 0,
+        timestamps: u8[s + at.hasTimestamps]
+          ? { value: dv.getUint32(s + at.tsVal, true), echo: dv.getUint32(s + at.tsEcr, true) }
+          : null,
+        sack,
+      },
+      ttl: u8[s + at.ttl]!,
+      ipId: dv.getUint16(s + at.ipId, true),
+      dontFragment: u8[s + at.dontFragment] !== 0,
+      tos: u8[s + at.tos]!,
+      flowLabel: dv.getUint32(s + at.flowLabel, true),
+      ipHeaderLength: dv.getUint16(s + at.ipHeaderLen, true),
+      tcpHeaderLength: dv.getUint16(s + at.tcpHeaderLen, true),
+      payloadOffset,
+      payloadLength,
+      payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
+    };
+  }
+
+  encodePacket(fields: PacketFields): Uint8Array {
+    if (typeof fields !== "object" || fields === null) invalidArg("encodePacket: fields must be an object");
+    const src = parseAddress("src", fields.src);
+    const dst = parseAddress("dst", fields.dst);
+    if (src.length !== dst.length) invalidArg("encodePacket: src and dst must both be IPv4 or both IPv6");
+    const v6 = src.length === 16;
+    const payload = fields.payload ?? new Uint8Array(0);
+    if (!(payload instanceof Uint8Array)) invalidArg("encodePacket: payload must be a Uint8Array");
+    const opts = fields.options ?? {};
+    const sack = opts.sack ?? [];
+    if (!Array.isArray(sack) || sack.length > 4) invalidArg("encodePacket: options.sack must be an array of at most 4 [left, right] pairs");
+    const optionBytes = optionsLength(opts, sack.length);
+    if (optionBytes > MAX_OPTIONS_BYTES) {
+      invalidArg(`encodePacket: the options need ${optionBytes} bytes, more than the ${MAX_OPTIONS_BYTES} a TCP header holds`);
+    }
+    if (v6) {
+      if (fields.ipId !== undefined && fields.ipId !== 0) invalidArg("encodePacket: ipId is IPv4 only");
+      if (fields.dontFragment) invalidArg("encodePacket: dontFragment is IPv4 only");
+    } else if (fields.flowLabel !== undefined && fields.flowLabel !== 0) {
+      invalidArg("encodePacket: flowLabel is IPv6 only");
+    }
+
+    const dv = this.views.dv;
+    const u8 = this.views.u8;
+    const s = this.seg;
+    const at = this.at;
+    u8.fill(0, s, s + at.size);
+    u8[s + at.ipVersion] = v6 ? 6 : 4;
+    u8[s + at.ipProto] = 6;
+    u8[s + at.ttl] = checkInt("ttl", fields.ttl ?? 64, 0, 255);
+    u8[s + at.tos] = checkInt("tos", fields.tos ?? 0, 0, 255);
+    dv.setUint16(s + at.ipId, checkInt("ipId", fields.ipId ?? 0, 0, 0xffff), true);
+    u8[s + at.dontFragment] = checkBool("dontFragment", fields.dontFragment ?? !v6) ? 1 : 0;
+    dv.setUint32(s + at.flowLabel, checkInt("flowLabel", fields.flowLabel ?? 0, 0, 0xfffff), true);
+    u8.set(src, s + at.srcA);
+    u8.set(dst, s + at.dstA);
+    dv.setUint16(s + at.srcPort, checkInt("srcPort", fields.srcPort, 0, 0xffff), true);
+    dv.setUint16(s + at.dstPort, checkInt("dstPort", fields.dstPort, 0, 0xffff), true);
+    dv.setUint32(s + at.seq, checkInt("seq", fields.seq ?? 0, 0, 0xffffffff), true);
+    dv.setUint32(s + at.ack, checkInt("ack", fields.ack ?? 0, 0, 0xffffffff), true);
+    dv.setUint16(s + at.flags, flagsToBits(fields.flags ?? 0), true);
+    dv.setUint16(s + at.window, checkInt("window", fields.window ?? 65535, 0, 0xffff), true);
+    dv.setUint16(s + at.urgent, checkInt("urgent", fields.urgent ?? 0, 0, 0xffff), true);
+    dv.setUint16(s + at.mss, opts.mss == null ? 0 : checkInt("options.mss", opts.mss, 1, 0xffff), true);
+    dv.setInt8(s + at.wscale, opts.wscale == null ? -1 : checkInt("options.wscale", opts.wscale, 0, 14));
+    u8[s + at.sackPermitted] = checkBool("options.sackPermitted", opts.sackPermitted ?? false) ? 1 : 0;
+    if (opts.timestamps != null) {
+      if (typeof opts.timestamps !== "object") invalidArg("encodePacket: options.timestamps must be { value, echo }");
+      u8[s + at.hasTimestamps] = 1;
+      dv.setUint32(s + at.tsVal, checkInt("options.timestamps.value", opts.timestamps.value, 0, 0xffffffff), true);
+      dv.setUint32(s + at.tsEcr, checkInt("options.timestamps.echo", opts.timestamps.echo, 0, 0xffffffff), true);
+    }
+    u8[s + at.sackCount] = sack.length;
+    sack.forEach((block, i) => {
+      if (!Array.isArray(block) || block.length !== 2) invalidArg("encodePacket: each SACK block must be [left, right]");
+      dv.setUint32(s + at.sackL0 + 8 * i, checkInt("SACK left edge", block[0], 0, 0xffffffff), true);
+      dv.setUint32(s + at.sackL0 + 8 * i + 4, checkInt("SACK right edge", block[1], 0, 0xffffffff), true);
+    });
+
+    const headers = this.core.headersLen(s);
+    const ipPayload = headers - (v6 ? 40 : 0) + payload.length;
+    if (ipPayload > 0xffff) invalidArg(`encodePacket: a ${payload.length}-byte payload does not fit one IP packet`);
+    if (headers + payload.length > this.scratchSize) {
+      invalidArg(`encodePacket: a ${headers + payload.length}-byte packet exceeds the ${this.scratchSize}-byte scratch region`);
+    }
+    this.core.emitHeaders(this.scratch, s, payload.length);
+    this.views.u8.set(payload, this.scratch + headers);
+    this.core.finishChecksums(this.scratch, headers + payload.length);
+    return this.views.u8.slice(this.scratch, this.scratch + headers + payload.length);
+  }
+}
+
+/** Option bytes the core's writeOptions emits (assembly/wire/tcp.ts optionsLen), unclamped. */
+function optionsLength(opts: Partial<TcpOptions>, sackBlocks: number): number {
+  let n = 0;
+  if (opts.mss != null) n += 4;
+  if (opts.timestamps != null) n += 12;
+  else if (opts.sackPermitted) n += 4;
+  if (opts.wscale != null) n += 4;
+  if (sackBlocks > 0) n += 4 + 8 * sackBlocks;
+  return n;
+}
+
+function flagsToBits(flags: number | Partial<TcpFlags>): number {
+  if (typeof flags === "number") return checkInt("flags", flags, 0, 0x1ff);
+  if (typeof flags !== "object" || flags === null) invalidArg("encodePacket: flags must be a number or an object of booleans");
+  let bits = 0;
+  for (const name of Object.keys(flags)) {
+    const entry = FLAG_BITS.find(([n]) => n === name);
+    if (!entry) invalidArg(`encodePacket: unknown flag '${name}'`);
+    if (checkBool(`flags.${name}`, flags[name as keyof TcpFlags])) bits |= entry[1];
+  }
+  return bits;
+}
+
+function checkInt(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    invalidArg(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkBool(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") invalidArg(`${name} must be a boolean, got ${String(value)}`);
+  return value;
+}
+
+/** Dotted-quad text of 4 bytes. */
+export function formatIpv4(b: Uint8Array): string {
+  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+}
+
+/**
+ * RFC 5952 text of 16 bytes: lowercase hex without leading zeros, the longest run of two or more
+ * zero groups (the first on a tie) as "::", and IPv4-mapped addresses as ::ffff:a.b.c.d (section 5).
+ */
+export function formatIpv6(b: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${formatIpv4(b.subarray(12, 16))}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** The 4 bytes of a dotted-quad IPv4 address (no leading zeros, which some parsers read as octal). */
+export function parseIpv4(text: string): Uint8Array | null {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => IPV4_PART.test(p))) return null;
+  return Uint8Array.from(parts.map(Number));
+}
+
+/** The 16 bytes of an IPv6 address in RFC 4291 2.2 text form (with "::" and a dotted IPv4 tail). */
+export function parseIpv6(text: string): Uint8Array | null {
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const groupsOf = (part: string, allowV4Tail: boolean): number[] | null => {
+    if (part === "") return [];
+    const items = part.split(":");
+    const out: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (allowV4Tail && i === items.length - 1 && item.includes(".")) {
+        const v4 = parseIpv4(item);
+        if (!v4) return null;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(item)) {
+        out.push(parseInt(item, 16));
+      } else {
+        return null;
+      }
+    }
+    return out;
+  };
+  let groups: number[];
+  if (halves.length === 2) {
+    const head = groupsOf(halves[0]!, false);
+    const tail = groupsOf(halves[1]!, true);
+    if (!head || !tail || head.length + tail.length > 7) return null;
+    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    const all = groupsOf(text, true);
+    if (!all || all.length !== 8) return null;
+    groups = all;
+  }
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
+
+function parseAddress(name: string, text: unknown): Uint8Array {
+  if (typeof text !== "string") invalidArg(`encodePacket: ${name} must be an address string`);
+  const bytes = text.includes(":") ? parseIpv6(text) : parseIpv4(text);
+  if (!bytes) invalidArg(`encodePacket: ${name} '${text}' is not an IPv4 or IPv6 address`);
+  return bytes;
+}
+
+export { REASON_NAMES, reasonName, type ReasonName } from "./reasons.js";
