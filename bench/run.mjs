@@ -5,9 +5,9 @@
 // A bench module default-exports `async () => ({ title, markdown })`: the markdown names its baseline
 // and shows ratios measured in the same run (STYLE.md rule 13).
 import * as esbuild from "esbuild";
-import { readdirSync, writeFileSync, readFileSync, mkdtempSync, existsSync } from "node:fs";
+import { readdirSync, writeFileSync, readFileSync, mkdtempSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir, cpus } from "node:os";
+import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -16,7 +16,11 @@ const files = readdirSync(here)
   .filter((f) => f.endsWith(".bench.ts"))
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort();
-const out = mkdtempSync(join(tmpdir(), "tcpwasm-bench-"));
+// Bundles go under node_modules/.cache so the packages left external (tinybench, the AssemblyScript
+// loader) resolve from the project's node_modules; from the OS temp dir they would not.
+const cacheDir = join(here, "..", "node_modules", ".cache");
+mkdirSync(cacheDir, { recursive: true });
+const out = mkdtempSync(join(cacheDir, "tcpwasm-bench-"));
 const sections = [];
 for (const f of files) {
   const outfile = join(out, f.replace(/\.ts$/, ".mjs"));
