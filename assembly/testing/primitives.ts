@@ -38,3 +38,64 @@ export function tRingCopyIn(r: usize, offset: u32, src: usize, n: u32): void { r
 export function tRngSeed(a: u32, b: u32, c: u32, d: u32): void { rngSeed(a, b, c, d); }
 export function tRngNext(): u32 { return rngNext(); }
 export function tRngBelow(n: u32): u32 { return rngBelow(n); }
+
+import { isnSetSecret, sipHash24, sipHash13, isnFor } from "../engine/isn";
+import {
+  FlowKey, tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, listenerAdd, listenerRemove,
+  listenerLookup, listenerCount, portInUse, ephemeralRange, allocEphemeralPort,
+} from "../engine/table";
+
+export function tIsnSetSecret(k0: u64, k1: u64): void { isnSetSecret(k0, k1); }
+export function tSipHash24(k0: u64, k1: u64, ptr: usize, len: u32): u64 { return sipHash24(k0, k1, ptr, len); }
+export function tSipHash13(k0: u64, k1: u64, ptr: usize, len: u32): u64 { return sipHash13(k0, k1, ptr, len); }
+
+export function tFlowKeyNew(): usize { return poolAlloc(offsetof<FlowKey>()); }
+export function tFlowKeyFree(k: usize): void { poolFree(k, offsetof<FlowKey>()); }
+export function tFlowKeySet(k: usize, ipVersion: u32, localA: u64, localB: u64, localPort: u32,
+                            remoteA: u64, remoteB: u64, remotePort: u32): void {
+  let key = changetype<FlowKey>(k);
+  key.ipVersion = ipVersion;
+  key.localA = localA;
+  key.localB = localB;
+  key.localPort = localPort;
+  key.remoteA = remoteA;
+  key.remoteB = remoteB;
+  key.remotePort = remotePort;
+}
+export function tFlowKeyLocalPort(k: usize): u32 { return changetype<FlowKey>(k).localPort; }
+export function tIsnFor(k: usize, nowUs: i64): u32 { return isnFor(changetype<FlowKey>(k), nowUs); }
+export function tTableInit(maxConnections: u32): bool { return tableInit(maxConnections); }
+export function tTableRelease(): void { tableRelease(); }
+export function tTableInsert(k: usize, slot: u32): bool { return tableInsert(changetype<FlowKey>(k), slot); }
+export function tTableLookup(k: usize): i32 { return tableLookup(changetype<FlowKey>(k)); }
+export function tTableRemove(k: usize): bool { return tableRemove(changetype<FlowKey>(k)); }
+export function tTableCount(): u32 { return tableCount(); }
+export function tListenerAdd(v: u32, a: u64, b: u64, port: u32, slot: u32): bool { return listenerAdd(v, a, b, port, slot); }
+export function tListenerRemove(v: u32, a: u64, b: u64, port: u32): bool { return listenerRemove(v, a, b, port); }
+export function tListenerLookup(v: u32, a: u64, b: u64, port: u32): i32 { return listenerLookup(v, a, b, port); }
+export function tListenerCount(): u32 { return listenerCount(); }
+export function tPortInUse(v: u32, a: u64, b: u64, port: u32): bool { return portInUse(v, a, b, port); }
+export function tEphemeralRange(lo: u32, hi: u32): void { ephemeralRange(lo, hi); }
+export function tAllocEphemeralPort(k: usize): i32 { return allocEphemeralPort(changetype<FlowKey>(k)); }
+
+import {
+  TimerTable, TimerKind, timersReset, timerSet, timerClear, timerGet, timersEarliest, timersEarliestKind,
+  tqInit, tqRelease, tqSet, tqRemove, tqGet, tqSize, tqNextDeadline, tqPopExpired,
+} from "../engine/timers";
+
+export function tTimersNew(): usize { return poolAlloc(offsetof<TimerTable>()); }
+export function tTimersFree(t: usize): void { poolFree(t, offsetof<TimerTable>()); }
+export function tTimersReset(t: usize): void { timersReset(changetype<TimerTable>(t)); }
+export function tTimerSet(t: usize, kind: u32, atUs: i64): void { timerSet(changetype<TimerTable>(t), <TimerKind>kind, atUs); }
+export function tTimerClear(t: usize, kind: u32): void { timerClear(changetype<TimerTable>(t), <TimerKind>kind); }
+export function tTimerGet(t: usize, kind: u32): i64 { return timerGet(changetype<TimerTable>(t), <TimerKind>kind); }
+export function tTimersEarliest(t: usize): i64 { return timersEarliest(changetype<TimerTable>(t)); }
+export function tTimersEarliestKind(t: usize): i32 { return timersEarliestKind(changetype<TimerTable>(t)); }
+export function tTqInit(maxSlots: u32): bool { return tqInit(maxSlots); }
+export function tTqRelease(): void { tqRelease(); }
+export function tTqSet(slot: u32, deadlineUs: i64): void { tqSet(slot, deadlineUs); }
+export function tTqRemove(slot: u32): void { tqRemove(slot); }
+export function tTqGet(slot: u32): i64 { return tqGet(slot); }
+export function tTqSize(): u32 { return tqSize(); }
+export function tTqNextDeadline(): i64 { return tqNextDeadline(); }
+export function tTqPopExpired(nowUs: i64): i32 { return tqPopExpired(nowUs); }
