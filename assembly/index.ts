@@ -10,3 +10,4 @@ export { scratchPtr, scratchSize } from "./scratch";
 export { onesSum, onesSumScalar, onesSumSimd, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6, updateChecksum16, updateChecksum32 } from "./wire/checksum";
 export { parsePacket, headersLen, emitHeaders, finishChecksums } from "./wire/packet";
 export { wireSegment, wireSegmentLayout, wireParse, parseBatch, reasonCount } from "./wire/api";
+export { icmpEchoReply } from "./wire/icmp";
