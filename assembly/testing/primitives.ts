@@ -99,3 +99,41 @@ export function tTqGet(slot: u32): i64 { return tqGet(slot); }
 export function tTqSize(): u32 { return tqSize(); }
 export function tTqNextDeadline(): i64 { return tqNextDeadline(); }
 export function tTqPopExpired(nowUs: i64): i32 { return tqPopExpired(nowUs); }
+
+import { Rtt, rttInit, rttSample, rttBackoff, rttRto, rttSetGranularity } from "../engine/rtt";
+import {
+  Congestion, ccInit, ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery, ccOnRto,
+  ccOnIdleRestart, ccIsFullAck, ccInitialWindow,
+} from "../engine/congestion";
+
+export function tRttNew(): usize { return poolAlloc(offsetof<Rtt>()); }
+export function tRttFree(r: usize): void { poolFree(r, offsetof<Rtt>()); }
+export function tRttInit(r: usize, initialRtoUs: i64, minUs: i64, maxUs: i64): void { rttInit(changetype<Rtt>(r), initialRtoUs, minUs, maxUs); }
+export function tRttSetGranularity(r: usize, g: i64): void { rttSetGranularity(changetype<Rtt>(r), g); }
+export function tRttSample(r: usize, sampleUs: i64): void { rttSample(changetype<Rtt>(r), sampleUs); }
+export function tRttBackoff(r: usize): void { rttBackoff(changetype<Rtt>(r)); }
+export function tRttRto(r: usize): i64 { return rttRto(changetype<Rtt>(r)); }
+export function tRttSrtt(r: usize): i64 { return changetype<Rtt>(r).srttUs; }
+export function tRttVar(r: usize): i64 { return changetype<Rtt>(r).rttvarUs; }
+export function tRttBackoffCount(r: usize): u32 { return changetype<Rtt>(r).backoff; }
+
+export function tCcNew(): usize { return poolAlloc(offsetof<Congestion>()); }
+export function tCcFree(c: usize): void { poolFree(c, offsetof<Congestion>()); }
+export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss); }
+export function tCcInitialWindow(mss: u32): u32 { return ccInitialWindow(mss); }
+export function tCcOnAck(c: usize, acked: u32, flightBefore: u32): void { ccOnAck(changetype<Congestion>(c), acked, flightBefore); }
+export function tCcOnEnterRecovery(c: usize, flight: u32, highSeq: u32): void { ccOnEnterRecovery(changetype<Congestion>(c), flight, highSeq); }
+export function tCcOnDupAckInRecovery(c: usize): void { ccOnDupAckInRecovery(changetype<Congestion>(c)); }
+export function tCcOnPartialAck(c: usize, acked: u32): void { ccOnPartialAck(changetype<Congestion>(c), acked); }
+export function tCcOnExitRecovery(c: usize, flight: u32): void { ccOnExitRecovery(changetype<Congestion>(c), flight); }
+export function tCcOnRto(c: usize, flight: u32): void { ccOnRto(changetype<Congestion>(c), flight); }
+export function tCcOnIdleRestart(c: usize): void { ccOnIdleRestart(changetype<Congestion>(c)); }
+export function tCcIsFullAck(c: usize, ack: u32): bool { return ccIsFullAck(changetype<Congestion>(c), ack); }
+export function tCcCwnd(c: usize): u32 { return changetype<Congestion>(c).cwnd; }
+export function tCcSsthresh(c: usize): u32 { return changetype<Congestion>(c).ssthresh; }
+export function tCcInRecovery(c: usize): bool { return changetype<Congestion>(c).inRecovery; }
+export function tCcRecover(c: usize): u32 { return changetype<Congestion>(c).recover; }
+export function tCcSetCwnd(c: usize, cwnd: u32, ssthresh: u32): void {
+  changetype<Congestion>(c).cwnd = cwnd;
+  changetype<Congestion>(c).ssthresh = ssthresh;
+}
