@@ -137,7 +137,7 @@ function removeNamespaceSync(name: string): void {
 export function sweepStaleNamespaces(): string[] {
   const removed: string[] = [];
   for (const name of listNamespaces()) {
-    const match = new RegExp(`^${NAME_PREFIX}(\\d+)-\\d+$`).exec(name);
+    const match = new RegExp(`^${NAME_PREFIX}(\\d+)-(\\d+|probe)$`).exec(name);
     if (!match) continue;
     const owner = Number(match[1]);
     if (owner === process.pid || pidAlive(owner)) continue;
