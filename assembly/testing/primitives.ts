@@ -137,3 +137,32 @@ export function tCcSetCwnd(c: usize, cwnd: u32, ssthresh: u32): void {
   changetype<Congestion>(c).cwnd = cwnd;
   changetype<Congestion>(c).ssthresh = ssthresh;
 }
+
+import {
+  OooList, oooInsert, oooTake, oooSackBlocks, oooBytes, oooCount, oooClear, oooRelease,
+} from "../engine/reassembly";
+
+export function tOooNew(): usize {
+  let q = poolAlloc(offsetof<OooList>());
+  changetype<OooList>(q).recent = -1;
+  return q;
+}
+export function tOooFree(q: usize): void {
+  oooRelease(changetype<OooList>(q));
+  poolFree(q, offsetof<OooList>());
+}
+export function tOooInsert(q: usize, start: u32, end: u32): bool { return oooInsert(changetype<OooList>(q), start, end); }
+export function tOooTake(q: usize, rcvNxt: u32): u32 { return oooTake(changetype<OooList>(q), rcvNxt); }
+export function tOooSackBlocks(q: usize, out: usize, max: u32): u32 { return oooSackBlocks(changetype<OooList>(q), out, max); }
+export function tOooBytes(q: usize): u32 { return oooBytes(changetype<OooList>(q)); }
+export function tOooCount(q: usize): u32 { return oooCount(changetype<OooList>(q)); }
+export function tOooRecent(q: usize): i32 { return changetype<OooList>(q).recent; }
+export function tOooStorage(q: usize): usize { return changetype<OooList>(q).ranges; }
+export function tOooClear(q: usize): void { oooClear(changetype<OooList>(q)); }
+export function tOooRelease(q: usize): void { oooRelease(changetype<OooList>(q)); }
+export function tOooSetStamp(q: usize, stamp: u32): void { changetype<OooList>(q).stamp = stamp; }
+/** Range i as start (low 32 bits) and end (high 32 bits), for checking the sorted layout. */
+export function tOooRange(q: usize, i: u32): u64 {
+  let p = changetype<OooList>(q).ranges + <usize>i * 12;
+  return <u64>load<u32>(p) | (<u64>load<u32>(p, 4) << 32);
+}
