@@ -1,0 +1,36 @@
+// The one interface between a stack and whatever carries its packets: an in-memory pair, a UDP
+// socket, a WebSocket, a WebRTC data channel, an emulator's NIC. Implement these three members and a
+// stack can sit on your transport.
+
+/** Receives a batch of raw IP packets, in arrival order. */
+export type PacketHandler = (packets: Uint8Array[]) => void;
+
+/**
+ * A point-to-point link carrying raw IP packets: each Uint8Array is one whole IPv4 or IPv6 packet
+ * starting at its version nibble, with no link-layer header, exactly what a TUN device (IFF_NO_PI)
+ * reads and writes.
+ *
+ * Buffer ownership, both ways, so that no side has to copy defensively:
+ * - `send` hands the packets to the link. The caller must not modify or reuse them (nor their
+ *   underlying ArrayBuffer ranges) afterwards; the link may queue them and deliver the same objects.
+ * - The handler owns the packets it is given: the link never touches them again, so the receiver may
+ *   keep, modify or transfer them. The batch array itself is the handler's too.
+ *
+ * Delivery is asynchronous: `send` never calls a handler before it returns, on either end.
+ */
+export interface Link {
+  /** Queues packets for transmission, in order. After `close` they are dropped silently. */
+  send(packets: Uint8Array[]): void;
+  /**
+   * Sets the function that receives incoming packets, replacing any earlier one. Packets that arrive
+   * while no handler is set are dropped.
+   */
+  onReceive(handler: PacketHandler): void;
+  /** Stops both directions and releases the transport; pending packets are discarded. Idempotent. */
+  close(): void;
+  /** The largest packet, in bytes, the link carries whole; a stack derives its MSS from it. */
+  readonly mtu?: number;
+}
+
+/** The MTU a stack assumes when a link does not state one: Ethernet's. */
+export const DEFAULT_MTU = 1500;
