@@ -6,7 +6,7 @@
 // Every refusal returns a Reason (reason.ts); the Segment then holds whatever was decoded before the
 // refusal (IP fields once the IP header validated, so NOT_TCP packets can go to icmp.ts). Emit
 // (headersLen, emitHeaders, finishChecksums) trusts the Segment it is given (STYLE.md rule 2).
-import { Reason, REASON_COUNT } from "./reason";
+import { Reason } from "./reason";
 import { Segment } from "./segment";
 import { onesSum, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from "./checksum";
 import * as ipv4 from "./ipv4";
@@ -111,7 +111,7 @@ export function parsePacket(ptr: usize, len: u32, seg: Segment, verifyChecksums:
     const r = tcp.parseOptions(t, hlen, seg);
     if (r != Reason.OK) return r;
   }
-  // LAND (CVE-1999-0016; RFC 5961 has nothing to add): a SYN from our own address and port.
+  // LAND (CVE-1999-0016): a SYN whose source address and port are its destination's.
   if ((seg.flags & tcp.FLG_SYN) != 0 && seg.srcPort == seg.dstPort &&
       seg.srcA == seg.dstA && seg.srcB == seg.dstB) {
     seg.land = true;
