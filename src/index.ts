@@ -2,3 +2,6 @@
 export { loadEngine, simdSupported, MemoryViews } from "./loader.js";
 export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./loader.js";
 export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./wire.js";
+export { DEFAULT_MTU, type Link, type PacketHandler } from "./link/types.js";
+export { createMemoryLinkPair, MemoryLink, type LinkFaults, type MemoryLinkOptions, type MemoryLinkStats } from "./link/memory.js";
+export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./pcap.js";
