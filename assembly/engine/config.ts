@@ -1,0 +1,179 @@
+// Engine configuration: every bound the engine enforces, with its default. The host sets keys before
+// engineInit (sizes of tables and regions are fixed there) or at any time for the others; times cross
+// the boundary in milliseconds and are kept in microseconds inside (STYLE.md rule 3).
+import { Err } from "./errors";
+
+export const enum ConfigKey {
+  /** Connection slots (listeners included); fixed at engineInit. */
+  MAX_CONNECTIONS = 0,
+  /** SYN-RECEIVED connections across all listeners (RFC 4987 2.3). */
+  MAX_HALF_OPEN_TOTAL = 1,
+  /** SYN-RECEIVED connections per listener; a listener's backlog lowers it further. */
+  MAX_HALF_OPEN_PER_LISTENER = 2,
+  /** Default send ring per connection, bytes. */
+  SEND_BUFFER = 3,
+  /** Default receive ring per connection, bytes (it also chooses our window scale). */
+  RECV_BUFFER = 4,
+  /** Maximum segment lifetime, ms: TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). */
+  MSL_MS = 5,
+  RTO_MIN_MS = 6,
+  RTO_MAX_MS = 7,
+  RTO_INITIAL_MS = 8,
+  /** SYN (and SYN,ACK) retransmissions before ETIMEDOUT (RFC 9293 3.8.3 R2 for SYNs). */
+  SYN_RETRIES = 9,
+  /** Consecutive data retransmission timeouts before ETIMEDOUT (RFC 9293 3.8.3 R2). */
+  DATA_RETRIES = 10,
+  /** Delayed ACK timeout, ms, at most 200 (RFC 9293 3.8.6.3 MUST-40 says < 0.5 s). */
+  DELAYED_ACK_MS = 11,
+  /** Keepalive on for new connections (RFC 1122 4.2.3.6: off by default). */
+  KEEPALIVE = 12,
+  KEEPALIVE_IDLE_MS = 13,
+  KEEPALIVE_INTERVAL_MS = 14,
+  KEEPALIVE_COUNT = 15,
+  /** Persist probe interval bounds and the total time a zero window may hold data (Sockstress). */
+  PERSIST_MIN_MS = 16,
+  PERSIST_MAX_MS = 17,
+  PERSIST_TOTAL_MS = 18,
+  /** Link MTU: our MSS is MTU - 40 (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1). */
+  MTU = 19,
+  /** 1: one event per segment in and out (tracing). */
+  TRACE = 20,
+  /** 1: verify IPv4 header and TCP checksums on input. */
+  VERIFY_CHECKSUMS = 21,
+  /** Options we offer in SYNs: window scale, timestamps, SACK-permitted (1 on, 0 off). */
+  WINDOW_SCALING = 22,
+  TIMESTAMPS = 23,
+  SACK = 24,
+  /** Challenge ACKs per connection per second (RFC 5961 7; CVE-2016-5696: never global). */
+  CHALLENGE_ACK_LIMIT = 25,
+  /** Bytes of the TX region output() fills; fixed at engineInit. */
+  TX_REGION = 26,
+  /** Bytes of the RX region input() reads; fixed at engineInit. */
+  RX_REGION = 27,
+  /** Most event records held before the host drains them; beyond it events are dropped and counted. */
+  EVENT_LIMIT = 28,
+  /** Ephemeral port range (RFC 6056), low and high inclusive. */
+  EPHEMERAL_LOW = 29,
+  EPHEMERAL_HIGH = 30,
+  /** Nagle on for new connections (RFC 9293 3.7.4: on by default). */
+  NAGLE = 31,
+  /** Default user timeout, ms, 0 = none (RFC 9293 3.8.3, RFC 5482). */
+  USER_TIMEOUT_MS = 32,
+  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies) between output calls. */
+  CONTROL_QUEUE = 33,
+  /** 1 (default): an event for every state transition, old and new state. */
+  STATE_EVENTS = 34,
+  COUNT = 35,
+}
+
+export let maxConnections: u32 = 65536;
+export let maxHalfOpenTotal: u32 = 4096;
+export let maxHalfOpenPerListener: u32 = 1024;
+export let sendBufferDefault: u32 = 256 * 1024;
+export let recvBufferDefault: u32 = 256 * 1024;
+export let mslUs: i64 = 30_000_000;
+export let rtoMinUs: i64 = 200_000;
+export let rtoMaxUs: i64 = 60_000_000;
+export let rtoInitialUs: i64 = 1_000_000;
+export let synRetries: u32 = 6;
+export let dataRetries: u32 = 15;
+export let delayedAckUs: i64 = 40_000;
+export let keepaliveDefault: bool = false;
+export let keepaliveIdleUs: i64 = 7_200_000_000;
+export let keepaliveIntervalUs: i64 = 75_000_000;
+export let keepaliveCount: u32 = 9;
+export let persistMinUs: i64 = 200_000;
+export let persistMaxUs: i64 = 60_000_000;
+export let persistTotalUs: i64 = 600_000_000;
+export let mtu: u32 = 1500;
+export let trace: bool = false;
+export let verifyChecksums: bool = true;
+export let offerWindowScaling: bool = true;
+export let offerTimestamps: bool = true;
+export let offerSack: bool = true;
+export let challengeAckLimit: u32 = 10;
+export let txRegionBytes: u32 = 1 << 20;
+export let rxRegionBytes: u32 = 1 << 20;
+export let eventLimit: u32 = 1 << 20;
+export let ephemeralLow: u32 = 49152;
+export let ephemeralHigh: u32 = 65535;
+export let nagleDefault: bool = true;
+export let userTimeoutUs: i64 = 0;
+export let controlQueueBytes: u32 = 64 * 1024;
+export let stateEvents: bool = true;
+
+/** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
+export let frozen: bool = false;
+export function freezeConfig(): void {
+  frozen = true;
+}
+
+@inline function msToUs(ms: f64): i64 {
+  return <i64>(ms * 1000.0);
+}
+
+/** Sets one key; returns 0 or -EINVAL (unknown key, value out of range, or a sizing key after init). */
+export function configSet(key: u32, value: f64): i32 {
+  if (!(value >= 0) || value > 4294967295.0) return -Err.EINVAL;
+  const u = <u32>value;
+  const on = value != 0;
+  switch (key) {
+    case ConfigKey.MAX_CONNECTIONS:
+      if (frozen || u < 1 || u > (1 << 20)) return -Err.EINVAL;
+      maxConnections = u; break;
+    case ConfigKey.MAX_HALF_OPEN_TOTAL: maxHalfOpenTotal = u; break;
+    case ConfigKey.MAX_HALF_OPEN_PER_LISTENER: maxHalfOpenPerListener = u; break;
+    case ConfigKey.SEND_BUFFER:
+      if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
+      sendBufferDefault = u; break;
+    case ConfigKey.RECV_BUFFER:
+      if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
+      recvBufferDefault = u; break;
+    case ConfigKey.MSL_MS: mslUs = msToUs(value); break;
+    case ConfigKey.RTO_MIN_MS: if (u < 1) return -Err.EINVAL; rtoMinUs = msToUs(value); break;
+    case ConfigKey.RTO_MAX_MS: if (u < 1) return -Err.EINVAL; rtoMaxUs = msToUs(value); break;
+    case ConfigKey.RTO_INITIAL_MS: if (u < 1) return -Err.EINVAL; rtoInitialUs = msToUs(value); break;
+    case ConfigKey.SYN_RETRIES: synRetries = u; break;
+    case ConfigKey.DATA_RETRIES: dataRetries = u; break;
+    case ConfigKey.DELAYED_ACK_MS:
+      if (value > 200) return -Err.EINVAL;
+      delayedAckUs = msToUs(value); break;
+    case ConfigKey.KEEPALIVE: keepaliveDefault = on; break;
+    case ConfigKey.KEEPALIVE_IDLE_MS: if (u < 1) return -Err.EINVAL; keepaliveIdleUs = msToUs(value); break;
+    case ConfigKey.KEEPALIVE_INTERVAL_MS: if (u < 1) return -Err.EINVAL; keepaliveIntervalUs = msToUs(value); break;
+    case ConfigKey.KEEPALIVE_COUNT: if (u < 1) return -Err.EINVAL; keepaliveCount = u; break;
+    case ConfigKey.PERSIST_MIN_MS: if (u < 1) return -Err.EINVAL; persistMinUs = msToUs(value); break;
+    case ConfigKey.PERSIST_MAX_MS: if (u < 1) return -Err.EINVAL; persistMaxUs = msToUs(value); break;
+    case ConfigKey.PERSIST_TOTAL_MS: persistTotalUs = msToUs(value); break;
+    case ConfigKey.MTU:
+      if (u < 128 || u > 65535) return -Err.EINVAL;
+      mtu = u; break;
+    case ConfigKey.TRACE: trace = on; break;
+    case ConfigKey.VERIFY_CHECKSUMS: verifyChecksums = on; break;
+    case ConfigKey.WINDOW_SCALING: offerWindowScaling = on; break;
+    case ConfigKey.TIMESTAMPS: offerTimestamps = on; break;
+    case ConfigKey.SACK: offerSack = on; break;
+    case ConfigKey.CHALLENGE_ACK_LIMIT: challengeAckLimit = u; break;
+    case ConfigKey.TX_REGION:
+      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      txRegionBytes = u; break;
+    case ConfigKey.RX_REGION:
+      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      rxRegionBytes = u; break;
+    case ConfigKey.EVENT_LIMIT: if (u < 64) return -Err.EINVAL; eventLimit = u; break;
+    case ConfigKey.EPHEMERAL_LOW:
+      if (u < 1 || u > 65535) return -Err.EINVAL;
+      ephemeralLow = u; break;
+    case ConfigKey.EPHEMERAL_HIGH:
+      if (u < 1 || u > 65535) return -Err.EINVAL;
+      ephemeralHigh = u; break;
+    case ConfigKey.NAGLE: nagleDefault = on; break;
+    case ConfigKey.USER_TIMEOUT_MS: userTimeoutUs = msToUs(value); break;
+    case ConfigKey.CONTROL_QUEUE:
+      if (frozen || u < 4096) return -Err.EINVAL;
+      controlQueueBytes = u; break;
+    case ConfigKey.STATE_EVENTS: stateEvents = on; break;
+    default: return -Err.EINVAL;
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Connection lifecycle shared by input, output, timeouts and user calls: state changes (with their
+// events), the output queue, timer scheduling, and the end of a connection (RFC 9293 3.10: "delete
+// the TCB, enter CLOSED"). A TCB is freed when the protocol is done AND the host released it.
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, tcbTimers, tcbOoo, tcbSb, sndRing, rcvRing,
+  tcbFromId, tcbFree, slotOf } from "./tcb";
+import { tableRemove, listenerRemove } from "./table";
+import { timersReset, timersEarliest, tqSet, tqRemove } from "./timers";
+import { ringRelease } from "./ring";
+import { oooClear } from "./reassembly";
+import { sbClear } from "./scoreboard";
+import { emitEvent, emitSimple, EventType } from "./events";
+import { stateEvents } from "./config";
+
+// ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----
+
+let txqBuf: usize = 0;
+let txqCap: u32 = 0;
+let txqHead: u32 = 0;
+let txqLen: u32 = 0;
+
+export function txqInit(capacity: u32): void {
+  txqCap = capacity;
+  txqBuf = heap.alloc(<usize>capacity << 2);
+  txqHead = 0;
+  txqLen = 0;
+}
+
+/** Queues `t` for output() (at most once). */
+export function wantOutput(t: Tcb): void {
+  if (hasFlag(t, F.IN_TXQ)) return;
+  if (txqLen == txqCap) return; // cannot happen: one entry per live connection at most
+  setFlag(t, F.IN_TXQ);
+  store<u32>(txqBuf + (<usize>((txqHead + txqLen) % txqCap) << 2), t.id);
+  txqLen++;
+}
+
+@inline export function txqCount(): u32 {
+  return txqLen;
+}
+
+/** The connection at the front of the output queue, or null after skipping stale entries. */
+export function txqFront(): Tcb | null {
+  while (txqLen != 0) {
+    const t = tcbFromId(load<u32>(txqBuf + (<usize>txqHead << 2)));
+    if (t != null && hasFlag(t, F.IN_TXQ)) return t;
+    txqPop();
+  }
+  return null;
+}
+
+export function txqPop(): void {
+  txqHead = (txqHead + 1) % txqCap;
+  txqLen--;
+}
+
+// ---- Timers ----
+
+/** Puts the connection's earliest deadline into the engine's timer queue. Call after timer changes. */
+@inline export function reschedule(t: Tcb): void {
+  tqSet(slotOf(t.id), timersEarliest(tcbTimers(t)));
+}
+
+// ---- Half-open accounting (RFC 4987 2.3) ----
+
+export let halfOpenTotal: u32 = 0;
+
+export function enterHalfOpen(t: Tcb, listener: Tcb): void {
+  setFlag(t, F.HALF_OPEN);
+  listener.halfOpen++;
+  halfOpenTotal++;
+}
+
+export function leaveHalfOpen(t: Tcb): void {
+  if (!hasFlag(t, F.HALF_OPEN)) return;
+  clearFlag(t, F.HALF_OPEN);
+  halfOpenTotal--;
+  const l = tcbFromId(t.listenerId);
+  if (l != null && l.halfOpen > 0) l.halfOpen--;
+}
+
+// ---- States and the end of a connection ----
+
+export function setState(t: Tcb, s: u32): void {
+  const old = t.state;
+  if (old == s) return;
+  t.state = s;
+  if (old == State.SYN_RECEIVED) leaveHalfOpen(t);
+  if (stateEvents) emitSimple(EventType.STATE, old, t.id, s);
+}
+
+/** An event about `t` for the host: only once the host holds the id. */
+@inline export function notify(t: Tcb, type: u32, code: u32): void {
+  if (hasFlag(t, F.HOST_HELD)) emitSimple(type, code, t.id, 0);
+}
+
+/** connectionDone's `why` for ABORT: the queues are flushed but no event says why (the host asked). */
+export const LOCAL_ABORT: u32 = 0xffff;
+
+/**
+ * The protocol is over: CLOSED, out of the tables, no timers. `why` is the event that says why
+ * (EventType.RESET / TIMED_OUT / ERROR, with `err`), or 0 for an orderly end. After a reset or an
+ * error the queues are flushed (RFC 9293 3.10.7.4 second check); after an orderly end data already
+ * received stays readable until the host releases the id. Frees the TCB when the host does not hold
+ * it: the caller must not touch `t` afterwards.
+ */
+export function connectionDone(t: Tcb, why: u32, err: u32): void {
+  leaveHalfOpen(t);
+  setState(t, State.CLOSED);
+  const key = tcbKey(t);
+  if (hasFlag(t, F.IN_TABLE)) {
+    tableRemove(key);
+    clearFlag(t, F.IN_TABLE);
+  }
+  if (hasFlag(t, F.LISTENING)) {
+    listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
+    clearFlag(t, F.LISTENING);
+  }
+  timersReset(tcbTimers(t));
+  tqRemove(slotOf(t.id));
+  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+  ringRelease(sndRing(t));
+  oooClear(tcbOoo(t));
+  sbClear(tcbSb(t));
+  if (why != 0) {
+    ringRelease(rcvRing(t));
+    setFlag(t, F.ABORTED);
+  }
+  if (hasFlag(t, F.HOST_HELD)) {
+    if (why != 0 && why != LOCAL_ABORT) emitSimple(why, err, t.id, 0);
+    emitSimple(EventType.CLOSED, 0, t.id, 0);
+  } else {
+    tcbFree(t);
+  }
+}
+
+/** The host gave up its id: free now if the protocol is done, else when it is. */
+export function hostReleased(t: Tcb): void {
+  clearFlag(t, F.HOST_HELD);
+  if (t.state == State.CLOSED) tcbFree(t);
+}

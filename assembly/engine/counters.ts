@@ -1,0 +1,72 @@
+// Engine counters: u32 cells in one static region the host reads (countersPtr). Cells 0 to
+// REASON_COUNT - 1 count packets parsePacket refused, by Reason (wire/reason.ts); the engine's own
+// counters follow at COUNTER_BASE + Counter. Numbers are stable: never renumber, only append.
+import { REASON_COUNT } from "../wire/reason";
+
+export const COUNTER_BASE: u32 = 32;
+
+export const enum Counter {
+  PACKETS_IN = 0,
+  SEGMENTS_IN = 1,
+  SEGMENTS_OUT = 2,
+  /** RSTs we sent: closed ports, unacceptable ACKs in SYN-SENT / SYN-RECEIVED, ABORT. */
+  RESETS_SENT = 3,
+  /** Resets that ended a connection. */
+  RESETS_RECEIVED = 4,
+  RETRANSMITS = 5,
+  FAST_RETRANSMITS = 6,
+  TIMEOUTS = 7,
+  CHALLENGE_ACKS = 8,
+  /** Challenge ACKs suppressed by the per-connection rate limit (RFC 5961 7). */
+  CHALLENGE_ACKS_LIMITED = 9,
+  /** SYNs dropped: half-open cap of the listener or of the engine (RFC 4987). */
+  SYN_DROPPED_HALF_OPEN = 10,
+  /** SYNs dropped: no free connection slot or no memory for a TCB. */
+  SYN_DROPPED_NO_SLOT = 11,
+  /** Segments dropped by PAWS (RFC 7323 5.3). */
+  PAWS_DROPPED = 12,
+  /** Segments outside the receive window (RFC 9293 3.10.7.4 first check). */
+  OUT_OF_WINDOW = 13,
+  /** Out-of-order segments dropped because the reassembly queue has too many holes. */
+  OOO_DROPPED = 14,
+  /** Event records dropped past config.eventLimit. */
+  EVENTS_DROPPED = 15,
+  /** Control packets (RST, ICMP echo reply) dropped because the control queue was full. */
+  CONTROL_DROPPED = 16,
+  ICMP_ECHO_REPLIES = 17,
+  /** Packets for IP protocols we do not handle, and ICMP other than echo requests. */
+  NOT_TCP_DROPPED = 18,
+  /** ACKs outside SND.UNA - MAX.SND.WND .. SND.NXT (RFC 5961 5.2). */
+  BAD_ACK_DROPPED = 19,
+  /** Segments to a port nobody listens on (answered with RST unless they carry RST). */
+  NO_CONNECTION = 20,
+  /** RX records whose length runs past the RX region. */
+  RX_RECORD_INVALID = 21,
+  ZERO_WINDOW_PROBES = 22,
+  KEEPALIVE_PROBES = 23,
+  /** Segments without a timestamp on a connection that negotiated timestamps (RFC 7323 3.2). */
+  TS_MISSING_DROPPED = 24,
+  COUNT = 25,
+}
+
+const CELLS: u32 = 64;
+const region = memory.data(CELLS * 4, 8);
+
+export function countersPtr(): usize {
+  return region;
+}
+
+export function countersLength(): u32 {
+  return CELLS;
+}
+
+@inline export function count(c: Counter): void {
+  const p = region + ((<usize>COUNTER_BASE + <usize>c) << 2);
+  store<u32>(p, load<u32>(p) + 1);
+}
+
+@inline export function countReason(reason: u32): void {
+  if (reason >= REASON_COUNT) return;
+  const p = region + (<usize>reason << 2);
+  store<u32>(p, load<u32>(p) + 1);
+}

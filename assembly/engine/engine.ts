@@ -1,0 +1,129 @@
+// The engine's boundary: initialisation, the input / output / timers calls, the deadline, and the
+// regions the host reads and writes. assembly/index.ts re-exports these; src/engine.ts wraps them.
+// Times cross the boundary as f64 milliseconds on the host's clock and are i64 microseconds inside.
+import { tableInit, ephemeralRange } from "./table";
+import { tqInit, tqNextDeadline, NEVER } from "./timers";
+import { isnSetSecret } from "./isn";
+import { rngSeed } from "./rng";
+import { poolBytesInUse } from "./pool";
+import { slotsInit, liveConnections, TCB_SIZE } from "./tcb";
+import { txqInit } from "./conn";
+import { eventsInit } from "./events";
+import { outputInit, outputRun, outputMore } from "./output";
+import { inputRun } from "./input";
+import { timersRun } from "./timeouts";
+import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
+import { Err } from "./errors";
+import * as config from "./config";
+
+let initialised = false;
+let rxBuf: usize = 0;
+
+@inline function toUs(nowMs: f64): i64 {
+  return <i64>(nowMs * 1000.0);
+}
+
+/**
+ * Sizes every table and region from the configuration (engineConfigSet first) and keys the engine:
+ * paramPtr() holds the ISN secret (two u64 at 0 and 8) and the PRNG seed (four u32 at 16..32), which
+ * the host draws from crypto.getRandomValues. Once only; returns 0 or -error.
+ */
+export function engineInit(): i32 {
+  if (initialised) return -Err.EINVAL;
+  const p = paramPtr();
+  isnSetSecret(load<u64>(p), load<u64>(p, 8));
+  rngSeed(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
+  memory.fill(p, 0, 32);
+  const n = config.maxConnections;
+  if (!tableInit(n) || !tqInit(n)) return -Err.ENOBUFS;
+  slotsInit(n);
+  txqInit(n);
+  eventsInit(256);
+  outputInit();
+  rxBuf = heap.alloc(config.rxRegionBytes);
+  ephemeralRange(config.ephemeralLow, config.ephemeralHigh);
+  config.freezeConfig();
+  initialised = true;
+  return 0;
+}
+
+/** Where the host writes incoming packets: records [u32 length][packet] each padded to 4 bytes. */
+export function engineRxPtr(): usize {
+  return rxBuf;
+}
+
+export function engineRxCapacity(): u32 {
+  return config.rxRegionBytes;
+}
+
+/**
+ * Processes `count` packets from the RX region at time `nowMs`. Nothing is sent from here: after it
+ * the host drains events, calls engineOutput until it reports nothing more, and re-reads
+ * engineNextDeadline. Returns the number of records processed.
+ */
+export function engineInput(count: u32, nowMs: f64): u32 {
+  return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs));
+}
+
+/**
+ * Fills the TX region (from its start) with queued packets, as records [u32 length][packet] padded
+ * to 4. Returns the record count; engineOutputMore() says whether more remain (call again after
+ * sending these). Call after every input, timers or user call that may have queued something.
+ */
+export function engineOutput(nowMs: f64): u32 {
+  return outputRun(toUs(nowMs));
+}
+
+/** 1 when packets are still queued for output (the TX region filled up). */
+export function engineOutputMore(): u32 {
+  return outputMore() ? 1 : 0;
+}
+
+/**
+ * Runs every timer due at `nowMs` (retransmission, delayed ACK, persist, keepalive, TIME-WAIT, user
+ * timeout). Calling early or twice is harmless. Then drain events, call engineOutput, and re-read
+ * engineNextDeadline.
+ */
+export function engineTimers(nowMs: f64): void {
+  timersRun(toUs(nowMs));
+}
+
+/** The earliest timer deadline in ms on the host's clock, or +Infinity when no timer is armed. */
+export function engineNextDeadline(): f64 {
+  const d = tqNextDeadline();
+  if (d == NEVER) return Infinity;
+  return <f64>d / 1000.0;
+}
+
+export function engineLiveConnections(): u32 {
+  return liveConnections();
+}
+
+/** Bytes of pool memory held by connections (TCBs, rings, reassembly, scoreboard, tables). */
+export function engineMemoryInUse(): f64 {
+  return <f64>poolBytesInUse();
+}
+
+export function engineTcbSize(): u32 {
+  return <u32>TCB_SIZE;
+}
+
+// User calls taking `now` in ms (assembly/engine/user.ts documents them).
+export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64): i32 {
+  return connConnect(id, ipVersion, localPort, remotePort, toUs(nowMs));
+}
+export function connSendCommitMs(id: u32, n: u32, nowMs: f64): i32 {
+  return connSendCommit(id, n, toUs(nowMs));
+}
+export function connRecvConsumeMs(id: u32, n: u32, nowMs: f64): i32 {
+  return connRecvConsume(id, n, toUs(nowMs));
+}
+export function connCloseMs(id: u32, nowMs: f64): i32 {
+  return connClose(id, toUs(nowMs));
+}
+export function connAbortMs(id: u32, nowMs: f64): i32 {
+  return connAbort(id, toUs(nowMs));
+}
+export function connReleaseMs(id: u32, nowMs: f64): i32 {
+  return connRelease(id, toUs(nowMs));
+}

@@ -1,0 +1,98 @@
+// Events the host drains: fixed-size records appended to one buffer in linear memory.
+//
+// Record layout (EVENT_SIZE = 32 bytes, little-endian):
+//   +0  u16 type   (EventType)
+//   +2  u16 code   error code (RESET, TIMED_OUT, ERROR) / old state (STATE) / TCP flags (SEGMENT_*)
+//   +4  u32 id     connection id (0 for a segment that matched no connection)
+//   +8  u32 a      listener id (ACCEPTED) / new state (STATE) / SEG.SEQ
+//   +12 u32 b      SEG.ACK
+//   +16 u32 c      SEG.WND as on the wire (unscaled)
+//   +20 u32 d      payload length
+//   +24 u32 e      options present: 1 MSS, 2 window scale, 4 SACK-permitted, 8 timestamps, 16 SACK blocks
+//   +28 u32 f      MSS (SEGMENT_* with the MSS option), else 0
+// The buffer only grows while the host leaves events in it (eventsPtr may move: read it after every
+// call); past config.eventLimit records further events are dropped and counted (Counter.EVENTS_DROPPED).
+import { eventLimit } from "./config";
+import { count, Counter } from "./counters";
+
+export const EVENT_SIZE: u32 = 32;
+
+export const enum EventType {
+  /** Active OPEN reached ESTABLISHED. */
+  CONNECTED = 1,
+  /** A passive connection reached ESTABLISHED; a = the listener's id. The host now holds `id`. */
+  ACCEPTED = 2,
+  /** New in-order data in the receive ring (sent again after the host next calls recvConsume). */
+  READABLE = 3,
+  /** Room in the send ring again after sendSpace/sendCommit found it full. */
+  WRITABLE = 4,
+  /** The peer's FIN arrived in order: no more data will come (RFC 9293 3.10.7.4, eighth check). */
+  PEER_FIN = 5,
+  /** The connection reached CLOSED; the host should release its handle. */
+  CLOSED = 6,
+  /** The peer reset the connection: code = ECONNRESET or ECONNREFUSED. */
+  RESET = 7,
+  /** A timeout ended the connection (code = ETIMEDOUT). */
+  TIMED_OUT = 8,
+  /** The engine ended the connection for a local reason (code, e.g. ENOBUFS). */
+  ERROR = 9,
+  /** State transition: code = old state, a = new state. */
+  STATE = 10,
+  /** Trace (config TRACE): a segment accepted for processing. */
+  SEGMENT_IN = 11,
+  /** Trace (config TRACE): a segment written to the TX region or the control queue. */
+  SEGMENT_OUT = 12,
+}
+
+let buf: usize = 0;
+let capacityRecords: u32 = 0;
+let countRecords: u32 = 0;
+
+export function eventsInit(initialRecords: u32): void {
+  capacityRecords = initialRecords;
+  buf = heap.alloc(<usize>initialRecords * EVENT_SIZE);
+  countRecords = 0;
+}
+
+/** Appends one record, growing the buffer up to the configured limit. */
+export function emitEvent(type: u32, code: u32, id: u32, a: u32, b: u32, c: u32, d: u32, e: u32, f: u32): void {
+  if (countRecords == capacityRecords) {
+    if (capacityRecords >= eventLimit) {
+      count(Counter.EVENTS_DROPPED);
+      return;
+    }
+    let next = capacityRecords << 1;
+    if (next > eventLimit) next = eventLimit;
+    buf = heap.realloc(buf, <usize>next * EVENT_SIZE);
+    capacityRecords = next;
+  }
+  const p = buf + <usize>countRecords * EVENT_SIZE;
+  store<u16>(p, <u16>type);
+  store<u16>(p, <u16>code, 2);
+  store<u32>(p, id, 4);
+  store<u32>(p, a, 8);
+  store<u32>(p, b, 12);
+  store<u32>(p, c, 16);
+  store<u32>(p, d, 20);
+  store<u32>(p, e, 24);
+  store<u32>(p, f, 28);
+  countRecords++;
+}
+
+@inline export function emitSimple(type: u32, code: u32, id: u32, a: u32): void {
+  emitEvent(type, code, id, a, 0, 0, 0, 0, 0);
+}
+
+export function eventsPtr(): usize {
+  return buf;
+}
+
+/** Records waiting at eventsPtr(). */
+export function eventCount(): u32 {
+  return countRecords;
+}
+
+/** The host has read every record: the buffer starts again from the beginning. */
+export function eventsClear(): void {
+  countRecords = 0;
+}

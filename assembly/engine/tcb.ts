@@ -1,0 +1,277 @@
+// The transmission control block (RFC 9293 3.3.1) and the connection slots that hold them.
+//
+// A TCB lives in pool memory: the scalar fields of class Tcb, then the primitives' records placed
+// inline after it (FlowKey, the two Rings, TimerTable, Rtt, Congestion, OooList, Scoreboard), so one
+// allocation holds a connection and an idle established connection costs TCB_SIZE bytes plus the table
+// and timer-queue entries. Rings, reassembly and scoreboard storage are allocated lazily.
+//
+// Connection ids carry a generation: id = generation << SLOT_BITS | slot, generation 1..GEN_MAX. A
+// stale id (the slot was freed and maybe reused) no longer matches the slot's generation and is
+// refused with EBADF instead of touching another connection. Id 0 is never valid.
+import { poolAlloc, poolFree } from "./pool";
+import { Ring, ringRelease } from "./ring";
+import { FlowKey } from "./table";
+import { TimerTable, timersReset, tqRemove } from "./timers";
+import { Rtt } from "./rtt";
+import { Congestion } from "./congestion";
+import { OooList, oooRelease } from "./reassembly";
+import { Scoreboard, sbRelease } from "./scoreboard";
+
+/** RFC 9293 3.3.2 states, numbered as src/trace.ts TCP_STATES lists them. */
+export const enum State {
+  CLOSED = 0,
+  LISTEN = 1,
+  SYN_SENT = 2,
+  SYN_RECEIVED = 3,
+  ESTABLISHED = 4,
+  FIN_WAIT_1 = 5,
+  FIN_WAIT_2 = 6,
+  CLOSE_WAIT = 7,
+  CLOSING = 8,
+  LAST_ACK = 9,
+  TIME_WAIT = 10,
+}
+
+/** Tcb.flags bits. */
+export const enum F {
+  /** The host holds the id: the TCB is freed only after release(). */
+  HOST_HELD = 1 << 0,
+  /** CLOSE was called: a FIN follows the queued data (RFC 9293 3.10.4). */
+  USER_CLOSED = 1 << 1,
+  /** Our FIN has been sent (finSeq is its sequence number). */
+  FIN_SENT = 1 << 2,
+  /** A SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) is due. */
+  NEED_SYN = 1 << 3,
+  /** An ACK is due now (not delayed). */
+  ACK_NOW = 1 << 4,
+  /** In the output queue. */
+  IN_TXQ = 1 << 5,
+  NAGLE_OFF = 1 << 6,
+  KEEPALIVE = 1 << 7,
+  /** Negotiated: timestamps (RFC 7323 3), SACK (RFC 2018), window scaling (RFC 7323 2). */
+  TS_OK = 1 << 8,
+  SACK_OK = 1 << 9,
+  WS_OK = 1 << 10,
+  /** Created by a listener (passive OPEN). */
+  PASSIVE = 1 << 11,
+  /** Retransmit the segment at SND.UNA once (fast retransmit, NewReno partial ACK). */
+  RTX_ONE = 1 << 12,
+  /** A READABLE event is outstanding (cleared by recvConsume). */
+  READABLE_SENT = 1 << 13,
+  /** The host found the send ring full: send WRITABLE when room appears. */
+  WRITE_BLOCKED = 1 << 14,
+  /** The peer's FIN has been processed. */
+  PEER_FIN = 1 << 15,
+  /** The peer's FIN arrived beyond RCV.NXT: it is at rcvFinSeq and processed when data fills in. */
+  RCV_FIN_PENDING = 1 << 16,
+  /** The 4-tuple is in the connection table. */
+  IN_TABLE = 1 << 17,
+  /** A segment is being timed for an RTT sample without timestamps (rttSeq, rttStartUs). */
+  RTT_TIMING = 1 << 18,
+  /** A probe is due: zero-window probe or keepalive (seq SND.UNA - 1, no data). */
+  PROBE_NOW = 1 << 19,
+  /** Counted as half-open (SYN-RECEIVED from a listener). */
+  HALF_OPEN = 1 << 20,
+  /** Send what the window allows even if sender SWS avoidance would wait (RFC 9293 3.8.6.2.1 override). */
+  FORCE_SEND = 1 << 21,
+  /** Registered in the listener table. */
+  LISTENING = 1 << 22,
+  /** Our SYN carried the window scale option (so the peer's is usable). */
+  SENT_WS = 1 << 24,
+  /** The connection ended by reset or error: the receive ring was flushed. */
+  ABORTED = 1 << 25,
+}
+
+@unmanaged
+export class Tcb {
+  state: u32;
+  id: u32;
+  flags: u32;
+  /** Passive children: the listener's id (for the ACCEPTED event and half-open accounting). */
+  listenerId: u32;
+  /** Listeners: half-open cap and current half-open count. */
+  backlog: u32;
+  halfOpen: u32;
+
+  // Send sequence variables (RFC 9293 3.3.1) and ours.
+  iss: u32;
+  sndUna: u32;
+  sndNxt: u32;
+  /** Highest sequence number sent (SND.NXT moves back to SND.UNA after a timeout). */
+  sndMax: u32;
+  /** SND.WND in bytes (scaled). */
+  sndWnd: u32;
+  sndWl1: u32;
+  sndWl2: u32;
+  maxSndWnd: u32;
+  finSeq: u32;
+  /** RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery. */
+  highRxt: u32;
+  dupAcks: u32;
+
+  // Receive sequence variables.
+  irs: u32;
+  rcvNxt: u32;
+  /** Right edge of the window we advertised (RCV.NXT + RCV.WND never moves left, RFC 9293 3.8.6). */
+  rcvAdv: u32;
+  rcvFinSeq: u32;
+  /** RCV.NXT carried by the last ACK we sent (RFC 7323 4.3 Last.ACK.sent). */
+  lastAckSent: u32;
+  /** Bytes received in order since our last ACK (ACK at least every second full segment). */
+  unackedBytes: u32;
+  /** Largest segment text received: "full-sized" for the every-second-segment ACK rule. */
+  rcvSegMax: u32;
+
+  /** Shift applied to SEG.WND (the peer's scale) and to our advertised window (ours). */
+  sndShift: u32;
+  rcvShift: u32;
+  /** Peer's MSS option (clamped to >= 48) and ours from the MTU. */
+  peerMss: u32;
+  localMss: u32;
+
+  tsRecent: u32;
+  tsOffset: u32;
+  tsRecentUs: i64;
+  rttSeq: u32;
+  rttStartUs: i64;
+
+  /** Consecutive retransmission timeouts (SYN retries in SYN-SENT / SYN-RECEIVED). */
+  retries: u32;
+  totalRetransmits: u32;
+  persistBackoff: u32;
+  persistStartUs: i64;
+  keepProbes: u32;
+  lastRecvUs: i64;
+  /** When data first went unacknowledged (for the user timeout). */
+  unackedSinceUs: i64;
+  challengeCount: u32;
+  challengeWindowUs: i64;
+
+  userTimeoutUs: i64;
+  keepIdleUs: i64;
+  keepIntervalUs: i64;
+  keepCount: u32;
+  sndBuf: u32;
+  rcvBuf: u32;
+}
+
+// Inline records after the scalar fields, each 8-byte aligned.
+@inline function align8(x: usize): usize {
+  return (x + 7) & ~<usize>7;
+}
+const KEY_OFF: usize = align8(offsetof<Tcb>());
+const SND_OFF: usize = align8(KEY_OFF + offsetof<FlowKey>());
+const RCV_OFF: usize = align8(SND_OFF + offsetof<Ring>());
+const TIMERS_OFF: usize = align8(RCV_OFF + offsetof<Ring>());
+const RTT_OFF: usize = align8(TIMERS_OFF + offsetof<TimerTable>());
+const CC_OFF: usize = align8(RTT_OFF + offsetof<Rtt>());
+const OOO_OFF: usize = align8(CC_OFF + offsetof<Congestion>());
+const SB_OFF: usize = align8(OOO_OFF + offsetof<OooList>());
+export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
+
+@inline export function tcbKey(t: Tcb): FlowKey { return changetype<FlowKey>(changetype<usize>(t) + KEY_OFF); }
+@inline export function sndRing(t: Tcb): Ring { return changetype<Ring>(changetype<usize>(t) + SND_OFF); }
+@inline export function rcvRing(t: Tcb): Ring { return changetype<Ring>(changetype<usize>(t) + RCV_OFF); }
+@inline export function tcbTimers(t: Tcb): TimerTable { return changetype<TimerTable>(changetype<usize>(t) + TIMERS_OFF); }
+@inline export function tcbRtt(t: Tcb): Rtt { return changetype<Rtt>(changetype<usize>(t) + RTT_OFF); }
+@inline export function tcbCc(t: Tcb): Congestion { return changetype<Congestion>(changetype<usize>(t) + CC_OFF); }
+@inline export function tcbOoo(t: Tcb): OooList { return changetype<OooList>(changetype<usize>(t) + OOO_OFF); }
+@inline export function tcbSb(t: Tcb): Scoreboard { return changetype<Scoreboard>(changetype<usize>(t) + SB_OFF); }
+
+@inline export function hasFlag(t: Tcb, f: u32): bool { return (t.flags & f) != 0; }
+@inline export function setFlag(t: Tcb, f: u32): void { t.flags |= f; }
+@inline export function clearFlag(t: Tcb, f: u32): void { t.flags &= ~f; }
+
+/** RFC 9293 3.3.2: the states in which both sides' initial sequence numbers are known and acked. */
+@inline export function isSynchronized(state: u32): bool {
+  return state >= <u32>State.ESTABLISHED;
+}
+
+// ---- Slots ----
+
+export const SLOT_BITS: u32 = 20;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const GEN_MAX: u32 = (1 << (31 - SLOT_BITS)) - 1;
+
+let slotCount: u32 = 0;
+let slotTcbs: usize = 0;   // u32 per slot: TCB address or 0
+let slotGens: usize = 0;   // u16 per slot: current generation
+let freeStack: usize = 0;  // u32 per free slot
+let freeTop: u32 = 0;
+let liveCount: u32 = 0;
+
+export function slotsInit(n: u32): void {
+  slotCount = n;
+  slotTcbs = heap.alloc(<usize>n << 2);
+  slotGens = heap.alloc(<usize>n << 1);
+  freeStack = heap.alloc(<usize>n << 2);
+  memory.fill(slotTcbs, 0, <usize>n << 2);
+  for (let i: u32 = 0; i < n; i++) {
+    store<u16>(slotGens + (<usize>i << 1), 1);
+    // Pop order = ascending slots.
+    store<u32>(freeStack + (<usize>i << 2), n - 1 - i);
+  }
+  freeTop = n;
+  liveCount = 0;
+}
+
+@inline export function slotOf(id: u32): u32 {
+  return id & SLOT_MASK;
+}
+
+/** The TCB at `slot`, or null. */
+@inline export function tcbAtSlot(slot: u32): Tcb | null {
+  return changetype<Tcb | null>(<usize>load<u32>(slotTcbs + (<usize>slot << 2)));
+}
+
+/** The TCB `id` names, or null when the id is stale, unknown or 0. */
+export function tcbFromId(id: u32): Tcb | null {
+  const slot = id & SLOT_MASK;
+  if (slot >= slotCount) return null;
+  const p = <usize>load<u32>(slotTcbs + (<usize>slot << 2));
+  if (p == 0) return null;
+  const gen = <u32>load<u16>(slotGens + (<usize>slot << 1));
+  if ((id >>> SLOT_BITS) != gen) return null;
+  return changetype<Tcb>(p);
+}
+
+/** A zeroed TCB in a fresh slot with a fresh id, or null (no slot, or no memory). */
+export function tcbAlloc(): Tcb | null {
+  if (freeTop == 0) return null;
+  const p = poolAlloc(TCB_SIZE);
+  if (p == 0) return null;
+  freeTop--;
+  const slot = load<u32>(freeStack + (<usize>freeTop << 2));
+  store<u32>(slotTcbs + (<usize>slot << 2), <u32>p);
+  const t = changetype<Tcb>(p);
+  t.id = (<u32>load<u16>(slotGens + (<usize>slot << 1)) << SLOT_BITS) | slot;
+  timersReset(tcbTimers(t));
+  liveCount++;
+  return t;
+}
+
+/** Gives back every byte the TCB holds and retires its id (the caller left the table already). */
+export function tcbFree(t: Tcb): void {
+  const slot = t.id & SLOT_MASK;
+  ringRelease(sndRing(t));
+  ringRelease(rcvRing(t));
+  oooRelease(tcbOoo(t));
+  sbRelease(tcbSb(t));
+  tqRemove(slot);
+  store<u32>(slotTcbs + (<usize>slot << 2), 0);
+  let gen = <u32>load<u16>(slotGens + (<usize>slot << 1)) + 1;
+  if (gen > GEN_MAX) gen = 1;
+  store<u16>(slotGens + (<usize>slot << 1), <u16>gen);
+  store<u32>(freeStack + (<usize>freeTop << 2), slot);
+  freeTop++;
+  liveCount--;
+  poolFree(changetype<usize>(t), TCB_SIZE);
+}
+
+export function liveConnections(): u32 {
+  return liveCount;
+}
+
+export function tcbSize(): u32 {
+  return <u32>TCB_SIZE;
+}
