@@ -5,7 +5,7 @@
 // A bench module default-exports `async () => ({ title, markdown })`: the markdown names its baseline
 // and shows ratios measured in the same run (STYLE.md rule 13).
 import * as esbuild from "esbuild";
-import { readdirSync, writeFileSync, readFileSync, mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { readdirSync, writeFileSync, readFileSync, mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
@@ -34,6 +34,7 @@ for (const f of files) {
   console.log(`\n## ${title}\n\n${markdown}\n`);
   sections.push({ file: f, title, markdown });
 }
+rmSync(out, { recursive: true, force: true });
 
 // RESULTS.md keeps one section per bench file; a partial run replaces only the sections it ran.
 const resultsPath = join(here, "RESULTS.md");
