@@ -11,6 +11,8 @@ export type ErrorCode =
   | "ENOTCONN"
   | "EPIPE"
   | "EINVAL"
+  | "EBADF"
+  | "EISCONN"
   | "ERR_INVALID_ARG"
   | "ERR_SOCKET_CLOSED";
 
@@ -26,4 +28,25 @@ export class TcpwasmError extends Error {
 /** Throws ERR_INVALID_ARG: the caller passed something the API cannot use. */
 export function invalidArg(message: string): never {
   throw new TcpwasmError("ERR_INVALID_ARG", message);
+}
+
+/** The core's error numbers (assembly/engine/errors.ts), in order: index = the integer the core returns. */
+export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
+  null,
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EADDRINUSE",
+  "EADDRNOTAVAIL",
+  "ENOBUFS",
+  "ENOTCONN",
+  "EPIPE",
+  "EINVAL",
+  "EBADF",
+  "EISCONN",
+];
+
+/** The ErrorCode for a core error number (a negated return value is negated back by the caller). */
+export function engineErrorCode(n: number): ErrorCode {
+  return ENGINE_ERROR_CODES[n] ?? "EINVAL";
 }

@@ -1,0 +1,478 @@
+// A thin typed driver over the core's engine exports (assembly/index.ts documents the boundary):
+// packets in, packets and events out, connection handles as numbers. No policy: sockets are built on
+// top of this elsewhere. Browser-safe: web-platform APIs only.
+import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type Flavor } from "./loader.js";
+import { TcpwasmError, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
+import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
+import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
+
+interface EngineExports extends CoreExports {
+  engineInit(): number;
+  engineConfigSet(key: number, value: number): number;
+  engineParamPtr(): number;
+  engineRxPtr(): number;
+  engineRxCapacity(): number;
+  engineInput(count: number, now: number): number;
+  engineTxPtr(): number;
+  engineTxCapacity(): number;
+  engineOutput(now: number): number;
+  engineOutputMore(): number;
+  engineTimers(now: number): void;
+  engineNextDeadline(): number;
+  engineEventsPtr(): number;
+  engineEventCount(): number;
+  engineEventsClear(): void;
+  engineCountersPtr(): number;
+  engineCountersLength(): number;
+  engineStatusPtr(): number;
+  engineLiveConnections(): number;
+  engineMemoryInUse(): number;
+  engineTcbSize(): number;
+  connCreate(): number;
+  connSetOption(id: number, option: number, value: number): number;
+  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number): number;
+  connListen(id: number, ipVersion: number, port: number, backlog: number): number;
+  connSendPtr(id: number): number;
+  connSendSpace(id: number): number;
+  connSendCommitMs(id: number, n: number, now: number): number;
+  connRecvPtr(id: number): number;
+  connRecvAvail(id: number): number;
+  connRecvConsumeMs(id: number, n: number, now: number): number;
+  connCloseMs(id: number, now: number): number;
+  connAbortMs(id: number, now: number): number;
+  connReleaseMs(id: number, now: number): number;
+  connState(id: number): number;
+  connStatus(id: number): number;
+}
+
+/** Engine-wide configuration keys (assembly/engine/config.ts ConfigKey). Times in ms. */
+export const ConfigKey = {
+  maxConnections: 0,
+  maxHalfOpenTotal: 1,
+  maxHalfOpenPerListener: 2,
+  sendBuffer: 3,
+  recvBuffer: 4,
+  mslMs: 5,
+  rtoMinMs: 6,
+  rtoMaxMs: 7,
+  rtoInitialMs: 8,
+  synRetries: 9,
+  dataRetries: 10,
+  delayedAckMs: 11,
+  keepalive: 12,
+  keepaliveIdleMs: 13,
+  keepaliveIntervalMs: 14,
+  keepaliveCount: 15,
+  persistMinMs: 16,
+  persistMaxMs: 17,
+  persistTotalMs: 18,
+  mtu: 19,
+  trace: 20,
+  verifyChecksums: 21,
+  windowScaling: 22,
+  timestamps: 23,
+  sack: 24,
+  challengeAckLimit: 25,
+  txRegion: 26,
+  rxRegion: 27,
+  eventLimit: 28,
+  ephemeralLow: 29,
+  ephemeralHigh: 30,
+  nagle: 31,
+  userTimeoutMs: 32,
+  controlQueue: 33,
+  stateEvents: 34,
+} as const;
+export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
+
+/** Per-connection options (assembly/engine/user.ts ConnOption). */
+export const ConnOption = {
+  noDelay: 0,
+  keepalive: 1,
+  keepaliveIdleMs: 2,
+  keepaliveIntervalMs: 3,
+  keepaliveCount: 4,
+  userTimeoutMs: 5,
+  sendBuffer: 6,
+  recvBuffer: 7,
+} as const;
+export type ConnectionOptions = Partial<Record<keyof typeof ConnOption, number | boolean>>;
+
+/** Event types (assembly/engine/events.ts EventType). */
+export const EventType = {
+  connected: 1,
+  accepted: 2,
+  readable: 3,
+  writable: 4,
+  peerFin: 5,
+  closed: 6,
+  reset: 7,
+  timedOut: 8,
+  error: 9,
+  state: 10,
+  segmentIn: 11,
+  segmentOut: 12,
+} as const;
+
+export type EngineEvent =
+  | { type: "connected" | "readable" | "writable" | "peerFin" | "closed"; id: number }
+  | { type: "accepted"; id: number; listener: number }
+  | { type: "reset" | "timedOut" | "error"; id: number; error: ErrorCode }
+  | { type: "state"; id: number; from: TcpState; to: TcpState }
+  | {
+      type: "segment";
+      id: number;
+      direction: "in" | "out";
+      flags: number;
+      seq: number;
+      ack: number;
+      window: number;
+      length: number;
+      options: SegmentOptionsTrace;
+    };
+
+/** Engine counters (assembly/engine/counters.ts Counter), at COUNTER_BASE in the counters region. */
+export const COUNTER_NAMES = [
+  "packetsIn", "segmentsIn", "segmentsOut", "resetsSent", "resetsReceived", "retransmits", "fastRetransmits",
+  "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
+  "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
+  "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
+] as const;
+const COUNTER_BASE = 32;
+export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
+
+/** STATUS (RFC 9293 3.10.6) of one connection. */
+export interface ConnectionStatus {
+  state: TcpState;
+  iss: number; sndUna: number; sndNxt: number; sndMax: number; sndWnd: number; sndWl1: number; sndWl2: number;
+  maxSndWnd: number; irs: number; rcvNxt: number; rcvWnd: number; sndShift: number; rcvShift: number;
+  sendMss: number; cwnd: number; ssthresh: number; retransmits: number; timeouts: number; sendQueued: number;
+  recvQueued: number; oooBytes: number; dupAcks: number; srttMs: number; rttvarMs: number; rtoMs: number;
+  peerMss: number; localMss: number; localPort: number; remotePort: number; sendBuffer: number; recvBuffer: number;
+  localAddress: string; remoteAddress: string; ipVersion: 4 | 6;
+}
+
+export interface ConnectOptions {
+  local: string;
+  remote: string;
+  remotePort: number;
+  /** 0 or absent: a random ephemeral port. */
+  localPort?: number;
+}
+
+export interface ListenOptions {
+  port: number;
+  /** Absent: every address of the IP version. */
+  address?: string;
+  ipVersion?: 4 | 6;
+  backlog?: number;
+}
+
+export interface EngineOptions extends LoadOptions {
+  config?: EngineConfig;
+  /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
+  secret?: Uint8Array;
+}
+
+function check(code: number, what: string): number {
+  if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);
+  return code;
+}
+
+function addressBytes(text: string): { version: 4 | 6; bytes: Uint8Array } {
+  const v4 = parseIpv4(text);
+  if (v4) return { version: 4, bytes: v4 };
+  const v6 = parseIpv6(text);
+  if (v6) return { version: 6, bytes: v6 };
+  return invalidArg(`not an IP address: ${text}`);
+}
+
+export class Engine {
+  private constructor(
+    readonly flavor: Flavor,
+    private readonly x: EngineExports,
+    private readonly views: MemoryViews,
+  ) {}
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const loaded = await loadEngine<EngineExports>(options);
+    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
+    for (const [name, value] of Object.entries(options.config ?? {})) {
+      const key = ConfigKey[name as keyof typeof ConfigKey];
+      if (key === undefined) invalidArg(`unknown engine option ${name}`);
+      check(e.x.engineConfigSet(key, Number(value)), `config ${name} = ${String(value)}`);
+    }
+    const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
+    if (secret.length !== 32) invalidArg("secret must be 32 bytes");
+    e.views.u8.set(secret, e.x.engineParamPtr());
+    check(e.x.engineInit(), "engineInit");
+    return e;
+  }
+
+  /** The raw exports, for benchmarks that drive the regions themselves. */
+  get raw(): EngineExports {
+    return this.x;
+  }
+
+  get memory(): MemoryViews {
+    return this.views;
+  }
+
+  // ---- Packets ----
+
+  /** Pushes packets in (as many engineInput calls as the RX region needs). */
+  input(packets: Iterable<Uint8Array>, now: number): void {
+    const cap = this.x.engineRxCapacity();
+    let base = this.x.engineRxPtr();
+    let off = 0;
+    let n = 0;
+    for (const p of packets) {
+      const rec = 4 + ((p.length + 3) & ~3);
+      if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
+      if (off + rec > cap) {
+        this.x.engineInput(n, now);
+        base = this.x.engineRxPtr();
+        off = 0;
+        n = 0;
+      }
+      const u8 = this.views.u8;
+      this.views.dv.setUint32(base + off, p.length, true);
+      u8.set(p, base + off + 4);
+      off += rec;
+      n++;
+    }
+    if (n > 0) this.x.engineInput(n, now);
+  }
+
+  /** Pulls every queued packet out (copies). */
+  output(now: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.drainOutput(now, (p) => out.push(p.slice()));
+    return out;
+  }
+
+  /** Calls `send` with a view of each queued packet (valid only during the call). */
+  drainOutput(now: number, send: (packet: Uint8Array) => void): number {
+    let total = 0;
+    for (;;) {
+      const n = this.x.engineOutput(now);
+      const base = this.x.engineTxPtr();
+      let off = 0;
+      for (let i = 0; i < n; i++) {
+        const len = this.views.dv.getUint32(base + off, true);
+        send(this.views.u8.subarray(base + off + 4, base + off + 4 + len));
+        off += 4 + ((len + 3) & ~3);
+      }
+      total += n;
+      if (!this.x.engineOutputMore() || n === 0) return total;
+    }
+  }
+
+  timers(now: number): void {
+    this.x.engineTimers(now);
+  }
+
+  /** Earliest deadline in ms, or Infinity. */
+  nextDeadline(): number {
+    return this.x.engineNextDeadline();
+  }
+
+  /** Decodes and clears the pending events. */
+  events(): EngineEvent[] {
+    const count = this.x.engineEventCount();
+    const out: EngineEvent[] = [];
+    const dv = this.views.dv;
+    let p = this.x.engineEventsPtr();
+    for (let i = 0; i < count; i++, p += 32) {
+      const type = dv.getUint16(p, true);
+      const code = dv.getUint16(p + 2, true);
+      const id = dv.getUint32(p + 4, true);
+      const a = dv.getUint32(p + 8, true);
+      switch (type) {
+        case EventType.connected: out.push({ type: "connected", id }); break;
+        case EventType.accepted: out.push({ type: "accepted", id, listener: a }); break;
+        case EventType.readable: out.push({ type: "readable", id }); break;
+        case EventType.writable: out.push({ type: "writable", id }); break;
+        case EventType.peerFin: out.push({ type: "peerFin", id }); break;
+        case EventType.closed: out.push({ type: "closed", id }); break;
+        case EventType.reset: out.push({ type: "reset", id, error: engineErrorCode(code) }); break;
+        case EventType.timedOut: out.push({ type: "timedOut", id, error: engineErrorCode(code) }); break;
+        case EventType.error: out.push({ type: "error", id, error: engineErrorCode(code) }); break;
+        case EventType.state:
+          out.push({ type: "state", id, from: TCP_STATES[code]!, to: TCP_STATES[a]! });
+          break;
+        case EventType.segmentIn:
+        case EventType.segmentOut: {
+          const opts = dv.getUint32(p + 24, true);
+          const options: SegmentOptionsTrace = {};
+          if (opts & 1) options.mss = dv.getUint32(p + 28, true);
+          if (opts & 4) options.sackPermitted = true;
+          out.push({
+            type: "segment", id, direction: type === EventType.segmentIn ? "in" : "out", flags: code, seq: a,
+            ack: dv.getUint32(p + 12, true), window: dv.getUint32(p + 16, true), length: dv.getUint32(p + 20, true),
+            options,
+          });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    this.x.engineEventsClear();
+    return out;
+  }
+
+  counters(): EngineCounters {
+    const base = this.x.engineCountersPtr();
+    const dv = this.views.dv;
+    const c = { dropsByReason: [] as number[] } as unknown as EngineCounters;
+    for (let i = 0; i < COUNTER_BASE; i++) c.dropsByReason.push(dv.getUint32(base + i * 4, true));
+    COUNTER_NAMES.forEach((name, i) => {
+      c[name] = dv.getUint32(base + (COUNTER_BASE + i) * 4, true);
+    });
+    return c;
+  }
+
+  liveConnections(): number {
+    return this.x.engineLiveConnections();
+  }
+
+  memoryInUse(): number {
+    return this.x.engineMemoryInUse();
+  }
+
+  tcbSize(): number {
+    return this.x.engineTcbSize();
+  }
+
+  // ---- Connections ----
+
+  /** A handle in CLOSED, with options applied (buffer sizes must be set here, before OPEN). */
+  create(options: ConnectionOptions = {}): number {
+    const id = check(this.x.connCreate(), "create");
+    this.setOptions(id, options);
+    return id;
+  }
+
+  setOptions(id: number, options: ConnectionOptions): void {
+    for (const [name, value] of Object.entries(options)) {
+      const key = ConnOption[name as keyof typeof ConnOption];
+      if (key === undefined) invalidArg(`unknown connection option ${name}`);
+      check(this.x.connSetOption(id, key, Number(value)), `option ${name}`);
+    }
+  }
+
+  /** Active OPEN. Returns the id; CONNECTED, RESET or TIMED_OUT follows as an event. */
+  connect(options: ConnectOptions, now: number, connection: ConnectionOptions = {}): number {
+    const local = addressBytes(options.local);
+    const remote = addressBytes(options.remote);
+    if (local.version !== remote.version) invalidArg("local and remote addresses differ in IP version");
+    const id = this.create(connection);
+    const p = this.x.engineParamPtr();
+    const u8 = this.views.u8;
+    u8.fill(0, p, p + 32);
+    u8.set(local.bytes, p);
+    u8.set(remote.bytes, p + 16);
+    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now);
+    if (r < 0) {
+      this.x.connReleaseMs(id, now);
+      check(r, `connect to ${options.remote}:${options.remotePort}`);
+    }
+    return id;
+  }
+
+  /** Passive OPEN. Returns the listener's id; connections arrive as ACCEPTED events. */
+  listen(options: ListenOptions, connection: ConnectionOptions = {}): number {
+    let version: 4 | 6 = options.ipVersion ?? 4;
+    let bytes: Uint8Array = new Uint8Array(16);
+    if (options.address !== undefined) {
+      const a = addressBytes(options.address);
+      version = a.version;
+      bytes = a.bytes;
+    }
+    const id = this.create(connection);
+    const p = this.x.engineParamPtr();
+    this.views.u8.fill(0, p, p + 32);
+    this.views.u8.set(bytes, p);
+    const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
+    if (r < 0) {
+      this.x.connReleaseMs(id, 0);
+      check(r, `listen on port ${options.port}`);
+    }
+    return id;
+  }
+
+  /** Copies as much of `data` into the send ring as fits; returns the bytes taken. */
+  send(id: number, data: Uint8Array, now: number): number {
+    let done = 0;
+    while (done < data.length) {
+      const space = check(this.x.connSendSpace(id), "send");
+      if (space === 0) break;
+      const n = Math.min(space, data.length - done);
+      this.views.u8.set(data.subarray(done, done + n), this.x.connSendPtr(id));
+      check(this.x.connSendCommitMs(id, n, now), "send");
+      done += n;
+    }
+    return done;
+  }
+
+  /** Copies out up to `max` readable bytes (default all) and consumes them. */
+  recv(id: number, now: number, max = Infinity): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    while (total < max) {
+      const avail = check(this.x.connRecvAvail(id), "recv");
+      if (avail === 0) break;
+      const n = Math.min(avail, max - total);
+      const p = this.x.connRecvPtr(id);
+      parts.push(this.views.u8.slice(p, p + n));
+      check(this.x.connRecvConsumeMs(id, n, now), "recv");
+      total += n;
+    }
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const part of parts) {
+      out.set(part, off);
+      off += part.length;
+    }
+    return out;
+  }
+
+  close(id: number, now: number): void {
+    check(this.x.connCloseMs(id, now), "close");
+  }
+
+  abort(id: number, now: number): void {
+    check(this.x.connAbortMs(id, now), "abort");
+  }
+
+  release(id: number, now: number): void {
+    check(this.x.connReleaseMs(id, now), "release");
+  }
+
+  state(id: number): TcpState {
+    return TCP_STATES[check(this.x.connState(id), "state")]!;
+  }
+
+  status(id: number): ConnectionStatus {
+    check(this.x.connStatus(id), "status");
+    const p = this.x.engineStatusPtr();
+    const dv = this.views.dv;
+    const u = (o: number) => dv.getUint32(p + o, true);
+    const f = (o: number) => dv.getFloat64(p + o, true);
+    const ipVersion = u(176) === 6 ? 6 : 4;
+    const addr = (o: number) =>
+      ipVersion === 4 ? formatIpv4(this.views.u8.subarray(p + o, p + o + 4)) : formatIpv6(this.views.u8.subarray(p + o, p + o + 16));
+    return {
+      state: TCP_STATES[u(0)]!, iss: u(8), sndUna: u(12), sndNxt: u(16), sndMax: u(20), sndWnd: u(24), sndWl1: u(28),
+      sndWl2: u(32), maxSndWnd: u(36), irs: u(40), rcvNxt: u(44), rcvWnd: u(48), sndShift: u(52), rcvShift: u(56),
+      sendMss: u(60), cwnd: u(64), ssthresh: u(68), retransmits: u(72), timeouts: u(76), sendQueued: u(80),
+      recvQueued: u(84), oooBytes: u(88), dupAcks: u(92), srttMs: f(96), rttvarMs: f(104), rtoMs: f(112),
+      peerMss: u(120), localMss: u(124), localPort: u(128), remotePort: u(132), sendBuffer: u(136),
+      recvBuffer: u(140), localAddress: addr(144), remoteAddress: addr(160), ipVersion,
+    };
+  }
+}
+
+export { TCP_STATES, type TcpState };
