@@ -392,8 +392,22 @@ function otherStateArrives(t: Tcb, seg: Segment, ptr: usize, nowUs: i64): bool {
   if (!acceptable) {
     count(Counter.OUT_OF_WINDOW);
     if (rst) return true;
-    // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again.
     if (state == State.SYN_RECEIVED && syn && seg.seq == t.irs) {
+      if ((flags & FLG_ACK) != 0 && seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndNxt)) {
+        // Simultaneous open: the peer's SYN,ACK acknowledges our SYN (RFC 9293 3.5 figure 7, line 6).
+        ackedSyn(t, seg, nowUs);
+        t.sndUna = seg.ack;
+        t.sndWnd = seg.window;
+        t.maxSndWnd = t.sndWnd;
+        t.sndWl1 = seg.seq;
+        t.sndWl2 = seg.ack;
+        const timers = tcbTimers(t);
+        timerClear(timers, TimerKind.Retransmit);
+        timerClear(timers, TimerKind.UserTimeout);
+        ackNow(t);
+        return becomeEstablished(t, nowUs);
+      }
+      // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again.
       setFlag(t, F.NEED_SYN);
       wantOutput(t);
       return true;

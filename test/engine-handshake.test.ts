@@ -1,0 +1,179 @@
+// RFC 9293 3.10.7.1 - 3.10.7.3: CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED; the three-way handshake,
+// simultaneous open, refusal and the connect timeout.
+import { describe, expect, it } from "vitest";
+import { Script, listening, synReceived, synSent, established, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "./engine-script.js";
+
+describe("CLOSED (no connection, RFC 9293 3.10.7.1)", () => {
+  it("answers a SYN to a closed port with RST,ACK <SEQ=0><ACK=SEG.SEQ+SEG.LEN>", async () => {
+    const s = await Script.create();
+    s.send({ flags: SYN, seq: REMOTE_SEQ, ack: 0 });
+    s.recv({ flags: RST | ACK, seq: 0, ack: s.r(1), window: 0 });
+    expect(s.engine.counters().noConnection).toBe(1);
+  });
+  it("answers an ACK with RST <SEQ=SEG.ACK>", async () => {
+    const s = await Script.create();
+    s.send({ flags: ACK, seq: REMOTE_SEQ, ack: 555, payload: "abc" });
+    s.recv({ flags: RST, seq: 555, ack: 0, window: 0 });
+  });
+  it("ignores a RST", async () => {
+    const s = await Script.create();
+    s.send({ flags: RST, seq: REMOTE_SEQ });
+    s.recvNothing();
+  });
+});
+
+describe("LISTEN (RFC 9293 3.10.7.2)", () => {
+  it("SYN: SYN,ACK <SEQ=ISS><ACK=RCV.NXT>, then SYN-RECEIVED", async () => {
+    const s = await synReceived();
+    expect(s.transitions()).toEqual(["CLOSED>LISTEN", "LISTEN>SYN-RECEIVED"]);
+  });
+  it("ignores a RST and resets an ACK", async () => {
+    const s = await listening();
+    s.send({ flags: RST, seq: REMOTE_SEQ });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: REMOTE_SEQ, ack: 1234 });
+    s.recv({ flags: RST, seq: 1234, ack: 0, window: 0 });
+  });
+  it("drops a segment with neither SYN, ACK nor RST", async () => {
+    const s = await listening();
+    s.send({ flags: FIN, seq: REMOTE_SEQ });
+    s.recvNothing();
+  });
+  it("caps half-open connections per listener (RFC 4987)", async () => {
+    const s = await Script.create({ maxHalfOpenPerListener: 2 });
+    s.listener = s.engine.listen({ port: 80 });
+    for (let i = 0; i < 3; i++) {
+      s.engine.input([s.wire.encodePacket({ src: `10.0.1.${i + 1}`, dst: "10.0.0.1", srcPort: 1000, dstPort: 80, seq: 1, flags: SYN })], s.now);
+    }
+    expect(s.engine.output(s.now)).toHaveLength(2);
+    expect(s.engine.counters().synDroppedHalfOpen).toBe(1);
+  });
+  it("CLOSE on a listener: CLOSED, and SYNs are then refused", async () => {
+    const s = await listening();
+    s.engine.close(s.listener, s.now);
+    s.send({ flags: SYN, seq: REMOTE_SEQ });
+    s.recv({ flags: RST | ACK, seq: 0, ack: s.r(1), window: 0 });
+  });
+});
+
+describe("SYN-RECEIVED (RFC 9293 3.10.7.4)", () => {
+  it("the ACK of our SYN completes the handshake: ESTABLISHED and ACCEPTED", async () => {
+    const s = await synReceived();
+    s.transitions();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    expect(s.transitions()).toEqual(["SYN-RECEIVED>ESTABLISHED"]);
+    expect(s.events()).toEqual([{ type: "accepted", id: s.id, listener: s.listener }]);
+    expect(s.state()).toBe("ESTABLISHED");
+    s.recvNothing();
+  });
+  it("an unacceptable ACK gets RST <SEQ=SEG.ACK>", async () => {
+    const s = await synReceived();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(100) });
+    s.recv({ flags: RST, seq: s.l(100), ack: 0, window: 0 });
+  });
+  it("a RST returns to LISTEN: the half-open connection is gone, the listener stays", async () => {
+    const s = await synReceived();
+    s.send({ flags: RST, seq: s.r(1) });
+    expect(s.engine.liveConnections()).toBe(1);
+    s.send({ flags: SYN, seq: REMOTE_SEQ + 5000 });
+    expect(s.next().flags).toBe(SYN | ACK);
+  });
+  it("a retransmitted SYN gets the SYN,ACK again", async () => {
+    const s = await synReceived();
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+  });
+  it("retransmits the SYN,ACK with backoff, then forgets the half-open connection", async () => {
+    const s = await synReceived({ synRetries: 2 });
+    expect(s.advanceToDeadline()).toBe(1000);
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    expect(s.advanceToDeadline()).toBe(2000);
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    expect(s.advanceToDeadline()).toBe(4000);
+    s.recvNothing();
+    expect(s.engine.liveConnections()).toBe(1);
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+  });
+  it("data with the handshake's ACK is delivered", async () => {
+    const s = await synReceived();
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "hello" });
+    expect(s.engine.recv(s.id, s.now)).toEqual(new TextEncoder().encode("hello"));
+  });
+});
+
+describe("SYN-SENT (RFC 9293 3.10.7.3)", () => {
+  it("SYN,ACK: ESTABLISHED, ACK <SEQ=SND.NXT><ACK=RCV.NXT>, CONNECTED", async () => {
+    const s = await synSent();
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1400 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.transitions()).toEqual(["SYN-SENT>ESTABLISHED"]);
+    expect(s.events()).toEqual([{ type: "connected", id: s.id }]);
+    expect(s.engine.status(s.id).sendMss).toBe(1400);
+  });
+  it("an ACK outside (ISS, SND.NXT] gets RST <SEQ=SEG.ACK>", async () => {
+    const s = await synSent();
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(5) });
+    s.recv({ flags: RST, seq: s.l(5), ack: 0, window: 0 });
+    expect(s.state()).toBe("SYN-SENT");
+  });
+  it("RST with an acceptable ACK: ECONNREFUSED", async () => {
+    const s = await synSent();
+    s.send({ flags: RST | ACK, seq: 0, ack: s.l(1) });
+    expect(s.transitions()).toEqual(["SYN-SENT>CLOSED"]);
+    expect(s.events()).toEqual([
+      { type: "reset", id: s.id, error: "ECONNREFUSED" },
+      { type: "closed", id: s.id },
+    ]);
+  });
+  it("RST without ACK is ignored (RFC 5961 3.2)", async () => {
+    const s = await synSent();
+    s.send({ flags: RST, seq: REMOTE_SEQ });
+    expect(s.state()).toBe("SYN-SENT");
+  });
+  it("simultaneous open: SYN in SYN-SENT gives SYN-RECEIVED and a SYN,ACK; its ACK establishes", async () => {
+    const s = await synSent();
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    expect(s.transitions()).toEqual(["SYN-SENT>SYN-RECEIVED"]);
+    // The peer, in SYN-RECEIVED too, answers with its own SYN,ACK, which acknowledges our SYN.
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.transitions()).toEqual(["SYN-RECEIVED>ESTABLISHED"]);
+    expect(s.events()).toEqual([{ type: "connected", id: s.id }]);
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "x" });
+    expect(s.engine.recv(s.id, s.now)).toEqual(new Uint8Array([120]));
+  });
+  it("connect timeout: SYN retries with exponential backoff, then ETIMEDOUT", async () => {
+    const s = await synSent({ synRetries: 3 });
+    const gaps: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gaps.push(s.advanceToDeadline());
+      s.recv({ flags: SYN, seq: s.iss, ack: 0, mss: 1460 });
+    }
+    gaps.push(s.advanceToDeadline());
+    expect(gaps).toEqual([1000, 2000, 4000, 8000]);
+    s.recvNothing();
+    expect(s.events()).toEqual([
+      { type: "timedOut", id: s.id, error: "ETIMEDOUT" },
+      { type: "closed", id: s.id },
+    ]);
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+  });
+  it("CLOSE in SYN-SENT: CLOSED without a segment", async () => {
+    const s = await synSent();
+    s.engine.close(s.id, s.now);
+    expect(s.transitions()).toEqual(["SYN-SENT>CLOSED"]);
+    s.recvNothing();
+  });
+});
+
+describe("ESTABLISHED fixture", () => {
+  it("is reached by the classic three-way handshake", async () => {
+    const s = await established();
+    expect(s.state()).toBe("ESTABLISHED");
+    const st = s.engine.status(s.id);
+    expect(st.sndUna).toBe(s.l(1));
+    expect(st.rcvNxt).toBe(s.r(1));
+    expect({ ...TEMPL }.window).toBe(65535);
+  });
+});
