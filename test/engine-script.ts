@@ -235,7 +235,8 @@ export async function synReceived(config: EngineConfig = {}, options: Connection
   s.send({ flags: SYN, seq: REMOTE_SEQ, ack: 0, mss: 1460 });
   const synAck = s.next();
   s.iss = synAck.seq;
-  expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), window: 65535, mss: 1460 });
+  const window = Math.min(Number(config.recvBuffer ?? SCRIPT_CONFIG.recvBuffer), 65535);
+  expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), window, mss: 1460 });
   return s;
 }
 

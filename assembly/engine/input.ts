@@ -498,6 +498,9 @@ function otherStateArrives(t: Tcb, seg: Segment, ptr: usize, nowUs: i64): bool {
       break;
   }
 
+  // A zero-window probe: its text cannot be taken, but the peer needs our ACK and window.
+  if (zeroWindowAck) ackNow(t);
+
   // Sixth (URG) is not supported: urgent data is ordinary data (RFC 6093 recommends not using it).
   return textAndFin(t, seg, seg.seq, seg.payloadOffset, zeroWindowAck ? 0 : seg.payloadLen, (flags & FLG_FIN) != 0 && !zeroWindowAck, nowUs);
 }

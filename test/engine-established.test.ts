@@ -1,0 +1,290 @@
+// ESTABLISHED: data both ways, delayed ACK, Nagle, out-of-order data with SACK, window scaling,
+// retransmission with backoff, fast retransmit, zero window and persist, keepalive, PAWS.
+import { describe, expect, it } from "vitest";
+import { Script, established, synSent, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "./engine-script.js";
+
+const text = (n: number, c = "x") => c.repeat(n);
+
+describe("ESTABLISHED: receiving", () => {
+  it("delays the ACK of one segment (at most DELAYED_ACK_MS), READABLE once", async () => {
+    const s = await established();
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "hello" });
+    s.recvNothing();
+    expect(s.events()).toEqual([{ type: "readable", id: s.id }]);
+    expect(s.advanceToDeadline()).toBe(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(6), window: 65531 });
+    expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe("hello");
+  });
+  it("ACKs at once every second full-sized segment (RFC 9293 3.8.6.3)", async () => {
+    const s = await established();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1461), ack: s.l(1), payload: text(1460) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2921), window: 65536 - 2920 });
+  });
+  it("reading opens the window and sends an update only past the SWS threshold (RFC 9293 3.8.6.2.2)", async () => {
+    const s = await established();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(1000) });
+    s.send({ flags: ACK, seq: s.r(1001), ack: s.l(1), payload: text(1000) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2001), window: 63536 });
+    s.engine.recv(s.id, s.now, 1000);
+    s.recvNothing(); // 1000 < MSS: no update
+    s.engine.recv(s.id, s.now);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2001), window: 65535 });
+  });
+  it("out-of-order data: immediate duplicate ACK; the hole filled: immediate ACK of everything", async () => {
+    const s = await established();
+    s.send({ flags: ACK, seq: s.r(101), ack: s.l(1), payload: text(100, "b") });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 65535 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(100, "a") });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(201), window: 65336 });
+    expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe(text(100, "a") + text(100, "b"));
+  });
+  it("drops text beyond the window and keeps what fits", async () => {
+    const s = await established({ recvBuffer: 4096 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(1000) });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1001), window: 3096 });
+    s.send({ flags: ACK, seq: s.r(1001), ack: s.l(1), payload: text(4000) });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4097), window: 0 });
+    // Zero window: only SEG.SEQ = RCV.NXT with its ACK is acceptable, the text is not taken.
+    s.send({ flags: ACK, seq: s.r(4097), ack: s.l(1), payload: "z" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4097), window: 0 });
+    expect(s.engine.status(s.id).recvQueued).toBe(4096);
+  });
+});
+
+describe("ESTABLISHED: out-of-order data with SACK blocks (RFC 2018)", () => {
+  it("reports the held ranges, most recent first, until the hole is filled", async () => {
+    const s = await Script.create({ sack: true });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true });
+    const synAck = s.next();
+    s.iss = synAck.seq;
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460, sackPermitted: true });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    s.send({ flags: ACK, seq: s.r(201), ack: s.l(1), payload: text(100) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), sack: [[s.r(201), s.r(301)]] });
+    s.send({ flags: ACK, seq: s.r(501), ack: s.l(1), payload: text(100) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), sack: [[s.r(501), s.r(601)], [s.r(201), s.r(301)]] });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(200) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(301), window: 65536 - 300, sack: [[s.r(501), s.r(601)]] });
+    s.send({ flags: ACK, seq: s.r(301), ack: s.l(1), payload: text(200) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(601), window: 65536 - 600 });
+    expect(s.engine.recv(s.id, s.now)).toHaveLength(600);
+  });
+});
+
+describe("ESTABLISHED: sending", () => {
+  it("sends data at once with PSH, and nothing more once it is acknowledged", async () => {
+    const s = await established();
+    s.engine.send(s.id, new TextEncoder().encode("abc"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "abc" });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(4) });
+    s.recvNothing();
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+  });
+  it("Nagle holds small segments while data is unacknowledged (RFC 9293 3.7.4)", async () => {
+    const s = await established();
+    const enc = new TextEncoder();
+    s.engine.send(s.id, enc.encode("a"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "a" });
+    s.engine.send(s.id, enc.encode("b"), s.now);
+    s.engine.send(s.id, enc.encode("c"), s.now);
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
+    s.recv({ flags: ACK | PSH, seq: s.l(2), ack: s.r(1), payload: "bc" });
+  });
+  it("with NO_DELAY every write goes out", async () => {
+    const s = await established({}, { noDelay: true });
+    const enc = new TextEncoder();
+    s.engine.send(s.id, enc.encode("a"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "a" });
+    s.engine.send(s.id, enc.encode("b"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(2), ack: s.r(1), payload: "b" });
+  });
+  it("segments to the peer's MSS and sends the initial window (RFC 6928)", async () => {
+    const s = await established();
+    s.engine.send(s.id, new Uint8Array(20000).fill(65), s.now);
+    for (let i = 0; i < 10; i++) {
+      s.recv({ flags: ACK | (i === 9 ? 0 : 0), seq: s.l(1 + i * 1460), ack: s.r(1), payload: "A".repeat(1460) });
+    }
+    s.recvNothing();
+  });
+  it("retransmits on RTO with exponential backoff, then gives up with ETIMEDOUT (RFC 6298 5)", async () => {
+    const s = await established({ dataRetries: 3 });
+    s.engine.send(s.id, new TextEncoder().encode("abc"), s.now);
+    const seg = { flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "abc" };
+    s.recv(seg);
+    const gaps: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gaps.push(s.advanceToDeadline());
+      s.recv(seg);
+    }
+    gaps.push(s.advanceToDeadline());
+    s.recvNothing();
+    // The handshake measured an RTT of 0 on the virtual clock, so RTO = RTO_MIN (RFC 6298 2.4), doubling.
+    expect(gaps).toEqual([200, 400, 800, 1600]);
+    expect(s.events()).toEqual([
+      { type: "timedOut", id: s.id, error: "ETIMEDOUT" },
+      { type: "closed", id: s.id },
+    ]);
+  });
+  it("an ACK after a retransmission stops the timer and resets the backoff", async () => {
+    const s = await established();
+    s.engine.send(s.id, new TextEncoder().encode("abc"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "abc" });
+    s.advanceToDeadline();
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "abc" });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(4) });
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+    expect(s.engine.status(s.id).retransmits).toBe(1);
+  });
+  it("fast retransmit on the third duplicate ACK, NewReno recovery (RFC 5681 3.2, RFC 6582)", async () => {
+    const s = await established();
+    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(66), s.now);
+    for (let i = 0; i < 5; i++) s.recv({ flags: ACK | (i === 4 ? PSH : 0), seq: s.l(1 + i * 1460), ack: s.r(1), payload: "B".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1461) });
+    s.recvNothing();
+    for (let i = 0; i < 3; i++) s.send({ flags: ACK, seq: s.r(1), ack: s.l(1461) });
+    s.recv({ flags: ACK, seq: s.l(1461), ack: s.r(1), payload: "B".repeat(1460) });
+    // Partial ACK: the next hole goes out at once (RFC 6582 3.2 step 5).
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2921) });
+    s.recv({ flags: ACK, seq: s.l(2921), ack: s.r(1), payload: "B".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(7301) });
+    s.recvNothing();
+    expect(s.engine.counters().fastRetransmits).toBe(1);
+  });
+});
+
+describe("ESTABLISHED: zero window and persist (RFC 9293 3.8.6.1)", () => {
+  it("probes with backoff, resumes when the window opens", async () => {
+    const s = await established({ persistMinMs: 200 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 0 });
+    s.engine.send(s.id, new TextEncoder().encode("data"), s.now);
+    s.recvNothing();
+    const probe = { flags: ACK, seq: s.l(0), ack: s.r(1) };
+    const gaps: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gaps.push(s.advanceToDeadline());
+      s.recv(probe);
+      s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 0 });
+    }
+    // Persist intervals start from RTO (RTO_MIN here: the handshake's RTT was 0) and double.
+    expect(gaps).toEqual([200, 400, 800]);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 1000 });
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "data" });
+  });
+  it("gives up after PERSIST_TOTAL_MS (Sockstress, CVE-2008-4609)", async () => {
+    const s = await established({ persistTotalMs: 10000 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 0 });
+    s.engine.send(s.id, new TextEncoder().encode("data"), s.now);
+    s.recvNothing();
+    for (let i = 0; i < 10 && s.state() !== "CLOSED"; i++) {
+      s.advanceToDeadline();
+      s.engine.output(s.now);
+      s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 0 });
+    }
+    expect(s.state()).toBe("CLOSED");
+    expect(s.events().filter((e) => e.type === "timedOut")).toEqual([{ type: "timedOut", id: s.id, error: "ETIMEDOUT" }]);
+  });
+});
+
+describe("ESTABLISHED: keepalive (RFC 1122 4.2.3.6)", () => {
+  it("probes an idle connection with SEG.SEQ = SND.NXT - 1; an answer resets it", async () => {
+    const s = await established({}, { keepalive: true, keepaliveIdleMs: 10000, keepaliveIntervalMs: 1000, keepaliveCount: 3 });
+    expect(s.advanceToDeadline()).toBe(10000);
+    s.recv({ flags: ACK, seq: s.l(0), ack: s.r(1) });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    expect(s.advanceToDeadline()).toBe(1000);
+    s.recvNothing();
+    expect(s.advanceToDeadline()).toBe(9000);
+    s.recv({ flags: ACK, seq: s.l(0), ack: s.r(1) });
+  });
+  it("ends with ETIMEDOUT after KEEPALIVE_COUNT unanswered probes", async () => {
+    const s = await established({}, { keepalive: true, keepaliveIdleMs: 10000, keepaliveIntervalMs: 1000, keepaliveCount: 3 });
+    const gaps: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gaps.push(s.advanceToDeadline());
+      s.recv({ flags: ACK, seq: s.l(0), ack: s.r(1) });
+    }
+    gaps.push(s.advanceToDeadline());
+    expect(gaps).toEqual([10000, 1000, 1000, 1000]);
+    expect(s.events()).toEqual([
+      { type: "timedOut", id: s.id, error: "ETIMEDOUT" },
+      { type: "closed", id: s.id },
+    ]);
+  });
+});
+
+describe("ESTABLISHED: window scaling across 64 KiB (RFC 7323 2)", () => {
+  it("negotiates shifts both ways and uses windows beyond 65535", async () => {
+    const s = await Script.create({ windowScaling: true, recvBuffer: 262144 });
+    s.localPort = 40000;
+    s.id = s.engine.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 49500, localPort: 40000 }, s.now);
+    const syn = s.next();
+    s.iss = syn.seq;
+    // Our shift: the smallest that fits 256 KiB in 16 bits; a SYN's own window is never scaled.
+    expect(syn).toEqual({ ...TEMPL, flags: SYN, seq: s.iss, ack: 0, window: 65535, mss: 1460, wscale: 3 });
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), window: 65535, mss: 1460, wscale: 7 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 262144 >> 3 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 1024 });
+    expect(s.engine.status(s.id).sndWnd).toBe(1024 << 7);
+    // 70,000 bytes in flight from the peer: beyond 64 KiB, inside our scaled window.
+    for (let off = 0; off < 70080; off += 1460) s.send({ flags: ACK, seq: s.r(1 + off), ack: s.l(1), window: 1024, payload: "q".repeat(1460) });
+    const st = s.engine.status(s.id);
+    expect(st.rcvNxt).toBe(s.r(1 + 70080));
+    expect(st.recvQueued).toBe(70080);
+  });
+  it("without the peer's option neither side scales", async () => {
+    const s = await Script.create({ windowScaling: true, recvBuffer: 262144 });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    const synAck = s.next();
+    s.iss = synAck.seq;
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "a" });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65535 });
+  });
+});
+
+describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
+  async function withTimestamps() {
+    const s = await Script.create({ timestamps: true });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, timestamps: { value: 1000, echo: 0 } });
+    const synAck = s.next();
+    s.iss = synAck.seq;
+    const ts = synAck.timestamps!;
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460, timestamps: { value: ts.value, echo: 1000 } });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), timestamps: { value: 1001, echo: ts.value } });
+    s.events();
+    return { s, ourTs: ts.value };
+  }
+  it("echoes TS.Recent and drops a segment with an older TSval, answering with an ACK", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "new", timestamps: { value: 1005, echo: ourTs } });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
+    s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "old", timestamps: { value: 1002, echo: ourTs } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
+    expect(s.engine.counters().pawsDropped).toBe(1);
+    expect(s.engine.status(s.id).recvQueued).toBe(3);
+  });
+  it("TS.Recent is not taken from an unacceptable segment", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.send({ flags: ACK, seq: s.r(900000), ack: s.l(1), payload: "far", timestamps: { value: 50000, echo: ourTs } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), timestamps: { value: ourTs, echo: 1001 } });
+  });
+  it("measures RTT from the echoed timestamp", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.engine.send(s.id, new TextEncoder().encode("ping"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "ping", timestamps: { value: ourTs, echo: 1001 } });
+    s.advance(30);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(5), timestamps: { value: 1010, echo: ourTs } });
+    // RFC 6298 2.3 after the handshake's sample of 0: SRTT = 7/8 * 0 + 1/8 * 30.
+    expect(s.engine.status(s.id).srttMs).toBe(3.75);
+  });
+});
