@@ -5,3 +5,6 @@ export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, r
 export { DEFAULT_MTU, type Link, type PacketHandler } from "./link/types.js";
 export { createMemoryLinkPair, MemoryLink, type LinkFaults, type MemoryLinkOptions, type MemoryLinkStats } from "./link/memory.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./pcap.js";
+export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./stack.js";
+export { TcpwasmError, type ErrorCode } from "./errors.js";
+export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./trace.js";

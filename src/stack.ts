@@ -1,0 +1,735 @@
+// A stack: one engine, its addresses, its links, its clock and its one timer. This is the internal
+// connection API both socket faces are built on (src/socket-web.ts for Web streams, the Node Duplex in
+// tcpwasm/node). Browser-safe: web-platform APIs only.
+//
+//   const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
+//   stack.attach(link);                                   // routes by destination prefix
+//   const conn = stack.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+//   conn.onConnect = () => conn.write(bytes);             // handlers: set them synchronously
+//   conn.onData = (chunk) => ...;                         // chunk is a fresh copy, yours to keep
+//   conn.onEnd = () => conn.end();                        // the peer's FIN, after all its data
+//   conn.onClose = (error) => ...;                        // last call; error is a TcpwasmError or undefined
+//   stack.openListener({ port: 80 }, (conn) => { conn.onData = ...; });
+//
+// Event flow (STYLE.md rule 4). Packets in, user calls and the timer only mark work and queue one
+// microtask; the microtask runs the engine's timers, dispatches its events to the connections' handlers
+// (which may call back into the connection), drains readable data, then drains all output in one batch
+// per link and re-arms the single timer at the engine's next deadline. A timer that fires late, early
+// or several times is harmless: the engine runs whatever is due at the stack's `now()`.
+//
+// Connection contract:
+// - `write(bytes)` copies as much as fits into the send ring and returns the count taken; when it
+//   returns less than `bytes.length`, `onWritable` follows once there is room. Throws TcpwasmError
+//   (EPIPE after end(), ENOTCONN/ECONNRESET... after close).
+// - Reading: data is delivered to `onData` only while the connection is not paused and has an onData
+//   handler. Unread data stays in the receive ring, so the window advertised to the peer shrinks: a
+//   paused reader is real backpressure. `onEnd` comes after the last byte was delivered.
+// - `end()` sends FIN after queued data (half-close: reading goes on). `abort()` sends RST.
+// - `onClose(error?)` is the last callback, once both directions are finished (TIME-WAIT or CLOSED:
+//   like a kernel socket, TIME-WAIT is the engine's business, not the user's) or the connection failed
+//   (error: ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...), or after abort() (no error). The engine handle
+//   is released then.
+// - `release()` gives the handle back at once with no further callbacks: the engine finishes the
+//   connection by itself (FIN, or RST if received data is left unread).
+import { Engine, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EngineEvent } from "./engine.js";
+import { TcpwasmError, invalidArg } from "./errors.js";
+import type { Flavor } from "./loader.js";
+import type { Link } from "./link/types.js";
+import type { TcpState, TraceEvent } from "./trace.js";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
+
+/** Timer functions the stack uses; inject them to test throttled or bunched timers. */
+export interface StackTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface StackOptions {
+  /** The stack's addresses with prefix length: "10.0.0.1/24", "fd00::1/64". At least one. */
+  addresses: string[];
+  /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
+  name?: string;
+  /** Engine-wide configuration (src/engine.ts ConfigKey); `mtu` defaults to the first link's. */
+  config?: EngineConfig;
+  flavor?: Flavor | "auto";
+  /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
+  secret?: Uint8Array;
+  /** The clock, in ms. Default performance.now(). */
+  now?: () => number;
+  /** Default globalThis.setTimeout / clearTimeout. */
+  timers?: StackTimers;
+  /** Receives each segment in and out and each state transition (turns the engine's tracing on). */
+  trace?: (event: TraceEvent, connection: StackConnection | undefined) => void;
+}
+
+export interface OpenConnectionOptions extends ConnectionOptions {
+  remote: string;
+  remotePort: number;
+  /** Local address; default the stack's address of the same version whose prefix holds `remote`. */
+  local?: string;
+  /** Default a random ephemeral port. */
+  localPort?: number;
+}
+
+export interface OpenListenerOptions extends ConnectionOptions {
+  port: number;
+  /** One of the stack's addresses; default every address (IPv4 and IPv6). */
+  address?: string;
+  /** Cap on half-open connections of this listener. */
+  backlog?: number;
+}
+
+export interface AttachOptions {
+  /** Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything. */
+  routes?: string[];
+}
+
+/** What the stack itself dropped (the engine counts the rest, see Stack.counters). */
+export interface StackCounters {
+  /** Packets in whose destination is none of the stack's addresses. */
+  notForUs: number;
+  /** Packets out with no link routing their destination. */
+  noRoute: number;
+}
+
+interface Prefix {
+  version: 4 | 6;
+  bytes: Uint8Array;
+  length: number;
+}
+
+function parseAddress(text: string): { version: 4 | 6; bytes: Uint8Array } | null {
+  const v4 = parseIpv4(text);
+  if (v4) return { version: 4, bytes: v4 };
+  const v6 = parseIpv6(text);
+  if (v6) return { version: 6, bytes: v6 };
+  return null;
+}
+
+function parsePrefix(text: string, what: string): Prefix {
+  const slash = text.lastIndexOf("/");
+  const a = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  if (!a) invalidArg(`${what}: not an address with prefix: "${text}"`);
+  const max = a.version === 4 ? 32 : 128;
+  const length = slash < 0 ? max : Number(text.slice(slash + 1));
+  if (!Number.isInteger(length) || length < 0 || length > max) invalidArg(`${what}: bad prefix length in "${text}"`);
+  return { version: a.version, bytes: a.bytes, length };
+}
+
+function prefixHolds(p: Prefix, version: number, packet: Uint8Array, at: number): boolean {
+  if (p.version !== version) return false;
+  let bits = p.length;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((p.bytes[i]! & mask) !== (packet[at + i]! & mask)) return false;
+  }
+  return true;
+}
+
+/** Where an IP packet's destination address starts, or -1 if it is no whole IP header. */
+function destinationOffset(packet: Uint8Array): { version: 4 | 6; at: number } | null {
+  if (packet.length < 20) return null;
+  const version = packet[0]! >> 4;
+  if (version === 4) return { version: 4, at: 16 };
+  if (version === 6 && packet.length >= 40) return { version: 6, at: 24 };
+  return null;
+}
+
+function formatAddress(p: Prefix): string {
+  return p.version === 4 ? formatIpv4(p.bytes) : formatIpv6(p.bytes);
+}
+
+/** Creates a stack: loads and configures an engine. Attach links before opening connections. */
+export async function createStack(options: StackOptions): Promise<Stack> {
+  if (!options || !Array.isArray(options.addresses) || options.addresses.length === 0) {
+    invalidArg("createStack needs addresses, e.g. [\"10.0.0.1/24\"]");
+  }
+  const prefixes = options.addresses.map((a) => parsePrefix(a, "address"));
+  const config: EngineConfig = { ...options.config };
+  if (options.trace) config.trace = true;
+  const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
+  return new Stack(engine, prefixes, options);
+}
+
+interface AttachedLink {
+  link: Link;
+  routes: Prefix[];
+  batch: Uint8Array[];
+}
+
+export class Stack {
+  /** The engine, for counters(), status and benchmarks. */
+  readonly engine: Engine;
+  readonly name: string;
+  /** The addresses as given ("10.0.0.1/24"). */
+  readonly addresses: readonly string[];
+  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0 };
+  private readonly prefixes: Prefix[];
+  private readonly now: () => number;
+  private readonly timerFns: StackTimers;
+  private readonly traceSink: StackOptions["trace"];
+  private readonly links: AttachedLink[] = [];
+  private readonly connections = new Map<number, StackConnection>();
+  private readonly listeners = new Map<number, StackListener>();
+  /** Connections with data or an end to deliver. */
+  private readonly readPending = new Set<StackConnection>();
+  private timer: unknown = undefined;
+  private timerAt = Infinity;
+  private scheduled = false;
+  private pumping = false;
+  private closed = false;
+
+  /** @internal Use createStack. */
+  constructor(engine: Engine, prefixes: Prefix[], options: StackOptions) {
+    this.engine = engine;
+    this.prefixes = prefixes;
+    this.name = options.name ?? "stack";
+    this.addresses = [...options.addresses];
+    this.now = options.now ?? (() => performance.now());
+    this.timerFns = options.timers ?? {
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    this.traceSink = options.trace;
+  }
+
+  /** The current time on the stack's clock, ms. */
+  time(): number {
+    return this.now();
+  }
+
+  /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
+  attach(link: Link, options: AttachOptions = {}): void {
+    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+    const routes = (options.routes ?? ["0.0.0.0/0", "::/0"]).map((r) => parsePrefix(r, "route"));
+    this.links.push({ link, routes, batch: [] });
+    link.onReceive((packets) => this.receive(packets));
+  }
+
+  /** Active open. Errors found at once (EADDRINUSE, EADDRNOTAVAIL, ERR_INVALID_ARG) throw. */
+  openConnection(options: OpenConnectionOptions): StackConnection {
+    this.checkOpen();
+    const { remote, remotePort, local, localPort, ...connOptions } = options;
+    const r = parseAddress(remote);
+    if (!r) invalidArg(`not an IP address: ${remote}`);
+    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) invalidArg(`port must be 1..65535, got ${remotePort}`);
+    const localAddress = local ?? this.sourceFor(r.version, r.bytes);
+    const now = this.now();
+    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort }, now, connOptions);
+    const status = this.engine.status(id);
+    const conn = new StackConnection(this, id, status.localAddress, status.localPort, status.remoteAddress, status.remotePort);
+    conn.state = status.state;
+    this.connections.set(id, conn);
+    this.kick();
+    return conn;
+  }
+
+  /** Passive open. Each connection that completes the handshake is passed to `onConnection`. */
+  openListener(options: OpenListenerOptions, onConnection: (conn: StackConnection) => void): StackListener {
+    this.checkOpen();
+    const { port, address, backlog, ...connOptions } = options;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) invalidArg(`port must be 1..65535, got ${port}`);
+    const ids: number[] = [];
+    try {
+      if (address !== undefined) {
+        const a = parseAddress(address);
+        if (!a) invalidArg(`not an IP address: ${address}`);
+        if (!this.prefixes.some((p) => p.version === a.version && formatAddress(p) === (a.version === 4 ? formatIpv4(a.bytes) : formatIpv6(a.bytes)))) {
+          throw new TcpwasmError("EADDRNOTAVAIL", `${address} is not an address of this stack`);
+        }
+        ids.push(this.engine.listen({ port, address, backlog }, connOptions));
+      } else {
+        for (const version of [4, 6] as const) {
+          if (this.prefixes.some((p) => p.version === version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
+        }
+      }
+    } catch (err) {
+      for (const id of ids) this.engine.release(id, this.now());
+      throw err;
+    }
+    const listener = new StackListener(this, ids, port, onConnection);
+    for (const id of ids) this.listeners.set(id, listener);
+    return listener;
+  }
+
+  /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
+  counters(): EngineCounters & StackCounters {
+    return { ...this.engine.counters(), ...this.stackCounters };
+  }
+
+  /** Aborts every connection (RST), closes the listeners and the links, stops the timer. */
+  close(): void {
+    if (this.closed) return;
+    const now = this.now();
+    const conns = [...this.connections.values()];
+    for (const c of conns) {
+      try {
+        this.engine.abort(c.id, now);
+      } catch {
+        // Already closed inside the engine: nothing to send.
+      }
+    }
+    for (const l of new Set(this.listeners.values())) l.close();
+    this.engine.events();
+    this.flushOutput();
+    this.closed = true;
+    for (const c of conns) c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
+    this.connections.clear();
+    this.readPending.clear();
+    if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const l of this.links) l.link.close();
+    this.links.length = 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- internal, used by StackConnection and StackListener ----
+
+  /** @internal Marks work to do: runs one pump in a microtask. */
+  kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** @internal */
+  wantRead(conn: StackConnection): void {
+    this.readPending.add(conn);
+    this.kick();
+  }
+
+  /** @internal Nothing to deliver until the next readable, peerFin, closed or resume(). */
+  readIdle(conn: StackConnection): void {
+    this.readPending.delete(conn);
+  }
+
+  /** @internal */
+  forget(conn: StackConnection): void {
+    this.connections.delete(conn.id);
+    this.readPending.delete(conn);
+  }
+
+  /** @internal */
+  forgetListener(ids: number[]): void {
+    const now = this.now();
+    for (const id of ids) {
+      this.listeners.delete(id);
+      if (!this.closed) this.engine.release(id, now);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+  }
+
+  private sourceFor(version: 4 | 6, remote: Uint8Array): string {
+    const same = this.prefixes.filter((p) => p.version === version);
+    if (same.length === 0) throw new TcpwasmError("EADDRNOTAVAIL", `the stack has no IPv${version} address`);
+    const onLink = same.find((p) => prefixHolds(p, version, remote, 0));
+    return formatAddress(onLink ?? same[0]!);
+  }
+
+  private receive(packets: Uint8Array[]): void {
+    if (this.closed) return;
+    const ours: Uint8Array[] = [];
+    for (const p of packets) {
+      const d = destinationOffset(p);
+      if (d && this.prefixes.some((x) => x.version === d.version && prefixHolds({ ...x, length: d.version === 4 ? 32 : 128 }, d.version, p, d.at))) {
+        ours.push(p);
+      } else {
+        this.stackCounters.notForUs++;
+      }
+    }
+    if (ours.length === 0) return;
+    this.engine.input(ours, this.now());
+    this.kick();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.pump();
+  }
+
+  /** Timers, events, reads until quiet; then one output drain and the timer re-armed. */
+  private pump(): void {
+    if (this.closed || this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let round = 0; round < 64 && !this.closed; round++) {
+        const now = this.now();
+        this.engine.timers(now);
+        const events = this.engine.events();
+        for (const e of events) this.dispatch(e, now);
+        let moved = false;
+        for (const conn of [...this.readPending]) {
+          if (this.closed) break;
+          if (conn.deliver()) moved = true;
+        }
+        if (events.length === 0 && !moved) break;
+      }
+      if (this.closed) return;
+      this.flushOutput();
+      this.armTimer();
+    } finally {
+      this.pumping = false;
+    }
+    // Handlers that called back into the stack while it was pumping asked for another round.
+    if (this.scheduled === false && this.readPendingReady()) this.kick();
+  }
+
+  private readPendingReady(): boolean {
+    for (const c of this.readPending) if (c.canDeliver()) return true;
+    return false;
+  }
+
+  private dispatch(e: EngineEvent, now: number): void {
+    if (e.type === "segment" || e.type === "state") {
+      const conn = this.connections.get(e.id);
+      if (e.type === "state" && conn) conn.state = e.to;
+      if (this.traceSink) {
+        const ev: TraceEvent =
+          e.type === "state"
+            ? { kind: "state", time: now, endpoint: this.name, from: e.from, to: e.to }
+            : {
+                kind: "segment", time: now, endpoint: this.name, direction: e.direction, flags: e.flags, seq: e.seq,
+                ack: e.ack, window: e.window, length: e.length, options: e.options,
+              };
+        this.traceSink(ev, conn);
+      }
+      if (e.type === "state" && conn && e.to === "TIME-WAIT") conn.markDone(undefined);
+      return;
+    }
+    if (e.type === "accepted") {
+      const listener = this.listeners.get(e.listener);
+      const status = this.engine.status(e.id);
+      const conn = new StackConnection(this, e.id, status.localAddress, status.localPort, status.remoteAddress, status.remotePort);
+      conn.state = status.state;
+      this.connections.set(e.id, conn);
+      if (!listener || listener.closed) {
+        // Completed after the listener went away: nobody will take it.
+        this.engine.abort(e.id, now);
+        return;
+      }
+      listener.accept(conn);
+      return;
+    }
+    const conn = this.connections.get(e.id);
+    if (!conn) return;
+    switch (e.type) {
+      case "connected":
+        conn.state = this.engine.state(e.id);
+        conn.onConnect?.();
+        break;
+      case "readable":
+        this.wantRead(conn);
+        break;
+      case "writable":
+        conn.onWritable?.();
+        break;
+      case "peerFin":
+        conn.peerFinished = true;
+        this.wantRead(conn);
+        break;
+      case "reset":
+      case "timedOut":
+      case "error":
+        conn.error ??= new TcpwasmError(e.error, `${conn.describe()}: ${e.type === "reset" ? "reset by peer" : e.type === "timedOut" ? "timed out" : "failed"}`);
+        break;
+      case "closed":
+        conn.markDone(conn.error);
+        break;
+    }
+  }
+
+  private flushOutput(): void {
+    const now = this.now();
+    const links = this.links;
+    this.engine.drainOutput(now, (view) => {
+      const d = destinationOffset(view);
+      let best: AttachedLink | undefined;
+      let bestLength = -1;
+      if (d) {
+        for (const l of links) {
+          for (const r of l.routes) {
+            if (r.length > bestLength && prefixHolds(r, d.version, view, d.at)) {
+              best = l;
+              bestLength = r.length;
+            }
+          }
+        }
+      }
+      if (!best) {
+        this.stackCounters.noRoute++;
+        return;
+      }
+      // The view is only valid during this call, and the link owns what it is given: copy once.
+      best.batch.push(view.slice());
+    });
+    for (const l of links) {
+      if (l.batch.length === 0) continue;
+      const batch = l.batch;
+      l.batch = [];
+      l.link.send(batch);
+    }
+  }
+
+  private armTimer(): void {
+    const deadline = this.engine.nextDeadline();
+    if (deadline === this.timerAt) return;
+    if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = deadline;
+    if (deadline === Infinity) return;
+    // At least 1 ms: a deadline the engine reports as already due after timers(now) must not spin.
+    const delay = Math.max(1, Math.ceil(deadline - this.now()));
+    this.timer = this.timerFns.setTimeout(() => this.onTimer(), delay);
+  }
+}
+
+export class StackListener {
+  closed = false;
+
+  /** @internal */
+  constructor(
+    private readonly stack: Stack,
+    private readonly ids: number[],
+    readonly port: number,
+    private readonly onConnection: (conn: StackConnection) => void,
+  ) {}
+
+  /** @internal */
+  accept(conn: StackConnection): void {
+    this.onConnection(conn);
+  }
+
+  /** Stops listening; connections already accepted are unaffected. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stack.forgetListener(this.ids);
+  }
+}
+
+export class StackConnection {
+  /** The RFC 9293 state, as of the last event. */
+  state: TcpState = "CLOSED";
+  /** Set when the connection failed (reset, timeout, local error). */
+  error: TcpwasmError | undefined;
+  /** @internal The peer's FIN arrived (delivered as onEnd once the data before it was read). */
+  peerFinished = false;
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  onConnect: (() => void) | undefined;
+  onEnd: (() => void) | undefined;
+  onWritable: (() => void) | undefined;
+  onClose: ((error: TcpwasmError | undefined) => void) | undefined;
+
+  private dataHandler: ((chunk: Uint8Array) => void) | undefined;
+  private paused = false;
+  private endDelivered = false;
+  private done = false;
+  private finished = false;
+  private ended = false;
+
+  /** @internal */
+  constructor(
+    private readonly stack: Stack,
+    readonly id: number,
+    readonly localAddress: string,
+    readonly localPort: number,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+
+  /** Receives each chunk of data (a fresh copy). Without a handler the connection reads nothing, as if paused. */
+  get onData(): ((chunk: Uint8Array) => void) | undefined {
+    return this.dataHandler;
+  }
+
+  set onData(handler: ((chunk: Uint8Array) => void) | undefined) {
+    this.dataHandler = handler;
+    if (handler && !this.finished) this.stack.wantRead(this);
+  }
+
+  /** True once onClose ran (or release() was called). */
+  get isClosed(): boolean {
+    return this.finished;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
+  write(bytes: Uint8Array): number {
+    this.checkUsable();
+    if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
+    const n = this.stack.engine.send(this.id, bytes, this.stack.time());
+    this.bytesWritten += n;
+    if (n > 0) this.stack.kick();
+    return n;
+  }
+
+  /** Bytes the send ring takes now without blocking. */
+  writableSpace(): number {
+    if (this.finished || this.ended) return 0;
+    const s = this.stack.engine.status(this.id);
+    return Math.max(0, s.sendBuffer - s.sendQueued);
+  }
+
+  /** Half-close: FIN after the queued data; reading goes on. Idempotent. */
+  end(): void {
+    if (this.finished || this.ended) return;
+    this.ended = true;
+    this.stack.engine.close(this.id, this.stack.time());
+    this.stack.kick();
+  }
+
+  /** Resets the connection (RST); onClose follows with no error. */
+  abort(): void {
+    if (this.finished) return;
+    try {
+      this.stack.engine.abort(this.id, this.stack.time());
+    } catch {
+      // The engine already ended it; the pending CLOSED event finishes the connection.
+    }
+    this.stack.kick();
+  }
+
+  /** Stops delivering data: unread bytes stay in the receive ring and the advertised window shrinks. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.finished) this.stack.wantRead(this);
+  }
+
+  setNoDelay(noDelay = true): void {
+    this.setOptions({ noDelay });
+  }
+
+  setKeepAlive(enable: boolean, idleMs?: number): void {
+    this.setOptions(idleMs && idleMs > 0 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
+  }
+
+  /** RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT). */
+  setUserTimeout(ms: number): void {
+    this.setOptions({ userTimeoutMs: ms });
+  }
+
+  setOptions(options: ConnectionOptions): void {
+    if (this.finished) return;
+    this.stack.engine.setOptions(this.id, options);
+    this.stack.kick();
+  }
+
+  /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
+  status(): ConnectionStatus {
+    this.checkUsable();
+    return this.stack.engine.status(this.id);
+  }
+
+  /** Gives the handle back now, with no further callbacks; the engine ends the connection itself. */
+  release(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stack.forget(this);
+    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.time());
+    this.stack.kick();
+  }
+
+  describe(): string {
+    const fmt = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
+    return `${fmt(this.localAddress, this.localPort)} -> ${fmt(this.remoteAddress, this.remotePort)}`;
+  }
+
+  // ---- internal, driven by the stack ----
+
+  /** @internal Can deliver data, an end or a close right now. */
+  canDeliver(): boolean {
+    return !this.finished && (this.done || (!this.paused && this.onData !== undefined));
+  }
+
+  /** @internal The protocol is over (TIME-WAIT or CLOSED), with `error` if it failed. */
+  markDone(error: TcpwasmError | undefined): void {
+    if (this.finished) return;
+    this.done = true;
+    if (error) this.error = error;
+    this.stack.wantRead(this);
+  }
+
+  /**
+   * @internal Delivers readable data (while not paused), then the end, then the close. Returns true if
+   * anything was delivered.
+   */
+  deliver(): boolean {
+    if (this.finished) {
+      this.stack.forget(this);
+      return false;
+    }
+    let moved = false;
+    if (!this.error) {
+      const engine = this.stack.engine;
+      const x = engine.raw;
+      while (!this.paused && this.onData && !this.finished) {
+        const avail = x.connRecvAvail(this.id);
+        if (avail <= 0) break;
+        const p = x.connRecvPtr(this.id);
+        const chunk = engine.memory.u8.slice(p, p + avail);
+        x.connRecvConsumeMs(this.id, avail, this.stack.time());
+        this.bytesRead += avail;
+        moved = true;
+        this.onData(chunk);
+      }
+      if (this.finished) return moved;
+      const drained = this.error !== undefined || x.connRecvAvail(this.id) <= 0;
+      if (!drained) {
+        // Paused (or no reader yet): keep the data in the ring; resume() asks again.
+        this.stack.readIdle(this);
+        return moved;
+      }
+      if (this.peerFinished && !this.endDelivered) {
+        this.endDelivered = true;
+        moved = true;
+        this.onEnd?.();
+        if (this.finished) return moved;
+      }
+    }
+    if (this.done) {
+      this.finish(this.error);
+      return true;
+    }
+    this.stack.readIdle(this);
+    return moved;
+  }
+
+  /** @internal Final callback; releases the engine handle. */
+  finish(error: TcpwasmError | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stack.forget(this);
+    if (!this.stack.isClosed) {
+      try {
+        this.stack.engine.release(this.id, this.stack.time());
+      } catch {
+        // Already freed by the engine.
+      }
+    }
+    this.onClose?.(error);
+  }
+
+  private checkUsable(): void {
+    if (this.finished) throw this.error ?? new TcpwasmError("ERR_SOCKET_CLOSED", `${this.describe()}: the connection is closed`);
+  }
+}
