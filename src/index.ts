@@ -8,3 +8,4 @@ export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions }
 export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./stack.js";
 export { TcpwasmError, type ErrorCode } from "./errors.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./trace.js";
+export { TcpSocket, TcpListener, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./socket-web.js";

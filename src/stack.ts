@@ -35,6 +35,7 @@ import { Engine, type ConnectionOptions, type ConnectionStatus, type EngineConfi
 import { TcpwasmError, invalidArg } from "./errors.js";
 import type { Flavor } from "./loader.js";
 import type { Link } from "./link/types.js";
+import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
 import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
 
@@ -252,6 +253,16 @@ export class Stack {
     return listener;
   }
 
+  /** The Web face (src/socket-web.ts): a socket shaped like Direct Sockets' TCPSocket. */
+  connect(options: SocketOptions): TcpSocket {
+    return connectSocket(this, options);
+  }
+
+  /** The Web face: an async iterable of incoming TcpSockets. */
+  listen(options: ListenOptions): TcpListener {
+    return listenSocket(this, options);
+  }
+
   /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
   counters(): EngineCounters & StackCounters {
     return { ...this.engine.counters(), ...this.stackCounters };
@@ -351,9 +362,12 @@ export class Stack {
     this.kick();
   }
 
-  private onTimer(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  private onTimer(handle: { id: unknown }): void {
+    // A stale timer (cleared too late, or a throttled one firing in a bunch) only costs one pump.
+    if (handle.id === this.timer) {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    }
     this.pump();
   }
 
@@ -489,7 +503,8 @@ export class Stack {
     if (deadline === Infinity) return;
     // At least 1 ms: a deadline the engine reports as already due after timers(now) must not spin.
     const delay = Math.max(1, Math.ceil(deadline - this.now()));
-    this.timer = this.timerFns.setTimeout(() => this.onTimer(), delay);
+    const handle: { id: unknown } = { id: undefined };
+    handle.id = this.timer = this.timerFns.setTimeout(() => this.onTimer(handle), delay);
   }
 }
 

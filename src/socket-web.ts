@@ -1,0 +1,383 @@
+// The Web face: sockets shaped like the WICG Direct Sockets `TCPSocket` and Cloudflare's `connect()`
+// (STYLE.md rule 9), over a stack's connections (src/stack.ts). Web-platform APIs only: Web Streams
+// and promises, so it runs the same in browsers, workers and Node.
+//
+//   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });
+//   const { readable, writable } = await socket.opened;
+//   const writer = writable.getWriter();
+//   await writer.write(bytes);        // resolves once the bytes are in the send ring
+//   await writer.close();             // half-close: FIN; the readable side keeps going
+//   for await (const chunk of readable) ...   // (or readable.getReader())
+//   await socket.closed;              // rejects with a TcpwasmError (ECONNRESET, ...) on failure
+//
+//   const listener = stack.listen({ port: 80 });
+//   for await (const socket of listener) { ... }  // listener.close() ends the loop
+//
+// Backpressure. The readable side is a byte-counted ReadableStream (highWaterMark, default 64 KiB):
+// when its queue is full the connection is paused, unread data stays in the engine's receive ring and
+// the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
+// write() resolves only when every byte is in the send ring, so a writer that awaits its writes
+// waits for the peer to acknowledge data.
+import { TcpwasmError, invalidArg } from "./errors.js";
+import type { Stack, StackConnection } from "./stack.js";
+
+export interface SocketOptions {
+  /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
+  hostname: string;
+  port: number;
+  /** Local address; default the stack's address facing `hostname`. */
+  localAddress?: string;
+  localPort?: number;
+  /** Disable Nagle's algorithm (Direct Sockets' noDelay). Default false. */
+  noDelay?: boolean;
+  /** Keepalive probes after this many ms idle (Direct Sockets' keepAliveDelay). Default off. */
+  keepAliveDelay?: number;
+  /** Send and receive ring sizes, bytes. */
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+  /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
+  readableHighWaterMark?: number;
+}
+
+export interface SocketOpenInfo {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+}
+
+export interface ListenOptions {
+  port: number;
+  /** One of the stack's addresses; default all of them. */
+  hostname?: string;
+  /** Cap on half-open connections. */
+  backlog?: number;
+  /** Options for every accepted socket. */
+  noDelay?: boolean;
+  keepAliveDelay?: number;
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+  readableHighWaterMark?: number;
+}
+
+export interface ListenerOpenInfo {
+  /** The accepted sockets, in order. */
+  readable: ReadableStream<TcpSocket>;
+  localAddress: string;
+  localPort: number;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError("a socket's writable stream takes Uint8Array, ArrayBuffer or ArrayBufferView chunks");
+}
+
+function quietly<T>(p: Promise<T>): Promise<T> {
+  // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
+  p.catch(() => undefined);
+  return p;
+}
+
+function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; sendBufferSize?: number; receiveBufferSize?: number }) {
+  const c: Record<string, number | boolean> = {};
+  if (o.noDelay) c.noDelay = true;
+  if (o.keepAliveDelay !== undefined && o.keepAliveDelay > 0) {
+    c.keepalive = true;
+    c.keepaliveIdleMs = o.keepAliveDelay;
+  }
+  if (o.sendBufferSize !== undefined) c.sendBuffer = o.sendBufferSize;
+  if (o.receiveBufferSize !== undefined) c.recvBuffer = o.receiveBufferSize;
+  return c;
+}
+
+/** A TCP connection with Web Streams. Create with `stack.connect()` or take from `stack.listen()`. */
+export class TcpSocket {
+  /** Resolves with the streams and addresses once connected; rejects if connecting fails. */
+  readonly opened: Promise<SocketOpenInfo>;
+  /** Resolves once the connection is over in both directions; rejects with its error if it failed. */
+  readonly closed: Promise<void>;
+  /** The same streams as in `opened` (Cloudflare's shape). */
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+
+  private readController!: ReadableStreamDefaultController<Uint8Array>;
+  private writeController!: WritableStreamDefaultController;
+  private resolveOpened!: (info: SocketOpenInfo) => void;
+  private rejectOpened!: (err: unknown) => void;
+  private resolveClosed!: () => void;
+  private rejectClosed!: (err: unknown) => void;
+  private readDone = false;
+  private writeDone = false;
+  private discarding = false;
+  /** A write waiting for room in the send ring. */
+  private waitingWrite: { rest: Uint8Array; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private finalError: TcpwasmError | undefined;
+  private isOver = false;
+
+  /** @internal Use stack.connect() or stack.listen(). */
+  constructor(
+    private readonly conn: StackConnection,
+    connected: boolean,
+    highWaterMark: number,
+  ) {
+    this.opened = quietly(new Promise((resolve, reject) => {
+      this.resolveOpened = resolve;
+      this.rejectOpened = reject;
+    }));
+    this.closed = quietly(new Promise((resolve, reject) => {
+      this.resolveClosed = resolve;
+      this.rejectClosed = reject;
+    }));
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.readController = controller;
+        },
+        pull: () => {
+          conn.resume();
+        },
+        cancel: () => {
+          // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
+          this.readDone = true;
+          this.discarding = true;
+          conn.resume();
+        },
+      },
+      { highWaterMark, size: (chunk) => chunk.byteLength },
+    );
+    this.writable = new WritableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.writeController = controller;
+        },
+        write: (chunk) => this.write(toBytes(chunk)),
+        close: () => {
+          this.writeDone = true;
+          if (!this.isOver) conn.end();
+        },
+        abort: () => {
+          this.writeDone = true;
+          if (!this.isOver) conn.abort();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+
+    conn.onData = (chunk) => {
+      if (this.discarding) return;
+      this.readController.enqueue(chunk);
+      if ((this.readController.desiredSize ?? 1) <= 0) conn.pause();
+    };
+    conn.onEnd = () => {
+      if (this.readDone) return;
+      this.readDone = true;
+      this.readController.close();
+    };
+    conn.onWritable = () => this.continueWrite();
+    conn.onClose = (error) => this.over(error);
+    if (connected) this.open();
+    else conn.onConnect = () => this.open();
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.conn.remotePort;
+  }
+
+  get localAddress(): string {
+    return this.conn.localAddress;
+  }
+
+  get localPort(): number {
+    return this.conn.localPort;
+  }
+
+  /** The stack's connection under this socket (state, status, options). */
+  get connection(): StackConnection {
+    return this.conn;
+  }
+
+  /**
+   * Closes both directions: FIN after the data already written, no more data delivered (the stream
+   * ends). Resolves as `closed` does, once the peer has closed too.
+   */
+  close(): Promise<void> {
+    if (!this.isOver) {
+      if (!this.readDone) {
+        this.readDone = true;
+        this.readController.close();
+      }
+      this.discarding = true;
+      this.conn.resume();
+      if (!this.writeDone) {
+        this.writeDone = true;
+        this.writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
+        this.conn.end();
+      }
+    }
+    return this.closed;
+  }
+
+  private open(): void {
+    const c = this.conn;
+    this.resolveOpened({
+      readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
+      localAddress: c.localAddress, localPort: c.localPort,
+    });
+  }
+
+  private write(bytes: Uint8Array): Promise<void> | undefined {
+    const n = this.conn.write(bytes);
+    if (n === bytes.length) return undefined;
+    return new Promise((resolve, reject) => {
+      this.waitingWrite = { rest: bytes.subarray(n), resolve, reject };
+    });
+  }
+
+  private continueWrite(): void {
+    const w = this.waitingWrite;
+    if (!w) return;
+    try {
+      const n = this.conn.write(w.rest);
+      w.rest = w.rest.subarray(n);
+      if (w.rest.length === 0) {
+        this.waitingWrite = undefined;
+        w.resolve();
+      }
+    } catch (err) {
+      this.waitingWrite = undefined;
+      w.reject(err);
+    }
+  }
+
+  private over(error: TcpwasmError | undefined): void {
+    this.isOver = true;
+    this.finalError = error;
+    const err = error ?? new TcpwasmError("ERR_SOCKET_CLOSED", "the connection is closed");
+    if (!this.readDone) {
+      this.readDone = true;
+      if (error) this.readController.error(error);
+      else this.readController.close();
+    }
+    if (this.waitingWrite) {
+      this.waitingWrite.reject(err);
+      this.waitingWrite = undefined;
+    }
+    if (!this.writeDone) {
+      this.writeDone = true;
+      this.writeController.error(err);
+    }
+    if (error) {
+      this.rejectOpened(error);
+      this.rejectClosed(error);
+    } else {
+      this.rejectOpened(err);
+      this.resolveClosed();
+    }
+  }
+
+  /** The error the connection ended with, if it failed. */
+  get error(): TcpwasmError | undefined {
+    return this.finalError;
+  }
+}
+
+/** Incoming connections on one port: an async iterable of TcpSockets. */
+export class TcpListener implements AsyncIterable<TcpSocket> {
+  readonly opened: Promise<ListenerOpenInfo>;
+  /** Resolves when the listener is closed. */
+  readonly closed: Promise<void>;
+  readonly localPort: number;
+  readonly localAddress: string;
+  private readonly readable: ReadableStream<TcpSocket>;
+  private controller!: ReadableStreamDefaultController<TcpSocket>;
+  private readonly stop: () => void;
+  private resolveClosed!: () => void;
+  private isClosed = false;
+
+  /** @internal Use stack.listen(). */
+  constructor(stack: Stack, options: ListenOptions) {
+    this.localPort = options.port;
+    this.localAddress = options.hostname ?? (stack.addresses.some((a) => a.includes(":")) ? "::" : "0.0.0.0");
+    this.readable = new ReadableStream<TcpSocket>({
+      start: (controller) => {
+        this.controller = controller;
+      },
+      cancel: () => this.close(),
+    });
+    const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    const listener = stack.openListener(
+      { port: options.port, address: options.hostname, backlog: options.backlog, ...connectionOptions(options) },
+      (conn) => this.controller.enqueue(new TcpSocket(conn, true, hwm)),
+    );
+    this.stop = () => listener.close();
+    this.opened = Promise.resolve({ readable: this.readable, localAddress: this.localAddress, localPort: this.localPort });
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** Stops listening; sockets already accepted stay open. Iteration ends. */
+  close(): Promise<void> {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.stop();
+      try {
+        this.controller.close();
+      } catch {
+        // The stream was cancelled: already closed.
+      }
+      this.resolveClosed();
+    }
+    return this.closed;
+  }
+
+  /** The next accepted socket, or undefined once the listener is closed. */
+  async accept(): Promise<TcpSocket | undefined> {
+    const reader = this.readable.getReader();
+    try {
+      const r = await reader.read();
+      return r.done ? undefined : r.value;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
+    const reader = this.readable.getReader();
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}
+
+/** stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. */
+export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
+  if (!options || typeof options.hostname !== "string") invalidArg("connect needs { hostname, port }");
+  const hostname = options.hostname.startsWith("[") && options.hostname.endsWith("]") ? options.hostname.slice(1, -1) : options.hostname;
+  const conn = stack.openConnection({
+    remote: hostname, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
+  });
+  return new TcpSocket(conn, false, options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+}
+
+/** stack.listen(): a TcpListener on `options.port`. */
+export function listenSocket(stack: Stack, options: ListenOptions): TcpListener {
+  if (!options || typeof options.port !== "number") invalidArg("listen needs { port }");
+  return new TcpListener(stack, options);
+}
