@@ -191,6 +191,8 @@ export function tshark(args: string[], timeoutMs = 120_000): Promise<TsharkResul
 }
 
 const CHECKSUM_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"];
+// Every frame is still dissected whole; reassembling tens of MiB of HTTP bodies would only cost time.
+const NO_REASSEMBLY = ["-o", "tcp.desegment_tcp_streams:FALSE"];
 
 export interface CaptureHealth {
   packets: number;
@@ -216,7 +218,7 @@ export async function captureHealth(path: string): Promise<CaptureHealth> {
     "icmp.checksum.status", "icmpv6.checksum.status", "_ws.expert.severity", "_ws.expert.message",
   ];
   const { stdout } = await tshark([
-    "-r", path, ...CHECKSUM_PREFS, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\u0001",
+    "-r", path, ...CHECKSUM_PREFS, ...NO_REASSEMBLY, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\u0001",
     ...fields.flatMap((f) => ["-e", f]),
   ]);
   const health: CaptureHealth = { packets: 0, tcp: 0, badChecksums: [], malformed: [] };

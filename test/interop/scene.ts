@@ -12,7 +12,7 @@ import { createHash, randomFillSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStack, recordLink, type Stack, type StackConnection } from "../../src/index.js";
+import { createStack, recordLink, type Stack, type StackConnection, type TcpState, type TraceEvent } from "../../src/index.js";
 import type { EngineConfig } from "../../src/engine.js";
 import type { Link, PacketHandler } from "../../src/link/types.js";
 import { createUdpLink } from "../../src/link/udp.js";
@@ -83,6 +83,8 @@ export interface Scene {
   stack: Stack;
   gate: GateLink;
   pcapPath: string;
+  /** With `trace`: the states each connection went through, in order (from its first known state). */
+  states: Map<StackConnection, TcpState[]>;
   /** Closes the stack and the capture (the pcap stays readable until `destroy`). */
   stop(): void;
   /** Everything: stack, namespace, temporary directory. Idempotent. */
@@ -93,6 +95,8 @@ export interface SceneOptions {
   config?: EngineConfig;
   /** Name of the pcap file (in a temporary directory removed by destroy). */
   pcapName?: string;
+  /** Record state transitions per connection in `states` (turns the engine's tracing on). */
+  trace?: boolean;
 }
 
 export async function createScene(options: SceneOptions = {}): Promise<Scene> {
@@ -118,9 +122,21 @@ export async function createScene(options: SceneOptions = {}): Promise<Scene> {
     pcap = openPcapFile(pcapPath);
     const udp = await createUdpLink({ socket: t.link, peer: { host: t.relay.relayHost, port: t.relay.relayPort } });
     const gate = new GateLink(recordLink(udp, pcap.sink));
-    stack = await createStack({ addresses: [`${STACK_V4}/24`, `${STACK_V6}/64`], name: "tcpwasm", config: options.config });
+    const states = new Map<StackConnection, TcpState[]>();
+    const trace = (event: TraceEvent, conn: StackConnection | undefined) => {
+      if (event.kind !== "state" || !conn) return;
+      let list = states.get(conn);
+      if (!list) states.set(conn, (list = [event.from]));
+      list.push(event.to);
+    };
+    stack = await createStack({
+      addresses: [`${STACK_V4}/24`, `${STACK_V6}/64`],
+      name: "tcpwasm",
+      config: options.config,
+      trace: options.trace ? trace : undefined,
+    });
     stack.attach(gate);
-    return { t, stack, gate, pcapPath, stop, destroy };
+    return { t, stack, gate, pcapPath, states, stop, destroy };
   } catch (err) {
     await destroy();
     throw err;
