@@ -11,7 +11,7 @@ import { parseIpv4, parseIpv6 } from "../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { buildPacket } from "./wire-reference.js";
 
-const FAST: StackOptions["config"] = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
+const FAST: StackOptions["config"] = { rtoInitialMs: 200, rtoMinMs: 100, mslMs: 50 };
 
 async function pair(options: { link?: MemoryLinkOptions; config?: StackOptions["config"]; timers?: StackTimers } = {}) {
   const [la, lb] = createMemoryLinkPair(options.link);
