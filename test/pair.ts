@@ -353,7 +353,7 @@ export class Pair {
       if (this.poll(host) !== 0) continue;
       if (done()) return;
       const next = Math.min(this.nextEventTime(), notAfter);
-      if (next === notAfter && next >= this.now) {
+      if (next === notAfter && next !== Infinity) {
         this.now = next;
         continue;
       }
@@ -377,9 +377,11 @@ export class Pair {
     this.poll(host);
   }
 
-  /** Active open from A to B's listener; returns [client id on A, listener id on B, server id on B]. */
-  open(): { client: number; listener: number; server: number } {
-    const listener = this.b.engine.listen({ port: SERVER_PORT });
+  /**
+   * Active open from A to a listener on B (a new one on SERVER_PORT unless given); returns the client
+   * id on A, the listener id and the server id on B once both are ESTABLISHED.
+   */
+  open(listener = this.b.engine.listen({ port: SERVER_PORT })): { client: number; listener: number; server: number } {
     const client = this.a.engine.connect({ local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT }, this.clock);
     let server = 0;
     let connected = false;
@@ -464,6 +466,104 @@ export class Pair {
       linkAtoB: this.links ? { ...this.links[0].stats } : undefined,
       linkBtoA: this.links ? { ...this.links[1].stats } : undefined,
     };
+  }
+
+  /**
+   * Connection churn: `count` connections from A to B's listener on port SERVER_PORT, `concurrency`
+   * at a time. Each one opens, sends `bytes` each way (both ends write, then CLOSE: the FIN follows
+   * the data), reads until the peer's FIN, checks what it read, and releases its handle. TIME-WAIT
+   * runs its full 2 MSL on the virtual clock: every `timeWaitEvery` connections (and at the end) the
+   * clock jumps until both engines hold nothing but the listener, so the table never fills with
+   * TIME-WAIT entries. Returns the connections completed.
+   */
+  churn(count: number, options: { bytes?: number; concurrency?: number; timeWaitEvery?: number } = {}): number {
+    const bytes = options.bytes ?? 1024;
+    const concurrency = options.concurrency ?? 1;
+    const timeWaitEvery = options.timeWaitEvery ?? 1000;
+    const payload = new Prng(this.seed * 31 + 9).fill(new Uint8Array(bytes));
+    const a = this.a.engine;
+    const b = this.b.engine;
+    const listener = b.listen({ port: SERVER_PORT, backlog: concurrency });
+    const target = { local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT };
+    // Per open connection on either end: bytes read so far.
+    const readA = new Map<number, number>();
+    const readB = new Map<number, number>();
+    let done = 0;
+    let sinceTimeWait = 0;
+    const readAll = (engine: Engine, id: number, got: Map<number, number>) => {
+      const x = engine.raw;
+      let have = got.get(id) ?? 0;
+      for (;;) {
+        const avail = x.connRecvAvail(id);
+        if (avail <= 0) break;
+        const p = x.connRecvPtr(id);
+        const view = engine.memory.u8.subarray(p, p + avail);
+        if (have + avail > bytes || Buffer.compare(view, payload.subarray(have, have + avail)) !== 0) {
+          this.fail(`churn: connection ${id} read bytes that were not sent`);
+        }
+        x.connRecvConsumeMs(id, avail, this.clock);
+        have += avail;
+      }
+      got.set(id, have);
+    };
+    const finish = (engine: Engine, id: number, got: Map<number, number>) => {
+      if (got.get(id) !== bytes) this.fail(`churn: connection ${id} got ${got.get(id)} of ${bytes} bytes before the FIN`);
+      engine.release(id, this.clock);
+      got.delete(id);
+    };
+    const host = () => {
+      let n = 0;
+      for (const e of this.a.take(() => true)) {
+        n++;
+        if (e.type === "connected") {
+          // CLOSE in SYN-SENT would delete the connection (RFC 9293 3.10.4): close once connected.
+          a.close(e.id, this.clock);
+        } else if (e.type === "peerFin") {
+          readAll(a, e.id, readA);
+          finish(a, e.id, readA);
+          done++;
+        } else if (e.type === "readable") readAll(a, e.id, readA);
+        else if (e.type === "reset" || e.type === "timedOut" || e.type === "error") this.fail(`churn: A got ${JSON.stringify(e)}`);
+      }
+      for (const e of this.b.take(() => true)) {
+        n++;
+        if (e.type === "accepted") {
+          readB.set(e.id, 0);
+          if (b.send(e.id, payload, this.clock) !== bytes) this.fail("churn: the server's send ring refused 1 KiB");
+          b.close(e.id, this.clock);
+          readAll(b, e.id, readB);
+        } else if (e.type === "peerFin") {
+          readAll(b, e.id, readB);
+          finish(b, e.id, readB);
+        } else if (e.type === "readable") readAll(b, e.id, readB);
+        else if (e.type === "reset" || e.type === "timedOut" || e.type === "error") this.fail(`churn: B got ${JSON.stringify(e)}`);
+      }
+      return n;
+    };
+    const quiesce = () =>
+      this.runUntil(() => a.liveConnections() === 0 && b.liveConnections() === 1, host, "churn: TIME-WAIT expiry");
+    let started = 0;
+    while (done < count) {
+      const batch = Math.min(concurrency, count - started);
+      for (let i = 0; i < batch; i++) {
+        const id = a.connect(target, this.clock);
+        readA.set(id, 0);
+        if (a.send(id, payload, this.clock) !== bytes) this.fail("churn: the client's send ring refused 1 KiB");
+      }
+      started += batch;
+      const goal = started;
+      this.runUntil(() => done === goal && readB.size === 0, host, "churn: batch");
+      sinceTimeWait += batch;
+      if (sinceTimeWait >= timeWaitEvery) {
+        quiesce();
+        sinceTimeWait = 0;
+      }
+    }
+    quiesce();
+    b.close(listener, this.clock);
+    b.release(listener, this.clock);
+    this.runUntil(() => b.liveConnections() === 0, host, "churn: listener close");
+    return done;
   }
 
   /** The pair's state for failure messages: time, steps, deadlines, connections, counters, link. */
