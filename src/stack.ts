@@ -59,8 +59,12 @@ export interface StackOptions {
   now?: () => number;
   /** Default globalThis.setTimeout / clearTimeout. */
   timers?: StackTimers;
-  /** Receives each segment in and out and each state transition (turns the engine's tracing on). */
-  trace?: (event: TraceEvent, connection: StackConnection | undefined) => void;
+  /**
+   * Receives each segment in and out and each state transition (turns the engine's tracing on), with
+   * the connection it belongs to (still given after onClose, until the engine reaches CLOSED, so a
+   * TIME-WAIT's end is attributed) and the engine's id (listeners have one too; 0: no connection).
+   */
+  trace?: (event: TraceEvent, connection: StackConnection | undefined, id: number) => void;
 }
 
 export interface OpenConnectionOptions extends ConnectionOptions {
@@ -174,6 +178,8 @@ export class Stack {
   private readonly listeners = new Map<number, StackListener>();
   /** Connections with data or an end to deliver. */
   private readonly readPending = new Set<StackConnection>();
+  /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
+  private readonly lingering = new Map<number, StackConnection>();
   private timer: unknown = undefined;
   private timerAt = Infinity;
   private scheduled = false;
@@ -250,6 +256,7 @@ export class Stack {
     }
     const listener = new StackListener(this, ids, port, onConnection);
     for (const id of ids) this.listeners.set(id, listener);
+    this.kick();
     return listener;
   }
 
@@ -287,6 +294,7 @@ export class Stack {
     for (const c of conns) c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
     this.connections.clear();
     this.readPending.clear();
+    this.lingering.clear();
     if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
     this.timer = undefined;
     for (const l of this.links) l.link.close();
@@ -322,6 +330,7 @@ export class Stack {
 
   /** @internal */
   forget(conn: StackConnection): void {
+    if (this.traceSink && this.connections.has(conn.id) && conn.state !== "CLOSED") this.lingering.set(conn.id, conn);
     this.connections.delete(conn.id);
     this.readPending.delete(conn);
   }
@@ -390,6 +399,14 @@ export class Stack {
       }
       if (this.closed) return;
       this.flushOutput();
+      // Output records its segments as trace events: take them now, stamped with this turn's time.
+      let userEvents = false;
+      const now = this.now();
+      for (const e of this.engine.events()) {
+        if (e.type !== "segment" && e.type !== "state") userEvents = true;
+        this.dispatch(e, now);
+      }
+      if (userEvents) this.kick();
       this.armTimer();
     } finally {
       this.pumping = false;
@@ -405,8 +422,9 @@ export class Stack {
 
   private dispatch(e: EngineEvent, now: number): void {
     if (e.type === "segment" || e.type === "state") {
-      const conn = this.connections.get(e.id);
+      const conn = this.connections.get(e.id) ?? this.lingering.get(e.id);
       if (e.type === "state" && conn) conn.state = e.to;
+      if (e.type === "state" && e.to === "CLOSED") this.lingering.delete(e.id);
       if (this.traceSink) {
         const ev: TraceEvent =
           e.type === "state"
@@ -415,9 +433,9 @@ export class Stack {
                 kind: "segment", time: now, endpoint: this.name, direction: e.direction, flags: e.flags, seq: e.seq,
                 ack: e.ack, window: e.window, length: e.length, options: e.options,
               };
-        this.traceSink(ev, conn);
+        this.traceSink(ev, conn, e.id);
       }
-      if (e.type === "state" && conn && e.to === "TIME-WAIT") conn.markDone(undefined);
+      if (e.type === "state" && conn && e.to === "TIME-WAIT" && this.connections.has(e.id)) conn.markDone(undefined);
       return;
     }
     if (e.type === "accepted") {
@@ -454,7 +472,7 @@ export class Stack {
       case "reset":
       case "timedOut":
       case "error":
-        conn.error ??= new TcpwasmError(e.error, `${conn.describe()}: ${e.type === "reset" ? "reset by peer" : e.type === "timedOut" ? "timed out" : "failed"}`);
+        conn.error ??= new TcpwasmError(e.error, `${conn.describe()}: ${e.error === "ECONNREFUSED" ? "connection refused" : e.type === "reset" ? "reset by peer" : e.type === "timedOut" ? "timed out" : "failed"}`);
         break;
       case "closed":
         conn.markDone(conn.error);
