@@ -26,9 +26,11 @@ function randomBytes(n: number, seed: number): Uint8Array {
 }
 
 interface Wire {
-  /** Probability (0..1) that a packet is lost, and that one is held back behind the next. */
+  /** Probabilities (0..1) per packet: lost, held back behind the next, delivered twice, one byte flipped. */
   loss: number;
   reorder: number;
+  duplicate?: number;
+  corrupt?: number;
   seed: number;
 }
 
@@ -95,6 +97,8 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
           return;
         }
         const copy = p.slice();
+        if (chance(wire.corrupt ?? 0)) copy[rand() % copy.length]! ^= 1 << (rand() % 8);
+        if (chance(wire.duplicate ?? 0)) batch.push(copy.slice());
         if (!held && chance(wire.reorder)) {
           held = [to === b ? 1 : 0, copy];
           return;
@@ -176,6 +180,14 @@ describe("two engines back to back", () => {
     expect(r.retransmits).toBeGreaterThan(0);
     expect(r.live).toEqual([0, 0]);
   });
+  for (const seed of [1, 2, 3]) {
+    it(`10% loss, 5% reordering, 1% duplication, 0.5% corruption (seed ${seed}): every byte intact`, async () => {
+      const r = await transfer(512 * 1024, {}, { loss: 0.1, reorder: 0.05, duplicate: 0.01, corrupt: 0.005, seed });
+      expect(r.got).toEqual([r.expected[1], r.expected[0]]);
+      expect(r.live).toEqual([0, 0]);
+      expect(r.memory).toEqual([0, 0]);
+    });
+  }
   it("5% loss without SACK or timestamps (NewReno and RTO only): every byte intact", async () => {
     const r = await transfer(1 * MiB, { sack: false, timestamps: false }, { loss: 0.05, reorder: 0, seed: 3 });
     expect(r.got).toEqual([r.expected[1], r.expected[0]]);
