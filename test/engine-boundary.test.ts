@@ -92,6 +92,18 @@ describe("events", () => {
   });
 });
 
+describe("the clock", () => {
+  it("a deadline handed out in ms fires when given back exactly (no truncation below it)", async () => {
+    const s = await established();
+    s.now = 16373.209; // 16413.209 ms * 1000 is 16413208.999... in f64
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "t" });
+    expect(s.engine.nextDeadline()).toBe(16413.209);
+    s.advanceToDeadline();
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65535 });
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+  });
+});
+
 describe("handles and ports", () => {
   it("a stale id is refused with EBADF, never reaching the slot's next connection", async () => {
     const s = await Script.create();

@@ -19,8 +19,9 @@ import * as config from "./config";
 let initialised = false;
 let rxBuf: usize = 0;
 
+// Rounded, not truncated: a deadline handed out as d / 1000 ms must come back as exactly d.
 @inline function toUs(nowMs: f64): i64 {
-  return <i64>(nowMs * 1000.0);
+  return <i64>nearest(nowMs * 1000.0);
 }
 
 /**
