@@ -141,6 +141,15 @@ describe("ESTABLISHED: sending", () => {
     expect(s.engine.nextDeadline()).toBe(Infinity);
     expect(s.engine.status(s.id).retransmits).toBe(1);
   });
+  it("after a timeout moved SND.NXT back, a pure ACK carries SND.MAX (not an old sequence number)", async () => {
+    const s = await established();
+    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(67), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: s.l(1 + i * 1460), ack: s.r(1), payload: "C".repeat(1460) });
+    s.advanceToDeadline();
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), payload: "C".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "ahead" });
+    s.recv({ flags: ACK, seq: s.l(1 + 3 * 1460), ack: s.r(1) });
+  });
   it("fast retransmit on the third duplicate ACK, NewReno recovery (RFC 5681 3.2, RFC 6582)", async () => {
     const s = await established();
     s.engine.send(s.id, new Uint8Array(5 * 1460).fill(66), s.now);

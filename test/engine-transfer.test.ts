@@ -188,6 +188,14 @@ describe("two engines back to back", () => {
       expect(r.memory).toEqual([0, 0]);
     });
   }
+  for (const seed of [19, 23]) {
+    it(`10% loss without SACK, timestamps or window scaling (seed ${seed}): every byte intact`, async () => {
+      const config = { sack: false, timestamps: false, windowScaling: false, recvBuffer: 65536 };
+      const r = await transfer(1 * MiB, config, { loss: 0.1, reorder: 0.05, duplicate: 0.01, corrupt: 0.005, seed });
+      expect(r.got).toEqual([r.expected[1], r.expected[0]]);
+      expect(r.live).toEqual([0, 0]);
+    });
+  }
   it("5% loss without SACK or timestamps (NewReno and RTO only): every byte intact", async () => {
     const r = await transfer(1 * MiB, { sack: false, timestamps: false }, { loss: 0.05, reorder: 0, seed: 3 });
     expect(r.got).toEqual([r.expected[1], r.expected[0]]);

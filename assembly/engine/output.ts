@@ -349,7 +349,7 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     return true;
   }
   if (s == State.TIME_WAIT) {
-    if (hasFlag(t, F.ACK_NOW) && !emitSegment(t, t.sndNxt, FLG_ACK, 0, 0, nowUs)) return false;
+    if (hasFlag(t, F.ACK_NOW) && !emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
     return true;
   }
 
@@ -383,8 +383,11 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     if (t.persistBackoff == 0) t.persistStartUs = nowUs;
     timerSet(timers, TimerKind.Persist, nowUs + persistInterval(t));
   }
+  // A pure ACK carries the next new sequence number, SND.MAX: after a timeout moved SND.NXT back, an
+  // ACK numbered SND.NXT would be old to the peer and dropped there unread (BSD's tcp_output does
+  // the same), and two such peers could each wait forever for the other's ACK.
   if (hasFlag(t, F.ACK_NOW)) {
-    if (!emitSegment(t, t.sndNxt, FLG_ACK, 0, 0, nowUs)) return false;
+    if (!emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
   }
   return true;
 }
