@@ -119,6 +119,7 @@ export class TcpSocket {
   private waitingWrite: { rest: Uint8Array; resolve: () => void; reject: (err: unknown) => void } | undefined;
   private finalError: TcpwasmError | undefined;
   private isOver = false;
+  private wasOpened = false;
 
   /** @internal Use stack.connect() or stack.listen(). */
   constructor(
@@ -228,6 +229,7 @@ export class TcpSocket {
   }
 
   private open(): void {
+    this.wasOpened = true;
     const c = this.conn;
     this.resolveOpened({
       readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
@@ -262,25 +264,27 @@ export class TcpSocket {
   private over(error: TcpwasmError | undefined): void {
     this.isOver = true;
     this.finalError = error;
-    const err = error ?? new TcpwasmError("ERR_SOCKET_CLOSED", "the connection is closed");
+    // Built only when something is still waiting: an Error captures a stack trace, costly per connection.
+    let closedError: TcpwasmError | undefined = error;
+    const err = () => (closedError ??= new TcpwasmError("ERR_SOCKET_CLOSED", "the connection is closed"));
     if (!this.readDone) {
       this.readDone = true;
       if (error) this.readController.error(error);
       else this.readController.close();
     }
     if (this.waitingWrite) {
-      this.waitingWrite.reject(err);
+      this.waitingWrite.reject(err());
       this.waitingWrite = undefined;
     }
     if (!this.writeDone) {
       this.writeDone = true;
-      this.writeController.error(err);
+      this.writeController.error(err());
     }
     if (error) {
       this.rejectOpened(error);
       this.rejectClosed(error);
     } else {
-      this.rejectOpened(err);
+      if (!this.wasOpened) this.rejectOpened(err());
       this.resolveClosed();
     }
   }
