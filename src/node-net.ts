@@ -1,0 +1,684 @@
+// The Node face (tcpwasm/node): node:net's own shape bound to a stack (STYLE.md rule 9).
+//
+//   import { bindNet } from "tcpwasm/node";
+//   const net = bindNet(stack);                       // { createServer, connect, createConnection, Socket, Server }
+//   net.createServer((socket) => socket.pipe(socket)).listen(7, () => ...);
+//   const socket = net.connect({ host: "10.0.0.2", port: 7 }, () => socket.end("hi"));
+//   http.request({ createConnection: () => net.connect({ host, port }), ... });   // Node's http, unmodified
+//
+// A Socket is a real stream.Duplex with net.Socket's events ('connect', 'ready', 'data', 'end',
+// 'close'(hadError), 'error', 'timeout', 'drain') and members. What differs from node:net, because a
+// stack has no resolver and no file descriptors: `host` must be an IP address, and ref()/unref() only
+// govern the socket's own idle timer (the stack's timer and links keep a process alive, or not).
+//
+// Backpressure both ways:
+// - Writing: `_write` calls back only once every byte is in the engine's send ring; a full ring waits
+//   for the connection's writable callback. So write() returns false and 'drain' comes exactly as
+//   with a kernel socket whose buffer is full.
+// - Reading: when push() returns false the connection is paused (ws lib/stream.js style): unread data
+//   stays in the receive ring and the window advertised to the peer shrinks; `_read` resumes it.
+//
+// Closing follows net.Socket: end() sends FIN after the queued data (half-close); with allowHalfOpen
+// false (the default) the peer's FIN ends our side too; once both sides are done the socket is
+// destroyed and its handle released, the engine finishing the protocol itself (LAST-ACK, TIME-WAIT),
+// as a kernel does after close(2). destroy() releases at once (FIN, or RST if received data is left
+// unread); resetAndDestroy() sends RST.
+import { EventEmitter } from "node:events";
+import { Duplex } from "node:stream";
+import { constants as osConstants } from "node:os";
+import { isIP } from "node:net";
+import { TcpwasmError, type ErrorCode } from "./errors.js";
+import type { ConnectionStatus } from "./engine.js";
+import type { Stack, StackConnection, StackListener } from "./stack.js";
+
+type Family = "IPv4" | "IPv6";
+
+/** A TcpwasmError shaped like Node's system errors: `code`, `errno`, `syscall`, and the peer when known. */
+export class NetError extends TcpwasmError {
+  readonly errno: number | undefined;
+  readonly syscall: string;
+  readonly address: string | undefined;
+  readonly port: number | undefined;
+  constructor(code: ErrorCode, syscall: string, address?: string, port?: number, detail?: string) {
+    super(code, detail ?? syscall);
+    const n = (osConstants.errno as Record<string, number>)[code];
+    this.errno = n === undefined ? undefined : -n;
+    this.syscall = syscall;
+    this.address = address;
+    this.port = port;
+    // Node's wording ("connect ECONNREFUSED 10.0.0.2:80"), so logs read the same as with node:net.
+    const where = address === undefined ? "" : port === undefined ? ` ${address}` : ` ${address}:${port}`;
+    this.message = `${syscall} ${code}${detail ? `: ${detail}` : ""}${where}`;
+  }
+}
+
+/** The Node-shaped error for a stack error (a TcpwasmError) met during `syscall`. */
+function toNetError(error: unknown, syscall: string, address?: string, port?: number): Error {
+  if (error instanceof NetError) return error;
+  if (error instanceof TcpwasmError) return new NetError(error.code, syscall, address, port);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function familyOf(address: string): Family {
+  return address.includes(":") ? "IPv6" : "IPv4";
+}
+
+export interface SocketConstructorOptions {
+  /** Keep the writable side open after the peer's FIN (node:net's allowHalfOpen). Default false. */
+  allowHalfOpen?: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+}
+
+export interface SocketConnectOptions extends SocketConstructorOptions {
+  port: number;
+  /** An IPv4 or IPv6 address: a stack has no resolver. Default "127.0.0.1" is meaningless here, so required. */
+  host: string;
+  localAddress?: string;
+  localPort?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  /** Idle timeout in ms, as socket.setTimeout(). */
+  timeout?: number;
+  /** Send and receive ring sizes, bytes (the engine's defaults otherwise). */
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+}
+
+type ConnectArgs = [options: SocketConnectOptions, listener?: () => void] | [port: number, host: string, listener?: () => void];
+
+function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions; listener: (() => void) | undefined } {
+  const last = args[args.length - 1];
+  const listener = typeof last === "function" ? (last as () => void) : undefined;
+  if (typeof args[0] === "object" && args[0] !== null) return { options: args[0] as SocketConnectOptions, listener };
+  const port = Number(args[0]);
+  const host = typeof args[1] === "string" ? args[1] : (undefined as unknown as string);
+  return { options: { port, host }, listener };
+}
+
+export class Socket extends Duplex {
+  /** True from connect() until 'connect' (or failure). */
+  connecting = false;
+  /** The server that accepted this socket, if any. */
+  server: Server | undefined;
+  readonly #stack: Stack;
+  #conn: StackConnection | undefined;
+  #remote: { address: string; port: number } | undefined;
+  #local: { address: string; port: number } | undefined;
+  #noDelay: boolean | undefined;
+  #keepAlive: { enable: boolean; initialDelay: number } | undefined;
+  #reset = false;
+  #bytesRead = 0;
+  #bytesTaken = 0;
+  // Bytes of the chunk being written that the ring already took (still counted in writableLength).
+  #takenOfCurrent = 0;
+  #pendingChunks: Uint8Array[] = [];
+  #pendingCallback: ((error?: Error | null) => void) | undefined;
+  #timeoutMs = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastActive = 0;
+  #refed = true;
+
+  constructor(stack: Stack, options: SocketConstructorOptions = {}) {
+    super({
+      allowHalfOpen: Boolean(options.allowHalfOpen),
+      // 'close' is emitted by _destroy with net.Socket's hadError argument.
+      emitClose: false,
+      autoDestroy: true,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+    });
+    this.#stack = stack;
+  }
+
+  /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
+  connect(...args: ConnectArgs): this {
+    const { options, listener } = normalizeConnectArgs(args);
+    if (listener) this.once("connect", listener);
+    if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
+    const { host, port } = options;
+    if (options.timeout !== undefined) this.setTimeout(options.timeout);
+    if (options.noDelay) this.#noDelay = true;
+    if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
+    this.connecting = true;
+    this.#remote = { address: host, port };
+    this.#active();
+    let conn: StackConnection;
+    try {
+      if (typeof host !== "string" || isIP(host) === 0) {
+        throw new TcpwasmError("ERR_INVALID_ARG", `host must be an IPv4 or IPv6 address (a stack has no resolver), got ${String(host)}`);
+      }
+      conn = this.#stack.openConnection({
+        remote: host,
+        remotePort: port,
+        local: options.localAddress,
+        localPort: options.localPort,
+        ...(options.sendBufferSize ? { sendBuffer: options.sendBufferSize } : {}),
+        ...(options.receiveBufferSize ? { recvBuffer: options.receiveBufferSize } : {}),
+      });
+    } catch (error) {
+      // node:net reports connect errors asynchronously, as 'error' then 'close'(true).
+      const err = toNetError(error, "connect", host, port);
+      process.nextTick(() => this.destroy(err));
+      return this;
+    }
+    this.#attach(conn);
+    conn.onConnect = () => this.#onConnected();
+    return this;
+  }
+
+  /** @internal Adopts a connection a listener accepted. */
+  accept(conn: StackConnection, pauseOnConnect: boolean): void {
+    this.#attach(conn);
+    this.#remote = { address: conn.remoteAddress, port: conn.remotePort };
+    this.#applyOptions();
+    // Start reading after the 'connection' listeners ran and their own next ticks ('resume'), as
+    // node:net, whose first read comes from a later turn of the event loop.
+    if (!pauseOnConnect) process.nextTick(() => this.read(0));
+  }
+
+  #attach(conn: StackConnection): void {
+    this.#conn = conn;
+    this.#local = { address: conn.localAddress, port: conn.localPort };
+    // Nothing is read until the stream asks (_read), as net.Socket reads only when it may push.
+    conn.pause();
+    conn.onData = (chunk) => {
+      this.#bytesRead += chunk.length;
+      if (this.#timeoutMs > 0) this.#active();
+      if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) conn.pause();
+    };
+    conn.onEnd = () => {
+      // As net.Socket at EOF: read(0) lets 'end' come even when nobody consumes the stream.
+      this.push(null);
+      this.read(0);
+    };
+    conn.onWritable = () => this.#flushPending();
+    conn.onClose = (error) => this.#onConnectionClosed(error);
+  }
+
+  #onConnected(): void {
+    const conn = this.#conn!;
+    this.connecting = false;
+    this.#local = { address: conn.localAddress, port: conn.localPort };
+    this.#remote = { address: conn.remoteAddress, port: conn.remotePort };
+    this.#applyOptions();
+    this.#active();
+    this.emit("connect");
+    this.emit("ready");
+    if (!this.isPaused()) this.read(0);
+  }
+
+  #applyOptions(): void {
+    const conn = this.#conn!;
+    if (this.#noDelay !== undefined) conn.setNoDelay(this.#noDelay);
+    if (this.#keepAlive) conn.setKeepAlive(this.#keepAlive.enable, this.#keepAlive.initialDelay);
+  }
+
+  #onConnectionClosed(error: TcpwasmError | undefined): void {
+    // The stack released the handle: nothing more to release in _destroy.
+    const wasConnecting = this.connecting;
+    this.#conn = undefined;
+    this.connecting = false;
+    if (error) {
+      const remote = this.#remote;
+      const err = wasConnecting
+        ? toNetError(error, "connect", remote?.address, remote?.port)
+        : toNetError(error, error.code === "EPIPE" ? "write" : "read");
+      this.destroy(err);
+      return;
+    }
+    // Both FINs went through: the stream has its end and its finish, and destroys itself. A write
+    // still waiting for room can never complete.
+    if (this.#pendingCallback) this.#failPending(new NetError("EPIPE", "write"));
+  }
+
+  _read(): void {
+    this.#conn?.resume();
+  }
+
+  _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#writeChunks([chunk], callback);
+  }
+
+  _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.#writeChunks(chunks.map((c) => c.chunk), callback);
+  }
+
+  #writeChunks(chunks: Uint8Array[], callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      // As net.Socket: writes made while connecting go out once connected.
+      this.once("connect", () => this.#writeChunks(chunks, callback));
+      return;
+    }
+    this.#pendingChunks = chunks;
+    this.#pendingCallback = callback;
+    this.#flushPending();
+  }
+
+  #flushPending(): void {
+    const callback = this.#pendingCallback;
+    if (!callback) return;
+    const conn = this.#conn;
+    if (!conn) {
+      this.#failPending(new NetError("EPIPE", "write"));
+      return;
+    }
+    const chunks = this.#pendingChunks;
+    while (chunks.length > 0) {
+      const chunk = chunks[0]!;
+      let n: number;
+      try {
+        n = conn.write(chunk);
+      } catch (error) {
+        this.#failPending(toNetError(error, "write"));
+        return;
+      }
+      if (n > 0) {
+        this.#bytesTaken += n;
+        this.#takenOfCurrent += n;
+        if (this.#timeoutMs > 0) this.#active();
+      }
+      if (n < chunk.length) {
+        chunks[0] = chunk.subarray(n);
+        return; // onWritable resumes
+      }
+      chunks.shift();
+    }
+    this.#pendingCallback = undefined;
+    this.#takenOfCurrent = 0;
+    callback();
+  }
+
+  #failPending(error: Error): void {
+    const callback = this.#pendingCallback;
+    this.#pendingCallback = undefined;
+    this.#pendingChunks = [];
+    this.#takenOfCurrent = 0;
+    callback?.(error);
+  }
+
+  _final(callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      this.once("connect", () => this._final(callback));
+      return;
+    }
+    const conn = this.#conn;
+    if (!conn) {
+      callback(new NetError("ENOTCONN", "shutdown"));
+      return;
+    }
+    conn.end();
+    callback();
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#clearTimer();
+    this.connecting = false;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn && !conn.isClosed) {
+      if (this.#reset) conn.abort();
+      // Like close(2): the engine finishes on its own (FIN, or RST when received data is unread).
+      conn.release();
+    }
+    if (this.#pendingCallback) this.#failPending(error ?? new NetError("ECONNRESET", "write"));
+    callback(error);
+    // After the 'error' that destroy(error) emits on the next tick, as a kernel handle's close callback.
+    setImmediate(() => this.emit("close", error != null));
+  }
+
+  /** Sends RST instead of FIN, then destroys the socket. */
+  resetAndDestroy(): this {
+    this.#reset = true;
+    return this.destroy();
+  }
+
+  /** end(), then destroy once everything was written. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once("finish", () => this.destroy());
+  }
+
+  // ---- options ----
+
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = noDelay;
+    if (this.#conn && !this.connecting) this.#conn.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#keepAlive = { enable, initialDelay: Math.floor(initialDelay) };
+    if (this.#conn && !this.connecting) this.#conn.setKeepAlive(enable, this.#keepAlive.initialDelay);
+    return this;
+  }
+
+  /** 'timeout' after `ms` without reading or writing (0 disables); the socket stays open. */
+  setTimeout(ms: number, callback?: () => void): this {
+    this.#timeoutMs = Math.max(0, ms);
+    if (callback) {
+      if (this.#timeoutMs === 0) this.off("timeout", callback);
+      else this.once("timeout", callback);
+    }
+    this.#clearTimer();
+    if (this.#timeoutMs > 0) {
+      this.#lastActive = performance.now();
+      this.#armTimer(this.#timeoutMs);
+    }
+    return this;
+  }
+
+  /** The idle timeout set by setTimeout(), ms (undefined when none). */
+  get timeout(): number | undefined {
+    return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#timer?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    this.#timer?.unref();
+    return this;
+  }
+
+  #active(): void {
+    if (this.#timeoutMs === 0) return;
+    this.#lastActive = performance.now();
+    if (this.#timer === undefined && !this.destroyed) this.#armTimer(this.#timeoutMs);
+  }
+
+  #armTimer(ms: number): void {
+    this.#timer = setTimeout(() => this.#onTimer(), ms);
+    if (!this.#refed) this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.destroyed || this.#timeoutMs === 0) return;
+    // Activity only records a time; the timer checks it when it fires, so a busy socket costs nothing.
+    const idle = performance.now() - this.#lastActive;
+    if (idle + 1 < this.#timeoutMs) {
+      this.#armTimer(this.#timeoutMs - idle);
+      return;
+    }
+    this.emit("timeout"); // re-armed by the next activity, as net.Socket's refreshed timer
+  }
+
+  // ---- members ----
+
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes handed to write(), including those still queued in the stream (as net.Socket counts). */
+  get bytesWritten(): number {
+    return this.#bytesTaken + this.writableLength - this.#takenOfCurrent;
+  }
+
+  get pending(): boolean {
+    return this.#conn === undefined || this.connecting;
+  }
+
+  get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.connecting) return "opening";
+    if (this.readable && this.writable) return "open";
+    if (this.readable && !this.writable) return "readOnly";
+    if (!this.readable && this.writable) return "writeOnly";
+    return "closed";
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.connecting ? undefined : this.#remote?.address;
+  }
+
+  get remotePort(): number | undefined {
+    return this.connecting ? undefined : this.#remote?.port;
+  }
+
+  get remoteFamily(): Family | undefined {
+    const a = this.remoteAddress;
+    return a === undefined ? undefined : familyOf(a);
+  }
+
+  get localAddress(): string | undefined {
+    return this.#local?.address;
+  }
+
+  get localPort(): number | undefined {
+    return this.#local?.port;
+  }
+
+  get localFamily(): Family | undefined {
+    const a = this.#local?.address;
+    return a === undefined ? undefined : familyOf(a);
+  }
+
+  address(): { address: string; family: Family; port: number } | Record<string, never> {
+    const l = this.#local;
+    return l ? { address: l.address, family: familyOf(l.address), port: l.port } : {};
+  }
+
+  /** The engine's STATUS record (RFC 9293 3.10.6) of this connection, like Linux's TCP_INFO; undefined once closed. */
+  tcpStatus(): ConnectionStatus | undefined {
+    const conn = this.#conn;
+    return conn && !conn.isClosed ? conn.status() : undefined;
+  }
+}
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  /** Accepted sockets start paused (no reading until resume()). */
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+export interface ListenOptions {
+  port?: number;
+  /** One of the stack's addresses; default all of them. */
+  host?: string;
+  backlog?: number;
+}
+
+/** The first port tried for listen(0), and the range it draws from (IANA's dynamic ports). */
+const DYNAMIC_LOW = 49152;
+const DYNAMIC_HIGH = 65535;
+
+export class Server extends EventEmitter {
+  maxConnections: number | undefined;
+  readonly #stack: Stack;
+  readonly #options: ServerOptions;
+  #listener: StackListener | undefined;
+  #address: { address: string; family: Family; port: number } | undefined;
+  #connections = new Set<Socket>();
+  #closing = false;
+
+  constructor(stack: Stack, options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
+    super();
+    this.#stack = stack;
+    this.#options = options;
+    if (connectionListener) this.on("connection", connectionListener);
+  }
+
+  get listening(): boolean {
+    return this.#listener !== undefined;
+  }
+
+  /** `listen(port[, host][, backlog][, callback])` or `listen({ port, host, backlog }[, callback])`; port 0 picks a free one. */
+  listen(...args: unknown[]): this {
+    const last = args[args.length - 1];
+    const callback = typeof last === "function" ? (last as () => void) : undefined;
+    if (callback) args.pop();
+    let options: ListenOptions;
+    if (typeof args[0] === "object" && args[0] !== null) options = args[0] as ListenOptions;
+    else {
+      options = { port: args[0] === undefined ? 0 : Number(args[0]) };
+      if (typeof args[1] === "string") options.host = args[1];
+      const backlog = typeof args[1] === "number" ? args[1] : args[2];
+      if (typeof backlog === "number") options.backlog = backlog;
+    }
+    if (callback) this.once("listening", callback);
+    if (this.#listener) throw new TcpwasmError("EISCONN", "the server is already listening");
+    const host = options.host === "0.0.0.0" || options.host === "::" ? undefined : options.host;
+    const requested = options.port ?? 0;
+    const onConnection = (conn: StackConnection) => this.#accept(conn);
+    try {
+      if (requested !== 0) {
+        this.#listener = this.#stack.openListener({ port: requested, address: host, backlog: options.backlog }, onConnection);
+      } else {
+        // Dynamic port: start anywhere in the range and take the first free one.
+        const span = DYNAMIC_HIGH - DYNAMIC_LOW + 1;
+        const start = Math.floor(Math.random() * span);
+        for (let i = 0; i < span && !this.#listener; i++) {
+          try {
+            const port = DYNAMIC_LOW + ((start + i) % span);
+            this.#listener = this.#stack.openListener({ port, address: host, backlog: options.backlog }, onConnection);
+          } catch (error) {
+            if (!(error instanceof TcpwasmError) || error.code !== "EADDRINUSE") throw error;
+          }
+        }
+        if (!this.#listener) throw new TcpwasmError("EADDRINUSE", "no free port");
+      }
+    } catch (error) {
+      const shown = host ?? this.#anyAddress();
+      const err = error instanceof TcpwasmError && error.code === "EADDRINUSE"
+        ? new NetError("EADDRINUSE", "listen", shown, requested, "address already in use")
+        : toNetError(error, "listen", shown, requested);
+      process.nextTick(() => this.emit("error", err));
+      return this;
+    }
+    const address = host ?? this.#anyAddress();
+    this.#address = { address, family: familyOf(address), port: this.#listener.port };
+    this.#closing = false;
+    process.nextTick(() => this.emit("listening"));
+    return this;
+  }
+
+  #anyAddress(): string {
+    return this.#stack.addresses.some((a) => a.includes(":")) ? "::" : "0.0.0.0";
+  }
+
+  #accept(conn: StackConnection): void {
+    if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      conn.abort();
+      return;
+    }
+    const o = this.#options;
+    const socket = new Socket(this.#stack, { allowHalfOpen: o.allowHalfOpen });
+    socket.server = this;
+    if (o.noDelay) socket.setNoDelay(true);
+    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
+    socket.accept(conn, Boolean(o.pauseOnConnect));
+    this.#connections.add(socket);
+    socket.once("close", () => {
+      this.#connections.delete(socket);
+      this.#emitCloseIfDrained();
+    });
+    this.emit("connection", socket);
+  }
+
+  /** Stops accepting; 'close' follows once every accepted connection has closed. */
+  close(callback?: (error?: Error) => void): this {
+    if (callback) {
+      if (!this.#listener) {
+        const err = Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
+        process.nextTick(() => callback(err));
+      } else this.once("close", callback);
+    }
+    if (this.#listener) {
+      this.#listener.close();
+      this.#listener = undefined;
+      this.#closing = true;
+      this.#emitCloseIfDrained();
+    }
+    return this;
+  }
+
+  #emitCloseIfDrained(): void {
+    if (!this.#closing || this.#listener || this.#connections.size > 0) return;
+    this.#closing = false;
+    process.nextTick(() => this.emit("close"));
+  }
+
+  address(): { address: string; family: Family; port: number } | null {
+    return this.#listener ? this.#address! : null;
+  }
+
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    const n = this.#connections.size;
+    process.nextTick(() => callback(null, n));
+    return this;
+  }
+
+  /** Sockets are kept alive by the stack's timer and links, not by the server: kept for node:net's shape. */
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+}
+
+/** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
+export interface BoundNet {
+  createServer(connectionListener?: (socket: Socket) => void): Server;
+  createServer(options?: ServerOptions, connectionListener?: (socket: Socket) => void): Server;
+  connect(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  connect(port: number, host: string, connectListener?: () => void): Socket;
+  createConnection(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  createConnection(port: number, host: string, connectListener?: () => void): Socket;
+  Socket: new (options?: SocketConstructorOptions) => Socket;
+  Server: new (options?: ServerOptions, connectionListener?: (socket: Socket) => void) => Server;
+  isIP: typeof isIP;
+}
+
+/** A server on `stack`: `createServer(stack[, options][, connectionListener])`. */
+export function createServer(
+  stack: Stack,
+  options?: ServerOptions | ((socket: Socket) => void),
+  connectionListener?: (socket: Socket) => void,
+): Server {
+  if (typeof options === "function") return new Server(stack, {}, options);
+  return new Server(stack, options ?? {}, connectionListener);
+}
+
+/** A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`. */
+export function connect(stack: Stack, ...args: ConnectArgs): Socket {
+  const { options } = normalizeConnectArgs(args);
+  const socket = new Socket(stack, options);
+  return socket.connect(...args);
+}
+
+/** node:net's shape bound to `stack`. */
+export function bindNet(stack: Stack): BoundNet {
+  return {
+    createServer: ((options?: ServerOptions | ((socket: Socket) => void), listener?: (socket: Socket) => void) =>
+      createServer(stack, options, listener)) as BoundNet["createServer"],
+    connect: ((...args: ConnectArgs) => connect(stack, ...args)) as BoundNet["connect"],
+    createConnection: ((...args: ConnectArgs) => connect(stack, ...args)) as BoundNet["createConnection"],
+    Socket: class extends Socket {
+      constructor(options?: SocketConstructorOptions) {
+        super(stack, options);
+      }
+    },
+    Server: class extends Server {
+      constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void) {
+        super(stack, options, connectionListener);
+      }
+    },
+    isIP,
+  };
+}
