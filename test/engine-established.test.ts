@@ -55,6 +55,29 @@ describe("ESTABLISHED: receiving", () => {
   });
 });
 
+describe("ESTABLISHED: bounds", () => {
+  it("out-of-order data is held in at most 32 ranges; beyond, segments are dropped (SegmentSmack)", async () => {
+    const s = await established();
+    for (let i = 0; i < 40; i++) s.send({ flags: ACK, seq: s.r(2 + i * 4), ack: s.l(1), payload: "h" });
+    expect(s.engine.counters().oooDropped).toBe(8);
+    expect(s.engine.status(s.id).oooBytes).toBe(32);
+  });
+  it("the user timeout ends a connection whose data stays unacknowledged (RFC 9293 3.8.3)", async () => {
+    const s = await established({}, { userTimeoutMs: 1500 });
+    s.engine.send(s.id, new TextEncoder().encode("lost"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "lost" });
+    while (s.state() !== "CLOSED") {
+      s.advanceToDeadline();
+      s.engine.output(s.now);
+    }
+    expect(s.now).toBe(1500);
+    expect(s.events()).toEqual([
+      { type: "timedOut", id: s.id, error: "ETIMEDOUT" },
+      { type: "closed", id: s.id },
+    ]);
+  });
+});
+
 describe("ESTABLISHED: out-of-order data with SACK blocks (RFC 2018)", () => {
   it("reports the held ranges, most recent first, until the hole is filled", async () => {
     const s = await Script.create({ sack: true });

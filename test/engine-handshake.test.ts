@@ -159,6 +159,30 @@ describe("SYN-SENT (RFC 9293 3.10.7.3)", () => {
     ]);
     expect(s.engine.nextDeadline()).toBe(Infinity);
   });
+  it("data written in SYN-SENT is queued and sent once ESTABLISHED (RFC 9293 3.10.2)", async () => {
+    const s = await synSent();
+    s.engine.send(s.id, new TextEncoder().encode("early"), s.now);
+    s.recvNothing();
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "early" });
+  });
+  it("offers and negotiates every option: MSS, window scale, SACK-permitted, timestamps", async () => {
+    const s = await Script.create({ windowScaling: true, timestamps: true, sack: true, recvBuffer: 1 << 20 });
+    s.localPort = 40001;
+    s.id = s.engine.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 49500, localPort: 40001 }, s.now);
+    const syn = s.next();
+    s.iss = syn.seq;
+    const ts = syn.timestamps!.value;
+    expect(syn).toEqual({
+      ...TEMPL, flags: SYN, seq: s.iss, ack: 0, window: 65535, mss: 1460, wscale: 5, sackPermitted: true,
+      timestamps: { value: ts, echo: 0 },
+    });
+    s.advance(25);
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1200, wscale: 2, sackPermitted: true, timestamps: { value: 777, echo: ts } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: (1 << 20) >> 5, timestamps: { value: ts + 25, echo: 777 } });
+    const st = s.engine.status(s.id);
+    expect({ sndShift: st.sndShift, rcvShift: st.rcvShift, sendMss: st.sendMss, srttMs: st.srttMs }).toEqual({ sndShift: 2, rcvShift: 5, sendMss: 1200, srttMs: 25 });
+  });
   it("CLOSE in SYN-SENT: CLOSED without a segment", async () => {
     const s = await synSent();
     s.engine.close(s.id, s.now);
