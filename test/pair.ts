@@ -204,18 +204,8 @@ export interface TransferResult {
 }
 
 export class Pair {
-  /** Virtual time in ms: the link's clock, and where the clock jumps to (a deadline or a delivery). */
+  /** Virtual time in ms, shared by both engines and the link; jumps to the next deadline or delivery. */
   now = 0;
-  /**
-   * The time handed to the engines: half a microsecond past `now`. The engine turns ms into us by
-   * truncation, so a deadline handed back exactly (1024.003 ms * 1000 = 1024002.9999999999) would
-   * not be due yet; "a timer fires when the host calls timers at exactly the deadline it reported"
-   * in test/engine-faults.test.ts keeps that engine bug visible, and this keeps the fault matrix about
-   * TCP rather than float rounding. Harmless once the engine rounds.
-   */
-  get clock(): number {
-    return this.now + 0.0005;
-  }
   steps = 0;
   readonly a: End;
   readonly b: End;
@@ -236,8 +226,8 @@ export class Pair {
     if (options.link) {
       this.links = createMemoryLinkPair({ ...options.link, clock: "manual", now: () => this.now, mtu: this.mtu, seed: this.seed });
       // Packets arriving at link end 0 are for A, at end 1 for B.
-      this.links[0].onReceive((packets) => a.input(packets, this.clock));
-      this.links[1].onReceive((packets) => b.input(packets, this.clock));
+      this.links[0].onReceive((packets) => a.input(packets, this.now));
+      this.links[1].onReceive((packets) => b.input(packets, this.now));
     }
   }
 
@@ -270,7 +260,7 @@ export class Pair {
   private drain(from: End): [Uint8Array[], number] {
     const batch: Uint8Array[] = [];
     let n = 0;
-    from.engine.drainOutput(this.clock, (p) => {
+    from.engine.drainOutput(this.now, (p) => {
       n++;
       if (this.drop && this.drop(from.name, p, this.now)) this.dropped[from.name]++;
       else batch.push(p.slice());
@@ -287,7 +277,7 @@ export class Pair {
 
   private sendFiltered(from: End, to: End): number {
     const [batch, n] = this.drain(from);
-    if (batch.length) to.engine.input(batch, this.clock);
+    if (batch.length) to.engine.input(batch, this.now);
     return n;
   }
 
@@ -297,7 +287,7 @@ export class Pair {
     const tx = to.raw;
     let total = 0;
     for (;;) {
-      const n = fx.engineOutput(this.clock);
+      const n = fx.engineOutput(this.now);
       if (n === 0) break;
       const base = fx.engineTxPtr();
       const dv = from.memory.dv;
@@ -305,7 +295,7 @@ export class Pair {
       for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
       if (off > tx.engineRxCapacity()) throw new Error(`TX batch of ${off} bytes exceeds the peer's RX region`);
       to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr());
-      tx.engineInput(n, this.clock);
+      tx.engineInput(n, this.now);
       total += n;
       if (!fx.engineOutputMore()) break;
     }
@@ -331,7 +321,7 @@ export class Pair {
    */
   poll(host?: () => number): number {
     let work = 0;
-    const now = this.clock;
+    const now = this.now;
     if (this.a.engine.nextDeadline() <= now) this.a.engine.timers(now);
     if (this.b.engine.nextDeadline() <= now) this.b.engine.timers(now);
     work += this.transmit();
@@ -363,8 +353,8 @@ export class Pair {
       else if (next < this.now) this.fail(`${what}: a deadline in the past (${next} < ${this.now}) stayed armed after timers ran`);
       else {
         // Due now but the round found nothing to do: run the timers directly, once more.
-        this.a.engine.timers(this.clock);
-        this.b.engine.timers(this.clock);
+        this.a.engine.timers(this.now);
+        this.b.engine.timers(this.now);
         if (this.poll(host) === 0 && this.nextEventTime() <= this.now) this.fail(`${what}: a deadline at ${this.now} ms keeps firing without effect`);
       }
     }
@@ -382,7 +372,7 @@ export class Pair {
    * id on A, the listener id and the server id on B once both are ESTABLISHED.
    */
   open(listener = this.b.engine.listen({ port: SERVER_PORT })): { client: number; listener: number; server: number } {
-    const client = this.a.engine.connect({ local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT }, this.clock);
+    const client = this.a.engine.connect({ local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT }, this.now);
     let server = 0;
     let connected = false;
     this.runUntil(
@@ -430,17 +420,17 @@ export class Pair {
           }
           n++;
         }
-        n += s.read(this.clock);
-        n += s.write(this.clock);
+        n += s.read(this.now);
+        n += s.write(this.now);
       }
       return n;
     };
     this.runUntil(() => sa.peerFin && sb.peerFin && sa.closed && sb.closed, host, "transfer");
     // Both FINs are in; the last ACKs may still be on the wire. Release and let the protocol finish.
-    this.a.engine.release(client, this.clock);
-    this.b.engine.release(server, this.clock);
-    this.b.engine.close(listener, this.clock);
-    this.b.engine.release(listener, this.clock);
+    this.a.engine.release(client, this.now);
+    this.b.engine.release(server, this.now);
+    this.b.engine.close(listener, this.now);
+    this.b.engine.release(listener, this.now);
     this.runUntil(
       () => this.a.engine.liveConnections() === 0 && this.b.engine.liveConnections() === 0,
       () => this.a.collect() + this.b.collect() + (this.a.events.length = 0) + (this.b.events.length = 0),
@@ -501,14 +491,14 @@ export class Pair {
         if (have + avail > bytes || Buffer.compare(view, payload.subarray(have, have + avail)) !== 0) {
           this.fail(`churn: connection ${id} read bytes that were not sent`);
         }
-        x.connRecvConsumeMs(id, avail, this.clock);
+        x.connRecvConsumeMs(id, avail, this.now);
         have += avail;
       }
       got.set(id, have);
     };
     const finish = (engine: Engine, id: number, got: Map<number, number>) => {
       if (got.get(id) !== bytes) this.fail(`churn: connection ${id} got ${got.get(id)} of ${bytes} bytes before the FIN`);
-      engine.release(id, this.clock);
+      engine.release(id, this.now);
       got.delete(id);
     };
     const host = () => {
@@ -517,7 +507,7 @@ export class Pair {
         n++;
         if (e.type === "connected") {
           // CLOSE in SYN-SENT would delete the connection (RFC 9293 3.10.4): close once connected.
-          a.close(e.id, this.clock);
+          a.close(e.id, this.now);
         } else if (e.type === "peerFin") {
           readAll(a, e.id, readA);
           finish(a, e.id, readA);
@@ -529,8 +519,8 @@ export class Pair {
         n++;
         if (e.type === "accepted") {
           readB.set(e.id, 0);
-          if (b.send(e.id, payload, this.clock) !== bytes) this.fail("churn: the server's send ring refused 1 KiB");
-          b.close(e.id, this.clock);
+          if (b.send(e.id, payload, this.now) !== bytes) this.fail("churn: the server's send ring refused 1 KiB");
+          b.close(e.id, this.now);
           readAll(b, e.id, readB);
         } else if (e.type === "peerFin") {
           readAll(b, e.id, readB);
@@ -546,9 +536,9 @@ export class Pair {
     while (done < count) {
       const batch = Math.min(concurrency, count - started);
       for (let i = 0; i < batch; i++) {
-        const id = a.connect(target, this.clock);
+        const id = a.connect(target, this.now);
         readA.set(id, 0);
-        if (a.send(id, payload, this.clock) !== bytes) this.fail("churn: the client's send ring refused 1 KiB");
+        if (a.send(id, payload, this.now) !== bytes) this.fail("churn: the client's send ring refused 1 KiB");
       }
       started += batch;
       const goal = started;
@@ -560,8 +550,8 @@ export class Pair {
       }
     }
     quiesce();
-    b.close(listener, this.clock);
-    b.release(listener, this.clock);
+    b.close(listener, this.now);
+    b.release(listener, this.now);
     this.runUntil(() => b.liveConnections() === 0, host, "churn: listener close");
     return done;
   }
