@@ -10,6 +10,12 @@
 //   conn.onEnd = () => conn.end();                        // the peer's FIN, after all its data
 //   conn.onClose = (error) => ...;                        // last call; error is a TcpwasmError or undefined
 //   stack.openListener({ port: 80 }, (conn) => { conn.onData = ...; });
+//   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/socket-web.ts)
+//
+// Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
+// answers ICMP and ICMPv6 echo requests itself); packets out go to the attached link whose route
+// prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in, user calls and the timer only mark work and queue one
 // microtask; the microtask runs the engine's timers, dispatches its events to the connections' handlers
