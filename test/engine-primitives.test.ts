@@ -9,7 +9,7 @@ describe("pool", () => {
   it("hands out zero-filled blocks and counts bytes and blocks back to zero", async () => {
     const p = await loadPrimitives();
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 70000 })), { maxLength: 60 }), async (ops) => {
+      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 70000 })), { maxLength: 60, size: "max" }), async (ops) => {
         const live: Array<[number, number]> = [];
         let bytes = 0;
         for (const [alloc, size] of ops) {
@@ -132,7 +132,7 @@ describe("ring", () => {
       fc.record({ kind: fc.constant("copyOut" as const), off: fc.integer({ min: 0, max: 300 }), n: fc.integer({ min: 0, max: 300 }) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.array(op, { maxLength: 80 }), async (log2, ops) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.array(op, { maxLength: 80, size: "max" }), async (log2, ops) => {
         const cap = 1 << log2;
         const r = newRing(p, cap);
         expect(p.tRingEnsure(r)).toBe(1);
@@ -233,7 +233,7 @@ describe("rng (xoshiro128**)", () => {
     const p = await loadPrimitives();
     await fc.assert(
       fc.asyncProperty(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()).filter((t) => t.some((x) => x !== 0)),
-        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.integer({ min: 1, max: 70000 })), { maxLength: 50 }),
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.integer({ min: 1, max: 70000 })), { maxLength: 50, size: "max" }),
         async (seed, ns) => {
           p.tRngSeed(...seed);
           const m = xoshiroModel(seed);

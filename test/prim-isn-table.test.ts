@@ -68,7 +68,7 @@ describe("SipHash-2-4", () => {
   it("matches the model (2-4 and 1-3) for random keys, lengths and alignments", async () => {
     const p = await loadPrimitives();
     await fc.assert(
-      fc.asyncProperty(fc.bigInt({ min: 0n, max: M64 }), fc.bigInt({ min: 0n, max: M64 }), fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 7 }),
+      fc.asyncProperty(fc.bigInt({ min: 0n, max: M64 }), fc.bigInt({ min: 0n, max: M64 }), fc.uint8Array({ maxLength: 80, size: "max" }), fc.integer({ min: 0, max: 7 }),
         async (k0, k1, msg, align) => {
           const ptr = p.tPoolAlloc(96);
           u8(p).set(msg, ptr + align);
@@ -141,7 +141,7 @@ describe("connection table", () => {
     const p = await loadPrimitives();
     p.tIsnSetSecret(7n, 9n);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.tuple(fc.constantFrom("ins", "del", "get"), tupleArb), { maxLength: 150 }),
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.tuple(fc.constantFrom("ins", "del", "get"), tupleArb), { maxLength: 150, size: "max" }),
         async (max, ops) => {
           expect(p.tTableInit(max)).toBe(1);
           const model = new Map<string, number>();

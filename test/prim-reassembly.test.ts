@@ -58,7 +58,7 @@ describe("out-of-order ranges and SACK blocks", () => {
         fc.array(fc.oneof(
           { weight: 5, arbitrary: fc.tuple(fc.constant("ins" as const), fc.nat(3000), fc.integer({ min: 0, max: 200 })) },
           { weight: 1, arbitrary: fc.tuple(fc.constant("adv" as const), fc.nat(400), fc.constant(0)) },
-        ), { maxLength: 150 }),
+        ), { maxLength: 150, size: "max" }),
         fc.integer({ min: 0, max: 5 }),
         async (base, ops, maxBlocks) => {
           const q = p.tOooNew();

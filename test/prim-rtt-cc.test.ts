@@ -35,7 +35,7 @@ describe("RTT and RTO (RFC 6298)", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.bigInt({ min: 0n, max: 5000n * MS }), fc.bigInt({ min: 5000n * MS, max: 200_000n * MS }),
-        fc.array(fc.oneof(fc.bigInt({ min: 0n, max: 3000n * MS }), fc.constant(-1n)), { maxLength: 60 }),
+        fc.array(fc.oneof(fc.bigInt({ min: 0n, max: 3000n * MS }), fc.constant(-1n)), { maxLength: 60, size: "max" }),
         async (min, max, ops) => {
           p.tRttInit(r, 1000n * MS, min, max);
           const clamp = (x: bigint) => (x < min ? min : x > max ? max : x);
@@ -181,7 +181,7 @@ describe("NewReno (RFC 5681, 6582, 6928)", () => {
     const p = await loadPrimitives();
     const c = p.tCcNew();
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 48, max: 65495 }), fc.array(fc.tuple(fc.nat(6), fc.nat(0xffffffff)), { maxLength: 200 }),
+      fc.asyncProperty(fc.integer({ min: 48, max: 65495 }), fc.array(fc.tuple(fc.nat(6), fc.nat(0xffffffff)), { maxLength: 200, size: "max" }),
         async (mss, ops) => {
           p.tCcInit(c, 0, mss);
           for (const [op, n] of ops) {

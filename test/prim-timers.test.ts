@@ -12,7 +12,7 @@ describe("TimerTable", () => {
     const p = await loadPrimitives();
     const t = p.tTimersNew();
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: KINDS - 1 }), fc.option(fc.bigInt({ min: 0n, max: 1n << 40n }))), { maxLength: 40 }),
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: KINDS - 1 }), fc.option(fc.bigInt({ min: 0n, max: 1n << 40n }))), { maxLength: 40, size: "max" }),
         async (ops) => {
           p.tTimersReset(t);
           const model: bigint[] = new Array(KINDS).fill(NEVER);
@@ -48,7 +48,7 @@ describe("engine timer queue", () => {
           fc.record({ op: fc.constant("never" as const), slot: fc.nat(63) }),
           fc.record({ op: fc.constant("remove" as const), slot: fc.nat(63) }),
           fc.record({ op: fc.constant("pop" as const), now: fc.bigInt({ min: 0n, max: 1000n }) }),
-        ), { maxLength: 200 }),
+        ), { maxLength: 200, size: "max" }),
         async (cap, ops) => {
           expect(p.tTqInit(cap)).toBe(1);
           const model = new Map<number, bigint>();

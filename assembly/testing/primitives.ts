@@ -166,3 +166,36 @@ export function tOooRange(q: usize, i: u32): u64 {
   let p = changetype<OooList>(q).ranges + <usize>i * 12;
   return <u64>load<u32>(p) | (<u64>load<u32>(p, 4) << 32);
 }
+
+import {
+  Scoreboard, sbUpdate, sbIsSacked, sbIsLost, sbPipe, sbNextSeg, sbNextSegLost, sbNextSegRescue, sbSackedBytes,
+  sbClear, sbRelease,
+} from "../engine/scoreboard";
+
+export function tSbNew(): usize { return poolAlloc(offsetof<Scoreboard>()); }
+export function tSbFree(sb: usize): void {
+  sbRelease(changetype<Scoreboard>(sb));
+  poolFree(sb, offsetof<Scoreboard>());
+}
+export function tSbUpdate(sb: usize, sndUna: u32, sndNxt: u32, blocks: usize, n: u32): u32 {
+  return sbUpdate(changetype<Scoreboard>(sb), sndUna, sndNxt, blocks, n);
+}
+export function tSbIsSacked(sb: usize, seq: u32, end: u32): bool { return sbIsSacked(changetype<Scoreboard>(sb), seq, end); }
+export function tSbIsLost(sb: usize, seq: u32, mss: u32): bool { return sbIsLost(changetype<Scoreboard>(sb), seq, mss); }
+export function tSbPipe(sb: usize, sndUna: u32, sndNxt: u32, highRxt: u32, mss: u32): u32 {
+  return sbPipe(changetype<Scoreboard>(sb), sndUna, sndNxt, highRxt, mss);
+}
+export function tSbNextSeg(sb: usize, sndUna: u32, sndNxt: u32, highRxt: u32, mss: u32, out: usize): bool {
+  return sbNextSeg(changetype<Scoreboard>(sb), sndUna, sndNxt, highRxt, mss, out);
+}
+export function tSbNextSegLost(sb: usize, sndUna: u32, highRxt: u32, mss: u32, out: usize): bool {
+  return sbNextSegLost(changetype<Scoreboard>(sb), sndUna, highRxt, mss, out);
+}
+export function tSbNextSegRescue(sb: usize, sndUna: u32, highRxt: u32, mss: u32, out: usize): bool {
+  return sbNextSegRescue(changetype<Scoreboard>(sb), sndUna, highRxt, mss, out);
+}
+export function tSbSackedBytes(sb: usize): u32 { return sbSackedBytes(changetype<Scoreboard>(sb)); }
+export function tSbCount(sb: usize): u32 { return changetype<Scoreboard>(sb).count; }
+export function tSbHighSacked(sb: usize): u32 { return changetype<Scoreboard>(sb).highSacked; }
+export function tSbStorage(sb: usize): usize { return changetype<Scoreboard>(sb).ranges; }
+export function tSbClear(sb: usize): void { sbClear(changetype<Scoreboard>(sb)); }
