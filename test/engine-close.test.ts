@@ -178,6 +178,8 @@ describe("memory", () => {
       e.events();
     }
     expect(e.liveConnections()).toBe(1001); // the listener and 1000 connections in TIME-WAIT
+    // A TIME-WAIT connection keeps its TCB only: its rings went back to the pool.
+    expect(e.memoryInUse() - base).toBe(1000 * e.tcbSize());
     s.advance(60001);
     expect(e.liveConnections()).toBe(1);
     expect(e.memoryInUse()).toBe(base);

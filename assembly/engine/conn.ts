@@ -124,6 +124,8 @@ export function connectionDone(t: Tcb, why: u32, err: u32): void {
   if (why != 0) {
     ringRelease(rcvRing(t));
     setFlag(t, F.ABORTED);
+  } else if (rcvRing(t).len == 0) {
+    ringRelease(rcvRing(t));
   }
   if (hasFlag(t, F.HOST_HELD)) {
     if (why != 0 && why != LOCAL_ABORT) emitSimple(why, err, t.id, 0);

@@ -12,13 +12,13 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, t
   tcbOoo, tcbSb, tcbAtSlot, tcbAlloc, tcbFree, tcbFromId, slotOf, isSynchronized } from "./tcb";
 import { FlowKey, tableLookup, tableInsert, listenerLookup } from "./table";
 import { isnFor } from "./isn";
-import { ringEnsure, ringCopyIn, ringCommit, ringConsume, ringSpace } from "./ring";
+import { ringEnsure, ringCopyIn, ringCommit, ringConsume, ringSpace, ringRelease } from "./ring";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { ccInit, CcAlgo, ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
   ccIsFullAck } from "./congestion";
-import { oooInsert, oooTake } from "./reassembly";
-import { sbUpdate, sbIsLost } from "./scoreboard";
+import { oooInsert, oooTake, oooRelease } from "./reassembly";
+import { sbUpdate, sbIsLost, sbRelease } from "./scoreboard";
 import { emitEvent, emitSimple, EventType } from "./events";
 import { Err } from "./errors";
 import { count, countReason, Counter } from "./counters";
@@ -346,6 +346,12 @@ function enterTimeWait(t: Tcb, nowUs: i64): void {
   timerClear(timers, TimerKind.UserTimeout);
   timerClear(timers, TimerKind.DelayedAck);
   timerSet(timers, TimerKind.TimeWait, nowUs + 2 * config.mslUs);
+  // Everything we sent is acknowledged and nothing more will come in order: a TIME-WAIT connection
+  // keeps only its TCB (and data the host has not read yet).
+  ringRelease(sndRing(t));
+  if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
+  oooRelease(tcbOoo(t));
+  sbRelease(tcbSb(t));
 }
 
 /** RFC 9293 3.10.7.4: every state after SYN-SENT. Returns false when the connection ended. */
