@@ -220,6 +220,11 @@ export class Socket extends Duplex {
     const wasConnecting = this.connecting;
     this.#conn = undefined;
     this.connecting = false;
+    if (error?.code === "ERR_SOCKET_CLOSED") {
+      // The stack itself was closed: a teardown, like destroy(), not a network failure.
+      this.destroy();
+      return;
+    }
     if (error) {
       const remote = this.#remote;
       const err = wasConnecting
