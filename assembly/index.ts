@@ -11,3 +11,42 @@ export { onesSum, onesSumScalar, onesSumSimd, finishChecksum, pseudoHeaderSumV4,
 export { parsePacket, headersLen, emitHeaders, finishChecksums } from "./wire/packet";
 export { wireSegment, wireSegmentLayout, wireParse, parseBatch, reasonCount } from "./wire/api";
 export { icmpEchoReply } from "./wire/icmp";
+
+// ---- The connection engine (assembly/engine/; host wrapper src/engine.ts) ----
+//
+// Sans-I/O: the engine never reads a clock and never does I/O. Every call that can move a timer
+// takes `now`, f64 milliseconds on the host's clock (microseconds inside). Push in, poll out, one
+// deadline (STYLE.md rule 4):
+//
+//   1. engineConfigSet(key, value) for any ConfigKey (engine/config.ts), then write the ISN secret
+//      (u64 at 0 and 8) and PRNG seed (u32 at 16..32) from crypto.getRandomValues at
+//      engineParamPtr() and call engineInit() once.
+//   2. Input: write packets into the RX region at engineRxPtr() (engineRxCapacity() bytes) as records
+//      [u32 length][IP packet] each padded to a multiple of 4, then engineInput(count, now). Input
+//      never returns packets: ACKs, RSTs, SYN,ACKs, data and ICMP echo replies queue inside.
+//   3. Output: engineOutput(now) fills the TX region at engineTxPtr() from its start with records in
+//      the same layout and returns how many; send them, then call again while engineOutputMore()
+//      is 1. Poll output after every input, timers or user call.
+//   4. Timers: engineTimers(now) runs whatever is due (early or repeated calls are no-ops);
+//      engineNextDeadline() is the earliest deadline in ms or +Infinity. Re-read it after every call.
+//   5. Events: engineEventCount() records of 32 bytes at engineEventsPtr() (layout in
+//      engine/events.ts: type, code, id, six u32 arguments); read them all, then engineEventsClear().
+//      The pointer may move between calls (the buffer grows while undrained): re-read it.
+//   6. User calls (engine/user.ts; RFC 9293 3.10.1-3.10.6): connCreate() gives an id in CLOSED;
+//      connSetOption; connConnectMs (addresses at engineParamPtr(): local at 0, remote at 16, 16
+//      bytes each, IPv4 in the first 4) or connListen (local address at 0, all zero = any). SEND:
+//      write at connSendPtr(id), up to connSendSpace(id) bytes, then connSendCommitMs. RECEIVE: read
+//      connRecvAvail(id) bytes at connRecvPtr(id), then connRecvConsumeMs. connCloseMs (FIN after
+//      queued data; reading goes on), connAbortMs (RST), connStatus (record at engineStatusPtr()),
+//      connState, and connReleaseMs when the host is done with the id. Ids carry a generation: a
+//      stale id gets -EBADF. Negative returns are -error codes (engine/errors.ts, src/errors.ts).
+//   7. engineCountersPtr(): u32 cells, drops by wire Reason then engine counters (engine/counters.ts).
+export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, engineOutputMore, engineTimers,
+  engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTcbSize, connConnectMs, connSendCommitMs,
+  connRecvConsumeMs, connCloseMs, connAbortMs, connReleaseMs } from "./engine/engine";
+export { paramPtr as engineParamPtr, connCreate, connListen, connSendPtr, connSendSpace, connRecvPtr, connRecvAvail,
+  connState, connStatus, statusPtr as engineStatusPtr, connSetOption } from "./engine/user";
+export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/output";
+export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
+export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";
+export { configSet as engineConfigSet } from "./engine/config";
