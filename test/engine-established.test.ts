@@ -190,6 +190,35 @@ describe("ESTABLISHED: sending", () => {
   });
 });
 
+describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
+  async function sackEstablished() {
+    const s = await Script.create({ sack: true });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true });
+    s.iss = s.next().seq;
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    s.events();
+    return s;
+  }
+  it("retransmits only the holes the SACK blocks leave, the first at once", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(6 * 1460).fill(68), s.now);
+    for (let i = 0; i < 6; i++) s.recv({ flags: ACK | (i === 5 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "D".repeat(1460) });
+    // Segments 0 and 2 are lost: the peer SACKs 1, then 3, 4, 5.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(4)], [seg(1), seg(2)]] });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(5)], [seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(6)], [seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(2), ack: s.r(1), payload: "D".repeat(1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.recvNothing();
+    expect(s.engine.status(s.id).retransmits).toBe(2);
+  });
+});
+
 describe("ESTABLISHED: zero window and persist (RFC 9293 3.8.6.1)", () => {
   it("probes with backoff, resumes when the window opens", async () => {
     const s = await established({ persistMinMs: 200 });
