@@ -20,11 +20,33 @@
 // - RTO (RFC 5681 3.1 eq. 4 and 3.1 "loss window"): ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
 // - Idle restart (RFC 5681 4.1): cwnd = min(RW, cwnd) with RW = the initial window.
 // cwnd never drops below SMSS and never exceeds CWND_MAX (2^30, the largest scaled window).
+//
+// CUBIC (CcAlgo.Cubic), RFC 9438, with C = 0.4 and beta_cubic = 0.7, windows in segments of SMSS:
+// - Slow start, recovery inflation/deflation, the full-ACK exit and the idle restart are NewReno's
+//   (RFC 9438 4.10 keeps slow start; 4.6 only changes how far the window drops).
+// - A congestion event (ccOnEnterRecovery, ccOnRto) sets ssthresh = max(FlightSize * beta_cubic,
+//   2*SMSS) (4.6) and remembers cwnd_prior and W_max, with fast convergence (4.7): a loss below the
+//   previous W_max lowers it to cwnd * (1 + beta_cubic) / 2. After an RTO the next avoidance stage
+//   starts with K = 0 and W_max = cwnd (4.8).
+// - Congestion avoidance (4.2 to 4.5): the stage starts at the first avoidance ACK (t_epoch), with
+//   K = cubic_root((W_max - cwnd_epoch) / C) (K = 0 and W_max = cwnd when cwnd is already above W_max).
+//   Each ACK computes target = W_cubic(t + RTT) clamped to [cwnd, 1.5 cwnd] and grows cwnd by
+//   (target - cwnd) / cwnd per SMSS acknowledged; the Reno-friendly estimate W_est grows by
+//   alpha_cubic * acked / cwnd (alpha_cubic = 3 (1 - beta) / (1 + beta) until W_est reaches
+//   cwnd_prior, then 1), and cwnd follows W_est whenever W_cubic(t) < W_est (4.3).
+// - CUBIC needs the time and the smoothed RTT: ccOnAckAt passes them (ccOnAck reuses the last ones
+//   given to ccOnAckAt or ccSetClock). Fractions of a byte carry over between ACKs.
 import { seqGt } from "../wire/seq";
 
 export const enum CcAlgo {
   NewReno = 0,
+  Cubic = 1,
 }
+
+export const CUBIC_C: f64 = 0.4;
+export const CUBIC_BETA: f64 = 0.7;
+// RFC 9438 4.3: alpha_cubic = 3 * (1 - beta_cubic) / (1 + beta_cubic).
+export const CUBIC_ALPHA: f64 = (3.0 * (1.0 - CUBIC_BETA)) / (1.0 + CUBIC_BETA);
 
 export const CWND_MAX: u32 = 1 << 30;
 export const SSTHRESH_INITIAL: u32 = u32.MAX_VALUE;
@@ -38,6 +60,18 @@ export class Congestion {
   ackedInCa: u32;
   inRecovery: bool;
   recover: u32;
+  // Clock for CUBIC (ccOnAckAt / ccSetClock).
+  nowUs: i64;
+  srttUs: i64;
+  // CUBIC state, windows in segments (RFC 9438 4.1.2 names).
+  wMax: f64;
+  k: f64;
+  wEst: f64;
+  cwndPrior: f64;
+  epochUs: i64;
+  carry: f64;
+  epochStarted: bool;
+  afterRto: bool;
 }
 
 export function ccInitialWindow(mss: u32): u32 {
@@ -55,6 +89,22 @@ export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   c.ackedInCa = 0;
   c.inRecovery = false;
   c.recover = 0;
+  c.nowUs = 0;
+  c.srttUs = 0;
+  c.wMax = 0;
+  c.k = 0;
+  c.wEst = 0;
+  c.cwndPrior = 0;
+  c.epochUs = 0;
+  c.carry = 0;
+  c.epochStarted = false;
+  c.afterRto = false;
+}
+
+/** Gives CUBIC the time and smoothed RTT that the next ccOnAck uses. */
+export function ccSetClock(c: Congestion, nowUs: i64, srttUs: i64): void {
+  c.nowUs = nowUs;
+  c.srttUs = srttUs;
 }
 
 /** Whether the window, not the application, limited sending before this ACK. */
@@ -96,16 +146,92 @@ function renoOnAck(c: Congestion, ackedBytes: u32, flightBefore: u32): void {
   c.ackedInCa = <u32>acked;
 }
 
+/** RFC 9438 figure 1: W_cubic(t) = C (t - K)^3 + W_max, in segments, t in seconds. */
+export function cubicW(c: Congestion, tSeconds: f64): f64 {
+  let d = tSeconds - c.k;
+  return CUBIC_C * d * d * d + c.wMax;
+}
+
+function cubicOnAck(c: Congestion, ackedBytes: u32, flightBefore: u32): void {
+  if (c.cwnd < c.ssthresh) {
+    renoOnAck(c, ackedBytes, flightBefore); // slow start is NewReno's
+    return;
+  }
+  if (!cwndLimited(c, flightBefore)) return;
+  let mss = <f64>c.mss;
+  let cwndSeg = <f64>c.cwnd / mss;
+  if (!c.epochStarted) {
+    // RFC 9438 4.2: a new avoidance stage; 4.8 after an RTO (and any stage above W_max): K = 0.
+    c.epochStarted = true;
+    c.epochUs = c.nowUs;
+    if (c.afterRto || c.wMax <= cwndSeg) {
+      c.wMax = cwndSeg;
+      c.k = 0;
+    } else {
+      c.k = Math.cbrt((c.wMax - cwndSeg) / CUBIC_C);
+    }
+    c.afterRto = false;
+    c.wEst = cwndSeg;
+    c.carry = 0;
+  }
+  let t = <f64>(c.nowUs - c.epochUs) / 1e6;
+  let rtt = <f64>c.srttUs / 1e6;
+  let ackedSeg = <f64>ackedBytes / mss;
+  // 4.3 Reno-friendly estimate.
+  let alpha = c.wEst >= c.cwndPrior ? 1.0 : CUBIC_ALPHA;
+  c.wEst += (alpha * ackedSeg) / cwndSeg;
+  let next: f64;
+  if (cubicW(c, t) < c.wEst) {
+    next = c.wEst;
+  } else {
+    // 4.4 / 4.5 concave and convex regions: aim one RTT ahead, clamped.
+    let target = cubicW(c, t + rtt);
+    if (target < cwndSeg) target = cwndSeg;
+    if (target > 1.5 * cwndSeg) target = 1.5 * cwndSeg;
+    next = cwndSeg + ((target - cwndSeg) / cwndSeg) * ackedSeg;
+  }
+  let delta = (next - cwndSeg) * mss + c.carry;
+  if (delta <= 0) {
+    c.carry = 0;
+    return;
+  }
+  let whole = Math.floor(delta);
+  c.carry = delta - whole;
+  grow(c, whole >= <f64>CWND_MAX ? CWND_MAX : <u32>whole);
+}
+
+/** RFC 9438 4.6 / 4.7: the window reduction and W_max bookkeeping of a congestion event. */
+function cubicOnCongestion(c: Congestion, flight: u32): void {
+  let cwndSeg = <f64>c.cwnd / <f64>c.mss;
+  c.wMax = cwndSeg < c.wMax ? (cwndSeg * (1.0 + CUBIC_BETA)) / 2.0 : cwndSeg;
+  c.cwndPrior = cwndSeg;
+  let reduced = <f64>flight * CUBIC_BETA;
+  let floor: u32 = c.mss * 2;
+  c.ssthresh = reduced < <f64>floor ? floor : <u32>reduced;
+  c.epochStarted = false;
+}
+
 export function ccOnAck(c: Congestion, ackedBytes: u32, flightBefore: u32): void {
   if (c.inRecovery || ackedBytes == 0) return;
   switch (c.algo) {
+    case CcAlgo.Cubic:
+      cubicOnAck(c, ackedBytes, flightBefore);
+      break;
     default:
       renoOnAck(c, ackedBytes, flightBefore);
   }
 }
 
+/** ccOnAck with the clock CUBIC needs (NewReno ignores it). */
+export function ccOnAckAt(c: Congestion, ackedBytes: u32, flightBefore: u32, nowUs: i64, srttUs: i64): void {
+  c.nowUs = nowUs;
+  c.srttUs = srttUs;
+  ccOnAck(c, ackedBytes, flightBefore);
+}
+
 export function ccOnEnterRecovery(c: Congestion, flight: u32, highSeq: u32): void {
-  c.ssthresh = halfFlight(c, flight);
+  if (c.algo == CcAlgo.Cubic) cubicOnCongestion(c, flight);
+  else c.ssthresh = halfFlight(c, flight);
   c.cwnd = c.ssthresh;
   grow(c, c.mss * 3);
   c.recover = highSeq;
@@ -134,10 +260,16 @@ export function ccOnExitRecovery(c: Congestion, flight: u32): void {
   c.cwnd = <u32>w;
   c.inRecovery = false;
   c.ackedInCa = 0;
+  c.epochStarted = false;
 }
 
 export function ccOnRto(c: Congestion, flight: u32): void {
-  c.ssthresh = halfFlight(c, flight);
+  if (c.algo == CcAlgo.Cubic) {
+    cubicOnCongestion(c, flight);
+    c.afterRto = true;
+  } else {
+    c.ssthresh = halfFlight(c, flight);
+  }
   c.cwnd = c.mss;
   c.inRecovery = false;
   c.ackedInCa = 0;
@@ -147,6 +279,7 @@ export function ccOnIdleRestart(c: Congestion): void {
   let rw = ccInitialWindow(c.mss);
   if (rw < c.cwnd) c.cwnd = rw;
   c.ackedInCa = 0;
+  c.epochStarted = false; // RFC 9438 5.8 (application-limited flows): idle time is not growth time
 }
 
 /** RFC 6582 3.2 step 4: does this cumulative ACK end recovery (it covers `recover`)? */

@@ -199,3 +199,15 @@ export function tSbCount(sb: usize): u32 { return changetype<Scoreboard>(sb).cou
 export function tSbHighSacked(sb: usize): u32 { return changetype<Scoreboard>(sb).highSacked; }
 export function tSbStorage(sb: usize): usize { return changetype<Scoreboard>(sb).ranges; }
 export function tSbClear(sb: usize): void { sbClear(changetype<Scoreboard>(sb)); }
+
+import { ccOnAckAt, ccSetClock, cubicW } from "../engine/congestion";
+
+export function tCcOnAckAt(c: usize, acked: u32, flightBefore: u32, nowUs: i64, srttUs: i64): void {
+  ccOnAckAt(changetype<Congestion>(c), acked, flightBefore, nowUs, srttUs);
+}
+export function tCcSetClock(c: usize, nowUs: i64, srttUs: i64): void { ccSetClock(changetype<Congestion>(c), nowUs, srttUs); }
+export function tCubicW(c: usize, t: f64): f64 { return cubicW(changetype<Congestion>(c), t); }
+export function tCubicWmax(c: usize): f64 { return changetype<Congestion>(c).wMax; }
+export function tCubicK(c: usize): f64 { return changetype<Congestion>(c).k; }
+export function tCubicWest(c: usize): f64 { return changetype<Congestion>(c).wEst; }
+export function tCubicCwndPrior(c: usize): f64 { return changetype<Congestion>(c).cwndPrior; }
