@@ -137,13 +137,19 @@ function prefixHolds(p: Prefix, version: number, packet: Uint8Array, at: number)
   return true;
 }
 
-/** Where an IP packet's destination address starts, or -1 if it is no whole IP header. */
-function destinationOffset(packet: Uint8Array): { version: 4 | 6; at: number } | null {
-  if (packet.length < 20) return null;
+/** Where an IP packet's destination address starts: 16 (IPv4), 24 (IPv6), or -1 if no whole header. */
+function destinationAt(packet: Uint8Array): number {
+  if (packet.length < 20) return -1;
   const version = packet[0]! >> 4;
-  if (version === 4) return { version: 4, at: 16 };
-  if (version === 6 && packet.length >= 40) return { version: 6, at: 24 };
-  return null;
+  if (version === 4) return 16;
+  if (version === 6 && packet.length >= 40) return 24;
+  return -1;
+}
+
+/** Whether the address at `packet[at]` equals `address` (4 or 16 bytes). */
+function sameAddress(address: Uint8Array, packet: Uint8Array, at: number): boolean {
+  for (let i = 0; i < address.length; i++) if (address[i] !== packet[at + i]) return false;
+  return true;
 }
 
 function formatAddress(p: Prefix): string {
@@ -165,6 +171,8 @@ export async function createStack(options: StackOptions): Promise<Stack> {
 interface AttachedLink {
   link: Link;
   routes: Prefix[];
+  /** Both default routes: every packet goes here when this is the only link. */
+  routesAll: boolean;
   batch: Uint8Array[];
 }
 
@@ -215,7 +223,8 @@ export class Stack {
   attach(link: Link, options: AttachOptions = {}): void {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const routes = (options.routes ?? ["0.0.0.0/0", "::/0"]).map((r) => parsePrefix(r, "route"));
-    this.links.push({ link, routes, batch: [] });
+    const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
+    this.links.push({ link, routes, routesAll, batch: [] });
     link.onReceive((packets) => this.receive(packets));
   }
 
@@ -363,18 +372,27 @@ export class Stack {
 
   private receive(packets: Uint8Array[]): void {
     if (this.closed) return;
-    const ours: Uint8Array[] = [];
-    for (const p of packets) {
-      const d = destinationOffset(p);
-      if (d && this.prefixes.some((x) => x.version === d.version && prefixHolds({ ...x, length: d.version === 4 ? 32 : 128 }, d.version, p, d.at))) {
-        ours.push(p);
-      } else {
-        this.stackCounters.notForUs++;
+    let ours = packets;
+    for (let i = 0; i < packets.length; i++) {
+      if (this.isForUs(packets[i]!)) {
+        if (ours !== packets) ours.push(packets[i]!);
+        continue;
       }
+      // The first packet not for us: from here on, keep the others in a new array.
+      this.stackCounters.notForUs++;
+      if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
     this.engine.input(ours, this.now());
     this.kick();
+  }
+
+  private isForUs(p: Uint8Array): boolean {
+    const at = destinationAt(p);
+    if (at < 0) return false;
+    const version = at === 16 ? 4 : 6;
+    for (const x of this.prefixes) if (x.version === version && sameAddress(x.bytes, p, at)) return true;
+    return false;
   }
 
   private onTimer(handle: { id: unknown }): void {
@@ -487,35 +505,55 @@ export class Stack {
   }
 
   private flushOutput(): void {
-    const now = this.now();
     const links = this.links;
-    this.engine.drainOutput(now, (view) => {
-      const d = destinationOffset(view);
-      let best: AttachedLink | undefined;
-      let bestLength = -1;
-      if (d) {
-        for (const l of links) {
-          for (const r of l.routes) {
-            if (r.length > bestLength && prefixHolds(r, d.version, view, d.at)) {
-              best = l;
-              bestLength = r.length;
-            }
-          }
+    if (links.length === 0) return;
+    const x = this.engine.raw;
+    const now = this.now();
+    for (;;) {
+      const n = x.engineOutput(now);
+      if (n > 0) {
+        // One copy of the whole TX batch (records: u32 length, packet, padding to 4), then views into
+        // it: the link owns them, and the engine reuses its TX region on the next call.
+        const base = x.engineTxPtr();
+        const dv = this.engine.memory.dv;
+        let end = 0;
+        for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
+        const copy = this.engine.memory.u8.slice(base, base + end);
+        for (let i = 0, off = 0; i < n; i++) {
+          const len = dv.getUint32(base + off, true);
+          const packet = copy.subarray(off + 4, off + 4 + len);
+          off += 4 + ((len + 3) & ~3);
+          const link = links.length === 1 && links[0]!.routesAll ? links[0] : this.route(packet);
+          if (link) link.batch.push(packet);
+          else this.stackCounters.noRoute++;
         }
       }
-      if (!best) {
-        this.stackCounters.noRoute++;
-        return;
-      }
-      // The view is only valid during this call, and the link owns what it is given: copy once.
-      best.batch.push(view.slice());
-    });
+      if (n === 0 || !x.engineOutputMore()) break;
+    }
     for (const l of links) {
       if (l.batch.length === 0) continue;
       const batch = l.batch;
       l.batch = [];
       l.link.send(batch);
     }
+  }
+
+  /** The link whose route holds the packet's destination with the longest prefix. */
+  private route(packet: Uint8Array): AttachedLink | undefined {
+    const at = destinationAt(packet);
+    if (at < 0) return undefined;
+    const version = at === 16 ? 4 : 6;
+    let best: AttachedLink | undefined;
+    let bestLength = -1;
+    for (const l of this.links) {
+      for (const r of l.routes) {
+        if (r.length > bestLength && prefixHolds(r, version, packet, at)) {
+          best = l;
+          bestLength = r.length;
+        }
+      }
+    }
+    return best;
   }
 
   private armTimer(): void {
