@@ -8,7 +8,7 @@ import { timersReset, timersEarliest, tqSet, tqRemove } from "./timers";
 import { ringRelease } from "./ring";
 import { oooClear } from "./reassembly";
 import { sbClear } from "./scoreboard";
-import { emitEvent, emitSimple, EventType } from "./events";
+import { emitSimple, EventType } from "./events";
 import { stateEvents } from "./config";
 
 // ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----

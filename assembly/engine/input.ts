@@ -9,9 +9,8 @@ import { Reason } from "../wire/reason";
 import { seqLt, seqLe, seqGt, seqGe, seqInRange } from "../wire/seq";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
-  tcbOoo, tcbSb, tcbAtSlot, tcbAlloc, tcbFree, tcbFromId, slotOf, isSynchronized } from "./tcb";
+  tcbOoo, tcbSb, tcbAtSlot, tcbAlloc, tcbFree, tcbFromId, slotOf } from "./tcb";
 import { FlowKey, tableLookup, tableInsert, listenerLookup } from "./table";
-import { isnFor } from "./isn";
 import { ringEnsure, ringCopyIn, ringCommit, ringConsume, ringSpace, ringRelease } from "./ring";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttSample, rttRto } from "./rtt";
@@ -87,7 +86,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
     countReason(reason);
     return;
   }
-  segmentArrives(seg, ptr, nowUs);
+  segmentArrives(seg, nowUs);
 }
 
 function traceIn(id: u32, seg: Segment): void {
@@ -105,7 +104,7 @@ function traceIn(id: u32, seg: Segment): void {
   return seg.payloadLen + ((seg.flags & FLG_SYN) != 0 ? 1 : 0) + ((seg.flags & FLG_FIN) != 0 ? 1 : 0);
 }
 
-function segmentArrives(seg: Segment, ptr: usize, nowUs: i64): void {
+function segmentArrives(seg: Segment, nowUs: i64): void {
   count(Counter.SEGMENTS_IN);
   const key = lookupKey;
   key.ipVersion = seg.ipVersion;
@@ -121,7 +120,7 @@ function segmentArrives(seg: Segment, ptr: usize, nowUs: i64): void {
     if (t != null) {
       if (config.trace) traceIn(t.id, seg);
       keepaliveTouch(t, nowUs);
-      const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, ptr, nowUs);
+      const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, nowUs);
       if (alive) reschedule(t);
       return;
     }
@@ -202,7 +201,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
     count(Counter.SYN_DROPPED_NO_SLOT);
     return;
   }
-  setFlag(t, F.IN_TABLE | F.PASSIVE);
+  setFlag(t, F.IN_TABLE | F.PASSIVE | F.OPENED);
   t.listenerId = l.id;
   inheritOptions(t, l);
   initConnection(t, nowUs);
@@ -355,7 +354,7 @@ function enterTimeWait(t: Tcb, nowUs: i64): void {
 }
 
 /** RFC 9293 3.10.7.4: every state after SYN-SENT. Returns false when the connection ended. */
-function otherStateArrives(t: Tcb, seg: Segment, ptr: usize, nowUs: i64): bool {
+function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   const flags = seg.flags;
   const rst = (flags & FLG_RST) != 0;
   const syn = (flags & FLG_SYN) != 0;

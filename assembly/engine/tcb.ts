@@ -76,6 +76,8 @@ export const enum F {
   FORCE_SEND = 1 << 21,
   /** Registered in the listener table. */
   LISTENING = 1 << 22,
+  /** OPEN (active or passive) was called on this handle: it can never be opened again. */
+  OPENED = 1 << 23,
   /** Our SYN carried the window scale option (so the peer's is usable). */
   SENT_WS = 1 << 24,
   /** The connection ended by reset or error: the receive ring was flushed. */

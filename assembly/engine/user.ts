@@ -99,7 +99,7 @@ export function connCreate(): i32 {
 
 /** A fresh handle: never opened (RFC 9293 3.10.1 "connection already exists" otherwise). */
 @inline function unopened(t: Tcb): bool {
-  return t.state == State.CLOSED && (t.flags & (F.ABORTED | F.IN_TABLE | F.LISTENING)) == 0 && t.iss == 0 && t.sndUna == 0;
+  return t.state == State.CLOSED && !hasFlag(t, F.OPENED);
 }
 
 /**
@@ -128,7 +128,7 @@ export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort:
     if (tableLookup(key) >= 0) return -Err.EADDRINUSE;
   }
   if (!tableInsert(key, slotOf(t.id))) return -Err.ENOBUFS;
-  setFlag(t, F.IN_TABLE);
+  setFlag(t, F.IN_TABLE | F.OPENED);
   initConnection(t, nowUs);
   setState(t, State.SYN_SENT);
   setFlag(t, F.NEED_SYN);
@@ -153,7 +153,7 @@ export function connListen(id: u32, ipVersion: u32, port: u32, backlog: u32): i3
   key.localB = loadAddress(params, ipVersion, false);
   key.localPort = port;
   if (!listenerAdd(ipVersion, key.localA, key.localB, port, slotOf(t.id))) return -Err.EADDRINUSE;
-  setFlag(t, F.LISTENING);
+  setFlag(t, F.LISTENING | F.OPENED);
   const cap = config.maxHalfOpenPerListener;
   t.backlog = backlog == 0 || backlog > cap ? cap : backlog;
   setState(t, State.LISTEN);
@@ -173,7 +173,8 @@ export function connSendPtr(id: u32): usize {
   if (hasFlag(t, F.USER_CLOSED)) return -Err.EPIPE;
   const s = t.state;
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || s == State.ESTABLISHED || s == State.CLOSE_WAIT) return 0;
-  return hasFlag(t, F.ABORTED) || s != State.CLOSED ? -Err.EPIPE : -Err.ENOTCONN;
+  if (s == State.LISTEN || !hasFlag(t, F.OPENED)) return -Err.ENOTCONN;
+  return -Err.EPIPE;
 }
 
 /**
