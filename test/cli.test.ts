@@ -4,11 +4,12 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import dgram from "node:dgram";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canRunNetns, Netns } from "./interop/netns.js";
 
 let dir: string;
 let cli: string;
@@ -230,6 +231,58 @@ describe("tcpwasm serve and connect over UDP on the loopback", () => {
       expect(raw.subarray(at).toString()).toMatch(/^HTTP\/1\.1 404 Not Found\r\n[\s\S]*Connection: close[\s\S]*\r\n\r\nnot found\n$/);
     } finally {
       expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
+// Behind a real TUN device, against the Linux kernel's TCP: socat's relay lives in a network namespace
+// (test/interop/netns.ts), and the command runs there under `ip netns exec`, which is all it needs.
+const netns = canRunNetns(["curl", "ping"]);
+if (!netns.ok) console.warn(`tcpwasm serve/connect against the kernel SKIPPED: ${netns.reason}`);
+describe.skipIf(!netns.ok)("tcpwasm under ip netns exec, against the kernel", () => {
+  it("serve --mode http answers curl over IPv4 and IPv6 and ping; connect talks to a kernel echo server", async () => {
+    const ns = await Netns.create();
+    try {
+      await ns.startTunRelay();
+      const udp = ["--udp-bind", "127.0.0.1:7000", "--udp-peer", "127.0.0.1:7001"];
+      const server = ns.spawn(process.execPath, [cli, "serve", "--ip", "10.77.0.2/24", "--ip6", "fd77::2/64", ...udp, "--port", "80", "--mode", "http"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      await new Promise<void>((resolve, reject) => {
+        let out = "";
+        server.stdout!.on("data", (c: Buffer) => (out += c.toString()).includes("listening") && resolve());
+        server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const page = await ns.run("curl", ["-sS", "-m", "20", "http://10.77.0.2/"]);
+      expect(page).toContain("Hello from tcpwasm");
+      const file = join(dir, "bytes.bin");
+      const got = await ns.run("curl", ["-sS", "-m", "60", "-o", file, "-w", "%{http_code} %{size_download}", "-g", "http://[fd77::2]/bytes/3000000"]);
+      expect(got).toBe("200 3000000");
+      const expected = createHash("sha256").update(new Uint8Array(3_000_000).map((_, i) => i & 0xff)).digest("hex");
+      expect(createHash("sha256").update(readFileSync(file)).digest("hex")).toBe(expected);
+      expect(await ns.run("curl", ["-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "http://10.77.0.2/missing"])).toBe("404");
+      expect(await ns.run("ping", ["-c", "1", "-W", "5", "10.77.0.2"])).toContain("1 received");
+      expect(await new Promise<number | null>((resolve) => {
+        server.on("exit", resolve);
+        server.kill("SIGTERM");
+      })).toBe(0);
+
+      // The other way round: a kernel echo server, tcpwasm connect as the client (the UDP port is free again).
+      ns.spawn("socat", ["TCP-LISTEN:5000,bind=10.77.0.1,reuseaddr,fork", "EXEC:cat"]);
+      const input = Array.from({ length: 50_000 }, (_, i) => `line ${i}\n`).join("");
+      let echoed = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5000"], { input });
+      for (let i = 0; i < 20 && echoed.code === 1 && echoed.stderr.includes("ECONNREFUSED"); i++) {
+        // socat may not be listening yet.
+        await new Promise((r) => setTimeout(r, 100));
+        echoed = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5000"], { input });
+      }
+      expect(echoed.code).toBe(0);
+      expect(echoed.stdout === input).toBe(true);
+      const refused = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5999"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("ECONNREFUSED");
+    } finally {
+      await ns.destroy();
     }
   });
 });
