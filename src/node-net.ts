@@ -97,6 +97,9 @@ function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions;
   return { options: { port, host }, listener };
 }
 
+/** The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
+const destroyHooks = new WeakMap<Socket, () => void>();
+
 export class Socket extends Duplex {
   /** True from connect() until 'connect' (or failure). */
   connecting = false;
@@ -328,6 +331,8 @@ export class Socket extends Duplex {
       conn.release();
     }
     if (this.#pendingCallback) this.#failPending(error ?? new NetError("ECONNRESET", "write"));
+    destroyHooks.get(this)?.();
+    destroyHooks.delete(this);
     callback(error);
     // After the 'error' that destroy(error) emits on the next tick, as a kernel handle's close callback.
     setImmediate(() => this.emit("close", error != null));
@@ -587,34 +592,40 @@ export class Server extends EventEmitter {
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
     socket.accept(conn, Boolean(o.pauseOnConnect));
     this.#connections.add(socket);
-    socket.once("close", () => {
+    destroyHooks.set(socket, () => {
       this.#connections.delete(socket);
       this.#emitCloseIfDrained();
     });
     this.emit("connection", socket);
   }
 
-  /** Stops accepting; 'close' follows once every accepted connection has closed. */
+  /**
+   * Stops accepting; 'close' follows once every accepted connection is destroyed. On a server that is
+   * not listening the callback gets ERR_SERVER_NOT_RUNNING (at the 'close' this emits, as node:net).
+   */
   close(callback?: (error?: Error) => void): this {
     if (callback) {
       if (!this.#listener) {
         const err = Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
-        process.nextTick(() => callback(err));
+        this.once("close", () => callback(err));
       } else this.once("close", callback);
     }
     if (this.#listener) {
       this.#listener.close();
       this.#listener = undefined;
-      this.#closing = true;
-      this.#emitCloseIfDrained();
     }
+    this.#closing = true;
+    this.#emitCloseIfDrained();
     return this;
   }
 
   #emitCloseIfDrained(): void {
     if (!this.#closing || this.#listener || this.#connections.size > 0) return;
-    this.#closing = false;
-    process.nextTick(() => this.emit("close"));
+    process.nextTick(() => {
+      if (this.#listener || this.#connections.size > 0) return;
+      this.#closing = false;
+      this.emit("close");
+    });
   }
 
   address(): { address: string; family: Family; port: number } | null {

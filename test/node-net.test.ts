@@ -6,8 +6,10 @@
 import { createHash } from "node:crypto";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env } from "./node-face-env.js";
-import { Socket as TcpwasmSocket, NetError } from "../src/node-net.js";
+import { FAST_CONFIG, closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env } from "./node-face-env.js";
+import { Socket as TcpwasmSocket, NetError, bindNet } from "../src/node-net.js";
+import { createStack } from "../src/stack.js";
+import { createMemoryLinkPair } from "../src/link/memory.js";
 
 type Log = string[];
 
@@ -301,6 +303,42 @@ describe("errors, side by side with node:net", () => {
   });
 });
 
+describe("servers, side by side with node:net", () => {
+  it("close() stops accepting; 'close' comes after the last connection closed; a second close() is ERR_SERVER_NOT_RUNNING", async () => {
+    const r = await bothWays(async (env) => {
+      const log: Log = [];
+      let socketClosed!: Promise<boolean>;
+      const server = env.server.createServer({}, (s) => {
+        log.push(`connection server.listening=${server.listening}`);
+        socketClosed = closed(s);
+        s.on("close", () => log.push("socket close"));
+        server.close(() => log.push(`close callback address=${String(server.address())}`));
+        log.push(`after close() listening=${server.listening}`);
+      });
+      const serverClosed = new Promise<void>((resolve) =>
+        server.on("close", () => {
+          log.push("server close");
+          resolve();
+        }),
+      );
+      server.on("listening", () => log.push("listening"));
+      const port = await listen(server, env.host);
+      const c = env.client.connect({ host: env.host, port });
+      await new Promise((resolve) => c.once("connect", resolve));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      log.push("client end");
+      c.end();
+      await closed(c);
+      await socketClosed;
+      await serverClosed;
+      const again = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => server.close(resolve));
+      return { log, again: again?.code };
+    });
+    expect(r.tcpwasm).toEqual(r.node);
+    expect(r.node.again).toBe("ERR_SERVER_NOT_RUNNING");
+  });
+});
+
 describe("tcpwasm only", () => {
   const envs: Env[] = [];
   afterAll(async () => {
@@ -320,6 +358,31 @@ describe("tcpwasm only", () => {
     expect(e).toBeInstanceOf(NetError);
     expect(e).toMatchObject({ code: "ETIMEDOUT", syscall: "connect", address: "10.0.0.2", port: 80, errno: -110 });
     expect(e.message).toBe("connect ETIMEDOUT 10.0.0.2:80");
+  });
+
+  it("IPv6: both ends' addresses, families and server.address()", async () => {
+    const [la, lb] = createMemoryLinkPair();
+    const a = await createStack({ addresses: ["fd00::1/64"], config: FAST_CONFIG });
+    const b = await createStack({ addresses: ["fd00::2/64"], config: FAST_CONFIG });
+    a.attach(la);
+    b.attach(lb);
+    envs.push({ name: "tcpwasm", client: nodeEnv().client, server: nodeEnv().server, host: "", dispose: async () => (a.close(), b.close()) });
+    let serverSide: { remote: string | undefined; family: string | undefined; local: unknown } | undefined;
+    const server = bindNet(b).createServer((s) => {
+      serverSide = { remote: s.remoteAddress, family: s.remoteFamily, local: s.address() };
+      s.end("over IPv6");
+    });
+    const any = await new Promise<unknown>((resolve) => server.listen(0, () => resolve(server.address())));
+    const port = server.address()!.port;
+    expect(any).toEqual({ address: "::", family: "IPv6", port });
+    const c = bindNet(a).connect({ host: "fd00::2", port });
+    let text = "";
+    c.on("data", (d: Buffer) => (text += d.toString()));
+    await closed(c as unknown as Socket);
+    expect(text).toBe("over IPv6");
+    expect([c.remoteAddress, c.remotePort, c.remoteFamily, c.localAddress, c.localFamily]).toEqual(["fd00::2", port, "IPv6", "fd00::1", "IPv6"]);
+    expect(serverSide).toEqual({ remote: "fd00::1", family: "IPv6", local: { address: "fd00::2", family: "IPv6", port } });
+    await closeServer(server as unknown as Server);
   });
 
   it("a host that is not an IP address is an asynchronous ERR_INVALID_ARG (a stack has no resolver)", async () => {
