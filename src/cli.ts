@@ -167,7 +167,7 @@ async function demo(args: string[]): Promise<number> {
     out.write(`  time             handshake ${fmtMs(tOpened - tConnect)}, transfer ${fmtMs(transferMs)}, until CLOSED after TIME-WAIT ${fmtMs(tEnd - tConnect)}\n`);
     out.write(`  throughput       ${((bytes * 8) / (transferMs / 1000) / 1e6).toFixed(1)} Mbit/s\n`);
     out.write(`  segments         client sent ${cc.segmentsOut}, server sent ${sc.segmentsOut}; the link lost ${clientEnd.stats.lost + serverEnd.stats.lost}\n`);
-    out.write(`  retransmissions  client ${cc.retransmits} (${cc.fastRetransmits} fast, ${cc.timeouts} timeouts), server ${sc.retransmits} (${sc.fastRetransmits} fast, ${sc.timeouts} timeouts)\n`);
+    out.write(`  retransmissions  client ${cc.retransmits} segments (${cc.fastRetransmits} by fast retransmit), server ${sc.retransmits} (${sc.fastRetransmits} by fast retransmit)\n`);
     if (pcap && values.pcap) {
       pcap.close();
       out.write(`  capture          ${values.pcap} (the client's side)\n`);
