@@ -22,7 +22,7 @@
 // false (the default) the peer's FIN ends our side too; once both sides are done the socket is
 // destroyed and its handle released, the engine finishing the protocol itself (LAST-ACK, TIME-WAIT),
 // as a kernel does after close(2). destroy() releases at once (FIN, or RST if received data is left
-// unread); resetAndDestroy() sends RST.
+// unread); resetAndDestroy() sends RST. Closing the stack destroys its sockets without an 'error'.
 import { EventEmitter } from "node:events";
 import { Duplex } from "node:stream";
 import { constants as osConstants } from "node:os";
