@@ -82,6 +82,7 @@ export const ConfigKey = {
   userTimeoutMs: 32,
   controlQueue: 33,
   stateEvents: 34,
+  synCookies: 35,
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
 
@@ -137,6 +138,7 @@ export const COUNTER_NAMES = [
   "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
+  "synCookiesSent", "synCookiesAccepted",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };

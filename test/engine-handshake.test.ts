@@ -39,14 +39,49 @@ describe("LISTEN (RFC 9293 3.10.7.2)", () => {
     s.send({ flags: FIN, seq: REMOTE_SEQ });
     s.recvNothing();
   });
-  it("caps half-open connections per listener (RFC 4987)", async () => {
-    const s = await Script.create({ maxHalfOpenPerListener: 2 });
+  it("caps half-open connections per listener (RFC 4987 3.2), SYN cookies off", async () => {
+    const s = await Script.create({ maxHalfOpenPerListener: 2, synCookies: false });
     s.listener = s.engine.listen({ port: 80 });
     for (let i = 0; i < 3; i++) {
       s.engine.input([s.wire.encodePacket({ src: `10.0.1.${i + 1}`, dst: "10.0.0.1", srcPort: 1000, dstPort: 80, seq: 1, flags: SYN })], s.now);
     }
     expect(s.engine.output(s.now)).toHaveLength(2);
     expect(s.engine.counters().synDroppedHalfOpen).toBe(1);
+  });
+  it("past the cap, a SYN cookie; its ACK creates the connection with the cookie's MSS (RFC 4987 3.6)", async () => {
+    const s = await Script.create({ maxHalfOpenPerListener: 1 });
+    s.listener = s.engine.listen({ port: 80 });
+    // A first peer takes the one half-open place.
+    s.engine.input([s.wire.encodePacket({ src: "10.0.0.9", dst: "10.0.0.1", srcPort: 7, dstPort: 80, seq: 1, flags: SYN })], s.now);
+    s.engine.output(s.now);
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1400, wscale: 7, sackPermitted: true });
+    const synAck = s.next();
+    s.iss = synAck.seq;
+    // Only the MSS can be carried: 1300 is the largest cookie MSS not above the peer's 1400.
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), window: 65535, mss: 1460 });
+    expect(s.engine.liveConnections()).toBe(2);
+    s.advance(5000);
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "cookie" });
+    expect(s.events()).toEqual([
+      { type: "accepted", id: s.id, listener: s.listener },
+      { type: "readable", id: s.id },
+    ]);
+    const st = s.engine.status(s.id);
+    expect({ state: st.state, sendMss: st.sendMss, sndShift: st.sndShift, rcvShift: st.rcvShift }).toEqual({ state: "ESTABLISHED", sendMss: 1300, sndShift: 0, rcvShift: 0 });
+    expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe("cookie");
+    expect(s.engine.counters()).toMatchObject({ synCookiesSent: 1, synCookiesAccepted: 1 });
+  });
+  it("an ACK with a forged or expired cookie is answered with RST", async () => {
+    const s = await Script.create({ maxHalfOpenPerListener: 0 });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    s.iss = s.next().seq;
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
+    s.recv({ flags: RST, seq: s.l(2), ack: 0, window: 0 });
+    s.advance(130_000); // two 64-second periods later
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    s.recv({ flags: RST, seq: s.l(1), ack: 0, window: 0 });
+    expect(s.engine.liveConnections()).toBe(1);
   });
   it("CLOSE on a listener: CLOSED, and SYNs are then refused", async () => {
     const s = await listening();

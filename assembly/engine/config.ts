@@ -63,7 +63,9 @@ export const enum ConfigKey {
   CONTROL_QUEUE = 33,
   /** 1 (default): an event for every state transition, old and new state. */
   STATE_EVENTS = 34,
-  COUNT = 35,
+  /** 1 (default): past a listener's half-open cap, answer SYNs with SYN cookies (RFC 4987 3.6). */
+  SYN_COOKIES = 35,
+  COUNT = 36,
 }
 
 export let maxConnections: u32 = 65536;
@@ -101,6 +103,7 @@ export let nagleDefault: bool = true;
 export let userTimeoutUs: i64 = 0;
 export let controlQueueBytes: u32 = 64 * 1024;
 export let stateEvents: bool = true;
+export let synCookies: bool = true;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -173,6 +176,7 @@ export function configSet(key: u32, value: f64): i32 {
       if (frozen || u < 4096) return -Err.EINVAL;
       controlQueueBytes = u; break;
     case ConfigKey.STATE_EVENTS: stateEvents = on; break;
+    case ConfigKey.SYN_COOKIES: synCookies = on; break;
     default: return -Err.EINVAL;
   }
   return 0;

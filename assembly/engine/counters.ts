@@ -46,7 +46,11 @@ export const enum Counter {
   KEEPALIVE_PROBES = 23,
   /** Segments without a timestamp on a connection that negotiated timestamps (RFC 7323 3.2). */
   TS_MISSING_DROPPED = 24,
-  COUNT = 25,
+  /** SYN,ACKs sent with a SYN cookie instead of a half-open connection. */
+  SYN_COOKIES_SENT = 25,
+  /** Connections created from a valid cookie in an ACK. */
+  SYN_COOKIES_ACCEPTED = 26,
+  COUNT = 27,
 }
 
 const CELLS: u32 = 64;

@@ -23,7 +23,8 @@ import { Err } from "./errors";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, reschedule, notify, enterHalfOpen, halfOpenTotal } from "./conn";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset, tsNow, sendMss,
+import { cookieMake, cookieCheck } from "./syncookie";
+import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, queueConnectionReset, tsNow, sendMss,
   controlRoom, controlWritePtr, controlCommit } from "./output";
 import { initConnection, inheritOptions } from "./user";
 import { keepaliveTouch } from "./timeouts";
@@ -180,32 +181,32 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   const flags = seg.flags;
   if ((flags & FLG_RST) != 0) return;
   if ((flags & FLG_ACK) != 0) {
+    if (config.synCookies && (flags & FLG_SYN) == 0) {
+      const mss = cookieCheck(lookupKey, seg.ack - 1, seg.seq - 1, nowUs);
+      if (mss != 0) {
+        cookieArrives(l, seg, mss, nowUs);
+        return;
+      }
+    }
     queueReset(seg, seg.ack, 0, false);
     return;
   }
   if ((flags & FLG_SYN) == 0) return;
-  // RFC 4987 3.1 / 3.2: bounded half-open connections, per listener and in total.
+  // RFC 4987 3.1 / 3.2: bounded half-open connections, per listener and in total; past the bound,
+  // a SYN cookie (RFC 4987 3.6) or nothing.
   if (l.halfOpen >= l.backlog || halfOpenTotal >= config.maxHalfOpenTotal) {
-    count(Counter.SYN_DROPPED_HALF_OPEN);
+    if (config.synCookies) {
+      const localMss = config.mtu - (seg.ipVersion == 6 ? 60 : 40);
+      const iss = cookieMake(lookupKey, seg.seq, seg.mss != 0 ? <u32>seg.mss : 536, nowUs);
+      const window = l.rcvBuf < 0xffff ? l.rcvBuf : 0xffff;
+      if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, window, localMss)) count(Counter.SYN_COOKIES_SENT);
+    } else {
+      count(Counter.SYN_DROPPED_HALF_OPEN);
+    }
     return;
   }
-  const t = tcbAlloc();
-  if (t == null) {
-    count(Counter.SYN_DROPPED_NO_SLOT);
-    return;
-  }
-  const key = tcbKey(t);
-  memory.copy(changetype<usize>(key), changetype<usize>(lookupKey), offsetof<FlowKey>());
-  if (!tableInsert(key, slotOf(t.id))) {
-    tcbFree(t);
-    count(Counter.SYN_DROPPED_NO_SLOT);
-    return;
-  }
-  setFlag(t, F.IN_TABLE | F.PASSIVE | F.OPENED);
-  t.listenerId = l.id;
-  inheritOptions(t, l);
-  initConnection(t, nowUs);
-  t.state = State.LISTEN;
+  const t = passiveConnection(l, nowUs);
+  if (t == null) return;
   takeSynOptions(t, seg, nowUs);
   // SEG.SEQ of the SYN is IRS; RCV.NXT = SEG.SEQ + 1; ISS from RFC 6528; the SYN,ACK goes out in output().
   t.irs = seg.seq;
@@ -222,6 +223,56 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   setFlag(t, F.NEED_SYN);
   wantOutput(t);
   reschedule(t);
+}
+
+/** A new connection of listener `l` for the 4-tuple in lookupKey, in the table; null if none can be had. */
+function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
+  const t = tcbAlloc();
+  if (t == null) {
+    count(Counter.SYN_DROPPED_NO_SLOT);
+    return null;
+  }
+  const key = tcbKey(t);
+  memory.copy(changetype<usize>(key), changetype<usize>(lookupKey), offsetof<FlowKey>());
+  if (!tableInsert(key, slotOf(t.id))) {
+    tcbFree(t);
+    count(Counter.SYN_DROPPED_NO_SLOT);
+    return null;
+  }
+  setFlag(t, F.IN_TABLE | F.PASSIVE | F.OPENED);
+  t.listenerId = l.id;
+  inheritOptions(t, l);
+  initConnection(t, nowUs);
+  t.state = State.LISTEN;
+  return t;
+}
+
+/**
+ * The ACK of a cookie SYN,ACK (RFC 4987 3.6): the connection is created as if it had been in
+ * SYN-RECEIVED all along (no options but the MSS were agreed), then the ACK is processed as usual.
+ */
+function cookieArrives(l: Tcb, seg: Segment, mss: u32, nowUs: i64): void {
+  const t = passiveConnection(l, nowUs);
+  if (t == null) return;
+  count(Counter.SYN_COOKIES_ACCEPTED);
+  t.peerMss = mss;
+  t.sndShift = 0;
+  t.rcvShift = 0;
+  t.irs = seg.seq - 1;
+  t.rcvNxt = seg.seq;
+  const r = rcvRing(t);
+  t.rcvAdv = t.rcvNxt + (r.cap < 0xffff ? r.cap : 0xffff);
+  t.lastAckSent = t.rcvNxt;
+  t.iss = seg.ack - 1;
+  t.sndUna = t.iss;
+  t.sndNxt = seg.ack;
+  t.sndMax = seg.ack;
+  t.highRxt = seg.ack;
+  t.sndWl1 = t.irs;
+  t.sndWl2 = t.iss;
+  setState(t, State.SYN_RECEIVED);
+  congestionStart(t);
+  if (otherStateArrives(t, seg, nowUs)) reschedule(t);
 }
 
 /** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */

@@ -423,6 +423,14 @@ export function controlCommit(len: u32): void {
  * <SEQ=0><ACK=ack><CTL=RST,ACK>. Addresses and ports are the segment's, reversed.
  */
 export function queueReset(inSeg: Segment, seq: u32, ack: u32, withAck: bool): void {
+  if (queueReply(inSeg, seq, withAck ? ack : 0, withAck ? FLG_RST | FLG_ACK : FLG_RST, 0, 0)) count(Counter.RESETS_SENT);
+}
+
+/**
+ * A segment answering `inSeg` that belongs to no connection (a RST, or a SYN,ACK carrying a SYN
+ * cookie), through the control queue; `mss` 0 means no options. Returns false when the queue is full.
+ */
+export function queueReply(inSeg: Segment, seq: u32, ack: u32, flags: u32, window: u32, mss: u32): bool {
   const seg = outSeg;
   seg.ipVersion = inSeg.ipVersion;
   seg.ttl = TTL;
@@ -437,11 +445,11 @@ export function queueReset(inSeg: Segment, seq: u32, ack: u32, withAck: bool): v
   seg.srcPort = inSeg.dstPort;
   seg.dstPort = inSeg.srcPort;
   seg.seq = seq;
-  seg.ack = withAck ? ack : 0;
-  seg.flags = <u16>(withAck ? FLG_RST | FLG_ACK : FLG_RST);
-  seg.window = 0;
+  seg.ack = ack;
+  seg.flags = <u16>flags;
+  seg.window = <u16>window;
   seg.urgent = 0;
-  seg.mss = 0;
+  seg.mss = <u16>mss;
   seg.wscale = -1;
   seg.sackPermitted = false;
   seg.hasTimestamps = false;
@@ -449,14 +457,14 @@ export function queueReset(inSeg: Segment, seq: u32, ack: u32, withAck: bool): v
   const len = headersLen(seg);
   if (<usize>recordBytes(len) > controlRoom()) {
     count(Counter.CONTROL_DROPPED);
-    return;
+    return false;
   }
   const p = controlWritePtr();
   emitHeaders(p, seg, 0);
   finishChecksums(p, len);
   controlCommit(len);
-  count(Counter.RESETS_SENT);
   if (config.trace) traceOut(0, seg, 0);
+  return true;
 }
 
 /** A RST for a connection (ABORT, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>, through the control queue. */
