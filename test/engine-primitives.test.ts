@@ -269,3 +269,26 @@ describe("rng (xoshiro128**)", () => {
     expect(p.tRngBelow(1)).toBe(0);
   });
 });
+
+describe("churn across all primitives", () => {
+  it("a million open/transfer/close cycles leave the pool at zero and linear memory unchanged", async () => {
+    const p = await loadPrimitives();
+    expect(p.tTableInit(1024)).toBe(1);
+    expect(p.tTqInit(1024)).toBe(1);
+    const blocks = p.tPoolBlocksInUse();
+    const bytes = p.tPoolBytesInUse();
+    expect(p.tChurn(1000, 256 * 1024)).toBe(0); // warm-up: the heap reaches its working size
+    const pages = p.tHeapPages();
+    expect(p.tChurn(1_000_000, 4096)).toBe(0);
+    expect(p.tChurn(1000, 256 * 1024)).toBe(0);
+    expect(p.tPoolBlocksInUse()).toBe(blocks);
+    expect(p.tPoolBytesInUse()).toBe(bytes);
+    expect(p.tHeapPages()).toBe(pages);
+    expect(p.tTableCount()).toBe(0);
+    expect(p.tTqSize()).toBe(0);
+    p.tTableRelease();
+    p.tTqRelease();
+    expect(p.tPoolBlocksInUse()).toBe(0);
+    expect(p.tPoolBytesInUse()).toBe(0);
+  });
+});

@@ -34,7 +34,7 @@ const STORAGE_BYTES: usize = <usize>MAX_OOO_RANGES * RANGE_BYTES;
 export class OooList {
   ranges: usize;
   count: u32;
-  recent: i32; // index of the range holding the most recent segment, -1 when empty
+  recent: i32; // index of the range holding the most recent segment; meaningful only while count > 0
   bytes: u32;  // total octets held
   stamp: u32;  // the last stamp handed out
 }

@@ -211,3 +211,55 @@ export function tCubicWmax(c: usize): f64 { return changetype<Congestion>(c).wMa
 export function tCubicK(c: usize): f64 { return changetype<Congestion>(c).k; }
 export function tCubicWest(c: usize): f64 { return changetype<Congestion>(c).wEst; }
 export function tCubicCwndPrior(c: usize): f64 { return changetype<Congestion>(c).cwndPrior; }
+
+/**
+ * Connection churn from primitives alone, inside WASM so a million cycles take a moment: per cycle,
+ * take the per-connection structures from the pool, register the 4-tuple and a timer, touch both
+ * rings, the out-of-order list and the scoreboard, then tear everything down. Returns the number of
+ * cycles that failed to get memory or a table slot (0 expected).
+ */
+export function tChurn(cycles: u32, ringBytes: u32): u32 {
+  let failures: u32 = 0;
+  let key = changetype<FlowKey>(poolAlloc(offsetof<FlowKey>()));
+  let blocks = poolAlloc(32);
+  for (let i: u32 = 0; i < cycles; i++) {
+    let snd = changetype<Ring>(poolAlloc(offsetof<Ring>()));
+    let rcv = changetype<Ring>(poolAlloc(offsetof<Ring>()));
+    let ooo = changetype<OooList>(poolAlloc(offsetof<OooList>()));
+    let sb = changetype<Scoreboard>(poolAlloc(offsetof<Scoreboard>()));
+    key.ipVersion = 4 + ((i & 1) << 1);
+    key.localA = 0x0100000a;
+    key.remoteA = 0x0200000a + <u64>(i >> 16);
+    key.localPort = 443;
+    key.remotePort = i & 0xffff;
+    let slot = i & 1023;
+    if (!tableInsert(key, slot)) failures++;
+    tqSet(slot, <i64>i * 1000);
+    ringSetCapacity(snd, ringBytes);
+    ringSetCapacity(rcv, ringBytes);
+    if (!ringEnsure(snd) || !ringEnsure(rcv)) failures++;
+    else {
+      memory.fill(ringWritePtr(snd), 0x5a, ringWriteContig(snd) >> 1);
+      ringCommit(snd, ringWriteContig(snd) >> 1);
+      ringCopyIn(rcv, 100, ringReadPtr(snd), 1000);
+    }
+    oooInsert(ooo, 1100, 2100);
+    oooInsert(ooo, 3000, 3500);
+    store<u32>(blocks, 2000);
+    store<u32>(blocks, 3000, 4);
+    sbUpdate(sb, 1000, 10000, blocks, 1);
+    tqRemove(slot);
+    if (!tableRemove(key)) failures++;
+    ringRelease(snd);
+    ringRelease(rcv);
+    oooRelease(ooo);
+    sbRelease(sb);
+    poolFree(changetype<usize>(snd), offsetof<Ring>());
+    poolFree(changetype<usize>(rcv), offsetof<Ring>());
+    poolFree(changetype<usize>(ooo), offsetof<OooList>());
+    poolFree(changetype<usize>(sb), offsetof<Scoreboard>());
+  }
+  poolFree(blocks, 32);
+  poolFree(changetype<usize>(key), offsetof<FlowKey>());
+  return failures;
+}
