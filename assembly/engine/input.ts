@@ -512,7 +512,12 @@ function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       queueReset(seg, seg.ack, 0, false);
       return true;
     }
+    // Nothing but our SYN was in flight (data waits for ESTABLISHED): this ACK covers exactly it.
     ackedSyn(t, seg, nowUs);
+    t.sndUna = seg.ack;
+    const timers = tcbTimers(t);
+    timerClear(timers, TimerKind.Retransmit);
+    timerClear(timers, TimerKind.UserTimeout);
     t.sndWnd = <u32>seg.window << t.sndShift;
     t.maxSndWnd = t.sndWnd;
     t.sndWl1 = seg.seq;
@@ -700,8 +705,8 @@ function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   if (seqGt(ack, t.sndUna)) {
     const acked = ack - t.sndUna;
     const flightBefore = t.sndMax - t.sndUna;
+    // Our SYN was acknowledged before this (SYN-SENT / SYN-RECEIVED): only data and the FIN remain.
     let dataAcked = acked;
-    if (t.sndUna == t.iss) dataAcked--; // our SYN
     if (hasFlag(t, F.FIN_SENT) && seqGt(ack, t.finSeq)) dataAcked--;
     const ring = sndRing(t);
     ringConsume(ring, dataAcked < ring.len ? dataAcked : ring.len);
