@@ -292,3 +292,16 @@ describe("churn across all primitives", () => {
     expect(p.tPoolBytesInUse()).toBe(0);
   });
 });
+
+describe("ring edge cases", () => {
+  it("zero-length copies are no-ops even before storage exists; debug builds trap on copies past cap", async () => {
+    const p = await loadPrimitives();
+    const r = newRing(p, 64);
+    p.tRingCopyIn(r, 0, 0, 0);
+    p.tRingCopyOut(r, 64, 0, 0);
+    expect(p.tRingBuf(r)).toBe(0);
+    expect(p.tRingEnsure(r)).toBe(1);
+    const scratch = p.tPoolAlloc(128);
+    expect(() => p.tRingCopyIn(r, 60, scratch, 8)).toThrow(/ring: copy in out of range/);
+  });
+});

@@ -93,6 +93,7 @@ export function ringConsume(r: Ring, n: u32): void {
 }
 
 export function ringCopyOut(r: Ring, offset: u32, dst: usize, n: u32): void {
+  if (n == 0) return;
   if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy out of range");
   let at = (r.start + offset) & (r.cap - 1);
   let first = r.cap - at;
@@ -105,6 +106,7 @@ export function ringCopyOut(r: Ring, offset: u32, dst: usize, n: u32): void {
 }
 
 export function ringCopyIn(r: Ring, offset: u32, src: usize, n: u32): void {
+  if (n == 0) return;
   if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy in out of range");
   let at = (r.start + offset) & (r.cap - 1);
   let first = r.cap - at;
