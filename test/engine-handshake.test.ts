@@ -218,6 +218,14 @@ describe("SYN-SENT (RFC 9293 3.10.7.3)", () => {
     const st = s.engine.status(s.id);
     expect({ sndShift: st.sndShift, rcvShift: st.rcvShift, sendMss: st.sendMss, srttMs: st.srttMs }).toEqual({ sndShift: 2, rcvShift: 5, sendMss: 1200, srttMs: 25 });
   });
+  it("after a SYN timeout without an RTT sample, data starts at RTO 3 s (RFC 6298 5.7)", async () => {
+    const s = await synSent();
+    s.advanceToDeadline();
+    s.recv({ flags: SYN, seq: s.iss, ack: 0, mss: 1460 });
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.engine.status(s.id).rtoMs).toBe(3000);
+  });
   it("CLOSE in SYN-SENT: CLOSED without a segment", async () => {
     const s = await synSent();
     s.engine.close(s.id, s.now);

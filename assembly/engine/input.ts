@@ -37,6 +37,7 @@ const lookupKey = changetype<FlowKey>(memory.data(offsetof<FlowKey>(), 8));
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
 const CHALLENGE_WINDOW_US: i64 = 1_000_000;
+const SYN_TIMEOUT_RTO_US: i64 = 3_000_000;
 
 @inline function align4(n: u32): u32 {
   return (n + 3) & ~3;
@@ -283,6 +284,9 @@ function congestionStart(t: Tcb): void {
 
 /** The connection reached ESTABLISHED: tell the host (RFC 9293 3.10.7.3 / 3.10.7.4 fifth check). */
 function becomeEstablished(t: Tcb, nowUs: i64): bool {
+  // RFC 6298 5.7: a SYN or SYN,ACK timed out and no RTT was measured: start data at RTO >= 3 s.
+  const rtt = tcbRtt(t);
+  if (t.retries > 0 && !rtt.hasSample && rtt.rtoUs < SYN_TIMEOUT_RTO_US) rtt.rtoUs = SYN_TIMEOUT_RTO_US;
   t.retries = 0;
   if (hasFlag(t, F.PASSIVE)) {
     const l = tcbFromId(t.listenerId);
