@@ -373,6 +373,10 @@ export class Netns {
       if (!Number.isInteger(p) || p < 0 || p > 100) throw new Error(`loss must be an integer percentage, got ${p}`);
     }
     await this.exec("nft", ["delete", "table", "inet", "tcpw_loss"]);
+    // The output hook sees the kernel's GSO super-packets (up to 64 KiB, segmented only later, on the
+    // way into the TUN): one drop there loses ~44 segments at once. One segment per skb makes the
+    // loss per wire packet, as the percentages promise.
+    await this.run("ip", ["link", "set", tun, "gso_max_segs", inbound === 0 && outbound === 0 ? "65535" : "1"]);
     if (inbound === 0 && outbound === 0) return;
     // numgen yields 0..99, so "< 100" is out of range: 100% is a plain drop, 0% no rule at all.
     const rule = (match: string, percent: number) =>
@@ -406,7 +410,13 @@ table inet tcpw_loss {
   /** Kills everything started in the namespace, closes its handed-over sockets, deletes it. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
-    for (const socket of this.sockets) socket.close();
+    for (const socket of this.sockets) {
+      try {
+        socket.close();
+      } catch {
+        // Closed by its user already ("Not running"); its 'close' event is still pending.
+      }
+    }
     const exits = [...this.children].map(
       (child) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()))),
     );

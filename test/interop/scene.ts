@@ -246,6 +246,28 @@ export class Observed {
 }
 
 /**
+ * A listener on `port` whose first connection is observed (Observed with `echo`); resolves with it,
+ * bounded. The kernel's connect() returns on our SYN,ACK, before its ACK reaches us (or when that
+ * ACK is lost, before its first data does): wait for this, not for the kernel's "connected".
+ */
+export function acceptOne(stack: Stack, port: number, options: { echo?: boolean; ms?: number; onAccept?: (o: Observed) => void } = {}): {
+  accepted: Promise<Observed>;
+  close(): void;
+} {
+  let resolve!: (o: Observed) => void;
+  const accepted = new Promise<Observed>((r) => (resolve = r));
+  const listener = stack.openListener({ port }, (conn) => {
+    const o = new Observed(conn, undefined, options.echo ?? false);
+    options.onAccept?.(o);
+    resolve(o);
+  });
+  return {
+    accepted: within(options.ms ?? 30_000, `accept on port ${port}`, accepted).finally(() => listener.close()),
+    close: () => listener.close(),
+  };
+}
+
+/**
  * Resolves once the connection is established, rejects with its error if it closes first. Call after
  * creating its Observed (this chains onto its onClose).
  */
