@@ -83,6 +83,7 @@ export const ConfigKey = {
   controlQueue: 33,
   stateEvents: 34,
   synCookies: 35,
+  memoryLimit: 36,
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
 

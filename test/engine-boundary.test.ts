@@ -2,7 +2,7 @@
 // trace events, IPv6, stale ids, ports, WRITABLE, and the memory of an idle connection.
 import { describe, expect, it } from "vitest";
 import { Engine } from "../src/engine.js";
-import { Script, established, listening, ACK, SYN, PSH, FIN, REMOTE_SEQ, TEMPL } from "./engine-script.js";
+import { Script, established, listening, ACK, SYN, PSH, FIN, RST, REMOTE_SEQ, TEMPL } from "./engine-script.js";
 
 describe("packets in, packets out", () => {
   it("answers an ICMP echo request with an echo reply", async () => {
@@ -89,6 +89,20 @@ describe("events", () => {
     s.send({ flags: ACK | PSH | FIN, seq: s.r(1), ack: s.l(1), payload: "last" });
     expect(s.events()).toEqual([{ type: "readable", id: s.id }, { type: "peerFin", id: s.id }]);
     expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe("last");
+  });
+});
+
+describe("memory limit", () => {
+  it("data that needs a ring past MEMORY_LIMIT ends the connection with ENOBUFS and a RST", async () => {
+    const s = await established();
+    expect(s.engine.raw.engineConfigSet(36, s.engine.memoryInUse() + 4096)).toBe(0);
+    expect(() => s.engine.send(s.id, new Uint8Array(10), s.now)).toThrow(/ENOBUFS/);
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "data" });
+    s.recv({ flags: RST, seq: s.l(1), ack: 0, window: 0 });
+    expect(s.events()).toEqual([
+      { type: "error", id: s.id, error: "ENOBUFS" },
+      { type: "closed", id: s.id },
+    ]);
   });
 });
 

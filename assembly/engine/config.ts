@@ -2,6 +2,7 @@
 // engineInit (sizes of tables and regions are fixed there) or at any time for the others; times cross
 // the boundary in milliseconds and are kept in microseconds inside (STYLE.md rule 3).
 import { Err } from "./errors";
+import { poolSetLimit } from "./pool";
 
 export const enum ConfigKey {
   /** Connection slots (listeners included); fixed at engineInit. */
@@ -65,7 +66,9 @@ export const enum ConfigKey {
   STATE_EVENTS = 34,
   /** 1 (default): past a listener's half-open cap, answer SYNs with SYN cookies (RFC 4987 3.6). */
   SYN_COOKIES = 35,
-  COUNT = 36,
+  /** Bytes of pool memory the engine may hold (tables, TCBs, rings, reassembly); 0 = only wasm32 bounds it. */
+  MEMORY_LIMIT = 36,
+  COUNT = 37,
 }
 
 export let maxConnections: u32 = 65536;
@@ -104,6 +107,7 @@ export let userTimeoutUs: i64 = 0;
 export let controlQueueBytes: u32 = 64 * 1024;
 export let stateEvents: bool = true;
 export let synCookies: bool = true;
+export let memoryLimit: f64 = 0;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -117,7 +121,8 @@ export function freezeConfig(): void {
 
 /** Sets one key; returns 0 or -EINVAL (unknown key, value out of range, or a sizing key after init). */
 export function configSet(key: u32, value: f64): i32 {
-  if (!(value >= 0) || value > 4294967295.0) return -Err.EINVAL;
+  if (!(value >= 0) || value > 4294967295.0 * 65536.0) return -Err.EINVAL;
+  if (key != ConfigKey.MEMORY_LIMIT && value > 4294967295.0) return -Err.EINVAL;
   const u = <u32>value;
   const on = value != 0;
   switch (key) {
@@ -177,6 +182,10 @@ export function configSet(key: u32, value: f64): i32 {
       controlQueueBytes = u; break;
     case ConfigKey.STATE_EVENTS: stateEvents = on; break;
     case ConfigKey.SYN_COOKIES: synCookies = on; break;
+    case ConfigKey.MEMORY_LIMIT:
+      memoryLimit = value;
+      poolSetLimit(value == 0 ? u64.MAX_VALUE : <u64>value);
+      break;
     default: return -Err.EINVAL;
   }
   return 0;
