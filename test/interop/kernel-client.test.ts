@@ -1,13 +1,20 @@
 // Kernel clients, tcpwasm servers (issue 5): node:net inside the namespace sends 64 MiB to an echo
 // server on the stack and checks the SHA-256 of what comes back; curl fetches a page and 64 MiB from
-// `tcpwasm serve --mode http`. Over IPv4 and IPv6, each with its own capture checked by tshark.
+// the real `tcpwasm serve --mode http` command, run inside the namespace on the relay's UDP port. Over
+// IPv4 and IPv6, each with its own capture checked by tshark.
 
+import type { ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns } from "./netns.js";
+import { bundleCli, type CliBundle } from "./cli.js";
+import { canRunNetns, Netns } from "./netns.js";
 import { captureHealth, KernelAgent } from "./peers.js";
-import { createScene, FAMILIES, Observed, type Scene } from "./scene.js";
+import { createScene, FAMILIES, Observed, within, type Scene } from "./scene.js";
 
-const probe = canRunNetns(["tshark"]);
+const probe = canRunNetns(["tshark", "curl", "sha256sum"]);
 if (!probe.ok) console.warn(`interop kernel-client tests SKIPPED: ${probe.reason}`);
 
 const MIB = 2 ** 20;
@@ -56,3 +63,77 @@ for (const f of FAMILIES) {
     });
   });
 }
+
+/** SHA-256 of /bytes/N as the http mode serves it: byte i is i mod 256. */
+function bytesSha(n: number): string {
+  const block = Buffer.from(Uint8Array.from({ length: 65536 }, (_, i) => i & 0xff));
+  const hash = createHash("sha256");
+  for (let left = n; left > 0; left -= block.length) hash.update(left >= block.length ? block : block.subarray(0, left));
+  return hash.digest("hex");
+}
+
+describe.skipIf(!probe.ok)("curl -> `tcpwasm serve --mode http` inside the namespace", () => {
+  let cli: CliBundle;
+  let ns: Netns;
+  let server: ChildProcess;
+  let dir: string;
+  let serverOut = "";
+  let pcapPath: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tcpwi-serve-"));
+    pcapPath = join(dir, "serve.pcap");
+    cli = await bundleCli();
+    ns = await Netns.create();
+    await ns.startTunRelay();
+    server = ns.spawn(process.execPath, [
+      cli.path, "serve", "--ip", "10.77.0.2/24", "--ip6", "fd77::2/64", "--udp-bind", "127.0.0.1:7000",
+      "--udp-peer", "127.0.0.1:7001", "--port", "80", "--mode", "http", "--pcap", pcapPath,
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    server.stdout!.on("data", (chunk: Buffer) => (serverOut += chunk));
+    server.stderr!.on("data", (chunk: Buffer) => (serverOut += chunk));
+    await within(15_000, "tcpwasm serve: listening", new Promise<void>((resolve, reject) => {
+      server.stdout!.on("data", () => serverOut.includes("listening") && resolve());
+      server.on("exit", (code) => reject(new Error(`tcpwasm serve exited with ${code}: ${serverOut}`)));
+    }));
+  });
+  afterAll(async () => {
+    await ns?.destroy();
+    cli?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const f of FAMILIES) {
+    const base = f.family === 4 ? `http://${f.stack}` : `http://[${f.stack}]`;
+
+    it(`curl fetches the page over ${f.name}`, async () => {
+      const r = await ns.exec("curl", ["-gsS", "--max-time", "20", "-w", "\\n%{http_code} %{remote_ip}", `${base}/`]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.pop()).toBe(`200 ${f.stack}`);
+      expect(lines.join("\n")).toContain("Hello from tcpwasm");
+    });
+
+    it(`curl fetches /bytes/67108864 over ${f.name}: 64 MiB, SHA-256 as served`, async () => {
+      const n = 64 * MIB;
+      const r = await ns.exec("sh", ["-c", `curl -gsS --max-time 120 "$1" | sha256sum`, "sh", `${base}/bytes/${n}`], {
+        timeoutMs: 130_000,
+      });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.split(" ")[0]).toBe(bytesSha(n));
+    }, 150_000);
+  }
+
+  it("the server's capture has no checksum errors and no malformed packets", async () => {
+    // SIGTERM: the command closes its listener and its pcap, and exits 0.
+    const exited = new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
+    server.kill("SIGTERM");
+    expect(await within(10_000, "tcpwasm serve exit", exited)).toBe(0);
+    const health = await captureHealth(pcapPath);
+    expect(health.tcp).toBeGreaterThan((2 * 64 * MIB) / 1500);
+    expect(health.badChecksums).toEqual([]);
+    expect(health.malformed).toEqual([]);
+  });
+});
