@@ -1,7 +1,7 @@
 // Closing (RFC 9293 3.10.4 and 3.10.7.4 eighth check): FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING,
 // LAST-ACK, TIME-WAIT; half-close; FIN on data; ABORT; release and memory.
 import { describe, expect, it } from "vitest";
-import { established, finWait1, finWait2, closeWait, lastAck, closing, timeWait, synReceived, ACK, FIN, PSH, RST } from "./engine-script.js";
+import { established, finWait1, finWait2, closeWait, lastAck, closing, timeWait, synReceived, TEMPL, ACK, FIN, PSH, RST, SYN } from "./engine-script.js";
 
 describe("ESTABLISHED -> FIN-WAIT-1 (CLOSE)", () => {
   it("a FIN follows queued data, on the same segment (FIN piggybacked on data)", async () => {
@@ -79,6 +79,17 @@ describe("TIME-WAIT", () => {
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
     s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
     expect(s.engine.nextDeadline()).toBe(70000);
+  });
+  it("a newer SYN starts a new connection on the same 4-tuple (RFC 6191); an old one gets an ACK", async () => {
+    const s = await timeWait();
+    s.send({ flags: SYN, seq: s.r(0), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    expect(s.state()).toBe("TIME-WAIT");
+    s.send({ flags: SYN, seq: s.r(100000), mss: 1460 });
+    const synAck = s.next();
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: synAck.seq, ack: s.r(100001), mss: 1460 });
+    expect(s.transitions()).toEqual(["TIME-WAIT>CLOSED", "LISTEN>SYN-RECEIVED"]);
+    expect(s.events()).toEqual([{ type: "closed", id: s.id }]);
   });
   it("outlives the released handle and frees itself at the end", async () => {
     const s = await timeWait();

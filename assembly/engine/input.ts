@@ -119,7 +119,11 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   const slot = tableLookup(key);
   if (slot >= 0) {
     const t = tcbAtSlot(<u32>slot);
-    if (t != null) {
+    if (t != null && t.state == State.TIME_WAIT && timeWaitTakesSyn(t, seg)) {
+      // RFC 9293 3.6.1 / RFC 6191: a new incarnation may start in TIME-WAIT when its SYN is newer
+      // than anything of the old one (timestamps if they were in use, else the sequence number).
+      connectionDone(t, 0, 0);
+    } else if (t != null) {
       if (config.trace) traceIn(t.id, seg);
       keepaliveTouch(t, nowUs);
       const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, nowUs);
@@ -138,6 +142,12 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   }
   if (config.trace) traceIn(0, seg);
   closedArrives(seg);
+}
+
+function timeWaitTakesSyn(t: Tcb, seg: Segment): bool {
+  if ((seg.flags & (FLG_SYN | FLG_ACK | FLG_RST)) != FLG_SYN) return false;
+  if (hasFlag(t, F.TS_OK) && seg.hasTimestamps) return seqGt(seg.tsVal, t.tsRecent);
+  return seqGt(seg.seq, t.rcvNxt);
 }
 
 /** RFC 9293 3.10.7.1: no connection. A RST is ignored; anything else is answered with a RST. */
