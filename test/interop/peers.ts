@@ -204,6 +204,14 @@ export interface CaptureHealth {
    * every expert-info entry of severity Error except the bad-checksum ones counted above.
    */
   malformed: string[];
+  /**
+   * The peer's TCP checksums written as 0xffff where the computation gives 0x0000: the same value in
+   * ones'-complement arithmetic (-0 and +0; RFC 1624 3), so receivers accept it, but tshark reports
+   * it as bad. Linux does this whenever it computes the checksum in software (skb_checksum_help
+   * stores CSUM_MANGLED_0 for a zero result), as on a TUN without offloads. Listed here, not in
+   * `badChecksums`, unless the stack sent it.
+   */
+  peerMinusZero: string[];
 }
 
 const PI_ERROR = "8388608"; // 0x00800000, epan/proto.h
@@ -212,16 +220,18 @@ const PI_ERROR = "8388608"; // 0x00800000, epan/proto.h
  * Reads a capture with checksum validation on: one line per frame with its protocols, checksum
  * statuses (0 bad, 1 good, 2 unverified) and expert-info entries.
  */
-export async function captureHealth(path: string): Promise<CaptureHealth> {
+export async function captureHealth(path: string, stackAddresses: string[] = ["10.77.0.2", "fd77::2"]): Promise<CaptureHealth> {
   const fields = [
     "frame.number", "frame.protocols", "ip.checksum.status", "tcp.checksum.status", "udp.checksum.status",
     "icmp.checksum.status", "icmpv6.checksum.status", "_ws.expert.severity", "_ws.expert.message",
+    // For the reports only: who sent it, and the checksum as sent.
+    "ip.src", "ipv6.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len", "tcp.checksum",
   ];
   const { stdout } = await tshark([
     "-r", path, ...CHECKSUM_PREFS, ...NO_REASSEMBLY, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\u0001",
     ...fields.flatMap((f) => ["-e", f]),
   ]);
-  const health: CaptureHealth = { packets: 0, tcp: 0, badChecksums: [], malformed: [] };
+  const health: CaptureHealth = { packets: 0, tcp: 0, badChecksums: [], malformed: [], peerMinusZero: [] };
   for (const line of stdout.split("\n")) {
     if (!line) continue;
     health.packets++;
@@ -231,9 +241,15 @@ export async function captureHealth(path: string): Promise<CaptureHealth> {
     const severities = (cols[7] ?? "").split("\u0001");
     const messages = (cols[8] ?? "").split("\u0001");
     if (protocols.split(":").includes("tcp")) health.tcp++;
-    if (statuses.includes("0")) health.badChecksums.push(`frame ${number}: ${line.replaceAll("\u0001", ",")}`);
+    const sender = `${cols[9] || cols[10]}:${cols[11]} -> :${cols[12]} seq ${cols[13]} len ${cols[14]} checksum ${cols[15]}`;
+    const minusZero = cols[15] === "0xffff" && messages.some((m) => m.startsWith("TCP Checksum 0xffff instead of 0x0000"));
+    if (statuses.includes("0") && minusZero && !stackAddresses.includes(cols[9] || cols[10])) {
+      health.peerMinusZero.push(`frame ${number} ${sender}`);
+    } else if (statuses.includes("0")) {
+      health.badChecksums.push(`frame ${number} (${protocols}) ${sender}: ${messages.filter((m, i) => severities[i] !== "2097152").join("; ")}`);
+    }
     const errors = messages.filter((m, i) => severities[i] === PI_ERROR && !m.startsWith("Bad checksum"));
-    if (protocols.includes("_ws.malformed") || errors.length) health.malformed.push(`frame ${number} (${protocols}): ${errors.join("; ")}`);
+    if (protocols.includes("_ws.malformed") || errors.length) health.malformed.push(`frame ${number} (${protocols}) ${sender}: ${errors.join("; ")}`);
   }
   return health;
 }
