@@ -1,0 +1,106 @@
+// The sender's side of an arriving ACK (RFC 9293 3.10.7.4, fifth check, synchronized states):
+// SND.UNA and the send ring, RTT (RFC 7323 4.1 with timestamps, RFC 6298 with Karn's rule without),
+// duplicate ACKs and fast retransmit (RFC 5681 3.2), NewReno (RFC 6582) or SACK (RFC 6675) recovery,
+// congestion control (congestion.ts), the retransmission timer (RFC 6298 5) and the send window.
+import { Segment } from "../wire/packet";
+import { seqLt, seqLe, seqGt } from "../wire/seq";
+import { Tcb, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
+import { ringConsume, ringSpace } from "./ring";
+import { TimerKind, timerSet, timerClear } from "./timers";
+import { rttSample, rttRto } from "./rtt";
+import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
+  ccIsFullAck } from "./congestion";
+import { sbUpdate, sbIsLost } from "./scoreboard";
+import { EventType } from "./events";
+import { count, Counter } from "./counters";
+import { wantOutput, notify } from "./conn";
+import { FLG_FIN, FLG_SYN, tsNow, sendMss } from "./output";
+
+
+/** Fifth check, synchronized states: SND.UNA, SND.WND, RTT, loss recovery and congestion control. */
+export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
+  const ack = seg.ack;
+  const cc = tcbCc(t);
+  const timers = tcbTimers(t);
+  const oldWnd = t.sndWnd;
+  const segWnd = <u32>seg.window << t.sndShift;
+
+  if (hasFlag(t, F.SACK_OK) && seg.sackCount != 0) {
+    sbUpdate(tcbSb(t), t.sndUna, t.sndMax, changetype<usize>(seg) + offsetof<Segment>("sackL0"), seg.sackCount);
+  }
+
+  if (seqGt(ack, t.sndUna)) {
+    const acked = ack - t.sndUna;
+    const flightBefore = t.sndMax - t.sndUna;
+    // Our SYN was acknowledged before this (SYN-SENT / SYN-RECEIVED): only data and the FIN remain.
+    let dataAcked = acked;
+    if (hasFlag(t, F.FIN_SENT) && seqGt(ack, t.finSeq)) dataAcked--;
+    const ring = sndRing(t);
+    ringConsume(ring, dataAcked < ring.len ? dataAcked : ring.len);
+    t.sndUna = ack;
+    if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
+    if (seqLt(t.highRxt, ack)) t.highRxt = ack;
+    t.retries = 0;
+    t.dupAcks = 0;
+    // RTT: timestamps echo exactly the segment that was acked (RFC 7323 4.1); otherwise Karn's timing.
+    if (hasFlag(t, F.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
+      const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
+      if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
+    } else if (hasFlag(t, F.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
+      rttSample(tcbRtt(t), nowUs - t.rttStartUs);
+      clearFlag(t, F.RTT_TIMING);
+    }
+    if (cc.inRecovery) {
+      if (ccIsFullAck(cc, ack)) {
+        ccOnExitRecovery(cc, t.sndMax - t.sndUna);
+      } else if (!hasFlag(t, F.SACK_OK)) {
+        // RFC 6582 3.2 step 5: a partial ACK retransmits the next hole at once.
+        ccOnPartialAck(cc, acked);
+        setFlag(t, F.RTX_ONE);
+      }
+    } else {
+      ccOnAck(cc, dataAcked, flightBefore);
+    }
+    // RFC 6298 5.2 / 5.3.
+    if (t.sndUna == t.sndMax) {
+      timerClear(timers, TimerKind.Retransmit);
+      timerClear(timers, TimerKind.UserTimeout);
+    } else {
+      timerSet(timers, TimerKind.Retransmit, nowUs + rttRto(tcbRtt(t)));
+      if (t.userTimeoutUs > 0) timerSet(timers, TimerKind.UserTimeout, nowUs + t.userTimeoutUs);
+    }
+    if (hasFlag(t, F.WRITE_BLOCKED) && ringSpace(ring) != 0 && !hasFlag(t, F.USER_CLOSED)) {
+      clearFlag(t, F.WRITE_BLOCKED);
+      notify(t, EventType.WRITABLE, 0);
+    }
+    wantOutput(t);
+  } else if (ack == t.sndUna && t.sndMax != t.sndUna && seg.payloadLen == 0 &&
+             (seg.flags & (FLG_SYN | FLG_FIN)) == 0 && segWnd == oldWnd) {
+    // A duplicate ACK (RFC 5681 2, conditions (a) to (e)).
+    t.dupAcks++;
+    if (cc.inRecovery) {
+      if (!hasFlag(t, F.SACK_OK)) ccOnDupAckInRecovery(cc);
+      wantOutput(t);
+    } else if ((t.dupAcks == 3 || (hasFlag(t, F.SACK_OK) && sbIsLost(tcbSb(t), t.sndUna, sendMss(t)))) &&
+               seqGt(ack, cc.recover)) {
+      // RFC 5681 3.2 fast retransmit / RFC 6675 5 (4) / RFC 6582 3.2 step 2.
+      ccOnEnterRecovery(cc, t.sndMax - t.sndUna, t.sndMax);
+      t.highRxt = t.sndUna;
+      setFlag(t, F.RTX_ONE);
+      count(Counter.FAST_RETRANSMITS);
+      wantOutput(t);
+    }
+  }
+
+  // Window update (RFC 9293 3.10.7.4 fifth check): only from a newer segment (SND.WL1, SND.WL2).
+  if (seqLt(t.sndWl1, seg.seq) || (t.sndWl1 == seg.seq && seqLe(t.sndWl2, ack))) {
+    t.sndWnd = segWnd;
+    t.sndWl1 = seg.seq;
+    t.sndWl2 = ack;
+    if (segWnd > t.maxSndWnd) t.maxSndWnd = segWnd;
+    if (segWnd > oldWnd) {
+      t.persistBackoff = 0;
+      wantOutput(t);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Segment text into the receive ring (RFC 9293 3.10.7.4, seventh check): in order straight in, out
+// of order held past RCV.NXT and described by SACK blocks (RFC 2018, reassembly.ts), the delayed-ACK
+// rule (RFC 9293 3.8.6.3) and READABLE for the host.
+import { Tcb, F, hasFlag, setFlag, rcvRing, tcbTimers, tcbOoo } from "./tcb";
+import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
+import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
+import { oooInsert, oooTake } from "./reassembly";
+import { EventType } from "./events";
+import { Err } from "./errors";
+import { count, Counter } from "./counters";
+import * as config from "./config";
+import { connectionDone, wantOutput, notify } from "./conn";
+import { queueConnectionReset } from "./output";
+import { finArrives, ackNow } from "./states";
+
+/** Seventh check, ESTABLISHED / FIN-WAIT-1 / FIN-WAIT-2: data into the receive ring. */
+export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64): bool {
+  const r = rcvRing(t);
+  if (!ringEnsure(r)) {
+    queueConnectionReset(t);
+    connectionDone(t, EventType.ERROR, Err.ENOBUFS);
+    return false;
+  }
+  if (len > t.rcvSegMax) t.rcvSegMax = len;
+  if (seq == t.rcvNxt) {
+    ringCopyIn(r, r.len, src, len);
+    ringCommit(r, len);
+    t.rcvNxt += len;
+    t.unackedBytes += len;
+    if (tcbOoo(t).count != 0) {
+      const next = oooTake(tcbOoo(t), t.rcvNxt);
+      if (next != t.rcvNxt) {
+        ringCommit(r, next - t.rcvNxt);
+        t.rcvNxt = next;
+      }
+      // RFC 5681 4.2: ACK at once when a segment fills (part of) a hole.
+      setFlag(t, F.ACK_NOW);
+    }
+    if (!hasFlag(t, F.READABLE_SENT)) {
+      setFlag(t, F.READABLE_SENT);
+      notify(t, EventType.READABLE, 0);
+    }
+    // RFC 9293 3.8.6.3: delay the ACK, but ACK at least every second full-sized segment.
+    if (hasFlag(t, F.ACK_NOW) || t.unackedBytes >= 2 * t.rcvSegMax) {
+      setFlag(t, F.ACK_NOW);
+      wantOutput(t);
+    } else {
+      const timers = tcbTimers(t);
+      if (timerGet(timers, TimerKind.DelayedAck) == NEVER) {
+        timerSet(timers, TimerKind.DelayedAck, nowUs + config.delayedAckUs);
+      }
+    }
+    if (hasFlag(t, F.RCV_FIN_PENDING) && t.rcvFinSeq == t.rcvNxt) return finArrives(t, nowUs);
+    return true;
+  }
+  // Out of order: hold it in the ring past RCV.NXT and say so at once with SACK (RFC 5681 4.2, RFC 2018 4).
+  const q = tcbOoo(t);
+  if (oooInsert(q, seq, seq + len)) {
+    ringCopyIn(r, r.len + (seq - t.rcvNxt), src, len);
+  } else {
+    count(Counter.OOO_DROPPED);
+  }
+  ackNow(t);
+  return true;
+}
