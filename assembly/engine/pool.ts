@@ -6,6 +6,10 @@
 //   (`unreachable`) when memory.grow fails, so we refuse up front any request that could make it grow
 //   past the byte limit (poolSetLimit) or past the 4 GiB of wasm32 linear memory (65536 pages).
 //   The page check is conservative: it assumes TLSF may need fresh pages for the whole request.
+// - poolAllocUninit(size) is the same block without the zero fill, for storage whose bytes are always
+//   written before they are read (ring buffers: only [start, start + len) is ever read, and ringCopyIn
+//   writes every byte it later commits). Zeroing two 256 KiB rings per connection was most of the
+//   cost of connection churn. Everything else (TCBs, tables, lists) keeps the zero-filled path.
 // - poolFree(ptr, size) takes back a block with the size it was asked for; the counters are what the
 //   tests use to prove that open/transfer/close cycles leave the heap where it started
 //   (TCP.md, "Leaks on drop paths").
@@ -29,6 +33,12 @@ export function poolLimit(): u64 {
 }
 
 export function poolAlloc(size: usize): usize {
+  let ptr = poolAllocUninit(size);
+  if (ptr != 0) memory.fill(ptr, 0, size);
+  return ptr;
+}
+
+export function poolAllocUninit(size: usize): usize {
   if (size > MAX_BLOCK) return 0;
   if (bytesInUse + <u64>size > byteLimit) return 0;
   // TLSF rounds large requests up to its size classes (under 1/16 more) and adds block headers.
@@ -36,7 +46,6 @@ export function poolAlloc(size: usize): usize {
   let pagesNeeded = <i32>((worstCase + 0xffff) >>> 16);
   if (memory.size() + pagesNeeded > WASM32_MAX_PAGES) return 0;
   let ptr = heap.alloc(size);
-  memory.fill(ptr, 0, size);
   bytesInUse += size;
   blocksInUse++;
   return ptr;

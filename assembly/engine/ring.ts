@@ -5,13 +5,14 @@
 //   division. `start` is always < cap; `len` <= cap.
 // - Storage is taken lazily (ringEnsure, through the pool) so an idle connection costs no buffer,
 //   and given back by ringRelease when the connection ends. The capacity survives a release.
+//   Storage is not zeroed (poolAllocUninit): a byte is read only after it was written.
 // - The pointer/length pairs (ringWritePtr + ringWriteContig, ringReadPtr + ringReadContig) let the
 //   host write straight into the send ring and read straight out of the receive ring: user data
 //   crosses the boundary once each way (issue 3, deliverable 7). They need storage (ringEnsure).
 // - ringCopyIn may write beyond `len` (out-of-order data held past RCV.NXT) as long as it stays within
 //   cap; ringCommit later makes it readable. Out-of-range offsets are the caller's bug: the debug
 //   build asserts, release builds clamp nothing (the state machine bounds them by the window).
-import { poolAlloc, poolFree } from "./pool";
+import { poolAllocUninit, poolFree } from "./pool";
 
 @unmanaged
 export class Ring {
@@ -37,7 +38,7 @@ export function ringSetCapacity(r: Ring, bytes: u32): void {
 export function ringEnsure(r: Ring): bool {
   if (r.buf != 0) return true;
   if (r.cap == 0) return false;
-  let p = poolAlloc(<usize>r.cap);
+  let p = poolAllocUninit(<usize>r.cap);
   if (p == 0) return false;
   r.buf = p;
   r.start = 0;

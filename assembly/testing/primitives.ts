@@ -1,6 +1,6 @@
 // Numeric wrappers over assembly/engine/ for the tests (test/engine-primitives.test.ts, test/prim-*.test.ts).
 // Structs are placed in pool memory and handed to the host as addresses.
-import { poolAlloc, poolFree, poolBytesInUse, poolBlocksInUse, poolSetLimit } from "../engine/pool";
+import { poolAlloc, poolAllocUninit, poolFree, poolBytesInUse, poolBlocksInUse, poolSetLimit } from "../engine/pool";
 import {
   Ring, ringSetCapacity, ringEnsure, ringRelease, ringSpace, ringWritePtr, ringWriteContig, ringCommit,
   ringReadPtr, ringReadContig, ringConsume, ringCopyOut, ringCopyIn,
@@ -8,6 +8,7 @@ import {
 import { rngSeed, rngNext, rngBelow } from "../engine/rng";
 
 export function tPoolAlloc(size: u32): usize { return poolAlloc(size); }
+export function tPoolAllocUninit(size: u32): usize { return poolAllocUninit(size); }
 export function tPoolFree(ptr: usize, size: u32): void { poolFree(ptr, size); }
 export function tPoolBytesInUse(): f64 { return <f64>poolBytesInUse(); }
 export function tPoolBlocksInUse(): u32 { return poolBlocksInUse(); }
