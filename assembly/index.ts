@@ -46,7 +46,7 @@ export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, e
   connRecvConsumeMs, connCloseMs, connAbortMs, connReleaseMs } from "./engine/engine";
 export { paramPtr as engineParamPtr, connCreate, connListen, connSendPtr, connSendSpace, connRecvPtr, connRecvAvail,
   connState, connStatus, statusPtr as engineStatusPtr, connSetOption } from "./engine/user";
-export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/output";
+export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/emit";
 export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
 export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";
 export { configSet as engineConfigSet } from "./engine/config";

@@ -14,7 +14,7 @@ import { sbUpdate, sbIsLost } from "./scoreboard";
 import { EventType } from "./events";
 import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
-import { FLG_FIN, FLG_SYN, tsNow, sendMss } from "./output";
+import { FLG_FIN, FLG_SYN, tsNow, sendMss } from "./emit";
 
 
 /** Fifth check, synchronized states: SND.UNA, SND.WND, RTT, loss recovery and congestion control. */

@@ -9,7 +9,8 @@ import { poolBytesInUse } from "./pool";
 import { slotsInit, liveConnections, TCB_SIZE } from "./tcb";
 import { txqInit } from "./conn";
 import { eventsInit } from "./events";
-import { outputInit, outputRun, outputMore } from "./output";
+import { outputRun, outputMore } from "./output";
+import { emitInit } from "./emit";
 import { inputRun } from "./input";
 import { timersRun } from "./timeouts";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
@@ -40,7 +41,7 @@ export function engineInit(): i32 {
   slotsInit(n);
   txqInit(n);
   eventsInit(256);
-  outputInit();
+  emitInit();
   rxBuf = heap.alloc(config.rxRegionBytes);
   ephemeralRange(config.ephemeralLow, config.ephemeralHigh);
   config.freezeConfig();

@@ -18,7 +18,7 @@ import * as config from "./config";
 import { setState, connectionDone, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, controlRoom, controlWritePtr,
-  controlCommit } from "./output";
+  controlCommit } from "./emit";
 import { initConnection, inheritOptions } from "./user";
 import { keepaliveTouch } from "./timeouts";
 import { synSentArrives, otherStateArrives } from "./states";

@@ -1,202 +1,21 @@
-// Output: what a connection sends and when (RFC 9293 3.8.6 and 3.7.4, RFC 5681, RFC 6675), the
-// segment builder (payload straight from the send ring into the TX packet), and the TX region and
-// control queue the host drains.
-//
-// TX region layout (txPtr(), config TX_REGION bytes): records [u32 length][length bytes of IP
-// packet] each padded to a multiple of 4, as many as output() reported. The control queue holds
-// packets that belong to no connection (RSTs to closed ports, ICMP echo replies) in the same record
-// format until output() copies them to the TX region ahead of connection traffic.
-import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
+// Output: what a connection sends and when. Handshake segments, new data within the send window and
+// cwnd (RFC 5681 3.1) subject to Nagle (RFC 9293 3.7.4) and sender SWS avoidance (RFC 9293
+// 3.8.6.2.1), retransmissions (go-back after RTO, RFC 6298 5.4; one segment for fast retransmit and
+// NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), zero-window and
+// keepalive probes, and ACKs. emit.ts builds the segments.
 import { seqGt, seqGe, seqLt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
-  tcbOoo, tcbSb } from "./tcb";
-import { ringCopyOut } from "./ring";
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
-import { oooSackBlocks } from "./reassembly";
 import { sbNextSegLost, sbNextSegRescue, sbPipe } from "./scoreboard";
-import { rngNext } from "./rng";
-import { emitEvent, EventType } from "./events";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
+import { FLG_FIN, FLG_PSH, FLG_ACK, outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset,
+  txRecordCount, drainControl, controlPending } from "./emit";
 
-export const FLG_FIN: u32 = 0x001;
-export const FLG_SYN: u32 = 0x002;
-export const FLG_RST: u32 = 0x004;
-export const FLG_PSH: u32 = 0x008;
-export const FLG_ACK: u32 = 0x010;
-
-const TTL: u8 = 64;
-
-// One Segment for everything we emit: filled, emitted, forgotten (no allocation per segment).
-const outSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 // (seq, len) out-parameter of sbNextSeg.
 const nextSegOut = memory.data(8, 8);
-
-let txBuf: usize = 0;
-let txCap: u32 = 0;
-let txUsed: u32 = 0;
-let txRecords: u32 = 0;
-
-let ctrlBuf: usize = 0;
-let ctrlCap: u32 = 0;
-let ctrlUsed: u32 = 0;
-let ctrlRead: u32 = 0;
-
-export function outputInit(): void {
-  txCap = config.txRegionBytes;
-  txBuf = heap.alloc(txCap);
-  ctrlCap = config.controlQueueBytes;
-  ctrlBuf = heap.alloc(ctrlCap);
-}
-
-export function txPtr(): usize {
-  return txBuf;
-}
-
-export function txCapacity(): u32 {
-  return txCap;
-}
-
-@inline function recordBytes(packetLen: u32): u32 {
-  return 4 + ((packetLen + 3) & ~3);
-}
-
-// ---- The segment builder ----
-
-/** Our timestamp clock: milliseconds (RFC 7323 5.4 allows 1 ms to 1 s per tick) plus a per-connection offset. */
-@inline export function tsNow(t: Tcb, nowUs: i64): u32 {
-  return <u32>(nowUs / 1000) + t.tsOffset;
-}
-
-/** Sender MSS (RFC 9293 3.7.1): the peer's MSS option, bounded by our own from the MTU. */
-@inline export function sendMss(t: Tcb): u32 {
-  return t.peerMss < t.localMss ? t.peerMss : t.localMss;
-}
-
-function fillAddresses(seg: Segment, t: Tcb): void {
-  const key = tcbKey(t);
-  seg.ipVersion = <u8>key.ipVersion;
-  seg.ttl = TTL;
-  seg.tos = 0;
-  seg.ipId = <u16>rngNext();
-  seg.dontFragment = true;
-  seg.flowLabel = 0;
-  seg.srcA = key.localA;
-  seg.srcB = key.localB;
-  seg.dstA = key.remoteA;
-  seg.dstB = key.remoteB;
-  seg.srcPort = <u16>key.localPort;
-  seg.dstPort = <u16>key.remotePort;
-  seg.urgent = 0;
-}
-
-/**
- * The window field we advertise (RFC 9293 3.8.6.2.2 receiver SWS avoidance): the right edge moves
- * right only by at least min(buffer / 2, MSS), and never left (RFC 9293 3.8.6 "shrinking the window"
- * is discouraged). In a SYN the window is never scaled (RFC 7323 2.2).
- */
-function windowField(t: Tcb, syn: bool): u16 {
-  const r = rcvRing(t);
-  const free = r.cap - r.len;
-  const edge = t.rcvNxt + free;
-  if (seqGt(edge, t.rcvAdv)) {
-    let threshold = r.cap >> 1;
-    if (t.localMss < threshold) threshold = t.localMss;
-    if (edge - t.rcvAdv >= threshold || seqLt(t.rcvAdv, t.rcvNxt)) t.rcvAdv = edge;
-  }
-  let wnd = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
-  if (!syn) wnd >>= t.rcvShift;
-  return wnd > 0xffff ? 0xffff : <u16>wnd;
-}
-
-/** Bytes of TCP options a non-SYN segment of `t` carries now (timestamps, SACK blocks). */
-function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
-  seg.mss = 0;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
-  seg.hasTimestamps = hasFlag(t, F.TS_OK);
-  if (seg.hasTimestamps) {
-    seg.tsVal = tsNow(t, nowUs);
-    seg.tsEcr = t.tsRecent;
-  }
-  seg.sackCount = 0;
-  if (hasFlag(t, F.SACK_OK) && tcbOoo(t).count != 0) {
-    // RFC 2018 4: the first block is the most recent; 3 blocks fit beside timestamps, 4 without.
-    const max: u32 = seg.hasTimestamps ? 3 : 4;
-    seg.sackCount = <u8>oooSackBlocks(tcbOoo(t), changetype<usize>(seg) + offsetof<Segment>("sackL0"), max);
-  }
-}
-
-/** Payload that fits in one segment beside the options fillOptions put in `outSeg`. */
-@inline function payloadRoom(t: Tcb): u32 {
-  const optionBytes = headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
-  const mss = sendMss(t);
-  return mss > optionBytes + 1 ? mss - optionBytes : 1;
-}
-
-function traceOut(id: u32, seg: Segment, len: u32): void {
-  let opts: u32 = 0;
-  if (seg.mss != 0) opts |= 1;
-  if (seg.wscale >= 0) opts |= 2;
-  if (seg.sackPermitted) opts |= 4;
-  if (seg.hasTimestamps) opts |= 8;
-  if (seg.sackCount != 0) opts |= 16;
-  emitEvent(EventType.SEGMENT_OUT, seg.flags, id, seg.seq, seg.ack, seg.window, len, opts, seg.mss);
-}
-
-/**
- * Emits one segment of `t` into the TX region: `seq`, `flags`, `len` payload bytes from the send ring
- * at `ringOffset`. Options are those already in outSeg for SYNs (caller filled), else timestamps and
- * SACK blocks. Returns false when the TX region has no room (nothing written).
- */
-function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: u32, nowUs: i64): bool {
-  const seg = outSeg;
-  const syn = (flags & FLG_SYN) != 0;
-  fillAddresses(seg, t);
-  if (!syn) fillOptions(seg, t, nowUs);
-  seg.seq = seq;
-  seg.flags = <u16>flags;
-  seg.ack = (flags & FLG_ACK) != 0 ? t.rcvNxt : 0;
-  seg.window = windowField(t, syn);
-  const hl = headersLen(seg);
-  const total = hl + len;
-  if (txUsed + recordBytes(total) > txCap) return false;
-  const p = txBuf + txUsed + 4;
-  emitHeaders(p, seg, len);
-  if (len != 0) ringCopyOut(sndRing(t), ringOffset, p + hl, len);
-  finishChecksums(p, total);
-  store<u32>(txBuf + txUsed, total);
-  txUsed += recordBytes(total);
-  txRecords++;
-  count(Counter.SEGMENTS_OUT);
-  if ((flags & FLG_ACK) != 0) {
-    // Every ACK we send answers all that is pending (RFC 9293 3.8.6.3).
-    clearFlag(t, F.ACK_NOW);
-    timerClear(tcbTimers(t), TimerKind.DelayedAck);
-    t.unackedBytes = 0;
-    t.lastAckSent = t.rcvNxt;
-  }
-  if (config.trace) traceOut(t.id, seg, len);
-  return true;
-}
-
-/** SYN or SYN,ACK with our options (RFC 9293 3.10.1 / 3.10.7.2; RFC 7323 2.2, 3.2; RFC 2018 2). */
-function emitSyn(t: Tcb, nowUs: i64): bool {
-  const seg = outSeg;
-  const active = t.state == State.SYN_SENT;
-  seg.mss = <u16>t.localMss;
-  // In a SYN,ACK an option may be sent only if the peer's SYN carried it.
-  seg.wscale = (active ? config.offerWindowScaling : hasFlag(t, F.WS_OK)) ? <i8>t.rcvShift : -1;
-  if (seg.wscale >= 0) setFlag(t, F.SENT_WS);
-  seg.sackPermitted = active ? config.offerSack : hasFlag(t, F.SACK_OK);
-  seg.hasTimestamps = active ? config.offerTimestamps : hasFlag(t, F.TS_OK);
-  seg.tsVal = tsNow(t, nowUs);
-  seg.tsEcr = active ? 0 : t.tsRecent;
-  seg.sackCount = 0;
-  return emitSegment(t, t.iss, active ? FLG_SYN : FLG_SYN | FLG_ACK, 0, 0, nowUs);
-}
 
 @inline function armRetransmit(t: Tcb, nowUs: i64): void {
   const timers = tcbTimers(t);
@@ -402,97 +221,6 @@ export function persistInterval(t: Tcb): i64 {
   return iv;
 }
 
-// ---- The control queue: packets for no connection ----
-
-@inline export function controlRoom(): usize {
-  return ctrlCap - ctrlUsed;
-}
-
-/** Where the next control packet goes (after its 4-byte length), and how many bytes fit. */
-@inline export function controlWritePtr(): usize {
-  return ctrlBuf + ctrlUsed + 4;
-}
-
-export function controlCommit(len: u32): void {
-  store<u32>(ctrlBuf + ctrlUsed, len);
-  ctrlUsed += recordBytes(len);
-}
-
-/**
- * A RST answering segment `inSeg` (RFC 9293 3.10.7.1): <SEQ=seq><CTL=RST> or, with `withAck`,
- * <SEQ=0><ACK=ack><CTL=RST,ACK>. Addresses and ports are the segment's, reversed.
- */
-export function queueReset(inSeg: Segment, seq: u32, ack: u32, withAck: bool): void {
-  if (queueReply(inSeg, seq, withAck ? ack : 0, withAck ? FLG_RST | FLG_ACK : FLG_RST, 0, 0)) count(Counter.RESETS_SENT);
-}
-
-/**
- * A segment answering `inSeg` that belongs to no connection (a RST, or a SYN,ACK carrying a SYN
- * cookie), through the control queue; `mss` 0 means no options. Returns false when the queue is full.
- */
-export function queueReply(inSeg: Segment, seq: u32, ack: u32, flags: u32, window: u32, mss: u32): bool {
-  const seg = outSeg;
-  seg.ipVersion = inSeg.ipVersion;
-  seg.ttl = TTL;
-  seg.tos = 0;
-  seg.ipId = <u16>rngNext();
-  seg.dontFragment = true;
-  seg.flowLabel = 0;
-  seg.srcA = inSeg.dstA;
-  seg.srcB = inSeg.dstB;
-  seg.dstA = inSeg.srcA;
-  seg.dstB = inSeg.srcB;
-  seg.srcPort = inSeg.dstPort;
-  seg.dstPort = inSeg.srcPort;
-  seg.seq = seq;
-  seg.ack = ack;
-  seg.flags = <u16>flags;
-  seg.window = <u16>window;
-  seg.urgent = 0;
-  seg.mss = <u16>mss;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
-  seg.hasTimestamps = false;
-  seg.sackCount = 0;
-  const len = headersLen(seg);
-  if (<usize>recordBytes(len) > controlRoom()) {
-    count(Counter.CONTROL_DROPPED);
-    return false;
-  }
-  const p = controlWritePtr();
-  emitHeaders(p, seg, 0);
-  finishChecksums(p, len);
-  controlCommit(len);
-  if (config.trace) traceOut(0, seg, 0);
-  return true;
-}
-
-/** A RST for a connection (ABORT, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>, through the control queue. */
-export function queueConnectionReset(t: Tcb): void {
-  const seg = outSeg;
-  fillAddresses(seg, t);
-  seg.seq = t.sndNxt;
-  seg.ack = 0;
-  seg.flags = <u16>FLG_RST;
-  seg.window = 0;
-  seg.mss = 0;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
-  seg.hasTimestamps = false;
-  seg.sackCount = 0;
-  const len = headersLen(seg);
-  if (<usize>recordBytes(len) > controlRoom()) {
-    count(Counter.CONTROL_DROPPED);
-    return;
-  }
-  const p = controlWritePtr();
-  emitHeaders(p, seg, 0);
-  finishChecksums(p, len);
-  controlCommit(len);
-  count(Counter.RESETS_SENT);
-  if (config.trace) traceOut(t.id, seg, 0);
-}
-
 // ---- The output export ----
 
 let more: bool = false;
@@ -502,23 +230,12 @@ let more: bool = false;
  * queued connection's segments. Returns the number of records written.
  */
 export function outputRun(nowUs: i64): u32 {
-  txUsed = 0;
-  txRecords = 0;
+  txReset();
   more = false;
-  while (ctrlRead < ctrlUsed) {
-    const len = load<u32>(ctrlBuf + ctrlRead);
-    const rec = recordBytes(len);
-    if (txUsed + rec > txCap) {
-      more = true;
-      return txRecords;
-    }
-    memory.copy(txBuf + txUsed, ctrlBuf + ctrlRead, rec);
-    txUsed += rec;
-    txRecords++;
-    ctrlRead += rec;
+  if (!drainControl()) {
+    more = true;
+    return txRecordCount();
   }
-  ctrlRead = 0;
-  ctrlUsed = 0;
   for (;;) {
     const t = txqFront();
     if (t == null) break;
@@ -531,10 +248,10 @@ export function outputRun(nowUs: i64): u32 {
     clearFlag(t, F.IN_TXQ);
     txqPop();
   }
-  return txRecords;
+  return txRecordCount();
 }
 
 /** 1 when the last output() stopped because the TX region was full, or more output is queued. */
 export function outputMore(): bool {
-  return more || ctrlUsed != 0 || txqFront() != null;
+  return more || controlPending() || txqFront() != null;
 }

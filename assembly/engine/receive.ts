@@ -10,7 +10,7 @@ import { Err } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, wantOutput, notify } from "./conn";
-import { queueConnectionReset } from "./output";
+import { queueConnectionReset } from "./emit";
 import { finArrives, ackNow } from "./states";
 
 /** Seventh check, ESTABLISHED / FIN-WAIT-1 / FIN-WAIT-2: data into the receive ring. */

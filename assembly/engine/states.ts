@@ -16,7 +16,7 @@ import { Err } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, notify } from "./conn";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset } from "./output";
+import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset } from "./emit";
 import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart, packetPtr } from "./input";
 import { processAck } from "./ack";

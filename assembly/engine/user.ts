@@ -20,7 +20,7 @@ import { rngNext } from "./rng";
 import { Err } from "./errors";
 import * as config from "./config";
 import { setState, connectionDone, hostReleased, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
-import { queueConnectionReset, sendMss } from "./output";
+import { queueConnectionReset, sendMss } from "./emit";
 
 const params = memory.data(64, 16);
 
