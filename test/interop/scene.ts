@@ -97,6 +97,8 @@ export interface SceneOptions {
   pcapName?: string;
   /** Record state transitions per connection in `states` (turns the engine's tracing on). */
   trace?: boolean;
+  /** Write the capture (default true; benchmarks turn it off). */
+  pcap?: boolean;
 }
 
 export async function createScene(options: SceneOptions = {}): Promise<Scene> {
@@ -119,9 +121,9 @@ export async function createScene(options: SceneOptions = {}): Promise<Scene> {
   try {
     t = await createTunNetns();
     const pcapPath = join(dir, options.pcapName ?? "scene.pcap");
-    pcap = openPcapFile(pcapPath);
     const udp = await createUdpLink({ socket: t.link, peer: { host: t.relay.relayHost, port: t.relay.relayPort } });
-    const gate = new GateLink(recordLink(udp, pcap.sink));
+    if (options.pcap !== false) pcap = openPcapFile(pcapPath);
+    const gate = new GateLink(pcap ? recordLink(udp, pcap.sink) : udp);
     const states = new Map<StackConnection, TcpState[]>();
     const trace = (event: TraceEvent, conn: StackConnection | undefined) => {
       if (event.kind !== "state" || !conn) return;

@@ -1,0 +1,144 @@
+// Bulk throughput between tcpwasm and the Linux kernel's TCP over the TUN path (issue 5, item 4),
+// against the kernel talking to itself over the same kind of path, in the same run.
+//
+//   tcpwasm:  kernel -- tw0 -- socat ==UDP==> this process (tcpwasm stack, release build)
+//   baseline: kernel -- tw0 -- socat ==UDP==> socat -- tw0 -- kernel      (two namespaces,
+//             test/interop/kernel-baseline.ts; the UDP between the relays carried by a veth ("socat
+//             relay") or forwarded by this process ("node relay", the exact shape of tcpwasm's path))
+//
+// Each figure: 64 MiB one way on one IPv4 connection, node:net at the kernel end (the same sender and
+// receiver scripts as the baseline), timed at the receiver from the connection's arrival to its end.
+// Median of RUNS. Root only (namespaces, TUN): otherwise the section says why nothing was measured.
+
+import { BULK_RECEIVER_SCRIPT, BULK_SENDER_SCRIPT, createKernelPair, measureBulk } from "../test/interop/kernel-baseline.js";
+import { canRunNetns } from "../test/interop/netns.js";
+import { acceptOne, connected, createScene, Observed, type Scene, STACK_V4, KERNEL_V4, within } from "../test/interop/scene.js";
+
+const MIB = 2 ** 20;
+const BYTES = 64 * MIB;
+const RUNS = 5;
+const TITLE = "Kernel interop throughput over a TUN device (bench/interop.bench.ts)";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const gbit = (bps: number) => (bps / 1e9).toFixed(2);
+
+/** The kernel's node:net sender -> a tcpwasm listener that reads and drops. Bit/s. */
+async function kernelToTcpwasm(s: Scene, port: number): Promise<number> {
+  let started = 0;
+  const server = acceptOne(s.stack, port, { onAccept: () => (started = performance.now()) });
+  const sender = s.t.ns.exec(process.execPath, ["-e", BULK_SENDER_SCRIPT, STACK_V4, String(port), String(BYTES / MIB)], { timeoutMs: 120_000 });
+  const ours = await server.accepted;
+  const got = await ours.untilEnd(120_000);
+  const seconds = (performance.now() - started) / 1e3;
+  ours.conn.end();
+  await ours.untilClose();
+  const r = await sender;
+  if (r.code !== 0) throw new Error(`kernel sender: ${r.code ?? r.signal} ${r.stderr}`);
+  if (got.bytes !== BYTES) throw new Error(`tcpwasm received ${got.bytes} bytes, expected ${BYTES}`);
+  return (BYTES * 8) / seconds;
+}
+
+/** A tcpwasm connection writing BYTES -> the kernel's node:net receiver. Bit/s as the receiver timed it. */
+async function tcpwasmToKernel(s: Scene, port: number): Promise<number> {
+  const receiver = s.t.ns.spawn(process.execPath, ["-e", BULK_RECEIVER_SCRIPT, KERNEL_V4, String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    let out = "";
+    receiver.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+    const line = (n: number) =>
+      within(120_000, "kernel receiver", new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const lines = out.split("\n");
+          if (lines.length > n) resolve(lines[n - 1]!);
+        };
+        receiver.stdout!.on("data", check);
+        receiver.on("exit", (code) => reject(new Error(`kernel receiver exited with ${code}`)));
+        check();
+      }));
+    await line(1); // ready
+    const conn = s.stack.openConnection({ remote: KERNEL_V4, remotePort: port });
+    const ours = new Observed(conn);
+    await connected(conn);
+    const block = new Uint8Array(MIB).fill(0x5a);
+    let left = BYTES;
+    let offset = 0;
+    await within(120_000, "tcpwasm sender", new Promise<void>((resolve, reject) => {
+      const pump = () => {
+        try {
+          while (left > 0) {
+            const n = conn.write(block.subarray(offset, Math.min(block.length, offset + left)));
+            left -= n;
+            offset = (offset + n) % block.length;
+            if (n === 0) return; // onWritable
+          }
+          conn.end();
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      };
+      conn.onWritable = pump;
+      pump();
+    }));
+    const result = JSON.parse(await line(2)) as { bytes: number; seconds: number };
+    await ours.untilClose();
+    if (result.bytes !== BYTES) throw new Error(`kernel received ${result.bytes} bytes, expected ${BYTES}`);
+    return (BYTES * 8) / result.seconds;
+  } finally {
+    if (receiver.exitCode === null) receiver.kill("SIGKILL");
+  }
+}
+
+export default async function (): Promise<{ title: string; markdown: string }> {
+  const probe = canRunNetns();
+  if (!probe.ok) {
+    console.error(`bench interop SKIPPED: ${probe.reason}`);
+    return { title: TITLE, markdown: `Not measured in this run: ${probe.reason}.` };
+  }
+  // Runs interleaved (tcpwasm in, tcpwasm out, kernel pairs) so that the load of a shared machine
+  // weighs on every figure alike.
+  const inbound: number[] = [];
+  const outbound: number[] = [];
+  const viaSocat: number[] = [];
+  const viaNode: number[] = [];
+  const s = await createScene({ pcap: false });
+  const socatPair = await createKernelPair("socat").catch(async (err) => {
+    await s.destroy();
+    throw err;
+  });
+  const nodePair = await createKernelPair("node").catch(async (err) => {
+    await Promise.all([s.destroy(), socatPair.destroy()]);
+    throw err;
+  });
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      inbound.push(await kernelToTcpwasm(s, 6000 + i));
+      outbound.push(await tcpwasmToKernel(s, 6100 + i));
+      viaSocat.push((await measureBulk(socatPair, { family: 4, mebibytes: BYTES / MIB, port: 5201 + i })).bitsPerSecond);
+      viaNode.push((await measureBulk(nodePair, { family: 4, mebibytes: BYTES / MIB, port: 5201 + i })).bitsPerSecond);
+    }
+  } finally {
+    await Promise.all([s.destroy(), socatPair.destroy(), nodePair.destroy()]);
+  }
+  const k = { socat: median(viaSocat), node: median(viaNode) };
+  const rows = [
+    ["kernel -> tcpwasm", median(inbound)],
+    ["tcpwasm -> kernel", median(outbound)],
+  ] as const;
+  const all = (xs: number[]) => xs.map(gbit).join(", ");
+  const markdown = [
+    `Gbit/s of one IPv4 connection moving ${BYTES / MIB} MiB one way over a TUN device relayed by socat to UDP`,
+    `(TCP.md), median of ${RUNS} runs interleaved; the kernel end is node:net in the namespace, timed at the receiver.`,
+    `tcpwasm: the stack in the bench process (release build, default 256 KiB buffers), no capture.`,
+    `Baseline, same run: kernel to kernel over the same kind of path, two namespaces each with its own TUN`,
+    `and socat (test/interop/kernel-baseline.ts); the UDP between the two relays over a veth ("socat`,
+    `relay", pure kernel + socat) or forwarded by this process ("node relay", the shape of tcpwasm's path).`,
+    `Issue 5 target: >= 0.8x kernel to kernel in both directions.`,
+    "",
+    "| direction | Gbit/s | / kernel-kernel (socat relay) | / kernel-kernel (node relay) | runs |",
+    "|---|---:|---:|---:|---|",
+    ...rows.map(([name, bps]) => `| ${name} | ${gbit(bps)} | ${(bps / k.socat).toFixed(2)}x | ${(bps / k.node).toFixed(2)}x | ${all(name.startsWith("kernel") ? inbound : outbound)} |`),
+    `| kernel -> kernel, socat relay | ${gbit(k.socat)} | 1.00x | | ${all(viaSocat)} |`,
+    `| kernel -> kernel, node relay | ${gbit(k.node)} | | 1.00x | ${all(viaNode)} |`,
+  ].join("\n");
+  return { title: TITLE, markdown };
+}
