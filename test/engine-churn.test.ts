@@ -3,6 +3,7 @@
 // the listener alone, and linear memory stops growing once the first rounds warmed the allocator.
 import { describe, expect, it } from "vitest";
 import { Engine } from "../src/engine.js";
+import { moveAll } from "./engine-host.js";
 
 describe("connection churn", () => {
   it("200,000 open/transfer/close cycles leave the pool where it started", async () => {
@@ -14,18 +15,7 @@ describe("connection churn", () => {
     const baseA = a.memoryInUse();
     const baseB = b.memoryInUse();
     const kib = new Uint8Array(1024);
-    const move = (from: Engine, to: Engine) => {
-      for (;;) {
-        const k = from.raw.engineOutput(now);
-        if (k === 0) return;
-        const base = from.raw.engineTxPtr();
-        let off = 0;
-        for (let i = 0; i < k; i++) off += 4 + ((from.memory.dv.getUint32(base + off, true) + 3) & ~3);
-        to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr());
-        to.raw.engineInput(k, now);
-        if (!from.raw.engineOutputMore()) return;
-      }
-    };
+
     let done = 0;
     let received = 0;
     let pagesAfterWarmup = 0;
@@ -33,8 +23,8 @@ describe("connection churn", () => {
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < 100; i++) a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
       for (let step = 0; step < 10; step++) {
-        move(a, b);
-        move(b, a);
+        moveAll(a, b, now);
+        moveAll(b, a, now);
         for (const e of a.events()) {
           if (e.type === "connected") a.send(e.id, kib, now);
           else if (e.type === "readable") {
@@ -62,8 +52,8 @@ describe("connection churn", () => {
       now += 10;
       a.timers(now);
       b.timers(now);
-      move(a, b);
-      move(b, a);
+      moveAll(a, b, now);
+      moveAll(b, a, now);
       for (const e of a.events()) if (e.type === "closed") { a.release(e.id, now); done++; }
       for (const e of b.events()) if (e.type === "closed") b.release(e.id, now);
     }

@@ -3,18 +3,7 @@
 // must never trap, and every byte it took must go back to the pool once the connection is gone.
 import { describe, expect, it } from "vitest";
 import { Script, established, synReceived, synSent, finWait1, closeWait, timeWait, ACK, SYN, RST, FIN, PSH } from "./engine-script.js";
-
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { prng } from "./engine-host.js";
 
 const FIXTURES: Array<[string, (c?: object) => Promise<Script>]> = [
   ["SYN-SENT", synSent], ["SYN-RECEIVED", synReceived], ["ESTABLISHED", established],

@@ -3,20 +3,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { Engine, type EngineConfig } from "../src/engine.js";
+import { prng } from "./engine-host.js";
 
 /** A seeded xorshift32 stream: test data and the wire's loss decisions. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 function randomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   const v = new Uint32Array(out.buffer, 0, n >>> 2);

@@ -3,6 +3,7 @@
 // lost, duplicated or shifted. SND.UNA passes ISS again on the way.
 import { describe, expect, it } from "vitest";
 import { Engine } from "../src/engine.js";
+import { moveAll } from "./engine-host.js";
 
 const PERIOD = 1048573;
 
@@ -16,21 +17,10 @@ describe("sequence number wrap-around", () => {
     let now = 0;
     b.listen({ port: 80 });
     const client = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
-    const move = (from: Engine, to: Engine) => {
-      for (;;) {
-        const k = from.raw.engineOutput(now);
-        if (k === 0) return;
-        const base = from.raw.engineTxPtr();
-        let off = 0;
-        for (let i = 0; i < k; i++) off += 4 + ((from.memory.dv.getUint32(base + off, true) + 3) & ~3);
-        to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr());
-        to.raw.engineInput(k, now);
-        if (!from.raw.engineOutputMore()) return;
-      }
-    };
+
     for (let i = 0; i < 4; i++) {
-      move(a, b);
-      move(b, a);
+      moveAll(a, b, now);
+      moveAll(b, a, now);
     }
     const server = (b.events().find((e) => e.type === "accepted") as { id: number }).id;
     const iss = a.status(client).iss;
@@ -48,7 +38,7 @@ describe("sequence number wrap-around", () => {
         a.raw.connSendCommitMs(client, n, now);
         sent += n;
       }
-      move(a, b);
+      moveAll(a, b, now);
       for (;;) {
         const n = b.raw.connRecvAvail(server);
         if (n <= 0) break;
@@ -59,7 +49,7 @@ describe("sequence number wrap-around", () => {
         b.raw.connRecvConsumeMs(server, take, now);
         received += take;
       }
-      move(b, a);
+      moveAll(b, a, now);
       a.events();
       b.events();
       if (!passedIss && received > 2 ** 32 - 2 ** 20) passedIss = true;

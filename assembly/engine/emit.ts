@@ -13,7 +13,7 @@ import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
 import { rngNext } from "./rng";
-import { emitEvent, EventType } from "./events";
+import { traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 
@@ -69,21 +69,34 @@ export function txCapacity(): u32 {
   return t.peerMss < t.localMss ? t.peerMss : t.localMss;
 }
 
-function fillAddresses(seg: Segment, t: Tcb): void {
-  const key = tcbKey(t);
-  seg.ipVersion = <u8>key.ipVersion;
+/** IP fields of everything we send: TTL 64, DF set, no TOS or flow label, a random IPv4 id. */
+function ipDefaults(seg: Segment): void {
   seg.ttl = TTL;
   seg.tos = 0;
   seg.ipId = <u16>rngNext();
   seg.dontFragment = true;
   seg.flowLabel = 0;
+  seg.urgent = 0;
+}
+
+function fillAddresses(seg: Segment, t: Tcb): void {
+  const key = tcbKey(t);
+  ipDefaults(seg);
+  seg.ipVersion = <u8>key.ipVersion;
   seg.srcA = key.localA;
   seg.srcB = key.localB;
   seg.dstA = key.remoteA;
   seg.dstB = key.remoteB;
   seg.srcPort = <u16>key.localPort;
   seg.dstPort = <u16>key.remotePort;
-  seg.urgent = 0;
+}
+
+function noOptions(seg: Segment): void {
+  seg.mss = 0;
+  seg.wscale = -1;
+  seg.sackPermitted = false;
+  seg.hasTimestamps = false;
+  seg.sackCount = 0;
 }
 
 /**
@@ -107,15 +120,12 @@ function windowField(t: Tcb, syn: bool): u16 {
 
 /** Bytes of TCP options a non-SYN segment of `t` carries now (timestamps, SACK blocks). */
 export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
-  seg.mss = 0;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
+  noOptions(seg);
   seg.hasTimestamps = hasFlag(t, F.TS_OK);
   if (seg.hasTimestamps) {
     seg.tsVal = tsNow(t, nowUs);
     seg.tsEcr = t.tsRecent;
   }
-  seg.sackCount = 0;
   if (hasFlag(t, F.SACK_OK) && tcbOoo(t).count != 0) {
     // RFC 2018 4: the first block is the most recent; 3 blocks fit beside timestamps, 4 without.
     const max: u32 = seg.hasTimestamps ? 3 : 4;
@@ -128,16 +138,6 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
   const optionBytes = headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
   const mss = sendMss(t);
   return mss > optionBytes + 1 ? mss - optionBytes : 1;
-}
-
-function traceOut(id: u32, seg: Segment, len: u32): void {
-  let opts: u32 = 0;
-  if (seg.mss != 0) opts |= 1;
-  if (seg.wscale >= 0) opts |= 2;
-  if (seg.sackPermitted) opts |= 4;
-  if (seg.hasTimestamps) opts |= 8;
-  if (seg.sackCount != 0) opts |= 16;
-  emitEvent(EventType.SEGMENT_OUT, seg.flags, id, seg.seq, seg.ack, seg.window, len, opts, seg.mss);
 }
 
 /**
@@ -172,7 +172,7 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
     t.unackedBytes = 0;
     t.lastAckSent = t.rcvNxt;
   }
-  if (config.trace) traceOut(t.id, seg, len);
+  if (config.trace) traceSegment(EventType.SEGMENT_OUT, t.id, seg, len);
   return true;
 }
 
@@ -222,12 +222,8 @@ export function queueReset(inSeg: Segment, seq: u32, ack: u32, withAck: bool): v
  */
 export function queueReply(inSeg: Segment, seq: u32, ack: u32, flags: u32, window: u32, mss: u32): bool {
   const seg = outSeg;
+  ipDefaults(seg);
   seg.ipVersion = inSeg.ipVersion;
-  seg.ttl = TTL;
-  seg.tos = 0;
-  seg.ipId = <u16>rngNext();
-  seg.dontFragment = true;
-  seg.flowLabel = 0;
   seg.srcA = inSeg.dstA;
   seg.srcB = inSeg.dstB;
   seg.dstA = inSeg.srcA;
@@ -238,23 +234,9 @@ export function queueReply(inSeg: Segment, seq: u32, ack: u32, flags: u32, windo
   seg.ack = ack;
   seg.flags = <u16>flags;
   seg.window = <u16>window;
-  seg.urgent = 0;
+  noOptions(seg);
   seg.mss = <u16>mss;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
-  seg.hasTimestamps = false;
-  seg.sackCount = 0;
-  const len = headersLen(seg);
-  if (<usize>recordBytes(len) > controlRoom()) {
-    count(Counter.CONTROL_DROPPED);
-    return false;
-  }
-  const p = controlWritePtr();
-  emitHeaders(p, seg, 0);
-  finishChecksums(p, len);
-  controlCommit(len);
-  if (config.trace) traceOut(0, seg, 0);
-  return true;
+  return queueOutSeg(0);
 }
 
 /** A RST for a connection (ABORT, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>, through the control queue. */
@@ -265,22 +247,23 @@ export function queueConnectionReset(t: Tcb): void {
   seg.ack = 0;
   seg.flags = <u16>FLG_RST;
   seg.window = 0;
-  seg.mss = 0;
-  seg.wscale = -1;
-  seg.sackPermitted = false;
-  seg.hasTimestamps = false;
-  seg.sackCount = 0;
-  const len = headersLen(seg);
+  noOptions(seg);
+  if (queueOutSeg(t.id)) count(Counter.RESETS_SENT);
+}
+
+/** outSeg, without payload, into the control queue. */
+function queueOutSeg(id: u32): bool {
+  const len = headersLen(outSeg);
   if (<usize>recordBytes(len) > controlRoom()) {
     count(Counter.CONTROL_DROPPED);
-    return;
+    return false;
   }
   const p = controlWritePtr();
-  emitHeaders(p, seg, 0);
+  emitHeaders(p, outSeg, 0);
   finishChecksums(p, len);
   controlCommit(len);
-  count(Counter.RESETS_SENT);
-  if (config.trace) traceOut(t.id, seg, 0);
+  if (config.trace) traceSegment(EventType.SEGMENT_OUT, id, outSeg, 0);
+  return true;
 }
 
 // ---- Draining into the TX region ----

@@ -12,6 +12,7 @@
 //   +28 u32 f      MSS (SEGMENT_* with the MSS option), else 0
 // The buffer only grows while the host leaves events in it (eventsPtr may move: read it after every
 // call); past config.eventLimit records further events are dropped and counted (Counter.EVENTS_DROPPED).
+import { Segment } from "../wire/packet";
 import { eventLimit } from "./config";
 import { count, Counter } from "./counters";
 
@@ -95,4 +96,15 @@ export function eventCount(): u32 {
 /** The host has read every record: the buffer starts again from the beginning. */
 export function eventsClear(): void {
   countRecords = 0;
+}
+
+/** A SEGMENT_IN / SEGMENT_OUT trace record of `seg` with `len` payload bytes. */
+export function traceSegment(type: u32, id: u32, seg: Segment, len: u32): void {
+  let opts: u32 = 0;
+  if (seg.mss != 0) opts |= 1;
+  if (seg.wscale >= 0) opts |= 2;
+  if (seg.sackPermitted) opts |= 4;
+  if (seg.hasTimestamps) opts |= 8;
+  if (seg.sackCount != 0) opts |= 16;
+  emitEvent(type, seg.flags, id, seg.seq, seg.ack, seg.window, len, opts, seg.mss);
 }

@@ -12,7 +12,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcb
   slotOf } from "./tcb";
 import { FlowKey, tableLookup, tableInsert, listenerLookup } from "./table";
 import { ccInit, CcAlgo } from "./congestion";
-import { emitEvent, EventType } from "./events";
+import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
@@ -86,16 +86,6 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   segmentArrives(seg, nowUs);
 }
 
-function traceIn(id: u32, seg: Segment): void {
-  let opts: u32 = 0;
-  if (seg.mss != 0) opts |= 1;
-  if (seg.wscale >= 0) opts |= 2;
-  if (seg.sackPermitted) opts |= 4;
-  if (seg.hasTimestamps) opts |= 8;
-  if (seg.sackCount != 0) opts |= 16;
-  emitEvent(EventType.SEGMENT_IN, seg.flags, id, seg.seq, seg.ack, seg.window, seg.payloadLen, opts, seg.mss);
-}
-
 /** SEG.LEN (RFC 9293 3.4): payload plus one for SYN and one for FIN. */
 @inline function segLength(seg: Segment): u32 {
   return seg.payloadLen + ((seg.flags & FLG_SYN) != 0 ? 1 : 0) + ((seg.flags & FLG_FIN) != 0 ? 1 : 0);
@@ -119,7 +109,7 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
       // than anything of the old one (timestamps if they were in use, else the sequence number).
       connectionDone(t, 0, 0);
     } else if (t != null) {
-      if (config.trace) traceIn(t.id, seg);
+      if (config.trace) traceSegment(EventType.SEGMENT_IN, t.id, seg, seg.payloadLen);
       keepaliveTouch(t, nowUs);
       const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, nowUs);
       if (alive) reschedule(t);
@@ -130,12 +120,12 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   if (l >= 0) {
     const listener = tcbAtSlot(<u32>l);
     if (listener != null && listener.state == State.LISTEN) {
-      if (config.trace) traceIn(listener.id, seg);
+      if (config.trace) traceSegment(EventType.SEGMENT_IN, listener.id, seg, seg.payloadLen);
       listenArrives(listener, seg, nowUs);
       return;
     }
   }
-  if (config.trace) traceIn(0, seg);
+  if (config.trace) traceSegment(EventType.SEGMENT_IN, 0, seg, seg.payloadLen);
   closedArrives(seg);
 }
 

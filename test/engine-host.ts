@@ -1,0 +1,35 @@
+// Host-side helpers shared by the engine tests that run two engines or random input: a seeded PRNG
+// and the zero-parse path from one engine's TX region into the other's RX region.
+import type { Engine } from "../src/engine.js";
+
+/** A seeded xorshift32 stream of u32 values. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/**
+ * Moves everything `from` has queued into `to`: each TX batch is copied as a block into the RX region
+ * (the record layouts are the same) and handed to input. Returns the packets moved.
+ */
+export function moveAll(from: Engine, to: Engine, now: number): number {
+  let moved = 0;
+  for (;;) {
+    const k = from.raw.engineOutput(now);
+    if (k === 0) return moved;
+    const base = from.raw.engineTxPtr();
+    let off = 0;
+    for (let i = 0; i < k; i++) off += 4 + ((from.memory.dv.getUint32(base + off, true) + 3) & ~3);
+    to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr());
+    to.raw.engineInput(k, now);
+    moved += k;
+    if (!from.raw.engineOutputMore()) return moved;
+  }
+}
