@@ -60,7 +60,7 @@ async function stackBulk(bytes: number): Promise<number> {
   return (bytes * 8) / ((end - start) / 1000) / 1e9;
 }
 
-async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
+export async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
   const [a, b] = await stacks(link);
   const server = bindNet(b).createServer();
   const done = new Promise<number>((resolve) => {
@@ -125,7 +125,7 @@ async function stackChurn(n: number): Promise<number> {
   return perSecond;
 }
 
-async function duplexChurn(n: number): Promise<number> {
+export async function duplexChurn(n: number): Promise<number> {
   const [a, b] = await stacks("microtask");
   const kib = Buffer.from(SOURCE.subarray(0, 1024));
   const server = bindNet(b).createServer({ allowHalfOpen: true }, (s) => {

@@ -1,6 +1,6 @@
 // What the socket faces cost on top of the engine (issue 4 target: <= 25%), in one process and run:
 //
-// - raw engine: two Engines (src/engine.ts) driven by a synchronous loop: send copies in, recv copies
+// - raw engine (bench/lib/raw-engine.ts): two Engines driven by a synchronous loop: send copies in, recv copies
 //   out (the copies the faces make too), each TX batch copied straight into the peer's RX region: the
 //   baseline.
 // - stack API: two stacks (src/stack.ts) over a link that hands each batch to the peer in a
@@ -11,156 +11,23 @@
 // Bulk: BULK_MIB MiB one way, Gbit/s from the first write to the last byte read, median of RUNS runs,
 // interleaved. Churn: sequential connections, each: connect, 1 KiB each way, both close.
 // H9's Node Duplex rows live in their own bench file, against the same baselines.
-import { Engine, type EngineConfig } from "../src/engine.js";
 import { createStack, type Stack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
-import type { Link, PacketHandler } from "../src/link/types.js";
-import { Prng } from "../src/prng.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
+import { SOURCE, microtaskLinkPair, rawBulk, rawChurn } from "./lib/raw-engine.js";
 
 const BULK_MIB = 128;
 const RUNS = 3;
 const CHURN = 2000;
-const SOURCE = new Prng(9).fill(new Uint8Array(1 << 20));
 const WRITE = 64 * 1024;
 
-/** A link pair that delivers each batch to the peer in a microtask: no timer or macrotask in the way. */
-function microtaskLinkPair(): [Link, Link] {
-  const make = () => {
-    const end = {
-      handler: undefined as PacketHandler | undefined,
-      peer: undefined as unknown as { handler: PacketHandler | undefined },
-      closed: false,
-      send(packets: Uint8Array[]) {
-        if (end.closed) return;
-        queueMicrotask(() => end.peer.handler?.(packets));
-      },
-      onReceive(h: PacketHandler) {
-        end.handler = h;
-      },
-      close() {
-        end.closed = true;
-      },
-      mtu: 1500,
-    };
-    return end;
-  };
-  const a = make();
-  const b = make();
-  a.peer = b;
-  b.peer = a;
-  return [a, b];
-}
-
-// Churn uses 16 KiB rings everywhere: with the default 256 KiB ones, allocating the rings of each new
-// connection dominates (the engine bench shows the same), hiding what the faces cost.
-const CHURN_CONFIG = { sendBuffer: 16 * 1024, recvBuffer: 16 * 1024 };
-
-async function stacks(link: "microtask" | "memory", config: EngineConfig = {}): Promise<[Stack, Stack]> {
+async function stacks(link: "microtask" | "memory"): Promise<[Stack, Stack]> {
   const [la, lb] = link === "memory" ? createMemoryLinkPair() : microtaskLinkPair();
-  const a = await createStack({ addresses: ["10.0.0.1/24"], flavor: "simd", config });
-  const b = await createStack({ addresses: ["10.0.0.2/24"], flavor: "simd", config });
+  const a = await createStack({ addresses: ["10.0.0.1/24"], flavor: "simd" });
+  const b = await createStack({ addresses: ["10.0.0.2/24"], flavor: "simd" });
   a.attach(la);
   b.attach(lb);
   return [a, b];
-}
-
-// ---- raw engine ----
-
-async function rawPair(config: EngineConfig = {}) {
-  const a = await Engine.create({ flavor: "simd", config });
-  const b = await Engine.create({ flavor: "simd", config });
-  // Each TX batch is copied straight into the peer's RX region (one copy per batch, as the stack's
-  // output copy plus the engine's input copy are two): the fastest wire the driver allows.
-  const cross = (from: Engine, to: Engine, now: number): number => {
-    const x = from.raw;
-    let moved = 0;
-    for (;;) {
-      const n = x.engineOutput(now);
-      if (n > 0) {
-        const base = x.engineTxPtr();
-        const dv = from.memory.dv;
-        let end = 0;
-        for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        to.memory.u8.set(from.memory.u8.subarray(base, base + end), to.raw.engineRxPtr());
-        to.raw.engineInput(n, now);
-        moved += n;
-      }
-      if (n === 0 || !x.engineOutputMore()) return moved;
-    }
-  };
-  const pump = (now: number) => {
-    for (let i = 0; i < 10_000; i++) if (cross(a, b, now) + cross(b, a, now) === 0) return;
-  };
-  return { a, b, pump };
-}
-
-export async function rawBulk(bytes: number): Promise<number> {
-  const { a, b, pump } = await rawPair();
-  const l = b.listen({ port: 80 });
-  const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, performance.now());
-  pump(performance.now());
-  const s = b.events().find((e) => e.type === "accepted")!.id;
-  a.events();
-  const start = performance.now();
-  let sent = 0;
-  let got = 0;
-  while (got < bytes) {
-    const now = performance.now();
-    if (sent < bytes) {
-      const at = sent % SOURCE.length;
-      sent += a.send(c, SOURCE.subarray(at, Math.min(SOURCE.length, at + bytes - sent)), now);
-    }
-    pump(now);
-    got += b.recv(s, now).length;
-    pump(now);
-    a.timers(now);
-    b.timers(now);
-    a.events();
-    b.events();
-  }
-  const seconds = (performance.now() - start) / 1000;
-  a.release(c, performance.now());
-  b.release(s, performance.now());
-  b.release(l, performance.now());
-  return (got * 8) / seconds / 1e9;
-}
-
-export async function rawChurn(n: number): Promise<number> {
-  const { a, b, pump } = await rawPair(CHURN_CONFIG);
-  b.listen({ port: 80 });
-  const kib = SOURCE.subarray(0, 1024);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    let now = performance.now();
-    const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
-    pump(now);
-    const s = b.events().find((e) => e.type === "accepted")!.id;
-    a.send(c, kib, now);
-    a.close(c, now);
-    pump(now);
-    let got = 0;
-    while (got < 1024) {
-      got += b.recv(s, now).length;
-      pump(now);
-    }
-    b.send(s, kib, now);
-    b.close(s, now);
-    pump(now);
-    let back = 0;
-    while (back < 1024) {
-      now = performance.now();
-      back += a.recv(c, now).length;
-      pump(now);
-      a.timers(now);
-      b.timers(now);
-    }
-    a.events();
-    b.events();
-    a.release(c, now);
-    b.release(s, now);
-  }
-  return n / ((performance.now() - start) / 1000);
 }
 
 // ---- stack API and Web face ----
@@ -223,8 +90,8 @@ export async function webBulk(bytes: number, link: "microtask" | "memory"): Prom
   return (bytes * 8) / ((end - start) / 1000) / 1e9;
 }
 
-async function stackChurn(n: number): Promise<number> {
-  const [a, b] = await stacks("microtask", CHURN_CONFIG);
+export async function stackChurn(n: number): Promise<number> {
+  const [a, b] = await stacks("microtask");
   const kib = SOURCE.subarray(0, 1024);
   b.openListener({ port: 80 }, (conn) => {
     conn.onData = () => undefined;
@@ -254,7 +121,7 @@ async function stackChurn(n: number): Promise<number> {
 }
 
 export async function webChurn(n: number): Promise<number> {
-  const [a, b] = await stacks("microtask", CHURN_CONFIG);
+  const [a, b] = await stacks("microtask");
   const kib = SOURCE.subarray(0, 1024);
   const listener = b.listen({ port: 80 });
   (async () => {
@@ -316,7 +183,8 @@ export default async () => {
   };
 
   const markdown = `Baseline: the raw engine API (src/engine.ts: two Engines, SIMD release build, a synchronous loop:
-send copies in, recv copies out, each TX batch is copied into the peer's RX region), in the same run. The stack and Web face rows run two stacks in one
+send copies in, recv copies out, each TX batch is copied into the peer's RX region; bench/lib/raw-engine.ts,
+shared with bench/node-duplex.bench.ts), in the same run. The stack and Web face rows run two stacks in one
 process over a link that delivers each batch in a microtask (the Web face over the memory link,
 one macrotask per delivery, is shown too). Default engine configuration (256 KiB rings, MTU 1500).
 
@@ -330,8 +198,8 @@ ${line("Web face (TcpSocket streams)", rows.web!)}
 ${line("Web face, memory link", rows.webMemory!)}
 ${line("Node net, loopback", rows.node!)}
 
-Churn: ${CHURN} sequential connections, each: connect, 1 KiB each way, both close; 16 KiB rings for
-the engines and stacks (the default 256 KiB rings make ring allocation dominate every row alike).
+Churn: ${CHURN} sequential connections, each: connect, 1 KiB each way, both close; default 256 KiB
+rings everywhere.
 
 | churn | connections/s | / raw engine |
 |---|---:|---:|

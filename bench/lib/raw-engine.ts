@@ -1,12 +1,14 @@
 // The raw-engine baseline the socket-face benches compare against (issue 4: the faces cost <= 25%),
-// and the microtask link they run stacks over:
+// shared by bench/sockets.bench.ts and bench/node-duplex.bench.ts, and the microtask link they run
+// stacks over:
 // - rawBulk / rawChurn: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
-//   loop through the public driver API (send copies in, recv copies out, output/input copy each
-//   packet across). The same workloads as the faces' rows: bulk one way, and sequential connect /
+//   loop through the public driver API: send copies in, recv copies out (the copies the faces make
+//   too), and each TX batch is copied straight into the peer's RX region (the fastest wire the
+//   driver allows). The same workloads as the faces' rows: bulk one way, and sequential connect /
 //   1 KiB each way / both close.
 // - microtaskLinkPair: a Link pair that hands each batch to the peer in a microtask, so no timer or
 //   macrotask stands between two stacks.
-import { Engine } from "../../src/engine.js";
+import { Engine, type EngineConfig } from "../../src/engine.js";
 import type { Link, PacketHandler } from "../../src/link/types.js";
 import { Prng } from "../../src/prng.js";
 
@@ -40,24 +42,37 @@ export function microtaskLinkPair(): [Link, Link] {
   return [a, b];
 }
 
-async function rawPair() {
-  const a = await Engine.create({ flavor: "simd" });
-  const b = await Engine.create({ flavor: "simd" });
-  const pump = (now: number) => {
-    for (let i = 0; i < 10_000; i++) {
-      const pa = a.output(now);
-      const pb = b.output(now);
-      if (pa.length === 0 && pb.length === 0) return;
-      if (pa.length) b.input(pa, now);
-      if (pb.length) a.input(pb, now);
+async function rawPair(config: EngineConfig = {}) {
+  const a = await Engine.create({ flavor: "simd", config });
+  const b = await Engine.create({ flavor: "simd", config });
+  // One copy per TX batch, straight into the peer's RX region (the stack's output copy plus the
+  // engine's input copy are two).
+  const cross = (from: Engine, to: Engine, now: number): number => {
+    const x = from.raw;
+    let moved = 0;
+    for (;;) {
+      const n = x.engineOutput(now);
+      if (n > 0) {
+        const base = x.engineTxPtr();
+        const dv = from.memory.dv;
+        let end = 0;
+        for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
+        to.memory.u8.set(from.memory.u8.subarray(base, base + end), to.raw.engineRxPtr());
+        to.raw.engineInput(n, now);
+        moved += n;
+      }
+      if (n === 0 || !x.engineOutputMore()) return moved;
     }
+  };
+  const pump = (now: number) => {
+    for (let i = 0; i < 10_000; i++) if (cross(a, b, now) + cross(b, a, now) === 0) return;
   };
   return { a, b, pump };
 }
 
 /** Gbit/s of `bytes` one way between two raw engines. */
-export async function rawBulk(bytes: number): Promise<number> {
-  const { a, b, pump } = await rawPair();
+export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise<number> {
+  const { a, b, pump } = await rawPair(config);
   const l = b.listen({ port: 80 });
   const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, performance.now());
   pump(performance.now());
@@ -88,8 +103,8 @@ export async function rawBulk(bytes: number): Promise<number> {
 }
 
 /** Connections per second: `n` sequential connect / 1 KiB each way / both close between two raw engines. */
-export async function rawChurn(n: number): Promise<number> {
-  const { a, b, pump } = await rawPair();
+export async function rawChurn(n: number, config: EngineConfig = {}): Promise<number> {
+  const { a, b, pump } = await rawPair(config);
   b.listen({ port: 80 });
   const kib = SOURCE.subarray(0, 1024);
   const start = performance.now();
