@@ -1,7 +1,7 @@
 // tcpwasm clients, kernel servers (issue 5): the stack connects to a node:net echo server and to
 // python3's http.server inside the namespace. Over IPv4 and IPv6, each with its own capture.
 
-import type { ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +15,11 @@ const probe = canRunNetns(["tshark", "python3"]);
 if (!probe.ok) console.warn(`interop tcpwasm-client tests SKIPPED: ${probe.reason}`);
 
 const MIB = 2 ** 20;
+/**
+ * The interpreter itself, not a wrapper: a pyenv shim forks python instead of exec'ing it, so killing
+ * the spawned pid would leave the server running (until the namespace is destroyed).
+ */
+const PYTHON = probe.ok ? execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim() : "python3";
 
 /** Waits until `child` prints a line matching `pattern` on stdout or stderr. */
 function waitOutput(child: ChildProcess, pattern: RegExp, what: string, ms = 15_000): Promise<void> {
@@ -87,7 +92,7 @@ for (const f of FAMILIES) {
       const file = randomBytes(16 * MIB);
       writeFileSync(join(dir, "index.html"), page);
       writeFileSync(join(dir, "blob.bin"), file);
-      const server = s.t.ns.spawn("python3", ["-u", "-m", "http.server", "8080", "--bind", f.kernel, "--directory", dir], {
+      const server = s.t.ns.spawn(PYTHON, ["-u", "-m", "http.server", "8080", "--bind", f.kernel, "--directory", dir], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       try {
