@@ -29,8 +29,8 @@ export { icmpEchoReply } from "./wire/icmp";
 //      is 1. Poll output after every input, timers or user call.
 //   4. Timers: engineTimers(now) runs whatever is due (early or repeated calls are no-ops);
 //      engineNextDeadline() is the earliest deadline in ms or +Infinity. Re-read it after every call.
-//   5. Events: engineEventCount() records of 32 bytes at engineEventsPtr() (layout in
-//      engine/events.ts: type, code, id, six u32 arguments); read them all, then engineEventsClear().
+//   5. Events: engineEventCount() records of 64 bytes at engineEventsPtr() (layout in
+//      engine/events.ts: type, code, id, then arguments); read them all, then engineEventsClear().
 //      The pointer may move between calls (the buffer grows while undrained): re-read it.
 //   6. User calls (engine/user.ts; RFC 9293 3.10.1-3.10.6): connCreate() gives an id in CLOSED;
 //      connSetOption; connConnectMs (addresses at engineParamPtr(): local at 0, remote at 16, 16

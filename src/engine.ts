@@ -100,6 +100,9 @@ export const ConnOption = {
 } as const;
 export type ConnectionOptions = Partial<Record<keyof typeof ConnOption, number | boolean>>;
 
+/** Bytes per event record (assembly/engine/events.ts). */
+const EVENT_SIZE = 64;
+
 /** Event types (assembly/engine/events.ts EventType). */
 export const EventType = {
   connected: 1,
@@ -286,7 +289,7 @@ export class Engine {
     const out: EngineEvent[] = [];
     const dv = this.views.dv;
     let p = this.x.engineEventsPtr();
-    for (let i = 0; i < count; i++, p += 32) {
+    for (let i = 0; i < count; i++, p += EVENT_SIZE) {
       const type = dv.getUint16(p, true);
       const code = dv.getUint16(p + 2, true);
       const id = dv.getUint32(p + 4, true);
@@ -309,7 +312,14 @@ export class Engine {
           const opts = dv.getUint32(p + 24, true);
           const options: SegmentOptionsTrace = {};
           if (opts & 1) options.mss = dv.getUint32(p + 28, true);
+          if (opts & 2) options.wscale = (opts >> 8) & 15;
           if (opts & 4) options.sackPermitted = true;
+          if (opts & 8) options.timestamps = { value: dv.getUint32(p + 32, true), echo: dv.getUint32(p + 36, true) };
+          const blocks = (opts >> 12) & 7;
+          if (blocks) {
+            options.sack = [];
+            for (let b = 0; b < blocks; b++) options.sack.push([dv.getUint32(p + 40 + 8 * b, true), dv.getUint32(p + 44 + 8 * b, true)]);
+          }
           out.push({
             type: "segment", id, direction: type === EventType.segmentIn ? "in" : "out", flags: code, seq: a,
             ack: dv.getUint32(p + 12, true), window: dv.getUint32(p + 16, true), length: dv.getUint32(p + 20, true),

@@ -74,6 +74,18 @@ describe("events", () => {
       { type: "segment", id: child, direction: "out", flags: SYN | ACK, seq: synAck.seq, ack: REMOTE_SEQ + 1, window: 65535, length: 0, options: { mss: 1460 } },
     ]);
   });
+  it("a segment trace carries the options' values: window scale, timestamps, SACK blocks", async () => {
+    const s = await Script.create({ trace: true, timestamps: true, sack: true, windowScaling: true });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, wscale: 4, sackPermitted: true, timestamps: { value: 5, echo: 0 } });
+    const synAck = s.next();
+    s.send({ flags: ACK, seq: REMOTE_SEQ + 1, ack: synAck.seq + 1, timestamps: { value: 6, echo: synAck.timestamps!.value } });
+    s.send({ flags: ACK, seq: REMOTE_SEQ + 11, ack: synAck.seq + 1, payload: "x", timestamps: { value: 7, echo: 0 } });
+    const ack = s.next();
+    const segments = s.events(true).filter((e) => e.type === "segment");
+    expect(segments[0]).toMatchObject({ direction: "in", options: { mss: 1460, wscale: 4, sackPermitted: true, timestamps: { value: 5, echo: 0 } } });
+    expect(segments.at(-1)).toMatchObject({ direction: "out", seq: ack.seq, options: { timestamps: ack.timestamps!, sack: [[REMOTE_SEQ + 11, REMOTE_SEQ + 12]] } });
+  });
   it("WRITABLE follows a full send ring once the peer acknowledges data", async () => {
     const s = await established({}, { sendBuffer: 4096, noDelay: true });
     expect(s.engine.send(s.id, new Uint8Array(5000), s.now)).toBe(4096);

@@ -1,6 +1,6 @@
 // Events the host drains: fixed-size records appended to one buffer in linear memory.
 //
-// Record layout (EVENT_SIZE = 32 bytes, little-endian):
+// Record layout (EVENT_SIZE = 64 bytes, little-endian; unused fields are 0):
 //   +0  u16 type   (EventType)
 //   +2  u16 code   error code (RESET, TIMED_OUT, ERROR) / old state (STATE) / TCP flags (SEGMENT_*)
 //   +4  u32 id     connection id (0 for a segment that matched no connection)
@@ -8,15 +8,18 @@
 //   +12 u32 b      SEG.ACK
 //   +16 u32 c      SEG.WND as on the wire (unscaled)
 //   +20 u32 d      payload length
-//   +24 u32 e      options present: 1 MSS, 2 window scale, 4 SACK-permitted, 8 timestamps, 16 SACK blocks
-//   +28 u32 f      MSS (SEGMENT_* with the MSS option), else 0
+//   +24 u32 e      options present: 1 MSS, 2 window scale, 4 SACK-permitted, 8 timestamps; bits 8-11
+//                  the window scale shift, bits 12-14 the number of SACK blocks recorded at +40
+//   +28 u32 f      MSS option value
+//   +32 u32 TSval, +36 u32 TSecr
+//   +40 three SACK blocks as (u32 left, u32 right) pairs
 // The buffer only grows while the host leaves events in it (eventsPtr may move: read it after every
 // call); past config.eventLimit records further events are dropped and counted (Counter.EVENTS_DROPPED).
 import { Segment } from "../wire/packet";
 import { eventLimit } from "./config";
 import { count, Counter } from "./counters";
 
-export const EVENT_SIZE: u32 = 32;
+export const EVENT_SIZE: u32 = 64;
 
 export const enum EventType {
   /** Active OPEN reached ESTABLISHED. */
@@ -55,12 +58,12 @@ export function eventsInit(initialRecords: u32): void {
   countRecords = 0;
 }
 
-/** Appends one record, growing the buffer up to the configured limit. */
-export function emitEvent(type: u32, code: u32, id: u32, a: u32, b: u32, c: u32, d: u32, e: u32, f: u32): void {
+/** A zeroed record at the end of the buffer (grown up to the configured limit), or 0 when full. */
+function reserve(): usize {
   if (countRecords == capacityRecords) {
     if (capacityRecords >= eventLimit) {
       count(Counter.EVENTS_DROPPED);
-      return;
+      return 0;
     }
     let next = capacityRecords << 1;
     if (next > eventLimit) next = eventLimit;
@@ -68,6 +71,15 @@ export function emitEvent(type: u32, code: u32, id: u32, a: u32, b: u32, c: u32,
     capacityRecords = next;
   }
   const p = buf + <usize>countRecords * EVENT_SIZE;
+  memory.fill(p, 0, EVENT_SIZE);
+  countRecords++;
+  return p;
+}
+
+/** Appends one record with its first fields; returns it (0 when it was dropped). */
+export function emitEvent(type: u32, code: u32, id: u32, a: u32, b: u32, c: u32, d: u32): usize {
+  const p = reserve();
+  if (p == 0) return 0;
   store<u16>(p, <u16>type);
   store<u16>(p, <u16>code, 2);
   store<u32>(p, id, 4);
@@ -75,13 +87,11 @@ export function emitEvent(type: u32, code: u32, id: u32, a: u32, b: u32, c: u32,
   store<u32>(p, b, 12);
   store<u32>(p, c, 16);
   store<u32>(p, d, 20);
-  store<u32>(p, e, 24);
-  store<u32>(p, f, 28);
-  countRecords++;
+  return p;
 }
 
 @inline export function emitSimple(type: u32, code: u32, id: u32, a: u32): void {
-  emitEvent(type, code, id, a, 0, 0, 0, 0, 0);
+  emitEvent(type, code, id, a, 0, 0, 0);
 }
 
 export function eventsPtr(): usize {
@@ -100,11 +110,19 @@ export function eventsClear(): void {
 
 /** A SEGMENT_IN / SEGMENT_OUT trace record of `seg` with `len` payload bytes. */
 export function traceSegment(type: u32, id: u32, seg: Segment, len: u32): void {
+  const p = emitEvent(type, seg.flags, id, seg.seq, seg.ack, seg.window, len);
+  if (p == 0) return;
   let opts: u32 = 0;
   if (seg.mss != 0) opts |= 1;
-  if (seg.wscale >= 0) opts |= 2;
+  if (seg.wscale >= 0) opts |= 2 | (<u32>seg.wscale << 8);
   if (seg.sackPermitted) opts |= 4;
   if (seg.hasTimestamps) opts |= 8;
-  if (seg.sackCount != 0) opts |= 16;
-  emitEvent(type, seg.flags, id, seg.seq, seg.ack, seg.window, len, opts, seg.mss);
+  let blocks = <u32>seg.sackCount;
+  if (blocks > 3) blocks = 3;
+  opts |= blocks << 12;
+  store<u32>(p, opts, 24);
+  store<u32>(p, seg.mss, 28);
+  store<u32>(p, seg.tsVal, 32);
+  store<u32>(p, seg.tsEcr, 36);
+  memory.copy(p + 40, changetype<usize>(seg) + offsetof<Segment>("sackL0"), <usize>blocks << 3);
 }
