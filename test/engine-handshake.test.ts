@@ -91,6 +91,26 @@ describe("LISTEN (RFC 9293 3.10.7.2)", () => {
   });
 });
 
+describe("LISTEN bounds", () => {
+  it("clamps the peer's MSS from below at 48 (CVE-2019-11477/11478)", async () => {
+    const s = await listening();
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 8 });
+    const synAck = s.next();
+    s.send({ flags: ACK, seq: s.r(1), ack: synAck.seq + 1 });
+    expect(s.engine.status(s.id).sendMss).toBe(48);
+  });
+  it("MAX_CONNECTIONS bounds connections: past it, SYNs are dropped and connCreate is ENOBUFS", async () => {
+    const s = await Script.create({ maxConnections: 2 });
+    s.listener = s.engine.listen({ port: 80 });
+    for (let i = 0; i < 2; i++) {
+      s.engine.input([s.wire.encodePacket({ src: `10.0.2.${i + 1}`, dst: "10.0.0.1", srcPort: 1000, dstPort: 80, seq: 1, flags: SYN })], s.now);
+    }
+    expect(s.engine.output(s.now)).toHaveLength(1);
+    expect(s.engine.counters().synDroppedNoSlot).toBe(1);
+    expect(() => s.engine.create()).toThrow(/ENOBUFS/);
+  });
+});
+
 describe("SYN-RECEIVED (RFC 9293 3.10.7.4)", () => {
   it("the ACK of our SYN completes the handshake: ESTABLISHED and ACCEPTED", async () => {
     const s = await synReceived();
