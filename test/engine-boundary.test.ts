@@ -119,6 +119,22 @@ describe("memory limit", () => {
 });
 
 describe("the clock", () => {
+  it("timer calls before a deadline, or twice, change nothing", async () => {
+    const s = await established();
+    s.engine.send(s.id, new TextEncoder().encode("x"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "x" });
+    const deadline = s.engine.nextDeadline();
+    for (const t of [0, 1, 50, deadline - 1]) {
+      s.engine.timers(t);
+      s.recvNothing();
+    }
+    expect(s.engine.nextDeadline()).toBe(deadline);
+    s.now = deadline;
+    s.engine.timers(deadline);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "x" });
+    s.engine.timers(deadline);
+    s.recvNothing();
+  });
   it("a deadline handed out in ms fires when given back exactly (no truncation below it)", async () => {
     const s = await established();
     s.now = 16373.209; // 16413.209 ms * 1000 is 16413208.999... in f64
