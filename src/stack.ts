@@ -6,7 +6,7 @@
 //   stack.attach(link);                                   // routes by destination prefix
 //   const conn = stack.openConnection({ remote: "10.0.0.2", remotePort: 80 });
 //   conn.onConnect = () => conn.write(bytes);             // handlers: set them synchronously
-//   conn.onData = (chunk) => ...;                         // chunk is a fresh copy, yours to keep
+//   conn.onData = (chunk) => ...;                         // chunk is a copy, yours to keep
 //   conn.onEnd = () => conn.end();                        // the peer's FIN, after all its data
 //   conn.onClose = (error) => ...;                        // last call; error is a TcpwasmError or undefined
 //   stack.openListener({ port: 80 }, (conn) => { conn.onData = ...; });
@@ -38,6 +38,7 @@
 // - `release()` gives the handle back at once with no further callbacks: the engine finishes the
 //   connection by itself (FIN, or RST if received data is left unread).
 import { Engine, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EngineEvent } from "./engine.js";
+import { CopyArena } from "./arena.js";
 import { TcpwasmError, invalidArg } from "./errors.js";
 import type { Flavor } from "./loader.js";
 import type { Link } from "./link/types.js";
@@ -194,6 +195,8 @@ export class Stack {
   private readonly readPending = new Set<StackConnection>();
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
   private readonly lingering = new Map<number, StackConnection>();
+  /** @internal Where TX batches and received chunks are copied to. */
+  readonly arena = new CopyArena();
   private timer: unknown = undefined;
   private timerAt = Infinity;
   private scheduled = false;
@@ -518,7 +521,7 @@ export class Stack {
         const dv = this.engine.memory.dv;
         let end = 0;
         for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        const copy = this.engine.memory.u8.slice(base, base + end);
+        const copy = this.arena.copy(this.engine.memory.u8, base, base + end);
         for (let i = 0, off = 0; i < n; i++) {
           const len = dv.getUint32(base + off, true);
           const packet = copy.subarray(off + 4, off + 4 + len);
@@ -558,7 +561,10 @@ export class Stack {
 
   private armTimer(): void {
     const deadline = this.engine.nextDeadline();
-    if (deadline === this.timerAt) return;
+    // A timer already armed no later than the deadline stays: firing early costs one pump, which
+    // re-arms it, while clearing and setting a timer on every pump cost more than that in churn.
+    // With no deadline left it is cleared, so an idle stack holds no timer.
+    if (deadline === this.timerAt || (deadline > this.timerAt && deadline !== Infinity)) return;
     if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = deadline;
@@ -626,7 +632,7 @@ export class StackConnection {
     readonly remotePort: number,
   ) {}
 
-  /** Receives each chunk of data (a fresh copy). Without a handler the connection reads nothing, as if paused. */
+  /** Receives each chunk of data (a copy, yours to keep; it may share its ArrayBuffer with others). Without a handler the connection reads nothing, as if paused. */
   get onData(): ((chunk: Uint8Array) => void) | undefined {
     return this.dataHandler;
   }
@@ -763,7 +769,7 @@ export class StackConnection {
         const avail = x.connRecvAvail(this.id);
         if (avail <= 0) break;
         const p = x.connRecvPtr(this.id);
-        const chunk = engine.memory.u8.slice(p, p + avail);
+        const chunk = this.stack.arena.copy(engine.memory.u8, p, p + avail);
         x.connRecvConsumeMs(this.id, avail, this.stack.time());
         this.bytesRead += avail;
         moved = true;
