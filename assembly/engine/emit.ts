@@ -7,7 +7,7 @@
 // packets that belong to no connection (RSTs to closed ports, SYN cookies, ICMP echo replies) in the
 // same record format until output() copies them to the TX region ahead of connection traffic.
 import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
-import { seqGt, seqLt } from "../wire/seq";
+import { seqGt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
@@ -105,17 +105,23 @@ function noOptions(seg: Segment): void {
  * is discouraged). In a SYN the window is never scaled (RFC 7323 2.2).
  */
 function windowField(t: Tcb, syn: bool): u16 {
-  const r = rcvRing(t);
-  const free = r.cap - r.len;
-  const edge = t.rcvNxt + free;
-  if (seqGt(edge, t.rcvAdv)) {
-    let threshold = r.cap >> 1;
-    if (t.localMss < threshold) threshold = t.localMss;
-    if (edge - t.rcvAdv >= threshold || seqLt(t.rcvAdv, t.rcvNxt)) t.rcvAdv = edge;
-  }
+  if (windowWouldOpen(t)) t.rcvAdv = t.rcvNxt + (rcvRing(t).cap - rcvRing(t).len);
   let wnd = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
   if (!syn) wnd >>= t.rcvShift;
   return wnd > 0xffff ? 0xffff : <u16>wnd;
+}
+
+/**
+ * Whether the free receive space would move the advertised right edge by at least
+ * min(buffer / 2, MSS): the receiver side of SWS avoidance (RFC 9293 3.8.6.2.2).
+ */
+export function windowWouldOpen(t: Tcb): bool {
+  const r = rcvRing(t);
+  const edge = t.rcvNxt + (r.cap - r.len);
+  if (!seqGt(edge, t.rcvAdv)) return false;
+  let threshold = r.cap >> 1;
+  if (t.localMss < threshold) threshold = t.localMss;
+  return edge - t.rcvAdv >= threshold;
 }
 
 /** Bytes of TCP options a non-SYN segment of `t` carries now (timestamps, SACK blocks). */

@@ -20,7 +20,7 @@ import { rngNext } from "./rng";
 import { Err } from "./errors";
 import * as config from "./config";
 import { setState, connectionDone, hostReleased, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
-import { queueConnectionReset, sendMss } from "./emit";
+import { queueConnectionReset, sendMss, windowWouldOpen } from "./emit";
 
 const params = memory.data(64, 16);
 
@@ -247,10 +247,7 @@ export function connRecvConsume(id: u32, n: u32, nowUs: i64): i32 {
   ringConsume(r, n);
   clearFlag(t, F.READABLE_SENT);
   if (t.state >= <u32>State.ESTABLISHED && t.state != State.TIME_WAIT && !hasFlag(t, F.PEER_FIN)) {
-    const edge = t.rcvNxt + (r.cap - r.len);
-    let threshold = r.cap >> 1;
-    if (t.localMss < threshold) threshold = t.localMss;
-    if (seqGt(edge, t.rcvAdv) && edge - t.rcvAdv >= threshold) {
+    if (windowWouldOpen(t)) {
       setFlag(t, F.ACK_NOW);
       wantOutput(t);
     }
