@@ -50,6 +50,15 @@ describe("packets in, packets out", () => {
     expect(out).toHaveLength(50);
     expect(out.map((p) => (s.wire.parsePacket(p) as { dstPort: number }).dstPort)).toEqual(syns.map((_, i) => 2000 + i));
   });
+  it("refuses an RX record whose length runs past the RX region, and stops there", async () => {
+    const s = await listening();
+    const x = s.engine.raw;
+    const rx = x.engineRxPtr();
+    s.engine.memory.dv.setUint32(rx, x.engineRxCapacity(), true);
+    expect(x.engineInput(3, s.now)).toBe(0);
+    expect(s.engine.counters().rxRecordInvalid).toBe(1);
+    expect(s.engine.counters().packetsIn).toBe(0);
+  });
   it("drops a LAND SYN (source equals destination)", async () => {
     const s = await listening();
     s.sendRaw(s.wire.encodePacket({ src: "10.0.0.1", dst: "10.0.0.1", srcPort: 80, dstPort: 80, seq: 1, flags: SYN }));
