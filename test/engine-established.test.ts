@@ -127,6 +127,17 @@ describe("ESTABLISHED: sending", () => {
     s.engine.send(s.id, enc.encode("b"), s.now);
     s.recv({ flags: ACK | PSH, seq: s.l(2), ack: s.r(1), payload: "b" });
   });
+  it("sender SWS avoidance: a small usable window waits for the override timeout (RFC 9293 3.8.6.2.1)", async () => {
+    const s = await established();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 100 });
+    s.engine.send(s.id, new Uint8Array(1000).fill(69), s.now);
+    s.recvNothing();
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), payload: "E".repeat(100) });
+    // The peer opens a window worth sending at once: the rest goes.
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(101), window: 65535 });
+    s.recv({ flags: ACK | PSH, seq: s.l(101), ack: s.r(1), payload: "E".repeat(900) });
+  });
   it("segments to the peer's MSS and sends the initial window (RFC 6928)", async () => {
     const s = await established();
     s.engine.send(s.id, new Uint8Array(20000).fill(65), s.now);
