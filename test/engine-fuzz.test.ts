@@ -5,7 +5,20 @@ import { describe, expect, it } from "vitest";
 import { Script, established, synReceived, synSent, finWait1, closeWait, timeWait, ACK, SYN, RST, FIN, PSH } from "./engine-script.js";
 import { prng } from "./engine-host.js";
 
+/** ESTABLISHED with window scaling, timestamps and SACK negotiated. */
+async function establishedWithOptions(): Promise<Script> {
+  const s = await Script.create({ windowScaling: true, timestamps: true, sack: true, recvBuffer: 1 << 18 });
+  s.listener = s.engine.listen({ port: 80 });
+  s.send({ flags: SYN, seq: s.r(0), mss: 1460, wscale: 6, sackPermitted: true, timestamps: { value: 1, echo: 0 } });
+  const synAck = s.next();
+  s.iss = synAck.seq;
+  s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), timestamps: { value: 2, echo: synAck.timestamps!.value } });
+  s.events();
+  return s;
+}
+
 const FIXTURES: Array<[string, (c?: object) => Promise<Script>]> = [
+  ["ESTABLISHED with options", establishedWithOptions],
   ["SYN-SENT", synSent], ["SYN-RECEIVED", synReceived], ["ESTABLISHED", established],
   ["FIN-WAIT-1", finWait1], ["CLOSE-WAIT", closeWait], ["TIME-WAIT", timeWait],
 ];
@@ -15,7 +28,7 @@ describe("random segments and calls never trap and never leak", () => {
     for (const seed of [1, 2]) {
       it(`${name}, seed ${seed}`, async () => {
         const s = await fixture();
-        const baseline = (await Script.create()).engine.memoryInUse();
+        const baseline = (await Script.create({ recvBuffer: 1 << 18 })).engine.memoryInUse();
         const rand = prng(seed * 7919 + name.length);
         const pick = <T>(xs: readonly T[]) => xs[rand() % xs.length]!;
         const flagsChoices = [ACK, ACK | PSH, ACK | FIN, RST, RST | ACK, SYN, SYN | ACK, FIN, 0, ACK | SYN | FIN | RST];
