@@ -30,11 +30,11 @@ function pump(from: Engine, to: Engine, now: number): number {
   for (;;) {
     const n = fx.engineOutput(now);
     if (n === 0) return total;
-    const base = fx.engineTxPtr();
+    const base = fx.engineTxPtr() >>> 0;
     const dv = from.memory.dv;
     let off = 0;
     for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
-    to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr());
+    to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
     tx.engineInput(n, now);
     total += n;
     if (!fx.engineOutputMore()) return total;
@@ -88,7 +88,7 @@ async function bulk(mtu: number, bytes: number, hash: boolean): Promise<Bulk> {
       if (space <= 0) break;
       let n = Math.min(space, bytes - sent, source.length - srcOff);
       const chunk = source.subarray(srcOff, srcOff + n);
-      a.memory.u8.set(chunk, ax.connSendPtr(client));
+      a.memory.u8.set(chunk, ax.connSendPtr(client) >>> 0);
       ax.connSendCommitMs(client, n, now);
       sentHash?.update(chunk);
       sent += n;
@@ -100,7 +100,7 @@ async function bulk(mtu: number, bytes: number, hash: boolean): Promise<Bulk> {
       const avail = bx.connRecvAvail(server);
       if (avail <= 0) break;
       if (receivedHash) {
-        const p = bx.connRecvPtr(server);
+        const p = bx.connRecvPtr(server) >>> 0;
         receivedHash.update(b.memory.u8.subarray(p, p + avail));
       }
       bx.connRecvConsumeMs(server, avail, now);

@@ -6,6 +6,8 @@ import { TcpwasmError, engineErrorCode, invalidArg, type ErrorCode } from "./err
 import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
 import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
 
+// Pointers come back from WebAssembly as signed i32: every one is read with `>>> 0`, or an address
+// past 2 GiB of linear memory turns negative and indexes nothing.
 interface EngineExports extends CoreExports {
   engineInit(): number;
   engineConfigSet(key: number, value: number): number;
@@ -210,7 +212,7 @@ export class Engine {
     }
     const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
     if (secret.length !== 32) invalidArg("secret must be 32 bytes");
-    e.views.u8.set(secret, e.x.engineParamPtr());
+    e.views.u8.set(secret, e.x.engineParamPtr() >>> 0);
     check(e.x.engineInit(), "engineInit");
     return e;
   }
@@ -229,7 +231,7 @@ export class Engine {
   /** Pushes packets in (as many engineInput calls as the RX region needs). */
   input(packets: Iterable<Uint8Array>, now: number): void {
     const cap = this.x.engineRxCapacity();
-    let base = this.x.engineRxPtr();
+    let base = this.x.engineRxPtr() >>> 0;
     let off = 0;
     let n = 0;
     for (const p of packets) {
@@ -237,7 +239,7 @@ export class Engine {
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap) {
         this.x.engineInput(n, now);
-        base = this.x.engineRxPtr();
+        base = this.x.engineRxPtr() >>> 0;
         off = 0;
         n = 0;
       }
@@ -262,7 +264,7 @@ export class Engine {
     let total = 0;
     for (;;) {
       const n = this.x.engineOutput(now);
-      const base = this.x.engineTxPtr();
+      const base = this.x.engineTxPtr() >>> 0;
       let off = 0;
       for (let i = 0; i < n; i++) {
         const len = this.views.dv.getUint32(base + off, true);
@@ -288,7 +290,7 @@ export class Engine {
     const count = this.x.engineEventCount();
     const out: EngineEvent[] = [];
     const dv = this.views.dv;
-    let p = this.x.engineEventsPtr();
+    let p = this.x.engineEventsPtr() >>> 0;
     for (let i = 0; i < count; i++, p += EVENT_SIZE) {
       const type = dv.getUint16(p, true);
       const code = dv.getUint16(p + 2, true);
@@ -336,7 +338,7 @@ export class Engine {
   }
 
   counters(): EngineCounters {
-    const base = this.x.engineCountersPtr();
+    const base = this.x.engineCountersPtr() >>> 0;
     const dv = this.views.dv;
     const c = { dropsByReason: [] as number[] } as unknown as EngineCounters;
     for (let i = 0; i < COUNTER_BASE; i++) c.dropsByReason.push(dv.getUint32(base + i * 4, true));
@@ -381,7 +383,7 @@ export class Engine {
     const remote = addressBytes(options.remote);
     if (local.version !== remote.version) invalidArg("local and remote addresses differ in IP version");
     const id = this.create(connection);
-    const p = this.x.engineParamPtr();
+    const p = this.x.engineParamPtr() >>> 0;
     const u8 = this.views.u8;
     u8.fill(0, p, p + 32);
     u8.set(local.bytes, p);
@@ -404,7 +406,7 @@ export class Engine {
       bytes = a.bytes;
     }
     const id = this.create(connection);
-    const p = this.x.engineParamPtr();
+    const p = this.x.engineParamPtr() >>> 0;
     this.views.u8.fill(0, p, p + 32);
     this.views.u8.set(bytes, p);
     const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
@@ -422,7 +424,7 @@ export class Engine {
       const space = check(this.x.connSendSpace(id), "send");
       if (space === 0) break;
       const n = Math.min(space, data.length - done);
-      this.views.u8.set(data.subarray(done, done + n), this.x.connSendPtr(id));
+      this.views.u8.set(data.subarray(done, done + n), this.x.connSendPtr(id) >>> 0);
       check(this.x.connSendCommitMs(id, n, now), "send");
       done += n;
     }
@@ -437,7 +439,7 @@ export class Engine {
       const avail = check(this.x.connRecvAvail(id), "recv");
       if (avail === 0) break;
       const n = Math.min(avail, max - total);
-      const p = this.x.connRecvPtr(id);
+      const p = this.x.connRecvPtr(id) >>> 0;
       parts.push(this.views.u8.slice(p, p + n));
       check(this.x.connRecvConsumeMs(id, n, now), "recv");
       total += n;
@@ -470,7 +472,7 @@ export class Engine {
 
   status(id: number): ConnectionStatus {
     check(this.x.connStatus(id), "status");
-    const p = this.x.engineStatusPtr();
+    const p = this.x.engineStatusPtr() >>> 0;
     const dv = this.views.dv;
     const u = (o: number) => dv.getUint32(p + o, true);
     const f = (o: number) => dv.getFloat64(p + o, true);

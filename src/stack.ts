@@ -517,7 +517,7 @@ export class Stack {
       if (n > 0) {
         // One copy of the whole TX batch (records: u32 length, packet, padding to 4), then views into
         // it: the link owns them, and the engine reuses its TX region on the next call.
-        const base = x.engineTxPtr();
+        const base = x.engineTxPtr() >>> 0;
         const dv = this.engine.memory.dv;
         let end = 0;
         for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
@@ -768,7 +768,7 @@ export class StackConnection {
       while (!this.paused && this.onData && !this.finished) {
         const avail = x.connRecvAvail(this.id);
         if (avail <= 0) break;
-        const p = x.connRecvPtr(this.id);
+        const p = x.connRecvPtr(this.id) >>> 0;
         const chunk = this.stack.arena.copy(engine.memory.u8, p, p + avail);
         x.connRecvConsumeMs(this.id, avail, this.stack.time());
         this.bytesRead += avail;

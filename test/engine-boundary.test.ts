@@ -53,7 +53,7 @@ describe("packets in, packets out", () => {
   it("refuses an RX record whose length runs past the RX region, and stops there", async () => {
     const s = await listening();
     const x = s.engine.raw;
-    const rx = x.engineRxPtr();
+    const rx = x.engineRxPtr() >>> 0;
     s.engine.memory.dv.setUint32(rx, x.engineRxCapacity(), true);
     expect(x.engineInput(3, s.now)).toBe(0);
     expect(s.engine.counters().rxRecordInvalid).toBe(1);

@@ -24,10 +24,10 @@ export function moveAll(from: Engine, to: Engine, now: number): number {
   for (;;) {
     const k = from.raw.engineOutput(now);
     if (k === 0) return moved;
-    const base = from.raw.engineTxPtr();
+    const base = from.raw.engineTxPtr() >>> 0;
     let off = 0;
     for (let i = 0; i < k; i++) off += 4 + ((from.memory.dv.getUint32(base + off, true) + 3) & ~3);
-    to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr());
+    to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr() >>> 0);
     to.raw.engineInput(k, now);
     moved += k;
     if (!from.raw.engineOutputMore()) return moved;

@@ -77,3 +77,28 @@ describe("a million open / transfer / close cycles (release build)", () => {
     expect(c.resetsSent + c.resetsReceived + b.counters().resetsSent).toBe(0);
   }, 600_000);
 });
+
+describe("TIME-WAIT with unread data (debug build)", () => {
+  it("keeps the receive ring only until the host has read it, then returns it to the pool", async () => {
+    const pair = await Pair.create({ flavor: "debug", config: { sendBuffer: 65536, recvBuffer: 65536 } });
+    const { client, server } = pair.open();
+    const a = pair.a.engine;
+    const b = pair.b.engine;
+    // A closes first (FIN-WAIT-1 → FIN-WAIT-2); B sends 1000 bytes and its FIN; A reads nothing yet.
+    a.close(client, pair.now);
+    pair.advanceTo(pair.now + 5);
+    expect(a.state(client)).toBe("FIN-WAIT-2");
+    expect(b.send(server, new Uint8Array(1000).fill(7), pair.now)).toBe(1000);
+    b.close(server, pair.now);
+    pair.runUntil(() => a.state(client) === "TIME-WAIT", undefined, "A in TIME-WAIT");
+    const status = a.status(client);
+    expect(status.recvQueued).toBe(1000);
+    const held = a.memoryInUse();
+    // Reading the last byte in TIME-WAIT frees the ring's storage (64 KiB) at once, not 2 MSL later.
+    const data = a.recv(client, pair.now);
+    expect(data.length).toBe(1000);
+    expect(data.every((x) => x === 7)).toBe(true);
+    expect(a.state(client)).toBe("TIME-WAIT");
+    expect(held - a.memoryInUse()).toBe(65536);
+  });
+});

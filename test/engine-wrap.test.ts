@@ -34,7 +34,7 @@ describe("sequence number wrap-around", () => {
       if (space > 0 && sent < total) {
         const n = Math.min(space, total - sent, PERIOD);
         const at = sent % PERIOD;
-        a.memory.u8.set(pattern.subarray(at, at + n), a.raw.connSendPtr(client));
+        a.memory.u8.set(pattern.subarray(at, at + n), a.raw.connSendPtr(client) >>> 0);
         a.raw.connSendCommitMs(client, n, now);
         sent += n;
       }
@@ -43,7 +43,7 @@ describe("sequence number wrap-around", () => {
         const n = b.raw.connRecvAvail(server);
         if (n <= 0) break;
         const take = Math.min(n, PERIOD);
-        const p = b.raw.connRecvPtr(server);
+        const p = b.raw.connRecvPtr(server) >>> 0;
         const at = received % PERIOD;
         if (Buffer.compare(b.memory.u8.subarray(p, p + take), pattern.subarray(at, at + take)) !== 0) mismatches++;
         b.raw.connRecvConsumeMs(server, take, now);

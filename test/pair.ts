@@ -136,7 +136,7 @@ export class StreamSide {
       if (space <= 0) break;
       const n = Math.min(space, this.data.length - this.sent);
       const chunk = this.data.subarray(this.sent, this.sent + n);
-      mem.u8.set(chunk, x.connSendPtr(this.id));
+      mem.u8.set(chunk, x.connSendPtr(this.id) >>> 0);
       const r = x.connSendCommitMs(this.id, n, now);
       if (r < 0) throw new Error(`${this.end.name}: send commit of ${n} bytes failed with ${r}`);
       this.sentHash.update(chunk);
@@ -159,7 +159,7 @@ export class StreamSide {
     for (;;) {
       const avail = x.connRecvAvail(this.id);
       if (avail <= 0) break;
-      const p = x.connRecvPtr(this.id);
+      const p = x.connRecvPtr(this.id) >>> 0;
       const got = this.end.engine.memory.u8.subarray(p, p + avail);
       if (this.received + avail > this.expected.length) {
         throw new Error(`${this.end.name}: received ${this.received + avail} bytes, more than the ${this.expected.length} sent`);
@@ -289,12 +289,12 @@ export class Pair {
     for (;;) {
       const n = fx.engineOutput(this.now);
       if (n === 0) break;
-      const base = fx.engineTxPtr();
+      const base = fx.engineTxPtr() >>> 0;
       const dv = from.memory.dv;
       let off = 0;
       for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
       if (off > tx.engineRxCapacity()) throw new Error(`TX batch of ${off} bytes exceeds the peer's RX region`);
-      to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr());
+      to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
       tx.engineInput(n, this.now);
       total += n;
       if (!fx.engineOutputMore()) break;
@@ -486,7 +486,7 @@ export class Pair {
       for (;;) {
         const avail = x.connRecvAvail(id);
         if (avail <= 0) break;
-        const p = x.connRecvPtr(id);
+        const p = x.connRecvPtr(id) >>> 0;
         const view = engine.memory.u8.subarray(p, p + avail);
         if (have + avail > bytes || Buffer.compare(view, payload.subarray(have, have + avail)) !== 0) {
           this.fail(`churn: connection ${id} read bytes that were not sent`);

@@ -11,7 +11,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, t
 import { tableLookup, tableInsert, listenerAdd, allocEphemeralPort } from "./table";
 import { isnFor } from "./isn";
 import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit, ringReadPtr,
-  ringReadContig, ringConsume, ringSpace } from "./ring";
+  ringReadContig, ringConsume, ringSpace, ringRelease } from "./ring";
 import { TimerKind, timerSet } from "./timers";
 import { rttInit } from "./rtt";
 import { ccInit, CcAlgo, ccOnIdleRestart } from "./congestion";
@@ -246,6 +246,12 @@ export function connRecvConsume(id: u32, n: u32, nowUs: i64): i32 {
   if (r.buf == 0 || n > ringReadContig(r)) return -Err.EINVAL;
   ringConsume(r, n);
   clearFlag(t, F.READABLE_SENT);
+  // TIME-WAIT and CLOSED keep the receive ring only while it holds unread data (enterTimeWait,
+  // connectionDone): once the host has read it all, the storage goes back to the pool.
+  if (r.len == 0 && (t.state == State.TIME_WAIT || t.state == State.CLOSED)) {
+    ringRelease(r);
+    return 0;
+  }
   if (t.state >= <u32>State.ESTABLISHED && t.state != State.TIME_WAIT && !hasFlag(t, F.PEER_FIN)) {
     if (windowWouldOpen(t)) {
       setFlag(t, F.ACK_NOW);

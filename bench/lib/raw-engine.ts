@@ -53,11 +53,11 @@ async function rawPair(config: EngineConfig = {}) {
     for (;;) {
       const n = x.engineOutput(now);
       if (n > 0) {
-        const base = x.engineTxPtr();
+        const base = x.engineTxPtr() >>> 0;
         const dv = from.memory.dv;
         let end = 0;
         for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        to.memory.u8.set(from.memory.u8.subarray(base, base + end), to.raw.engineRxPtr());
+        to.memory.u8.set(from.memory.u8.subarray(base, base + end), to.raw.engineRxPtr() >>> 0);
         to.raw.engineInput(n, now);
         moved += n;
       }
