@@ -1,7 +1,8 @@
 // Closing (RFC 9293 3.10.4 and 3.10.7.4 eighth check): FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING,
 // LAST-ACK, TIME-WAIT; half-close; FIN on data; ABORT; release and memory.
 import { describe, expect, it } from "vitest";
-import { established, finWait1, finWait2, closeWait, lastAck, closing, timeWait, synReceived, TEMPL, ACK, FIN, PSH, RST, SYN } from "./engine-script.js";
+import { Script, established, finWait1, finWait2, closeWait, lastAck, closing, timeWait, synSent, TEMPL, ACK, FIN, PSH, RST, SYN,
+  REMOTE_SEQ } from "./engine-script.js";
 
 describe("ESTABLISHED -> FIN-WAIT-1 (CLOSE)", () => {
   it("a FIN follows queued data, on the same segment (FIN piggybacked on data)", async () => {
@@ -131,13 +132,73 @@ describe("CLOSING", () => {
   });
 });
 
-describe("CLOSE in SYN-RECEIVED", () => {
-  it("is queued until ESTABLISHED, then the FIN goes out (RFC 9293 3.10.4)", async () => {
-    const s = await synReceived();
-    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
-    s.events();
+describe("CLOSE in SYN-RECEIVED (RFC 9293 3.10.4)", () => {
+  /** Simultaneous open up to SYN-RECEIVED: the host holds the id of an active open there. */
+  async function simultaneousSynReceived(config = {}): Promise<Script> {
+    const s = await synSent(config);
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    expect(s.transitions()).toEqual(["SYN-SENT>SYN-RECEIVED"]);
+    return s;
+  }
+
+  it("nothing sent or queued: the FIN goes now, <SEQ=ISS+1>, and FIN-WAIT-1", async () => {
+    const s = await simultaneousSynReceived();
     s.engine.close(s.id, s.now);
     s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.transitions()).toEqual(["SYN-RECEIVED>FIN-WAIT-1"]);
+    expect(s.engine.status(s.id)).toMatchObject({ sndUna: s.l(0), sndNxt: s.l(2), sndMax: s.l(2) });
+    // The peer's SYN,ACK acknowledges our SYN only: the FIN stays in flight.
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(1) });
+    expect(s.engine.status(s.id)).toMatchObject({ state: "FIN-WAIT-1", sndUna: s.l(1), sndNxt: s.l(2) });
+    // Its next ACK covers the FIN: FIN-WAIT-2; its FIN: TIME-WAIT. The open never reached ESTABLISHED.
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
+    s.recvNothing();
+    expect(s.transitions()).toEqual(["FIN-WAIT-1>FIN-WAIT-2"]);
+    s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    expect(s.transitions()).toEqual(["FIN-WAIT-2>TIME-WAIT"]);
+    expect(s.events()).toEqual([{ type: "peerFin", id: s.id }]);
+  });
+
+  it("one ACK of both SYN and FIN: straight to FIN-WAIT-2", async () => {
+    const s = await simultaneousSynReceived();
+    s.engine.close(s.id, s.now);
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
+    s.recvNothing();
+    expect(s.transitions()).toEqual(["SYN-RECEIVED>FIN-WAIT-1", "FIN-WAIT-1>FIN-WAIT-2"]);
+    expect(s.engine.status(s.id)).toMatchObject({ sndUna: s.l(2), sndNxt: s.l(2) });
+    expect(s.engine.nextDeadline()).toBe(Infinity);
+  });
+
+  it("on RTO the SYN,ACK goes again and the FIN after it; an ACK outside (SND.UNA, SND.MAX] gets RST", async () => {
+    const s = await simultaneousSynReceived();
+    s.engine.close(s.id, s.now);
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.advanceToDeadline()).toBe(1000);
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.advanceToDeadline()).toBe(2000);
+    s.recv({ flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(3) });
+    s.recv({ flags: RST, seq: s.l(3), ack: 0, window: 0 });
+    expect(s.state()).toBe("FIN-WAIT-1");
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
+    expect(s.state()).toBe("FIN-WAIT-2");
+  });
+
+  it("data queued: the close waits for ESTABLISHED, then the FIN rides on the data", async () => {
+    const s = await simultaneousSynReceived();
+    s.engine.send(s.id, new TextEncoder().encode("early"), s.now);
+    s.engine.close(s.id, s.now);
+    s.recvNothing();
+    expect(s.state()).toBe("SYN-RECEIVED");
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: FIN | PSH | ACK, seq: s.l(1), ack: s.r(1), payload: "early" });
+    expect(s.transitions()).toEqual(["SYN-RECEIVED>ESTABLISHED", "ESTABLISHED>FIN-WAIT-1"]);
   });
 });
 

@@ -147,7 +147,8 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
 export function connectionOutput(t: Tcb, nowUs: i64): bool {
   const s = t.state;
   if (s == State.CLOSED || s == State.LISTEN) return true;
-  if (s == State.SYN_SENT || s == State.SYN_RECEIVED) {
+  const synUnacked = hasFlag(t, F.SYN_UNACKED);
+  if (s == State.SYN_SENT || s == State.SYN_RECEIVED || synUnacked) {
     if (hasFlag(t, F.NEED_SYN)) {
       if (!emitSyn(t, nowUs)) return false;
       clearFlag(t, F.NEED_SYN | F.ACK_NOW);
@@ -162,7 +163,17 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
       }
       armRetransmit(t, nowUs);
     }
-    if (s == State.SYN_RECEIVED && hasFlag(t, F.ACK_NOW)) {
+    // CLOSE in SYN-RECEIVED (RFC 9293 3.10.4): the FIN follows the SYN, <SEQ=ISS+1><CTL=FIN,ACK>;
+    // sent again after each SYN,ACK retransmission (which moves SND.NXT back to ISS+1).
+    if (synUnacked && t.sndNxt == t.iss + 1) {
+      if (!emitSegment(t, t.sndNxt, FLG_FIN | FLG_ACK, 0, 0, nowUs)) return false;
+      setFlag(t, F.FIN_SENT);
+      t.finSeq = t.sndNxt;
+      t.sndNxt += 1;
+      if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
+      armRetransmit(t, nowUs);
+    }
+    if (s != State.SYN_SENT && hasFlag(t, F.ACK_NOW)) {
       if (!emitSegment(t, t.sndNxt, FLG_ACK, 0, 0, nowUs)) return false;
     }
     return true;

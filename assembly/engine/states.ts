@@ -8,7 +8,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, rcvRing, tcbTimers
   tcbFromId } from "./tcb";
 import { ringRelease } from "./ring";
 import { TimerKind, timerSet, timerClear } from "./timers";
-import { rttSample } from "./rtt";
+import { rttSample, rttRto } from "./rtt";
 import { oooRelease } from "./reassembly";
 import { sbRelease } from "./scoreboard";
 import { emitSimple, EventType } from "./events";
@@ -121,6 +121,29 @@ function ackedSyn(t: Tcb, seg: Segment, nowUs: i64): void {
   }
 }
 
+/**
+ * The ACK of our SYN in SYN-RECEIVED (RFC 9293 3.10.7.4 fifth check), or in FIN-WAIT-1 after CLOSE
+ * in SYN-RECEIVED (SYN_UNACKED): SND.UNA = ISS + 1, SND.WND from it (`window` already scaled or not),
+ * and the retransmission timer for what is left in flight (our FIN) or none (RFC 6298 5.2, 5.3).
+ */
+function synAcked(t: Tcb, seg: Segment, window: u32, nowUs: i64): void {
+  ackedSyn(t, seg, nowUs);
+  clearFlag(t, F.SYN_UNACKED);
+  t.sndUna = t.iss + 1;
+  t.sndWnd = window;
+  t.maxSndWnd = window;
+  t.sndWl1 = seg.seq;
+  t.sndWl2 = seg.ack;
+  const timers = tcbTimers(t);
+  if (t.sndUna == t.sndMax) {
+    timerClear(timers, TimerKind.Retransmit);
+    timerClear(timers, TimerKind.UserTimeout);
+  } else {
+    t.retries = 0;
+    timerSet(timers, TimerKind.Retransmit, nowUs + rttRto(tcbRtt(t)));
+  }
+}
+
 /** RFC 5961 7: a challenge ACK, at most config.challengeAckLimit per second per connection. */
 function challengeAck(t: Tcb, nowUs: i64): void {
   if (nowUs - t.challengeWindowUs >= CHALLENGE_WINDOW_US) {
@@ -203,20 +226,14 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   if (!acceptable) {
     count(Counter.OUT_OF_WINDOW);
     if (rst) return true;
-    if (state == State.SYN_RECEIVED && syn && seg.seq == t.irs) {
-      if ((flags & FLG_ACK) != 0 && seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndNxt)) {
-        // Simultaneous open: the peer's SYN,ACK acknowledges our SYN (RFC 9293 3.5 figure 7, line 6).
-        ackedSyn(t, seg, nowUs);
-        t.sndUna = seg.ack;
-        t.sndWnd = seg.window;
-        t.maxSndWnd = t.sndWnd;
-        t.sndWl1 = seg.seq;
-        t.sndWl2 = seg.ack;
-        const timers = tcbTimers(t);
-        timerClear(timers, TimerKind.Retransmit);
-        timerClear(timers, TimerKind.UserTimeout);
+    const synPending = state == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED);
+    if (synPending && syn && seg.seq == t.irs) {
+      if ((flags & FLG_ACK) != 0 && seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndMax)) {
+        // Simultaneous open: the peer's SYN,ACK acknowledges our SYN (RFC 9293 3.5 figure 7, line 6);
+        // a SYN's window is never scaled (RFC 7323 2.2).
+        synAcked(t, seg, seg.window, nowUs);
         ackNow(t);
-        return becomeEstablished(t, nowUs);
+        return state == State.SYN_RECEIVED ? becomeEstablished(t, nowUs) : true;
       }
       // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again.
       setFlag(t, F.NEED_SYN);
@@ -262,22 +279,15 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
 
   // Fifth: ACK.
   if ((flags & FLG_ACK) == 0) return true;
-  if (state == State.SYN_RECEIVED) {
-    if (!(seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndNxt))) {
+  if (state == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
+    if (!(seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndMax))) {
       queueReset(seg, seg.ack, 0, false);
       return true;
     }
-    // Nothing but our SYN was in flight (data waits for ESTABLISHED): this ACK covers exactly it.
-    ackedSyn(t, seg, nowUs);
-    t.sndUna = seg.ack;
-    const timers = tcbTimers(t);
-    timerClear(timers, TimerKind.Retransmit);
-    timerClear(timers, TimerKind.UserTimeout);
-    t.sndWnd = <u32>seg.window << t.sndShift;
-    t.maxSndWnd = t.sndWnd;
-    t.sndWl1 = seg.seq;
-    t.sndWl2 = seg.ack;
-    if (!becomeEstablished(t, nowUs)) return false;
+    // In SYN-RECEIVED nothing but our SYN was in flight (data waits for ESTABLISHED); after CLOSE in
+    // SYN-RECEIVED our FIN may follow it, and processAck below takes the ACK of the FIN as usual.
+    synAcked(t, seg, <u32>seg.window << t.sndShift, nowUs);
+    if (state == State.SYN_RECEIVED && !becomeEstablished(t, nowUs)) return false;
   }
   // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (SND.MAX: data sent before a timeout
   // moved SND.NXT back is still data the peer may acknowledge).

@@ -82,6 +82,12 @@ export const enum F {
   SENT_WS = 1 << 24,
   /** The connection ended by reset or error: the receive ring was flushed. */
   ABORTED = 1 << 25,
+  /**
+   * CLOSE in SYN-RECEIVED sent our FIN at once (RFC 9293 3.10.4): FIN-WAIT-1 with our SYN still
+   * unacknowledged, so the SYN,ACK is retransmitted with the FIN and the ACK of the SYN is taken as
+   * in SYN-RECEIVED.
+   */
+  SYN_UNACKED = 1 << 26,
 }
 
 @unmanaged

@@ -67,7 +67,8 @@ function runTimers(t: Tcb, nowUs: i64): bool {
 /** RFC 6298 5.4-5.7 with RFC 5681 3.1 (loss window) and RFC 9293 3.8.3 (R2: give up). */
 function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   const s = t.state;
-  if (s == State.SYN_SENT || s == State.SYN_RECEIVED) {
+  // Our SYN unanswered; with SYN_UNACKED (CLOSE in SYN-RECEIVED) the FIN follows it again.
+  if (s == State.SYN_SENT || s == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
     t.retries++;
     if (t.retries > config.synRetries) {
       count(Counter.TIMEOUTS);

@@ -282,8 +282,13 @@ function userClose(t: Tcb): i32 {
       connectionDone(t, 0, 0);
       return 0;
     case State.SYN_RECEIVED:
-      setFlag(t, F.USER_CLOSED); // sent after ESTABLISHED
-      return 0;
+      setFlag(t, F.USER_CLOSED);
+      // RFC 9293 3.10.4: with SENDs queued the FIN waits for ESTABLISHED (becomeEstablished);
+      // with nothing to send it is formed now and we enter FIN-WAIT-1, our SYN still in flight.
+      if (sndRing(t).len != 0) return 0;
+      setFlag(t, F.SYN_UNACKED);
+      setState(t, State.FIN_WAIT_1);
+      break;
     case State.ESTABLISHED:
       setFlag(t, F.USER_CLOSED);
       setState(t, State.FIN_WAIT_1);
