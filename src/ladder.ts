@@ -163,7 +163,7 @@ export function renderLadder(events: readonly TraceEvent[], options: LadderOptio
   lines.push(pad(" ".repeat(leftCol) + leftTitle, rightCol) + rightTitle);
   lines.push(pad(" ".repeat(leftCol) + "-".repeat(Math.min(leftTitle.length, width)), rightCol) + "-".repeat(rightTitle.length));
 
-  const labelFor = (s: SegmentTrace): string => {
+  const headerFor = (s: SegmentTrace): string => {
     const mine = isn.get(s.endpoint);
     const theirs = isn.get(peerOf(s.endpoint));
     let text = `${flagNames(s.flags)} seq=${rel(s.seq, mine)}`;
@@ -173,7 +173,7 @@ export function renderLadder(events: readonly TraceEvent[], options: LadderOptio
     if (absolute && s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) {
       text += ` [${s.seq >>> 0}${s.flags & TcpFlag.ACK ? `/${s.ack >>> 0}` : ""}]`;
     }
-    return text + fmtOptions(s.options);
+    return text;
   };
 
   for (const r of folded) {
@@ -184,26 +184,37 @@ export function renderLadder(events: readonly TraceEvent[], options: LadderOptio
       lines.push(" ".repeat(leftCol) + r.text);
     } else {
       const s = r.arrow.seg;
-      const label = labelFor(s);
+      const header = headerFor(s);
+      const options = fmtOptions(s.options).trim();
       const body = width - 1; // between the two bars, arrow head included
       const toRight = s.endpoint === left;
-      // A lost segment's arrow stops short with an 'x'.
+      const fits = (t: string) => t.length + 2 + 4 <= body;
+      // The arrow carries as much of the label as fits: everything, else the header with the
+      // options on a line below, else a bare arrow with the label above it.
+      let onArrow = "";
+      let above = "";
+      let below = "";
+      if (fits(options ? `${header} ${options}` : header)) onArrow = options ? `${header} ${options}` : header;
+      else if (fits(header)) {
+        onArrow = header;
+        below = options;
+      } else above = options ? `${header} ${options}` : header;
       let shaft: string;
-      const text = ` ${label} `;
-      if (text.length + 4 > body) {
-        // Label too long for the arrow: draw the arrow bare and the label on its own line.
-        lines.push(" ".repeat(leftCol + 2) + label);
-        shaft = "-".repeat(body - 1);
-      } else {
+      if (above) lines.push(" ".repeat(leftCol + 2) + above);
+      if (onArrow) {
+        const text = ` ${onArrow} `;
         const dashes = body - 1 - text.length;
         const before = Math.floor(dashes / 2);
         shaft = "-".repeat(before) + text + "-".repeat(dashes - before);
+      } else {
+        shaft = "-".repeat(body - 1);
       }
       let arrow = toRight ? shaft + ">" : "<" + shaft;
       if (r.arrow.lost) {
         arrow = toRight ? arrow.slice(0, -4) + " x  " : "  x " + arrow.slice(4);
       }
       lines.push(pad(fmtTime(s.time), leftCol) + "|" + arrow + "|");
+      if (below) lines.push(" ".repeat(leftCol + 1) + (toRight ? below : below.padStart(body)));
     }
   }
   return lines.join("\n") + "\n";

@@ -107,16 +107,24 @@ describe("ladder diagram", () => {
     expect(text).toContain("FIN,ACK seq=100001");
   });
 
-  it("puts a label that does not fit on its own line above a bare arrow", () => {
+  it("keeps the header on the arrow and moves options that do not fit to the line below", () => {
+    const options = { mss: 1460, wscale: 7, sackPermitted: true, timestamps: { value: 123456789, echo: 0 } };
     const events: TraceEvent[] = [
-      ...seg("client", 0, SYN, J, 0).map((s) => ({
-        ...s,
-        options: { mss: 1460, wscale: 7, sackPermitted: true, timestamps: { value: 123456789, echo: 0 } },
-      })),
+      ...seg("client", 0, SYN, J, 0).map((s) => ({ ...s, options })),
+      ...seg("server", 1, SYN | ACK, K, J + 1).map((s) => ({ ...s, options })),
     ];
-    const text = renderLadder(events, { left: "client", right: "server", width: 40 });
-    const lines = text.trimEnd().split("\n");
-    expect(lines[2]).toContain("SYN seq=0 win=65535 [1000000] <mss 1460, ws 7, sackOK, ts 123456789/0>");
-    expect(lines[3]).toMatch(/\|-{38}>\|$/);
+    const lines = renderLadder(events, { left: "client", right: "server", width: 60 }).trimEnd().split("\n");
+    expect(lines[2]).toMatch(/^ +0\.000 \|-* SYN seq=0 win=65535 \[1000000\] -*>\|$/);
+    expect(lines[3].trim()).toBe("<mss 1460, ws 7, sackOK, ts 123456789/0>");
+    expect(lines[3].indexOf("<")).toBe(10); // under the left end of a left-to-right arrow
+    expect(lines[4]).toMatch(/^ +0\.001 \|<-* SYN,ACK seq=0 ack=1 win=65535 \[4000000000\/1000001\] -*\|$/);
+    expect(lines[5].trimEnd().length).toBe(lines[4].lastIndexOf("|")); // right-aligned under a right-to-left arrow
+  });
+
+  it("puts a label too long even without options on its own line above a bare arrow", () => {
+    const events: TraceEvent[] = [...seg("server", 1, SYN | ACK, K, J + 1)];
+    const lines = renderLadder(events, { left: "client", right: "server", width: 30 }).trimEnd().split("\n");
+    expect(lines[2].trim()).toBe("SYN,ACK seq=0 ack=1000001 win=65535 [4000000000/1000001]"); // no SYN seen from the client: ack stays absolute
+    expect(lines[3]).toMatch(/\|<-{28}\|$/);
   });
 });
