@@ -166,6 +166,11 @@ export interface ConnectOptions {
   remotePort: number;
   /** 0 or absent: a random ephemeral port. */
   localPort?: number;
+  /**
+   * A listener's id: the listener itself becomes the active open (RFC 9293 3.10.2, LISTEN --SEND-->
+   * SYN-SENT) on its own port, and stops listening. Absent: a new handle.
+   */
+  handle?: number;
 }
 
 export interface ListenOptions {
@@ -382,7 +387,9 @@ export class Engine {
     const local = addressBytes(options.local);
     const remote = addressBytes(options.remote);
     if (local.version !== remote.version) invalidArg("local and remote addresses differ in IP version");
-    const id = this.create(connection);
+    const own = options.handle === undefined;
+    const id = own ? this.create(connection) : options.handle!;
+    if (!own) this.setOptions(id, connection);
     const p = this.x.engineParamPtr() >>> 0;
     const u8 = this.views.u8;
     u8.fill(0, p, p + 32);
@@ -390,7 +397,7 @@ export class Engine {
     u8.set(remote.bytes, p + 16);
     const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now);
     if (r < 0) {
-      this.x.connReleaseMs(id, now);
+      if (own) this.x.connReleaseMs(id, now);
       check(r, `connect to ${options.remote}:${options.remotePort}`);
     }
     return id;

@@ -1,7 +1,8 @@
 // RFC 9293 3.10.7.1 - 3.10.7.3: CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED; the three-way handshake,
 // simultaneous open, refusal and the connect timeout.
 import { describe, expect, it } from "vitest";
-import { Script, listening, synReceived, synSent, established, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "./engine-script.js";
+import { Script, listening, synReceived, synSent, established, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ, LOCAL, REMOTE, LOCAL_PORT,
+  REMOTE_PORT } from "./engine-script.js";
 
 describe("CLOSED (no connection, RFC 9293 3.10.7.1)", () => {
   it("answers a SYN to a closed port with RST,ACK <SEQ=0><ACK=SEG.SEQ+SEG.LEN>", async () => {
@@ -88,6 +89,50 @@ describe("LISTEN (RFC 9293 3.10.7.2)", () => {
     s.engine.close(s.listener, s.now);
     s.send({ flags: SYN, seq: REMOTE_SEQ });
     s.recv({ flags: RST | ACK, seq: 0, ack: s.r(1), window: 0 });
+  });
+});
+
+describe("LISTEN --SEND--> SYN-SENT (RFC 9293 3.10.2: the remote socket given, passive turns active)", () => {
+  it("connect on a listening handle: ISS chosen, SYN from the listener's port, SND.UNA = ISS, SND.NXT = ISS+1", async () => {
+    const s = await listening();
+    expect(s.transitions()).toEqual(["CLOSED>LISTEN"]);
+    s.id = s.engine.connect({ handle: s.listener, local: LOCAL, remote: REMOTE, remotePort: REMOTE_PORT }, s.now);
+    expect(s.id).toBe(s.listener);
+    const syn = s.next();
+    s.iss = syn.seq;
+    expect(syn).toEqual({ ...TEMPL, flags: SYN, seq: s.iss, ack: 0, window: 65535, mss: 1460 });
+    expect(s.transitions()).toEqual(["LISTEN>SYN-SENT"]);
+    expect(s.engine.status(s.id)).toMatchObject({ iss: s.iss, sndUna: s.iss, sndNxt: s.l(1), localPort: LOCAL_PORT, localAddress: LOCAL });
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.transitions()).toEqual(["SYN-SENT>ESTABLISHED"]);
+    expect(s.events()).toEqual([{ type: "connected", id: s.id }]);
+    // The listener entry is gone: a SYN from anyone else to the port is refused as for a closed port.
+    s.engine.input([s.wire.encodePacket({ src: "10.0.0.3", dst: LOCAL, srcPort: 1000, dstPort: LOCAL_PORT, seq: 5, flags: SYN })], s.now);
+    const out = s.engine.output(s.now).map((p) => s.wire.parsePacket(p));
+    expect(out).toMatchObject([{ src: LOCAL, dst: "10.0.0.3", srcPort: LOCAL_PORT, dstPort: 1000, flagBits: RST | ACK, seq: 0, ack: 6 }]);
+  });
+  it("a listener bound to an address keeps it; another address or port is EINVAL and it goes on listening", async () => {
+    const s = await Script.create();
+    s.listener = s.engine.listen({ port: LOCAL_PORT, address: LOCAL });
+    const to = { handle: s.listener, remote: REMOTE, remotePort: REMOTE_PORT };
+    expect(() => s.engine.connect({ ...to, local: "10.0.0.9" }, s.now)).toThrow(/EINVAL/);
+    expect(() => s.engine.connect({ ...to, local: LOCAL, localPort: 81 }, s.now)).toThrow(/EINVAL/);
+    expect(s.engine.state(s.listener)).toBe("LISTEN");
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460 });
+    const synAck = s.next();
+    expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: synAck.seq, ack: s.r(1), window: 65535, mss: 1460 });
+    // The same peer's 4-tuple is taken by that half-open connection: EADDRINUSE, still listening.
+    expect(() => s.engine.connect({ ...to, local: LOCAL }, s.now)).toThrow(/EADDRINUSE/);
+    expect(s.engine.state(s.listener)).toBe("LISTEN");
+    // Zero for the local address means the listener's own.
+    s.id = s.engine.connect({ ...to, remotePort: REMOTE_PORT + 1, local: "0.0.0.0", localPort: LOCAL_PORT }, s.now);
+    expect(s.engine.status(s.id)).toMatchObject({ state: "SYN-SENT", localAddress: LOCAL, localPort: LOCAL_PORT, remotePort: REMOTE_PORT + 1 });
+  });
+  it("connect on a handle already connected is EISCONN", async () => {
+    const s = await established();
+    expect(() => s.engine.connect({ handle: s.id, local: LOCAL, remote: REMOTE, remotePort: 1 }, s.now)).toThrow(/EISCONN/);
+    expect(s.state()).toBe("ESTABLISHED");
   });
 });
 

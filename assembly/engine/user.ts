@@ -8,7 +8,7 @@
 import { seqGt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbOoo, tcbAlloc, tcbFromId, slotOf } from "./tcb";
-import { tableLookup, tableInsert, listenerAdd, allocEphemeralPort } from "./table";
+import { tableLookup, tableInsert, listenerAdd, listenerRemove, allocEphemeralPort } from "./table";
 import { isnFor } from "./isn";
 import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit, ringReadPtr,
   ringReadContig, ringConsume, ringSpace, ringRelease } from "./ring";
@@ -106,28 +106,66 @@ export function connCreate(): i32 {
  * Active OPEN (RFC 9293 3.10.1): local address at paramPtr()+0, remote at +16. localPort 0 picks a
  * random ephemeral port (RFC 6056 3.3.1). Returns 0; the SYN goes out with the next output() and
  * CONNECTED (or RESET / TIMED_OUT) follows as an event.
+ *
+ * On a listening handle this is the state diagram's LISTEN --SEND / snd SYN--> SYN-SENT arrow (RFC
+ * 9293 3.10.2, LISTEN: "if the remote socket is specified, then change the connection from passive
+ * to active, select an ISS"): the listener's port stays (localPort must be 0 or that port), its
+ * address stays when it was bound to one (the parameter may then be zero or the same address), and
+ * the listener entry goes away. Its half-open connections are reset when they complete, as after
+ * CLOSE on a listener.
  */
 export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowUs: i64): i32 {
   const t = tcbFromId(id);
   if (t == null) return -Err.EBADF;
-  if (!unopened(t)) return -Err.EISCONN;
+  const listening = t.state == State.LISTEN && hasFlag(t, F.LISTENING);
+  if (!listening && !unopened(t)) return -Err.EISCONN;
   if ((ipVersion != 4 && ipVersion != 6) || remotePort == 0 || remotePort > 65535 || localPort > 65535) return -Err.EINVAL;
   const key = tcbKey(t);
+  let localA = loadAddress(params, ipVersion, true);
+  let localB = loadAddress(params, ipVersion, false);
+  const remoteA = loadAddress(params + 16, ipVersion, true);
+  const remoteB = loadAddress(params + 16, ipVersion, false);
+  if ((remoteA | remoteB) == 0) return -Err.EINVAL;
+  if (listening) {
+    if (ipVersion != key.ipVersion || (localPort != 0 && localPort != key.localPort)) return -Err.EINVAL;
+    const bound = (key.localA | key.localB) != 0;
+    if (bound && (localA | localB) == 0) {
+      localA = key.localA;
+      localB = key.localB;
+    } else if (bound && (localA != key.localA || localB != key.localB)) {
+      return -Err.EINVAL;
+    }
+    localPort = key.localPort;
+  }
+  if ((localA | localB) == 0) return -Err.EADDRNOTAVAIL;
+  // The listener is found by its own (maybe wildcard) address: remember it before the key changes.
+  const listenA = key.localA;
+  const listenB = key.localB;
   key.ipVersion = ipVersion;
-  key.localA = loadAddress(params, ipVersion, true);
-  key.localB = loadAddress(params, ipVersion, false);
-  key.remoteA = loadAddress(params + 16, ipVersion, true);
-  key.remoteB = loadAddress(params + 16, ipVersion, false);
+  key.localA = localA;
+  key.localB = localB;
+  key.remoteA = remoteA;
+  key.remoteB = remoteB;
   key.remotePort = remotePort;
-  if ((key.remoteA | key.remoteB) == 0) return -Err.EINVAL;
-  if ((key.localA | key.localB) == 0) return -Err.EADDRNOTAVAIL;
+  let err: i32 = 0;
   if (localPort == 0) {
-    if (allocEphemeralPort(key) < 0) return -Err.EADDRNOTAVAIL;
+    if (allocEphemeralPort(key) < 0) err = -Err.EADDRNOTAVAIL;
   } else {
     key.localPort = localPort;
-    if (tableLookup(key) >= 0) return -Err.EADDRINUSE;
+    if (tableLookup(key) >= 0) err = -Err.EADDRINUSE;
   }
-  if (!tableInsert(key, slotOf(t.id))) return -Err.ENOBUFS;
+  if (err == 0 && !tableInsert(key, slotOf(t.id))) err = -Err.ENOBUFS;
+  if (err != 0) {
+    if (listening) {
+      key.localA = listenA; // still listening, as it was
+      key.localB = listenB;
+    }
+    return err;
+  }
+  if (listening) {
+    listenerRemove(ipVersion, listenA, listenB, key.localPort);
+    clearFlag(t, F.LISTENING);
+  }
   setFlag(t, F.IN_TABLE | F.OPENED);
   initConnection(t, nowUs);
   setState(t, State.SYN_SENT);
