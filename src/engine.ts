@@ -138,6 +138,13 @@ export type EngineEvent =
       options: SegmentOptionsTrace;
     };
 
+/**
+ * Receives one event's raw fields (assembly/engine/events.ts): `type` an EventType, `code` the error
+ * code (reset, timedOut, error), the from-state (state) or the flags (segments), `a` the listener
+ * (accepted), the to-state (state) or the sequence number (segments).
+ */
+export type EventVisitor = (type: number, code: number, id: number, a: number, at: number) => void;
+
 /** Engine counters (assembly/engine/counters.ts Counter), at COUNTER_BASE in the counters region. */
 export const COUNTER_NAMES = [
   "packetsIn", "segmentsIn", "segmentsOut", "resetsSent", "resetsReceived", "retransmits", "fastRetransmits",
@@ -158,6 +165,32 @@ export interface ConnectionStatus {
   recvQueued: number; oooBytes: number; dupAcks: number; srttMs: number; rttvarMs: number; rtoMs: number;
   peerMss: number; localMss: number; localPort: number; remotePort: number; sendBuffer: number; recvBuffer: number;
   localAddress: string; remoteAddress: string; ipVersion: 4 | 6;
+}
+
+/** A connection's ports and addresses; the address text is made on first use. */
+export class ConnectionEndpoints {
+  private local: string | undefined;
+  private remote: string | undefined;
+
+  constructor(
+    readonly ipVersion: 4 | 6,
+    readonly localPort: number,
+    readonly remotePort: number,
+    /** Local (16 bytes) then remote (16 bytes); IPv4 in the first 4 of each. */
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  get localAddress(): string {
+    return (this.local ??= this.format(0));
+  }
+
+  get remoteAddress(): string {
+    return (this.remote ??= this.format(16));
+  }
+
+  private format(at: number): string {
+    return this.ipVersion === 4 ? formatIpv4(this.bytes.subarray(at, at + 4)) : formatIpv6(this.bytes.subarray(at, at + 16));
+  }
 }
 
 export interface ConnectOptions {
@@ -294,52 +327,80 @@ export class Engine {
   events(): EngineEvent[] {
     const count = this.x.engineEventCount();
     const out: EngineEvent[] = [];
-    const dv = this.views.dv;
-    let p = this.x.engineEventsPtr() >>> 0;
-    for (let i = 0; i < count; i++, p += EVENT_SIZE) {
-      const type = dv.getUint16(p, true);
-      const code = dv.getUint16(p + 2, true);
-      const id = dv.getUint32(p + 4, true);
-      const a = dv.getUint32(p + 8, true);
-      switch (type) {
-        case EventType.connected: out.push({ type: "connected", id }); break;
-        case EventType.accepted: out.push({ type: "accepted", id, listener: a }); break;
-        case EventType.readable: out.push({ type: "readable", id }); break;
-        case EventType.writable: out.push({ type: "writable", id }); break;
-        case EventType.peerFin: out.push({ type: "peerFin", id }); break;
-        case EventType.closed: out.push({ type: "closed", id }); break;
-        case EventType.reset: out.push({ type: "reset", id, error: engineErrorCode(code) }); break;
-        case EventType.timedOut: out.push({ type: "timedOut", id, error: engineErrorCode(code) }); break;
-        case EventType.error: out.push({ type: "error", id, error: engineErrorCode(code) }); break;
-        case EventType.state:
-          out.push({ type: "state", id, from: TCP_STATES[code]!, to: TCP_STATES[a]! });
-          break;
-        case EventType.segmentIn:
-        case EventType.segmentOut: {
-          const opts = dv.getUint32(p + 24, true);
-          const options: SegmentOptionsTrace = {};
-          if (opts & 1) options.mss = dv.getUint32(p + 28, true);
-          if (opts & 2) options.wscale = (opts >> 8) & 15;
-          if (opts & 4) options.sackPermitted = true;
-          if (opts & 8) options.timestamps = { value: dv.getUint32(p + 32, true), echo: dv.getUint32(p + 36, true) };
-          const blocks = (opts >> 12) & 7;
-          if (blocks) {
-            options.sack = [];
-            for (let b = 0; b < blocks; b++) options.sack.push([dv.getUint32(p + 40 + 8 * b, true), dv.getUint32(p + 44 + 8 * b, true)]);
-          }
-          out.push({
-            type: "segment", id, direction: type === EventType.segmentIn ? "in" : "out", flags: code, seq: a,
-            ack: dv.getUint32(p + 12, true), window: dv.getUint32(p + 16, true), length: dv.getUint32(p + 20, true),
-            options,
-          });
-          break;
-        }
-        default:
-          break;
-      }
+    const base = this.x.engineEventsPtr() >>> 0;
+    for (let i = 0; i < count; i++) {
+      const e = this.eventAt(base + i * EVENT_SIZE);
+      if (e) out.push(e);
     }
     this.x.engineEventsClear();
     return out;
+  }
+
+  /**
+   * Calls `visit` with each pending event's raw fields, then clears them: no object per event. Events
+   * the visitor's own calls into the engine append are visited in the same pass, in order (the region
+   * may move when it grows, so it is re-located after each call). `at` is the record's address, valid
+   * only during the call: `eventAt(at)` decodes it in full. Returns the number of events visited.
+   */
+  visitEvents(visit: EventVisitor): number {
+    const x = this.x;
+    let count = x.engineEventCount();
+    let base = x.engineEventsPtr() >>> 0;
+    let i = 0;
+    for (; i < count; i++) {
+      const p = base + i * EVENT_SIZE;
+      const dv = this.views.dv;
+      visit(dv.getUint16(p, true), dv.getUint16(p + 2, true), dv.getUint32(p + 4, true), dv.getUint32(p + 8, true), p);
+      const now = x.engineEventCount();
+      if (now !== count) {
+        count = now;
+        base = x.engineEventsPtr() >>> 0;
+      }
+    }
+    x.engineEventsClear();
+    return i;
+  }
+
+  /** Decodes the event record at `at` (undefined for an unknown type). */
+  eventAt(p: number): EngineEvent | undefined {
+    const dv = this.views.dv;
+    const type = dv.getUint16(p, true);
+    const code = dv.getUint16(p + 2, true);
+    const id = dv.getUint32(p + 4, true);
+    const a = dv.getUint32(p + 8, true);
+    switch (type) {
+      case EventType.connected: return { type: "connected", id };
+      case EventType.accepted: return { type: "accepted", id, listener: a };
+      case EventType.readable: return { type: "readable", id };
+      case EventType.writable: return { type: "writable", id };
+      case EventType.peerFin: return { type: "peerFin", id };
+      case EventType.closed: return { type: "closed", id };
+      case EventType.reset: return { type: "reset", id, error: engineErrorCode(code) };
+      case EventType.timedOut: return { type: "timedOut", id, error: engineErrorCode(code) };
+      case EventType.error: return { type: "error", id, error: engineErrorCode(code) };
+      case EventType.state: return { type: "state", id, from: TCP_STATES[code]!, to: TCP_STATES[a]! };
+      case EventType.segmentIn:
+      case EventType.segmentOut: {
+        const opts = dv.getUint32(p + 24, true);
+        const options: SegmentOptionsTrace = {};
+        if (opts & 1) options.mss = dv.getUint32(p + 28, true);
+        if (opts & 2) options.wscale = (opts >> 8) & 15;
+        if (opts & 4) options.sackPermitted = true;
+        if (opts & 8) options.timestamps = { value: dv.getUint32(p + 32, true), echo: dv.getUint32(p + 36, true) };
+        const blocks = (opts >> 12) & 7;
+        if (blocks) {
+          options.sack = [];
+          for (let b = 0; b < blocks; b++) options.sack.push([dv.getUint32(p + 40 + 8 * b, true), dv.getUint32(p + 44 + 8 * b, true)]);
+        }
+        return {
+          type: "segment", id, direction: type === EventType.segmentIn ? "in" : "out", flags: code, seq: a,
+          ack: dv.getUint32(p + 12, true), window: dv.getUint32(p + 16, true), length: dv.getUint32(p + 20, true),
+          options,
+        };
+      }
+      default:
+        return undefined;
+    }
   }
 
   counters(): EngineCounters {
@@ -475,6 +536,20 @@ export class Engine {
 
   state(id: number): TcpState {
     return TCP_STATES[check(this.x.connState(id), "state")]!;
+  }
+
+  /**
+   * The connection's ports and addresses (the tail of its STATUS record) without decoding the rest:
+   * the addresses are formatted on first use, so taking them costs little per connection.
+   */
+  endpoints(id: number): ConnectionEndpoints {
+    check(this.x.connStatus(id), "status");
+    const p = this.x.engineStatusPtr() >>> 0;
+    const dv = this.views.dv;
+    return new ConnectionEndpoints(
+      dv.getUint32(p + 176, true) === 6 ? 6 : 4, dv.getUint32(p + 128, true), dv.getUint32(p + 132, true),
+      this.views.u8.slice(p + 144, p + 176),
+    );
   }
 
   status(id: number): ConnectionStatus {

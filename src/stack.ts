@@ -37,9 +37,9 @@
 //   is released then.
 // - `release()` gives the handle back at once with no further callbacks: the engine finishes the
 //   connection by itself (FIN, or RST if received data is left unread).
-import { Engine, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EngineEvent } from "./engine.js";
+import { Engine, EventType, TCP_STATES, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "./engine.js";
 import { CopyArena } from "./arena.js";
-import { TcpwasmError, invalidArg } from "./errors.js";
+import { TcpwasmError, engineErrorCode, invalidArg } from "./errors.js";
 import type { Flavor } from "./loader.js";
 import type { Link } from "./link/types.js";
 import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
@@ -199,6 +199,10 @@ export class Stack {
   readonly arena = new CopyArena();
   private timer: unknown = undefined;
   private timerAt = Infinity;
+  /** The time of the events being dispatched. */
+  private turnNow = 0;
+  /** Whether the events after the output drain held any for the user (not only traces). */
+  private userEvents = false;
   private scheduled = false;
   private pumping = false;
   private closed = false;
@@ -241,9 +245,8 @@ export class Stack {
     const localAddress = local ?? this.sourceFor(r.version, r.bytes);
     const now = this.now();
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort }, now, connOptions);
-    const status = this.engine.status(id);
-    const conn = new StackConnection(this, id, status.localAddress, status.localPort, status.remoteAddress, status.remotePort);
-    conn.state = status.state;
+    const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    conn.state = this.engine.state(id);
     this.connections.set(id, conn);
     this.kick();
     return conn;
@@ -413,27 +416,23 @@ export class Stack {
     this.pumping = true;
     try {
       for (let round = 0; round < 64 && !this.closed; round++) {
-        const now = this.now();
+        const now = (this.turnNow = this.now());
         this.engine.timers(now);
-        const events = this.engine.events();
-        for (const e of events) this.dispatch(e, now);
+        const events = this.engine.visitEvents(this.dispatch);
         let moved = false;
         for (const conn of [...this.readPending]) {
           if (this.closed) break;
           if (conn.deliver()) moved = true;
         }
-        if (events.length === 0 && !moved) break;
+        if (events === 0 && !moved) break;
       }
       if (this.closed) return;
       this.flushOutput();
       // Output records its segments as trace events: take them now, stamped with this turn's time.
-      let userEvents = false;
-      const now = this.now();
-      for (const e of this.engine.events()) {
-        if (e.type !== "segment" && e.type !== "state") userEvents = true;
-        this.dispatch(e, now);
-      }
-      if (userEvents) this.kick();
+      this.turnNow = this.now();
+      this.userEvents = false;
+      this.engine.visitEvents(this.dispatch);
+      if (this.userEvents) this.kick();
       this.armTimer();
     } finally {
       this.pumping = false;
@@ -447,64 +446,76 @@ export class Stack {
     return false;
   }
 
-  private dispatch(e: EngineEvent, now: number): void {
-    if (e.type === "segment" || e.type === "state") {
-      const conn = this.connections.get(e.id) ?? this.lingering.get(e.id);
-      if (e.type === "state" && conn) conn.state = e.to;
-      if (e.type === "state" && e.to === "CLOSED") this.lingering.delete(e.id);
-      if (this.traceSink) {
-        const ev: TraceEvent =
-          e.type === "state"
-            ? { kind: "state", time: now, endpoint: this.name, from: e.from, to: e.to }
-            : {
-                kind: "segment", time: now, endpoint: this.name, direction: e.direction, flags: e.flags, seq: e.seq,
-                ack: e.ack, window: e.window, length: e.length, options: e.options,
-              };
-        this.traceSink(ev, conn, e.id);
-      }
-      if (e.type === "state" && conn && e.to === "TIME-WAIT" && this.connections.has(e.id)) conn.markDone(undefined);
+  /** Handles one engine event (Engine.visitEvents), at this turn's time. */
+  private readonly dispatch: EventVisitor = (type, code, id, a, at) => {
+    if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
+      this.traced(type, id, a, at);
       return;
     }
-    if (e.type === "accepted") {
-      const listener = this.listeners.get(e.listener);
-      const status = this.engine.status(e.id);
-      const conn = new StackConnection(this, e.id, status.localAddress, status.localPort, status.remoteAddress, status.remotePort);
-      conn.state = status.state;
-      this.connections.set(e.id, conn);
+    this.userEvents = true;
+    if (type === EventType.accepted) {
+      const listener = this.listeners.get(a);
+      const conn = new StackConnection(this, id, this.engine.endpoints(id));
+      conn.state = this.engine.state(id);
+      this.connections.set(id, conn);
       if (!listener || listener.closed) {
         // Completed after the listener went away: nobody will take it.
-        this.engine.abort(e.id, now);
+        this.engine.abort(id, this.turnNow);
         return;
       }
       listener.accept(conn);
       return;
     }
-    const conn = this.connections.get(e.id);
+    const conn = this.connections.get(id);
     if (!conn) return;
-    switch (e.type) {
-      case "connected":
-        conn.state = this.engine.state(e.id);
+    switch (type) {
+      case EventType.connected:
+        conn.state = this.engine.state(id);
         conn.onConnect?.();
         break;
-      case "readable":
+      case EventType.readable:
         this.wantRead(conn);
         break;
-      case "writable":
+      case EventType.writable:
         conn.onWritable?.();
         break;
-      case "peerFin":
+      case EventType.peerFin:
         conn.peerFinished = true;
         this.wantRead(conn);
         break;
-      case "reset":
-      case "timedOut":
-      case "error":
-        conn.error ??= new TcpwasmError(e.error, `${conn.describe()}: ${e.error === "ECONNREFUSED" ? "connection refused" : e.type === "reset" ? "reset by peer" : e.type === "timedOut" ? "timed out" : "failed"}`);
+      case EventType.reset:
+      case EventType.timedOut:
+      case EventType.error: {
+        const error = engineErrorCode(code);
+        const what = error === "ECONNREFUSED" ? "connection refused" : type === EventType.reset ? "reset by peer" : type === EventType.timedOut ? "timed out" : "failed";
+        conn.error ??= new TcpwasmError(error, `${conn.describe()}: ${what}`);
         break;
-      case "closed":
+      }
+      case EventType.closed:
         conn.markDone(conn.error);
         break;
     }
+  };
+
+  /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
+  private traced(type: number, id: number, a: number, at: number): void {
+    const conn = this.connections.get(id) ?? this.lingering.get(id);
+    const to = type === EventType.state ? TCP_STATES[a]! : undefined;
+    if (to && conn) conn.state = to;
+    if (to === "CLOSED") this.lingering.delete(id);
+    if (this.traceSink) {
+      const e = this.engine.eventAt(at)!;
+      const time = this.turnNow;
+      const endpoint = this.name;
+      if (e.type === "state") this.traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
+      else if (e.type === "segment") {
+        this.traceSink({
+          kind: "segment", time, endpoint, direction: e.direction, flags: e.flags, seq: e.seq, ack: e.ack,
+          window: e.window, length: e.length, options: e.options,
+        }, conn, id);
+      }
+    }
+    if (to === "TIME-WAIT" && conn && this.connections.has(id)) conn.markDone(undefined);
   }
 
   private flushOutput(): void {
@@ -626,11 +637,24 @@ export class StackConnection {
   constructor(
     private readonly stack: Stack,
     readonly id: number,
-    readonly localAddress: string,
-    readonly localPort: number,
-    readonly remoteAddress: string,
-    readonly remotePort: number,
+    private readonly endpoints: ConnectionEndpoints,
   ) {}
+
+  get localAddress(): string {
+    return this.endpoints.localAddress;
+  }
+
+  get localPort(): number {
+    return this.endpoints.localPort;
+  }
+
+  get remoteAddress(): string {
+    return this.endpoints.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.endpoints.remotePort;
+  }
 
   /** Receives each chunk of data (a copy, yours to keep; it may share its ArrayBuffer with others). Without a handler the connection reads nothing, as if paused. */
   get onData(): ((chunk: Uint8Array) => void) | undefined {
