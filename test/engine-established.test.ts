@@ -359,4 +359,24 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     // RFC 6298 2.3 after the handshake's sample of 0: SRTT = 7/8 * 0 + 1/8 * 30.
     expect(s.engine.status(s.id).srttMs).toBe(3.75);
   });
+  it("an ACK echoing a TSval older than an RTO retransmission gives no sample; the next fresh echo does (RFC 7323 4.1)", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.engine.send(s.id, new TextEncoder().encode("ping"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "ping", timestamps: { value: ourTs, echo: 1001 } });
+    // The peer got it but its ACK was lost: RTO (200 ms, the minimum) sends it again and backs off.
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "ping", timestamps: { value: (ourTs + 200) >>> 0, echo: 1001 } });
+    expect(s.engine.status(s.id).rtoMs).toBe(400);
+    // Its ACK for the duplicate echoes the original's TSval (RFC 7323 4.3: TS.Recent stays for a
+    // segment outside the window). 205 ms is our timeout, not the path: SRTT and the backed-off RTO stay.
+    s.advance(5);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(5), timestamps: { value: 1011, echo: ourTs } });
+    expect(s.engine.status(s.id)).toMatchObject({ sndUna: s.l(5), srttMs: 0, rtoMs: 400 });
+    s.engine.send(s.id, new TextEncoder().encode("pong"), s.now);
+    s.recv({ flags: ACK | PSH, seq: s.l(5), ack: s.r(1), payload: "pong", timestamps: { value: (ourTs + 205) >>> 0, echo: 1011 } });
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(9), timestamps: { value: 1012, echo: (ourTs + 205) >>> 0 } });
+    // A fresh echo is a sample again: SRTT = 7/8 * 0 + 1/8 * 10, and RTO is derived anew.
+    expect(s.engine.status(s.id)).toMatchObject({ srttMs: 1.25, rtoMs: 200 });
+  });
 });

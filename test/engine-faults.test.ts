@@ -110,4 +110,25 @@ describe("engine: reduced scenarios from the fault matrix", () => {
     pair.runUntil(bothAcked, readBoth, "both flights acknowledged");
     expect(pair.a.engine.counters().outOfWindow + pair.b.engine.counters().outOfWindow).toBeLessThan(10);
   });
+
+  for (const seed of [2028, 2031]) {
+    it(`timestamps, 4 KiB buffers, 20% loss and 20% reordering: RTO does not climb to its maximum (seed ${seed})`, async () => {
+      // A segment arrives, its ACK is lost, RTO sends it again: the receiver answers the duplicate
+      // echoing the original's TSval (RFC 7323 4.3), so the echo measured the whole RTO wait. Taken
+      // as RTT samples these fed each backed-off RTO into SRTT until RTO sat at 60 s: 2 MiB one way
+      // did not finish in 3000 virtual seconds (seed 2028) or took 1518 (seed 2031). Expected: such
+      // echoes give no sample (ack.ts), and the transfer ends in about 300 s including TIME-WAIT.
+      const pair = await Pair.create({
+        flavor: "debug",
+        seed,
+        config: { sendBuffer: 4096, recvBuffer: 4096, timestamps: true, sack: true, windowScaling: true },
+        link: { loss: 0.2, reorder: 0.2, delay: 1 },
+      });
+      pair.setBudget({ steps: 100_000, virtualMs: 600_000 });
+      const r = pair.transfer(2 * MiB, 0);
+      expect(r.aToB.bytes).toBe(2 * MiB);
+      expect(r.aToB.receivedSha256).toBe(r.aToB.sentSha256);
+      expect(r.retransmits.a).toBeGreaterThan(0);
+    });
+  }
 });

@@ -42,10 +42,20 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.retries = 0;
     t.dupAcks = 0;
-    // RTT: timestamps echo exactly the segment that was acked (RFC 7323 4.1); otherwise Karn's timing.
+    // RTT (RFC 7323 4.1, 3.2): with timestamps, a sample from each ACK that advances SND.UNA, from
+    // the TSval it echoes; otherwise Karn's timing (RFC 6298 3). After a retransmission timeout the
+    // receiver may answer our retransmitted duplicate echoing the original's TSval (it was received,
+    // the ACK lost; RFC 7323 4.3 leaves TS.Recent alone for a segment outside the window): that
+    // measures our RTO wait, and taking it would feed the backed-off RTO back into SRTT until RTO
+    // sticks at its maximum. Such echoes, older than the retransmission, give no sample (Karn's rule
+    // with the timestamp as the transmission's name; RFC 3522 detects spurious timeouts the same way).
     if (hasFlag(t, F.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
-      const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
-      if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
+      const fresh = !hasFlag(t, F.RTO_TS) || <i32>(seg.tsEcr - t.rtoTsVal) >= 0;
+      if (fresh) {
+        clearFlag(t, F.RTO_TS);
+        const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
+        if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
+      }
     } else if (hasFlag(t, F.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
       rttSample(tcbRtt(t), nowUs - t.rttStartUs);
       clearFlag(t, F.RTT_TIMING);

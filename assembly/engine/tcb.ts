@@ -88,6 +88,8 @@ export const enum F {
    * in SYN-RECEIVED.
    */
   SYN_UNACKED = 1 << 26,
+  /** A retransmission timeout resent data at TSval rtoTsVal: older echoes give no RTT sample. */
+  RTO_TS = 1 << 27,
 }
 
 @unmanaged
@@ -142,6 +144,8 @@ export class Tcb {
   tsRecentUs: i64;
   rttSeq: u32;
   rttStartUs: i64;
+  /** Our TSval when the last retransmission timeout sent data again (F.RTO_TS). */
+  rtoTsVal: u32;
 
   /** Consecutive retransmission timeouts (SYN retries in SYN-SENT / SYN-RECEIVED). */
   retries: u32;

@@ -13,6 +13,7 @@ import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, reschedule, wantOutput } from "./conn";
 import { persistInterval } from "./output";
+import { tsNow } from "./emit";
 
 /** Runs every timer due at `nowUs`. */
 export function timersRun(nowUs: i64): void {
@@ -94,6 +95,10 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   // have reneged on SACKed data, so the scoreboard starts over (RFC 2018 8, RFC 6675 5.1).
   t.sndNxt = t.sndUna;
   t.highRxt = t.sndUna;
+  // The receiver may hold the original and echo its TSval to the retransmission (its ACK was lost):
+  // such an echo measures this timeout, not the path (ack.ts takes no sample from it).
+  t.rtoTsVal = tsNow(t, nowUs);
+  setFlag(t, F.RTO_TS);
   t.dupAcks = 0;
   sbClear(tcbSb(t));
   clearFlag(t, F.RTT_TIMING | F.RTX_ONE);
