@@ -46,6 +46,8 @@ import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, ty
 import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
 
+const RESOLVED = Promise.resolve();
+
 /** Timer functions the stack uses; inject them to test throttled or bunched timers. */
 export interface StackTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -332,11 +334,22 @@ export class Stack {
   kick(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.pump();
-    });
+    // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask builds an
+    // AsyncResource and a bound function per call, which showed in connection churn.
+    RESOLVED.then(this.scheduledPump);
   }
+
+  private readonly scheduledPump = (): void => {
+    this.scheduled = false;
+    try {
+      this.pump();
+    } catch (error) {
+      // A handler threw: report it as an uncaught exception, as from queueMicrotask, not as a rejection.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };
 
   /** @internal */
   wantRead(conn: StackConnection): void {

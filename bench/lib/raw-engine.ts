@@ -15,6 +15,8 @@ import { Prng } from "../../src/prng.js";
 /** 1 MiB of seeded bytes the benches send from (bulk wraps around it). */
 export const SOURCE = new Prng(9).fill(new Uint8Array(1 << 20));
 
+const RESOLVED = Promise.resolve();
+
 export function microtaskLinkPair(): [Link, Link] {
   const make = () => {
     const end = {
@@ -23,7 +25,8 @@ export function microtaskLinkPair(): [Link, Link] {
       closed: false,
       send(packets: Uint8Array[]) {
         if (end.closed) return;
-        queueMicrotask(() => end.peer.handler?.(packets));
+        // A reaction on a settled promise: cheaper than queueMicrotask in Node (no AsyncResource).
+        RESOLVED.then(() => end.peer.handler?.(packets));
       },
       onReceive(h: PacketHandler) {
         end.handler = h;
