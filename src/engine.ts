@@ -86,6 +86,7 @@ export const ConfigKey = {
   stateEvents: 34,
   synCookies: 35,
   memoryLimit: 36,
+  quickAcks: 37,
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
 

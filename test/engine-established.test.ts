@@ -322,6 +322,32 @@ describe("ESTABLISHED: window scaling across 64 KiB (RFC 7323 2)", () => {
   });
 });
 
+describe("ESTABLISHED: quick ACKs at the start of a connection", () => {
+  it("the first QUICK_ACKS in-order segments are acknowledged at once, then the delayed ACK applies (RFC 1122 4.2.3.2)", async () => {
+    const s = await established({ quickAcks: 2 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "a" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65535 });
+    s.send({ flags: ACK, seq: s.r(2), ack: s.l(1), payload: "bb" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533 });
+    // The phase is over: a lone segment waits for the delayed-ACK timer.
+    s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "c" });
+    s.recvNothing();
+    expect(s.advanceToDeadline()).toBe(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+  });
+  it("an out-of-order segment does not use up the phase (it is acknowledged at once anyway)", async () => {
+    const s = await established({ quickAcks: 2 });
+    s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "c" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 65535 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533 });
+    s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "d" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "e" });
+    s.recvNothing();
+  });
+});
+
 describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
   async function withTimestamps() {
     const s = await Script.create({ timestamps: true });

@@ -111,6 +111,30 @@ describe("engine: reduced scenarios from the fault matrix", () => {
     expect(pair.a.engine.counters().outOfWindow + pair.b.engine.counters().outOfWindow).toBeLessThan(10);
   });
 
+  it("MTU 65535 without window scaling: each lone segment the unscaled window admits is acknowledged at once", async () => {
+    // The peer's 65535-byte window admits one 65483-byte segment (MSS 65495 less timestamps); with
+    // the delayed ACK on every lone segment each one waited 40 ms (the MTU 65535 bench stalled 40 ms
+    // per connection). Expected: the quick-ACK phase at the start (16 segments by default) answers
+    // each at once, so the clock never has to jump to a delayed-ACK deadline.
+    const pair = await Pair.create({ flavor: "debug", mtu: 65535, config: { windowScaling: false } });
+    pair.setBudget({ steps: 10_000, virtualMs: 10_000 });
+    const { client, server } = pair.open();
+    const start = pair.now;
+    const bytes = 4 * 65483;
+    expect(pair.a.engine.send(client, new Uint8Array(bytes).fill(7), pair.now)).toBe(bytes);
+    let received = 0;
+    pair.runUntil(() => {
+      const st = pair.a.engine.status(client);
+      return received === bytes && st.sndUna === st.sndMax;
+    }, () => {
+      const n = pair.b.engine.recv(server, pair.now).length;
+      received += n;
+      return n;
+    }, "four large segments acknowledged");
+    expect(pair.a.engine.counters().segmentsOut - pair.a.engine.counters().retransmits).toBeGreaterThanOrEqual(4);
+    expect(pair.now).toBe(start);
+  });
+
   for (const seed of [2028, 2031]) {
     it(`timestamps, 4 KiB buffers, 20% loss and 20% reordering: RTO does not climb to its maximum (seed ${seed})`, async () => {
       // A segment arrives, its ACK is lost, RTO sends it again: the receiver answers the duplicate

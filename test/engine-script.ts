@@ -47,8 +47,12 @@ export const TEMPL: Seg = {
   sack: [],
 };
 
-/** Engine configuration of the scripts: no options but MSS unless a test turns them on. */
+/**
+ * Engine configuration of the scripts: no options but MSS unless a test turns them on, and the
+ * delayed ACK from the first segment (no quick-ACK phase) unless a test asks for it.
+ */
 export const SCRIPT_CONFIG: EngineConfig = {
+  quickAcks: 0,
   recvBuffer: 65536,
   sendBuffer: 65536,
   windowScaling: false,

@@ -68,7 +68,12 @@ export const enum ConfigKey {
   SYN_COOKIES = 35,
   /** Bytes of pool memory the engine may hold (tables, TCBs, rings, reassembly); 0 = only wasm32 bounds it. */
   MEMORY_LIMIT = 36,
-  COUNT = 37,
+  /**
+   * In-order data segments acknowledged at once at the start of a connection, default 16 (Linux's
+   * quickack mode at start); 0: the delayed ACK applies from the first segment (RFC 9293 3.8.6.3).
+   */
+  QUICK_ACKS = 37,
+  COUNT = 38,
 }
 
 export let maxConnections: u32 = 65536;
@@ -108,6 +113,7 @@ export let controlQueueBytes: u32 = 64 * 1024;
 export let stateEvents: bool = true;
 export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
+export let quickAcks: u32 = 16;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -186,6 +192,7 @@ export function configSet(key: u32, value: f64): i32 {
       memoryLimit = value;
       poolSetLimit(value == 0 ? u64.MAX_VALUE : <u64>value);
       break;
+    case ConfigKey.QUICK_ACKS: quickAcks = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

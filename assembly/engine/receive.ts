@@ -40,7 +40,14 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
       setFlag(t, F.READABLE_SENT);
       notify(t, EventType.READABLE, 0);
     }
-    // RFC 9293 3.8.6.3: delay the ACK, but ACK at least every second full-sized segment.
+    // Quick-ACK phase: the first config QUICK_ACKS segments are acknowledged at once. While the
+    // peer is in slow start (RFC 5681 3.1), or its window is one large segment (an unscaled 64 KiB
+    // window admits a single segment at MTU 65535), a delayed ACK stalls it for the whole delay.
+    if (t.quickAcks != 0) {
+      t.quickAcks--;
+      setFlag(t, F.ACK_NOW);
+    }
+    // RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2): delay the ACK, but ACK at least every second full-sized segment.
     if (hasFlag(t, F.ACK_NOW) || t.unackedBytes >= 2 * t.rcvSegMax) {
       setFlag(t, F.ACK_NOW);
       wantOutput(t);

@@ -131,6 +131,8 @@ export class Tcb {
   unackedBytes: u32;
   /** Largest segment text received: "full-sized" for the every-second-segment ACK rule. */
   rcvSegMax: u32;
+  /** In-order data segments still to be acknowledged at once (quick-ACK phase at the start). */
+  quickAcks: u32;
 
   /** Shift applied to SEG.WND (the peer's scale) and to our advertised window (ours). */
   sndShift: u32;

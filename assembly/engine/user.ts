@@ -84,6 +84,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   tcbCc(t).recover = t.iss;
   oooClear(tcbOoo(t));
   t.lastRecvUs = nowUs;
+  t.quickAcks = config.quickAcks;
 }
 
 // ---- OPEN ----
