@@ -2,13 +2,17 @@
 // shared by bench/sockets.bench.ts and bench/node-duplex.bench.ts, and the microtask link they run
 // stacks over:
 // - rawBulk / rawChurn: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
-//   loop through the public driver API: send copies in, recv copies out (the copies the faces make
-//   too), and each TX batch is copied straight into the peer's RX region (the fastest wire the
-//   driver allows). The same workloads as the faces' rows: bulk one way, and sequential connect /
+//   loop through the public driver API, moving the same bytes with the same copies as two stacks
+//   do: send copies in (StackConnection.write), recv copies out (the stack's read copy), and each TX
+//   batch is copied out once and passed to the peer's Engine.input, which copies it into the RX
+//   region (the stack's output copy and its input copy). What the baseline leaves out is exactly what
+//   the faces add: the link, microtask scheduling, event dispatch, per-connection objects and the
+//   faces' own streams. The same workloads as the faces' rows: bulk one way, and sequential connect /
 //   1 KiB each way / both close.
 // - microtaskLinkPair: a Link pair that hands each batch to the peer in a microtask, so no timer or
 //   macrotask stands between two stacks.
-import { Engine, type EngineConfig } from "../../src/engine.js";
+import { Engine, EventType, type EngineConfig, type EventVisitor } from "../../src/engine.js";
+import { CopyArena } from "../../src/arena.js";
 import type { Link, PacketHandler } from "../../src/link/types.js";
 import { Prng } from "../../src/prng.js";
 
@@ -48,8 +52,11 @@ export function microtaskLinkPair(): [Link, Link] {
 async function rawPair(config: EngineConfig = {}) {
   const a = await Engine.create({ flavor: "simd", config });
   const b = await Engine.create({ flavor: "simd", config });
-  // One copy per TX batch, straight into the peer's RX region (the stack's output copy plus the
-  // engine's input copy are two).
+  // Packets move as between two stacks, minus the link, the scheduling and the faces: each TX batch
+  // is copied out once into a CopyArena (as Stack.flushOutput does, since a link owns what it is
+  // given), and the views into that copy are handed to the peer's Engine.input (the copy into its RX
+  // region that Stack.receive makes).
+  const arena = new CopyArena();
   const cross = (from: Engine, to: Engine, now: number): number => {
     const x = from.raw;
     let moved = 0;
@@ -60,8 +67,14 @@ async function rawPair(config: EngineConfig = {}) {
         const dv = from.memory.dv;
         let end = 0;
         for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        to.memory.u8.set(from.memory.u8.subarray(base, base + end), to.raw.engineRxPtr() >>> 0);
-        to.raw.engineInput(n, now);
+        const copy = arena.copy(from.memory.u8, base, base + end);
+        const packets: Uint8Array[] = [];
+        for (let i = 0, off = 0; i < n; i++) {
+          const len = dv.getUint32(base + off, true);
+          packets.push(copy.subarray(off + 4, off + 4 + len));
+          off += 4 + ((len + 3) & ~3);
+        }
+        to.input(packets, now);
         moved += n;
       }
       if (n === 0 || !x.engineOutputMore()) return moved;
@@ -70,17 +83,33 @@ async function rawPair(config: EngineConfig = {}) {
   const pump = (now: number) => {
     for (let i = 0; i < 10_000; i++) if (cross(a, b, now) + cross(b, a, now) === 0) return;
   };
-  return { a, b, pump };
+  // Events are drained without an object each (Engine.visitEvents), as the stack does.
+  let accepted = -1;
+  const onEvent: EventVisitor = (type, _code, id) => {
+    if (type === EventType.accepted) accepted = id;
+  };
+  const drainEvents = () => {
+    a.visitEvents(onEvent);
+    b.visitEvents(onEvent);
+  };
+  /** The connection b accepted since the last call (after a pump that completed a handshake). */
+  const takeAccepted = (): number => {
+    drainEvents();
+    const id = accepted;
+    if (id < 0) throw new Error("raw engine: no connection accepted");
+    accepted = -1;
+    return id;
+  };
+  return { a, b, pump, drainEvents, takeAccepted };
 }
 
 /** Gbit/s of `bytes` one way between two raw engines. */
 export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise<number> {
-  const { a, b, pump } = await rawPair(config);
+  const { a, b, pump, drainEvents, takeAccepted } = await rawPair(config);
   const l = b.listen({ port: 80 });
   const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, performance.now());
   pump(performance.now());
-  const s = b.events().find((e) => e.type === "accepted")!.id;
-  a.events();
+  const s = takeAccepted();
   const start = performance.now();
   let sent = 0;
   let got = 0;
@@ -95,8 +124,7 @@ export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise
     pump(now);
     a.timers(now);
     b.timers(now);
-    a.events();
-    b.events();
+    drainEvents();
   }
   const seconds = (performance.now() - start) / 1000;
   a.release(c, performance.now());
@@ -107,7 +135,7 @@ export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise
 
 /** Connections per second: `n` sequential connect / 1 KiB each way / both close between two raw engines. */
 export async function rawChurn(n: number, config: EngineConfig = {}): Promise<number> {
-  const { a, b, pump } = await rawPair(config);
+  const { a, b, pump, drainEvents, takeAccepted } = await rawPair(config);
   b.listen({ port: 80 });
   const kib = SOURCE.subarray(0, 1024);
   const start = performance.now();
@@ -115,7 +143,7 @@ export async function rawChurn(n: number, config: EngineConfig = {}): Promise<nu
     let now = performance.now();
     const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
     pump(now);
-    const s = b.events().find((e) => e.type === "accepted")!.id;
+    const s = takeAccepted();
     a.send(c, kib, now);
     a.close(c, now);
     pump(now);
@@ -135,8 +163,7 @@ export async function rawChurn(n: number, config: EngineConfig = {}): Promise<nu
       a.timers(now);
       b.timers(now);
     }
-    a.events();
-    b.events();
+    drainEvents();
     a.release(c, now);
     b.release(s, now);
   }
