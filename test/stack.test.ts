@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
 import { TcpwasmError } from "../src/errors.js";
+import type { SegmentTrace, TraceEvent } from "../src/trace.js";
 import { Prng } from "../src/prng.js";
 import { parseIpv4, parseIpv6 } from "../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
@@ -119,6 +120,32 @@ describe("stack", () => {
       b.close();
     });
   }
+
+  it("trace events carry every option of a segment: MSS, window scale, SACK-permitted, timestamps", async () => {
+    const traces: TraceEvent[] = [];
+    const [la, lb] = createMemoryLinkPair();
+    const common = { flavor: "debug" as const, config: FAST };
+    const a = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client", trace: (e) => void traces.push(e) });
+    const b = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
+    a.attach(la);
+    b.attach(lb);
+    const server = accepted(b, 8081);
+    const client = a.openConnection({ remote: "10.0.0.2", remotePort: 8081 });
+    await new Promise<void>((r) => (client.onConnect = r));
+    await server;
+    const segments = traces.filter((e): e is SegmentTrace => e.kind === "segment");
+    const syn = segments.find((e) => e.direction === "out" && e.flags === 0x002)!;
+    const synAck = segments.find((e) => e.direction === "in" && e.flags === 0x012)!;
+    const ack = segments.find((e) => e.direction === "out" && e.flags === 0x010)!;
+    // 256 KiB receive buffers: window scale 3 (RFC 7323 2.3), offered and answered.
+    const ts = syn.options!.timestamps!.value;
+    expect(syn.options).toEqual({ mss: 1460, wscale: 3, sackPermitted: true, timestamps: { value: ts, echo: 0 } });
+    const peerTs = synAck.options!.timestamps!.value;
+    expect(synAck.options).toEqual({ mss: 1460, wscale: 3, sackPermitted: true, timestamps: { value: peerTs, echo: ts } });
+    expect(ack.options).toEqual({ timestamps: { value: ack.options!.timestamps!.value, echo: peerTs } });
+    a.close();
+    b.close();
+  });
 
   it("abort sends RST: the peer closes with ECONNRESET, the aborting side with no error", async () => {
     const { a, b } = await pair();
