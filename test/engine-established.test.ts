@@ -371,6 +371,13 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     expect(s.engine.counters().pawsDropped).toBe(1);
     expect(s.engine.status(s.id).recvQueued).toBe(3);
   });
+  it("TS.Recent is not taken from a segment beyond Last.ACK.sent: a delayed ACK echoes the earliest (RFC 7323 4.3 A)", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab", timestamps: { value: 1005, echo: ourTs } });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "cd", timestamps: { value: 1006, echo: ourTs } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532, timestamps: { value: ourTs, echo: 1005 } });
+  });
   it("TS.Recent is not taken from an unacceptable segment", async () => {
     const { s, ourTs } = await withTimestamps();
     s.send({ flags: ACK, seq: s.r(900000), ack: s.l(1), payload: "far", timestamps: { value: 50000, echo: ourTs } });
