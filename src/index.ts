@@ -9,3 +9,7 @@ export { createStack, Stack, StackConnection, StackListener, type StackOptions, 
 export { TcpwasmError, type ErrorCode } from "./errors.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./trace.js";
 export { TcpSocket, TcpListener, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./socket-web.js";
+export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./trace.js";
+export { renderLadder, type LadderOptions } from "./ladder.js";
+// The engine driver itself, for hosts that want packets, events and deadlines without sockets.
+export { Engine, ConfigKey, ConnOption, COUNTER_NAMES, type EngineConfig, type ConnectionOptions, type EngineEvent, type EngineCounters, type ConnectionStatus, type EngineOptions } from "./engine.js";
