@@ -9,56 +9,14 @@
 // Bulk: BULK_MIB MiB one way, 64 KiB writes that wait for 'drain', Gbit/s from the first write to the
 // last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
 // 1 KiB each way, both close.
-import { createStack, type Stack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
 import { bindNet } from "../src/node-net.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
-import { SOURCE, microtaskLinkPair, rawBulk, rawChurn } from "./lib/raw-engine.js";
+import { SOURCE, WRITE, nextWrite, rawBulk, rawChurn } from "./lib/raw-engine.js";
+import { stackBulk, stackChurn, stacks } from "./sockets.bench.js";
 
 const BULK_MIB = 128;
 const RUNS = 3;
 const CHURN = 2000;
-const WRITE = 64 * 1024;
-
-async function stacks(link: "microtask" | "memory"): Promise<[Stack, Stack]> {
-  const [la, lb] = link === "memory" ? createMemoryLinkPair() : microtaskLinkPair();
-  const a = await createStack({ addresses: ["10.0.0.1/24"], flavor: "simd" });
-  const b = await createStack({ addresses: ["10.0.0.2/24"], flavor: "simd" });
-  a.attach(la);
-  b.attach(lb);
-  return [a, b];
-}
-
-async function stackBulk(bytes: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
-  const done = new Promise<number>((resolve) => {
-    b.openListener({ port: 80 }, (conn) => {
-      let got = 0;
-      conn.onData = (chunk) => {
-        got += chunk.length;
-        if (got >= bytes) resolve(performance.now());
-      };
-    });
-  });
-  const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-  await new Promise<void>((r) => (c.onConnect = r));
-  const start = performance.now();
-  let sent = 0;
-  const write = () => {
-    while (sent < bytes) {
-      const at = sent % SOURCE.length;
-      const n = c.write(SOURCE.subarray(at, Math.min(SOURCE.length, at + bytes - sent)));
-      sent += n;
-      if (n === 0) return;
-    }
-  };
-  c.onWritable = write;
-  write();
-  const end = await done;
-  a.close();
-  b.close();
-  return (bytes * 8) / ((end - start) / 1000) / 1e9;
-}
 
 export async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
   const [a, b] = await stacks(link);
@@ -79,10 +37,9 @@ export async function duplexBulk(bytes: number, link: "microtask" | "memory"): P
   let sent = 0;
   const pump = () => {
     while (sent < bytes) {
-      const at = sent % SOURCE.length;
-      const n = Math.min(WRITE, bytes - sent, SOURCE.length - at);
-      sent += n;
-      if (!c.write(SOURCE.subarray(at, at + n))) {
+      const piece = nextWrite(sent, bytes);
+      sent += piece.length;
+      if (!c.write(piece)) {
         c.once("drain", pump);
         return;
       }
@@ -93,36 +50,6 @@ export async function duplexBulk(bytes: number, link: "microtask" | "memory"): P
   a.close();
   b.close();
   return (bytes * 8) / ((end - start) / 1000) / 1e9;
-}
-
-async function stackChurn(n: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
-  const kib = SOURCE.subarray(0, 1024);
-  b.openListener({ port: 80 }, (conn) => {
-    conn.onData = () => undefined;
-    conn.onEnd = () => {
-      conn.write(kib);
-      conn.end();
-    };
-  });
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-    let back = 0;
-    await new Promise<void>((resolve, reject) => {
-      c.onConnect = () => {
-        c.write(kib);
-        c.end();
-      };
-      c.onData = (chunk) => (back += chunk.length);
-      c.onClose = (err) => (err ? reject(err) : resolve());
-    });
-    if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
-  }
-  const perSecond = n / ((performance.now() - start) / 1000);
-  a.close();
-  b.close();
-  return perSecond;
 }
 
 export async function duplexChurn(n: number): Promise<number> {

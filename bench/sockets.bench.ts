@@ -14,14 +14,14 @@
 import { createStack, type Stack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
-import { SOURCE, microtaskLinkPair, rawBulk, rawChurn } from "./lib/raw-engine.js";
+import { SOURCE, WRITE, microtaskLinkPair, nextWrite, rawBulk, rawChurn } from "./lib/raw-engine.js";
 
 const BULK_MIB = 128;
 const RUNS = 3;
 const CHURN = 2000;
-const WRITE = 64 * 1024;
 
-async function stacks(link: "microtask" | "memory"): Promise<[Stack, Stack]> {
+/** Two stacks, 10.0.0.1 and 10.0.0.2, joined by a microtask link or the memory link. */
+export async function stacks(link: "microtask" | "memory"): Promise<[Stack, Stack]> {
   const [la, lb] = link === "memory" ? createMemoryLinkPair() : microtaskLinkPair();
   const a = await createStack({ addresses: ["10.0.0.1/24"], flavor: "simd" });
   const b = await createStack({ addresses: ["10.0.0.2/24"], flavor: "simd" });
@@ -49,10 +49,10 @@ export async function stackBulk(bytes: number): Promise<number> {
   let sent = 0;
   const write = () => {
     while (sent < bytes) {
-      const at = sent % SOURCE.length;
-      const n = c.write(SOURCE.subarray(at, Math.min(SOURCE.length, at + bytes - sent)));
+      const piece = nextWrite(sent, bytes);
+      const n = c.write(piece);
       sent += n;
-      if (n === 0) return;
+      if (n < piece.length) return;
     }
   };
   c.onWritable = write;
@@ -80,9 +80,10 @@ export async function webBulk(bytes: number, link: "microtask" | "memory"): Prom
   const socket = a.connect({ hostname: "10.0.0.2", port: 80 });
   const writer = (await socket.opened).writable.getWriter();
   const start = performance.now();
-  for (let sent = 0; sent < bytes; sent += WRITE) {
-    const at = sent % SOURCE.length;
-    await writer.write(SOURCE.subarray(at, at + Math.min(WRITE, bytes - sent)));
+  for (let sent = 0; sent < bytes; ) {
+    const piece = nextWrite(sent, bytes);
+    await writer.write(piece);
+    sent += piece.length;
   }
   const end = await done;
   a.close();

@@ -19,6 +19,15 @@ import { Prng } from "../../src/prng.js";
 /** 1 MiB of seeded bytes the benches send from (bulk wraps around it). */
 export const SOURCE = new Prng(9).fill(new Uint8Array(1 << 20));
 
+/** Bulk rows hand the data over in writes of this size, on every face and in the baseline. */
+export const WRITE = 64 * 1024;
+
+/** The next write of a bulk transfer of `bytes` after `sent`: up to WRITE bytes of SOURCE. */
+export function nextWrite(sent: number, bytes: number): Uint8Array {
+  const at = sent % SOURCE.length;
+  return SOURCE.subarray(at, at + Math.min(WRITE, bytes - sent, SOURCE.length - at));
+}
+
 const RESOLVED = Promise.resolve();
 
 export function microtaskLinkPair(): [Link, Link] {
@@ -103,7 +112,7 @@ async function rawPair(config: EngineConfig = {}) {
   return { a, b, pump, drainEvents, takeAccepted };
 }
 
-/** Gbit/s of `bytes` one way between two raw engines. */
+/** Gbit/s of `bytes` one way between two raw engines: WRITE-byte sends while the send ring takes them. */
 export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise<number> {
   const { a, b, pump, drainEvents, takeAccepted } = await rawPair(config);
   const l = b.listen({ port: 80 });
@@ -115,9 +124,11 @@ export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise
   let got = 0;
   while (got < bytes) {
     const now = performance.now();
-    if (sent < bytes) {
-      const at = sent % SOURCE.length;
-      sent += a.send(c, SOURCE.subarray(at, Math.min(SOURCE.length, at + bytes - sent)), now);
+    while (sent < bytes) {
+      const piece = nextWrite(sent, bytes);
+      const n = a.send(c, piece, now);
+      sent += n;
+      if (n < piece.length) break;
     }
     pump(now);
     got += b.recv(s, now).length;
