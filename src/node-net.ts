@@ -116,7 +116,7 @@ export class Socket extends Duplex {
   #bytesTaken = 0;
   // Bytes of the chunk being written that the ring already took (still counted in writableLength).
   #takenOfCurrent = 0;
-  #pendingChunks: Uint8Array[] = [];
+  readonly #pendingChunks: Uint8Array[] = [];
   #pendingCallback: ((error?: Error | null) => void) | undefined;
   #timeoutMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -245,21 +245,25 @@ export class Socket extends Duplex {
     this.#conn?.resume();
   }
 
-  _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#writeChunks([chunk], callback);
+  _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      // As net.Socket: writes made while connecting go out once connected.
+      this.once("connect", () => this._write(chunk, encoding, callback));
+      return;
+    }
+    // The stream calls _write again only after `callback`, so the pending list is empty here and is
+    // reused: no allocation per write.
+    this.#pendingChunks.push(chunk);
+    this.#pendingCallback = callback;
+    this.#flushPending();
   }
 
   _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.#writeChunks(chunks.map((c) => c.chunk), callback);
-  }
-
-  #writeChunks(chunks: Uint8Array[], callback: (error?: Error | null) => void): void {
     if (this.connecting) {
-      // As net.Socket: writes made while connecting go out once connected.
-      this.once("connect", () => this.#writeChunks(chunks, callback));
+      this.once("connect", () => this._writev(chunks, callback));
       return;
     }
-    this.#pendingChunks = chunks;
+    for (const c of chunks) this.#pendingChunks.push(c.chunk);
     this.#pendingCallback = callback;
     this.#flushPending();
   }
@@ -301,7 +305,7 @@ export class Socket extends Duplex {
   #failPending(error: Error): void {
     const callback = this.#pendingCallback;
     this.#pendingCallback = undefined;
-    this.#pendingChunks = [];
+    this.#pendingChunks.length = 0;
     this.#takenOfCurrent = 0;
     callback?.(error);
   }

@@ -78,10 +78,17 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError("a socket's writable stream takes Uint8Array, ArrayBuffer or ArrayBufferView chunks");
 }
 
+function ignore(): void {}
+
 function quietly<T>(p: Promise<T>): Promise<T> {
   // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
-  p.catch(() => undefined);
+  p.catch(ignore);
   return p;
+}
+
+/** The readable side's queuing strategy counts bytes (one function for every socket). */
+function byteLength(chunk: Uint8Array): number {
+  return chunk.byteLength;
 }
 
 function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; sendBufferSize?: number; receiveBufferSize?: number }) {
@@ -150,7 +157,7 @@ export class TcpSocket {
           conn.resume();
         },
       },
-      { highWaterMark, size: (chunk) => chunk.byteLength },
+      { highWaterMark, size: byteLength },
     );
     this.writable = new WritableStream<Uint8Array>(
       {

@@ -187,6 +187,7 @@ export class Stack {
   readonly addresses: readonly string[];
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0 };
   private readonly prefixes: Prefix[];
+  private readonly addressTexts = new Map<Prefix, string>();
   private readonly now: () => number;
   private readonly timerFns: StackTimers;
   private readonly traceSink: StackOptions["trace"];
@@ -382,11 +383,23 @@ export class Stack {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
   }
 
+  /** The stack's address facing `remote`: the first of its version whose prefix holds it, else the first of its version. */
   private sourceFor(version: 4 | 6, remote: Uint8Array): string {
-    const same = this.prefixes.filter((p) => p.version === version);
-    if (same.length === 0) throw new TcpwasmError("EADDRNOTAVAIL", `the stack has no IPv${version} address`);
-    const onLink = same.find((p) => prefixHolds(p, version, remote, 0));
-    return formatAddress(onLink ?? same[0]!);
+    let first: Prefix | undefined;
+    for (const p of this.prefixes) {
+      if (p.version !== version) continue;
+      if (prefixHolds(p, version, remote, 0)) return this.addressText(p);
+      first ??= p;
+    }
+    if (!first) throw new TcpwasmError("EADDRNOTAVAIL", `the stack has no IPv${version} address`);
+    return this.addressText(first);
+  }
+
+  /** An address's text, formatted once per stack address (every connect asks for one). */
+  private addressText(p: Prefix): string {
+    let text = this.addressTexts.get(p);
+    if (text === undefined) this.addressTexts.set(p, (text = formatAddress(p)));
+    return text;
   }
 
   private receive(packets: Uint8Array[]): void {
@@ -433,9 +446,11 @@ export class Stack {
         this.engine.timers(now);
         const events = this.engine.visitEvents(this.dispatch);
         let moved = false;
-        for (const conn of [...this.readPending]) {
-          if (this.closed) break;
-          if (conn.deliver()) moved = true;
+        if (this.readPending.size > 0) {
+          for (const conn of [...this.readPending]) {
+            if (this.closed) break;
+            if (conn.deliver()) moved = true;
+          }
         }
         if (events === 0 && !moved) break;
       }
