@@ -208,6 +208,8 @@ export class Stack {
   private userEvents = false;
   private scheduled = false;
   private pumping = false;
+  /** The pump is running its rounds (timers, events, reads), before its output drain. */
+  private inRounds = false;
   private closed = false;
 
   /** @internal Use createStack. */
@@ -333,7 +335,9 @@ export class Stack {
 
   /** @internal Marks work to do: runs one pump in a microtask. */
   kick(): void {
-    if (this.scheduled || this.closed) return;
+    // A pump still in its rounds sees the work itself: a round that ran a handler is followed by
+    // another, until one finds nothing, and then output is drained. Only later calls need a pump.
+    if (this.scheduled || this.closed || this.inRounds) return;
     this.scheduled = true;
     // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask builds an
     // AsyncResource and a bound function per call, which showed in connection churn.
@@ -440,6 +444,8 @@ export class Stack {
   private pump(): void {
     if (this.closed || this.pumping) return;
     this.pumping = true;
+    this.inRounds = true;
+    let quiet = false;
     try {
       for (let round = 0; round < 64 && !this.closed; round++) {
         const now = (this.turnNow = this.now());
@@ -452,8 +458,12 @@ export class Stack {
             if (conn.deliver()) moved = true;
           }
         }
-        if (events === 0 && !moved) break;
+        if (events === 0 && !moved) {
+          quiet = true;
+          break;
+        }
       }
+      this.inRounds = false;
       if (this.closed) return;
       this.flushOutput();
       // Output records its segments as trace events: take them now, stamped with this turn's time.
@@ -464,7 +474,10 @@ export class Stack {
       this.armTimer();
     } finally {
       this.pumping = false;
+      this.inRounds = false;
     }
+    // Stopped by the round cap with work left: go on in another microtask.
+    if (!quiet) this.kick();
     // Handlers that called back into the stack while it was pumping asked for another round.
     if (this.scheduled === false && this.readPendingReady()) this.kick();
   }
