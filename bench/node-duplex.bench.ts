@@ -1,22 +1,27 @@
 // What the Node face (src/node-net.ts: a stream.Duplex per connection) costs, in one process and run,
-// against two baselines (issue 4 targets: Duplex bulk >= 0.5x Node net; the faces cost <= 25%
-// against the raw engine):
-// - raw engine: two Engines driven by a synchronous loop (bench/lib/raw-engine.ts);
+// against two baselines (issue 4 targets: Duplex bulk >= 0.5x Node net; a face costs <= 25%
+// against the raw engine, i.e. >= 0.75x):
+// - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop making the same
+//   copies and engine calls as two stacks (send in, recv out, each TX batch copied once and handed to
+//   the peer's Engine.input, events drained with visitEvents), without link, scheduling or objects;
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.
-// In between, for attribution: the stack API (StackConnection) the Duplex sits on.
-// Stacks run over a link that delivers each batch in a microtask; the Duplex over the memory link
-// (one macrotask per delivery) is shown too.
-// Bulk: BULK_MIB MiB one way, 64 KiB writes that wait for 'drain', Gbit/s from the first write to the
-// last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
-// 1 KiB each way, both close.
+// In between, for attribution: the stack API rows of bench/sockets.bench.ts (the layer the Duplex
+// sits on). Stacks run over a link that delivers each batch in a microtask; the Duplex over the
+// memory link (one macrotask per delivery) is shown too.
+// Bulk: BULK_MIB MiB one way in 64 KiB writes on every row (the Duplex and Node net wait for 'drain'
+// when write() returns false), Gbit/s from the first write to the last byte read, median of RUNS
+// interleaved runs. Churn: CHURN sequential connections, each: connect, 1 KiB each way (the client
+// end(kib), the server end(kib) on 'end', allowHalfOpen), 'close' awaited; median of ROUNDS
+// interleaved rounds.
 import { bindNet } from "../src/node-net.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { SOURCE, WRITE, nextWrite, rawBulk, rawChurn } from "./lib/raw-engine.js";
-import { stackBulk, stackChurn, stacks } from "./sockets.bench.js";
+import { interleaved, stackBulk, stackChurn, stacks, tableRow } from "./sockets.bench.js";
 
 const BULK_MIB = 128;
-const RUNS = 3;
+const RUNS = 5;
 const CHURN = 2000;
+const ROUNDS = 3;
 
 export async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
   const [a, b] = await stacks(link);
@@ -79,60 +84,55 @@ export async function duplexChurn(n: number): Promise<number> {
   return perSecond;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-
 export default async () => {
   const bytes = BULK_MIB << 20;
-  const rows: Record<"raw" | "stack" | "duplex" | "duplexMemory" | "node", number[]> = {
-    raw: [], stack: [], duplex: [], duplexMemory: [], node: [],
-  };
-  // Warm-up, then interleaved runs so load from other processes spreads over all of them.
+  // Warm-up, then interleaved runs.
   await rawBulk(16 << 20);
   await duplexBulk(16 << 20, "microtask");
   await bulkNodeNet(16 << 20);
-  for (let i = 0; i < RUNS; i++) {
-    rows.raw.push(await rawBulk(bytes));
-    rows.stack.push(await stackBulk(bytes));
-    rows.duplex.push(await duplexBulk(bytes, "microtask"));
-    rows.duplexMemory.push(await duplexBulk(bytes, "memory"));
-    rows.node.push((await bulkNodeNet(bytes)).gbitPerSecond);
-  }
-  const raw = median(rows.raw);
-  const node = median(rows.node);
-  const line = (name: string, xs: number[]) =>
-    `| ${name} | ${median(xs).toFixed(2)} | ${Math.min(...xs).toFixed(2)} - ${Math.max(...xs).toFixed(2)} | ${(median(xs) / raw).toFixed(2)}x | ${(median(xs) / node).toFixed(2)}x |`;
+  const bulk = await interleaved(RUNS, {
+    raw: () => rawBulk(bytes),
+    stack: () => stackBulk(bytes),
+    duplex: () => duplexBulk(bytes, "microtask"),
+    duplexMemory: () => duplexBulk(bytes, "memory"),
+    node: async () => (await bulkNodeNet(bytes)).gbitPerSecond,
+  });
+  const line = (name: string, xs: number[]) => tableRow(name, xs, [bulk.raw, bulk.node]);
 
   await rawChurn(200);
   await stackChurn(200);
   await duplexChurn(200);
-  const churn = {
-    raw: await rawChurn(CHURN), stack: await stackChurn(CHURN), duplex: await duplexChurn(CHURN), node: (await churnNodeNet(CHURN)).perSecond,
-  };
-  const churnLine = (name: string, x: number) =>
-    `| ${name} | ${x.toFixed(0)} | ${(x / churn.raw).toFixed(2)}x | ${(x / churn.node).toFixed(2)}x |`;
+  const churn = await interleaved(ROUNDS, {
+    raw: () => rawChurn(CHURN),
+    stack: () => stackChurn(CHURN),
+    duplex: () => duplexChurn(CHURN),
+    node: async () => (await churnNodeNet(CHURN)).perSecond,
+  });
+  const churnLine = (name: string, xs: number[]) => tableRow(name, xs, [churn.raw, churn.node], 0);
 
-  const markdown = `Baselines, in the same run: the raw engine API (src/engine.ts: two Engines, SIMD release build,
-a synchronous loop that copies packets across; bench/lib/raw-engine.ts) and Node's \`net\` over the
-kernel loopback (bench/lib/node-net.ts). The Duplex rows are tcpwasm/node's \`bindNet(stack)\`
-sockets, two stacks in one process over a link that delivers each batch in a microtask (and over the
-memory link: one macrotask per delivery). The stack API row is the layer the Duplex sits on.
-Default engine configuration (256 KiB rings, MTU 1500). Targets (issue 4): Duplex bulk >= 0.5x
-Node net; the face costs <= 25% against the raw engine (>= 0.75x).
+  const markdown = `Baselines, in the same run: the raw engine API (bench/lib/raw-engine.ts: two Engines, SIMD
+release build, in a synchronous loop making the same copies as two stacks: send copies in, recv copies
+out, each TX batch copied out once and handed to the peer's Engine.input, events drained without an
+object each) and Node's \`net\` over the kernel loopback (bench/lib/node-net.ts). The Duplex rows are
+tcpwasm/node's \`bindNet(stack)\` sockets, two stacks in one process over a link that delivers each
+batch in a microtask (and over the memory link: one macrotask per delivery). The stack API row is the
+layer the Duplex sits on. Default engine configuration (256 KiB rings, MTU 1500). Targets (issue 4):
+Duplex bulk >= 0.5x Node net; a face costs <= 25% against the raw engine (>= 0.75x).
 
-Bulk: ${BULK_MIB} MiB one way, ${WRITE / 1024} KiB writes waiting for 'drain', median of ${RUNS} interleaved runs.
+Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every row (waiting for 'drain' where write() says so), median of ${RUNS} interleaved runs.
 
 | bulk | Gbit/s (median) | min - max | / raw engine | / Node net |
 |---|---:|---:|---:|---:|
-${line("raw engine API", rows.raw)}
-${line("stack API (StackConnection)", rows.stack)}
-${line("Node Duplex (bindNet)", rows.duplex)}
-${line("Node Duplex, memory link", rows.duplexMemory)}
-${line("Node net, loopback", rows.node)}
+${line("raw engine API", bulk.raw)}
+${line("stack API (StackConnection)", bulk.stack)}
+${line("Node Duplex (bindNet)", bulk.duplex)}
+${line("Node Duplex, memory link", bulk.duplexMemory)}
+${line("Node net, loopback", bulk.node)}
 
-Churn: ${CHURN} sequential connections, each: connect, 1 KiB each way, both close.
+Churn: ${CHURN} sequential connections per round, each: connect, 1 KiB each way, both close; median of ${ROUNDS} interleaved rounds.
 
-| churn | connections/s | / raw engine | / Node net |
-|---|---:|---:|---:|
+| churn | connections/s (median) | min - max | / raw engine | / Node net |
+|---|---:|---:|---:|---:|
 ${churnLine("raw engine API", churn.raw)}
 ${churnLine("stack API (StackConnection)", churn.stack)}
 ${churnLine("Node Duplex (bindNet)", churn.duplex)}
