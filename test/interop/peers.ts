@@ -194,6 +194,23 @@ const CHECKSUM_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksu
 // Every frame is still dissected whole; reassembling tens of MiB of HTTP bodies would only cost time.
 const NO_REASSEMBLY = ["-o", "tcp.desegment_tcp_streams:FALSE"];
 
+let noTcpHeuristics: Promise<string[]> | undefined;
+/**
+ * `--disable-protocol` for every protocol with a heuristic dissector over TCP: the test streams are
+ * random bytes, which heuristics take for Thrift, RPC and the like and then report as those
+ * protocols' malformed messages. The health check is about IP and TCP; HTTP (also among them) is not
+ * needed for it.
+ */
+function withoutTcpHeuristics(): Promise<string[]> {
+  return (noTcpHeuristics ??= tshark(["-G", "heuristic-decodes"]).then(({ stdout }) =>
+    stdout
+      .split("\n")
+      .map((line) => line.split("\t"))
+      .filter(([over, , enabled]) => over === "tcp" && enabled === "T")
+      .flatMap(([, protocol]) => ["--disable-protocol", protocol]),
+  ));
+}
+
 export interface CaptureHealth {
   packets: number;
   tcp: number;
@@ -228,7 +245,7 @@ export async function captureHealth(path: string, stackAddresses: string[] = ["1
     "ip.src", "ipv6.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len", "tcp.checksum",
   ];
   const { stdout } = await tshark([
-    "-r", path, ...CHECKSUM_PREFS, ...NO_REASSEMBLY, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\u0001",
+    "-r", path, ...CHECKSUM_PREFS, ...NO_REASSEMBLY, ...(await withoutTcpHeuristics()), "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\u0001",
     ...fields.flatMap((f) => ["-e", f]),
   ]);
   const health: CaptureHealth = { packets: 0, tcp: 0, badChecksums: [], malformed: [], peerMinusZero: [] };
