@@ -228,6 +228,48 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     s.recvNothing();
     expect(s.engine.status(s.id).retransmits).toBe(2);
   });
+  it("an ACK with new SACK information is a DupAck even when the window grows (RFC 6675 2; Linux grows it on every ACK)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(69), s.now);
+    for (let i = 0; i < 5; i++) s.recv({ flags: ACK | (i === 4 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
+    // Segment 0 is lost; each ACK SACKs one more segment and advertises a larger window.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]], window: 60000 + 1024 });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]], window: 60000 + 2 * 1024 });
+    s.recvNothing();
+    // The third DupAck: fast retransmit of the first hole (RFC 6675 5 (4)).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]], window: 60000 + 3 * 1024 });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "E".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(5)]], window: 60000 + 4 * 1024 });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(5), window: 65535 });
+    s.recvNothing();
+    expect(s.engine.status(s.id).retransmits).toBe(1);
+    expect(s.engine.counters().fastRetransmits).toBe(1);
+  });
+  it("an ACK that repeats known SACK information is no DupAck, whatever its window (RFC 6675 2)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(69), s.now);
+    for (let i = 0; i < 5; i++) s.recv({ flags: ACK | (i === 4 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
+    for (let i = 0; i < 4; i++) s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).dupAcks).toBe(1);
+  });
+  it("a cumulative ACK that also SACKs new data counts as a DupAck (RFC 6675 2, 5)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(6 * 1460).fill(69), s.now);
+    for (let i = 0; i < 6; i++) s.recv({ flags: ACK | (i === 5 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
+    // Segments 0 and 2 arrive, 1 is lost: segment 0 is acknowledged, 2 SACKed, in one ACK.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(3)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).dupAcks).toBe(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(4)]], window: 1000 });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(5)]], window: 2000 });
+    s.recv({ flags: ACK, seq: seg(1), ack: s.r(1), payload: "E".repeat(1460) });
+  });
 });
 
 describe("ESTABLISHED: zero window and persist (RFC 9293 3.8.6.1)", () => {

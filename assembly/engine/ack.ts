@@ -10,7 +10,7 @@ import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
   ccIsFullAck } from "./congestion";
-import { sbUpdate, sbIsLost } from "./scoreboard";
+import { sbUpdate, sbIsLost, DUP_THRESH } from "./scoreboard";
 import { EventType } from "./events";
 import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
@@ -23,10 +23,17 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   const cc = tcbCc(t);
   const timers = tcbTimers(t);
   const oldWnd = t.sndWnd;
+  const oldUna = t.sndUna;
   const segWnd = <u32>seg.window << t.sndShift;
 
-  if (hasFlag(t, F.SACK_OK) && seg.sackCount != 0) {
-    sbUpdate(tcbSb(t), t.sndUna, t.sndMax, changetype<usize>(seg) + offsetof<Segment>("sackL0"), seg.sackCount);
+  const sack = hasFlag(t, F.SACK_OK);
+  // RFC 6675 5: every ACK with SACK information updates the scoreboard. Blocks are taken above the
+  // cumulative ACK this segment carries (HighACK after it), so only octets between HighACK and
+  // HighData that were neither acknowledged nor SACKed count as new.
+  let sackedNew = false;
+  if (sack && seg.sackCount != 0) {
+    const highAck = seqGt(ack, t.sndUna) ? ack : t.sndUna;
+    sackedNew = sbUpdate(tcbSb(t), highAck, t.sndMax, changetype<usize>(seg) + offsetof<Segment>("sackL0"), seg.sackCount) != 0;
   }
 
   if (seqGt(ack, t.sndUna)) {
@@ -84,16 +91,28 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       notify(t, EventType.WRITABLE, 0);
     }
     wantOutput(t);
-  } else if (ack == t.sndUna && t.sndMax != t.sndUna && seg.payloadLen == 0 &&
-             (seg.flags & (FLG_SYN | FLG_FIN)) == 0 && segWnd == oldWnd) {
-    // A duplicate ACK (RFC 5681 2, conditions (a) to (e)).
+  }
+
+  // Duplicate ACKs. With SACK, RFC 6675 2's DupAck: an ACK whose SACK blocks cover octets not
+  // acknowledged or SACKed before, "even if it carries new data, changes the advertised window, or
+  // moves the cumulative acknowledgment point". Without SACK, RFC 5681 2's conditions (a) to (e),
+  // (e) being an unchanged window; Linux grows its window on nearly every ACK while it receives, so
+  // without SACK its duplicates mostly go uncounted and recovery waits for the timeout there.
+  const duplicate = sack
+    ? sackedNew
+    : ack == oldUna && t.sndMax != oldUna && seg.payloadLen == 0 &&
+      (seg.flags & (FLG_SYN | FLG_FIN)) == 0 && segWnd == oldWnd;
+  if (duplicate) {
+    // RFC 6675 5: a cumulative ACK reset DupAcks above; one carrying new SACK information counts again.
     t.dupAcks++;
     if (cc.inRecovery) {
-      if (!hasFlag(t, F.SACK_OK)) ccOnDupAckInRecovery(cc);
+      // RFC 5681 3.2 step 4 inflates cwnd per duplicate; SACK recovery counts pipe instead (RFC 6675 5 (C)).
+      if (!sack) ccOnDupAckInRecovery(cc);
       wantOutput(t);
-    } else if ((t.dupAcks == 3 || (hasFlag(t, F.SACK_OK) && sbIsLost(tcbSb(t), t.sndUna, sendMss(t)))) &&
-               seqGt(ack, cc.recover)) {
-      // RFC 5681 3.2 fast retransmit / RFC 6675 5 (4) / RFC 6582 3.2 step 2.
+    } else if ((sack ? t.dupAcks >= DUP_THRESH || sbIsLost(tcbSb(t), t.sndUna, sendMss(t)) : t.dupAcks == DUP_THRESH) &&
+               seqGt(t.sndUna, cc.recover)) {
+      // RFC 5681 3.2 fast retransmit / RFC 6675 5 steps (1), (2) and (4) / RFC 6582 3.2 step 2
+      // (recovery again only once the cumulative ACK is beyond the last recovery point).
       ccOnEnterRecovery(cc, t.sndMax - t.sndUna, t.sndMax);
       t.highRxt = t.sndUna;
       setFlag(t, F.RTX_ONE);
