@@ -454,4 +454,25 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     // A fresh echo is a sample again: SRTT = 7/8 * 0 + 1/8 * 10, and RTO is derived anew.
     expect(s.engine.status(s.id)).toMatchObject({ srttMs: 1.25, rtoMs: 200 });
   });
+  it("SMSS is the MSS less the timestamp option: after a timeout one 1448-byte segment, no runt (RFC 6691, RFC 7323 3)", async () => {
+    const { s, ourTs } = await withTimestamps();
+    expect(s.engine.status(s.id).sendMss).toBe(1448);
+    s.engine.send(s.id, new Uint8Array(8 * 1460).fill(70), s.now);
+    // The initial window, min(10 * 1448, max(2 * 1448, 14600)) = 14480 (RFC 6928), takes 8 full
+    // segments; Nagle holds the last 96 bytes while data is unacknowledged (RFC 9293 3.7.4).
+    const ts = { value: ourTs, echo: 1001 };
+    for (let i = 0; i < 8; i++) s.recv({ flags: ACK, seq: s.l(1 + i * 1448), ack: s.r(1), payload: "F".repeat(1448), timestamps: ts });
+    s.recvNothing();
+    expect(s.engine.status(s.id).cwnd).toBe(14480);
+    // RTO: cwnd = 1 SMSS (RFC 5681 3.1), so exactly one full-sized segment goes out again.
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), payload: "F".repeat(1448), timestamps: { value: (ourTs + 200) >>> 0, echo: 1001 } });
+    s.recvNothing();
+    // The ACK of it (ABC, RFC 3465: cwnd grows by the 1448 acknowledged) lets two full segments go.
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 1448), timestamps: { value: 1002, echo: (ourTs + 200) >>> 0 } });
+    const again = { value: (ourTs + 200) >>> 0, echo: 1002 };
+    s.recv({ flags: ACK, seq: s.l(1 + 1448), ack: s.r(1), payload: "F".repeat(1448), timestamps: again });
+    s.recv({ flags: ACK, seq: s.l(1 + 2 * 1448), ack: s.r(1), payload: "F".repeat(1448), timestamps: again });
+    s.recvNothing();
+  });
 });

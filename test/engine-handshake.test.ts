@@ -281,7 +281,8 @@ describe("SYN-SENT (RFC 9293 3.10.7.3)", () => {
     s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1200, wscale: 2, sackPermitted: true, timestamps: { value: 777, echo: ts } });
     s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: (1 << 20) >> 5, timestamps: { value: ts + 25, echo: 777 } });
     const st = s.engine.status(s.id);
-    expect({ sndShift: st.sndShift, rcvShift: st.rcvShift, sendMss: st.sendMss, srttMs: st.srttMs }).toEqual({ sndShift: 2, rcvShift: 5, sendMss: 1200, srttMs: 25 });
+    // SMSS: the peer's 1200 less the 12 bytes of the timestamp option in every segment (RFC 6691 2).
+    expect({ sndShift: st.sndShift, rcvShift: st.rcvShift, sendMss: st.sendMss, srttMs: st.srttMs }).toEqual({ sndShift: 2, rcvShift: 5, sendMss: 1188, srttMs: 25 });
   });
   it("after a SYN timeout without an RTT sample, data starts at RTO 3 s (RFC 6298 5.7)", async () => {
     const s = await synSent();

@@ -64,9 +64,26 @@ export function txCapacity(): u32 {
   return <u32>(nowUs / 1000) + t.tsOffset;
 }
 
-/** Sender MSS (RFC 9293 3.7.1): the peer's MSS option, bounded by our own from the MTU. */
-@inline export function sendMss(t: Tcb): u32 {
+/** Bytes the timestamp option takes in every segment once negotiated (RFC 7323 3.2, NOP-aligned). */
+const TIMESTAMP_OPTION_BYTES: u32 = 12;
+
+/**
+ * Largest segment payload with no options (RFC 9293 3.7.1): the peer's MSS option, bounded by our
+ * own from the MTU. RFC 6691: the MSS excludes options, so the sender subtracts what it puts there.
+ */
+@inline function mssLimit(t: Tcb): u32 {
   return t.peerMss < t.localMss ? t.peerMss : t.localMss;
+}
+
+/**
+ * SMSS (RFC 5681 2): the payload of a full-sized segment, the MSS less the options every segment
+ * carries (RFC 6691 2; with timestamps, RFC 7323 3.2, 12 bytes; Linux's mss_cache). Congestion
+ * control, the Nagle and SWS "full-sized segment" tests and the SACK NextSeg sizes count in it; SACK
+ * blocks come and go with out-of-order data and only shrink the segment that carries them (payloadRoom).
+ */
+@inline export function sendMss(t: Tcb): u32 {
+  const base = mssLimit(t);
+  return hasFlag(t, F.TS_OK) && base > TIMESTAMP_OPTION_BYTES + 1 ? base - TIMESTAMP_OPTION_BYTES : base;
 }
 
 /** IP fields of everything we send: TTL 64, DF set, no TOS or flow label, a random IPv4 id. */
@@ -139,10 +156,10 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
   }
 }
 
-/** Payload that fits in one segment beside the options fillOptions put in `outSeg`. */
+/** Payload that fits in one segment beside the options fillOptions put in `outSeg` (RFC 6691 2). */
 @inline export function payloadRoom(t: Tcb): u32 {
   const optionBytes = headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
-  const mss = sendMss(t);
+  const mss = mssLimit(t);
   return mss > optionBytes + 1 ? mss - optionBytes : 1;
 }
 
