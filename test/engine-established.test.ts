@@ -257,6 +257,38 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     s.recvNothing();
     expect(s.engine.status(s.id).dupAcks).toBe(1);
   });
+  it("Limited Transmit: each of the first two DupAcks sends one new segment beyond cwnd (RFC 3042, RFC 6675 5 (3))", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(13 * 1460).fill(71), s.now);
+    // The initial window (RFC 6928: 14600 bytes) takes ten segments.
+    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "G".repeat(1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "G".repeat(1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]] });
+    s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "G".repeat(1460) });
+    s.recvNothing();
+    // The third DupAck: fast retransmit, and recovery takes over (pipe, RFC 6675 5 (C)).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "G".repeat(1460) });
+    // ssthresh from the FlightSize before Limited Transmit (RFC 5681 3.2 step 2): ten segments.
+    expect(s.engine.status(s.id).cwnd).toBe(14600 / 2 + 3 * 1460);
+  });
+  it("Limited Transmit without SACK: new segments on the first two duplicate ACKs (RFC 3042, RFC 5681 3.2)", async () => {
+    const s = await established();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(13 * 1460).fill(71), s.now);
+    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "G".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
+    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "G".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
+    s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "G".repeat(1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "G".repeat(1460) });
+  });
   it("a cumulative ACK that also SACKs new data counts as a DupAck (RFC 6675 2, 5)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);

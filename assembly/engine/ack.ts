@@ -49,6 +49,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.retries = 0;
     t.dupAcks = 0;
+    t.limitedTransmitBytes = 0;
     // RTT (RFC 7323 4.1, 3.2): with timestamps, a sample from each ACK that advances SND.UNA, from
     // the TSval it echoes; otherwise Karn's timing (RFC 6298 3). After a retransmission timeout the
     // receiver may answer our retransmitted duplicate echoing the original's TSval (it was received,
@@ -113,10 +114,15 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
                seqGt(t.sndUna, cc.recover)) {
       // RFC 5681 3.2 fast retransmit / RFC 6675 5 steps (1), (2) and (4) / RFC 6582 3.2 step 2
       // (recovery again only once the cumulative ACK is beyond the last recovery point).
-      ccOnEnterRecovery(cc, t.sndMax - t.sndUna, t.sndMax);
+      // RFC 5681 3.2 step 2: data sent by Limited Transmit is not part of FlightSize for ssthresh.
+      ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
       t.highRxt = t.sndUna;
       setFlag(t, F.RTX_ONE);
       count(Counter.FAST_RETRANSMITS);
+      wantOutput(t);
+    } else if (t.dupAcks < DUP_THRESH) {
+      // Limited Transmit (RFC 3042; RFC 5681 3.2; RFC 6675 5 step (3)): new data may go out on the
+      // first DupThresh - 1 duplicates (output.ts), so a small window still gets enough of them.
       wantOutput(t);
     }
   }

@@ -7,7 +7,7 @@ import { seqGt, seqGe, seqLt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
-import { sbNextSegLost, sbNextSegRescue, sbPipe } from "./scoreboard";
+import { sbNextSegLost, sbNextSegRescue, sbPipe, DUP_THRESH } from "./scoreboard";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
@@ -99,7 +99,18 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   if (off > ring.len) return SEND_NOTHING; // only our FIN is beyond, and it was sent
   const avail = ring.len - off;
   let win = t.sndWnd;
-  if (!oneSegment && tcbCc(t).cwnd < win) win = tcbCc(t).cwnd;
+  let cwndLimit: u32 = u32.MAX_VALUE;
+  if (!oneSegment) {
+    const cc = tcbCc(t);
+    cwndLimit = cc.cwnd;
+    let cwnd = <u64>cc.cwnd;
+    // Limited Transmit (RFC 3042 2; RFC 5681 3.2; RFC 6675 5 step (3)): on each of the first two
+    // duplicate ACKs one more segment of new data, FlightSize up to cwnd + 2*SMSS; cwnd unchanged.
+    if (!cc.inRecovery && t.dupAcks != 0 && seqGe(t.sndNxt, t.sndMax)) {
+      cwnd += <u64>(t.dupAcks < DUP_THRESH - 1 ? t.dupAcks : DUP_THRESH - 1) * <u64>sendMss(t);
+    }
+    if (cwnd < <u64>win) win = <u32>cwnd;
+  }
   let len: u32 = win > off ? win - off : 0;
   if (len > avail) len = avail;
   fillOptions(outSeg, t, nowUs);
@@ -119,6 +130,10 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   if (fin) flags |= FLG_FIN;
   if (len != 0 && len == avail) flags |= FLG_PSH;
   if (!emitSegment(t, t.sndNxt, flags, off, len, nowUs)) return SEND_TX_FULL;
+  if (fresh && off + len > cwndLimit) {
+    const beyond = off + len - cwndLimit;
+    t.limitedTransmitBytes += beyond < len ? beyond : len;
+  }
   if (!fresh) {
     t.totalRetransmits++;
     count(Counter.RETRANSMITS);

@@ -118,6 +118,8 @@ export class Tcb {
   /** RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery. */
   highRxt: u32;
   dupAcks: u32;
+  /** Octets Limited Transmit sent beyond cwnd since the last cumulative ACK (RFC 3042). */
+  limitedTransmitBytes: u32;
 
   // Receive sequence variables.
   irs: u32;

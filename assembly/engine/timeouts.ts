@@ -100,6 +100,7 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   t.rtoTsVal = tsNow(t, nowUs);
   setFlag(t, F.RTO_TS);
   t.dupAcks = 0;
+  t.limitedTransmitBytes = 0;
   sbClear(tcbSb(t));
   clearFlag(t, F.RTT_TIMING | F.RTX_ONE);
   wantOutput(t);
