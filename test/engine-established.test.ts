@@ -289,6 +289,61 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "G".repeat(1460) });
   });
+  it("tail loss probe: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    // Nothing comes back. SRTT is 0 (the handshake's sample on the virtual clock): the PTO floor.
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    s.recvNothing();
+    // Behind the probe the RTO (RTO_MIN) runs; a single probe per episode.
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "H".repeat(1460) });
+  });
+  it("tail loss probe: its ACK's SACK blocks start recovery, and the repaired loss reduces cwnd once (RFC 8985 7.4)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    // Segment 0 arrives, 1 is lost, the ACK of 0 is lost too; 2 arrived and its SACK was lost.
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    // The probe is a duplicate of 2: the peer answers at once with a D-SACK for it (RFC 2883).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(3)]] });
+    s.recvNothing();
+    // Segment 1 only comes back with the RTO (one SACKed segment above it is not enough).
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: seg(1), ack: s.r(1), payload: "H".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
+    s.recvNothing();
+  });
+  it("a lost retransmission is sent again once DupThresh segments sent after it are SACKed (RFC 8985 6.2)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(20 * 1460).fill(73), s.now);
+    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "I".repeat(1460) });
+    // Segment 0 is lost: two DupAcks (Limited Transmit sends 10 and 11), the third starts recovery.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "I".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]] });
+    s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "I".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "I".repeat(1460) });
+    // The retransmission of 0 is lost as well. SACKs for 4 to 11 make room in pipe for new data (12
+    // on, first sent after the retransmission); while that is SACKed, 0 stays missing.
+    const sentAfter = (k: number) => {
+      s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(k)]] });
+      const seqs: number[] = [];
+      for (;;) {
+        try { seqs.push(s.next().seq); } catch { return seqs; }
+      }
+    };
+    for (let k = 5; k <= 14; k++) expect(sentAfter(k).every((q) => q >= seg(12))).toBe(true);
+    // 12 and 13 SACKed are not yet DupThresh segments' worth; with 14 they are: 0 goes again at once.
+    expect(sentAfter(15)).toContain(seg(0));
+  });
   it("a cumulative ACK that also SACKs new data counts as a DupAck (RFC 6675 2, 5)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);

@@ -12,6 +12,7 @@ import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnE
   ccIsFullAck } from "./congestion";
 import { sbUpdate, sbIsLost, DUP_THRESH } from "./scoreboard";
 import { EventType } from "./events";
+import { tlpArm, tlpOnAck } from "./tlp";
 import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
 import { FLG_FIN, FLG_SYN, tsNow, sendMss } from "./emit";
@@ -79,13 +80,21 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     } else {
       ccOnAck(cc, dataAcked, flightBefore);
     }
-    // RFC 6298 5.2 / 5.3.
+    // The data now at SND.UNA may have been retransmitted in this SACK recovery already (below
+    // HighRxt) at an SND.MAX not kept: fence it at the present one, later than the truth, so a loss
+    // is found later but never wrongly.
+    t.rtxFenced = cc.inRecovery && hasFlag(t, F.SACK_OK) && seqLt(ack, t.highRxt);
+    if (t.rtxFenced) t.rtxFence = t.sndMax;
+    // RFC 6298 5.2 / 5.3; the tail loss probe timeout may take the timer's place (RFC 8985 7.2).
+    tlpOnAck(t, seg, flightBefore);
+    clearFlag(t, F.TLP_ARMED);
     if (t.sndUna == t.sndMax) {
       timerClear(timers, TimerKind.Retransmit);
       timerClear(timers, TimerKind.UserTimeout);
     } else {
       timerSet(timers, TimerKind.Retransmit, nowUs + rttRto(tcbRtt(t)));
       if (t.userTimeoutUs > 0) timerSet(timers, TimerKind.UserTimeout, nowUs + t.userTimeoutUs);
+      tlpArm(t, nowUs);
     }
     if (hasFlag(t, F.WRITE_BLOCKED) && ringSpace(ring) != 0 && !hasFlag(t, F.USER_CLOSED)) {
       clearFlag(t, F.WRITE_BLOCKED);
@@ -125,6 +134,17 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       // first DupThresh - 1 duplicates (output.ts), so a small window still gets enough of them.
       wantOutput(t);
     }
+  }
+
+  // A lost retransmission (RFC 8985 6.2, RACK's rule, with DupThresh segments as the reordering
+  // allowance): that much data first sent after our retransmission of the data at SND.UNA has been
+  // SACKed while that data is still missing, so the retransmission was lost too. RFC 6675 alone
+  // leaves it to the RTO (200 ms or more, against round trips of under a millisecond to the kernel
+  // here). It is sent again at once; cwnd stays, as this recovery already answered the loss event.
+  if (sack && cc.inRecovery && t.rtxFenced && sbIsLost(tcbSb(t), t.rtxFence - 1, sendMss(t))) {
+    t.rtxFenced = false;
+    setFlag(t, F.RTX_ONE);
+    wantOutput(t);
   }
 
   // Window update (RFC 9293 3.10.7.4 fifth check): only from a newer segment (SND.WL1, SND.WL2).

@@ -239,6 +239,17 @@ export function ccOnEnterRecovery(c: Congestion, flight: u32, highSeq: u32): voi
   c.ackedInCa = 0;
 }
 
+/**
+ * A loss repaired by a tail loss probe outside recovery (RFC 8985 7.4.2): the reduction of one loss
+ * event (RFC 5681 eq. 4, RFC 9438 4.6) with no recovery to run.
+ */
+export function ccOnLossRepaired(c: Congestion, flight: u32): void {
+  if (c.algo == CcAlgo.Cubic) cubicOnCongestion(c, flight);
+  else c.ssthresh = halfFlight(c, flight);
+  if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;
+  c.ackedInCa = 0;
+}
+
 export function ccOnDupAckInRecovery(c: Congestion): void {
   if (!c.inRecovery) return;
   grow(c, c.mss);

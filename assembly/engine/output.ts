@@ -11,6 +11,7 @@ import { sbNextSegLost, sbNextSegRescue, sbPipe, DUP_THRESH } from "./scoreboard
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
+import { tlpArm, tlpSent } from "./tlp";
 import { FLG_FIN, FLG_PSH, FLG_ACK, outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset,
   txRecordCount, drainControl, controlPending } from "./emit";
 
@@ -47,6 +48,11 @@ function retransmit(t: Tcb, seq: u32, maxLen: u32, nowUs: i64): bool {
   }
   t.totalRetransmits++;
   count(Counter.RETRANSMITS);
+  if (seq == t.sndUna && tcbCc(t).inRecovery && hasFlag(t, F.SACK_OK)) {
+    // Data first sent from here on, once SACKed, tells whether this copy was lost (ack.ts).
+    t.rtxFence = t.sndMax;
+    t.rtxFenced = true;
+  }
   const end = seq + len + (fin ? 1 : 0);
   if (seqGt(end, t.highRxt)) t.highRxt = end;
   armRetransmit(t, nowUs);
@@ -80,6 +86,22 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
     }
     return true;
   }
+  return true;
+}
+
+/**
+ * The tail loss probe (RFC 8985 7.3): the last segment sent, again (tlp.ts says why not new data).
+ * Returns false when the TX region is full.
+ */
+function lossProbe(t: Tcb, nowUs: i64): bool {
+  fillOptions(outSeg, t, nowUs);
+  const dataEnd = hasFlag(t, F.FIN_SENT) ? t.finSeq : t.sndMax;
+  let len = dataEnd - t.sndUna;
+  const room = payloadRoom(t);
+  if (len > room) len = room;
+  if (!retransmit(t, dataEnd - len, len, nowUs)) return false;
+  clearFlag(t, F.TLP_SEND);
+  tlpSent(t);
   return true;
 }
 
@@ -204,6 +226,8 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     if (!emitSegment(t, t.sndUna - 1, FLG_ACK, 0, 0, nowUs)) return false;
     clearFlag(t, F.PROBE_NOW);
   }
+  const sndMaxBefore = t.sndMax;
+  if (hasFlag(t, F.TLP_SEND) && !lossProbe(t, nowUs)) return false;
   // Fast retransmit / NewReno partial ACK (RFC 5681 3.2, RFC 6582 3.2): the segment at SND.UNA.
   if (hasFlag(t, F.RTX_ONE)) {
     fillOptions(outSeg, t, nowUs);
@@ -220,6 +244,8 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     }
   }
   clearFlag(t, F.FORCE_SEND);
+  // New data went out: the tail loss probe timeout starts over (RFC 8985 7.2).
+  if (t.sndMax != sndMaxBefore) tlpArm(t, nowUs);
   // Data waits and nothing is in flight: only the persist timer can move things on, both for a zero
   // window (RFC 9293 3.8.6.1) and as the sender SWS override timeout (RFC 9293 3.8.6.2.1).
   const timers = tcbTimers(t);

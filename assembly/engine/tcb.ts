@@ -90,6 +90,12 @@ export const enum F {
   SYN_UNACKED = 1 << 26,
   /** A retransmission timeout resent data at TSval rtoTsVal: older echoes give no RTT sample. */
   RTO_TS = 1 << 27,
+  /** The Retransmit timer holds a tail loss probe timeout, not the RTO (tlp.ts). */
+  TLP_ARMED = 1 << 28,
+  /** A tail loss probe is outstanding until the cumulative ACK reaches tlpEndSeq (tlp.ts). */
+  TLP_OUT = 1 << 29,
+  /** A tail loss probe is due at the next output. */
+  TLP_SEND = 1 << 30,
 }
 
 @unmanaged
@@ -120,6 +126,11 @@ export class Tcb {
   dupAcks: u32;
   /** Octets Limited Transmit sent beyond cwnd since the last cumulative ACK (RFC 3042). */
   limitedTransmitBytes: u32;
+  /** SND.MAX after the outstanding tail loss probe (F.TLP_OUT). */
+  tlpEndSeq: u32;
+  /** In SACK recovery the data at SND.UNA was retransmitted when SND.MAX was rtxFence (ack.ts). */
+  rtxFenced: bool;
+  rtxFence: u32;
 
   // Receive sequence variables.
   irs: u32;

@@ -14,6 +14,7 @@ import * as config from "./config";
 import { connectionDone, reschedule, wantOutput } from "./conn";
 import { persistInterval } from "./output";
 import { tsNow } from "./emit";
+import { tlpTimeout } from "./tlp";
 
 /** Runs every timer due at `nowUs`. */
 export function timersRun(nowUs: i64): void {
@@ -67,6 +68,11 @@ function runTimers(t: Tcb, nowUs: i64): bool {
 
 /** RFC 6298 5.4-5.7 with RFC 5681 3.1 (loss window) and RFC 9293 3.8.3 (R2: give up). */
 function retransmitTimeout(t: Tcb, nowUs: i64): bool {
+  if (hasFlag(t, F.TLP_ARMED)) {
+    clearFlag(t, F.TLP_ARMED);
+    tlpTimeout(t, nowUs);
+    return true;
+  }
   const s = t.state;
   // Our SYN unanswered; with SYN_UNACKED (CLOSE in SYN-RECEIVED) the FIN follows it again.
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
@@ -101,8 +107,9 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   setFlag(t, F.RTO_TS);
   t.dupAcks = 0;
   t.limitedTransmitBytes = 0;
+  t.rtxFenced = false;
   sbClear(tcbSb(t));
-  clearFlag(t, F.RTT_TIMING | F.RTX_ONE);
+  clearFlag(t, F.RTT_TIMING | F.RTX_ONE | F.TLP_OUT | F.TLP_SEND);
   wantOutput(t);
   return true;
 }

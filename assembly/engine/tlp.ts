@@ -1,0 +1,86 @@
+// Tail Loss Probe (RFC 8985 section 7). When the last segments of a flight, or all the ACKs for them,
+// are lost, too few duplicates come back for fast recovery and only the RTO (200 ms or more) would
+// repair it. Instead, a probe timeout (PTO) of about two round trips sends the last segment again, so
+// the receiver answers with an ACK whose SACK blocks start recovery (RFC 6675 as usual). Used only
+// with SACK, outside recovery and RTO backoff.
+//
+// RFC 8985 7.3 prefers a segment of new data as the probe when the windows allow it. We always send
+// the last segment again: a duplicate gets an immediate ACK (with a D-SACK, RFC 2883) from every
+// receiver, while new data beyond a hole relies on the receiver ACKing out-of-order data at once
+// (RFC 5681 4.2, a SHOULD). Linux compresses such SACKs (tcp_comp_sack_delay_ns), and in the interop
+// captures (test/interop/lossy.test.ts) its kernel left three new-data segments beyond a hole
+// unanswered for 200 ms, until our RTO; the retransmitted probe was answered within a round trip.
+//
+// The PTO lives in the Retransmit timer slot (F.TLP_ARMED says which one it holds, as Linux's
+// ICSK_TIME_LOSS_PROBE shares the retransmit timer); after the probe the RTO is armed again (RFC 8985
+// 7.3). One probe at a time: F.TLP_OUT until the cumulative ACK reaches tlpEndSeq (RFC 8985 7.4).
+import { Segment } from "../wire/packet";
+import { seqGe, seqLe, seqLt } from "../wire/seq";
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, isSynchronized } from "./tcb";
+import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
+import { rttRto } from "./rtt";
+import { ccOnLossRepaired } from "./congestion";
+import { wantOutput } from "./conn";
+import { sendMss } from "./emit";
+
+/** RFC 8985 7.2 WCDelAckT: the longest a receiver may delay the ACK of a lone segment. */
+const WORST_CASE_DELAYED_ACK_US: i64 = 200_000;
+/** PTO floor: two round trips of well under a millisecond are shorter than a host's scheduling jitter. */
+const PTO_MIN_US: i64 = 10_000;
+/** RFC 8985 7.2: without an RTT sample the PTO is one second. */
+const PTO_NO_SAMPLE_US: i64 = 1_000_000;
+
+/** Arms the PTO after new data went out or an ACK advanced SND.UNA (RFC 8985 7.2), if TLP applies. */
+export function tlpArm(t: Tcb, nowUs: i64): void {
+  if (!hasFlag(t, F.SACK_OK) || hasFlag(t, F.TLP_OUT) || hasFlag(t, F.SYN_UNACKED)) return;
+  if (!isSynchronized(t.state) || t.state == State.TIME_WAIT) return;
+  if (t.sndUna == t.sndMax || t.retries != 0 || tcbCc(t).inRecovery) return;
+  const rtt = tcbRtt(t);
+  let pto: i64;
+  if (rtt.hasSample) {
+    pto = 2 * rtt.srttUs;
+    if (pto < PTO_MIN_US) pto = PTO_MIN_US;
+    // A lone segment may wait for the receiver's delayed ACK.
+    if (t.sndMax - t.sndUna <= sendMss(t)) pto += WORST_CASE_DELAYED_ACK_US;
+  } else {
+    pto = PTO_NO_SAMPLE_US;
+  }
+  // PTO = min(PTO, RTO): a pending RTO that comes first stays.
+  const timers = tcbTimers(t);
+  const pending = timerGet(timers, TimerKind.Retransmit);
+  if (pto >= rttRto(rtt) || (pending != NEVER && !hasFlag(t, F.TLP_ARMED) && pending <= nowUs + pto)) return;
+  timerSet(timers, TimerKind.Retransmit, nowUs + pto);
+  setFlag(t, F.TLP_ARMED);
+}
+
+/**
+ * The Retransmit timer fired holding a PTO (F.TLP_ARMED, cleared by the caller): the probe is due at
+ * the next output (RFC 8985 7.3), and the RTO is armed behind it. In recovery, or with nothing
+ * outstanding, only the RTO is armed again.
+ */
+export function tlpTimeout(t: Tcb, nowUs: i64): void {
+  if (t.sndUna == t.sndMax) return;
+  timerSet(tcbTimers(t), TimerKind.Retransmit, nowUs + rttRto(tcbRtt(t)));
+  if (tcbCc(t).inRecovery || hasFlag(t, F.TLP_OUT)) return;
+  setFlag(t, F.TLP_SEND);
+  wantOutput(t);
+}
+
+/** The probe went out (output.ts). */
+export function tlpSent(t: Tcb): void {
+  setFlag(t, F.TLP_OUT);
+  t.tlpEndSeq = t.sndMax;
+}
+
+/**
+ * The probe's episode ends when the cumulative ACK covers it (RFC 8985 7.4). A probe not reported
+ * as a duplicate (D-SACK, RFC 2883: a first block below the ACK) repaired a real loss, which gets the
+ * congestion response of one loss (RFC 8985 7.4.2).
+ */
+export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
+  if (!hasFlag(t, F.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
+  clearFlag(t, F.TLP_OUT);
+  const blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
+  const dsack = seg.sackCount != 0 && seqLe(load<u32>(blocks, 4), seg.ack) && seqGe(seg.ack, load<u32>(blocks));
+  if (!dsack) ccOnLossRepaired(tcbCc(t), flightBefore);
+}
