@@ -302,22 +302,29 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     expect(s.advanceToDeadline()).toBe(200);
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "H".repeat(1460) });
   });
-  it("tail loss probe: its ACK's SACK blocks start recovery, and the repaired loss reduces cwnd once (RFC 8985 7.4)", async () => {
+  it("tail loss probe answered with a D-SACK: only ACKs were lost, cwnd stays (RFC 8985 7.4.1, RFC 2883)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
     s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
     for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
-    // Segment 0 arrives, 1 is lost, the ACK of 0 is lost too; 2 arrived and its SACK was lost.
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
-    // The probe is a duplicate of 2: the peer answers at once with a D-SACK for it (RFC 2883).
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(3)]] });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(3), sack: [[seg(2), seg(3)]] });
     s.recvNothing();
-    // Segment 1 only comes back with the RTO (one SACKed segment above it is not enough).
-    expect(s.advanceToDeadline()).toBe(200);
-    s.recv({ flags: ACK, seq: seg(1), ack: s.r(1), payload: "H".repeat(1460) });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, sndUna: seg(3) });
+  });
+  it("tail loss probe that repaired the last segment: cwnd and ssthresh drop as for one loss (RFC 8985 7.4.2)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    // No D-SACK: the probe was the first copy of segment 2 to arrive.
     s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
     s.recvNothing();
+    // ssthresh = max(FlightSize / 2, 2 * SMSS) with FlightSize 3 segments (RFC 5681 eq. 4).
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 2920, ssthresh: 2920 });
   });
   it("a lost retransmission is sent again once DupThresh segments sent after it are SACKed (RFC 8985 6.2)", async () => {
     const s = await sackEstablished();

@@ -74,13 +74,17 @@ export function tlpSent(t: Tcb): void {
 
 /**
  * The probe's episode ends when the cumulative ACK covers it (RFC 8985 7.4). A probe not reported
- * as a duplicate (D-SACK, RFC 2883: a first block below the ACK) repaired a real loss, which gets the
- * congestion response of one loss (RFC 8985 7.4.2).
+ * as a duplicate (D-SACK, RFC 2883) repaired a real loss, which gets the congestion response of one
+ * loss (RFC 8985 7.4.2).
  */
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
   if (!hasFlag(t, F.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
   clearFlag(t, F.TLP_OUT);
+  // RFC 2883 4: a first block below the cumulative ACK, or inside the second block.
   const blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
-  const dsack = seg.sackCount != 0 && seqLe(load<u32>(blocks, 4), seg.ack) && seqGe(seg.ack, load<u32>(blocks));
+  const left = load<u32>(blocks);
+  const right = load<u32>(blocks, 4);
+  const dsack = seg.sackCount != 0 && (seqLe(right, seg.ack) ||
+    (seg.sackCount > 1 && seqGe(left, load<u32>(blocks, 8)) && seqLe(right, load<u32>(blocks, 12))));
   if (!dsack) ccOnLossRepaired(tcbCc(t), flightBefore);
 }
