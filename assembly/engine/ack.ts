@@ -8,7 +8,7 @@ import { Tcb, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc,
 import { ringConsume, ringSpace } from "./ring";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
-import { ccOnAck, ccOnEnterRecovery, ccOnEnterSackRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
+import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
   ccIsFullAck } from "./congestion";
 import { sbUpdate, sbIsLost, DUP_THRESH } from "./scoreboard";
 import { EventType } from "./events";
@@ -124,9 +124,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       // RFC 5681 3.2 fast retransmit / RFC 6675 5 steps (1), (2) and (4) / RFC 6582 3.2 step 2
       // (recovery again only once the cumulative ACK is beyond the last recovery point).
       // RFC 5681 3.2 step 2: data sent by Limited Transmit is not part of FlightSize for ssthresh.
-      const flight = t.sndMax - t.sndUna - t.limitedTransmitBytes;
-      if (sack) ccOnEnterSackRecovery(cc, flight, t.sndMax);
-      else ccOnEnterRecovery(cc, flight, t.sndMax);
+      ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
       t.highRxt = t.sndUna;
       setFlag(t, F.RTX_ONE);
       count(Counter.FAST_RETRANSMITS);

@@ -13,7 +13,7 @@
 //   (a sender that is sending in bursts of ACK clocking fills half the window between ACKs).
 //   During recovery ccOnAck does nothing: the recovery calls below own cwnd.
 // - Recovery (RFC 6582 3.2): enter with ssthresh = max(FlightSize/2, 2*SMSS) (RFC 5681 eq. 4),
-//   cwnd = ssthresh + 3*SMSS (ccOnEnterSackRecovery: cwnd = ssthresh, RFC 6675 5 step 4.2), recover = highSeq (pass SND.NXT: one past the highest octet sent, so
+//   cwnd = ssthresh + 3*SMSS, recover = highSeq (pass SND.NXT: one past the highest octet sent, so
 //   ccIsFullAck(ack) is ack >= recover, "all data up to and including" the highest octet sent); each further duplicate ACK inflates by
 //   SMSS; a partial ACK deflates by the bytes it acknowledged and adds back SMSS if that was at least
 //   SMSS (step 5); the full ACK sets cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (step 6, option 1).
@@ -248,15 +248,6 @@ export function ccOnLossRepaired(c: Congestion, flight: u32): void {
   else c.ssthresh = halfFlight(c, flight);
   if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;
   c.ackedInCa = 0;
-}
-
-/**
- * Entering SACK-based recovery (RFC 6675 5 step 4.2): ssthresh as for NewReno, but cwnd = ssthresh
- * with no 3*SMSS inflation; pipe (RFC 6675 SetPipe) counts what is in flight instead.
- */
-export function ccOnEnterSackRecovery(c: Congestion, flight: u32, highSeq: u32): void {
-  ccOnEnterRecovery(c, flight, highSeq);
-  c.cwnd = c.ssthresh;
 }
 
 export function ccOnDupAckInRecovery(c: Congestion): void {
