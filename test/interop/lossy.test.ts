@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunNetns } from "./netns.js";
-import { captureFields, captureHealth, KernelAgent } from "./peers.js";
+import { CAPTURE_READ_MS, captureFields, captureHealth, KernelAgent } from "./peers.js";
 import { acceptOne, connected, createScene, FAMILIES, Observed, writeRandom, type Scene } from "./scene.js";
 
 const probe = canRunNetns(["tshark", "nft"]);
@@ -14,7 +14,8 @@ if (!probe.ok) console.warn(`interop lossy-path tests SKIPPED: ${probe.reason}`)
 const MIB = 2 ** 20;
 const LOSS_PERCENT = 5;
 /** Bound on each 64 MiB transfer (with no loss one takes about 1 s here). */
-const TRANSFER_MS = 60_000;
+// A bound, not a speed target: tcpwasm -> kernel takes about 45 s at 5% loss each way on a quiet machine.
+const TRANSFER_MS = 150_000;
 const TEST_MS = TRANSFER_MS + 30_000;
 
 for (const f of FAMILIES) {
@@ -90,7 +91,7 @@ for (const f of FAMILIES) {
       expect(health.tcp).toBeGreaterThan((64 * MIB) / 1500);
       expect(health.badChecksums).toEqual([]);
       expect(health.malformed).toEqual([]);
-    });
+    }, CAPTURE_READ_MS);
 
     /** One tshark pass over the capture for the option checks below. */
     interface Row {
@@ -130,19 +131,19 @@ for (const f of FAMILIES) {
       }
       expect(Number(handshakes.kernelSyn!.wscale)).toBeGreaterThan(0);
       expect(Number(handshakes.kernelSynAck!.wscale)).toBeGreaterThan(0);
-    });
+    }, CAPTURE_READ_MS);
 
     it("both ends advertised scaled windows above 64 KiB", async () => {
       const scaled = (await tcpRows()).filter((r) => !r.syn && r.window > 65535);
       expect(scaled.filter((r) => r.src === f.kernel).length).toBeGreaterThan(100);
       expect(scaled.filter((r) => r.src === f.stack).length).toBeGreaterThan(100);
-    });
+    }, CAPTURE_READ_MS);
 
     it("both ends sent SACK blocks for the holes the loss made", async () => {
       const sacks = (await tcpRows()).filter((r) => r.sackBlocks);
       expect(sacks.filter((r) => r.src === f.kernel).length).toBeGreaterThan(10);
       expect(sacks.filter((r) => r.src === f.stack).length).toBeGreaterThan(10);
-    });
+    }, CAPTURE_READ_MS);
 
     it("every segment carries timestamps, and each end echoes TSvals the other one sent", async () => {
       const all = await tcpRows();
@@ -159,6 +160,6 @@ for (const f of FAMILIES) {
       }
       expect(echoed[f.kernel]).toBeGreaterThan(1000);
       expect(echoed[f.stack]).toBeGreaterThan(1000);
-    });
+    }, CAPTURE_READ_MS);
   });
 }

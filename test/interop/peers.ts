@@ -181,7 +181,11 @@ export interface TsharkResult {
   stderr: string;
 }
 
-export function tshark(args: string[], timeoutMs = 120_000): Promise<TsharkResult> {
+// Reading a lossy 64 MiB-each-way capture (about 100,000 frames) takes tshark 20 s on a quiet machine
+// and several times that on a loaded one.
+export const CAPTURE_READ_MS = 300_000;
+
+export function tshark(args: string[], timeoutMs = CAPTURE_READ_MS): Promise<TsharkResult> {
   return new Promise((resolve, reject) => {
     execFile("tshark", args, { maxBuffer: 512 * 2 ** 20, timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
       if (err) reject(new Error(`tshark ${args.join(" ")}: ${err.message} ${stderr}`));
@@ -274,7 +278,7 @@ export async function captureHealth(path: string, stackAddresses: string[] = ["1
 /** `tshark -r path -Y filter -T fields -e ...` as rows of field values. */
 export async function captureFields(path: string, filter: string, fields: string[]): Promise<string[][]> {
   const { stdout } = await tshark([
-    "-r", path, "-Y", filter, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,",
+    "-r", path, ...NO_REASSEMBLY, "-Y", filter, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,",
     ...fields.flatMap((f) => ["-e", f]),
   ]);
   return stdout.split("\n").filter(Boolean).map((line) => line.split("\t"));
