@@ -13,8 +13,10 @@ if (!probe.ok) console.warn(`interop lossy-path tests SKIPPED: ${probe.reason}`)
 
 const MIB = 2 ** 20;
 const LOSS_PERCENT = 5;
-/** Bound on each 64 MiB transfer (with no loss one takes about 1 s here). */
-// A bound, not a speed target: tcpwasm -> kernel takes about 45 s at 5% loss each way on a quiet machine.
+/**
+ * Bound on each 64 MiB transfer, not a speed target: with no loss one takes about 1 s here; at 5% loss
+ * each way tcpwasm -> kernel takes about 45 s on a quiet machine.
+ */
 const TRANSFER_MS = 150_000;
 const TEST_MS = TRANSFER_MS + 30_000;
 
