@@ -89,8 +89,9 @@ export async function loadEngine<E extends CoreExports = CoreExports>(options: L
   }
   const module = await moduleFor(flavor);
   // The AssemblyScript loader supplies env.abort (readable messages from the debug build), env.trace
-  // and env.seed; the hot path never goes through its helpers.
-  const instance = await instantiate<E>(module, {});
-  const exports = instance.exports as unknown as E;
+  // and env.seed. Its `exports` wrap every function in a rest-argument closure (for optional
+  // arguments, which no export of ours has): the host calls the instance's own exports instead.
+  const loaded = await instantiate<E>(module, {});
+  const exports = loaded.instance.exports as unknown as E;
   return { flavor, exports, views: new MemoryViews(exports.memory) };
 }
