@@ -391,13 +391,31 @@ export function formatIpv6(b: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
 
-const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** The 4 bytes of a dotted-quad IPv4 address (no leading zeros, which some parsers read as octal). */
 export function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => IPV4_PART.test(p))) return null;
-  return Uint8Array.from(parts.map(Number));
+  // One pass over the characters: every connect parses addresses, and split/regex showed in churn.
+  const n = text.length;
+  if (n < 7 || n > 15) return null;
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part === 4) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return null; // a leading zero ("01") is not dotted-decimal
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  return part === 4 ? out : null;
 }
 
 /** The 16 bytes of an IPv6 address in RFC 4291 2.2 text form (with "::" and a dotted IPv4 tail). */

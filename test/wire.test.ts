@@ -327,7 +327,22 @@ describe("address text forms", () => {
   }
   it("parses dotted quads strictly", () => {
     expect(Array.from(parseIpv4("0.255.10.1")!)).toEqual([0, 255, 10, 1]);
-    for (const bad of ["1.2.3", "1.2.3.4.5", "1.2.3.04", "1.2.3.-1", "1.2.3.256", " 1.2.3.4", "a.b.c.d"]) expect(parseIpv4(bad)).toBeNull();
+    expect(Array.from(parseIpv4("255.255.255.255")!)).toEqual([255, 255, 255, 255]);
+    for (const bad of [
+      "1.2.3", "1.2.3.4.5", "1.2.3.04", "1.2.3.-1", "1.2.3.256", " 1.2.3.4", "1.2.3.4 ", "a.b.c.d", "1..2.3", ".1.2.3",
+      "1.2.3.", "00.1.2.3", "1.2.3.1000", "1.2.3.0255", "", "1.2.3.4/24",
+    ]) expect(parseIpv4(bad)).toBeNull();
+  });
+  it("reads dotted quads as the grammar does, on any text of digits and dots", () => {
+    // The grammar as a regular expression: 0-255 in decimal, no leading zeros, four parts.
+    const part = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+    const grammar = new RegExp(`^${part}\\.${part}\\.${part}\\.${part}$`);
+    const text = fc.array(fc.constantFrom("0", "1", "2", "5", "9", ".", "x"), { maxLength: 18 }).map((cs) => cs.join(""));
+    fc.assert(fc.property(text, (t) => {
+      const got = parseIpv4(t);
+      const m = grammar.exec(t);
+      expect(got === null ? null : Array.from(got)).toEqual(m ? m.slice(1, 5).map(Number) : null);
+    }), { seed: 4, numRuns: 20000 });
   });
   it("formats what it parses for any 16 bytes", () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
