@@ -47,6 +47,14 @@ import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
 
 const RESOLVED = Promise.resolve();
+/** Output drains a queued pump may postpone in a row (see Stack.queuedFinish). */
+const MAX_FINISH_DEFERRALS = 4;
+
+/** process.nextTick where the host is Node (looked up, not imported: this file runs in browsers). */
+function nodeNextTick(): ((fn: () => void) => void) | undefined {
+  const p = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process;
+  return typeof p?.nextTick === "function" ? p.nextTick : undefined;
+}
 
 /** Timer functions the stack uses; inject them to test throttled or bunched timers. */
 export interface StackTimers {
@@ -202,6 +210,8 @@ export class Stack {
   readonly arena = new CopyArena();
   private timer: unknown = undefined;
   private timerAt = Infinity;
+  /** The armed timer was unref'd: no deadline is left, it fires once for nothing. */
+  private timerUnrefd = false;
   /** The time of the events being dispatched. */
   private turnNow = 0;
   /** Whether the events after the output drain held any for the user (not only traces). */
@@ -211,6 +221,17 @@ export class Stack {
   /** The pump is running its rounds (timers, events, reads), before its output drain. */
   private inRounds = false;
   private closed = false;
+  /**
+   * Where the output drain waits for the microtask queue to empty: Node's process.nextTick, whose
+   * queue runs only once the microtasks are done. Handlers often answer from a deferred callback
+   * (node:stream's 'end' and 'finish' come on the next tick, Web Streams resolve over several
+   * promise hops); draining after them sends the answer in the segment that acknowledges the data,
+   * instead of a bare ACK first. Browsers have no such hook short of a macrotask: there the drain
+   * ends the pump.
+   */
+  private readonly afterMicrotasks: ((fn: () => void) => void) | undefined = nodeNextTick();
+  private finishQueued = false;
+  private finishDeferrals = 0;
 
   /** @internal Use createStack. */
   constructor(engine: Engine, prefixes: Prefix[], options: StackOptions) {
@@ -229,6 +250,14 @@ export class Stack {
   /** The current time on the stack's clock, ms. */
   time(): number {
     return this.now();
+  }
+
+  /**
+   * @internal The time for an engine call: while the stack is pumping, the time its turn started
+   * (one clock read per turn, as a kernel stamps a batch of segments with one clock), else the clock.
+   */
+  engineNow(): number {
+    return this.pumping ? this.turnNow : this.now();
   }
 
   /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
@@ -315,7 +344,7 @@ export class Stack {
     }
     for (const l of new Set(this.listeners.values())) l.close();
     this.engine.events();
-    this.flushOutput();
+    this.flushOutput(now);
     this.closed = true;
     for (const c of conns) c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
     this.connections.clear();
@@ -436,6 +465,7 @@ export class Stack {
     if (handle.id === this.timer) {
       this.timer = undefined;
       this.timerAt = Infinity;
+      this.timerUnrefd = false;
     }
     this.pump();
   }
@@ -465,13 +495,11 @@ export class Stack {
       }
       this.inRounds = false;
       if (this.closed) return;
-      this.flushOutput();
-      // Output records its segments as trace events: take them now, stamped with this turn's time.
-      this.turnNow = this.now();
-      this.userEvents = false;
-      this.engine.visitEvents(this.dispatch);
-      if (this.userEvents) this.kick();
-      this.armTimer();
+      if (this.afterMicrotasks === undefined) this.finishTurn();
+      else if (!this.finishQueued) {
+        this.finishQueued = true;
+        this.afterMicrotasks(this.queuedFinish);
+      }
     } finally {
       this.pumping = false;
       this.inRounds = false;
@@ -481,6 +509,35 @@ export class Stack {
     // Handlers that called back into the stack while it was pumping asked for another round.
     if (this.scheduled === false && this.readPendingReady()) this.kick();
   }
+
+  /** One output drain, the trace events it recorded, and the timer re-armed at the next deadline. */
+  private finishTurn(): void {
+    this.turnNow = this.now();
+    this.flushOutput(this.turnNow);
+    // Output records its segments as trace events: take them now, stamped with this turn's time.
+    this.userEvents = false;
+    this.engine.visitEvents(this.dispatch);
+    if (this.userEvents) this.kick();
+    this.armTimer();
+  }
+
+  private readonly queuedFinish = (): void => {
+    this.finishQueued = false;
+    if (this.closed) return;
+    // A pump already queued (a handler on an earlier tick called in) drains when it is done; wait
+    // for it, a bounded number of times so that output is never held back for long.
+    if (this.scheduled && this.finishDeferrals < MAX_FINISH_DEFERRALS) {
+      this.finishDeferrals++;
+      return;
+    }
+    this.finishDeferrals = 0;
+    this.pumping = true;
+    try {
+      this.finishTurn();
+    } finally {
+      this.pumping = false;
+    }
+  };
 
   private readPendingReady(): boolean {
     for (const c of this.readPending) if (c.canDeliver()) return true;
@@ -559,11 +616,10 @@ export class Stack {
     if (to === "TIME-WAIT" && conn && this.connections.has(id)) conn.markDone(undefined);
   }
 
-  private flushOutput(): void {
+  private flushOutput(now: number): void {
     const links = this.links;
     if (links.length === 0) return;
     const x = this.engine.raw;
-    const now = this.now();
     for (;;) {
       const n = x.engineOutput(now);
       if (n > 0) {
@@ -615,8 +671,25 @@ export class Stack {
     const deadline = this.engine.nextDeadline();
     // A timer already armed no later than the deadline stays: firing early costs one pump, which
     // re-arms it, while clearing and setting a timer on every pump cost more than that in churn.
-    // With no deadline left it is cleared, so an idle stack holds no timer.
-    if (deadline === this.timerAt || (deadline > this.timerAt && deadline !== Infinity)) return;
+    // With no deadline left an idle stack must not keep a Node process alive: a Node timer is
+    // unref'd and kept (ref'd again if a deadline comes back before it fires, as in connection
+    // churn), any other timer is cleared.
+    const timer = this.timer as { ref?: () => void; unref?: () => void } | undefined;
+    if (deadline === this.timerAt || (deadline > this.timerAt && deadline !== Infinity)) {
+      if (this.timerUnrefd) {
+        this.timerUnrefd = false;
+        timer!.ref!();
+      }
+      return;
+    }
+    if (deadline === Infinity && typeof timer?.unref === "function" && typeof timer.ref === "function") {
+      if (!this.timerUnrefd) {
+        this.timerUnrefd = true;
+        timer.unref();
+      }
+      return;
+    }
+    this.timerUnrefd = false;
     if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = deadline;
@@ -720,7 +793,7 @@ export class StackConnection {
   write(bytes: Uint8Array): number {
     this.checkUsable();
     if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
-    const n = this.stack.engine.send(this.id, bytes, this.stack.time());
+    const n = this.stack.engine.send(this.id, bytes, this.stack.engineNow());
     this.bytesWritten += n;
     if (n > 0) this.stack.kick();
     return n;
@@ -737,7 +810,7 @@ export class StackConnection {
   end(): void {
     if (this.finished || this.ended) return;
     this.ended = true;
-    this.stack.engine.close(this.id, this.stack.time());
+    this.stack.engine.close(this.id, this.stack.engineNow());
     this.stack.kick();
   }
 
@@ -745,7 +818,7 @@ export class StackConnection {
   abort(): void {
     if (this.finished) return;
     try {
-      this.stack.engine.abort(this.id, this.stack.time());
+      this.stack.engine.abort(this.id, this.stack.engineNow());
     } catch {
       // The engine already ended it; the pending CLOSED event finishes the connection.
     }
@@ -793,7 +866,7 @@ export class StackConnection {
     if (this.finished) return;
     this.finished = true;
     this.stack.forget(this);
-    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.time());
+    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.engineNow());
     this.stack.kick();
   }
 
@@ -835,7 +908,7 @@ export class StackConnection {
         if (avail <= 0) break;
         const p = x.connRecvPtr(this.id) >>> 0;
         const chunk = this.stack.arena.copy(engine.memory.u8, p, p + avail);
-        x.connRecvConsumeMs(this.id, avail, this.stack.time());
+        x.connRecvConsumeMs(this.id, avail, this.stack.engineNow());
         this.bytesRead += avail;
         moved = true;
         this.onData(chunk);
@@ -869,7 +942,7 @@ export class StackConnection {
     this.stack.forget(this);
     if (!this.stack.isClosed) {
       try {
-        this.stack.engine.release(this.id, this.stack.time());
+        this.stack.engine.release(this.id, this.stack.engineNow());
       } catch {
         // Already freed by the engine.
       }
