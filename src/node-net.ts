@@ -107,8 +107,10 @@ export class Socket extends Duplex {
   server: Server | undefined;
   readonly #stack: Stack;
   #conn: StackConnection | undefined;
-  #remote: { address: string; port: number } | undefined;
-  #local: { address: string; port: number } | undefined;
+  /** The address and port connect() was given (what remoteAddress shows once connected, on failure too). */
+  #dialled: { address: string; port: number } | undefined;
+  /** The connection's endpoints, kept after it is released; their text is formatted on first read. */
+  #ends: StackConnection | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: { enable: boolean; initialDelay: number } | undefined;
   #reset = false;
@@ -145,7 +147,7 @@ export class Socket extends Duplex {
     if (options.noDelay) this.#noDelay = true;
     if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
     this.connecting = true;
-    this.#remote = { address: host, port };
+    this.#dialled = { address: host, port };
     this.#active();
     let conn: StackConnection;
     try {
@@ -174,7 +176,6 @@ export class Socket extends Duplex {
   /** @internal Adopts a connection a listener accepted. */
   accept(conn: StackConnection, pauseOnConnect: boolean): void {
     this.#attach(conn);
-    this.#remote = { address: conn.remoteAddress, port: conn.remotePort };
     this.#applyOptions();
     // Start reading after the 'connection' listeners ran and their own next ticks ('resume'), as
     // node:net, whose first read comes from a later turn of the event loop.
@@ -183,7 +184,7 @@ export class Socket extends Duplex {
 
   #attach(conn: StackConnection): void {
     this.#conn = conn;
-    this.#local = { address: conn.localAddress, port: conn.localPort };
+    this.#ends = conn;
     // Nothing is read until the stream asks (_read), as net.Socket reads only when it may push.
     conn.pause();
     conn.onData = (chunk) => {
@@ -203,8 +204,6 @@ export class Socket extends Duplex {
   #onConnected(): void {
     const conn = this.#conn!;
     this.connecting = false;
-    this.#local = { address: conn.localAddress, port: conn.localPort };
-    this.#remote = { address: conn.remoteAddress, port: conn.remotePort };
     this.#applyOptions();
     this.#active();
     this.emit("connect");
@@ -229,7 +228,7 @@ export class Socket extends Duplex {
       return;
     }
     if (error) {
-      const remote = this.#remote;
+      const remote = this.#dialled;
       const err = wasConnecting
         ? toNetError(error, "connect", remote?.address, remote?.port)
         : toNetError(error, error.code === "EPIPE" ? "write" : "read");
@@ -338,7 +337,8 @@ export class Socket extends Duplex {
     destroyHooks.get(this)?.();
     destroyHooks.delete(this);
     callback(error);
-    // After the 'error' that destroy(error) emits on the next tick, as a kernel handle's close callback.
+    // After the 'error' that destroy(error) emits on the next tick, in a later turn of the event loop,
+    // as a kernel handle's close callback: code that awaits 'error' or 'end' can still wait for 'close'.
     setImmediate(() => this.emit("close", error != null));
   }
 
@@ -453,11 +453,13 @@ export class Socket extends Duplex {
   }
 
   get remoteAddress(): string | undefined {
-    return this.connecting ? undefined : this.#remote?.address;
+    if (this.connecting) return undefined;
+    return this.#ends?.remoteAddress ?? this.#dialled?.address;
   }
 
   get remotePort(): number | undefined {
-    return this.connecting ? undefined : this.#remote?.port;
+    if (this.connecting) return undefined;
+    return this.#ends?.remotePort ?? this.#dialled?.port;
   }
 
   get remoteFamily(): Family | undefined {
@@ -466,21 +468,21 @@ export class Socket extends Duplex {
   }
 
   get localAddress(): string | undefined {
-    return this.#local?.address;
+    return this.#ends?.localAddress;
   }
 
   get localPort(): number | undefined {
-    return this.#local?.port;
+    return this.#ends?.localPort;
   }
 
   get localFamily(): Family | undefined {
-    const a = this.#local?.address;
+    const a = this.#ends?.localAddress;
     return a === undefined ? undefined : familyOf(a);
   }
 
   address(): { address: string; family: Family; port: number } | Record<string, never> {
-    const l = this.#local;
-    return l ? { address: l.address, family: familyOf(l.address), port: l.port } : {};
+    const l = this.#ends;
+    return l ? { address: l.localAddress, family: familyOf(l.localAddress), port: l.localPort } : {};
   }
 
   /** The engine's STATUS record (RFC 9293 3.10.6) of this connection, like Linux's TCP_INFO; undefined once closed. */
