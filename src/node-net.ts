@@ -97,6 +97,20 @@ function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions;
   return { options: { port, host }, listener };
 }
 
+const RESOLVED = Promise.resolve();
+
+/**
+ * 'close' once the 'error' that destroy(error) emits on the next tick has been seen and every promise
+ * continuation after it has run: a tick (behind the error's), then a microtask (behind the
+ * continuations that 'error' or 'end' released), then a tick (behind the whole microtask queue). So
+ * code that awaits 'error' or 'end' can still attach a 'close' listener, as with node:net, whose
+ * 'close' comes from the handle's close callback later in the same event-loop turn; a setImmediate
+ * would cost a whole loop turn (an epoll_wait) per socket.
+ */
+function emitCloseLater(socket: Socket, hadError: boolean): void {
+  process.nextTick(() => RESOLVED.then(() => process.nextTick(() => socket.emit("close", hadError))));
+}
+
 /** The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
 const destroyHooks = new WeakMap<Socket, () => void>();
 
@@ -337,9 +351,7 @@ export class Socket extends Duplex {
     destroyHooks.get(this)?.();
     destroyHooks.delete(this);
     callback(error);
-    // After the 'error' that destroy(error) emits on the next tick, in a later turn of the event loop,
-    // as a kernel handle's close callback: code that awaits 'error' or 'end' can still wait for 'close'.
-    setImmediate(() => this.emit("close", error != null));
+    emitCloseLater(this, error != null);
   }
 
   /** Sends RST instead of FIN, then destroys the socket. */
