@@ -204,6 +204,7 @@ export class Stack {
   private readonly listeners = new Map<number, StackListener>();
   /** Connections with data or an end to deliver. */
   private readonly readPending = new Set<StackConnection>();
+  private readonly readList: StackConnection[] = [];
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
   private readonly lingering = new Map<number, StackConnection>();
   /** @internal Where TX batches and received chunks are copied to. */
@@ -282,7 +283,7 @@ export class Stack {
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
     this.connections.set(id, conn);
-    this.kick();
+    this.wantOutput();
     return conn;
   }
 
@@ -311,7 +312,7 @@ export class Stack {
     }
     const listener = new StackListener(this, ids, port, onConnection);
     for (const id of ids) this.listeners.set(id, listener);
-    this.kick();
+    this.wantOutput();
     return listener;
   }
 
@@ -384,6 +385,23 @@ export class Stack {
       });
     }
   };
+
+  /**
+   * @internal A user call (open, write, end, abort, release, options) left output and perhaps
+   * events in the engine: a drain takes both (its events pass through the same dispatch and ask for a
+   * pump if they hold anything for a handler), so where the drain waits for the microtasks it is
+   * queued without a pump.
+   */
+  wantOutput(): void {
+    if (this.afterMicrotasks === undefined) {
+      this.kick();
+      return;
+    }
+    // A pump in its rounds queues its own drain when they end.
+    if (this.closed || this.inRounds || this.finishQueued) return;
+    this.finishQueued = true;
+    this.afterMicrotasks(this.queuedFinish);
+  }
 
   /** @internal */
   wantRead(conn: StackConnection): void {
@@ -483,10 +501,12 @@ export class Stack {
         const events = this.engine.visitEvents(this.dispatch);
         let moved = false;
         if (this.readPending.size > 0) {
-          for (const conn of [...this.readPending]) {
-            if (this.closed) break;
-            if (conn.deliver()) moved = true;
-          }
+          // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
+          const list = this.readList;
+          list.length = 0;
+          for (const conn of this.readPending) list.push(conn);
+          for (let i = 0; i < list.length && !this.closed; i++) if (list[i]!.deliver()) moved = true;
+          list.length = 0;
         }
         if (events === 0 && !moved) {
           quiet = true;
@@ -777,7 +797,7 @@ export class StackConnection {
 
   set onData(handler: ((chunk: Uint8Array) => void) | undefined) {
     this.dataHandler = handler;
-    if (handler && !this.finished) this.stack.wantRead(this);
+    if (handler && this.hasDelivery()) this.stack.wantRead(this);
   }
 
   /** True once onClose ran (or release() was called). */
@@ -795,7 +815,7 @@ export class StackConnection {
     if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
     const n = this.stack.engine.send(this.id, bytes, this.stack.engineNow());
     this.bytesWritten += n;
-    if (n > 0) this.stack.kick();
+    if (n > 0) this.stack.wantOutput();
     return n;
   }
 
@@ -811,7 +831,7 @@ export class StackConnection {
     if (this.finished || this.ended) return;
     this.ended = true;
     this.stack.engine.close(this.id, this.stack.engineNow());
-    this.stack.kick();
+    this.stack.wantOutput();
   }
 
   /** Resets the connection (RST); onClose follows with no error. */
@@ -822,7 +842,7 @@ export class StackConnection {
     } catch {
       // The engine already ended it; the pending CLOSED event finishes the connection.
     }
-    this.stack.kick();
+    this.stack.wantOutput();
   }
 
   /** Stops delivering data: unread bytes stay in the receive ring and the advertised window shrinks. */
@@ -833,7 +853,18 @@ export class StackConnection {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (!this.finished) this.stack.wantRead(this);
+    if (this.hasDelivery()) this.stack.wantRead(this);
+  }
+
+  /**
+   * Whether a pump would deliver something now: data in the ring, the peer's FIN or the end of the
+   * connection. Otherwise the engine's next readable, peerFin or closed event asks for one, so
+   * resuming a reader with nothing waiting (every socket does at connect) costs no pump.
+   */
+  private hasDelivery(): boolean {
+    if (this.finished) return false;
+    if (this.done || (this.peerFinished && !this.endDelivered)) return true;
+    return this.stack.engine.raw.connRecvAvail(this.id) > 0;
   }
 
   setNoDelay(noDelay = true): void {
@@ -852,7 +883,7 @@ export class StackConnection {
   setOptions(options: ConnectionOptions): void {
     if (this.finished) return;
     this.stack.engine.setOptions(this.id, options);
-    this.stack.kick();
+    this.stack.wantOutput();
   }
 
   /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
@@ -867,7 +898,7 @@ export class StackConnection {
     this.finished = true;
     this.stack.forget(this);
     if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.engineNow());
-    this.stack.kick();
+    this.stack.wantOutput();
   }
 
   describe(): string {
