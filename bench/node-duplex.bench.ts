@@ -10,18 +10,19 @@
 // memory link (one macrotask per delivery) is shown too.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes on every row (the Duplex and Node net wait for 'drain'
 // when write() returns false), Gbit/s from the first write to the last byte read, median of RUNS
-// interleaved runs. Churn: CHURN sequential connections, each: connect, 1 KiB each way (the client
-// end(kib), the server end(kib) on 'end', allowHalfOpen), 'close' awaited; median of ROUNDS
-// interleaved rounds.
+// interleaved runs. Churn: sequential connections, each: connect, 1 KiB each way (the client
+// end(kib), the server end(kib) on 'end', allowHalfOpen), 'close' awaited; rows built once, kept
+// warm and sampled in turn (CHURN in bench/sockets.bench.ts, bench/lib/sample.ts).
+import { Duplex } from "node:stream";
 import { bindNet } from "../src/node-net.js";
-import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
-import { SOURCE, WRITE, nextWrite, rawBulk, rawChurn } from "./lib/raw-engine.js";
-import { interleaved, stackBulk, stackChurn, stacks, tableRow } from "./sockets.bench.js";
+import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
+import { SOURCE, WRITE, nextWrite, rawBulk, rawChurnRow } from "./lib/raw-engine.js";
+import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnRow } from "./lib/sample.js";
+import { stackBulk, stackChurnRow, stacks } from "./lib/face-rows.js";
+import { CHURN } from "./sockets.bench.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
-const CHURN = 2000;
-const ROUNDS = 3;
 
 export async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
   const [a, b] = await stacks(link);
@@ -57,7 +58,8 @@ export async function duplexBulk(bytes: number, link: "microtask" | "memory"): P
   return (bytes * 8) / ((end - start) / 1000) / 1e9;
 }
 
-export async function duplexChurn(n: number): Promise<number> {
+/** Churn through bindNet sockets at both ends (allowHalfOpen server answering the client's FIN), kept warm. */
+export async function duplexChurnRow(): Promise<ChurnRow> {
   const [a, b] = await stacks("microtask");
   const kib = Buffer.from(SOURCE.subarray(0, 1024));
   const server = bindNet(b).createServer({ allowHalfOpen: true }, (s) => {
@@ -66,22 +68,78 @@ export async function duplexChurn(n: number): Promise<number> {
   });
   await new Promise<void>((r) => server.listen(80, r));
   const net = bindNet(a);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const c = net.connect({ host: "10.0.0.2", port: 80 });
-    let back = 0;
-    await new Promise<void>((resolve, reject) => {
-      c.once("connect", () => c.end(kib));
-      c.on("data", (d: Buffer) => (back += d.length));
-      c.once("error", reject);
-      c.once("close", () => resolve());
-    });
-    if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
+  return {
+    async run(n: number) {
+      for (let i = 0; i < n; i++) {
+        const c = net.connect({ host: "10.0.0.2", port: 80 });
+        let back = 0;
+        await new Promise<void>((resolve, reject) => {
+          c.once("connect", () => c.end(kib));
+          c.on("data", (d: Buffer) => (back += d.length));
+          c.once("error", reject);
+          c.once("close", () => resolve());
+        });
+        if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
+      }
+    },
+    close() {
+      server.close();
+      a.close();
+      b.close();
+    },
+  };
+}
+
+/**
+ * The floor node:stream sets, with no TCP at all: per "connection" two Duplexes configured as
+ * src/node-net.ts configures a Socket (allowHalfOpen, autoDestroy, 'close' emitted by _destroy after
+ * the microtasks), driven through the churn row's events: the client end(kib)s on 'connect', each
+ * side pushes what the other wrote (in a microtask, as a link delivers) and its end, the server
+ * answers end(kib) on 'end', the client waits for 'close'.
+ */
+export async function duplexPairRow(): Promise<ChurnRow> {
+  const resolved = Promise.resolve();
+  class Bare extends Duplex {
+    peer!: Bare;
+    constructor() {
+      super({ allowHalfOpen: true, emitClose: false, autoDestroy: true });
+    }
+    override _read(): void {}
+    override _write(chunk: Buffer, _e: BufferEncoding, done: (error?: Error | null) => void): void {
+      resolved.then(() => this.peer.push(chunk));
+      done();
+    }
+    override _final(done: (error?: Error | null) => void): void {
+      resolved.then(() => this.peer.push(null));
+      done();
+    }
+    override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+      done(error);
+      process.nextTick(() => resolved.then(() => process.nextTick(() => this.emit("close", error != null))));
+    }
   }
-  const perSecond = n / ((performance.now() - start) / 1000);
-  a.close();
-  b.close();
-  return perSecond;
+  const kib = Buffer.from(SOURCE.subarray(0, 1024));
+  return {
+    async run(n: number) {
+      for (let i = 0; i < n; i++) {
+        const c = new Bare();
+        const s = new Bare();
+        c.peer = s;
+        s.peer = c;
+        s.on("data", () => undefined);
+        s.on("end", () => s.end(kib));
+        let back = 0;
+        await new Promise<void>((resolve) => {
+          c.once("connect", () => c.end(kib));
+          c.on("data", (d: Buffer) => (back += d.length));
+          c.once("close", () => resolve());
+          resolved.then(() => c.emit("connect"));
+        });
+        if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
+      }
+    },
+    close() {},
+  };
 }
 
 export default async () => {
@@ -99,16 +157,11 @@ export default async () => {
   });
   const line = (name: string, xs: number[]) => tableRow(name, xs, [bulk.raw, bulk.node]);
 
-  await rawChurn(200);
-  await stackChurn(200);
-  await duplexChurn(200);
-  const churn = await interleaved(ROUNDS, {
-    raw: () => rawChurn(CHURN),
-    stack: () => stackChurn(CHURN),
-    duplex: () => duplexChurn(CHURN),
-    node: async () => (await churnNodeNet(CHURN)).perSecond,
-  });
-  const churnLine = (name: string, xs: number[]) => tableRow(name, xs, [churn.raw, churn.node], 0);
+  const churn = await sampleChurn(
+    { raw: rawChurnRow, stack: stackChurnRow, duplex: duplexChurnRow, bare: duplexPairRow, node: nodeNetChurnRow },
+    CHURN,
+  );
+  const churnLine = (name: string, xs: number[]) => churnRow(name, xs, churn.raw, [churn.node]);
 
   const markdown = `Baselines, in the same run: the raw engine API (bench/lib/raw-engine.ts: two Engines, SIMD
 release build, in a synchronous loop making the same copies as two stacks: send copies in, recv copies
@@ -129,14 +182,20 @@ ${line("Node Duplex (bindNet)", bulk.duplex)}
 ${line("Node Duplex, memory link", bulk.duplexMemory)}
 ${line("Node net, loopback", bulk.node)}
 
-Churn: ${CHURN} sequential connections per round, each: connect, 1 KiB each way, both close; median of ${ROUNDS} interleaved rounds.
+Churn: sequential connections, each: connect, 1 KiB each way, both close. ${churnSamplingText(CHURN)}
 
-| churn | connections/s (median) | min - max | / raw engine | / Node net |
-|---|---:|---:|---:|---:|
+| churn | connections/s (median) | min - max | / raw engine | / Node net | µs per connection |
+|---|---:|---:|---:|---:|---:|
 ${churnLine("raw engine API", churn.raw)}
 ${churnLine("stack API (StackConnection)", churn.stack)}
 ${churnLine("Node Duplex (bindNet)", churn.duplex)}
 ${churnLine("Node net, loopback", churn.node)}
+
+The floor node:stream itself sets: two bare Duplexes per cycle, configured and driven as the Socket
+rows are (allowHalfOpen, autoDestroy, 'close' after the microtasks, each write delivered to the other
+in a microtask), with no TCP and no stack: ${(1e6 / median(churn.bare)).toFixed(1)} µs per cycle, ${((1e6 / median(churn.bare)) / (1e6 / median(churn.raw))).toFixed(2)}x a whole
+raw-engine connection. A face costing at most 25% may add ${(0.25 * 1e6 / median(churn.raw) / 0.75 * 1).toFixed(1)} µs to a raw connection
+(raw / 0.75 - raw); the stack API row shows what the stack layer under every face already adds.
 `;
   return { title: "Node Duplex face against the raw engine and Node net (bench/node-duplex.bench.ts)", markdown };
 };

@@ -13,171 +13,27 @@
 // - Web face over the memory link: the same, over src/link/memory.ts (one macrotask per delivery).
 // - Node net over 127.0.0.1 (bench/lib/node-net.ts), for scale.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes (WRITE) on every row, Gbit/s from the first write to
-// the last byte read, median of RUNS interleaved runs. Churn: CHURN sequential connections, each:
-// connect, 1 KiB each way, both close; median of ROUNDS interleaved rounds.
+// the last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
+// 1 KiB each way, both close; every row built once and kept warm, sampled in turn (CHURN, see
+// bench/lib/sample.ts). Also: what constructing a socket's two Web Streams costs on this runtime.
 // The Node Duplex rows live in bench/node-duplex.bench.ts, against the same baselines.
-import { createStack, type Stack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
-import { SOURCE, WRITE, microtaskLinkPair, nextWrite, rawBulk, rawChurn } from "./lib/raw-engine.js";
+import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
+import { WRITE, rawBulk, rawChurnRow } from "./lib/raw-engine.js";
+import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnSampling } from "./lib/sample.js";
+import { stackBulk, stackChurnRow, streamPairMicros, webBulk, webChurnRow } from "./lib/face-rows.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
-const CHURN = 2000;
-const ROUNDS = 3;
+/** Churn sampling, shared with bench/node-duplex.bench.ts. */
+export const CHURN: ChurnSampling = { size: 250, samples: 16, warm: 500 };
 
-/** Two stacks, 10.0.0.1 and 10.0.0.2, joined by a microtask link or the memory link. */
-export async function stacks(link: "microtask" | "memory"): Promise<[Stack, Stack]> {
-  const [la, lb] = link === "memory" ? createMemoryLinkPair() : microtaskLinkPair();
-  const a = await createStack({ addresses: ["10.0.0.1/24"], flavor: "simd" });
-  const b = await createStack({ addresses: ["10.0.0.2/24"], flavor: "simd" });
-  a.attach(la);
-  b.attach(lb);
-  return [a, b];
-}
-
-// ---- stack API and Web face ----
-
-export async function stackBulk(bytes: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
-  const done = new Promise<number>((resolve) => {
-    b.openListener({ port: 80 }, (conn) => {
-      let got = 0;
-      conn.onData = (chunk) => {
-        got += chunk.length;
-        if (got >= bytes) resolve(performance.now());
-      };
-    });
-  });
-  const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-  await new Promise<void>((r) => (c.onConnect = r));
-  const start = performance.now();
-  let sent = 0;
-  const write = () => {
-    while (sent < bytes) {
-      const piece = nextWrite(sent, bytes);
-      const n = c.write(piece);
-      sent += n;
-      if (n < piece.length) return;
-    }
-  };
-  c.onWritable = write;
-  write();
-  const end = await done;
-  a.close();
-  b.close();
-  return (bytes * 8) / ((end - start) / 1000) / 1e9;
-}
-
-export async function webBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
-  const [a, b] = await stacks(link);
-  const listener = b.listen({ port: 80 });
-  const done = (async () => {
-    const s = (await listener.accept())!;
-    const reader = (await s.opened).readable.getReader();
-    let got = 0;
-    while (got < bytes) {
-      const r = await reader.read();
-      if (r.done) break;
-      got += r.value.length;
-    }
-    return performance.now();
-  })();
-  const socket = a.connect({ hostname: "10.0.0.2", port: 80 });
-  const writer = (await socket.opened).writable.getWriter();
-  const start = performance.now();
-  for (let sent = 0; sent < bytes; ) {
-    const piece = nextWrite(sent, bytes);
-    await writer.write(piece);
-    sent += piece.length;
-  }
-  const end = await done;
-  a.close();
-  b.close();
-  return (bytes * 8) / ((end - start) / 1000) / 1e9;
-}
-
-export async function stackChurn(n: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
-  const kib = SOURCE.subarray(0, 1024);
-  b.openListener({ port: 80 }, (conn) => {
-    conn.onData = () => undefined;
-    conn.onEnd = () => {
-      conn.write(kib);
-      conn.end();
-    };
-  });
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-    let back = 0;
-    await new Promise<void>((resolve, reject) => {
-      c.onConnect = () => {
-        c.write(kib);
-        c.end();
-      };
-      c.onData = (chunk) => (back += chunk.length);
-      c.onClose = (err) => (err ? reject(err) : resolve());
-    });
-    if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
-  }
-  const perSecond = n / ((performance.now() - start) / 1000);
-  a.close();
-  b.close();
-  return perSecond;
-}
-
-export async function webChurn(n: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
-  const kib = SOURCE.subarray(0, 1024);
-  const listener = b.listen({ port: 80 });
-  (async () => {
-    for await (const s of listener) {
-      (async () => {
-        const { readable, writable } = await s.opened;
-        for await (const _ of readable as unknown as AsyncIterable<Uint8Array>) {
-          // The client's 1 KiB, then its FIN.
-        }
-        const w = writable.getWriter();
-        await w.write(kib);
-        await w.close();
-      })();
-    }
-  })();
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const socket = a.connect({ hostname: "10.0.0.2", port: 80 });
-    const { readable, writable } = await socket.opened;
-    const w = writable.getWriter();
-    await w.write(kib);
-    await w.close();
-    let back = 0;
-    for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) back += chunk.length;
-    if (back !== 1024) throw new Error(`churn: ${back} bytes back`);
-    await socket.closed;
-  }
-  const perSecond = n / ((performance.now() - start) / 1000);
-  await listener.close();
-  a.close();
-  b.close();
-  return perSecond;
-}
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-
-/** Interleaved rounds of `rows`, each row's results in order (load from other processes spreads over all). */
-export async function interleaved<K extends string>(rounds: number, rows: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
-  const out = {} as Record<K, number[]>;
-  for (const k in rows) out[k] = [];
-  for (let i = 0; i < rounds; i++) for (const k in rows) out[k].push(await rows[k]());
-  return out;
-}
-
-/** A markdown row: median, min - max, and the median's ratio to each baseline's median. */
-export function tableRow(name: string, xs: number[], baselines: number[][], digits = 2): string {
-  const m = median(xs);
-  const ratios = baselines.map((b) => ` ${(m / median(b)).toFixed(2)}x |`).join("");
-  return `| ${name} | ${m.toFixed(digits)} | ${Math.min(...xs).toFixed(digits)} - ${Math.max(...xs).toFixed(digits)} |${ratios}`;
+/** Where the stream cost comes from, when this runtime's ReadableStream says so in its own source. */
+function streamCostNote(): string {
+  if (!ReadableStream.toString().includes("makeTransferable(this)")) return "";
+  const node = (globalThis as { process?: { version?: string } }).process?.version ?? "this runtime";
+  return `On Node ${node} each stream's constructor returns makeTransferable(this): a C++-backed JSTransferable
+object with every property copied onto it (lib/internal/worker/js_transferable.js), which is most of
+that time and leaves the garbage collector weak handles to trace.`;
 }
 
 export default async () => {
@@ -194,15 +50,8 @@ export default async () => {
     node: async () => (await bulkNodeNet(bytes)).gbitPerSecond,
   });
 
-  await rawChurn(200);
-  await stackChurn(200);
-  await webChurn(200);
-  const churn = await interleaved(ROUNDS, {
-    raw: () => rawChurn(CHURN),
-    stack: () => stackChurn(CHURN),
-    web: () => webChurn(CHURN),
-    node: async () => (await churnNodeNet(CHURN)).perSecond,
-  });
+  const churn = await sampleChurn({ raw: rawChurnRow, stack: stackChurnRow, web: webChurnRow, node: nodeNetChurnRow }, CHURN);
+  const streams = streamPairMicros();
 
   const markdown = `Baseline: the raw engine API in the same run (bench/lib/raw-engine.ts, shared with
 bench/node-duplex.bench.ts): two Engines (src/engine.ts, SIMD release build) in a synchronous loop that
@@ -222,15 +71,21 @@ ${tableRow("Web face (TcpSocket streams)", bulk.web, [bulk.raw])}
 ${tableRow("Web face, memory link", bulk.webMemory, [bulk.raw])}
 ${tableRow("Node net, loopback", bulk.node, [bulk.raw])}
 
-Churn: ${CHURN} sequential connections per round, each: connect, 1 KiB each way, both close; median
-of ${ROUNDS} interleaved rounds; default 256 KiB rings everywhere.
+Churn: sequential connections, each: connect, 1 KiB each way, both close; default 256 KiB rings
+everywhere. ${churnSamplingText(CHURN)}
 
-| churn | connections/s (median) | min - max | / raw engine |
-|---|---:|---:|---:|
-${tableRow("raw engine API", churn.raw, [churn.raw], 0)}
-${tableRow("stack API (StackConnection)", churn.stack, [churn.raw], 0)}
-${tableRow("Web face (TcpSocket streams)", churn.web, [churn.raw], 0)}
-${tableRow("Node net, loopback", churn.node, [churn.raw], 0)}
+| churn | connections/s (median) | min - max | / raw engine | µs per connection |
+|---|---:|---:|---:|---:|
+${churnRow("raw engine API", churn.raw, churn.raw)}
+${churnRow("stack API (StackConnection)", churn.stack, churn.raw)}
+${churnRow("Web face (TcpSocket streams)", churn.web, churn.raw)}
+${churnRow("Node net, loopback", churn.node, churn.raw)}
+
+What the Web face cannot avoid on this runtime: constructing the two Web Streams a TcpSocket needs
+(a byte-counted ReadableStream and a WritableStream, as src/socket-web.ts builds them) costs
+${streams.toFixed(1)} µs per socket here, ${(2 * streams).toFixed(1)} µs per connection with a socket at each end:
+${((2 * streams) / (1e6 / median(churn.raw))).toFixed(2)}x a whole raw-engine connection, before a byte moves.
+${streamCostNote()}
 `;
   return { title: "Socket faces against the raw engine (bench/sockets.bench.ts)", markdown };
 };

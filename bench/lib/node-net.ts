@@ -5,10 +5,12 @@
 //   for 'drain' whenever write() returns false), the server counts what it reads. Gbit/s from the
 //   first write to the server's last byte.
 // - churnNodeNet: `connections` times, one after another: connect, 1 KiB each way (the client writes,
-//   the server echoes 1 KiB back), both close; connections per second.
+//   the server echoes 1 KiB back), both close; connections per second. nodeNetChurnRow: the same
+//   cycles against one server kept listening, for bench/lib/sample.ts.
 // Both are bounded: by their arguments, and by `timeLimitMs`, past which they reject instead of
 // hanging a benchmark run.
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
+import type { ChurnRow } from "./sample.js";
 
 export interface BulkResult {
   bytes: number;
@@ -100,6 +102,19 @@ export async function bulkNodeNet(bytes: number, options: { chunkBytes?: number;
 
 /** `connections` sequential connect / 1 KiB each way / close cycles over loopback. */
 export async function churnNodeNet(connections: number, options: { timeLimitMs?: number } = {}): Promise<ChurnResult> {
+  const row = await nodeNetChurnRow(options.timeLimitMs);
+  try {
+    const start = performance.now();
+    await row.run(connections);
+    const seconds = (performance.now() - start) / 1000;
+    return { connections, seconds, perSecond: connections / seconds };
+  } finally {
+    await row.close();
+  }
+}
+
+/** churnNodeNet's cycles against one server kept listening: run(n) makes `n` of them, within `timeLimitMs`. */
+export async function nodeNetChurnRow(timeLimitMs = 60_000): Promise<ChurnRow> {
   const payload = Buffer.alloc(1024, 0x5a);
   const server = createServer({ allowHalfOpen: true }, (s) => {
     let got = 0;
@@ -109,26 +124,24 @@ export async function churnNodeNet(connections: number, options: { timeLimitMs?:
       if (got >= payload.length) s.end(payload);
     });
   });
-  try {
-    const port = await listen(server);
-    const one = () =>
-      new Promise<void>((resolve, reject) => {
-        const c = connect({ host: LOOPBACK, port, noDelay: true });
-        let got = 0;
-        c.on("error", reject);
-        c.once("connect", () => c.end(payload));
-        c.on("data", (d: Buffer) => {
-          got += d.length;
-        });
-        c.once("close", () => (got === payload.length ? resolve() : reject(new Error(`churn: got ${got} of ${payload.length} bytes back`))));
+  const port = await listen(server);
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = connect({ host: LOOPBACK, port, noDelay: true });
+      let got = 0;
+      c.on("error", reject);
+      c.once("connect", () => c.end(payload));
+      c.on("data", (d: Buffer) => {
+        got += d.length;
       });
-    return await withTimeLimit("node net churn", options.timeLimitMs ?? 60_000, async () => {
-      const start = performance.now();
-      for (let i = 0; i < connections; i++) await one();
-      const seconds = (performance.now() - start) / 1000;
-      return { connections, seconds, perSecond: connections / seconds };
+      c.once("close", () => (got === payload.length ? resolve() : reject(new Error(`churn: got ${got} of ${payload.length} bytes back`))));
     });
-  } finally {
-    await closeServer(server);
-  }
+  return {
+    async run(n: number) {
+      await withTimeLimit("node net churn", timeLimitMs, async () => {
+        for (let i = 0; i < n; i++) await one();
+      });
+    },
+    close: () => closeServer(server),
+  };
 }

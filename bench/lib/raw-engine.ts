@@ -1,7 +1,7 @@
 // The raw-engine baseline the socket-face benches compare against (issue 4: the faces cost <= 25%),
 // shared by bench/sockets.bench.ts and bench/node-duplex.bench.ts, and the microtask link they run
 // stacks over:
-// - rawBulk / rawChurn: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
+// - rawBulk / rawChurnRow: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
 //   loop through the public driver API, moving the same bytes with the same copies as two stacks
 //   do: send copies in (StackConnection.write), recv copies out (the stack's read copy), and each TX
 //   batch is copied out once and passed to the peer's Engine.input, which copies it into the RX
@@ -15,6 +15,7 @@ import { Engine, EventType, type EngineConfig, type EventVisitor } from "../../s
 import { CopyArena } from "../../src/arena.js";
 import type { Link, PacketHandler } from "../../src/link/types.js";
 import { Prng } from "../../src/prng.js";
+import type { ChurnRow } from "./sample.js";
 
 /** 1 MiB of seeded bytes the benches send from (bulk wraps around it). */
 export const SOURCE = new Prng(9).fill(new Uint8Array(1 << 20));
@@ -144,13 +145,15 @@ export async function rawBulk(bytes: number, config: EngineConfig = {}): Promise
   return (got * 8) / seconds / 1e9;
 }
 
-/** Connections per second: `n` sequential connect / 1 KiB each way / both close between two raw engines. */
-export async function rawChurn(n: number, config: EngineConfig = {}): Promise<number> {
+/**
+ * The churn baseline, kept warm: each run(n) makes `n` sequential connect / 1 KiB each way / both
+ * close cycles between two raw engines built once.
+ */
+export async function rawChurnRow(config: EngineConfig = {}): Promise<ChurnRow> {
   const { a, b, pump, drainEvents, takeAccepted } = await rawPair(config);
-  b.listen({ port: 80 });
+  const listener = b.listen({ port: 80 });
   const kib = SOURCE.subarray(0, 1024);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
+  const one = () => {
     let now = performance.now();
     const c = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
     pump(now);
@@ -177,6 +180,13 @@ export async function rawChurn(n: number, config: EngineConfig = {}): Promise<nu
     drainEvents();
     a.release(c, now);
     b.release(s, now);
-  }
-  return n / ((performance.now() - start) / 1000);
+  };
+  return {
+    run(n: number) {
+      for (let i = 0; i < n; i++) one();
+    },
+    close() {
+      b.release(listener, performance.now());
+    },
+  };
 }

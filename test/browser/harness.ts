@@ -18,12 +18,23 @@ import { constants, accessSync, existsSync, mkdtempSync, readFileSync, rmSync, s
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { extname, join, resolve, sep } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, ConsoleMessage } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The package root: the nearest directory up from this file whose package.json names tcpwasm (this file may run bundled elsewhere, as the benches do). */
+function packageRoot(): string {
+  let dir = fileURLToPath(new URL(".", import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "tcpwasm") return dir;
+    const up = dirname(dir);
+    if (up === dir) return fileURLToPath(new URL("../..", import.meta.url));
+    dir = up;
+  }
+}
+export const ROOT = packageRoot();
 const DIST = join(ROOT, "dist");
 
 /**
