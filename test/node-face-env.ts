@@ -28,13 +28,13 @@ export function nodeEnv(): Env {
 // Short RTO and MSL so that failures and TIME-WAIT do not drag the tests out.
 export const FAST_CONFIG: StackOptions["config"] = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
 
-export async function tcpwasmEnv(options: { link?: MemoryLinkOptions; config?: StackOptions["config"] } = {}): Promise<
+export async function tcpwasmEnv(options: { link?: MemoryLinkOptions; config?: StackOptions["config"]; trace?: StackOptions["trace"] } = {}): Promise<
   Env & { clientNet: BoundNet; serverNet: BoundNet; stacks: Awaited<ReturnType<typeof createStack>>[] }
 > {
   const [la, lb] = createMemoryLinkPair(options.link);
   const config = { ...FAST_CONFIG, ...options.config };
-  const a = await createStack({ addresses: ["10.0.0.1/24"], name: "client", config });
-  const b = await createStack({ addresses: ["10.0.0.2/24"], name: "server", config });
+  const a = await createStack({ addresses: ["10.0.0.1/24"], name: "client", config, trace: options.trace });
+  const b = await createStack({ addresses: ["10.0.0.2/24"], name: "server", config, trace: options.trace });
   a.attach(la);
   b.attach(lb);
   const clientNet = bindNet(a);

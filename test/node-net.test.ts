@@ -10,6 +10,7 @@ import { FAST_CONFIG, closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env
 import { Socket as TcpwasmSocket, NetError, bindNet } from "../src/node-net.js";
 import { createStack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
+import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
 
 type Log = string[];
 
@@ -343,6 +344,31 @@ describe("tcpwasm only", () => {
   const envs: Env[] = [];
   afterAll(async () => {
     for (const e of envs) await e.dispose();
+  });
+
+  it("an answer written on 'end' leaves in the segment that acknowledges the data and FIN (five segments in all)", async () => {
+    const traces: TraceEvent[] = [];
+    const env = await tcpwasmEnv({ trace: (e) => void traces.push(e) });
+    envs.push(env);
+    const server = env.serverNet.createServer({ allowHalfOpen: true }, (s) => {
+      s.on("data", () => undefined);
+      s.on("end", () => s.end(Buffer.alloc(300, 2)));
+    });
+    await new Promise<void>((r) => server.listen(80, r));
+    const c = env.clientNet.connect({ host: "10.0.0.2", port: 80 });
+    c.once("connect", () => c.end(Buffer.alloc(100, 1)));
+    let back = 0;
+    c.on("data", (d: Buffer) => (back += d.length));
+    expect(await closed(c as unknown as Socket)).toBe(false);
+    expect(back).toBe(300);
+    while (!traces.some((e) => e.kind === "state" && e.endpoint === "server" && e.to === "CLOSED")) await new Promise((r) => setTimeout(r, 2));
+    const sent = (endpoint: string) =>
+      traces
+        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
+        .map((e) => `${flagNames(e.flags)} ${e.length}`);
+    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    server.close();
   });
 
   it("timed out: a link that drops everything gives 'error' ETIMEDOUT (syscall connect), then 'close'(true)", async () => {

@@ -7,6 +7,7 @@ import { createStack, type Stack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
 import type { TcpSocket } from "../src/socket-web.js";
 import { Prng } from "../src/prng.js";
+import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
 
 async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {
   const [la, lb] = createMemoryLinkPair();
@@ -214,6 +215,46 @@ describe("Web face", () => {
     expect(seen).toHaveLength(3);
     // Closed: a new connection is refused.
     await expect(a.connect({ hostname: "10.0.0.2", port: 9000 }).opened).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    a.close();
+    b.close();
+  });
+});
+
+describe("Web face segments (Node: the drain waits for the microtask queue)", () => {
+  it("a write and a close awaited one after the other leave as one segment, and so does the answer", async () => {
+    const traces: TraceEvent[] = [];
+    const [la, lb] = createMemoryLinkPair();
+    const common = { config: { mslMs: 50 }, trace: (e: TraceEvent) => void traces.push(e) };
+    const a = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client" });
+    const b = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
+    a.attach(la);
+    b.attach(lb);
+    const listener = b.listen({ port: 7 });
+    const served = (async () => {
+      const s = (await listener.accept())!;
+      const { readable, writable } = await s.opened;
+      const got = await readAll(readable);
+      const w = writable.getWriter();
+      await w.write(data(300, 2));
+      await w.close();
+      return got.bytes;
+    })();
+    const socket = a.connect({ hostname: "10.0.0.2", port: 7 });
+    const { readable, writable } = await socket.opened;
+    const w = writable.getWriter();
+    await w.write(data(100, 1));
+    await w.close();
+    expect((await readAll(readable)).bytes).toBe(300);
+    expect(await served).toBe(100);
+    await socket.closed;
+    await until(() => traces.some((e) => e.kind === "state" && e.endpoint === "server" && e.to === "CLOSED"));
+    const sent = (endpoint: string) =>
+      traces
+        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
+        .map((e) => `${flagNames(e.flags)} ${e.length}`);
+    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    await listener.close();
     a.close();
     b.close();
   });

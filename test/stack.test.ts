@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
 import { TcpwasmError } from "../src/errors.js";
-import type { SegmentTrace, TraceEvent } from "../src/trace.js";
+import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
 import { Prng } from "../src/prng.js";
 import { parseIpv4, parseIpv6 } from "../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
@@ -354,6 +354,87 @@ describe("stack", () => {
     expect((await clientClosed)?.code).toBe("ERR_SOCKET_CLOSED");
     expect((await serverClosed)?.code).toBe("ECONNRESET");
     expect(() => a.openConnection({ remote: "10.0.0.2", remotePort: 80 })).toThrow(expect.objectContaining({ code: "ERR_SOCKET_CLOSED" }));
+    b.close();
+  });
+});
+
+describe("when output leaves (Node: the drain waits for the microtask queue)", () => {
+  /** Two traced stacks over the memory link; the segments each side sent, as "FLAGS len". */
+  async function tracedPair(clientTimers?: StackTimers, serverTimers?: StackTimers) {
+    const traces: TraceEvent[] = [];
+    const [la, lb] = createMemoryLinkPair();
+    const common = { flavor: "debug" as const, config: FAST, trace: (e: TraceEvent) => void traces.push(e) };
+    const a = await createStack({ ...common, timers: clientTimers, addresses: ["10.0.0.1/24"], name: "client" });
+    const b = await createStack({ ...common, timers: serverTimers, addresses: ["10.0.0.2/24"], name: "server" });
+    a.attach(la);
+    b.attach(lb);
+    const sent = (endpoint: string) =>
+      traces
+        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
+        .map((e) => `${flagNames(e.flags)} ${e.length}`);
+    const reached = (endpoint: string, state: string) => traces.some((e) => e.kind === "state" && e.endpoint === endpoint && e.to === state);
+    return { a, b, sent, reached };
+  }
+
+  it("an answer written in onEnd rides in the segment that acknowledges the data and FIN; a write on connect carries the handshake's ACK", async () => {
+    const { a, b, sent, reached } = await tracedPair();
+    b.openListener({ port: 80 }, (conn) => {
+      conn.onData = () => undefined;
+      conn.onEnd = () => {
+        conn.write(data(300, 2));
+        conn.end();
+      };
+    });
+    const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+    c.onConnect = () => {
+      c.write(data(100, 1));
+      c.end();
+    };
+    c.onData = () => undefined;
+    expect(await closeOf(c)).toBeUndefined();
+    await until(() => reached("server", "CLOSED"));
+    // Five segments in all, the fewest a request, a reply and both closes take.
+    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    a.close();
+    b.close();
+  });
+
+  it("with no deadline left the timer is unref'd, not cleared, and the next connection refs it again instead of setting one", async () => {
+    // The server's timer handles are shaped like Node's (ref/unref) and never fire: packets drive
+    // this exchange, and what matters is what the stack asks of its timer.
+    const log: string[] = [];
+    const serverTimers: StackTimers = {
+      setTimeout() {
+        log.push("set");
+        return { ref: () => log.push("ref"), unref: () => log.push("unref") };
+      },
+      clearTimeout() {
+        log.push("clear");
+      },
+    };
+    const { a, b, reached } = await tracedPair(undefined, serverTimers);
+    b.openListener({ port: 80 }, (conn) => {
+      conn.onData = () => undefined;
+      conn.onEnd = () => conn.end();
+    });
+    const cycle = async () => {
+      const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+      c.onConnect = () => c.end();
+      c.onData = () => undefined;
+      expect(await closeOf(c)).toBeUndefined();
+    };
+    await cycle();
+    await until(() => reached("server", "CLOSED"));
+    await until(() => log.includes("unref"));
+    // The server passively closed (LAST-ACK, then CLOSED): nothing left to time, and an idle Node
+    // process must not be held open by it.
+    expect(log.at(-1)).toBe("unref");
+    const idleAt = log.length;
+    await cycle();
+    // The stale timer is due no later than the new SYN-RECEIVED deadline: it is kept and ref'd.
+    expect(log[idleAt]).toBe("ref");
+    a.close();
     b.close();
   });
 });
