@@ -10,7 +10,8 @@ import { FAST_CONFIG, closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env
 import { Socket as TcpwasmSocket, NetError, bindNet } from "../src/node-net.js";
 import { createStack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
-import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
+import type { TraceEvent } from "../src/trace.js";
+import { reachedState, sentSegments } from "./trace-util.js";
 
 type Log = string[];
 
@@ -361,11 +362,8 @@ describe("tcpwasm only", () => {
     c.on("data", (d: Buffer) => (back += d.length));
     expect(await closed(c as unknown as Socket)).toBe(false);
     expect(back).toBe(300);
-    while (!traces.some((e) => e.kind === "state" && e.endpoint === "server" && e.to === "CLOSED")) await new Promise((r) => setTimeout(r, 2));
-    const sent = (endpoint: string) =>
-      traces
-        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
-        .map((e) => `${flagNames(e.flags)} ${e.length}`);
+    while (!reachedState(traces, "server", "CLOSED")) await new Promise((r) => setTimeout(r, 2));
+    const sent = (endpoint: string) => sentSegments(traces, endpoint);
     expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
     expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
     server.close();

@@ -7,7 +7,8 @@ import { createStack, type Stack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
 import type { TcpSocket } from "../src/socket-web.js";
 import { Prng } from "../src/prng.js";
-import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
+import type { TraceEvent } from "../src/trace.js";
+import { reachedState, sentSegments } from "./trace-util.js";
 
 async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {
   const [la, lb] = createMemoryLinkPair();
@@ -247,11 +248,8 @@ describe("Web face segments (Node: the drain waits for the microtask queue)", ()
     expect((await readAll(readable)).bytes).toBe(300);
     expect(await served).toBe(100);
     await socket.closed;
-    await until(() => traces.some((e) => e.kind === "state" && e.endpoint === "server" && e.to === "CLOSED"));
-    const sent = (endpoint: string) =>
-      traces
-        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
-        .map((e) => `${flagNames(e.flags)} ${e.length}`);
+    await until(() => reachedState(traces, "server", "CLOSED"));
+    const sent = (endpoint: string) => sentSegments(traces, endpoint);
     expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
     expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
     await listener.close();

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
 import { TcpwasmError } from "../src/errors.js";
-import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
+import type { SegmentTrace, TraceEvent } from "../src/trace.js";
+import { reachedState, sentSegments } from "./trace-util.js";
 import { Prng } from "../src/prng.js";
 import { parseIpv4, parseIpv6 } from "../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
@@ -368,11 +369,8 @@ describe("when output leaves (Node: the drain waits for the microtask queue)", (
     const b = await createStack({ ...common, timers: serverTimers, addresses: ["10.0.0.2/24"], name: "server" });
     a.attach(la);
     b.attach(lb);
-    const sent = (endpoint: string) =>
-      traces
-        .filter((e): e is SegmentTrace => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
-        .map((e) => `${flagNames(e.flags)} ${e.length}`);
-    const reached = (endpoint: string, state: string) => traces.some((e) => e.kind === "state" && e.endpoint === endpoint && e.to === state);
+    const sent = (endpoint: string) => sentSegments(traces, endpoint);
+    const reached = (endpoint: string, state: string) => reachedState(traces, endpoint, state);
     return { a, b, sent, reached };
   }
 
