@@ -56,6 +56,63 @@ function nodeNextTick(): ((fn: () => void) => void) | undefined {
   return typeof p?.nextTick === "function" ? p.nextTick : undefined;
 }
 
+/** Microtask rounds the output drain waits after the last user call where there is no process.nextTick. */
+const DRAIN_HOPS = 8;
+/** At most this many rounds in all, however many calls keep coming. */
+const DRAIN_HOPS_MAX = 64;
+
+/** When a stack's output drain runs, once queued (see Stack.drainWait). */
+interface DrainWait {
+  queue(fn: () => void): void;
+  /** A user call came in while the drain waits. */
+  renew(): void;
+}
+
+/**
+ * @internal Runs the queued callback after `hops` rounds of the microtask queue (a promise reaction
+ * that queues itself again); renew() starts the count again, up to `cap` rounds in all. One callback
+ * waits at a time.
+ */
+export class MicrotaskRounds implements DrainWait {
+  private left = 0;
+  private total = 0;
+  private fn: (() => void) | undefined;
+
+  constructor(
+    private readonly hops: number,
+    private readonly cap: number,
+  ) {}
+
+  queue(fn: () => void): void {
+    this.fn = fn;
+    this.left = this.hops;
+    this.total = 0;
+    RESOLVED.then(this.step);
+  }
+
+  renew(): void {
+    if (this.fn) this.left = this.hops;
+  }
+
+  private readonly step = (): void => {
+    this.total++;
+    if (--this.left > 0 && this.total < this.cap) {
+      RESOLVED.then(this.step);
+      return;
+    }
+    const fn = this.fn!;
+    this.fn = undefined;
+    fn();
+  };
+}
+
+/** The drain's wait for this host: Node's process.nextTick, else rounds of the microtask queue. */
+function drainWait(): DrainWait {
+  const nextTick = nodeNextTick();
+  if (nextTick) return { queue: nextTick, renew() {} };
+  return new MicrotaskRounds(DRAIN_HOPS, DRAIN_HOPS_MAX);
+}
+
 /** Timer functions the stack uses; inject them to test throttled or bunched timers. */
 export interface StackTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -223,14 +280,17 @@ export class Stack {
   private inRounds = false;
   private closed = false;
   /**
-   * Where the output drain waits for the microtask queue to empty: Node's process.nextTick, whose
-   * queue runs only once the microtasks are done. Handlers often answer from a deferred callback
-   * (node:stream's 'end' and 'finish' come on the next tick, Web Streams resolve over several
-   * promise hops); draining after them sends the answer in the segment that acknowledges the data,
-   * instead of a bare ACK first. Browsers have no such hook short of a macrotask: there the drain
-   * ends the pump.
+   * How the output drain waits for the code the turn set off. Handlers often answer from a deferred
+   * callback (node:stream's 'end' and 'finish' come on the next tick; Web Streams take promise hops:
+   * a writer's close() reaches the sink two hops after its write() did, a reader loop sees the end
+   * three or four hops after it was enqueued); draining after them sends the answer in the segment
+   * that acknowledges the data, instead of a bare ACK first and the FIN apart from its data. In Node,
+   * process.nextTick, whose queue runs only once the microtasks are done. Browsers have no hook
+   * between the microtasks and the next task: there the drain waits DRAIN_HOPS rounds of the
+   * microtask queue after the last user call (DRAIN_HOPS_MAX in all), which covers those chains and
+   * never waits for a task.
    */
-  private readonly afterMicrotasks: ((fn: () => void) => void) | undefined = nodeNextTick();
+  private readonly drainWait: DrainWait = drainWait();
   private finishQueued = false;
   private finishDeferrals = 0;
 
@@ -389,18 +449,17 @@ export class Stack {
   /**
    * @internal A user call (open, write, end, abort, release, options) left output and perhaps
    * events in the engine: a drain takes both (its events pass through the same dispatch and ask for a
-   * pump if they hold anything for a handler), so where the drain waits for the microtasks it is
-   * queued without a pump.
+   * pump if they hold anything for a handler), so it is queued without a pump.
    */
   wantOutput(): void {
-    if (this.afterMicrotasks === undefined) {
-      this.kick();
+    // A pump in its rounds queues its own drain when they end.
+    if (this.closed || this.inRounds) return;
+    if (this.finishQueued) {
+      this.drainWait.renew();
       return;
     }
-    // A pump in its rounds queues its own drain when they end.
-    if (this.closed || this.inRounds || this.finishQueued) return;
     this.finishQueued = true;
-    this.afterMicrotasks(this.queuedFinish);
+    this.drainWait.queue(this.queuedFinish);
   }
 
   /** @internal */
@@ -515,10 +574,9 @@ export class Stack {
       }
       this.inRounds = false;
       if (this.closed) return;
-      if (this.afterMicrotasks === undefined) this.finishTurn();
-      else if (!this.finishQueued) {
+      if (!this.finishQueued) {
         this.finishQueued = true;
-        this.afterMicrotasks(this.queuedFinish);
+        this.drainWait.queue(this.queuedFinish);
       }
     } finally {
       this.pumping = false;

@@ -87,3 +87,52 @@ describe.skipIf(!probe.ok)("two stacks in Debian's headless chromium", () => {
     expect(r.clientGot).toEqual({ bytes: SIZE, sha: sha(fill(2, SIZE)) });
   });
 });
+
+// A request, a reply and both closes in the page: with no process.nextTick the output drain waits a
+// few rounds of the microtask queue, so a writer's write() and close() leave in one segment and the
+// reply rides in the ACK of the request, as in Node (test/socket-web.test.ts).
+const SEGMENTS_PAGE = `import { createStack, createMemoryLinkPair, flagNames } from "/dist/tcpwasm.browser.js";
+export default async () => {
+  const traces = [];
+  const trace = (e) => traces.push(e);
+  const [la, lb] = createMemoryLinkPair();
+  const a = await createStack({ addresses: ["10.0.0.1/24"], name: "client", trace });
+  const b = await createStack({ addresses: ["10.0.0.2/24"], name: "server", trace });
+  a.attach(la);
+  b.attach(lb);
+  const listener = b.listen({ port: 7 });
+  const served = (async () => {
+    const s = await listener.accept();
+    const { readable, writable } = await s.opened;
+    for await (const _ of readable) {}
+    const w = writable.getWriter();
+    await w.write(new Uint8Array(300));
+    await w.close();
+  })();
+  const socket = a.connect({ hostname: "10.0.0.2", port: 7 });
+  const { readable, writable } = await socket.opened;
+  const w = writable.getWriter();
+  await w.write(new Uint8Array(100));
+  await w.close();
+  let back = 0;
+  for await (const chunk of readable) back += chunk.length;
+  await socket.closed;
+  await served;
+  while (!traces.some((e) => e.kind === "state" && e.endpoint === "server" && e.to === "CLOSED")) await new Promise((r) => setTimeout(r, 2));
+  const sent = (endpoint) => traces.filter((e) => e.kind === "segment" && e.direction === "out" && e.endpoint === endpoint)
+    .map((e) => flagNames(e.flags) + " " + e.length);
+  await listener.close();
+  a.close();
+  b.close();
+  return { back, client: sent("client"), server: sent("server") };
+};
+`;
+
+describe.skipIf(!probe.ok)("segments in Debian's headless chromium", () => {
+  it("a request, a reply and both closes take five segments, as in Node", async () => {
+    const r = await runInPage<{ back: number; client: string[]; server: string[] }>(SEGMENTS_PAGE, { timeoutMs: 30_000 });
+    expect(r.back).toBe(300);
+    expect(r.client).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(r.server).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+  });
+});

@@ -3,7 +3,7 @@
 // how long anything takes (waits are bounded by the test timeout only).
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
+import { MicrotaskRounds, createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
 import { TcpwasmError } from "../src/errors.js";
 import type { SegmentTrace, TraceEvent } from "../src/trace.js";
@@ -434,5 +434,24 @@ describe("when output leaves (Node: the drain waits for the microtask queue)", (
     expect(log[idleAt]).toBe("ref");
     a.close();
     b.close();
+  });
+
+  it("where there is no process.nextTick the drain waits rounds of the microtask queue after the last call, within a cap", async () => {
+    // Runs `arm` and counts microtask rounds until the queued callback runs; `onRound` sees each round.
+    const roundsUntilRun = async (onRound: (round: number, rounds: MicrotaskRounds) => void) => {
+      const rounds = new MicrotaskRounds(3, 10);
+      let round = 0;
+      let ranAt = -1;
+      rounds.queue(() => (ranAt = round));
+      for (round = 1; ranAt < 0 && round < 100; round++) {
+        onRound(round, rounds);
+        await Promise.resolve();
+      }
+      return ranAt;
+    };
+    expect(await roundsUntilRun(() => undefined)).toBe(3);
+    // Renewed during round 2: three rounds counted from that one.
+    expect(await roundsUntilRun((round, r) => round === 2 && r.renew())).toBe(4);
+    expect(await roundsUntilRun((_, r) => r.renew())).toBe(10);
   });
 });
