@@ -17,11 +17,13 @@
 // prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
-// Event flow (STYLE.md rule 4). Packets in, user calls and the timer only mark work and queue one
-// microtask; the microtask runs the engine's timers, dispatches its events to the connections' handlers
-// (which may call back into the connection), drains readable data, then drains all output in one batch
-// per link and re-arms the single timer at the engine's next deadline. A timer that fires late, early
-// or several times is harmless: the engine runs whatever is due at the stack's `now()`.
+// Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
+// microtask), which runs the engine's timers, dispatches its events to the connections' handlers
+// (which may call back into the connection) and drains readable data. Output waits for what the turn
+// set off (Stack.drainWait: Node's next tick, or rounds of the microtask queue in browsers), then
+// leaves in one batch per link, and the single timer is re-armed at the engine's next deadline; user
+// calls (write, end, ...) queue only that drain. A timer that fires late, early or several times is
+// harmless: the engine runs whatever is due at the stack's `now()`.
 //
 // Connection contract:
 // - `write(bytes)` copies as much as fits into the send ring and returns the count taken; when it
