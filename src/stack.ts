@@ -49,8 +49,8 @@ import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
 
 const RESOLVED = Promise.resolve();
-/** Output drains a queued pump may postpone in a row (see Stack.queuedFinish). */
-const MAX_FINISH_DEFERRALS = 4;
+/** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
+const MAX_DRAIN_DEFERRALS = 4;
 
 /** process.nextTick where the host is Node (looked up, not imported: this file runs in browsers). */
 function nodeNextTick(): ((fn: () => void) => void) | undefined {
@@ -293,8 +293,8 @@ export class Stack {
    * never waits for a task.
    */
   private readonly drainWait: DrainWait = drainWait();
-  private finishQueued = false;
-  private finishDeferrals = 0;
+  private drainQueued = false;
+  private drainDeferrals = 0;
 
   /** @internal Use createStack. */
   constructor(engine: Engine, prefixes: Prefix[], options: StackOptions) {
@@ -456,12 +456,15 @@ export class Stack {
   wantOutput(): void {
     // A pump in its rounds queues its own drain when they end.
     if (this.closed || this.inRounds) return;
-    if (this.finishQueued) {
-      this.drainWait.renew();
-      return;
-    }
-    this.finishQueued = true;
-    this.drainWait.queue(this.queuedFinish);
+    if (this.drainQueued) this.drainWait.renew();
+    else this.queueDrain();
+  }
+
+  /** Queues the output drain (Stack.drainWait), once. */
+  private queueDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    this.drainWait.queue(this.queuedDrain);
   }
 
   /** @internal */
@@ -576,10 +579,7 @@ export class Stack {
       }
       this.inRounds = false;
       if (this.closed) return;
-      if (!this.finishQueued) {
-        this.finishQueued = true;
-        this.drainWait.queue(this.queuedFinish);
-      }
+      this.queueDrain();
     } finally {
       this.pumping = false;
       this.inRounds = false;
@@ -591,7 +591,7 @@ export class Stack {
   }
 
   /** One output drain, the trace events it recorded, and the timer re-armed at the next deadline. */
-  private finishTurn(): void {
+  private drainTurn(): void {
     this.turnNow = this.now();
     this.flushOutput(this.turnNow);
     // Output records its segments as trace events: take them now, stamped with this turn's time.
@@ -601,19 +601,19 @@ export class Stack {
     this.armTimer();
   }
 
-  private readonly queuedFinish = (): void => {
-    this.finishQueued = false;
+  private readonly queuedDrain = (): void => {
+    this.drainQueued = false;
     if (this.closed) return;
     // A pump already queued (a handler on an earlier tick called in) drains when it is done; wait
     // for it, a bounded number of times so that output is never held back for long.
-    if (this.scheduled && this.finishDeferrals < MAX_FINISH_DEFERRALS) {
-      this.finishDeferrals++;
+    if (this.scheduled && this.drainDeferrals < MAX_DRAIN_DEFERRALS) {
+      this.drainDeferrals++;
       return;
     }
-    this.finishDeferrals = 0;
+    this.drainDeferrals = 0;
     this.pumping = true;
     try {
-      this.finishTurn();
+      this.drainTurn();
     } finally {
       this.pumping = false;
     }
