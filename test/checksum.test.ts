@@ -54,8 +54,10 @@ describe.each(FLAVORS)("onesSum, %s build", (flavor) => {
     const data = prng.fill(new Uint8Array(2048 + 64));
     const offsets = [0, 1, 2, 3, 5 + prng.nextInt(27), 33 + prng.nextInt(31)];
     for (const offset of offsets) {
-      // Poison the bytes around the input: a sum that reads past `len` or before `ptr` shows up.
-      e.views.u8.fill(0xa5, e.exports.scratchPtr(), e.exports.scratchPtr() + 4096 + 128);
+      // Poison the bytes around the input: a sum that reads past `len` or before `ptr` shows up. The
+      // first scratchPtr() call takes the region from the heap and may grow memory: view after it.
+      const scratch = e.exports.scratchPtr();
+      e.views.u8.fill(0xa5, scratch, scratch + 4096 + 128);
       const ptr = place(e, data, offset);
       for (let len = 0; len <= 2048; len++) {
         const initial = prng.nextU32();

@@ -102,8 +102,10 @@ export let offerWindowScaling: bool = true;
 export let offerTimestamps: bool = true;
 export let offerSack: bool = true;
 export let challengeAckLimit: u32 = 10;
-export let txRegionBytes: u32 = 1 << 20;
-export let rxRegionBytes: u32 = 1 << 20;
+// 256 KiB regions hold about 170 full-sized segments each (a whole default window) per output() or
+// input() call; the host loops for more. Larger ones cost an idle engine their size (issue 9 item 7).
+export let txRegionBytes: u32 = 256 * 1024;
+export let rxRegionBytes: u32 = 256 * 1024;
 export let eventLimit: u32 = 1 << 20;
 export let ephemeralLow: u32 = 49152;
 export let ephemeralHigh: u32 = 65535;

@@ -2,9 +2,10 @@
 // events), the output queue, timer scheduling, and the end of a connection (RFC 9293 3.10: "delete
 // the TCB, enter CLOSED"). A TCB is freed when the protocol is done AND the host released it.
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, tcbTimers, tcbOoo, tcbSb, sndRing, rcvRing,
-  tcbFromId, tcbFree, slotOf } from "./tcb";
+  tcbFromId, tcbAlloc, tcbFree, slotOf, slotsFree, slotsNextCapacity, slotsGrow } from "./tcb";
 import { tableRemove, listenerRemove } from "./table";
-import { timersReset, timersEarliest, tqSet, tqRemove } from "./timers";
+import { timersReset, timersEarliest, tqSet, tqRemove, tqReserve } from "./timers";
+import { poolAlloc, poolFree } from "./pool";
 import { ringRelease } from "./ring";
 import { oooClear } from "./reassembly";
 import { sbClear } from "./scoreboard";
@@ -12,26 +13,86 @@ import { emitSimple, EventType } from "./events";
 import { stateEvents } from "./config";
 
 // ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----
+//
+// Its capacity follows the slot capacity (connAlloc), so the live connections always fit; stale ids
+// (of connections freed while queued) take room too, and a full queue drops them in place.
 
 let txqBuf: usize = 0;
 let txqCap: u32 = 0;
 let txqHead: u32 = 0;
 let txqLen: u32 = 0;
 
-export function txqInit(capacity: u32): void {
-  txqCap = capacity;
-  txqBuf = heap.alloc(<usize>capacity << 2);
+/** An empty queue for `capacity` ids; false when the pool refuses. */
+export function txqInit(capacity: u32): bool {
   txqHead = 0;
   txqLen = 0;
+  txqCap = 0;
+  txqBuf = 0;
+  return txqReserve(capacity);
+}
+
+/** Raises the capacity to at least `capacity` ids, keeping their order; false when the pool refuses. */
+function txqReserve(capacity: u32): bool {
+  if (capacity <= txqCap) return true;
+  const p = poolAlloc(<usize>capacity << 2);
+  if (p == 0) return false;
+  for (let i: u32 = 0; i < txqLen; i++) {
+    store<u32>(p + (<usize>i << 2), load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2)));
+  }
+  poolFree(txqBuf, <usize>txqCap << 2);
+  txqBuf = p;
+  txqCap = capacity;
+  txqHead = 0;
+  return true;
+}
+
+/**
+ * Drops the stale ids (freed connections, ids queued twice) in place, keeping the order: afterwards
+ * the queue holds at most one id per live connection, which the capacity always has room for.
+ */
+function txqCompact(): void {
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < txqLen; i++) {
+    const id = load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2));
+    const t = tcbFromId(id);
+    if (t == null || !hasFlag(t, F.IN_TXQ)) continue;
+    // Cleared while compacting so that a second copy of the same id is dropped; set again below.
+    clearFlag(t, F.IN_TXQ);
+    store<u32>(txqBuf + (<usize>((txqHead + kept) % txqCap) << 2), id);
+    kept++;
+  }
+  txqLen = kept;
+  for (let i: u32 = 0; i < kept; i++) {
+    setFlag(changetype<Tcb>(tcbFromId(load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2)))), F.IN_TXQ);
+  }
 }
 
 /** Queues `t` for output() (at most once). */
 export function wantOutput(t: Tcb): void {
   if (hasFlag(t, F.IN_TXQ)) return;
-  if (txqLen == txqCap) return; // cannot happen: one entry per live connection at most
+  if (txqLen == txqCap) txqCompact();
+  if (DEBUG) assert(txqLen < txqCap, "conn: output queue full of live connections");
+  if (txqLen == txqCap) return;
   setFlag(t, F.IN_TXQ);
   store<u32>(txqBuf + (<usize>((txqHead + txqLen) % txqCap) << 2), t.id);
   txqLen++;
+}
+
+// ---- New connections ----
+
+/**
+ * A zeroed TCB in a fresh slot with a fresh id (tcb.ts tcbAlloc), or null: every slot up to
+ * config.maxConnections is taken, or the pool refuses (the caller reports ENOBUFS). When no slot is
+ * free, the slots, the timer queue and the output queue first double together, so memory follows the
+ * connections in use. This is the one place they grow: a connection is being created, never per segment.
+ */
+export function connAlloc(): Tcb | null {
+  if (slotsFree() == 0) {
+    const n = slotsNextCapacity();
+    // Each reserve keeps what it got if a later one fails: the next attempt starts from there.
+    if (n == 0 || !tqReserve(n) || !txqReserve(n) || !slotsGrow(n)) return null;
+  }
+  return tcbAlloc();
 }
 
 @inline export function txqCount(): u32 {

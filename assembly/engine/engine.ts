@@ -6,7 +6,7 @@ import { tqInit, tqNextDeadline, NEVER } from "./timers";
 import { isnSetSecret } from "./isn";
 import { rngSeed } from "./rng";
 import { poolBytesInUse } from "./pool";
-import { slotsInit, liveConnections, TCB_SIZE } from "./tcb";
+import { slotsInit, liveConnections, TCB_SIZE, INITIAL_SLOTS } from "./tcb";
 import { txqInit } from "./conn";
 import { eventsInit } from "./events";
 import { outputRun, outputMore } from "./output";
@@ -26,9 +26,10 @@ let rxBuf: usize = 0;
 }
 
 /**
- * Sizes every table and region from the configuration (engineConfigSet first) and keys the engine:
- * paramPtr() holds the ISN secret (two u64 at 0 and 8) and the PRNG seed (four u32 at 16..32), which
- * the host draws from crypto.getRandomValues. Once only; returns 0 or -error.
+ * Sizes the regions from the configuration (engineConfigSet first), starts the tables small (they grow
+ * with the connections, up to config.maxConnections: table.ts, tcb.ts, conn.ts connAlloc) and keys the
+ * engine: paramPtr() holds the ISN secret (two u64 at 0 and 8) and the PRNG seed (four u32 at
+ * 16..32), which the host draws from crypto.getRandomValues. Once only; returns 0 or -error.
  */
 export function engineInit(): i32 {
   if (initialised) return -Err.EINVAL;
@@ -37,9 +38,8 @@ export function engineInit(): i32 {
   rngSeed(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
   memory.fill(p, 0, 32);
   const n = config.maxConnections;
-  if (!tableInit(n) || !tqInit(n)) return -Err.ENOBUFS;
-  slotsInit(n);
-  txqInit(n);
+  const slots = n < INITIAL_SLOTS ? n : INITIAL_SLOTS;
+  if (!tableInit(n) || !tqInit(slots) || !txqInit(slots) || !slotsInit(slots, n)) return -Err.ENOBUFS;
   eventsInit(256);
   emitInit();
   rxBuf = heap.alloc(config.rxRegionBytes);

@@ -8,14 +8,14 @@ import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
 import { seqGt } from "../wire/seq";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbAlloc, tcbFree,
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbFree,
   slotOf } from "./tcb";
 import { FlowKey, tableLookup, tableInsert, listenerLookup } from "./table";
 import { ccInit, CcAlgo } from "./congestion";
 import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
-import { setState, connectionDone, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
+import { setState, connectionDone, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, controlRoom, controlWritePtr,
   controlCommit } from "./emit";
@@ -223,7 +223,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
 
 /** A new connection of listener `l` for the 4-tuple in lookupKey, in the table; null if none can be had. */
 function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
-  const t = tcbAlloc();
+  const t = connAlloc();
   if (t == null) {
     count(Counter.SYN_DROPPED_NO_SLOT);
     return null;

@@ -3,11 +3,19 @@
 // Contract
 // - O(1) lookup for IPv4 and IPv6: open addressing with linear probing over a power-of-two array at
 //   most half full, backward-shift deletion (no tombstones, so probe lengths never creep up), and a
-//   hard probe bound MAX_PROBE: an insert that would land further than that from its home bucket fails
-//   like a full table, so no lookup ever walks more than MAX_PROBE buckets.
+//   hard probe bound MAX_PROBE: no lookup ever walks more than MAX_PROBE buckets.
+// - The tables grow with use: each starts at MIN_BUCKETS and doubles (a rehash by the cached hash) when
+//   an insert would fill it past half, or would land further than MAX_PROBE from its home bucket, up
+//   to the bucket count its limit needs (tableInit's maxConnections, MAX_LISTENERS). Only inserts
+//   grow a table, and inserts happen when a connection or listener is created, never per segment. An
+//   insert fails like a full table when the limit is reached, when the bigger array cannot be had
+//   from the pool (the caller reports ENOBUFS), or when even the largest array leaves the key beyond
+//   MAX_PROBE. Tables never shrink: WebAssembly memory cannot be given back to the host, and the
+//   high-water arrays are reused by the next connections (a shrink would allocate on the close path).
 // - The bucket hash is SipHash-1-3 keyed from the host secret (isn.ts): a peer choosing ports and
 //   addresses cannot aim collisions at one bucket chain. tableInit derives the key, so call
 //   isnSetSecret first. tableInit may be called again: it frees the old tables and starts empty.
+//   Growth keeps the key: a rehash moves entries by the hash cached in each bucket.
 // - Addresses are FlowKey's: raw network-order bytes loaded with load<u64> (IPv6 bytes 0..7 in A,
 //   8..15 in B; IPv4 in the low half of A, B = 0), as Segment carries them.
 // - Listeners: one per (ipVersion, local address, port), the address specific or the wildcard
@@ -50,8 +58,14 @@ class HashTab {
   entries: usize;
   mask: u32;
   count: u32;
+  /** The most entries the table may hold (its limit). */
   maxCount: u32;
+  /** Buckets the table may grow to: maxCount at most half full. */
+  maxBuckets: u32;
 }
+
+/** Buckets a table starts with (3 KiB): an idle engine holds three of them. */
+const MIN_BUCKETS: u32 = 64;
 
 // Usage-table kinds, in the version word beside the IP version: connections at an exact local
 // address, anything (connections and listeners) on a port at any address, listeners on a port.
@@ -71,15 +85,21 @@ let hashK1: u64 = 0;
 let ephemeralLo: u32 = 49152;
 let ephemeralHi: u32 = 65535;
 
+/** Powers of two at least twice `n` (a table holding n entries at most half full), at least MIN_BUCKETS. */
+function bucketsFor(n: u32): u32 {
+  let want = n < (MIN_BUCKETS >>> 1) ? MIN_BUCKETS : n * 2;
+  return <u32>1 << (32 - clz(want - 1));
+}
+
+/** An empty table of MIN_BUCKETS that may grow to hold maxCount entries at most half full. */
 function tabAlloc(t: HashTab, maxCount: u32): bool {
-  let want = maxCount < 8 ? <u32>16 : maxCount * 2;
-  let buckets: u32 = <u32>1 << (32 - clz(want - 1));
-  let p = poolAlloc(<usize>buckets * ENTRY_BYTES);
+  let p = poolAlloc(<usize>MIN_BUCKETS * ENTRY_BYTES);
   if (p == 0) return false;
   t.entries = p;
-  t.mask = buckets - 1;
+  t.mask = MIN_BUCKETS - 1;
   t.count = 0;
   t.maxCount = maxCount;
+  t.maxBuckets = bucketsFor(maxCount);
   return true;
 }
 
@@ -89,6 +109,51 @@ function tabFree(t: HashTab): void {
   t.mask = 0;
   t.count = 0;
   t.maxCount = 0;
+  t.maxBuckets = 0;
+}
+
+/**
+ * Places an entry (a whole bucket at src, hash h) in the first empty bucket of its run in `entries`;
+ * false when that would be MAX_PROBE or more buckets from home (lookups would never reach it).
+ */
+function placeEntry(entries: usize, mask: u32, h: u32, src: usize): bool {
+  let i = h & mask;
+  for (let d: u32 = 0; d < MAX_PROBE; d++) {
+    let e = entries + <usize>i * ENTRY_BYTES;
+    if (load<u32>(e, E_VERSION) == 0) {
+      memory.copy(e, src, ENTRY_BYTES);
+      return true;
+    }
+    i = (i + 1) & mask;
+  }
+  return false;
+}
+
+/**
+ * Doubles the table (quadruples, and so on, if a rehash would leave an entry beyond MAX_PROBE), up to
+ * maxBuckets. False, with the table as it was, when the pool refuses or no size up to the limit works.
+ */
+function tabGrow(t: HashTab): bool {
+  let oldBuckets = t.mask + 1;
+  let buckets = oldBuckets << 1;
+  while (buckets <= t.maxBuckets && buckets != 0) {
+    let p = poolAlloc(<usize>buckets * ENTRY_BYTES);
+    if (p == 0) return false;
+    let ok = true;
+    for (let i: u32 = 0; i < oldBuckets && ok; i++) {
+      let e = t.entries + <usize>i * ENTRY_BYTES;
+      if (load<u32>(e, E_VERSION) != 0) ok = placeEntry(p, buckets - 1, load<u32>(e, E_HASH), e);
+    }
+    if (ok) {
+      poolFree(t.entries, <usize>oldBuckets * ENTRY_BYTES);
+      t.entries = p;
+      t.mask = buckets - 1;
+      return true;
+    }
+    poolFree(p, <usize>buckets * ENTRY_BYTES);
+    buckets <<= 1;
+  }
+  return false;
 }
 
 // @ts-ignore: decorator
@@ -116,9 +181,8 @@ function tabFind(t: HashTab, key: usize, h: u32): usize {
   return 0;
 }
 
-/** Inserts a key known to be absent; false when full or beyond the probe bound. */
-function tabInsert(t: HashTab, key: usize, h: u32, value: u32): bool {
-  if (t.entries == 0 || t.count >= t.maxCount) return false;
+/** Stores the key (at probeKey) in its run's first empty bucket within MAX_PROBE; false if none. */
+function tabPlace(t: HashTab, key: usize, h: u32, value: u32): bool {
   let i = h & t.mask;
   for (let d: u32 = 0; d < MAX_PROBE; d++) {
     let e = t.entries + <usize>i * ENTRY_BYTES;
@@ -132,6 +196,19 @@ function tabInsert(t: HashTab, key: usize, h: u32, value: u32): bool {
     i = (i + 1) & t.mask;
   }
   return false;
+}
+
+/**
+ * Inserts a key known to be absent, growing the table first when it would be more than half full,
+ * and again when the key's run is MAX_PROBE long; false when full (the limit, the pool or the bound).
+ */
+function tabInsert(t: HashTab, key: usize, h: u32, value: u32): bool {
+  if (t.entries == 0 || t.count >= t.maxCount) return false;
+  if ((t.count + 1) * 2 > t.mask + 1 && !tabGrow(t)) return false;
+  while (!tabPlace(t, key, h, value)) {
+    if (!tabGrow(t)) return false;
+  }
+  return true;
 }
 
 /** Empties bucket e and shifts the rest of its run back (Knuth 6.4 algorithm R). */
@@ -260,18 +337,25 @@ function listenerFind(ipVersion: u32, localA: u64, localB: u64, port: u32): usiz
   return tabFind(listeners, probeKey, keyHash(probeKey));
 }
 
+/** Whether a listener on (ipVersion, address, port) would break the bind rules (EADDRINUSE). */
+export function listenerConflict(ipVersion: u32, localA: u64, localB: u64, port: u32): bool {
+  if (listenerFind(ipVersion, localA, localB, port) != 0) return true;
+  if ((localA | localB) != 0) return listenerFind(ipVersion, 0, 0, port) != 0;
+  return usageCount(ipVersion | USE_LISTENERS, 0, 0, port) != 0;
+}
+
+/** Adds a listener; false on a conflict (listenerConflict) or when the tables are full. */
 export function listenerAdd(ipVersion: u32, localA: u64, localB: u64, port: u32, listenerSlot: u32): bool {
-  if (ipVersion == 0) return false;
-  let wildcard = (localA | localB) == 0;
-  if (listenerFind(ipVersion, localA, localB, port) != 0) return false;
-  if (!wildcard && listenerFind(ipVersion, 0, 0, port) != 0) return false;
-  if (wildcard && usageCount(ipVersion | USE_LISTENERS, 0, 0, port) != 0) return false;
+  if (ipVersion == 0 || listenerConflict(ipVersion, localA, localB, port)) return false;
   stageAddress(ipVersion, localA, localB, port);
   if (!tabInsert(listeners, probeKey, keyHash(probeKey), listenerSlot)) return false;
-  // The usage table is sized for two counts per listener, so these cannot fail.
-  usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, 1);
-  usageAdd(ipVersion | USE_ANY, 0, 0, port, 1);
-  return true;
+  // The usage table has room for two counts per listener, but growing it may find the pool empty.
+  if (usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, 1)) {
+    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) return true;
+    usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
+  }
+  tabDelete(listeners, listenerFind(ipVersion, localA, localB, port));
+  return false;
 }
 
 export function listenerRemove(ipVersion: u32, localA: u64, localB: u64, port: u32): bool {

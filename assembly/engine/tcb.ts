@@ -215,31 +215,83 @@ export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
 }
 
 // ---- Slots ----
+//
+// Slot storage grows with use, as the connection and timer tables do: it starts at INITIAL_SLOTS and
+// doubles (slotsGrow, called by conn.ts connAlloc when every slot is taken) up to the slot limit
+// config.maxConnections gave slotsInit. The arrays are copied into bigger ones; a TCB never moves.
 
 export const SLOT_BITS: u32 = 20;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const GEN_MAX: u32 = (1 << (31 - SLOT_BITS)) - 1;
+/** Slots an idle engine holds (10 bytes each here, plus the timer and output queues' share). */
+export const INITIAL_SLOTS: u32 = 64;
 
 let slotCount: u32 = 0;
+let slotLimit: u32 = 0;
 let slotTcbs: usize = 0;   // u32 per slot: TCB address or 0
 let slotGens: usize = 0;   // u16 per slot: current generation
 let freeStack: usize = 0;  // u32 per free slot
 let freeTop: u32 = 0;
 let liveCount: u32 = 0;
 
-export function slotsInit(n: u32): void {
-  slotCount = n;
-  slotTcbs = heap.alloc(<usize>n << 2);
-  slotGens = heap.alloc(<usize>n << 1);
-  freeStack = heap.alloc(<usize>n << 2);
-  memory.fill(slotTcbs, 0, <usize>n << 2);
-  for (let i: u32 = 0; i < n; i++) {
-    store<u16>(slotGens + (<usize>i << 1), 1);
-    // Pop order = ascending slots.
+/** Allocates storage for `initial` slots (at most `limit`) that may grow to `limit`; false if the pool refuses. */
+export function slotsInit(initial: u32, limit: u32): bool {
+  if (limit == 0 || limit > SLOT_MASK + 1) return false;
+  slotLimit = limit;
+  slotCount = 0;
+  freeTop = 0;
+  liveCount = 0;
+  return slotsGrow(initial < limit ? initial : limit);
+}
+
+export function slotsFree(): u32 {
+  return freeTop;
+}
+
+/** The capacity the next slotsGrow should ask for: double, at most the limit; 0 at the limit. */
+export function slotsNextCapacity(): u32 {
+  if (slotCount >= slotLimit) return 0;
+  let n = slotCount < INITIAL_SLOTS ? INITIAL_SLOTS : slotCount << 1;
+  return n < slotLimit ? n : slotLimit;
+}
+
+/**
+ * Raises the slot storage to `n` slots; the new slots are free with generation 1 and pop in ascending
+ * order. False (nothing changed) when the pool refuses.
+ */
+export function slotsGrow(n: u32): bool {
+  if (n <= slotCount) return true;
+  if (n > slotLimit) return false;
+  const tcbs = poolAlloc(<usize>n << 2);
+  const gens = poolAlloc(<usize>n << 1);
+  const free = poolAlloc(<usize>n << 2);
+  if (tcbs == 0 || gens == 0 || free == 0) {
+    poolFree(tcbs, <usize>n << 2);
+    poolFree(gens, <usize>n << 1);
+    poolFree(free, <usize>n << 2);
+    return false;
+  }
+  const old = slotCount;
+  const added = n - old;
+  if (old != 0) {
+    memory.copy(tcbs, slotTcbs, <usize>old << 2);
+    memory.copy(gens, slotGens, <usize>old << 1);
+    // The new slots go under the free ones already there, highest first, so pops stay ascending.
+    memory.copy(free + (<usize>added << 2), freeStack, <usize>freeTop << 2);
+    poolFree(slotTcbs, <usize>old << 2);
+    poolFree(slotGens, <usize>old << 1);
+    poolFree(freeStack, <usize>old << 2);
+  }
+  slotTcbs = tcbs;
+  slotGens = gens;
+  freeStack = free;
+  for (let i: u32 = 0; i < added; i++) {
+    store<u16>(slotGens + (<usize>(old + i) << 1), 1);
     store<u32>(freeStack + (<usize>i << 2), n - 1 - i);
   }
-  freeTop = n;
-  liveCount = 0;
+  freeTop += added;
+  slotCount = n;
+  return true;
 }
 
 @inline export function slotOf(id: u32): u32 {
@@ -262,7 +314,10 @@ export function tcbFromId(id: u32): Tcb | null {
   return changetype<Tcb>(p);
 }
 
-/** A zeroed TCB in a fresh slot with a fresh id, or null (no slot, or no memory). */
+/**
+ * A zeroed TCB in a free slot with a fresh id, or null (no free slot, or no memory). Takes no slot
+ * storage of its own: conn.ts connAlloc grows the slots (and the per-slot queues) first.
+ */
 export function tcbAlloc(): Tcb | null {
   if (freeTop == 0) return null;
   const p = poolAlloc(TCB_SIZE);

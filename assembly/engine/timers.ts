@@ -8,7 +8,8 @@
 // - TimerTable is six plain i64 fields in TimerKind order, so H4 can place it anywhere in the TCB.
 // - The engine-wide queue is a binary min-heap of (deadline, slot) with a position index per slot:
 //   tqSet (insert or move) and tqRemove are O(log n), tqNextDeadline O(1). tqSet with NEVER removes.
-//   Slots must be < the tqInit capacity; the debug build asserts it, release builds ignore such calls.
+//   Slots must be < the capacity (tqInit, raised by tqReserve when the engine's slots grow, at
+//   connection creation); the debug build asserts it, release builds ignore such calls.
 // - tqPopExpired removes and returns one slot whose deadline is <= now (the earliest), or -1. The
 //   caller runs that connection's timers and calls tqSet again with its new earliest deadline, so a
 //   spurious wake-up is a harmless no-op.
@@ -163,6 +164,41 @@ export function tqInit(maxSlots: u32): bool {
   slotPos = p;
   capacity = maxSlots;
   return true;
+}
+
+/**
+ * Raises the capacity to at least `slots`, keeping every queued deadline: the arrays are copied into
+ * bigger ones. False (the queue unchanged) when the pool refuses.
+ */
+export function tqReserve(slots: u32): bool {
+  if (slots <= capacity) return true;
+  if (slots > (1 << 24)) return false;
+  let d = poolAlloc(<usize>slots << 3);
+  let s = poolAlloc(<usize>slots << 2);
+  let p = poolAlloc(<usize>slots << 2);
+  if (d == 0 || s == 0 || p == 0) {
+    poolFree(d, <usize>slots << 3);
+    poolFree(s, <usize>slots << 2);
+    poolFree(p, <usize>slots << 2);
+    return false;
+  }
+  if (capacity != 0) {
+    memory.copy(d, heapDeadline, <usize>size << 3);
+    memory.copy(s, heapSlot, <usize>size << 2);
+    memory.copy(p, slotPos, <usize>capacity << 2);
+    poolFree(heapDeadline, <usize>capacity << 3);
+    poolFree(heapSlot, <usize>capacity << 2);
+    poolFree(slotPos, <usize>capacity << 2);
+  }
+  heapDeadline = d;
+  heapSlot = s;
+  slotPos = p;
+  capacity = slots;
+  return true;
+}
+
+export function tqCapacity(): u32 {
+  return capacity;
 }
 
 /** Frees the queue (engine teardown). */

@@ -7,8 +7,8 @@
 // secret (two u64) and the PRNG seed (four u32) instead.
 import { seqGt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
-  tcbOoo, tcbAlloc, tcbFromId, slotOf } from "./tcb";
-import { tableLookup, tableInsert, listenerAdd, listenerRemove, allocEphemeralPort } from "./table";
+  tcbOoo, tcbFromId, slotOf } from "./tcb";
+import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove, allocEphemeralPort } from "./table";
 import { isnFor } from "./isn";
 import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit, ringReadPtr,
   ringReadContig, ringConsume, ringSpace, ringRelease } from "./ring";
@@ -19,7 +19,7 @@ import { oooClear, oooBytes } from "./reassembly";
 import { rngNext } from "./rng";
 import { Err } from "./errors";
 import * as config from "./config";
-import { setState, connectionDone, hostReleased, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
+import { setState, connectionDone, hostReleased, connAlloc, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
 import { queueConnectionReset, sendMss, windowWouldOpen } from "./emit";
 
 const params = memory.data(64, 16);
@@ -91,7 +91,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
 
 /** A new connection handle in CLOSED (like socket()): set options, then connConnect or connListen. */
 export function connCreate(): i32 {
-  const t = tcbAlloc();
+  const t = connAlloc();
   if (t == null) return -Err.ENOBUFS;
   setFlag(t, F.HOST_HELD);
   applyDefaults(t);
@@ -191,7 +191,8 @@ export function connListen(id: u32, ipVersion: u32, port: u32, backlog: u32): i3
   key.localA = loadAddress(params, ipVersion, true);
   key.localB = loadAddress(params, ipVersion, false);
   key.localPort = port;
-  if (!listenerAdd(ipVersion, key.localA, key.localB, port, slotOf(t.id))) return -Err.EADDRINUSE;
+  if (listenerConflict(ipVersion, key.localA, key.localB, port)) return -Err.EADDRINUSE;
+  if (!listenerAdd(ipVersion, key.localA, key.localB, port, slotOf(t.id))) return -Err.ENOBUFS;
   setFlag(t, F.LISTENING | F.OPENED);
   const cap = config.maxHalfOpenPerListener;
   t.backlog = backlog == 0 || backlog > cap ? cap : backlog;
