@@ -29,6 +29,7 @@ interface EngineExports extends CoreExports {
   engineStatusPtr(): number;
   engineLiveConnections(): number;
   engineMemoryInUse(): number;
+  engineTableMemory(): number;
   engineTcbSize(): number;
   connCreate(): number;
   connSetOption(id: number, option: number, value: number): number;
@@ -421,6 +422,14 @@ export class Engine {
 
   memoryInUse(): number {
     return this.x.engineMemoryInUse();
+  }
+
+  /**
+   * The part of memoryInUse() held by the tables, slot arrays and queues, which grow with the
+   * connections (up to maxConnections) and keep their high-water size; the rest is the connections'.
+   */
+  tableMemory(): number {
+    return this.x.engineTableMemory();
   }
 
   tcbSize(): number {

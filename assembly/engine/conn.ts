@@ -67,6 +67,11 @@ function txqCompact(): void {
   }
 }
 
+/** Pool bytes the output queue holds now. */
+export function txqBytes(): usize {
+  return <usize>txqCap << 2;
+}
+
 /** Queues `t` for output() (at most once). */
 export function wantOutput(t: Tcb): void {
   if (hasFlag(t, F.IN_TXQ)) return;

@@ -1,13 +1,13 @@
 // The engine's boundary: initialisation, the input / output / timers calls, the deadline, and the
 // regions the host reads and writes. assembly/index.ts re-exports these; src/engine.ts wraps them.
 // Times cross the boundary as f64 milliseconds on the host's clock and are i64 microseconds inside.
-import { tableInit, ephemeralRange } from "./table";
-import { tqInit, tqNextDeadline, NEVER } from "./timers";
+import { tableInit, tableBytes, ephemeralRange } from "./table";
+import { tqInit, tqBytes, tqNextDeadline, NEVER } from "./timers";
 import { isnSetSecret } from "./isn";
 import { rngSeed } from "./rng";
 import { poolBytesInUse } from "./pool";
-import { slotsInit, liveConnections, TCB_SIZE, INITIAL_SLOTS } from "./tcb";
-import { txqInit } from "./conn";
+import { slotsInit, slotBytes, liveConnections, TCB_SIZE, INITIAL_SLOTS } from "./tcb";
+import { txqInit, txqBytes } from "./conn";
 import { eventsInit } from "./events";
 import { outputRun, outputMore } from "./output";
 import { emitInit } from "./emit";
@@ -104,6 +104,15 @@ export function engineLiveConnections(): u32 {
 /** Bytes of pool memory held by connections (TCBs, rings, reassembly, scoreboard, tables). */
 export function engineMemoryInUse(): f64 {
   return <f64>poolBytesInUse();
+}
+
+/**
+ * The part of engineMemoryInUse held by the tables, slot arrays and timer and output queues: they
+ * grow with the connections and keep their high-water size. The rest is held by connections (TCBs,
+ * rings, reassembly, scoreboard) and goes back to the pool when they end.
+ */
+export function engineTableMemory(): f64 {
+  return <f64>(tableBytes() + slotBytes() + tqBytes() + txqBytes());
 }
 
 export function engineTcbSize(): u32 {

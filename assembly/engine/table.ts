@@ -332,6 +332,11 @@ export function tableCount(): u32 {
   return conns.count;
 }
 
+/** Pool bytes the three tables hold now (they grow with use and never shrink). */
+export function tableBytes(): usize {
+  return ((<usize>conns.mask + 1) + (<usize>listeners.mask + 1) + (<usize>usage.mask + 1)) * ENTRY_BYTES;
+}
+
 function listenerFind(ipVersion: u32, localA: u64, localB: u64, port: u32): usize {
   stageAddress(ipVersion, localA, localB, port);
   return tabFind(listeners, probeKey, keyHash(probeKey));

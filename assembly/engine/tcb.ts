@@ -244,6 +244,11 @@ export function slotsInit(initial: u32, limit: u32): bool {
   return slotsGrow(initial < limit ? initial : limit);
 }
 
+/** Pool bytes the slot arrays hold now: a TCB address, a generation and a free-stack entry per slot. */
+export function slotBytes(): usize {
+  return <usize>slotCount * 10;
+}
+
 export function slotsFree(): u32 {
   return freeTop;
 }

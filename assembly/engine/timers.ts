@@ -197,8 +197,9 @@ export function tqReserve(slots: u32): bool {
   return true;
 }
 
-export function tqCapacity(): u32 {
-  return capacity;
+/** Pool bytes the queue holds now: a deadline, a slot and a position per slot of capacity. */
+export function tqBytes(): usize {
+  return <usize>capacity * 16;
 }
 
 /** Frees the queue (engine teardown). */
