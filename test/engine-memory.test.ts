@@ -18,9 +18,12 @@ import { Engine } from "../src/engine.js";
 import { TcpwasmError } from "../src/errors.js";
 import { createStack } from "../src/stack.js";
 import { createMemoryLinkPair } from "../src/link/memory.js";
+import { loadWire } from "../src/wire.js";
 import { Pair, SERVER_PORT } from "./pair.js";
 
 const MiB = 1 << 20;
+const SYN = 0x02;
+const RST = 0x04;
 const IDLE_BOUND = 2048;
 
 describe("WebAssembly memory of an idle engine (issue 9 item 7)", () => {
@@ -197,6 +200,29 @@ describe("the maxConnections limit and the pool's limit", () => {
     expect(e.memoryInUse()).toBeGreaterThan(idle);
     // The same number opens again, from the tables as they grew.
     expect(fill(e, 1)).toHaveLength(ids.length);
+  });
+});
+
+describe("the output queue, sized to the slots in use", () => {
+  it("drops the ids of connections freed while queued when it fills, so a live one is never left out", async () => {
+    const e = await Engine.create({ flavor: "debug" });
+    const wire = await loadWire({ flavor: "debug" });
+    e.listen({ port: 80 });
+    const seg = (srcPort: number, flags: number, seq: number) =>
+      wire.encodePacket({ src: "10.0.0.2", dst: "10.0.0.1", srcPort, dstPort: 80, seq, ack: 0, flags });
+    // One batch: 200 SYNs each reset at once (SYN-RECEIVED back to LISTEN, RFC 9293 3.10.7.4: the
+    // child is freed with its id still queued for its SYN,ACK), then 10 SYNs that stay. The same two
+    // slots serve every child, so the queue (64 ids) fills with stale ids three times over.
+    const batch: Uint8Array[] = [];
+    for (let i = 0; i < 200; i++) batch.push(seg(2000 + i, SYN, 1000), seg(2000 + i, RST, 1001));
+    for (let i = 0; i < 10; i++) batch.push(seg(3000 + i, SYN, 5000));
+    e.input(batch, 0);
+    expect(e.liveConnections()).toBe(11);
+    const out = e.output(0).map((p) => wire.parsePacket(p) as { dstPort: number; flags: { syn: boolean; ack: boolean } });
+    // Every live child's SYN,ACK leaves in this output call, not at its retransmission timeout.
+    expect(out.filter((p) => p.flags.syn && p.flags.ack).map((p) => p.dstPort).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => 3000 + i),
+    );
   });
 });
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadPrimitives, u8, type Prim } from "./prim-harness.js";
+import { Prng } from "../src/prng.js";
 
 const M64 = (1n << 64n) - 1n;
 const rotl64 = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M64;
@@ -179,6 +180,57 @@ describe("connection table", () => {
         }),
       { numRuns: 150 },
     );
+    p.tTableRelease();
+    expect(p.tPoolBlocksInUse()).toBe(0);
+  });
+
+  it("grows from 64 buckets as entries arrive, keeps every entry through growth and deletion, never shrinks", async () => {
+    const p = await loadPrimitives();
+    p.tIsnSetSecret(0x3333n, 0x4444n);
+    const max = 3000;
+    expect(p.tTableInit(max)).toBe(1);
+    // Three tables (connections, listeners, usage counts) of 64 buckets of 48 bytes each.
+    expect(p.tTableBytes()).toBe(3 * 64 * 48);
+    const k = p.tFlowKeyNew();
+    // 4,000 4-tuples over 1,000 local ports: a usage count per local address and port, and one per port.
+    const set = (i: number) => p.tFlowKeySet(k, 4, 0x0100000an, 0n, 1 + (i % 1000), 0x0200000an + BigInt(i >> 8), 0n, i & 0xff);
+    const model = new Map<number, number>();
+    const rng = new Prng(99);
+    let grown = p.tTableBytes();
+    let peak = 0;
+    let peakPorts = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const i = rng.nextInt(4000);
+      set(i);
+      if (rng.nextInt(3) !== 0) {
+        const ok = !model.has(i) && model.size < max;
+        expect(p.tTableInsert(k, step)).toBe(ok ? 1 : 0);
+        if (ok) model.set(i, step);
+      } else {
+        expect(p.tTableRemove(k)).toBe(model.delete(i) ? 1 : 0);
+      }
+      expect(p.tTableCount()).toBe(model.size);
+      peak = Math.max(peak, model.size);
+      peakPorts = Math.max(peakPorts, new Set([...model.keys()].map((x) => x % 1000)).size);
+      expect(p.tTableBytes()).toBeGreaterThanOrEqual(grown);
+      grown = p.tTableBytes();
+    }
+    for (let i = 0; i < 4000; i++) {
+      set(i);
+      expect(p.tTableLookup(k)).toBe(model.get(i) ?? -1);
+    }
+    // Each table the smallest power of two at least twice the most entries it held (64 at least).
+    const buckets = (n: number) => Math.max(64, 2 ** Math.ceil(Math.log2(2 * n)));
+    const sized = (buckets(peak) + 64 + buckets(2 * peakPorts)) * 48;
+    expect(peak).toBeGreaterThan(1024);
+    expect(p.tTableBytes()).toBe(sized);
+    for (const i of model.keys()) {
+      set(i);
+      expect(p.tTableRemove(k)).toBe(1);
+    }
+    expect(p.tTableCount()).toBe(0);
+    expect(p.tTableBytes()).toBe(sized);
+    p.tFlowKeyFree(k);
     p.tTableRelease();
     expect(p.tPoolBlocksInUse()).toBe(0);
   });

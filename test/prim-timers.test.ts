@@ -85,6 +85,51 @@ describe("engine timer queue", () => {
     expect(p.tPoolBlocksInUse()).toBe(0);
   });
 
+  it("keeps every deadline and the heap order when its capacity grows between operations", async () => {
+    const p = await loadPrimitives();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.oneof(
+          fc.record({ op: fc.constant("set" as const), slot: fc.nat(255), at: fc.bigInt({ min: 0n, max: 1000n }) }),
+          fc.record({ op: fc.constant("remove" as const), slot: fc.nat(255) }),
+          fc.record({ op: fc.constant("pop" as const), now: fc.bigInt({ min: 0n, max: 1000n }) }),
+          fc.record({ op: fc.constant("reserve" as const), more: fc.nat(40) }),
+        ), { maxLength: 200, size: "max" }),
+        async (initial, ops) => {
+          expect(p.tTqInit(initial)).toBe(1);
+          let cap = initial;
+          const model = new Map<number, bigint>();
+          for (const o of ops) {
+            if (o.op === "reserve") {
+              expect(p.tTqReserve(cap + o.more)).toBe(1);
+              cap += o.more;
+            } else if (o.op === "pop") {
+              const got = p.tTqPopExpired(o.now);
+              const due = [...model.values()].filter((d) => d <= o.now);
+              if (due.length === 0) expect(got).toBe(-1);
+              else {
+                expect(model.get(got)).toBe(due.reduce((a, b) => (b < a ? b : a)));
+                model.delete(got);
+              }
+            } else if (o.op === "set") {
+              p.tTqSet(o.slot % cap, o.at);
+              model.set(o.slot % cap, o.at);
+            } else {
+              p.tTqRemove(o.slot % cap);
+              model.delete(o.slot % cap);
+            }
+            expect(p.tTqSize()).toBe(model.size);
+            expect(p.tTqNextDeadline()).toBe([...model.values()].reduce((a, b) => (b < a ? b : a), NEVER));
+          }
+          for (let s = 0; s < cap; s++) expect(p.tTqGet(s)).toBe(model.get(s) ?? NEVER);
+        }),
+      { numRuns: 200 },
+    );
+    p.tTqRelease();
+    expect(p.tPoolBlocksInUse()).toBe(0);
+  });
+
   it("drains a large queue in deadline order", async () => {
     const p = await loadPrimitives();
     const n = 50_000;

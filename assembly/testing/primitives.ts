@@ -42,8 +42,8 @@ export function tRngBelow(n: u32): u32 { return rngBelow(n); }
 
 import { isnSetSecret, sipHash24, sipHash13, isnFor } from "../engine/isn";
 import {
-  FlowKey, tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, listenerAdd, listenerRemove,
-  listenerLookup, listenerCount, portInUse, ephemeralRange, allocEphemeralPort,
+  FlowKey, tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, tableBytes, listenerAdd,
+  listenerRemove, listenerLookup, listenerCount, portInUse, ephemeralRange, allocEphemeralPort,
 } from "../engine/table";
 
 export function tIsnSetSecret(k0: u64, k1: u64): void { isnSetSecret(k0, k1); }
@@ -71,6 +71,7 @@ export function tTableInsert(k: usize, slot: u32): bool { return tableInsert(cha
 export function tTableLookup(k: usize): i32 { return tableLookup(changetype<FlowKey>(k)); }
 export function tTableRemove(k: usize): bool { return tableRemove(changetype<FlowKey>(k)); }
 export function tTableCount(): u32 { return tableCount(); }
+export function tTableBytes(): u32 { return <u32>tableBytes(); }
 export function tListenerAdd(v: u32, a: u64, b: u64, port: u32, slot: u32): bool { return listenerAdd(v, a, b, port, slot); }
 export function tListenerRemove(v: u32, a: u64, b: u64, port: u32): bool { return listenerRemove(v, a, b, port); }
 export function tListenerLookup(v: u32, a: u64, b: u64, port: u32): i32 { return listenerLookup(v, a, b, port); }
@@ -81,7 +82,7 @@ export function tAllocEphemeralPort(k: usize): i32 { return allocEphemeralPort(c
 
 import {
   TimerTable, TimerKind, timersReset, timerSet, timerClear, timerGet, timersEarliest, timersEarliestKind,
-  tqInit, tqRelease, tqSet, tqRemove, tqGet, tqSize, tqNextDeadline, tqPopExpired,
+  tqInit, tqReserve, tqRelease, tqSet, tqRemove, tqGet, tqSize, tqNextDeadline, tqPopExpired,
 } from "../engine/timers";
 
 export function tTimersNew(): usize { return poolAlloc(offsetof<TimerTable>()); }
@@ -93,6 +94,7 @@ export function tTimerGet(t: usize, kind: u32): i64 { return timerGet(changetype
 export function tTimersEarliest(t: usize): i64 { return timersEarliest(changetype<TimerTable>(t)); }
 export function tTimersEarliestKind(t: usize): i32 { return timersEarliestKind(changetype<TimerTable>(t)); }
 export function tTqInit(maxSlots: u32): bool { return tqInit(maxSlots); }
+export function tTqReserve(slots: u32): bool { return tqReserve(slots); }
 export function tTqRelease(): void { tqRelease(); }
 export function tTqSet(slot: u32, deadlineUs: i64): void { tqSet(slot, deadlineUs); }
 export function tTqRemove(slot: u32): void { tqRemove(slot); }
