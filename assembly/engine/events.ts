@@ -18,6 +18,7 @@
 import { Segment } from "../wire/packet";
 import { eventLimit } from "./config";
 import { count, Counter } from "./counters";
+import { heapCanAlloc } from "./pool";
 
 export const EVENT_SIZE: u32 = 64;
 
@@ -67,6 +68,11 @@ function reserve(): usize {
     }
     let next = capacityRecords << 1;
     if (next > eventLimit) next = eventLimit;
+    // TLSF traps when memory cannot grow: past what wasm32 can hold, drop as past the limit.
+    if (!heapCanAlloc(<usize>next * EVENT_SIZE)) {
+      count(Counter.EVENTS_DROPPED);
+      return 0;
+    }
     buf = heap.realloc(buf, <usize>next * EVENT_SIZE);
     capacityRecords = next;
   }

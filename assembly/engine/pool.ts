@@ -14,6 +14,10 @@
 //   tests use to prove that open/transfer/close cycles leave the heap where it started
 //   (TCP.md, "Leaks on drop paths").
 // - Freeing 0 is a no-op, so drop paths can free unconditionally.
+// - Linear memory grows when TLSF finds no free block, by the larger of its current size and the
+//   request (rt/tlsf.ts growMemory): it doubles. This is why tables sized for 65,536 connections at
+//   init (35 MiB) cost another 35 MiB the first time a 256 KiB ring did not fit (issue 9 item 7);
+//   with tables that grow with the connections, doubling costs at most about what is in use.
 
 // TLSF refuses single blocks above 1 GiB minus its header (rt/common.ts BLOCK_MAXSIZE).
 const MAX_BLOCK: usize = (1 << 30) - 64;
@@ -38,13 +42,20 @@ export function poolAlloc(size: usize): usize {
   return ptr;
 }
 
-export function poolAllocUninit(size: usize): usize {
-  if (size > MAX_BLOCK) return 0;
-  if (bytesInUse + <u64>size > byteLimit) return 0;
+/**
+ * Whether the heap can hand out a block of `size` bytes without trapping, even if TLSF must grow
+ * memory for all of it. For the few blocks outside the pool's accounting (the event buffer).
+ */
+export function heapCanAlloc(size: usize): bool {
+  if (size > MAX_BLOCK) return false;
   // TLSF rounds large requests up to its size classes (under 1/16 more) and adds block headers.
   let worstCase = size + (size >>> 4) + 256;
   let pagesNeeded = <i32>((worstCase + 0xffff) >>> 16);
-  if (memory.size() + pagesNeeded > WASM32_MAX_PAGES) return 0;
+  return memory.size() + pagesNeeded <= WASM32_MAX_PAGES;
+}
+
+export function poolAllocUninit(size: usize): usize {
+  if (bytesInUse + <u64>size > byteLimit || !heapCanAlloc(size)) return 0;
   let ptr = heap.alloc(size);
   bytesInUse += size;
   blocksInUse++;
