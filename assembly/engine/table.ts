@@ -112,21 +112,15 @@ function tabFree(t: HashTab): void {
   t.maxBuckets = 0;
 }
 
-/**
- * Places an entry (a whole bucket at src, hash h) in the first empty bucket of its run in `entries`;
- * false when that would be MAX_PROBE or more buckets from home (lookups would never reach it).
- */
-function placeEntry(entries: usize, mask: u32, h: u32, src: usize): bool {
+/** The first empty bucket of h's run in `entries`, or 0 when it is MAX_PROBE or more buckets from home. */
+function firstEmpty(entries: usize, mask: u32, h: u32): usize {
   let i = h & mask;
   for (let d: u32 = 0; d < MAX_PROBE; d++) {
     let e = entries + <usize>i * ENTRY_BYTES;
-    if (load<u32>(e, E_VERSION) == 0) {
-      memory.copy(e, src, ENTRY_BYTES);
-      return true;
-    }
+    if (load<u32>(e, E_VERSION) == 0) return e;
     i = (i + 1) & mask;
   }
-  return false;
+  return 0;
 }
 
 /**
@@ -142,7 +136,10 @@ function tabGrow(t: HashTab): bool {
     let ok = true;
     for (let i: u32 = 0; i < oldBuckets && ok; i++) {
       let e = t.entries + <usize>i * ENTRY_BYTES;
-      if (load<u32>(e, E_VERSION) != 0) ok = placeEntry(p, buckets - 1, load<u32>(e, E_HASH), e);
+      if (load<u32>(e, E_VERSION) == 0) continue;
+      let to = firstEmpty(p, buckets - 1, load<u32>(e, E_HASH));
+      if (to != 0) memory.copy(to, e, ENTRY_BYTES);
+      else ok = false;
     }
     if (ok) {
       poolFree(t.entries, <usize>oldBuckets * ENTRY_BYTES);
@@ -183,19 +180,13 @@ function tabFind(t: HashTab, key: usize, h: u32): usize {
 
 /** Stores the key (at probeKey) in its run's first empty bucket within MAX_PROBE; false if none. */
 function tabPlace(t: HashTab, key: usize, h: u32, value: u32): bool {
-  let i = h & t.mask;
-  for (let d: u32 = 0; d < MAX_PROBE; d++) {
-    let e = t.entries + <usize>i * ENTRY_BYTES;
-    if (load<u32>(e, E_VERSION) == 0) {
-      memory.copy(e, key, KEY_BYTES);
-      store<u32>(e, value, E_VALUE);
-      store<u32>(e, h, E_HASH);
-      t.count++;
-      return true;
-    }
-    i = (i + 1) & t.mask;
-  }
-  return false;
+  let e = firstEmpty(t.entries, t.mask, h);
+  if (e == 0) return false;
+  memory.copy(e, key, KEY_BYTES);
+  store<u32>(e, value, E_VALUE);
+  store<u32>(e, h, E_HASH);
+  t.count++;
+  return true;
 }
 
 /**
