@@ -2,7 +2,7 @@
 // packets in, packets and events out, connection handles as numbers. No policy: sockets are built on
 // top of this elsewhere. Browser-safe: web-platform APIs only.
 import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type Flavor } from "./loader.js";
-import { TcpwasmError, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
+import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
 import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
 import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
 
@@ -30,6 +30,8 @@ interface EngineExports extends CoreExports {
   engineLiveConnections(): number;
   engineMemoryInUse(): number;
   engineTcbSize(): number;
+  engineTimeWaitCount(): number;
+  engineMaxConnections(): number;
   connCreate(): number;
   connSetOption(id: number, option: number, value: number): number;
   connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number): number;
@@ -87,6 +89,7 @@ export const ConfigKey = {
   synCookies: 35,
   memoryLimit: 36,
   quickAcks: 37,
+  timeWaitMax: 38,
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
 
@@ -152,7 +155,7 @@ export const COUNTER_NAMES = [
   "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
-  "synCookiesSent", "synCookiesAccepted",
+  "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
@@ -220,6 +223,9 @@ export interface EngineOptions extends LoadOptions {
   /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
   secret?: Uint8Array;
 }
+
+/** The core's ENOBUFS (assembly/engine/errors.ts). */
+const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
 
 function check(code: number, what: string): number {
   if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);
@@ -427,11 +433,24 @@ export class Engine {
     return this.x.engineTcbSize();
   }
 
+  /** Connections waiting out TIME-WAIT in compact form, outside the connection slots. */
+  timeWaitCount(): number {
+    return this.x.engineTimeWaitCount();
+  }
+
+  /** What ENOBUFS from a connect, listen or create ran out of: the slots, or the memory limit. */
+  private exhausted(what: string): string {
+    const slots = this.x.engineMaxConnections();
+    if (this.x.engineLiveConnections() >= slots) return `${what}: connection table full (${slots} slots)`;
+    return `${what}: engine memory exhausted (${this.x.engineMemoryInUse()} bytes in use)`;
+  }
+
   // ---- Connections ----
 
   /** A handle in CLOSED, with options applied (buffer sizes must be set here, before OPEN). */
   create(options: ConnectionOptions = {}): number {
-    const id = check(this.x.connCreate(), "create");
+    const r = this.x.connCreate();
+    const id = check(r, r === -ENGINE_ENOBUFS ? this.exhausted("create") : "create");
     this.setOptions(id, options);
     return id;
   }
@@ -460,7 +479,8 @@ export class Engine {
     const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now);
     if (r < 0) {
       if (own) this.x.connReleaseMs(id, now);
-      check(r, `connect to ${options.remote}:${options.remotePort}`);
+      const what = `connect to ${options.remote}:${options.remotePort}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
     }
     return id;
   }
@@ -481,7 +501,8 @@ export class Engine {
     const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
     if (r < 0) {
       this.x.connReleaseMs(id, 0);
-      check(r, `listen on port ${options.port}`);
+      const what = `listen on port ${options.port}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
     }
     return id;
   }

@@ -73,7 +73,13 @@ export const enum ConfigKey {
    * quickack mode at start); 0: the delayed ACK applies from the first segment (RFC 9293 3.8.6.3).
    */
   QUICK_ACKS = 37,
-  COUNT = 38,
+  /**
+   * Connections kept in compact TIME-WAIT (timewait.ts), outside the MAX_CONNECTIONS slots; 0 (the
+   * default): as many as MAX_CONNECTIONS. When the store is full the oldest entry gives way. Fixed at
+   * engineInit.
+   */
+  TIME_WAIT_MAX = 38,
+  COUNT = 39,
 }
 
 export let maxConnections: u32 = 65536;
@@ -114,6 +120,7 @@ export let stateEvents: bool = true;
 export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
+export let timeWaitMax: u32 = 0;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -193,6 +200,9 @@ export function configSet(key: u32, value: f64): i32 {
       poolSetLimit(value == 0 ? u64.MAX_VALUE : <u64>value);
       break;
     case ConfigKey.QUICK_ACKS: quickAcks = u; break;
+    case ConfigKey.TIME_WAIT_MAX:
+      if (frozen || u > (1 << 20)) return -Err.EINVAL;
+      timeWaitMax = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -106,18 +106,7 @@ export const LOCAL_ABORT: u32 = 0xffff;
 export function connectionDone(t: Tcb, why: u32, err: u32): void {
   leaveHalfOpen(t);
   setState(t, State.CLOSED);
-  const key = tcbKey(t);
-  if (hasFlag(t, F.IN_TABLE)) {
-    tableRemove(key);
-    clearFlag(t, F.IN_TABLE);
-  }
-  if (hasFlag(t, F.LISTENING)) {
-    listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
-    clearFlag(t, F.LISTENING);
-  }
-  timersReset(tcbTimers(t));
-  tqRemove(slotOf(t.id));
-  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+  detach(t);
   ringRelease(sndRing(t));
   oooClear(tcbOoo(t));
   sbClear(tcbSb(t));
@@ -135,8 +124,30 @@ export function connectionDone(t: Tcb, why: u32, err: u32): void {
   }
 }
 
-/** The host gave up its id: free now if the protocol is done, else when it is. */
+/**
+ * Out of the connection and listener tables, the timer queue and the output queue: no segment, timer
+ * or output reaches the TCB any more (the end of a connection, or its move to compact TIME-WAIT).
+ */
+export function detach(t: Tcb): void {
+  const key = tcbKey(t);
+  if (hasFlag(t, F.IN_TABLE)) {
+    tableRemove(key);
+    clearFlag(t, F.IN_TABLE);
+  }
+  if (hasFlag(t, F.LISTENING)) {
+    listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
+    clearFlag(t, F.LISTENING);
+  }
+  timersReset(tcbTimers(t));
+  tqRemove(slotOf(t.id));
+  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+}
+
+/**
+ * The host gave up its id: free now if the protocol is done, else when it is. A TCB in TIME-WAIT is
+ * done too: the 4-tuple lives on in compact form (timewait.ts), which never needed the TCB.
+ */
 export function hostReleased(t: Tcb): void {
   clearFlag(t, F.HOST_HELD);
-  if (t.state == State.CLOSED) tcbFree(t);
+  if (t.state == State.CLOSED || t.state == State.TIME_WAIT) tcbFree(t);
 }

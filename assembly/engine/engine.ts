@@ -13,6 +13,7 @@ import { outputRun, outputMore } from "./output";
 import { emitInit } from "./emit";
 import { inputRun } from "./input";
 import { timersRun } from "./timeouts";
+import { twInit, twExpire, twNextDeadline, twCount } from "./timewait";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
 import { Err } from "./errors";
 import * as config from "./config";
@@ -39,6 +40,7 @@ export function engineInit(): i32 {
   const n = config.maxConnections;
   if (!tableInit(n) || !tqInit(n)) return -Err.ENOBUFS;
   slotsInit(n);
+  twInit();
   txqInit(n);
   eventsInit(256);
   emitInit();
@@ -87,12 +89,16 @@ export function engineOutputMore(): u32 {
  * engineNextDeadline.
  */
 export function engineTimers(nowMs: f64): void {
-  timersRun(toUs(nowMs));
+  const nowUs = toUs(nowMs);
+  timersRun(nowUs);
+  twExpire(nowUs);
 }
 
 /** The earliest timer deadline in ms on the host's clock, or +Infinity when no timer is armed. */
 export function engineNextDeadline(): f64 {
-  const d = tqNextDeadline();
+  const q = tqNextDeadline();
+  const w = twNextDeadline();
+  const d = q < w ? q : w;
   if (d == NEVER) return Infinity;
   return <f64>d / 1000.0;
 }
@@ -108,6 +114,16 @@ export function engineMemoryInUse(): f64 {
 
 export function engineTcbSize(): u32 {
   return <u32>TCB_SIZE;
+}
+
+/** Connections waiting out TIME-WAIT in compact form (timewait.ts), outside the connection slots. */
+export function engineTimeWaitCount(): u32 {
+  return twCount();
+}
+
+/** The connection slots (config MAX_CONNECTIONS), for the host's "table full" messages. */
+export function engineMaxConnections(): u32 {
+  return config.maxConnections;
 }
 
 // User calls taking `now` in ms (assembly/engine/user.ts documents them).
