@@ -28,10 +28,27 @@ export function txqInit(capacity: u32): void {
 /** Queues `t` for output() (at most once). */
 export function wantOutput(t: Tcb): void {
   if (hasFlag(t, F.IN_TXQ)) return;
-  if (txqLen == txqCap) return; // cannot happen: one entry per live connection at most
+  // One live entry per connection fits; entries of connections that ended since the last output()
+  // (freed, or taken out of the queue by detach) stay until output() skips them, so a full table
+  // closed and opened again between two outputs fills the queue with them: drop them first.
+  if (txqLen == txqCap) txqCompact();
+  if (txqLen == txqCap) return;
   setFlag(t, F.IN_TXQ);
   store<u32>(txqBuf + (<usize>((txqHead + txqLen) % txqCap) << 2), t.id);
   txqLen++;
+}
+
+/** Keeps only the entries output() would act on, in order. */
+function txqCompact(): void {
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < txqLen; i++) {
+    const id = load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2));
+    const t = tcbFromId(id);
+    if (t == null || !hasFlag(t, F.IN_TXQ)) continue;
+    store<u32>(txqBuf + (<usize>((txqHead + kept) % txqCap) << 2), id);
+    kept++;
+  }
+  txqLen = kept;
 }
 
 @inline export function txqCount(): u32 {

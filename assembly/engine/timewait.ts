@@ -6,8 +6,8 @@
 //
 // Contract
 // - The store is its own: records outside the MAX_CONNECTIONS budget, at most config TIME_WAIT_MAX
-//   (0: as many as MAX_CONNECTIONS), taken from the pool as they are needed (16, then doubling) and
-//   kept for reuse. Lookup by 4-tuple is an open-addressed index of record numbers keyed with
+//   (0: as many as MAX_CONNECTIONS), taken from the pool as they are needed (16, then doubling),
+//   reused while any is in use and given back when the last one ends. Lookup by 4-tuple is an open-addressed index of record numbers keyed with
 //   SipHash-1-3 under a key derived from the host secret (isn.ts), as the connection table is.
 // - Every (re)start of the wait sets expiry = now + 2 MSL, which is never earlier than any expiry
 //   already set (the clock only moves forward), so the records form one list in expiry order: the
@@ -220,7 +220,7 @@ function take(nowUs: i64): i32 {
   if (freeHead == 0 && (used >= bound || !grow())) {
     if (head == 0) return -1;
     count(Counter.TIME_WAIT_RECYCLED);
-    twEnd(head - 1);
+    endRecord(head - 1);
   }
   const i = freeHead - 1;
   freeHead = load<u32>(rec(i), R_NEXT);
@@ -269,10 +269,15 @@ export function twEnter(t: Tcb, nowUs: i64): void {
 }
 
 /**
- * The record's wait is over (expiry, a new incarnation, recycling): TIME-WAIT -> CLOSED for the TCB
- * the host still holds, or for the record itself.
+ * The record's wait is over (expiry, a new incarnation): TIME-WAIT -> CLOSED for the TCB the host
+ * still holds, or for the record itself. The last record out gives the store's memory back.
  */
 export function twEnd(i: u32): void {
+  endRecord(i);
+  if (used == 0) twRelease();
+}
+
+function endRecord(i: u32): void {
   const r = rec(i);
   const id = load<u32>(r, R_ID);
   indexDelete(i);
