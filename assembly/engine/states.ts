@@ -1,7 +1,9 @@
 // Segment arrival in a connection's states (RFC 9293 3.10.7.3 SYN-SENT and 3.10.7.4 every later
 // state), the checks in the RFC's order: sequence number (with PAWS, RFC 7323 5.3), RST (RFC 5961
-// 3.2, RFC 1337), SYN (RFC 5961 4.2), ACK (RFC 5961 5.2; ack.ts does the sender's side), text
-// (receive.ts) and FIN. Each returns false when the connection ended (and may have been freed).
+// 3.2), SYN (RFC 5961 4.2), ACK (RFC 5961 5.2; ack.ts does the sender's side), text (receive.ts) and
+// FIN. The ACKs owed to dropped segments go through the RFC 5961 7 throttle (ackrate.ts). TIME-WAIT
+// is not here: a connection entering it moves to timewait.ts. Each returns false when the connection
+// ended or left (and may have been freed).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGt, seqGe, segmentAcceptable } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter } from "./tcb";
