@@ -3,7 +3,7 @@
 // most the connection's allowance (config challengeAckLimit, default 10) per second, shared with
 // challenge ACKs; the connection works on afterwards.
 import { describe, expect, it } from "vitest";
-import { Script, established, listening, ACK, PSH, RST, SYN, FIN, type Seg } from "./engine-script.js";
+import { Script, established, listening, synSent, ACK, PSH, RST, SYN, FIN, REMOTE_SEQ, type Seg } from "./engine-script.js";
 
 const FLOOD = 10_000;
 const ALLOWANCE = 10;
@@ -76,6 +76,14 @@ describe("RFC 5961 7 throttle on the ACKs of dropped segments", () => {
     ];
     expect(flood(s, (i) => kinds[i % kinds.length]!(i))).toBe(ALLOWANCE);
     stillWorks(s);
+  });
+
+  it("SYN-SENT: 10,000 unacceptable ACKs draw the allowance of RSTs; the real SYN,ACK still opens", async () => {
+    const s = await synSent();
+    expect(flood(s, (i) => ({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1000 + i), mss: 1460 }))).toBe(ALLOWANCE);
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    expect(s.state()).toBe("ESTABLISHED");
   });
 
   it("a connection in compact TIME-WAIT answers a flood with the allowance", async () => {

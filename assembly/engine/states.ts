@@ -65,7 +65,11 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   const hasAck = (flags & FLG_ACK) != 0;
   // First: the ACK must acknowledge our SYN and nothing beyond it.
   if (hasAck && (seqLe(seg.ack, t.iss) || seqGt(seg.ack, t.sndNxt))) {
-    if ((flags & FLG_RST) == 0) queueReset(seg, seg.ack, 0, false);
+    // <SEQ=SEG.ACK><CTL=RST>, within the RFC 5961 7 budget like every answer to a dropped segment.
+    if ((flags & FLG_RST) == 0) {
+      if (ackAllowed(tcbAckLimiter(t), nowUs)) queueReset(seg, seg.ack, 0, false);
+      else count(Counter.ACKS_RATE_LIMITED);
+    }
     return true;
   }
   // Second: a RST is believed only with an acceptable ACK (RFC 5961 3.2 for SYN-SENT).
