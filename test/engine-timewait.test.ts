@@ -272,6 +272,27 @@ describe("compact TIME-WAIT", () => {
   });
 });
 
+describe("a held id in TIME-WAIT aborted by the host", () => {
+  it("reports CLOSED once; the 4-tuple still waits out 2 MSL, silently", async () => {
+    const s = await listening();
+    const peer = new Peer(s, REMOTE_PORT);
+    const c = accept(s, peer, REMOTE_SEQ);
+    closeFirst(s, peer, c, REMOTE_SEQ);
+    s.engine.events();
+    s.engine.abort(c.id, s.now);
+    expect(drain(s)).toEqual([]);
+    expect(s.engine.events().map((e) => (e.type === "state" ? `${e.from}>${e.to}` : e.type))).toEqual(["TIME-WAIT>CLOSED", "closed"]);
+    s.engine.release(c.id, s.now);
+    expect(s.engine.timeWaitCount()).toBe(1);
+    peer.send(FIN | ACK, REMOTE_SEQ + 1, c.iss + 2);
+    expect(drain(s)).toMatchObject([{ flagBits: ACK, ack: REMOTE_SEQ + 2 }]);
+    s.now += 60000;
+    s.engine.timers(s.now);
+    expect(s.engine.timeWaitCount()).toBe(0);
+    expect(s.engine.events()).toEqual([]);
+  });
+});
+
 describe("a full table turned over between two outputs", () => {
   it("connections opened and ended before any output leave no stale entry in the way of the next SYN", async () => {
     const s = await Script.create({ maxConnections: 2 });

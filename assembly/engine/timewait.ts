@@ -286,12 +286,22 @@ function endRecord(i: u32): void {
   store<u32>(r, freeHead, R_NEXT);
   freeHead = i + 1;
   used--;
+  if (id == 0) return;
   const t = tcbFromId(id);
   if (t != null) {
     if (t.state == State.TIME_WAIT) connectionDone(t, 0, 0);
   } else if (config.stateEvents) {
     emitSimple(EventType.STATE, State.TIME_WAIT, id, State.CLOSED);
   }
+}
+
+/**
+ * The host aborted the held TCB of a connection in TIME-WAIT (it reported CLOSED already): the
+ * 4-tuple still waits out 2 MSL, silently.
+ */
+export function twDisown(key: FlowKey): void {
+  const i = twLookup(key);
+  if (i >= 0) store<u32>(rec(<u32>i), 0, R_ID);
 }
 
 /** Ends every wait due at `nowUs` (RFC 9293 3.10.8, time-wait timeout). */

@@ -10,7 +10,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, t
   tcbOoo, tcbAlloc, tcbFromId, slotOf } from "./tcb";
 import { tableLookup, tableInsert, listenerAdd, listenerRemove, allocEphemeralPort } from "./table";
 import { isnFor, tsOffsetFor } from "./isn";
-import { twLookup, twEnd, twSndNxt, twTsOffset } from "./timewait";
+import { twLookup, twEnd, twSndNxt, twTsOffset, twDisown } from "./timewait";
 import { count, Counter } from "./counters";
 import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit, ringReadPtr,
   ringReadContig, ringConsume, ringSpace, ringRelease } from "./ring";
@@ -387,6 +387,7 @@ function userAbort(t: Tcb): void {
       s == State.CLOSE_WAIT) {
     queueConnectionReset(t);
   }
+  if (s == State.TIME_WAIT) twDisown(tcbKey(t));
   connectionDone(t, LOCAL_ABORT, 0);
 }
 
