@@ -3,7 +3,7 @@
 // taken at once, on either side, each starting beyond the old one in sequence number and timestamp.
 import { describe, expect, it } from "vitest";
 import type { ParsedPacket } from "../src/wire.js";
-import { Script, listening, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ, type Seg } from "./engine-script.js";
+import { Script, listening, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "./engine-script.js";
 
 /** a after b in sequence space (RFC 9293 3.4). */
 const after = (a: number, b: number) => ((a - b) | 0) > 0;
@@ -308,5 +308,3 @@ describe("a full table turned over between two outputs", () => {
     expect(s.next()).toMatchObject({ flags: SYN, mss: 1460 });
   });
 });
-
-export type { Seg };
