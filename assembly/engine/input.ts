@@ -6,7 +6,6 @@
 // the control queue (RSTs for segments that match no connection), drained by output().
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
-import { seqGt } from "../wire/seq";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbAlloc, tcbFree,
   slotOf } from "./tcb";
@@ -15,7 +14,7 @@ import { ccInit, CcAlgo } from "./congestion";
 import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
-import { setState, connectionDone, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
+import { setState, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, controlRoom, controlWritePtr,
   controlCommit } from "./emit";

@@ -20,7 +20,7 @@
 //   host no longer holds it, the record itself reports TIME-WAIT -> CLOSED, so traces look the same.
 import { Segment } from "../wire/packet";
 import { seqLt, seqGt, segmentAcceptable } from "../wire/seq";
-import { Tcb, State, F, hasFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
+import { Tcb, State, F, hasFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
 import { FlowKey } from "./table";
 import { flowKeyBytes, sipHash13, deriveKey, FLOW_KEY_BYTES } from "./isn";
 import { poolAlloc, poolFree } from "./pool";
@@ -216,7 +216,7 @@ export function twLookup(key: FlowKey): i32 {
 }
 
 /** A free record, growing the store or recycling its oldest entry; -1 only when none can be had. */
-function take(nowUs: i64): i32 {
+function take(): i32 {
   if (freeHead == 0 && (used >= bound || !grow())) {
     if (head == 0) return -1;
     count(Counter.TIME_WAIT_RECYCLED);
@@ -233,7 +233,7 @@ function take(nowUs: i64): i32 {
  * into a record, and the TCB leaves every table; it is freed unless the host holds its id.
  */
 export function twEnter(t: Tcb, nowUs: i64): void {
-  const slot = take(nowUs);
+  const slot = take();
   const r = slot >= 0 ? rec(<u32>slot) : spare;
   const key = tcbKey(t);
   flowKeyBytes(key, r);
