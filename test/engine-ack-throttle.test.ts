@@ -49,6 +49,13 @@ describe("RFC 5961 7 throttle on the ACKs of dropped segments", () => {
     stillWorks(s);
   });
 
+  it("duplicates of data already received (a retransmission) are all acknowledged at once", async () => {
+    const s = await established();
+    s.send({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "hello" });
+    expect(flood(s, () => ({ flags: ACK | PSH, seq: s.r(1), ack: s.l(1), payload: "hello" }))).toBe(FLOOD);
+    expect(s.engine.counters().acksRateLimited).toBe(0);
+  });
+
   it("10,000 PAWS-stale segments: the allowance of ACKs", async () => {
     const s = await establishedWithTimestamps();
     expect(flood(s, () => ({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "old", timestamps: { value: 999, echo: 0 } }))).toBe(ALLOWANCE);

@@ -241,7 +241,11 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       }
       return true;
     }
-    throttledAck(t, nowUs);
+    // Data again from within one receive buffer below RCV.NXT: a retransmission whose sender must
+    // learn that it arrived (and, with SACK, a D-SACK, RFC 2883), answered at once. A blind sender
+    // lands there with odds of one buffer in 2^32; anything else waits for the RFC 5961 7 budget.
+    if (seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - t.rcvBuf)) ackNow(t);
+    else throttledAck(t, nowUs);
     return true;
   }
 
