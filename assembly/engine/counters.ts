@@ -50,7 +50,11 @@ export const enum Counter {
   SYN_COOKIES_SENT = 25,
   /** Connections created from a valid cookie in an ACK. */
   SYN_COOKIES_ACCEPTED = 26,
-  COUNT = 27,
+  /** ICMP fragmentation-needed / ICMPv6 packet-too-big errors that lowered a connection's MSS (pmtu.ts). */
+  ICMP_TOO_BIG = 27,
+  /** Those not believed: malformed, no such connection, sequence number not in flight, MTU below the floor or not lower. */
+  ICMP_TOO_BIG_IGNORED = 28,
+  COUNT = 29,
 }
 
 const CELLS: u32 = 64;
