@@ -13,8 +13,10 @@
 //   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/socket-web.ts)
 //
 // Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
-// answers ICMP and ICMPv6 echo requests itself); packets out go to the attached link whose route
-// prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
+// counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
+// whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
+// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
@@ -188,7 +190,7 @@ export interface StackCounters {
 const IPV6_MIN_MTU = 1280;
 
 /** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
-function linkMtu(link: Link): number | undefined {
+function checkedLinkMtu(link: Link): number | undefined {
   const mtu = link.mtu;
   if (mtu === undefined) return undefined;
   if (typeof mtu !== "number") {
@@ -357,7 +359,7 @@ export class Stack {
   /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
   attach(link: Link, options: AttachOptions = {}): void {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-    const mtu = linkMtu(link);
+    const mtu = checkedLinkMtu(link);
     const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
     const routes = (options.routes ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r) => parsePrefix(r, "route"));
     if (ipv4Only && routes.some((r) => r.version === 6)) {
