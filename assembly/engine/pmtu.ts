@@ -71,7 +71,10 @@ export function tooBigArrives(ptr: usize, len: u32, seg: Segment): bool {
   return true;
 }
 
-/** RFC 1191 6.3 / RFC 8201 5.2 with RFC 5927's checks. Returns false when the error is not believed or changes nothing. */
+/**
+ * RFC 1191 3 / RFC 8201 4: lower the estimate to the reported MTU, after RFC 5927's checks. Returns
+ * false when the error is not believed or changes nothing.
+ */
 function lowerPathMtu(q: QuotedTcp): bool {
   const key = quotedKey;
   key.ipVersion = q.ipVersion;
@@ -95,7 +98,7 @@ function lowerPathMtu(q: QuotedTcp): bool {
   const floor = q.ipVersion == 6 ? IPV6_MIN_MTU : IPV4_MIN_PMTU;
   if (q.mtu < floor) return false;
   const mss = q.mtu - headerBytes(q.ipVersion);
-  // RFC 1191 3 / RFC 8201 4: an error never raises the estimate (that is for probing, which we do not do).
+  // RFC 1191 3 / RFC 8201 4: an error never raises the estimate (probing would; we do not probe).
   if (mss >= t.pathMss) return false;
   t.pathMss = mss;
   // Congestion control counts in SMSS; the window in bytes stays (the path is smaller, not congested).
@@ -105,10 +108,11 @@ function lowerPathMtu(q: QuotedTcp): bool {
 }
 
 /**
- * RFC 1191 6.5 / RFC 8201 5.4: the segment that was too big is lost, and everything sent after it at
- * the old size likely too; send it all again now, cut to the new size, with no congestion response:
- * a go-back to SND.UNA as after a timeout, without the timeout's backoff and cwnd cut (what Linux
- * calls a simple retransmit). The SACK scoreboard stays: what the peer SACKed it holds.
+ * RFC 1191 6.4 / RFC 8201 5.4 (TCP layer actions): the segment that was too big is lost, and
+ * everything sent after it at the old size likely too. Send it all again now, cut to the new size,
+ * with no congestion response: a go-back to SND.UNA as after a timeout, without the timeout's backoff
+ * and cwnd cut (what Linux calls a simple retransmit). The SACK scoreboard stays: what the peer
+ * SACKed it holds.
  */
 function retransmitAtNewSize(t: Tcb): void {
   t.sndNxt = t.sndUna;
