@@ -14,7 +14,8 @@ interface EngineExports extends CoreExports {
   engineParamPtr(): number;
   engineRxPtr(): number;
   engineRxCapacity(): number;
-  engineInput(count: number, now: number): number;
+  /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
+  engineInput(count: number, now: number, linkMtu?: number): number;
   engineTxPtr(): number;
   engineTxCapacity(): number;
   engineOutput(now: number): number;
@@ -34,7 +35,8 @@ interface EngineExports extends CoreExports {
   engineMaxConnections(): number;
   connCreate(): number;
   connSetOption(id: number, option: number, value: number): number;
-  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number): number;
+  /** linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu). */
+  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number): number;
   connListen(id: number, ipVersion: number, port: number, backlog: number): number;
   connSendPtr(id: number): number;
   connSendSpace(id: number): number;
@@ -156,6 +158,7 @@ export const COUNTER_NAMES = [
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
+  "icmpTooBig", "icmpTooBigIgnored",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
@@ -208,6 +211,8 @@ export interface ConnectOptions {
    * SYN-SENT) on its own port, and stops listening. Absent: a new handle.
    */
   handle?: number;
+  /** The MTU of the link the route to `remote` uses; sets the MSS (0 or absent: config mtu). */
+  linkMtu?: number;
 }
 
 export interface ListenOptions {
@@ -273,8 +278,11 @@ export class Engine {
 
   // ---- Packets ----
 
-  /** Pushes packets in (as many engineInput calls as the RX region needs). */
-  input(packets: Iterable<Uint8Array>, now: number): void {
+  /**
+   * Pushes packets in (as many engineInput calls as the RX region needs), all from one link of MTU
+   * `linkMtu` (0: config mtu): connections they open take their MSS from it.
+   */
+  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
     const cap = this.x.engineRxCapacity();
     let base = this.x.engineRxPtr() >>> 0;
     let off = 0;
@@ -283,7 +291,7 @@ export class Engine {
       const rec = 4 + ((p.length + 3) & ~3);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap) {
-        this.x.engineInput(n, now);
+        this.x.engineInput(n, now, linkMtu);
         base = this.x.engineRxPtr() >>> 0;
         off = 0;
         n = 0;
@@ -294,7 +302,7 @@ export class Engine {
       off += rec;
       n++;
     }
-    if (n > 0) this.x.engineInput(n, now);
+    if (n > 0) this.x.engineInput(n, now, linkMtu);
   }
 
   /** Pulls every queued packet out (copies). */
@@ -476,7 +484,7 @@ export class Engine {
     u8.fill(0, p, p + 32);
     u8.set(local.bytes, p);
     u8.set(remote.bytes, p + 16);
-    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now);
+    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
     if (r < 0) {
       if (own) this.x.connReleaseMs(id, now);
       const what = `connect to ${options.remote}:${options.remotePort}`;

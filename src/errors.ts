@@ -14,6 +14,9 @@ export type ErrorCode =
   | "EBADF"
   | "EISCONN"
   | "ERR_INVALID_ARG"
+  | "ERR_INVALID_ARG_TYPE"
+  | "ERR_INVALID_ARG_VALUE"
+  | "ERR_OUT_OF_RANGE"
   | "ERR_SOCKET_CLOSED";
 
 export class TcpwasmError extends Error {

@@ -13,8 +13,10 @@
 //   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/socket-web.ts)
 //
 // Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
-// answers ICMP and ICMPv6 echo requests itself); packets out go to the attached link whose route
-// prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
+// counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
+// whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
+// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
@@ -43,7 +45,7 @@ import { Engine, EventType, TCP_STATES, type ConnectionEndpoints, type Connectio
 import { CopyArena } from "./arena.js";
 import { TcpwasmError, engineErrorCode, invalidArg } from "./errors.js";
 import type { Flavor } from "./loader.js";
-import type { Link } from "./link/types.js";
+import { MIN_LINK_MTU, type Link } from "./link/types.js";
 import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
 import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
@@ -126,7 +128,10 @@ export interface StackOptions {
   addresses: string[];
   /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
   name?: string;
-  /** Engine-wide configuration (src/engine.ts ConfigKey); `mtu` defaults to the first link's. */
+  /**
+   * Engine-wide configuration (src/engine.ts ConfigKey). `mtu` is the MTU assumed for a link that
+   * states none (default 1500); a link's own `mtu` sets the MSS of the connections over it.
+   */
   config?: EngineConfig;
   flavor?: Flavor | "auto";
   /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
@@ -161,7 +166,10 @@ export interface OpenListenerOptions extends ConnectionOptions {
 }
 
 export interface AttachOptions {
-  /** Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything. */
+  /**
+   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only
+   * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
+   */
   routes?: string[];
 }
 
@@ -171,6 +179,27 @@ export interface StackCounters {
   notForUs: number;
   /** Packets out with no link routing their destination. */
   noRoute: number;
+  /**
+   * Packets a link delivered that cannot be used: not a Uint8Array (or a batch that is not an
+   * array), empty, larger than the engine's RX region, or IPv6 from a link below 1280 bytes.
+   */
+  linkDropped: number;
+}
+
+/** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
+const IPV6_MIN_MTU = 1280;
+
+/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
+function checkedLinkMtu(link: Link): number | undefined {
+  const mtu = link.mtu;
+  if (mtu === undefined) return undefined;
+  if (typeof mtu !== "number") {
+    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.mtu must be a number, got ${typeof mtu}`);
+  }
+  if (!Number.isInteger(mtu) || mtu < MIN_LINK_MTU || mtu > 65535) {
+    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
+  }
+  return mtu;
 }
 
 interface Prefix {
@@ -240,6 +269,10 @@ export async function createStack(options: StackOptions): Promise<Stack> {
 
 interface AttachedLink {
   link: Link;
+  /** The link's MTU, 0 when it states none (the engine's config mtu applies). */
+  mtu: number;
+  /** Below IPv6's minimum MTU: IPv6 neither routed to it nor taken from it. */
+  ipv4Only: boolean;
   routes: Prefix[];
   /** Both default routes: every packet goes here when this is the only link. */
   routesAll: boolean;
@@ -252,7 +285,7 @@ export class Stack {
   readonly name: string;
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
-  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0 };
+  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
   private readonly prefixes: Prefix[];
   private readonly addressTexts = new Map<Prefix, string>();
   private readonly now: () => number;
@@ -326,10 +359,16 @@ export class Stack {
   /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
   attach(link: Link, options: AttachOptions = {}): void {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-    const routes = (options.routes ?? ["0.0.0.0/0", "::/0"]).map((r) => parsePrefix(r, "route"));
+    const mtu = checkedLinkMtu(link);
+    const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
+    const routes = (options.routes ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r) => parsePrefix(r, "route"));
+    if (ipv4Only && routes.some((r) => r.version === 6)) {
+      throw new TcpwasmError("ERR_INVALID_ARG_VALUE", `link.mtu ${mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}: the link carries IPv4 only and takes no IPv6 route`);
+    }
     const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
-    this.links.push({ link, routes, routesAll, batch: [] });
-    link.onReceive((packets) => this.receive(packets));
+    const attached: AttachedLink = { link, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
+    this.links.push(attached);
+    link.onReceive((packets) => this.receive(attached, packets));
   }
 
   /** Active open. Errors found at once (EADDRINUSE, EADDRNOTAVAIL, ERR_INVALID_ARG) throw. */
@@ -341,7 +380,9 @@ export class Stack {
     if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) invalidArg(`port must be 1..65535, got ${remotePort}`);
     const localAddress = local ?? this.sourceFor(r.version, r.bytes);
     const now = this.now();
-    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort }, now, connOptions);
+    // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
+    const linkMtu = this.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
     this.connections.set(id, conn);
@@ -517,20 +558,35 @@ export class Stack {
     return text;
   }
 
-  private receive(packets: Uint8Array[]): void {
+  /**
+   * A batch from link `l`. Whatever a link hands over (it may come from anyone on the other side of a
+   * WebSocket) is counted and dropped when it cannot be used, never thrown out of the link's callback.
+   */
+  private receive(l: AttachedLink, packets: Uint8Array[]): void {
     if (this.closed) return;
+    if (!Array.isArray(packets)) {
+      this.stackCounters.linkDropped++;
+      return;
+    }
+    // A record in the RX region is the packet and its u32 length (src/engine.ts Engine.input).
+    const largest = this.engine.raw.engineRxCapacity() - 4;
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
-      if (this.isForUs(packets[i]!)) {
-        if (ours !== packets) ours.push(packets[i]!);
-        continue;
+      const p = packets[i];
+      if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
+        if (this.isForUs(p)) {
+          if (ours !== packets) ours.push(p);
+          continue;
+        }
+        this.stackCounters.notForUs++;
+      } else {
+        this.stackCounters.linkDropped++;
       }
-      // The first packet not for us: from here on, keep the others in a new array.
-      this.stackCounters.notForUs++;
+      // The first packet not taken: from here on, keep the others in a new array.
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.now());
+    this.engine.input(ours, this.now(), l.mtu);
     this.kick();
   }
 
@@ -733,12 +789,16 @@ export class Stack {
   private route(packet: Uint8Array): AttachedLink | undefined {
     const at = destinationAt(packet);
     if (at < 0) return undefined;
-    const version = at === 16 ? 4 : 6;
+    return this.routeTo(at === 16 ? 4 : 6, packet, at);
+  }
+
+  /** The link whose route holds the address at `bytes[at]` with the longest prefix. */
+  private routeTo(version: 4 | 6, bytes: Uint8Array, at: number): AttachedLink | undefined {
     let best: AttachedLink | undefined;
     let bestLength = -1;
     for (const l of this.links) {
       for (const r of l.routes) {
-        if (r.length > bestLength && prefixHolds(r, version, packet, at)) {
+        if (r.length > bestLength && prefixHolds(r, version, bytes, at)) {
           best = l;
           bestLength = r.length;
         }

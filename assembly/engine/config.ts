@@ -35,7 +35,10 @@ export const enum ConfigKey {
   PERSIST_MIN_MS = 16,
   PERSIST_MAX_MS = 17,
   PERSIST_TOTAL_MS = 18,
-  /** Link MTU: our MSS is MTU - 40 (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1). */
+  /**
+   * The MTU of a link the host names none for (engineInput / connConnectMs pass 0): our MSS is MTU - 40
+   * (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1; pmtu.ts).
+   */
   MTU = 19,
   /** 1: one event per segment in and out (tracing). */
   TRACE = 20,

@@ -56,7 +56,11 @@ export const enum Counter {
   TIME_WAIT_RECYCLED = 28,
   /** New incarnations of a 4-tuple held in TIME-WAIT: a SYN taken (RFC 6191) or our own connect. */
   TIME_WAIT_REUSED = 29,
-  COUNT = 30,
+  /** ICMP fragmentation-needed / ICMPv6 packet-too-big errors that lowered a connection's MSS (pmtu.ts). */
+  ICMP_TOO_BIG = 30,
+  /** Those not believed: malformed, no such connection, sequence number not in flight, MTU below the floor or not lower. */
+  ICMP_TOO_BIG_IGNORED = 31,
+  COUNT = 32,
 }
 
 const CELLS: u32 = 64;

@@ -72,11 +72,12 @@ export function txCapacity(): u32 {
 const TIMESTAMP_OPTION_BYTES: u32 = 12;
 
 /**
- * Largest segment payload with no options (RFC 9293 3.7.1): the peer's MSS option, bounded by our
- * own from the MTU. RFC 6691: the MSS excludes options, so the sender subtracts what it puts there.
+ * Largest segment payload with no options (RFC 9293 3.7.1): the peer's MSS option, bounded by what
+ * the path carries (our own MSS from the link MTU, lowered by Path MTU Discovery, pmtu.ts). RFC 6691:
+ * the MSS excludes options, so the sender subtracts what it puts there.
  */
 @inline function mssLimit(t: Tcb): u32 {
-  return t.peerMss < t.localMss ? t.peerMss : t.localMss;
+  return t.peerMss < t.pathMss ? t.peerMss : t.pathMss;
 }
 
 /**

@@ -12,6 +12,7 @@ import { eventsInit } from "./events";
 import { outputRun, outputMore } from "./output";
 import { emitInit } from "./emit";
 import { inputRun } from "./input";
+import { setLinkMtu } from "./pmtu";
 import { timersRun } from "./timeouts";
 import { twInit, twExpire, twNextDeadline, twCount } from "./timewait";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
@@ -61,11 +62,13 @@ export function engineRxCapacity(): u32 {
 }
 
 /**
- * Processes `count` packets from the RX region at time `nowMs`. Nothing is sent from here: after it
- * the host drains events, calls engineOutput until it reports nothing more, and re-reads
- * engineNextDeadline. Returns the number of records processed.
+ * Processes `count` packets from the RX region at time `nowMs`, all arrived over one link of MTU
+ * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts).
+ * Nothing is sent from here: after it the host drains events, calls engineOutput until it reports
+ * nothing more, and re-reads engineNextDeadline. Returns the number of records processed.
  */
-export function engineInput(count: u32, nowMs: f64): u32 {
+export function engineInput(count: u32, nowMs: f64, linkMtu: u32): u32 {
+  setLinkMtu(linkMtu);
   return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs));
 }
 
@@ -126,8 +129,10 @@ export function engineMaxConnections(): u32 {
   return config.maxConnections;
 }
 
-// User calls taking `now` in ms (assembly/engine/user.ts documents them).
-export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64): i32 {
+// User calls taking `now` in ms (assembly/engine/user.ts documents them). connConnectMs takes the MTU
+// of the link the route to the peer uses (0: config MTU), which sets the connection's MSS (pmtu.ts).
+export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64, linkMtu: u32): i32 {
+  setLinkMtu(linkMtu);
   return connConnect(id, ipVersion, localPort, remotePort, toUs(nowMs));
 }
 export function connSendCommitMs(id: u32, n: u32, nowMs: f64): i32 {

@@ -21,6 +21,7 @@ import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, co
 import { initConnection, inheritOptions, startAfterTimeWait } from "./user";
 import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
+import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
@@ -73,6 +74,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   const reason = parsePacket(ptr, len, seg, config.verifyChecksums);
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
+      if (tooBigArrives(ptr, len, seg)) return;
       const room = controlRoom();
       const cap: u32 = room > 8 ? <u32>(room - 8) : 0;
       const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), cap);
@@ -204,7 +206,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   // a SYN cookie (RFC 4987 3.6) or nothing.
   if (l.halfOpen >= l.backlog || halfOpenTotal >= config.maxHalfOpenTotal) {
     if (config.synCookies) {
-      const localMss = config.mtu - (seg.ipVersion == 6 ? 60 : 40);
+      const localMss = linkMss(seg.ipVersion);
       const iss = cookieMake(lookupKey, seg.seq, seg.mss != 0 ? <u32>seg.mss : 536, nowUs);
       const window = l.rcvBuf < 0xffff ? l.rcvBuf : 0xffff;
       if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, window, localMss)) count(Counter.SYN_COOKIES_SENT);

@@ -153,6 +153,8 @@ export class Tcb {
   /** Peer's MSS option (clamped to >= 48) and ours from the MTU. */
   peerMss: u32;
   localMss: u32;
+  /** Largest segment the path carries, options included: localMss, lowered by ICMP (pmtu.ts). */
+  pathMss: u32;
 
   tsRecent: u32;
   tsOffset: u32;

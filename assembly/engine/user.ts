@@ -22,6 +22,7 @@ import { Err } from "./errors";
 import * as config from "./config";
 import { setState, connectionDone, hostReleased, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
 import { queueConnectionReset, sendMss, windowWouldOpen } from "./emit";
+import { linkMss } from "./pmtu";
 
 const params = memory.data(64, 16);
 
@@ -68,7 +69,8 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   const key = tcbKey(t);
   ringSetCapacity(sndRing(t), t.sndBuf);
   ringSetCapacity(rcvRing(t), t.rcvBuf);
-  t.localMss = config.mtu - (key.ipVersion == 6 ? 60 : 40);
+  t.localMss = linkMss(key.ipVersion);
+  t.pathMss = t.localMss;
   t.peerMss = key.ipVersion == 6 ? 1220 : 536;
   let shift: u32 = 0;
   const cap = rcvRing(t).cap;

@@ -46,10 +46,15 @@ export interface MemoryLinkOptions extends LinkFaults {
   now?: () => number;
   /** Largest packet carried; bigger ones are dropped and counted in `tooBig`. Default 1500. */
   mtu?: number;
-  /** Faults of the first end's outgoing direction only, over the shared ones. */
-  aToB?: LinkFaults;
-  /** Faults of the second end's outgoing direction only, over the shared ones. */
-  bToA?: LinkFaults;
+  /** Faults (and MTU) of the first end's outgoing direction only, over the shared ones. */
+  aToB?: DirectionOptions;
+  /** Faults (and MTU) of the second end's outgoing direction only, over the shared ones. */
+  bToA?: DirectionOptions;
+}
+
+/** One direction's own settings: its faults, and its MTU, which is also the sending end's `mtu`. */
+export interface DirectionOptions extends LinkFaults {
+  mtu?: number;
 }
 
 /** What happened to the packets one end sent. */
@@ -325,8 +330,8 @@ export function createMemoryLinkPair(options: MemoryLinkOptions = {}): [MemoryLi
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, mtu);
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, mtu);
+  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu));
+  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu));
   a.peer = b;
   b.peer = a;
   return [a, b];
