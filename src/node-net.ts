@@ -118,8 +118,7 @@ function validateTimeout(value: unknown, name: string): number {
 
 /** A name that is no IP address: the error node:net gives for a host its resolver cannot find (a stack has none). */
 function notFound(host: string, syscall: string): NetError {
-  const e = new NetError("ENOTFOUND", syscall, host, undefined, "a stack has no resolver: host must be an IPv4 or IPv6 address");
-  return e;
+  return new NetError("ENOTFOUND", syscall, host, undefined, "a stack has no resolver: host must be an IPv4 or IPv6 address");
 }
 
 /** The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
@@ -227,8 +226,11 @@ export class Socket extends Duplex {
         ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
       });
     } catch (error) {
-      // node:net reports connect errors asynchronously, as 'error' then 'close'(true).
-      const err = toNetError(error, "connect", host, port);
+      // node:net reports connect errors asynchronously, as 'error' then 'close'(true); the stack's
+      // reason (which local address is not ours, which destination no link routes) is kept.
+      const err = error instanceof TcpwasmError && !(error instanceof NetError)
+        ? new NetError(error.code, "connect", host, port, error.message.slice(error.code.length + 2))
+        : toNetError(error, "connect", host, port);
       process.nextTick(() => this.destroy(err));
       return this;
     }
