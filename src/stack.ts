@@ -15,7 +15,7 @@
 // Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
 // answers ICMP and ICMPv6 echo requests itself); packets out go to the attached link whose route
 // prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
-// ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
+// argument errors: src/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
 // microtask), which runs the engine's timers, dispatches its events to the connections' handlers
@@ -382,7 +382,11 @@ export class Stack {
     link.onReceive((packets) => this.receive(packets));
   }
 
-  /** Active open. Errors found at once (EADDRINUSE, EADDRNOTAVAIL, ERR_INVALID_ARG) throw. */
+  /**
+   * Active open. Errors found at once throw: argument errors (src/validate.ts), EADDRNOTAVAIL (a
+   * `local` the stack does not own: its SYN would be spoofed), EHOSTUNREACH (no link routes `remote`),
+   * EADDRINUSE, ENOBUFS.
+   */
   openConnection(options: OpenConnectionOptions): StackConnection {
     validateObject(options, "options");
     validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_CONNECTION_KEYS);

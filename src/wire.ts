@@ -136,7 +136,7 @@ export interface Wire {
   parsePacket(bytes: Uint8Array, options?: ParseOptions): ParsedPacket | ParseError;
   /**
    * Encodes one IP+TCP packet (IPv4 without options or IPv6 without extension headers) with both
-   * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG on bad input.
+   * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE on bad input.
    */
   encodePacket(fields: PacketFields): Uint8Array;
 }

@@ -39,7 +39,7 @@ export interface UdpLinkStats {
   tooBig: number;
 }
 
-/** Parses "host:port", "[v6]:port" or { host, port } into an endpoint, or throws ERR_INVALID_ARG. */
+/** Parses "host:port", "[v6]:port" or { host, port } into an endpoint, or throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE. */
 export function parseEndpoint(value: string | UdpEndpoint, what: string): UdpEndpoint {
   let host: unknown;
   let port: unknown;
@@ -167,7 +167,7 @@ export class UdpLink implements Link {
 
 /**
  * Opens a UDP link: binds (or adopts `socket`), and sends every packet to `peer`. Rejects with a
- * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), ERR_INVALID_ARG.
+ * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), or an argument error (src/validate.ts).
  */
 export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
   validateObject(options, "options");
