@@ -6,7 +6,8 @@ import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
 import { simd as simdB64, scalar as scalarB64 } from "../build/wasm-release.js";
 
 export type Flavor = "simd" | "scalar" | "debug";
-const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
+/** Every `flavor` option value loadEngine takes. */
+export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
 
 /** The core's raw exports: numbers in, numbers out, plus the linear memory. */
 export interface CoreExports {

@@ -20,7 +20,7 @@
 // waits for the peer to acknowledge data.
 import { TcpwasmError, isArgumentError } from "./errors.js";
 import type { Stack, StackConnection, StackListener } from "./stack.js";
-import { invalidValue, toBytes, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "./validate.js";
+import { toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "./validate.js";
 
 export interface SocketOptions {
   /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
@@ -96,9 +96,7 @@ const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
 /** The options both faces share: types and ranges (the stack checks addresses and ports again). */
 function validateSocketOptions(options: unknown, known: ReadonlySet<string>): asserts options is Record<string, unknown> {
   validateObject(options, "options");
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) invalidValue(`options.${key}`, options[key], `is not an option (known: ${[...known].join(", ")})`);
-  }
+  validateKnownKeys(options, "options", known);
   const o = options as unknown as SocketOptions & ListenOptions;
   if (o.noDelay !== undefined) validateBoolean(o.noDelay, "options.noDelay");
   if (o.keepAliveDelay !== undefined) validateNumber(o.keepAliveDelay, "options.keepAliveDelay", 0, 0xffffffff);

@@ -42,14 +42,14 @@
 import { Engine, EventType, TCP_STATES, validateConnectionOptions, validateEngineConfig, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "./engine.js";
 import { CopyArena } from "./arena.js";
 import { TcpwasmError, engineErrorCode } from "./errors.js";
-import type { Flavor } from "./loader.js";
+import { FLAVORS, type Flavor } from "./loader.js";
 import type { Link } from "./link/types.js";
 import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
 import type { TcpState, TraceEvent } from "./trace.js";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
 import {
   invalidValue, optionsObject, toBytes, validateAddress, validateArray, validateBoolean, validateFunction, validateInteger,
-  validateLink, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
+  validateKnownKeys, validateLink, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
 } from "./validate.js";
 
 const RESOLVED = Promise.resolve();
@@ -261,14 +261,12 @@ const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config
 /** createStack's checks (the addresses' own are parsePrefix's). */
 function validateStackOptions(options: unknown): asserts options is StackOptions {
   validateObject(options, "options");
-  for (const key of Object.keys(options)) {
-    if (!STACK_OPTIONS.has(key)) invalidValue(`options.${key}`, options[key], `is not an option (known: ${[...STACK_OPTIONS].join(", ")})`);
-  }
+  validateKnownKeys(options, "options", STACK_OPTIONS);
   validateArray(options.addresses, "options.addresses", undefined, 1);
   const o = options as Partial<StackOptions>;
   if (o.name !== undefined) validateString(o.name, "options.name");
   validateEngineConfig(o.config, "options.config");
-  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", ["auto", "simd", "scalar", "debug"]);
+  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);
   if (o.secret !== undefined) validateUint8Array(o.secret, "options.secret");
   if (o.now !== undefined) validateFunction(o.now, "options.now");
   if (o.timers !== undefined) {
@@ -372,7 +370,7 @@ export class Stack {
   attach(link: Link, options?: AttachOptions): void {
     validateLink(link, "link");
     const o = optionsObject(options, "options");
-    for (const key of Object.keys(o)) if (!ATTACH_OPTIONS.has(key)) invalidValue(`options.${key}`, (o as Record<string, unknown>)[key], "is not an option (known: routes)");
+    validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     if (this.links.some((l) => l.link === link)) invalidValue("link", "the same link", "is already attached to this stack");
