@@ -3,6 +3,7 @@
 // top of this elsewhere. Browser-safe: web-platform APIs only.
 import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type Flavor } from "./loader.js";
 import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
+import { invalidType, invalidValue, optionsObject, validateInteger, validateNumber, validateUint8Array } from "./validate.js";
 import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
 import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
 
@@ -95,6 +96,73 @@ export const ConfigKey = {
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
 
+const U32 = 0xffffffff;
+/** Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
+const REGION_MAX = 1 << 26;
+/**
+ * What each ConfigKey takes, as assembly/engine/config.ts enforces it: "flag" (a boolean, or 0/1), or
+ * [min, max, integer]. Checked in the host so that a bad value is named in the error before the engine
+ * sees it; the engine refuses the same values itself. A key missing here is checked by the engine only.
+ */
+const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, "flag" | readonly [number, number, boolean]>> = {
+  maxConnections: [1, 1 << 20, true],
+  timeWaitMax: [0, 1 << 20, true],
+  maxHalfOpenTotal: [0, U32, true],
+  maxHalfOpenPerListener: [0, U32, true],
+  sendBuffer: [1024, 1 << 30, true],
+  recvBuffer: [1024, 1 << 30, true],
+  mslMs: [0, U32, false],
+  rtoMinMs: [1, U32, false],
+  rtoMaxMs: [1, U32, false],
+  rtoInitialMs: [1, U32, false],
+  synRetries: [0, U32, true],
+  dataRetries: [0, U32, true],
+  delayedAckMs: [0, 200, false],
+  keepalive: "flag",
+  keepaliveIdleMs: [1, U32, false],
+  keepaliveIntervalMs: [1, U32, false],
+  keepaliveCount: [1, U32, true],
+  persistMinMs: [1, U32, false],
+  persistMaxMs: [1, U32, false],
+  persistTotalMs: [0, U32, false],
+  mtu: [128, 65535, true],
+  trace: "flag",
+  verifyChecksums: "flag",
+  windowScaling: "flag",
+  timestamps: "flag",
+  sack: "flag",
+  challengeAckLimit: [0, U32, true],
+  txRegion: [65536 + 4096, REGION_MAX, true],
+  rxRegion: [65536 + 4096, REGION_MAX, true],
+  eventLimit: [64, U32, true],
+  ephemeralLow: [1, 65535, true],
+  ephemeralHigh: [1, 65535, true],
+  nagle: "flag",
+  userTimeoutMs: [0, U32, false],
+  controlQueue: [4096, REGION_MAX, true],
+  stateEvents: "flag",
+  synCookies: "flag",
+  memoryLimit: [0, 2 ** 48, true],
+  quickAcks: [0, U32, true],
+};
+
+/** The ephemeral range's defaults (assembly/engine/config.ts), for the low <= high check. */
+const EPHEMERAL_DEFAULT = { low: 49152, high: 65535 };
+
+/** Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */
+export function validateEngineConfig(config: unknown, name = "config"): asserts config is EngineConfig {
+  const c = optionsObject(config as EngineConfig | undefined, name) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(c)) {
+    if (value === undefined) continue;
+    const what = `${name}.${key}`;
+    if (!Object.hasOwn(ConfigKey, key)) invalidValue(what, value, `is not an engine setting (known: ${Object.keys(ConfigKey).join(", ")})`);
+    validateSetting(value, what, CONFIG_RANGES[key as keyof typeof ConfigKey]);
+  }
+  const low = (c.ephemeralLow as number | undefined) ?? EPHEMERAL_DEFAULT.low;
+  const high = (c.ephemeralHigh as number | undefined) ?? EPHEMERAL_DEFAULT.high;
+  if (low > high) invalidValue(`${name}.ephemeralLow`, low, `must not exceed ${name}.ephemeralHigh (${high}): the range is low..high`);
+}
+
 /** Per-connection options (assembly/engine/user.ts ConnOption). */
 export const ConnOption = {
   noDelay: 0,
@@ -107,6 +175,45 @@ export const ConnOption = {
   recvBuffer: 7,
 } as const;
 export type ConnectionOptions = Partial<Record<keyof typeof ConnOption, number | boolean>>;
+
+/** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */
+const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, "flag" | readonly [number, number, boolean]> = {
+  noDelay: "flag",
+  keepalive: "flag",
+  keepaliveIdleMs: [1, 0xffffffff, false],
+  keepaliveIntervalMs: [1, 0xffffffff, false],
+  keepaliveCount: [1, 0xffffffff, true],
+  userTimeoutMs: [0, 0xffffffff, false],
+  sendBuffer: [1024, 1 << 30, true],
+  recvBuffer: [1024, 1 << 30, true],
+};
+
+/** Checks one setting against its range (CONFIG_RANGES, CONN_OPTION_RANGES). */
+function validateSetting(value: unknown, what: string, range: "flag" | readonly [number, number, boolean] | undefined): void {
+  if (range === "flag") {
+    if (typeof value !== "boolean" && value !== 0 && value !== 1) invalidType(what, "of type boolean (or 0 or 1)", value);
+  } else if (range) {
+    if (range[2]) validateInteger(value, what, range[0], range[1]);
+    else validateNumber(value, what, range[0], range[1]);
+  } else if (typeof value !== "number" && typeof value !== "boolean") invalidType(what, "of type number or boolean", value);
+}
+
+/**
+ * Checks per-connection options given among other keys of `options` (named `name`): the keys in
+ * `others` belong to the caller, every other key must be a ConnOption with a value in its range.
+ */
+export function validateConnectionOptions(options: Record<string, unknown>, name: string, others: ReadonlySet<string>): void {
+  for (const key in options) {
+    if (others.has(key)) continue;
+    const value = options[key];
+    if (value === undefined) continue;
+    const what = `${name}.${key}`;
+    if (!Object.hasOwn(ConnOption, key)) {
+      invalidValue(what, value, `is not an option (known: ${[...others, ...Object.keys(ConnOption)].join(", ")})`);
+    }
+    validateSetting(value, what, CONN_OPTION_RANGES[key as keyof typeof ConnOption]);
+  }
+}
 
 /** Bytes per event record (assembly/engine/events.ts). */
 const EVENT_SIZE = 64;
@@ -252,18 +359,30 @@ export class Engine {
     private readonly views: MemoryViews,
   ) {}
 
+  /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const loaded = await loadEngine<EngineExports>(options);
-    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
-    for (const [name, value] of Object.entries(options.config ?? {})) {
-      const key = ConfigKey[name as keyof typeof ConfigKey];
-      if (key === undefined) invalidArg(`unknown engine option ${name}`);
-      check(e.x.engineConfigSet(key, Number(value)), `config ${name} = ${String(value)}`);
+    const o = optionsObject(options, "options");
+    validateEngineConfig(o.config, "options.config");
+    if (o.secret !== undefined) {
+      validateUint8Array(o.secret, "options.secret");
+      if (o.secret.length !== 32) invalidValue("options.secret", `${o.secret.length} bytes`, "must be 32 bytes");
     }
-    const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
-    if (secret.length !== 32) invalidArg("secret must be 32 bytes");
+    const loaded = await loadEngine<EngineExports>(o);
+    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
+    for (const [name, value] of Object.entries(o.config ?? {})) {
+      if (value === undefined) continue;
+      // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
+      const r = e.x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
+      if (r < 0) invalidValue(`options.config.${name}`, value, "is refused by the engine");
+    }
+    const secret = o.secret ?? crypto.getRandomValues(new Uint8Array(32));
     e.views.u8.set(secret, e.x.engineParamPtr() >>> 0);
-    check(e.x.engineInit(), "engineInit");
+    const r = e.x.engineInit();
+    // The only init failures: an inverted ephemeral range (checked above) or tables too large for memory.
+    if (r < 0) {
+      const code = engineErrorCode(-r);
+      throw new TcpwasmError(code, `engine init: ${code === "ENOBUFS" ? "the configured tables do not fit in memory" : "refused the configuration"}`);
+    }
     return e;
   }
 

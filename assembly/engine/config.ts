@@ -85,6 +85,12 @@ export const enum ConfigKey {
   COUNT = 39,
 }
 
+/**
+ * Largest TX, RX and control region, bytes (64 MiB): each is one allocation made at engineInit, and a
+ * request past what linear memory can give would abort the module instead of failing.
+ */
+export const REGION_MAX: u32 = 1 << 26;
+
 export let maxConnections: u32 = 65536;
 export let maxHalfOpenTotal: u32 = 4096;
 export let maxHalfOpenPerListener: u32 = 1024;
@@ -179,10 +185,10 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.SACK: offerSack = on; break;
     case ConfigKey.CHALLENGE_ACK_LIMIT: challengeAckLimit = u; break;
     case ConfigKey.TX_REGION:
-      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
       txRegionBytes = u; break;
     case ConfigKey.RX_REGION:
-      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
       rxRegionBytes = u; break;
     case ConfigKey.EVENT_LIMIT: if (u < 64) return -Err.EINVAL; eventLimit = u; break;
     case ConfigKey.EPHEMERAL_LOW:
@@ -194,7 +200,7 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.NAGLE: nagleDefault = on; break;
     case ConfigKey.USER_TIMEOUT_MS: userTimeoutUs = msToUs(value); break;
     case ConfigKey.CONTROL_QUEUE:
-      if (frozen || u < 4096) return -Err.EINVAL;
+      if (frozen || u < 4096 || u > REGION_MAX) return -Err.EINVAL;
       controlQueueBytes = u; break;
     case ConfigKey.STATE_EVENTS: stateEvents = on; break;
     case ConfigKey.SYN_COOKIES: synCookies = on; break;

@@ -34,6 +34,8 @@ let rxBuf: usize = 0;
  */
 export function engineInit(): i32 {
   if (initialised) return -Err.EINVAL;
+  // RFC 6056: the ephemeral range is low..high inclusive; an inverted one would be ignored silently.
+  if (config.ephemeralLow > config.ephemeralHigh) return -Err.EINVAL;
   const p = paramPtr();
   isnSetSecret(load<u64>(p), load<u64>(p, 8));
   rngSeed(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
