@@ -1,0 +1,426 @@
+// Shared set-up of the hostile-input suite (issue 9): real stacks from createStack on a virtual clock,
+// joined by a hub that also carries a raw peer. The raw peer crafts its segments with the public wire
+// encoder (loadWire().encodePacket) and reads the stacks' replies with parsePacket, so nothing here
+// reaches into the engine to make or read a segment: what a stack sees is what a hostile host on its
+// link could send.
+//
+// - VirtualClock: the stacks' `now` and `timers`. Time moves only when a test says so (or when the
+//   hub runs to the next deadline), so a 60 s TIME-WAIT or a 1 s challenge-ACK window costs nothing
+//   and every count the tests assert is exact.
+// - Hub: one segment joining stacks and the raw peer. A packet goes to the stack owning its
+//   destination address, anything else to the raw peer's inbox (spoofed sources get their answers
+//   there too). Deliveries are promise reactions, so `settle()` (one setImmediate: Node runs every
+//   microtask and next-tick callback first) leaves nothing in flight between the stacks.
+// - RawTcp: a minimal TCP endpoint the raw peer drives by hand: handshake, data, and whatever
+//   forged segment a test wants, with the sequence variables it would need to be in sync.
+import { createHash } from "node:crypto";
+import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../../src/stack.js";
+import type { Link, PacketHandler } from "../../src/link/types.js";
+import { loadWire, type PacketFields, type ParsedPacket, type Wire } from "../../src/wire.js";
+import { Prng } from "../../src/prng.js";
+
+export const CLIENT = "10.0.0.1";
+export const SERVER = "10.0.0.2";
+/** Where the raw peer's own (not spoofed) segments come from. */
+export const RAW = "10.0.0.9";
+export const PORT = 80;
+
+const RESOLVED = Promise.resolve();
+
+/** Lets every microtask and next tick run: the stacks' pumps, drains and the hub's deliveries. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The stacks' clock and timers; time moves only through advanceTo / fireNext. */
+export class VirtualClock implements StackTimers {
+  now = 0;
+  private seq = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  readonly read = (): number => this.now;
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.now + Math.max(0, ms), fn });
+    // Node's timers have ref/unref; the stack calls them on an idle timer. Nothing to keep alive here.
+    return { id, ref() {}, unref() {} };
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete((handle as { id: number }).id);
+  }
+
+  /** The earliest timer's time, or Infinity. */
+  nextAt(): number {
+    let t = Infinity;
+    for (const p of this.pending.values()) if (p.at < t) t = p.at;
+    return t;
+  }
+
+  /** Fires the timers due at `now` (in the order they were set). Returns how many fired. */
+  fireDue(): number {
+    let fired = 0;
+    for (const [id, p] of [...this.pending]) {
+      if (p.at > this.now || !this.pending.has(id)) continue;
+      this.pending.delete(id);
+      p.fn();
+      fired++;
+    }
+    return fired;
+  }
+}
+
+/** One end of the hub: what a stack is attached with. */
+class HubPort implements Link {
+  handler: PacketHandler | undefined;
+  closed = false;
+  readonly mtu = 1500;
+  constructor(private readonly hub: Hub) {}
+  send(packets: Uint8Array[]): void {
+    if (!this.closed) this.hub.carry(packets);
+  }
+  onReceive(handler: PacketHandler): void {
+    this.handler = handler;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export interface HubStats {
+  /** Packets the hub carried to a stack. */
+  toStacks: number;
+  /** Packets the hub put in the raw peer's inbox. */
+  toRaw: number;
+}
+
+/**
+ * Stacks and a raw peer on one segment, on one virtual clock. `stack()` creates a stack with the
+ * clock and attaches it; `inject()` hands the raw peer's packets to the stacks; the stacks' packets
+ * for addresses they do not own land in `inbox`.
+ */
+export class Hub {
+  readonly clock = new VirtualClock();
+  readonly stacks: Stack[] = [];
+  /** Parsed packets the stacks sent to addresses no stack owns (the raw peer's, or spoofed ones). */
+  readonly inbox: ParsedPacket[] = [];
+  readonly stats: HubStats = { toStacks: 0, toRaw: 0 };
+  /** Whether to keep the inbox (a flood's answers can be only counted). */
+  keepInbox = true;
+  private readonly owners = new Map<string, HubPort>();
+
+  private constructor(readonly wire: Wire) {}
+
+  static async create(): Promise<Hub> {
+    return new Hub(await loadWire({ flavor: "simd" }));
+  }
+
+  /** A stack owning `address` (/24), on the hub's clock and segment. */
+  async stack(address: string, options: Partial<StackOptions> = {}): Promise<Stack> {
+    const stack = await createStack({
+      flavor: "debug",
+      ...options,
+      addresses: [`${address}/24`],
+      name: options.name ?? address,
+      now: this.clock.read,
+      timers: this.clock,
+    });
+    const port = new HubPort(this);
+    stack.attach(port);
+    this.owners.set(address, port);
+    this.stacks.push(stack);
+    return stack;
+  }
+
+  /** @internal Routes a stack's packets: to the stack owning the destination, else to the inbox. */
+  carry(packets: Uint8Array[]): void {
+    for (const p of packets) {
+      const owner = this.owners.get(destination(p));
+      if (owner) {
+        this.stats.toStacks++;
+        // A reaction on a settled promise: delivered after send() returns, as the Link contract asks.
+        RESOLVED.then(() => owner.handler?.([p]));
+        continue;
+      }
+      this.stats.toRaw++;
+      if (!this.keepInbox) continue;
+      const parsed = this.wire.parsePacket(p);
+      if ("error" in parsed) throw new Error(`a stack sent a packet parsePacket refuses: ${parsed.error}`);
+      // The payload view points into `p`, which the hub owns: keep it.
+      this.inbox.push(parsed);
+    }
+  }
+
+  /** Hands packets to the stack owning their destination, as if they came off the wire. */
+  inject(packets: Uint8Array[]): void {
+    const byOwner = new Map<HubPort, Uint8Array[]>();
+    for (const p of packets) {
+      const owner = this.owners.get(destination(p));
+      if (!owner) throw new Error(`no stack owns ${destination(p)}`);
+      let list = byOwner.get(owner);
+      if (!list) byOwner.set(owner, (list = []));
+      list.push(p);
+    }
+    for (const [owner, list] of byOwner) owner.handler?.(list);
+  }
+
+  /** Encodes one segment with the public wire encoder. */
+  encode(fields: PacketFields): Uint8Array {
+    return this.wire.encodePacket(fields);
+  }
+
+  /** Removes and returns the inbox packets matching `pred`. */
+  take(pred: (p: ParsedPacket) => boolean = () => true): ParsedPacket[] {
+    const taken: ParsedPacket[] = [];
+    let w = 0;
+    for (const p of this.inbox) {
+      if (pred(p)) taken.push(p);
+      else this.inbox[w++] = p;
+    }
+    this.inbox.length = w;
+    return taken;
+  }
+
+  /**
+   * Settles, then while `done()` is false moves the clock to the next timer and fires it, up to
+   * `budgetMs` of virtual time from now. Throws if the budget runs out or nothing is left to fire.
+   */
+  async runUntil(done: () => boolean, what: string, budgetMs = 600_000): Promise<void> {
+    const limit = this.clock.now + budgetMs;
+    await settle();
+    while (!done()) {
+      const next = this.clock.nextAt();
+      if (next === Infinity) throw new Error(`${what}: stalled at ${this.clock.now} ms, no timer armed`);
+      if (next > limit) throw new Error(`${what}: not done within ${budgetMs} ms of virtual time (next timer at ${next} ms)`);
+      this.clock.now = Math.max(this.clock.now, next);
+      this.clock.fireDue();
+      await settle();
+    }
+  }
+
+  /** Runs every timer up to `t` (virtual ms), settling after each, and leaves the clock at `t`. */
+  async advanceTo(t: number): Promise<void> {
+    await settle();
+    for (;;) {
+      const next = this.clock.nextAt();
+      if (next > t) break;
+      this.clock.now = Math.max(this.clock.now, next);
+      this.clock.fireDue();
+      await settle();
+    }
+    this.clock.now = Math.max(this.clock.now, t);
+    await settle();
+  }
+
+  close(): void {
+    for (const s of this.stacks) s.close();
+  }
+}
+
+/** The destination address of a raw IPv4 packet (the suite speaks IPv4). */
+function destination(p: Uint8Array): string {
+  return `${p[16]}.${p[17]}.${p[18]}.${p[19]}`;
+}
+
+export interface RawTcpOptions {
+  src?: string;
+  srcPort: number;
+  dst?: string;
+  dstPort?: number;
+  /** Initial send sequence number. Default from a seeded PRNG. */
+  iss?: number;
+  /** Offer timestamps (RFC 7323); TSval starts at `tsStart` and moves on with `tick()`. */
+  timestamps?: boolean;
+  tsStart?: number;
+  /** Window scale offered in the SYN (absent: none). */
+  wscale?: number;
+  window?: number;
+}
+
+const prng = new Prng(0x5eed);
+
+/**
+ * A TCP endpoint driven by hand through the hub: it keeps SND.NXT, RCV.NXT and the timestamps in
+ * sync with what the stack sent it, and builds any segment a test asks for on that basis.
+ */
+export class RawTcp {
+  readonly src: string;
+  readonly srcPort: number;
+  readonly dst: string;
+  readonly dstPort: number;
+  iss: number;
+  sndNxt: number;
+  rcvNxt = 0;
+  /** The stack's window, scaled. */
+  peerWindow = 0;
+  /** The stack's last TSval (our TSecr). */
+  tsRecent = 0;
+  tsVal: number;
+  readonly timestamps: boolean;
+  /** Bytes the stack sent us, in order. */
+  readonly received: Uint8Array[] = [];
+  peerFin = false;
+  private peerShift = 0;
+
+  constructor(readonly hub: Hub, o: RawTcpOptions) {
+    this.src = o.src ?? RAW;
+    this.srcPort = o.srcPort;
+    this.dst = o.dst ?? SERVER;
+    this.dstPort = o.dstPort ?? PORT;
+    this.iss = o.iss ?? prng.nextU32();
+    this.sndNxt = this.iss;
+    this.timestamps = o.timestamps ?? false;
+    this.tsVal = o.tsStart ?? 1000;
+    this.options = o;
+  }
+
+  private readonly options: RawTcpOptions;
+
+  /** Fields of a segment from this endpoint with its current numbers; `over` overrides any of them. */
+  fields(over: Partial<PacketFields> = {}): PacketFields {
+    return {
+      src: this.src,
+      dst: this.dst,
+      srcPort: this.srcPort,
+      dstPort: this.dstPort,
+      seq: this.sndNxt >>> 0,
+      ack: this.rcvNxt >>> 0,
+      flags: { ack: true },
+      window: this.options.window ?? 65535,
+      options: this.timestamps ? { timestamps: { value: this.tsVal >>> 0, echo: this.tsRecent >>> 0 } } : {},
+      ...over,
+    };
+  }
+
+  segment(over: Partial<PacketFields> = {}): Uint8Array {
+    return this.hub.encode(this.fields(over));
+  }
+
+  send(over: Partial<PacketFields> = {}): void {
+    this.hub.inject([this.segment(over)]);
+  }
+
+  /** The SYN that opens this endpoint's connection (MSS 1460, SACK, window scale and timestamps as set). */
+  synSegment(): Uint8Array {
+    const o = this.options;
+    return this.hub.encode({
+      ...this.fields({ seq: this.iss >>> 0, ack: 0, flags: { syn: true } }),
+      options: {
+        mss: 1460,
+        sackPermitted: true,
+        wscale: o.wscale,
+        timestamps: this.timestamps ? { value: this.tsVal >>> 0, echo: 0 } : undefined,
+      },
+    });
+  }
+
+  /** Segments the stack sent to this endpoint since the last call (taken from the hub's inbox). */
+  replies(): ParsedPacket[] {
+    const got = this.hub.take((p) => p.dst === this.src && p.dstPort === this.srcPort && p.src === this.dst && p.srcPort === this.dstPort);
+    for (const p of got) this.absorb(p);
+    return got;
+  }
+
+  /** Follows the stack's numbers: RCV.NXT over in-order data and FIN, its window and TSval. */
+  private absorb(p: ParsedPacket): void {
+    if (p.flags.syn && p.flags.ack) {
+      this.rcvNxt = (p.seq + 1) >>> 0;
+      // RFC 7323 2.2: the stack's shift applies only if both SYNs carried the option.
+      this.peerShift = this.options.wscale != null && p.options.wscale != null ? p.options.wscale : 0;
+    }
+    if (p.options.timestamps) this.tsRecent = p.options.timestamps.value;
+    if (!p.flags.syn) this.peerWindow = p.window << this.peerShift;
+    if (p.payloadLength > 0 && p.seq === this.rcvNxt) {
+      this.received.push(p.payload.slice());
+      this.rcvNxt = (this.rcvNxt + p.payloadLength) >>> 0;
+    }
+    if (p.flags.fin && ((p.seq + p.payloadLength) >>> 0) === this.rcvNxt) {
+      this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+      this.peerFin = true;
+    }
+  }
+
+  /** Moves our timestamp clock on (a real host's TSval grows with time). */
+  tick(n = 1): void {
+    this.tsVal = (this.tsVal + n) >>> 0;
+  }
+
+  /** Three-way handshake with the stack's listener; returns the SYN-ACK. */
+  async open(): Promise<ParsedPacket> {
+    this.hub.inject([this.synSegment()]);
+    await settle();
+    const synAck = this.replies().find((p) => p.flags.syn && p.flags.ack);
+    if (!synAck) throw new Error(`${this.src}:${this.srcPort}: no SYN-ACK`);
+    if (synAck.ack !== ((this.iss + 1) >>> 0)) throw new Error(`SYN-ACK acknowledges ${synAck.ack}, not ISS + 1`);
+    this.sndNxt = (this.iss + 1) >>> 0;
+    this.tick();
+    this.send();
+    await settle();
+    return synAck;
+  }
+
+  /** Sends `data` in order, in segments of at most `mss` bytes (no regard for the window). */
+  sendData(data: Uint8Array, mss = 1448, flags: PacketFields["flags"] = { ack: true, psh: true }): void {
+    const packets: Uint8Array[] = [];
+    for (let off = 0; off < data.length; off += mss) {
+      const payload = data.subarray(off, Math.min(off + mss, data.length));
+      packets.push(this.segment({ flags, payload }));
+      this.sndNxt = (this.sndNxt + payload.length) >>> 0;
+    }
+    this.hub.inject(packets);
+  }
+
+  /** Everything the stack sent us, concatenated. */
+  receivedBytes(): Buffer {
+    return Buffer.concat(this.received);
+  }
+}
+
+/** What a server stack's application saw on one connection. */
+export interface ServerSide {
+  conn: StackConnection;
+  bytes: number;
+  hash: ReturnType<typeof createHash>;
+  ended: boolean;
+  closed: boolean;
+  error: unknown;
+}
+
+/**
+ * A listener on `port` of `stack` that hashes what each connection sends (SHA-256) and, once the peer
+ * has ended, calls `onEnd` (default: end our side too).
+ */
+export function hashingServer(stack: Stack, port = PORT, onEnd?: (conn: StackConnection, side: ServerSide) => void): ServerSide[] {
+  const sides: ServerSide[] = [];
+  stack.openListener({ port }, (conn) => {
+    const side: ServerSide = { conn, bytes: 0, hash: createHash("sha256"), ended: false, closed: false, error: undefined };
+    sides.push(side);
+    conn.onData = (chunk) => {
+      side.bytes += chunk.length;
+      side.hash.update(chunk);
+    };
+    conn.onEnd = () => {
+      side.ended = true;
+      if (onEnd) onEnd(conn, side);
+      else conn.end();
+    };
+    conn.onClose = (error) => {
+      side.closed = true;
+      side.error = error;
+    };
+  });
+  return sides;
+}
+
+export const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+/** Seeded bytes. */
+export function bytes(n: number, seed = 1): Uint8Array {
+  return new Prng(seed).fill(new Uint8Array(n));
+}
+
+/** A stack's pool bytes in use and its WebAssembly memory size. */
+export function memoryOf(stack: Stack): { pool: number; wasm: number } {
+  return { pool: stack.engine.memoryInUse(), wasm: stack.engine.memory.memory.buffer.byteLength };
+}
