@@ -424,3 +424,79 @@ export function bytes(n: number, seed = 1): Uint8Array {
 export function memoryOf(stack: Stack): { pool: number; wasm: number } {
   return { pool: stack.engine.memoryInUse(), wasm: stack.engine.memory.memory.buffer.byteLength };
 }
+
+export interface SoakOptions {
+  connections: number;
+  /** Connections open at a time. Default 100. */
+  concurrency?: number;
+  /** Connections before TIME-WAIT is let expire (the clock jumps 2 MSL). Default 5,000. */
+  timeWaitEvery?: number;
+  /** Called after every `timeWaitEvery` connections, once TIME-WAIT has expired. */
+  onQuiet?: (done: number) => void;
+}
+
+/**
+ * Connection churn through two stacks on the hub: each connection opens, sends 1 KiB each way
+ * (checked byte for byte), the client closes first and the server answers its FIN with its own.
+ * Returns the connections completed; throws on any error, reset or wrong byte.
+ */
+export async function soak(hub: Hub, client: Stack, server: Stack, o: SoakOptions): Promise<number> {
+  const concurrency = o.concurrency ?? 100;
+  const timeWaitEvery = o.timeWaitEvery ?? 5000;
+  const payload = bytes(1024, 77);
+  const listener = server.openListener({ port: PORT }, (conn) => {
+    let got = 0;
+    conn.onData = (chunk) => {
+      if (Buffer.compare(chunk, payload.subarray(got, got + chunk.length)) !== 0) throw new Error("soak: the server read bytes that were not sent");
+      got += chunk.length;
+    };
+    conn.onEnd = () => {
+      if (got !== payload.length) throw new Error(`soak: the server read ${got} of ${payload.length} bytes`);
+      conn.write(payload);
+      conn.end();
+    };
+  });
+  let done = 0;
+  let failure: unknown;
+  let sinceQuiet = 0;
+  const quiesce = async () => {
+    // 2 MSL of the default 30 s MSL, and then some: every TIME-WAIT has expired.
+    await hub.advanceTo(hub.clock.now + 60_001);
+    if (client.engine.liveConnections() !== 0 || server.engine.liveConnections() !== 1) {
+      throw new Error(`soak: ${client.engine.liveConnections()} client and ${server.engine.liveConnections()} server connections left after 2 MSL`);
+    }
+    o.onQuiet?.(done);
+  };
+  while (done < o.connections) {
+    const batch = Math.min(concurrency, o.connections - done);
+    let closed = 0;
+    for (let i = 0; i < batch; i++) {
+      const conn = client.openConnection({ remote: SERVER, remotePort: PORT });
+      let got = 0;
+      conn.onConnect = () => {
+        conn.write(payload);
+        conn.end();
+      };
+      conn.onData = (chunk) => {
+        if (Buffer.compare(chunk, payload.subarray(got, got + chunk.length)) !== 0) failure ??= new Error("soak: the client read bytes that were not sent");
+        got += chunk.length;
+      };
+      conn.onClose = (error) => {
+        if (error) failure ??= error;
+        else if (got !== payload.length) failure ??= new Error(`soak: the client read ${got} of ${payload.length} bytes`);
+        closed++;
+      };
+    }
+    await hub.runUntil(() => closed === batch || failure !== undefined, "soak batch");
+    if (failure) throw failure;
+    done += batch;
+    sinceQuiet += batch;
+    if (sinceQuiet >= timeWaitEvery || done === o.connections) {
+      await quiesce();
+      sinceQuiet = 0;
+    }
+  }
+  listener.close();
+  await settle();
+  return done;
+}
