@@ -133,6 +133,11 @@ export interface LoadOptions {
   keepAlive: boolean;
   /** The load stops with an error once no request has been answered for this long. Default 20 s. */
   progressTimeoutMs?: number;
+  /**
+   * Measure instead of fail: `target.trouble()` and a lack of progress do not stop the load, which
+   * ends when every request is answered or after this many ms, and reports what was left unanswered.
+   */
+  timeLimitMs?: number;
 }
 
 export interface LoadResult {
@@ -143,6 +148,10 @@ export interface LoadResult {
   p99Ms: number;
   /** Distinct TCP connections the clients used. */
   connections: number;
+  /** Requests not answered when a time-limited load ended. */
+  unanswered: number;
+  /** Requests that took longer than 1 s (a lost SYN's first retransmission comes after 1 s). */
+  over1s: number;
 }
 
 interface Reply {
@@ -203,16 +212,25 @@ export async function runLoad(target: HttpTarget, o: LoadOptions): Promise<LoadR
     }
   };
   const limit = o.progressTimeoutMs ?? 20_000;
+  const measuring = o.timeLimitMs !== undefined;
   let lastAnswered = 0;
   let lastProgress = performance.now();
   let watch: ReturnType<typeof setInterval> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
+  const start = performance.now();
+  const watchdog = new Promise<void>((resolve, reject) => {
     watch = setInterval(() => {
-      const why = target.trouble?.();
       if (answered !== lastAnswered) {
         lastAnswered = answered;
         lastProgress = performance.now();
       }
+      if (measuring) {
+        if (performance.now() - start > o.timeLimitMs!) {
+          stop = new Error("time limit");
+          resolve();
+        }
+        return;
+      }
+      const why = target.trouble?.();
       const idle = performance.now() - lastProgress;
       if (why || idle > limit) {
         stop = new Error(`${target.name}, keep-alive ${o.keepAlive ? "on" : "off"}: stalled after ${answered} of ${o.clients * o.requests} answers: ${why ?? `none for ${Math.round(idle)} ms`}; ${JSON.stringify(target.stats?.() ?? {})}`);
@@ -220,7 +238,6 @@ export async function runLoad(target: HttpTarget, o: LoadOptions): Promise<LoadR
       }
     }, 100);
   });
-  const start = performance.now();
   try {
     await Promise.race([Promise.all(Array.from({ length: o.clients }, (_, c) => one(c))), watchdog]);
   } finally {
@@ -230,5 +247,10 @@ export async function runLoad(target: HttpTarget, o: LoadOptions): Promise<LoadR
   const seconds = (performance.now() - start) / 1000;
   const sorted = latencies.subarray(0, answered).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { requests: answered, seconds, requestsPerSecond: answered / seconds, p50Ms: at(0.5), p99Ms: at(0.99), connections };
+  let over1s = 0;
+  for (const x of sorted) if (x > 1000) over1s++;
+  return {
+    requests: answered, seconds, requestsPerSecond: answered / seconds, p50Ms: at(0.5), p99Ms: at(0.99), connections,
+    unanswered: o.clients * o.requests - answered, over1s,
+  };
 }
