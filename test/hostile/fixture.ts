@@ -500,3 +500,88 @@ export async function soak(hub: Hub, client: Stack, server: Stack, o: SoakOption
   await settle();
   return done;
 }
+
+/** `count` SYNs to SERVER:PORT from spoofed sources no stack owns, each with its own port and ISN. */
+export function spoofedSyns(hub: Hub, count: number, from: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = from; i < from + count; i++) {
+    out.push(
+      hub.encode({
+        src: `10.0.${1 + ((i >>> 8) % 250)}.${i & 255}`,
+        dst: SERVER,
+        srcPort: 1024 + ((i * 7919) % 60000),
+        dstPort: PORT,
+        seq: Math.imul(i, 2654435761) >>> 0,
+        flags: { syn: true },
+        options: { mss: 1460, sackPermitted: true, wscale: 7, timestamps: { value: i, echo: 0 } },
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * A forged segment against an established connection of the raw peer's (RFC 5961): the `i`th of a
+ * burst, built from what the raw peer knows of the connection. `timestamps` / `wscale`: how the
+ * connection must be opened for the forgery to mean what it says.
+ */
+export interface Injection {
+  what: string;
+  timestamps?: boolean;
+  wscale?: number;
+  make(raw: RawTcp, i: number): Uint8Array;
+}
+
+/** The server has sent nothing but its SYN in these scenarios: SND.UNA = SND.NXT = the raw peer's RCV.NXT. */
+export const INJECTIONS = {
+  rstInWindow: {
+    what: "RST in the window, not at RCV.NXT",
+    make: (raw, i) => raw.segment({ seq: (raw.sndNxt + 1 + ((i * 61) % (raw.peerWindow - 1))) >>> 0, flags: { rst: true }, ack: 0 }),
+  },
+  rstBeyondWindow: {
+    what: "RST beyond the window (window scaling on)",
+    wscale: 7,
+    make: (raw, i) => raw.segment({ seq: (raw.sndNxt + raw.peerWindow + i * 4099) >>> 0, flags: { rst: true }, ack: 0 }),
+  },
+  rstBeyondUnscaledWindow: {
+    what: "RST beyond the 65,535-byte window (no window scaling)",
+    make: (raw, i) => raw.segment({ seq: (raw.sndNxt + raw.peerWindow + i * 4099) >>> 0, flags: { rst: true }, ack: 0 }),
+  },
+  synAnySeq: {
+    what: "SYN with a random sequence number",
+    make: (raw, i) => raw.segment({ seq: Math.imul(i + 1, 2654435761) >>> 0, ack: 0, flags: { syn: true }, options: { mss: 1460 } }),
+  },
+  oldAck: {
+    what: "data with an ACK below SND.UNA - MAX.SND.WND",
+    make: (raw, i) => raw.segment({ ack: (raw.rcvNxt - 70_000 - i * 1_000_003) >>> 0, payload: bytes(100, 50 + (i % 7)) }),
+  },
+  unsentAck: {
+    what: "data acknowledging bytes never sent",
+    make: (raw, i) => raw.segment({ ack: (raw.rcvNxt + 1 + i * 997) >>> 0, payload: bytes(100, 60 + (i % 7)) }),
+  },
+  outOfWindowData: {
+    what: "data beyond the receive window",
+    make: (raw, i) => raw.segment({ seq: (raw.sndNxt + raw.peerWindow + 10 + i * 1500) >>> 0, payload: bytes(200, 80) }),
+  },
+  pawsStale: {
+    what: "data with a PAWS-stale timestamp",
+    timestamps: true,
+    make: (raw, i) => raw.segment({ payload: bytes(100, 90), options: { timestamps: { value: (raw.tsVal - 100_000 - i) >>> 0, echo: raw.tsRecent } } }),
+  },
+} satisfies Record<string, Injection>;
+
+/**
+ * Injects `count` forged segments, each in a link delivery of its own that the stack answers before
+ * the next arrives (segments in one batch share one ACK, which would hide the answers an attacker
+ * sending one segment at a time draws); returns how many segments the stack sent to the raw peer's
+ * 4-tuple. The virtual clock does not move.
+ */
+export async function burst(raw: RawTcp, make: (raw: RawTcp, i: number) => Uint8Array, count: number): Promise<number> {
+  let answers = 0;
+  for (let i = 0; i < count; i++) {
+    raw.hub.inject([make(raw, i)]);
+    await settle();
+    answers += raw.replies().length;
+  }
+  return answers;
+}

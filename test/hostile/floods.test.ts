@@ -4,32 +4,13 @@
 // (test/hostile/fixture.ts).
 import { afterEach, describe, expect, it } from "vitest";
 import type { StackConnection } from "../../src/stack.js";
-import { CLIENT, Hub, PORT, RawTcp, SERVER, bytes, hashingServer, memoryOf, settle, sha256 } from "./fixture.js";
+import { CLIENT, Hub, PORT, RawTcp, SERVER, bytes, hashingServer, memoryOf, settle, sha256, spoofedSyns } from "./fixture.js";
 
 let hub: Hub | undefined;
 afterEach(() => {
   hub?.close();
   hub = undefined;
 });
-
-/** `count` SYNs from spoofed sources outside both stacks' addresses, each with its own port and ISN. */
-function spoofedSyns(h: Hub, count: number, from: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = from; i < from + count; i++) {
-    out.push(
-      h.encode({
-        src: `10.0.${1 + ((i >>> 8) % 250)}.${i & 255}`,
-        dst: SERVER,
-        srcPort: 1024 + ((i * 7919) % 60000),
-        dstPort: PORT,
-        seq: Math.imul(i, 2654435761) >>> 0,
-        flags: { syn: true },
-        options: { mss: 1460, sackPermitted: true, wscale: 7, timestamps: { value: i, echo: 0 } },
-      }),
-    );
-  }
-  return out;
-}
 
 describe("SYN flood (RFC 4987)", () => {
   it("20,000 spoofed SYNs: each answered once, half-open capped, SYN cookies past the cap, and 20 real clients still connect and echo intact", async () => {

@@ -6,7 +6,7 @@
 // The clock is virtual: "a second" is exactly 1000 ms of it.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Stack } from "../../src/stack.js";
-import { Hub, RawTcp, SERVER, bytes, hashingServer, settle, sha256, type ServerSide } from "./fixture.js";
+import { Hub, INJECTIONS, RawTcp, SERVER, burst as burstOf, bytes, hashingServer, settle, sha256, type Injection, type ServerSide } from "./fixture.js";
 
 /** RFC 5961 7 default (assembly/engine/config.ts challengeAckLimit). */
 const LIMIT = 10;
@@ -27,6 +27,11 @@ interface Established {
   sent: Uint8Array[];
 }
 
+/** BURST forged segments of `kind` against the raw peer's connection; returns the stack's answers. */
+function burst(e: Established, kind: Injection): Promise<number> {
+  return burstOf(e.raw, kind.make, BURST);
+}
+
 async function established(options: { timestamps?: boolean; wscale?: number } = {}): Promise<Established> {
   hub = await Hub.create();
   const server = await hub.stack(SERVER);
@@ -39,22 +44,6 @@ async function established(options: { timestamps?: boolean; wscale?: number } = 
   raw.replies();
   expect(sides[0]!.bytes).toBe(first.length);
   return { server, sides, raw, sent: [first] };
-}
-
-/**
- * Injects `make(i)` for i < BURST, each in a link delivery of its own that the stack answers before
- * the next arrives (segments in one batch share one ACK, which would hide the answers an attacker
- * sending at line rate draws); returns how many segments the stack sent to the 4-tuple. The virtual
- * clock does not move.
- */
-async function burst(e: Established, make: (i: number) => Uint8Array): Promise<number> {
-  let answers = 0;
-  for (let i = 0; i < BURST; i++) {
-    hub!.inject([make(i)]);
-    await settle();
-    answers += e.raw.replies().length;
-  }
-  return answers;
 }
 
 /** The connection is still up and in sync: more data from the real peer arrives intact, then the end. */
@@ -78,15 +67,14 @@ describe("blind RST (RFC 5961 3)", () => {
     const e = await established();
     const window = e.raw.peerWindow;
     expect(window).toBeGreaterThan(BURST);
-    const rst = (i: number) => e.raw.segment({ seq: (e.raw.sndNxt + 1 + ((i * 61) % (window - 1))) >>> 0, flags: { rst: true }, ack: 0 });
-    const first = await burst(e, rst);
+    const first = await burst(e, INJECTIONS.rstInWindow);
     expect(first).toBeGreaterThanOrEqual(1);
     expect(first).toBeLessThanOrEqual(LIMIT);
     const c = e.server.counters();
     expect(c.challengeAcks + c.challengeAcksLimited).toBe(BURST);
     // The next second has its own budget.
     await hub!.advanceTo(hub!.clock.now + 1000);
-    const second = await burst(e, rst);
+    const second = await burst(e, INJECTIONS.rstInWindow);
     expect(second).toBeGreaterThanOrEqual(1);
     expect(second).toBeLessThanOrEqual(LIMIT);
     expect(e.server.counters().resetsReceived).toBe(0);
@@ -94,12 +82,9 @@ describe("blind RST (RFC 5961 3)", () => {
   });
 
   it("RSTs outside the window are dropped without an answer (window scaling on)", async () => {
-    const e = await established({ wscale: 7 });
-    const window = e.raw.peerWindow;
-    expect(window).toBe(256 * 1024);
-    const answers = await burst(e, (i) =>
-      e.raw.segment({ seq: (e.raw.sndNxt + window + i * 4099) >>> 0, flags: { rst: true }, ack: 0 }),
-    );
+    const e = await established(INJECTIONS.rstBeyondWindow);
+    expect(e.raw.peerWindow).toBe(256 * 1024);
+    const answers = await burst(e, INJECTIONS.rstBeyondWindow);
     expect(answers).toBe(0);
     await stillDelivers(e);
   });
@@ -109,11 +94,8 @@ describe("blind RST (RFC 5961 3)", () => {
     // engine keeps its 256 KiB ring as RCV.WND for the acceptability test, so segments the peer was
     // never allowed to send pass it and draw challenge ACKs.
     const e = await established();
-    const window = e.raw.peerWindow;
-    expect(window).toBe(65535);
-    const answers = await burst(e, (i) =>
-      e.raw.segment({ seq: (e.raw.sndNxt + window + i * 4099) >>> 0, flags: { rst: true }, ack: 0 }),
-    );
+    expect(e.raw.peerWindow).toBe(65535);
+    const answers = await burst(e, INJECTIONS.rstBeyondUnscaledWindow);
     expect(answers).toBe(0);
     await stillDelivers(e);
   });
@@ -134,9 +116,7 @@ describe("blind RST (RFC 5961 3)", () => {
 describe("blind SYN (RFC 5961 4)", () => {
   it("SYNs with any sequence number on an established connection are challenged, at most 10 per second, never reset", async () => {
     const e = await established();
-    const answers = await burst(e, (i) =>
-      e.raw.segment({ seq: Math.imul(i + 1, 2654435761) >>> 0, ack: 0, flags: { syn: true }, options: { mss: 1460 } }),
-    );
+    const answers = await burst(e, INJECTIONS.synAnySeq);
     expect(answers).toBeGreaterThanOrEqual(1);
     expect(answers).toBeLessThanOrEqual(LIMIT);
     const c = e.server.counters();
@@ -149,10 +129,7 @@ describe("blind data and bad ACKs (RFC 5961 5, issue 9 item 5)", () => {
   it("data whose ACK is older than SND.UNA - MAX.SND.WND is dropped, and the ACKs it draws are throttled", async () => {
     const e = await established();
     const before = e.sides[0]!.bytes;
-    const sndUna = e.raw.rcvNxt; // the server has sent nothing but its SYN
-    const answers = await burst(e, (i) =>
-      e.raw.segment({ ack: (sndUna - 70_000 - i * 1_000_003) >>> 0, payload: bytes(100, 50 + (i % 7)) }),
-    );
+    const answers = await burst(e, INJECTIONS.oldAck);
     expect(e.sides[0]!.bytes).toBe(before);
     expect(answers).toBeLessThanOrEqual(LIMIT);
     await stillDelivers(e);
@@ -161,8 +138,7 @@ describe("blind data and bad ACKs (RFC 5961 5, issue 9 item 5)", () => {
   it("data that acknowledges bytes never sent is dropped, and the ACKs it draws are throttled", async () => {
     const e = await established();
     const before = e.sides[0]!.bytes;
-    const sndNxt = e.raw.rcvNxt;
-    const answers = await burst(e, (i) => e.raw.segment({ ack: (sndNxt + 1 + i * 997) >>> 0, payload: bytes(100, 60 + (i % 7)) }));
+    const answers = await burst(e, INJECTIONS.unsentAck);
     expect(e.sides[0]!.bytes).toBe(before);
     expect(answers).toBeLessThanOrEqual(LIMIT);
     await stillDelivers(e);
@@ -182,22 +158,16 @@ describe("blind data and bad ACKs (RFC 5961 5, issue 9 item 5)", () => {
 
   it("segments outside the receive window draw ACKs, throttled", async () => {
     const e = await established();
-    const window = e.raw.peerWindow;
-    const answers = await burst(e, (i) => e.raw.segment({ seq: (e.raw.sndNxt + window + 10 + i * 1500) >>> 0, payload: bytes(200, 80) }));
+    const answers = await burst(e, INJECTIONS.outOfWindowData);
     expect(answers).toBeGreaterThanOrEqual(1);
     expect(answers).toBeLessThanOrEqual(LIMIT);
     await stillDelivers(e);
   });
 
   it("PAWS-stale segments (RFC 7323 5) are dropped and the ACKs they draw are throttled", async () => {
-    const e = await established({ timestamps: true });
+    const e = await established(INJECTIONS.pawsStale);
     const before = e.sides[0]!.bytes;
-    const answers = await burst(e, (i) =>
-      e.raw.segment({
-        payload: bytes(100, 90),
-        options: { timestamps: { value: (e.raw.tsVal - 100_000 - i) >>> 0, echo: e.raw.tsRecent } },
-      }),
-    );
+    const answers = await burst(e, INJECTIONS.pawsStale);
     expect(e.sides[0]!.bytes).toBe(before);
     expect(e.server.counters().pawsDropped).toBe(BURST);
     expect(answers).toBeLessThanOrEqual(LIMIT);
