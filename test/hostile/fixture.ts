@@ -165,6 +165,13 @@ export class Hub {
     for (const [owner, list] of byOwner) owner.handler?.(list);
   }
 
+  /** Hands packets, whatever they hold, to the link of the stack owning `address`. */
+  injectAt(address: string, packets: Uint8Array[]): void {
+    const owner = this.owners.get(address);
+    if (!owner) throw new Error(`no stack owns ${address}`);
+    owner.handler?.(packets);
+  }
+
   /** Encodes one segment with the public wire encoder. */
   encode(fields: PacketFields): Uint8Array {
     return this.wire.encodePacket(fields);
