@@ -567,7 +567,8 @@ export const INJECTIONS = {
     make: (raw, i) => raw.segment({ ack: (raw.rcvNxt + 1 + i * 997) >>> 0, payload: bytes(100, 60 + (i % 7)) }),
   },
   outOfWindowData: {
-    what: "data beyond the receive window",
+    what: "data beyond the receive window (window scaling on)",
+    wscale: 7,
     make: (raw, i) => raw.segment({ seq: (raw.sndNxt + raw.peerWindow + 10 + i * 1500) >>> 0, payload: bytes(200, 80) }),
   },
   pawsStale: {

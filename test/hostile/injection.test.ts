@@ -157,7 +157,7 @@ describe("blind data and bad ACKs (RFC 5961 5, issue 9 item 5)", () => {
   });
 
   it("segments outside the receive window draw ACKs, throttled", async () => {
-    const e = await established();
+    const e = await established(INJECTIONS.outOfWindowData);
     const answers = await burst(e, INJECTIONS.outOfWindowData);
     expect(answers).toBeGreaterThanOrEqual(1);
     expect(answers).toBeLessThanOrEqual(LIMIT);
