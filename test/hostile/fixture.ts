@@ -7,7 +7,7 @@
 // - VirtualClock: the stacks' `now` and `timers`. Time moves only when a test says so (or when the
 //   hub runs to the next deadline), so a 60 s TIME-WAIT or a 1 s challenge-ACK window costs nothing
 //   and every count the tests assert is exact.
-// - Hub: one segment joining stacks and the raw peer. A packet goes to the stack owning its
+// - Hub: one shared link joining stacks and the raw peer. A packet goes to the stack owning its
 //   destination address, anything else to the raw peer's inbox (spoofed sources get their answers
 //   there too). Deliveries are promise reactions, so `settle()` (one setImmediate: Node runs every
 //   microtask and next-tick callback first) leaves nothing in flight between the stacks.
@@ -32,7 +32,7 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The stacks' clock and timers; time moves only through advanceTo / fireNext. */
+/** The stacks' clock and timers; time moves only when the hub moves it (Hub.runUntil, Hub.advanceTo). */
 export class VirtualClock implements StackTimers {
   now = 0;
   private seq = 0;
@@ -96,7 +96,7 @@ export interface HubStats {
 }
 
 /**
- * Stacks and a raw peer on one segment, on one virtual clock. `stack()` creates a stack with the
+ * Stacks and a raw peer on one shared link, on one virtual clock. `stack()` creates a stack with the
  * clock and attaches it; `inject()` hands the raw peer's packets to the stacks; the stacks' packets
  * for addresses they do not own land in `inbox`.
  */
@@ -269,6 +269,7 @@ export class RawTcp {
   readonly received: Uint8Array[] = [];
   peerFin = false;
   private peerShift = 0;
+  private readonly options: RawTcpOptions;
 
   constructor(readonly hub: Hub, o: RawTcpOptions) {
     this.src = o.src ?? RAW;
@@ -281,8 +282,6 @@ export class RawTcp {
     this.tsVal = o.tsStart ?? 1000;
     this.options = o;
   }
-
-  private readonly options: RawTcpOptions;
 
   /** Fields of a segment from this endpoint with its current numbers; `over` overrides any of them. */
   fields(over: Partial<PacketFields> = {}): PacketFields {
