@@ -109,7 +109,7 @@ function quantity(name: string, q: number | undefined, fallback: number): number
 
 const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
 const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "aToB", "bToA"]);
-const FAULT_OPTIONS: ReadonlySet<string> = new Set(FAULT_KEYS);
+const FAULT_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "mtu"]);
 
 /** Checks one set of faults, named `prefix` + key in errors ("options.loss", "options.aToB.loss"). */
 function validateFaults(f: LinkFaults, prefix: string): void {
