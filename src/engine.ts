@@ -5,7 +5,7 @@ import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type 
 import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
 import { invalidType, invalidValue, optionsObject, validateInteger, validateNumber, validateUint8Array } from "./validate.js";
 import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
-import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
+import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./address.js";
 
 // Pointers come back from WebAssembly as signed i32: every one is read with `>>> 0`, or an address
 // past 2 GiB of linear memory turns negative and indexes nothing.

@@ -48,9 +48,9 @@ import { FLAVORS, type Flavor } from "./loader.js";
 import { MIN_LINK_MTU, type Link } from "./link/types.js";
 import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
 import type { TcpState, TraceEvent } from "./trace.js";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, validateAddress } from "./address.js";
 import {
-  invalidValue, optionsObject, toBytes, validateAddress, validateArray, validateBoolean, validateFunction, validateInteger,
+  invalidValue, optionsObject, toBytes, validateArray, validateBoolean, validateFunction, validateInteger,
   validateKnownKeys, validateLink, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
 } from "./validate.js";
 

@@ -4,7 +4,6 @@
 // the way node:net words its own (STYLE.md rule 10). Browser-safe: no Node built-in.
 import { TcpwasmError, type ErrorCode } from "./errors.js";
 import type { Link } from "./link/types.js";
-import { parseIpv4, parseIpv6 } from "./wire.js";
 
 /** What the caller passed, for a message: "type number (42)", "an instance of ArrayBuffer", "null". */
 export function received(value: unknown): string {
@@ -107,15 +106,6 @@ export function validateOneOf<T>(value: unknown, name: string, allowed: readonly
   }
 }
 
-/** An IPv4 or IPv6 address in text form: its version and bytes. */
-export function validateAddress(value: unknown, name: string): { version: 4 | 6; bytes: Uint8Array } {
-  validateString(value, name);
-  const v4 = parseIpv4(value);
-  if (v4) return { version: 4, bytes: v4 };
-  const v6 = parseIpv6(value);
-  if (v6) return { version: 6, bytes: v6 };
-  return invalidValue(name, value, "must be an IPv4 or IPv6 address (a stack has no resolver)");
-}
 
 /** Options an entry does not know are a typo or a misunderstanding, not something to ignore. */
 export function validateKnownKeys(value: Record<string, unknown>, name: string, known: ReadonlySet<string>): void {
