@@ -42,8 +42,9 @@ export { icmpEchoReply } from "./wire/icmp";
 //      stale id gets -EBADF. Negative returns are -error codes (engine/errors.ts, src/errors.ts).
 //   7. engineCountersPtr(): u32 cells, drops by wire Reason then engine counters (engine/counters.ts).
 export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, engineOutputMore, engineTimers,
-  engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTableMemory, engineTcbSize, connConnectMs,
-  connSendCommitMs, connRecvConsumeMs, connCloseMs, connAbortMs, connReleaseMs } from "./engine/engine";
+  engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTableMemory, engineTcbSize, engineTimeWaitCount,
+  engineMaxConnections, connConnectMs, connSendCommitMs, connRecvConsumeMs, connCloseMs, connAbortMs,
+  connReleaseMs } from "./engine/engine";
 export { paramPtr as engineParamPtr, connCreate, connListen, connSendPtr, connSendSpace, connRecvPtr, connRecvAvail,
   connState, connStatus, statusPtr as engineStatusPtr, connSetOption } from "./engine/user";
 export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/emit";

@@ -15,7 +15,7 @@ import { recordLink } from "./pcap.js";
 import { openPcapFile, type PcapFile } from "./pcap-file.js";
 import { renderLadder } from "./ladder.js";
 import { Prng } from "./prng.js";
-import { TcpwasmError } from "./errors.js";
+import { TcpwasmError, isArgumentError } from "./errors.js";
 import { loadEngine } from "./loader.js";
 import type { TraceEvent } from "./trace.js";
 
@@ -207,7 +207,7 @@ async function udpStack(values: { ip?: string; ip6?: string; "udp-bind"?: string
   try {
     udp = await createUdpLink({ bind: values["udp-bind"], peer: values["udp-peer"] });
   } catch (err) {
-    if (err instanceof TcpwasmError && err.code === "ERR_INVALID_ARG") throw new UsageError(err.message);
+    if (isArgumentError(err)) throw new UsageError(err.message);
     throw err;
   }
   const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
@@ -217,7 +217,7 @@ async function udpStack(values: { ip?: string; ip6?: string; "udp-bind"?: string
   } catch (err) {
     udp.close();
     pcap?.close();
-    if (err instanceof TcpwasmError && err.code === "ERR_INVALID_ARG") throw new UsageError(err.message);
+    if (isArgumentError(err)) throw new UsageError(err.message);
     throw err;
   }
   stack.attach(pcap ? recordLink(udp, pcap.sink) : udp);
@@ -418,7 +418,7 @@ async function connect(args: string[]): Promise<number> {
     await socket.closed;
     return 0;
   } catch (err) {
-    if (err instanceof TcpwasmError && err.code === "ERR_INVALID_ARG") throw new UsageError(err.message);
+    if (isArgumentError(err)) throw new UsageError(err.message);
     throw err;
   } finally {
     // Let the last ACK leave before the socket closes.

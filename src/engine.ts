@@ -2,9 +2,10 @@
 // packets in, packets and events out, connection handles as numbers. No policy: sockets are built on
 // top of this elsewhere. Browser-safe: web-platform APIs only.
 import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type Flavor } from "./loader.js";
-import { TcpwasmError, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
+import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg, type ErrorCode } from "./errors.js";
+import { invalidType, invalidValue, optionsObject, validateInteger, validateNumber, validateUint8Array } from "./validate.js";
 import { TCP_STATES, type TcpState, type SegmentOptionsTrace } from "./trace.js";
-import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./wire.js";
+import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from "./address.js";
 
 // Pointers come back from WebAssembly as signed i32: every one is read with `>>> 0`, or an address
 // past 2 GiB of linear memory turns negative and indexes nothing.
@@ -14,7 +15,8 @@ interface EngineExports extends CoreExports {
   engineParamPtr(): number;
   engineRxPtr(): number;
   engineRxCapacity(): number;
-  engineInput(count: number, now: number): number;
+  /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
+  engineInput(count: number, now: number, linkMtu?: number): number;
   engineTxPtr(): number;
   engineTxCapacity(): number;
   engineOutput(now: number): number;
@@ -31,9 +33,12 @@ interface EngineExports extends CoreExports {
   engineMemoryInUse(): number;
   engineTableMemory(): number;
   engineTcbSize(): number;
+  engineTimeWaitCount(): number;
+  engineMaxConnections(): number;
   connCreate(): number;
   connSetOption(id: number, option: number, value: number): number;
-  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number): number;
+  /** linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu). */
+  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number): number;
   connListen(id: number, ipVersion: number, port: number, backlog: number): number;
   connSendPtr(id: number): number;
   connSendSpace(id: number): number;
@@ -88,8 +93,76 @@ export const ConfigKey = {
   synCookies: 35,
   memoryLimit: 36,
   quickAcks: 37,
+  timeWaitMax: 38,
 } as const;
 export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
+
+const U32 = 0xffffffff;
+/** Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
+const REGION_MAX = 1 << 26;
+/**
+ * What each ConfigKey takes, as assembly/engine/config.ts enforces it: "flag" (a boolean, or 0/1), or
+ * [min, max, integer]. Checked in the host so that a bad value is named in the error before the engine
+ * sees it; the engine refuses the same values itself. A key missing here is checked by the engine only.
+ */
+const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, "flag" | readonly [number, number, boolean]>> = {
+  maxConnections: [1, 1 << 20, true],
+  timeWaitMax: [0, 1 << 20, true],
+  maxHalfOpenTotal: [0, U32, true],
+  maxHalfOpenPerListener: [0, U32, true],
+  sendBuffer: [1024, 1 << 30, true],
+  recvBuffer: [1024, 1 << 30, true],
+  mslMs: [0, U32, false],
+  rtoMinMs: [1, U32, false],
+  rtoMaxMs: [1, U32, false],
+  rtoInitialMs: [1, U32, false],
+  synRetries: [0, U32, true],
+  dataRetries: [0, U32, true],
+  delayedAckMs: [0, 200, false],
+  keepalive: "flag",
+  keepaliveIdleMs: [1, U32, false],
+  keepaliveIntervalMs: [1, U32, false],
+  keepaliveCount: [1, U32, true],
+  persistMinMs: [1, U32, false],
+  persistMaxMs: [1, U32, false],
+  persistTotalMs: [0, U32, false],
+  mtu: [128, 65535, true],
+  trace: "flag",
+  verifyChecksums: "flag",
+  windowScaling: "flag",
+  timestamps: "flag",
+  sack: "flag",
+  challengeAckLimit: [0, U32, true],
+  txRegion: [65536 + 4096, REGION_MAX, true],
+  rxRegion: [65536 + 4096, REGION_MAX, true],
+  eventLimit: [64, U32, true],
+  ephemeralLow: [1, 65535, true],
+  ephemeralHigh: [1, 65535, true],
+  nagle: "flag",
+  userTimeoutMs: [0, U32, false],
+  controlQueue: [4096, REGION_MAX, true],
+  stateEvents: "flag",
+  synCookies: "flag",
+  memoryLimit: [0, 2 ** 48, true],
+  quickAcks: [0, U32, true],
+};
+
+/** The ephemeral range's defaults (assembly/engine/config.ts), for the low <= high check. */
+const EPHEMERAL_DEFAULT = { low: 49152, high: 65535 };
+
+/** Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */
+export function validateEngineConfig(config: unknown, name = "config"): asserts config is EngineConfig {
+  const c = optionsObject(config as EngineConfig | undefined, name) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(c)) {
+    if (value === undefined) continue;
+    const what = `${name}.${key}`;
+    if (!Object.hasOwn(ConfigKey, key)) invalidValue(what, value, `is not an engine setting (known: ${Object.keys(ConfigKey).join(", ")})`);
+    validateSetting(value, what, CONFIG_RANGES[key as keyof typeof ConfigKey]);
+  }
+  const low = (c.ephemeralLow as number | undefined) ?? EPHEMERAL_DEFAULT.low;
+  const high = (c.ephemeralHigh as number | undefined) ?? EPHEMERAL_DEFAULT.high;
+  if (low > high) invalidValue(`${name}.ephemeralLow`, low, `must not exceed ${name}.ephemeralHigh (${high}): the range is low..high`);
+}
 
 /** Per-connection options (assembly/engine/user.ts ConnOption). */
 export const ConnOption = {
@@ -103,6 +176,45 @@ export const ConnOption = {
   recvBuffer: 7,
 } as const;
 export type ConnectionOptions = Partial<Record<keyof typeof ConnOption, number | boolean>>;
+
+/** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */
+const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, "flag" | readonly [number, number, boolean]> = {
+  noDelay: "flag",
+  keepalive: "flag",
+  keepaliveIdleMs: [1, 0xffffffff, false],
+  keepaliveIntervalMs: [1, 0xffffffff, false],
+  keepaliveCount: [1, 0xffffffff, true],
+  userTimeoutMs: [0, 0xffffffff, false],
+  sendBuffer: [1024, 1 << 30, true],
+  recvBuffer: [1024, 1 << 30, true],
+};
+
+/** Checks one setting against its range (CONFIG_RANGES, CONN_OPTION_RANGES). */
+function validateSetting(value: unknown, what: string, range: "flag" | readonly [number, number, boolean] | undefined): void {
+  if (range === "flag") {
+    if (typeof value !== "boolean" && value !== 0 && value !== 1) invalidType(what, "of type boolean (or 0 or 1)", value);
+  } else if (range) {
+    if (range[2]) validateInteger(value, what, range[0], range[1]);
+    else validateNumber(value, what, range[0], range[1]);
+  } else if (typeof value !== "number" && typeof value !== "boolean") invalidType(what, "of type number or boolean", value);
+}
+
+/**
+ * Checks per-connection options given among other keys of `options` (named `name`): the keys in
+ * `others` belong to the caller, every other key must be a ConnOption with a value in its range.
+ */
+export function validateConnectionOptions(options: Record<string, unknown>, name: string, others: ReadonlySet<string>): void {
+  for (const key in options) {
+    if (others.has(key)) continue;
+    const value = options[key];
+    if (value === undefined) continue;
+    const what = `${name}.${key}`;
+    if (!Object.hasOwn(ConnOption, key)) {
+      invalidValue(what, value, `is not an option (known: ${[...others, ...Object.keys(ConnOption)].join(", ")})`);
+    }
+    validateSetting(value, what, CONN_OPTION_RANGES[key as keyof typeof ConnOption]);
+  }
+}
 
 /** Bytes per event record (assembly/engine/events.ts). */
 const EVENT_SIZE = 64;
@@ -153,7 +265,8 @@ export const COUNTER_NAMES = [
   "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
-  "synCookiesSent", "synCookiesAccepted",
+  "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
+  "icmpTooBig", "icmpTooBigIgnored",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
@@ -206,6 +319,8 @@ export interface ConnectOptions {
    * SYN-SENT) on its own port, and stops listening. Absent: a new handle.
    */
   handle?: number;
+  /** The MTU of the link the route to `remote` uses; sets the MSS (0 or absent: config mtu). */
+  linkMtu?: number;
 }
 
 export interface ListenOptions {
@@ -221,6 +336,9 @@ export interface EngineOptions extends LoadOptions {
   /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
   secret?: Uint8Array;
 }
+
+/** The core's ENOBUFS (assembly/engine/errors.ts). */
+const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
 
 function check(code: number, what: string): number {
   if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);
@@ -242,18 +360,30 @@ export class Engine {
     private readonly views: MemoryViews,
   ) {}
 
+  /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const loaded = await loadEngine<EngineExports>(options);
-    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
-    for (const [name, value] of Object.entries(options.config ?? {})) {
-      const key = ConfigKey[name as keyof typeof ConfigKey];
-      if (key === undefined) invalidArg(`unknown engine option ${name}`);
-      check(e.x.engineConfigSet(key, Number(value)), `config ${name} = ${String(value)}`);
+    const o = optionsObject(options, "options");
+    validateEngineConfig(o.config, "options.config");
+    if (o.secret !== undefined) {
+      validateUint8Array(o.secret, "options.secret");
+      if (o.secret.length !== 32) invalidValue("options.secret", `${o.secret.length} bytes`, "must be 32 bytes");
     }
-    const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
-    if (secret.length !== 32) invalidArg("secret must be 32 bytes");
+    const loaded = await loadEngine<EngineExports>(o);
+    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
+    for (const [name, value] of Object.entries(o.config ?? {})) {
+      if (value === undefined) continue;
+      // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
+      const r = e.x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
+      if (r < 0) invalidValue(`options.config.${name}`, value, "is refused by the engine");
+    }
+    const secret = o.secret ?? crypto.getRandomValues(new Uint8Array(32));
     e.views.u8.set(secret, e.x.engineParamPtr() >>> 0);
-    check(e.x.engineInit(), "engineInit");
+    const r = e.x.engineInit();
+    // The only init failures: an inverted ephemeral range (checked above) or tables too large for memory.
+    if (r < 0) {
+      const code = engineErrorCode(-r);
+      throw new TcpwasmError(code, `engine init: ${code === "ENOBUFS" ? "the configured tables do not fit in memory" : "refused the configuration"}`);
+    }
     return e;
   }
 
@@ -268,8 +398,11 @@ export class Engine {
 
   // ---- Packets ----
 
-  /** Pushes packets in (as many engineInput calls as the RX region needs). */
-  input(packets: Iterable<Uint8Array>, now: number): void {
+  /**
+   * Pushes packets in (as many engineInput calls as the RX region needs), all from one link of MTU
+   * `linkMtu` (0: config mtu): connections they open take their MSS from it.
+   */
+  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
     const cap = this.x.engineRxCapacity();
     let base = this.x.engineRxPtr() >>> 0;
     let off = 0;
@@ -278,7 +411,7 @@ export class Engine {
       const rec = 4 + ((p.length + 3) & ~3);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap) {
-        this.x.engineInput(n, now);
+        this.x.engineInput(n, now, linkMtu);
         base = this.x.engineRxPtr() >>> 0;
         off = 0;
         n = 0;
@@ -289,7 +422,7 @@ export class Engine {
       off += rec;
       n++;
     }
-    if (n > 0) this.x.engineInput(n, now);
+    if (n > 0) this.x.engineInput(n, now, linkMtu);
   }
 
   /** Pulls every queued packet out (copies). */
@@ -436,11 +569,24 @@ export class Engine {
     return this.x.engineTcbSize();
   }
 
+  /** Connections waiting out TIME-WAIT in compact form, outside the connection slots. */
+  timeWaitCount(): number {
+    return this.x.engineTimeWaitCount();
+  }
+
+  /** What ENOBUFS from a connect, listen or create ran out of: the slots, or the memory limit. */
+  private exhausted(what: string): string {
+    const slots = this.x.engineMaxConnections();
+    if (this.x.engineLiveConnections() >= slots) return `${what}: connection table full (${slots} slots)`;
+    return `${what}: engine memory exhausted (${this.x.engineMemoryInUse()} bytes in use)`;
+  }
+
   // ---- Connections ----
 
   /** A handle in CLOSED, with options applied (buffer sizes must be set here, before OPEN). */
   create(options: ConnectionOptions = {}): number {
-    const id = check(this.x.connCreate(), "create");
+    const r = this.x.connCreate();
+    const id = check(r, r === -ENGINE_ENOBUFS ? this.exhausted("create") : "create");
     this.setOptions(id, options);
     return id;
   }
@@ -466,10 +612,11 @@ export class Engine {
     u8.fill(0, p, p + 32);
     u8.set(local.bytes, p);
     u8.set(remote.bytes, p + 16);
-    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now);
+    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
     if (r < 0) {
       if (own) this.x.connReleaseMs(id, now);
-      check(r, `connect to ${options.remote}:${options.remotePort}`);
+      const what = `connect to ${options.remote}:${options.remotePort}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
     }
     return id;
   }
@@ -490,7 +637,8 @@ export class Engine {
     const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
     if (r < 0) {
       this.x.connReleaseMs(id, 0);
-      check(r, `listen on port ${options.port}`);
+      const what = `listen on port ${options.port}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
     }
     return id;
   }

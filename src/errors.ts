@@ -13,8 +13,25 @@ export type ErrorCode =
   | "EINVAL"
   | "EBADF"
   | "EISCONN"
-  | "ERR_INVALID_ARG"
-  | "ERR_SOCKET_CLOSED";
+  | "EHOSTUNREACH"
+  /** The Node face: a host that is no IP address (a stack has no resolver), as node:net's lookup failure. */
+  | "ENOTFOUND"
+  /** The Node face: listen() on a server already listening, as node:net. */
+  | "ERR_SERVER_ALREADY_LISTEN"
+  | "ERR_SOCKET_CLOSED"
+  // Argument errors (API misuse), Node's codes and meanings (src/validate.ts throws them):
+  /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
+  | "ERR_INVALID_ARG_TYPE"
+  /** The right type, an unusable value (not an address, an unknown option, an inverted range). */
+  | "ERR_INVALID_ARG_VALUE"
+  /** A number outside its range (or not an integer where one is needed). */
+  | "ERR_OUT_OF_RANGE"
+  /** A required argument left out. */
+  | "ERR_MISSING_ARGS"
+  /** node:net's code for a bad port in the Node face (connect, listen). */
+  | "ERR_SOCKET_BAD_PORT"
+  /** node:net's code for a local address that is not an IP address in the Node face. */
+  | "ERR_INVALID_IP_ADDRESS";
 
 export class TcpwasmError extends Error {
   readonly code: ErrorCode;
@@ -25,9 +42,19 @@ export class TcpwasmError extends Error {
   }
 }
 
-/** Throws ERR_INVALID_ARG: the caller passed something the API cannot use. */
+/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/validate.ts has the typed checks). */
 export function invalidArg(message: string): never {
-  throw new TcpwasmError("ERR_INVALID_ARG", message);
+  throw new TcpwasmError("ERR_INVALID_ARG_VALUE", message);
+}
+
+const ARGUMENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_OUT_OF_RANGE", "ERR_MISSING_ARGS", "ERR_SOCKET_BAD_PORT",
+  "ERR_INVALID_IP_ADDRESS",
+]);
+
+/** Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
+export function isArgumentError(error: unknown): error is TcpwasmError {
+  return error instanceof TcpwasmError && ARGUMENT_CODES.has(error.code);
 }
 
 /** The core's error numbers (assembly/engine/errors.ts), in order: index = the integer the core returns. */

@@ -3,7 +3,7 @@ export { loadEngine, simdSupported, MemoryViews } from "./loader.js";
 export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./loader.js";
 export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./wire.js";
 export { DEFAULT_MTU, type Link, type PacketHandler } from "./link/types.js";
-export { createMemoryLinkPair, MemoryLink, type LinkFaults, type MemoryLinkOptions, type MemoryLinkStats } from "./link/memory.js";
+export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOptions, type MemoryLinkOptions, type MemoryLinkStats } from "./link/memory.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./pcap.js";
 export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./stack.js";
 export { TcpwasmError, type ErrorCode } from "./errors.js";

@@ -6,6 +6,7 @@
 // arriving ("in") is drawn as lost. Runs of data segments and pure ACKs longer than `foldAfter` are
 // folded into one summary line, so a 16 MiB transfer stays readable.
 import { flagNames, TcpFlag, type SegmentTrace, type StateTrace, type TraceEvent } from "./trace.js";
+import { validateArray, validateBoolean, validateInteger, validateObject, validateString } from "./validate.js";
 
 export interface LadderOptions {
   /** The endpoint drawn on the left (its "out" segments point right). */
@@ -56,9 +57,18 @@ function fmtOptions(o: SegmentTrace["options"]): string {
 
 /** Renders the ladder. `events` may interleave both endpoints in any order; they are sorted by time. */
 export function renderLadder(events: readonly TraceEvent[], options: LadderOptions): string {
+  validateArray(events, "events", validateObject);
+  validateObject(options, "options");
+  validateString(options.left, "options.left");
+  validateString(options.right, "options.right");
+  if (options.leftTitle !== undefined) validateString(options.leftTitle, "options.leftTitle");
+  if (options.rightTitle !== undefined) validateString(options.rightTitle, "options.rightTitle");
+  if (options.width !== undefined) validateInteger(options.width, "options.width", 24, 4096);
+  if (options.foldAfter !== undefined) validateInteger(options.foldAfter, "options.foldAfter", 1);
+  if (options.absolute !== undefined) validateBoolean(options.absolute, "options.absolute");
   const { left, right } = options;
-  const width = Math.max(24, options.width ?? 64);
-  const foldAfter = Math.max(1, options.foldAfter ?? 8);
+  const width = options.width ?? 64;
+  const foldAfter = options.foldAfter ?? 8;
   const absolute = options.absolute ?? true;
   const sorted = events
     .map((e, i) => ({ e, i }))

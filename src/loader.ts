@@ -2,9 +2,12 @@
 // bytes are inlined into the JS at build time; this file picks the build, compiles each build once,
 // and instantiates as many engines as the caller wants (two stacks in one process are two instances).
 import { instantiate } from "@assemblyscript/loader";
+import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
 import { simd as simdB64, scalar as scalarB64 } from "../build/wasm-release.js";
 
 export type Flavor = "simd" | "scalar" | "debug";
+/** Every `flavor` option value loadEngine takes. */
+export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
 
 /** The core's raw exports: numbers in, numbers out, plus the linear memory. */
 export interface CoreExports {
@@ -82,10 +85,12 @@ export interface LoadOptions {
 
 /** Instantiates a fresh core. Each call is an independent engine with its own linear memory. */
 export async function loadEngine<E extends CoreExports = CoreExports>(options: LoadOptions = {}): Promise<LoadedEngine<E>> {
-  let flavor = options.flavor ?? "auto";
+  const o = optionsObject(options, "options");
+  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);
+  let flavor = o.flavor ?? "auto";
   if (flavor === "auto") flavor = simdSupported() ? "simd" : "scalar";
   if (flavor !== "scalar" && !simdSupported()) {
-    throw new Error(`tcpwasm: the ${flavor} build needs WebAssembly SIMD, which this runtime lacks`);
+    invalidValue("options.flavor", flavor, "needs WebAssembly SIMD, which this runtime lacks (use \"scalar\" or \"auto\")");
   }
   const module = await moduleFor(flavor);
   // The AssemblyScript loader supplies env.abort (readable messages from the debug build), env.trace

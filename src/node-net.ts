@@ -29,7 +29,10 @@ import { constants as osConstants } from "node:os";
 import { isIP } from "node:net";
 import { TcpwasmError, type ErrorCode } from "./errors.js";
 import type { ConnectionStatus } from "./engine.js";
-import type { Stack, StackConnection, StackListener } from "./stack.js";
+import { Stack, type StackConnection, type StackListener } from "./stack.js";
+import {
+  argumentError, invalidType, invalidValue, optionsObject, received, validateFunction, validateInteger, validateNumber,
+} from "./validate.js";
 
 type Family = "IPv4" | "IPv6";
 
@@ -92,9 +95,54 @@ function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions;
   const last = args[args.length - 1];
   const listener = typeof last === "function" ? (last as () => void) : undefined;
   if (typeof args[0] === "object" && args[0] !== null) return { options: args[0] as SocketConnectOptions, listener };
-  const port = Number(args[0]);
-  const host = typeof args[1] === "string" ? args[1] : (undefined as unknown as string);
-  return { options: { port, host }, listener };
+  if (args[0] === undefined || typeof args[0] === "function") {
+    throw argumentError("ERR_MISSING_ARGS", 'The "options" or "port" argument must be specified');
+  }
+  return { options: { port: args[0] as number, host: args[1] as string }, listener };
+}
+
+/** node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
+function validateNetPort(value: unknown, name: string, allowZero: boolean): number {
+  const min = allowZero ? 0 : 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 65535) {
+    throw argumentError("ERR_SOCKET_BAD_PORT", `${name} should be >= ${min} and <= 65535. Received ${received(value)}`);
+  }
+  return value;
+}
+
+/** node:net's idle timeout check (socket.setTimeout's `msecs`). */
+function validateTimeout(value: unknown, name: string): number {
+  validateNumber(value, name, 0);
+  return value;
+}
+
+/** A name that is no IP address: the error node:net gives for a host its resolver cannot find (a stack has none). */
+function notFound(host: string, syscall: string): NetError {
+  return new NetError("ENOTFOUND", syscall, host, undefined, "a stack has no resolver: host must be an IPv4 or IPv6 address");
+}
+
+/** The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
+function validateConnectOptions(options: SocketConnectOptions): void {
+  if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
+  validateNetPort(options.port, "options.port", false);
+  if (typeof options.host !== "string") invalidType("options.host", "of type string (an IPv4 or IPv6 address)", options.host);
+  if (options.localAddress !== undefined && (typeof options.localAddress !== "string" || isIP(options.localAddress) === 0)) {
+    throw argumentError("ERR_INVALID_IP_ADDRESS", `The "options.localAddress" property must be an IP address. Received ${received(options.localAddress)}`);
+  }
+  if (options.localPort !== undefined) {
+    if (typeof options.localPort !== "number") invalidType("options.localPort", "of type number", options.localPort);
+    validateNetPort(options.localPort, "options.localPort", true);
+  }
+  if (options.timeout !== undefined) validateTimeout(options.timeout, "options.timeout");
+  if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== "number") {
+    invalidType("options.keepAliveInitialDelay", "of type number", options.keepAliveInitialDelay);
+  }
+  if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
+  if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+}
+
+function validateStack(stack: unknown): asserts stack is Stack {
+  if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
 }
 
 const RESOLVED = Promise.resolve();
@@ -139,7 +187,9 @@ export class Socket extends Duplex {
   #lastActive = 0;
   #refed = true;
 
-  constructor(stack: Stack, options: SocketConstructorOptions = {}) {
+  constructor(stack: Stack, options?: SocketConstructorOptions) {
+    validateStack(stack);
+    options = optionsObject(options, "options");
     super({
       allowHalfOpen: Boolean(options.allowHalfOpen),
       // 'close' is emitted by _destroy with net.Socket's hadError argument.
@@ -154,8 +204,9 @@ export class Socket extends Duplex {
   /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
   connect(...args: ConnectArgs): this {
     const { options, listener } = normalizeConnectArgs(args);
-    if (listener) this.once("connect", listener);
+    validateConnectOptions(options);
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
+    if (listener) this.once("connect", listener);
     const { host, port } = options;
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
@@ -165,20 +216,21 @@ export class Socket extends Duplex {
     this.#active();
     let conn: StackConnection;
     try {
-      if (typeof host !== "string" || isIP(host) === 0) {
-        throw new TcpwasmError("ERR_INVALID_ARG", `host must be an IPv4 or IPv6 address (a stack has no resolver), got ${String(host)}`);
-      }
+      if (isIP(host) === 0) throw notFound(host, "getaddrinfo");
       conn = this.#stack.openConnection({
         remote: host,
         remotePort: port,
         local: options.localAddress,
         localPort: options.localPort,
-        ...(options.sendBufferSize ? { sendBuffer: options.sendBufferSize } : {}),
-        ...(options.receiveBufferSize ? { recvBuffer: options.receiveBufferSize } : {}),
+        ...(options.sendBufferSize !== undefined ? { sendBuffer: options.sendBufferSize } : {}),
+        ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
       });
     } catch (error) {
-      // node:net reports connect errors asynchronously, as 'error' then 'close'(true).
-      const err = toNetError(error, "connect", host, port);
+      // node:net reports connect errors asynchronously, as 'error' then 'close'(true); the stack's
+      // reason (which local address is not ours, which destination no link routes) is kept.
+      const err = error instanceof TcpwasmError && !(error instanceof NetError)
+        ? new NetError(error.code, "connect", host, port, error.message.slice(error.code.length + 2))
+        : toNetError(error, "connect", host, port);
       process.nextTick(() => this.destroy(err));
       return this;
     }
@@ -383,7 +435,9 @@ export class Socket extends Duplex {
 
   /** 'timeout' after `ms` without reading or writing (0 disables); the socket stays open. */
   setTimeout(ms: number, callback?: () => void): this {
-    this.#timeoutMs = Math.max(0, ms);
+    validateTimeout(ms, "msecs");
+    if (callback !== undefined) validateFunction(callback, "callback");
+    this.#timeoutMs = ms;
     if (callback) {
       if (this.#timeoutMs === 0) this.off("timeout", callback);
       else this.once("timeout", callback);
@@ -533,11 +587,13 @@ export class Server extends EventEmitter {
   #connections = new Set<Socket>();
   #closing = false;
 
-  constructor(stack: Stack, options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
+  constructor(stack: Stack, options?: ServerOptions, connectionListener?: (socket: Socket) => void) {
     super();
+    validateStack(stack);
     this.#stack = stack;
-    this.#options = options;
-    if (connectionListener) this.on("connection", connectionListener);
+    this.#options = optionsObject(options, "options");
+    // node:net ignores a connection listener that is not a function.
+    if (typeof connectionListener === "function") this.on("connection", connectionListener);
   }
 
   get listening(): boolean {
@@ -552,19 +608,30 @@ export class Server extends EventEmitter {
     let options: ListenOptions;
     if (typeof args[0] === "object" && args[0] !== null) options = args[0] as ListenOptions;
     else {
-      options = { port: args[0] === undefined ? 0 : Number(args[0]) };
+      options = { port: args[0] === undefined || args[0] === null ? 0 : (args[0] as number) };
       if (typeof args[1] === "string") options.host = args[1];
       const backlog = typeof args[1] === "number" ? args[1] : args[2];
       if (typeof backlog === "number") options.backlog = backlog;
     }
+    if (args.length > 0 && typeof args[0] === "object" && args[0] !== null && options.port === undefined) {
+      invalidValue("options", options, 'must have the property "port"');
+    }
+    const requested = options.port === undefined ? 0 : validateNetPort(options.port, "options.port", true);
+    if (options.host !== undefined && typeof options.host !== "string") invalidType("options.host", "of type string", options.host);
+    // node:net ignores a backlog that is no non-negative integer.
+    const backlog = Number.isInteger(options.backlog) && options.backlog! >= 0 ? options.backlog : undefined;
+    if (this.#listener) throw argumentError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
     if (callback) this.once("listening", callback);
-    if (this.#listener) throw new TcpwasmError("EISCONN", "the server is already listening");
     const host = options.host === "0.0.0.0" || options.host === "::" ? undefined : options.host;
-    const requested = options.port ?? 0;
+    if (host !== undefined && isIP(host) === 0) {
+      const err = notFound(host, "getaddrinfo");
+      process.nextTick(() => this.emit("error", err));
+      return this;
+    }
     const onConnection = (conn: StackConnection) => this.#accept(conn);
     try {
       if (requested !== 0) {
-        this.#listener = this.#stack.openListener({ port: requested, address: host, backlog: options.backlog }, onConnection);
+        this.#listener = this.#stack.openListener({ port: requested, address: host, backlog }, onConnection);
       } else {
         // Dynamic port: start anywhere in the range and take the first free one.
         const span = DYNAMIC_HIGH - DYNAMIC_LOW + 1;
@@ -572,7 +639,7 @@ export class Server extends EventEmitter {
         for (let i = 0; i < span && !this.#listener; i++) {
           try {
             const port = DYNAMIC_LOW + ((start + i) % span);
-            this.#listener = this.#stack.openListener({ port, address: host, backlog: options.backlog }, onConnection);
+            this.#listener = this.#stack.openListener({ port, address: host, backlog }, onConnection);
           } catch (error) {
             if (!(error instanceof TcpwasmError) || error.code !== "EADDRINUSE") throw error;
           }
@@ -622,7 +689,8 @@ export class Server extends EventEmitter {
    * not listening the callback gets ERR_SERVER_NOT_RUNNING (at the 'close' this emits, as node:net).
    */
   close(callback?: (error?: Error) => void): this {
-    if (callback) {
+    // node:net ignores a callback that is not a function.
+    if (typeof callback === "function") {
       if (!this.#listener) {
         const err = Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
         this.once("close", () => callback(err));
@@ -651,6 +719,7 @@ export class Server extends EventEmitter {
   }
 
   getConnections(callback: (error: Error | null, count: number) => void): this {
+    validateFunction(callback, "callback");
     const n = this.#connections.size;
     process.nextTick(() => callback(null, n));
     return this;
@@ -686,18 +755,21 @@ export function createServer(
   connectionListener?: (socket: Socket) => void,
 ): Server {
   if (typeof options === "function") return new Server(stack, {}, options);
-  return new Server(stack, options ?? {}, connectionListener);
+  return new Server(stack, options, connectionListener);
 }
 
 /** A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`. */
 export function connect(stack: Stack, ...args: ConnectArgs): Socket {
+  validateStack(stack);
   const { options } = normalizeConnectArgs(args);
+  validateConnectOptions(options);
   const socket = new Socket(stack, options);
   return socket.connect(...args);
 }
 
 /** node:net's shape bound to `stack`. */
 export function bindNet(stack: Stack): BoundNet {
+  validateStack(stack);
   return {
     createServer: ((options?: ServerOptions | ((socket: Socket) => void), listener?: (socket: Socket) => void) =>
       createServer(stack, options, listener)) as BoundNet["createServer"],

@@ -2,6 +2,7 @@
 // buffered chunks, so the file is complete the moment `close()` returns (a CLI can exit right after).
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { PcapSink } from "./pcap.js";
+import { validateString } from "./validate.js";
 
 const FLUSH_AT = 64 * 1024;
 
@@ -16,6 +17,7 @@ export interface PcapFile {
 
 /** Creates (or truncates) `path` and returns a sink that writes to it. */
 export function openPcapFile(path: string): PcapFile {
+  validateString(path, "path");
   let fd: number | undefined = openSync(path, "w");
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;

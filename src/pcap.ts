@@ -2,7 +2,7 @@
 // read) with LINKTYPE_RAW, so IPv4 and IPv6 packets share one capture with no fake Ethernet header.
 // Browser-safe: bytes go to a sink callback, so a page can collect a Blob; src/pcap-file.ts writes a
 // file in Node.
-import { invalidArg } from "./errors.js";
+import { optionsObject, validateFunction, validateInteger, validateLink, validateNumber, validateUint8Array } from "./validate.js";
 import type { Link, PacketHandler } from "./link/types.js";
 
 /** Receives the capture as a sequence of chunks; concatenated they are the .pcap file. */
@@ -34,13 +34,14 @@ export class PcapWriter {
 
   constructor(
     private readonly sink: PcapSink,
-    options: PcapOptions = {},
+    options?: PcapOptions,
   ) {
-    this.snaplen = options.snaplen ?? 65535;
-    if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 0x3ffff) {
-      invalidArg(`snaplen must be 1..262143, got ${this.snaplen}`);
-    }
-    this.now = options.now ?? wallClockMs;
+    validateFunction(sink, "sink");
+    const o = optionsObject(options, "options");
+    if (o.snaplen !== undefined) validateInteger(o.snaplen, "options.snaplen", 1, 0x3ffff);
+    if (o.now !== undefined) validateFunction(o.now, "options.now");
+    this.snaplen = o.snaplen ?? 65535;
+    this.now = o.now ?? wallClockMs;
     const header = new Uint8Array(GLOBAL_HEADER_LEN);
     const dv = new DataView(header.buffer);
     // Little-endian throughout; readers detect the byte order from the magic number.
@@ -56,6 +57,8 @@ export class PcapWriter {
 
   /** Records one packet, stamped `timeMs` (ms since the epoch, default now). */
   write(packet: Uint8Array, timeMs: number = this.now()): void {
+    validateUint8Array(packet, "packet");
+    validateNumber(timeMs, "timeMs", 0);
     const kept = Math.min(packet.length, this.snaplen);
     const record = new Uint8Array(RECORD_HEADER_LEN + kept);
     const dv = new DataView(record.buffer);
@@ -75,7 +78,8 @@ export class PcapWriter {
  * writer) as it passes, both directions in one capture. Use the returned link in place of the
  * original; closing it closes the original.
  */
-export function recordLink(link: Link, sink: PcapSink | PcapWriter, options: PcapOptions = {}): Link {
+export function recordLink(link: Link, sink: PcapSink | PcapWriter, options?: PcapOptions): Link {
+  validateLink(link, "link");
   const writer = sink instanceof PcapWriter ? sink : new PcapWriter(sink, options);
   return {
     mtu: link.mtu,

@@ -18,8 +18,9 @@
 // the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
 // write() resolves only when every byte is in the send ring, so a writer that awaits its writes
 // waits for the peer to acknowledge data.
-import { TcpwasmError, invalidArg } from "./errors.js";
-import type { Stack, StackConnection } from "./stack.js";
+import { TcpwasmError, isArgumentError } from "./errors.js";
+import type { Stack, StackConnection, StackListener } from "./stack.js";
+import { toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "./validate.js";
 
 export interface SocketOptions {
   /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
@@ -71,13 +72,6 @@ export interface ListenerOpenInfo {
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError("a socket's writable stream takes Uint8Array, ArrayBuffer or ArrayBufferView chunks");
-}
-
 function ignore(): void {}
 
 function quietly<T>(p: Promise<T>): Promise<T> {
@@ -89,6 +83,26 @@ function quietly<T>(p: Promise<T>): Promise<T> {
 /** The readable side's queuing strategy counts bytes (one function for every socket). */
 function byteLength(chunk: Uint8Array): number {
   return chunk.byteLength;
+}
+
+const SOCKET_OPTIONS: ReadonlySet<string> = new Set([
+  "hostname", "port", "localAddress", "localPort", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize",
+  "readableHighWaterMark",
+]);
+const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
+  "port", "hostname", "backlog", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize", "readableHighWaterMark",
+]);
+
+/** The options both faces share: types and ranges (the stack checks addresses and ports again). */
+function validateSocketOptions(options: unknown, known: ReadonlySet<string>): asserts options is Record<string, unknown> {
+  validateObject(options, "options");
+  validateKnownKeys(options, "options", known);
+  const o = options as unknown as SocketOptions & ListenOptions;
+  if (o.noDelay !== undefined) validateBoolean(o.noDelay, "options.noDelay");
+  if (o.keepAliveDelay !== undefined) validateNumber(o.keepAliveDelay, "options.keepAliveDelay", 0, 0xffffffff);
+  if (o.sendBufferSize !== undefined) validateInteger(o.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
+  if (o.receiveBufferSize !== undefined) validateInteger(o.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+  if (o.readableHighWaterMark !== undefined) validateNumber(o.readableHighWaterMark, "options.readableHighWaterMark", 0);
 }
 
 function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; sendBufferSize?: number; receiveBufferSize?: number }) {
@@ -128,11 +142,15 @@ export class TcpSocket {
   private isOver = false;
   private wasOpened = false;
 
-  /** @internal Use stack.connect() or stack.listen(). */
+  /**
+   * @internal Use stack.connect() or stack.listen(). `conn` is null for a connect() the network
+   * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...): opened and closed reject with it.
+   */
   constructor(
     private readonly conn: StackConnection,
     connected: boolean,
     highWaterMark: number,
+    failure?: TcpwasmError,
   ) {
     this.opened = quietly(new Promise((resolve, reject) => {
       this.resolveOpened = resolve;
@@ -164,7 +182,18 @@ export class TcpSocket {
         start: (controller) => {
           this.writeController = controller;
         },
-        write: (chunk) => this.write(toBytes(chunk)),
+        write: (chunk) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = toBytes(chunk, "chunk");
+          } catch (error) {
+            // The stream errors (Streams semantics): nothing more can be written, so FIN now.
+            this.writeDone = true;
+            if (!this.isOver) conn.end();
+            throw error;
+          }
+          return this.write(bytes);
+        },
         close: () => {
           this.writeDone = true;
           if (!this.isOver) conn.end();
@@ -177,6 +206,10 @@ export class TcpSocket {
       { highWaterMark: 1 },
     );
 
+    if (failure) {
+      this.over(failure);
+      return;
+    }
     conn.onData = (chunk) => {
       if (this.discarding) return;
       this.readController.enqueue(chunk);
@@ -194,23 +227,24 @@ export class TcpSocket {
   }
 
   get remoteAddress(): string {
-    return this.conn.remoteAddress;
+    return this.conn?.remoteAddress ?? "";
   }
 
   get remotePort(): number {
-    return this.conn.remotePort;
+    return this.conn?.remotePort ?? 0;
   }
 
   get localAddress(): string {
-    return this.conn.localAddress;
+    return this.conn?.localAddress ?? "";
   }
 
   get localPort(): number {
-    return this.conn.localPort;
+    return this.conn?.localPort ?? 0;
   }
 
-  /** The stack's connection under this socket (state, status, options). */
+  /** The stack's connection under this socket (state, status, options); throws the error of a connect() refused at once. */
   get connection(): StackConnection {
+    if (this.conn === null) throw this.finalError!;
     return this.conn;
   }
 
@@ -225,7 +259,7 @@ export class TcpSocket {
         this.readController.close();
       }
       this.discarding = true;
-      this.conn.resume();
+      this.conn?.resume();
       if (!this.writeDone) {
         this.writeDone = true;
         this.writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
@@ -326,15 +360,25 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
       cancel: () => this.close(),
     });
     const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    const listener = stack.openListener(
-      { port: options.port, address: options.hostname, backlog: options.backlog, ...connectionOptions(options) },
-      (conn) => this.controller.enqueue(new TcpSocket(conn, true, hwm)),
-    );
-    this.stop = () => listener.close();
-    this.opened = Promise.resolve({ readable: this.readable, localAddress: this.localAddress, localPort: this.localPort });
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    let listener: StackListener;
+    try {
+      listener = stack.openListener(
+        { port: options.port, address: options.hostname, backlog: options.backlog, ...connectionOptions(options) },
+        (conn) => this.controller.enqueue(new TcpSocket(conn, true, hwm)),
+      );
+    } catch (error) {
+      if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
+      // EADDRINUSE, EADDRNOTAVAIL, a closed stack: opened rejects (Direct Sockets' TCPServerSocket), iteration ends.
+      this.stop = () => {};
+      this.opened = quietly(Promise.reject(rename(error)));
+      this.close();
+      return;
+    }
+    this.stop = () => listener.close();
+    this.opened = Promise.resolve({ readable: this.readable, localAddress: this.localAddress, localPort: this.localPort });
   }
 
   /** Stops listening; sockets already accepted stay open. Iteration ends. */
@@ -378,17 +422,45 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
 }
 
 /** stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. */
+/**
+ * stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. Argument errors throw
+ * at once; what the network or the stack refuses (ENOBUFS at the connection limit, EHOSTUNREACH,
+ * EADDRINUSE, EADDRNOTAVAIL, a closed stack) rejects `opened` and `closed`, as Direct Sockets does.
+ */
 export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
-  if (!options || typeof options.hostname !== "string") invalidArg("connect needs { hostname, port }");
+  validateSocketOptions(options, SOCKET_OPTIONS);
+  validateString(options.hostname, "options.hostname");
+  validatePort(options.port, "options.port");
   const hostname = options.hostname.startsWith("[") && options.hostname.endsWith("]") ? options.hostname.slice(1, -1) : options.hostname;
-  const conn = stack.openConnection({
-    remote: hostname, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
-  });
-  return new TcpSocket(conn, false, options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  let conn: StackConnection;
+  try {
+    conn = stack.openConnection({
+      remote: hostname, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
+    });
+  } catch (error) {
+    if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
+    return new TcpSocket(null as unknown as StackConnection, false, hwm, rename(error) as TcpwasmError);
+  }
+  return new TcpSocket(conn, false, hwm);
+}
+
+/** The stack names the Web face's options by its own names: say them as the caller wrote them. */
+function rename(error: unknown): unknown {
+  if (!(error instanceof TcpwasmError)) return error;
+  const names: [RegExp, string][] = [[/options\.remotePort\b/g, "options.port"], [/options\.remote\b/g, "options.hostname"],
+    [/options\.local\b/g, "options.localAddress"], [/options\.address\b/g, "options.hostname"]];
+  let message = error.message;
+  for (const [from, to] of names) message = message.replace(from, to);
+  if (message === error.message) return error;
+  return new TcpwasmError(error.code, message.slice(error.code.length + 2));
 }
 
 /** stack.listen(): a TcpListener on `options.port`. */
 export function listenSocket(stack: Stack, options: ListenOptions): TcpListener {
-  if (!options || typeof options.port !== "number") invalidArg("listen needs { port }");
+  validateSocketOptions(options, LISTEN_OPTIONS);
+  validatePort(options.port, "options.port");
+  if (options.hostname !== undefined) validateString(options.hostname, "options.hostname");
+  if (options.backlog !== undefined) validateInteger(options.backlog, "options.backlog", 0, 0xffffffff);
   return new TcpListener(stack, options);
 }

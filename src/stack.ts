@@ -13,9 +13,11 @@
 //   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/socket-web.ts)
 //
 // Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
-// answers ICMP and ICMPv6 echo requests itself); packets out go to the attached link whose route
-// prefix matches the destination best. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
-// ERR_INVALID_ARG) throw from openConnection/openListener; later ones arrive as onClose(error).
+// answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
+// counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
+// whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
+// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// argument errors: src/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
 // microtask), which runs the engine's timers, dispatches its events to the connections' handlers
@@ -39,14 +41,18 @@
 //   is released then.
 // - `release()` gives the handle back at once with no further callbacks: the engine finishes the
 //   connection by itself (FIN, or RST if received data is left unread).
-import { Engine, EventType, TCP_STATES, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "./engine.js";
+import { Engine, EventType, TCP_STATES, validateConnectionOptions, validateEngineConfig, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "./engine.js";
 import { CopyArena } from "./arena.js";
-import { TcpwasmError, engineErrorCode, invalidArg } from "./errors.js";
-import type { Flavor } from "./loader.js";
-import type { Link } from "./link/types.js";
+import { TcpwasmError, engineErrorCode } from "./errors.js";
+import { FLAVORS, type Flavor } from "./loader.js";
+import { MIN_LINK_MTU, type Link } from "./link/types.js";
 import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
 import type { TcpState, TraceEvent } from "./trace.js";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./wire.js";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, validateAddress } from "./address.js";
+import {
+  invalidValue, optionsObject, toBytes, validateArray, validateBoolean, validateFunction, validateInteger,
+  validateKnownKeys, validateLink, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
+} from "./validate.js";
 
 const RESOLVED = Promise.resolve();
 /** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
@@ -115,6 +121,18 @@ function drainWait(): DrainWait {
   return new MicrotaskRounds(DRAIN_HOPS, DRAIN_HOPS_MAX);
 }
 
+/**
+ * An exception thrown by a user's handler (onConnect, onData, onClose, a listener's onConnection, the
+ * trace sink) is the user's bug: it is rethrown from a microtask of its own, so it surfaces as an
+ * uncaught exception exactly as a throwing listener of a node:net socket's EventEmitter does, while the
+ * stack goes on with the rest of its work (the other events of the batch, the other connections).
+ */
+function reportHandlerError(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
 /** Timer functions the stack uses; inject them to test throttled or bunched timers. */
 export interface StackTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -126,7 +144,10 @@ export interface StackOptions {
   addresses: string[];
   /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
   name?: string;
-  /** Engine-wide configuration (src/engine.ts ConfigKey); `mtu` defaults to the first link's. */
+  /**
+   * Engine-wide configuration (src/engine.ts ConfigKey). `mtu` is the MTU assumed for a link that
+   * states none (default 1500); a link's own `mtu` sets the MSS of the connections over it.
+   */
   config?: EngineConfig;
   flavor?: Flavor | "auto";
   /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
@@ -161,7 +182,10 @@ export interface OpenListenerOptions extends ConnectionOptions {
 }
 
 export interface AttachOptions {
-  /** Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything. */
+  /**
+   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only
+   * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
+   */
   routes?: string[];
 }
 
@@ -171,6 +195,27 @@ export interface StackCounters {
   notForUs: number;
   /** Packets out with no link routing their destination. */
   noRoute: number;
+  /**
+   * Packets a link delivered that cannot be used: not a Uint8Array (or a batch that is not an
+   * array), empty, larger than the engine's RX region, or IPv6 from a link below 1280 bytes.
+   */
+  linkDropped: number;
+}
+
+/** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
+const IPV6_MIN_MTU = 1280;
+
+/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
+function checkedLinkMtu(link: Link): number | undefined {
+  const mtu = link.mtu;
+  if (mtu === undefined) return undefined;
+  if (typeof mtu !== "number") {
+    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.mtu must be a number, got ${typeof mtu}`);
+  }
+  if (!Number.isInteger(mtu) || mtu < MIN_LINK_MTU || mtu > 65535) {
+    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
+  }
+  return mtu;
 }
 
 interface Prefix {
@@ -187,13 +232,17 @@ function parseAddress(text: string): { version: 4 | 6; bytes: Uint8Array } | nul
   return null;
 }
 
-function parsePrefix(text: string, what: string): Prefix {
+/** An address with an optional prefix length ("10.0.0.1/24"; none: a host route), named `what` in errors. */
+function parsePrefix(text: unknown, what: string): Prefix {
+  validateString(text, what);
   const slash = text.lastIndexOf("/");
   const a = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  if (!a) invalidArg(`${what}: not an address with prefix: "${text}"`);
+  if (!a) invalidValue(what, text, "must be an IPv4 or IPv6 address with a prefix length (\"10.0.0.1/24\")");
   const max = a.version === 4 ? 32 : 128;
   const length = slash < 0 ? max : Number(text.slice(slash + 1));
-  if (!Number.isInteger(length) || length < 0 || length > max) invalidArg(`${what}: bad prefix length in "${text}"`);
+  if (!/^\d+$/.test(slash < 0 ? String(max) : text.slice(slash + 1)) || length > max) {
+    invalidValue(what, text, `has a bad prefix length (0..${max})`);
+  }
   return { version: a.version, bytes: a.bytes, length };
 }
 
@@ -228,18 +277,45 @@ function formatAddress(p: Prefix): string {
 
 /** Creates a stack: loads and configures an engine. Attach links before opening connections. */
 export async function createStack(options: StackOptions): Promise<Stack> {
-  if (!options || !Array.isArray(options.addresses) || options.addresses.length === 0) {
-    invalidArg("createStack needs addresses, e.g. [\"10.0.0.1/24\"]");
-  }
-  const prefixes = options.addresses.map((a) => parsePrefix(a, "address"));
+  validateStackOptions(options);
+  const prefixes = options.addresses.map((a, i) => parsePrefix(a, `options.addresses[${i}]`));
   const config: EngineConfig = { ...options.config };
   if (options.trace) config.trace = true;
   const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
   return new Stack(engine, prefixes, options);
 }
 
+const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);
+
+/** createStack's checks (the addresses' own are parsePrefix's). */
+function validateStackOptions(options: unknown): asserts options is StackOptions {
+  validateObject(options, "options");
+  validateKnownKeys(options, "options", STACK_OPTIONS);
+  validateArray(options.addresses, "options.addresses", undefined, 1);
+  const o = options as Partial<StackOptions>;
+  if (o.name !== undefined) validateString(o.name, "options.name");
+  validateEngineConfig(o.config, "options.config");
+  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);
+  if (o.secret !== undefined) validateUint8Array(o.secret, "options.secret");
+  if (o.now !== undefined) validateFunction(o.now, "options.now");
+  if (o.timers !== undefined) {
+    validateObject(o.timers, "options.timers");
+    validateFunction(o.timers.setTimeout, "options.timers.setTimeout");
+    validateFunction(o.timers.clearTimeout, "options.timers.clearTimeout");
+  }
+  if (o.trace !== undefined) validateFunction(o.trace, "options.trace");
+}
+
+const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes"]);
+const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
+const OPEN_LISTENER_KEYS: ReadonlySet<string> = new Set(["port", "address", "backlog"]);
+
 interface AttachedLink {
   link: Link;
+  /** The link's MTU, 0 when it states none (the engine's config mtu applies). */
+  mtu: number;
+  /** Below IPv6's minimum MTU: IPv6 neither routed to it nor taken from it. */
+  ipv4Only: boolean;
   routes: Prefix[];
   /** Both default routes: every packet goes here when this is the only link. */
   routesAll: boolean;
@@ -252,7 +328,7 @@ export class Stack {
   readonly name: string;
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
-  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0 };
+  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
   private readonly prefixes: Prefix[];
   private readonly addressTexts = new Map<Prefix, string>();
   private readonly now: () => number;
@@ -324,24 +400,53 @@ export class Stack {
   }
 
   /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
-  attach(link: Link, options: AttachOptions = {}): void {
+  attach(link: Link, options?: AttachOptions): void {
+    validateLink(link, "link");
+    const o = optionsObject(options, "options");
+    validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
+    if (o.routes !== undefined) validateArray(o.routes, "options.routes");
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-    const routes = (options.routes ?? ["0.0.0.0/0", "::/0"]).map((r) => parsePrefix(r, "route"));
+    if (this.links.some((l) => l.link === link)) invalidValue("link", "the same link", "is already attached to this stack");
+    const mtu = checkedLinkMtu(link);
+    const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
+    const routes = (o.routes ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r, i) => parsePrefix(r, `options.routes[${i}]`));
+    if (ipv4Only && routes.some((r) => r.version === 6)) {
+      throw new TcpwasmError("ERR_INVALID_ARG_VALUE", `link.mtu ${mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}: the link carries IPv4 only and takes no IPv6 route`);
+    }
     const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
-    this.links.push({ link, routes, routesAll, batch: [] });
-    link.onReceive((packets) => this.receive(packets));
+    const attached: AttachedLink = { link, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
+    this.links.push(attached);
+    link.onReceive((packets) => this.receive(attached, packets));
   }
 
-  /** Active open. Errors found at once (EADDRINUSE, EADDRNOTAVAIL, ERR_INVALID_ARG) throw. */
+  /**
+   * Active open. Errors found at once throw: argument errors (src/validate.ts), EADDRNOTAVAIL (a
+   * `local` the stack does not own: its SYN would be spoofed), EHOSTUNREACH (no link routes `remote`),
+   * EADDRINUSE, ENOBUFS.
+   */
   openConnection(options: OpenConnectionOptions): StackConnection {
-    this.checkOpen();
+    validateObject(options, "options");
+    validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_CONNECTION_KEYS);
     const { remote, remotePort, local, localPort, ...connOptions } = options;
-    const r = parseAddress(remote);
-    if (!r) invalidArg(`not an IP address: ${remote}`);
-    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) invalidArg(`port must be 1..65535, got ${remotePort}`);
-    const localAddress = local ?? this.sourceFor(r.version, r.bytes);
+    const r = validateAddress(remote, "options.remote");
+    validatePort(remotePort, "options.remotePort");
+    if (localPort !== undefined) validatePort(localPort, "options.localPort", true);
+    let localAddress: string;
+    if (local !== undefined) {
+      const l = validateAddress(local, "options.local");
+      if (l.version !== r.version) invalidValue("options.local", local, `must be an IPv${r.version} address like options.remote`);
+      // A SYN from an address the stack does not own would be a spoofed one, whose answer never comes back.
+      localAddress = this.ownAddress(l.version, l.bytes, local, "options.local");
+    }
+    this.checkOpen();
+    localAddress ??= this.sourceFor(r.version, r.bytes);
+    if (!this.routes(r.version, r.bytes)) {
+      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.links.length === 0 ? " (attach a link first)" : ""}`);
+    }
     const now = this.now();
-    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort }, now, connOptions);
+    // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
+    const linkMtu = this.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
     this.connections.set(id, conn);
@@ -351,18 +456,20 @@ export class Stack {
 
   /** Passive open. Each connection that completes the handshake is passed to `onConnection`. */
   openListener(options: OpenListenerOptions, onConnection: (conn: StackConnection) => void): StackListener {
-    this.checkOpen();
+    validateObject(options, "options");
+    validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_LISTENER_KEYS);
     const { port, address, backlog, ...connOptions } = options;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) invalidArg(`port must be 1..65535, got ${port}`);
+    validatePort(port, "options.port");
+    if (backlog !== undefined) validateInteger(backlog, "options.backlog", 0, 0xffffffff);
+    // Without it the first connection would throw inside the stack's event dispatch.
+    validateFunction(onConnection, "onConnection");
+    const a = address === undefined ? undefined : validateAddress(address, "options.address");
+    this.checkOpen();
     const ids: number[] = [];
     try {
-      if (address !== undefined) {
-        const a = parseAddress(address);
-        if (!a) invalidArg(`not an IP address: ${address}`);
-        if (!this.prefixes.some((p) => p.version === a.version && formatAddress(p) === (a.version === 4 ? formatIpv4(a.bytes) : formatIpv6(a.bytes)))) {
-          throw new TcpwasmError("EADDRNOTAVAIL", `${address} is not an address of this stack`);
-        }
-        ids.push(this.engine.listen({ port, address, backlog }, connOptions));
+      if (a !== undefined) {
+        const own = this.ownAddress(a.version, a.bytes, address!, "options.address");
+        ids.push(this.engine.listen({ port, address: own, backlog }, connOptions));
       } else {
         for (const version of [4, 6] as const) {
           if (this.prefixes.some((p) => p.version === version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
@@ -409,7 +516,13 @@ export class Stack {
     this.engine.events();
     this.flushOutput(now);
     this.closed = true;
-    for (const c of conns) c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
+    for (const c of conns) {
+      try {
+        c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
+      } catch (error) {
+        reportHandlerError(error);
+      }
+    }
     this.connections.clear();
     this.readPending.clear();
     this.lingering.clear();
@@ -441,10 +554,7 @@ export class Stack {
     try {
       this.pump();
     } catch (error) {
-      // A handler threw: report it as an uncaught exception, as from queueMicrotask, not as a rejection.
-      queueMicrotask(() => {
-        throw error;
-      });
+      reportHandlerError(error);
     }
   };
 
@@ -498,6 +608,14 @@ export class Stack {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
   }
 
+  /** The stack's own text for `bytes`, or EADDRNOTAVAIL (`text` as the caller gave it, named `name`). */
+  private ownAddress(version: 4 | 6, bytes: Uint8Array, text: string, name: string): string {
+    for (const p of this.prefixes) {
+      if (p.version === version && sameAddress(p.bytes, bytes, 0)) return this.addressText(p);
+    }
+    throw new TcpwasmError("EADDRNOTAVAIL", `${name}: ${text} is not an address of this stack (${this.addresses.join(", ")})`);
+  }
+
   /** The stack's address facing `remote`: the first of its version whose prefix holds it, else the first of its version. */
   private sourceFor(version: 4 | 6, remote: Uint8Array): string {
     let first: Prefix | undefined;
@@ -517,20 +635,35 @@ export class Stack {
     return text;
   }
 
-  private receive(packets: Uint8Array[]): void {
+  /**
+   * A batch from link `l`. Whatever a link hands over (it may come from anyone on the other side of a
+   * WebSocket) is counted and dropped when it cannot be used, never thrown out of the link's callback.
+   */
+  private receive(l: AttachedLink, packets: Uint8Array[]): void {
     if (this.closed) return;
+    if (!Array.isArray(packets)) {
+      this.stackCounters.linkDropped++;
+      return;
+    }
+    // A record in the RX region is the packet and its u32 length (src/engine.ts Engine.input).
+    const largest = this.engine.raw.engineRxCapacity() - 4;
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
-      if (this.isForUs(packets[i]!)) {
-        if (ours !== packets) ours.push(packets[i]!);
-        continue;
+      const p = packets[i];
+      if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
+        if (this.isForUs(p)) {
+          if (ours !== packets) ours.push(p);
+          continue;
+        }
+        this.stackCounters.notForUs++;
+      } else {
+        this.stackCounters.linkDropped++;
       }
-      // The first packet not for us: from here on, keep the others in a new array.
-      this.stackCounters.notForUs++;
+      // The first packet not taken: from here on, keep the others in a new array.
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.now());
+    this.engine.input(ours, this.now(), l.mtu);
     this.kick();
   }
 
@@ -569,7 +702,15 @@ export class Stack {
           const list = this.readList;
           list.length = 0;
           for (const conn of this.readPending) list.push(conn);
-          for (let i = 0; i < list.length && !this.closed; i++) if (list[i]!.deliver()) moved = true;
+          for (let i = 0; i < list.length && !this.closed; i++) {
+            try {
+              if (list[i]!.deliver()) moved = true;
+            } catch (error) {
+              // A handler threw (onData, onEnd, onClose): the other connections are still served.
+              moved = true;
+              reportHandlerError(error);
+            }
+          }
           list.length = 0;
         }
         if (events === 0 && !moved) {
@@ -624,8 +765,20 @@ export class Stack {
     return false;
   }
 
-  /** Handles one engine event (Engine.visitEvents), at this turn's time. */
+  /**
+   * Handles one engine event (Engine.visitEvents), at this turn's time. A handler that throws does not
+   * stop the batch: the events after it are still dispatched (each exactly once) and the error is
+   * reported as uncaught (reportHandlerError).
+   */
   private readonly dispatch: EventVisitor = (type, code, id, a, at) => {
+    try {
+      this.dispatchEvent(type, code, id, a, at);
+    } catch (error) {
+      reportHandlerError(error);
+    }
+  };
+
+  private dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
     if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
       this.traced(type, id, a, at);
       return;
@@ -673,7 +826,7 @@ export class Stack {
         conn.markDone(conn.error);
         break;
     }
-  };
+  }
 
   /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
   private traced(type: number, id: number, a: number, at: number): void {
@@ -729,16 +882,29 @@ export class Stack {
     }
   }
 
+  /** Whether some attached link routes `address`. */
+  private routes(version: 4 | 6, address: Uint8Array): boolean {
+    for (const l of this.links) {
+      if (l.routesAll) return true;
+      for (const r of l.routes) if (prefixHolds(r, version, address, 0)) return true;
+    }
+    return false;
+  }
+
   /** The link whose route holds the packet's destination with the longest prefix. */
   private route(packet: Uint8Array): AttachedLink | undefined {
     const at = destinationAt(packet);
     if (at < 0) return undefined;
-    const version = at === 16 ? 4 : 6;
+    return this.routeTo(at === 16 ? 4 : 6, packet, at);
+  }
+
+  /** The link whose route holds the address at `bytes[at]` with the longest prefix. */
+  private routeTo(version: 4 | 6, bytes: Uint8Array, at: number): AttachedLink | undefined {
     let best: AttachedLink | undefined;
     let bestLength = -1;
     for (const l of this.links) {
       for (const r of l.routes) {
-        if (r.length > bestLength && prefixHolds(r, version, packet, at)) {
+        if (r.length > bestLength && prefixHolds(r, version, bytes, at)) {
           best = l;
           bestLength = r.length;
         }
@@ -805,6 +971,8 @@ export class StackListener {
   }
 }
 
+const NO_KEYS: ReadonlySet<string> = new Set();
+
 export class StackConnection {
   /** The RFC 9293 state, as of the last event. */
   state: TcpState = "CLOSED";
@@ -870,10 +1038,11 @@ export class StackConnection {
   }
 
   /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
-  write(bytes: Uint8Array): number {
+  write(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): number {
+    const data = toBytes(bytes, "bytes");
     this.checkUsable();
     if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
-    const n = this.stack.engine.send(this.id, bytes, this.stack.engineNow());
+    const n = this.stack.engine.send(this.id, data, this.stack.engineNow());
     this.bytesWritten += n;
     if (n > 0) this.stack.wantOutput();
     return n;
@@ -928,19 +1097,26 @@ export class StackConnection {
   }
 
   setNoDelay(noDelay = true): void {
+    validateBoolean(noDelay, "noDelay");
     this.setOptions({ noDelay });
   }
 
+  /** Keepalive on or off; `idleMs` (> 0) the idle time before the first probe, else the engine's default. */
   setKeepAlive(enable: boolean, idleMs?: number): void {
-    this.setOptions(idleMs && idleMs > 0 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
+    validateBoolean(enable, "enable");
+    if (idleMs !== undefined) validateNumber(idleMs, "idleMs", 0, 0xffffffff);
+    this.setOptions(idleMs && idleMs >= 1 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
   }
 
   /** RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT). */
   setUserTimeout(ms: number): void {
+    validateNumber(ms, "ms", 0, 0xffffffff);
     this.setOptions({ userTimeoutMs: ms });
   }
 
   setOptions(options: ConnectionOptions): void {
+    validateObject(options, "options");
+    validateConnectionOptions(options as Record<string, unknown>, "options", NO_KEYS);
     if (this.finished) return;
     this.stack.engine.setOptions(this.id, options);
     this.stack.wantOutput();

@@ -6,7 +6,7 @@
 // decoded Segment through the field-offset table the core exports (wireSegmentLayout), so this file
 // never hard-codes the core's memory layout.
 import { loadEngine, type CoreExports, type LoadOptions, type Flavor, type MemoryViews } from "./loader.js";
-import { invalidArg } from "./errors.js";
+import { invalidType, invalidValue, optionsObject, outOfRange, validateBoolean, validateInteger, validateObject, validateUint8Array } from "./validate.js";
 import { reasonName, type ReasonName } from "./reasons.js";
 
 interface WireExports extends CoreExports {
@@ -136,7 +136,7 @@ export interface Wire {
   parsePacket(bytes: Uint8Array, options?: ParseOptions): ParsedPacket | ParseError;
   /**
    * Encodes one IP+TCP packet (IPv4 without options or IPv6 without extension headers) with both
-   * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG on bad input.
+   * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE on bad input.
    */
   encodePacket(fields: PacketFields): Uint8Array;
 }
@@ -176,8 +176,8 @@ class WireHelpers implements Wire {
   }
 
   checksum(bytes: Uint8Array, initial = 0): number {
-    if (!(bytes instanceof Uint8Array)) invalidArg("checksum: bytes must be a Uint8Array");
-    checkInt("checksum initial", initial, 0, 0xffffffff);
+    validateUint8Array(bytes, "bytes");
+    checkInt("initial", initial, 0, 0xffffffff);
     // Chunks of the (even-sized) scratch region, each sum carried into the next.
     let sum = initial >>> 0;
     let done = 0;
@@ -191,10 +191,9 @@ class WireHelpers implements Wire {
   }
 
   parsePacket(bytes: Uint8Array, options: ParseOptions = {}): ParsedPacket | ParseError {
-    if (!(bytes instanceof Uint8Array)) invalidArg("parsePacket: bytes must be a Uint8Array");
-    if (bytes.length > this.scratchSize) {
-      invalidArg(`parsePacket: a ${bytes.length}-byte packet exceeds the ${this.scratchSize}-byte scratch region`);
-    }
+    validateUint8Array(bytes, "bytes");
+    options = optionsObject(options, "options");
+    if (bytes.length > this.scratchSize) outOfRange("bytes.length", `<= ${this.scratchSize} (the scratch region)`, bytes.length);
     this.views.u8.set(bytes, this.scratch);
     const reason = this.core.wireParse(this.scratch, bytes.length, options.verifyChecksums === false ? 0 : 1);
     if (reason !== 0) return { error: reasonName(reason) };
@@ -250,25 +249,26 @@ class WireHelpers implements Wire {
   }
 
   encodePacket(fields: PacketFields): Uint8Array {
-    if (typeof fields !== "object" || fields === null) invalidArg("encodePacket: fields must be an object");
+    validateObject(fields, "fields");
     const src = parseAddress("src", fields.src);
     const dst = parseAddress("dst", fields.dst);
-    if (src.length !== dst.length) invalidArg("encodePacket: src and dst must both be IPv4 or both IPv6");
+    if (src.length !== dst.length) invalidValue("fields.dst", fields.dst, "must be of the same IP version as fields.src");
     const v6 = src.length === 16;
     const payload = fields.payload ?? new Uint8Array(0);
-    if (!(payload instanceof Uint8Array)) invalidArg("encodePacket: payload must be a Uint8Array");
-    const opts = fields.options ?? {};
+    validateUint8Array(payload, "fields.payload");
+    const opts = optionsObject(fields.options, "fields.options");
     const sack = opts.sack ?? [];
-    if (!Array.isArray(sack) || sack.length > 4) invalidArg("encodePacket: options.sack must be an array of at most 4 [left, right] pairs");
+    if (!Array.isArray(sack)) invalidType("fields.options.sack", "an array of [left, right] pairs", sack);
+    if (sack.length > 4) invalidValue("fields.options.sack", sack, "must hold at most 4 blocks");
     const optionBytes = optionsLength(opts, sack.length);
     if (optionBytes > MAX_OPTIONS_BYTES) {
-      invalidArg(`encodePacket: the options need ${optionBytes} bytes, more than the ${MAX_OPTIONS_BYTES} a TCP header holds`);
+      invalidValue("fields.options", opts, `need ${optionBytes} bytes, more than the ${MAX_OPTIONS_BYTES} a TCP header holds`);
     }
     if (v6) {
-      if (fields.ipId !== undefined && fields.ipId !== 0) invalidArg("encodePacket: ipId is IPv4 only");
-      if (fields.dontFragment) invalidArg("encodePacket: dontFragment is IPv4 only");
+      if (fields.ipId !== undefined && fields.ipId !== 0) invalidValue("fields.ipId", fields.ipId, "is IPv4 only");
+      if (fields.dontFragment) invalidValue("fields.dontFragment", fields.dontFragment, "is IPv4 only");
     } else if (fields.flowLabel !== undefined && fields.flowLabel !== 0) {
-      invalidArg("encodePacket: flowLabel is IPv6 only");
+      invalidValue("fields.flowLabel", fields.flowLabel, "is IPv6 only");
     }
 
     const dv = this.views.dv;
@@ -278,41 +278,41 @@ class WireHelpers implements Wire {
     u8.fill(0, s, s + at.size);
     u8[s + at.ipVersion] = v6 ? 6 : 4;
     u8[s + at.ipProto] = 6;
-    u8[s + at.ttl] = checkInt("ttl", fields.ttl ?? 64, 0, 255);
-    u8[s + at.tos] = checkInt("tos", fields.tos ?? 0, 0, 255);
-    dv.setUint16(s + at.ipId, checkInt("ipId", fields.ipId ?? 0, 0, 0xffff), true);
-    u8[s + at.dontFragment] = checkBool("dontFragment", fields.dontFragment ?? !v6) ? 1 : 0;
-    dv.setUint32(s + at.flowLabel, checkInt("flowLabel", fields.flowLabel ?? 0, 0, 0xfffff), true);
+    u8[s + at.ttl] = checkInt("fields.ttl", fields.ttl ?? 64, 0, 255);
+    u8[s + at.tos] = checkInt("fields.tos", fields.tos ?? 0, 0, 255);
+    dv.setUint16(s + at.ipId, checkInt("fields.ipId", fields.ipId ?? 0, 0, 0xffff), true);
+    u8[s + at.dontFragment] = checkBool("fields.dontFragment", fields.dontFragment ?? !v6) ? 1 : 0;
+    dv.setUint32(s + at.flowLabel, checkInt("fields.flowLabel", fields.flowLabel ?? 0, 0, 0xfffff), true);
     u8.set(src, s + at.srcA);
     u8.set(dst, s + at.dstA);
-    dv.setUint16(s + at.srcPort, checkInt("srcPort", fields.srcPort, 0, 0xffff), true);
-    dv.setUint16(s + at.dstPort, checkInt("dstPort", fields.dstPort, 0, 0xffff), true);
-    dv.setUint32(s + at.seq, checkInt("seq", fields.seq ?? 0, 0, 0xffffffff), true);
-    dv.setUint32(s + at.ack, checkInt("ack", fields.ack ?? 0, 0, 0xffffffff), true);
+    dv.setUint16(s + at.srcPort, checkInt("fields.srcPort", fields.srcPort, 0, 0xffff), true);
+    dv.setUint16(s + at.dstPort, checkInt("fields.dstPort", fields.dstPort, 0, 0xffff), true);
+    dv.setUint32(s + at.seq, checkInt("fields.seq", fields.seq ?? 0, 0, 0xffffffff), true);
+    dv.setUint32(s + at.ack, checkInt("fields.ack", fields.ack ?? 0, 0, 0xffffffff), true);
     dv.setUint16(s + at.flags, flagsToBits(fields.flags ?? 0), true);
-    dv.setUint16(s + at.window, checkInt("window", fields.window ?? 65535, 0, 0xffff), true);
-    dv.setUint16(s + at.urgent, checkInt("urgent", fields.urgent ?? 0, 0, 0xffff), true);
-    dv.setUint16(s + at.mss, opts.mss == null ? 0 : checkInt("options.mss", opts.mss, 1, 0xffff), true);
-    dv.setInt8(s + at.wscale, opts.wscale == null ? -1 : checkInt("options.wscale", opts.wscale, 0, 14));
-    u8[s + at.sackPermitted] = checkBool("options.sackPermitted", opts.sackPermitted ?? false) ? 1 : 0;
+    dv.setUint16(s + at.window, checkInt("fields.window", fields.window ?? 65535, 0, 0xffff), true);
+    dv.setUint16(s + at.urgent, checkInt("fields.urgent", fields.urgent ?? 0, 0, 0xffff), true);
+    dv.setUint16(s + at.mss, opts.mss == null ? 0 : checkInt("fields.options.mss", opts.mss, 1, 0xffff), true);
+    dv.setInt8(s + at.wscale, opts.wscale == null ? -1 : checkInt("fields.options.wscale", opts.wscale, 0, 14));
+    u8[s + at.sackPermitted] = checkBool("fields.options.sackPermitted", opts.sackPermitted ?? false) ? 1 : 0;
     if (opts.timestamps != null) {
-      if (typeof opts.timestamps !== "object") invalidArg("encodePacket: options.timestamps must be { value, echo }");
+      if (typeof opts.timestamps !== "object" || opts.timestamps === null) invalidType("fields.options.timestamps", "an object { value, echo }", opts.timestamps);
       u8[s + at.hasTimestamps] = 1;
-      dv.setUint32(s + at.tsVal, checkInt("options.timestamps.value", opts.timestamps.value, 0, 0xffffffff), true);
-      dv.setUint32(s + at.tsEcr, checkInt("options.timestamps.echo", opts.timestamps.echo, 0, 0xffffffff), true);
+      dv.setUint32(s + at.tsVal, checkInt("fields.options.timestamps.value", opts.timestamps.value, 0, 0xffffffff), true);
+      dv.setUint32(s + at.tsEcr, checkInt("fields.options.timestamps.echo", opts.timestamps.echo, 0, 0xffffffff), true);
     }
     u8[s + at.sackCount] = sack.length;
     sack.forEach((block, i) => {
-      if (!Array.isArray(block) || block.length !== 2) invalidArg("encodePacket: each SACK block must be [left, right]");
-      dv.setUint32(s + at.sackL0 + 8 * i, checkInt("SACK left edge", block[0], 0, 0xffffffff), true);
-      dv.setUint32(s + at.sackL0 + 8 * i + 4, checkInt("SACK right edge", block[1], 0, 0xffffffff), true);
+      if (!Array.isArray(block) || block.length !== 2) invalidType(`fields.options.sack[${i}]`, "a [left, right] pair", block);
+      dv.setUint32(s + at.sackL0 + 8 * i, checkInt(`fields.options.sack[${i}][0]`, block[0], 0, 0xffffffff), true);
+      dv.setUint32(s + at.sackL0 + 8 * i + 4, checkInt(`fields.options.sack[${i}][1]`, block[1], 0, 0xffffffff), true);
     });
 
     const headers = this.core.headersLen(s);
     const ipPayload = headers - (v6 ? 40 : 0) + payload.length;
-    if (ipPayload > 0xffff) invalidArg(`encodePacket: a ${payload.length}-byte payload does not fit one IP packet`);
+    if (ipPayload > 0xffff) outOfRange("fields.payload.length", "small enough for one IP packet (65535 bytes)", payload.length);
     if (headers + payload.length > this.scratchSize) {
-      invalidArg(`encodePacket: a ${headers + payload.length}-byte packet exceeds the ${this.scratchSize}-byte scratch region`);
+      outOfRange("fields.payload.length", `<= ${this.scratchSize - headers} (the scratch region)`, payload.length);
     }
     this.core.emitHeaders(this.scratch, s, payload.length);
     this.views.u8.set(payload, this.scratch + headers);
@@ -333,136 +333,33 @@ function optionsLength(opts: Partial<TcpOptions>, sackBlocks: number): number {
 }
 
 function flagsToBits(flags: number | Partial<TcpFlags>): number {
-  if (typeof flags === "number") return checkInt("flags", flags, 0, 0x1ff);
-  if (typeof flags !== "object" || flags === null) invalidArg("encodePacket: flags must be a number or an object of booleans");
+  if (typeof flags === "number") return checkInt("fields.flags", flags, 0, 0x1ff);
+  if (typeof flags !== "object" || flags === null) invalidType("fields.flags", "a number or an object of booleans", flags);
   let bits = 0;
   for (const name of Object.keys(flags)) {
     const entry = FLAG_BITS.find(([n]) => n === name);
-    if (!entry) invalidArg(`encodePacket: unknown flag '${name}'`);
-    if (checkBool(`flags.${name}`, flags[name as keyof TcpFlags])) bits |= entry[1];
+    if (!entry) invalidValue(`fields.flags.${name}`, flags[name as keyof TcpFlags], "is not a TCP flag");
+    if (checkBool(`fields.flags.${name}`, flags[name as keyof TcpFlags])) bits |= entry[1];
   }
   return bits;
 }
 
 function checkInt(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    invalidArg(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
+  validateInteger(value, name, min, max);
   return value;
 }
 
 function checkBool(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") invalidArg(`${name} must be a boolean, got ${String(value)}`);
+  validateBoolean(value, name);
   return value;
 }
 
-/** Dotted-quad text of 4 bytes. */
-export function formatIpv4(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-}
-
-/**
- * RFC 5952 text of 16 bytes: lowercase hex without leading zeros, the longest run of two or more
- * zero groups (the first on a tie) as "::", and IPv4-mapped addresses as ::ffff:a.b.c.d (section 5).
- */
-export function formatIpv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIpv4(b.subarray(12, 16))}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
-}
-
-/** The 4 bytes of a dotted-quad IPv4 address (no leading zeros, which some parsers read as octal). */
-export function parseIpv4(text: string): Uint8Array | null {
-  // One pass over the characters: every connect parses addresses, and split/regex showed in churn.
-  const n = text.length;
-  if (n < 7 || n > 15) return null;
-  const out = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || part === 4) return null;
-      out[part++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && value === 0) return null; // a leading zero ("01") is not dotted-decimal
-      value = value * 10 + (c - 0x30);
-      if (++digits > 3 || value > 255) return null;
-    } else {
-      return null;
-    }
-  }
-  return part === 4 ? out : null;
-}
-
-/** The 16 bytes of an IPv6 address in RFC 4291 2.2 text form (with "::" and a dotted IPv4 tail). */
-export function parseIpv6(text: string): Uint8Array | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string, allowV4Tail: boolean): number[] | null => {
-    if (part === "") return [];
-    const items = part.split(":");
-    const out: number[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (allowV4Tail && i === items.length - 1 && item.includes(".")) {
-        const v4 = parseIpv4(item);
-        if (!v4) return null;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(item)) {
-        out.push(parseInt(item, 16));
-      } else {
-        return null;
-      }
-    }
-    return out;
-  };
-  let groups: number[];
-  if (halves.length === 2) {
-    const head = groupsOf(halves[0]!, false);
-    const tail = groupsOf(halves[1]!, true);
-    if (!head || !tail || head.length + tail.length > 7) return null;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const all = groupsOf(text, true);
-    if (!all || all.length !== 8) return null;
-    groups = all;
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./address.js";
+export { formatIpv4, formatIpv6, parseIpv4, parseIpv6 };
 function parseAddress(name: string, text: unknown): Uint8Array {
-  if (typeof text !== "string") invalidArg(`encodePacket: ${name} must be an address string`);
+  if (typeof text !== "string") invalidType(`fields.${name}`, "of type string (an IPv4 or IPv6 address)", text);
   const bytes = text.includes(":") ? parseIpv6(text) : parseIpv4(text);
-  if (!bytes) invalidArg(`encodePacket: ${name} '${text}' is not an IPv4 or IPv6 address`);
+  if (!bytes) invalidValue(`fields.${name}`, text, "must be an IPv4 or IPv6 address");
   return bytes;
 }
 

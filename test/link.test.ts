@@ -145,17 +145,17 @@ describe("memory link pair, no faults", () => {
     v.b.close(); // idempotent
   });
 
-  it("rejects impossible options with ERR_INVALID_ARG", () => {
-    const bad: MemoryLinkOptions[] = [
-      { loss: 1.5 },
-      { duplicate: -0.1 },
-      { delay: -1 },
-      { corruptBits: 0 },
-      { clock: "manual" },
-      { aToB: { reorder: Number.NaN } },
+  it("rejects impossible options with Node's argument codes (test/api-misuse.test.ts has the rest)", () => {
+    const bad: [MemoryLinkOptions, string][] = [
+      [{ loss: 1.5 }, "ERR_OUT_OF_RANGE"],
+      [{ duplicate: -0.1 }, "ERR_OUT_OF_RANGE"],
+      [{ delay: -1 }, "ERR_OUT_OF_RANGE"],
+      [{ corruptBits: 0 }, "ERR_OUT_OF_RANGE"],
+      [{ clock: "manual" }, "ERR_INVALID_ARG_TYPE"],
+      [{ aToB: { reorder: Number.NaN } }, "ERR_OUT_OF_RANGE"],
     ];
-    for (const options of bad) {
-      expect(() => createMemoryLinkPair(options)).toThrowError(expect.objectContaining({ code: "ERR_INVALID_ARG" }));
+    for (const [options, code] of bad) {
+      expect(() => createMemoryLinkPair(options)).toThrowError(expect.objectContaining({ code }));
     }
   });
 });
@@ -381,10 +381,10 @@ describe("UDP link", () => {
     await expect(createUdpLink({ bind: "192.0.2.1:0", peer: "127.0.0.1:9" })).rejects.toSatisfy(
       (e: unknown) => e instanceof TcpwasmError && e.code === "EADDRNOTAVAIL",
     );
-    await expect(createUdpLink({ bind: "::1:0", peer: "127.0.0.1:9" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG" });
-    await expect(createUdpLink({ bind: "[::1]:0", peer: "127.0.0.1:9" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG" });
-    await expect(createUdpLink({ peer: "127.0.0.1:0" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG" });
-    await expect(createUdpLink({ peer: "127.0.0.1:70000" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG" });
+    await expect(createUdpLink({ bind: "::1:0", peer: "127.0.0.1:9" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    await expect(createUdpLink({ bind: "[::1]:0", peer: "127.0.0.1:9" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    await expect(createUdpLink({ peer: "127.0.0.1:0" })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    await expect(createUdpLink({ peer: "127.0.0.1:70000" })).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
     await expect(createUdpLink({ peer: "no-such-host.invalid:5" })).rejects.toMatchObject({ code: "EINVAL" });
   });
 
@@ -392,7 +392,7 @@ describe("UDP link", () => {
     expect(parseEndpoint("10.0.0.1:7000", "x")).toEqual({ host: "10.0.0.1", port: 7000 });
     expect(parseEndpoint("[fd77::1]:7001", "x")).toEqual({ host: "fd77::1", port: 7001 });
     expect(parseEndpoint("localhost:1", "x")).toEqual({ host: "localhost", port: 1 });
-    expect(() => parseEndpoint("fd77::1", "x")).toThrowError(expect.objectContaining({ code: "ERR_INVALID_ARG" }));
+    expect(() => parseEndpoint("fd77::1", "x")).toThrowError(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
   });
 });
 

@@ -432,7 +432,8 @@ export class Pair {
     this.b.engine.close(listener, this.now);
     this.b.engine.release(listener, this.now);
     this.runUntil(
-      () => this.a.engine.liveConnections() === 0 && this.b.engine.liveConnections() === 0,
+      () => this.a.engine.liveConnections() === 0 && this.b.engine.liveConnections() === 0 &&
+        this.a.engine.timeWaitCount() === 0 && this.b.engine.timeWaitCount() === 0,
       () => this.a.collect() + this.b.collect() + (this.a.events.length = 0) + (this.b.events.length = 0),
       "close",
     );
@@ -531,7 +532,9 @@ export class Pair {
       return n;
     };
     const quiesce = () =>
-      this.runUntil(() => a.liveConnections() === 0 && b.liveConnections() === 1, host, "churn: TIME-WAIT expiry");
+      this.runUntil(
+        () => a.liveConnections() === 0 && b.liveConnections() === 1 && a.timeWaitCount() === 0 && b.timeWaitCount() === 0,
+        host, "churn: TIME-WAIT expiry");
     let started = 0;
     while (done < count) {
       const batch = Math.min(concurrency, count - started);

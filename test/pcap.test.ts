@@ -115,7 +115,7 @@ describe("pcap writer", () => {
     expect([r2.getUint32(0, true), r2.getUint32(4, true), r2.getUint32(8, true), r2.getUint32(12, true)]).toEqual([
       1_700_000_001, 0, 20, 20,
     ]);
-    expect(() => new PcapWriter(() => {}, { snaplen: 0 })).toThrowError(expect.objectContaining({ code: "ERR_INVALID_ARG" }));
+    expect(() => new PcapWriter(() => {}, { snaplen: 0 })).toThrowError(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
   });
 
   it("records both directions of a link and passes packets through untouched", () => {

@@ -35,7 +35,10 @@ export const enum ConfigKey {
   PERSIST_MIN_MS = 16,
   PERSIST_MAX_MS = 17,
   PERSIST_TOTAL_MS = 18,
-  /** Link MTU: our MSS is MTU - 40 (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1). */
+  /**
+   * The MTU of a link the host names none for (engineInput / connConnectMs pass 0): our MSS is MTU - 40
+   * (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1; pmtu.ts).
+   */
   MTU = 19,
   /** 1: one event per segment in and out (tracing). */
   TRACE = 20,
@@ -73,8 +76,20 @@ export const enum ConfigKey {
    * quickack mode at start); 0: the delayed ACK applies from the first segment (RFC 9293 3.8.6.3).
    */
   QUICK_ACKS = 37,
-  COUNT = 38,
+  /**
+   * Connections kept in compact TIME-WAIT (timewait.ts), outside the MAX_CONNECTIONS slots; 0 (the
+   * default): as many as MAX_CONNECTIONS. When the store is full the oldest entry gives way. Fixed at
+   * engineInit.
+   */
+  TIME_WAIT_MAX = 38,
+  COUNT = 39,
 }
+
+/**
+ * Largest TX, RX and control region, bytes (64 MiB): each is one allocation made at engineInit, and a
+ * request past what linear memory can give would abort the module instead of failing.
+ */
+export const REGION_MAX: u32 = 1 << 26;
 
 export let maxConnections: u32 = 65536;
 export let maxHalfOpenTotal: u32 = 4096;
@@ -116,6 +131,7 @@ export let stateEvents: bool = true;
 export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
+export let timeWaitMax: u32 = 0;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -171,10 +187,10 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.SACK: offerSack = on; break;
     case ConfigKey.CHALLENGE_ACK_LIMIT: challengeAckLimit = u; break;
     case ConfigKey.TX_REGION:
-      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
       txRegionBytes = u; break;
     case ConfigKey.RX_REGION:
-      if (frozen || u < 65536 + 4096) return -Err.EINVAL;
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
       rxRegionBytes = u; break;
     case ConfigKey.EVENT_LIMIT: if (u < 64) return -Err.EINVAL; eventLimit = u; break;
     case ConfigKey.EPHEMERAL_LOW:
@@ -186,7 +202,7 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.NAGLE: nagleDefault = on; break;
     case ConfigKey.USER_TIMEOUT_MS: userTimeoutUs = msToUs(value); break;
     case ConfigKey.CONTROL_QUEUE:
-      if (frozen || u < 4096) return -Err.EINVAL;
+      if (frozen || u < 4096 || u > REGION_MAX) return -Err.EINVAL;
       controlQueueBytes = u; break;
     case ConfigKey.STATE_EVENTS: stateEvents = on; break;
     case ConfigKey.SYN_COOKIES: synCookies = on; break;
@@ -195,6 +211,9 @@ export function configSet(key: u32, value: f64): i32 {
       poolSetLimit(value == 0 ? u64.MAX_VALUE : <u64>value);
       break;
     case ConfigKey.QUICK_ACKS: quickAcks = u; break;
+    case ConfigKey.TIME_WAIT_MAX:
+      if (frozen || u > (1 << 20)) return -Err.EINVAL;
+      timeWaitMax = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -15,7 +15,7 @@ import { stateEvents } from "./config";
 // ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----
 //
 // Its capacity follows the slot capacity (connAlloc), so the live connections always fit; stale ids
-// (of connections freed while queued) take room too, and a full queue drops them in place.
+// (of connections freed or detached while queued) take room too, and a full queue drops them in place.
 
 let txqBuf: usize = 0;
 let txqCap: u32 = 0;
@@ -75,6 +75,9 @@ export function txqBytes(): usize {
 /** Queues `t` for output() (at most once). */
 export function wantOutput(t: Tcb): void {
   if (hasFlag(t, F.IN_TXQ)) return;
+  // One live entry per connection fits; entries of connections that ended since the last output()
+  // (freed, or taken out of the queue by detach) stay until output() skips them, so a full table
+  // closed and opened again between two outputs fills the queue with them: drop them first.
   if (txqLen == txqCap) txqCompact();
   if (DEBUG) assert(txqLen < txqCap, "conn: output queue full of live connections");
   if (txqLen == txqCap) return;
@@ -172,18 +175,7 @@ export const LOCAL_ABORT: u32 = 0xffff;
 export function connectionDone(t: Tcb, why: u32, err: u32): void {
   leaveHalfOpen(t);
   setState(t, State.CLOSED);
-  const key = tcbKey(t);
-  if (hasFlag(t, F.IN_TABLE)) {
-    tableRemove(key);
-    clearFlag(t, F.IN_TABLE);
-  }
-  if (hasFlag(t, F.LISTENING)) {
-    listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
-    clearFlag(t, F.LISTENING);
-  }
-  timersReset(tcbTimers(t));
-  tqRemove(slotOf(t.id));
-  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+  detach(t);
   ringRelease(sndRing(t));
   oooClear(tcbOoo(t));
   sbClear(tcbSb(t));
@@ -201,8 +193,30 @@ export function connectionDone(t: Tcb, why: u32, err: u32): void {
   }
 }
 
-/** The host gave up its id: free now if the protocol is done, else when it is. */
+/**
+ * Out of the connection and listener tables, the timer queue and the output queue: no segment, timer
+ * or output reaches the TCB any more (the end of a connection, or its move to compact TIME-WAIT).
+ */
+export function detach(t: Tcb): void {
+  const key = tcbKey(t);
+  if (hasFlag(t, F.IN_TABLE)) {
+    tableRemove(key);
+    clearFlag(t, F.IN_TABLE);
+  }
+  if (hasFlag(t, F.LISTENING)) {
+    listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
+    clearFlag(t, F.LISTENING);
+  }
+  timersReset(tcbTimers(t));
+  tqRemove(slotOf(t.id));
+  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+}
+
+/**
+ * The host gave up its id: free now if the protocol is done, else when it is. A TCB in TIME-WAIT is
+ * done too: the 4-tuple lives on in compact form (timewait.ts), which never needed the TCB.
+ */
 export function hostReleased(t: Tcb): void {
   clearFlag(t, F.HOST_HELD);
-  if (t.state == State.CLOSED) tcbFree(t);
+  if (t.state == State.CLOSED || t.state == State.TIME_WAIT) tcbFree(t);
 }

@@ -50,7 +50,17 @@ export const enum Counter {
   SYN_COOKIES_SENT = 25,
   /** Connections created from a valid cookie in an ACK. */
   SYN_COOKIES_ACCEPTED = 26,
-  COUNT = 27,
+  /** ACKs not sent for out-of-window, PAWS-stale or unacceptable-ACK segments (RFC 5961 7 throttle). */
+  ACKS_RATE_LIMITED = 27,
+  /** Compact TIME-WAIT entries ended early to make room for a newer one (the store was full). */
+  TIME_WAIT_RECYCLED = 28,
+  /** New incarnations of a 4-tuple held in TIME-WAIT: a SYN taken (RFC 6191) or our own connect. */
+  TIME_WAIT_REUSED = 29,
+  /** ICMP fragmentation-needed / ICMPv6 packet-too-big errors that lowered a connection's MSS (pmtu.ts). */
+  ICMP_TOO_BIG = 30,
+  /** Those not believed: malformed, no such connection, sequence number not in flight, MTU below the floor or not lower. */
+  ICMP_TOO_BIG_IGNORED = 31,
+  COUNT = 32,
 }
 
 const CELLS: u32 = 64;

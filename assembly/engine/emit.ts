@@ -61,18 +61,23 @@ export function txCapacity(): u32 {
 
 /** Our timestamp clock: milliseconds (RFC 7323 5.4 allows 1 ms to 1 s per tick) plus a per-connection offset. */
 @inline export function tsNow(t: Tcb, nowUs: i64): u32 {
-  return <u32>(nowUs / 1000) + t.tsOffset;
+  return tsClock(nowUs, t.tsOffset);
+}
+
+@inline export function tsClock(nowUs: i64, offset: u32): u32 {
+  return <u32>(nowUs / 1000) + offset;
 }
 
 /** Bytes the timestamp option takes in every segment once negotiated (RFC 7323 3.2, NOP-aligned). */
 const TIMESTAMP_OPTION_BYTES: u32 = 12;
 
 /**
- * Largest segment payload with no options (RFC 9293 3.7.1): the peer's MSS option, bounded by our
- * own from the MTU. RFC 6691: the MSS excludes options, so the sender subtracts what it puts there.
+ * Largest segment payload with no options (RFC 9293 3.7.1): the peer's MSS option, bounded by what
+ * the path carries (our own MSS from the link MTU, lowered by Path MTU Discovery, pmtu.ts). RFC 6691:
+ * the MSS excludes options, so the sender subtracts what it puts there.
  */
 @inline function mssLimit(t: Tcb): u32 {
-  return t.peerMss < t.localMss ? t.peerMss : t.localMss;
+  return t.peerMss < t.pathMss ? t.peerMss : t.pathMss;
 }
 
 /**
@@ -121,7 +126,7 @@ function noOptions(seg: Segment): void {
  * right only by at least min(buffer / 2, MSS), and never left (RFC 9293 3.8.6 "shrinking the window"
  * is discouraged). In a SYN the window is never scaled (RFC 7323 2.2).
  */
-function windowField(t: Tcb, syn: bool): u16 {
+export function windowField(t: Tcb, syn: bool): u16 {
   if (windowWouldOpen(t)) t.rcvAdv = t.rcvNxt + (rcvRing(t).cap - rcvRing(t).len);
   let wnd = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
   if (!syn) wnd >>= t.rcvShift;
@@ -272,6 +277,37 @@ export function queueConnectionReset(t: Tcb): void {
   seg.window = 0;
   noOptions(seg);
   if (queueOutSeg(t.id)) count(Counter.RESETS_SENT);
+}
+
+/**
+ * An ACK of a connection in compact TIME-WAIT (timewait.ts), its 4-tuple at `keyBytes` as
+ * flowKeyBytes writes it: <SEQ=seq><ACK=ack><CTL=ACK> with the window field as last advertised and,
+ * when the connection used them, timestamps (RFC 7323 3.2), through the control queue. Traced under
+ * `id`. Returns false when the queue is full.
+ */
+export function queueFlowAck(keyBytes: usize, seq: u32, ack: u32, window: u32, ts: bool, tsVal: u32, tsEcr: u32,
+  id: u32): bool {
+  const seg = outSeg;
+  ipDefaults(seg);
+  seg.ipVersion = <u8>load<u32>(keyBytes, 36);
+  seg.srcA = load<u64>(keyBytes);
+  seg.srcB = load<u64>(keyBytes, 8);
+  seg.dstA = load<u64>(keyBytes, 16);
+  seg.dstB = load<u64>(keyBytes, 24);
+  const ports = load<u32>(keyBytes, 32);
+  seg.srcPort = <u16>(ports >>> 16);
+  seg.dstPort = <u16>ports;
+  seg.seq = seq;
+  seg.ack = ack;
+  seg.flags = <u16>FLG_ACK;
+  seg.window = <u16>window;
+  noOptions(seg);
+  seg.hasTimestamps = ts;
+  seg.tsVal = tsVal;
+  seg.tsEcr = tsEcr;
+  if (!queueOutSeg(id)) return false;
+  count(Counter.SEGMENTS_OUT);
+  return true;
 }
 
 /** outSeg, without payload, into the control queue. */

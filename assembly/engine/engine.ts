@@ -12,7 +12,9 @@ import { eventsInit } from "./events";
 import { outputRun, outputMore } from "./output";
 import { emitInit } from "./emit";
 import { inputRun } from "./input";
+import { setLinkMtu } from "./pmtu";
 import { timersRun } from "./timeouts";
+import { twInit, twExpire, twNextDeadline, twCount } from "./timewait";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
 import { Err } from "./errors";
 import * as config from "./config";
@@ -33,6 +35,8 @@ let rxBuf: usize = 0;
  */
 export function engineInit(): i32 {
   if (initialised) return -Err.EINVAL;
+  // RFC 6056: the ephemeral range is low..high inclusive; an inverted one would be ignored silently.
+  if (config.ephemeralLow > config.ephemeralHigh) return -Err.EINVAL;
   const p = paramPtr();
   isnSetSecret(load<u64>(p), load<u64>(p, 8));
   rngSeed(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
@@ -40,6 +44,7 @@ export function engineInit(): i32 {
   const n = config.maxConnections;
   const slots = n < INITIAL_SLOTS ? n : INITIAL_SLOTS;
   if (!tableInit(n) || !tqInit(slots) || !txqInit(slots) || !slotsInit(slots, n)) return -Err.ENOBUFS;
+  twInit();
   eventsInit(256);
   emitInit();
   rxBuf = heap.alloc(config.rxRegionBytes);
@@ -59,11 +64,13 @@ export function engineRxCapacity(): u32 {
 }
 
 /**
- * Processes `count` packets from the RX region at time `nowMs`. Nothing is sent from here: after it
- * the host drains events, calls engineOutput until it reports nothing more, and re-reads
- * engineNextDeadline. Returns the number of records processed.
+ * Processes `count` packets from the RX region at time `nowMs`, all arrived over one link of MTU
+ * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts).
+ * Nothing is sent from here: after it the host drains events, calls engineOutput until it reports
+ * nothing more, and re-reads engineNextDeadline. Returns the number of records processed.
  */
-export function engineInput(count: u32, nowMs: f64): u32 {
+export function engineInput(count: u32, nowMs: f64, linkMtu: u32): u32 {
+  setLinkMtu(linkMtu);
   return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs));
 }
 
@@ -87,12 +94,16 @@ export function engineOutputMore(): u32 {
  * engineNextDeadline.
  */
 export function engineTimers(nowMs: f64): void {
-  timersRun(toUs(nowMs));
+  const nowUs = toUs(nowMs);
+  timersRun(nowUs);
+  twExpire(nowUs);
 }
 
 /** The earliest timer deadline in ms on the host's clock, or +Infinity when no timer is armed. */
 export function engineNextDeadline(): f64 {
-  const d = tqNextDeadline();
+  const q = tqNextDeadline();
+  const w = twNextDeadline();
+  const d = q < w ? q : w;
   if (d == NEVER) return Infinity;
   return <f64>d / 1000.0;
 }
@@ -119,8 +130,20 @@ export function engineTcbSize(): u32 {
   return <u32>TCB_SIZE;
 }
 
-// User calls taking `now` in ms (assembly/engine/user.ts documents them).
-export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64): i32 {
+/** Connections waiting out TIME-WAIT in compact form (timewait.ts), outside the connection slots. */
+export function engineTimeWaitCount(): u32 {
+  return twCount();
+}
+
+/** The connection slots (config MAX_CONNECTIONS), for the host's "table full" messages. */
+export function engineMaxConnections(): u32 {
+  return config.maxConnections;
+}
+
+// User calls taking `now` in ms (assembly/engine/user.ts documents them). connConnectMs takes the MTU
+// of the link the route to the peer uses (0: config MTU), which sets the connection's MSS (pmtu.ts).
+export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64, linkMtu: u32): i32 {
+  setLinkMtu(linkMtu);
   return connConnect(id, ipVersion, localPort, remotePort, toUs(nowMs));
 }
 export function connSendCommitMs(id: u32, n: u32, nowMs: f64): i32 {

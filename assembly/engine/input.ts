@@ -6,7 +6,6 @@
 // the control queue (RSTs for segments that match no connection), drained by output().
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
-import { seqGt } from "../wire/seq";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbFree,
   slotOf } from "./tcb";
@@ -15,12 +14,14 @@ import { ccInit, CcAlgo } from "./congestion";
 import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
-import { setState, connectionDone, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
+import { setState, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, controlRoom, controlWritePtr,
   controlCommit } from "./emit";
-import { initConnection, inheritOptions } from "./user";
+import { initConnection, inheritOptions, startAfterTimeWait } from "./user";
+import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
+import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
@@ -28,6 +29,12 @@ const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 let inputPacketPtr: usize = 0;
 
 const lookupKey = changetype<FlowKey>(memory.data(offsetof<FlowKey>(), 8));
+
+// A SYN that ended a TIME-WAIT (RFC 6191): the old incarnation's SND.NXT and timestamp offset, which
+// the new connection must start beyond. Valid for the segment being processed only.
+let reusing = false;
+let reuseSndNxt: u32 = 0;
+let reuseTsOffset: u32 = 0;
 
 /** The packet being processed: Segment.payloadOffset counts from here. */
 @inline export function packetPtr(): usize {
@@ -67,6 +74,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   const reason = parsePacket(ptr, len, seg, config.verifyChecksums);
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
+      if (tooBigArrives(ptr, len, seg)) return;
       const room = controlRoom();
       const cap: u32 = room > 8 ? <u32>(room - 8) : 0;
       const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), cap);
@@ -101,19 +109,31 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   key.remoteB = seg.srcB;
   key.localPort = seg.dstPort;
   key.remotePort = seg.srcPort;
+  reusing = false;
   const slot = tableLookup(key);
   if (slot >= 0) {
     const t = tcbAtSlot(<u32>slot);
-    if (t != null && t.state == State.TIME_WAIT && timeWaitTakesSyn(t, seg)) {
-      // RFC 9293 3.6.1 / RFC 6191: a new incarnation may start in TIME-WAIT when its SYN is newer
-      // than anything of the old one (timestamps if they were in use, else the sequence number).
-      connectionDone(t, 0, 0);
-    } else if (t != null) {
+    if (t != null) {
       if (config.trace) traceSegment(EventType.SEGMENT_IN, t.id, seg, seg.payloadLen);
       keepaliveTouch(t, nowUs);
       const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, nowUs);
       if (alive) reschedule(t);
       return;
+    }
+  } else {
+    const tw = twLookup(key);
+    if (tw >= 0) {
+      if (!twTakesSyn(<u32>tw, seg)) {
+        twSegmentArrives(<u32>tw, seg, nowUs);
+        return;
+      }
+      // RFC 9293 3.6.1 / RFC 6191: a new incarnation may start in TIME-WAIT when its SYN is newer
+      // than anything of the old one; a listener (if any) takes it from here.
+      reusing = true;
+      reuseSndNxt = twSndNxt(<u32>tw);
+      reuseTsOffset = twTsOffset(<u32>tw);
+      count(Counter.TIME_WAIT_REUSED);
+      twEnd(<u32>tw);
     }
   }
   const l = listenerLookup(seg.ipVersion, seg.dstA, seg.dstB, seg.dstPort);
@@ -127,12 +147,6 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   }
   if (config.trace) traceSegment(EventType.SEGMENT_IN, 0, seg, seg.payloadLen);
   closedArrives(seg);
-}
-
-function timeWaitTakesSyn(t: Tcb, seg: Segment): bool {
-  if ((seg.flags & (FLG_SYN | FLG_ACK | FLG_RST)) != FLG_SYN) return false;
-  if (hasFlag(t, F.TS_OK) && seg.hasTimestamps) return seqGt(seg.tsVal, t.tsRecent);
-  return seqGt(seg.seq, t.rcvNxt);
 }
 
 /** RFC 9293 3.10.7.1: no connection. A RST is ignored; anything else is answered with a RST. */
@@ -192,7 +206,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   // a SYN cookie (RFC 4987 3.6) or nothing.
   if (l.halfOpen >= l.backlog || halfOpenTotal >= config.maxHalfOpenTotal) {
     if (config.synCookies) {
-      const localMss = config.mtu - (seg.ipVersion == 6 ? 60 : 40);
+      const localMss = linkMss(seg.ipVersion);
       const iss = cookieMake(lookupKey, seg.seq, seg.mss != 0 ? <u32>seg.mss : 536, nowUs);
       const window = l.rcvBuf < 0xffff ? l.rcvBuf : 0xffff;
       if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, window, localMss)) count(Counter.SYN_COOKIES_SENT);
@@ -239,6 +253,7 @@ function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
   t.listenerId = l.id;
   inheritOptions(t, l);
   initConnection(t, nowUs);
+  if (reusing) startAfterTimeWait(t, reuseSndNxt, reuseTsOffset);
   t.state = State.LISTEN;
   return t;
 }

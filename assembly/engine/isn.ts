@@ -13,18 +13,35 @@
 //   connection table's bucket hash, where the output never leaves the engine.
 // - isnFor serialises the key exactly as flowKeyBytes writes it (40 bytes), so the same 4-tuple always
 //   maps to the same offset for a given secret.
+// - tsOffsetFor is the timestamp clock's offset (RFC 7323 5.4: "the same function with a different
+//   secret key"): F keyed with a key derived from the secret, never the secret itself. Being a function
+//   of the 4-tuple, it is the same for every incarnation of a connection, so a new incarnation's TSvals
+//   continue the old one's clock and never go back (a peer still in TIME-WAIT, or PAWS, would drop
+//   them), while a peer learns nothing about another 4-tuple's offset.
 import { FlowKey } from "./table";
 
 let secretK0: u64 = 0;
 let secretK1: u64 = 0;
+let tsKey0: u64 = 0;
+let tsKey1: u64 = 0;
 
 // 40 bytes of serialised 4-tuple (flowKeyBytes); static so no allocation per SYN.
 export const FLOW_KEY_BYTES: u32 = 40;
 const flowScratch = memory.data(FLOW_KEY_BYTES, 8);
 
+const keyLabel = memory.data(8, 8);
+
 export function isnSetSecret(k0: u64, k1: u64): void {
   secretK0 = k0;
   secretK1 = k1;
+  tsKey0 = deriveKey(0x74657366666f7374); // "tsoffset"
+  tsKey1 = deriveKey(0x74657366666f7374 ^ (<u64>1 << 56));
+}
+
+/** A key for another use of F: the PRF of a label under the secret (the secret itself never leaves). */
+export function deriveKey(label: u64): u64 {
+  store<u64>(keyLabel, label);
+  return sipHash24(secretK0, secretK1, keyLabel, 8);
 }
 
 export function isnSecretK0(): u64 {
@@ -100,4 +117,10 @@ export function isnFor(key: FlowKey, nowUs: i64): u32 {
   // M: the 4-microsecond clock of RFC 6528 section 3, wrapping modulo 2^32 (about every 4.77 hours).
   let m = <u32>(nowUs >> 2);
   return m + f;
+}
+
+/** The timestamp clock's offset for this 4-tuple (RFC 7323 5.4). */
+export function tsOffsetFor(key: FlowKey): u32 {
+  flowKeyBytes(key, flowScratch);
+  return <u32>sipHash24(tsKey0, tsKey1, flowScratch, FLOW_KEY_BYTES);
 }

@@ -1,16 +1,14 @@
 // Segment arrival in a connection's states (RFC 9293 3.10.7.3 SYN-SENT and 3.10.7.4 every later
 // state), the checks in the RFC's order: sequence number (with PAWS, RFC 7323 5.3), RST (RFC 5961
-// 3.2, RFC 1337), SYN (RFC 5961 4.2), ACK (RFC 5961 5.2; ack.ts does the sender's side), text
-// (receive.ts) and FIN. Each returns false when the connection ended (and may have been freed).
+// 3.2), SYN (RFC 5961 4.2), ACK (RFC 5961 5.2; ack.ts does the sender's side), text (receive.ts) and
+// FIN. The ACKs owed to dropped segments go through the RFC 5961 7 throttle (ackrate.ts). TIME-WAIT
+// is not here: a connection entering it moves to timewait.ts. Each returns false when the connection
+// ended or left (and may have been freed).
 import { Segment } from "../wire/packet";
-import { seqLt, seqLe, seqGt, seqGe, seqInRange } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, rcvRing, tcbTimers, tcbRtt, tcbOoo, tcbSb,
-  tcbFromId } from "./tcb";
-import { ringRelease } from "./ring";
+import { seqLt, seqLe, seqGt, seqGe, segmentAcceptable } from "../wire/seq";
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter } from "./tcb";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
-import { oooRelease } from "./reassembly";
-import { sbRelease } from "./scoreboard";
 import { emitSimple, EventType } from "./events";
 import { Err } from "./errors";
 import { count, Counter } from "./counters";
@@ -21,10 +19,11 @@ import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart, packetPtr } from "./input";
 import { processAck } from "./ack";
 import { receiveText } from "./receive";
+import { ackAllowed } from "./ackrate";
+import { twEnter } from "./timewait";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
-const CHALLENGE_WINDOW_US: i64 = 1_000_000;
 const SYN_TIMEOUT_RTO_US: i64 = 3_000_000;
 
 /** SEG.LEN (RFC 9293 3.4): payload plus one for SYN and one for FIN. */
@@ -66,7 +65,11 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   const hasAck = (flags & FLG_ACK) != 0;
   // First: the ACK must acknowledge our SYN and nothing beyond it.
   if (hasAck && (seqLe(seg.ack, t.iss) || seqGt(seg.ack, t.sndNxt))) {
-    if ((flags & FLG_RST) == 0) queueReset(seg, seg.ack, 0, false);
+    // <SEQ=SEG.ACK><CTL=RST>, within the RFC 5961 7 budget like every answer to a dropped segment.
+    if ((flags & FLG_RST) == 0) {
+      if (ackAllowed(tcbAckLimiter(t), nowUs)) queueReset(seg, seg.ack, 0, false);
+      else count(Counter.ACKS_RATE_LIMITED);
+    }
     return true;
   }
   // Second: a RST is believed only with an acceptable ACK (RFC 5961 3.2 for SYN-SENT).
@@ -144,20 +147,28 @@ function synAcked(t: Tcb, seg: Segment, window: u32, nowUs: i64): void {
   }
 }
 
-/** RFC 5961 7: a challenge ACK, at most config.challengeAckLimit per second per connection. */
+/** RFC 5961 3.2 / 4.2: a challenge ACK, within the connection's RFC 5961 7 budget (ackrate.ts). */
 function challengeAck(t: Tcb, nowUs: i64): void {
-  if (nowUs - t.challengeWindowUs >= CHALLENGE_WINDOW_US) {
-    t.challengeWindowUs = nowUs;
-    t.challengeCount = 0;
-  }
-  if (t.challengeCount >= config.challengeAckLimit) {
+  if (!ackAllowed(tcbAckLimiter(t), nowUs)) {
     count(Counter.CHALLENGE_ACKS_LIMITED);
     return;
   }
-  t.challengeCount++;
   count(Counter.CHALLENGE_ACKS);
   setFlag(t, F.ACK_NOW);
   wantOutput(t);
+}
+
+/**
+ * The ACK owed to a segment that is dropped (outside the window, PAWS-stale, an unacceptable ACK):
+ * within the same budget as challenge ACKs (RFC 5961 7), so a flood of them is not answered in kind.
+ */
+function throttledAck(t: Tcb, nowUs: i64): bool {
+  if (!ackAllowed(tcbAckLimiter(t), nowUs)) {
+    count(Counter.ACKS_RATE_LIMITED);
+    return false;
+  }
+  ackNow(t);
+  return true;
 }
 
 @inline export function ackNow(t: Tcb): void {
@@ -165,21 +176,15 @@ function challengeAck(t: Tcb, nowUs: i64): void {
   wantOutput(t);
 }
 
-function enterTimeWait(t: Tcb, nowUs: i64): void {
+/**
+ * TIME-WAIT: everything we sent is acknowledged and nothing more will come in order, so the 4-tuple
+ * waits out 2 MSL in compact form (timewait.ts) and the TCB leaves the connection table. Returns
+ * false: the caller must not touch `t` again (it is freed unless the host holds its id).
+ */
+function enterTimeWait(t: Tcb, nowUs: i64): bool {
   setState(t, State.TIME_WAIT);
-  const timers = tcbTimers(t);
-  timerClear(timers, TimerKind.Retransmit);
-  timerClear(timers, TimerKind.Persist);
-  timerClear(timers, TimerKind.Keepalive);
-  timerClear(timers, TimerKind.UserTimeout);
-  timerClear(timers, TimerKind.DelayedAck);
-  timerSet(timers, TimerKind.TimeWait, nowUs + 2 * config.mslUs);
-  // Everything we sent is acknowledged and nothing more will come in order: a TIME-WAIT connection
-  // keeps only its TCB (and data the host has not read yet).
-  ringRelease(sndRing(t));
-  if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
-  oooRelease(tcbOoo(t));
-  sbRelease(tcbSb(t));
+  twEnter(t, nowUs);
+  return false;
 }
 
 /** RFC 9293 3.10.7.4: every state after SYN-SENT. Returns false when the connection ended. */
@@ -202,7 +207,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
         t.tsRecentUs = nowUs;
       } else {
         count(Counter.PAWS_DROPPED);
-        ackNow(t);
+        throttledAck(t, nowUs);
         return true;
       }
     }
@@ -211,18 +216,9 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   // First: sequence number acceptability (RFC 9293 3.10.7.4, the four cases).
   const len = segLength(seg);
   const rcvWnd: u32 = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
-  let acceptable: bool;
-  let zeroWindowAck = false;
-  if (len == 0) {
-    acceptable = rcvWnd == 0 ? seg.seq == t.rcvNxt : seqInRange(seg.seq, t.rcvNxt, t.rcvNxt + rcvWnd);
-  } else if (rcvWnd == 0) {
-    // "Special allowance ... to accept valid ACKs, URGs, and RSTs": the text is dropped below.
-    acceptable = seg.seq == t.rcvNxt;
-    zeroWindowAck = acceptable;
-  } else {
-    acceptable = seqInRange(seg.seq, t.rcvNxt, t.rcvNxt + rcvWnd) ||
-      seqInRange(seg.seq + len - 1, t.rcvNxt, t.rcvNxt + rcvWnd);
-  }
+  const acceptable = segmentAcceptable(seg.seq, len, t.rcvNxt, rcvWnd);
+  // "Special allowance ... to accept valid ACKs, URGs, and RSTs": the text is dropped below.
+  const zeroWindowAck = acceptable && len != 0 && rcvWnd == 0;
   if (!acceptable) {
     count(Counter.OUT_OF_WINDOW);
     if (rst) return true;
@@ -235,22 +231,26 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
         ackNow(t);
         return state == State.SYN_RECEIVED ? becomeEstablished(t, nowUs) : true;
       }
-      // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again.
-      setFlag(t, F.NEED_SYN);
-      wantOutput(t);
+      // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again (as throttled
+      // as any other answer to a segment outside the window, RFC 5961 7).
+      if (ackAllowed(tcbAckLimiter(t), nowUs)) {
+        setFlag(t, F.NEED_SYN);
+        wantOutput(t);
+      } else {
+        count(Counter.ACKS_RATE_LIMITED);
+      }
       return true;
     }
-    // A retransmitted FIN in TIME-WAIT restarts the 2 MSL wait (RFC 9293 3.10.7.4, eighth check).
-    if (state == State.TIME_WAIT && (flags & FLG_FIN) != 0) {
-      timerSet(tcbTimers(t), TimerKind.TimeWait, nowUs + 2 * config.mslUs);
-    }
-    ackNow(t);
+    // Data again from within one receive buffer below RCV.NXT: a retransmission whose sender must
+    // learn that it arrived (and, with SACK, a D-SACK, RFC 2883), answered at once. A blind sender
+    // lands there with odds of one buffer in 2^32; anything else waits for the RFC 5961 7 budget.
+    if (seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - t.rcvBuf)) ackNow(t);
+    else throttledAck(t, nowUs);
     return true;
   }
 
   // Second: RST (RFC 5961 3.2: exact match resets, anything else in the window is challenged).
   if (rst) {
-    if (state == State.TIME_WAIT) return true; // RFC 1337 TIME-WAIT assassination hazard
     if (seg.seq != t.rcvNxt) {
       challengeAck(t, nowUs);
       return true;
@@ -281,7 +281,9 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   if ((flags & FLG_ACK) == 0) return true;
   if (state == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
     if (!(seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndMax))) {
-      queueReset(seg, seg.ack, 0, false);
+      // RFC 9293 3.10.7.4 fifth check: <SEQ=SEG.ACK><CTL=RST>, within the RFC 5961 7 budget.
+      if (ackAllowed(tcbAckLimiter(t), nowUs)) queueReset(seg, seg.ack, 0, false);
+      else count(Counter.ACKS_RATE_LIMITED);
       return true;
     }
     // In SYN-RECEIVED nothing but our SYN was in flight (data waits for ESTABLISHED); after CLOSE in
@@ -290,10 +292,12 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     if (state == State.SYN_RECEIVED && !becomeEstablished(t, nowUs)) return false;
   }
   // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (SND.MAX: data sent before a timeout
-  // moved SND.NXT back is still data the peer may acknowledge).
+  // moved SND.NXT back is still data the peer may acknowledge). Outside it, the whole segment is
+  // dropped, its text and FIN too (an ACK of data never sent says the segment is not for this
+  // connection, as Linux treats it), and answered with an ACK within the RFC 5961 7 budget.
   if (seqLt(seg.ack, t.sndUna - t.maxSndWnd) || seqGt(seg.ack, t.sndMax)) {
     count(Counter.BAD_ACK_DROPPED);
-    ackNow(t);
+    throttledAck(t, nowUs);
     return true;
   }
   // RFC 7323 4.3: TS.Recent from an acceptable segment that covers Last.ACK.sent.
@@ -312,7 +316,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       }
       break;
     case State.CLOSING:
-      if (finAcked) enterTimeWait(t, nowUs);
+      if (finAcked) return enterTimeWait(t, nowUs);
       break;
     case State.LAST_ACK:
       if (finAcked) {
@@ -392,15 +396,11 @@ export function finArrives(t: Tcb, nowUs: i64): bool {
       setState(t, State.CLOSE_WAIT);
       break;
     case State.FIN_WAIT_1:
-      if (hasFlag(t, F.FIN_SENT) && seqGt(t.sndUna, t.finSeq)) enterTimeWait(t, nowUs);
-      else setState(t, State.CLOSING);
+      if (hasFlag(t, F.FIN_SENT) && seqGt(t.sndUna, t.finSeq)) return enterTimeWait(t, nowUs);
+      setState(t, State.CLOSING);
       break;
     case State.FIN_WAIT_2:
-      enterTimeWait(t, nowUs);
-      break;
-    case State.TIME_WAIT:
-      timerSet(tcbTimers(t), TimerKind.TimeWait, nowUs + 2 * config.mslUs);
-      break;
+      return enterTimeWait(t, nowUs);
     default:
       break;
   }

@@ -26,10 +26,12 @@
 //   "anything on this port at any address". It is O(1): a usage table keeps the counts.
 // - allocEphemeralPort: RFC 6056 section 3.3.1 (simple port randomisation): a random start in the
 //   range, then the next ports in turn until the full 4-tuple is free and no listener holds the
-//   port; at most (hi - lo + 1) probes.
+//   port; at most (hi - lo + 1) probes. A 4-tuple in compact TIME-WAIT (timewait.ts) is taken only
+//   when no free one is left (the first such port met), and the caller then reuses it.
 import { poolAlloc, poolFree } from "./pool";
 import { sipHash13, sipHash24, isnSecretK0, isnSecretK1, flowKeyBytes } from "./isn";
 import { rngBelow } from "./rng";
+import { twLookup } from "./timewait";
 
 @unmanaged
 export class FlowKey {
@@ -389,12 +391,15 @@ export function allocEphemeralPort(key: FlowKey): i32 {
   let n = ephemeralHi - ephemeralLo + 1;
   let first = rngBelow(n);
   let saved = key.localPort;
+  let inTimeWait: i32 = -1;
   for (let i: u32 = 0; i < n; i++) {
     let port = ephemeralLo + (first + i) % n;
     if (listenerLookup(key.ipVersion, key.localA, key.localB, port) >= 0) continue;
     key.localPort = port;
-    if (tableLookup(key) < 0) return <i32>port;
+    if (tableLookup(key) >= 0) continue;
+    if (twLookup(key) < 0) return <i32>port;
+    if (inTimeWait < 0) inTimeWait = <i32>port;
   }
-  key.localPort = saved;
-  return -1;
+  key.localPort = inTimeWait >= 0 ? <u32>inTimeWait : saved;
+  return inTimeWait;
 }

@@ -153,6 +153,8 @@ export class Tcb {
   /** Peer's MSS option (clamped to >= 48) and ours from the MTU. */
   peerMss: u32;
   localMss: u32;
+  /** Largest segment the path carries, options included: localMss, lowered by ICMP (pmtu.ts). */
+  pathMss: u32;
 
   tsRecent: u32;
   tsOffset: u32;
@@ -171,8 +173,9 @@ export class Tcb {
   lastRecvUs: i64;
   /** When data first went unacknowledged (for the user timeout). */
   unackedSinceUs: i64;
-  challengeCount: u32;
-  challengeWindowUs: i64;
+  /** RFC 5961 7 ACK throttle (ackrate.ts): window start, then the count, adjacent in this order. */
+  ackLimitWindowUs: i64;
+  ackLimitCount: u32;
 
   userTimeoutUs: i64;
   keepIdleUs: i64;
@@ -204,6 +207,9 @@ export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
 @inline export function tcbCc(t: Tcb): Congestion { return changetype<Congestion>(changetype<usize>(t) + CC_OFF); }
 @inline export function tcbOoo(t: Tcb): OooList { return changetype<OooList>(changetype<usize>(t) + OOO_OFF); }
 @inline export function tcbSb(t: Tcb): Scoreboard { return changetype<Scoreboard>(changetype<usize>(t) + SB_OFF); }
+
+/** The TCB's ACK limiter record (ackrate.ts). */
+@inline export function tcbAckLimiter(t: Tcb): usize { return changetype<usize>(t) + offsetof<Tcb>("ackLimitWindowUs"); }
 
 @inline export function hasFlag(t: Tcb, f: u32): bool { return (t.flags & f) != 0; }
 @inline export function setFlag(t: Tcb, f: u32): void { t.flags |= f; }

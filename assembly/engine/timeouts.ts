@@ -38,7 +38,8 @@ export function timersRun(nowUs: i64): void {
 /** Returns false when the connection ended (and may have been freed). */
 function runTimers(t: Tcb, nowUs: i64): bool {
   if (due(t, TimerKind.TimeWait, nowUs)) {
-    // RFC 9293 3.10.8 time-wait timeout; also the end of an orphaned FIN-WAIT-2 (no host, no FIN).
+    // The end of an orphaned FIN-WAIT-2 (no host, no FIN; Linux's tcp_fin_timeout). TIME-WAIT itself
+    // waits in timewait.ts.
     connectionDone(t, 0, 0);
     return false;
   }

@@ -5,22 +5,24 @@
 // Parameter region (paramPtr(), 64 bytes): addresses go in as 16 raw network-order bytes each, IPv4 in
 // the first 4: [0, 16) local address, [16, 32) remote address. engineInit reads [0, 32) as the ISN
 // secret (two u64) and the PRNG seed (four u32) instead.
-import { seqGt } from "../wire/seq";
+import { seqGt, seqLt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbOoo, tcbFromId, slotOf } from "./tcb";
 import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove, allocEphemeralPort } from "./table";
-import { isnFor } from "./isn";
+import { isnFor, tsOffsetFor } from "./isn";
+import { twLookup, twEnd, twSndNxt, twTsOffset, twDisown } from "./timewait";
+import { count, Counter } from "./counters";
 import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit, ringReadPtr,
   ringReadContig, ringConsume, ringSpace, ringRelease } from "./ring";
 import { TimerKind, timerSet } from "./timers";
 import { rttInit } from "./rtt";
 import { ccInit, CcAlgo, ccOnIdleRestart } from "./congestion";
 import { oooClear, oooBytes } from "./reassembly";
-import { rngNext } from "./rng";
 import { Err } from "./errors";
 import * as config from "./config";
 import { setState, connectionDone, hostReleased, connAlloc, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
 import { queueConnectionReset, sendMss, windowWouldOpen } from "./emit";
+import { linkMss } from "./pmtu";
 
 const params = memory.data(64, 16);
 
@@ -61,30 +63,50 @@ export function inheritOptions(t: Tcb, l: Tcb): void {
 /**
  * Sequence and buffer state of a connection about to send its SYN or SYN,ACK: ISS (RFC 6528), ring
  * capacities (storage comes later), our MSS from the MTU (RFC 9293 3.7.1), our window scale from the
- * receive buffer (RFC 7323 2.3), RTO (RFC 6298 2.1), a random timestamp offset (RFC 7323 5.4).
+ * receive buffer (RFC 7323 2.3), RTO (RFC 6298 2.1), the timestamp offset of the 4-tuple (RFC 7323 5.4).
  */
 export function initConnection(t: Tcb, nowUs: i64): void {
   const key = tcbKey(t);
   ringSetCapacity(sndRing(t), t.sndBuf);
   ringSetCapacity(rcvRing(t), t.rcvBuf);
-  t.localMss = config.mtu - (key.ipVersion == 6 ? 60 : 40);
+  t.localMss = linkMss(key.ipVersion);
+  t.pathMss = t.localMss;
   t.peerMss = key.ipVersion == 6 ? 1220 : 536;
   let shift: u32 = 0;
   const cap = rcvRing(t).cap;
   while (shift < 14 && (cap >> shift) > 0xffff) shift++;
   t.rcvShift = shift;
-  t.iss = isnFor(key, nowUs);
-  t.sndUna = t.iss;
-  t.sndNxt = t.iss;
-  t.sndMax = t.iss;
-  t.highRxt = t.iss;
-  t.tsOffset = rngNext();
+  t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
-  tcbCc(t).recover = t.iss;
+  setIss(t, isnFor(key, nowUs));
   oooClear(tcbOoo(t));
   t.lastRecvUs = nowUs;
   t.quickAcks = config.quickAcks;
+}
+
+function setIss(t: Tcb, iss: u32): void {
+  t.iss = iss;
+  t.sndUna = iss;
+  t.sndNxt = iss;
+  t.sndMax = iss;
+  t.highRxt = iss;
+  tcbCc(t).recover = iss;
+}
+
+/** The largest window a SYN can offer (RFC 7323 2.2: a SYN's window is never scaled), plus one. */
+const UNSCALED_WINDOW_SPAN: u32 = 65536;
+
+/**
+ * A new incarnation of a 4-tuple that was in TIME-WAIT here: its ISS lies beyond everything the old one
+ * sent (RFC 9293 3.6.1, RFC 1122 4.2.2.13), by a whole unscaled window so that an old duplicate cannot
+ * land in the new one's first window, and its TSvals beyond any the old one sent (RFC 6191 2, PAWS):
+ * the same 4-tuple has the same offset (tsOffsetFor), so within the same millisecond it moves one on.
+ */
+export function startAfterTimeWait(t: Tcb, oldSndNxt: u32, oldTsOffset: u32): void {
+  const floor = oldSndNxt + UNSCALED_WINDOW_SPAN;
+  if (seqLt(t.iss, floor)) setIss(t, floor);
+  if (!seqGt(t.tsOffset, oldTsOffset)) t.tsOffset = oldTsOffset + 1;
 }
 
 // ---- OPEN ----
@@ -156,6 +178,9 @@ export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort:
     if (tableLookup(key) >= 0) err = -Err.EADDRINUSE;
   }
   if (err == 0 && !tableInsert(key, slotOf(t.id))) err = -Err.ENOBUFS;
+  // A 4-tuple we hold in TIME-WAIT (an explicit port, or an ephemeral pick when every free tuple was
+  // taken) is reused at once, as Linux's tcp_tw_reuse does: the new incarnation starts beyond the old.
+  const tw = err == 0 ? twLookup(key) : -1;
   if (err != 0) {
     if (listening) {
       key.localA = listenA; // still listening, as it was
@@ -169,6 +194,11 @@ export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort:
   }
   setFlag(t, F.IN_TABLE | F.OPENED);
   initConnection(t, nowUs);
+  if (tw >= 0) {
+    startAfterTimeWait(t, twSndNxt(<u32>tw), twTsOffset(<u32>tw));
+    count(Counter.TIME_WAIT_REUSED);
+    twEnd(<u32>tw);
+  }
   setState(t, State.SYN_SENT);
   setFlag(t, F.NEED_SYN);
   wantOutput(t);
@@ -360,6 +390,7 @@ function userAbort(t: Tcb): void {
       s == State.CLOSE_WAIT) {
     queueConnectionReset(t);
   }
+  if (s == State.TIME_WAIT) twDisown(tcbKey(t));
   connectionDone(t, LOCAL_ABORT, 0);
 }
 

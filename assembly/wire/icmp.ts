@@ -88,3 +88,112 @@ export function icmpEchoReply(inPtr: usize, inLen: u32, seg: Segment, outPtr: us
 @inline function answerableIpv6(high: u64, low: u64): bool {
   return (high | low) != 0 && (high & 0xff) != 0xff;
 }
+
+// ---- "Too big" errors: ICMP fragmentation needed (RFC 792, RFC 1191 4) and ICMPv6 packet too big
+// (RFC 4443 3.2) ----
+//
+// Contract: icmpTooBig takes a packet parsePacket refused with Reason.NOT_TCP (so `seg` holds its
+// validated IP fields). It checks the message (length, type and code, checksum) and the header it
+// quotes (version, header length, TCP, not a later fragment, sent from the address the error came to)
+// before reading the quoted ports and sequence number into `out`. Whether a connection owns that
+// segment, and whether to believe the MTU, is the engine's business (engine/pmtu.ts).
+
+export const ICMP_DEST_UNREACHABLE: u8 = 3;
+/** RFC 1191 4: "fragmentation needed and DF set", with the next-hop MTU in the low half of the unused word. */
+export const ICMP_FRAG_NEEDED: u8 = 4;
+export const ICMPV6_PACKET_TOO_BIG: u8 = 2;
+/** Type, code, checksum, then the unused word / MTU: the quoted packet starts here. */
+export const ERROR_HEADER_LEN: u32 = 8;
+/** RFC 792: the quoted header is followed by at least 64 bits of the original data, the TCP ports and SEQ. */
+const QUOTED_TCP_BYTES: u32 = 8;
+const IPPROTO_TCP: u32 = 6;
+
+/** The segment an ICMP "too big" error quotes: its connection (as we sent it) and the reported MTU. */
+@unmanaged export class QuotedTcp {
+  ipVersion: u32;
+  /** Our address and port: the quoted source. */
+  localA: u64;
+  localB: u64;
+  /** The peer's: the quoted destination. */
+  remoteA: u64;
+  remoteB: u64;
+  localPort: u32;
+  remotePort: u32;
+  /** SEG.SEQ of the quoted segment. */
+  seq: u32;
+  /** The next-hop MTU the error reports. */
+  mtu: u32;
+}
+
+/** What icmpTooBig found. */
+export const enum TooBig {
+  /** Not a fragmentation-needed / packet-too-big message at all: some other ICMP. */
+  NONE = 0,
+  /** A well-formed one quoting a TCP segment of ours: `out` is filled. */
+  OK = 1,
+  /** One that fails a check (checksum, truncated, quotes something we cannot have sent). */
+  MALFORMED = 2,
+}
+
+/**
+ * Reads an ICMP fragmentation-needed or ICMPv6 packet-too-big message in [inPtr, inPtr + inLen)
+ * into `out`. Returns a TooBig.
+ */
+export function icmpTooBig(inPtr: usize, inLen: u32, seg: Segment, out: QuotedTcp): TooBig {
+  const msgOff = seg.payloadOffset;
+  const msgLen = seg.payloadLen;
+  if (msgOff > inLen || msgLen > inLen - msgOff || msgLen < 2) return TooBig.NONE;
+  const msg = inPtr + msgOff;
+  if (seg.ipVersion == 4) {
+    if (seg.ipProto != IPPROTO_ICMP || icmpType(msg) != ICMP_DEST_UNREACHABLE || icmpCode(msg) != ICMP_FRAG_NEEDED) {
+      return TooBig.NONE;
+    }
+    if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
+    if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
+    const q = msg + ERROR_HEADER_LEN;
+    const qLen = msgLen - ERROR_HEADER_LEN;
+    const hl = ipv4.headerLen(q);
+    if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_TCP_BYTES > qLen) return TooBig.MALFORMED;
+    // A later fragment quotes no TCP header; ours are never fragmented anyway (DF).
+    if (ipv4.protocol(q) != IPPROTO_TCP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
+    // RFC 5927 4.3: the quoted packet must be one we sent, from the address the error came back to.
+    if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
+    out.ipVersion = 4;
+    out.localA = seg.dstA;
+    out.localB = 0;
+    out.remoteA = <u64>ipv4.dstAddr(q);
+    out.remoteB = 0;
+    // RFC 1191 4: the next-hop MTU is the low-order 16 bits of the unused field.
+    out.mtu = <u32>bswap<u16>(load<u16>(msg, 6));
+    readQuotedTcp(q + hl, out);
+    return TooBig.OK;
+  }
+  if (seg.ipVersion == 6) {
+    if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_PACKET_TOO_BIG) return TooBig.NONE;
+    // RFC 4443 3.2: code 0 from the sender, ignored by the receiver.
+    if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
+    const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
+    if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
+    const q = msg + ERROR_HEADER_LEN;
+    // We send no extension headers: TCP must follow the fixed header directly.
+    if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_TCP) return TooBig.MALFORMED;
+    if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
+    out.ipVersion = 6;
+    out.localA = seg.dstA;
+    out.localB = seg.dstB;
+    out.remoteA = ipv6.dstAddrHigh(q);
+    out.remoteB = ipv6.dstAddrLow(q);
+    const mtu = bswap<u32>(load<u32>(msg, 4));
+    out.mtu = mtu;
+    readQuotedTcp(q + ipv6.HEADER_LEN, out);
+    return TooBig.OK;
+  }
+  return TooBig.NONE;
+}
+
+/** Source port, destination port and sequence number: the first 8 bytes of the quoted TCP header. */
+@inline function readQuotedTcp(p: usize, out: QuotedTcp): void {
+  out.localPort = <u32>bswap<u16>(load<u16>(p));
+  out.remotePort = <u32>bswap<u16>(load<u16>(p, 2));
+  out.seq = bswap<u32>(load<u32>(p, 4));
+}

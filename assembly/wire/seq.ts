@@ -32,3 +32,13 @@
 @inline export function seqInRange(x: u32, lo: u32, hi: u32): bool {
   return seqLe(lo, x) && seqLt(x, hi);
 }
+
+/**
+ * RFC 9293 3.10.7.4 first check, the four cases of segment acceptability (SEG.LEN `len`), with the
+ * special allowance for a zero window: a segment at RCV.NXT is taken for its ACK (its text is not).
+ */
+export function segmentAcceptable(seq: u32, len: u32, rcvNxt: u32, rcvWnd: u32): bool {
+  if (rcvWnd == 0) return seq == rcvNxt;
+  if (len == 0) return seqInRange(seq, rcvNxt, rcvNxt + rcvWnd);
+  return seqInRange(seq, rcvNxt, rcvNxt + rcvWnd) || seqInRange(seq + len - 1, rcvNxt, rcvNxt + rcvWnd);
+}

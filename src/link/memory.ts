@@ -11,7 +11,7 @@
 //   unless given). Zero-delay packets go out in one batch on the next macrotask.
 // - "manual": no timers at all. The caller owns the clock (`now`), asks each end for
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
-import { invalidArg } from "../errors.js";
+import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../validate.js";
 import { Prng } from "../prng.js";
 import { DEFAULT_MTU, type Link, type PacketHandler } from "./types.js";
 
@@ -46,10 +46,15 @@ export interface MemoryLinkOptions extends LinkFaults {
   now?: () => number;
   /** Largest packet carried; bigger ones are dropped and counted in `tooBig`. Default 1500. */
   mtu?: number;
-  /** Faults of the first end's outgoing direction only, over the shared ones. */
-  aToB?: LinkFaults;
-  /** Faults of the second end's outgoing direction only, over the shared ones. */
-  bToA?: LinkFaults;
+  /** Faults (and MTU) of the first end's outgoing direction only, over the shared ones. */
+  aToB?: DirectionOptions;
+  /** Faults (and MTU) of the second end's outgoing direction only, over the shared ones. */
+  bToA?: DirectionOptions;
+}
+
+/** One direction's own settings: its faults, and its MTU, which is also the sending end's `mtu`. */
+export interface DirectionOptions extends LinkFaults {
+  mtu?: number;
 }
 
 /** What happened to the packets one end sent. */
@@ -90,20 +95,35 @@ interface Fault {
 
 function probability(name: string, p: number | undefined): number {
   if (p === undefined) return 0;
-  if (!(p >= 0 && p <= 1)) invalidArg(`${name} must be a probability in 0..1, got ${p}`);
+  validateNumber(p, name, 0, 1);
   return p;
 }
 
+/** A non-negative number (Infinity allowed: "unlimited"). */
 function quantity(name: string, q: number | undefined, fallback: number): number {
   if (q === undefined) return fallback;
-  if (!(q >= 0)) invalidArg(`${name} must be a non-negative number, got ${q}`);
+  if (typeof q !== "number") invalidType(name, "of type number", q);
+  if (!(q >= 0)) outOfRange(name, ">= 0", q);
   return q;
+}
+
+const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
+const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "aToB", "bToA"]);
+const FAULT_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "mtu"]);
+
+/** Checks one set of faults, named `prefix` + key in errors ("options.loss", "options.aToB.loss"). */
+function validateFaults(f: LinkFaults, prefix: string): void {
+  for (const key of ["loss", "duplicate", "reorder", "corrupt"] as const) probability(prefix + key, f[key]);
+  for (const key of ["reorderDelay", "delay", "rate", "queueLimit"] as const) quantity(prefix + key, f[key], 0);
+  if (f.corruptBits !== undefined) {
+    quantity(`${prefix}corruptBits`, f.corruptBits, 1);
+    if (!Number.isInteger(f.corruptBits) || f.corruptBits < 1) outOfRange(`${prefix}corruptBits`, "an integer >= 1", f.corruptBits);
+  }
 }
 
 function resolveFaults(shared: LinkFaults, own: LinkFaults | undefined): Fault {
   const f = { ...shared, ...own };
   const corruptBits = quantity("corruptBits", f.corruptBits, 1);
-  if (!Number.isInteger(corruptBits) || corruptBits < 1) invalidArg(`corruptBits must be a positive integer, got ${corruptBits}`);
   return {
     loss: probability("loss", f.loss),
     duplicate: probability("duplicate", f.duplicate),
@@ -165,12 +185,14 @@ export class MemoryLink implements Link {
   }
 
   send(packets: Uint8Array[]): void {
+    validateArray(packets, "packets", validateUint8Array);
     if (this.closed) return;
     const now = this.now();
     for (const packet of packets) this.transmit(packet, now);
   }
 
   onReceive(handler: PacketHandler): void {
+    validateFunction(handler, "handler");
     this.handler = handler;
   }
 
@@ -315,18 +337,26 @@ export class MemoryLink implements Link {
  * Two links joined back to back: what one end sends, the other receives, after the faults in
  * `options`. Returns [a, b]; `aToB` / `bToA` override the shared faults for one direction.
  */
-export function createMemoryLinkPair(options: MemoryLinkOptions = {}): [MemoryLink, MemoryLink] {
-  const manual = (options.clock ?? "timers") === "manual";
-  if (options.clock !== undefined && options.clock !== "timers" && options.clock !== "manual") {
-    invalidArg(`clock must be "timers" or "manual", got ${String(options.clock)}`);
+export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, MemoryLink] {
+  options = optionsObject(options, "options");
+  validateKnownKeys(options as Record<string, unknown>, "options", PAIR_OPTIONS);
+  validateFaults(options, "options.");
+  for (const side of ["aToB", "bToA"] as const) {
+    const own = optionsObject(options[side], `options.${side}`);
+    validateKnownKeys(own as Record<string, unknown>, `options.${side}`, FAULT_OPTIONS);
+    validateFaults(own, `options.${side}.`);
   }
-  if (manual && !options.now) invalidArg('clock "manual" needs a now() option: the caller owns the clock');
+  if (options.seed !== undefined) validateNumber(options.seed, "options.seed");
+  if (options.clock !== undefined) validateOneOf(options.clock, "options.clock", ["timers", "manual"]);
+  if (options.now !== undefined) validateFunction(options.now, "options.now");
+  const manual = (options.clock ?? "timers") === "manual";
+  if (manual && !options.now) invalidType("options.now", 'a function with clock "manual" (the caller owns the clock)', options.now);
   const now = options.now ?? (() => performance.now());
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, mtu);
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, mtu);
+  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu));
+  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu));
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -28,9 +28,21 @@ export interface Link {
   onReceive(handler: PacketHandler): void;
   /** Stops both directions and releases the transport; pending packets are discarded. Idempotent. */
   close(): void;
-  /** The largest packet, in bytes, the link carries whole; a stack derives its MSS from it. */
+  /**
+   * The largest packet, in bytes, the link carries whole: an integer in 576..65535 (Stack.attach
+   * throws otherwise). The connections over the link advertise and send an MSS from it (MTU less 40
+   * bytes of IPv4 and TCP headers, 60 for IPv6); below IPv6's minimum of 1280 the link carries IPv4
+   * only. Absent: the stack's config mtu (default 1500).
+   */
   readonly mtu?: number;
 }
 
 /** The MTU a stack assumes when a link does not state one: Ethernet's. */
 export const DEFAULT_MTU = 1500;
+
+/**
+ * The smallest link MTU a stack takes: 576, the datagram every IPv4 host must accept (RFC 1122
+ * 3.3.3), whose 536 bytes of TCP payload are the MSS a peer assumes when a SYN carries no MSS option
+ * (RFC 9293 3.7.1).
+ */
+export const MIN_LINK_MTU = 576;

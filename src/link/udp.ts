@@ -9,6 +9,7 @@ import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { TcpwasmError, invalidArg, type ErrorCode } from "../errors.js";
+import { invalidType, invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateUint8Array } from "../validate.js";
 import { DEFAULT_MTU, type Link, type PacketHandler } from "./types.js";
 
 export interface UdpEndpoint {
@@ -38,23 +39,27 @@ export interface UdpLinkStats {
   tooBig: number;
 }
 
-/** Parses "host:port", "[v6]:port" or { host, port } into an endpoint, or throws ERR_INVALID_ARG. */
+/** Parses "host:port", "[v6]:port" or { host, port } into an endpoint, or throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE. */
 export function parseEndpoint(value: string | UdpEndpoint, what: string): UdpEndpoint {
-  let host: string;
-  let port: number;
+  let host: unknown;
+  let port: unknown;
   if (typeof value === "string") {
     const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
-    if (!m) invalidArg(`${what} must be HOST:PORT or [IPV6]:PORT, got "${value}"`);
+    if (!m) invalidValue(what, value, "must be HOST:PORT or [IPV6]:PORT");
     host = m[1];
     port = Number(m[2]);
   } else {
+    if (typeof value !== "object" || value === null) invalidType(what, 'a "host:port" string or { host, port }', value);
     host = value.host;
     port = value.port;
   }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) invalidArg(`${what}: port must be 0..65535, got ${port}`);
-  if (!host) invalidArg(`${what}: empty host`);
+  if (typeof host !== "string") invalidType(`${what}.host`, "of type string", host);
+  if (!host) invalidValue(`${what}.host`, host, "must not be empty");
+  validateInteger(port, `${what}.port`, 0, 65535);
   return { host, port };
 }
+
+const UDP_OPTIONS: ReadonlySet<string> = new Set(["bind", "socket", "peer", "mtu"]);
 
 const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>(["EADDRINUSE", "EADDRNOTAVAIL", "EINVAL"]);
 
@@ -104,6 +109,7 @@ export class UdpLink implements Link {
   }
 
   send(packets: Uint8Array[]): void {
+    validateArray(packets, "packets", validateUint8Array);
     if (this.closed) return;
     for (const p of packets) {
       if (p.length > this.mtu) {
@@ -118,11 +124,13 @@ export class UdpLink implements Link {
   }
 
   onReceive(handler: PacketHandler): void {
+    validateFunction(handler, "handler");
     this.handler = handler;
   }
 
   /** Errors of the socket after creation (it stays usable unless closed). */
   onError(handler: (err: TcpwasmError) => void): void {
+    validateFunction(handler, "handler");
     this.errorHandler = handler;
   }
 
@@ -159,23 +167,26 @@ export class UdpLink implements Link {
 
 /**
  * Opens a UDP link: binds (or adopts `socket`), and sends every packet to `peer`. Rejects with a
- * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), ERR_INVALID_ARG.
+ * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), or an argument error (src/validate.ts).
  */
 export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
-  const peerSpec = parseEndpoint(options.peer, "peer");
-  if (peerSpec.port === 0) invalidArg("peer: port 0 is not a destination");
+  validateObject(options, "options");
+  validateKnownKeys(options as unknown as Record<string, unknown>, "options", UDP_OPTIONS);
+  if (options.socket !== undefined && !(options.socket instanceof dgram.Socket)) invalidType("options.socket", "an instance of dgram.Socket", options.socket);
+  const peerSpec = parseEndpoint(options.peer, "options.peer");
+  if (peerSpec.port === 0) invalidValue("options.peer.port", 0, "must not be 0: port 0 is not a destination");
   const peerAddr = await resolveHost(peerSpec.host, "peer");
   const peer = { host: peerAddr.address, port: peerSpec.port };
   const mtu = options.mtu ?? DEFAULT_MTU;
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65507) invalidArg(`mtu must be 68..65507 (one UDP datagram), got ${mtu}`);
   if (options.socket) {
-    if (options.bind !== undefined) invalidArg("give either bind or socket, not both");
+    if (options.bind !== undefined) invalidValue("options.bind", options.bind, "must not be given with options.socket (give one)");
     return new UdpLink(options.socket, peer, mtu);
   }
-  const bindSpec = parseEndpoint(options.bind ?? { host: peerAddr.family === 6 ? "::1" : "127.0.0.1", port: 0 }, "bind");
+  const bindSpec = parseEndpoint(options.bind ?? { host: peerAddr.family === 6 ? "::1" : "127.0.0.1", port: 0 }, "options.bind");
   const bindAddr = await resolveHost(bindSpec.host, "bind");
   if (bindAddr.family !== peerAddr.family) {
-    invalidArg(`bind (${bindAddr.address}) and peer (${peer.host}) must be the same address family`);
+    invalidValue("options.bind", bindAddr.address, `must be of the same address family as options.peer (${peer.host})`);
   }
   const socket = dgram.createSocket({ type: bindAddr.family === 6 ? "udp6" : "udp4" });
   await new Promise<void>((resolve, reject) => {
