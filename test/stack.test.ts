@@ -1,17 +1,16 @@
 // The stack (src/stack.ts): two stacks over the in-memory link, on the real clock, through the
 // internal connection API the socket faces use. Data is checked with SHA-256; no assertion depends on
 // how long anything takes (waits are bounded by the test timeout only).
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MicrotaskRounds, createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
 import { TcpwasmError } from "../src/errors.js";
 import type { SegmentTrace, TraceEvent } from "../src/trace.js";
 import { reachedState, sentSegments } from "./trace-util.js";
-import { Prng } from "../src/prng.js";
 import { parseIpv4, parseIpv6 } from "../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { buildPacket } from "./wire-reference.js";
+import { accepted, collect, data, sha, writeAll } from "./stack-util.js";
 
 const FAST: StackOptions["config"] = { rtoInitialMs: 200, rtoMinMs: 100, mslMs: 50 };
 
@@ -25,15 +24,7 @@ async function pair(options: { link?: MemoryLinkOptions; config?: StackOptions["
   return { a, b, la, lb };
 }
 
-function data(n: number, seed: number): Uint8Array {
-  return new Prng(seed).fill(new Uint8Array(n));
-}
 
-const sha = (parts: Uint8Array[]) => {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest("hex");
-};
 
 /** Resolves with the error (or undefined) the connection closes with. */
 function closeOf(conn: StackConnection): Promise<TcpwasmError | undefined> {
@@ -42,43 +33,12 @@ function closeOf(conn: StackConnection): Promise<TcpwasmError | undefined> {
   });
 }
 
-/** Writes everything, waiting for onWritable when the send ring is full; calls end() after if asked. */
-function writeAll(conn: StackConnection, bytes: Uint8Array, end: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    let at = 0;
-    const go = () => {
-      at += conn.write(bytes.subarray(at));
-      if (at < bytes.length) return;
-      conn.onWritable = undefined;
-      if (end) conn.end();
-      resolve();
-    };
-    conn.onWritable = go;
-    go();
-  });
-}
 
-function collect(conn: StackConnection): { chunks: Uint8Array[]; ended: Promise<void> } {
-  const chunks: Uint8Array[] = [];
-  const ended = new Promise<void>((resolve) => {
-    conn.onData = (c) => chunks.push(c);
-    conn.onEnd = resolve;
-  });
-  return { chunks, ended };
-}
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 2));
 }
 
-function accepted(stack: Stack, port: number): Promise<StackConnection> {
-  return new Promise((resolve) => {
-    const l = stack.openListener({ port }, (conn) => {
-      l.close();
-      resolve(conn);
-    });
-  });
-}
 
 describe("stack", () => {
   for (const [family, remote] of [["IPv4", "10.0.0.2"], ["IPv6", "fd00::2"]] as const) {
