@@ -3,7 +3,7 @@
 // taken at once, on either side, each starting beyond the old one in sequence number and timestamp.
 import { describe, expect, it } from "vitest";
 import type { ParsedPacket } from "../src/wire.js";
-import { Script, listening, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "./engine-script.js";
+import { Script, listening, type Seg, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "./engine-script.js";
 
 /** a after b in sequence space (RFC 9293 3.4). */
 const after = (a: number, b: number) => ((a - b) | 0) > 0;
@@ -52,6 +52,25 @@ function closeFirst(s: Script, peer: Peer, c: { id: number; iss: number }, isn: 
   expect(s.engine.state(c.id)).toBe("TIME-WAIT");
 }
 
+/**
+ * A passive connection with timestamps that we closed first, the peer's FIN (TSval `finTsVal`)
+ * acknowledged and the id released: the 4-tuple waits in TIME-WAIT. Returns our FIN as sent.
+ */
+async function timeWaitWithTimestamps(finTsVal: number): Promise<{ s: Script; fin: Seg }> {
+    const s = await listening({ timestamps: true });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
+    const synAck = s.next();
+    s.send({ flags: ACK, seq: s.r(1), ack: synAck.seq + 1, timestamps: { value: PEER_TS, echo: synAck.timestamps!.value } });
+    const id = s.events().find((e) => e.type === "accepted")!.id;
+    s.engine.close(id, s.now);
+    const fin = s.next();
+    s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: finTsVal, echo: fin.timestamps!.value } });
+    s.next();
+    s.engine.release(id, s.now);
+    s.transitions();
+  return { s, fin };
+}
+
 describe("a SYN for a 4-tuple we hold in TIME-WAIT (we closed first)", () => {
   it("with the peer's clock standing still: 50 reuses in a row, each beyond the last in ISS and TSval", async () => {
     const s = await listening({ timestamps: true });
@@ -85,17 +104,7 @@ describe("a SYN for a 4-tuple we hold in TIME-WAIT (we closed first)", () => {
   });
 
   it("an older TSval (PAWS) or, at the same TSval, an old sequence number is answered, not taken", async () => {
-    const s = await listening({ timestamps: true });
-    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
-    const synAck = s.next();
-    s.send({ flags: ACK, seq: s.r(1), ack: synAck.seq + 1, timestamps: { value: PEER_TS, echo: synAck.timestamps!.value } });
-    const id = s.events().find((e) => e.type === "accepted")!.id;
-    s.engine.close(id, s.now);
-    const fin = s.next();
-    s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: PEER_TS + 1, echo: fin.timestamps!.value } });
-    s.next();
-    s.engine.release(id, s.now);
-    s.transitions();
+    const { s, fin } = await timeWaitWithTimestamps(PEER_TS + 1);
     const answer = { flags: ACK, seq: fin.seq + 1, ack: s.r(2), window: 65535, timestamps: { value: fin.timestamps!.value, echo: PEER_TS + 1 } };
     s.send({ flags: SYN, seq: s.r(100000), mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
     s.recv(answer);
@@ -224,17 +233,7 @@ describe("compact TIME-WAIT", () => {
   });
 
   it("a retransmitted FIN is acknowledged with timestamps and restarts 2 MSL; a RST is ignored (RFC 1337)", async () => {
-    const s = await listening({ timestamps: true });
-    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
-    const synAck = s.next();
-    s.send({ flags: ACK, seq: s.r(1), ack: synAck.seq + 1, timestamps: { value: PEER_TS, echo: synAck.timestamps!.value } });
-    const id = s.events().find((e) => e.type === "accepted")!.id;
-    s.engine.close(id, s.now);
-    const fin = s.next();
-    s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: PEER_TS, echo: fin.timestamps!.value } });
-    s.next();
-    s.engine.release(id, s.now);
-    s.transitions();
+    const { s, fin } = await timeWaitWithTimestamps(PEER_TS);
     s.advance(10000);
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: PEER_TS + 7, echo: fin.timestamps!.value } });
     // TS.Recent is the old one (the FIN is a duplicate, RFC 7323 4.3); our clock moved 10 s.
