@@ -1,9 +1,10 @@
 // The engine's boundary: initialisation, the input / output / timers calls, the deadline, and the
 // regions the host reads and writes. assembly/index.ts re-exports these; src/engine.ts wraps them.
 // Times cross the boundary as f64 milliseconds on the host's clock and are i64 microseconds inside.
-import { tableInit, tableBytes, ephemeralRange } from "./table";
+import { tableInit, tableBytes } from "./table";
+import { ephemeralRange } from "./ports";
 import { tqInit, tqBytes, tqNextDeadline, NEVER } from "./timers";
-import { isnSetSecret } from "./isn";
+import { secretSet } from "./secret";
 import { rngSeed } from "./rng";
 import { poolBytesInUse } from "./pool";
 import { slotsInit, slotBytes, liveConnections, TCB_SIZE, INITIAL_SLOTS } from "./tcb";
@@ -38,7 +39,7 @@ export function engineInit(): i32 {
   // RFC 6056: the ephemeral range is low..high inclusive; an inverted one would be ignored silently.
   if (config.ephemeralLow > config.ephemeralHigh) return -Err.EINVAL;
   const p = paramPtr();
-  isnSetSecret(load<u64>(p), load<u64>(p, 8));
+  secretSet(load<u64>(p), load<u64>(p, 8));
   rngSeed(load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
   memory.fill(p, 0, 32);
   const n = config.maxConnections;

@@ -9,7 +9,8 @@ import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbFree,
   slotOf } from "./tcb";
-import { FlowKey, tableLookup, tableInsert, listenerLookup } from "./table";
+import { FlowKey } from "../wire/flowkey";
+import { tableLookup, tableInsert, listenerLookup } from "./table";
 import { ccInit, CcAlgo } from "./congestion";
 import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";

@@ -16,7 +16,7 @@ import { Segment } from "../wire/segment";
 import { seqGe, seqLt } from "../wire/seq";
 import { icmpTooBig, QuotedTcp, TooBig } from "../wire/icmp";
 import { Tcb, State, F, clearFlag, tcbCc, tcbAtSlot, isSynchronized } from "./tcb";
-import { FlowKey, tableLookup } from "./table";
+import { tableLookup } from "./table";
 import { count, Counter } from "./counters";
 import { wantOutput, reschedule } from "./conn";
 import { sendMss } from "./emit";
@@ -55,7 +55,6 @@ export function linkMss(ipVersion: u32): u32 {
 }
 
 const quoted = changetype<QuotedTcp>(memory.data(offsetof<QuotedTcp>(), 8));
-const quotedKey = changetype<FlowKey>(memory.data(offsetof<FlowKey>(), 8));
 
 /**
  * An ICMP or ICMPv6 packet (parsePacket said NOT_TCP) that may be a "too big" error. Returns false
@@ -76,15 +75,7 @@ export function tooBigArrives(ptr: usize, len: u32, seg: Segment): bool {
  * false when the error is not believed or changes nothing.
  */
 function lowerPathMtu(q: QuotedTcp): bool {
-  const key = quotedKey;
-  key.ipVersion = q.ipVersion;
-  key.localA = q.localA;
-  key.localB = q.localB;
-  key.remoteA = q.remoteA;
-  key.remoteB = q.remoteB;
-  key.localPort = q.localPort;
-  key.remotePort = q.remotePort;
-  const slot = tableLookup(key);
+  const slot = tableLookup(q);
   if (slot < 0) return false;
   const t = tcbAtSlot(<u32>slot);
   if (t == null) return false;

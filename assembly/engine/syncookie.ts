@@ -6,13 +6,13 @@
 // full period number, the peer's ISN and the MSS index. An ACK validates if SEG.ACK - 1 carries the
 // hash for the current or the previous period. Only the MSS survives: window scaling, SACK and
 // timestamps are not offered in a cookie SYN,ACK, so the connection runs without them.
-import { FlowKey } from "./table";
-import { sipHash24, isnSecretK0, isnSecretK1, flowKeyBytes, FLOW_KEY_BYTES } from "./isn";
+import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES } from "../wire/flowkey";
+import { sipHash24 } from "./siphash";
+import { cookieKey0, cookieKey1 } from "./secret";
 
 const PERIOD_US: i64 = 64_000_000;
 const SLOT_BITS: u32 = 5;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
-const KEY_TWEAK: u64 = 0x636f6f6b69657321; // "cookies!": cookie hashes never equal ISN offsets
 
 /** MSS values a cookie can carry (Linux's table, RFC 9293 3.7.1 default first). */
 const MSS_TABLE: StaticArray<u32> = [536, 1220, 1300, 1440, 1460, 4312, 8960, 65495];
@@ -24,7 +24,7 @@ function cookieHash(key: FlowKey, period: u32, peerIsn: u32, mssIndex: u32): u32
   store<u32>(scratch + FLOW_KEY_BYTES, period);
   store<u32>(scratch + FLOW_KEY_BYTES + 4, peerIsn);
   store<u32>(scratch + FLOW_KEY_BYTES + 8, mssIndex);
-  return <u32>sipHash24(isnSecretK0() ^ KEY_TWEAK, isnSecretK1(), scratch, FLOW_KEY_BYTES + 12) & 0xffffff;
+  return <u32>sipHash24(cookieKey0(), cookieKey1(), scratch, FLOW_KEY_BYTES + 12) & 0xffffff;
 }
 
 /** The largest table MSS not above the peer's (the smallest entry when the peer's is smaller still). */

@@ -10,7 +10,7 @@
 // refused with EBADF instead of touching another connection. Id 0 is never valid.
 import { poolAlloc, poolFree } from "./pool";
 import { Ring, ringRelease } from "./ring";
-import { FlowKey } from "./table";
+import { FlowKey } from "../wire/flowkey";
 import { TimerTable, timersReset, tqRemove } from "./timers";
 import { Rtt } from "./rtt";
 import { Congestion } from "./congestion";

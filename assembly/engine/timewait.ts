@@ -7,8 +7,9 @@
 // Contract
 // - The store is its own: records outside the MAX_CONNECTIONS budget, at most config TIME_WAIT_MAX
 //   (0: as many as MAX_CONNECTIONS), taken from the pool as they are needed (16, then doubling),
-//   reused while any is in use and given back when the last one ends. Lookup by 4-tuple is an open-addressed index of record numbers keyed with
-//   SipHash-1-3 under a key derived from the host secret (isn.ts), as the connection table is.
+//   reused while any is in use and given back when the last one ends. Lookup by 4-tuple is a hash
+//   table of record numbers (hashtab.ts), its bucket hash SipHash-1-3 under a key derived from the
+//   host secret (secret.ts), as the connection table's is.
 // - Every (re)start of the wait sets expiry = now + 2 MSL, which is never earlier than any expiry
 //   already set (the clock only moves forward), so the records form one list in expiry order: the
 //   head is both the next to expire (twNextDeadline) and the oldest, the one recycled when the store
@@ -21,8 +22,10 @@
 import { Segment } from "../wire/packet";
 import { seqLt, seqGt, segmentAcceptable } from "../wire/seq";
 import { Tcb, State, F, hasFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
-import { FlowKey } from "./table";
-import { flowKeyBytes, sipHash13, deriveKey, FLOW_KEY_BYTES } from "./isn";
+import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES, FLOW_KEY_VERSION } from "../wire/flowkey";
+import { sipHash13 } from "./siphash";
+import { twKey0, twKey1 } from "./secret";
+import { HashTab, tabAllocIndex, tabMoveRecords, tabFree, tabFind, tabInsert, tabDelete, tabValue } from "./hashtab";
 import { poolAlloc, poolFree } from "./pool";
 import { NEVER } from "./timers";
 import { ringRelease } from "./ring";
@@ -36,7 +39,7 @@ import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueFlowAck, windowField, tsClock 
 import { ackAllowed } from "./ackrate";
 
 // Record layout. The key is flowKeyBytes' 40 bytes; its version word (at 36) is 0 in a free record.
-const R_VERSION: usize = 36;
+const R_VERSION: usize = FLOW_KEY_VERSION;
 const R_HASH: usize = 40;
 const R_SND_NXT: usize = 44;
 const R_RCV_NXT: usize = 48;
@@ -65,12 +68,9 @@ let bound: u32 = 0;
 let freeHead: u32 = 0;
 let head: u32 = 0;
 let tail: u32 = 0;
-let index: usize = 0;
-let indexMask: u32 = 0;
-let hashK0: u64 = 0;
-let hashK1: u64 = 0;
+const index = changetype<HashTab>(memory.data(offsetof<HashTab>(), 8));
 
-const probe = memory.data(40, 8);
+const probe = memory.data(<i32>FLOW_KEY_BYTES, 8);
 // A record for a connection that found no room at all (no memory): it ACKs and ends at once.
 const spare = memory.data(104, 8);
 
@@ -78,21 +78,17 @@ const spare = memory.data(104, 8);
   return records + <usize>i * TW_RECORD_BYTES;
 }
 
-/** Sizes the store from the configuration and keys its index (after isnSetSecret). */
+/** Sizes the store from the configuration. */
 export function twInit(): void {
   bound = config.timeWaitMax != 0 ? config.timeWaitMax : config.maxConnections;
-  hashK0 = deriveKey(0x7469617774656d69); // "timewait"
-  hashK1 = deriveKey(0x7469617774656d69 ^ (<u64>1 << 56));
 }
 
 /** Frees every record (engine teardown; the pool-accounting tests need it). */
 export function twRelease(): void {
   if (records != 0) poolFree(records, <usize>capacity * TW_RECORD_BYTES);
-  if (index != 0) poolFree(index, (<usize>indexMask + 1) << 2);
+  tabFree(index);
   records = 0;
-  index = 0;
   capacity = 0;
-  indexMask = 0;
   used = 0;
   freeHead = 0;
   head = 0;
@@ -103,46 +99,17 @@ export function twCount(): u32 {
   return used;
 }
 
-// ---- The index: buckets hold record number + 1 (0 empty), linear probing, backward-shift delete ----
-
-@inline function bucket(b: u32): usize {
-  return index + (<usize>b << 2);
+// @ts-ignore: decorator
+@inline function keyHash(key: usize): u32 {
+  return <u32>sipHash13(twKey0(), twKey1(), key, FLOW_KEY_BYTES);
 }
 
-function indexFind(key: usize, h: u32): i32 {
-  if (index == 0) return -1;
-  let b = h & indexMask;
-  while (true) {
-    const v = load<u32>(bucket(b));
-    if (v == 0) return -1;
-    const r = rec(v - 1);
-    if (load<u32>(r, R_HASH) == h && memory.compare(r, key, FLOW_KEY_BYTES) == 0) return <i32>(v - 1);
-    b = (b + 1) & indexMask;
-  }
-}
-
-function indexInsert(i: u32): void {
-  let b = load<u32>(rec(i), R_HASH) & indexMask;
-  while (load<u32>(bucket(b)) != 0) b = (b + 1) & indexMask;
-  store<u32>(bucket(b), i + 1);
-}
-
+/** Takes record i (its key and hash written) out of the index. */
 function indexDelete(i: u32): void {
-  let hole = load<u32>(rec(i), R_HASH) & indexMask;
-  while (load<u32>(bucket(hole)) != i + 1) hole = (hole + 1) & indexMask;
-  let j = hole;
-  while (true) {
-    j = (j + 1) & indexMask;
-    const v = load<u32>(bucket(j));
-    if (v == 0) break;
-    const home = load<u32>(rec(v - 1), R_HASH) & indexMask;
-    // Move j back into the hole unless its home lies cyclically in (hole, j] (Knuth 6.4 algorithm R).
-    if (((hole - home) & indexMask) <= ((j - home) & indexMask)) {
-      store<u32>(bucket(hole), v);
-      hole = j;
-    }
-  }
-  store<u32>(bucket(hole), 0);
+  const r = rec(i);
+  const e = tabFind(index, r, load<u32>(r, R_HASH));
+  if (DEBUG) assert(e != 0, "timewait: record not in the index");
+  if (e != 0) tabDelete(index, e);
 }
 
 /** Twice the records (16 at first, at most `bound`); false when the pool refuses. */
@@ -152,24 +119,16 @@ function grow(): bool {
   if (want <= capacity) return false;
   const r = poolAlloc(<usize>want * TW_RECORD_BYTES);
   if (r == 0) return false;
-  // The index stays at most half full, so a probe always ends at an empty bucket.
-  const buckets: u32 = <u32>1 << (32 - clz(want * 2 - 1));
-  const x = poolAlloc(<usize>buckets << 2);
-  if (x == 0) {
+  if (index.entries == 0 && !tabAllocIndex(index, bound, r, <u32>TW_RECORD_BYTES)) {
     poolFree(r, <usize>want * TW_RECORD_BYTES);
     return false;
   }
   if (records != 0) {
     memory.copy(r, records, <usize>capacity * TW_RECORD_BYTES);
     poolFree(records, <usize>capacity * TW_RECORD_BYTES);
-    poolFree(index, (<usize>indexMask + 1) << 2);
   }
   records = r;
-  index = x;
-  indexMask = buckets - 1;
-  for (let i: u32 = 0; i < capacity; i++) {
-    if (load<u32>(rec(i), R_VERSION) != 0) indexInsert(i);
-  }
+  tabMoveRecords(index, r);
   for (let i = want; i > capacity; i--) {
     store<u32>(rec(i - 1), freeHead, R_NEXT);
     freeHead = i;
@@ -212,7 +171,8 @@ function restart(i: u32, nowUs: i64): void {
 export function twLookup(key: FlowKey): i32 {
   if (used == 0) return -1;
   flowKeyBytes(key, probe);
-  return indexFind(probe, <u32>sipHash13(hashK0, hashK1, probe, FLOW_KEY_BYTES));
+  const e = tabFind(index, probe, keyHash(probe));
+  return e == 0 ? -1 : <i32>tabValue(e);
 }
 
 /** A free record, growing the store or recycling its oldest entry; -1 only when none can be had. */
@@ -233,11 +193,11 @@ function take(): i32 {
  * into a record, and the TCB leaves every table; it is freed unless the host holds its id.
  */
 export function twEnter(t: Tcb, nowUs: i64): void {
-  const slot = take();
+  let slot = take();
   const r = slot >= 0 ? rec(<u32>slot) : spare;
   const key = tcbKey(t);
   flowKeyBytes(key, r);
-  store<u32>(r, <u32>sipHash13(hashK0, hashK1, r, FLOW_KEY_BYTES), R_HASH);
+  store<u32>(r, keyHash(r), R_HASH);
   // Everything we sent was acknowledged: SND.MAX is SND.NXT and where a new incarnation must start beyond.
   store<u32>(r, t.sndMax, R_SND_NXT);
   store<u32>(r, t.rcvNxt, R_RCV_NXT);
@@ -258,12 +218,15 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
   oooRelease(tcbOoo(t));
   sbRelease(tcbSb(t));
+  if (slot >= 0 && !tabInsert(index, r, load<u32>(r, R_HASH), <u32>slot)) {
+    freeRecord(<u32>slot);
+    slot = -1;
+  }
   if (slot < 0) {
     // No room and nothing to recycle: the wait is skipped, as when it ends.
     connectionDone(t, 0, 0);
     return;
   }
-  indexInsert(<u32>slot);
   listAppend(<u32>slot);
   if (!hasFlag(t, F.HOST_HELD)) tcbFree(t);
 }
@@ -277,15 +240,21 @@ export function twEnd(i: u32): void {
   if (used == 0) twRelease();
 }
 
+/** Puts record i (out of the index and the expiry list) on the free list. */
+function freeRecord(i: u32): void {
+  const r = rec(i);
+  store<u32>(r, 0, R_VERSION);
+  store<u32>(r, freeHead, R_NEXT);
+  freeHead = i + 1;
+  used--;
+}
+
 function endRecord(i: u32): void {
   const r = rec(i);
   const id = load<u32>(r, R_ID);
   indexDelete(i);
   listUnlink(i);
-  store<u32>(r, 0, R_VERSION);
-  store<u32>(r, freeHead, R_NEXT);
-  freeHead = i + 1;
-  used--;
+  freeRecord(i);
   if (id == 0) return;
   const t = tcbFromId(id);
   if (t != null) {

@@ -8,7 +8,8 @@
 import { seqGt, seqLt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbOoo, tcbFromId, slotOf } from "./tcb";
-import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove, allocEphemeralPort } from "./table";
+import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove } from "./table";
+import { allocEphemeralPort } from "./ports";
 import { isnFor, tsOffsetFor } from "./isn";
 import { twLookup, twEnd, twSndNxt, twTsOffset, twDisown } from "./timewait";
 import { count, Counter } from "./counters";

@@ -40,13 +40,17 @@ export function tRngSeed(a: u32, b: u32, c: u32, d: u32): void { rngSeed(a, b, c
 export function tRngNext(): u32 { return rngNext(); }
 export function tRngBelow(n: u32): u32 { return rngBelow(n); }
 
-import { isnSetSecret, sipHash24, sipHash13, isnFor } from "../engine/isn";
+import { FlowKey } from "../wire/flowkey";
+import { secretSet } from "../engine/secret";
+import { sipHash24, sipHash13 } from "../engine/siphash";
+import { isnFor } from "../engine/isn";
 import {
-  FlowKey, tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, tableBytes, listenerAdd,
-  listenerRemove, listenerLookup, listenerCount, portInUse, ephemeralRange, allocEphemeralPort,
+  tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, tableBytes, listenerAdd,
+  listenerRemove, listenerLookup, listenerCount, portInUse,
 } from "../engine/table";
+import { ephemeralRange, allocEphemeralPort } from "../engine/ports";
 
-export function tIsnSetSecret(k0: u64, k1: u64): void { isnSetSecret(k0, k1); }
+export function tIsnSetSecret(k0: u64, k1: u64): void { secretSet(k0, k1); }
 export function tSipHash24(k0: u64, k1: u64, ptr: usize, len: u32): u64 { return sipHash24(k0, k1, ptr, len); }
 export function tSipHash13(k0: u64, k1: u64, ptr: usize, len: u32): u64 { return sipHash13(k0, k1, ptr, len); }
 

@@ -5,6 +5,7 @@
 // inLen). The caller has decided the destination is one of our addresses. Everything inside the ICMP
 // message is checked here (length, type, code, checksum) before the reply is written; the reply is
 // built from `seg` and the message, so outPtr may equal inPtr.
+import { FlowKey } from "./flowkey";
 import { Segment } from "./segment";
 import { onesSum, finishChecksum, pseudoHeaderSumV6 } from "./checksum";
 import * as ipv4 from "./ipv4";
@@ -109,16 +110,8 @@ const QUOTED_TCP_BYTES: u32 = 8;
 const IPPROTO_TCP: u32 = 6;
 
 /** The segment an ICMP "too big" error quotes: its connection (as we sent it) and the reported MTU. */
-@unmanaged export class QuotedTcp {
-  ipVersion: u32;
-  /** Our address and port: the quoted source. */
-  localA: u64;
-  localB: u64;
-  /** The peer's: the quoted destination. */
-  remoteA: u64;
-  remoteB: u64;
-  localPort: u32;
-  remotePort: u32;
+// The 4-tuple is a FlowKey: our address and port are the quoted source, the peer's the destination.
+@unmanaged export class QuotedTcp extends FlowKey {
   /** SEG.SEQ of the quoted segment. */
   seq: u32;
   /** The next-hop MTU the error reports. */

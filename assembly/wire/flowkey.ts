@@ -1,0 +1,32 @@
+// A TCP connection's 4-tuple (RFC 9293 3.3.1, "the socket pair") as the engine names it: addresses
+// are raw network-order bytes loaded with load<u64>, as Segment carries them (IPv6 bytes 0..7 in A,
+// 8..15 in B; IPv4 in the low half of A, B = 0), and "local" is our side.
+//
+// Contract
+// - flowKeyBytes writes a key as FLOW_KEY_BYTES bytes: the serial form the hash tables store and
+//   compare, and the input the keyed hashes (ISN, timestamp offset, SYN cookie, bucket hash) read.
+//   Its last word is the IP version, never 0 for a real key, so 0 there can mark an empty bucket.
+@unmanaged
+export class FlowKey {
+  ipVersion: u32;
+  localA: u64;
+  localB: u64;
+  remoteA: u64;
+  remoteB: u64;
+  localPort: u32;
+  remotePort: u32;
+}
+
+export const FLOW_KEY_BYTES: u32 = 40;
+/** Where flowKeyBytes puts the IP version. */
+export const FLOW_KEY_VERSION: usize = 36;
+
+/** Writes the 4-tuple as 40 bytes at dst: local address (16), remote address (16), ports, version. */
+export function flowKeyBytes(key: FlowKey, dst: usize): void {
+  store<u64>(dst, key.localA);
+  store<u64>(dst, key.localB, 8);
+  store<u64>(dst, key.remoteA, 16);
+  store<u64>(dst, key.remoteB, 24);
+  store<u32>(dst, ((key.localPort & 0xffff) << 16) | (key.remotePort & 0xffff), 32);
+  store<u32>(dst, key.ipVersion, FLOW_KEY_VERSION);
+}
