@@ -11,6 +11,7 @@ import { oooClear } from "./reassembly";
 import { sbClear } from "./scoreboard";
 import { emitSimple, EventType } from "./events";
 import { stateEvents } from "./config";
+import { Outcome, outcomeError } from "./errors";
 
 // ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----
 //
@@ -162,31 +163,40 @@ export function setState(t: Tcb, s: u32): void {
   if (hasFlag(t, F.HOST_HELD)) emitSimple(type, code, t.id, 0);
 }
 
-/** connectionDone's `why` for ABORT: the queues are flushed but no event says why (the host asked). */
-export const LOCAL_ABORT: u32 = 0xffff;
+/** The event that says why a connection ended (with outcomeError's code), or 0 for none. */
+function outcomeEvent(o: Outcome): u32 {
+  switch (o) {
+    case Outcome.REFUSED:
+    case Outcome.RESET: return EventType.RESET;
+    case Outcome.TIMED_OUT: return EventType.TIMED_OUT;
+    case Outcome.NO_BUFFERS: return EventType.ERROR;
+    default: return 0;
+  }
+}
 
 /**
- * The protocol is over: CLOSED, out of the tables, no timers. `why` is the event that says why
- * (EventType.RESET / TIMED_OUT / ERROR, with `err`), or 0 for an orderly end. After a reset or an
- * error the queues are flushed (RFC 9293 3.10.7.4 second check); after an orderly end data already
+ * The protocol is over: CLOSED, out of the tables, no timers. After any end but an orderly one
+ * (Outcome.CLOSED) the queues are flushed (RFC 9293 3.10.7.4 second check, 3.10.5 ABORT) and the
+ * host gets the event that says why, unless it asked (ABORTED); after an orderly end data already
  * received stays readable until the host releases the id. Frees the TCB when the host does not hold
  * it: the caller must not touch `t` afterwards.
  */
-export function connectionDone(t: Tcb, why: u32, err: u32): void {
+export function connectionDone(t: Tcb, outcome: Outcome): void {
   leaveHalfOpen(t);
   setState(t, State.CLOSED);
   detach(t);
   ringRelease(sndRing(t));
   oooClear(tcbOoo(t));
   sbClear(tcbSb(t));
-  if (why != 0) {
+  if (outcome != Outcome.CLOSED) {
     ringRelease(rcvRing(t));
     setFlag(t, F.ABORTED);
   } else if (rcvRing(t).len == 0) {
     ringRelease(rcvRing(t));
   }
   if (hasFlag(t, F.HOST_HELD)) {
-    if (why != 0 && why != LOCAL_ABORT) emitSimple(why, err, t.id, 0);
+    const why = outcomeEvent(outcome);
+    if (why != 0) emitSimple(why, outcomeError(outcome), t.id, 0);
     emitSimple(EventType.CLOSED, 0, t.id, 0);
   } else {
     tcbFree(t);

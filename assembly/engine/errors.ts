@@ -1,6 +1,7 @@
-// Error codes the engine returns and reports in events: small stable integers. The host maps each to
-// a Node-style code once, in src/errors.ts (STYLE.md rule 10). Never renumber; only append.
-// Functions that return a connection id or a byte count return the negated code on failure.
+// Error codes the engine returns and reports in events: small stable integers, so that the boundary
+// carries numbers only; the host maps each to a Node-style code once, in src/errors.ts. Never
+// renumber; only append. Functions that return a connection id or a byte count return the negated
+// code on failure. How a connection ended (Outcome) maps to its code here too, in outcomeError.
 export const enum Err {
   OK = 0,
   /** The peer answered our SYN with RST (RFC 9293 3.10.7.3), or a port was closed. */
@@ -25,4 +26,31 @@ export const enum Err {
   EBADF = 10,
   /** OPEN on a connection that is already open (RFC 9293 3.10.1 "connection already exists"). */
   EISCONN = 11,
+}
+
+/** How a connection ended (conn.ts connectionDone): the event and error the host is told, if any. */
+export const enum Outcome {
+  /** An orderly end, or one with nothing to report: data already received stays readable. */
+  CLOSED = 0,
+  /** The host called ABORT (RFC 9293 3.10.5): the queues are flushed, and no event says why. */
+  ABORTED = 1,
+  /** The peer answered our SYN with RST (RFC 9293 3.10.7.3). */
+  REFUSED = 2,
+  /** The peer reset a synchronized connection (RFC 9293 3.10.7.4, second check). */
+  RESET = 3,
+  /** Retries, probes or the user timeout ran out (RFC 9293 3.8.3, RFC 5482). */
+  TIMED_OUT = 4,
+  /** No memory for what the connection must hold (the receive ring). */
+  NO_BUFFERS = 5,
+}
+
+/** The error a connection's end reports: OK for CLOSED and ABORTED, which report none. */
+export function outcomeError(o: Outcome): Err {
+  switch (o) {
+    case Outcome.REFUSED: return Err.ECONNREFUSED;
+    case Outcome.RESET: return Err.ECONNRESET;
+    case Outcome.TIMED_OUT: return Err.ETIMEDOUT;
+    case Outcome.NO_BUFFERS: return Err.ENOBUFS;
+    default: return Err.OK;
+  }
 }

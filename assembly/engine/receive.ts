@@ -6,7 +6,7 @@ import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { oooInsert, oooTake } from "./reassembly";
 import { EventType } from "./events";
-import { Err } from "./errors";
+import { Err, Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, wantOutput, notify } from "./conn";
@@ -18,7 +18,7 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
   const r = rcvRing(t);
   if (!ringEnsure(r)) {
     queueConnectionReset(t);
-    connectionDone(t, EventType.ERROR, Err.ENOBUFS);
+    connectionDone(t, Outcome.NO_BUFFERS);
     return false;
   }
   if (len > t.rcvSegMax) t.rcvSegMax = len;

@@ -10,7 +10,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbFromI
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { emitSimple, EventType } from "./events";
-import { Err } from "./errors";
+import { Err, Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, notify } from "./conn";
@@ -42,7 +42,7 @@ function becomeEstablished(t: Tcb, nowUs: i64): bool {
     if (l == null || l.state != State.LISTEN) {
       // The listener closed meanwhile: nobody can accept this connection.
       queueConnectionReset(t);
-      connectionDone(t, 0, 0);
+      connectionDone(t, Outcome.CLOSED);
       return false;
     }
     setState(t, State.ESTABLISHED);
@@ -76,7 +76,7 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   if ((flags & FLG_RST) != 0) {
     if (hasAck) {
       count(Counter.RESETS_RECEIVED);
-      connectionDone(t, EventType.RESET, Err.ECONNREFUSED);
+      connectionDone(t, Outcome.REFUSED);
       return false;
     }
     return true;
@@ -258,11 +258,11 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     count(Counter.RESETS_RECEIVED);
     if (state == State.SYN_RECEIVED) {
       // Passive: back to LISTEN, which here means the half-open TCB goes away; active: refused.
-      connectionDone(t, hasFlag(t, F.PASSIVE) ? 0 : EventType.RESET, Err.ECONNREFUSED);
+      connectionDone(t, hasFlag(t, F.PASSIVE) ? Outcome.CLOSED : Outcome.REFUSED);
     } else if (state == State.CLOSING || state == State.LAST_ACK) {
-      connectionDone(t, 0, 0);
+      connectionDone(t, Outcome.CLOSED);
     } else {
-      connectionDone(t, EventType.RESET, Err.ECONNRESET);
+      connectionDone(t, Outcome.RESET);
     }
     return false;
   }
@@ -270,7 +270,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   // Fourth: SYN (RFC 5961 4.2 challenge ACK; RFC 9293 3.10.7.4 for SYN-RECEIVED from a listener).
   if (syn) {
     if (state == State.SYN_RECEIVED && hasFlag(t, F.PASSIVE)) {
-      connectionDone(t, 0, 0);
+      connectionDone(t, Outcome.CLOSED);
       return false;
     }
     challengeAck(t, nowUs);
@@ -320,7 +320,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       break;
     case State.LAST_ACK:
       if (finAcked) {
-        connectionDone(t, 0, 0);
+        connectionDone(t, Outcome.CLOSED);
         return false;
       }
       break;
@@ -364,7 +364,7 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
       if (!hasFlag(t, F.HOST_HELD)) {
         // Data for a connection whose host is gone: nobody will read it (Linux answers with RST too).
         queueConnectionReset(t);
-        connectionDone(t, 0, 0);
+        connectionDone(t, Outcome.CLOSED);
         return false;
       }
       if (!receiveText(t, seq, packetPtr() + off, len, nowUs)) return false;

@@ -8,7 +8,7 @@ import { rttBackoff } from "./rtt";
 import { ccOnRto } from "./congestion";
 import { sbClear } from "./scoreboard";
 import { EventType } from "./events";
-import { Err } from "./errors";
+import { Err, Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, reschedule, wantOutput } from "./conn";
@@ -40,14 +40,14 @@ function runTimers(t: Tcb, nowUs: i64): bool {
   if (due(t, TimerKind.TimeWait, nowUs)) {
     // The end of an orphaned FIN-WAIT-2 (no host, no FIN; Linux's tcp_fin_timeout). TIME-WAIT itself
     // waits in timewait.ts.
-    connectionDone(t, 0, 0);
+    connectionDone(t, Outcome.CLOSED);
     return false;
   }
   if (due(t, TimerKind.UserTimeout, nowUs)) {
     if (t.sndUna != t.sndMax) {
       // RFC 9293 3.10.8 user timeout: data unacknowledged for too long.
       count(Counter.TIMEOUTS);
-      connectionDone(t, EventType.TIMED_OUT, Err.ETIMEDOUT);
+      connectionDone(t, Outcome.TIMED_OUT);
       return false;
     }
   }
@@ -81,7 +81,7 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
     if (t.retries > config.synRetries) {
       count(Counter.TIMEOUTS);
       // A passive half-open connection just goes away (RFC 4987 3.2 caps its SYN,ACK retries).
-      connectionDone(t, hasFlag(t, F.PASSIVE) ? 0 : EventType.TIMED_OUT, Err.ETIMEDOUT);
+      connectionDone(t, hasFlag(t, F.PASSIVE) ? Outcome.CLOSED : Outcome.TIMED_OUT);
       return false;
     }
     rttBackoff(tcbRtt(t));
@@ -93,7 +93,7 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   t.retries++;
   if (t.retries > config.dataRetries) {
     count(Counter.TIMEOUTS);
-    connectionDone(t, EventType.TIMED_OUT, Err.ETIMEDOUT);
+    connectionDone(t, Outcome.TIMED_OUT);
     return false;
   }
   rttBackoff(tcbRtt(t));
@@ -125,7 +125,7 @@ function persistTimeout(t: Tcb, nowUs: i64): bool {
   if (t.sndWnd == 0) {
     if (config.persistTotalUs > 0 && nowUs - t.persistStartUs >= config.persistTotalUs) {
       count(Counter.TIMEOUTS);
-      connectionDone(t, EventType.TIMED_OUT, Err.ETIMEDOUT);
+      connectionDone(t, Outcome.TIMED_OUT);
       return false;
     }
     setFlag(t, F.PROBE_NOW);
@@ -157,7 +157,7 @@ function keepaliveTimeout(t: Tcb, nowUs: i64): bool {
   }
   if (t.keepProbes >= t.keepCount) {
     count(Counter.TIMEOUTS);
-    connectionDone(t, EventType.TIMED_OUT, Err.ETIMEDOUT);
+    connectionDone(t, Outcome.TIMED_OUT);
     return false;
   }
   t.keepProbes++;

@@ -35,6 +35,7 @@ import { emitSimple, traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, detach } from "./conn";
+import { Outcome } from "./errors";
 import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueFlowAck, windowField, tsClock } from "./emit";
 import { ackAllowed } from "./ackrate";
 
@@ -224,7 +225,7 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   }
   if (slot < 0) {
     // No room and nothing to recycle: the wait is skipped, as when it ends.
-    connectionDone(t, 0, 0);
+    connectionDone(t, Outcome.CLOSED);
     return;
   }
   listAppend(<u32>slot);
@@ -258,7 +259,7 @@ function endRecord(i: u32): void {
   if (id == 0) return;
   const t = tcbFromId(id);
   if (t != null) {
-    if (t.state == State.TIME_WAIT) connectionDone(t, 0, 0);
+    if (t.state == State.TIME_WAIT) connectionDone(t, Outcome.CLOSED);
   } else if (config.stateEvents) {
     emitSimple(EventType.STATE, State.TIME_WAIT, id, State.CLOSED);
   }

@@ -19,9 +19,9 @@ import { TimerKind, timerSet } from "./timers";
 import { rttInit } from "./rtt";
 import { ccInit, CcAlgo, ccOnIdleRestart } from "./congestion";
 import { oooClear, oooBytes } from "./reassembly";
-import { Err } from "./errors";
+import { Err, Outcome } from "./errors";
 import * as config from "./config";
-import { setState, connectionDone, hostReleased, connAlloc, wantOutput, reschedule, LOCAL_ABORT } from "./conn";
+import { setState, connectionDone, hostReleased, connAlloc, wantOutput, reschedule } from "./conn";
 import { queueConnectionReset, sendMss, windowWouldOpen } from "./emit";
 import { linkMss } from "./pmtu";
 
@@ -350,7 +350,7 @@ function userClose(t: Tcb): i32 {
       return hasFlag(t, F.ABORTED) || !unopened(t) ? 0 : -Err.ENOTCONN;
     case State.LISTEN:
     case State.SYN_SENT:
-      connectionDone(t, 0, 0);
+      connectionDone(t, Outcome.CLOSED);
       return 0;
     case State.SYN_RECEIVED:
       setFlag(t, F.USER_CLOSED);
@@ -392,7 +392,7 @@ function userAbort(t: Tcb): void {
     queueConnectionReset(t);
   }
   if (s == State.TIME_WAIT) twDisown(tcbKey(t));
-  connectionDone(t, LOCAL_ABORT, 0);
+  connectionDone(t, Outcome.ABORTED);
 }
 
 /**
