@@ -1,4 +1,4 @@
-// tcpwasm core: the export list, and nothing else (STYLE.md rule 7).
+// tcpwasm core: the export list, and nothing else: the boundary is numbers and pre-allocated memory.
 //
 // Every export takes and returns numbers; bulk data crosses through regions of linear memory that
 // the core allocates once and whose addresses the host reads through the exported getters. The
@@ -16,7 +16,7 @@ export { icmpEchoReply } from "./wire/icmp";
 //
 // Sans-I/O: the engine never reads a clock and never does I/O. Every call that can move a timer
 // takes `now`, f64 milliseconds on the host's clock (microseconds inside). Push in, poll out, one
-// deadline (STYLE.md rule 4):
+// deadline:
 //
 //   1. engineConfigSet(key, value) for any ConfigKey (engine/config.ts), then write the ISN secret
 //      (u64 at 0 and 8) and PRNG seed (u32 at 16..32) from crypto.getRandomValues at

@@ -15,7 +15,8 @@ import { EventType } from "./events";
 import { tlpArm, tlpOnAck } from "./tlp";
 import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
-import { FLG_FIN, FLG_SYN, tsNow, sendMss } from "./emit";
+import { FLG_FIN, FLG_SYN } from "../wire/tcp";
+import { tsNow, sendMss } from "./emit";
 
 
 /** Fifth check, synchronized states: SND.UNA, SND.WND, RTT, loss recovery and congestion control. */

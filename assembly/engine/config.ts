@@ -1,6 +1,6 @@
 // Engine configuration: every bound the engine enforces, with its default. The host sets keys before
 // engineInit (sizes of tables and regions are fixed there) or at any time for the others; times cross
-// the boundary in milliseconds and are kept in microseconds inside (STYLE.md rule 3).
+// the boundary in milliseconds and are kept in microseconds inside; the engine never reads a clock.
 import { Err } from "./errors";
 import { poolSetLimit } from "./pool";
 
@@ -118,7 +118,7 @@ export let offerTimestamps: bool = true;
 export let offerSack: bool = true;
 export let challengeAckLimit: u32 = 10;
 // 256 KiB regions hold about 170 full-sized segments each (a whole default window) per output() or
-// input() call; the host loops for more. Larger ones cost an idle engine their size (issue 9 item 7).
+// input() call; the host loops for more. Larger ones cost an idle engine their size.
 export let txRegionBytes: u32 = 256 * 1024;
 export let rxRegionBytes: u32 = 256 * 1024;
 export let eventLimit: u32 = 1 << 20;

@@ -104,10 +104,6 @@ export function connAlloc(): Tcb | null {
   return tcbAlloc();
 }
 
-@inline export function txqCount(): u32 {
-  return txqLen;
-}
-
 /** The connection at the front of the output queue, or null after skipping stale entries. */
 export function txqFront(): Tcb | null {
   while (txqLen != 0) {

@@ -15,13 +15,8 @@ import { oooSackBlocks } from "./reassembly";
 import { rngNext } from "./rng";
 import { traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
+import { FLG_ACK, FLG_RST, FLG_SYN } from "../wire/tcp";
 import * as config from "./config";
-
-export const FLG_FIN: u32 = 0x001;
-export const FLG_SYN: u32 = 0x002;
-export const FLG_RST: u32 = 0x004;
-export const FLG_PSH: u32 = 0x008;
-export const FLG_ACK: u32 = 0x010;
 
 const TTL: u8 = 64;
 

@@ -17,8 +17,8 @@ import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueReply, sendMss, controlRoom, controlWritePtr,
-  controlCommit } from "./emit";
+import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
+import { queueReset, queueReply, sendMss, controlRoom, controlWritePtr, controlCommit } from "./emit";
 import { initConnection, inheritOptions, startAfterTimeWait } from "./user";
 import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
@@ -93,11 +93,6 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
     return;
   }
   segmentArrives(seg, nowUs);
-}
-
-/** SEG.LEN (RFC 9293 3.4): payload plus one for SYN and one for FIN. */
-@inline function segLength(seg: Segment): u32 {
-  return seg.payloadLen + ((seg.flags & FLG_SYN) != 0 ? 1 : 0) + ((seg.flags & FLG_FIN) != 0 ? 1 : 0);
 }
 
 function segmentArrives(seg: Segment, nowUs: i64): void {

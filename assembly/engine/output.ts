@@ -12,8 +12,9 @@ import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
 import { tlpArm, tlpSent } from "./tlp";
-import { FLG_FIN, FLG_PSH, FLG_ACK, outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset,
-  txRecordCount, drainControl, controlPending } from "./emit";
+import { FLG_ACK, FLG_FIN, FLG_PSH } from "../wire/tcp";
+import { outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset, txRecordCount,
+  drainControl, controlPending } from "./emit";
 
 // (seq, len) out-parameter of sbNextSeg.
 const nextSegOut = memory.data(8, 8);

@@ -16,7 +16,7 @@
 // - Freeing 0 is a no-op, so drop paths can free unconditionally.
 // - Linear memory grows when TLSF finds no free block, by the larger of its current size and the
 //   request (rt/tlsf.ts growMemory): it doubles. This is why tables sized for 65,536 connections at
-//   init (35 MiB) cost another 35 MiB the first time a 256 KiB ring did not fit (issue 9 item 7);
+//   init (35 MiB) cost another 35 MiB the first time a 256 KiB ring did not fit;
 //   with tables that grow with the connections, doubling costs at most about what is in use.
 
 // TLSF refuses single blocks above 1 GiB minus its header (rt/common.ts BLOCK_MAXSIZE).
@@ -30,10 +30,6 @@ let byteLimit: u64 = u64.MAX_VALUE;
 /** Caps the bytes the pool hands out (counted as requested); poolAlloc returns 0 beyond it. */
 export function poolSetLimit(maxBytes: u64): void {
   byteLimit = maxBytes;
-}
-
-export function poolLimit(): u64 {
-  return byteLimit;
 }
 
 export function poolAlloc(size: usize): usize {

@@ -8,7 +8,8 @@
 //   Storage is not zeroed (poolAllocUninit): a byte is read only after it was written.
 // - The pointer/length pairs (ringWritePtr + ringWriteContig, ringReadPtr + ringReadContig) let the
 //   host write straight into the send ring and read straight out of the receive ring: user data
-//   crosses the boundary once each way (issue 3, deliverable 7). They need storage (ringEnsure).
+//   crosses the boundary once each way, with no copy through a staging buffer. They need storage
+//   (ringEnsure).
 // - ringCopyIn may write beyond `len` (out-of-order data held past RCV.NXT) as long as it stays within
 //   cap; ringCommit later makes it readable. Out-of-range offsets are the caller's bug: the debug
 //   build asserts, release builds clamp nothing (the state machine bounds them by the window).

@@ -11,7 +11,7 @@
 // - Karn's rule (RFC 6298 3) is the caller's: never sample a retransmitted segment unless timestamps
 //   (RFC 7323 4) tell the transmissions apart.
 // - rttBackoff doubles RTO up to maxUs (RFC 6298 5.5) and counts the backoffs (for the retry limit).
-// - G, the clock granularity, is the `granularityUs` field (appended after the fields H4 places;
+// - G, the clock granularity, is the `granularityUs` field (after the RFC 6298 state;
 //   rttInit sets DEFAULT_GRANULARITY_US, rttSetGranularity changes it). The host's clock arrives as
 //   f64 milliseconds, commonly coarsened by browsers, so the default is 1 ms.
 

@@ -14,7 +14,8 @@ import { Err, Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, notify } from "./conn";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset } from "./emit";
+import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
+import { queueReset, queueConnectionReset } from "./emit";
 import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart, packetPtr } from "./input";
 import { processAck } from "./ack";
@@ -25,11 +26,6 @@ import { twEnter } from "./timewait";
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
 const SYN_TIMEOUT_RTO_US: i64 = 3_000_000;
-
-/** SEG.LEN (RFC 9293 3.4): payload plus one for SYN and one for FIN. */
-@inline function segLength(seg: Segment): u32 {
-  return seg.payloadLen + ((seg.flags & FLG_SYN) != 0 ? 1 : 0) + ((seg.flags & FLG_FIN) != 0 ? 1 : 0);
-}
 
 /** The connection reached ESTABLISHED: tell the host (RFC 9293 3.10.7.3 / 3.10.7.4 fifth check). */
 function becomeEstablished(t: Tcb, nowUs: i64): bool {

@@ -1,11 +1,11 @@
-// Timers are data (STYLE.md rule 5): each connection holds a TimerTable, one deadline per kind, and
+// Timers are data: each connection holds a TimerTable, one deadline per kind, and
 // the engine keeps one queue of (earliest deadline, connection slot) so the host is told a single
-// next wake-up (STYLE.md rule 4).
+// next wake-up.
 //
 // Contract
 // - Deadlines are i64 microseconds on the host's clock; NEVER (i64.MAX_VALUE) means not armed. The
-//   core never reads a clock (rule 3): every call that can move a deadline is given it.
-// - TimerTable is six plain i64 fields in TimerKind order, so H4 can place it anywhere in the TCB.
+//   core never reads a clock: every call that can move a deadline is given it.
+// - TimerTable is six plain i64 fields in TimerKind order, so it can sit inline anywhere in the TCB (tcb.ts).
 // - The engine-wide queue is a binary min-heap of (deadline, slot) with a position index per slot:
 //   tqSet (insert or move) and tqRemove are O(log n), tqNextDeadline O(1). tqSet with NEVER removes.
 //   Slots must be < the capacity (tqInit, raised by tqReserve when the engine's slots grow, at

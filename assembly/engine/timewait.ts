@@ -36,7 +36,8 @@ import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, detach } from "./conn";
 import { Outcome } from "./errors";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueFlowAck, windowField, tsClock } from "./emit";
+import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
+import { queueFlowAck, windowField, tsClock } from "./emit";
 import { ackAllowed } from "./ackrate";
 
 // Record layout. The key is flowKeyBytes' 40 bytes; its version word (at 36) is 0 in a free record.
@@ -347,7 +348,7 @@ export function twSegmentArrives(i: u32, seg: Segment, nowUs: i64): void {
       return;
     }
   }
-  const len = seg.payloadLen + ((flags & FLG_SYN) != 0 ? 1 : 0) + (fin ? 1 : 0);
+  const len = segLength(seg);
   const rcvWnd = load<u32>(r, R_RCV_WND);
   const acceptable = segmentAcceptable(seg.seq, len, load<u32>(r, R_RCV_NXT), rcvWnd);
   if (rst) return;

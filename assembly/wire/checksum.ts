@@ -3,7 +3,7 @@
 //
 // Contract: `ptr` and `len` describe bytes the caller owns inside linear memory; any length (0
 // included) and any alignment. Nothing here validates a packet: callers check lengths at their own
-// boundary (STYLE.md rule 2) and then ask for a sum.
+// boundary, once, and then ask for a sum.
 //
 // Byte order: RFC 1071 2(B) shows the sum is byte-order independent up to a final swap. The wide
 // loops therefore add little-endian loads as they come and swap the folded 16-bit result once; the

@@ -5,7 +5,7 @@
 // file checks the TCP header against that payload, tcp.ts walks the options inside the TCP header.
 // Every refusal returns a Reason (reason.ts); the Segment then holds whatever was decoded before the
 // refusal (IP fields once the IP header validated, so NOT_TCP packets can go to icmp.ts). Emit
-// (headersLen, emitHeaders, finishChecksums) trusts the Segment it is given (STYLE.md rule 2).
+// (headersLen, emitHeaders, finishChecksums) trusts the Segment it is given: the engine built it.
 import { Reason } from "./reason";
 import { Segment } from "./segment";
 import { onesSum, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from "./checksum";

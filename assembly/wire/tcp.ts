@@ -181,3 +181,8 @@ export function writeOptions(at: usize, seg: Segment): u32 {
   }
   return <u32>(at - start);
 }
+
+/** SEG.LEN (RFC 9293 3.4): the payload plus one for SYN and one for FIN. */
+@inline export function segLength(seg: Segment): u32 {
+  return seg.payloadLen + ((seg.flags & FLG_SYN) != 0 ? 1 : 0) + ((seg.flags & FLG_FIN) != 0 ? 1 : 0);
+}
