@@ -45,8 +45,9 @@ export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, e
   engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTableMemory, engineTcbSize, engineTimeWaitCount,
   engineMaxConnections, connConnectMs, connSendCommitMs, connRecvConsumeMs, connCloseMs, connAbortMs,
   connReleaseMs } from "./engine/engine";
-export { paramPtr as engineParamPtr, connCreate, connListen, connSendPtr, connSendSpace, connRecvPtr, connRecvAvail,
-  connState, connStatus, statusPtr as engineStatusPtr, connSetOption } from "./engine/user";
+export { paramPtr as engineParamPtr, connCreate, connListen, connSendPtr, connSendSpace, connRecvPtr, connRecvAvail
+  } from "./engine/user";
+export { connState, connStatus, statusPtr as engineStatusPtr, connSetOption } from "./engine/status";
 export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/emit";
 export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
 export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";

@@ -6,7 +6,7 @@ import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { oooInsert, oooTake } from "./reassembly";
 import { EventType } from "./events";
-import { Err, Outcome } from "./errors";
+import { Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, wantOutput, notify } from "./conn";

@@ -10,7 +10,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbFromI
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { emitSimple, EventType } from "./events";
-import { Err, Outcome } from "./errors";
+import { Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, notify } from "./conn";

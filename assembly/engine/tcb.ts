@@ -215,6 +215,11 @@ export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
 @inline export function setFlag(t: Tcb, f: u32): void { t.flags |= f; }
 @inline export function clearFlag(t: Tcb, f: u32): void { t.flags &= ~f; }
 
+/** A fresh handle: never opened (RFC 9293 3.10.1 "connection already exists" otherwise). */
+@inline export function unopened(t: Tcb): bool {
+  return t.state == State.CLOSED && !hasFlag(t, F.OPENED);
+}
+
 /** RFC 9293 3.3.2: the states in which both sides' initial sequence numbers are known and acked. */
 @inline export function isSynchronized(state: u32): bool {
   return state >= <u32>State.ESTABLISHED;

@@ -7,8 +7,7 @@ import { TimerKind, NEVER, timerGet, timerClear, timerSet, tqPopExpired } from "
 import { rttBackoff } from "./rtt";
 import { ccOnRto } from "./congestion";
 import { sbClear } from "./scoreboard";
-import { EventType } from "./events";
-import { Err, Outcome } from "./errors";
+import { Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { connectionDone, reschedule, wantOutput } from "./conn";

@@ -1,0 +1,86 @@
+// What a new connection starts with, before its SYN or SYN,ACK: the engine's default options or its
+// listener's, the ISS (RFC 6528) and timestamp offset (RFC 7323 5.4) of its 4-tuple, its MSS, window
+// scale, RTO and congestion state, and the ISS floor after a TIME-WAIT incarnation (RFC 6191). Used by
+// the user calls (active OPEN, user.ts) and by segment arrival (passive OPEN, input.ts).
+import { seqGt, seqLt } from "../wire/seq";
+import { Tcb, F, setFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbOoo } from "./tcb";
+import { isnFor, tsOffsetFor } from "./isn";
+import { ringSetCapacity } from "./ring";
+import { rttInit } from "./rtt";
+import { ccInit, CcAlgo } from "./congestion";
+import { oooClear } from "./reassembly";
+import * as config from "./config";
+import { sendMss } from "./emit";
+import { linkMss } from "./pmtu";
+
+/** Options a new connection starts with: the engine defaults. */
+export function applyDefaults(t: Tcb): void {
+  t.sndBuf = config.sendBufferDefault;
+  t.rcvBuf = config.recvBufferDefault;
+  if (!config.nagleDefault) setFlag(t, F.NAGLE_OFF);
+  if (config.keepaliveDefault) setFlag(t, F.KEEPALIVE);
+  t.keepIdleUs = config.keepaliveIdleUs;
+  t.keepIntervalUs = config.keepaliveIntervalUs;
+  t.keepCount = config.keepaliveCount;
+  t.userTimeoutUs = config.userTimeoutUs;
+}
+
+/** A passive connection takes its listener's options (set on the listener before accept). */
+export function inheritOptions(t: Tcb, l: Tcb): void {
+  t.flags |= l.flags & (F.NAGLE_OFF | F.KEEPALIVE);
+  t.sndBuf = l.sndBuf;
+  t.rcvBuf = l.rcvBuf;
+  t.keepIdleUs = l.keepIdleUs;
+  t.keepIntervalUs = l.keepIntervalUs;
+  t.keepCount = l.keepCount;
+  t.userTimeoutUs = l.userTimeoutUs;
+}
+
+/**
+ * Sequence and buffer state of a connection about to send its SYN or SYN,ACK: ISS (RFC 6528), ring
+ * capacities (storage comes later), our MSS from the MTU (RFC 9293 3.7.1), our window scale from the
+ * receive buffer (RFC 7323 2.3), RTO (RFC 6298 2.1), the timestamp offset of the 4-tuple (RFC 7323 5.4).
+ */
+export function initConnection(t: Tcb, nowUs: i64): void {
+  const key = tcbKey(t);
+  ringSetCapacity(sndRing(t), t.sndBuf);
+  ringSetCapacity(rcvRing(t), t.rcvBuf);
+  t.localMss = linkMss(key.ipVersion);
+  t.pathMss = t.localMss;
+  t.peerMss = key.ipVersion == 6 ? 1220 : 536;
+  let shift: u32 = 0;
+  const cap = rcvRing(t).cap;
+  while (shift < 14 && (cap >> shift) > 0xffff) shift++;
+  t.rcvShift = shift;
+  t.tsOffset = tsOffsetFor(key);
+  rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
+  ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  setIss(t, isnFor(key, nowUs));
+  oooClear(tcbOoo(t));
+  t.lastRecvUs = nowUs;
+  t.quickAcks = config.quickAcks;
+}
+
+function setIss(t: Tcb, iss: u32): void {
+  t.iss = iss;
+  t.sndUna = iss;
+  t.sndNxt = iss;
+  t.sndMax = iss;
+  t.highRxt = iss;
+  tcbCc(t).recover = iss;
+}
+
+/** The largest window a SYN can offer (RFC 7323 2.2: a SYN's window is never scaled), plus one. */
+const UNSCALED_WINDOW_SPAN: u32 = 65536;
+
+/**
+ * A new incarnation of a 4-tuple that was in TIME-WAIT here: its ISS lies beyond everything the old one
+ * sent (RFC 9293 3.6.1, RFC 1122 4.2.2.13), by a whole unscaled window so that an old duplicate cannot
+ * land in the new one's first window, and its TSvals beyond any the old one sent (RFC 6191 2, PAWS):
+ * the same 4-tuple has the same offset (tsOffsetFor), so within the same millisecond it moves one on.
+ */
+export function startAfterTimeWait(t: Tcb, oldSndNxt: u32, oldTsOffset: u32): void {
+  const floor = oldSndNxt + UNSCALED_WINDOW_SPAN;
+  if (seqLt(t.iss, floor)) setIss(t, floor);
+  if (!seqGt(t.tsOffset, oldTsOffset)) t.tsOffset = oldTsOffset + 1;
+}
