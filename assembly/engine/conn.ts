@@ -87,6 +87,12 @@ export function wantOutput(t: Tcb): void {
   txqLen++;
 }
 
+/** An ACK is due now, not delayed (RFC 9293 3.8.6.3 lists when). */
+@inline export function ackNow(t: Tcb): void {
+  setFlag(t, F.ACK_NOW);
+  wantOutput(t);
+}
+
 // ---- New connections ----
 
 /**

@@ -1,9 +1,12 @@
 // What a new connection starts with, before its SYN or SYN,ACK: the engine's default options or its
 // listener's, the ISS (RFC 6528) and timestamp offset (RFC 7323 5.4) of its 4-tuple, its MSS, window
-// scale, RTO and congestion state, and the ISS floor after a TIME-WAIT incarnation (RFC 6191). Used by
-// the user calls (active OPEN, user.ts) and by segment arrival (passive OPEN, input.ts).
+// scale, RTO and congestion state, and the ISS floor after a TIME-WAIT incarnation (RFC 6191); then
+// what the peer's SYN settles: the options both sides agreed and the congestion state for its MSS.
+// Used by the user calls (active OPEN, user.ts), by a listener's arrivals (passive OPEN, input.ts)
+// and by SYN-SENT (states.ts).
+import { Segment } from "../wire/segment";
 import { seqGt, seqLt } from "../wire/seq";
-import { Tcb, F, setFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbOoo } from "./tcb";
+import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbOoo } from "./tcb";
 import { isnFor, tsOffsetFor } from "./isn";
 import { ringSetCapacity } from "./ring";
 import { rttInit } from "./rtt";
@@ -83,4 +86,39 @@ export function startAfterTimeWait(t: Tcb, oldSndNxt: u32, oldTsOffset: u32): vo
   const floor = oldSndNxt + UNSCALED_WINDOW_SPAN;
   if (seqLt(t.iss, floor)) setIss(t, floor);
   if (!seqGt(t.tsOffset, oldTsOffset)) t.tsOffset = oldTsOffset + 1;
+}
+
+/** Options of the peer's SYN (RFC 9293 3.7.1 MSS; RFC 7323 2.2, 3.2; RFC 2018 2). */
+export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
+  let mss: u32 = seg.mss;
+  // RFC 9293 3.7.1 (MUST-15): without the option assume 536 (IPv4) / 1220 (IPv6, RFC 8200 5).
+  if (mss == 0) mss = seg.ipVersion == 6 ? 1220 : 536;
+  // A tiny MSS turns every byte into a segment (CVE-2019-11477/11478): clamp from below like Linux.
+  if (mss < 48) mss = 48;
+  t.peerMss = mss;
+  const passive = t.state != State.SYN_SENT;
+  const ourWs = passive ? config.offerWindowScaling : hasFlag(t, F.SENT_WS);
+  if (seg.wscale >= 0 && ourWs) {
+    setFlag(t, F.WS_OK);
+    t.sndShift = <u32>seg.wscale;
+  } else {
+    clearFlag(t, F.WS_OK);
+    t.sndShift = 0;
+    t.rcvShift = 0;
+  }
+  if (seg.sackPermitted && config.offerSack) setFlag(t, F.SACK_OK);
+  else clearFlag(t, F.SACK_OK);
+  if (seg.hasTimestamps && config.offerTimestamps) {
+    setFlag(t, F.TS_OK);
+    t.tsRecent = seg.tsVal;
+    t.tsRecentUs = nowUs;
+  } else {
+    clearFlag(t, F.TS_OK);
+  }
+}
+
+/** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */
+export function congestionStart(t: Tcb): void {
+  ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  tcbCc(t).recover = t.iss;
 }

@@ -1,33 +1,31 @@
 // Packets in: the RX records, parsing (wire/packet.ts), ICMP echo, and segment arrival up to the
 // connection (RFC 9293 3.10.7): CLOSED (3.10.7.1), LISTEN (3.10.7.2, with RFC 4987 half-open bounds
-// and SYN cookies), the peer's SYN options; states.ts takes it from SYN-SENT on.
+// and SYN cookies); states.ts takes it from SYN-SENT on. The arrival path runs one way: input.ts ->
+// states.ts (per state) -> ack.ts, receive.ts, fin.ts; what a new connection and the peer's SYN set
+// up is in handshake.ts, below both.
 //
 // Input never emits packets: replies are flags on the TCB (ACK_NOW, NEED_SYN, RTX_ONE) or records in
 // the control queue (RSTs for segments that match no connection), drained by output().
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, rcvRing, tcbCc, tcbAtSlot, tcbFree,
-  slotOf } from "./tcb";
+import { Tcb, State, F, setFlag, tcbKey, rcvRing, tcbAtSlot, tcbFree, slotOf } from "./tcb";
 import { FlowKey } from "../wire/flowkey";
 import { tableLookup, tableInsert, listenerLookup } from "./table";
-import { ccInit, CcAlgo } from "./congestion";
 import { traceSegment, EventType } from "./events";
 import { count, countReason, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_ACK, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
-import { queueReset, queueReply, sendMss, controlRoom, controlWritePtr, controlCommit } from "./emit";
-import { initConnection, inheritOptions, startAfterTimeWait } from "./handshake";
+import { queueReset, queueReply, controlRoom, controlWritePtr, controlCommit } from "./emit";
+import { initConnection, inheritOptions, startAfterTimeWait, takeSynOptions, congestionStart } from "./handshake";
 import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
 import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
-// The packet being processed (one at a time): payload offsets in inSeg are relative to it.
-let inputPacketPtr: usize = 0;
 
 const lookupKey = changetype<FlowKey>(memory.data(offsetof<FlowKey>(), 8));
 
@@ -36,11 +34,6 @@ const lookupKey = changetype<FlowKey>(memory.data(offsetof<FlowKey>(), 8));
 let reusing = false;
 let reuseSndNxt: u32 = 0;
 let reuseTsOffset: u32 = 0;
-
-/** The packet being processed: Segment.payloadOffset counts from here. */
-@inline export function packetPtr(): usize {
-  return inputPacketPtr;
-}
 
 @inline function align4(n: u32): u32 {
   return (n + 3) & ~3;
@@ -71,7 +64,6 @@ export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i6
 function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   count(Counter.PACKETS_IN);
   const seg = inSeg;
-  inputPacketPtr = ptr;
   const reason = parsePacket(ptr, len, seg, config.verifyChecksums);
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
@@ -151,35 +143,6 @@ function closedArrives(seg: Segment): void {
   if ((seg.flags & FLG_RST) != 0) return;
   if ((seg.flags & FLG_ACK) != 0) queueReset(seg, seg.ack, 0, false);
   else queueReset(seg, 0, seg.seq + segLength(seg), true);
-}
-
-/** Options of the peer's SYN (RFC 9293 3.7.1 MSS; RFC 7323 2.2, 3.2; RFC 2018 2). */
-export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
-  let mss: u32 = seg.mss;
-  // RFC 9293 3.7.1 (MUST-15): without the option assume 536 (IPv4) / 1220 (IPv6, RFC 8200 5).
-  if (mss == 0) mss = seg.ipVersion == 6 ? 1220 : 536;
-  // A tiny MSS turns every byte into a segment (CVE-2019-11477/11478): clamp from below like Linux.
-  if (mss < 48) mss = 48;
-  t.peerMss = mss;
-  const passive = t.state != State.SYN_SENT;
-  const ourWs = passive ? config.offerWindowScaling : hasFlag(t, F.SENT_WS);
-  if (seg.wscale >= 0 && ourWs) {
-    setFlag(t, F.WS_OK);
-    t.sndShift = <u32>seg.wscale;
-  } else {
-    clearFlag(t, F.WS_OK);
-    t.sndShift = 0;
-    t.rcvShift = 0;
-  }
-  if (seg.sackPermitted && config.offerSack) setFlag(t, F.SACK_OK);
-  else clearFlag(t, F.SACK_OK);
-  if (seg.hasTimestamps && config.offerTimestamps) {
-    setFlag(t, F.TS_OK);
-    t.tsRecent = seg.tsVal;
-    t.tsRecentUs = nowUs;
-  } else {
-    clearFlag(t, F.TS_OK);
-  }
 }
 
 /** RFC 9293 3.10.7.2: a segment for a listener. */
@@ -280,10 +243,4 @@ function cookieArrives(l: Tcb, seg: Segment, mss: u32, nowUs: i64): void {
   setState(t, State.SYN_RECEIVED);
   congestionStart(t);
   if (otherStateArrives(t, seg, nowUs)) reschedule(t);
-}
-
-/** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */
-export function congestionStart(t: Tcb): void {
-  ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
-  tcbCc(t).recover = t.iss;
 }

@@ -9,9 +9,9 @@ import { EventType } from "./events";
 import { Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
-import { connectionDone, wantOutput, notify } from "./conn";
+import { connectionDone, wantOutput, ackNow, notify } from "./conn";
 import { queueConnectionReset } from "./emit";
-import { finArrives, ackNow } from "./states";
+import { finArrives } from "./fin";
 
 /** Seventh check, ESTABLISHED / FIN-WAIT-1 / FIN-WAIT-2: data into the receive ring. */
 export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64): bool {

@@ -1,7 +1,7 @@
 // Segment arrival in a connection's states (RFC 9293 3.10.7.3 SYN-SENT and 3.10.7.4 every later
 // state), the checks in the RFC's order: sequence number (with PAWS, RFC 7323 5.3), RST (RFC 5961
 // 3.2), SYN (RFC 5961 4.2), ACK (RFC 5961 5.2; ack.ts does the sender's side), text (receive.ts) and
-// FIN. The ACKs owed to dropped segments go through the RFC 5961 7 throttle (ackrate.ts). TIME-WAIT
+// FIN (fin.ts). The ACKs owed to dropped segments go through the RFC 5961 7 throttle (ackrate.ts). TIME-WAIT
 // is not here: a connection entering it moves to timewait.ts. Each returns false when the connection
 // ended or left (and may have been freed).
 import { Segment } from "../wire/packet";
@@ -13,15 +13,15 @@ import { emitSimple, EventType } from "./events";
 import { Outcome } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
-import { setState, connectionDone, wantOutput, notify } from "./conn";
+import { setState, connectionDone, wantOutput, ackNow, notify } from "./conn";
 import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
 import { queueReset, queueConnectionReset } from "./emit";
 import { keepaliveTouch } from "./timeouts";
-import { takeSynOptions, congestionStart, packetPtr } from "./input";
+import { takeSynOptions, congestionStart } from "./handshake";
 import { processAck } from "./ack";
 import { receiveText } from "./receive";
+import { finArrives, enterTimeWait } from "./fin";
 import { ackAllowed } from "./ackrate";
-import { twEnter } from "./timewait";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
@@ -99,7 +99,7 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     if (!becomeEstablished(t, nowUs)) return false;
     // Data or FIN in the SYN,ACK (RFC 9293 3.10.7.3: "continue processing at the sixth step").
     const fin = (flags & FLG_FIN) != 0;
-    if (seg.payloadLen != 0 || fin) return textAndFin(t, seg.seq + 1, seg.payloadOffset, seg.payloadLen, fin, nowUs);
+    if (seg.payloadLen != 0 || fin) return textAndFin(t, seg.seq + 1, seg.packet + seg.payloadOffset, seg.payloadLen, fin, nowUs);
     return true;
   }
   // Simultaneous open: SYN-RECEIVED, answer with SYN,ACK (RFC 9293 3.10.7.3, fourth, "Otherwise").
@@ -165,22 +165,6 @@ function throttledAck(t: Tcb, nowUs: i64): bool {
   }
   ackNow(t);
   return true;
-}
-
-@inline export function ackNow(t: Tcb): void {
-  setFlag(t, F.ACK_NOW);
-  wantOutput(t);
-}
-
-/**
- * TIME-WAIT: everything we sent is acknowledged and nothing more will come in order, so the 4-tuple
- * waits out 2 MSL in compact form (timewait.ts) and the TCB leaves the connection table. Returns
- * false: the caller must not touch `t` again (it is freed unless the host holds its id).
- */
-function enterTimeWait(t: Tcb, nowUs: i64): bool {
-  setState(t, State.TIME_WAIT);
-  twEnter(t, nowUs);
-  return false;
 }
 
 /** RFC 9293 3.10.7.4: every state after SYN-SENT. Returns false when the connection ended. */
@@ -329,14 +313,14 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
 
   // Sixth (URG) is not supported: urgent data is ordinary data (RFC 6093 recommends not using it).
   const fin = (flags & FLG_FIN) != 0 && !zeroWindowAck;
-  return textAndFin(t, seg.seq, seg.payloadOffset, zeroWindowAck ? 0 : seg.payloadLen, fin, nowUs);
+  return textAndFin(t, seg.seq, seg.packet + seg.payloadOffset, zeroWindowAck ? 0 : seg.payloadLen, fin, nowUs);
 }
 
 /** Seventh and eighth checks: segment text and FIN, trimmed to the receive window. */
-function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, nowUs: i64): bool {
+function textAndFin(t: Tcb, seq: u32, data: usize, dataLen: u32, fin: bool, nowUs: i64): bool {
   const state = t.state;
   let len = dataLen;
-  let off = dataOffset;
+  let src = data;
   // Trim what lies before RCV.NXT (duplicate) and beyond the window (RFC 9293 3.10.7.4, first check).
   if (seqLt(seq, t.rcvNxt)) {
     const d = t.rcvNxt - seq;
@@ -345,7 +329,7 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
       fin = false;
     } else {
       len -= d;
-      off += d;
+      src += d;
     }
     seq = t.rcvNxt;
   }
@@ -363,7 +347,7 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
         connectionDone(t, Outcome.CLOSED);
         return false;
       }
-      if (!receiveText(t, seq, packetPtr() + off, len, nowUs)) return false;
+      if (!receiveText(t, seq, src, len, nowUs)) return false;
     }
     // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN; ignore the text.
   }
@@ -375,30 +359,6 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
       t.rcvFinSeq = finSeq;
       ackNow(t);
     }
-  }
-  return true;
-}
-
-/** Eighth check: the peer's FIN, in order (RFC 9293 3.10.7.4). */
-export function finArrives(t: Tcb, nowUs: i64): bool {
-  clearFlag(t, F.RCV_FIN_PENDING);
-  t.rcvNxt += 1;
-  setFlag(t, F.PEER_FIN | F.ACK_NOW);
-  wantOutput(t);
-  notify(t, EventType.PEER_FIN, 0);
-  switch (t.state) {
-    case State.SYN_RECEIVED:
-    case State.ESTABLISHED:
-      setState(t, State.CLOSE_WAIT);
-      break;
-    case State.FIN_WAIT_1:
-      if (hasFlag(t, F.FIN_SENT) && seqGt(t.sndUna, t.finSeq)) return enterTimeWait(t, nowUs);
-      setState(t, State.CLOSING);
-      break;
-    case State.FIN_WAIT_2:
-      return enterTimeWait(t, nowUs);
-    default:
-      break;
   }
   return true;
 }

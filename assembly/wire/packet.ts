@@ -36,6 +36,7 @@ export const IPPROTO_TCP: u8 = 6;
  */
 export function parsePacket(ptr: usize, len: u32, seg: Segment, verifyChecksums: bool): u32 {
   resetSegment(seg);
+  seg.packet = ptr;
   if (len == 0) return Reason.TRUNCATED;
   const version = <u32>load<u8>(ptr) >> 4;
   let ipEnd: u32;

@@ -44,4 +44,5 @@
   tcpHeaderLen: u16;    // incl. TCP options
   payloadOffset: u32;   // from the start of the packet
   payloadLen: u32;
+  packet: usize;        // where the parsed packet starts in linear memory (parsePacket sets it; emit ignores it)
 }
