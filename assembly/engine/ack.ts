@@ -4,7 +4,7 @@
 // congestion control (congestion.ts), the retransmission timer (RFC 6298 5) and the send window.
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGt } from "../wire/seq";
-import { Tcb, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
+import { Tcb, hasFlag, Snd, Life, Due, Opt, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { ringConsume, ringSpace } from "./ring";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
@@ -28,7 +28,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   const oldUna = t.sndUna;
   const segWnd = <u32>seg.window << t.sndShift;
 
-  const sack = hasFlag(t, F.SACK_OK);
+  const sack = hasFlag(t.options, Opt.SACK_OK);
   // RFC 6675 5: every ACK with SACK information updates the scoreboard. Blocks are taken above the
   // cumulative ACK this segment carries (HighACK after it), so only octets between HighACK and
   // HighData that were neither acknowledged nor SACKed count as new.
@@ -43,7 +43,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     const flightBefore = t.sndMax - t.sndUna;
     // Our SYN was acknowledged before this (SYN-SENT / SYN-RECEIVED): only data and the FIN remain.
     let dataAcked = acked;
-    if (hasFlag(t, F.FIN_SENT) && seqGt(ack, t.finSeq)) dataAcked--;
+    if (hasFlag(t.life, Life.FIN_SENT) && seqGt(ack, t.finSeq)) dataAcked--;
     const ring = sndRing(t);
     ringConsume(ring, dataAcked < ring.len ? dataAcked : ring.len);
     t.sndUna = ack;
@@ -59,24 +59,24 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     // measures our RTO wait, and taking it would feed the backed-off RTO back into SRTT until RTO
     // sticks at its maximum. Such echoes, older than the retransmission, give no sample (Karn's rule
     // with the timestamp as the transmission's name; RFC 3522 detects spurious timeouts the same way).
-    if (hasFlag(t, F.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
-      const fresh = !hasFlag(t, F.RTO_TS) || <i32>(seg.tsEcr - t.rtoTsVal) >= 0;
+    if (hasFlag(t.options, Opt.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
+      const fresh = !hasFlag(t.sender, Snd.RTO_TS) || <i32>(seg.tsEcr - t.rtoTsVal) >= 0;
       if (fresh) {
-        clearFlag(t, F.RTO_TS);
+        t.sender &= ~Snd.RTO_TS;
         const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
         if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
       }
-    } else if (hasFlag(t, F.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
+    } else if (hasFlag(t.sender, Snd.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
       rttSample(tcbRtt(t), nowUs - t.rttStartUs);
-      clearFlag(t, F.RTT_TIMING);
+      t.sender &= ~Snd.RTT_TIMING;
     }
     if (cc.inRecovery) {
       if (ccIsFullAck(cc, ack)) {
         ccOnExitRecovery(cc, t.sndMax - t.sndUna);
-      } else if (!hasFlag(t, F.SACK_OK)) {
+      } else if (!hasFlag(t.options, Opt.SACK_OK)) {
         // RFC 6582 3.2 step 5: a partial ACK retransmits the next hole at once.
         ccOnPartialAck(cc, acked);
-        setFlag(t, F.RTX_ONE);
+        t.due |= Due.RTX_ONE;
       }
     } else {
       ccOnAck(cc, dataAcked, flightBefore);
@@ -84,11 +84,11 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     // The data now at SND.UNA may have been retransmitted in this SACK recovery already (below
     // HighRxt) at an SND.MAX not kept: fence it at the present one, later than the truth, so a loss
     // is found later but never wrongly.
-    t.rtxFenced = cc.inRecovery && hasFlag(t, F.SACK_OK) && seqLt(ack, t.highRxt);
+    t.rtxFenced = cc.inRecovery && hasFlag(t.options, Opt.SACK_OK) && seqLt(ack, t.highRxt);
     if (t.rtxFenced) t.rtxFence = t.sndMax;
     // RFC 6298 5.2 / 5.3; the tail loss probe timeout may take the timer's place (RFC 8985 7.2).
     tlpOnAck(t, seg, flightBefore);
-    clearFlag(t, F.TLP_ARMED);
+    t.sender &= ~Snd.TLP_ARMED;
     if (t.sndUna == t.sndMax) {
       timerClear(timers, TimerKind.Retransmit);
       timerClear(timers, TimerKind.UserTimeout);
@@ -97,8 +97,8 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       if (t.userTimeoutUs > 0) timerSet(timers, TimerKind.UserTimeout, nowUs + t.userTimeoutUs);
       tlpArm(t, nowUs);
     }
-    if (hasFlag(t, F.WRITE_BLOCKED) && ringSpace(ring) != 0 && !hasFlag(t, F.USER_CLOSED)) {
-      clearFlag(t, F.WRITE_BLOCKED);
+    if (hasFlag(t.life, Life.WRITE_BLOCKED) && ringSpace(ring) != 0 && !hasFlag(t.life, Life.USER_CLOSED)) {
+      t.life &= ~Life.WRITE_BLOCKED;
       notify(t, EventType.WRITABLE, 0);
     }
     wantOutput(t);
@@ -127,7 +127,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       // RFC 5681 3.2 step 2: data sent by Limited Transmit is not part of FlightSize for ssthresh.
       ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
       t.highRxt = t.sndUna;
-      setFlag(t, F.RTX_ONE);
+      t.due |= Due.RTX_ONE;
       count(Counter.FAST_RETRANSMITS);
       wantOutput(t);
     } else if (t.dupAcks < DUP_THRESH) {
@@ -144,7 +144,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   // here). It is sent again at once; cwnd stays, as this recovery already answered the loss event.
   if (sack && cc.inRecovery && t.rtxFenced && sbIsLost(tcbSb(t), t.rtxFence - 1, sendMss(t))) {
     t.rtxFenced = false;
-    setFlag(t, F.RTX_ONE);
+    t.due |= Due.RTX_ONE;
     wantOutput(t);
   }
 

@@ -1,7 +1,7 @@
 // Connection lifecycle shared by input, output, timeouts and user calls: state changes (with their
 // events), the output queue, timer scheduling, and the end of a connection (RFC 9293 3.10: "delete
 // the TCB, enter CLOSED"). A TCB is freed when the protocol is done AND the host released it.
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, tcbTimers, tcbOoo, tcbSb, sndRing, rcvRing,
+import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, tcbTimers, tcbOoo, tcbSb, sndRing, rcvRing,
   tcbFromId, tcbAlloc, tcbFree, slotOf, slotsFree, slotsNextCapacity, slotsGrow } from "./tcb";
 import { tableRemove, listenerRemove } from "./table";
 import { timersReset, timersEarliest, tqSet, tqRemove, tqReserve } from "./timers";
@@ -56,15 +56,16 @@ function txqCompact(): void {
   for (let i: u32 = 0; i < txqLen; i++) {
     const id = load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2));
     const t = tcbFromId(id);
-    if (t == null || !hasFlag(t, F.IN_TXQ)) continue;
+    if (t == null || !hasFlag(t.member, Member.IN_TXQ)) continue;
     // Cleared while compacting so that a second copy of the same id is dropped; set again below.
-    clearFlag(t, F.IN_TXQ);
+    t.member &= ~Member.IN_TXQ;
     store<u32>(txqBuf + (<usize>((txqHead + kept) % txqCap) << 2), id);
     kept++;
   }
   txqLen = kept;
   for (let i: u32 = 0; i < kept; i++) {
-    setFlag(changetype<Tcb>(tcbFromId(load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2)))), F.IN_TXQ);
+    const t = changetype<Tcb>(tcbFromId(load<u32>(txqBuf + (<usize>((txqHead + i) % txqCap) << 2))));
+    t.member |= Member.IN_TXQ;
   }
 }
 
@@ -75,21 +76,21 @@ export function txqBytes(): usize {
 
 /** Queues `t` for output() (at most once). */
 export function wantOutput(t: Tcb): void {
-  if (hasFlag(t, F.IN_TXQ)) return;
+  if (hasFlag(t.member, Member.IN_TXQ)) return;
   // One live entry per connection fits; entries of connections that ended since the last output()
   // (freed, or taken out of the queue by detach) stay until output() skips them, so a full table
   // closed and opened again between two outputs fills the queue with them: drop them first.
   if (txqLen == txqCap) txqCompact();
   if (DEBUG) assert(txqLen < txqCap, "conn: output queue full of live connections");
   if (txqLen == txqCap) return;
-  setFlag(t, F.IN_TXQ);
+  t.member |= Member.IN_TXQ;
   store<u32>(txqBuf + (<usize>((txqHead + txqLen) % txqCap) << 2), t.id);
   txqLen++;
 }
 
 /** An ACK is due now, not delayed (RFC 9293 3.8.6.3 lists when). */
 @inline export function ackNow(t: Tcb): void {
-  setFlag(t, F.ACK_NOW);
+  t.due |= Due.ACK_NOW;
   wantOutput(t);
 }
 
@@ -114,7 +115,7 @@ export function connAlloc(): Tcb | null {
 export function txqFront(): Tcb | null {
   while (txqLen != 0) {
     const t = tcbFromId(load<u32>(txqBuf + (<usize>txqHead << 2)));
-    if (t != null && hasFlag(t, F.IN_TXQ)) return t;
+    if (t != null && hasFlag(t.member, Member.IN_TXQ)) return t;
     txqPop();
   }
   return null;
@@ -137,14 +138,14 @@ export function txqPop(): void {
 export let halfOpenTotal: u32 = 0;
 
 export function enterHalfOpen(t: Tcb, listener: Tcb): void {
-  setFlag(t, F.HALF_OPEN);
+  t.member |= Member.HALF_OPEN;
   listener.halfOpen++;
   halfOpenTotal++;
 }
 
 export function leaveHalfOpen(t: Tcb): void {
-  if (!hasFlag(t, F.HALF_OPEN)) return;
-  clearFlag(t, F.HALF_OPEN);
+  if (!hasFlag(t.member, Member.HALF_OPEN)) return;
+  t.member &= ~Member.HALF_OPEN;
   halfOpenTotal--;
   const l = tcbFromId(t.listenerId);
   if (l != null && l.halfOpen > 0) l.halfOpen--;
@@ -162,7 +163,7 @@ export function setState(t: Tcb, s: u32): void {
 
 /** An event about `t` for the host: only once the host holds the id. */
 @inline export function notify(t: Tcb, type: u32, code: u32): void {
-  if (hasFlag(t, F.HOST_HELD)) emitSimple(type, code, t.id, 0);
+  if (hasFlag(t.life, Life.HOST_HELD)) emitSimple(type, code, t.id, 0);
 }
 
 /** The event that says why a connection ended (with outcomeError's code), or 0 for none. */
@@ -192,11 +193,11 @@ export function connectionDone(t: Tcb, outcome: Outcome): void {
   sbClear(tcbSb(t));
   if (outcome != Outcome.CLOSED) {
     ringRelease(rcvRing(t));
-    setFlag(t, F.ABORTED);
+    t.life |= Life.ABORTED;
   } else if (rcvRing(t).len == 0) {
     ringRelease(rcvRing(t));
   }
-  if (hasFlag(t, F.HOST_HELD)) {
+  if (hasFlag(t.life, Life.HOST_HELD)) {
     const why = outcomeEvent(outcome);
     if (why != 0) emitSimple(why, outcomeError(outcome), t.id, 0);
     emitSimple(EventType.CLOSED, 0, t.id, 0);
@@ -211,17 +212,18 @@ export function connectionDone(t: Tcb, outcome: Outcome): void {
  */
 export function detach(t: Tcb): void {
   const key = tcbKey(t);
-  if (hasFlag(t, F.IN_TABLE)) {
+  if (hasFlag(t.member, Member.IN_TABLE)) {
     tableRemove(key);
-    clearFlag(t, F.IN_TABLE);
+    t.member &= ~Member.IN_TABLE;
   }
-  if (hasFlag(t, F.LISTENING)) {
+  if (hasFlag(t.member, Member.LISTENING)) {
     listenerRemove(key.ipVersion, key.localA, key.localB, key.localPort);
-    clearFlag(t, F.LISTENING);
+    t.member &= ~Member.LISTENING;
   }
   timersReset(tcbTimers(t));
   tqRemove(slotOf(t.id));
-  clearFlag(t, F.IN_TXQ | F.ACK_NOW | F.NEED_SYN | F.RTX_ONE | F.PROBE_NOW | F.FORCE_SEND);
+  t.member &= ~Member.IN_TXQ;
+  t.due &= ~(Due.ACK_NOW | Due.NEED_SYN | Due.RTX_ONE | Due.PROBE_NOW | Due.FORCE_SEND);
 }
 
 /**
@@ -229,6 +231,6 @@ export function detach(t: Tcb): void {
  * done too: the 4-tuple lives on in compact form (timewait.ts), which never needed the TCB.
  */
 export function hostReleased(t: Tcb): void {
-  clearFlag(t, F.HOST_HELD);
+  t.life &= ~Life.HOST_HELD;
   if (t.state == State.CLOSED || t.state == State.TIME_WAIT) tcbFree(t);
 }

@@ -8,7 +8,7 @@
 // same record format until output() copies them to the TX region ahead of connection traffic.
 import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
 import { seqGt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
+import { Tcb, State, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
@@ -83,7 +83,7 @@ const TIMESTAMP_OPTION_BYTES: u32 = 12;
  */
 @inline export function sendMss(t: Tcb): u32 {
   const base = mssLimit(t);
-  return hasFlag(t, F.TS_OK) && base > TIMESTAMP_OPTION_BYTES + 1 ? base - TIMESTAMP_OPTION_BYTES : base;
+  return hasFlag(t.options, Opt.TS_OK) && base > TIMESTAMP_OPTION_BYTES + 1 ? base - TIMESTAMP_OPTION_BYTES : base;
 }
 
 /** IP fields of everything we send: TTL 64, DF set, no TOS or flow label, a random IPv4 id. */
@@ -144,12 +144,12 @@ export function windowWouldOpen(t: Tcb): bool {
 /** Bytes of TCP options a non-SYN segment of `t` carries now (timestamps, SACK blocks). */
 export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
   noOptions(seg);
-  seg.hasTimestamps = hasFlag(t, F.TS_OK);
+  seg.hasTimestamps = hasFlag(t.options, Opt.TS_OK);
   if (seg.hasTimestamps) {
     seg.tsVal = tsNow(t, nowUs);
     seg.tsEcr = t.tsRecent;
   }
-  if (hasFlag(t, F.SACK_OK) && tcbOoo(t).count != 0) {
+  if (hasFlag(t.options, Opt.SACK_OK) && tcbOoo(t).count != 0) {
     // RFC 2018 4: the first block is the most recent; 3 blocks fit beside timestamps, 4 without.
     const max: u32 = seg.hasTimestamps ? 3 : 4;
     seg.sackCount = <u8>oooSackBlocks(tcbOoo(t), changetype<usize>(seg) + offsetof<Segment>("sackL0"), max);
@@ -190,7 +190,7 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
   count(Counter.SEGMENTS_OUT);
   if ((flags & FLG_ACK) != 0) {
     // Every ACK we send answers all that is pending (RFC 9293 3.8.6.3).
-    clearFlag(t, F.ACK_NOW);
+    t.due &= ~Due.ACK_NOW;
     timerClear(tcbTimers(t), TimerKind.DelayedAck);
     t.unackedBytes = 0;
     t.lastAckSent = t.rcvNxt;
@@ -205,10 +205,10 @@ export function emitSyn(t: Tcb, nowUs: i64): bool {
   const active = t.state == State.SYN_SENT;
   seg.mss = <u16>t.localMss;
   // In a SYN,ACK an option may be sent only if the peer's SYN carried it.
-  seg.wscale = (active ? config.offerWindowScaling : hasFlag(t, F.WS_OK)) ? <i8>t.rcvShift : -1;
-  if (seg.wscale >= 0) setFlag(t, F.SENT_WS);
-  seg.sackPermitted = active ? config.offerSack : hasFlag(t, F.SACK_OK);
-  seg.hasTimestamps = active ? config.offerTimestamps : hasFlag(t, F.TS_OK);
+  seg.wscale = (active ? config.offerWindowScaling : hasFlag(t.options, Opt.WS_OK)) ? <i8>t.rcvShift : -1;
+  if (seg.wscale >= 0) t.options |= Opt.SENT_WS;
+  seg.sackPermitted = active ? config.offerSack : hasFlag(t.options, Opt.SACK_OK);
+  seg.hasTimestamps = active ? config.offerTimestamps : hasFlag(t.options, Opt.TS_OK);
   seg.tsVal = tsNow(t, nowUs);
   seg.tsEcr = active ? 0 : t.tsRecent;
   seg.sackCount = 0;

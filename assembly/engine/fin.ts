@@ -2,7 +2,7 @@
 // once the data before it has arrived (receive.ts), and the move to TIME-WAIT it or the ACK of our
 // FIN may bring. Each returns false when the connection left (and may have been freed).
 import { seqGt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag } from "./tcb";
+import { Tcb, State, Life, Due, hasFlag } from "./tcb";
 import { EventType } from "./events";
 import { setState, wantOutput, notify } from "./conn";
 import { twEnter } from "./timewait";
@@ -20,9 +20,10 @@ export function enterTimeWait(t: Tcb, nowUs: i64): bool {
 
 /** Eighth check: the peer's FIN, in order (RFC 9293 3.10.7.4). */
 export function finArrives(t: Tcb, nowUs: i64): bool {
-  clearFlag(t, F.RCV_FIN_PENDING);
+  t.life &= ~Life.RCV_FIN_PENDING;
   t.rcvNxt += 1;
-  setFlag(t, F.PEER_FIN | F.ACK_NOW);
+  t.life |= Life.PEER_FIN;
+  t.due |= Due.ACK_NOW;
   wantOutput(t);
   notify(t, EventType.PEER_FIN, 0);
   switch (t.state) {
@@ -31,7 +32,7 @@ export function finArrives(t: Tcb, nowUs: i64): bool {
       setState(t, State.CLOSE_WAIT);
       break;
     case State.FIN_WAIT_1:
-      if (hasFlag(t, F.FIN_SENT) && seqGt(t.sndUna, t.finSeq)) return enterTimeWait(t, nowUs);
+      if (hasFlag(t.life, Life.FIN_SENT) && seqGt(t.sndUna, t.finSeq)) return enterTimeWait(t, nowUs);
       setState(t, State.CLOSING);
       break;
     case State.FIN_WAIT_2:

@@ -6,7 +6,7 @@
 // and by SYN-SENT (states.ts).
 import { Segment } from "../wire/segment";
 import { seqGt, seqLt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbOoo } from "./tcb";
+import { Tcb, State, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbOoo } from "./tcb";
 import { isnFor, tsOffsetFor } from "./isn";
 import { ringSetCapacity } from "./ring";
 import { rttInit } from "./rtt";
@@ -20,8 +20,8 @@ import { linkMss } from "./pmtu";
 export function applyDefaults(t: Tcb): void {
   t.sndBuf = config.sendBufferDefault;
   t.rcvBuf = config.recvBufferDefault;
-  if (!config.nagleDefault) setFlag(t, F.NAGLE_OFF);
-  if (config.keepaliveDefault) setFlag(t, F.KEEPALIVE);
+  if (!config.nagleDefault) t.options |= Opt.NAGLE_OFF;
+  if (config.keepaliveDefault) t.options |= Opt.KEEPALIVE;
   t.keepIdleUs = config.keepaliveIdleUs;
   t.keepIntervalUs = config.keepaliveIntervalUs;
   t.keepCount = config.keepaliveCount;
@@ -30,7 +30,7 @@ export function applyDefaults(t: Tcb): void {
 
 /** A passive connection takes its listener's options (set on the listener before accept). */
 export function inheritOptions(t: Tcb, l: Tcb): void {
-  t.flags |= l.flags & (F.NAGLE_OFF | F.KEEPALIVE);
+  t.options |= l.options & (Opt.NAGLE_OFF | Opt.KEEPALIVE);
   t.sndBuf = l.sndBuf;
   t.rcvBuf = l.rcvBuf;
   t.keepIdleUs = l.keepIdleUs;
@@ -97,23 +97,23 @@ export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
   if (mss < 48) mss = 48;
   t.peerMss = mss;
   const passive = t.state != State.SYN_SENT;
-  const ourWs = passive ? config.offerWindowScaling : hasFlag(t, F.SENT_WS);
+  const ourWs = passive ? config.offerWindowScaling : hasFlag(t.options, Opt.SENT_WS);
   if (seg.wscale >= 0 && ourWs) {
-    setFlag(t, F.WS_OK);
+    t.options |= Opt.WS_OK;
     t.sndShift = <u32>seg.wscale;
   } else {
-    clearFlag(t, F.WS_OK);
+    t.options &= ~Opt.WS_OK;
     t.sndShift = 0;
     t.rcvShift = 0;
   }
-  if (seg.sackPermitted && config.offerSack) setFlag(t, F.SACK_OK);
-  else clearFlag(t, F.SACK_OK);
+  if (seg.sackPermitted && config.offerSack) t.options |= Opt.SACK_OK;
+  else t.options &= ~Opt.SACK_OK;
   if (seg.hasTimestamps && config.offerTimestamps) {
-    setFlag(t, F.TS_OK);
+    t.options |= Opt.TS_OK;
     t.tsRecent = seg.tsVal;
     t.tsRecentUs = nowUs;
   } else {
-    clearFlag(t, F.TS_OK);
+    t.options &= ~Opt.TS_OK;
   }
 }
 

@@ -9,7 +9,7 @@
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
-import { Tcb, State, F, setFlag, tcbKey, rcvRing, tcbAtSlot, tcbFree, slotOf } from "./tcb";
+import { Tcb, State, Life, Member, Due, tcbKey, rcvRing, tcbAtSlot, tcbFree, slotOf } from "./tcb";
 import { FlowKey } from "../wire/flowkey";
 import { tableLookup, tableInsert, listenerLookup } from "./table";
 import { traceSegment, EventType } from "./events";
@@ -189,7 +189,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   setState(t, State.SYN_RECEIVED);
   enterHalfOpen(t, l);
   congestionStart(t);
-  setFlag(t, F.NEED_SYN);
+  t.due |= Due.NEED_SYN;
   wantOutput(t);
   reschedule(t);
 }
@@ -208,7 +208,8 @@ function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
     count(Counter.SYN_DROPPED_NO_SLOT);
     return null;
   }
-  setFlag(t, F.IN_TABLE | F.PASSIVE | F.OPENED);
+  t.member |= Member.IN_TABLE;
+  t.life |= Life.PASSIVE | Life.OPENED;
   t.listenerId = l.id;
   inheritOptions(t, l);
   initConnection(t, nowUs);

@@ -4,7 +4,7 @@
 // NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), zero-window and
 // keepalive probes, and ACKs. emit.ts builds the segments.
 import { seqGt, seqGe, seqLt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
+import { Tcb, State, Snd, Life, Member, Due, Opt, hasFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
 import { sbNextSegLost, sbNextSegRescue, sbPipe, DUP_THRESH } from "./scoreboard";
@@ -38,18 +38,18 @@ function retransmit(t: Tcb, seq: u32, maxLen: u32, nowUs: i64): bool {
   const off = seq - t.sndUna;
   let len: u32 = off < ring.len ? ring.len - off : 0;
   if (len > maxLen) len = maxLen;
-  const fin = hasFlag(t, F.FIN_SENT) && seq + len == t.finSeq;
+  const fin = hasFlag(t.life, Life.FIN_SENT) && seq + len == t.finSeq;
   if (len == 0 && !fin) return true;
   let flags = FLG_ACK;
   if (fin) flags |= FLG_FIN;
   if (len != 0 && off + len == ring.len) flags |= FLG_PSH;
   if (!emitSegment(t, seq, flags, off, len, nowUs)) return false;
-  if (hasFlag(t, F.RTT_TIMING) && seqGe(t.rttSeq, seq) && seqLt(t.rttSeq, seq + len + (fin ? 1 : 0))) {
-    clearFlag(t, F.RTT_TIMING);
+  if (hasFlag(t.sender, Snd.RTT_TIMING) && seqGe(t.rttSeq, seq) && seqLt(t.rttSeq, seq + len + (fin ? 1 : 0))) {
+    t.sender &= ~Snd.RTT_TIMING;
   }
   t.totalRetransmits++;
   count(Counter.RETRANSMITS);
-  if (seq == t.sndUna && tcbCc(t).inRecovery && hasFlag(t, F.SACK_OK)) {
+  if (seq == t.sndUna && tcbCc(t).inRecovery && hasFlag(t.options, Opt.SACK_OK)) {
     // Data first sent from here on, once SACKed, tells whether this copy was lost (ack.ts).
     t.rtxFence = t.sndMax;
     t.rtxFenced = true;
@@ -96,12 +96,12 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
  */
 function lossProbe(t: Tcb, nowUs: i64): bool {
   fillOptions(outSeg, t, nowUs);
-  const dataEnd = hasFlag(t, F.FIN_SENT) ? t.finSeq : t.sndMax;
+  const dataEnd = hasFlag(t.life, Life.FIN_SENT) ? t.finSeq : t.sndMax;
   let len = dataEnd - t.sndUna;
   const room = payloadRoom(t);
   if (len > room) len = room;
   if (!retransmit(t, dataEnd - len, len, nowUs)) return false;
-  clearFlag(t, F.TLP_SEND);
+  t.due &= ~Due.TLP_SEND;
   tlpSent(t);
   return true;
 }
@@ -139,13 +139,13 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   fillOptions(outSeg, t, nowUs);
   const room = payloadRoom(t);
   if (len > room) len = room;
-  const closing = hasFlag(t, F.USER_CLOSED);
-  const fin = closing && len == avail && (!hasFlag(t, F.FIN_SENT) || t.sndNxt + len == t.finSeq);
+  const closing = hasFlag(t.life, Life.USER_CLOSED);
+  const fin = closing && len == avail && (!hasFlag(t.life, Life.FIN_SENT) || t.sndNxt + len == t.finSeq);
   if (len == 0 && !fin) return SEND_NOTHING;
   const fresh = seqGe(t.sndNxt, t.sndMax);
-  if (len != 0 && len < room && fresh && !fin && !hasFlag(t, F.FORCE_SEND)) {
+  if (len != 0 && len < room && fresh && !fin && !hasFlag(t.due, Due.FORCE_SEND)) {
     // Nagle: while data is unacknowledged, hold back a small segment (RFC 9293 3.7.4).
-    if (!hasFlag(t, F.NAGLE_OFF) && t.sndUna != t.sndNxt) return SEND_NOTHING;
+    if (!hasFlag(t.options, Opt.NAGLE_OFF) && t.sndUna != t.sndNxt) return SEND_NOTHING;
     // Sender SWS: send less than a segment only if it is all we have or half the largest window seen.
     if (len < avail && len < (t.maxSndWnd >> 1)) return SEND_NOTHING;
   }
@@ -160,15 +160,15 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   if (!fresh) {
     t.totalRetransmits++;
     count(Counter.RETRANSMITS);
-  } else if (len != 0 && !hasFlag(t, F.TS_OK) && !hasFlag(t, F.RTT_TIMING)) {
+  } else if (len != 0 && !hasFlag(t.options, Opt.TS_OK) && !hasFlag(t.sender, Snd.RTT_TIMING)) {
     // Without timestamps, time one segment per round trip (RFC 6298 3).
-    setFlag(t, F.RTT_TIMING);
+    t.sender |= Snd.RTT_TIMING;
     t.rttSeq = t.sndNxt;
     t.rttStartUs = nowUs;
   }
   t.sndNxt += len;
   if (fin) {
-    setFlag(t, F.FIN_SENT);
+    t.life |= Life.FIN_SENT;
     t.finSeq = t.sndNxt;
     t.sndNxt += 1;
   }
@@ -185,19 +185,19 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
 export function connectionOutput(t: Tcb, nowUs: i64): bool {
   const s = t.state;
   if (s == State.CLOSED || s == State.LISTEN) return true;
-  const synUnacked = hasFlag(t, F.SYN_UNACKED);
+  const synUnacked = hasFlag(t.life, Life.SYN_UNACKED);
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || synUnacked) {
-    if (hasFlag(t, F.NEED_SYN)) {
+    if (hasFlag(t.due, Due.NEED_SYN)) {
       if (!emitSyn(t, nowUs)) return false;
-      clearFlag(t, F.NEED_SYN | F.ACK_NOW);
+      t.due &= ~(Due.NEED_SYN | Due.ACK_NOW);
       t.sndNxt = t.iss + 1;
       if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
       if (t.retries == 0) {
-        setFlag(t, F.RTT_TIMING);
+        t.sender |= Snd.RTT_TIMING;
         t.rttSeq = t.iss;
         t.rttStartUs = nowUs;
       } else {
-        clearFlag(t, F.RTT_TIMING); // Karn: a retransmitted SYN gives no sample
+        t.sender &= ~Snd.RTT_TIMING; // Karn: a retransmitted SYN gives no sample
       }
       armRetransmit(t, nowUs);
     }
@@ -205,37 +205,37 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     // sent again after each SYN,ACK retransmission (which moves SND.NXT back to ISS+1).
     if (synUnacked && t.sndNxt == t.iss + 1) {
       if (!emitSegment(t, t.sndNxt, FLG_FIN | FLG_ACK, 0, 0, nowUs)) return false;
-      setFlag(t, F.FIN_SENT);
+      t.life |= Life.FIN_SENT;
       t.finSeq = t.sndNxt;
       t.sndNxt += 1;
       if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
       armRetransmit(t, nowUs);
     }
-    if (s != State.SYN_SENT && hasFlag(t, F.ACK_NOW)) {
+    if (s != State.SYN_SENT && hasFlag(t.due, Due.ACK_NOW)) {
       if (!emitSegment(t, t.sndNxt, FLG_ACK, 0, 0, nowUs)) return false;
     }
     return true;
   }
   if (s == State.TIME_WAIT) {
-    if (hasFlag(t, F.ACK_NOW) && !emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
+    if (hasFlag(t.due, Due.ACK_NOW) && !emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
     return true;
   }
 
   // Zero-window probe or keepalive: an old sequence number with no data makes the peer answer with
   // its current ACK and window (RFC 9293 3.8.6.1 persist; RFC 1122 4.2.3.6 keepalive, SEG.SEQ = SND.NXT - 1).
-  if (hasFlag(t, F.PROBE_NOW)) {
+  if (hasFlag(t.due, Due.PROBE_NOW)) {
     if (!emitSegment(t, t.sndUna - 1, FLG_ACK, 0, 0, nowUs)) return false;
-    clearFlag(t, F.PROBE_NOW);
+    t.due &= ~Due.PROBE_NOW;
   }
   const sndMaxBefore = t.sndMax;
-  if (hasFlag(t, F.TLP_SEND) && !lossProbe(t, nowUs)) return false;
+  if (hasFlag(t.due, Due.TLP_SEND) && !lossProbe(t, nowUs)) return false;
   // Fast retransmit / NewReno partial ACK (RFC 5681 3.2, RFC 6582 3.2): the segment at SND.UNA.
-  if (hasFlag(t, F.RTX_ONE)) {
+  if (hasFlag(t.due, Due.RTX_ONE)) {
     fillOptions(outSeg, t, nowUs);
     if (!retransmit(t, t.sndUna, payloadRoom(t), nowUs)) return false;
-    clearFlag(t, F.RTX_ONE);
+    t.due &= ~Due.RTX_ONE;
   }
-  if (tcbCc(t).inRecovery && hasFlag(t, F.SACK_OK)) {
+  if (tcbCc(t).inRecovery && hasFlag(t.options, Opt.SACK_OK)) {
     if (!sackRecoverySend(t, nowUs)) return false;
   } else {
     for (;;) {
@@ -244,7 +244,7 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
       if (r == SEND_NOTHING) break;
     }
   }
-  clearFlag(t, F.FORCE_SEND);
+  t.due &= ~Due.FORCE_SEND;
   // New data went out: the tail loss probe timeout starts over (RFC 8985 7.2).
   if (t.sndMax != sndMaxBefore) tlpArm(t, nowUs);
   // Data waits and nothing is in flight: only the persist timer can move things on, both for a zero
@@ -258,7 +258,7 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   // A pure ACK carries the next new sequence number, SND.MAX: after a timeout moved SND.NXT back, an
   // ACK numbered SND.NXT would be old to the peer and dropped there unread (BSD's tcp_output does
   // the same), and two such peers could each wait forever for the other's ACK.
-  if (hasFlag(t, F.ACK_NOW)) {
+  if (hasFlag(t.due, Due.ACK_NOW)) {
     if (!emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
   }
   return true;
@@ -298,7 +298,7 @@ export function outputRun(nowUs: i64): u32 {
       more = true;
       break;
     }
-    clearFlag(t, F.IN_TXQ);
+    t.member &= ~Member.IN_TXQ;
     txqPop();
   }
   return txRecordCount();

@@ -15,7 +15,7 @@
 import { Segment } from "../wire/segment";
 import { seqGe, seqLt } from "../wire/seq";
 import { icmpTooBig, QuotedTcp, TooBig } from "../wire/icmp";
-import { Tcb, State, F, clearFlag, tcbCc, tcbAtSlot, isSynchronized } from "./tcb";
+import { Tcb, State, Snd, Due, tcbCc, tcbAtSlot, isSynchronized } from "./tcb";
 import { tableLookup } from "./table";
 import { count, Counter } from "./counters";
 import { wantOutput, reschedule } from "./conn";
@@ -111,7 +111,8 @@ function retransmitAtNewSize(t: Tcb): void {
   t.dupAcks = 0;
   t.limitedTransmitBytes = 0;
   // Karn (RFC 6298 3): the range timed may now go out twice.
-  clearFlag(t, F.RTT_TIMING | F.RTX_ONE | F.TLP_SEND);
+  t.sender &= ~Snd.RTT_TIMING;
+  t.due &= ~(Due.RTX_ONE | Due.TLP_SEND);
   wantOutput(t);
   reschedule(t);
 }

@@ -1,7 +1,7 @@
 // Segment text into the receive ring (RFC 9293 3.10.7.4, seventh check): in order straight in, out
 // of order held past RCV.NXT and described by SACK blocks (RFC 2018, reassembly.ts), the delayed-ACK
 // rule (RFC 9293 3.8.6.3) and READABLE for the host.
-import { Tcb, F, hasFlag, setFlag, rcvRing, tcbTimers, tcbOoo } from "./tcb";
+import { Tcb, hasFlag, Life, Due, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { oooInsert, oooTake } from "./reassembly";
@@ -34,10 +34,10 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
         t.rcvNxt = next;
       }
       // RFC 5681 4.2: ACK at once when a segment fills (part of) a hole.
-      setFlag(t, F.ACK_NOW);
+      t.due |= Due.ACK_NOW;
     }
-    if (!hasFlag(t, F.READABLE_SENT)) {
-      setFlag(t, F.READABLE_SENT);
+    if (!hasFlag(t.life, Life.READABLE_SENT)) {
+      t.life |= Life.READABLE_SENT;
       notify(t, EventType.READABLE, 0);
     }
     // Quick-ACK phase: the first config QUICK_ACKS segments are acknowledged at once. While the
@@ -45,11 +45,11 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
     // window admits a single segment at MTU 65535), a delayed ACK stalls it for the whole delay.
     if (t.quickAcks != 0) {
       t.quickAcks--;
-      setFlag(t, F.ACK_NOW);
+      t.due |= Due.ACK_NOW;
     }
     // RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2): delay the ACK, but ACK at least every second full-sized segment.
-    if (hasFlag(t, F.ACK_NOW) || t.unackedBytes >= 2 * t.rcvSegMax) {
-      setFlag(t, F.ACK_NOW);
+    if (hasFlag(t.due, Due.ACK_NOW) || t.unackedBytes >= 2 * t.rcvSegMax) {
+      t.due |= Due.ACK_NOW;
       wantOutput(t);
     } else {
       const timers = tcbTimers(t);
@@ -57,7 +57,7 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
         timerSet(timers, TimerKind.DelayedAck, nowUs + config.delayedAckUs);
       }
     }
-    if (hasFlag(t, F.RCV_FIN_PENDING) && t.rcvFinSeq == t.rcvNxt) return finArrives(t, nowUs);
+    if (hasFlag(t.life, Life.RCV_FIN_PENDING) && t.rcvFinSeq == t.rcvNxt) return finArrives(t, nowUs);
     return true;
   }
   // Out of order: hold it in the ring past RCV.NXT and say so at once with SACK (RFC 5681 4.2, RFC 2018 4).

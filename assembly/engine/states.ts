@@ -6,7 +6,7 @@
 // ended or left (and may have been freed).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGt, seqGe, segmentAcceptable } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter } from "./tcb";
+import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter } from "./tcb";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { emitSimple, EventType } from "./events";
@@ -33,7 +33,7 @@ function becomeEstablished(t: Tcb, nowUs: i64): bool {
   const rtt = tcbRtt(t);
   if (t.retries > 0 && !rtt.hasSample && rtt.rtoUs < SYN_TIMEOUT_RTO_US) rtt.rtoUs = SYN_TIMEOUT_RTO_US;
   t.retries = 0;
-  if (hasFlag(t, F.PASSIVE)) {
+  if (hasFlag(t.life, Life.PASSIVE)) {
     const l = tcbFromId(t.listenerId);
     if (l == null || l.state != State.LISTEN) {
       // The listener closed meanwhile: nobody can accept this connection.
@@ -42,14 +42,14 @@ function becomeEstablished(t: Tcb, nowUs: i64): bool {
       return false;
     }
     setState(t, State.ESTABLISHED);
-    setFlag(t, F.HOST_HELD);
+    t.life |= Life.HOST_HELD;
     emitSimple(EventType.ACCEPTED, 0, t.id, t.listenerId);
   } else {
     setState(t, State.ESTABLISHED);
     notify(t, EventType.CONNECTED, 0);
   }
   // CLOSE during SYN-RECEIVED was queued until ESTABLISHED (RFC 9293 3.10.4).
-  if (hasFlag(t, F.USER_CLOSED)) setState(t, State.FIN_WAIT_1);
+  if (hasFlag(t.life, Life.USER_CLOSED)) setState(t, State.FIN_WAIT_1);
   keepaliveTouch(t, nowUs);
   wantOutput(t);
   return true;
@@ -95,7 +95,7 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     t.maxSndWnd = t.sndWnd;
     t.sndWl1 = seg.seq;
     t.sndWl2 = seg.ack;
-    setFlag(t, F.ACK_NOW);
+    t.due |= Due.ACK_NOW;
     if (!becomeEstablished(t, nowUs)) return false;
     // Data or FIN in the SYN,ACK (RFC 9293 3.10.7.3: "continue processing at the sixth step").
     const fin = (flags & FLG_FIN) != 0;
@@ -107,16 +107,16 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   t.maxSndWnd = t.sndWnd;
   t.sndWl1 = seg.seq;
   setState(t, State.SYN_RECEIVED);
-  setFlag(t, F.NEED_SYN);
+  t.due |= Due.NEED_SYN;
   wantOutput(t);
   return true;
 }
 
 /** RTT sample from the ACK of our SYN (Karn: only if it was not retransmitted). */
 function ackedSyn(t: Tcb, seg: Segment, nowUs: i64): void {
-  if (hasFlag(t, F.RTT_TIMING)) {
+  if (hasFlag(t.sender, Snd.RTT_TIMING)) {
     rttSample(tcbRtt(t), nowUs - t.rttStartUs);
-    clearFlag(t, F.RTT_TIMING);
+    t.sender &= ~Snd.RTT_TIMING;
   }
 }
 
@@ -127,7 +127,7 @@ function ackedSyn(t: Tcb, seg: Segment, nowUs: i64): void {
  */
 function synAcked(t: Tcb, seg: Segment, window: u32, nowUs: i64): void {
   ackedSyn(t, seg, nowUs);
-  clearFlag(t, F.SYN_UNACKED);
+  t.life &= ~Life.SYN_UNACKED;
   t.sndUna = t.iss + 1;
   t.sndWnd = window;
   t.maxSndWnd = window;
@@ -150,7 +150,7 @@ function challengeAck(t: Tcb, nowUs: i64): void {
     return;
   }
   count(Counter.CHALLENGE_ACKS);
-  setFlag(t, F.ACK_NOW);
+  t.due |= Due.ACK_NOW;
   wantOutput(t);
 }
 
@@ -175,7 +175,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   const state = t.state;
 
   // RFC 7323 5.3 R1 (PAWS), before the sequence number check.
-  if (hasFlag(t, F.TS_OK) && !rst) {
+  if (hasFlag(t.options, Opt.TS_OK) && !rst) {
     if (!seg.hasTimestamps) {
       // RFC 7323 3.2: once negotiated, a non-RST segment without timestamps SHOULD be dropped.
       count(Counter.TS_MISSING_DROPPED);
@@ -202,7 +202,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   if (!acceptable) {
     count(Counter.OUT_OF_WINDOW);
     if (rst) return true;
-    const synPending = state == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED);
+    const synPending = state == State.SYN_RECEIVED || hasFlag(t.life, Life.SYN_UNACKED);
     if (synPending && syn && seg.seq == t.irs) {
       if ((flags & FLG_ACK) != 0 && seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndMax)) {
         // Simultaneous open: the peer's SYN,ACK acknowledges our SYN (RFC 9293 3.5 figure 7, line 6);
@@ -214,7 +214,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       // A retransmitted SYN while our SYN,ACK is unanswered: send the SYN,ACK again (as throttled
       // as any other answer to a segment outside the window, RFC 5961 7).
       if (ackAllowed(tcbAckLimiter(t), nowUs)) {
-        setFlag(t, F.NEED_SYN);
+        t.due |= Due.NEED_SYN;
         wantOutput(t);
       } else {
         count(Counter.ACKS_RATE_LIMITED);
@@ -238,7 +238,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     count(Counter.RESETS_RECEIVED);
     if (state == State.SYN_RECEIVED) {
       // Passive: back to LISTEN, which here means the half-open TCB goes away; active: refused.
-      connectionDone(t, hasFlag(t, F.PASSIVE) ? Outcome.CLOSED : Outcome.REFUSED);
+      connectionDone(t, hasFlag(t.life, Life.PASSIVE) ? Outcome.CLOSED : Outcome.REFUSED);
     } else if (state == State.CLOSING || state == State.LAST_ACK) {
       connectionDone(t, Outcome.CLOSED);
     } else {
@@ -249,7 +249,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
 
   // Fourth: SYN (RFC 5961 4.2 challenge ACK; RFC 9293 3.10.7.4 for SYN-RECEIVED from a listener).
   if (syn) {
-    if (state == State.SYN_RECEIVED && hasFlag(t, F.PASSIVE)) {
+    if (state == State.SYN_RECEIVED && hasFlag(t.life, Life.PASSIVE)) {
       connectionDone(t, Outcome.CLOSED);
       return false;
     }
@@ -259,7 +259,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
 
   // Fifth: ACK.
   if ((flags & FLG_ACK) == 0) return true;
-  if (state == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
+  if (state == State.SYN_RECEIVED || hasFlag(t.life, Life.SYN_UNACKED)) {
     if (!(seqGt(seg.ack, t.sndUna) && seqLe(seg.ack, t.sndMax))) {
       // RFC 9293 3.10.7.4 fifth check: <SEQ=SEG.ACK><CTL=RST>, within the RFC 5961 7 budget.
       if (ackAllowed(tcbAckLimiter(t), nowUs)) queueReset(seg, seg.ack, 0, false);
@@ -281,18 +281,18 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     return true;
   }
   // RFC 7323 4.3: TS.Recent from an acceptable segment that covers Last.ACK.sent.
-  if (seg.hasTimestamps && hasFlag(t, F.TS_OK) && seqGe(seg.tsVal, t.tsRecent) && seqLe(seg.seq, t.lastAckSent)) {
+  if (seg.hasTimestamps && hasFlag(t.options, Opt.TS_OK) && seqGe(seg.tsVal, t.tsRecent) && seqLe(seg.seq, t.lastAckSent)) {
     t.tsRecent = seg.tsVal;
     t.tsRecentUs = nowUs;
   }
   processAck(t, seg, nowUs);
-  const finAcked = hasFlag(t, F.FIN_SENT) && seqGt(t.sndUna, t.finSeq);
+  const finAcked = hasFlag(t.life, Life.FIN_SENT) && seqGt(t.sndUna, t.finSeq);
   switch (t.state) {
     case State.FIN_WAIT_1:
       if (finAcked) {
         setState(t, State.FIN_WAIT_2);
         // Nobody will read or close again: bound FIN-WAIT-2 like Linux's tcp_fin_timeout.
-        if (!hasFlag(t, F.HOST_HELD)) timerSet(tcbTimers(t), TimerKind.TimeWait, nowUs + 2 * config.mslUs);
+        if (!hasFlag(t.life, Life.HOST_HELD)) timerSet(tcbTimers(t), TimerKind.TimeWait, nowUs + 2 * config.mslUs);
       }
       break;
     case State.CLOSING:
@@ -341,7 +341,7 @@ function textAndFin(t: Tcb, seq: u32, data: usize, dataLen: u32, fin: bool, nowU
   }
   if (len != 0) {
     if (state == State.ESTABLISHED || state == State.FIN_WAIT_1 || state == State.FIN_WAIT_2) {
-      if (!hasFlag(t, F.HOST_HELD)) {
+      if (!hasFlag(t.life, Life.HOST_HELD)) {
         // Data for a connection whose host is gone: nobody will read it (Linux answers with RST too).
         queueConnectionReset(t);
         connectionDone(t, Outcome.CLOSED);
@@ -355,7 +355,7 @@ function textAndFin(t: Tcb, seq: u32, data: usize, dataLen: u32, fin: bool, nowU
     const finSeq = seq + len;
     if (finSeq == t.rcvNxt) return finArrives(t, nowUs);
     if (seqGt(finSeq, t.rcvNxt)) {
-      setFlag(t, F.RCV_FIN_PENDING);
+      t.life |= Life.RCV_FIN_PENDING;
       t.rcvFinSeq = finSeq;
       ackNow(t);
     }

@@ -1,8 +1,7 @@
 // STATUS (RFC 9293 3.10.6) and the per-connection options: what the host reads about a connection
 // and what it may change on it, by id.
 import { seqGt } from "../wire/seq";
-import { Tcb, State, F, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc, tcbOoo,
-  tcbFromId, unopened } from "./tcb";
+import { Tcb, State, Opt, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc, tcbOoo, tcbFromId, unopened } from "./tcb";
 import { TimerKind, timerSet } from "./timers";
 import { oooBytes } from "./reassembly";
 import { Err } from "./errors";
@@ -41,7 +40,7 @@ export function connStatus(id: u32): i32 {
   const rtt = tcbRtt(t);
   const cc = tcbCc(t);
   store<u32>(p, t.state, 0);
-  store<u32>(p, t.flags, 4);
+  store<u32>(p, t.options | t.due | t.member | t.life | t.sender, 4);
   store<u32>(p, t.iss, 8);
   store<u32>(p, t.sndUna, 12);
   store<u32>(p, t.sndNxt, 16);
@@ -114,18 +113,18 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
   const us = <i64>(value * 1000.0);
   switch (option) {
     case ConnOption.NO_DELAY:
-      if (u != 0) setFlag(t, F.NAGLE_OFF); else clearFlag(t, F.NAGLE_OFF);
+      if (u != 0) t.options |= Opt.NAGLE_OFF; else t.options &= ~Opt.NAGLE_OFF;
       if (t.state >= <u32>State.ESTABLISHED) wantOutput(t);
       break;
     case ConnOption.KEEPALIVE:
       if (u != 0) {
-        setFlag(t, F.KEEPALIVE);
+        t.options |= Opt.KEEPALIVE;
         if (t.state >= <u32>State.ESTABLISHED) {
           timerSet(tcbTimers(t), TimerKind.Keepalive, t.lastRecvUs + t.keepIdleUs);
           reschedule(t);
         }
       } else {
-        clearFlag(t, F.KEEPALIVE);
+        t.options &= ~Opt.KEEPALIVE;
       }
       break;
     case ConnOption.KEEPALIVE_IDLE_MS: if (u < 1) return -Err.EINVAL; t.keepIdleUs = us; break;

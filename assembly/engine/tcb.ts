@@ -32,30 +32,61 @@ export const enum State {
   TIME_WAIT = 10,
 }
 
-/** Tcb.flags bits. */
-export const enum F {
-  /** The host holds the id: the TCB is freed only after release(). */
-  HOST_HELD = 1 << 0,
-  /** CLOSE was called: a FIN follows the queued data (RFC 9293 3.10.4). */
-  USER_CLOSED = 1 << 1,
-  /** Our FIN has been sent (finSeq is its sequence number). */
-  FIN_SENT = 1 << 2,
-  /** A SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) is due. */
-  NEED_SYN = 1 << 3,
-  /** An ACK is due now (not delayed). */
-  ACK_NOW = 1 << 4,
-  /** In the output queue. */
-  IN_TXQ = 1 << 5,
+// A TCB's flags, one word per purpose: what was agreed or set (options), what output is due (due),
+// which engine structures hold the TCB (member), where it is in its life and with the host (life), and
+// what the sender is timing or probing (sender). The bit values are unique across the words, so that
+// STATUS reports their union as the one flags word it always has (status.ts, offset 4).
+
+/** Tcb.options: the connection's options, set by the host or negotiated in the handshake. */
+export const enum Opt {
   NAGLE_OFF = 1 << 6,
   KEEPALIVE = 1 << 7,
   /** Negotiated: timestamps (RFC 7323 3), SACK (RFC 2018), window scaling (RFC 7323 2). */
   TS_OK = 1 << 8,
   SACK_OK = 1 << 9,
   WS_OK = 1 << 10,
-  /** Created by a listener (passive OPEN). */
-  PASSIVE = 1 << 11,
+  /** Our SYN carried the window scale option (so the peer's is usable). */
+  SENT_WS = 1 << 24,
+}
+
+/** Tcb.due: output owed at the next output(). */
+export const enum Due {
+  /** A SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) is due. */
+  NEED_SYN = 1 << 3,
+  /** An ACK is due now (not delayed). */
+  ACK_NOW = 1 << 4,
   /** Retransmit the segment at SND.UNA once (fast retransmit, NewReno partial ACK). */
   RTX_ONE = 1 << 12,
+  /** A probe is due: zero-window probe or keepalive (seq SND.UNA - 1, no data). */
+  PROBE_NOW = 1 << 19,
+  /** Send what the window allows even if sender SWS avoidance would wait (RFC 9293 3.8.6.2.1 override). */
+  FORCE_SEND = 1 << 21,
+  /** A tail loss probe is due at the next output. */
+  TLP_SEND = 1 << 30,
+}
+
+/** Tcb.member: the engine structures that hold the TCB, to be left when it ends (conn.ts detach). */
+export const enum Member {
+  /** In the output queue. */
+  IN_TXQ = 1 << 5,
+  /** The 4-tuple is in the connection table. */
+  IN_TABLE = 1 << 17,
+  /** Counted as half-open (SYN-RECEIVED from a listener). */
+  HALF_OPEN = 1 << 20,
+  /** Registered in the listener table. */
+  LISTENING = 1 << 22,
+}
+
+/** Tcb.life: how the connection was opened and is closing, and what the host holds and was told. */
+export const enum Life {
+  /** The host holds the id: the TCB is freed only after release(). */
+  HOST_HELD = 1 << 0,
+  /** CLOSE was called: a FIN follows the queued data (RFC 9293 3.10.4). */
+  USER_CLOSED = 1 << 1,
+  /** Our FIN has been sent (finSeq is its sequence number). */
+  FIN_SENT = 1 << 2,
+  /** Created by a listener (passive OPEN). */
+  PASSIVE = 1 << 11,
   /** A READABLE event is outstanding (cleared by recvConsume). */
   READABLE_SENT = 1 << 13,
   /** The host found the send ring full: send WRITABLE when room appears. */
@@ -64,22 +95,8 @@ export const enum F {
   PEER_FIN = 1 << 15,
   /** The peer's FIN arrived beyond RCV.NXT: it is at rcvFinSeq and processed when data fills in. */
   RCV_FIN_PENDING = 1 << 16,
-  /** The 4-tuple is in the connection table. */
-  IN_TABLE = 1 << 17,
-  /** A segment is being timed for an RTT sample without timestamps (rttSeq, rttStartUs). */
-  RTT_TIMING = 1 << 18,
-  /** A probe is due: zero-window probe or keepalive (seq SND.UNA - 1, no data). */
-  PROBE_NOW = 1 << 19,
-  /** Counted as half-open (SYN-RECEIVED from a listener). */
-  HALF_OPEN = 1 << 20,
-  /** Send what the window allows even if sender SWS avoidance would wait (RFC 9293 3.8.6.2.1 override). */
-  FORCE_SEND = 1 << 21,
-  /** Registered in the listener table. */
-  LISTENING = 1 << 22,
   /** OPEN (active or passive) was called on this handle: it can never be opened again. */
   OPENED = 1 << 23,
-  /** Our SYN carried the window scale option (so the peer's is usable). */
-  SENT_WS = 1 << 24,
   /** The connection ended by reset or error: the receive ring was flushed. */
   ABORTED = 1 << 25,
   /**
@@ -88,21 +105,29 @@ export const enum F {
    * in SYN-RECEIVED.
    */
   SYN_UNACKED = 1 << 26,
+}
+
+/** Tcb.sender: what the sender is timing or probing. */
+export const enum Snd {
+  /** A segment is being timed for an RTT sample without timestamps (rttSeq, rttStartUs). */
+  RTT_TIMING = 1 << 18,
   /** A retransmission timeout resent data at TSval rtoTsVal: older echoes give no RTT sample. */
   RTO_TS = 1 << 27,
   /** The Retransmit timer holds a tail loss probe timeout, not the RTO (tlp.ts). */
   TLP_ARMED = 1 << 28,
   /** A tail loss probe is outstanding until the cumulative ACK reaches tlpEndSeq (tlp.ts). */
   TLP_OUT = 1 << 29,
-  /** A tail loss probe is due at the next output. */
-  TLP_SEND = 1 << 30,
 }
 
 @unmanaged
 export class Tcb {
   state: u32;
   id: u32;
-  flags: u32;
+  options: u32;
+  due: u32;
+  member: u32;
+  life: u32;
+  sender: u32;
   /** Passive children: the listener's id (for the ACCEPTED event and half-open accounting). */
   listenerId: u32;
   /** Listeners: half-open cap and current half-open count. */
@@ -126,7 +151,7 @@ export class Tcb {
   dupAcks: u32;
   /** Octets Limited Transmit sent beyond cwnd since the last cumulative ACK (RFC 3042). */
   limitedTransmitBytes: u32;
-  /** SND.MAX after the outstanding tail loss probe (F.TLP_OUT). */
+  /** SND.MAX after the outstanding tail loss probe (Snd.TLP_OUT). */
   tlpEndSeq: u32;
   /** In SACK recovery the data at SND.UNA was retransmitted when SND.MAX was rtxFence (ack.ts). */
   rtxFenced: bool;
@@ -161,7 +186,7 @@ export class Tcb {
   tsRecentUs: i64;
   rttSeq: u32;
   rttStartUs: i64;
-  /** Our TSval when the last retransmission timeout sent data again (F.RTO_TS). */
+  /** Our TSval when the last retransmission timeout sent data again (Snd.RTO_TS). */
   rtoTsVal: u32;
 
   /** Consecutive retransmission timeouts (SYN retries in SYN-SENT / SYN-RECEIVED). */
@@ -211,13 +236,12 @@ export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
 /** The TCB's ACK limiter record (ackrate.ts). */
 @inline export function tcbAckLimiter(t: Tcb): usize { return changetype<usize>(t) + offsetof<Tcb>("ackLimitWindowUs"); }
 
-@inline export function hasFlag(t: Tcb, f: u32): bool { return (t.flags & f) != 0; }
-@inline export function setFlag(t: Tcb, f: u32): void { t.flags |= f; }
-@inline export function clearFlag(t: Tcb, f: u32): void { t.flags &= ~f; }
+/** Whether any of the bits `f` is set in a flag word (t.options, t.due, t.member, t.life, t.sender). */
+@inline export function hasFlag(word: u32, f: u32): bool { return (word & f) != 0; }
 
 /** A fresh handle: never opened (RFC 9293 3.10.1 "connection already exists" otherwise). */
 @inline export function unopened(t: Tcb): bool {
-  return t.state == State.CLOSED && !hasFlag(t, F.OPENED);
+  return t.state == State.CLOSED && !hasFlag(t.life, Life.OPENED);
 }
 
 /** RFC 9293 3.3.2: the states in which both sides' initial sequence numbers are known and acked. */

@@ -1,7 +1,7 @@
 // Timeouts (RFC 9293 3.10.8): what each timer kind does when it fires. Deadlines live in each TCB's
 // TimerTable (timers.ts); the engine-wide queue hands us the connections whose earliest deadline
 // passed. A timer that fires with nothing to do is a no-op, so a spurious timers() call is harmless.
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, tcbSb, sndRing, tcbAtSlot,
+import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbCc, tcbSb, sndRing, tcbAtSlot,
   isSynchronized } from "./tcb";
 import { TimerKind, NEVER, timerGet, timerClear, timerSet, tqPopExpired } from "./timers";
 import { rttBackoff } from "./rtt";
@@ -60,7 +60,7 @@ function runTimers(t: Tcb, nowUs: i64): bool {
     if (!keepaliveTimeout(t, nowUs)) return false;
   }
   if (due(t, TimerKind.DelayedAck, nowUs)) {
-    setFlag(t, F.ACK_NOW);
+    t.due |= Due.ACK_NOW;
     wantOutput(t);
   }
   return true;
@@ -68,23 +68,23 @@ function runTimers(t: Tcb, nowUs: i64): bool {
 
 /** RFC 6298 5.4-5.7 with RFC 5681 3.1 (loss window) and RFC 9293 3.8.3 (R2: give up). */
 function retransmitTimeout(t: Tcb, nowUs: i64): bool {
-  if (hasFlag(t, F.TLP_ARMED)) {
-    clearFlag(t, F.TLP_ARMED);
+  if (hasFlag(t.sender, Snd.TLP_ARMED)) {
+    t.sender &= ~Snd.TLP_ARMED;
     tlpTimeout(t, nowUs);
     return true;
   }
   const s = t.state;
   // Our SYN unanswered; with SYN_UNACKED (CLOSE in SYN-RECEIVED) the FIN follows it again.
-  if (s == State.SYN_SENT || s == State.SYN_RECEIVED || hasFlag(t, F.SYN_UNACKED)) {
+  if (s == State.SYN_SENT || s == State.SYN_RECEIVED || hasFlag(t.life, Life.SYN_UNACKED)) {
     t.retries++;
     if (t.retries > config.synRetries) {
       count(Counter.TIMEOUTS);
       // A passive half-open connection just goes away (RFC 4987 3.2 caps its SYN,ACK retries).
-      connectionDone(t, hasFlag(t, F.PASSIVE) ? Outcome.CLOSED : Outcome.TIMED_OUT);
+      connectionDone(t, hasFlag(t.life, Life.PASSIVE) ? Outcome.CLOSED : Outcome.TIMED_OUT);
       return false;
     }
     rttBackoff(tcbRtt(t));
-    setFlag(t, F.NEED_SYN);
+    t.due |= Due.NEED_SYN;
     wantOutput(t);
     return true;
   }
@@ -104,12 +104,13 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   // The receiver may hold the original and echo its TSval to the retransmission (its ACK was lost):
   // such an echo measures this timeout, not the path (ack.ts takes no sample from it).
   t.rtoTsVal = tsNow(t, nowUs);
-  setFlag(t, F.RTO_TS);
+  t.sender |= Snd.RTO_TS;
   t.dupAcks = 0;
   t.limitedTransmitBytes = 0;
   t.rtxFenced = false;
   sbClear(tcbSb(t));
-  clearFlag(t, F.RTT_TIMING | F.RTX_ONE | F.TLP_OUT | F.TLP_SEND);
+  t.sender &= ~(Snd.RTT_TIMING | Snd.TLP_OUT);
+  t.due &= ~(Due.RTX_ONE | Due.TLP_SEND);
   wantOutput(t);
   return true;
 }
@@ -127,13 +128,13 @@ function persistTimeout(t: Tcb, nowUs: i64): bool {
       connectionDone(t, Outcome.TIMED_OUT);
       return false;
     }
-    setFlag(t, F.PROBE_NOW);
+    t.due |= Due.PROBE_NOW;
     count(Counter.ZERO_WINDOW_PROBES);
     t.persistBackoff++;
     timerSet(tcbTimers(t), TimerKind.Persist, nowUs + persistInterval(t));
   } else {
     // The sender SWS override timeout (RFC 9293 3.8.6.2.1): send what the window allows.
-    setFlag(t, F.FORCE_SEND);
+    t.due |= Due.FORCE_SEND;
     t.persistBackoff = 0;
   }
   wantOutput(t);
@@ -142,7 +143,7 @@ function persistTimeout(t: Tcb, nowUs: i64): bool {
 
 /** RFC 1122 4.2.3.6 / RFC 9293 3.8.4: probe an idle connection; ETIMEDOUT after the probe count. */
 function keepaliveTimeout(t: Tcb, nowUs: i64): bool {
-  if (!hasFlag(t, F.KEEPALIVE) || !isSynchronized(t.state) || t.state == State.TIME_WAIT) return true;
+  if (!hasFlag(t.options, Opt.KEEPALIVE) || !isSynchronized(t.state) || t.state == State.TIME_WAIT) return true;
   const timers = tcbTimers(t);
   // Only an idle connection is probed: outstanding data has the retransmission timer.
   if (t.sndUna != t.sndMax || sndRing(t).len != 0) {
@@ -161,7 +162,7 @@ function keepaliveTimeout(t: Tcb, nowUs: i64): bool {
   }
   t.keepProbes++;
   count(Counter.KEEPALIVE_PROBES);
-  setFlag(t, F.PROBE_NOW);
+  t.due |= Due.PROBE_NOW;
   timerSet(timers, TimerKind.Keepalive, nowUs + t.keepIntervalUs);
   wantOutput(t);
   return true;
@@ -171,7 +172,7 @@ function keepaliveTimeout(t: Tcb, nowUs: i64): bool {
 export function keepaliveTouch(t: Tcb, nowUs: i64): void {
   t.lastRecvUs = nowUs;
   t.keepProbes = 0;
-  if (hasFlag(t, F.KEEPALIVE) && isSynchronized(t.state)) {
+  if (hasFlag(t.options, Opt.KEEPALIVE) && isSynchronized(t.state)) {
     const timers = tcbTimers(t);
     if (timerGet(timers, TimerKind.Keepalive) == NEVER) timerSet(timers, TimerKind.Keepalive, nowUs + t.keepIdleUs);
   }

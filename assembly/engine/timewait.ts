@@ -21,7 +21,7 @@
 //   host no longer holds it, the record itself reports TIME-WAIT -> CLOSED, so traces look the same.
 import { Segment } from "../wire/packet";
 import { seqLt, seqGt, segmentAcceptable } from "../wire/seq";
-import { Tcb, State, F, hasFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
+import { Tcb, State, Life, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
 import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES, FLOW_KEY_VERSION } from "../wire/flowkey";
 import { sipHash13 } from "./siphash";
 import { twKey0, twKey1 } from "./secret";
@@ -207,14 +207,14 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   store<u32>(r, seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0, R_RCV_WND);
   store<u32>(r, t.tsRecent, R_TS_RECENT);
   store<u32>(r, t.tsOffset, R_TS_OFFSET);
-  store<u16>(r, hasFlag(t, F.TS_OK) ? TWF_TS : 0, R_FLAGS);
+  store<u16>(r, hasFlag(t.options, Opt.TS_OK) ? TWF_TS : 0, R_FLAGS);
   store<u32>(r, t.id, R_ID);
   // The limiter carries over: a peer cannot earn a fresh budget by making us enter TIME-WAIT.
   store<i64>(r, t.ackLimitWindowUs, R_LIMITER);
   store<u32>(r, t.ackLimitCount, R_LIMITER + 8);
   store<i64>(r, nowUs + 2 * config.mslUs, R_EXPIRY);
   // The ACK of the peer's FIN, if that is what brought us here.
-  if (hasFlag(t, F.ACK_NOW)) sendAck(r, nowUs);
+  if (hasFlag(t.due, Due.ACK_NOW)) sendAck(r, nowUs);
   detach(t);
   ringRelease(sndRing(t));
   if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
@@ -230,7 +230,7 @@ export function twEnter(t: Tcb, nowUs: i64): void {
     return;
   }
   listAppend(<u32>slot);
-  if (!hasFlag(t, F.HOST_HELD)) tcbFree(t);
+  if (!hasFlag(t.life, Life.HOST_HELD)) tcbFree(t);
 }
 
 /**

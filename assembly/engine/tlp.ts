@@ -11,12 +11,12 @@
 // captures (test/interop/lossy.test.ts) its kernel left three new-data segments beyond a hole
 // unanswered for 200 ms, until our RTO; the retransmitted probe was answered within a round trip.
 //
-// The PTO lives in the Retransmit timer slot (F.TLP_ARMED says which one it holds, as Linux's
+// The PTO lives in the Retransmit timer slot (Snd.TLP_ARMED says which one it holds, as Linux's
 // ICSK_TIME_LOSS_PROBE shares the retransmit timer); after the probe the RTO is armed again (RFC 8985
-// 7.3). One probe at a time: F.TLP_OUT until the cumulative ACK reaches tlpEndSeq (RFC 8985 7.4).
+// 7.3). One probe at a time: Snd.TLP_OUT until the cumulative ACK reaches tlpEndSeq (RFC 8985 7.4).
 import { Segment } from "../wire/packet";
 import { seqGe, seqLe, seqLt } from "../wire/seq";
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, isSynchronized } from "./tcb";
+import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbCc, isSynchronized } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { rttRto } from "./rtt";
 import { ccOnLossRepaired } from "./congestion";
@@ -32,7 +32,7 @@ const PTO_NO_SAMPLE_US: i64 = 1_000_000;
 
 /** Arms the PTO after new data went out or an ACK advanced SND.UNA (RFC 8985 7.2), if TLP applies. */
 export function tlpArm(t: Tcb, nowUs: i64): void {
-  if (!hasFlag(t, F.SACK_OK) || hasFlag(t, F.TLP_OUT) || hasFlag(t, F.SYN_UNACKED)) return;
+  if (!hasFlag(t.options, Opt.SACK_OK) || hasFlag(t.sender, Snd.TLP_OUT) || hasFlag(t.life, Life.SYN_UNACKED)) return;
   if (!isSynchronized(t.state) || t.state == State.TIME_WAIT) return;
   if (t.sndUna == t.sndMax || t.retries != 0 || tcbCc(t).inRecovery) return;
   const rtt = tcbRtt(t);
@@ -48,27 +48,27 @@ export function tlpArm(t: Tcb, nowUs: i64): void {
   // PTO = min(PTO, RTO): a pending RTO that comes first stays.
   const timers = tcbTimers(t);
   const pending = timerGet(timers, TimerKind.Retransmit);
-  if (pto >= rttRto(rtt) || (pending != NEVER && !hasFlag(t, F.TLP_ARMED) && pending <= nowUs + pto)) return;
+  if (pto >= rttRto(rtt) || (pending != NEVER && !hasFlag(t.sender, Snd.TLP_ARMED) && pending <= nowUs + pto)) return;
   timerSet(timers, TimerKind.Retransmit, nowUs + pto);
-  setFlag(t, F.TLP_ARMED);
+  t.sender |= Snd.TLP_ARMED;
 }
 
 /**
- * The Retransmit timer fired holding a PTO (F.TLP_ARMED, cleared by the caller): the probe is due at
+ * The Retransmit timer fired holding a PTO (Snd.TLP_ARMED, cleared by the caller): the probe is due at
  * the next output (RFC 8985 7.3), and the RTO is armed behind it. In recovery, or with nothing
  * outstanding, only the RTO is armed again.
  */
 export function tlpTimeout(t: Tcb, nowUs: i64): void {
   if (t.sndUna == t.sndMax) return;
   timerSet(tcbTimers(t), TimerKind.Retransmit, nowUs + rttRto(tcbRtt(t)));
-  if (tcbCc(t).inRecovery || hasFlag(t, F.TLP_OUT)) return;
-  setFlag(t, F.TLP_SEND);
+  if (tcbCc(t).inRecovery || hasFlag(t.sender, Snd.TLP_OUT)) return;
+  t.due |= Due.TLP_SEND;
   wantOutput(t);
 }
 
 /** The probe went out (output.ts). */
 export function tlpSent(t: Tcb): void {
-  setFlag(t, F.TLP_OUT);
+  t.sender |= Snd.TLP_OUT;
   t.tlpEndSeq = t.sndMax;
 }
 
@@ -78,8 +78,8 @@ export function tlpSent(t: Tcb): void {
  * loss (RFC 8985 7.4.2).
  */
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
-  if (!hasFlag(t, F.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
-  clearFlag(t, F.TLP_OUT);
+  if (!hasFlag(t.sender, Snd.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
+  t.sender &= ~Snd.TLP_OUT;
   // RFC 2883 4: a first block below the cumulative ACK, or inside the second block.
   const blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
   const left = load<u32>(blocks);

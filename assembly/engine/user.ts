@@ -6,7 +6,7 @@
 // Parameter region (paramPtr(), 64 bytes): addresses go in as 16 raw network-order bytes each, IPv4 in
 // the first 4: [0, 16) local address, [16, 32) remote address. engineInit reads [0, 32) as the ISN
 // secret (two u64) and the PRNG seed (four u32) instead.
-import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
+import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbFromId, slotOf, unopened } from "./tcb";
 import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove } from "./table";
 import { allocEphemeralPort } from "./ports";
@@ -39,7 +39,7 @@ export function paramPtr(): usize {
 export function connCreate(): i32 {
   const t = connAlloc();
   if (t == null) return -Err.ENOBUFS;
-  setFlag(t, F.HOST_HELD);
+  t.life |= Life.HOST_HELD;
   applyDefaults(t);
   return <i32>t.id;
 }
@@ -59,7 +59,7 @@ export function connCreate(): i32 {
 export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowUs: i64): i32 {
   const t = tcbFromId(id);
   if (t == null) return -Err.EBADF;
-  const listening = t.state == State.LISTEN && hasFlag(t, F.LISTENING);
+  const listening = t.state == State.LISTEN && hasFlag(t.member, Member.LISTENING);
   if (!listening && !unopened(t)) return -Err.EISCONN;
   if ((ipVersion != 4 && ipVersion != 6) || remotePort == 0 || remotePort > 65535 || localPort > 65535) return -Err.EINVAL;
   const key = tcbKey(t);
@@ -109,9 +109,10 @@ export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort:
   }
   if (listening) {
     listenerRemove(ipVersion, listenA, listenB, key.localPort);
-    clearFlag(t, F.LISTENING);
+    t.member &= ~Member.LISTENING;
   }
-  setFlag(t, F.IN_TABLE | F.OPENED);
+  t.member |= Member.IN_TABLE;
+  t.life |= Life.OPENED;
   initConnection(t, nowUs);
   if (tw >= 0) {
     startAfterTimeWait(t, twSndNxt(<u32>tw), twTsOffset(<u32>tw));
@@ -119,7 +120,7 @@ export function connConnect(id: u32, ipVersion: u32, localPort: u32, remotePort:
     twEnd(<u32>tw);
   }
   setState(t, State.SYN_SENT);
-  setFlag(t, F.NEED_SYN);
+  t.due |= Due.NEED_SYN;
   wantOutput(t);
   reschedule(t);
   return 0;
@@ -142,7 +143,8 @@ export function connListen(id: u32, ipVersion: u32, port: u32, backlog: u32): i3
   key.localPort = port;
   if (listenerConflict(ipVersion, key.localA, key.localB, port)) return -Err.EADDRINUSE;
   if (!listenerAdd(ipVersion, key.localA, key.localB, port, slotOf(t.id))) return -Err.ENOBUFS;
-  setFlag(t, F.LISTENING | F.OPENED);
+  t.member |= Member.LISTENING;
+  t.life |= Life.OPENED;
   const cap = config.maxHalfOpenPerListener;
   t.backlog = backlog == 0 || backlog > cap ? cap : backlog;
   setState(t, State.LISTEN);
@@ -159,10 +161,10 @@ export function connSendPtr(id: u32): usize {
 }
 
 @inline function canSend(t: Tcb): i32 {
-  if (hasFlag(t, F.USER_CLOSED)) return -Err.EPIPE;
+  if (hasFlag(t.life, Life.USER_CLOSED)) return -Err.EPIPE;
   const s = t.state;
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || s == State.ESTABLISHED || s == State.CLOSE_WAIT) return 0;
-  if (s == State.LISTEN || !hasFlag(t, F.OPENED)) return -Err.ENOTCONN;
+  if (s == State.LISTEN || !hasFlag(t.life, Life.OPENED)) return -Err.ENOTCONN;
   return -Err.EPIPE;
 }
 
@@ -178,7 +180,7 @@ export function connSendSpace(id: u32): i32 {
   const r = sndRing(t);
   if (!ringEnsure(r)) return -Err.ENOBUFS;
   const n = ringWriteContig(r);
-  if (n == 0) setFlag(t, F.WRITE_BLOCKED);
+  if (n == 0) t.life |= Life.WRITE_BLOCKED;
   return <i32>n;
 }
 
@@ -198,7 +200,7 @@ export function connSendCommit(id: u32, n: u32, nowUs: i64): i32 {
   if (t.sndUna == t.sndMax && r.len == 0 && t.state == State.ESTABLISHED &&
       nowUs - t.lastRecvUs > tcbRtt(t).rtoUs) ccOnIdleRestart(tcbCc(t));
   ringCommit(r, n);
-  if (ringSpace(r) == 0) setFlag(t, F.WRITE_BLOCKED);
+  if (ringSpace(r) == 0) t.life |= Life.WRITE_BLOCKED;
   if (t.state >= <u32>State.ESTABLISHED) {
     wantOutput(t);
     reschedule(t);
@@ -234,16 +236,16 @@ export function connRecvConsume(id: u32, n: u32, nowUs: i64): i32 {
   const r = rcvRing(t);
   if (r.buf == 0 || n > ringReadContig(r)) return -Err.EINVAL;
   ringConsume(r, n);
-  clearFlag(t, F.READABLE_SENT);
+  t.life &= ~Life.READABLE_SENT;
   // TIME-WAIT and CLOSED keep the receive ring only while it holds unread data (enterTimeWait,
   // connectionDone): once the host has read it all, the storage goes back to the pool.
   if (r.len == 0 && (t.state == State.TIME_WAIT || t.state == State.CLOSED)) {
     ringRelease(r);
     return 0;
   }
-  if (t.state >= <u32>State.ESTABLISHED && t.state != State.TIME_WAIT && !hasFlag(t, F.PEER_FIN)) {
+  if (t.state >= <u32>State.ESTABLISHED && t.state != State.TIME_WAIT && !hasFlag(t.life, Life.PEER_FIN)) {
     if (windowWouldOpen(t)) {
-      setFlag(t, F.ACK_NOW);
+      t.due |= Due.ACK_NOW;
       wantOutput(t);
     }
   }
@@ -265,25 +267,25 @@ export function connClose(id: u32, nowUs: i64): i32 {
 function userClose(t: Tcb): i32 {
   switch (t.state) {
     case State.CLOSED:
-      return hasFlag(t, F.ABORTED) || !unopened(t) ? 0 : -Err.ENOTCONN;
+      return hasFlag(t.life, Life.ABORTED) || !unopened(t) ? 0 : -Err.ENOTCONN;
     case State.LISTEN:
     case State.SYN_SENT:
       connectionDone(t, Outcome.CLOSED);
       return 0;
     case State.SYN_RECEIVED:
-      setFlag(t, F.USER_CLOSED);
+      t.life |= Life.USER_CLOSED;
       // RFC 9293 3.10.4: with SENDs queued the FIN waits for ESTABLISHED (becomeEstablished);
       // with nothing to send it is formed now and we enter FIN-WAIT-1, our SYN still in flight.
       if (sndRing(t).len != 0) return 0;
-      setFlag(t, F.SYN_UNACKED);
+      t.life |= Life.SYN_UNACKED;
       setState(t, State.FIN_WAIT_1);
       break;
     case State.ESTABLISHED:
-      setFlag(t, F.USER_CLOSED);
+      t.life |= Life.USER_CLOSED;
       setState(t, State.FIN_WAIT_1);
       break;
     case State.CLOSE_WAIT:
-      setFlag(t, F.USER_CLOSED);
+      t.life |= Life.USER_CLOSED;
       setState(t, State.LAST_ACK);
       break;
     default:
