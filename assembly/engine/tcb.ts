@@ -393,7 +393,3 @@ export function tcbFree(t: Tcb): void {
 export function liveConnections(): u32 {
   return liveCount;
 }
-
-export function tcbSize(): u32 {
-  return <u32>TCB_SIZE;
-}
