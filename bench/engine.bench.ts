@@ -8,8 +8,8 @@
 // receiver's RX region per batch (their record layouts are the same), on the real clock
 // (performance.now()), driving the raw exports: the host writes into the send ring and consumes the
 // receive ring in place, as a socket layer would.
-import { Engine, type EngineConfig } from "../src/engine.js";
-import { Prng } from "../src/prng.js";
+import { Engine, type EngineConfig } from "../src/core/engine.js";
+import { Prng } from "../src/core/prng.js";
 import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/pair.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { createHash } from "node:crypto";

@@ -4,8 +4,8 @@
 // packets per call), and the plain-TypeScript reference parser (test/wire-reference.ts), all in the
 // same process and run. Baseline for the ratios: the reference.
 import { Bench } from "tinybench";
-import { loadEngine, type CoreExports, type Flavor } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
+import { loadEngine, type CoreExports, type Flavor } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
 import { buildPacket, refParse } from "../test/wire-reference.js";
 
 interface ParseExports extends CoreExports {

@@ -1,7 +1,7 @@
 // The engine's boundary: batches of packets in, records out, ICMP echo, malformed-packet counters,
 // trace events, IPv6, stale ids, ports, WRITABLE, and the memory of an idle connection.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
+import { Engine } from "../src/core/engine.js";
 import { Script, established, listening, ACK, SYN, PSH, FIN, RST, REMOTE_SEQ, TEMPL } from "./engine-script.js";
 
 describe("packets in, packets out", () => {

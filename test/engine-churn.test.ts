@@ -5,7 +5,7 @@
 // connections' bytes (the pool less the tables) come back to the listener's alone, and the tables
 // stay within one doubling of their size after the warm-up rounds.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
+import { Engine } from "../src/core/engine.js";
 import { moveAll } from "./engine-host.js";
 
 describe("connection churn", () => {

@@ -1,6 +1,6 @@
 // Host-side helpers shared by the engine tests that run two engines or random input: a seeded PRNG
 // and the zero-parse path from one engine's TX region into the other's RX region.
-import type { Engine } from "../src/engine.js";
+import type { Engine } from "../src/core/engine.js";
 
 /** A seeded xorshift32 stream of u32 values. */
 export function prng(seed: number): () => number {

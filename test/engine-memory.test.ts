@@ -14,11 +14,11 @@
 //   bytes back (engineTableMemory splits the tables' share off the pool), the tables stay within one
 //   doubling of their size after the first 10,000, and linear memory stops growing once warm.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
-import { TcpwasmError } from "../src/errors.js";
-import { createStack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import { loadWire } from "../src/wire.js";
+import { Engine } from "../src/core/engine.js";
+import { TcpwasmError } from "../src/core/errors.js";
+import { createStack } from "../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import { loadWire } from "../src/core/wire.js";
 import { Pair, SERVER_PORT } from "./pair.js";
 
 const MiB = 1 << 20;

@@ -3,9 +3,9 @@
 // fragmentation needed (RFC 1191) / ICMPv6 packet too big (RFC 8201) errors, believed only after RFC
 // 5927's checks, lowering what it sends and sending the lost data again at once at the new size.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
-import { loadWire, type PacketFields, type ParsedPacket } from "../src/wire.js";
-import { parseIpv4, parseIpv6 } from "../src/wire.js";
+import { Engine } from "../src/core/engine.js";
+import { loadWire, type PacketFields, type ParsedPacket } from "../src/core/wire.js";
+import { parseIpv4, parseIpv6 } from "../src/core/wire.js";
 import { ACK, LOCAL, LOCAL_PORT, REMOTE, REMOTE_PORT, REMOTE_SEQ, SCRIPT_CONFIG, SYN, Script, established, synSent } from "./engine-script.js";
 import { tooBigError } from "./icmp-too-big.js";
 

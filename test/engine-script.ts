@@ -2,8 +2,8 @@
 // the test plays the peer, writes each segment it sends and each it expects in full (templates spread
 // with overrides), and moves a virtual clock. One fixture per state builds on the previous one.
 import { expect } from "vitest";
-import { Engine, type EngineConfig, type EngineEvent, type ConnectionOptions } from "../src/engine.js";
-import { loadWire, type Wire, type ParsedPacket, type TcpTimestamps } from "../src/wire.js";
+import { Engine, type EngineConfig, type EngineEvent, type ConnectionOptions } from "../src/core/engine.js";
+import { loadWire, type Wire, type ParsedPacket, type TcpTimestamps } from "../src/core/wire.js";
 
 export const FIN = 0x001;
 export const SYN = 0x002;

@@ -2,7 +2,7 @@
 // connection slots (assembly/engine/timewait.ts), and new incarnations of a 4-tuple in TIME-WAIT:
 // taken at once, on either side, each starting beyond the old one in sequence number and timestamp.
 import { describe, expect, it } from "vitest";
-import type { ParsedPacket } from "../src/wire.js";
+import type { ParsedPacket } from "../src/core/wire.js";
 import { Script, listening, type Seg, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "./engine-script.js";
 
 /** a after b in sequence space (RFC 9293 3.4). */

@@ -2,7 +2,7 @@
 // with SHA-256, the virtual clock jumping to the next deadline whenever the wire is quiet.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { Engine, type EngineConfig } from "../src/engine.js";
+import { Engine, type EngineConfig } from "../src/core/engine.js";
 import { prng } from "./engine-host.js";
 
 /** A seeded xorshift32 stream: test data and the wire's loss decisions. */

@@ -2,7 +2,7 @@
 // the release build, every byte checked against a pattern whose period (a prime) catches any byte
 // lost, duplicated or shifted. SND.UNA passes ISS again on the way.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
+import { Engine } from "../src/core/engine.js";
 import { moveAll } from "./engine-host.js";
 
 const PERIOD = 1048573;

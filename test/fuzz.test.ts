@@ -4,9 +4,9 @@
 // Seeded: a failure names its batch and packet and reproduces.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { loadEngine, type LoadedEngine } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
-import { REASON_NAMES } from "../src/reasons.js";
+import { loadEngine, type LoadedEngine } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
+import { REASON_NAMES } from "../src/core/reasons.js";
 import { buildPacket, hex, refParse, toHex, V4_SRC, V6_SRC, type BuildSpec } from "./wire-reference.js";
 
 type Core = LoadedEngine["exports"] & Record<string, (...args: number[]) => number>;

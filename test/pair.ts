@@ -4,14 +4,14 @@
 // neither engine has output and the host has nothing to do, the clock jumps to the earliest of both
 // engines' next deadline and the link's next delivery.
 //
-// Everything goes through H4's driver (src/engine.ts). The host side here reads and writes the rings
+// Everything goes through H4's driver (src/core/engine.ts). The host side here reads and writes the rings
 // in place through `engine.raw` / `engine.memory` so received data is hashed without a copy.
 import { createHash, type Hash } from "node:crypto";
-import { Engine, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/engine.js";
-import type { Flavor } from "../src/loader.js";
-import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/link/memory.js";
-import { Prng } from "../src/prng.js";
-import { flagNames } from "../src/trace.js";
+import { Engine, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/core/engine.js";
+import type { Flavor } from "../src/core/loader.js";
+import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/net/memory-link.js";
+import { Prng } from "../src/core/prng.js";
+import { flagNames } from "../src/core/trace.js";
 
 export const ADDRESS_A = "10.0.0.1";
 export const ADDRESS_B = "10.0.0.2";
@@ -26,7 +26,7 @@ export interface PairOptions {
   /** Seeds the link's faults, the engines' ISN secrets and PRNGs, and the data. Default 1. */
   seed?: number;
   /**
-   * Faults and delays of the simulated link (src/link/memory.ts), on the pair's virtual clock.
+   * Faults and delays of the simulated link (src/net/memory-link.ts), on the pair's virtual clock.
    * Absent: the packets go straight from one engine's TX region to the other's RX region.
    */
   link?: Omit<MemoryLinkOptions, "clock" | "now" | "mtu" | "seed">;

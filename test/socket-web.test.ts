@@ -1,13 +1,13 @@
-// The Web face (src/socket-web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
+// The Web face (src/faces/web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
 // stacks over the in-memory link on the real clock. Data is checked with SHA-256; no assertion
 // depends on how long anything takes.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import type { TcpSocket } from "../src/socket-web.js";
-import { Prng } from "../src/prng.js";
-import type { TraceEvent } from "../src/trace.js";
+import { createStack, type Stack } from "../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import type { TcpSocket } from "../src/faces/web.js";
+import { Prng } from "../src/core/prng.js";
+import type { TraceEvent } from "../src/core/trace.js";
 import { reachedState, sentSegments } from "./trace-util.js";
 
 async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {

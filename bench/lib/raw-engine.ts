@@ -1,7 +1,7 @@
 // The raw-engine baseline the socket-face benches compare against (issue 4: the faces cost <= 25%),
 // shared by bench/sockets.bench.ts and bench/node-duplex.bench.ts, and the microtask link they run
 // stacks over:
-// - rawBulk / rawChurnRow: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
+// - rawBulk / rawChurnRow: two Engines (src/core/engine.ts, SIMD release build) driven by a synchronous
 //   loop through the public driver API, moving the same bytes with the same copies as two stacks
 //   do: send copies in (StackConnection.write), recv copies out (the stack's read copy), and each TX
 //   batch is copied out once and passed to the peer's Engine.input, which copies it into the RX
@@ -11,10 +11,10 @@
 //   1 KiB each way / both close.
 // - microtaskLinkPair: a Link pair that hands each batch to the peer in a microtask, so no timer or
 //   macrotask stands between two stacks.
-import { Engine, EventType, type EngineConfig, type EventVisitor } from "../../src/engine.js";
-import { CopyArena } from "../../src/arena.js";
-import type { Link, PacketHandler } from "../../src/link/types.js";
-import { Prng } from "../../src/prng.js";
+import { Engine, EventType, type EngineConfig, type EventVisitor } from "../../src/core/engine.js";
+import { CopyArena } from "../../src/core/arena.js";
+import type { Link, PacketHandler } from "../../src/net/link.js";
+import { Prng } from "../../src/core/prng.js";
 import type { ChurnRow } from "./sample.js";
 
 /** 1 MiB of seeded bytes the benches send from (bulk wraps around it). */

@@ -1,5 +1,5 @@
 // A stack: one engine, its addresses, its links, its clock and its one timer. This is the internal
-// connection API both socket faces are built on (src/socket-web.ts for Web streams, the Node Duplex in
+// connection API both socket faces are built on (src/faces/web.ts for Web streams, the Node Duplex in
 // tcpwasm/node). Browser-safe: web-platform APIs only.
 //
 //   const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
@@ -10,14 +10,14 @@
 //   conn.onEnd = () => conn.end();                        // the peer's FIN, after all its data
 //   conn.onClose = (error) => ...;                        // last call; error is a TcpwasmError or undefined
 //   stack.openListener({ port: 80 }, (conn) => { conn.onData = ...; });
-//   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/socket-web.ts)
+//   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/faces/web.ts)
 //
 // Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
 // answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
 // counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
 // whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
 // (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
-// argument errors: src/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
+// argument errors: src/core/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
 // microtask), which runs the engine's timers, dispatches its events to the connections' handlers
@@ -41,18 +41,18 @@
 //   is released then.
 // - `release()` gives the handle back at once with no further callbacks: the engine finishes the
 //   connection by itself (FIN, or RST if received data is left unread).
-import { Engine, EventType, TCP_STATES, validateConnectionOptions, validateEngineConfig, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "./engine.js";
-import { CopyArena } from "./arena.js";
-import { TcpwasmError, engineErrorCode } from "./errors.js";
-import { FLAVORS, type Flavor } from "./loader.js";
-import { MIN_LINK_MTU, type Link } from "./link/types.js";
-import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "./socket-web.js";
-import type { TcpState, TraceEvent } from "./trace.js";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, validateAddress } from "./address.js";
+import { Engine, EventType, TCP_STATES, validateConnectionOptions, validateEngineConfig, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "../core/engine.js";
+import { CopyArena } from "../core/arena.js";
+import { TcpwasmError, engineErrorCode } from "../core/errors.js";
+import { FLAVORS, type Flavor } from "../core/loader.js";
+import { checkedLinkMtu, validateLink, type Link } from "../net/link.js";
+import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "../faces/web.js";
+import type { TcpState, TraceEvent } from "../core/trace.js";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, validateAddress } from "../core/address.js";
 import {
   invalidValue, optionsObject, toBytes, validateArray, validateBoolean, validateFunction, validateInteger,
-  validateKnownKeys, validateLink, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
-} from "./validate.js";
+  validateKnownKeys, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
+} from "../core/validate.js";
 
 const RESOLVED = Promise.resolve();
 /** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
@@ -145,7 +145,7 @@ export interface StackOptions {
   /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
   name?: string;
   /**
-   * Engine-wide configuration (src/engine.ts ConfigKey). `mtu` is the MTU assumed for a link that
+   * Engine-wide configuration (src/core/engine.ts ConfigKey). `mtu` is the MTU assumed for a link that
    * states none (default 1500); a link's own `mtu` sets the MSS of the connections over it.
    */
   config?: EngineConfig;
@@ -205,18 +205,6 @@ export interface StackCounters {
 /** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
 const IPV6_MIN_MTU = 1280;
 
-/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
-function checkedLinkMtu(link: Link): number | undefined {
-  const mtu = link.mtu;
-  if (mtu === undefined) return undefined;
-  if (typeof mtu !== "number") {
-    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.mtu must be a number, got ${typeof mtu}`);
-  }
-  if (!Number.isInteger(mtu) || mtu < MIN_LINK_MTU || mtu > 65535) {
-    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
-  }
-  return mtu;
-}
 
 interface Prefix {
   version: 4 | 6;
@@ -420,7 +408,7 @@ export class Stack {
   }
 
   /**
-   * Active open. Errors found at once throw: argument errors (src/validate.ts), EADDRNOTAVAIL (a
+   * Active open. Errors found at once throw: argument errors (src/core/validate.ts), EADDRNOTAVAIL (a
    * `local` the stack does not own: its SYN would be spoofed), EHOSTUNREACH (no link routes `remote`),
    * EADDRINUSE, ENOBUFS.
    */
@@ -485,7 +473,7 @@ export class Stack {
     return listener;
   }
 
-  /** The Web face (src/socket-web.ts): a socket shaped like Direct Sockets' TCPSocket. */
+  /** The Web face (src/faces/web.ts): a socket shaped like Direct Sockets' TCPSocket. */
   connect(options: SocketOptions): TcpSocket {
     return connectSocket(this, options);
   }
@@ -645,7 +633,7 @@ export class Stack {
       this.stackCounters.linkDropped++;
       return;
     }
-    // A record in the RX region is the packet and its u32 length (src/engine.ts Engine.input).
+    // A record in the RX region is the packet and its u32 length (src/core/engine.ts Engine.input).
     const largest = this.engine.raw.engineRxCapacity() - 4;
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {

@@ -6,18 +6,18 @@
 // "ECONNREFUSED"), 2 usage error.
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { createStack, type Stack } from "./stack.js";
-import type { TcpSocket } from "./socket-web.js";
-import { createMemoryLinkPair } from "./link/memory.js";
-import { createUdpLink } from "./link/udp.js";
-import type { Link } from "./link/types.js";
+import { createStack, type Stack } from "../tcp/stack.js";
+import type { TcpSocket } from "../faces/web.js";
+import { createMemoryLinkPair } from "../net/memory-link.js";
+import { createUdpLink } from "../net/udp-link.js";
+import type { Link } from "../net/link.js";
 import { recordLink } from "./pcap.js";
 import { openPcapFile, type PcapFile } from "./pcap-file.js";
 import { renderLadder } from "./ladder.js";
-import { Prng } from "./prng.js";
-import { TcpwasmError, isArgumentError } from "./errors.js";
-import { loadEngine } from "./loader.js";
-import type { TraceEvent } from "./trace.js";
+import { Prng } from "../core/prng.js";
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { loadEngine } from "../core/loader.js";
+import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
 

@@ -1,5 +1,5 @@
 // The Web face: sockets shaped like the WICG Direct Sockets `TCPSocket` and Cloudflare's `connect()`
-// (STYLE.md rule 9), over a stack's connections (src/stack.ts). Web-platform APIs only: Web Streams
+// (STYLE.md rule 9), over a stack's connections (src/tcp/stack.ts). Web-platform APIs only: Web Streams
 // and promises, so it runs the same in browsers, workers and Node.
 //
 //   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });
@@ -18,9 +18,9 @@
 // the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
 // write() resolves only when every byte is in the send ring, so a writer that awaits its writes
 // waits for the peer to acknowledge data.
-import { TcpwasmError, isArgumentError } from "./errors.js";
-import type { Stack, StackConnection, StackListener } from "./stack.js";
-import { toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "./validate.js";
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import type { Stack, StackConnection, StackListener } from "../tcp/stack.js";
+import { toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
 
 export interface SocketOptions {
   /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */

@@ -19,7 +19,7 @@ export type ErrorCode =
   /** The Node face: listen() on a server already listening, as node:net. */
   | "ERR_SERVER_ALREADY_LISTEN"
   | "ERR_SOCKET_CLOSED"
-  // Argument errors (API misuse), Node's codes and meanings (src/validate.ts throws them):
+  // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
   /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
   | "ERR_INVALID_ARG_TYPE"
   /** The right type, an unusable value (not an address, an unknown option, an inverted range). */
@@ -42,7 +42,7 @@ export class TcpwasmError extends Error {
   }
 }
 
-/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/validate.ts has the typed checks). */
+/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/core/validate.ts has the typed checks). */
 export function invalidArg(message: string): never {
   throw new TcpwasmError("ERR_INVALID_ARG_VALUE", message);
 }

@@ -27,12 +27,12 @@ import { EventEmitter } from "node:events";
 import { Duplex } from "node:stream";
 import { constants as osConstants } from "node:os";
 import { isIP } from "node:net";
-import { TcpwasmError, type ErrorCode } from "./errors.js";
-import type { ConnectionStatus } from "./engine.js";
-import { Stack, type StackConnection, type StackListener } from "./stack.js";
+import { TcpwasmError, type ErrorCode } from "../core/errors.js";
+import type { ConnectionStatus } from "../core/engine.js";
+import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import {
   argumentError, invalidType, invalidValue, optionsObject, received, validateFunction, validateInteger, validateNumber,
-} from "./validate.js";
+} from "../core/validate.js";
 
 type Family = "IPv4" | "IPv6";
 
