@@ -8,8 +8,12 @@ export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions }
 export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trace.js";
-export { TcpSocket, TcpListener, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
+export { TcpSocket, TcpListener, bindWeb, type BoundWeb, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
 export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./core/trace.js";
 export { renderLadder, type LadderOptions } from "./tools/ladder.js";
 // The engine driver itself, for hosts that want packets, events and deadlines without sockets.
-export { Engine, ConfigKey, ConnOption, COUNTER_NAMES, type EngineConfig, type ConnectionOptions, type EngineEvent, type EngineCounters, type ConnectionStatus, type EngineOptions } from "./core/engine.js";
+export { Engine, type EngineCounters, type EngineOptions } from "./core/engine.js";
+export { ConfigKey, ConnOption, COUNTER_NAMES } from "./core/boundary.js";
+export type { EngineConfig, ConnectionOptions } from "./core/settings.js";
+export type { EngineEvent } from "./core/events.js";
+export type { ConnectionStatus } from "./core/status.js";

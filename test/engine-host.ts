@@ -1,6 +1,8 @@
-// Host-side helpers shared by the engine tests that run two engines or random input: a seeded PRNG
-// and the zero-parse path from one engine's TX region into the other's RX region.
+// Host-side helpers shared by the engine tests that run two engines or random input: a seeded PRNG,
+// the zero-parse path from one engine's TX region into the other's RX region, and the output and
+// events of one engine as arrays.
 import type { Engine } from "../src/core/engine.js";
+import type { EngineEvent } from "../src/core/events.js";
 
 /** A seeded xorshift32 stream of u32 values. */
 export function prng(seed: number): () => number {
@@ -32,4 +34,21 @@ export function moveAll(from: Engine, to: Engine, now: number): number {
     moved += k;
     if (!from.raw.engineOutputMore()) return moved;
   }
+}
+
+/** Every packet `engine` has queued, as copies the caller keeps (Engine.output with `keep`). */
+export function takeOutput(engine: Engine, now: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  engine.output(now, (p) => out.push(p), true);
+  return out;
+}
+
+/** The pending events, decoded, then cleared (Engine.events and eventAt). */
+export function takeEvents(engine: Engine): EngineEvent[] {
+  const out: EngineEvent[] = [];
+  engine.events((_type, _code, _id, _a, at) => {
+    const e = engine.eventAt(at);
+    if (e) out.push(e);
+  });
+  return out;
 }

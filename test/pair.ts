@@ -7,11 +7,14 @@
 // Everything goes through H4's driver (src/core/engine.ts). The host side here reads and writes the rings
 // in place through `engine.raw` / `engine.memory` so received data is hashed without a copy.
 import { createHash, type Hash } from "node:crypto";
-import { Engine, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/core/engine.js";
+import { Engine, type EngineCounters } from "../src/core/engine.js";
+import type { EngineConfig } from "../src/core/settings.js";
+import type { EngineEvent } from "../src/core/events.js";
 import type { Flavor } from "../src/core/loader.js";
 import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/net/memory-link.js";
 import { Prng } from "../src/core/prng.js";
 import { flagNames } from "../src/core/trace.js";
+import { takeEvents } from "./engine-host.js";
 
 export const ADDRESS_A = "10.0.0.1";
 export const ADDRESS_B = "10.0.0.2";
@@ -72,7 +75,7 @@ export class End {
 
   /** Moves the engine's pending events into `events`; returns how many there were. */
   collect(): number {
-    const ev = this.engine.events();
+    const ev = takeEvents(this.engine);
     for (const e of ev) {
       if (this.traceLast) this.record(e);
       if (e.type === "segment") continue;
@@ -260,7 +263,7 @@ export class Pair {
   private drain(from: End): [Uint8Array[], number] {
     const batch: Uint8Array[] = [];
     let n = 0;
-    from.engine.drainOutput(this.now, (p) => {
+    from.engine.output(this.now, (p) => {
       n++;
       if (this.drop && this.drop(from.name, p, this.now)) this.dropped[from.name]++;
       else batch.push(p.slice());

@@ -3,7 +3,9 @@
 // depends on how long anything takes.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../src/tcp/stack.js";
+// From the package entry, as README shows it: the entry loads the Web face, which adds stack.connect and
+// stack.listen.
+import { createStack, type Stack } from "../src/index.js";
 import { createMemoryLinkPair } from "../src/net/memory-link.js";
 import type { TcpSocket } from "../src/faces/web.js";
 import { Prng } from "../src/core/prng.js";

@@ -2,7 +2,8 @@
 // internal connection API the socket faces use. Data is checked with SHA-256; no assertion depends on
 // how long anything takes (waits are bounded by the test timeout only).
 import { describe, expect, it } from "vitest";
-import { MicrotaskRounds, createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/tcp/stack.js";
+import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/tcp/stack.js";
+import { MicrotaskRounds } from "../src/tcp/drain.js";
 import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/net/memory-link.js";
 import { TcpwasmError } from "../src/core/errors.js";
 import type { SegmentTrace, TraceEvent } from "../src/core/trace.js";

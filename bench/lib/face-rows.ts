@@ -5,7 +5,7 @@
 //   byte read;
 // - stackChurnRow / webChurnRow: connect, 1 KiB each way, both close, kept warm (bench/lib/sample.ts);
 // - streamPairMicros: what constructing one socket's two Web Streams costs on this runtime.
-import { createStack, type Stack } from "../../src/tcp/stack.js";
+import { createStack, type Stack } from "../../src/index.js";
 import { createMemoryLinkPair } from "../../src/net/memory-link.js";
 import { SOURCE, microtaskLinkPair, nextWrite } from "./raw-engine.js";
 import { median, type ChurnRow } from "./sample.js";

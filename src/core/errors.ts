@@ -1,5 +1,7 @@
 // Every error tcpwasm throws or emits: one class with a stable Node-style `code`. The core returns
-// integer codes; they are mapped to these once, here (STYLE.md rule 10).
+// integer codes; they are mapped to these once, here (STYLE.md rule 10). The Node face wraps them in
+// node:net's error shape (src/faces/node-net.ts NetError), keeping the code.
+import { EventType } from "./boundary.js";
 
 export type ErrorCode =
   | "ECONNREFUSED"
@@ -72,6 +74,16 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
   "EBADF",
   "EISCONN",
 ];
+
+/**
+ * The error that ends a connection, from the engine's RESET, TIMED_OUT or ERROR event (EventType reset,
+ * timedOut, error) and its code; `where` names the connection ("10.0.0.1:5000 -> 10.0.0.2:80").
+ */
+export function connectionError(eventType: number, code: number, where: string): TcpwasmError {
+  const error = engineErrorCode(code);
+  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer" : eventType === EventType.timedOut ? "timed out" : "failed";
+  return new TcpwasmError(error, `${where}: ${what}`);
+}
 
 /** The ErrorCode for a core error number (a negated return value is negated back by the caller). */
 export function engineErrorCode(n: number): ErrorCode {

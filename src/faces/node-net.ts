@@ -28,8 +28,9 @@ import { Duplex } from "node:stream";
 import { constants as osConstants } from "node:os";
 import { isIP } from "node:net";
 import { TcpwasmError, type ErrorCode } from "../core/errors.js";
-import type { ConnectionStatus } from "../core/engine.js";
+import type { ConnectionStatus } from "../core/status.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
+import { PendingWrite } from "../tcp/pending-write.js";
 import {
   argumentError, invalidType, invalidValue, optionsObject, received, validateFunction, validateInteger, validateNumber,
 } from "../core/validate.js";
@@ -178,10 +179,14 @@ export class Socket extends Duplex {
   #reset = false;
   #bytesRead = 0;
   #bytesTaken = 0;
-  // Bytes of the chunk being written that the ring already took (still counted in writableLength).
-  #takenOfCurrent = 0;
-  readonly #pendingChunks: Uint8Array[] = [];
-  #pendingCallback: ((error?: Error | null) => void) | undefined;
+  /** The write waiting for room in the send ring; its `taken` bytes are still counted in writableLength. */
+  readonly #writes = new PendingWrite(
+    (n) => {
+      this.#bytesTaken += n;
+      if (this.#timeoutMs > 0) this.#active();
+    },
+    (error) => toNetError(error, "write"),
+  );
   #timeoutMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastActive = 0;
@@ -263,7 +268,7 @@ export class Socket extends Duplex {
       this.push(null);
       this.read(0);
     };
-    conn.onWritable = () => this.#flushPending();
+    conn.onWritable = () => this.#writes.flush(conn);
     conn.onClose = (error) => this.#onConnectionClosed(error);
   }
 
@@ -303,7 +308,7 @@ export class Socket extends Duplex {
     }
     // Both FINs went through: the stream has its end and its finish, and destroys itself. A write
     // still waiting for room can never complete.
-    if (this.#pendingCallback) this.#failPending(new NetError("EPIPE", "write"));
+    if (this.#writes.waiting) this.#writes.fail(new NetError("EPIPE", "write"));
   }
 
   _read(): void {
@@ -316,11 +321,9 @@ export class Socket extends Duplex {
       this.once("connect", () => this._write(chunk, encoding, callback));
       return;
     }
-    // The stream calls _write again only after `callback`, so the pending list is empty here and is
-    // reused: no allocation per write.
-    this.#pendingChunks.push(chunk);
-    this.#pendingCallback = callback;
-    this.#flushPending();
+    // The stream calls _write again only after `callback`, so no other write is pending here.
+    this.#writes.push(chunk);
+    this.#startWrite(callback);
   }
 
   _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
@@ -328,51 +331,26 @@ export class Socket extends Duplex {
       this.once("connect", () => this._writev(chunks, callback));
       return;
     }
-    for (const c of chunks) this.#pendingChunks.push(c.chunk);
-    this.#pendingCallback = callback;
-    this.#flushPending();
+    for (const c of chunks) this.#writes.push(c.chunk);
+    this.#startWrite(callback);
   }
 
-  #flushPending(): void {
-    const callback = this.#pendingCallback;
-    if (!callback) return;
+  #startWrite(callback: (error?: Error | null) => void): void {
     const conn = this.#conn;
     if (!conn) {
-      this.#failPending(new NetError("EPIPE", "write"));
+      this.#writes.discard();
+      callback(new NetError("EPIPE", "write"));
       return;
     }
-    const chunks = this.#pendingChunks;
-    while (chunks.length > 0) {
-      const chunk = chunks[0]!;
-      let n: number;
-      try {
-        n = conn.write(chunk);
-      } catch (error) {
-        this.#failPending(toNetError(error, "write"));
-        return;
-      }
-      if (n > 0) {
-        this.#bytesTaken += n;
-        this.#takenOfCurrent += n;
-        if (this.#timeoutMs > 0) this.#active();
-      }
-      if (n < chunk.length) {
-        chunks[0] = chunk.subarray(n);
-        return; // onWritable resumes
-      }
-      chunks.shift();
+    let over: boolean;
+    try {
+      over = this.#writes.run(conn);
+    } catch (error) {
+      callback(toNetError(error, "write"));
+      return;
     }
-    this.#pendingCallback = undefined;
-    this.#takenOfCurrent = 0;
-    callback();
-  }
-
-  #failPending(error: Error): void {
-    const callback = this.#pendingCallback;
-    this.#pendingCallback = undefined;
-    this.#pendingChunks.length = 0;
-    this.#takenOfCurrent = 0;
-    callback?.(error);
+    if (over) callback();
+    else this.#writes.wait(callback as (error?: unknown) => void); // onWritable resumes
   }
 
   _final(callback: (error?: Error | null) => void): void {
@@ -399,7 +377,7 @@ export class Socket extends Duplex {
       // Like close(2): the engine finishes on its own (FIN, or RST when received data is unread).
       conn.release();
     }
-    if (this.#pendingCallback) this.#failPending(error ?? new NetError("ECONNRESET", "write"));
+    if (this.#writes.waiting) this.#writes.fail(error ?? new NetError("ECONNRESET", "write"));
     destroyHooks.get(this)?.();
     destroyHooks.delete(this);
     callback(error);
@@ -503,7 +481,7 @@ export class Socket extends Duplex {
 
   /** Bytes handed to write(), including those still queued in the stream (as net.Socket counts). */
   get bytesWritten(): number {
-    return this.#bytesTaken + this.writableLength - this.#takenOfCurrent;
+    return this.#bytesTaken + this.writableLength - this.#writes.taken;
   }
 
   get pending(): boolean {
@@ -662,7 +640,7 @@ export class Server extends EventEmitter {
   }
 
   #anyAddress(): string {
-    return this.#stack.addresses.some((a) => a.includes(":")) ? "::" : "0.0.0.0";
+    return this.#stack.wildcardAddress;
   }
 
   #accept(conn: StackConnection): void {

@@ -1,6 +1,9 @@
 // A stack: one engine, its addresses, its links, its clock and its one timer. This is the internal
-// connection API both socket faces are built on (src/faces/web.ts for Web streams, the Node Duplex in
-// tcpwasm/node). Browser-safe: web-platform APIs only.
+// connection API both socket faces are built on (src/faces/web.ts for Web streams, src/faces/node-net.ts
+// for node:net); the faces sit on it and register themselves, the stack imports neither. Its parts:
+// src/net/addresses.ts (own addresses), src/net/routes.ts (links and routes), src/tcp/drain.ts (when
+// output leaves), src/tcp/timer.ts (the one timer), src/tcp/connection.ts and src/tcp/listener.ts.
+// Browser-safe: web-platform APIs only.
 //
 //   const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
 //   stack.attach(link);                                   // routes by destination prefix
@@ -41,273 +44,45 @@
 //   is released then.
 // - `release()` gives the handle back at once with no further callbacks: the engine finishes the
 //   connection by itself (FIN, or RST if received data is left unread).
-import { Engine, EventType, TCP_STATES, validateConnectionOptions, validateEngineConfig, type ConnectionEndpoints, type ConnectionOptions, type ConnectionStatus, type EngineConfig, type EngineCounters, type EventVisitor } from "../core/engine.js";
-import { CopyArena } from "../core/arena.js";
-import { TcpwasmError, engineErrorCode } from "../core/errors.js";
-import { FLAVORS, type Flavor } from "../core/loader.js";
-import { checkedLinkMtu, validateLink, type Link } from "../net/link.js";
-import { connectSocket, listenSocket, type ListenOptions, type SocketOptions, type TcpListener, type TcpSocket } from "../faces/web.js";
-import type { TcpState, TraceEvent } from "../core/trace.js";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, validateAddress } from "../core/address.js";
+import { Engine, type EngineCounters } from "../core/engine.js";
+import { EventType } from "../core/boundary.js";
+import { TcpwasmError, connectionError } from "../core/errors.js";
+import type { EventVisitor } from "../core/events.js";
+import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
+import { TCP_STATES } from "../core/trace.js";
+import { validateAddress } from "../core/address.js";
 import {
-  invalidValue, optionsObject, toBytes, validateArray, validateBoolean, validateFunction, validateInteger,
-  validateKnownKeys, validateNumber, validateObject, validateOneOf, validatePort, validateString, validateUint8Array,
+  invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validatePort,
 } from "../core/validate.js";
+import { LocalAddresses } from "../net/addresses.js";
+import { validateLink, type Link } from "../net/link.js";
+import { Routes, type AttachedLink } from "../net/routes.js";
+import { StackConnection } from "./connection.js";
+import { StackListener } from "./listener.js";
+import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
+import { reportHandlerError } from "./handler-error.js";
+import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import {
+  ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+} from "./options.js";
 
-const RESOLVED = Promise.resolve();
+export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { StackTimers } from "./timer.js";
+export { StackConnection } from "./connection.js";
+export { StackListener } from "./listener.js";
+
 /** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
 const MAX_DRAIN_DEFERRALS = 4;
-
-/** process.nextTick where the host is Node (looked up, not imported: this file runs in browsers). */
-function nodeNextTick(): ((fn: () => void) => void) | undefined {
-  const p = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process;
-  return typeof p?.nextTick === "function" ? p.nextTick : undefined;
-}
-
-/** Microtask rounds the output drain waits after the last user call where there is no process.nextTick. */
-const DRAIN_HOPS = 8;
-/** At most this many rounds in all, however many calls keep coming. */
-const DRAIN_HOPS_MAX = 64;
-
-/** When a stack's output drain runs, once queued (see Stack.drainWait). */
-interface DrainWait {
-  queue(fn: () => void): void;
-  /** A user call came in while the drain waits. */
-  renew(): void;
-}
-
-/**
- * @internal Runs the queued callback after `hops` rounds of the microtask queue (a promise reaction
- * that queues itself again); renew() starts the count again, up to `cap` rounds in all. One callback
- * waits at a time.
- */
-export class MicrotaskRounds implements DrainWait {
-  private left = 0;
-  private total = 0;
-  private fn: (() => void) | undefined;
-
-  constructor(
-    private readonly hops: number,
-    private readonly cap: number,
-  ) {}
-
-  queue(fn: () => void): void {
-    this.fn = fn;
-    this.left = this.hops;
-    this.total = 0;
-    RESOLVED.then(this.step);
-  }
-
-  renew(): void {
-    if (this.fn) this.left = this.hops;
-  }
-
-  private readonly step = (): void => {
-    this.total++;
-    if (--this.left > 0 && this.total < this.cap) {
-      RESOLVED.then(this.step);
-      return;
-    }
-    const fn = this.fn!;
-    this.fn = undefined;
-    fn();
-  };
-}
-
-/** The drain's wait for this host: Node's process.nextTick, else rounds of the microtask queue. */
-function drainWait(): DrainWait {
-  const nextTick = nodeNextTick();
-  if (nextTick) return { queue: nextTick, renew() {} };
-  return new MicrotaskRounds(DRAIN_HOPS, DRAIN_HOPS_MAX);
-}
-
-/**
- * An exception thrown by a user's handler (onConnect, onData, onClose, a listener's onConnection, the
- * trace sink) is the user's bug: it is rethrown from a microtask of its own, so it surfaces as an
- * uncaught exception exactly as a throwing listener of a node:net socket's EventEmitter does, while the
- * stack goes on with the rest of its work (the other events of the batch, the other connections).
- */
-function reportHandlerError(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
-}
-
-/** Timer functions the stack uses; inject them to test throttled or bunched timers. */
-export interface StackTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface StackOptions {
-  /** The stack's addresses with prefix length: "10.0.0.1/24", "fd00::1/64". At least one. */
-  addresses: string[];
-  /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
-  name?: string;
-  /**
-   * Engine-wide configuration (src/core/engine.ts ConfigKey). `mtu` is the MTU assumed for a link that
-   * states none (default 1500); a link's own `mtu` sets the MSS of the connections over it.
-   */
-  config?: EngineConfig;
-  flavor?: Flavor | "auto";
-  /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
-  secret?: Uint8Array;
-  /** The clock, in ms. Default performance.now(). */
-  now?: () => number;
-  /** Default globalThis.setTimeout / clearTimeout. */
-  timers?: StackTimers;
-  /**
-   * Receives each segment in and out and each state transition (turns the engine's tracing on), with
-   * the connection it belongs to (still given after onClose, until the engine reaches CLOSED, so a
-   * TIME-WAIT's end is attributed) and the engine's id (listeners have one too; 0: no connection).
-   */
-  trace?: (event: TraceEvent, connection: StackConnection | undefined, id: number) => void;
-}
-
-export interface OpenConnectionOptions extends ConnectionOptions {
-  remote: string;
-  remotePort: number;
-  /** Local address; default the stack's address of the same version whose prefix holds `remote`. */
-  local?: string;
-  /** Default a random ephemeral port. */
-  localPort?: number;
-}
-
-export interface OpenListenerOptions extends ConnectionOptions {
-  port: number;
-  /** One of the stack's addresses; default every address (IPv4 and IPv6). */
-  address?: string;
-  /** Cap on half-open connections of this listener. */
-  backlog?: number;
-}
-
-export interface AttachOptions {
-  /**
-   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only
-   * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
-   */
-  routes?: string[];
-}
-
-/** What the stack itself dropped (the engine counts the rest, see Stack.counters). */
-export interface StackCounters {
-  /** Packets in whose destination is none of the stack's addresses. */
-  notForUs: number;
-  /** Packets out with no link routing their destination. */
-  noRoute: number;
-  /**
-   * Packets a link delivered that cannot be used: not a Uint8Array (or a batch that is not an
-   * array), empty, larger than the engine's RX region, or IPv6 from a link below 1280 bytes.
-   */
-  linkDropped: number;
-}
-
-/** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
-const IPV6_MIN_MTU = 1280;
-
-
-interface Prefix {
-  version: 4 | 6;
-  bytes: Uint8Array;
-  length: number;
-}
-
-function parseAddress(text: string): { version: 4 | 6; bytes: Uint8Array } | null {
-  const v4 = parseIpv4(text);
-  if (v4) return { version: 4, bytes: v4 };
-  const v6 = parseIpv6(text);
-  if (v6) return { version: 6, bytes: v6 };
-  return null;
-}
-
-/** An address with an optional prefix length ("10.0.0.1/24"; none: a host route), named `what` in errors. */
-function parsePrefix(text: unknown, what: string): Prefix {
-  validateString(text, what);
-  const slash = text.lastIndexOf("/");
-  const a = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  if (!a) invalidValue(what, text, "must be an IPv4 or IPv6 address with a prefix length (\"10.0.0.1/24\")");
-  const max = a.version === 4 ? 32 : 128;
-  const length = slash < 0 ? max : Number(text.slice(slash + 1));
-  if (!/^\d+$/.test(slash < 0 ? String(max) : text.slice(slash + 1)) || length > max) {
-    invalidValue(what, text, `has a bad prefix length (0..${max})`);
-  }
-  return { version: a.version, bytes: a.bytes, length };
-}
-
-function prefixHolds(p: Prefix, version: number, packet: Uint8Array, at: number): boolean {
-  if (p.version !== version) return false;
-  let bits = p.length;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((p.bytes[i]! & mask) !== (packet[at + i]! & mask)) return false;
-  }
-  return true;
-}
-
-/** Where an IP packet's destination address starts: 16 (IPv4), 24 (IPv6), or -1 if no whole header. */
-function destinationAt(packet: Uint8Array): number {
-  if (packet.length < 20) return -1;
-  const version = packet[0]! >> 4;
-  if (version === 4) return 16;
-  if (version === 6 && packet.length >= 40) return 24;
-  return -1;
-}
-
-/** Whether the address at `packet[at]` equals `address` (4 or 16 bytes). */
-function sameAddress(address: Uint8Array, packet: Uint8Array, at: number): boolean {
-  for (let i = 0; i < address.length; i++) if (address[i] !== packet[at + i]) return false;
-  return true;
-}
-
-function formatAddress(p: Prefix): string {
-  return p.version === 4 ? formatIpv4(p.bytes) : formatIpv6(p.bytes);
-}
 
 /** Creates a stack: loads and configures an engine. Attach links before opening connections. */
 export async function createStack(options: StackOptions): Promise<Stack> {
   validateStackOptions(options);
-  const prefixes = options.addresses.map((a, i) => parsePrefix(a, `options.addresses[${i}]`));
+  const addresses = new LocalAddresses(options.addresses, "options.addresses");
   const config: EngineConfig = { ...options.config };
   if (options.trace) config.trace = true;
   const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
-  return new Stack(engine, prefixes, options);
-}
-
-const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);
-
-/** createStack's checks (the addresses' own are parsePrefix's). */
-function validateStackOptions(options: unknown): asserts options is StackOptions {
-  validateObject(options, "options");
-  validateKnownKeys(options, "options", STACK_OPTIONS);
-  validateArray(options.addresses, "options.addresses", undefined, 1);
-  const o = options as Partial<StackOptions>;
-  if (o.name !== undefined) validateString(o.name, "options.name");
-  validateEngineConfig(o.config, "options.config");
-  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);
-  if (o.secret !== undefined) validateUint8Array(o.secret, "options.secret");
-  if (o.now !== undefined) validateFunction(o.now, "options.now");
-  if (o.timers !== undefined) {
-    validateObject(o.timers, "options.timers");
-    validateFunction(o.timers.setTimeout, "options.timers.setTimeout");
-    validateFunction(o.timers.clearTimeout, "options.timers.clearTimeout");
-  }
-  if (o.trace !== undefined) validateFunction(o.trace, "options.trace");
-}
-
-const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes"]);
-const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
-const OPEN_LISTENER_KEYS: ReadonlySet<string> = new Set(["port", "address", "backlog"]);
-
-interface AttachedLink {
-  link: Link;
-  /** The link's MTU, 0 when it states none (the engine's config mtu applies). */
-  mtu: number;
-  /** Below IPv6's minimum MTU: IPv6 neither routed to it nor taken from it. */
-  ipv4Only: boolean;
-  routes: Prefix[];
-  /** Both default routes: every packet goes here when this is the only link. */
-  routesAll: boolean;
-  batch: Uint8Array[];
+  return new Stack(engine, addresses, options);
 }
 
 export class Stack {
@@ -317,12 +92,10 @@ export class Stack {
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
-  private readonly prefixes: Prefix[];
-  private readonly addressTexts = new Map<Prefix, string>();
+  private readonly local: LocalAddresses;
   private readonly now: () => number;
-  private readonly timerFns: StackTimers;
   private readonly traceSink: StackOptions["trace"];
-  private readonly links: AttachedLink[] = [];
+  private readonly routing = new Routes();
   private readonly connections = new Map<number, StackConnection>();
   private readonly listeners = new Map<number, StackListener>();
   /** Connections with data or an end to deliver. */
@@ -330,12 +103,7 @@ export class Stack {
   private readonly readList: StackConnection[] = [];
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
   private readonly lingering = new Map<number, StackConnection>();
-  /** @internal Where TX batches and received chunks are copied to. */
-  readonly arena = new CopyArena();
-  private timer: unknown = undefined;
-  private timerAt = Infinity;
-  /** The armed timer was unref'd: no deadline is left, it fires once for nothing. */
-  private timerUnrefd = false;
+  private readonly timer: DeadlineTimer;
   /** The time of the events being dispatched. */
   private turnNow = 0;
   /** Whether the events after the output drain held any for the user (not only traces). */
@@ -345,33 +113,28 @@ export class Stack {
   /** The pump is running its rounds (timers, events, reads), before its output drain. */
   private inRounds = false;
   private closed = false;
-  /**
-   * How the output drain waits for the code the turn set off. Handlers often answer from a deferred
-   * callback (node:stream's 'end' and 'finish' come on the next tick; Web Streams take promise hops:
-   * a writer's close() reaches the sink two hops after its write() did, a reader loop sees the end
-   * three or four hops after it was enqueued); draining after them sends the answer in the segment
-   * that acknowledges the data, instead of a bare ACK first and the FIN apart from its data. In Node,
-   * process.nextTick, whose queue runs only once the microtasks are done. Browsers have no hook
-   * between the microtasks and the next task: there the drain waits DRAIN_HOPS rounds of the
-   * microtask queue after the last user call (DRAIN_HOPS_MAX in all), which covers those chains and
-   * never waits for a task.
-   */
+  /** How the output drain waits for the code the turn set off (src/tcp/drain.ts). */
   private readonly drainWait: DrainWait = drainWait();
   private drainQueued = false;
   private drainDeferrals = 0;
 
   /** @internal Use createStack. */
-  constructor(engine: Engine, prefixes: Prefix[], options: StackOptions) {
+  constructor(engine: Engine, local: LocalAddresses, options: StackOptions) {
     this.engine = engine;
-    this.prefixes = prefixes;
+    this.local = local;
     this.name = options.name ?? "stack";
-    this.addresses = [...options.addresses];
+    this.addresses = local.texts;
     this.now = options.now ?? (() => performance.now());
-    this.timerFns = options.timers ?? {
-      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-      clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
-    };
+    this.timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.now, () => this.pump());
     this.traceSink = options.trace;
+  }
+
+  /**
+   * The address a listener on all of the stack's addresses shows: "::" when the stack has IPv6 (one
+   * listener per IP version, shown as the dual-stack wildcard, as node:net does), else "0.0.0.0".
+   */
+  get wildcardAddress(): string {
+    return this.local.wildcard();
   }
 
   /** The current time on the stack's clock, ms. */
@@ -394,16 +157,7 @@ export class Stack {
     validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-    if (this.links.some((l) => l.link === link)) invalidValue("link", "the same link", "is already attached to this stack");
-    const mtu = checkedLinkMtu(link);
-    const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
-    const routes = (o.routes ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r, i) => parsePrefix(r, `options.routes[${i}]`));
-    if (ipv4Only && routes.some((r) => r.version === 6)) {
-      throw new TcpwasmError("ERR_INVALID_ARG_VALUE", `link.mtu ${mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}: the link carries IPv4 only and takes no IPv6 route`);
-    }
-    const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
-    const attached: AttachedLink = { link, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
-    this.links.push(attached);
+    const attached = this.routing.attach(link, o.routes);
     link.onReceive((packets) => this.receive(attached, packets));
   }
 
@@ -424,16 +178,16 @@ export class Stack {
       const l = validateAddress(local, "options.local");
       if (l.version !== r.version) invalidValue("options.local", local, `must be an IPv${r.version} address like options.remote`);
       // A SYN from an address the stack does not own would be a spoofed one, whose answer never comes back.
-      localAddress = this.ownAddress(l.version, l.bytes, local, "options.local");
+      localAddress = this.local.own(l.version, l.bytes, local, "options.local");
     }
     this.checkOpen();
-    localAddress ??= this.sourceFor(r.version, r.bytes);
-    if (!this.routes(r.version, r.bytes)) {
-      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.links.length === 0 ? " (attach a link first)" : ""}`);
+    localAddress ??= this.local.sourceFor(r.version, r.bytes);
+    if (!this.routing.routes(r.version, r.bytes)) {
+      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.routing.links.length === 0 ? " (attach a link first)" : ""}`);
     }
     const now = this.now();
     // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
-    const linkMtu = this.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const linkMtu = this.routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
@@ -456,31 +210,21 @@ export class Stack {
     const ids: number[] = [];
     try {
       if (a !== undefined) {
-        const own = this.ownAddress(a.version, a.bytes, address!, "options.address");
+        const own = this.local.own(a.version, a.bytes, address!, "options.address");
         ids.push(this.engine.listen({ port, address: own, backlog }, connOptions));
       } else {
         for (const version of [4, 6] as const) {
-          if (this.prefixes.some((p) => p.version === version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
+          if (this.local.has(version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
         }
       }
     } catch (err) {
       for (const id of ids) this.engine.release(id, this.now());
       throw err;
     }
-    const listener = new StackListener(this, ids, port, onConnection);
+    const listener = new StackListener(this.forgetListener, ids, port, onConnection);
     for (const id of ids) this.listeners.set(id, listener);
     this.wantOutput();
     return listener;
-  }
-
-  /** The Web face (src/faces/web.ts): a socket shaped like Direct Sockets' TCPSocket. */
-  connect(options: SocketOptions): TcpSocket {
-    return connectSocket(this, options);
-  }
-
-  /** The Web face: an async iterable of incoming TcpSockets. */
-  listen(options: ListenOptions): TcpListener {
-    return listenSocket(this, options);
   }
 
   /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
@@ -501,7 +245,8 @@ export class Stack {
       }
     }
     for (const l of new Set(this.listeners.values())) l.close();
-    this.engine.events();
+    // The aborts' events are dropped: their connections are finished below, without a pump.
+    this.engine.events(ignoreEvent);
     this.flushOutput(now);
     this.closed = true;
     for (const c of conns) {
@@ -514,10 +259,8 @@ export class Stack {
     this.connections.clear();
     this.readPending.clear();
     this.lingering.clear();
-    if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const l of this.links) l.link.close();
-    this.links.length = 0;
+    this.timer.clear();
+    this.routing.closeAll();
   }
 
   get isClosed(): boolean {
@@ -583,44 +326,16 @@ export class Stack {
     this.readPending.delete(conn);
   }
 
-  /** @internal */
-  forgetListener(ids: number[]): void {
+  private readonly forgetListener = (ids: number[]): void => {
     const now = this.now();
     for (const id of ids) {
       this.listeners.delete(id);
       if (!this.closed) this.engine.release(id, now);
     }
-  }
+  };
 
   private checkOpen(): void {
     if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-  }
-
-  /** The stack's own text for `bytes`, or EADDRNOTAVAIL (`text` as the caller gave it, named `name`). */
-  private ownAddress(version: 4 | 6, bytes: Uint8Array, text: string, name: string): string {
-    for (const p of this.prefixes) {
-      if (p.version === version && sameAddress(p.bytes, bytes, 0)) return this.addressText(p);
-    }
-    throw new TcpwasmError("EADDRNOTAVAIL", `${name}: ${text} is not an address of this stack (${this.addresses.join(", ")})`);
-  }
-
-  /** The stack's address facing `remote`: the first of its version whose prefix holds it, else the first of its version. */
-  private sourceFor(version: 4 | 6, remote: Uint8Array): string {
-    let first: Prefix | undefined;
-    for (const p of this.prefixes) {
-      if (p.version !== version) continue;
-      if (prefixHolds(p, version, remote, 0)) return this.addressText(p);
-      first ??= p;
-    }
-    if (!first) throw new TcpwasmError("EADDRNOTAVAIL", `the stack has no IPv${version} address`);
-    return this.addressText(first);
-  }
-
-  /** An address's text, formatted once per stack address (every connect asks for one). */
-  private addressText(p: Prefix): string {
-    let text = this.addressTexts.get(p);
-    if (text === undefined) this.addressTexts.set(p, (text = formatAddress(p)));
-    return text;
   }
 
   /**
@@ -633,13 +348,12 @@ export class Stack {
       this.stackCounters.linkDropped++;
       return;
     }
-    // A record in the RX region is the packet and its u32 length (src/core/engine.ts Engine.input).
-    const largest = this.engine.raw.engineRxCapacity() - 4;
+    const largest = this.engine.largestPacket;
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
       if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
-        if (this.isForUs(p)) {
+        if (this.local.isForUs(p)) {
           if (ours !== packets) ours.push(p);
           continue;
         }
@@ -655,24 +369,6 @@ export class Stack {
     this.kick();
   }
 
-  private isForUs(p: Uint8Array): boolean {
-    const at = destinationAt(p);
-    if (at < 0) return false;
-    const version = at === 16 ? 4 : 6;
-    for (const x of this.prefixes) if (x.version === version && sameAddress(x.bytes, p, at)) return true;
-    return false;
-  }
-
-  private onTimer(handle: { id: unknown }): void {
-    // A stale timer (cleared too late, or a throttled one firing in a bunch) only costs one pump.
-    if (handle.id === this.timer) {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.timerUnrefd = false;
-    }
-    this.pump();
-  }
-
   /** Timers, events, reads until quiet; then one output drain and the timer re-armed. */
   private pump(): void {
     if (this.closed || this.pumping) return;
@@ -683,7 +379,7 @@ export class Stack {
       for (let round = 0; round < 64 && !this.closed; round++) {
         const now = (this.turnNow = this.now());
         this.engine.timers(now);
-        const events = this.engine.visitEvents(this.dispatch);
+        const events = this.engine.events(this.dispatch);
         let moved = false;
         if (this.readPending.size > 0) {
           // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
@@ -725,9 +421,9 @@ export class Stack {
     this.flushOutput(this.turnNow);
     // Output records its segments as trace events: take them now, stamped with this turn's time.
     this.userEvents = false;
-    this.engine.visitEvents(this.dispatch);
+    this.engine.events(this.dispatch);
     if (this.userEvents) this.kick();
-    this.armTimer();
+    this.timer.arm(this.engine.nextDeadline());
   }
 
   private readonly queuedDrain = (): void => {
@@ -754,7 +450,7 @@ export class Stack {
   }
 
   /**
-   * Handles one engine event (Engine.visitEvents), at this turn's time. A handler that throws does not
+   * Handles one engine event (Engine.events), at this turn's time. A handler that throws does not
    * stop the batch: the events after it are still dispatched (each exactly once) and the error is
    * reported as uncaught (reportHandlerError).
    */
@@ -805,9 +501,7 @@ export class Stack {
       case EventType.reset:
       case EventType.timedOut:
       case EventType.error: {
-        const error = engineErrorCode(code);
-        const what = error === "ECONNREFUSED" ? "connection refused" : type === EventType.reset ? "reset by peer" : type === EventType.timedOut ? "timed out" : "failed";
-        conn.error ??= new TcpwasmError(error, `${conn.describe()}: ${what}`);
+        conn.error ??= connectionError(type, code, conn.describe());
         break;
       }
       case EventType.closed:
@@ -837,375 +531,16 @@ export class Stack {
     if (to === "TIME-WAIT" && conn && this.connections.has(id)) conn.markDone(undefined);
   }
 
+  /** Takes the engine's output and sends it, one batch per link. */
   private flushOutput(now: number): void {
-    const links = this.links;
-    if (links.length === 0) return;
-    const x = this.engine.raw;
-    for (;;) {
-      const n = x.engineOutput(now);
-      if (n > 0) {
-        // One copy of the whole TX batch (records: u32 length, packet, padding to 4), then views into
-        // it: the link owns them, and the engine reuses its TX region on the next call.
-        const base = x.engineTxPtr() >>> 0;
-        const dv = this.engine.memory.dv;
-        let end = 0;
-        for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        const copy = this.arena.copy(this.engine.memory.u8, base, base + end);
-        for (let i = 0, off = 0; i < n; i++) {
-          const len = dv.getUint32(base + off, true);
-          const packet = copy.subarray(off + 4, off + 4 + len);
-          off += 4 + ((len + 3) & ~3);
-          const link = links.length === 1 && links[0]!.routesAll ? links[0] : this.route(packet);
-          if (link) link.batch.push(packet);
-          else this.stackCounters.noRoute++;
-        }
-      }
-      if (n === 0 || !x.engineOutputMore()) break;
-    }
-    for (const l of links) {
-      if (l.batch.length === 0) continue;
-      const batch = l.batch;
-      l.batch = [];
-      l.link.send(batch);
-    }
+    if (this.routing.links.length === 0) return;
+    this.engine.output(now, this.sendPacket, true);
+    this.routing.sendQueued();
   }
 
-  /** Whether some attached link routes `address`. */
-  private routes(version: 4 | 6, address: Uint8Array): boolean {
-    for (const l of this.links) {
-      if (l.routesAll) return true;
-      for (const r of l.routes) if (prefixHolds(r, version, address, 0)) return true;
-    }
-    return false;
-  }
-
-  /** The link whose route holds the packet's destination with the longest prefix. */
-  private route(packet: Uint8Array): AttachedLink | undefined {
-    const at = destinationAt(packet);
-    if (at < 0) return undefined;
-    return this.routeTo(at === 16 ? 4 : 6, packet, at);
-  }
-
-  /** The link whose route holds the address at `bytes[at]` with the longest prefix. */
-  private routeTo(version: 4 | 6, bytes: Uint8Array, at: number): AttachedLink | undefined {
-    let best: AttachedLink | undefined;
-    let bestLength = -1;
-    for (const l of this.links) {
-      for (const r of l.routes) {
-        if (r.length > bestLength && prefixHolds(r, version, bytes, at)) {
-          best = l;
-          bestLength = r.length;
-        }
-      }
-    }
-    return best;
-  }
-
-  private armTimer(): void {
-    const deadline = this.engine.nextDeadline();
-    // A timer already armed no later than the deadline stays: firing early costs one pump, which
-    // re-arms it, while clearing and setting a timer on every pump cost more than that in churn.
-    // With no deadline left an idle stack must not keep a Node process alive: a Node timer is
-    // unref'd and kept (ref'd again if a deadline comes back before it fires, as in connection
-    // churn), any other timer is cleared.
-    const timer = this.timer as { ref?: () => void; unref?: () => void } | undefined;
-    if (deadline === this.timerAt || (deadline > this.timerAt && deadline !== Infinity)) {
-      if (this.timerUnrefd) {
-        this.timerUnrefd = false;
-        timer!.ref!();
-      }
-      return;
-    }
-    if (deadline === Infinity && typeof timer?.unref === "function" && typeof timer.ref === "function") {
-      if (!this.timerUnrefd) {
-        this.timerUnrefd = true;
-        timer.unref();
-      }
-      return;
-    }
-    this.timerUnrefd = false;
-    if (this.timer !== undefined) this.timerFns.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = deadline;
-    if (deadline === Infinity) return;
-    // At least 1 ms: a deadline the engine reports as already due after timers(now) must not spin.
-    const delay = Math.max(1, Math.ceil(deadline - this.now()));
-    const handle: { id: unknown } = { id: undefined };
-    handle.id = this.timer = this.timerFns.setTimeout(() => this.onTimer(handle), delay);
-  }
+  private readonly sendPacket = (packet: Uint8Array): void => {
+    if (!this.routing.queue(packet)) this.stackCounters.noRoute++;
+  };
 }
 
-export class StackListener {
-  closed = false;
-
-  /** @internal */
-  constructor(
-    private readonly stack: Stack,
-    private readonly ids: number[],
-    readonly port: number,
-    private readonly onConnection: (conn: StackConnection) => void,
-  ) {}
-
-  /** @internal */
-  accept(conn: StackConnection): void {
-    this.onConnection(conn);
-  }
-
-  /** Stops listening; connections already accepted are unaffected. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stack.forgetListener(this.ids);
-  }
-}
-
-const NO_KEYS: ReadonlySet<string> = new Set();
-
-export class StackConnection {
-  /** The RFC 9293 state, as of the last event. */
-  state: TcpState = "CLOSED";
-  /** Set when the connection failed (reset, timeout, local error). */
-  error: TcpwasmError | undefined;
-  /** @internal The peer's FIN arrived (delivered as onEnd once the data before it was read). */
-  peerFinished = false;
-  bytesRead = 0;
-  bytesWritten = 0;
-
-  onConnect: (() => void) | undefined;
-  onEnd: (() => void) | undefined;
-  onWritable: (() => void) | undefined;
-  onClose: ((error: TcpwasmError | undefined) => void) | undefined;
-
-  private dataHandler: ((chunk: Uint8Array) => void) | undefined;
-  private paused = false;
-  private endDelivered = false;
-  private done = false;
-  private finished = false;
-  private ended = false;
-
-  /** @internal */
-  constructor(
-    private readonly stack: Stack,
-    readonly id: number,
-    private readonly endpoints: ConnectionEndpoints,
-  ) {}
-
-  get localAddress(): string {
-    return this.endpoints.localAddress;
-  }
-
-  get localPort(): number {
-    return this.endpoints.localPort;
-  }
-
-  get remoteAddress(): string {
-    return this.endpoints.remoteAddress;
-  }
-
-  get remotePort(): number {
-    return this.endpoints.remotePort;
-  }
-
-  /** Receives each chunk of data (a copy, yours to keep; it may share its ArrayBuffer with others). Without a handler the connection reads nothing, as if paused. */
-  get onData(): ((chunk: Uint8Array) => void) | undefined {
-    return this.dataHandler;
-  }
-
-  set onData(handler: ((chunk: Uint8Array) => void) | undefined) {
-    this.dataHandler = handler;
-    if (handler && this.hasDelivery()) this.stack.wantRead(this);
-  }
-
-  /** True once onClose ran (or release() was called). */
-  get isClosed(): boolean {
-    return this.finished;
-  }
-
-  get isPaused(): boolean {
-    return this.paused;
-  }
-
-  /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
-  write(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): number {
-    const data = toBytes(bytes, "bytes");
-    this.checkUsable();
-    if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
-    const n = this.stack.engine.send(this.id, data, this.stack.engineNow());
-    this.bytesWritten += n;
-    if (n > 0) this.stack.wantOutput();
-    return n;
-  }
-
-  /** Bytes the send ring takes now without blocking. */
-  writableSpace(): number {
-    if (this.finished || this.ended) return 0;
-    const s = this.stack.engine.status(this.id);
-    return Math.max(0, s.sendBuffer - s.sendQueued);
-  }
-
-  /** Half-close: FIN after the queued data; reading goes on. Idempotent. */
-  end(): void {
-    if (this.finished || this.ended) return;
-    this.ended = true;
-    this.stack.engine.close(this.id, this.stack.engineNow());
-    this.stack.wantOutput();
-  }
-
-  /** Resets the connection (RST); onClose follows with no error. */
-  abort(): void {
-    if (this.finished) return;
-    try {
-      this.stack.engine.abort(this.id, this.stack.engineNow());
-    } catch {
-      // The engine already ended it; the pending CLOSED event finishes the connection.
-    }
-    this.stack.wantOutput();
-  }
-
-  /** Stops delivering data: unread bytes stay in the receive ring and the advertised window shrinks. */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (this.hasDelivery()) this.stack.wantRead(this);
-  }
-
-  /**
-   * Whether a pump would deliver something now: data in the ring, the peer's FIN or the end of the
-   * connection. Otherwise the engine's next readable, peerFin or closed event asks for one, so
-   * resuming a reader with nothing waiting (every socket does at connect) costs no pump.
-   */
-  private hasDelivery(): boolean {
-    if (this.finished) return false;
-    if (this.done || (this.peerFinished && !this.endDelivered)) return true;
-    return this.stack.engine.raw.connRecvAvail(this.id) > 0;
-  }
-
-  setNoDelay(noDelay = true): void {
-    validateBoolean(noDelay, "noDelay");
-    this.setOptions({ noDelay });
-  }
-
-  /** Keepalive on or off; `idleMs` (> 0) the idle time before the first probe, else the engine's default. */
-  setKeepAlive(enable: boolean, idleMs?: number): void {
-    validateBoolean(enable, "enable");
-    if (idleMs !== undefined) validateNumber(idleMs, "idleMs", 0, 0xffffffff);
-    this.setOptions(idleMs && idleMs >= 1 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
-  }
-
-  /** RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT). */
-  setUserTimeout(ms: number): void {
-    validateNumber(ms, "ms", 0, 0xffffffff);
-    this.setOptions({ userTimeoutMs: ms });
-  }
-
-  setOptions(options: ConnectionOptions): void {
-    validateObject(options, "options");
-    validateConnectionOptions(options as Record<string, unknown>, "options", NO_KEYS);
-    if (this.finished) return;
-    this.stack.engine.setOptions(this.id, options);
-    this.stack.wantOutput();
-  }
-
-  /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
-  status(): ConnectionStatus {
-    this.checkUsable();
-    return this.stack.engine.status(this.id);
-  }
-
-  /** Gives the handle back now, with no further callbacks; the engine ends the connection itself. */
-  release(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.stack.forget(this);
-    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.engineNow());
-    this.stack.wantOutput();
-  }
-
-  describe(): string {
-    const fmt = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
-    return `${fmt(this.localAddress, this.localPort)} -> ${fmt(this.remoteAddress, this.remotePort)}`;
-  }
-
-  // ---- internal, driven by the stack ----
-
-  /** @internal Can deliver data, an end or a close right now. */
-  canDeliver(): boolean {
-    return !this.finished && (this.done || (!this.paused && this.onData !== undefined));
-  }
-
-  /** @internal The protocol is over (TIME-WAIT or CLOSED), with `error` if it failed. */
-  markDone(error: TcpwasmError | undefined): void {
-    if (this.finished) return;
-    this.done = true;
-    if (error) this.error = error;
-    this.stack.wantRead(this);
-  }
-
-  /**
-   * @internal Delivers readable data (while not paused), then the end, then the close. Returns true if
-   * anything was delivered.
-   */
-  deliver(): boolean {
-    if (this.finished) {
-      this.stack.forget(this);
-      return false;
-    }
-    let moved = false;
-    if (!this.error) {
-      const engine = this.stack.engine;
-      const x = engine.raw;
-      while (!this.paused && this.onData && !this.finished) {
-        const avail = x.connRecvAvail(this.id);
-        if (avail <= 0) break;
-        const p = x.connRecvPtr(this.id) >>> 0;
-        const chunk = this.stack.arena.copy(engine.memory.u8, p, p + avail);
-        x.connRecvConsumeMs(this.id, avail, this.stack.engineNow());
-        this.bytesRead += avail;
-        moved = true;
-        this.onData(chunk);
-      }
-      if (this.finished) return moved;
-      const drained = this.error !== undefined || x.connRecvAvail(this.id) <= 0;
-      if (!drained) {
-        // Paused (or no reader yet): keep the data in the ring; resume() asks again.
-        this.stack.readIdle(this);
-        return moved;
-      }
-      if (this.peerFinished && !this.endDelivered) {
-        this.endDelivered = true;
-        moved = true;
-        this.onEnd?.();
-        if (this.finished) return moved;
-      }
-    }
-    if (this.done) {
-      this.finish(this.error);
-      return true;
-    }
-    this.stack.readIdle(this);
-    return moved;
-  }
-
-  /** @internal Final callback; releases the engine handle. */
-  finish(error: TcpwasmError | undefined): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.stack.forget(this);
-    if (!this.stack.isClosed) {
-      try {
-        this.stack.engine.release(this.id, this.stack.engineNow());
-      } catch {
-        // Already freed by the engine.
-      }
-    }
-    this.onClose?.(error);
-  }
-
-  private checkUsable(): void {
-    if (this.finished) throw this.error ?? new TcpwasmError("ERR_SOCKET_CLOSED", `${this.describe()}: the connection is closed`);
-  }
-}
+function ignoreEvent(): void {}

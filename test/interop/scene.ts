@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStack, recordLink, type Stack, type StackConnection, type TcpState, type TraceEvent } from "../../src/index.js";
-import type { EngineConfig } from "../../src/core/engine.js";
+import type { EngineConfig } from "../../src/core/settings.js";
 import type { Link, PacketHandler } from "../../src/net/link.js";
 import { createUdpLink } from "../../src/net/udp-link.js";
 import { openPcapFile, type PcapFile } from "../../src/tools/pcap-file.js";
