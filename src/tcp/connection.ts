@@ -1,6 +1,20 @@
 // A stack's connection: the user side of one engine connection (RFC 9293 3.10 user calls), with
-// the handlers the stack calls from its pump. The contract is at the top of src/tcp/stack.ts.
-// Browser-safe.
+// the handlers the stack calls from its pump (src/tcp/stack.ts). Browser-safe.
+//
+// Connection contract:
+// - `write(bytes)` copies as much as fits into the send ring and returns the count taken; when it
+//   returns less than `bytes.length`, `onWritable` follows once there is room. Throws TcpwasmError
+//   (EPIPE after end(), ENOTCONN/ECONNRESET... after close).
+// - Reading: data is delivered to `onData` only while the connection is not paused and has an onData
+//   handler. Unread data stays in the receive ring, so the window advertised to the peer shrinks: a
+//   paused reader is real backpressure. `onEnd` comes after the last byte was delivered.
+// - `end()` sends FIN after queued data (half-close: reading goes on). `abort()` sends RST.
+// - `onClose(error?)` is the last callback, once both directions are finished (TIME-WAIT or CLOSED:
+//   like a kernel socket, TIME-WAIT is the engine's business, not the user's) or the connection failed
+//   (error: ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...), or after abort() (no error). The engine handle
+//   is released then.
+// - `release()` gives the handle back at once with no further callbacks: the engine finishes the
+//   connection by itself (FIN, or RST if received data is left unread).
 import type { Engine } from "../core/engine.js";
 import { TcpwasmError } from "../core/errors.js";
 import { validateConnectionOptions, type ConnectionOptions } from "../core/settings.js";

@@ -3,7 +3,9 @@
 // for node:net); the faces sit on it and register themselves, the stack imports neither. Its parts:
 // src/net/addresses.ts (own addresses), src/net/routes.ts (links and routes), src/tcp/drain.ts (when
 // output leaves), src/tcp/timer.ts (the one timer), src/tcp/connection.ts and src/tcp/listener.ts.
-// Browser-safe: web-platform APIs only.
+// Browser-safe: web-platform APIs only. Over 500 lines on purpose: the pump, the drain turn and the
+// event dispatch share one scheduling state (pumping, inRounds, drainQueued, turnNow) and read as one
+// state machine; what does not touch that state lives in the files above.
 //
 //   const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
 //   stack.attach(link);                                   // routes by destination prefix
@@ -30,20 +32,8 @@
 // calls (write, end, ...) queue only that drain. A timer that fires late, early or several times is
 // harmless: the engine runs whatever is due at the stack's `now()`.
 //
-// Connection contract:
-// - `write(bytes)` copies as much as fits into the send ring and returns the count taken; when it
-//   returns less than `bytes.length`, `onWritable` follows once there is room. Throws TcpwasmError
-//   (EPIPE after end(), ENOTCONN/ECONNRESET... after close).
-// - Reading: data is delivered to `onData` only while the connection is not paused and has an onData
-//   handler. Unread data stays in the receive ring, so the window advertised to the peer shrinks: a
-//   paused reader is real backpressure. `onEnd` comes after the last byte was delivered.
-// - `end()` sends FIN after queued data (half-close: reading goes on). `abort()` sends RST.
-// - `onClose(error?)` is the last callback, once both directions are finished (TIME-WAIT or CLOSED:
-//   like a kernel socket, TIME-WAIT is the engine's business, not the user's) or the connection failed
-//   (error: ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...), or after abort() (no error). The engine handle
-//   is released then.
-// - `release()` gives the handle back at once with no further callbacks: the engine finishes the
-//   connection by itself (FIN, or RST if received data is left unread).
+// The connection contract (write, reading, end, abort, onClose, release) is at the top of
+// src/tcp/connection.ts.
 import { Engine, type EngineCounters } from "../core/engine.js";
 import { EventType } from "../core/boundary.js";
 import { TcpwasmError, connectionError } from "../core/errors.js";
