@@ -1,6 +1,7 @@
 // A stack: one engine, its addresses, its links, its clock and its one timer. This is the internal
 // connection API both socket faces are built on (src/faces/web.ts for Web streams, src/faces/node-net.ts
-// for node:net); the faces sit on it and register themselves, the stack imports neither. Its parts:
+// for node:net); the faces sit on it (the Web face adds stack.connect and stack.listen itself), and
+// the stack imports neither. Its parts:
 // src/net/addresses.ts (own addresses), src/net/routes.ts (links and routes), src/tcp/drain.ts (when
 // output leaves), src/tcp/timer.ts (the one timer), src/tcp/connection.ts and src/tcp/listener.ts.
 // Browser-safe: web-platform APIs only. Over 500 lines on purpose: the pump, the drain turn and the
