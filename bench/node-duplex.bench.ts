@@ -3,7 +3,7 @@
 // against the raw engine, i.e. >= 0.75x):
 // - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop making the same
 //   copies and engine calls as two stacks (send in, recv out, each TX batch copied once and handed to
-//   the peer's Engine.input, events drained with visitEvents), without link, scheduling or objects;
+//   the peer's Engine.input, events drained with Engine.events), without link, scheduling or objects;
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.
 // In between, for attribution: the stack API rows of bench/sockets.bench.ts (the layer the Duplex
 // sits on). Stacks run over a link that delivers each batch in a microtask; the Duplex over the

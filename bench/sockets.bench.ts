@@ -4,7 +4,7 @@
 //
 // - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop. Engine.send copies
 //   in, Engine.recv copies out, each TX batch is copied out once and handed to the peer's
-//   Engine.input (which copies it into the RX region), events are drained with visitEvents: the
+//   Engine.input (which copies it into the RX region), events are drained with Engine.events: the
 //   copies and engine calls two stacks make, without link, scheduling, dispatch or objects.
 // - stack API: two stacks (src/tcp/stack.ts) over a link that hands each batch to the peer in a
 //   microtask (bench/lib/raw-engine.ts microtaskLinkPair); StackConnection.write / onData / onEnd.
@@ -56,7 +56,7 @@ export default async () => {
   const markdown = `Baseline: the raw engine API in the same run (bench/lib/raw-engine.ts, shared with
 bench/node-duplex.bench.ts): two Engines (src/core/engine.ts, SIMD release build) in a synchronous loop that
 makes the same copies as two stacks: send copies in, recv copies out, each TX batch is copied out once
-and handed to the peer's Engine.input, events are drained without an object each (visitEvents). The
+and handed to the peer's Engine.input, events are drained without an object each (Engine.events). The
 stack and Web face rows run two stacks in one process over a link that delivers each batch in a
 microtask (the Web face over the memory link, one macrotask per delivery, is shown too). Default
 engine configuration (256 KiB rings, MTU 1500). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.

@@ -28,7 +28,7 @@
 // Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
 // microtask), which runs the engine's timers, dispatches its events to the connections' handlers
 // (which may call back into the connection) and drains readable data. Output waits for what the turn
-// set off (Stack.drainWait: Node's next tick, or rounds of the microtask queue in browsers), then
+// set off (src/tcp/drain.ts: Node's next tick, or rounds of the microtask queue in browsers), then
 // leaves in one batch per link, and the single timer is re-armed at the engine's next deadline; user
 // calls (write, end, ...) queue only that drain. A timer that fires late, early or several times is
 // harmless: the engine runs whatever is due at the stack's `now()`.
@@ -292,7 +292,7 @@ export class Stack {
     else this.queueDrain();
   }
 
-  /** Queues the output drain (Stack.drainWait), once. */
+  /** Queues the output drain (src/tcp/drain.ts), once. */
   private queueDrain(): void {
     if (this.drainQueued) return;
     this.drainQueued = true;
