@@ -9,7 +9,7 @@
 // (performance.now()), driving the raw exports: the host writes into the send ring and consumes the
 // receive ring in place, as a socket layer would.
 import { Engine } from "../src/core/engine.js";
-import { EventType } from "../src/core/boundary.js";
+import { EventType, recordSize } from "../src/core/boundary.js";
 import type { EngineConfig } from "../src/core/settings.js";
 import { Prng } from "../src/core/prng.js";
 import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/pair.js";
@@ -36,7 +36,7 @@ function pump(from: Engine, to: Engine, now: number): number {
     const base = fx.engineTxPtr() >>> 0;
     const dv = from.memory.dv;
     let off = 0;
-    for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
+    for (let i = 0; i < n; i++) off += recordSize(dv.getUint32(base + off, true));
     to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
     tx.engineInput(n, now);
     total += n;

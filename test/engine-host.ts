@@ -3,6 +3,7 @@
 // events of one engine as arrays.
 import type { Engine } from "../src/core/engine.js";
 import type { EngineEvent } from "../src/core/events.js";
+import { recordSize } from "../src/core/boundary.js";
 
 /** A seeded xorshift32 stream of u32 values. */
 export function prng(seed: number): () => number {
@@ -28,7 +29,7 @@ export function moveAll(from: Engine, to: Engine, now: number): number {
     if (k === 0) return moved;
     const base = from.raw.engineTxPtr() >>> 0;
     let off = 0;
-    for (let i = 0; i < k; i++) off += 4 + ((from.memory.dv.getUint32(base + off, true) + 3) & ~3);
+    for (let i = 0; i < k; i++) off += recordSize(from.memory.dv.getUint32(base + off, true));
     to.memory.u8.set(from.memory.u8.subarray(base, base + off), to.raw.engineRxPtr() >>> 0);
     to.raw.engineInput(k, now);
     moved += k;

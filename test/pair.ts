@@ -15,6 +15,7 @@ import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type Mem
 import { Prng } from "../src/core/prng.js";
 import { flagNames } from "../src/core/trace.js";
 import { takeEvents } from "./engine-host.js";
+import { recordSize } from "../src/core/boundary.js";
 
 export const ADDRESS_A = "10.0.0.1";
 export const ADDRESS_B = "10.0.0.2";
@@ -295,7 +296,7 @@ export class Pair {
       const base = fx.engineTxPtr() >>> 0;
       const dv = from.memory.dv;
       let off = 0;
-      for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
+      for (let i = 0; i < n; i++) off += recordSize(dv.getUint32(base + off, true));
       if (off > tx.engineRxCapacity()) throw new Error(`TX batch of ${off} bytes exceeds the peer's RX region`);
       to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
       tx.engineInput(n, this.now);
