@@ -1,5 +1,5 @@
 // Every error tcpwasm throws or emits: one class with a stable Node-style `code`. The core returns
-// integer codes; they are mapped to these once, here (STYLE.md rule 10). The Node face wraps them in
+// integer codes; they are mapped to these once, here. The Node face wraps them in
 // node:net's error shape (src/faces/node-net.ts NetError), keeping the code.
 import { EventType } from "./boundary.js";
 

@@ -1,7 +1,7 @@
 // Argument checks for every public entry, in one place: each throws a TcpwasmError with Node's code
 // for the kind of misuse (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, ...) and a
 // message that names the argument as the caller wrote it ("options.remotePort", "config.txRegion"),
-// the way node:net words its own (STYLE.md rule 10). Browser-safe: no Node built-in.
+// the way node:net words its own. Browser-safe: no Node built-in.
 import { TcpwasmError, type ErrorCode } from "./errors.js";
 
 /** What the caller passed, for a message: "type number (42)", "an instance of ArrayBuffer", "null". */

@@ -1,4 +1,4 @@
-// The Node face (tcpwasm/node): node:net's own shape bound to a stack (STYLE.md rule 9).
+// The Node face (tcpwasm/node): node:net's own shape bound to a stack.
 //
 //   import { bindNet } from "tcpwasm/node";
 //   const net = bindNet(stack);                       // { createServer, connect, createConnection, Socket, Server }

@@ -1,5 +1,5 @@
 // The Web face: sockets shaped like the WICG Direct Sockets `TCPSocket` and Cloudflare's `connect()`
-// (STYLE.md rule 9), over a stack's connections (src/tcp/stack.ts). Web-platform APIs only: Web Streams
+// over a stack's connections (src/tcp/stack.ts). Web-platform APIs only: Web Streams
 // and promises, so it runs the same in browsers, workers and Node. It sits on the stack as the Node
 // face does (bindWeb(stack), like bindNet(stack)), and registers stack.connect and stack.listen on
 // the Stack class when loaded (every entry of the package loads it), so the stack never imports it.

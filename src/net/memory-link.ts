@@ -1,5 +1,5 @@
 // Two links joined back to back in memory, with seeded, reproducible faults: what the tests and the
-// demo run two stacks over (STYLE.md rule 12, after smoltcp's netsim and quinn-proto's Pair).
+// demo run two stacks over (after smoltcp's netsim and quinn-proto's Pair).
 //
 // Each direction is a wire with its own PRNG: a packet sent on one end may be lost, corrupted,
 // duplicated, held back (reordered), serialised at a limited rate behind a bounded queue and delayed,

@@ -25,7 +25,7 @@
 // (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // argument errors: src/core/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
-// Event flow (STYLE.md rule 4). Packets in and the timer only mark work and queue one pump (a
+// Event flow (push in, poll out, one deadline). Packets in and the timer only mark work and queue one pump (a
 // microtask), which runs the engine's timers, dispatches its events to the connections' handlers
 // (which may call back into the connection) and drains readable data. Output waits for what the turn
 // set off (src/tcp/drain.ts: Node's next tick, or rounds of the microtask queue in browsers), then

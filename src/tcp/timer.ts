@@ -1,4 +1,4 @@
-// A stack's one timer, armed at the engine's next deadline (STYLE.md rule 4: one deadline). A timer
+// A stack's one timer, armed at the engine's next deadline (push in, poll out, one deadline). A timer
 // that fires late, early or several times is harmless: the stack runs whatever is due at its `now()`.
 // Browser-safe.
 
