@@ -1,8 +1,8 @@
-// The dependency rule of ARCHITECTURE.md (scripts/check-layers.mjs): no import circle and no upward
+// The dependency rule of ARCHITECTURE.md (src/build/check-layers.mjs): no import circle and no upward
 // import between layers, in src/ and in assembly/. `npm run check:layers` prints the same lines.
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { circles, importGraph, violations } from "../scripts/check-layers.mjs";
+import { circles, importGraph, violations } from "../src/build/check-layers.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 

@@ -1,4 +1,4 @@
-// Types for scripts/check-layers.mjs, imported by test/architecture.test.ts.
+// Types for src/build/check-layers.mjs, imported by test/architecture.test.ts.
 export declare const LAYERS: { src: string[]; assembly: string[] };
 export declare function importGraph(repo: string, root: string): Map<string, string[]>;
 export declare function circles(graph: Map<string, string[]>): string[][];
