@@ -3,8 +3,8 @@
 // test/reference/checksum.ts), measured in the same process and run. Baseline for the ratios: the
 // reference, and the scalar path.
 import { Bench } from "tinybench";
-import { loadEngine, type CoreExports } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
+import { loadEngine, type CoreExports } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
 import { onesSumRef } from "../test/reference/checksum.js";
 
 interface ChecksumExports extends CoreExports {

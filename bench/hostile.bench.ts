@@ -6,7 +6,7 @@
 //   each in its own delivery, within one virtual second; what the stack answered.
 // - Soak: connections open, move 1 KiB each way and close through two stacks; pool and WebAssembly
 //   memory idle, after the warm-up and at the end; wall-clock time.
-import type { Stack } from "../src/stack.js";
+import type { Stack } from "../src/tcp/stack.js";
 import {
   CLIENT, Hub, INJECTIONS, PORT, RawTcp, SERVER, burst, bytes, hashingServer, memoryOf, settle, soak, spoofedSyns,
   type Injection,

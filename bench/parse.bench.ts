@@ -4,9 +4,10 @@
 // packets per call), and the plain-TypeScript reference parser (test/wire-reference.ts), all in the
 // same process and run. Baseline for the ratios: the reference.
 import { Bench } from "tinybench";
-import { loadEngine, type CoreExports, type Flavor } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
+import { loadEngine, type CoreExports, type Flavor } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
 import { buildPacket, refParse } from "../test/wire-reference.js";
+import { recordSize } from "../src/core/boundary.js";
 
 interface ParseExports extends CoreExports {
   scratchPtr(): number;
@@ -41,7 +42,7 @@ export default async () => {
     for (const p of packets) {
       engine.views.dv.setUint32(batchAt + off, p.length, true);
       engine.views.u8.set(p, batchAt + off + 4);
-      off = (off + 4 + p.length + 3) & ~3;
+      off += recordSize(p.length);
     }
     const batchBytes = off;
     const countsAt = batchAt + batchBytes;

@@ -27,7 +27,7 @@ export default async () => {
   const markdown = `In ${r.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? "chromium"}, one page: the raw engine API (bench/lib/raw-engine.ts), the stack API
 and the Web face (bench/lib/face-rows.ts), SIMD release build from the browser bundle's sources,
 two stacks over a link that delivers each batch in a microtask. Here no process.nextTick exists: the
-output drain waits a few rounds of the microtask queue after the last call (src/stack.ts
+output drain waits a few rounds of the microtask queue after the last call (src/tcp/stack.ts
 MicrotaskRounds). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.
 
 Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every row, median of ${RUNS} interleaved runs.

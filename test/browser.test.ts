@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tcpwasm from "../src/index.js";
-import { Prng } from "../src/prng.js";
+import { Prng } from "../src/core/prng.js";
 import { canRunChromium, PageRunError, runInPage } from "./browser/harness.js";
 import { PACKETS, toHex, wireWorkload, type WireWorkloadResult } from "./browser/wire-workload.js";
 import { checksumRef } from "./reference/checksum.js";

@@ -2,8 +2,8 @@
 // plain-TypeScript reference, on every build: debug (assertions), release SIMD and scalar.
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { loadEngine, type CoreExports, type Flavor, type LoadedEngine } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
+import { loadEngine, type CoreExports, type Flavor, type LoadedEngine } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
 import {
   checksumRef,
   onesSumRef,

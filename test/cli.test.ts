@@ -1,4 +1,4 @@
-// The `tcpwasm` command, run as a child process from a fresh esbuild bundle of src/cli.ts (the same
+// The `tcpwasm` command, run as a child process from a fresh esbuild bundle of src/tools/cli.ts (the same
 // bundling as dist/cli.js, without touching dist/): the demo's ladder and capture, usage errors, and
 // serve + connect talking to each other over UDP on the loopback.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tcpwasm-cli-"));
   cli = join(dir, "cli.js");
   await esbuild.build({
-    entryPoints: [new URL("../src/cli.ts", import.meta.url).pathname], outfile: cli, bundle: true, format: "esm",
+    entryPoints: [new URL("../src/tools/cli.ts", import.meta.url).pathname], outfile: cli, bundle: true, format: "esm",
     platform: "node", target: "es2022", logLevel: "warning",
   });
 });

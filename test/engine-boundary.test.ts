@@ -1,8 +1,9 @@
 // The engine's boundary: batches of packets in, records out, ICMP echo, malformed-packet counters,
 // trace events, IPv6, stale ids, ports, WRITABLE, and the memory of an idle connection.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
+import { Engine } from "../src/core/engine.js";
 import { Script, established, listening, ACK, SYN, PSH, FIN, RST, REMOTE_SEQ, TEMPL } from "./engine-script.js";
+import { takeOutput, takeEvents } from "./engine-host.js";
 
 describe("packets in, packets out", () => {
   it("answers an ICMP echo request with an echo reply", async () => {
@@ -19,7 +20,7 @@ describe("packets in, packets out", () => {
     ip[11] = ipSum & 0xff;
     ip.set(icmp, 20);
     s.sendRaw(ip);
-    const [reply] = s.engine.output(s.now);
+    const [reply] = takeOutput(s.engine, s.now);
     expect(reply).toBeDefined();
     expect(Array.from(reply!.subarray(12, 20))).toEqual([10, 0, 0, 1, 10, 0, 0, 2]);
     expect(reply![20]).toBe(0); // echo reply
@@ -46,7 +47,7 @@ describe("packets in, packets out", () => {
     const syns = Array.from({ length: 50 }, (_, i) =>
       s.wire.encodePacket({ src: "10.0.0.2", dst: "10.0.0.1", srcPort: 2000 + i, dstPort: 80, seq: i * 1000, flags: SYN, options: { mss: 1460 } }));
     s.engine.input(syns, s.now);
-    const out = s.engine.output(s.now);
+    const out = takeOutput(s.engine, s.now);
     expect(out).toHaveLength(50);
     expect(out.map((p) => (s.wire.parsePacket(p) as { dstPort: number }).dstPort)).toEqual(syns.map((_, i) => 2000 + i));
   });
@@ -207,10 +208,10 @@ describe("IPv6", () => {
     const seg = (flags: number, seq: number, ack: number, payload = "", mss: number | null = null) =>
       w.encodePacket({ src: "fd00::2", dst: "fd00::1", srcPort: 5555, dstPort: 443, seq, ack, flags, payload: new TextEncoder().encode(payload), options: { mss } });
     e.input([seg(SYN, 100, 0, "", 1440)], 0);
-    const synAck = w.parsePacket(e.output(0)[0]!) as { src: string; dst: string; seq: number; ack: number; options: { mss: number } };
+    const synAck = w.parsePacket(takeOutput(e, 0)[0]!) as { src: string; dst: string; seq: number; ack: number; options: { mss: number } };
     expect({ src: synAck.src, dst: synAck.dst, ack: synAck.ack, mss: synAck.options.mss }).toEqual({ src: "fd00::1", dst: "fd00::2", ack: 101, mss: 1440 });
     e.input([seg(ACK | PSH, 101, synAck.seq + 1, "v6")], 0);
-    const accepted = e.events().find((x) => x.type === "accepted") as { id: number; listener: number };
+    const accepted = takeEvents(e).find((x) => x.type === "accepted") as { id: number; listener: number };
     expect(accepted.listener).toBe(l);
     expect(e.status(accepted.id).remoteAddress).toBe("fd00::2");
     expect(new TextDecoder().decode(e.recv(accepted.id, 0))).toBe("v6");

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Script, established, finWait1, finWait2, closeWait, lastAck, closing, timeWait, synSent, TEMPL, ACK, FIN, PSH, RST, SYN,
   REMOTE_SEQ } from "./engine-script.js";
+import { takeOutput, takeEvents } from "./engine-host.js";
 
 describe("ESTABLISHED -> FIN-WAIT-1 (CLOSE)", () => {
   it("a FIN follows queued data, on the same segment (FIN piggybacked on data)", async () => {
@@ -233,7 +234,7 @@ describe("memory", () => {
     const s = await established();
     s.engine.abort(s.id, s.now);
     s.engine.release(s.id, s.now);
-    s.engine.output(s.now);
+    takeOutput(s.engine, s.now);
     const base = s.engine.memoryInUse();
     expect(s.engine.liveConnections()).toBe(1);
     const e = s.engine;
@@ -244,17 +245,17 @@ describe("memory", () => {
         const seg = (flags: number, seq: number, ack: number, payload = "") =>
           w.encodePacket({ src: "10.0.0.2", dst: "10.0.0.1", srcPort: port, dstPort: 80, seq, ack, flags, payload: new TextEncoder().encode(payload) });
         e.input([seg(0x002, isn, 0)], s.now);
-        const synAck = w.parsePacket(e.output(s.now)[0]!) as { seq: number };
+        const synAck = w.parsePacket(takeOutput(e, s.now)[0]!) as { seq: number };
         e.input([seg(ACK | PSH, isn + 1, synAck.seq + 1, "ping")], s.now);
-        const ev = e.events().find((x) => x.type === "accepted")!;
+        const ev = takeEvents(e).find((x) => x.type === "accepted")!;
         e.recv(ev.id, s.now);
         e.send(ev.id, new TextEncoder().encode("pong"), s.now);
         e.close(ev.id, s.now);
-        e.output(s.now);
+        takeOutput(e, s.now);
         e.input([seg(FIN | ACK, isn + 5, synAck.seq + 6)], s.now);
-        e.output(s.now);
+        takeOutput(e, s.now);
         e.release(ev.id, s.now);
-        e.events();
+        takeEvents(e);
       }
     };
     cycles(1000);

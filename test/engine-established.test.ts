@@ -2,6 +2,7 @@
 // retransmission with backoff, fast retransmit, zero window and persist, keepalive, PAWS.
 import { describe, expect, it } from "vitest";
 import { Script, established, synSent, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "./engine-script.js";
+import { takeOutput } from "./engine-host.js";
 
 const text = (n: number, c = "x") => c.repeat(n);
 
@@ -68,7 +69,7 @@ describe("ESTABLISHED: bounds", () => {
     s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(1), payload: "lost" });
     while (s.state() !== "CLOSED") {
       s.advanceToDeadline();
-      s.engine.output(s.now);
+      takeOutput(s.engine, s.now);
     }
     expect(s.now).toBe(1500);
     expect(s.events()).toEqual([
@@ -391,7 +392,7 @@ describe("ESTABLISHED: zero window and persist (RFC 9293 3.8.6.1)", () => {
     s.recvNothing();
     for (let i = 0; i < 10 && s.state() !== "CLOSED"; i++) {
       s.advanceToDeadline();
-      s.engine.output(s.now);
+      takeOutput(s.engine, s.now);
       s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 0 });
     }
     expect(s.state()).toBe("CLOSED");

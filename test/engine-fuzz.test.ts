@@ -3,7 +3,7 @@
 // must never trap, and every byte it took must go back to the pool once the connection is gone.
 import { describe, expect, it } from "vitest";
 import { Script, established, synReceived, synSent, finWait1, closeWait, timeWait, ACK, SYN, RST, FIN, PSH } from "./engine-script.js";
-import { prng } from "./engine-host.js";
+import { prng, takeOutput } from "./engine-host.js";
 
 /** ESTABLISHED with window scaling, timestamps and SACK negotiated. */
 async function establishedWithOptions(): Promise<Script> {
@@ -57,7 +57,7 @@ describe("random segments and calls never trap and never leak", () => {
           } else if (rand() % 20 === 0 && s.id !== 0) {
             try { s.engine.close(s.id, s.now); } catch { /* EBADF after the fixture's child went away */ }
           }
-          s.engine.output(s.now);
+          takeOutput(s.engine, s.now);
           s.events(true);
         }
         if (s.id !== 0 && s.engine.raw.connState(s.id) >= 0) {
@@ -71,12 +71,12 @@ describe("random segments and calls never trap and never leak", () => {
         // Half-open connections the fuzz opened go away by their SYN,ACK retries.
         for (let i = 0; i < 50 && s.engine.nextDeadline() < Infinity; i++) {
           s.advanceToDeadline();
-          s.engine.output(s.now);
+          takeOutput(s.engine, s.now);
         }
         for (const e of s.events(true)) if (e.type === "accepted") s.engine.release(e.id, s.now);
         for (let i = 0; i < 50 && s.engine.nextDeadline() < Infinity; i++) {
           s.advanceToDeadline();
-          s.engine.output(s.now);
+          takeOutput(s.engine, s.now);
         }
         expect(s.engine.liveConnections()).toBe(0);
         expect(s.engine.memoryInUse()).toBe(baseline);

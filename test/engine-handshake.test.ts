@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Script, listening, synReceived, synSent, established, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ, LOCAL, REMOTE, LOCAL_PORT,
   REMOTE_PORT } from "./engine-script.js";
+import { takeOutput } from "./engine-host.js";
 
 describe("CLOSED (no connection, RFC 9293 3.10.7.1)", () => {
   it("answers a SYN to a closed port with RST,ACK <SEQ=0><ACK=SEG.SEQ+SEG.LEN>", async () => {
@@ -46,7 +47,7 @@ describe("LISTEN (RFC 9293 3.10.7.2)", () => {
     for (let i = 0; i < 3; i++) {
       s.engine.input([s.wire.encodePacket({ src: `10.0.1.${i + 1}`, dst: "10.0.0.1", srcPort: 1000, dstPort: 80, seq: 1, flags: SYN })], s.now);
     }
-    expect(s.engine.output(s.now)).toHaveLength(2);
+    expect(takeOutput(s.engine, s.now)).toHaveLength(2);
     expect(s.engine.counters().synDroppedHalfOpen).toBe(1);
   });
   it("past the cap, a SYN cookie; its ACK creates the connection with the cookie's MSS (RFC 4987 3.6)", async () => {
@@ -54,7 +55,7 @@ describe("LISTEN (RFC 9293 3.10.7.2)", () => {
     s.listener = s.engine.listen({ port: 80 });
     // A first peer takes the one half-open place.
     s.engine.input([s.wire.encodePacket({ src: "10.0.0.9", dst: "10.0.0.1", srcPort: 7, dstPort: 80, seq: 1, flags: SYN })], s.now);
-    s.engine.output(s.now);
+    takeOutput(s.engine, s.now);
     s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1400, wscale: 7, sackPermitted: true });
     const synAck = s.next();
     s.iss = synAck.seq;
@@ -109,7 +110,7 @@ describe("LISTEN --SEND--> SYN-SENT (RFC 9293 3.10.2: the remote socket given, p
     expect(s.events()).toEqual([{ type: "connected", id: s.id }]);
     // The listener entry is gone: a SYN from anyone else to the port is refused as for a closed port.
     s.engine.input([s.wire.encodePacket({ src: "10.0.0.3", dst: LOCAL, srcPort: 1000, dstPort: LOCAL_PORT, seq: 5, flags: SYN })], s.now);
-    const out = s.engine.output(s.now).map((p) => s.wire.parsePacket(p));
+    const out = takeOutput(s.engine, s.now).map((p) => s.wire.parsePacket(p));
     expect(out).toMatchObject([{ src: LOCAL, dst: "10.0.0.3", srcPort: LOCAL_PORT, dstPort: 1000, flagBits: RST | ACK, seq: 0, ack: 6 }]);
   });
   it("a listener bound to an address keeps it; another address or port is EINVAL and it goes on listening", async () => {
@@ -150,7 +151,7 @@ describe("LISTEN bounds", () => {
     for (let i = 0; i < 2; i++) {
       s.engine.input([s.wire.encodePacket({ src: `10.0.2.${i + 1}`, dst: "10.0.0.1", srcPort: 1000, dstPort: 80, seq: 1, flags: SYN })], s.now);
     }
-    expect(s.engine.output(s.now)).toHaveLength(1);
+    expect(takeOutput(s.engine, s.now)).toHaveLength(1);
     expect(s.engine.counters().synDroppedNoSlot).toBe(1);
     expect(() => s.engine.create()).toThrow(/ENOBUFS/);
   });

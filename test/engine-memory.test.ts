@@ -14,12 +14,13 @@
 //   bytes back (engineTableMemory splits the tables' share off the pool), the tables stay within one
 //   doubling of their size after the first 10,000, and linear memory stops growing once warm.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
-import { TcpwasmError } from "../src/errors.js";
-import { createStack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import { loadWire } from "../src/wire.js";
+import { Engine } from "../src/core/engine.js";
+import { TcpwasmError } from "../src/core/errors.js";
+import { createStack } from "../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import { loadWire } from "../src/core/wire.js";
 import { Pair, SERVER_PORT } from "./pair.js";
+import { takeOutput } from "./engine-host.js";
 
 const MiB = 1 << 20;
 const SYN = 0x02;
@@ -163,7 +164,7 @@ describe("the maxConnections limit and the pool's limit", () => {
       e.abort(id, 0);
       e.release(id, 0);
     }
-    e.output(0);
+    takeOutput(e, 0);
     expect(fill(e, 1)).toHaveLength(500);
     expect(e.state(ids[999]!)).toBe("SYN-SENT");
   });
@@ -193,7 +194,7 @@ describe("the maxConnections limit and the pool's limit", () => {
       e.abort(id, 0);
       e.release(id, 0);
     }
-    e.output(0);
+    takeOutput(e, 0);
     expect(e.liveConnections()).toBe(0);
     // Every TCB went back (SYN-SENT holds no ring); the tables keep what they grew to.
     expect(e.memoryInUse()).toBe(held - ids.length * e.tcbSize());
@@ -218,7 +219,7 @@ describe("the output queue, sized to the slots in use", () => {
     for (let i = 0; i < 10; i++) batch.push(seg(3000 + i, SYN, 5000));
     e.input(batch, 0);
     expect(e.liveConnections()).toBe(11);
-    const out = e.output(0).map((p) => wire.parsePacket(p) as { dstPort: number; flags: { syn: boolean; ack: boolean } });
+    const out = takeOutput(e, 0).map((p) => wire.parsePacket(p) as { dstPort: number; flags: { syn: boolean; ack: boolean } });
     // Every live child's SYN,ACK leaves in this output call, not at its retransmission timeout.
     expect(out.filter((p) => p.flags.syn && p.flags.ack).map((p) => p.dstPort).sort()).toEqual(
       Array.from({ length: 10 }, (_, i) => 3000 + i),

@@ -3,11 +3,12 @@
 // fragmentation needed (RFC 1191) / ICMPv6 packet too big (RFC 8201) errors, believed only after RFC
 // 5927's checks, lowering what it sends and sending the lost data again at once at the new size.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../src/engine.js";
-import { loadWire, type PacketFields, type ParsedPacket } from "../src/wire.js";
-import { parseIpv4, parseIpv6 } from "../src/wire.js";
+import { Engine } from "../src/core/engine.js";
+import { loadWire, type PacketFields, type ParsedPacket } from "../src/core/wire.js";
+import { parseIpv4, parseIpv6 } from "../src/core/wire.js";
 import { ACK, LOCAL, LOCAL_PORT, REMOTE, REMOTE_PORT, REMOTE_SEQ, SCRIPT_CONFIG, SYN, Script, established, synSent } from "./engine-script.js";
 import { tooBigError } from "./icmp-too-big.js";
+import { takeOutput, takeEvents } from "./engine-host.js";
 
 const ROUTER4 = parseIpv4("10.0.0.254")!;
 const ROUTER6 = parseIpv6("fd00::fe")!;
@@ -96,7 +97,7 @@ describe("ICMP fragmentation needed (RFC 1191), with RFC 5927's checks", () => {
     const { s } = await threeInFlight();
     s.sendRaw(tooBigError({ packet: ourSegment(s, s.l(2921)), mtu: 1000, router: ROUTER4 }));
     expect(s.engine.status(s.id).sendMss).toBe(960);
-    while (s.engine.output(s.now).length > 0);
+    while (takeOutput(s.engine, s.now).length > 0);
     s.sendRaw(tooBigError({ packet: ourSegment(s, s.l(1)), mtu: 1400, router: ROUTER4 }));
     s.recvNothing();
     expect(s.engine.status(s.id).sendMss).toBe(960);
@@ -164,12 +165,12 @@ describe("ICMPv6 packet too big (RFC 8201)", () => {
     engine.listen({ port: LOCAL_PORT, ipVersion: 6, backlog: 16 });
     const peer = (f: Partial<PacketFields>) =>
       wire.encodePacket({ src: R6, dst: L6, srcPort: REMOTE_PORT, dstPort: LOCAL_PORT, ...f, options: { ...NO_OPTIONS, ...f.options } });
-    const out = () => engine.output(0).map((p) => wire.parsePacket(p) as ParsedPacket);
+    const out = () => takeOutput(engine, 0).map((p) => wire.parsePacket(p) as ParsedPacket);
     engine.input([peer({ flags: SYN, seq: REMOTE_SEQ, options: { mss: 1440 } })], 0);
     const [synAck] = out();
     const iss = synAck!.seq;
     engine.input([peer({ flags: ACK, seq: REMOTE_SEQ + 1, ack: iss + 1 })], 0);
-    const accepted = engine.events().find((e) => e.type === "accepted")!;
+    const accepted = takeEvents(engine).find((e) => e.type === "accepted")!;
     engine.send(accepted.id, new Uint8Array(3 * 1440), 0);
     const sent = out();
     expect(sent.map((p) => p.payloadLength)).toEqual([1440, 1440, 1440]);

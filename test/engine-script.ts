@@ -2,8 +2,11 @@
 // the test plays the peer, writes each segment it sends and each it expects in full (templates spread
 // with overrides), and moves a virtual clock. One fixture per state builds on the previous one.
 import { expect } from "vitest";
-import { Engine, type EngineConfig, type EngineEvent, type ConnectionOptions } from "../src/engine.js";
-import { loadWire, type Wire, type ParsedPacket, type TcpTimestamps } from "../src/wire.js";
+import { Engine } from "../src/core/engine.js";
+import type { EngineConfig, ConnectionOptions } from "../src/core/settings.js";
+import type { EngineEvent } from "../src/core/events.js";
+import { loadWire, type Wire, type ParsedPacket, type TcpTimestamps } from "../src/core/wire.js";
+import { takeOutput, takeEvents } from "./engine-host.js";
 
 export const FIN = 0x001;
 export const SYN = 0x002;
@@ -120,7 +123,7 @@ export class Script {
   }
 
   private pull(): void {
-    for (const p of this.engine.output(this.now)) {
+    for (const p of takeOutput(this.engine, this.now)) {
       const parsed = this.wire.parsePacket(p);
       if ("error" in parsed) throw new Error(`engine emitted an invalid packet: ${parsed.error}`);
       this.queue.push(parsed);
@@ -183,7 +186,7 @@ export class Script {
   }
 
   private collectEvents(): void {
-    for (const e of this.engine.events()) {
+    for (const e of takeEvents(this.engine)) {
       this.seen.push(e);
       if (e.type === "accepted" && this.id === 0) this.id = e.id;
     }

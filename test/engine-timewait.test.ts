@@ -2,8 +2,9 @@
 // connection slots (assembly/engine/timewait.ts), and new incarnations of a 4-tuple in TIME-WAIT:
 // taken at once, on either side, each starting beyond the old one in sequence number and timestamp.
 import { describe, expect, it } from "vitest";
-import type { ParsedPacket } from "../src/wire.js";
+import type { ParsedPacket } from "../src/core/wire.js";
 import { Script, listening, type Seg, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "./engine-script.js";
+import { takeOutput, takeEvents } from "./engine-host.js";
 
 /** a after b in sequence space (RFC 9293 3.4). */
 const after = (a: number, b: number) => ((a - b) | 0) > 0;
@@ -25,7 +26,7 @@ class Peer {
 }
 
 function drain(s: Script): ParsedPacket[] {
-  return s.engine.output(s.now).map((p) => {
+  return takeOutput(s.engine, s.now).map((p) => {
     const parsed = s.wire.parsePacket(p);
     if ("error" in parsed) throw new Error(parsed.error);
     return parsed;
@@ -38,7 +39,7 @@ function accept(s: Script, peer: Peer, isn: number): { id: number; iss: number }
   const [synAck] = drain(s);
   expect(synAck).toMatchObject({ flagBits: SYN | ACK, ack: (isn + 1) >>> 0, dstPort: peer.port });
   peer.send(ACK, isn + 1, synAck!.seq + 1);
-  const accepted = s.engine.events().find((e) => e.type === "accepted");
+  const accepted = takeEvents(s.engine).find((e) => e.type === "accepted");
   expect(accepted).toBeDefined();
   return { id: accepted!.id, iss: synAck!.seq };
 }
@@ -252,17 +253,17 @@ describe("compact TIME-WAIT", () => {
     const peer = new Peer(s, REMOTE_PORT);
     const c = accept(s, peer, REMOTE_SEQ);
     peer.send(ACK, REMOTE_SEQ + 1, c.iss + 1, { payload: "unread" });
-    s.engine.events();
+    takeEvents(s.engine);
     closeFirst(s, peer, { id: c.id, iss: c.iss }, REMOTE_SEQ + 6);
     expect(s.engine.liveConnections()).toBe(2);
     expect(s.engine.timeWaitCount()).toBe(1);
     expect(s.engine.status(c.id)).toMatchObject({ state: "TIME-WAIT", recvQueued: 6 });
     // A new incarnation ends the old one's wait: the held id reports CLOSED, its data still readable.
-    s.engine.events();
+    takeEvents(s.engine);
     peer.send(SYN, REMOTE_SEQ + 100000, 0);
     expect(drain(s)).toMatchObject([{ flagBits: SYN | ACK }]);
     expect(s.engine.state(c.id)).toBe("CLOSED");
-    expect(s.engine.events().filter((e) => e.id === c.id).map((e) => e.type)).toEqual(["state", "closed"]);
+    expect(takeEvents(s.engine).filter((e) => e.id === c.id).map((e) => e.type)).toEqual(["state", "closed"]);
     expect(new TextDecoder().decode(s.engine.recv(c.id, s.now))).toBe("unread");
     s.engine.release(c.id, s.now);
     expect(() => s.engine.state(c.id)).toThrow(/EBADF/);
@@ -277,10 +278,10 @@ describe("a held id in TIME-WAIT aborted by the host", () => {
     const peer = new Peer(s, REMOTE_PORT);
     const c = accept(s, peer, REMOTE_SEQ);
     closeFirst(s, peer, c, REMOTE_SEQ);
-    s.engine.events();
+    takeEvents(s.engine);
     s.engine.abort(c.id, s.now);
     expect(drain(s)).toEqual([]);
-    expect(s.engine.events().map((e) => (e.type === "state" ? `${e.from}>${e.to}` : e.type))).toEqual(["TIME-WAIT>CLOSED", "closed"]);
+    expect(takeEvents(s.engine).map((e) => (e.type === "state" ? `${e.from}>${e.to}` : e.type))).toEqual(["TIME-WAIT>CLOSED", "closed"]);
     s.engine.release(c.id, s.now);
     expect(s.engine.timeWaitCount()).toBe(1);
     peer.send(FIN | ACK, REMOTE_SEQ + 1, c.iss + 2);
@@ -288,7 +289,7 @@ describe("a held id in TIME-WAIT aborted by the host", () => {
     s.now += 60000;
     s.engine.timers(s.now);
     expect(s.engine.timeWaitCount()).toBe(0);
-    expect(s.engine.events()).toEqual([]);
+    expect(takeEvents(s.engine)).toEqual([]);
   });
 });
 

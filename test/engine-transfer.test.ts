@@ -2,8 +2,9 @@
 // with SHA-256, the virtual clock jumping to the next deadline whenever the wire is quiet.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { Engine, type EngineConfig } from "../src/engine.js";
-import { prng } from "./engine-host.js";
+import { Engine } from "../src/core/engine.js";
+import type { EngineConfig } from "../src/core/settings.js";
+import { prng, takeOutput, takeEvents } from "./engine-host.js";
 
 /** A seeded xorshift32 stream: test data and the wire's loss decisions. */
 function randomBytes(n: number, seed: number): Uint8Array {
@@ -55,7 +56,7 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
   let jumps = 0;
 
   const host = (side: Side) => {
-    for (const ev of side.engine.events()) {
+    for (const ev of takeEvents(side.engine)) {
       if (ev.type === "accepted") side.id = ev.id;
       if (ev.type === "peerFin") side.peerFin = true;
       if (ev.type === "reset" || ev.type === "timedOut" || ev.type === "error") throw new Error(`${ev.type} ${ev.error}`);
@@ -80,7 +81,7 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
     let moved = 0;
     for (const [from, to] of [[a, b], [b, a]] as const) {
       const batch: Uint8Array[] = [];
-      from.drainOutput(now, (p) => {
+      from.output(now, (p) => {
         if (chance(wire.loss)) {
           lost++;
           return;
@@ -110,7 +111,7 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
       const next = Math.min(a.nextDeadline(), b.nextDeadline());
       if (next === Infinity) {
         for (const s of sides) host(s);
-        if (a.output(now).length === 0 && b.output(now).length === 0 &&
+        if (takeOutput(a, now).length === 0 && takeOutput(b, now).length === 0 &&
             !(sides[0]!.peerFin && sides[1]!.peerFin && sides[0]!.closed && sides[1]!.closed)) {
           throw new Error(`stalled at ${now} ms: ${JSON.stringify([a.status(client), b.status(sides[1]!.id)])}`);
         }
@@ -127,8 +128,8 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
   const got = sides.map((s) => s.hash.digest("hex"));
   // Let both ends finish: TIME-WAIT on the side that closed first, LAST-ACK on the other.
   for (let i = 0; i < 100 && (a.nextDeadline() < Infinity || b.nextDeadline() < Infinity); i++) {
-    const out = a.output(now);
-    const back = b.output(now);
+    const out = takeOutput(a, now);
+    const back = takeOutput(b, now);
     b.input(out, now);
     a.input(back, now);
     if (out.length === 0 && back.length === 0) {
@@ -138,8 +139,8 @@ async function transfer(bytes: number, config: EngineConfig, wire: Wire) {
       b.timers(now);
     }
   }
-  a.events();
-  b.events();
+  takeEvents(a);
+  takeEvents(b);
   a.release(client, now);
   b.release(sides[1]!.id, now);
   b.release(listener, now);

@@ -4,10 +4,11 @@
 // Seeded: a failure names its batch and packet and reproduces.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { loadEngine, type LoadedEngine } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
-import { REASON_NAMES } from "../src/reasons.js";
+import { loadEngine, type LoadedEngine } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
+import { REASON_NAMES } from "../src/core/reasons.js";
 import { buildPacket, hex, refParse, toHex, V4_SRC, V6_SRC, type BuildSpec } from "./wire-reference.js";
+import { recordSize } from "../src/core/boundary.js";
 
 type Core = LoadedEngine["exports"] & Record<string, (...args: number[]) => number>;
 
@@ -142,7 +143,7 @@ describe("fuzz: the batched parser of the debug build", () => {
       let off = 0;
       while (done + packets.length < TOTAL) {
         const p = mutate(rng, seeds[rng.nextInt(seeds.length)]!, work);
-        const next = (off + 4 + p.length + 3) & ~3;
+        const next = off + recordSize(p.length);
         if (next > BATCH_BYTES) break;
         stagingDv.setUint32(off, p.length, true);
         staging.set(p, off + 4);

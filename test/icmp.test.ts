@@ -2,7 +2,7 @@
 // them as NOT_TCP with their IP fields set, and icmpEchoReply answers a well-formed request and
 // nothing else. Replies are checked with the plain-TypeScript checksum reference.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadEngine, type LoadedEngine } from "../src/loader.js";
+import { loadEngine, type LoadedEngine } from "../src/core/loader.js";
 import { checksumRef, onesSumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { buildPacket, hex, R, toHex, V4_DST, V4_SRC, V6_DST, V6_SRC } from "./wire-reference.js";
 

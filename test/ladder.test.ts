@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { renderLadder } from "../src/ladder.js";
-import { TcpFlag, type TraceEvent, type SegmentTrace } from "../src/trace.js";
+import { renderLadder } from "../src/tools/ladder.js";
+import { TcpFlag, type TraceEvent, type SegmentTrace } from "../src/core/trace.js";
 
 const { SYN, ACK, FIN, PSH, RST } = TcpFlag;
 const J = 1_000_000; // client ISN

@@ -3,10 +3,10 @@
 // the kernel's ping through a real TUN + socat relay when this machine can make a namespace).
 import dgram from "node:dgram";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TcpwasmError } from "../src/errors.js";
-import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions } from "../src/link/memory.js";
-import { createUdpLink, parseEndpoint, type UdpLink } from "../src/link/udp.js";
-import { Prng } from "../src/prng.js";
+import { TcpwasmError } from "../src/core/errors.js";
+import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions } from "../src/net/memory-link.js";
+import { createUdpLink, parseEndpoint, type UdpLink } from "../src/net/udp-link.js";
+import { Prng } from "../src/core/prng.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { canRunNetns, createTunNetns, type TunNetns } from "./interop/netns.js";
 

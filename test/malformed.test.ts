@@ -3,7 +3,7 @@
 // build and the plain-TypeScript reference parser alike. Hangs would time the test out.
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadWire, type Wire } from "../src/index.js";
-import type { ReasonName } from "../src/reasons.js";
+import type { ReasonName } from "../src/core/reasons.js";
 import { buildPacket, hex, R, refParse, V6_SRC, type BuildSpec } from "./wire-reference.js";
 
 let debug: Wire;

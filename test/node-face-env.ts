@@ -2,9 +2,9 @@
 // two stacks joined by the in-memory link (real clock). A scenario gets the client's and the server's
 // `net` and the address the client dials, so the same script runs against both.
 import * as nodeNet from "node:net";
-import { createStack, type StackOptions } from "../src/stack.js";
-import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
-import { bindNet, type BoundNet } from "../src/node-net.js";
+import { createStack, type StackOptions } from "../src/tcp/stack.js";
+import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/net/memory-link.js";
+import { bindNet, type BoundNet } from "../src/faces/node-net.js";
 
 /** What the scenarios use of a `net`: node:net and BoundNet both fit. */
 export interface NetFace {

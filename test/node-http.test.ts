@@ -7,7 +7,7 @@ import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { tcpwasmEnv, listen, closeServer } from "./node-face-env.js";
-import type { Server as TcpwasmServer } from "../src/node-net.js";
+import type { Server as TcpwasmServer } from "../src/faces/node-net.js";
 
 type TestEnv = Awaited<ReturnType<typeof tcpwasmEnv>>;
 

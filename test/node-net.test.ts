@@ -1,4 +1,4 @@
-// The Node face (src/node-net.ts) side by side with node:net: each scenario is one script, run against
+// The Node face (src/faces/node-net.ts) side by side with node:net: each scenario is one script, run against
 // node:net over 127.0.0.1 and against tcpwasm (bindNet over two stacks on the in-memory link), and the
 // observable event sequences must be the same. Logs are per socket (the interleaving of two sockets'
 // events depends on scheduling), except in the backpressure scenario, whose point is an ordering
@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { FAST_CONFIG, closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env } from "./node-face-env.js";
-import { Socket as TcpwasmSocket, NetError, bindNet } from "../src/node-net.js";
-import { createStack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import type { TraceEvent } from "../src/trace.js";
+import { Socket as TcpwasmSocket, NetError, bindNet } from "../src/faces/node-net.js";
+import { createStack } from "../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import type { TraceEvent } from "../src/core/trace.js";
 import { reachedState, sentSegments } from "./trace-util.js";
 
 type Log = string[];

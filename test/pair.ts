@@ -4,14 +4,18 @@
 // neither engine has output and the host has nothing to do, the clock jumps to the earliest of both
 // engines' next deadline and the link's next delivery.
 //
-// Everything goes through H4's driver (src/engine.ts). The host side here reads and writes the rings
+// Everything goes through H4's driver (src/core/engine.ts). The host side here reads and writes the rings
 // in place through `engine.raw` / `engine.memory` so received data is hashed without a copy.
 import { createHash, type Hash } from "node:crypto";
-import { Engine, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/engine.js";
-import type { Flavor } from "../src/loader.js";
-import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/link/memory.js";
-import { Prng } from "../src/prng.js";
-import { flagNames } from "../src/trace.js";
+import { Engine, type EngineCounters } from "../src/core/engine.js";
+import type { EngineConfig } from "../src/core/settings.js";
+import type { EngineEvent } from "../src/core/events.js";
+import type { Flavor } from "../src/core/loader.js";
+import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/net/memory-link.js";
+import { Prng } from "../src/core/prng.js";
+import { flagNames } from "../src/core/trace.js";
+import { takeEvents } from "./engine-host.js";
+import { recordSize } from "../src/core/boundary.js";
 
 export const ADDRESS_A = "10.0.0.1";
 export const ADDRESS_B = "10.0.0.2";
@@ -26,7 +30,7 @@ export interface PairOptions {
   /** Seeds the link's faults, the engines' ISN secrets and PRNGs, and the data. Default 1. */
   seed?: number;
   /**
-   * Faults and delays of the simulated link (src/link/memory.ts), on the pair's virtual clock.
+   * Faults and delays of the simulated link (src/net/memory-link.ts), on the pair's virtual clock.
    * Absent: the packets go straight from one engine's TX region to the other's RX region.
    */
   link?: Omit<MemoryLinkOptions, "clock" | "now" | "mtu" | "seed">;
@@ -72,7 +76,7 @@ export class End {
 
   /** Moves the engine's pending events into `events`; returns how many there were. */
   collect(): number {
-    const ev = this.engine.events();
+    const ev = takeEvents(this.engine);
     for (const e of ev) {
       if (this.traceLast) this.record(e);
       if (e.type === "segment") continue;
@@ -260,7 +264,7 @@ export class Pair {
   private drain(from: End): [Uint8Array[], number] {
     const batch: Uint8Array[] = [];
     let n = 0;
-    from.engine.drainOutput(this.now, (p) => {
+    from.engine.output(this.now, (p) => {
       n++;
       if (this.drop && this.drop(from.name, p, this.now)) this.dropped[from.name]++;
       else batch.push(p.slice());
@@ -292,7 +296,7 @@ export class Pair {
       const base = fx.engineTxPtr() >>> 0;
       const dv = from.memory.dv;
       let off = 0;
-      for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
+      for (let i = 0; i < n; i++) off += recordSize(dv.getUint32(base + off, true));
       if (off > tx.engineRxCapacity()) throw new Error(`TX batch of ${off} bytes exceeds the peer's RX region`);
       to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
       tx.engineInput(n, this.now);

@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import { openPcapFile } from "../src/pcap-file.js";
-import { LINKTYPE_RAW, PcapWriter, recordLink } from "../src/pcap.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import { openPcapFile } from "../src/tools/pcap-file.js";
+import { LINKTYPE_RAW, PcapWriter, recordLink } from "../src/tools/pcap.js";
 import { checksumRef, pseudoHeaderSumV4Ref, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tcpwasm-pcap-"));
@@ -148,7 +148,7 @@ describe("pcap writer", () => {
   it("pcap.ts and the memory link bundle for the browser without any Node built-in", async () => {
     const result = await build({
       stdin: {
-        contents: 'export * from "./src/pcap.ts"; export * from "./src/link/memory.ts"; export * from "./src/link/types.ts";',
+        contents: 'export * from "./src/tools/pcap.ts"; export * from "./src/net/memory-link.ts"; export * from "./src/net/link.ts";',
         resolveDir: join(import.meta.dirname, ".."),
         loader: "ts",
       },

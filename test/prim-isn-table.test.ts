@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadPrimitives, u8, type Prim } from "./prim-harness.js";
-import { Prng } from "../src/prng.js";
+import { Prng } from "../src/core/prng.js";
 
 const M64 = (1n << 64n) - 1n;
 const rotl64 = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M64;

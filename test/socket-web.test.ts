@@ -1,13 +1,15 @@
-// The Web face (src/socket-web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
+// The Web face (src/faces/web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
 // stacks over the in-memory link on the real clock. Data is checked with SHA-256; no assertion
 // depends on how long anything takes.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import type { TcpSocket } from "../src/socket-web.js";
-import { Prng } from "../src/prng.js";
-import type { TraceEvent } from "../src/trace.js";
+// From the package entry, as README shows it: the entry loads the Web face, which adds stack.connect and
+// stack.listen.
+import { createStack, type Stack } from "../src/index.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import { bindWeb, type TcpSocket } from "../src/faces/web.js";
+import { Prng } from "../src/core/prng.js";
+import type { TraceEvent } from "../src/core/trace.js";
 import { reachedState, sentSegments } from "./trace-util.js";
 
 async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {
@@ -58,6 +60,27 @@ async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
 }
 
 describe("Web face", () => {
+  it("sits on the stack as the Node face does: bindWeb(stack) is the same face as stack.connect / stack.listen", async () => {
+    const { a, b } = await pair();
+    const web = bindWeb(b);
+    const listener = web.listen({ port: 7 });
+    expect((await listener.opened).localAddress).toBe("::");
+    const client = bindWeb(a).connect({ hostname: "10.0.0.2", port: 7 });
+    const server = (await listener.accept())!;
+    const w = (await client.opened).writable.getWriter();
+    await w.write(new Uint8Array([1, 2, 3]));
+    await w.close();
+    expect((await readAll((await server.opened).readable)).bytes).toBe(3);
+    await server.close();
+    await client.closed;
+    await listener.close();
+    expect(() => bindWeb({} as Stack)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    // The stack's methods are the face's, added to the class by src/faces/web.ts.
+    expect(Object.getOwnPropertyDescriptor(Object.getPrototypeOf(a), "connect")?.enumerable).toBe(false);
+    a.close();
+    b.close();
+  });
+
   it("moves 8 MiB each way at once with matching SHA-256, then both closed promises resolve", async () => {
     const { a, b } = await pair();
     const up = data(8 << 20, 11);

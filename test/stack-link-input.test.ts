@@ -2,9 +2,9 @@
 // emulator: a frame the stack cannot use is counted (linkDropped) and dropped, never thrown out of the
 // link's callback, and the rest of its batch still arrives.
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../src/stack.js";
-import type { Link, PacketHandler } from "../src/link/types.js";
-import { parseIpv4, parseIpv6 } from "../src/wire.js";
+import { createStack, type Stack } from "../src/tcp/stack.js";
+import type { Link, PacketHandler } from "../src/net/link.js";
+import { parseIpv4, parseIpv6 } from "../src/core/wire.js";
 import { echoRequest, until } from "./stack-util.js";
 
 /** A link the test drives by hand: `deliver` calls the stack's handler as a transport would. */

@@ -1,12 +1,12 @@
-// The link MTU through the stack (src/stack.ts, assembly/engine/pmtu.ts): every connection takes its
+// The link MTU through the stack (src/tcp/stack.ts, assembly/engine/pmtu.ts): every connection takes its
 // MSS from the MTU of the link it uses, whatever that MTU, on every link a stack has; routers on a
 // narrower path make it smaller with ICMP errors (RFC 1191, RFC 8201); a link's MTU is checked at
 // attach. Data is checked with SHA-256; no assertion depends on time.
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack, type StackConnection } from "../src/stack.js";
-import { createMemoryLinkPair, type MemoryLink } from "../src/link/memory.js";
-import type { Link, PacketHandler } from "../src/link/types.js";
-import { parseIpv4, parseIpv6 } from "../src/wire.js";
+import { createStack, type Stack, type StackConnection } from "../src/tcp/stack.js";
+import { createMemoryLinkPair, type MemoryLink } from "../src/net/memory-link.js";
+import type { Link, PacketHandler } from "../src/net/link.js";
+import { parseIpv4, parseIpv6 } from "../src/core/wire.js";
 import { accepted, collect, connected, data, echoRequest, sha, until, writeAll } from "./stack-util.js";
 import { tooBigError } from "./icmp-too-big.js";
 
@@ -229,7 +229,7 @@ describe("link.mtu at attach", () => {
     await until(() => replies.length >= 1 && stack.stackCounters.linkDropped >= 1);
     expect(replies.map((r) => r[0]! >> 4)).toEqual([4]);
     expect(stack.counters()).toMatchObject({ icmpEchoReplies: 1, linkDropped: 1 });
-    // An IPv6 connection has no link to go over: refused at once (src/validate.ts, EHOSTUNREACH).
+    // An IPv6 connection has no link to go over: refused at once (src/core/validate.ts, EHOSTUNREACH).
     expect(() => stack.openConnection({ remote: "fd00::2", remotePort: 80 })).toThrow(expect.objectContaining({ code: "EHOSTUNREACH" }));
     stack.close();
     wire.close();

@@ -1,12 +1,12 @@
-// TIME-WAIT through the stack (src/stack.ts), on the real clock: a server that closes first holds the
+// TIME-WAIT through the stack (src/tcp/stack.ts), on the real clock: a server that closes first holds the
 // 4-tuple in TIME-WAIT, and a client that reconnects from the same port at once must get through every
 // time without a retransmission (the engine takes the SYN by RFC 6191; timestamp offsets are a keyed
 // hash of the 4-tuple, so the client's TSvals never go back). And a full connection table closed
 // gracefully takes new connections at once. No assertion depends on how long anything takes.
 import { describe, expect, it } from "vitest";
-import { createStack, type StackConnection } from "../src/stack.js";
-import { createMemoryLinkPair } from "../src/link/memory.js";
-import { TcpwasmError } from "../src/errors.js";
+import { createStack, type StackConnection } from "../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../src/net/memory-link.js";
+import { TcpwasmError } from "../src/core/errors.js";
 
 /** TIME-WAIT as long as the default (2 x 30 s): every reconnect meets it. */
 const CONFIG = { rtoInitialMs: 1000, mslMs: 30000 };

@@ -1,8 +1,8 @@
 // Helpers for stack tests over the in-memory link: data with a SHA-256 check, writing with
 // backpressure, collecting what arrives, waiting for a listener's first connection, ICMP echo requests.
 import { createHash } from "node:crypto";
-import type { Stack, StackConnection } from "../src/stack.js";
-import { Prng } from "../src/prng.js";
+import type { Stack, StackConnection } from "../src/tcp/stack.js";
+import { Prng } from "../src/core/prng.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { buildPacket } from "./wire-reference.js";
 

@@ -1,13 +1,14 @@
-// The stack (src/stack.ts): two stacks over the in-memory link, on the real clock, through the
+// The stack (src/tcp/stack.ts): two stacks over the in-memory link, on the real clock, through the
 // internal connection API the socket faces use. Data is checked with SHA-256; no assertion depends on
 // how long anything takes (waits are bounded by the test timeout only).
 import { describe, expect, it } from "vitest";
-import { MicrotaskRounds, createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/stack.js";
-import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/link/memory.js";
-import { TcpwasmError } from "../src/errors.js";
-import type { SegmentTrace, TraceEvent } from "../src/trace.js";
+import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../src/tcp/stack.js";
+import { MicrotaskRounds } from "../src/tcp/drain.js";
+import { createMemoryLinkPair, type MemoryLinkOptions } from "../src/net/memory-link.js";
+import { TcpwasmError } from "../src/core/errors.js";
+import type { SegmentTrace, TraceEvent } from "../src/core/trace.js";
 import { reachedState, sentSegments } from "./trace-util.js";
-import { parseIpv4, parseIpv6 } from "../src/wire.js";
+import { parseIpv4, parseIpv6 } from "../src/core/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
 import { buildPacket } from "./wire-reference.js";
 import { accepted, collect, data, sha, writeAll } from "./stack-util.js";

@@ -1,5 +1,5 @@
-// Reading trace events (src/trace.ts) in tests: what one endpoint sent, and whether it reached a state.
-import { flagNames, type SegmentTrace, type TraceEvent } from "../src/trace.js";
+// Reading trace events (src/core/trace.ts) in tests: what one endpoint sent, and whether it reached a state.
+import { flagNames, type SegmentTrace, type TraceEvent } from "../src/core/trace.js";
 
 /** The segments `endpoint` sent, in order, as "FLAGS length" ("FIN,PSH,ACK 100"). */
 export function sentSegments(traces: readonly TraceEvent[], endpoint: string): string[] {

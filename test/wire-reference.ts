@@ -3,7 +3,7 @@
 // applying the same checks in the same order. Tests compare the WASM parser with it reason by reason
 // and field by field; bench/parse.bench.ts uses it as the baseline.
 import { onesSumRef, pseudoHeaderSumV4Ref, pseudoHeaderSumV6Ref } from "./reference/checksum.js";
-import { REASON_NAMES, type ReasonName } from "../src/reasons.js";
+import { REASON_NAMES, type ReasonName } from "../src/core/reasons.js";
 
 export const R = Object.fromEntries(REASON_NAMES.map((n, i) => [n, i])) as Record<ReasonName, number>;
 

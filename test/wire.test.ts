@@ -1,13 +1,13 @@
-// The wire layer through its public helpers (src/wire.ts): byte-exact emit of hand-written
+// The wire layer through its public helpers (src/core/wire.ts): byte-exact emit of hand-written
 // Linux-shaped segments, encode -> parse round trips for any valid header and options (fast-check,
 // IPv4 and IPv6), agreement with the plain-TypeScript reference parser, input validation, address
 // text forms, the checksum helper, and seq.ts's modulo-2^32 comparisons.
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadWire, formatIpv6, parseIpv4, parseIpv6, type PacketFields, type ParsedPacket, type Wire } from "../src/index.js";
-import { loadEngine } from "../src/loader.js";
-import { TcpwasmError, isArgumentError } from "../src/errors.js";
-import { REASON_NAMES } from "../src/reasons.js";
+import { loadEngine } from "../src/core/loader.js";
+import { TcpwasmError, isArgumentError } from "../src/core/errors.js";
+import { REASON_NAMES } from "../src/core/reasons.js";
 import { checksumRef } from "./reference/checksum.js";
 import { loadPrimitives, type Prim } from "./prim-harness.js";
 import { buildPacket, hex, refParse, toHex } from "./wire-reference.js";

@@ -4,7 +4,7 @@
 // the dist/ file under test; only the type import below names src/, and it is erased.
 import type * as Tcpwasm from "../../src/index.js";
 import type { Flavor, PacketFields, ParsedPacket, ParseError } from "../../src/index.js";
-import { Prng } from "../../src/prng.js";
+import { Prng } from "../../src/core/prng.js";
 
 export type WireApi = Pick<typeof Tcpwasm, "loadEngine" | "loadWire" | "simdSupported">;
 

@@ -5,8 +5,8 @@
 // pass between the close and the new connections (timestamps tick in ms; a real client never
 // reconnects in the same instant), far from the 2 MSL (60 s) TIME-WAIT lasts, and no timer fires.
 import { afterEach, describe, expect, it } from "vitest";
-import type { Stack, StackConnection } from "../../src/stack.js";
-import { TcpwasmError } from "../../src/errors.js";
+import type { Stack, StackConnection } from "../../src/tcp/stack.js";
+import { TcpwasmError } from "../../src/core/errors.js";
 import { CLIENT, Hub, PORT, SERVER, settle } from "./fixture.js";
 
 let hub: Hub | undefined;

@@ -14,10 +14,10 @@
 // - RawTcp: a minimal TCP endpoint the raw peer drives by hand: handshake, data, and whatever
 //   forged segment a test wants, with the sequence variables it would need to be in sync.
 import { createHash } from "node:crypto";
-import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../../src/stack.js";
-import type { Link, PacketHandler } from "../../src/link/types.js";
-import { loadWire, type PacketFields, type ParsedPacket, type Wire } from "../../src/wire.js";
-import { Prng } from "../../src/prng.js";
+import { createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../../src/tcp/stack.js";
+import type { Link, PacketHandler } from "../../src/net/link.js";
+import { loadWire, type PacketFields, type ParsedPacket, type Wire } from "../../src/core/wire.js";
+import { Prng } from "../../src/core/prng.js";
 
 export const CLIENT = "10.0.0.1";
 export const SERVER = "10.0.0.2";

@@ -3,7 +3,7 @@
 // (createStack) on a virtual clock; the raw peer builds every segment with the public wire encoder
 // (test/hostile/fixture.ts).
 import { afterEach, describe, expect, it } from "vitest";
-import type { StackConnection } from "../../src/stack.js";
+import type { StackConnection } from "../../src/tcp/stack.js";
 import { CLIENT, Hub, PORT, RawTcp, SERVER, bytes, hashingServer, memoryOf, settle, sha256, spoofedSyns } from "./fixture.js";
 
 let hub: Hub | undefined;

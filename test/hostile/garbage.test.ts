@@ -4,7 +4,7 @@
 // WebSocket or WebRTC link would crash the process: an uncaught exception), none may reach the
 // connection's stream, and the connection goes on as if nothing had come.
 import { afterEach, describe, expect, it } from "vitest";
-import { Prng } from "../../src/prng.js";
+import { Prng } from "../../src/core/prng.js";
 import { Hub, RawTcp, SERVER, bytes, hashingServer, settle, sha256 } from "./fixture.js";
 
 let hub: Hub | undefined;

@@ -5,7 +5,7 @@
 // the answer is a challenge ACK or the ACK RFC 9293 sends for an unacceptable segment (issue 9 item 5).
 // The clock is virtual: "a second" is exactly 1000 ms of it.
 import { afterEach, describe, expect, it } from "vitest";
-import type { Stack } from "../../src/stack.js";
+import type { Stack } from "../../src/tcp/stack.js";
 import { Hub, INJECTIONS, RawTcp, SERVER, burst as burstOf, bytes, hashingServer, settle, sha256, type Injection, type ServerSide } from "./fixture.js";
 
 /** RFC 5961 7 default (assembly/engine/config.ts challengeAckLimit). */

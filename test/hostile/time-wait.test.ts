@@ -6,8 +6,8 @@
 // clock is virtual: between two connections it moves 10 ms (timestamps tick in ms, and a real
 // client's next connection never starts in the same instant), and no timer fires: "at once" is exact.
 import { afterEach, describe, expect, it } from "vitest";
-import type { Stack, StackConnection } from "../../src/stack.js";
-import type { TraceEvent } from "../../src/trace.js";
+import type { Stack, StackConnection } from "../../src/tcp/stack.js";
+import type { TraceEvent } from "../../src/core/trace.js";
 import { CLIENT, Hub, PORT, RawTcp, SERVER, bytes, settle, sha256 } from "./fixture.js";
 
 let hub: Hub | undefined;

@@ -1,5 +1,5 @@
 // The real `tcpwasm` command for the interop tests. dist/cli.js is rebuilt (deleted, then rewritten)
-// by anyone running `npm run build`, so the tests bundle src/cli.ts themselves, the way the build does
+// by anyone running `npm run build`, so the tests bundle src/tools/cli.ts themselves, the way the build does
 // (esbuild, Node platform, packages external), under node_modules/.cache so the external packages
 // resolve. The bundle is removed by `dispose`.
 
@@ -23,7 +23,7 @@ export async function bundleCli(): Promise<CliBundle> {
   const path = join(dir, "cli.mjs");
   try {
     await build({
-      entryPoints: [join(root, "src", "cli.ts")],
+      entryPoints: [join(root, "src", "tools", "cli.ts")],
       outfile: path,
       bundle: true,
       format: "esm",

@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStack, recordLink, type Stack, type StackConnection, type TcpState, type TraceEvent } from "../../src/index.js";
-import type { EngineConfig } from "../../src/engine.js";
-import type { Link, PacketHandler } from "../../src/link/types.js";
-import { createUdpLink } from "../../src/link/udp.js";
-import { openPcapFile, type PcapFile } from "../../src/pcap-file.js";
+import type { EngineConfig } from "../../src/core/settings.js";
+import type { Link, PacketHandler } from "../../src/net/link.js";
+import { createUdpLink } from "../../src/net/udp-link.js";
+import { openPcapFile, type PcapFile } from "../../src/tools/pcap-file.js";
 import { createTunNetns, type TunNetns } from "./netns.js";
 
 export const STACK_V4 = "10.77.0.2";

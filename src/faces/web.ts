@@ -1,6 +1,8 @@
 // The Web face: sockets shaped like the WICG Direct Sockets `TCPSocket` and Cloudflare's `connect()`
-// (STYLE.md rule 9), over a stack's connections (src/stack.ts). Web-platform APIs only: Web Streams
-// and promises, so it runs the same in browsers, workers and Node.
+// over a stack's connections (src/tcp/stack.ts). Web-platform APIs only: Web Streams
+// and promises, so it runs the same in browsers, workers and Node. It sits on the stack as the Node
+// face does (bindWeb(stack), like bindNet(stack)), and registers stack.connect and stack.listen on
+// the Stack class when loaded (every entry of the package loads it), so the stack never imports it.
 //
 //   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });
 //   const { readable, writable } = await socket.opened;
@@ -18,9 +20,10 @@
 // the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
 // write() resolves only when every byte is in the send ring, so a writer that awaits its writes
 // waits for the peer to acknowledge data.
-import { TcpwasmError, isArgumentError } from "./errors.js";
-import type { Stack, StackConnection, StackListener } from "./stack.js";
-import { toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "./validate.js";
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
+import { PendingWrite } from "../tcp/pending-write.js";
+import { invalidType, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
 
 export interface SocketOptions {
   /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
@@ -137,7 +140,7 @@ export class TcpSocket {
   private writeDone = false;
   private discarding = false;
   /** A write waiting for room in the send ring. */
-  private waitingWrite: { rest: Uint8Array; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private readonly writes = new PendingWrite();
   private finalError: TcpwasmError | undefined;
   private isOver = false;
   private wasOpened = false;
@@ -220,7 +223,7 @@ export class TcpSocket {
       this.readDone = true;
       this.readController.close();
     };
-    conn.onWritable = () => this.continueWrite();
+    conn.onWritable = () => this.writes.flush(conn);
     conn.onClose = (error) => this.over(error);
     if (connected) this.open();
     else conn.onConnect = () => this.open();
@@ -279,27 +282,11 @@ export class TcpSocket {
   }
 
   private write(bytes: Uint8Array): Promise<void> | undefined {
-    const n = this.conn.write(bytes);
-    if (n === bytes.length) return undefined;
+    this.writes.push(bytes);
+    if (this.writes.run(this.conn)) return undefined;
     return new Promise((resolve, reject) => {
-      this.waitingWrite = { rest: bytes.subarray(n), resolve, reject };
+      this.writes.wait((error) => (error === undefined ? resolve() : reject(error)));
     });
-  }
-
-  private continueWrite(): void {
-    const w = this.waitingWrite;
-    if (!w) return;
-    try {
-      const n = this.conn.write(w.rest);
-      w.rest = w.rest.subarray(n);
-      if (w.rest.length === 0) {
-        this.waitingWrite = undefined;
-        w.resolve();
-      }
-    } catch (err) {
-      this.waitingWrite = undefined;
-      w.reject(err);
-    }
   }
 
   private over(error: TcpwasmError | undefined): void {
@@ -313,10 +300,7 @@ export class TcpSocket {
       if (error) this.readController.error(error);
       else this.readController.close();
     }
-    if (this.waitingWrite) {
-      this.waitingWrite.reject(err());
-      this.waitingWrite = undefined;
-    }
+    if (this.writes.waiting) this.writes.fail(err());
     if (!this.writeDone) {
       this.writeDone = true;
       this.writeController.error(err());
@@ -352,7 +336,7 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
   /** @internal Use stack.listen(). */
   constructor(stack: Stack, options: ListenOptions) {
     this.localPort = options.port;
-    this.localAddress = options.hostname ?? (stack.addresses.some((a) => a.includes(":")) ? "::" : "0.0.0.0");
+    this.localAddress = options.hostname ?? stack.wildcardAddress;
     this.readable = new ReadableStream<TcpSocket>({
       start: (controller) => {
         this.controller = controller;
@@ -421,7 +405,6 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
   }
 }
 
-/** stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. */
 /**
  * stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. Argument errors throw
  * at once; what the network or the stack refuses (ENOBUFS at the connection limit, EHOSTUNREACH,
@@ -464,3 +447,47 @@ export function listenSocket(stack: Stack, options: ListenOptions): TcpListener 
   if (options.backlog !== undefined) validateInteger(options.backlog, "options.backlog", 0, 0xffffffff);
   return new TcpListener(stack, options);
 }
+
+/** The Web face bound to one stack, as bindNet binds node:net's shape. */
+export interface BoundWeb {
+  /** A socket shaped like Direct Sockets' TCPSocket (connectSocket). */
+  connect(options: SocketOptions): TcpSocket;
+  /** An async iterable of incoming TcpSockets (listenSocket). */
+  listen(options: ListenOptions): TcpListener;
+}
+
+/** The Web face on `stack`. */
+export function bindWeb(stack: Stack): BoundWeb {
+  if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
+  return {
+    connect: (options) => connectSocket(stack, options),
+    listen: (options) => listenSocket(stack, options),
+  };
+}
+
+// stack.connect and stack.listen, as README documents them: the face adds them to the Stack class.
+declare module "../tcp/stack.js" {
+  interface Stack {
+    /** The Web face (src/faces/web.ts): a socket shaped like Direct Sockets' TCPSocket. */
+    connect(options: SocketOptions): TcpSocket;
+    /** The Web face: an async iterable of incoming TcpSockets. */
+    listen(options: ListenOptions): TcpListener;
+  }
+}
+
+Object.defineProperties(Stack.prototype, {
+  connect: {
+    value: function connect(this: Stack, options: SocketOptions): TcpSocket {
+      return connectSocket(this, options);
+    },
+    writable: true,
+    configurable: true,
+  },
+  listen: {
+    value: function listen(this: Stack, options: ListenOptions): TcpListener {
+      return listenSocket(this, options);
+    },
+    writable: true,
+    configurable: true,
+  },
+});

@@ -1,9 +1,9 @@
 // A pcap writer for any link: the classic libpcap file format (what tshark, Wireshark and tcpdump all
 // read) with LINKTYPE_RAW, so IPv4 and IPv6 packets share one capture with no fake Ethernet header.
-// Browser-safe: bytes go to a sink callback, so a page can collect a Blob; src/pcap-file.ts writes a
+// Browser-safe: bytes go to a sink callback, so a page can collect a Blob; src/tools/pcap-file.ts writes a
 // file in Node.
-import { optionsObject, validateFunction, validateInteger, validateLink, validateNumber, validateUint8Array } from "./validate.js";
-import type { Link, PacketHandler } from "./link/types.js";
+import { optionsObject, validateFunction, validateInteger, validateNumber, validateUint8Array } from "../core/validate.js";
+import { validateLink, type Link, type PacketHandler } from "../net/link.js";
 
 /** Receives the capture as a sequence of chunks; concatenated they are the .pcap file. */
 export type PcapSink = (chunk: Uint8Array) => void;

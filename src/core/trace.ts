@@ -1,6 +1,6 @@
 // What the host reports about a connection, for people: each segment in and out and each state
-// transition. The engine's event records are decoded into these (src/engine.ts); the ladder diagram
-// (src/ladder.ts) and user code consume them. Browser-safe.
+// transition. The engine's event records are decoded into these (src/core/engine.ts); the ladder diagram
+// (src/tools/ladder.ts) and user code consume them. Browser-safe.
 
 /** The eleven states, spelled as RFC 9293 spells them. */
 export const TCP_STATES = [

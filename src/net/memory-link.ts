@@ -1,5 +1,5 @@
 // Two links joined back to back in memory, with seeded, reproducible faults: what the tests and the
-// demo run two stacks over (STYLE.md rule 12, after smoltcp's netsim and quinn-proto's Pair).
+// demo run two stacks over (after smoltcp's netsim and quinn-proto's Pair).
 //
 // Each direction is a wire with its own PRNG: a packet sent on one end may be lost, corrupted,
 // duplicated, held back (reordered), serialised at a limited rate behind a bounded queue and delayed,
@@ -11,9 +11,9 @@
 //   unless given). Zero-delay packets go out in one batch on the next macrotask.
 // - "manual": no timers at all. The caller owns the clock (`now`), asks each end for
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
-import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../validate.js";
-import { Prng } from "../prng.js";
-import { DEFAULT_MTU, type Link, type PacketHandler } from "./types.js";
+import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
+import { Prng } from "../core/prng.js";
+import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
 
 /** What can go wrong on one direction of the wire. Probabilities are per packet, in 0..1. */
 export interface LinkFaults {

@@ -8,6 +8,8 @@
 import { loadEngine, type CoreExports, type LoadOptions, type Flavor, type MemoryViews } from "./loader.js";
 import { invalidType, invalidValue, optionsObject, outOfRange, validateBoolean, validateInteger, validateObject, validateUint8Array } from "./validate.js";
 import { reasonName, type ReasonName } from "./reasons.js";
+import { formatIpv4, formatIpv6, parseAddress, parseIpv4, parseIpv6 } from "./address.js";
+import { TcpFlag } from "./trace.js";
 
 interface WireExports extends CoreExports {
   scratchPtr(): number;
@@ -35,8 +37,8 @@ export interface TcpFlags {
 }
 
 const FLAG_BITS: ReadonlyArray<[keyof TcpFlags, number]> = [
-  ["fin", 0x001], ["syn", 0x002], ["rst", 0x004], ["psh", 0x008], ["ack", 0x010],
-  ["urg", 0x020], ["ece", 0x040], ["cwr", 0x080], ["ae", 0x100],
+  ["fin", TcpFlag.FIN], ["syn", TcpFlag.SYN], ["rst", TcpFlag.RST], ["psh", TcpFlag.PSH], ["ack", TcpFlag.ACK],
+  ["urg", TcpFlag.URG], ["ece", TcpFlag.ECE], ["cwr", TcpFlag.CWR], ["ae", TcpFlag.AE],
 ];
 
 export interface TcpTimestamps {
@@ -250,8 +252,8 @@ class WireHelpers implements Wire {
 
   encodePacket(fields: PacketFields): Uint8Array {
     validateObject(fields, "fields");
-    const src = parseAddress("src", fields.src);
-    const dst = parseAddress("dst", fields.dst);
+    const src = addressField("src", fields.src);
+    const dst = addressField("dst", fields.dst);
     if (src.length !== dst.length) invalidValue("fields.dst", fields.dst, "must be of the same IP version as fields.src");
     const v6 = src.length === 16;
     const payload = fields.payload ?? new Uint8Array(0);
@@ -354,13 +356,10 @@ function checkBool(name: string, value: unknown): boolean {
   return value;
 }
 
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./address.js";
-export { formatIpv4, formatIpv6, parseIpv4, parseIpv6 };
-function parseAddress(name: string, text: unknown): Uint8Array {
+function addressField(name: string, text: unknown): Uint8Array {
   if (typeof text !== "string") invalidType(`fields.${name}`, "of type string (an IPv4 or IPv6 address)", text);
-  const bytes = text.includes(":") ? parseIpv6(text) : parseIpv4(text);
-  if (!bytes) invalidValue(`fields.${name}`, text, "must be an IPv4 or IPv6 address");
-  return bytes;
+  return parseAddress(text)?.bytes ?? invalidValue(`fields.${name}`, text, "must be an IPv4 or IPv6 address");
 }
 
+export { formatIpv4, formatIpv6, parseIpv4, parseIpv6 };
 export { REASON_NAMES, reasonName, type ReasonName } from "./reasons.js";

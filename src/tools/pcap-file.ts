@@ -2,7 +2,7 @@
 // buffered chunks, so the file is complete the moment `close()` returns (a CLI can exit right after).
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { PcapSink } from "./pcap.js";
-import { validateString } from "./validate.js";
+import { validateString } from "../core/validate.js";
 
 const FLUSH_AT = 64 * 1024;
 

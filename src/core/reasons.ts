@@ -1,5 +1,5 @@
-// Stable names for the core's wire Reason codes (assembly/wire/reason.ts), mapped once, here
-// (STYLE.md rule 10). The index is the code: append only, never reorder.
+// Stable names for the core's wire Reason codes (assembly/wire/reason.ts), mapped once, here.
+// The index is the code: append only, never reorder.
 
 export const REASON_NAMES = [
   "OK",

@@ -6,18 +6,18 @@
 // "ECONNREFUSED"), 2 usage error.
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { createStack, type Stack } from "./stack.js";
-import type { TcpSocket } from "./socket-web.js";
-import { createMemoryLinkPair } from "./link/memory.js";
-import { createUdpLink } from "./link/udp.js";
-import type { Link } from "./link/types.js";
+import { createStack, type Stack } from "../tcp/stack.js";
+import { bindWeb, type TcpSocket } from "../faces/web.js";
+import { createMemoryLinkPair } from "../net/memory-link.js";
+import { createUdpLink } from "../net/udp-link.js";
+import type { Link } from "../net/link.js";
 import { recordLink } from "./pcap.js";
 import { openPcapFile, type PcapFile } from "./pcap-file.js";
 import { renderLadder } from "./ladder.js";
-import { Prng } from "./prng.js";
-import { TcpwasmError, isArgumentError } from "./errors.js";
-import { loadEngine } from "./loader.js";
-import type { TraceEvent } from "./trace.js";
+import { Prng } from "../core/prng.js";
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { loadEngine } from "../core/loader.js";
+import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
 
@@ -117,7 +117,7 @@ async function demo(args: string[]): Promise<number> {
   t0 = performance.now();
 
   try {
-    const listener = server.listen({ port: DEMO_PORT });
+    const listener = bindWeb(server).listen({ port: DEMO_PORT });
     let transferEnd = 0;
     const served = (async () => {
       const s = await listener.accept();
@@ -135,7 +135,7 @@ async function demo(args: string[]): Promise<number> {
     })();
 
     const tConnect = now();
-    const socket = client.connect({ hostname: "10.0.0.2", port: DEMO_PORT });
+    const socket = bindWeb(client).connect({ hostname: "10.0.0.2", port: DEMO_PORT });
     const info = await socket.opened;
     const tOpened = now();
     // Write one event-loop turn after opening, so the handshake's third segment (ACK) shows on its
@@ -366,7 +366,7 @@ async function serve(args: string[]): Promise<number> {
   const handler = { echo: serveEcho, discard: serveDiscard, http: serveHttp }[mode];
   if (!handler) throw new UsageError(`--mode must be echo, discard or http, got "${mode}"`);
   const u = await udpStack(values, "server");
-  const listener = u.stack.listen({ port });
+  const listener = bindWeb(u.stack).listen({ port });
   const where = [values.ip, values.ip6].filter(Boolean).map((a) => (a!.includes(":") ? `[${a!.split("/")[0]}]:${port}` : `${a!.split("/")[0]}:${port}`));
   process.stdout.write(`listening ${mode} on ${where.join(" and ")} (UDP ${values["udp-bind"]} <-> ${values["udp-peer"]})\n`);
   const stopped = new Promise<void>((resolve) => {
@@ -401,7 +401,7 @@ async function connect(args: string[]): Promise<number> {
   const port = integer(portText, "PORT", 1, 65535);
   const u = await udpStack(values, "client");
   try {
-    const socket = u.stack.connect({ hostname: host, port });
+    const socket = bindWeb(u.stack).connect({ hostname: host, port });
     const { readable, writable } = await socket.opened;
     const sending = (async () => {
       const writer = writable.getWriter();

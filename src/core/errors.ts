@@ -1,5 +1,7 @@
 // Every error tcpwasm throws or emits: one class with a stable Node-style `code`. The core returns
-// integer codes; they are mapped to these once, here (STYLE.md rule 10).
+// integer codes; they are mapped to these once, here. The Node face wraps them in
+// node:net's error shape (src/faces/node-net.ts NetError), keeping the code.
+import { EventType } from "./boundary.js";
 
 export type ErrorCode =
   | "ECONNREFUSED"
@@ -19,7 +21,7 @@ export type ErrorCode =
   /** The Node face: listen() on a server already listening, as node:net. */
   | "ERR_SERVER_ALREADY_LISTEN"
   | "ERR_SOCKET_CLOSED"
-  // Argument errors (API misuse), Node's codes and meanings (src/validate.ts throws them):
+  // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
   /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
   | "ERR_INVALID_ARG_TYPE"
   /** The right type, an unusable value (not an address, an unknown option, an inverted range). */
@@ -42,7 +44,7 @@ export class TcpwasmError extends Error {
   }
 }
 
-/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/validate.ts has the typed checks). */
+/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/core/validate.ts has the typed checks). */
 export function invalidArg(message: string): never {
   throw new TcpwasmError("ERR_INVALID_ARG_VALUE", message);
 }
@@ -72,6 +74,16 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
   "EBADF",
   "EISCONN",
 ];
+
+/**
+ * The error that ends a connection, from the engine's RESET, TIMED_OUT or ERROR event (EventType reset,
+ * timedOut, error) and its code; `where` names the connection ("10.0.0.1:5000 -> 10.0.0.2:80").
+ */
+export function connectionError(eventType: number, code: number, where: string): TcpwasmError {
+  const error = engineErrorCode(code);
+  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer" : eventType === EventType.timedOut ? "timed out" : "failed";
+  return new TcpwasmError(error, `${where}: ${what}`);
+}
 
 /** The ErrorCode for a core error number (a negated return value is negated back by the caller). */
 export function engineErrorCode(n: number): ErrorCode {

@@ -108,13 +108,23 @@ export function parseIpv6(text: string): Uint8Array | null {
   return out;
 }
 
+/** An IP address's version and bytes (4 or 16). */
+export interface AddressBytes {
+  version: 4 | 6;
+  bytes: Uint8Array;
+}
+
+/** Text to an IPv4 or IPv6 address, or null when it is neither: the one address-text parser of the host. */
+export function parseAddress(text: string): AddressBytes | null {
+  const v4 = parseIpv4(text);
+  if (v4) return { version: 4, bytes: v4 };
+  const v6 = parseIpv6(text);
+  if (v6) return { version: 6, bytes: v6 };
+  return null;
+}
 
 /** An IPv4 or IPv6 address in text form: its version and bytes. */
-export function validateAddress(value: unknown, name: string): { version: 4 | 6; bytes: Uint8Array } {
+export function validateAddress(value: unknown, name: string): AddressBytes {
   validateString(value, name);
-  const v4 = parseIpv4(value);
-  if (v4) return { version: 4, bytes: v4 };
-  const v6 = parseIpv6(value);
-  if (v6) return { version: 6, bytes: v6 };
-  return invalidValue(name, value, "must be an IPv4 or IPv6 address (a stack has no resolver)");
+  return parseAddress(value) ?? invalidValue(name, value, "must be an IPv4 or IPv6 address (a stack has no resolver)");
 }

@@ -1,6 +1,8 @@
 // The one interface between a stack and whatever carries its packets: an in-memory pair, a UDP
 // socket, a WebSocket, a WebRTC data channel, an emulator's NIC. Implement these three members and a
 // stack can sit on your transport.
+import { TcpwasmError } from "../core/errors.js";
+import { invalidType } from "../core/validate.js";
 
 /** Receives a batch of raw IP packets, in arrival order. */
 export type PacketHandler = (packets: Uint8Array[]) => void;
@@ -46,3 +48,25 @@ export const DEFAULT_MTU = 1500;
  * (RFC 9293 3.7.1).
  */
 export const MIN_LINK_MTU = 576;
+
+/** A Link: an object with send, onReceive and close. */
+export function validateLink(link: unknown, name: string): asserts link is Link {
+  if (typeof link !== "object" || link === null) invalidType(name, "a Link (an object with send, onReceive and close)", link);
+  for (const member of ["send", "onReceive", "close"]) {
+    const value = (link as Record<string, unknown>)[member];
+    if (typeof value !== "function") invalidType(`${name}.${member}`, "of type function (a Link has send, onReceive and close)", value);
+  }
+}
+
+/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
+export function checkedLinkMtu(link: Link): number | undefined {
+  const mtu = link.mtu;
+  if (mtu === undefined) return undefined;
+  if (typeof mtu !== "number") {
+    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.mtu must be a number, got ${typeof mtu}`);
+  }
+  if (!Number.isInteger(mtu) || mtu < MIN_LINK_MTU || mtu > 65535) {
+    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
+  }
+  return mtu;
+}

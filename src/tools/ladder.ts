@@ -5,8 +5,8 @@
 // Arrows are drawn from what the sender recorded ("out"); a segment the other side never recorded as
 // arriving ("in") is drawn as lost. Runs of data segments and pure ACKs longer than `foldAfter` are
 // folded into one summary line, so a 16 MiB transfer stays readable.
-import { flagNames, TcpFlag, type SegmentTrace, type StateTrace, type TraceEvent } from "./trace.js";
-import { validateArray, validateBoolean, validateInteger, validateObject, validateString } from "./validate.js";
+import { flagNames, TcpFlag, type SegmentTrace, type StateTrace, type TraceEvent } from "../core/trace.js";
+import { validateArray, validateBoolean, validateInteger, validateObject, validateString } from "../core/validate.js";
 
 export interface LadderOptions {
   /** The endpoint drawn on the left (its "out" segments point right). */

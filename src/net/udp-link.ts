@@ -8,9 +8,9 @@
 import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { TcpwasmError, invalidArg, type ErrorCode } from "../errors.js";
-import { invalidType, invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateUint8Array } from "../validate.js";
-import { DEFAULT_MTU, type Link, type PacketHandler } from "./types.js";
+import { TcpwasmError, invalidArg, type ErrorCode } from "../core/errors.js";
+import { invalidType, invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateUint8Array } from "../core/validate.js";
+import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
 
 export interface UdpEndpoint {
   host: string;
@@ -167,7 +167,7 @@ export class UdpLink implements Link {
 
 /**
  * Opens a UDP link: binds (or adopts `socket`), and sends every packet to `peer`. Rejects with a
- * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), or an argument error (src/validate.ts).
+ * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), or an argument error (src/core/validate.ts).
  */
 export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
   validateObject(options, "options");

@@ -1,9 +1,8 @@
 // Argument checks for every public entry, in one place: each throws a TcpwasmError with Node's code
 // for the kind of misuse (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, ...) and a
 // message that names the argument as the caller wrote it ("options.remotePort", "config.txRegion"),
-// the way node:net words its own (STYLE.md rule 10). Browser-safe: no Node built-in.
+// the way node:net words its own. Browser-safe: no Node built-in.
 import { TcpwasmError, type ErrorCode } from "./errors.js";
-import type { Link } from "./link/types.js";
 
 /** What the caller passed, for a message: "type number (42)", "an instance of ArrayBuffer", "null". */
 export function received(value: unknown): string {
@@ -132,14 +131,6 @@ export function validateUint8Array(value: unknown, name: string): asserts value 
   if (!(value instanceof Uint8Array)) invalidType(name, "an instance of Uint8Array", value);
 }
 
-/** A Link (src/link/types.ts): an object with send, onReceive and close. */
-export function validateLink(link: unknown, name: string): asserts link is Link {
-  if (typeof link !== "object" || link === null) invalidType(name, "a Link (an object with send, onReceive and close)", link);
-  for (const member of ["send", "onReceive", "close"]) {
-    const value = (link as Record<string, unknown>)[member];
-    if (typeof value !== "function") invalidType(`${name}.${member}`, "of type function (a Link has send, onReceive and close)", value);
-  }
-}
 
 /** An array whose every item passes `check` (named "name[i]"). */
 export function validateArray(value: unknown, name: string, check?: (item: unknown, name: string) => void, minLength = 0): asserts value is unknown[] {

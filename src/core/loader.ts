@@ -3,7 +3,7 @@
 // and instantiates as many engines as the caller wants (two stacks in one process are two instances).
 import { instantiate } from "@assemblyscript/loader";
 import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
-import { simd as simdB64, scalar as scalarB64 } from "../build/wasm-release.js";
+import { simd as simdB64, scalar as scalarB64 } from "../../build/wasm-release.js";
 
 export type Flavor = "simd" | "scalar" | "debug";
 /** Every `flavor` option value loadEngine takes. */
@@ -42,7 +42,7 @@ async function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
   if (!m) {
     m = (async () => {
       let b64: string;
-      if (flavor === "debug") b64 = (await import("../build/wasm-debug.js")).debug;
+      if (flavor === "debug") b64 = (await import("../../build/wasm-debug.js")).debug;
       else b64 = flavor === "simd" ? simdB64 : scalarB64;
       return WebAssembly.compile(decodeBase64(b64) as BufferSource);
     })();
