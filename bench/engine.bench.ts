@@ -10,7 +10,7 @@
 // receive ring in place, as a socket layer would.
 import { Engine, type EngineConfig } from "../src/engine.js";
 import { Prng } from "../src/prng.js";
-import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/pair.js";
+import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/fixtures/pair.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { createHash } from "node:crypto";
 

@@ -1,0 +1,259 @@
+// The Web face (src/socket-web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
+// stacks over the in-memory link on the real clock. Data is checked with SHA-256; no assertion
+// depends on how long anything takes.
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createStack, type Stack } from "../../src/stack.js";
+import { createMemoryLinkPair } from "../../src/link/memory.js";
+import type { TcpSocket } from "../../src/socket-web.js";
+import { Prng } from "../../src/prng.js";
+import type { TraceEvent } from "../../src/trace.js";
+import { reachedState, sentSegments } from "../fixtures/trace-util.js";
+
+async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {
+  const [la, lb] = createMemoryLinkPair();
+  // Default RTO bounds: a spurious RTO on both ends at once trips the engine bug reduced in
+  // test/engine/faults.test.ts (ACK ping-pong after SND.NXT was rewound), which is not what these test.
+  const common = { config: { mslMs: 50, ...config } };
+  const a = await createStack({ ...common, addresses: ["10.0.0.1/24", "fd00::1/64"], name: "client" });
+  const b = await createStack({ ...common, addresses: ["10.0.0.2/24", "fd00::2/64"], name: "server" });
+  a.attach(la);
+  b.attach(lb);
+  return { a, b };
+}
+
+function data(n: number, seed: number): Uint8Array {
+  return new Prng(seed).fill(new Uint8Array(n));
+}
+
+async function readAll(readable: ReadableStream<Uint8Array>): Promise<{ sha: string; bytes: number }> {
+  const h = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
+    h.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha: h.digest("hex"), bytes };
+}
+
+async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Array, chunk = 64 * 1024): Promise<void> {
+  const w = writable.getWriter();
+  for (let at = 0; at < payload.length; at += chunk) await w.write(payload.subarray(at, at + chunk));
+  await w.close();
+}
+
+const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 2));
+}
+
+async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
+  const listener = stack.listen({ port });
+  for await (const s of listener) {
+    await listener.close();
+    return s;
+  }
+  throw new Error("listener ended without a connection");
+}
+
+describe("Web face", () => {
+  it("moves 8 MiB each way at once with matching SHA-256, then both closed promises resolve", async () => {
+    const { a, b } = await pair();
+    const up = data(8 << 20, 11);
+    const down = data(8 << 20, 12);
+    const accepted = firstSocket(b, 443);
+    const client = a.connect({ hostname: "10.0.0.2", port: 443 });
+    const info = await client.opened;
+    expect(info.remoteAddress).toBe("10.0.0.2");
+    expect(info.remotePort).toBe(443);
+    expect(info.localAddress).toBe("10.0.0.1");
+    const server = await accepted;
+    const sInfo = await server.opened;
+    expect(sInfo.remotePort).toBe(info.localPort);
+    const [clientGot, serverGot] = await Promise.all([
+      readAll(info.readable),
+      readAll(sInfo.readable),
+      writeAll(info.writable, up),
+      writeAll(sInfo.writable, down),
+    ]);
+    expect(serverGot).toEqual({ sha: digest(up), bytes: up.length });
+    expect(clientGot).toEqual({ sha: digest(down), bytes: down.length });
+    await expect(client.closed).resolves.toBeUndefined();
+    await expect(server.closed).resolves.toBeUndefined();
+    a.close();
+    b.close();
+  });
+
+  it("works over IPv6 with a bracketed hostname", async () => {
+    const { a, b } = await pair();
+    const accepted = firstSocket(b, 80);
+    const client = a.connect({ hostname: "[fd00::2]", port: 80 });
+    const info = await client.opened;
+    expect(info.remoteAddress).toBe("fd00::2");
+    const server = await accepted;
+    const msg = new TextEncoder().encode("hello over v6");
+    await writeAll(info.writable, msg);
+    const got = await readAll((await server.opened).readable);
+    expect(got.sha).toBe(digest(msg));
+    a.close();
+    b.close();
+  });
+
+  it("a reader that stops reading stalls the peer's writes and closes the window; reading again resumes", async () => {
+    const { a, b } = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
+    const accepted = firstSocket(b, 80);
+    const client = a.connect({ hostname: "10.0.0.2", port: 80, readableHighWaterMark: 16 * 1024 });
+    const info = await client.opened;
+    const server = await accepted;
+    const sInfo = await server.opened;
+    // The server writes 1 MiB and nobody reads at the client: the stream queue, then the receive ring
+    // fill, the client advertises a zero window and the server's writes stop resolving.
+    const payload = data(1 << 20, 13);
+    let written = 0;
+    const writer = sInfo.writable.getWriter();
+    const writing = (async () => {
+      for (let at = 0; at < payload.length; at += 8192) {
+        await writer.write(payload.subarray(at, at + 8192));
+        written = at + 8192;
+      }
+      await writer.close();
+    })();
+    await until(() => server.connection.status().sndWnd === 0 && client.connection.status().recvQueued === 64 * 1024);
+    expect(client.connection.isPaused).toBe(true);
+    const stalledAt = written;
+    expect(stalledAt).toBeLessThan(payload.length);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(written).toBe(stalledAt);
+    expect(client.connection.status().rcvWnd).toBe(0);
+    // Reading drains the queue, resumes the connection, reopens the window; everything arrives.
+    const got = await readAll(info.readable);
+    await writing;
+    expect(got).toEqual({ sha: digest(payload), bytes: payload.length });
+    a.close();
+    b.close();
+  });
+
+  it("half-close: closing the writable sends FIN while the readable side keeps receiving", async () => {
+    const { a, b } = await pair();
+    const accepted = firstSocket(b, 80);
+    const client = a.connect({ hostname: "10.0.0.2", port: 80 });
+    const info = await client.opened;
+    const server = await accepted;
+    const sInfo = await server.opened;
+    const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
+    await writeAll(info.writable, request);
+    // The server reads to the end (the client's FIN), and only then answers.
+    const got = await readAll(sInfo.readable);
+    expect(got.sha).toBe(digest(request));
+    expect(server.connection.state).toBe("CLOSE-WAIT");
+    // The client's FIN is acknowledged; its side stays open for reading.
+    await until(() => client.connection.state === "FIN-WAIT-2");
+    const response = data(300_000, 14);
+    await writeAll(sInfo.writable, response);
+    const back = await readAll(info.readable);
+    expect(back.sha).toBe(digest(response));
+    await expect(client.closed).resolves.toBeUndefined();
+    await expect(server.closed).resolves.toBeUndefined();
+    a.close();
+    b.close();
+  });
+
+  it("closed and opened outcomes: refused, reset by the peer, close()", async () => {
+    const { a, b } = await pair();
+    // Refused.
+    const refused = a.connect({ hostname: "10.0.0.2", port: 7 });
+    await expect(refused.opened).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(refused.closed).rejects.toMatchObject({ code: "ECONNREFUSED" });
+
+    // Reset: the server aborts its writable side; the client's readable errors and closed rejects.
+    let accepted = firstSocket(b, 80);
+    const victim = a.connect({ hostname: "10.0.0.2", port: 80 });
+    const vInfo = await victim.opened;
+    let server = await accepted;
+    await (await server.opened).writable.abort(new Error("go away"));
+    await expect(victim.closed).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(vInfo.readable.getReader().read()).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(vInfo.writable.getWriter().write(new Uint8Array(1))).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(server.closed).resolves.toBeUndefined();
+
+    // close(): FIN both ways; both sides' closed resolve once the peer closes too.
+    accepted = firstSocket(b, 81);
+    const polite = a.connect({ hostname: "10.0.0.2", port: 81 });
+    await polite.opened;
+    server = await accepted;
+    const sInfo = await server.opened;
+    const closing = polite.close();
+    await expect(readAll(sInfo.readable)).resolves.toMatchObject({ bytes: 0 });
+    await server.close();
+    await expect(closing).resolves.toBeUndefined();
+    await expect(server.closed).resolves.toBeUndefined();
+    a.close();
+    b.close();
+  });
+
+  it("a listener is an async iterable of sockets that ends when closed", async () => {
+    const { a, b } = await pair();
+    const listener = b.listen({ port: 9000 });
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const s of listener) {
+        const { writable } = await s.opened;
+        seen.push(s.remotePort);
+        await writeAll(writable, new TextEncoder().encode(`hello ${seen.length}`));
+      }
+    })();
+    for (let i = 1; i <= 3; i++) {
+      const c = a.connect({ hostname: "10.0.0.2", port: 9000 });
+      const { readable, localPort } = await c.opened;
+      const got = await readAll(readable);
+      expect(got.sha).toBe(digest(new TextEncoder().encode(`hello ${i}`)));
+      expect(seen).toContain(localPort);
+      await c.close();
+    }
+    await listener.close();
+    await loop;
+    expect(seen).toHaveLength(3);
+    // Closed: a new connection is refused.
+    await expect(a.connect({ hostname: "10.0.0.2", port: 9000 }).opened).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    a.close();
+    b.close();
+  });
+});
+
+describe("Web face segments (Node: the drain waits for the microtask queue)", () => {
+  it("a write and a close awaited one after the other leave as one segment, and so does the answer", async () => {
+    const traces: TraceEvent[] = [];
+    const [la, lb] = createMemoryLinkPair();
+    const common = { config: { mslMs: 50 }, trace: (e: TraceEvent) => void traces.push(e) };
+    const a = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client" });
+    const b = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
+    a.attach(la);
+    b.attach(lb);
+    const listener = b.listen({ port: 7 });
+    const served = (async () => {
+      const s = (await listener.accept())!;
+      const { readable, writable } = await s.opened;
+      const got = await readAll(readable);
+      const w = writable.getWriter();
+      await w.write(data(300, 2));
+      await w.close();
+      return got.bytes;
+    })();
+    const socket = a.connect({ hostname: "10.0.0.2", port: 7 });
+    const { readable, writable } = await socket.opened;
+    const w = writable.getWriter();
+    await w.write(data(100, 1));
+    await w.close();
+    expect((await readAll(readable)).bytes).toBe(300);
+    expect(await served).toBe(100);
+    await socket.closed;
+    await until(() => reachedState(traces, "server", "CLOSED"));
+    const sent = (endpoint: string) => sentSegments(traces, endpoint);
+    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    await listener.close();
+    a.close();
+    b.close();
+  });
+});
