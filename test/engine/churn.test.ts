@@ -5,16 +5,16 @@
 // connections' bytes (the pool less the tables) come back to the listener's alone, and the tables
 // stay within one doubling of their size after the warm-up rounds.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../../src/engine.js";
-import { moveAll } from "../fixtures/engine-host.js";
+import type { Engine } from "../../src/engine.js";
+import { ADDRESS_A, ADDRESS_B, Pair, SERVER_PORT } from "../fixtures/pair.js";
 
 describe("connection churn", () => {
   it("200,000 open/transfer/close cycles give back every connection's bytes and stop growing after warm-up", async () => {
     const config = { sendBuffer: 16384, recvBuffer: 16384, mslMs: 1 };
-    const a = await Engine.create({ flavor: "simd", secret: new Uint8Array(32).fill(8), config });
-    const b = await Engine.create({ flavor: "simd", secret: new Uint8Array(32).fill(9), config });
-    let now = 0;
-    b.listen({ port: 80, backlog: 1024 });
+    const pair = await Pair.create({ flavor: "simd", config, seed: 8 });
+    const a = pair.a.engine;
+    const b = pair.b.engine;
+    b.listen({ port: SERVER_PORT, backlog: 1024 });
     const kib = new Uint8Array(1024);
     const held = (e: Engine) => e.memoryInUse() - e.tableMemory();
     let tablesA = 0;
@@ -27,40 +27,38 @@ describe("connection churn", () => {
     // Lets the last closes and TIME-WAITs (2 MSL = 2 ms) run out.
     const quiesce = () => {
       for (let i = 0; i < 10; i++) {
-        now += 10;
-        a.timers(now);
-        b.timers(now);
-        moveAll(a, b, now);
-        moveAll(b, a, now);
-        for (const e of a.events()) if (e.type === "closed") { a.release(e.id, now); done++; }
-        for (const e of b.events()) if (e.type === "closed") b.release(e.id, now);
+        pair.now += 10;
+        a.timers(pair.now);
+        b.timers(pair.now);
+        pair.exchange();
+        for (const e of a.events()) if (e.type === "closed") { a.release(e.id, pair.now); done++; }
+        for (const e of b.events()) if (e.type === "closed") b.release(e.id, pair.now);
       }
     };
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < 100; i++) a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
+      for (let i = 0; i < 100; i++) a.connect({ local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT }, pair.now);
       for (let step = 0; step < 10; step++) {
-        moveAll(a, b, now);
-        moveAll(b, a, now);
+        pair.exchange();
         for (const e of a.events()) {
-          if (e.type === "connected") a.send(e.id, kib, now);
+          if (e.type === "connected") a.send(e.id, kib, pair.now);
           else if (e.type === "readable") {
-            received += a.recv(e.id, now).length;
-            a.close(e.id, now);
+            received += a.recv(e.id, pair.now).length;
+            a.close(e.id, pair.now);
           } else if (e.type === "closed") {
-            a.release(e.id, now);
+            a.release(e.id, pair.now);
             done++;
           }
         }
         for (const e of b.events()) {
           if (e.type === "readable") {
-            received += b.recv(e.id, now).length;
-            b.send(e.id, kib, now);
-          } else if (e.type === "peerFin") b.close(e.id, now);
-          else if (e.type === "closed") b.release(e.id, now);
+            received += b.recv(e.id, pair.now).length;
+            b.send(e.id, kib, pair.now);
+          } else if (e.type === "peerFin") b.close(e.id, pair.now);
+          else if (e.type === "closed") b.release(e.id, pair.now);
         }
-        now += 1;
-        a.timers(now);
-        b.timers(now);
+        pair.now += 1;
+        a.timers(pair.now);
+        b.timers(pair.now);
       }
       if (round === 200) {
         quiesce();

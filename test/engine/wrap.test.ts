@@ -2,26 +2,22 @@
 // the release build, every byte checked against a pattern whose period (a prime) catches any byte
 // lost, duplicated or shifted. SND.UNA passes ISS again on the way.
 import { describe, expect, it } from "vitest";
-import { Engine } from "../../src/engine.js";
-import { moveAll } from "../fixtures/engine-host.js";
+import { ADDRESS_A, ADDRESS_B, Pair, SERVER_PORT } from "../fixtures/pair.js";
 
 const PERIOD = 1048573;
 
 describe("sequence number wrap-around", () => {
   it("moves 4.25 GiB intact, SND.UNA passing ISS again", async () => {
     const config = { sendBuffer: 1 << 20, recvBuffer: 1 << 20 };
-    const a = await Engine.create({ flavor: "simd", secret: new Uint8Array(32).fill(5), config });
-    const b = await Engine.create({ flavor: "simd", secret: new Uint8Array(32).fill(6), config });
+    const pair = await Pair.create({ flavor: "simd", config, seed: 5 });
+    const a = pair.a.engine;
+    const b = pair.b.engine;
     const pattern = new Uint8Array(2 * PERIOD);
     for (let i = 0; i < pattern.length; i++) pattern[i] = (i % PERIOD) * 131 + 7;
-    let now = 0;
-    b.listen({ port: 80 });
-    const client = a.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 80 }, now);
+    b.listen({ port: SERVER_PORT });
+    const client = a.connect({ local: ADDRESS_A, remote: ADDRESS_B, remotePort: SERVER_PORT }, pair.now);
 
-    for (let i = 0; i < 4; i++) {
-      moveAll(a, b, now);
-      moveAll(b, a, now);
-    }
+    for (let i = 0; i < 4; i++) pair.exchange();
     const server = (b.events().find((e) => e.type === "accepted") as { id: number }).id;
     const iss = a.status(client).iss;
     const total = 4.25 * 2 ** 30;
@@ -35,10 +31,10 @@ describe("sequence number wrap-around", () => {
         const n = Math.min(space, total - sent, PERIOD);
         const at = sent % PERIOD;
         a.memory.u8.set(pattern.subarray(at, at + n), a.raw.connSendPtr(client) >>> 0);
-        a.raw.connSendCommitMs(client, n, now);
+        a.raw.connSendCommitMs(client, n, pair.now);
         sent += n;
       }
-      moveAll(a, b, now);
+      pair.send("A");
       for (;;) {
         const n = b.raw.connRecvAvail(server);
         if (n <= 0) break;
@@ -46,16 +42,16 @@ describe("sequence number wrap-around", () => {
         const p = b.raw.connRecvPtr(server) >>> 0;
         const at = received % PERIOD;
         if (Buffer.compare(b.memory.u8.subarray(p, p + take), pattern.subarray(at, at + take)) !== 0) mismatches++;
-        b.raw.connRecvConsumeMs(server, take, now);
+        b.raw.connRecvConsumeMs(server, take, pair.now);
         received += take;
       }
-      moveAll(b, a, now);
+      pair.send("B");
       a.events();
       b.events();
       if (!passedIss && received > 2 ** 32 - 2 ** 20) passedIss = true;
-      now += 0.05;
-      a.timers(now);
-      b.timers(now);
+      pair.now += 0.05;
+      a.timers(pair.now);
+      b.timers(pair.now);
     }
     expect(received).toBe(total);
     expect(mismatches).toBe(0);

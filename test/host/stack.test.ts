@@ -1,30 +1,22 @@
-// The stack (src/stack.ts): two stacks over the in-memory link, on the real clock, through the
-// internal connection API the socket faces use. Data is checked with SHA-256; no assertion depends on
-// how long anything takes (waits are bounded by the test timeout only).
+// The stack (src/stack.ts): two stacks over the in-memory link on a virtual clock (test/fixtures/
+// stack-pair.ts), through the internal connection API the socket faces use. Data is checked with
+// SHA-256; no assertion depends on how long anything takes, and a wait for something that never
+// happens fails with the stacks' state.
 import { describe, expect, it } from "vitest";
-import { MicrotaskRounds, createStack, type Stack, type StackConnection, type StackOptions, type StackTimers } from "../../src/stack.js";
-import { createMemoryLinkPair, type MemoryLinkOptions } from "../../src/link/memory.js";
+import { MicrotaskRounds, type StackConnection, type StackOptions, type StackTimers } from "../../src/stack.js";
 import { TcpwasmError } from "../../src/errors.js";
-import type { SegmentTrace, TraceEvent } from "../../src/trace.js";
-import { reachedState, sentSegments } from "../fixtures/trace-util.js";
+import type { SegmentTrace } from "../../src/trace.js";
 import { parseIpv4, parseIpv6 } from "../../src/wire.js";
 import { checksumRef, pseudoHeaderSumV6Ref } from "../fixtures/checksum-reference.js";
 import { buildPacket } from "../fixtures/wire-reference.js";
-import { accepted, collect, data, sha, writeAll } from "../fixtures/stack-util.js";
+import { accepted, collect, connected, data, sha, writeAll } from "../fixtures/stack-util.js";
+import { StackPair, VirtualNet, type StackPairOptions } from "../fixtures/stack-pair.js";
 
 const FAST: StackOptions["config"] = { rtoInitialMs: 200, rtoMinMs: 100, mslMs: 50 };
 
-async function pair(options: { link?: MemoryLinkOptions; config?: StackOptions["config"]; timers?: StackTimers } = {}) {
-  const [la, lb] = createMemoryLinkPair(options.link);
-  const common = { flavor: "debug" as const, config: { ...FAST, ...options.config }, timers: options.timers };
-  const a = await createStack({ ...common, addresses: ["10.0.0.1/24", "fd00::1/64"], name: "client" });
-  const b = await createStack({ ...common, addresses: ["10.0.0.2/24", "fd00::2/64"], name: "server" });
-  a.attach(la);
-  b.attach(lb);
-  return { a, b, la, lb };
+function pair(options: StackPairOptions = {}): Promise<StackPair> {
+  return StackPair.create({ ...options, config: { ...FAST, ...options.config } });
 }
-
-
 
 /** Resolves with the error (or undefined) the connection closes with. */
 function closeOf(conn: StackConnection): Promise<TcpwasmError | undefined> {
@@ -35,15 +27,11 @@ function closeOf(conn: StackConnection): Promise<TcpwasmError | undefined> {
 
 
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 2));
-}
-
-
 describe("stack", () => {
   for (const [family, remote] of [["IPv4", "10.0.0.2"], ["IPv6", "fd00::2"]] as const) {
     it(`${family}: connect, transfer both ways, half-close, orderly close on both sides`, async () => {
-      const { a, b } = await pair();
+      const p = await pair();
+      const { a, b } = p;
       const request = data(1 << 20, 1);
       const response = data(600_000, 2);
       const server = accepted(b, 8080);
@@ -51,27 +39,27 @@ describe("stack", () => {
       expect(client.state).toBe("SYN-SENT");
       const clientClosed = closeOf(client);
       const clientIn = collect(client);
-      await new Promise<void>((r) => (client.onConnect = r));
+      await p.wait(connected(client), "connect");
       expect(client.state).toBe("ESTABLISHED");
       expect(client.remoteAddress).toBe(remote);
       const sending = writeAll(client, request, true);
 
-      const s = await server;
+      const s = await p.wait(server, "accept");
       expect(s.remoteAddress).toBe(client.localAddress);
       expect(s.remotePort).toBe(client.localPort);
       expect(s.localPort).toBe(8080);
       const serverClosed = closeOf(s);
       const serverIn = collect(s);
       // Half-close: the client's FIN arrives after its data, and the server still sends afterwards.
-      await serverIn.ended;
-      await sending;
+      await p.wait(serverIn.ended, "request and FIN");
+      await p.wait(sending, "request written");
       expect(s.state).toBe("CLOSE-WAIT");
       expect(sha(serverIn.chunks)).toBe(sha([request]));
-      await writeAll(s, response, true);
-      await clientIn.ended;
+      await p.wait(writeAll(s, response, true), "response written");
+      await p.wait(clientIn.ended, "response and FIN");
       expect(sha(clientIn.chunks)).toBe(sha([response]));
-      expect(await clientClosed).toBeUndefined();
-      expect(await serverClosed).toBeUndefined();
+      expect(await p.wait(clientClosed, "client close")).toBeUndefined();
+      expect(await p.wait(serverClosed, "server close")).toBeUndefined();
       expect(client.state).toBe("TIME-WAIT");
       expect(s.state).toBe("CLOSED");
       expect(client.bytesWritten).toBe(request.length);
@@ -83,18 +71,13 @@ describe("stack", () => {
   }
 
   it("trace events carry every option of a segment: MSS, window scale, SACK-permitted, timestamps", async () => {
-    const traces: TraceEvent[] = [];
-    const [la, lb] = createMemoryLinkPair();
-    const common = { flavor: "debug" as const, config: FAST };
-    const a = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client", trace: (e) => void traces.push(e) });
-    const b = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
-    a.attach(la);
-    b.attach(lb);
+    const p = await pair({ traceClientOnly: true });
+    const { a, b } = p;
     const server = accepted(b, 8081);
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 8081 });
-    await new Promise<void>((r) => (client.onConnect = r));
-    await server;
-    const segments = traces.filter((e): e is SegmentTrace => e.kind === "segment");
+    await p.wait(connected(client), "connect");
+    await p.wait(server, "accept");
+    const segments = p.traces.filter((e): e is SegmentTrace => e.kind === "segment");
     const syn = segments.find((e) => e.direction === "out" && e.flags === 0x002)!;
     const synAck = segments.find((e) => e.direction === "in" && e.flags === 0x012)!;
     const ack = segments.find((e) => e.direction === "out" && e.flags === 0x010)!;
@@ -109,17 +92,18 @@ describe("stack", () => {
   });
 
   it("abort sends RST: the peer closes with ECONNRESET, the aborting side with no error", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const server = accepted(b, 80);
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
     const clientClosed = closeOf(client);
-    await new Promise<void>((r) => (client.onConnect = r));
-    const s = await server;
+    await p.wait(connected(client), "connect");
+    const s = await p.wait(server, "accept");
     const serverClosed = closeOf(s);
     s.onData = () => undefined;
     client.abort();
-    expect(await clientClosed).toBeUndefined();
-    const err = await serverClosed;
+    expect(await p.wait(clientClosed, "client close")).toBeUndefined();
+    const err = await p.wait(serverClosed, "server close");
     expect(err).toBeInstanceOf(TcpwasmError);
     expect(err?.code).toBe("ECONNRESET");
     expect(() => s.write(new Uint8Array(1))).toThrow(expect.objectContaining({ code: "ECONNRESET" }));
@@ -128,21 +112,23 @@ describe("stack", () => {
   });
 
   it("a port nobody listens on refuses: ECONNREFUSED", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 9 });
-    let connected = false;
-    client.onConnect = () => (connected = true);
-    const err = await closeOf(client);
-    expect(connected).toBe(false);
+    let isConnected = false;
+    client.onConnect = () => (isConnected = true);
+    const err = await p.wait(closeOf(client), "refusal");
+    expect(isConnected).toBe(false);
     expect(err?.code).toBe("ECONNREFUSED");
     a.close();
     b.close();
   });
 
   it("a link that drops everything times the connect out: ETIMEDOUT", async () => {
-    const { a, b } = await pair({ link: { loss: 1 }, config: { synRetries: 2, rtoInitialMs: 10, rtoMinMs: 10 } });
+    const p = await pair({ link: { loss: 1 }, config: { synRetries: 2, rtoInitialMs: 10, rtoMinMs: 10 } });
+    const { a, b } = p;
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-    const err = await closeOf(client);
+    const err = await p.wait(closeOf(client), "connect timeout");
     expect(err?.code).toBe("ETIMEDOUT");
     expect(a.counters().timeouts).toBeGreaterThan(0);
     a.close();
@@ -150,11 +136,12 @@ describe("stack", () => {
   });
 
   it("listening twice on a port is EADDRINUSE; a foreign local address is EADDRNOTAVAIL", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     b.openListener({ port: 80 }, () => undefined);
     expect(() => b.openListener({ port: 80 }, () => undefined)).toThrow(expect.objectContaining({ code: "EADDRINUSE" }));
     expect(() => b.openListener({ port: 81, address: "10.0.0.9" }, () => undefined)).toThrow(expect.objectContaining({ code: "EADDRNOTAVAIL" }));
-    const v4only = await createStack({ addresses: ["10.0.0.5/24"], flavor: "debug" });
+    const v4only = await p.stack({ addresses: ["10.0.0.5/24"] });
     expect(() => v4only.openConnection({ remote: "fd00::2", remotePort: 80 })).toThrow(expect.objectContaining({ code: "EADDRNOTAVAIL" }));
     v4only.close();
     a.close();
@@ -162,40 +149,44 @@ describe("stack", () => {
   });
 
   it("a paused reader shrinks the advertised window to zero; resume delivers everything", async () => {
-    const { a, b } = await pair({ config: { recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 } });
+    const p = await pair({ config: { recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 } });
+    const { a, b } = p;
     const server = accepted(b, 80);
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-    await new Promise<void>((r) => (client.onConnect = r));
-    const s = await server;
+    await p.wait(connected(client), "connect");
+    const s = await p.wait(server, "accept");
     s.pause();
     const serverIn = collect(s);
     const payload = data(512 * 1024, 3);
     const sending = writeAll(client, payload, true);
     // The receive ring fills, the peer is told the window is zero, and the sender stops.
-    await until(() => client.status().sndWnd === 0 && s.status().recvQueued === 64 * 1024);
+    await p.runUntil(() => client.status().sndWnd === 0 && s.status().recvQueued === 64 * 1024, "zero window");
     expect(serverIn.chunks).toHaveLength(0);
     const stalledAt = client.status().sndUna;
-    await new Promise((r) => setTimeout(r, 20));
+    // Long enough for several zero-window probes (RFC 9293 3.8.6.1): none of them moves SND.UNA.
+    await p.advance(2_000);
     expect(client.status().sndUna).toBe(stalledAt);
     s.resume();
-    await serverIn.ended;
-    await sending;
+    await p.wait(serverIn.ended, "data and FIN");
+    await p.wait(sending, "all written");
     expect(sha(serverIn.chunks)).toBe(sha([payload]));
     a.close();
     b.close();
   });
 
   it("keeps one timer armed at a time, and survives timers that fire late, in bunches and after being cleared", async () => {
-    // A throttled page: callbacks run only on a 30 ms tick, all together, late; clearTimeout is ignored
-    // so stale callbacks fire too. The stack must still finish a lossy transfer correctly.
+    // A throttled page: callbacks run only on a 30 ms tick (of the virtual clock), all together,
+    // late; clearTimeout is ignored so stale callbacks fire too. The stack must still finish a lossy
+    // transfer correctly.
     const pending: { fn: () => void; at: number }[] = [];
     let live = 0;
     let maxLive = 0;
+    let clock = () => 0;
     const throttled: StackTimers = {
       setTimeout(fn, ms) {
         live++;
         maxLive = Math.max(maxLive, live);
-        const entry = { fn, at: performance.now() + ms };
+        const entry = { fn, at: clock() + ms };
         pending.push(entry);
         return entry;
       },
@@ -203,43 +194,43 @@ describe("stack", () => {
         live--;
       },
     };
-    const tick = setInterval(() => {
-      const now = performance.now();
-      const due = pending.filter((p) => p.at <= now);
-      for (const p of due) pending.splice(pending.indexOf(p), 1);
-      for (const p of due) {
+    const p = await pair({ link: { loss: 0.05, seed: 7 }, timers: { a: throttled, b: throttled } });
+    clock = p.clock.read;
+    const tick = () => {
+      const due = pending.filter((e) => e.at <= p.now);
+      for (const e of due) pending.splice(pending.indexOf(e), 1);
+      for (const e of due) {
         live = Math.max(0, live - 1);
-        p.fn();
+        e.fn();
       }
-    }, 30);
-    try {
-      const { a, b } = await pair({ link: { loss: 0.05, seed: 7 }, timers: throttled });
-      const server = accepted(b, 80);
-      const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
-      const clientClosed = closeOf(client);
-      const payload = data(256 * 1024, 4);
-      await new Promise<void>((r) => (client.onConnect = r));
-      const sending = writeAll(client, payload, true);
-      const s = await server;
-      const serverIn = collect(s);
-      await serverIn.ended;
-      s.end();
-      await sending;
-      expect(sha(serverIn.chunks)).toBe(sha([payload]));
-      expect(await clientClosed).toBeUndefined();
-      expect(a.counters().retransmits + a.counters().fastRetransmits).toBeGreaterThan(0);
-      // Two stacks, each with at most one timer armed.
-      expect(maxLive).toBeLessThanOrEqual(2);
-      a.close();
-      b.close();
-    } finally {
-      clearInterval(tick);
-    }
+      p.clock.setTimeout(tick, 30);
+    };
+    p.clock.setTimeout(tick, 30);
+    const { a, b } = p;
+    const server = accepted(b, 80);
+    const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+    const clientClosed = closeOf(client);
+    const payload = data(256 * 1024, 4);
+    await p.wait(connected(client), "connect");
+    const sending = writeAll(client, payload, true);
+    const s = await p.wait(server, "accept");
+    const serverIn = collect(s);
+    await p.wait(serverIn.ended, "data and FIN");
+    s.end();
+    await p.wait(sending, "all written");
+    expect(sha(serverIn.chunks)).toBe(sha([payload]));
+    expect(await p.wait(clientClosed, "client close")).toBeUndefined();
+    expect(a.counters().retransmits + a.counters().fastRetransmits).toBeGreaterThan(0);
+    // Two stacks, each with at most one timer armed.
+    expect(maxLive).toBeLessThanOrEqual(2);
+    a.close();
+    b.close();
   });
 
   it("answers ICMP and ICMPv6 echo requests to its addresses and drops packets for others", async () => {
-    const [link, wire] = createMemoryLinkPair();
-    const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
+    const net = new VirtualNet();
+    const [link, wire] = net.linkPair();
+    const stack = await net.stack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
     stack.attach(link);
     const replies: Uint8Array[] = [];
     wire.onReceive((packets) => replies.push(...packets));
@@ -262,8 +253,8 @@ describe("stack", () => {
       echo(false, peer4, parseIpv4("10.0.0.77")!),
       echo(true, peer6, parseIpv6("fd00::77")!),
     ]);
-    await until(() => replies.length >= 2 && stack.stackCounters.notForUs >= 2);
-    await new Promise((r) => setTimeout(r, 10));
+    await net.runUntil(() => replies.length >= 2 && stack.stackCounters.notForUs >= 2, "echo replies");
+    await net.advance(10);
     expect(replies).toHaveLength(2);
     const [r4, r6] = replies[0]![0]! >> 4 === 4 ? [replies[0]!, replies[1]!] : [replies[1]!, replies[0]!];
     expect([...r4.subarray(12, 16)]).toEqual([10, 0, 0, 1]);
@@ -282,9 +273,10 @@ describe("stack", () => {
   });
 
   it("routes output by destination prefix across two links", async () => {
-    const [l1, w1] = createMemoryLinkPair();
-    const [l2, w2] = createMemoryLinkPair();
-    const stack = await createStack({ addresses: ["10.0.0.1/24", "10.1.0.1/24"], flavor: "debug" });
+    const net = new VirtualNet();
+    const [l1, w1] = net.linkPair();
+    const [l2, w2] = net.linkPair();
+    const stack = await net.stack({ addresses: ["10.0.0.1/24", "10.1.0.1/24"] });
     stack.attach(l1, { routes: ["10.0.0.0/24"] });
     stack.attach(l2, { routes: ["0.0.0.0/0"] });
     const on1: Uint8Array[] = [];
@@ -293,7 +285,7 @@ describe("stack", () => {
     w2.onReceive((p) => on2.push(...p));
     stack.openConnection({ remote: "10.0.0.9", remotePort: 80 });
     stack.openConnection({ remote: "192.0.2.9", remotePort: 80 });
-    await until(() => on1.length >= 1 && on2.length >= 1);
+    await net.runUntil(() => on1.length >= 1 && on2.length >= 1, "a SYN on each link");
     expect([...on1[0]!.subarray(12, 20)]).toEqual([10, 0, 0, 1, 10, 0, 0, 9]);
     // Off-link destination: the source is the stack's first address.
     expect([...on2[0]!.subarray(12, 20)]).toEqual([10, 0, 0, 1, 192, 0, 2, 9]);
@@ -303,39 +295,30 @@ describe("stack", () => {
   });
 
   it("close() tears down: connections close with ERR_SOCKET_CLOSED and the peer sees a reset", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const server = accepted(b, 80);
     const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
     const clientClosed = closeOf(client);
-    await new Promise<void>((r) => (client.onConnect = r));
-    const s = await server;
+    await p.wait(connected(client), "connect");
+    const s = await p.wait(server, "accept");
     s.onData = () => undefined;
     const serverClosed = closeOf(s);
     a.close();
-    expect((await clientClosed)?.code).toBe("ERR_SOCKET_CLOSED");
-    expect((await serverClosed)?.code).toBe("ECONNRESET");
+    expect((await p.wait(clientClosed, "client close"))?.code).toBe("ERR_SOCKET_CLOSED");
+    expect((await p.wait(serverClosed, "server close"))?.code).toBe("ECONNRESET");
     expect(() => a.openConnection({ remote: "10.0.0.2", remotePort: 80 })).toThrow(expect.objectContaining({ code: "ERR_SOCKET_CLOSED" }));
     b.close();
   });
 });
 
 describe("when output leaves (Node: the drain waits for the microtask queue)", () => {
-  /** Two traced stacks over the memory link; the segments each side sent, as "FLAGS len". */
-  async function tracedPair(clientTimers?: StackTimers, serverTimers?: StackTimers) {
-    const traces: TraceEvent[] = [];
-    const [la, lb] = createMemoryLinkPair();
-    const common = { flavor: "debug" as const, config: FAST, trace: (e: TraceEvent) => void traces.push(e) };
-    const a = await createStack({ ...common, timers: clientTimers, addresses: ["10.0.0.1/24"], name: "client" });
-    const b = await createStack({ ...common, timers: serverTimers, addresses: ["10.0.0.2/24"], name: "server" });
-    a.attach(la);
-    b.attach(lb);
-    const sent = (endpoint: string) => sentSegments(traces, endpoint);
-    const reached = (endpoint: string, state: string) => reachedState(traces, endpoint, state);
-    return { a, b, sent, reached };
-  }
+  /** Two traced stacks over the memory link (StackPair.sent: the segments each side sent, as "FLAGS len"). */
+  const tracedPair = (serverTimers?: StackTimers) => pair({ trace: true, timers: { b: serverTimers } });
 
   it("an answer written in onEnd rides in the segment that acknowledges the data and FIN; a write on connect carries the handshake's ACK", async () => {
-    const { a, b, sent, reached } = await tracedPair();
+    const p = await tracedPair();
+    const { a, b } = p;
     b.openListener({ port: 80 }, (conn) => {
       conn.onData = () => undefined;
       conn.onEnd = () => {
@@ -349,11 +332,11 @@ describe("when output leaves (Node: the drain waits for the microtask queue)", (
       c.end();
     };
     c.onData = () => undefined;
-    expect(await closeOf(c)).toBeUndefined();
-    await until(() => reached("server", "CLOSED"));
+    expect(await p.wait(closeOf(c), "client close")).toBeUndefined();
+    await p.runUntil(() => p.reached("server", "CLOSED"), "server CLOSED");
     // Five segments in all, the fewest a request, a reply and both closes take.
-    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
-    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    expect(p.sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(p.sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
     a.close();
     b.close();
   });
@@ -371,7 +354,8 @@ describe("when output leaves (Node: the drain waits for the microtask queue)", (
         log.push("clear");
       },
     };
-    const { a, b, reached } = await tracedPair(undefined, serverTimers);
+    const p = await tracedPair(serverTimers);
+    const { a, b } = p;
     b.openListener({ port: 80 }, (conn) => {
       conn.onData = () => undefined;
       conn.onEnd = () => conn.end();
@@ -380,11 +364,10 @@ describe("when output leaves (Node: the drain waits for the microtask queue)", (
       const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
       c.onConnect = () => c.end();
       c.onData = () => undefined;
-      expect(await closeOf(c)).toBeUndefined();
+      expect(await p.wait(closeOf(c), "client close")).toBeUndefined();
     };
     await cycle();
-    await until(() => reached("server", "CLOSED"));
-    await until(() => log.includes("unref"));
+    await p.runUntil(() => p.reached("server", "CLOSED") && log.includes("unref"), "server CLOSED, timer unref'd");
     // The server passively closed (LAST-ACK, then CLOSED): nothing left to time, and an idle Node
     // process must not be held open by it.
     expect(log.at(-1)).toBe("unref");
