@@ -1,29 +1,16 @@
 // The Web face (src/socket-web.ts): Direct Sockets / Cloudflare-shaped sockets with Web Streams, two
-// stacks over the in-memory link on the real clock. Data is checked with SHA-256; no assertion
-// depends on how long anything takes.
+// stacks over the in-memory link on a virtual clock (test/fixtures/stack-pair.ts). Data is checked
+// with SHA-256; no assertion depends on how long anything takes.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../../src/stack.js";
-import { createMemoryLinkPair } from "../../src/link/memory.js";
+import type { Stack } from "../../src/stack.js";
 import type { TcpSocket } from "../../src/socket-web.js";
-import { Prng } from "../../src/prng.js";
-import type { TraceEvent } from "../../src/trace.js";
-import { reachedState, sentSegments } from "../fixtures/trace-util.js";
+import { StackPair } from "../fixtures/stack-pair.js";
+import { data } from "../fixtures/stack-util.js";
 
-async function pair(config: Record<string, number> = {}): Promise<{ a: Stack; b: Stack }> {
-  const [la, lb] = createMemoryLinkPair();
-  // Default RTO bounds: a spurious RTO on both ends at once trips the engine bug reduced in
-  // test/engine/faults.test.ts (ACK ping-pong after SND.NXT was rewound), which is not what these test.
-  const common = { config: { mslMs: 50, ...config } };
-  const a = await createStack({ ...common, addresses: ["10.0.0.1/24", "fd00::1/64"], name: "client" });
-  const b = await createStack({ ...common, addresses: ["10.0.0.2/24", "fd00::2/64"], name: "server" });
-  a.attach(la);
-  b.attach(lb);
-  return { a, b };
-}
-
-function data(n: number, seed: number): Uint8Array {
-  return new Prng(seed).fill(new Uint8Array(n));
+/** Two stacks on the release build (8 MiB each way), default RTO bounds, a short MSL. */
+function pair(config: Record<string, number> = {}, trace = false): Promise<StackPair> {
+  return StackPair.create({ flavor: "auto", config: { mslMs: 50, ...config }, trace });
 }
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<{ sha: string; bytes: number }> {
@@ -44,10 +31,6 @@ async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Arra
 
 const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 2));
-}
-
 async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
   const listener = stack.listen({ port });
   for await (const s of listener) {
@@ -59,54 +42,57 @@ async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
 
 describe("Web face", () => {
   it("moves 8 MiB each way at once with matching SHA-256, then both closed promises resolve", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const up = data(8 << 20, 11);
     const down = data(8 << 20, 12);
     const accepted = firstSocket(b, 443);
     const client = a.connect({ hostname: "10.0.0.2", port: 443 });
-    const info = await client.opened;
+    const info = await p.wait(client.opened);
     expect(info.remoteAddress).toBe("10.0.0.2");
     expect(info.remotePort).toBe(443);
     expect(info.localAddress).toBe("10.0.0.1");
-    const server = await accepted;
-    const sInfo = await server.opened;
+    const server = await p.wait(accepted);
+    const sInfo = await p.wait(server.opened);
     expect(sInfo.remotePort).toBe(info.localPort);
-    const [clientGot, serverGot] = await Promise.all([
+    const [clientGot, serverGot] = await p.wait(Promise.all([
       readAll(info.readable),
       readAll(sInfo.readable),
       writeAll(info.writable, up),
       writeAll(sInfo.writable, down),
-    ]);
+    ]));
     expect(serverGot).toEqual({ sha: digest(up), bytes: up.length });
     expect(clientGot).toEqual({ sha: digest(down), bytes: down.length });
-    await expect(client.closed).resolves.toBeUndefined();
-    await expect(server.closed).resolves.toBeUndefined();
+    await expect(p.wait(client.closed)).resolves.toBeUndefined();
+    await expect(p.wait(server.closed)).resolves.toBeUndefined();
     a.close();
     b.close();
   });
 
   it("works over IPv6 with a bracketed hostname", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const accepted = firstSocket(b, 80);
     const client = a.connect({ hostname: "[fd00::2]", port: 80 });
-    const info = await client.opened;
+    const info = await p.wait(client.opened);
     expect(info.remoteAddress).toBe("fd00::2");
-    const server = await accepted;
+    const server = await p.wait(accepted);
     const msg = new TextEncoder().encode("hello over v6");
-    await writeAll(info.writable, msg);
-    const got = await readAll((await server.opened).readable);
+    await p.wait(writeAll(info.writable, msg));
+    const got = await p.wait(readAll((await p.wait(server.opened)).readable));
     expect(got.sha).toBe(digest(msg));
     a.close();
     b.close();
   });
 
   it("a reader that stops reading stalls the peer's writes and closes the window; reading again resumes", async () => {
-    const { a, b } = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
+    const p = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
+    const { a, b } = p;
     const accepted = firstSocket(b, 80);
     const client = a.connect({ hostname: "10.0.0.2", port: 80, readableHighWaterMark: 16 * 1024 });
-    const info = await client.opened;
-    const server = await accepted;
-    const sInfo = await server.opened;
+    const info = await p.wait(client.opened);
+    const server = await p.wait(accepted);
+    const sInfo = await p.wait(server.opened);
     // The server writes 1 MiB and nobody reads at the client: the stream queue, then the receive ring
     // fill, the client advertises a zero window and the server's writes stop resolving.
     const payload = data(1 << 20, 13);
@@ -119,81 +105,84 @@ describe("Web face", () => {
       }
       await writer.close();
     })();
-    await until(() => server.connection.status().sndWnd === 0 && client.connection.status().recvQueued === 64 * 1024);
+    await p.runUntil(() => server.connection.status().sndWnd === 0 && client.connection.status().recvQueued === 64 * 1024, "zero window");
     expect(client.connection.isPaused).toBe(true);
     const stalledAt = written;
     expect(stalledAt).toBeLessThan(payload.length);
-    await new Promise((r) => setTimeout(r, 30));
+    await p.advance(2_000);
     expect(written).toBe(stalledAt);
     expect(client.connection.status().rcvWnd).toBe(0);
     // Reading drains the queue, resumes the connection, reopens the window; everything arrives.
-    const got = await readAll(info.readable);
-    await writing;
+    const got = await p.wait(readAll(info.readable));
+    await p.wait(writing);
     expect(got).toEqual({ sha: digest(payload), bytes: payload.length });
     a.close();
     b.close();
   });
 
   it("half-close: closing the writable sends FIN while the readable side keeps receiving", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const accepted = firstSocket(b, 80);
     const client = a.connect({ hostname: "10.0.0.2", port: 80 });
-    const info = await client.opened;
-    const server = await accepted;
-    const sInfo = await server.opened;
+    const info = await p.wait(client.opened);
+    const server = await p.wait(accepted);
+    const sInfo = await p.wait(server.opened);
     const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
-    await writeAll(info.writable, request);
+    await p.wait(writeAll(info.writable, request));
     // The server reads to the end (the client's FIN), and only then answers.
-    const got = await readAll(sInfo.readable);
+    const got = await p.wait(readAll(sInfo.readable));
     expect(got.sha).toBe(digest(request));
     expect(server.connection.state).toBe("CLOSE-WAIT");
     // The client's FIN is acknowledged; its side stays open for reading.
-    await until(() => client.connection.state === "FIN-WAIT-2");
+    await p.runUntil(() => client.connection.state === "FIN-WAIT-2", "FIN-WAIT-2");
     const response = data(300_000, 14);
-    await writeAll(sInfo.writable, response);
-    const back = await readAll(info.readable);
+    await p.wait(writeAll(sInfo.writable, response));
+    const back = await p.wait(readAll(info.readable));
     expect(back.sha).toBe(digest(response));
-    await expect(client.closed).resolves.toBeUndefined();
-    await expect(server.closed).resolves.toBeUndefined();
+    await expect(p.wait(client.closed)).resolves.toBeUndefined();
+    await expect(p.wait(server.closed)).resolves.toBeUndefined();
     a.close();
     b.close();
   });
 
   it("closed and opened outcomes: refused, reset by the peer, close()", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     // Refused.
     const refused = a.connect({ hostname: "10.0.0.2", port: 7 });
-    await expect(refused.opened).rejects.toMatchObject({ code: "ECONNREFUSED" });
-    await expect(refused.closed).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(p.wait(refused.opened)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(p.wait(refused.closed)).rejects.toMatchObject({ code: "ECONNREFUSED" });
 
     // Reset: the server aborts its writable side; the client's readable errors and closed rejects.
     let accepted = firstSocket(b, 80);
     const victim = a.connect({ hostname: "10.0.0.2", port: 80 });
-    const vInfo = await victim.opened;
-    let server = await accepted;
-    await (await server.opened).writable.abort(new Error("go away"));
-    await expect(victim.closed).rejects.toMatchObject({ code: "ECONNRESET" });
-    await expect(vInfo.readable.getReader().read()).rejects.toMatchObject({ code: "ECONNRESET" });
-    await expect(vInfo.writable.getWriter().write(new Uint8Array(1))).rejects.toMatchObject({ code: "ECONNRESET" });
-    await expect(server.closed).resolves.toBeUndefined();
+    const vInfo = await p.wait(victim.opened);
+    let server = await p.wait(accepted);
+    await p.wait((await p.wait(server.opened)).writable.abort(new Error("go away")));
+    await expect(p.wait(victim.closed)).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(p.wait(vInfo.readable.getReader().read())).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(p.wait(vInfo.writable.getWriter().write(new Uint8Array(1)))).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(p.wait(server.closed)).resolves.toBeUndefined();
 
     // close(): FIN both ways; both sides' closed resolve once the peer closes too.
     accepted = firstSocket(b, 81);
     const polite = a.connect({ hostname: "10.0.0.2", port: 81 });
-    await polite.opened;
-    server = await accepted;
-    const sInfo = await server.opened;
+    await p.wait(polite.opened);
+    server = await p.wait(accepted);
+    const sInfo = await p.wait(server.opened);
     const closing = polite.close();
-    await expect(readAll(sInfo.readable)).resolves.toMatchObject({ bytes: 0 });
-    await server.close();
-    await expect(closing).resolves.toBeUndefined();
-    await expect(server.closed).resolves.toBeUndefined();
+    await expect(p.wait(readAll(sInfo.readable))).resolves.toMatchObject({ bytes: 0 });
+    await p.wait(server.close());
+    await expect(p.wait(closing)).resolves.toBeUndefined();
+    await expect(p.wait(server.closed)).resolves.toBeUndefined();
     a.close();
     b.close();
   });
 
   it("a listener is an async iterable of sockets that ends when closed", async () => {
-    const { a, b } = await pair();
+    const p = await pair();
+    const { a, b } = p;
     const listener = b.listen({ port: 9000 });
     const seen: number[] = [];
     const loop = (async () => {
@@ -205,17 +194,17 @@ describe("Web face", () => {
     })();
     for (let i = 1; i <= 3; i++) {
       const c = a.connect({ hostname: "10.0.0.2", port: 9000 });
-      const { readable, localPort } = await c.opened;
-      const got = await readAll(readable);
+      const { readable, localPort } = await p.wait(c.opened);
+      const got = await p.wait(readAll(readable));
       expect(got.sha).toBe(digest(new TextEncoder().encode(`hello ${i}`)));
       expect(seen).toContain(localPort);
-      await c.close();
+      await p.wait(c.close());
     }
-    await listener.close();
-    await loop;
+    await p.wait(listener.close());
+    await p.wait(loop);
     expect(seen).toHaveLength(3);
     // Closed: a new connection is refused.
-    await expect(a.connect({ hostname: "10.0.0.2", port: 9000 }).opened).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(p.wait(a.connect({ hostname: "10.0.0.2", port: 9000 }).opened)).rejects.toMatchObject({ code: "ECONNREFUSED" });
     a.close();
     b.close();
   });
@@ -223,13 +212,8 @@ describe("Web face", () => {
 
 describe("Web face segments (Node: the drain waits for the microtask queue)", () => {
   it("a write and a close awaited one after the other leave as one segment, and so does the answer", async () => {
-    const traces: TraceEvent[] = [];
-    const [la, lb] = createMemoryLinkPair();
-    const common = { config: { mslMs: 50 }, trace: (e: TraceEvent) => void traces.push(e) };
-    const a = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client" });
-    const b = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
-    a.attach(la);
-    b.attach(lb);
+    const p = await pair({}, true);
+    const { a, b } = p;
     const listener = b.listen({ port: 7 });
     const served = (async () => {
       const s = (await listener.accept())!;
@@ -241,17 +225,16 @@ describe("Web face segments (Node: the drain waits for the microtask queue)", ()
       return got.bytes;
     })();
     const socket = a.connect({ hostname: "10.0.0.2", port: 7 });
-    const { readable, writable } = await socket.opened;
+    const { readable, writable } = await p.wait(socket.opened);
     const w = writable.getWriter();
-    await w.write(data(100, 1));
-    await w.close();
-    expect((await readAll(readable)).bytes).toBe(300);
-    expect(await served).toBe(100);
-    await socket.closed;
-    await until(() => reachedState(traces, "server", "CLOSED"));
-    const sent = (endpoint: string) => sentSegments(traces, endpoint);
-    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
-    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    await p.wait(w.write(data(100, 1)));
+    await p.wait(w.close());
+    expect((await p.wait(readAll(readable))).bytes).toBe(300);
+    expect(await p.wait(served)).toBe(100);
+    await p.wait(socket.closed);
+    await p.runUntil(() => p.reached("server", "CLOSED"), "server CLOSED");
+    expect(p.sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(p.sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
     await listener.close();
     a.close();
     b.close();
