@@ -2,16 +2,14 @@
 // node:net over 127.0.0.1 and against tcpwasm (bindNet over two stacks on the in-memory link), and the
 // observable event sequences must be the same. Logs are per socket (the interleaving of two sockets'
 // events depends on scheduling), except in the backpressure scenario, whose point is an ordering
-// across the two ends. No assertion depends on how long anything takes.
+// across the two ends. No assertion depends on how long anything takes. The side-by-side scenarios
+// run on the real clock (node:net, socket.setTimeout and the scenarios' own stall detector use real
+// timers); the tcpwasm-only tests run on the StackPair's virtual clock (test/fixtures/stack-pair.ts).
 import { createHash } from "node:crypto";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { FAST_CONFIG, closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env } from "../fixtures/node-face-env.js";
-import { Socket as TcpwasmSocket, NetError, bindNet } from "../../src/node-net.js";
-import { createStack } from "../../src/stack.js";
-import { createMemoryLinkPair } from "../../src/link/memory.js";
-import type { TraceEvent } from "../../src/trace.js";
-import { reachedState, sentSegments } from "../fixtures/trace-util.js";
+import { closeServer, closed, listen, nodeEnv, tcpwasmEnv, type Env } from "../fixtures/node-face-env.js";
+import { Socket as TcpwasmSocket, NetError } from "../../src/node-net.js";
 
 type Log = string[];
 
@@ -348,35 +346,34 @@ describe("tcpwasm only", () => {
   });
 
   it("an answer written on 'end' leaves in the segment that acknowledges the data and FIN (five segments in all)", async () => {
-    const traces: TraceEvent[] = [];
-    const env = await tcpwasmEnv({ trace: (e) => void traces.push(e) });
+    const env = await tcpwasmEnv({ clock: "virtual", trace: true });
+    const p = env.pair;
     envs.push(env);
     const server = env.serverNet.createServer({ allowHalfOpen: true }, (s) => {
       s.on("data", () => undefined);
       s.on("end", () => s.end(Buffer.alloc(300, 2)));
     });
-    await new Promise<void>((r) => server.listen(80, r));
+    await p.wait(new Promise<void>((r) => server.listen(80, r)), "listen");
     const c = env.clientNet.connect({ host: "10.0.0.2", port: 80 });
     c.once("connect", () => c.end(Buffer.alloc(100, 1)));
     let back = 0;
     c.on("data", (d: Buffer) => (back += d.length));
-    expect(await closed(c as unknown as Socket)).toBe(false);
+    expect(await p.wait(closed(c as unknown as Socket), "client close")).toBe(false);
     expect(back).toBe(300);
-    while (!reachedState(traces, "server", "CLOSED")) await new Promise((r) => setTimeout(r, 2));
-    const sent = (endpoint: string) => sentSegments(traces, endpoint);
-    expect(sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
-    expect(sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
+    await p.runUntil(() => p.reached("server", "CLOSED"), "server CLOSED");
+    expect(p.sent("client")).toEqual(["SYN 0", "FIN,PSH,ACK 100", "ACK 0"]);
+    expect(p.sent("server")).toEqual(["SYN,ACK 0", "FIN,PSH,ACK 300"]);
     server.close();
   });
 
   it("timed out: a link that drops everything gives 'error' ETIMEDOUT (syscall connect), then 'close'(true)", async () => {
-    const env = await tcpwasmEnv({ link: { loss: 1 }, config: { rtoInitialMs: 20, rtoMinMs: 10, synRetries: 2 } });
+    const env = await tcpwasmEnv({ clock: "virtual", link: { loss: 1 }, config: { rtoInitialMs: 20, rtoMinMs: 10, synRetries: 2 } });
     envs.push(env);
     const log: Log = [];
     const c = env.clientNet.connect({ host: env.host, port: 80 });
     record(c as unknown as Socket, log);
     const error = new Promise<Error>((resolve) => c.once("error", resolve));
-    await closed(c as unknown as Socket);
+    await env.pair.wait(closed(c as unknown as Socket), "close");
     const e = await error;
     expect(log).toEqual(["resume opening", "error ETIMEDOUT connect", "close hadError=true closed bytesRead=0 bytesWritten=0"]);
     expect(e).toBeInstanceOf(NetError);
@@ -385,41 +382,39 @@ describe("tcpwasm only", () => {
   });
 
   it("IPv6: both ends' addresses, families and server.address()", async () => {
-    const [la, lb] = createMemoryLinkPair();
-    const a = await createStack({ addresses: ["fd00::1/64"], config: FAST_CONFIG });
-    const b = await createStack({ addresses: ["fd00::2/64"], config: FAST_CONFIG });
-    a.attach(la);
-    b.attach(lb);
-    envs.push({ name: "tcpwasm", client: nodeEnv().client, server: nodeEnv().server, host: "", dispose: async () => (a.close(), b.close()) });
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    envs.push(env);
     let serverSide: { remote: string | undefined; family: string | undefined; local: unknown } | undefined;
-    const server = bindNet(b).createServer((s) => {
+    const server = env.serverNet.createServer((s) => {
       serverSide = { remote: s.remoteAddress, family: s.remoteFamily, local: s.address() };
       s.end("over IPv6");
     });
-    const any = await new Promise<unknown>((resolve) => server.listen(0, () => resolve(server.address())));
+    const any = await p.wait(new Promise<unknown>((resolve) => server.listen(0, () => resolve(server.address()))), "listen");
     const port = server.address()!.port;
     expect(any).toEqual({ address: "::", family: "IPv6", port });
-    const c = bindNet(a).connect({ host: "fd00::2", port });
+    const c = env.clientNet.connect({ host: "fd00::2", port });
     let text = "";
     c.on("data", (d: Buffer) => (text += d.toString()));
-    await closed(c as unknown as Socket);
+    await p.wait(closed(c as unknown as Socket), "close");
     expect(text).toBe("over IPv6");
     expect([c.remoteAddress, c.remotePort, c.remoteFamily, c.localAddress, c.localFamily]).toEqual(["fd00::2", port, "IPv6", "fd00::1", "IPv6"]);
     expect(serverSide).toEqual({ remote: "fd00::1", family: "IPv6", local: { address: "fd00::2", family: "IPv6", port } });
-    await closeServer(server as unknown as Server);
+    await p.wait(closeServer(server as unknown as Server), "server close");
   });
 
   it("a host that is not an IP address is an asynchronous ENOTFOUND, as node:net for a name it cannot resolve (a stack has no resolver)", async () => {
-    const env = await tcpwasmEnv();
+    const env = await tcpwasmEnv({ clock: "virtual" });
     envs.push(env);
     const c = env.clientNet.connect({ host: "example.com", port: 80 });
-    const e = await new Promise<NodeJS.ErrnoException>((resolve) => c.once("error", resolve));
+    const e = await env.pair.wait(new Promise<NodeJS.ErrnoException>((resolve) => c.once("error", resolve)), "error");
     expect(e.code).toBe("ENOTFOUND");
-    expect(await closed(c as unknown as Socket)).toBe(true);
+    expect(await env.pair.wait(closed(c as unknown as Socket), "close")).toBe(true);
   });
 
   it("moves 8 MiB each way at once through one socket pair, SHA-256 checked, with members counted", async () => {
-    const env = await tcpwasmEnv();
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
     envs.push(env);
     const size = 8 << 20;
     const up = createHash("sha256");
@@ -437,18 +432,18 @@ describe("tcpwasm only", () => {
       serverEnded = new Promise((resolve) => s.on("end", resolve));
       s.end(toClient);
     });
-    const port = await listen(server as unknown as Server, env.host);
+    const port = await p.wait(listen(server as unknown as Server, env.host), "listen");
     const c = env.clientNet.connect({ host: env.host, port, allowHalfOpen: true });
     c.on("data", (d: Buffer) => down.update(d));
     c.end(toServer);
     // The client closes once its data is in the send ring and the server's FIN came; the engine
     // delivers the rest after the handle is released, as a kernel after close(2).
-    await closed(c as unknown as Socket);
-    await serverEnded;
+    await p.wait(closed(c as unknown as Socket), "client close");
+    await p.wait(serverEnded, "server end");
     expect(up.digest("hex")).toBe(createHash("sha256").update(toServer).digest("hex"));
     expect(down.digest("hex")).toBe(createHash("sha256").update(toClient).digest("hex"));
     expect(c.bytesRead).toBe(size);
     expect(c.bytesWritten).toBe(size);
-    await closeServer(server as unknown as Server);
+    await p.wait(closeServer(server as unknown as Server), "server close");
   });
 });
