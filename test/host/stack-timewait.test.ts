@@ -1,24 +1,19 @@
-// TIME-WAIT through the stack (src/stack.ts), on the real clock: a server that closes first holds the
+// TIME-WAIT through the stack (src/stack.ts), on the StackPair's virtual clock: a server that closes first holds the
 // 4-tuple in TIME-WAIT, and a client that reconnects from the same port at once must get through every
 // time without a retransmission (the engine takes the SYN by RFC 6191; timestamp offsets are a keyed
 // hash of the 4-tuple, so the client's TSvals never go back). And a full connection table closed
 // gracefully takes new connections at once. No assertion depends on how long anything takes.
 import { describe, expect, it } from "vitest";
-import { createStack, type StackConnection } from "../../src/stack.js";
-import { createMemoryLinkPair } from "../../src/link/memory.js";
+import type { StackConnection } from "../../src/stack.js";
 import { TcpwasmError } from "../../src/errors.js";
+import { StackPair } from "../fixtures/stack-pair.js";
 
 /** TIME-WAIT as long as the default (2 x 30 s): every reconnect meets it. */
 const CONFIG = { rtoInitialMs: 1000, mslMs: 30000 };
 
 async function pair(config: Record<string, number> = {}) {
-  const [la, lb] = createMemoryLinkPair();
-  const common = { flavor: "debug" as const, config: { ...CONFIG, ...config } };
-  const client = await createStack({ ...common, addresses: ["10.0.0.1/24"], name: "client" });
-  const server = await createStack({ ...common, addresses: ["10.0.0.2/24"], name: "server" });
-  client.attach(la);
-  server.attach(lb);
-  return { client, server };
+  const p = await StackPair.create({ config: { ...CONFIG, ...config }, addresses: { a: ["10.0.0.1/24"], b: ["10.0.0.2/24"] } });
+  return { p, client: p.a, server: p.b };
 }
 
 /** Opens, reads the server's answer to its end, closes; resolves with the text read. */
@@ -33,15 +28,18 @@ function exchange(conn: StackConnection): Promise<string> {
 
 describe("stack: TIME-WAIT", () => {
   it("a server that closes first, a client reconnecting from the same port at once: 100 in a row, no stall", async () => {
-    const { client, server } = await pair();
+    const { p, client, server } = await pair();
     server.openListener({ port: 80 }, (conn) => {
       conn.onData = () => {};
       conn.write(new TextEncoder().encode(`hello ${conn.remotePort}`));
       conn.end();
     });
     for (let i = 0; i < 100; i++) {
+      // Timestamps tick in milliseconds (RFC 7323 5.4): the next incarnation's SYN leaves a
+      // millisecond later, so its TSval is above the last one the TIME-WAIT holds (RFC 6191 2).
+      if (i > 0) await p.advance(1);
       const conn = client.openConnection({ remote: "10.0.0.2", remotePort: 80, localPort: 40000 });
-      expect(await exchange(conn)).toBe("hello 40000");
+      expect(await p.wait(exchange(conn), `exchange ${i}`)).toBe("hello 40000");
     }
     const c = client.counters();
     const s = server.counters();
@@ -55,7 +53,7 @@ describe("stack: TIME-WAIT", () => {
   });
 
   it("a full table closed gracefully takes new connections at once; the full table says so", async () => {
-    const { client, server } = await pair({ maxConnections: 33 });
+    const { p, client, server } = await pair({ maxConnections: 33 });
     const held: StackConnection[] = [];
     server.openListener({ port: 80 }, (conn) => {
       conn.onData = () => {};
@@ -64,22 +62,19 @@ describe("stack: TIME-WAIT", () => {
     const opened = (conn: StackConnection) => new Promise<void>((r) => (conn.onConnect = r));
     const first: StackConnection[] = [];
     for (let i = 0; i < 32; i++) first.push(client.openConnection({ remote: "10.0.0.2", remotePort: 80 }));
-    await Promise.all(first.map(opened));
-    await new Promise<void>((r) => {
-      const wait = () => (held.length === 32 ? r() : setTimeout(wait, 1));
-      wait();
-    });
+    await p.wait(Promise.all(first.map(opened)), "32 connected");
+    await p.runUntil(() => held.length === 32, "32 accepted");
     // The server's slots are taken (listener + 32): its host hears what is full.
     expect(() => server.openListener({ port: 81 }, () => {})).toThrow(TcpwasmError);
     expect(() => server.openListener({ port: 81 }, () => {})).toThrow(/connection table full \(33 slots\)/);
     // The server closes all of them first (it holds TIME-WAIT); the clients answer with their FIN.
     const closed = first.map((conn) => exchange(conn));
     for (const conn of held) conn.end();
-    await Promise.all(closed);
+    await p.wait(Promise.all(closed), "32 closed");
     expect(server.engine.timeWaitCount()).toBe(32);
     const again: StackConnection[] = [];
     for (let i = 0; i < 32; i++) again.push(client.openConnection({ remote: "10.0.0.2", remotePort: 80 }));
-    await Promise.all(again.map(opened));
+    await p.wait(Promise.all(again.map(opened)), "32 reconnected");
     expect(server.counters().synDroppedNoSlot).toBe(0);
     client.close();
     server.close();
