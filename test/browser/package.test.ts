@@ -1,7 +1,7 @@
 // The package in a browser with no bundler: Debian's headless chromium loads dist/ by URL from a plain
 // <script type="module"> (test/browser/harness.ts) and must compute exactly what Node computes. The
 // root entry's module graph is also checked statically for Node built-ins and require(), which a
-// browser cannot load (STYLE.md rule 9).
+// browser cannot load: the root entry must run in a browser as it is.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// Two stacks in a browser page (issue 4 item 6): Debian's headless chromium loads
+// Two stacks in a browser page, with no bundler: Debian's headless chromium loads
 // dist/tcpwasm.browser.js from a plain <script type="module">, runs two stacks over an in-memory link
 // and moves 1 MiB each way through the Web face's streams; crypto.subtle hashes both directions.
 import { createHash } from "node:crypto";

@@ -1,7 +1,7 @@
-// Resource bounds over many connections (issue 3 item 6): open, 1 KiB each way, close, release, over
+// Resource bounds over many connections: open, 1 KiB each way, close, release, over
 // and over on the release build. Every byte goes back to the pool, the connection count returns to
 // the listener alone, and linear memory stops growing once the first rounds warmed the allocator.
-// The tables grow with the connections in use and keep their high-water size (issue 9 item 7): the
+// The tables grow with the connections in use and keep their high-water size: the
 // connections' bytes (the pool less the tables) come back to the listener's alone, and the tables
 // stay within one doubling of their size after the warm-up rounds.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Two engines over a simulated link (issue 3 item 8, STYLE.md rule 12): 16 MiB each way at once, in
+// Two engines over a simulated link (the engine Pair, test/fixtures/pair.ts): 16 MiB each way at once, in
 // every cell of loss x reorder x duplication x corruption, seeded, on a virtual clock that jumps to
 // the next deadline or delivery. Every byte must arrive intact (SHA-256 of what was written equals
 // SHA-256 of what was read, each side), both ends must close and leave no connection behind, and

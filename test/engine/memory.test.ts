@@ -1,4 +1,4 @@
-// Memory bounds of issue 3 item 6 and issue 9 item 7, measured with the engine's own pool accounting
+// Memory bounds of an engine (per connection, per idle stack, per byte in flight), measured with the engine's own pool accounting
 // (engineMemoryInUse: every byte the engine takes from its heap goes through assembly/engine/pool.ts)
 // and with the size of its WebAssembly memory (memory.buffer.byteLength, which never shrinks).
 // - An idle stack holds at most 2 MiB of WebAssembly memory: the tables start small and grow with the
@@ -26,7 +26,7 @@ const SYN = 0x02;
 const RST = 0x04;
 const IDLE_BOUND = 2048;
 
-describe("WebAssembly memory of an idle engine (issue 9 item 7)", () => {
+describe("WebAssembly memory of an idle engine: the tables start small and grow with use", () => {
   it("an idle stack with one link, and a bare engine, hold at most 2 MiB", async () => {
     const engine = await Engine.create();
     expect(engine.memory.memory.buffer.byteLength).toBeLessThanOrEqual(2 * MiB);

@@ -1,4 +1,4 @@
-// API misuse (issue 9, item 6): what a careless caller does to every public entry. Each row is one
+// API misuse: what a careless caller does to every public entry. Each row is one
 // wrong call with the code it must fail with (Node's codes: ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE,
 // ERR_OUT_OF_RANGE, ...; node:net's own in the Node face, compared with real node:net where that is
 // cheap), how it fails (a synchronous throw, a rejection, a rejected `opened`, an 'error' event) and

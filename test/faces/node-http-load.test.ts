@@ -1,10 +1,11 @@
-// Node's http over tcpwasm's Node face under load (issue 9): 50 concurrent clients, a few hundred
+// Node's http over tcpwasm's Node face under load: 50 concurrent clients, a few hundred
 // requests each, with keep-alive on and off. Every request must be answered, byte for byte (SHA-256
 // of response bodies of varied sizes, POSTed bodies echoed back), with no stall: the run stops with
 // the stacks' counters as soon as a segment is dropped as PAWS-stale or a SYN finds no slot (the
-// start of a stall of up to 2 MSL, issue 9 items 1 and 2), or when no request has been answered for
-// 20 s. Nothing asserts how long anything took. The load is bench/lib/http-load.ts, which
-// bench/http.bench.ts runs at 4,000 requests per client against node:net on the kernel loopback.
+// start of a stall of up to 2 MSL: a TIME-WAIT that refuses a reused port, or a connection table
+// full of TIME-WAIT), or when no request has been answered for 20 s. Nothing asserts how long
+// anything took. The load is bench/lib/http-load.ts, which bench/http.bench.ts runs at 4,000
+// requests per client against node:net on the kernel loopback.
 import { afterEach, describe, expect, it } from "vitest";
 import { runLoad, tcpwasmTarget, type HttpTarget } from "../../bench/lib/http-load.js";
 

@@ -1,4 +1,4 @@
-// Closing with the kernel (issue 5): close started by either side, simultaneous close, half-close both
+// Closing with the kernel's TCP over a TUN device (RFC 9293 3.6): close started by either side, simultaneous close, half-close both
 // ways, refused connections both ways, resets both ways, and ping answered by the stack. Over IPv4 and
 // IPv6, each with its own capture. The stack's states come from its trace; the kernel's from `ss`.
 

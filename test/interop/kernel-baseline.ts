@@ -1,4 +1,4 @@
-// The baseline for tcpwasm's TUN throughput (issue 5, item 4): the kernel's TCP talking to the kernel's
+// The baseline for tcpwasm's TUN throughput: the kernel's TCP talking to the kernel's
 // TCP over the same kind of path tcpwasm uses, TUN -> socat -> UDP -> ... -> TUN, with one namespace,
 // TUN and socat per side:
 //

@@ -1,4 +1,4 @@
-// Kernel clients, tcpwasm servers (issue 5): node:net inside the namespace sends 64 MiB to an echo
+// Kernel clients, tcpwasm servers over a TUN device: node:net inside the namespace sends 64 MiB to an echo
 // server on the stack and checks the SHA-256 of what comes back; curl fetches a page and 64 MiB from
 // the real `tcpwasm serve --mode http` command, run inside the namespace on the relay's UDP port. Over
 // IPv4 and IPv6, each with its own capture checked by tshark.

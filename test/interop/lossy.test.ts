@@ -1,4 +1,4 @@
-// A lossy path to the kernel (issue 5): nftables drops 5% of the packets at random in each direction
+// A lossy path to the kernel's TCP: nftables drops 5% of the packets at random in each direction
 // inside the namespace (netem is absent here), and 64 MiB each way still arrive intact (SHA-256), one
 // direction after the other so a failure says which end's recovery is at fault. The same capture shows the kernel's window scaling, SACK
 // and timestamps negotiated and used. Over IPv4 and IPv6.

@@ -1,4 +1,4 @@
-// tcpwasm clients, kernel servers (issue 5): the stack connects to a node:net echo server and to
+// tcpwasm clients, kernel servers over a TUN device: the stack connects to a node:net echo server and to
 // python3's http.server inside the namespace. Over IPv4 and IPv6, each with its own capture.
 
 import { execFileSync, type ChildProcess } from "node:child_process";

@@ -142,7 +142,7 @@ describe("emit is byte-exact for Linux-shaped segments", () => {
   });
 
   it("keeps only the SACK blocks that fit in 40 option bytes when the core emits", async () => {
-    // Emit trusts its Segment (STYLE rule 2) but never writes a data offset beyond 15 words.
+    // Emit trusts its Segment (the engine built it) but never writes a data offset beyond 15 words.
     const e = await loadEngine({ flavor: "debug" });
     const x = e.exports as unknown as Record<string, (...a: number[]) => number>;
     const sp = x.scratchPtr!();

@@ -1,4 +1,4 @@
-// A full connection table (issue 9 item 2). Connections closed gracefully sit in TIME-WAIT for 2 MSL;
+// A full connection table. Connections closed gracefully sit in TIME-WAIT for 2 MSL;
 // they must not keep a busy stack from opening or accepting new connections: TIME-WAIT lives outside
 // the connection budget (and the oldest is recycled when even that is full), so after a graceful
 // close a full table takes new connections at once, as after abort(). The clock is virtual: 10 ms

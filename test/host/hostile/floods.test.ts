@@ -1,5 +1,6 @@
-// Floods from a hostile host on the link (issue 9, "Deliver"): SYNs from spoofed sources past every
-// half-open cap, and a peer that sends its stream in the worst order it can find. The stacks are real
+// Floods from a hostile host on the link: SYNs from spoofed sources past every half-open cap (RFC
+// 4987 SYN flooding, SYN cookies), and a peer that sends its stream in the worst order it can find
+// (RFC 9293 3.10.7.4 out-of-order segments held for later, in bounded memory). The stacks are real
 // (createStack) on a virtual clock; the raw peer builds every segment with the public wire encoder
 // (test/fixtures/hostile.ts).
 import { afterEach, describe, expect, it } from "vitest";

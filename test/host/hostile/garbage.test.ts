@@ -1,5 +1,5 @@
-// Whatever a link delivers (issue 9 item 4: "nothing a peer sends may throw"): frames far larger than
-// any MTU, empty and truncated ones, random bytes behind a valid destination address, and real
+// Whatever a link delivers (nothing a peer sends may throw; bad input is counted and dropped):
+// frames far larger than any MTU, empty and truncated ones, random bytes behind a valid destination address, and real
 // segments of a live connection with bits flipped. None may throw out of the link's callback (a
 // WebSocket or WebRTC link would crash the process: an uncaught exception), none may reach the
 // connection's stream, and the connection goes on as if nothing had come.

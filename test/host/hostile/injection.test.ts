@@ -2,7 +2,7 @@
 // off-path attacker knows the 4-tuple but not the sequence numbers: its RSTs, SYNs and data must
 // neither reset the connection nor get into the stream, and whatever the stack answers is bounded by
 // the RFC 5961 section 7 throttle (challengeAckLimit per connection per second, default 10), whether
-// the answer is a challenge ACK or the ACK RFC 9293 sends for an unacceptable segment (issue 9 item 5).
+// the answer is a challenge ACK or the ACK RFC 9293 3.10.7.4 sends for an unacceptable segment.
 // The clock is virtual: "a second" is exactly 1000 ms of it.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Stack } from "../../../src/stack.js";
@@ -126,7 +126,7 @@ describe("blind SYN (RFC 5961 4)", () => {
   });
 });
 
-describe("blind data and bad ACKs (RFC 5961 5, issue 9 item 5)", () => {
+describe("blind data and bad ACKs (RFC 5961 5, RFC 9293 3.10.7.4)", () => {
   it("data whose ACK is older than SND.UNA - MAX.SND.WND is dropped, and the ACKs it draws are throttled", async () => {
     const e = await established();
     const before = e.sides[0]!.bytes;

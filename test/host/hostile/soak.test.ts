@@ -1,4 +1,4 @@
-// Soak (issue 9, "Deliver"): connections open, move 1 KiB each way and close through two real stacks,
+// Soak: connections open, move 1 KiB each way and close through two real stacks,
 // over and over; after a warm-up neither the engine's pool (every byte it allocates, see
 // test/engine/memory.test.ts) nor its WebAssembly memory grows. The stacks run the release build on
 // the virtual clock; TIME-WAIT is let expire every 5,000 connections. The 200,000 take about 12 s on

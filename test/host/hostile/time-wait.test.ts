@@ -1,4 +1,4 @@
-// TIME-WAIT reuse (issue 9 item 1). A server that closes first (HTTP/1.0, `Connection: close`) holds
+// TIME-WAIT reuse (RFC 6191, RFC 9293 3.10.7.4). A server that closes first (HTTP/1.0, `Connection: close`) holds
 // the 4-tuple in TIME-WAIT for 2 MSL; a client that reuses its port at once must still get in: RFC
 // 6191 (its TSval is newer than the last one seen) or RFC 9293 3.10.7.4 (no timestamps: its ISN is
 // above the old RCV.NXT). When tcpwasm is the client, its new incarnation must be the one that moves
