@@ -3,7 +3,7 @@
 // most the connection's allowance (config challengeAckLimit, default 10) per second, shared with
 // challenge ACKs; the connection works on afterwards.
 import { describe, expect, it } from "vitest";
-import { Script, established, listening, synSent, ACK, PSH, RST, SYN, FIN, REMOTE_SEQ, type Seg } from "../fixtures/engine-script.js";
+import { Script, established, establishedWithOptions, synSent, ACK, PSH, RST, SYN, FIN, REMOTE_SEQ, type Seg } from "../fixtures/engine-script.js";
 
 const FLOOD = 10_000;
 const ALLOWANCE = 10;
@@ -19,15 +19,7 @@ function flood(s: Script, make: (i: number) => Partial<Seg>): number {
 }
 
 /** ESTABLISHED with timestamps (the peer's TSval 1000). */
-async function establishedWithTimestamps(): Promise<Script> {
-  const s = await listening({ timestamps: true });
-  s.send({ flags: SYN, seq: s.r(0), mss: 1460, timestamps: { value: 1000, echo: 0 } });
-  const synAck = s.next();
-  s.iss = synAck.seq;
-  s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), timestamps: { value: 1000, echo: synAck.timestamps!.value } });
-  s.events();
-  return s;
-}
+const establishedWithTimestamps = () => establishedWithOptions({ timestamps: true }, { tsVal: 1000 });
 
 /** The connection still carries data both ways. */
 function stillWorks(s: Script, ts?: { value: number; echo: number }): void {

@@ -2,23 +2,16 @@
 // segments around the windows, with random user calls and clock jumps, from every state. The engine
 // must never trap, and every byte it took must go back to the pool once the connection is gone.
 import { describe, expect, it } from "vitest";
-import { Script, established, synReceived, synSent, finWait1, closeWait, timeWait, ACK, SYN, RST, FIN, PSH } from "../fixtures/engine-script.js";
+import { Script, established, establishedWithOptions, synReceived, synSent, finWait1, closeWait, timeWait, ACK, SYN, RST, FIN, PSH } from "../fixtures/engine-script.js";
 import { Prng } from "../../src/prng.js";
 
 /** ESTABLISHED with window scaling, timestamps and SACK negotiated. */
-async function establishedWithOptions(): Promise<Script> {
-  const s = await Script.create({ windowScaling: true, timestamps: true, sack: true, recvBuffer: 1 << 18 });
-  s.listener = s.engine.listen({ port: 80 });
-  s.send({ flags: SYN, seq: s.r(0), mss: 1460, wscale: 6, sackPermitted: true, timestamps: { value: 1, echo: 0 } });
-  const synAck = s.next();
-  s.iss = synAck.seq;
-  s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), timestamps: { value: 2, echo: synAck.timestamps!.value } });
-  s.events();
-  return s;
-}
+/** ESTABLISHED with window scaling, SACK and timestamps in force and a 256 KiB receive ring. */
+const establishedWithAllOptions = () =>
+  establishedWithOptions({ windowScaling: true, timestamps: true, sack: true, recvBuffer: 1 << 18 }, { wscale: 6, sackPermitted: true, tsVal: 1 });
 
 const FIXTURES: Array<[string, (c?: object) => Promise<Script>]> = [
-  ["ESTABLISHED with options", establishedWithOptions],
+  ["ESTABLISHED with options", establishedWithAllOptions],
   ["SYN-SENT", synSent], ["SYN-RECEIVED", synReceived], ["ESTABLISHED", established],
   ["FIN-WAIT-1", finWait1], ["CLOSE-WAIT", closeWait], ["TIME-WAIT", timeWait],
 ];

@@ -3,7 +3,7 @@
 // taken at once, on either side, each starting beyond the old one in sequence number and timestamp.
 import { describe, expect, it } from "vitest";
 import type { ParsedPacket } from "../../src/wire.js";
-import { Script, listening, type Seg, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "../fixtures/engine-script.js";
+import { Script, establishedWithOptions, listening, type Seg, ACK, FIN, RST, SYN, LOCAL, REMOTE, LOCAL_PORT, REMOTE_PORT, REMOTE_SEQ } from "../fixtures/engine-script.js";
 
 /** a after b in sequence space (RFC 9293 3.4). */
 const after = (a: number, b: number) => ((a - b) | 0) > 0;
@@ -57,11 +57,8 @@ function closeFirst(s: Script, peer: Peer, c: { id: number; iss: number }, isn: 
  * acknowledged and the id released: the 4-tuple waits in TIME-WAIT. Returns our FIN as sent.
  */
 async function timeWaitWithTimestamps(finTsVal: number): Promise<{ s: Script; fin: Seg }> {
-    const s = await listening({ timestamps: true });
-    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
-    const synAck = s.next();
-    s.send({ flags: ACK, seq: s.r(1), ack: synAck.seq + 1, timestamps: { value: PEER_TS, echo: synAck.timestamps!.value } });
-    const id = s.events().find((e) => e.type === "accepted")!.id;
+    const s = await establishedWithOptions({ timestamps: true }, { tsVal: PEER_TS });
+    const id = s.id;
     s.engine.close(id, s.now);
     const fin = s.next();
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: finTsVal, echo: fin.timestamps!.value } });
