@@ -2,10 +2,11 @@
 // emulator: a frame the stack cannot use is counted (linkDropped) and dropped, never thrown out of the
 // link's callback, and the rest of its batch still arrives.
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../../src/stack.js";
+import type { Stack } from "../../src/stack.js";
 import type { Link, PacketHandler } from "../../src/link/types.js";
 import { parseIpv4, parseIpv6 } from "../../src/wire.js";
-import { echoRequest, until } from "../fixtures/stack-util.js";
+import { echoRequest } from "../fixtures/stack-util.js";
+import { VirtualNet } from "../fixtures/stack-pair.js";
 
 /** A link the test drives by hand: `deliver` calls the stack's handler as a transport would. */
 class HandLink implements Link {
@@ -28,11 +29,13 @@ class HandLink implements Link {
 const US = parseIpv4("10.0.0.1")!;
 const PEER = parseIpv4("10.0.0.2")!;
 
-async function stackOn(): Promise<{ stack: Stack; link: HandLink }> {
-  const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
+/** A stack on a virtual clock (test/fixtures/stack-pair.ts) with a link the test drives by hand. */
+async function stackOn(): Promise<{ net: VirtualNet; stack: Stack; link: HandLink }> {
+  const net = new VirtualNet();
+  const stack = await net.stack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
   const link = new HandLink();
   stack.attach(link);
-  return { stack, link };
+  return { net, stack, link };
 }
 
 /** Echo replies the stack sent, by their identifier. */
@@ -52,7 +55,7 @@ describe("bad frames from a link", () => {
   });
 
   it("an empty packet, things that are not a Uint8Array and a batch that is not an array are counted and dropped", async () => {
-    const { stack, link } = await stackOn();
+    const { net, stack, link } = await stackOn();
     const echo = echoRequest(PEER, US);
     const junk: unknown[] = [
       new Uint8Array(0), "a string", 42, null, undefined, {}, echo.buffer, Array.from(echo), new Uint16Array(echo.length),
@@ -62,14 +65,14 @@ describe("bad frames from a link", () => {
     expect(stack.stackCounters.linkDropped).toBe(junk.length);
     for (const batch of [undefined, null, "batch", 7, echo]) expect(() => link.deliver(batch)).not.toThrow();
     expect(stack.stackCounters.linkDropped).toBe(junk.length + 5);
-    await new Promise((r) => setTimeout(r, 10));
+    await net.advance(10);
     expect(link.sent).toEqual([]);
     expect(stack.counters().packetsIn).toBe(0);
     stack.close();
   });
 
   it("a bad frame in the middle of a batch: the good ones around it still arrive", async () => {
-    const { stack, link } = await stackOn();
+    const { net, stack, link } = await stackOn();
     const peer6 = parseIpv6("fd00::2")!;
     const us6 = parseIpv6("fd00::1")!;
     // An IPv4 version nibble, our address as the destination, and nonsense everywhere else.
@@ -79,7 +82,7 @@ describe("bad frames from a link", () => {
       echoRequest(PEER, US, 1), new Uint8Array(3 << 20), echoRequest(peer6, us6, 2), "junk", new Uint8Array(0),
       garbage, echoRequest(PEER, US, 3),
     ]);
-    await until(() => link.sent.length >= 3);
+    await net.runUntil(() => link.sent.length >= 3, "three echo replies");
     expect(replyIds(link).sort()).toEqual([1, 2, 3]);
     expect(stack.stackCounters.linkDropped).toBe(3);
     // The garbage reached the engine and was refused there, by reason.
