@@ -10,6 +10,7 @@ import * as realNet from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStack, type Stack, type StackConnection, type StackListener } from "../../src/stack.js";
 import { createMemoryLinkPair, type MemoryLink } from "../../src/link/memory.js";
+import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { createUdpLink } from "../../src/link/udp.js";
 import { PcapWriter, recordLink } from "../../src/pcap.js";
 import { openPcapFile } from "../../src/pcap-file.js";
@@ -313,11 +314,9 @@ let echo: StackListener;
 let clear = 0;
 
 beforeAll(async () => {
-  const [la, lb] = createMemoryLinkPair();
-  const a = await createStack({ addresses: [`${A}/24`, "fd00::1/64"], name: "client", config: FAST });
-  const b = await createStack({ addresses: [`${B}/24`], name: "server", config: FAST });
-  a.attach(la);
-  b.attach(lb);
+  // The real clock: some rows fail asynchronously, and the Node face's rows compare with node:net.
+  const pair = await StackPair.create({ clock: "real", flavor: "auto", config: FAST, addresses: { a: [`${A}/24`, "fd00::1/64"], b: [`${B}/24`] } });
+  const { a, b, la, lb } = pair;
   echo = b.openListener({ port: ECHO_PORT }, (c) => {
     c.onData = (chunk) => c.write(chunk);
     c.onEnd = () => c.end();
@@ -405,15 +404,16 @@ describe("what a careless caller does leaves the stacks working", () => {
   });
 
   it("openConnection({ local }) with an address the stack does not own sends no spoofed SYN", async () => {
-    const [mine, peer] = createMemoryLinkPair();
+    const net = new VirtualNet();
+    const [mine, peer] = net.linkPair();
     let seen = 0;
     peer.onReceive((packets) => (seen += packets.length));
-    const x = await createStack({ addresses: ["10.0.0.5/24"], config: FAST });
+    const x = await net.stack({ addresses: ["10.0.0.5/24"], config: FAST });
     x.attach(mine);
     expect(() => x.openConnection({ remote: B, remotePort: ECHO_PORT, local: "10.0.0.77" })).toThrowError(
       expect.objectContaining({ code: "EADDRNOTAVAIL" }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await net.advance(20);
     expect([seen, x.counters().segmentsOut]).toEqual([0, 0]);
     x.close();
   });
