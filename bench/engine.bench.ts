@@ -12,7 +12,7 @@ import { Engine } from "../src/core/engine.js";
 import { EventType, recordSize } from "../src/core/boundary.js";
 import type { EngineConfig } from "../src/core/settings.js";
 import { Prng } from "../src/core/prng.js";
-import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/pair.js";
+import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/fixtures/pair.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { createHash } from "node:crypto";
 

@@ -3,7 +3,7 @@
 // keep-alive on (one http.Agent per client, one socket each) or off (a new connection per request,
 // `Connection: close`, so the server closes first and holds TIME-WAIT). Every answer is checked byte
 // for byte (SHA-256 of bodies of varied sizes, and POSTed bodies echoed back). Shared by
-// test/node-http-load.test.ts (a few hundred requests per client) and bench/http.bench.ts (thousands),
+// test/faces/node-http-load.test.ts (a few hundred requests per client) and bench/http.bench.ts (thousands),
 // so the test and the bench run the same load.
 //
 // Targets:
