@@ -152,7 +152,7 @@ export const COUNTER_NAMES = [
   "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
-  "synCookiesSent", "synCookiesAccepted",
+  "synCookiesSent", "synCookiesAccepted", "spuriousRecoveries", "spuriousTimeouts",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };

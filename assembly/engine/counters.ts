@@ -50,7 +50,11 @@ export const enum Counter {
   SYN_COOKIES_SENT = 25,
   /** Connections created from a valid cookie in an ACK. */
   SYN_COOKIES_ACCEPTED = 26,
-  COUNT = 27,
+  /** Fast recoveries undone: every retransmission D-SACKed (RFC 3708; undo.ts). */
+  SPURIOUS_RECOVERIES = 27,
+  /** Retransmission timeouts undone: Eifel (RFC 3522) or D-SACK detection (undo.ts). */
+  SPURIOUS_TIMEOUTS = 28,
+  COUNT = 29,
 }
 
 const CELLS: u32 = 64;

@@ -21,6 +21,7 @@ import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart, packetPtr } from "./input";
 import { processAck } from "./ack";
 import { receiveText } from "./receive";
+import { dsackNote } from "./dsack";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
@@ -244,6 +245,8 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     if (state == State.TIME_WAIT && (flags & FLG_FIN) != 0) {
       timerSet(tcbTimers(t), TimerKind.TimeWait, nowUs + 2 * config.mslUs);
     }
+    // Text we already have: the ACK reports it as a duplicate (RFC 2883 4.1.1).
+    if (seg.payloadLen != 0 && seqLe(seg.seq + seg.payloadLen, t.rcvNxt)) dsackNote(t, seg.seq, seg.seq + seg.payloadLen);
     ackNow(t);
     return true;
   }
@@ -340,6 +343,7 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
   // Trim what lies before RCV.NXT (duplicate) and beyond the window (RFC 9293 3.10.7.4, first check).
   if (seqLt(seq, t.rcvNxt)) {
     const d = t.rcvNxt - seq;
+    if (len != 0) dsackNote(t, seq, d < len ? t.rcvNxt : seq + len); // RFC 2883 4.1.1
     if (d > len) {
       len = 0;
       fin = false;

@@ -77,7 +77,6 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   t.sndUna = t.iss;
   t.sndNxt = t.iss;
   t.sndMax = t.iss;
-  t.highRxt = t.iss;
   t.tsOffset = rngNext();
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
