@@ -12,7 +12,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, t
 import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
-import { dsackPending, dsackSent } from "./dsack";
+import { dsackPending, dsackFirst, dsackSent } from "./dsack";
 import { rngNext } from "./rng";
 import { traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
@@ -157,8 +157,7 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
     let blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
     let n: u32 = 0;
     if (dsackPending(t)) {
-      store<u32>(blocks, t.dsackStart);
-      store<u32>(blocks, t.dsackEnd, 4);
+      dsackFirst(t, blocks);
       blocks += 8;
       n = 1;
     }
@@ -205,7 +204,11 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
     timerClear(tcbTimers(t), TimerKind.DelayedAck);
     t.unackedBytes = 0;
     t.lastAckSent = t.rcvNxt;
-    dsackSent(t);
+    if (dsackPending(t)) {
+      // One D-SACK per ACK (dsack.ts): another ACK follows for the next.
+      dsackSent(t);
+      if (dsackPending(t)) setFlag(t, F.ACK_NOW);
+    }
   }
   if (config.trace) traceSegment(EventType.SEGMENT_OUT, t.id, seg, len);
   return true;

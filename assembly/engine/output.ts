@@ -261,8 +261,9 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   }
   // A pure ACK carries the next new sequence number, SND.MAX: after a timeout moved SND.NXT back, an
   // ACK numbered SND.NXT would be old to the peer and dropped there unread (BSD's tcp_output does
-  // the same), and two such peers could each wait forever for the other's ACK.
-  if (hasFlag(t, F.ACK_NOW)) {
+  // the same), and two such peers could each wait forever for the other's ACK. Each waiting D-SACK
+  // block asks for an ACK of its own (dsack.ts).
+  while (hasFlag(t, F.ACK_NOW)) {
     if (!emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
   }
   return true;

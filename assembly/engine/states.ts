@@ -203,6 +203,12 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
         t.tsRecentUs = nowUs;
       } else {
         count(Counter.PAWS_DROPPED);
+        // Usually our own retransmission's original, arriving late: report the text it repeats
+        // (RFC 2883 4.1.1) so the sender can undo a spurious retransmission (undo.ts).
+        if (seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt)) {
+          const end = seg.seq + seg.payloadLen;
+          dsackNote(t, seg.seq, seqLt(end, t.rcvNxt) ? end : t.rcvNxt);
+        }
         ackNow(t);
         return true;
       }

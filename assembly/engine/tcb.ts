@@ -180,9 +180,16 @@ export class Tcb {
   rcvBuf: u32;
 
   // Reordering and spurious retransmissions (RACK and undo state are the inline Rack and Undo records).
-  /** A duplicate segment's text to report in the next ACK's first SACK block (dsack.ts, RFC 2883). */
-  dsackStart: u32;
-  dsackEnd: u32;
+  /** Duplicate texts to report, one per ACK in the first SACK block (dsack.ts, RFC 2883 4). */
+  dsackCount: u32;
+  dsackL0: u32;
+  dsackR0: u32;
+  dsackL1: u32;
+  dsackR1: u32;
+  dsackL2: u32;
+  dsackR2: u32;
+  dsackL3: u32;
+  dsackR3: u32;
 }
 
 // Inline records after the scalar fields, each 8-byte aligned.
