@@ -349,7 +349,12 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
   // Trim what lies before RCV.NXT (duplicate) and beyond the window (RFC 9293 3.10.7.4, first check).
   if (seqLt(seq, t.rcvNxt)) {
     const d = t.rcvNxt - seq;
-    if (len != 0) dsackNote(t, seq, d < len ? t.rcvNxt : seq + len); // RFC 2883 4.1.1
+    if (len != 0) {
+      // Partly a duplicate: reported at once (RFC 2883 4.1.1; RFC 5681 4.2 acknowledges data out of
+      // order at once), so a sender that retransmitted it can undo without waiting a delayed ACK.
+      dsackNote(t, seq, d < len ? t.rcvNxt : seq + len);
+      ackNow(t);
+    }
     if (d > len) {
       len = 0;
       fin = false;
