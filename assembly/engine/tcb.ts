@@ -19,6 +19,7 @@ import { OooList, oooRelease } from "./reassembly";
 import { Scoreboard, sbRelease } from "./scoreboard";
 import { Rack } from "./rack";
 import { Undo } from "./undo";
+import { dsackRelease } from "./dsack";
 
 /** RFC 9293 3.3.2 states, numbered as src/trace.ts TCP_STATES lists them. */
 export const enum State {
@@ -181,15 +182,8 @@ export class Tcb {
 
   // Reordering and spurious retransmissions (RACK and undo state are the inline Rack and Undo records).
   /** Duplicate texts to report, one per ACK in the first SACK block (dsack.ts, RFC 2883 4). */
+  dsackQueue: usize;
   dsackCount: u32;
-  dsackL0: u32;
-  dsackR0: u32;
-  dsackL1: u32;
-  dsackR1: u32;
-  dsackL2: u32;
-  dsackR2: u32;
-  dsackL3: u32;
-  dsackR3: u32;
 }
 
 // Inline records after the scalar fields, each 8-byte aligned.
@@ -298,6 +292,7 @@ export function tcbFree(t: Tcb): void {
   ringRelease(rcvRing(t));
   oooRelease(tcbOoo(t));
   sbRelease(tcbSb(t));
+  dsackRelease(t);
   tqRemove(slot);
   store<u32>(slotTcbs + (<usize>slot << 2), 0);
   let gen = <u32>load<u16>(slotGens + (<usize>slot << 1)) + 1;

@@ -6,8 +6,12 @@
 // Detection:
 // - D-SACK (RFC 3708 3 over RFC 2883): every octet retransmitted in the episode reported back as a
 //   duplicate means no retransmission was needed. Octets are counted (RFC 3708 counts segments: the
-//   same thing, as each D-SACK reports one received copy of what we sent). D-SACKs are still awaited
-//   for a round trip after the recovery ends: until the cumulative ACK passes what was sent by then.
+//   same thing, as each D-SACK reports one received copy of what we sent), and only D-SACKs inside
+//   the octets the episode retransmitted count. The episode stays open after its recovery until the
+//   next loss response, as D-SACKs come a round trip after the recovery ended at the earliest (the
+//   late original arrives after the retransmission that ended it), later when an ACK is reordered.
+//   A network that duplicates one of our retransmissions can fake the last D-SACK; RFC 3708 5 accepts
+//   that risk, and so do we.
 // - Spurious retransmission timeouts: Eifel detection with timestamps (RFC 3522), not F-RTO (RFC
 //   5682). Both peers of this engine and Linux negotiate timestamps by default, and Eifel needs only
 //   the TSecr of the first ACK after the timeout (ack.ts already keeps the timeout's TSval to refuse
@@ -31,15 +35,12 @@ export class Undo {
   active: bool;
   /** It began with a retransmission timeout (Eifel applies; recovery resumes at SND.MAX on undo). */
   fromRto: bool;
-  /** Its recovery ended: D-SACKs are awaited until the cumulative ACK passes endSeq. */
-  waiting: bool;
   /** SND.UNA when the episode began: D-SACKs below it belong to earlier ones. */
   marker: u32;
   /** One past the highest octet retransmitted in the episode. */
   high: u32;
   /** Octets retransmitted in the episode and not yet reported as duplicates. */
   rtxBytes: u32;
-  endSeq: u32;
   /** Our TSval when the episode's first timeout sent data again (RFC 3522). */
   tsVal: u32;
   /** The last D-SACK block counted: a duplicated ACK repeats it. */
@@ -87,11 +88,9 @@ export function undoBegin(t: Tcb, fromRto: bool, nowUs: i64): void {
   }
   u.active = true;
   u.fromRto = fromRto;
-  u.waiting = false;
   u.marker = t.sndUna;
   u.high = t.sndUna;
   u.rtxBytes = 0;
-  u.endSeq = t.sndUna;
   u.tsVal = tsNow(t, nowUs);
   u.lastLeft = 0;
   u.lastRight = 0;
@@ -110,8 +109,8 @@ export function undoOnRetransmit(t: Tcb, seq: u32, len: u32): void {
 }
 
 /**
- * Every ACK on a SACK connection, after SND.UNA moved: counts its D-SACK against the episode and
- * closes the episode a round trip after its recovery. Returns whether the ACK carried a D-SACK.
+ * Every ACK on a SACK connection, after SND.UNA moved: counts its D-SACK against the episode.
+ * Returns whether the ACK carried a D-SACK.
  */
 export function undoOnAck(t: Tcb, seg: Segment): bool {
   const dsack = dsackBlock(seg, dsackOut);
@@ -125,20 +124,8 @@ export function undoOnAck(t: Tcb, seg: Segment): bool {
       u.lastRight = right;
       const n = right - left;
       u.rtxBytes = n >= u.rtxBytes ? 0 : u.rtxBytes - n;
-      if (u.rtxBytes == 0) {
-        undoSpurious(t);
-        return dsack;
-      }
+      if (u.rtxBytes == 0) undoSpurious(t);
     }
-  }
-  const cc = tcbCc(t);
-  if (!u.waiting) {
-    if (!cc.inRecovery && seqGe(t.sndUna, cc.recover)) {
-      u.waiting = true;
-      u.endSeq = t.sndMax;
-    }
-  } else if (seqGt(t.sndUna, u.endSeq)) {
-    u.active = false;
   }
   return dsack;
 }
