@@ -266,7 +266,7 @@ export const COUNTER_NAMES = [
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
-  "icmpTooBig", "icmpTooBigIgnored",
+  "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
@@ -280,6 +280,8 @@ export interface ConnectionStatus {
   recvQueued: number; oooBytes: number; dupAcks: number; srttMs: number; rttvarMs: number; rtoMs: number;
   peerMss: number; localMss: number; localPort: number; remotePort: number; sendBuffer: number; recvBuffer: number;
   localAddress: string; remoteAddress: string; ipVersion: 4 | 6;
+  /** RACK's reordering window (RFC 8985 6.2 step 4), ms. */
+  reoWndMs: number;
 }
 
 /** A connection's ports and addresses; the address text is made on first use. */
@@ -725,7 +727,7 @@ export class Engine {
       sendMss: u(60), cwnd: u(64), ssthresh: u(68), retransmits: u(72), timeouts: u(76), sendQueued: u(80),
       recvQueued: u(84), oooBytes: u(88), dupAcks: u(92), srttMs: f(96), rttvarMs: f(104), rtoMs: f(112),
       peerMss: u(120), localMss: u(124), localPort: u(128), remotePort: u(132), sendBuffer: u(136),
-      recvBuffer: u(140), localAddress: addr(144), remoteAddress: addr(160), ipVersion,
+      recvBuffer: u(140), localAddress: addr(144), remoteAddress: addr(160), ipVersion, reoWndMs: f(184),
     };
   }
 }

@@ -7,7 +7,7 @@
 // Everything goes through H4's driver (src/engine.ts). The host side here reads and writes the rings
 // in place through `engine.raw` / `engine.memory` so received data is hashed without a copy.
 import { createHash, type Hash } from "node:crypto";
-import { Engine, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/engine.js";
+import { Engine, type ConnectionStatus, type EngineConfig, type EngineCounters, type EngineEvent } from "../src/engine.js";
 import type { Flavor } from "../src/loader.js";
 import { createMemoryLinkPair, type MemoryLink, type MemoryLinkOptions, type MemoryLinkStats } from "../src/link/memory.js";
 import { Prng } from "../src/prng.js";
@@ -201,6 +201,9 @@ export interface TransferResult {
   countersB: EngineCounters;
   linkAtoB?: MemoryLinkStats;
   linkBtoA?: MemoryLinkStats;
+  /** Each end's connection STATUS once both FINs were in, before the handles were released. */
+  statusA: ConnectionStatus;
+  statusB: ConnectionStatus;
 }
 
 export class Pair {
@@ -426,6 +429,8 @@ export class Pair {
       return n;
     };
     this.runUntil(() => sa.peerFin && sb.peerFin && sa.closed && sb.closed, host, "transfer");
+    const statusA = this.a.engine.status(client);
+    const statusB = this.b.engine.status(server);
     // Both FINs are in; the last ACKs may still be on the wire. Release and let the protocol finish.
     this.a.engine.release(client, this.now);
     this.b.engine.release(server, this.now);
@@ -456,6 +461,8 @@ export class Pair {
       countersB: cb,
       linkAtoB: this.links ? { ...this.links[0].stats } : undefined,
       linkBtoA: this.links ? { ...this.links[1].stats } : undefined,
+      statusA,
+      statusB,
     };
   }
 
