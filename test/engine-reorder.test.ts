@@ -1,14 +1,17 @@
-// Two engines over a link that reorders, and loses (issue 9 item 8): RACK's reordering window
-// (RFC 8985 6) and the undo of spurious recoveries (RFC 3708, undo.ts), 16 MiB at a time on the
-// debug build, every byte checked with SHA-256.
+// Two engines over a link that reorders, and loses: RACK's reordering window (RFC 8985 6) and the
+// undo of spurious recoveries (RFC 3708, undo.ts), 16 MiB at a time on the debug build, every byte
+// checked with SHA-256.
 //
 // The link holds a reordered packet back by reorderDelay. Here that is 1 ms on a 2 ms round trip:
 // reordering within a round trip, which RACK is built to absorb. What it costs, per RFC 8985 6.2:
-// - step 4: until reordering has been seen, DupThresh segments SACKed leave no settling time, so the
-//   first late segment is retransmitted (its D-SACK then shows the path reorders);
-// - the window starts at min_RTT / 4 = 0.5 ms and grows by that much per round trip that brings a
-//   D-SACK: at 1 ms and 1.5 ms it covers the 1 ms delay, so one or two more episodes.
-// Each of those recoveries is undone by its D-SACKs, so no reduction of cwnd survives.
+// - one retransmission, the first late segment: before any reordering has been seen the window is
+//   0 once DupThresh segments are SACKed, min_RTT / 4 = 0.5 ms before that (step 4), and the late
+//   original's own ACK, the first evidence of reordering (step 3), comes 1 ms after its successors'.
+//   Nothing sent earlier on the connection could have shown it. That copy's D-SACK undoes the
+//   recovery (no cwnd cut stands) and grows the window by min_RTT / 4 to 1 ms (step 4);
+// - from then on a late segment's ACK arrives RACK.rtt + 1 ms after it was sent, exactly when step 5
+//   would mark it lost, and is taken first (the pair delivers what is due before running timers due
+//   at the same instant), so no second retransmission.
 //
 // Reordering longer than SRTT (the link's default 5 ms hold on this 2 ms path, which the fault
 // matrix in engine-faults.test.ts uses) cannot be told from loss within RFC 8985's bound on the
@@ -34,17 +37,16 @@ async function transfer(link: object, seed: number, bytesBtoA: number): Promise<
 }
 
 describe("two engines, 10% reordering within the round trip, no loss", () => {
-  for (const seed of [1, 2]) {
-    it(`data reordered one way: a few retransmissions while RACK learns, each recovery undone, cwnd never cut (seed ${seed})`, async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`data reordered one way: one retransmission, the first late segment, undone; cwnd never cut (seed ${seed})`, async () => {
       // Before RACK: 332 (seed 1) and 340 (seed 2) retransmissions, every one a cwnd cut.
       const r = await transfer({ aToB: { reorder: 0.1, reorderDelay: 1 } }, seed, 0);
       expect(r.linkAtoB!.reordered).toBeGreaterThan(1000);
-      expect(r.retransmits.a).toBeGreaterThan(0);
-      expect(r.retransmits.a).toBeLessThanOrEqual(8);
-      expect(r.countersA.spuriousRecoveries).toBeGreaterThan(0);
-      expect(r.countersA.spuriousRecoveries).toBeLessThanOrEqual(2);
+      expect(r.retransmits.a).toBe(1);
+      expect(r.countersA.spuriousRecoveries).toBe(1);
+      expect(r.countersA.timeouts).toBe(0);
       expect(r.statusA.ssthresh).toBe(SSTHRESH_INITIAL);
-      expect(r.statusA.reoWndMs).toBeGreaterThanOrEqual(1);
+      expect(r.statusA.reoWndMs).toBe(1);
     }, 120_000);
   }
   it("both ways, data and ACKs reordered, 16 MiB each way: a few retransmissions each", async () => {

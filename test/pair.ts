@@ -319,16 +319,19 @@ export class Pair {
   }
 
   /**
-   * One round: run due timers, move packets both ways, collect events, let `host` act. Returns how
-   * much happened (0: the pair is idle at this instant).
+   * One round: move packets both ways, run due timers, collect events, let `host` act. Returns how
+   * much happened (0: the pair is idle at this instant). Packets the link has due now go in before
+   * timers due now run: a deadline asks whether something arrived by then, and what arrives at that
+   * very instant has (an ACK landing on RACK's reordering deadline delivers the segment, RFC 8985 6.2
+   * step 5, instead of racing the timer by the order of two calls).
    */
   poll(host?: () => number): number {
     let work = 0;
     const now = this.now;
-    if (this.a.engine.nextDeadline() <= now) this.a.engine.timers(now);
-    if (this.b.engine.nextDeadline() <= now) this.b.engine.timers(now);
     work += this.transmit();
     work += this.deliver();
+    if (this.a.engine.nextDeadline() <= now) this.a.engine.timers(now);
+    if (this.b.engine.nextDeadline() <= now) this.b.engine.timers(now);
     work += this.transmit();
     work += this.a.collect() + this.b.collect();
     if (host) work += host();
