@@ -266,7 +266,7 @@ export const COUNTER_NAMES = [
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
-  "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts",
+  "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts", "cwndReductions",
 ] as const;
 const COUNTER_BASE = 32;
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };

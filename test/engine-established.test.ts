@@ -248,6 +248,27 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
   });
+  it("a late original delivered below the highest SACKed shows reordering, no D-SACK needed: DupThresh no longer zeroes the window (RFC 8985 6.2 steps 3, 4)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    // Segment 0, never retransmitted, arrives after segment 1: RACK.reordering_seen.
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2) });
+    // DupThresh segments SACKed above the next hole: with reordering seen the window stays
+    // min_RTT / 4 = 2.5 ms (without, it would be 0 and segment 2 go out at once, as above).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2), sack: [[seg(3), seg(6)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).reoWndMs).toBe(2.5);
+    // Segment 2 was sent at 10 ms: lost at 10 + RACK.rtt (11) + 2.5 = 23.5 ms. Its ACK comes at 22.
+    expect(s.engine.nextDeadline()).toBe(23.5);
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.recvNothing();
+    expect(s.engine.counters()).toMatchObject({ retransmits: 0, cwndReductions: 0 });
+  });
   it("retransmits only the holes the SACK blocks leave, the first at once whatever pipe says", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);

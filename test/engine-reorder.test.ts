@@ -43,6 +43,8 @@ describe("two engines, 10% reordering within the round trip, no loss", () => {
       const r = await transfer({ aToB: { reorder: 0.1, reorderDelay: 1 } }, seed, 0);
       expect(r.linkAtoB!.reordered).toBeGreaterThan(1000);
       expect(r.retransmits.a).toBe(1);
+      // One cwnd reduction (that recovery), undone: none stands.
+      expect(r.countersA.cwndReductions).toBe(1);
       expect(r.countersA.spuriousRecoveries).toBe(1);
       expect(r.countersA.timeouts).toBe(0);
       expect(r.statusA.ssthresh).toBe(SSTHRESH_INITIAL);

@@ -135,6 +135,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
         // cumulative ACK is beyond the last recovery point). RFC 5681 3.2 step 2: data sent by
         // Limited Transmit is not part of FlightSize for ssthresh.
         ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
+        count(Counter.CWND_REDUCTIONS);
         setFlag(t, F.RTX_ONE);
         count(Counter.FAST_RETRANSMITS);
         wantOutput(t);

@@ -64,7 +64,13 @@ export const enum Counter {
   SPURIOUS_RECOVERIES = 32,
   /** Retransmission timeouts undone: Eifel (RFC 3522) or D-SACK detection (undo.ts). */
   SPURIOUS_TIMEOUTS = 33,
-  COUNT = 34,
+  /**
+   * cwnd reductions for loss: fast recoveries entered (RFC 6675 5 step 4, RFC 6582 3.2), losses a tail
+   * loss probe repaired (RFC 8985 7.4.2) and retransmission timeouts (RFC 5681 3.1). Those that stand:
+   * this less SPURIOUS_RECOVERIES and SPURIOUS_TIMEOUTS.
+   */
+  CWND_REDUCTIONS = 34,
+  COUNT = 35,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

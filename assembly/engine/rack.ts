@@ -28,6 +28,7 @@ import { Scoreboard, SB_SACKED, SB_LOST, SB_RETRANSMITTED, DUP_THRESH, sbStart, 
 import { ccOnEnterSackRecovery } from "./congestion";
 import { undoBegin } from "./undo";
 import { wantOutput } from "./conn";
+import { count, Counter } from "./counters";
 import { sendMss, tsNow } from "./emit";
 
 /** RFC 8985 6.2 step 4: D-SACK-free recoveries after which the window shrinks back. */
@@ -213,6 +214,7 @@ export function rackOnLoss(t: Tcb, nowUs: i64): void {
   if (cc.inRecovery || t.sndNxt != t.sndMax || !seqGt(t.sndUna, cc.recover)) return;
   undoBegin(t, false, nowUs);
   ccOnEnterSackRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
+  count(Counter.CWND_REDUCTIONS);
   setFlag(t, F.RTX_ONE);
 }
 

@@ -104,6 +104,7 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
   // The first timeout of an episode may prove spurious (undo.ts keeps what it reduces).
   if (t.retries == 1) undoBegin(t, true, nowUs);
   ccOnRto(cc, t.sndMax - t.sndUna);
+  count(Counter.CWND_REDUCTIONS);
   // Go back to SND.UNA: everything after it is sent again as the window allows. The receiver may
   // have reneged on SACKed data, so SACKs and loss marks are forgotten (RFC 2018 8, RFC 6675 5.1);
   // the transmit times stay for RACK. No fast recovery until the data sent before the timeout is

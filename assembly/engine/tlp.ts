@@ -20,6 +20,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, i
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { rttRto } from "./rtt";
 import { ccOnLossRepaired } from "./congestion";
+import { count, Counter } from "./counters";
 import { wantOutput } from "./conn";
 import { sendMss } from "./emit";
 import { dsackBlock } from "./undo";
@@ -84,5 +85,7 @@ export function tlpSent(t: Tcb): void {
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
   if (!hasFlag(t, F.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
   clearFlag(t, F.TLP_OUT);
-  if (!dsackBlock(seg, dsackOut)) ccOnLossRepaired(tcbCc(t), flightBefore);
+  if (dsackBlock(seg, dsackOut)) return;
+  ccOnLossRepaired(tcbCc(t), flightBefore);
+  count(Counter.CWND_REDUCTIONS);
 }
