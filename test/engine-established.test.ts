@@ -389,6 +389,21 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, ssthresh: 4294967295, reoWndMs: 5 });
     expect(s.engine.counters().spuriousRecoveries).toBe(1);
   });
+  it("a recovery whose loss mark the late original lifts before anything went out again is undone at once (RFC 3708, no D-SACK to wait for)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    // Two ACKs in one batch, before the engine's output runs: the first SACKs DupThresh segments
+    // above segment 0 (no reordering seen: marked lost, fast recovery, cwnd and ssthresh cut), the
+    // second acknowledges segment 0 itself, the original, late.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 3 * 1460, ssthresh: 3 * 1460 });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.recvNothing();
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, ssthresh: 4294967295 });
+    expect(s.engine.counters()).toMatchObject({ retransmits: 0, cwndReductions: 1, spuriousRecoveries: 1 });
+  });
   it("a recovery is not undone while one of its retransmissions has no D-SACK", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);

@@ -14,7 +14,7 @@ import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnE
   ccIsFullAck } from "./congestion";
 import { sbUpdate, sbLostBytes, DUP_THRESH } from "./scoreboard";
 import { rackOnAck, rackOnLoss, rackOnRecoveryExit } from "./rack";
-import { undoOnAck, undoOnEifel } from "./undo";
+import { undoOnAck, undoOnEifel, undoOnMarksDelivered } from "./undo";
 import { EventType } from "./events";
 import { tlpArm, tlpOnAck } from "./tlp";
 import { count, Counter } from "./counters";
@@ -112,6 +112,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     const dsack = undoOnAck(t, seg);
     rackOnAck(t, seg, nowUs, dsack);
     rackOnLoss(t, nowUs);
+    undoOnMarksDelivered(t);
     // A DupAck (RFC 6675 2: new SACK information, whatever the window or cumulative ACK) lets
     // Limited Transmit send (RFC 3042; RFC 6675 5 step 3; output.ts), and in recovery frees pipe.
     if (sackedNew) {

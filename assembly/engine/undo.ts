@@ -23,7 +23,8 @@
 //   holds (RFC 4015 3.2).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGe, seqGt } from "../wire/seq";
-import { Tcb, F, hasFlag, tcbCc, tcbRack, tcbUndo } from "./tcb";
+import { Tcb, F, hasFlag, tcbCc, tcbRack, tcbUndo, tcbSb } from "./tcb";
+import { sbLostBytes } from "./scoreboard";
 import { ccUndo } from "./congestion";
 import { count, Counter } from "./counters";
 import { wantOutput } from "./conn";
@@ -128,6 +129,19 @@ export function undoOnAck(t: Tcb, seg: Segment): bool {
     }
   }
   return dsack;
+}
+
+/**
+ * Every ACK on a SACK connection, after RACK: a fast recovery whose loss marks were all lifted by the
+ * originals' own delivery before any octet of the episode went out again (an ACK batch that both
+ * crossed RACK's deadline and carried the late segment's ACK; output runs after the batch) lost
+ * nothing. That is RFC 3708's finding, every retransmission of the episode unneeded, with none to
+ * wait a D-SACK for.
+ */
+export function undoOnMarksDelivered(t: Tcb): void {
+  const u = tcbUndo(t);
+  if (!u.active || u.fromRto || u.rtxBytes != 0 || sbLostBytes(tcbSb(t)) != 0) return;
+  undoSpurious(t);
 }
 
 /**
