@@ -69,7 +69,6 @@ function setIss(t: Tcb, iss: u32): void {
   t.sndUna = iss;
   t.sndNxt = iss;
   t.sndMax = iss;
-  t.highRxt = iss;
   tcbCc(t).recover = iss;
 }
 

@@ -4,6 +4,7 @@ import { seqGt } from "../wire/seq";
 import { Tcb, State, Opt, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc, tcbOoo, tcbFromId, unopened } from "./tcb";
 import { TimerKind, timerSet } from "./timers";
 import { oooBytes } from "./reassembly";
+import { rackReoWnd } from "./rack";
 import { Err } from "./errors";
 import { wantOutput, reschedule } from "./conn";
 import { sendMss } from "./emit";
@@ -30,7 +31,7 @@ export function statusPtr(): usize {
  *   (sent or not), 84 bytes readable, 88 out-of-order bytes held, 92 duplicate ACKs, 96 f64 SRTT ms,
  *   104 f64 RTTVAR ms, 112 f64 RTO ms, 120 peer MSS, 124 our MSS, 128 local port, 132 remote port,
  *   136 send buffer, 140 receive buffer, 144 local address (16), 160 remote address (16),
- *   176 IP version, 180 TCB bytes.
+ *   176 IP version, 180 TCB bytes, 184 f64 RACK reordering window ms (RFC 8985 6.2 step 4).
  */
 export function connStatus(id: u32): i32 {
   const t = tcbFromId(id);
@@ -76,6 +77,7 @@ export function connStatus(id: u32): i32 {
   storeAddress(p + 160, key.ipVersion, key.remoteA, key.remoteB);
   store<u32>(p, key.ipVersion, 176);
   store<u32>(p, <u32>offsetof<Tcb>(), 180);
+  store<f64>(p, <f64>rackReoWnd(t) / 1000.0, 184);
   return 0;
 }
 

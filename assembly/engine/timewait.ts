@@ -31,6 +31,7 @@ import { NEVER } from "./timers";
 import { ringRelease } from "./ring";
 import { oooRelease } from "./reassembly";
 import { sbRelease } from "./scoreboard";
+import { dsackRelease } from "./dsack";
 import { emitSimple, traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
 import * as config from "./config";
@@ -220,6 +221,7 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
   oooRelease(tcbOoo(t));
   sbRelease(tcbSb(t));
+  dsackRelease(t);
   if (slot >= 0 && !tabInsert(index, r, load<u32>(r, R_HASH), <u32>slot)) {
     freeRecord(<u32>slot);
     slot = -1;
