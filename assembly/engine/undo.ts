@@ -23,7 +23,7 @@
 //   holds (RFC 4015 3.2).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGe, seqGt } from "../wire/seq";
-import { Tcb, F, hasFlag, tcbCc, tcbRack, tcbUndo, tcbSb } from "./tcb";
+import { Tcb, F, hasFlag, clearFlag, tcbCc, tcbRack, tcbUndo, tcbSb } from "./tcb";
 import { sbLostBytes } from "./scoreboard";
 import { ccUndo } from "./congestion";
 import { count, Counter } from "./counters";
@@ -141,6 +141,8 @@ export function undoOnAck(t: Tcb, seg: Segment): bool {
 export function undoOnMarksDelivered(t: Tcb): void {
   const u = tcbUndo(t);
   if (!u.active || u.fromRto || u.rtxBytes != 0 || sbLostBytes(tcbSb(t)) != 0) return;
+  // The first lost run's forced retransmission (RFC 6675 5 step 4.3) has nothing left to send.
+  clearFlag(t, F.RTX_ONE);
   undoSpurious(t);
 }
 
