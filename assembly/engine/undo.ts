@@ -12,6 +12,8 @@
 //   late original arrives after the retransmission that ended it), later when an ACK is reordered.
 //   A network that duplicates one of our retransmissions can fake the last D-SACK; RFC 3708 5 accepts
 //   that risk, and so do we.
+// - A fast recovery that retransmitted nothing before the originals of everything it marked lost
+//   were delivered (undoOnMarksDelivered): the same finding, with no retransmission to be D-SACKed.
 // - Spurious retransmission timeouts: Eifel detection with timestamps (RFC 3522), not F-RTO (RFC
 //   5682). Both peers of this engine and Linux negotiate timestamps by default, and Eifel needs only
 //   the TSecr of the first ACK after the timeout (ack.ts already keeps the timeout's TSval to refuse
