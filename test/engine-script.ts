@@ -233,13 +233,22 @@ export async function listening(config: EngineConfig = {}, options: ConnectionOp
   return s;
 }
 
+/**
+ * The window of the fixtures' SYN,ACK: the receive buffer, at most 65,535 (unscaled, RFC 7323 2.2).
+ * Its right edge, RCV.NXT + this, stays put until it can move by min(buffer / 2, MSS) (RFC 9293
+ * 3.8.6.2.2), so a FIN that takes one sequence number leaves this less one in the window field.
+ */
+export function synWindow(config: EngineConfig = {}): number {
+  return Math.min(Number(config.recvBuffer ?? SCRIPT_CONFIG.recvBuffer), 65535);
+}
+
 /** SYN-RECEIVED: the peer's SYN arrived and our SYN,ACK went out. */
 export async function synReceived(config: EngineConfig = {}, options: ConnectionOptions = {}): Promise<Script> {
   const s = await listening(config, options);
   s.send({ flags: SYN, seq: REMOTE_SEQ, ack: 0, mss: 1460 });
   const synAck = s.next();
   s.iss = synAck.seq;
-  const window = Math.min(Number(config.recvBuffer ?? SCRIPT_CONFIG.recvBuffer), 65535);
+  const window = synWindow(config);
   expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), window, mss: 1460 });
   return s;
 }
@@ -287,7 +296,7 @@ export async function finWait2(config: EngineConfig = {}): Promise<Script> {
 export async function closeWait(config: EngineConfig = {}): Promise<Script> {
   const s = await established(config);
   s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(1) });
-  s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2) });
+  s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: synWindow(config) - 1 });
   expect(s.transitions()).toEqual(["ESTABLISHED>CLOSE-WAIT"]);
   expect(s.events()).toEqual([{ type: "peerFin", id: s.id }]);
   return s;
@@ -297,7 +306,7 @@ export async function closeWait(config: EngineConfig = {}): Promise<Script> {
 export async function lastAck(config: EngineConfig = {}): Promise<Script> {
   const s = await closeWait(config);
   s.engine.close(s.id, s.now);
-  s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2) });
+  s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2), window: synWindow(config) - 1 });
   expect(s.transitions()).toEqual(["CLOSE-WAIT>LAST-ACK"]);
   return s;
 }
@@ -306,7 +315,7 @@ export async function lastAck(config: EngineConfig = {}): Promise<Script> {
 export async function closing(config: EngineConfig = {}): Promise<Script> {
   const s = await finWait1(config);
   s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(1) });
-  s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+  s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: synWindow(config) - 1 });
   expect(s.transitions()).toEqual(["FIN-WAIT-1>CLOSING"]);
   s.events();
   return s;
@@ -316,7 +325,7 @@ export async function closing(config: EngineConfig = {}): Promise<Script> {
 export async function timeWait(config: EngineConfig = {}): Promise<Script> {
   const s = await finWait2(config);
   s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-  s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+  s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: synWindow(config) - 1 });
   expect(s.transitions()).toEqual(["FIN-WAIT-2>TIME-WAIT"]);
   s.events();
   return s;
