@@ -12,7 +12,7 @@ export { parsePacket, headersLen, emitHeaders, finishChecksums } from "./wire/pa
 export { wireSegment, wireSegmentLayout, wireParse, parseBatch, reasonCount } from "./wire/api";
 export { icmpEchoReply } from "./wire/icmp";
 
-// ---- The connection engine (assembly/engine/; host wrapper src/engine.ts) ----
+// ---- The connection engine (assembly/engine/; host wrapper src/core/engine.ts) ----
 //
 // Sans-I/O: the engine never reads a clock and never does I/O. Every call that can move a timer
 // takes `now`, f64 milliseconds on the host's clock (microseconds inside). Push in, poll out, one
@@ -39,7 +39,7 @@ export { icmpEchoReply } from "./wire/icmp";
 //      connRecvAvail(id) bytes at connRecvPtr(id), then connRecvConsumeMs. connCloseMs (FIN after
 //      queued data; reading goes on), connAbortMs (RST), connStatus (record at engineStatusPtr()),
 //      connState, and connReleaseMs when the host is done with the id. Ids carry a generation: a
-//      stale id gets -EBADF. Negative returns are -error codes (engine/errors.ts, src/errors.ts).
+//      stale id gets -EBADF. Negative returns are -error codes (engine/errors.ts, src/core/errors.ts).
 //   7. engineCountersPtr(): u32 cells, drops by wire Reason then engine counters (engine/counters.ts).
 export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, engineOutputMore, engineTimers,
   engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTableMemory, engineTcbSize, engineTimeWaitCount,

@@ -1,11 +1,11 @@
 // Internet checksum throughput: the v128 path, the scalar path (both from the SIMD release build,
 // data already in linear memory) and the plain-TypeScript reference (a 16-bit loop over a Uint8Array,
-// test/reference/checksum.ts), measured in the same process and run. Baseline for the ratios: the
+// test/fixtures/checksum-reference.ts), measured in the same process and run. Baseline for the ratios: the
 // reference, and the scalar path.
 import { Bench } from "tinybench";
-import { loadEngine, type CoreExports } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
-import { onesSumRef } from "../test/reference/checksum.js";
+import { loadEngine, type CoreExports } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
+import { onesSumRef } from "../test/fixtures/checksum-reference.js";
 
 interface ChecksumExports extends CoreExports {
   scratchPtr(): number;
@@ -78,7 +78,7 @@ export default async () => {
     "SIMD release build; each sample is a loop of calls, so the JS-to-WASM call cost is included.",
     "`onesSum` is the exported entry that picks the scalar path below its SIMD threshold; at 20 and 40",
     "bytes the call itself (a few ns) dominates and the scalar path is the faster one.",
-    "Baseline: the plain-TypeScript reference (test/reference/checksum.ts) in the same run.",
+    "Baseline: the plain-TypeScript reference (test/fixtures/checksum-reference.ts) in the same run.",
     "",
     "| bytes | SIMD | scalar | onesSum | reference | SIMD / reference | SIMD / scalar |",
     "|---:|---:|---:|---:|---:|---:|---:|",

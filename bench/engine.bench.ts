@@ -8,9 +8,11 @@
 // receiver's RX region per batch (their record layouts are the same), on the real clock
 // (performance.now()), driving the raw exports: the host writes into the send ring and consumes the
 // receive ring in place, as a socket layer would.
-import { Engine, type EngineConfig } from "../src/engine.js";
-import { Prng } from "../src/prng.js";
-import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/pair.js";
+import { Engine } from "../src/core/engine.js";
+import { EventType, recordSize } from "../src/core/boundary.js";
+import type { EngineConfig } from "../src/core/settings.js";
+import { Prng } from "../src/core/prng.js";
+import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/fixtures/pair.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { createHash } from "node:crypto";
 
@@ -34,7 +36,7 @@ function pump(from: Engine, to: Engine, now: number): number {
     const base = fx.engineTxPtr() >>> 0;
     const dv = from.memory.dv;
     let off = 0;
-    for (let i = 0; i < n; i++) off += 4 + ((dv.getUint32(base + off, true) + 3) & ~3);
+    for (let i = 0; i < n; i++) off += recordSize(dv.getUint32(base + off, true));
     to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
     tx.engineInput(n, now);
     total += n;
@@ -50,9 +52,11 @@ function established(a: Engine, b: Engine): { client: number; server: number } {
     const now = performance.now();
     pump(a, b, now);
     pump(b, a, now);
-    for (const e of b.events()) if (e.type === "accepted" && e.listener === listener) server = e.id;
+    b.events((type, _code, id, a) => {
+      if (type === EventType.accepted && a === listener) server = id;
+    });
   }
-  a.events();
+  a.events(() => {});
   if (server === 0 || a.state(client) !== "ESTABLISHED") throw new Error("bench: the handshake did not complete");
   return { client, server };
 }

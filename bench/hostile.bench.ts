@@ -1,4 +1,4 @@
-// Figures of the hostile-input suite (test/hostile/, issue 9), from the suite's own fixture: real
+// Figures of the hostile-input suite (test/host/hostile/, issue 9), from the suite's own fixture: real
 // stacks (release build) on a virtual clock, a raw peer crafting segments with the public wire encoder.
 // - SYN flood: spoofed SYNs injected in batches of 1,000, each batch answered before the next; SYNs
 //   per second of wall-clock time the stack took in and answered, then real clients under the flood.
@@ -6,11 +6,11 @@
 //   each in its own delivery, within one virtual second; what the stack answered.
 // - Soak: connections open, move 1 KiB each way and close through two stacks; pool and WebAssembly
 //   memory idle, after the warm-up and at the end; wall-clock time.
-import type { Stack } from "../src/stack.js";
+import type { Stack } from "../src/tcp/stack.js";
 import {
   CLIENT, Hub, INJECTIONS, PORT, RawTcp, SERVER, burst, bytes, hashingServer, memoryOf, settle, soak, spoofedSyns,
   type Injection,
-} from "../test/hostile/fixture.js";
+} from "../test/fixtures/hostile.js";
 
 const FLOOD = 100_000;
 const REAL_CLIENTS = 20;
@@ -140,8 +140,8 @@ export default async () => {
   for (const kind of Object.values(INJECTIONS)) rows.push(await injection(kind));
   const soakText = await soakFigures();
   const markdown = `Real stacks from createStack (SIMD release build) on the suite's virtual clock, a raw peer building
-every segment with the public wire encoder (test/hostile/fixture.ts); the same scenarios the tests in
-test/hostile/ assert. Wall-clock rates include the host: the stack's receive path, its pump and drain,
+every segment with the public wire encoder (test/fixtures/hostile.ts); the same scenarios the tests in
+test/host/hostile/ assert. Wall-clock rates include the host: the stack's receive path, its pump and drain,
 and the hub's routing.
 
 **SYN flood (RFC 4987).** ${flood}

@@ -1,6 +1,6 @@
 // node:http over tcpwasm's Node face against node:http over node:net on the kernel loopback, in the
 // same run (issue 9): 50 concurrent clients, keep-alive on and off, every answer SHA-256-checked
-// (bench/lib/http-load.ts, the load test/node-http-load.test.ts runs too). req/s, p50 / p99 latency
+// (bench/lib/http-load.ts, the load test/faces/node-http-load.test.ts runs too). req/s, p50 / p99 latency
 // per request and the ratio to the loopback's req/s. Targets: >= 1.0x with keep-alive and without.
 //
 // Requests per client: 4,000 with keep-alive (200,000 in all: about 40 s over the loopback here). Without

@@ -10,9 +10,9 @@
 // receiver scripts as the baseline), timed at the receiver from the connection's arrival to its end.
 // Median of RUNS. Root only (namespaces, TUN): otherwise the section says why nothing was measured.
 
-import { BULK_RECEIVER_SCRIPT, BULK_SENDER_SCRIPT, createKernelPair, measureBulk } from "../test/interop/kernel-baseline.js";
-import { canRunNetns } from "../test/interop/netns.js";
-import { acceptOne, connected, createScene, Observed, type Scene, STACK_V4, KERNEL_V4, within } from "../test/interop/scene.js";
+import { BULK_RECEIVER_SCRIPT, BULK_SENDER_SCRIPT, createKernelPair, measureBulk } from "../test/fixtures/interop/kernel-baseline.js";
+import { canRunNetns } from "../test/fixtures/interop/netns.js";
+import { acceptOne, connected, createScene, Observed, type Scene, STACK_V4, KERNEL_V4, within } from "../test/fixtures/interop/scene.js";
 
 const MIB = 2 ** 20;
 const BYTES = 64 * MIB;

@@ -1,9 +1,9 @@
-// What the Node face (src/node-net.ts: a stream.Duplex per connection) costs, in one process and run,
+// What the Node face (src/faces/node-net.ts: a stream.Duplex per connection) costs, in one process and run,
 // against two baselines (issue 4 targets: Duplex bulk >= 0.5x Node net; a face costs <= 25%
 // against the raw engine, i.e. >= 0.75x):
 // - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop making the same
 //   copies and engine calls as two stacks (send in, recv out, each TX batch copied once and handed to
-//   the peer's Engine.input, events drained with visitEvents), without link, scheduling or objects;
+//   the peer's Engine.input, events drained with Engine.events), without link, scheduling or objects;
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.
 // In between, for attribution: the stack API rows of bench/sockets.bench.ts (the layer the Duplex
 // sits on). Stacks run over a link that delivers each batch in a microtask; the Duplex over the
@@ -14,7 +14,7 @@
 // end(kib), the server end(kib) on 'end', allowHalfOpen), 'close' awaited; rows built once, kept
 // warm and sampled in turn (CHURN in bench/sockets.bench.ts, bench/lib/sample.ts).
 import { Duplex } from "node:stream";
-import { bindNet } from "../src/node-net.js";
+import { bindNet } from "../src/faces/node-net.js";
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
 import { SOURCE, WRITE, nextWrite, rawBulk, rawChurnRow } from "./lib/raw-engine.js";
 import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnRow } from "./lib/sample.js";
@@ -92,7 +92,7 @@ export async function duplexChurnRow(): Promise<ChurnRow> {
 
 /**
  * The floor node:stream sets, with no TCP at all: per "connection" two Duplexes configured as
- * src/node-net.ts configures a Socket (allowHalfOpen, autoDestroy, 'close' emitted by _destroy after
+ * src/faces/node-net.ts configures a Socket (allowHalfOpen, autoDestroy, 'close' emitted by _destroy after
  * the microtasks), driven through the churn row's events: the client end(kib)s on 'connect', each
  * side pushes what the other wrote (in a microtask, as a link delivers) and its end, the server
  * answers end(kib) on 'end', the client waits for 'close'.

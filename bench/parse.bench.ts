@@ -1,12 +1,13 @@
 // Parse + validate + checksum-verify of full-sized IPv4 TCP segments (20-byte IP header, 20-byte
 // TCP header, 1460 bytes of payload: a 1500-byte packet), in segments per second: the core's single
 // call (packet already in linear memory, and with the host's copy in), its batched parse (many
-// packets per call), and the plain-TypeScript reference parser (test/wire-reference.ts), all in the
+// packets per call), and the plain-TypeScript reference parser (test/fixtures/wire-reference.ts), all in the
 // same process and run. Baseline for the ratios: the reference.
 import { Bench } from "tinybench";
-import { loadEngine, type CoreExports, type Flavor } from "../src/loader.js";
-import { Prng } from "../src/prng.js";
-import { buildPacket, refParse } from "../test/wire-reference.js";
+import { loadEngine, type CoreExports, type Flavor } from "../src/core/loader.js";
+import { Prng } from "../src/core/prng.js";
+import { buildPacket, refParse } from "../test/fixtures/wire-reference.js";
+import { recordSize } from "../src/core/boundary.js";
 
 interface ParseExports extends CoreExports {
   scratchPtr(): number;
@@ -41,7 +42,7 @@ export default async () => {
     for (const p of packets) {
       engine.views.dv.setUint32(batchAt + off, p.length, true);
       engine.views.u8.set(p, batchAt + off + 4);
-      off = (off + 4 + p.length + 3) & ~3;
+      off += recordSize(p.length);
     }
     const batchBytes = off;
     const countsAt = batchAt + batchBytes;
@@ -94,7 +95,7 @@ export default async () => {
     `"single": one wireParse call per packet already in linear memory; "+ copy in": the host copies each`,
     `packet into linear memory first; "batched": one parseBatch call over ${BATCH} packets laid out as`,
     `[u32 length][bytes] records. "simd" and "scalar" are the two release builds.`,
-    `Baseline: the plain-TypeScript reference parser (test/wire-reference.ts) in the same run.`,
+    `Baseline: the plain-TypeScript reference parser (test/fixtures/wire-reference.ts) in the same run.`,
     `Issue 2 target: batched >= 8 million segments/s.`,
     "",
     "| path | M segments/s | Gbit/s of packets | / reference |",

@@ -4,13 +4,13 @@
 //
 // - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop. Engine.send copies
 //   in, Engine.recv copies out, each TX batch is copied out once and handed to the peer's
-//   Engine.input (which copies it into the RX region), events are drained with visitEvents: the
+//   Engine.input (which copies it into the RX region), events are drained with Engine.events: the
 //   copies and engine calls two stacks make, without link, scheduling, dispatch or objects.
-// - stack API: two stacks (src/stack.ts) over a link that hands each batch to the peer in a
+// - stack API: two stacks (src/tcp/stack.ts) over a link that hands each batch to the peer in a
 //   microtask (bench/lib/raw-engine.ts microtaskLinkPair); StackConnection.write / onData / onEnd.
-// - Web face: the same stacks through TcpSocket (src/socket-web.ts): a WritableStream writer that
+// - Web face: the same stacks through TcpSocket (src/faces/web.ts): a WritableStream writer that
 //   awaits each write, a ReadableStream reader loop (default 64 KiB highWaterMark).
-// - Web face over the memory link: the same, over src/link/memory.ts (one macrotask per delivery).
+// - Web face over the memory link: the same, over src/net/memory-link.ts (one macrotask per delivery).
 // - Node net over 127.0.0.1 (bench/lib/node-net.ts), for scale.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes (WRITE) on every row, Gbit/s from the first write to
 // the last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
@@ -54,9 +54,9 @@ export default async () => {
   const streams = streamPairMicros();
 
   const markdown = `Baseline: the raw engine API in the same run (bench/lib/raw-engine.ts, shared with
-bench/node-duplex.bench.ts): two Engines (src/engine.ts, SIMD release build) in a synchronous loop that
+bench/node-duplex.bench.ts): two Engines (src/core/engine.ts, SIMD release build) in a synchronous loop that
 makes the same copies as two stacks: send copies in, recv copies out, each TX batch is copied out once
-and handed to the peer's Engine.input, events are drained without an object each (visitEvents). The
+and handed to the peer's Engine.input, events are drained without an object each (Engine.events). The
 stack and Web face rows run two stacks in one process over a link that delivers each batch in a
 microtask (the Web face over the memory link, one macrotask per delivery, is shown too). Default
 engine configuration (256 KiB rings, MTU 1500). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.
@@ -82,7 +82,7 @@ ${churnRow("Web face (TcpSocket streams)", churn.web, churn.raw)}
 ${churnRow("Node net, loopback", churn.node, churn.raw)}
 
 What the Web face cannot avoid on this runtime: constructing the two Web Streams a TcpSocket needs
-(a byte-counted ReadableStream and a WritableStream, as src/socket-web.ts builds them) costs
+(a byte-counted ReadableStream and a WritableStream, as src/faces/web.ts builds them) costs
 ${streams.toFixed(1)} µs per socket here, ${(2 * streams).toFixed(1)} µs per connection with a socket at each end:
 ${((2 * streams) / (1e6 / median(churn.raw))).toFixed(2)}x a whole raw-engine connection, before a byte moves.
 ${streamCostNote()}

@@ -1,10 +1,10 @@
 // The Web face where it is meant to run: Debian's headless chromium (playwright-core, the test
-// harness in test/browser/harness.ts), with the raw-engine baseline and the stack API measured in
+// harness in test/fixtures/browser/harness.ts), with the raw-engine baseline and the stack API measured in
 // the same page and run (bench/lib/browser-rows.ts). Same workloads as bench/sockets.bench.ts: bulk
 // one way in 64 KiB writes, and churn (connect, 1 KiB each way, both close) on warm rows sampled in
 // turn. Without chromium the section says why and measures nothing.
 import { join } from "node:path";
-import { ROOT, canRunChromium, runInPage } from "../test/browser/harness.js";
+import { ROOT, canRunChromium, runInPage } from "../test/fixtures/browser/harness.js";
 import type { BrowserRowsInput, BrowserRowsResult } from "./lib/browser-rows.js";
 import { WRITE } from "./lib/raw-engine.js";
 import { churnRow, churnSamplingText, median, tableRow } from "./lib/sample.js";
@@ -27,7 +27,7 @@ export default async () => {
   const markdown = `In ${r.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? "chromium"}, one page: the raw engine API (bench/lib/raw-engine.ts), the stack API
 and the Web face (bench/lib/face-rows.ts), SIMD release build from the browser bundle's sources,
 two stacks over a link that delivers each batch in a microtask. Here no process.nextTick exists: the
-output drain waits a few rounds of the microtask queue after the last call (src/stack.ts
+output drain waits a few rounds of the microtask queue after the last call (src/tcp/stack.ts
 MicrotaskRounds). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.
 
 Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every row, median of ${RUNS} interleaved runs.

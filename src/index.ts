@@ -1,15 +1,19 @@
 // tcpwasm: the browser-safe root entry. Web-platform APIs only: nothing here may import a Node built-in.
-export { loadEngine, simdSupported, MemoryViews } from "./loader.js";
-export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./loader.js";
-export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./wire.js";
-export { DEFAULT_MTU, type Link, type PacketHandler } from "./link/types.js";
-export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOptions, type MemoryLinkOptions, type MemoryLinkStats } from "./link/memory.js";
-export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./pcap.js";
-export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./stack.js";
-export { TcpwasmError, type ErrorCode } from "./errors.js";
-export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./trace.js";
-export { TcpSocket, TcpListener, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./socket-web.js";
-export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./trace.js";
-export { renderLadder, type LadderOptions } from "./ladder.js";
+export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
+export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./core/loader.js";
+export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./core/wire.js";
+export { DEFAULT_MTU, type Link, type PacketHandler } from "./net/link.js";
+export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOptions, type MemoryLinkOptions, type MemoryLinkStats } from "./net/memory-link.js";
+export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./tools/pcap.js";
+export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
+export { TcpwasmError, type ErrorCode } from "./core/errors.js";
+export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trace.js";
+export { TcpSocket, TcpListener, bindWeb, type BoundWeb, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
+export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./core/trace.js";
+export { renderLadder, type LadderOptions } from "./tools/ladder.js";
 // The engine driver itself, for hosts that want packets, events and deadlines without sockets.
-export { Engine, ConfigKey, ConnOption, COUNTER_NAMES, type EngineConfig, type ConnectionOptions, type EngineEvent, type EngineCounters, type ConnectionStatus, type EngineOptions } from "./engine.js";
+export { Engine, type EngineCounters, type EngineOptions } from "./core/engine.js";
+export { ConfigKey, ConnOption, COUNTER_NAMES } from "./core/boundary.js";
+export type { EngineConfig, ConnectionOptions } from "./core/settings.js";
+export type { EngineEvent } from "./core/events.js";
+export type { ConnectionStatus } from "./core/status.js";

@@ -1,4 +1,4 @@
-// Numeric wrappers over assembly/engine/ for the tests (test/engine-primitives.test.ts, test/prim-*.test.ts).
+// Numeric wrappers over assembly/engine/ for the tests (test/engine/primitives.test.ts, test/engine/prim-*.test.ts).
 // Structs are placed in pool memory and handed to the host as addresses.
 import { poolAlloc, poolAllocUninit, poolFree, poolBytesInUse, poolBlocksInUse, poolSetLimit } from "../engine/pool";
 import {

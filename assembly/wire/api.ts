@@ -1,4 +1,4 @@
-// Numeric exports of the wire layer for the host (src/wire.ts) and for batched throughput.
+// Numeric exports of the wire layer for the host (src/core/wire.ts) and for batched throughput.
 //
 // The host cannot see AssemblyScript classes, so it works through one static Segment (wireSegment)
 // and a table of its field offsets (wireSegmentLayout), and hands packets over in the scratch
@@ -13,7 +13,7 @@ export function wireSegment(): usize {
   return staticSegment;
 }
 
-// Byte offsets of the Segment fields, as u16 in this order (src/wire.ts reads them in the same order):
+// Byte offsets of the Segment fields, as u16 in this order (src/core/wire.ts reads them in the same order):
 // ipVersion ipProto ttl tos ipId dontFragment flowLabel srcA srcB dstA dstB srcPort dstPort seq ack
 // flags window urgent mss wscale sackPermitted hasTimestamps tsVal tsEcr sackCount sackL0 land
 // ipHeaderLen tcpHeaderLen payloadOffset payloadLen, then the Segment's size.

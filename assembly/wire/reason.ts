@@ -1,5 +1,5 @@
 // Why the wire layer refused a packet. The numbers are stable: they cross the WASM boundary and
-// src/reasons.ts maps each to a string name once (STYLE.md rule 10). Never renumber; only append.
+// src/core/reasons.ts maps each to a string name once (STYLE.md rule 10). Never renumber; only append.
 export const enum Reason {
   OK = 0,
   /** The buffer ends before a fixed header (IPv4 20 bytes, IPv6 40, TCP 20, an extension header). */

@@ -5,8 +5,8 @@
 //   byte read;
 // - stackChurnRow / webChurnRow: connect, 1 KiB each way, both close, kept warm (bench/lib/sample.ts);
 // - streamPairMicros: what constructing one socket's two Web Streams costs on this runtime.
-import { createStack, type Stack } from "../../src/stack.js";
-import { createMemoryLinkPair } from "../../src/link/memory.js";
+import { createStack, type Stack } from "../../src/index.js";
+import { createMemoryLinkPair } from "../../src/net/memory-link.js";
 import { SOURCE, microtaskLinkPair, nextWrite } from "./raw-engine.js";
 import { median, type ChurnRow } from "./sample.js";
 

@@ -3,7 +3,7 @@
 // keep-alive on (one http.Agent per client, one socket each) or off (a new connection per request,
 // `Connection: close`, so the server closes first and holds TIME-WAIT). Every answer is checked byte
 // for byte (SHA-256 of bodies of varied sizes, and POSTed bodies echoed back). Shared by
-// test/node-http-load.test.ts (a few hundred requests per client) and bench/http.bench.ts (thousands),
+// test/faces/node-http-load.test.ts (a few hundred requests per client) and bench/http.bench.ts (thousands),
 // so the test and the bench run the same load.
 //
 // Targets:
@@ -18,10 +18,10 @@ import { createHash } from "node:crypto";
 import * as http from "node:http";
 import * as nodeNet from "node:net";
 import type { Duplex } from "node:stream";
-import { createStack, type Stack } from "../../src/stack.js";
-import { createMemoryLinkPair } from "../../src/link/memory.js";
-import { bindNet } from "../../src/node-net.js";
-import { Prng } from "../../src/prng.js";
+import { createStack, type Stack } from "../../src/tcp/stack.js";
+import { createMemoryLinkPair } from "../../src/net/memory-link.js";
+import { bindNet } from "../../src/faces/node-net.js";
+import { Prng } from "../../src/core/prng.js";
 
 /** Response body sizes, cycled through by the requests: empty, small, one segment, a few windows' worth. */
 export const BODY_SIZES = [0, 13, 512, 1448, 4096, 20_000, 65_536] as const;

@@ -1,7 +1,7 @@
 // The raw-engine baseline the socket-face benches compare against (issue 4: the faces cost <= 25%),
 // shared by bench/sockets.bench.ts and bench/node-duplex.bench.ts, and the microtask link they run
 // stacks over:
-// - rawBulk / rawChurnRow: two Engines (src/engine.ts, SIMD release build) driven by a synchronous
+// - rawBulk / rawChurnRow: two Engines (src/core/engine.ts, SIMD release build) driven by a synchronous
 //   loop through the public driver API, moving the same bytes with the same copies as two stacks
 //   do: send copies in (StackConnection.write), recv copies out (the stack's read copy), and each TX
 //   batch is copied out once and passed to the peer's Engine.input, which copies it into the RX
@@ -11,10 +11,12 @@
 //   1 KiB each way / both close.
 // - microtaskLinkPair: a Link pair that hands each batch to the peer in a microtask, so no timer or
 //   macrotask stands between two stacks.
-import { Engine, EventType, type EngineConfig, type EventVisitor } from "../../src/engine.js";
-import { CopyArena } from "../../src/arena.js";
-import type { Link, PacketHandler } from "../../src/link/types.js";
-import { Prng } from "../../src/prng.js";
+import { Engine } from "../../src/core/engine.js";
+import { EventType } from "../../src/core/boundary.js";
+import type { EngineConfig } from "../../src/core/settings.js";
+import type { EventVisitor } from "../../src/core/events.js";
+import type { Link, PacketHandler } from "../../src/net/link.js";
+import { Prng } from "../../src/core/prng.js";
 import type { ChurnRow } from "./sample.js";
 
 /** 1 MiB of seeded bytes the benches send from (bulk wraps around it). */
@@ -63,44 +65,26 @@ async function rawPair(config: EngineConfig = {}) {
   const a = await Engine.create({ flavor: "simd", config });
   const b = await Engine.create({ flavor: "simd", config });
   // Packets move as between two stacks, minus the link, the scheduling and the faces: each TX batch
-  // is copied out once into a CopyArena (as Stack.flushOutput does, since a link owns what it is
-  // given), and the views into that copy are handed to the peer's Engine.input (the copy into its RX
-  // region that Stack.receive makes).
-  const arena = new CopyArena();
+  // is copied out once (Engine.output with `keep`, as Stack.flushOutput takes it, since a link owns
+  // what it is given), and the views into that copy are handed to the peer's Engine.input (the copy
+  // into its RX region that Stack.receive makes).
   const cross = (from: Engine, to: Engine, now: number): number => {
-    const x = from.raw;
-    let moved = 0;
-    for (;;) {
-      const n = x.engineOutput(now);
-      if (n > 0) {
-        const base = x.engineTxPtr() >>> 0;
-        const dv = from.memory.dv;
-        let end = 0;
-        for (let i = 0; i < n; i++) end += 4 + ((dv.getUint32(base + end, true) + 3) & ~3);
-        const copy = arena.copy(from.memory.u8, base, base + end);
-        const packets: Uint8Array[] = [];
-        for (let i = 0, off = 0; i < n; i++) {
-          const len = dv.getUint32(base + off, true);
-          packets.push(copy.subarray(off + 4, off + 4 + len));
-          off += 4 + ((len + 3) & ~3);
-        }
-        to.input(packets, now);
-        moved += n;
-      }
-      if (n === 0 || !x.engineOutputMore()) return moved;
-    }
+    const packets: Uint8Array[] = [];
+    const moved = from.output(now, (p) => packets.push(p), true);
+    if (moved > 0) to.input(packets, now);
+    return moved;
   };
   const pump = (now: number) => {
     for (let i = 0; i < 10_000; i++) if (cross(a, b, now) + cross(b, a, now) === 0) return;
   };
-  // Events are drained without an object each (Engine.visitEvents), as the stack does.
+  // Events are drained without an object each (Engine.events), as the stack does.
   let accepted = -1;
   const onEvent: EventVisitor = (type, _code, id) => {
     if (type === EventType.accepted) accepted = id;
   };
   const drainEvents = () => {
-    a.visitEvents(onEvent);
-    b.visitEvents(onEvent);
+    a.events(onEvent);
+    b.events(onEvent);
   };
   /** The connection b accepted since the last call (after a pump that completed a handshake). */
   const takeAccepted = (): number => {

@@ -56,7 +56,7 @@ await esbuild.build({
 });
 await esbuild.build({
   ...common,
-  entryPoints: { node: join(root, "src/node.ts"), cli: join(root, "src/cli.ts") },
+  entryPoints: { node: join(root, "src/node.ts"), cli: join(root, "src/tools/cli.ts") },
   outdir: join(root, "dist"),
   platform: "node",
   splitting: true,

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PcapWriter } from "../../src/pcap.js";
-import { captureHealth } from "./peers.js";
+import { PcapWriter } from "../../src/tools/pcap.js";
+import { captureHealth } from "../fixtures/interop/peers.js";
 
 const hasTshark = spawnSync("tshark", ["--version"], { stdio: "ignore" }).status === 0;
 if (!hasTshark) console.warn("capture health tests SKIPPED: missing tshark (apt-get install it, as .ci/run does)");

@@ -1,12 +1,12 @@
-// Closing with the kernel (issue 5): close started by either side, simultaneous close, half-close both
+// Closing with the kernel's TCP over a TUN device (RFC 9293 3.6): close started by either side, simultaneous close, half-close both
 // ways, refused connections both ways, resets both ways, and ping answered by the stack. Over IPv4 and
 // IPv6, each with its own capture. The stack's states come from its trace; the kernel's from `ss`.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackConnection } from "../../src/index.js";
-import { canRunNetns } from "./netns.js";
-import { captureCount, captureFields, captureHealth, KernelAgent } from "./peers.js";
-import { connected, createScene, FAMILIES, Observed, within, writeRandom, type Scene } from "./scene.js";
+import { canRunNetns } from "../fixtures/interop/netns.js";
+import { captureCount, captureFields, captureHealth, KernelAgent } from "../fixtures/interop/peers.js";
+import { connected, createScene, FAMILIES, Observed, within, writeRandom, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns(["tshark", "ping", "ss"]);
 if (!probe.ok) console.warn(`interop close tests SKIPPED: ${probe.reason}`);

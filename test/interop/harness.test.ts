@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns, createTunNetns, Netns, sweepStaleNamespaces, TunNetns } from "./netns.js";
+import { canRunNetns, createTunNetns, Netns, sweepStaleNamespaces, TunNetns } from "../fixtures/interop/netns.js";
 
 const probe = canRunNetns(["ping", "nft"]);
 if (!probe.ok) console.warn(`interop harness tests SKIPPED: ${probe.reason}`);
@@ -177,7 +177,7 @@ describe.skipIf(!probe.ok)("interop harness: cleanup when the test process dies"
     });
     writeFileSync(
       join(dir, "victim.mjs"),
-      `import { createTunNetns } from "./netns.mjs";
+      `import { createTunNetns } from "../fixtures/interop/netns.ts";
 const t = await createTunNetns();
 process.stdout.write(t.ns.name + "\\n");
 if (process.argv[2] === "throw") setTimeout(() => { throw new Error("a failing test"); }, 50);

@@ -2,8 +2,8 @@
 // benchmark over the same kind of path is compared with.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns } from "./netns.js";
-import { createKernelPair, KernelPair, kernelToKernelThroughput, measureBulk } from "./kernel-baseline.js";
+import { canRunNetns } from "../fixtures/interop/netns.js";
+import { createKernelPair, KernelPair, kernelToKernelThroughput, measureBulk } from "../fixtures/interop/kernel-baseline.js";
 
 const probe = canRunNetns();
 if (!probe.ok) console.warn(`kernel-to-kernel baseline tests SKIPPED: ${probe.reason}`);

@@ -1,4 +1,4 @@
-// Kernel clients, tcpwasm servers (issue 5): node:net inside the namespace sends 64 MiB to an echo
+// Kernel clients, tcpwasm servers over a TUN device: node:net inside the namespace sends 64 MiB to an echo
 // server on the stack and checks the SHA-256 of what comes back; curl fetches a page and 64 MiB from
 // the real `tcpwasm serve --mode http` command, run inside the namespace on the relay's UDP port. Over
 // IPv4 and IPv6, each with its own capture checked by tshark.
@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleCli, type CliBundle } from "./cli.js";
-import { canRunNetns, Netns } from "./netns.js";
-import { captureHealth, KernelAgent } from "./peers.js";
-import { createScene, FAMILIES, Observed, within, type Scene } from "./scene.js";
+import { bundleCli, type CliBundle } from "../fixtures/interop/cli.js";
+import { canRunNetns, Netns } from "../fixtures/interop/netns.js";
+import { captureHealth, KernelAgent } from "../fixtures/interop/peers.js";
+import { createScene, FAMILIES, Observed, within, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns(["tshark", "curl", "sha256sum"]);
 if (!probe.ok) console.warn(`interop kernel-client tests SKIPPED: ${probe.reason}`);

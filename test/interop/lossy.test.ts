@@ -1,12 +1,12 @@
-// A lossy path to the kernel (issue 5): nftables drops 5% of the packets at random in each direction
+// A lossy path to the kernel's TCP: nftables drops 5% of the packets at random in each direction
 // inside the namespace (netem is absent here), and 64 MiB each way still arrive intact (SHA-256), one
 // direction after the other so a failure says which end's recovery is at fault. The same capture shows the kernel's window scaling, SACK
 // and timestamps negotiated and used. Over IPv4 and IPv6.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns } from "./netns.js";
-import { CAPTURE_READ_MS, captureFields, captureHealth, KernelAgent } from "./peers.js";
-import { acceptOne, connected, createScene, FAMILIES, Observed, writeRandom, type Scene } from "./scene.js";
+import { canRunNetns } from "../fixtures/interop/netns.js";
+import { CAPTURE_READ_MS, captureFields, captureHealth, KernelAgent } from "../fixtures/interop/peers.js";
+import { acceptOne, connected, createScene, FAMILIES, Observed, writeRandom, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns(["tshark", "nft"]);
 if (!probe.ok) console.warn(`interop lossy-path tests SKIPPED: ${probe.reason}`);

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bindNet } from "../../src/node.js";
-import { canRunNetns } from "./netns.js";
-import { captureHealth } from "./peers.js";
-import { createScene, FAMILIES, within, type Scene } from "./scene.js";
+import { canRunNetns } from "../fixtures/interop/netns.js";
+import { captureHealth } from "../fixtures/interop/peers.js";
+import { createScene, FAMILIES, within, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns(["tshark", "curl", "sha256sum", "python3"]);
 if (!probe.ok) console.warn(`interop Node-face tests SKIPPED: ${probe.reason}`);

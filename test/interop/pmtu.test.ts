@@ -10,9 +10,9 @@
 
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns, Netns } from "./netns.js";
-import { KernelAgent } from "./peers.js";
-import { connected, createScene, FAMILIES, Observed, writeRandom, type Scene } from "./scene.js";
+import { canRunNetns, Netns } from "../fixtures/interop/netns.js";
+import { KernelAgent } from "../fixtures/interop/peers.js";
+import { connected, createScene, FAMILIES, Observed, writeRandom, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns();
 if (!probe.ok) console.warn(`interop pmtu tests SKIPPED: ${probe.reason}`);

@@ -1,4 +1,4 @@
-// tcpwasm clients, kernel servers (issue 5): the stack connects to a node:net echo server and to
+// tcpwasm clients, kernel servers over a TUN device: the stack connects to a node:net echo server and to
 // python3's http.server inside the namespace. Over IPv4 and IPv6, each with its own capture.
 
 import { execFileSync, type ChildProcess } from "node:child_process";
@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canRunNetns } from "./netns.js";
-import { captureHealth, KernelAgent } from "./peers.js";
-import { connected, createScene, FAMILIES, Observed, within, writeRandom, type Scene } from "./scene.js";
+import { canRunNetns } from "../fixtures/interop/netns.js";
+import { captureHealth, KernelAgent } from "../fixtures/interop/peers.js";
+import { connected, createScene, FAMILIES, Observed, within, writeRandom, type Scene } from "../fixtures/interop/scene.js";
 
 const probe = canRunNetns(["tshark", "python3"]);
 if (!probe.ok) console.warn(`interop tcpwasm-client tests SKIPPED: ${probe.reason}`);

@@ -1,0 +1,213 @@
+// The WebAssembly boundary as the host sees it, in one place: the core's engine exports, the numbers
+// that cross it (config keys, connection options, event types, counters) and the layouts of the
+// memory regions it shares (RX/TX records, event records, STATUS, the parameter block). Every value
+// mirrors assembly/ (the file is named beside each); test/boundary.test.ts reads those sources and
+// the loaded core and fails on any difference, so neither side can change alone. Browser-safe.
+
+/**
+ * The engine's exports (assembly/index.ts documents the protocol; the loader's CoreExports are the
+ * rest). Pointers come back from
+ * WebAssembly as signed i32: every one is read with `>>> 0`, or an address past 2 GiB of linear
+ * memory turns negative and indexes nothing.
+ */
+export interface EngineExports {
+  engineInit(): number;
+  engineConfigSet(key: number, value: number): number;
+  engineParamPtr(): number;
+  engineRxPtr(): number;
+  engineRxCapacity(): number;
+  /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
+  engineInput(count: number, now: number, linkMtu?: number): number;
+  engineTxPtr(): number;
+  engineTxCapacity(): number;
+  engineOutput(now: number): number;
+  engineOutputMore(): number;
+  engineTimers(now: number): void;
+  engineNextDeadline(): number;
+  engineEventsPtr(): number;
+  engineEventCount(): number;
+  engineEventsClear(): void;
+  engineCountersPtr(): number;
+  engineCountersLength(): number;
+  engineStatusPtr(): number;
+  engineLiveConnections(): number;
+  engineMemoryInUse(): number;
+  engineTableMemory(): number;
+  engineTcbSize(): number;
+  engineTimeWaitCount(): number;
+  engineMaxConnections(): number;
+  connCreate(): number;
+  connSetOption(id: number, option: number, value: number): number;
+  /** linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu). */
+  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number): number;
+  connListen(id: number, ipVersion: number, port: number, backlog: number): number;
+  connSendPtr(id: number): number;
+  connSendSpace(id: number): number;
+  connSendCommitMs(id: number, n: number, now: number): number;
+  connRecvPtr(id: number): number;
+  connRecvAvail(id: number): number;
+  connRecvConsumeMs(id: number, n: number, now: number): number;
+  connCloseMs(id: number, now: number): number;
+  connAbortMs(id: number, now: number): number;
+  connReleaseMs(id: number, now: number): number;
+  connState(id: number): number;
+  connStatus(id: number): number;
+}
+
+// ---- RX and TX regions: packet records ----
+
+/**
+ * Bytes one packet of `length` bytes takes in the RX or TX region: a u32 little-endian length, the
+ * packet, padding to a multiple of 4 (assembly/index.ts, steps 2 and 3; assembly/wire/api.ts parseBatch).
+ */
+export function recordSize(length: number): number {
+  return 4 + ((length + 3) & ~3);
+}
+
+/** Bytes of a record before its packet: the u32 length. */
+export const RECORD_HEADER = 4;
+
+// ---- The parameter block (assembly/engine/user.ts paramPtr) ----
+
+/** Offsets in the parameter block: the addresses of connConnectMs and connListen, 16 bytes each (IPv4 in the first 4). */
+export const PARAM = { localAddress: 0, remoteAddress: 16, size: 32 } as const;
+/** Bytes of engineInit's secret at engineParamPtr(): the ISN secret (16) and the PRNG seed (16). */
+export const SECRET_SIZE = 32;
+
+// ---- Configuration and options ----
+
+/** Engine-wide configuration keys (assembly/engine/config.ts ConfigKey). Times in ms. */
+export const ConfigKey = {
+  maxConnections: 0,
+  maxHalfOpenTotal: 1,
+  maxHalfOpenPerListener: 2,
+  sendBuffer: 3,
+  recvBuffer: 4,
+  mslMs: 5,
+  rtoMinMs: 6,
+  rtoMaxMs: 7,
+  rtoInitialMs: 8,
+  synRetries: 9,
+  dataRetries: 10,
+  delayedAckMs: 11,
+  keepalive: 12,
+  keepaliveIdleMs: 13,
+  keepaliveIntervalMs: 14,
+  keepaliveCount: 15,
+  persistMinMs: 16,
+  persistMaxMs: 17,
+  persistTotalMs: 18,
+  mtu: 19,
+  trace: 20,
+  verifyChecksums: 21,
+  windowScaling: 22,
+  timestamps: 23,
+  sack: 24,
+  challengeAckLimit: 25,
+  txRegion: 26,
+  rxRegion: 27,
+  eventLimit: 28,
+  ephemeralLow: 29,
+  ephemeralHigh: 30,
+  nagle: 31,
+  userTimeoutMs: 32,
+  controlQueue: 33,
+  stateEvents: 34,
+  synCookies: 35,
+  memoryLimit: 36,
+  quickAcks: 37,
+  timeWaitMax: 38,
+} as const;
+
+/** Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
+export const REGION_MAX = 1 << 26;
+
+/** The ephemeral range's defaults (assembly/engine/config.ts), for the low <= high check. */
+export const EPHEMERAL_DEFAULT = { low: 49152, high: 65535 } as const;
+
+/** Per-connection options (assembly/engine/user.ts ConnOption). */
+export const ConnOption = {
+  noDelay: 0,
+  keepalive: 1,
+  keepaliveIdleMs: 2,
+  keepaliveIntervalMs: 3,
+  keepaliveCount: 4,
+  userTimeoutMs: 5,
+  sendBuffer: 6,
+  recvBuffer: 7,
+} as const;
+
+// ---- Events (assembly/engine/events.ts) ----
+
+/** Bytes per event record (assembly/engine/events.ts EVENT_SIZE). */
+export const EVENT_SIZE = 64;
+
+/** Field offsets in an event record (assembly/engine/events.ts, the layout at its top). */
+export const EVENT = {
+  type: 0, code: 2, id: 4, a: 8, ack: 12, window: 16, length: 20, options: 24, mss: 28, tsVal: 32, tsEcr: 36,
+  /** Three SACK blocks as (u32 left, u32 right) pairs. */
+  sack: 40,
+} as const;
+
+/** Bits of an event's options field (EVENT.options). */
+export const EVENT_OPTION = {
+  mss: 1, wscale: 2, sackPermitted: 4, timestamps: 8,
+  /** The window scale shift: (options >> wscaleShift) & 15. */
+  wscaleShift: 8,
+  /** The number of SACK blocks recorded: (options >> sackCountShift) & 7. */
+  sackCountShift: 12,
+} as const;
+
+/** Event types (assembly/engine/events.ts EventType). */
+export const EventType = {
+  connected: 1,
+  accepted: 2,
+  readable: 3,
+  writable: 4,
+  peerFin: 5,
+  closed: 6,
+  reset: 7,
+  timedOut: 8,
+  error: 9,
+  state: 10,
+  segmentIn: 11,
+  segmentOut: 12,
+} as const;
+
+// ---- Counters (assembly/engine/counters.ts) ----
+
+/** Engine counters (assembly/engine/counters.ts Counter), at COUNTER_BASE in the counters region. */
+export const COUNTER_NAMES = [
+  "packetsIn", "segmentsIn", "segmentsOut", "resetsSent", "resetsReceived", "retransmits", "fastRetransmits",
+  "timeouts", "challengeAcks", "challengeAcksLimited", "synDroppedHalfOpen", "synDroppedNoSlot", "pawsDropped",
+  "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
+  "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
+  "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
+  "icmpTooBig", "icmpTooBigIgnored",
+] as const;
+
+/** The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
+export const COUNTER_BASE = 32;
+
+// ---- STATUS (assembly/engine/user.ts connStatus) ----
+
+/** Bytes of the STATUS record (assembly/engine/user.ts STATUS_SIZE). */
+export const STATUS_SIZE = 192;
+
+/** Offsets of the STATUS fields (RFC 9293 3.10.6), u32 unless listed in STATUS_F64. */
+export const STATUS = {
+  state: 0, flags: 4, iss: 8, sndUna: 12, sndNxt: 16, sndMax: 20, sndWnd: 24, sndWl1: 28, sndWl2: 32,
+  maxSndWnd: 36, irs: 40, rcvNxt: 44, rcvWnd: 48, sndShift: 52, rcvShift: 56, sendMss: 60, cwnd: 64,
+  ssthresh: 68, retransmits: 72, timeouts: 76, sendQueued: 80, recvQueued: 84, oooBytes: 88, dupAcks: 92,
+  srttMs: 96, rttvarMs: 104, rtoMs: 112, peerMss: 120, localMss: 124, localPort: 128, remotePort: 132,
+  sendBuffer: 136, recvBuffer: 140,
+  /** 16 bytes; IPv4 in the first 4. */
+  localAddress: 144,
+  /** 16 bytes; IPv4 in the first 4. */
+  remoteAddress: 160,
+  ipVersion: 176,
+  tcbBytes: 180,
+} as const;
+
+/** The STATUS fields stored as f64. */
+export const STATUS_F64: ReadonlySet<keyof typeof STATUS> = new Set(["srttMs", "rttvarMs", "rtoMs"]);

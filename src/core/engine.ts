@@ -1,0 +1,401 @@
+// A thin typed driver over the core's engine exports (assembly/index.ts documents the boundary,
+// src/core/boundary.ts holds its numbers and layouts): packets in, packets and events out, connection
+// handles as numbers. No policy: the stack (src/tcp/) is built on top of this, and nothing else in
+// the host calls the core's engine exports. Browser-safe: web-platform APIs only.
+import { loadEngine, type CoreExports, type LoadOptions, type MemoryViews, type Flavor } from "./loader.js";
+import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg } from "./errors.js";
+import { invalidValue, optionsObject, validateUint8Array } from "./validate.js";
+import { TCP_STATES, type TcpState } from "./trace.js";
+import { parseAddress, type AddressBytes } from "./address.js";
+import { CopyArena } from "./arena.js";
+import {
+  COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, PARAM, RECORD_HEADER, SECRET_SIZE, recordSize,
+  type EngineExports as EngineOnlyExports,
+} from "./boundary.js";
+import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
+import { decodeEvent, type EngineEvent, type EventVisitor } from "./events.js";
+import { decodeEndpoints, decodeStatus, type ConnectionEndpoints, type ConnectionStatus } from "./status.js";
+
+/** Everything the core exports: the engine's calls and the loader's. */
+export type EngineExports = CoreExports & EngineOnlyExports;
+
+export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
+
+export interface ConnectOptions {
+  local: string;
+  remote: string;
+  remotePort: number;
+  /** 0 or absent: a random ephemeral port. */
+  localPort?: number;
+  /**
+   * A listener's id: the listener itself becomes the active open (RFC 9293 3.10.2, LISTEN --SEND-->
+   * SYN-SENT) on its own port, and stops listening. Absent: a new handle.
+   */
+  handle?: number;
+  /** The MTU of the link the route to `remote` uses; sets the MSS (0 or absent: config mtu). */
+  linkMtu?: number;
+}
+
+export interface ListenOptions {
+  port: number;
+  /** Absent: every address of the IP version. */
+  address?: string;
+  ipVersion?: 4 | 6;
+  backlog?: number;
+}
+
+export interface EngineOptions extends LoadOptions {
+  config?: EngineConfig;
+  /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
+  secret?: Uint8Array;
+}
+
+/** The core's ENOBUFS (assembly/engine/errors.ts). */
+const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
+
+function check(code: number, what: string): number {
+  if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);
+  return code;
+}
+
+function addressBytes(text: string): AddressBytes {
+  return parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
+}
+
+export class Engine {
+  private constructor(
+    readonly flavor: Flavor,
+    private readonly x: EngineExports,
+    private readonly views: MemoryViews,
+  ) {}
+
+  /** Where output batches and received data are copied to when the caller keeps them. */
+  private readonly arena = new CopyArena();
+
+  /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const o = optionsObject(options, "options");
+    validateEngineConfig(o.config, "options.config");
+    if (o.secret !== undefined) {
+      validateUint8Array(o.secret, "options.secret");
+      if (o.secret.length !== SECRET_SIZE) invalidValue("options.secret", `${o.secret.length} bytes`, `must be ${SECRET_SIZE} bytes`);
+    }
+    const loaded = await loadEngine<EngineExports>(o);
+    const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
+    for (const [name, value] of Object.entries(o.config ?? {})) {
+      if (value === undefined) continue;
+      // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
+      const r = e.x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
+      if (r < 0) invalidValue(`options.config.${name}`, value, "is refused by the engine");
+    }
+    const secret = o.secret ?? crypto.getRandomValues(new Uint8Array(SECRET_SIZE));
+    e.views.u8.set(secret, e.x.engineParamPtr() >>> 0);
+    const r = e.x.engineInit();
+    // The only init failures: an inverted ephemeral range (checked above) or tables too large for memory.
+    if (r < 0) {
+      const code = engineErrorCode(-r);
+      throw new TcpwasmError(code, `engine init: ${code === "ENOBUFS" ? "the configured tables do not fit in memory" : "refused the configuration"}`);
+    }
+    return e;
+  }
+
+  /**
+   * The raw exports, for tests of the boundary itself and benchmarks that drive the regions
+   * themselves. Nothing in src/ uses it: the stack goes through the methods below.
+   */
+  get raw(): EngineExports {
+    return this.x;
+  }
+
+  get memory(): MemoryViews {
+    return this.views;
+  }
+
+  // ---- Packets ----
+
+  /** The largest packet input() takes: the RX region less one record header. */
+  get largestPacket(): number {
+    return this.x.engineRxCapacity() - RECORD_HEADER;
+  }
+
+  /**
+   * Pushes packets in (as many engineInput calls as the RX region needs), all from one link of MTU
+   * `linkMtu` (0: config mtu): connections they open take their MSS from it.
+   */
+  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
+    const cap = this.x.engineRxCapacity();
+    let base = this.x.engineRxPtr() >>> 0;
+    let off = 0;
+    let n = 0;
+    for (const p of packets) {
+      const rec = recordSize(p.length);
+      if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
+      if (off + rec > cap) {
+        this.x.engineInput(n, now, linkMtu);
+        base = this.x.engineRxPtr() >>> 0;
+        off = 0;
+        n = 0;
+      }
+      const u8 = this.views.u8;
+      this.views.dv.setUint32(base + off, p.length, true);
+      u8.set(p, base + off + RECORD_HEADER);
+      off += rec;
+      n++;
+    }
+    if (n > 0) this.x.engineInput(n, now, linkMtu);
+  }
+
+  /**
+   * Takes every queued packet out, calling `send` with each; returns how many. With `keep` each TX
+   * batch is copied once (one copy for the batch, views into it) and the packets are the caller's to
+   * keep, as a link needs them; without it they are views of the engine's TX region, valid only during
+   * the call (the engine reuses the region on the next batch).
+   */
+  output(now: number, send: (packet: Uint8Array) => void, keep = false): number {
+    const x = this.x;
+    let total = 0;
+    for (;;) {
+      const n = x.engineOutput(now);
+      if (n > 0) {
+        const base = x.engineTxPtr() >>> 0;
+        const dv = this.views.dv;
+        let from = this.views.u8;
+        let at = base;
+        if (keep) {
+          let end = 0;
+          for (let i = 0; i < n; i++) end += recordSize(dv.getUint32(base + end, true));
+          from = this.arena.copy(this.views.u8, base, base + end);
+          at = 0;
+        }
+        for (let i = 0, off = 0; i < n; i++) {
+          const len = dv.getUint32(base + off, true);
+          send(from.subarray(at + off + RECORD_HEADER, at + off + RECORD_HEADER + len));
+          off += recordSize(len);
+        }
+      }
+      total += n;
+      if (n === 0 || !x.engineOutputMore()) return total;
+    }
+  }
+
+  timers(now: number): void {
+    this.x.engineTimers(now);
+  }
+
+  /** Earliest deadline in ms, or Infinity. */
+  nextDeadline(): number {
+    return this.x.engineNextDeadline();
+  }
+
+  /**
+   * Calls `visit` with each pending event's raw fields, then clears them: no object per event. Events
+   * the visitor's own calls into the engine append are visited in the same pass, in order (the region
+   * may move when it grows, so it is re-located after each call). `at` is the record's address, valid
+   * only during the call: `eventAt(at)` decodes it in full. Returns the number of events visited.
+   */
+  events(visit: EventVisitor): number {
+    const x = this.x;
+    let count = x.engineEventCount();
+    let base = x.engineEventsPtr() >>> 0;
+    let i = 0;
+    for (; i < count; i++) {
+      const p = base + i * EVENT_SIZE;
+      const dv = this.views.dv;
+      visit(dv.getUint16(p + EVENT.type, true), dv.getUint16(p + EVENT.code, true), dv.getUint32(p + EVENT.id, true), dv.getUint32(p + EVENT.a, true), p);
+      const now = x.engineEventCount();
+      if (now !== count) {
+        count = now;
+        base = x.engineEventsPtr() >>> 0;
+      }
+    }
+    x.engineEventsClear();
+    return i;
+  }
+
+  /** Decodes the event record at `at` (from events()' visitor; undefined for an unknown type). */
+  eventAt(at: number): EngineEvent | undefined {
+    return decodeEvent(this.views.dv, at);
+  }
+
+  counters(): EngineCounters {
+    const base = this.x.engineCountersPtr() >>> 0;
+    const dv = this.views.dv;
+    const c = { dropsByReason: [] as number[] } as unknown as EngineCounters;
+    for (let i = 0; i < COUNTER_BASE; i++) c.dropsByReason.push(dv.getUint32(base + i * 4, true));
+    COUNTER_NAMES.forEach((name, i) => {
+      c[name] = dv.getUint32(base + (COUNTER_BASE + i) * 4, true);
+    });
+    return c;
+  }
+
+  liveConnections(): number {
+    return this.x.engineLiveConnections();
+  }
+
+  memoryInUse(): number {
+    return this.x.engineMemoryInUse();
+  }
+
+  /**
+   * The part of memoryInUse() held by the tables, slot arrays and queues, which grow with the
+   * connections (up to maxConnections) and keep their high-water size; the rest is the connections'.
+   */
+  tableMemory(): number {
+    return this.x.engineTableMemory();
+  }
+
+  tcbSize(): number {
+    return this.x.engineTcbSize();
+  }
+
+  /** Connections waiting out TIME-WAIT in compact form, outside the connection slots. */
+  timeWaitCount(): number {
+    return this.x.engineTimeWaitCount();
+  }
+
+  /** What ENOBUFS from a connect, listen or create ran out of: the slots, or the memory limit. */
+  private exhausted(what: string): string {
+    const slots = this.x.engineMaxConnections();
+    if (this.x.engineLiveConnections() >= slots) return `${what}: connection table full (${slots} slots)`;
+    return `${what}: engine memory exhausted (${this.x.engineMemoryInUse()} bytes in use)`;
+  }
+
+  // ---- Connections ----
+
+  /** A handle in CLOSED, with options applied (buffer sizes must be set here, before OPEN). */
+  create(options: ConnectionOptions = {}): number {
+    const r = this.x.connCreate();
+    const id = check(r, r === -ENGINE_ENOBUFS ? this.exhausted("create") : "create");
+    this.setOptions(id, options);
+    return id;
+  }
+
+  setOptions(id: number, options: ConnectionOptions): void {
+    for (const [name, value] of Object.entries(options)) {
+      const key = ConnOption[name as keyof typeof ConnOption];
+      if (key === undefined) invalidArg(`unknown connection option ${name}`);
+      check(this.x.connSetOption(id, key, Number(value)), `option ${name}`);
+    }
+  }
+
+  /** Active OPEN. Returns the id; CONNECTED, RESET or TIMED_OUT follows as an event. */
+  connect(options: ConnectOptions, now: number, connection: ConnectionOptions = {}): number {
+    const local = addressBytes(options.local);
+    const remote = addressBytes(options.remote);
+    if (local.version !== remote.version) invalidArg("local and remote addresses differ in IP version");
+    const own = options.handle === undefined;
+    const id = own ? this.create(connection) : options.handle!;
+    if (!own) this.setOptions(id, connection);
+    const p = this.x.engineParamPtr() >>> 0;
+    const u8 = this.views.u8;
+    u8.fill(0, p, p + PARAM.size);
+    u8.set(local.bytes, p + PARAM.localAddress);
+    u8.set(remote.bytes, p + PARAM.remoteAddress);
+    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
+    if (r < 0) {
+      if (own) this.x.connReleaseMs(id, now);
+      const what = `connect to ${options.remote}:${options.remotePort}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
+    }
+    return id;
+  }
+
+  /** Passive OPEN. Returns the listener's id; connections arrive as ACCEPTED events. */
+  listen(options: ListenOptions, connection: ConnectionOptions = {}): number {
+    let version: 4 | 6 = options.ipVersion ?? 4;
+    let bytes: Uint8Array = new Uint8Array(16);
+    if (options.address !== undefined) {
+      const a = addressBytes(options.address);
+      version = a.version;
+      bytes = a.bytes;
+    }
+    const id = this.create(connection);
+    const p = this.x.engineParamPtr() >>> 0;
+    this.views.u8.fill(0, p, p + PARAM.size);
+    this.views.u8.set(bytes, p + PARAM.localAddress);
+    const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
+    if (r < 0) {
+      this.x.connReleaseMs(id, 0);
+      const what = `listen on port ${options.port}`;
+      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
+    }
+    return id;
+  }
+
+  /** Copies as much of `data` into the send ring as fits; returns the bytes taken. */
+  send(id: number, data: Uint8Array, now: number): number {
+    let done = 0;
+    while (done < data.length) {
+      const space = check(this.x.connSendSpace(id), "send");
+      if (space === 0) break;
+      const n = Math.min(space, data.length - done);
+      this.views.u8.set(data.subarray(done, done + n), this.x.connSendPtr(id) >>> 0);
+      check(this.x.connSendCommitMs(id, n, now), "send");
+      done += n;
+    }
+    return done;
+  }
+
+  /** Bytes readable in one piece at the receive ring's read point (0: none now); recv(id, now, readable(id)) takes exactly them. */
+  readable(id: number): number {
+    return Math.max(0, this.x.connRecvAvail(id));
+  }
+
+  /** Copies out up to `max` readable bytes (default all) and consumes them; the copy is the caller's. */
+  recv(id: number, now: number, max = Infinity): Uint8Array {
+    let first: Uint8Array | undefined;
+    let parts: Uint8Array[] | undefined;
+    let total = 0;
+    while (total < max) {
+      const avail = check(this.x.connRecvAvail(id), "recv");
+      if (avail === 0) break;
+      const n = Math.min(avail, max - total);
+      const p = this.x.connRecvPtr(id) >>> 0;
+      const part = this.arena.copy(this.views.u8, p, p + n);
+      check(this.x.connRecvConsumeMs(id, n, now), "recv");
+      total += n;
+      if (first === undefined) first = part;
+      else (parts ??= [first]).push(part);
+    }
+    if (parts === undefined) return first ?? new Uint8Array(0);
+    // The ring wrapped: its two pieces in one copy.
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const part of parts) {
+      out.set(part, off);
+      off += part.length;
+    }
+    return out;
+  }
+
+  close(id: number, now: number): void {
+    check(this.x.connCloseMs(id, now), "close");
+  }
+
+  abort(id: number, now: number): void {
+    check(this.x.connAbortMs(id, now), "abort");
+  }
+
+  release(id: number, now: number): void {
+    check(this.x.connReleaseMs(id, now), "release");
+  }
+
+  state(id: number): TcpState {
+    return TCP_STATES[check(this.x.connState(id), "state")]!;
+  }
+
+  /**
+   * The connection's ports and addresses (the tail of its STATUS record) without decoding the rest:
+   * the addresses are formatted on first use, so taking them costs little per connection.
+   */
+  endpoints(id: number): ConnectionEndpoints {
+    check(this.x.connStatus(id), "status");
+    return decodeEndpoints(this.views.u8, this.views.dv, this.x.engineStatusPtr() >>> 0);
+  }
+
+  status(id: number): ConnectionStatus {
+    check(this.x.connStatus(id), "status");
+    return decodeStatus(this.views.u8, this.views.dv, this.x.engineStatusPtr() >>> 0);
+  }
+}
+

@@ -1,0 +1,91 @@
+// Every error tcpwasm throws or emits: one class with a stable Node-style `code`. The core returns
+// integer codes; they are mapped to these once, here. The Node face wraps them in
+// node:net's error shape (src/faces/node-net.ts NetError), keeping the code.
+import { EventType } from "./boundary.js";
+
+export type ErrorCode =
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ETIMEDOUT"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "ENOBUFS"
+  | "ENOTCONN"
+  | "EPIPE"
+  | "EINVAL"
+  | "EBADF"
+  | "EISCONN"
+  | "EHOSTUNREACH"
+  /** The Node face: a host that is no IP address (a stack has no resolver), as node:net's lookup failure. */
+  | "ENOTFOUND"
+  /** The Node face: listen() on a server already listening, as node:net. */
+  | "ERR_SERVER_ALREADY_LISTEN"
+  | "ERR_SOCKET_CLOSED"
+  // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
+  /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
+  | "ERR_INVALID_ARG_TYPE"
+  /** The right type, an unusable value (not an address, an unknown option, an inverted range). */
+  | "ERR_INVALID_ARG_VALUE"
+  /** A number outside its range (or not an integer where one is needed). */
+  | "ERR_OUT_OF_RANGE"
+  /** A required argument left out. */
+  | "ERR_MISSING_ARGS"
+  /** node:net's code for a bad port in the Node face (connect, listen). */
+  | "ERR_SOCKET_BAD_PORT"
+  /** node:net's code for a local address that is not an IP address in the Node face. */
+  | "ERR_INVALID_IP_ADDRESS";
+
+export class TcpwasmError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = "TcpwasmError";
+    this.code = code;
+  }
+}
+
+/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/core/validate.ts has the typed checks). */
+export function invalidArg(message: string): never {
+  throw new TcpwasmError("ERR_INVALID_ARG_VALUE", message);
+}
+
+const ARGUMENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_OUT_OF_RANGE", "ERR_MISSING_ARGS", "ERR_SOCKET_BAD_PORT",
+  "ERR_INVALID_IP_ADDRESS",
+]);
+
+/** Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
+export function isArgumentError(error: unknown): error is TcpwasmError {
+  return error instanceof TcpwasmError && ARGUMENT_CODES.has(error.code);
+}
+
+/** The core's error numbers (assembly/engine/errors.ts), in order: index = the integer the core returns. */
+export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
+  null,
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EADDRINUSE",
+  "EADDRNOTAVAIL",
+  "ENOBUFS",
+  "ENOTCONN",
+  "EPIPE",
+  "EINVAL",
+  "EBADF",
+  "EISCONN",
+];
+
+/**
+ * The error that ends a connection, from the engine's RESET, TIMED_OUT or ERROR event (EventType reset,
+ * timedOut, error) and its code; `where` names the connection ("10.0.0.1:5000 -> 10.0.0.2:80").
+ */
+export function connectionError(eventType: number, code: number, where: string): TcpwasmError {
+  const error = engineErrorCode(code);
+  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer" : eventType === EventType.timedOut ? "timed out" : "failed";
+  return new TcpwasmError(error, `${where}: ${what}`);
+}
+
+/** The ErrorCode for a core error number (a negated return value is negated back by the caller). */
+export function engineErrorCode(n: number): ErrorCode {
+  return ENGINE_ERROR_CODES[n] ?? "EINVAL";
+}

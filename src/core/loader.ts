@@ -1,0 +1,102 @@
+// One loader for Node and browsers: no fetch of a sibling file, no bundler configuration. The WASM
+// bytes are inlined into the JS at build time; this file picks the build, compiles each build once,
+// and instantiates as many engines as the caller wants (two stacks in one process are two instances).
+import { instantiate } from "@assemblyscript/loader";
+import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
+import { simd as simdB64, scalar as scalarB64 } from "../../build/wasm-release.js";
+
+export type Flavor = "simd" | "scalar" | "debug";
+/** Every `flavor` option value loadEngine takes. */
+export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
+
+/** The core's raw exports: numbers in, numbers out, plus the linear memory. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  buildFlags(): number;
+  [name: string]: unknown;
+}
+
+// The smallest module that uses a v128 instruction: (func (result v128) v128.const 0).
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+let simdVerdict: boolean | undefined;
+/** True where this runtime validates WebAssembly SIMD (v128). */
+export function simdSupported(): boolean {
+  if (simdVerdict === undefined) simdVerdict = WebAssembly.validate(SIMD_PROBE);
+  return simdVerdict;
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const modules = new Map<Flavor, Promise<WebAssembly.Module>>();
+async function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
+  let m = modules.get(flavor);
+  if (!m) {
+    m = (async () => {
+      let b64: string;
+      if (flavor === "debug") b64 = (await import("../../build/wasm-debug.js")).debug;
+      else b64 = flavor === "simd" ? simdB64 : scalarB64;
+      return WebAssembly.compile(decodeBase64(b64) as BufferSource);
+    })();
+    modules.set(flavor, m);
+  }
+  return m;
+}
+
+/**
+ * Views over linear memory that survive memory growth: growth detaches the old ArrayBuffer, so every
+ * getter checks `view.buffer !== memory.buffer` (one comparison) and re-creates the view when needed.
+ */
+export class MemoryViews {
+  private _u8: Uint8Array;
+  private _dv: DataView;
+  constructor(readonly memory: WebAssembly.Memory) {
+    this._u8 = new Uint8Array(memory.buffer);
+    this._dv = new DataView(memory.buffer);
+  }
+  get u8(): Uint8Array {
+    if (this._u8.buffer !== this.memory.buffer) this._u8 = new Uint8Array(this.memory.buffer);
+    return this._u8;
+  }
+  get dv(): DataView {
+    if (this._dv.buffer !== this.memory.buffer) this._dv = new DataView(this.memory.buffer);
+    return this._dv;
+  }
+}
+
+export interface LoadedEngine<E extends CoreExports = CoreExports> {
+  readonly flavor: Flavor;
+  readonly exports: E;
+  readonly views: MemoryViews;
+}
+
+export interface LoadOptions {
+  /** "auto" (default) picks "simd" where WebAssembly.validate accepts v128, else "scalar". */
+  flavor?: Flavor | "auto";
+}
+
+/** Instantiates a fresh core. Each call is an independent engine with its own linear memory. */
+export async function loadEngine<E extends CoreExports = CoreExports>(options: LoadOptions = {}): Promise<LoadedEngine<E>> {
+  const o = optionsObject(options, "options");
+  if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);
+  let flavor = o.flavor ?? "auto";
+  if (flavor === "auto") flavor = simdSupported() ? "simd" : "scalar";
+  if (flavor !== "scalar" && !simdSupported()) {
+    invalidValue("options.flavor", flavor, "needs WebAssembly SIMD, which this runtime lacks (use \"scalar\" or \"auto\")");
+  }
+  const module = await moduleFor(flavor);
+  // The AssemblyScript loader supplies env.abort (readable messages from the debug build), env.trace
+  // and env.seed. Its `exports` wrap every function in a rest-argument closure (for optional
+  // arguments, which no export of ours has): the host calls the instance's own exports instead.
+  const loaded = await instantiate<E>(module, {});
+  const exports = loaded.instance.exports as unknown as E;
+  return { flavor, exports, views: new MemoryViews(exports.memory) };
+}

@@ -1,0 +1,86 @@
+// What the host reports about a connection, for people: each segment in and out and each state
+// transition. The engine's event records are decoded into these (src/core/engine.ts); the ladder diagram
+// (src/tools/ladder.ts) and user code consume them. Browser-safe.
+
+/** The eleven states, spelled as RFC 9293 spells them. */
+export const TCP_STATES = [
+  "CLOSED",
+  "LISTEN",
+  "SYN-SENT",
+  "SYN-RECEIVED",
+  "ESTABLISHED",
+  "FIN-WAIT-1",
+  "FIN-WAIT-2",
+  "CLOSE-WAIT",
+  "CLOSING",
+  "LAST-ACK",
+  "TIME-WAIT",
+] as const;
+export type TcpState = (typeof TCP_STATES)[number];
+
+/** TCP header flag bits (RFC 9293 3.1; AE from RFC 3540's old NS bit position). */
+export const TcpFlag = {
+  FIN: 0x001,
+  SYN: 0x002,
+  RST: 0x004,
+  PSH: 0x008,
+  ACK: 0x010,
+  URG: 0x020,
+  ECE: 0x040,
+  CWR: 0x080,
+  AE: 0x100,
+} as const;
+
+const FLAG_ORDER: [keyof typeof TcpFlag, number][] = [
+  ["SYN", TcpFlag.SYN],
+  ["FIN", TcpFlag.FIN],
+  ["RST", TcpFlag.RST],
+  ["PSH", TcpFlag.PSH],
+  ["ACK", TcpFlag.ACK],
+  ["URG", TcpFlag.URG],
+  ["ECE", TcpFlag.ECE],
+  ["CWR", TcpFlag.CWR],
+  ["AE", TcpFlag.AE],
+];
+
+/** "SYN,ACK" style names, in the order people say them. */
+export function flagNames(flags: number): string {
+  const names: string[] = [];
+  for (const [name, bit] of FLAG_ORDER) if (flags & bit) names.push(name);
+  return names.length ? names.join(",") : "none";
+}
+
+export interface SegmentOptionsTrace {
+  mss?: number;
+  wscale?: number;
+  sackPermitted?: boolean;
+  timestamps?: { value: number; echo: number };
+  sack?: [number, number][];
+}
+
+/** One segment as one endpoint saw it: sent ("out") or accepted for processing ("in"). */
+export interface SegmentTrace {
+  kind: "segment";
+  /** Milliseconds, on the clock the host gave the engine. */
+  time: number;
+  /** Which endpoint recorded it (a name the host chose, e.g. "client"). */
+  endpoint: string;
+  direction: "in" | "out";
+  flags: number;
+  seq: number;
+  ack: number;
+  window: number;
+  /** Payload bytes. */
+  length: number;
+  options?: SegmentOptionsTrace;
+}
+
+export interface StateTrace {
+  kind: "state";
+  time: number;
+  endpoint: string;
+  from: TcpState;
+  to: TcpState;
+}
+
+export type TraceEvent = SegmentTrace | StateTrace;

@@ -1,0 +1,85 @@
+// The Node face's arguments: node:net's option shapes and the checks node:net makes on them
+// synchronously (the rest fail as 'error' events).
+import { isIP } from "node:net";
+import { Stack } from "../tcp/stack.js";
+import { argumentError, invalidType, received, validateInteger, validateNumber } from "../core/validate.js";
+
+export type Family = "IPv4" | "IPv6";
+
+export function familyOf(address: string): Family {
+  return address.includes(":") ? "IPv6" : "IPv4";
+}
+
+export interface SocketConstructorOptions {
+  /** Keep the writable side open after the peer's FIN (node:net's allowHalfOpen). Default false. */
+  allowHalfOpen?: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+}
+
+export interface SocketConnectOptions extends SocketConstructorOptions {
+  port: number;
+  /** An IPv4 or IPv6 address: a stack has no resolver. Default "127.0.0.1" is meaningless here, so required. */
+  host: string;
+  localAddress?: string;
+  localPort?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  /** Idle timeout in ms, as socket.setTimeout(). */
+  timeout?: number;
+  /** Send and receive ring sizes, bytes (the engine's defaults otherwise). */
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+}
+
+export type ConnectArgs = [options: SocketConnectOptions, listener?: () => void] | [port: number, host: string, listener?: () => void];
+
+export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions; listener: (() => void) | undefined } {
+  const last = args[args.length - 1];
+  const listener = typeof last === "function" ? (last as () => void) : undefined;
+  if (typeof args[0] === "object" && args[0] !== null) return { options: args[0] as SocketConnectOptions, listener };
+  if (args[0] === undefined || typeof args[0] === "function") {
+    throw argumentError("ERR_MISSING_ARGS", 'The "options" or "port" argument must be specified');
+  }
+  return { options: { port: args[0] as number, host: args[1] as string }, listener };
+}
+
+/** node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
+export function validateNetPort(value: unknown, name: string, allowZero: boolean): number {
+  const min = allowZero ? 0 : 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 65535) {
+    throw argumentError("ERR_SOCKET_BAD_PORT", `${name} should be >= ${min} and <= 65535. Received ${received(value)}`);
+  }
+  return value;
+}
+
+/** node:net's idle timeout check (socket.setTimeout's `msecs`). */
+export function validateTimeout(value: unknown, name: string): number {
+  validateNumber(value, name, 0);
+  return value;
+}
+
+/** The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
+export function validateConnectOptions(options: SocketConnectOptions): void {
+  if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
+  validateNetPort(options.port, "options.port", false);
+  if (typeof options.host !== "string") invalidType("options.host", "of type string (an IPv4 or IPv6 address)", options.host);
+  if (options.localAddress !== undefined && (typeof options.localAddress !== "string" || isIP(options.localAddress) === 0)) {
+    throw argumentError("ERR_INVALID_IP_ADDRESS", `The "options.localAddress" property must be an IP address. Received ${received(options.localAddress)}`);
+  }
+  if (options.localPort !== undefined) {
+    if (typeof options.localPort !== "number") invalidType("options.localPort", "of type number", options.localPort);
+    validateNetPort(options.localPort, "options.localPort", true);
+  }
+  if (options.timeout !== undefined) validateTimeout(options.timeout, "options.timeout");
+  if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== "number") {
+    invalidType("options.keepAliveInitialDelay", "of type number", options.keepAliveInitialDelay);
+  }
+  if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
+  if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+}
+
+export function validateStack(stack: unknown): asserts stack is Stack {
+  if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
+}

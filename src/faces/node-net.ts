@@ -1,0 +1,92 @@
+// The Node face (tcpwasm/node): node:net's own shape bound to a stack.
+//
+//   import { bindNet } from "tcpwasm/node";
+//   const net = bindNet(stack);                       // { createServer, connect, createConnection, Socket, Server }
+//   net.createServer((socket) => socket.pipe(socket)).listen(7, () => ...);
+//   const socket = net.connect({ host: "10.0.0.2", port: 7 }, () => socket.end("hi"));
+//   http.request({ createConnection: () => net.connect({ host, port }), ... });   // Node's http, unmodified
+//
+// A Socket is a real stream.Duplex with net.Socket's events ('connect', 'ready', 'data', 'end',
+// 'close'(hadError), 'error', 'timeout', 'drain') and members. What differs from node:net, because a
+// stack has no resolver and no file descriptors: `host` must be an IP address, and ref()/unref() only
+// govern the socket's own idle timer (the stack's timer and links keep a process alive, or not).
+//
+// Backpressure both ways:
+// - Writing: `_write` calls back only once every byte is in the engine's send ring; a full ring waits
+//   for the connection's writable callback. So write() returns false and 'drain' comes exactly as
+//   with a kernel socket whose buffer is full.
+// - Reading: when push() returns false the connection is paused (ws lib/stream.js style): unread data
+//   stays in the receive ring and the window advertised to the peer shrinks; `_read` resumes it.
+//
+// Closing follows net.Socket: end() sends FIN after the queued data (half-close); with allowHalfOpen
+// false (the default) the peer's FIN ends our side too; once both sides are done the socket is
+// destroyed and its handle released, the engine finishing the protocol itself (LAST-ACK, TIME-WAIT),
+// as a kernel does after close(2). destroy() releases at once (FIN, or RST if received data is left
+// unread); resetAndDestroy() sends RST. Closing the stack destroys its sockets without an 'error'.
+//
+// Its parts: src/faces/node-socket.ts (Socket), src/faces/node-server.ts (Server),
+// src/faces/node-args.ts (options and their checks), src/faces/node-errors.ts (NetError).
+import { isIP } from "node:net";
+import type { Stack } from "../tcp/stack.js";
+import { normalizeConnectArgs, validateConnectOptions, validateStack, type ConnectArgs, type SocketConnectOptions, type SocketConstructorOptions } from "./node-args.js";
+import { Socket } from "./node-socket.js";
+import { Server, type ServerOptions } from "./node-server.js";
+
+export { Socket } from "./node-socket.js";
+export { Server, type ServerOptions, type ListenOptions } from "./node-server.js";
+export { NetError } from "./node-errors.js";
+export type { SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
+
+/** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
+export interface BoundNet {
+  createServer(connectionListener?: (socket: Socket) => void): Server;
+  createServer(options?: ServerOptions, connectionListener?: (socket: Socket) => void): Server;
+  connect(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  connect(port: number, host: string, connectListener?: () => void): Socket;
+  createConnection(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  createConnection(port: number, host: string, connectListener?: () => void): Socket;
+  Socket: new (options?: SocketConstructorOptions) => Socket;
+  Server: new (options?: ServerOptions, connectionListener?: (socket: Socket) => void) => Server;
+  isIP: typeof isIP;
+}
+
+/** A server on `stack`: `createServer(stack[, options][, connectionListener])`. */
+export function createServer(
+  stack: Stack,
+  options?: ServerOptions | ((socket: Socket) => void),
+  connectionListener?: (socket: Socket) => void,
+): Server {
+  if (typeof options === "function") return new Server(stack, {}, options);
+  return new Server(stack, options, connectionListener);
+}
+
+/** A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`. */
+export function connect(stack: Stack, ...args: ConnectArgs): Socket {
+  validateStack(stack);
+  const { options } = normalizeConnectArgs(args);
+  validateConnectOptions(options);
+  const socket = new Socket(stack, options);
+  return socket.connect(...args);
+}
+
+/** node:net's shape bound to `stack`. */
+export function bindNet(stack: Stack): BoundNet {
+  validateStack(stack);
+  return {
+    createServer: ((options?: ServerOptions | ((socket: Socket) => void), listener?: (socket: Socket) => void) =>
+      createServer(stack, options, listener)) as BoundNet["createServer"],
+    connect: ((...args: ConnectArgs) => connect(stack, ...args)) as BoundNet["connect"],
+    createConnection: ((...args: ConnectArgs) => connect(stack, ...args)) as BoundNet["createConnection"],
+    Socket: class extends Socket {
+      constructor(options?: SocketConstructorOptions) {
+        super(stack, options);
+      }
+    },
+    Server: class extends Server {
+      constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void) {
+        super(stack, options, connectionListener);
+      }
+    },
+    isIP,
+  };
+}

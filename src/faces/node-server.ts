@@ -1,0 +1,194 @@
+// The Node face's Server: node:net's Server over a stack's listener (the face's contract is at the
+// top of src/faces/node-net.ts).
+import { EventEmitter } from "node:events";
+import { isIP } from "node:net";
+import { TcpwasmError } from "../core/errors.js";
+import type { Stack, StackConnection, StackListener } from "../tcp/stack.js";
+import { argumentError, invalidType, invalidValue, optionsObject, validateFunction } from "../core/validate.js";
+import { NetError, notFound, toNetError } from "./node-errors.js";
+import { familyOf, validateNetPort, validateStack, type Family } from "./node-args.js";
+import { Socket, destroyHooks } from "./node-socket.js";
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  /** Accepted sockets start paused (no reading until resume()). */
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+export interface ListenOptions {
+  port?: number;
+  /** One of the stack's addresses; default all of them. */
+  host?: string;
+  backlog?: number;
+}
+
+declare module "./node-socket.js" {
+  interface Socket {
+    /** The server that accepted this socket, if any (node:net's socket.server). */
+    server: Server | undefined;
+  }
+}
+
+/** The first port tried for listen(0), and the range it draws from (IANA's dynamic ports). */
+const DYNAMIC_LOW = 49152;
+const DYNAMIC_HIGH = 65535;
+
+export class Server extends EventEmitter {
+  maxConnections: number | undefined;
+  readonly #stack: Stack;
+  readonly #options: ServerOptions;
+  #listener: StackListener | undefined;
+  #address: { address: string; family: Family; port: number } | undefined;
+  #connections = new Set<Socket>();
+  #closing = false;
+
+  constructor(stack: Stack, options?: ServerOptions, connectionListener?: (socket: Socket) => void) {
+    super();
+    validateStack(stack);
+    this.#stack = stack;
+    this.#options = optionsObject(options, "options");
+    // node:net ignores a connection listener that is not a function.
+    if (typeof connectionListener === "function") this.on("connection", connectionListener);
+  }
+
+  get listening(): boolean {
+    return this.#listener !== undefined;
+  }
+
+  /** `listen(port[, host][, backlog][, callback])` or `listen({ port, host, backlog }[, callback])`; port 0 picks a free one. */
+  listen(...args: unknown[]): this {
+    const last = args[args.length - 1];
+    const callback = typeof last === "function" ? (last as () => void) : undefined;
+    if (callback) args.pop();
+    let options: ListenOptions;
+    if (typeof args[0] === "object" && args[0] !== null) options = args[0] as ListenOptions;
+    else {
+      options = { port: args[0] === undefined || args[0] === null ? 0 : (args[0] as number) };
+      if (typeof args[1] === "string") options.host = args[1];
+      const backlog = typeof args[1] === "number" ? args[1] : args[2];
+      if (typeof backlog === "number") options.backlog = backlog;
+    }
+    if (args.length > 0 && typeof args[0] === "object" && args[0] !== null && options.port === undefined) {
+      invalidValue("options", options, 'must have the property "port"');
+    }
+    const requested = options.port === undefined ? 0 : validateNetPort(options.port, "options.port", true);
+    if (options.host !== undefined && typeof options.host !== "string") invalidType("options.host", "of type string", options.host);
+    // node:net ignores a backlog that is no non-negative integer.
+    const backlog = Number.isInteger(options.backlog) && options.backlog! >= 0 ? options.backlog : undefined;
+    if (this.#listener) throw argumentError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
+    if (callback) this.once("listening", callback);
+    const host = options.host === "0.0.0.0" || options.host === "::" ? undefined : options.host;
+    if (host !== undefined && isIP(host) === 0) {
+      const err = notFound(host, "getaddrinfo");
+      process.nextTick(() => this.emit("error", err));
+      return this;
+    }
+    const onConnection = (conn: StackConnection) => this.#accept(conn);
+    try {
+      if (requested !== 0) {
+        this.#listener = this.#stack.openListener({ port: requested, address: host, backlog }, onConnection);
+      } else {
+        // Dynamic port: start anywhere in the range and take the first free one.
+        const span = DYNAMIC_HIGH - DYNAMIC_LOW + 1;
+        const start = Math.floor(Math.random() * span);
+        for (let i = 0; i < span && !this.#listener; i++) {
+          try {
+            const port = DYNAMIC_LOW + ((start + i) % span);
+            this.#listener = this.#stack.openListener({ port, address: host, backlog }, onConnection);
+          } catch (error) {
+            if (!(error instanceof TcpwasmError) || error.code !== "EADDRINUSE") throw error;
+          }
+        }
+        if (!this.#listener) throw new TcpwasmError("EADDRINUSE", "no free port");
+      }
+    } catch (error) {
+      const shown = host ?? this.#anyAddress();
+      const err = error instanceof TcpwasmError && error.code === "EADDRINUSE"
+        ? new NetError("EADDRINUSE", "listen", shown, requested, "address already in use")
+        : toNetError(error, "listen", shown, requested);
+      process.nextTick(() => this.emit("error", err));
+      return this;
+    }
+    const address = host ?? this.#anyAddress();
+    this.#address = { address, family: familyOf(address), port: this.#listener.port };
+    this.#closing = false;
+    process.nextTick(() => this.emit("listening"));
+    return this;
+  }
+
+  #anyAddress(): string {
+    return this.#stack.wildcardAddress;
+  }
+
+  #accept(conn: StackConnection): void {
+    if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+      conn.abort();
+      return;
+    }
+    const o = this.#options;
+    const socket = new Socket(this.#stack, { allowHalfOpen: o.allowHalfOpen });
+    socket.server = this;
+    if (o.noDelay) socket.setNoDelay(true);
+    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
+    socket.accept(conn, Boolean(o.pauseOnConnect));
+    this.#connections.add(socket);
+    destroyHooks.set(socket, () => {
+      this.#connections.delete(socket);
+      this.#emitCloseIfDrained();
+    });
+    this.emit("connection", socket);
+  }
+
+  /**
+   * Stops accepting; 'close' follows once every accepted connection is destroyed. On a server that is
+   * not listening the callback gets ERR_SERVER_NOT_RUNNING (at the 'close' this emits, as node:net).
+   */
+  close(callback?: (error?: Error) => void): this {
+    // node:net ignores a callback that is not a function.
+    if (typeof callback === "function") {
+      if (!this.#listener) {
+        const err = Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
+        this.once("close", () => callback(err));
+      } else this.once("close", callback);
+    }
+    if (this.#listener) {
+      this.#listener.close();
+      this.#listener = undefined;
+    }
+    this.#closing = true;
+    this.#emitCloseIfDrained();
+    return this;
+  }
+
+  #emitCloseIfDrained(): void {
+    if (!this.#closing || this.#listener || this.#connections.size > 0) return;
+    process.nextTick(() => {
+      if (this.#listener || this.#connections.size > 0) return;
+      this.#closing = false;
+      this.emit("close");
+    });
+  }
+
+  address(): { address: string; family: Family; port: number } | null {
+    return this.#listener ? this.#address! : null;
+  }
+
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    validateFunction(callback, "callback");
+    const n = this.#connections.size;
+    process.nextTick(() => callback(null, n));
+    return this;
+  }
+
+  /** Sockets are kept alive by the stack's timer and links, not by the server: kept for node:net's shape. */
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+}

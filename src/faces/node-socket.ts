@@ -1,0 +1,404 @@
+// The Node face's Socket: a stream.Duplex over a stack's connection with net.Socket's events and
+// members (the face's contract is at the top of src/faces/node-net.ts).
+import { Duplex } from "node:stream";
+import { isIP } from "node:net";
+import { TcpwasmError } from "../core/errors.js";
+import type { ConnectionStatus } from "../core/status.js";
+import type { Stack, StackConnection } from "../tcp/stack.js";
+import { PendingWrite } from "../tcp/pending-write.js";
+import { optionsObject, validateFunction } from "../core/validate.js";
+import { NetError, notFound, toNetError } from "./node-errors.js";
+import {
+  familyOf, normalizeConnectArgs, validateConnectOptions, validateStack, validateTimeout,
+  type ConnectArgs, type Family, type SocketConnectOptions, type SocketConstructorOptions,
+} from "./node-args.js";
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * 'close' once the 'error' that destroy(error) emits on the next tick has been seen and every promise
+ * continuation after it has run: a tick (behind the error's), then a microtask (behind the
+ * continuations that 'error' or 'end' released), then a tick (behind the whole microtask queue). So
+ * code that awaits 'error' or 'end' can still attach a 'close' listener, as with node:net, whose
+ * 'close' comes from the handle's close callback later in the same event-loop turn; a setImmediate
+ * would cost a whole loop turn (an epoll_wait) per socket.
+ */
+function emitCloseLater(socket: Socket, hadError: boolean): void {
+  process.nextTick(() => RESOLVED.then(() => process.nextTick(() => socket.emit("close", hadError))));
+}
+
+/** The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
+export const destroyHooks = new WeakMap<Socket, () => void>();
+
+export class Socket extends Duplex {
+  /** True from connect() until 'connect' (or failure). */
+  connecting = false;
+  readonly #stack: Stack;
+  #conn: StackConnection | undefined;
+  /** The address and port connect() was given (what remoteAddress shows once connected, on failure too). */
+  #dialled: { address: string; port: number } | undefined;
+  /** The connection's endpoints, kept after it is released; their text is formatted on first read. */
+  #ends: StackConnection | undefined;
+  #noDelay: boolean | undefined;
+  #keepAlive: { enable: boolean; initialDelay: number } | undefined;
+  #reset = false;
+  #bytesRead = 0;
+  #bytesTaken = 0;
+  /** The write waiting for room in the send ring; its `taken` bytes are still counted in writableLength. */
+  readonly #writes = new PendingWrite(
+    (n) => {
+      this.#bytesTaken += n;
+      if (this.#timeoutMs > 0) this.#active();
+    },
+    (error) => toNetError(error, "write"),
+  );
+  #timeoutMs = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastActive = 0;
+  #refed = true;
+
+  constructor(stack: Stack, options?: SocketConstructorOptions) {
+    validateStack(stack);
+    options = optionsObject(options, "options");
+    super({
+      allowHalfOpen: Boolean(options.allowHalfOpen),
+      // 'close' is emitted by _destroy with net.Socket's hadError argument.
+      emitClose: false,
+      autoDestroy: true,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+    });
+    this.#stack = stack;
+    // Typed by src/faces/node-server.ts, which sets it on the sockets a Server accepts.
+    this.server = undefined;
+  }
+
+  /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
+  connect(...args: ConnectArgs): this {
+    const { options, listener } = normalizeConnectArgs(args);
+    validateConnectOptions(options);
+    if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
+    if (listener) this.once("connect", listener);
+    const { host, port } = options;
+    if (options.timeout !== undefined) this.setTimeout(options.timeout);
+    if (options.noDelay) this.#noDelay = true;
+    if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
+    this.connecting = true;
+    this.#dialled = { address: host, port };
+    this.#active();
+    let conn: StackConnection;
+    try {
+      if (isIP(host) === 0) throw notFound(host, "getaddrinfo");
+      conn = this.#stack.openConnection({
+        remote: host,
+        remotePort: port,
+        local: options.localAddress,
+        localPort: options.localPort,
+        ...(options.sendBufferSize !== undefined ? { sendBuffer: options.sendBufferSize } : {}),
+        ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
+      });
+    } catch (error) {
+      // node:net reports connect errors asynchronously, as 'error' then 'close'(true); the stack's
+      // reason (which local address is not ours, which destination no link routes) is kept.
+      const err = error instanceof TcpwasmError && !(error instanceof NetError)
+        ? new NetError(error.code, "connect", host, port, error.message.slice(error.code.length + 2))
+        : toNetError(error, "connect", host, port);
+      process.nextTick(() => this.destroy(err));
+      return this;
+    }
+    this.#attach(conn);
+    conn.onConnect = () => this.#onConnected();
+    return this;
+  }
+
+  /** @internal Adopts a connection a listener accepted. */
+  accept(conn: StackConnection, pauseOnConnect: boolean): void {
+    this.#attach(conn);
+    this.#applyOptions();
+    // Start reading after the 'connection' listeners ran and their own next ticks ('resume'), as
+    // node:net, whose first read comes from a later turn of the event loop.
+    if (!pauseOnConnect) process.nextTick(() => this.read(0));
+  }
+
+  #attach(conn: StackConnection): void {
+    this.#conn = conn;
+    this.#ends = conn;
+    // Nothing is read until the stream asks (_read), as net.Socket reads only when it may push.
+    conn.pause();
+    conn.onData = (chunk) => {
+      this.#bytesRead += chunk.length;
+      if (this.#timeoutMs > 0) this.#active();
+      if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) conn.pause();
+    };
+    conn.onEnd = () => {
+      // As net.Socket at EOF: read(0) lets 'end' come even when nobody consumes the stream.
+      this.push(null);
+      this.read(0);
+    };
+    conn.onWritable = () => this.#writes.flush(conn);
+    conn.onClose = (error) => this.#onConnectionClosed(error);
+  }
+
+  #onConnected(): void {
+    const conn = this.#conn!;
+    this.connecting = false;
+    this.#applyOptions();
+    this.#active();
+    this.emit("connect");
+    this.emit("ready");
+    if (!this.isPaused()) this.read(0);
+  }
+
+  #applyOptions(): void {
+    const conn = this.#conn!;
+    if (this.#noDelay !== undefined) conn.setNoDelay(this.#noDelay);
+    if (this.#keepAlive) conn.setKeepAlive(this.#keepAlive.enable, this.#keepAlive.initialDelay);
+  }
+
+  #onConnectionClosed(error: TcpwasmError | undefined): void {
+    // The stack released the handle: nothing more to release in _destroy.
+    const wasConnecting = this.connecting;
+    this.#conn = undefined;
+    this.connecting = false;
+    if (error?.code === "ERR_SOCKET_CLOSED") {
+      // The stack itself was closed: a teardown, like destroy(), not a network failure.
+      this.destroy();
+      return;
+    }
+    if (error) {
+      const remote = this.#dialled;
+      const err = wasConnecting
+        ? toNetError(error, "connect", remote?.address, remote?.port)
+        : toNetError(error, error.code === "EPIPE" ? "write" : "read");
+      this.destroy(err);
+      return;
+    }
+    // Both FINs went through: the stream has its end and its finish, and destroys itself. A write
+    // still waiting for room can never complete.
+    if (this.#writes.waiting) this.#writes.fail(new NetError("EPIPE", "write"));
+  }
+
+  _read(): void {
+    this.#conn?.resume();
+  }
+
+  _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      // As net.Socket: writes made while connecting go out once connected.
+      this.once("connect", () => this._write(chunk, encoding, callback));
+      return;
+    }
+    // The stream calls _write again only after `callback`, so no other write is pending here.
+    this.#writes.push(chunk);
+    this.#startWrite(callback);
+  }
+
+  _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      this.once("connect", () => this._writev(chunks, callback));
+      return;
+    }
+    for (const c of chunks) this.#writes.push(c.chunk);
+    this.#startWrite(callback);
+  }
+
+  #startWrite(callback: (error?: Error | null) => void): void {
+    const conn = this.#conn;
+    if (!conn) {
+      this.#writes.discard();
+      callback(new NetError("EPIPE", "write"));
+      return;
+    }
+    let over: boolean;
+    try {
+      over = this.#writes.run(conn);
+    } catch (error) {
+      callback(toNetError(error, "write"));
+      return;
+    }
+    if (over) callback();
+    else this.#writes.wait(callback as (error?: unknown) => void); // onWritable resumes
+  }
+
+  _final(callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      this.once("connect", () => this._final(callback));
+      return;
+    }
+    const conn = this.#conn;
+    if (!conn) {
+      callback(new NetError("ENOTCONN", "shutdown"));
+      return;
+    }
+    conn.end();
+    callback();
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#clearTimer();
+    this.connecting = false;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn && !conn.isClosed) {
+      if (this.#reset) conn.abort();
+      // Like close(2): the engine finishes on its own (FIN, or RST when received data is unread).
+      conn.release();
+    }
+    if (this.#writes.waiting) this.#writes.fail(error ?? new NetError("ECONNRESET", "write"));
+    destroyHooks.get(this)?.();
+    destroyHooks.delete(this);
+    callback(error);
+    emitCloseLater(this, error != null);
+  }
+
+  /** Sends RST instead of FIN, then destroys the socket. */
+  resetAndDestroy(): this {
+    this.#reset = true;
+    return this.destroy();
+  }
+
+  /** end(), then destroy once everything was written. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once("finish", () => this.destroy());
+  }
+
+  // ---- options ----
+
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = noDelay;
+    if (this.#conn && !this.connecting) this.#conn.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#keepAlive = { enable, initialDelay: Math.floor(initialDelay) };
+    if (this.#conn && !this.connecting) this.#conn.setKeepAlive(enable, this.#keepAlive.initialDelay);
+    return this;
+  }
+
+  /** 'timeout' after `ms` without reading or writing (0 disables); the socket stays open. */
+  setTimeout(ms: number, callback?: () => void): this {
+    validateTimeout(ms, "msecs");
+    if (callback !== undefined) validateFunction(callback, "callback");
+    this.#timeoutMs = ms;
+    if (callback) {
+      if (this.#timeoutMs === 0) this.off("timeout", callback);
+      else this.once("timeout", callback);
+    }
+    this.#clearTimer();
+    if (this.#timeoutMs > 0) {
+      this.#lastActive = performance.now();
+      this.#armTimer(this.#timeoutMs);
+    }
+    return this;
+  }
+
+  /** The idle timeout set by setTimeout(), ms (undefined when none). */
+  get timeout(): number | undefined {
+    return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#timer?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    this.#timer?.unref();
+    return this;
+  }
+
+  #active(): void {
+    if (this.#timeoutMs === 0) return;
+    this.#lastActive = performance.now();
+    if (this.#timer === undefined && !this.destroyed) this.#armTimer(this.#timeoutMs);
+  }
+
+  #armTimer(ms: number): void {
+    this.#timer = setTimeout(() => this.#onTimer(), ms);
+    if (!this.#refed) this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.destroyed || this.#timeoutMs === 0) return;
+    // Activity only records a time; the timer checks it when it fires, so a busy socket costs nothing.
+    const idle = performance.now() - this.#lastActive;
+    if (idle + 1 < this.#timeoutMs) {
+      this.#armTimer(this.#timeoutMs - idle);
+      return;
+    }
+    this.emit("timeout"); // re-armed by the next activity, as net.Socket's refreshed timer
+  }
+
+  // ---- members ----
+
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes handed to write(), including those still queued in the stream (as net.Socket counts). */
+  get bytesWritten(): number {
+    return this.#bytesTaken + this.writableLength - this.#writes.taken;
+  }
+
+  get pending(): boolean {
+    return this.#conn === undefined || this.connecting;
+  }
+
+  get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.connecting) return "opening";
+    if (this.readable && this.writable) return "open";
+    if (this.readable && !this.writable) return "readOnly";
+    if (!this.readable && this.writable) return "writeOnly";
+    return "closed";
+  }
+
+  get remoteAddress(): string | undefined {
+    if (this.connecting) return undefined;
+    return this.#ends?.remoteAddress ?? this.#dialled?.address;
+  }
+
+  get remotePort(): number | undefined {
+    if (this.connecting) return undefined;
+    return this.#ends?.remotePort ?? this.#dialled?.port;
+  }
+
+  get remoteFamily(): Family | undefined {
+    const a = this.remoteAddress;
+    return a === undefined ? undefined : familyOf(a);
+  }
+
+  get localAddress(): string | undefined {
+    return this.#ends?.localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return this.#ends?.localPort;
+  }
+
+  get localFamily(): Family | undefined {
+    const a = this.#ends?.localAddress;
+    return a === undefined ? undefined : familyOf(a);
+  }
+
+  address(): { address: string; family: Family; port: number } | Record<string, never> {
+    const l = this.#ends;
+    return l ? { address: l.localAddress, family: familyOf(l.localAddress), port: l.localPort } : {};
+  }
+
+  /** The engine's STATUS record (RFC 9293 3.10.6) of this connection, like Linux's TCP_INFO; undefined once closed. */
+  tcpStatus(): ConnectionStatus | undefined {
+    const conn = this.#conn;
+    return conn && !conn.isClosed ? conn.status() : undefined;
+  }
+}

@@ -1,0 +1,493 @@
+// The Web face: sockets shaped like the WICG Direct Sockets `TCPSocket` and Cloudflare's `connect()`
+// over a stack's connections (src/tcp/stack.ts). Web-platform APIs only: Web Streams
+// and promises, so it runs the same in browsers, workers and Node. It sits on the stack as the Node
+// face does (bindWeb(stack), like bindNet(stack)), and registers stack.connect and stack.listen on
+// the Stack class when loaded (every entry of the package loads it), so the stack never imports it.
+//
+//   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });
+//   const { readable, writable } = await socket.opened;
+//   const writer = writable.getWriter();
+//   await writer.write(bytes);        // resolves once the bytes are in the send ring
+//   await writer.close();             // half-close: FIN; the readable side keeps going
+//   for await (const chunk of readable) ...   // (or readable.getReader())
+//   await socket.closed;              // rejects with a TcpwasmError (ECONNRESET, ...) on failure
+//
+//   const listener = stack.listen({ port: 80 });
+//   for await (const socket of listener) { ... }  // listener.close() ends the loop
+//
+// Backpressure. The readable side is a byte-counted ReadableStream (highWaterMark, default 64 KiB):
+// when its queue is full the connection is paused, unread data stays in the engine's receive ring and
+// the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
+// write() resolves only when every byte is in the send ring, so a writer that awaits its writes
+// waits for the peer to acknowledge data.
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
+import { PendingWrite } from "../tcp/pending-write.js";
+import { invalidType, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
+
+export interface SocketOptions {
+  /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
+  hostname: string;
+  port: number;
+  /** Local address; default the stack's address facing `hostname`. */
+  localAddress?: string;
+  localPort?: number;
+  /** Disable Nagle's algorithm (Direct Sockets' noDelay). Default false. */
+  noDelay?: boolean;
+  /** Keepalive probes after this many ms idle (Direct Sockets' keepAliveDelay). Default off. */
+  keepAliveDelay?: number;
+  /** Send and receive ring sizes, bytes. */
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+  /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
+  readableHighWaterMark?: number;
+}
+
+export interface SocketOpenInfo {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+}
+
+export interface ListenOptions {
+  port: number;
+  /** One of the stack's addresses; default all of them. */
+  hostname?: string;
+  /** Cap on half-open connections. */
+  backlog?: number;
+  /** Options for every accepted socket. */
+  noDelay?: boolean;
+  keepAliveDelay?: number;
+  sendBufferSize?: number;
+  receiveBufferSize?: number;
+  readableHighWaterMark?: number;
+}
+
+export interface ListenerOpenInfo {
+  /** The accepted sockets, in order. */
+  readable: ReadableStream<TcpSocket>;
+  localAddress: string;
+  localPort: number;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+function ignore(): void {}
+
+function quietly<T>(p: Promise<T>): Promise<T> {
+  // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
+  p.catch(ignore);
+  return p;
+}
+
+/** The readable side's queuing strategy counts bytes (one function for every socket). */
+function byteLength(chunk: Uint8Array): number {
+  return chunk.byteLength;
+}
+
+const SOCKET_OPTIONS: ReadonlySet<string> = new Set([
+  "hostname", "port", "localAddress", "localPort", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize",
+  "readableHighWaterMark",
+]);
+const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
+  "port", "hostname", "backlog", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize", "readableHighWaterMark",
+]);
+
+/** The options both faces share: types and ranges (the stack checks addresses and ports again). */
+function validateSocketOptions(options: unknown, known: ReadonlySet<string>): asserts options is Record<string, unknown> {
+  validateObject(options, "options");
+  validateKnownKeys(options, "options", known);
+  const o = options as unknown as SocketOptions & ListenOptions;
+  if (o.noDelay !== undefined) validateBoolean(o.noDelay, "options.noDelay");
+  if (o.keepAliveDelay !== undefined) validateNumber(o.keepAliveDelay, "options.keepAliveDelay", 0, 0xffffffff);
+  if (o.sendBufferSize !== undefined) validateInteger(o.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
+  if (o.receiveBufferSize !== undefined) validateInteger(o.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+  if (o.readableHighWaterMark !== undefined) validateNumber(o.readableHighWaterMark, "options.readableHighWaterMark", 0);
+}
+
+function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; sendBufferSize?: number; receiveBufferSize?: number }) {
+  const c: Record<string, number | boolean> = {};
+  if (o.noDelay) c.noDelay = true;
+  if (o.keepAliveDelay !== undefined && o.keepAliveDelay > 0) {
+    c.keepalive = true;
+    c.keepaliveIdleMs = o.keepAliveDelay;
+  }
+  if (o.sendBufferSize !== undefined) c.sendBuffer = o.sendBufferSize;
+  if (o.receiveBufferSize !== undefined) c.recvBuffer = o.receiveBufferSize;
+  return c;
+}
+
+/** A TCP connection with Web Streams. Create with `stack.connect()` or take from `stack.listen()`. */
+export class TcpSocket {
+  /** Resolves with the streams and addresses once connected; rejects if connecting fails. */
+  readonly opened: Promise<SocketOpenInfo>;
+  /** Resolves once the connection is over in both directions; rejects with its error if it failed. */
+  readonly closed: Promise<void>;
+  /** The same streams as in `opened` (Cloudflare's shape). */
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+
+  private readController!: ReadableStreamDefaultController<Uint8Array>;
+  private writeController!: WritableStreamDefaultController;
+  private resolveOpened!: (info: SocketOpenInfo) => void;
+  private rejectOpened!: (err: unknown) => void;
+  private resolveClosed!: () => void;
+  private rejectClosed!: (err: unknown) => void;
+  private readDone = false;
+  private writeDone = false;
+  private discarding = false;
+  /** A write waiting for room in the send ring. */
+  private readonly writes = new PendingWrite();
+  private finalError: TcpwasmError | undefined;
+  private isOver = false;
+  private wasOpened = false;
+
+  /**
+   * @internal Use stack.connect() or stack.listen(). `conn` is null for a connect() the network
+   * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...): opened and closed reject with it.
+   */
+  constructor(
+    private readonly conn: StackConnection,
+    connected: boolean,
+    highWaterMark: number,
+    failure?: TcpwasmError,
+  ) {
+    this.opened = quietly(new Promise((resolve, reject) => {
+      this.resolveOpened = resolve;
+      this.rejectOpened = reject;
+    }));
+    this.closed = quietly(new Promise((resolve, reject) => {
+      this.resolveClosed = resolve;
+      this.rejectClosed = reject;
+    }));
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.readController = controller;
+        },
+        pull: () => {
+          conn.resume();
+        },
+        cancel: () => {
+          // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
+          this.readDone = true;
+          this.discarding = true;
+          conn.resume();
+        },
+      },
+      { highWaterMark, size: byteLength },
+    );
+    this.writable = new WritableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.writeController = controller;
+        },
+        write: (chunk) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = toBytes(chunk, "chunk");
+          } catch (error) {
+            // The stream errors (Streams semantics): nothing more can be written, so FIN now.
+            this.writeDone = true;
+            if (!this.isOver) conn.end();
+            throw error;
+          }
+          return this.write(bytes);
+        },
+        close: () => {
+          this.writeDone = true;
+          if (!this.isOver) conn.end();
+        },
+        abort: () => {
+          this.writeDone = true;
+          if (!this.isOver) conn.abort();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+
+    if (failure) {
+      this.over(failure);
+      return;
+    }
+    conn.onData = (chunk) => {
+      if (this.discarding) return;
+      this.readController.enqueue(chunk);
+      if ((this.readController.desiredSize ?? 1) <= 0) conn.pause();
+    };
+    conn.onEnd = () => {
+      if (this.readDone) return;
+      this.readDone = true;
+      this.readController.close();
+    };
+    conn.onWritable = () => this.writes.flush(conn);
+    conn.onClose = (error) => this.over(error);
+    if (connected) this.open();
+    else conn.onConnect = () => this.open();
+  }
+
+  get remoteAddress(): string {
+    return this.conn?.remoteAddress ?? "";
+  }
+
+  get remotePort(): number {
+    return this.conn?.remotePort ?? 0;
+  }
+
+  get localAddress(): string {
+    return this.conn?.localAddress ?? "";
+  }
+
+  get localPort(): number {
+    return this.conn?.localPort ?? 0;
+  }
+
+  /** The stack's connection under this socket (state, status, options); throws the error of a connect() refused at once. */
+  get connection(): StackConnection {
+    if (this.conn === null) throw this.finalError!;
+    return this.conn;
+  }
+
+  /**
+   * Closes both directions: FIN after the data already written, no more data delivered (the stream
+   * ends). Resolves as `closed` does, once the peer has closed too.
+   */
+  close(): Promise<void> {
+    if (!this.isOver) {
+      if (!this.readDone) {
+        this.readDone = true;
+        this.readController.close();
+      }
+      this.discarding = true;
+      this.conn?.resume();
+      if (!this.writeDone) {
+        this.writeDone = true;
+        this.writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
+        this.conn.end();
+      }
+    }
+    return this.closed;
+  }
+
+  private open(): void {
+    this.wasOpened = true;
+    const c = this.conn;
+    this.resolveOpened({
+      readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
+      localAddress: c.localAddress, localPort: c.localPort,
+    });
+  }
+
+  private write(bytes: Uint8Array): Promise<void> | undefined {
+    this.writes.push(bytes);
+    if (this.writes.run(this.conn)) return undefined;
+    return new Promise((resolve, reject) => {
+      this.writes.wait((error) => (error === undefined ? resolve() : reject(error)));
+    });
+  }
+
+  private over(error: TcpwasmError | undefined): void {
+    this.isOver = true;
+    this.finalError = error;
+    // Built only when something is still waiting: an Error captures a stack trace, costly per connection.
+    let closedError: TcpwasmError | undefined = error;
+    const err = () => (closedError ??= new TcpwasmError("ERR_SOCKET_CLOSED", "the connection is closed"));
+    if (!this.readDone) {
+      this.readDone = true;
+      if (error) this.readController.error(error);
+      else this.readController.close();
+    }
+    if (this.writes.waiting) this.writes.fail(err());
+    if (!this.writeDone) {
+      this.writeDone = true;
+      this.writeController.error(err());
+    }
+    if (error) {
+      this.rejectOpened(error);
+      this.rejectClosed(error);
+    } else {
+      if (!this.wasOpened) this.rejectOpened(err());
+      this.resolveClosed();
+    }
+  }
+
+  /** The error the connection ended with, if it failed. */
+  get error(): TcpwasmError | undefined {
+    return this.finalError;
+  }
+}
+
+/** Incoming connections on one port: an async iterable of TcpSockets. */
+export class TcpListener implements AsyncIterable<TcpSocket> {
+  readonly opened: Promise<ListenerOpenInfo>;
+  /** Resolves when the listener is closed. */
+  readonly closed: Promise<void>;
+  readonly localPort: number;
+  readonly localAddress: string;
+  private readonly readable: ReadableStream<TcpSocket>;
+  private controller!: ReadableStreamDefaultController<TcpSocket>;
+  private readonly stop: () => void;
+  private resolveClosed!: () => void;
+  private isClosed = false;
+
+  /** @internal Use stack.listen(). */
+  constructor(stack: Stack, options: ListenOptions) {
+    this.localPort = options.port;
+    this.localAddress = options.hostname ?? stack.wildcardAddress;
+    this.readable = new ReadableStream<TcpSocket>({
+      start: (controller) => {
+        this.controller = controller;
+      },
+      cancel: () => this.close(),
+    });
+    const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    let listener: StackListener;
+    try {
+      listener = stack.openListener(
+        { port: options.port, address: options.hostname, backlog: options.backlog, ...connectionOptions(options) },
+        (conn) => this.controller.enqueue(new TcpSocket(conn, true, hwm)),
+      );
+    } catch (error) {
+      if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
+      // EADDRINUSE, EADDRNOTAVAIL, a closed stack: opened rejects (Direct Sockets' TCPServerSocket), iteration ends.
+      this.stop = () => {};
+      this.opened = quietly(Promise.reject(rename(error)));
+      this.close();
+      return;
+    }
+    this.stop = () => listener.close();
+    this.opened = Promise.resolve({ readable: this.readable, localAddress: this.localAddress, localPort: this.localPort });
+  }
+
+  /** Stops listening; sockets already accepted stay open. Iteration ends. */
+  close(): Promise<void> {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.stop();
+      try {
+        this.controller.close();
+      } catch {
+        // The stream was cancelled: already closed.
+      }
+      this.resolveClosed();
+    }
+    return this.closed;
+  }
+
+  /** The next accepted socket, or undefined once the listener is closed. */
+  async accept(): Promise<TcpSocket | undefined> {
+    const reader = this.readable.getReader();
+    try {
+      const r = await reader.read();
+      return r.done ? undefined : r.value;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
+    const reader = this.readable.getReader();
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}
+
+/**
+ * stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. Argument errors throw
+ * at once; what the network or the stack refuses (ENOBUFS at the connection limit, EHOSTUNREACH,
+ * EADDRINUSE, EADDRNOTAVAIL, a closed stack) rejects `opened` and `closed`, as Direct Sockets does.
+ */
+export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
+  validateSocketOptions(options, SOCKET_OPTIONS);
+  validateString(options.hostname, "options.hostname");
+  validatePort(options.port, "options.port");
+  const hostname = options.hostname.startsWith("[") && options.hostname.endsWith("]") ? options.hostname.slice(1, -1) : options.hostname;
+  const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  let conn: StackConnection;
+  try {
+    conn = stack.openConnection({
+      remote: hostname, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
+    });
+  } catch (error) {
+    if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
+    return new TcpSocket(null as unknown as StackConnection, false, hwm, rename(error) as TcpwasmError);
+  }
+  return new TcpSocket(conn, false, hwm);
+}
+
+/** The stack names the Web face's options by its own names: say them as the caller wrote them. */
+function rename(error: unknown): unknown {
+  if (!(error instanceof TcpwasmError)) return error;
+  const names: [RegExp, string][] = [[/options\.remotePort\b/g, "options.port"], [/options\.remote\b/g, "options.hostname"],
+    [/options\.local\b/g, "options.localAddress"], [/options\.address\b/g, "options.hostname"]];
+  let message = error.message;
+  for (const [from, to] of names) message = message.replace(from, to);
+  if (message === error.message) return error;
+  return new TcpwasmError(error.code, message.slice(error.code.length + 2));
+}
+
+/** stack.listen(): a TcpListener on `options.port`. */
+export function listenSocket(stack: Stack, options: ListenOptions): TcpListener {
+  validateSocketOptions(options, LISTEN_OPTIONS);
+  validatePort(options.port, "options.port");
+  if (options.hostname !== undefined) validateString(options.hostname, "options.hostname");
+  if (options.backlog !== undefined) validateInteger(options.backlog, "options.backlog", 0, 0xffffffff);
+  return new TcpListener(stack, options);
+}
+
+/** The Web face bound to one stack, as bindNet binds node:net's shape. */
+export interface BoundWeb {
+  /** A socket shaped like Direct Sockets' TCPSocket (connectSocket). */
+  connect(options: SocketOptions): TcpSocket;
+  /** An async iterable of incoming TcpSockets (listenSocket). */
+  listen(options: ListenOptions): TcpListener;
+}
+
+/** The Web face on `stack`. */
+export function bindWeb(stack: Stack): BoundWeb {
+  if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
+  return {
+    connect: (options) => connectSocket(stack, options),
+    listen: (options) => listenSocket(stack, options),
+  };
+}
+
+// stack.connect and stack.listen, as README documents them: the face adds them to the Stack class.
+declare module "../tcp/stack.js" {
+  interface Stack {
+    /** The Web face (src/faces/web.ts): a socket shaped like Direct Sockets' TCPSocket. */
+    connect(options: SocketOptions): TcpSocket;
+    /** The Web face: an async iterable of incoming TcpSockets. */
+    listen(options: ListenOptions): TcpListener;
+  }
+}
+
+Object.defineProperties(Stack.prototype, {
+  connect: {
+    value: function connect(this: Stack, options: SocketOptions): TcpSocket {
+      return connectSocket(this, options);
+    },
+    writable: true,
+    configurable: true,
+  },
+  listen: {
+    value: function listen(this: Stack, options: ListenOptions): TcpListener {
+      return listenSocket(this, options);
+    },
+    writable: true,
+    configurable: true,
+  },
+});

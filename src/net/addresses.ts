@@ -1,0 +1,66 @@
+// A stack's own addresses ("10.0.0.1/24", "fd00::1/64"): which packets are for us, which address a
+// connection speaks from, and the wildcard a listener on all of them shows. Browser-safe.
+import { TcpwasmError } from "../core/errors.js";
+import { destinationAt, formatPrefixAddress, parsePrefix, prefixHolds, sameAddress, type Prefix } from "./prefix.js";
+
+export class LocalAddresses {
+  /** The addresses as given ("10.0.0.1/24"). */
+  readonly texts: readonly string[];
+  private readonly prefixes: Prefix[];
+  /** Each address's text without its prefix length, formatted once (every connect asks for one). */
+  private readonly addressTexts = new Map<Prefix, string>();
+
+  /** Parses `texts` (named `name[i]` in errors). */
+  constructor(texts: readonly string[], name: string) {
+    this.prefixes = texts.map((a, i) => parsePrefix(a, `${name}[${i}]`));
+    this.texts = [...texts];
+  }
+
+  /** Whether the stack has an address of this IP version. */
+  has(version: 4 | 6): boolean {
+    return this.prefixes.some((p) => p.version === version);
+  }
+
+  /**
+   * The address a listener on all of the stack's addresses shows (node:net's and Direct Sockets'
+   * unspecified address): "::" when the stack has IPv6 (a dual-stack listener), else "0.0.0.0".
+   */
+  wildcard(): string {
+    return this.has(6) ? "::" : "0.0.0.0";
+  }
+
+  /** Whether the packet's destination is one of the addresses. */
+  isForUs(packet: Uint8Array): boolean {
+    const at = destinationAt(packet);
+    if (at < 0) return false;
+    const version = at === 16 ? 4 : 6;
+    for (const x of this.prefixes) if (x.version === version && sameAddress(x.bytes, packet, at)) return true;
+    return false;
+  }
+
+  /** The stack's own text for `bytes`, or EADDRNOTAVAIL (`text` as the caller gave it, named `name`). */
+  own(version: 4 | 6, bytes: Uint8Array, text: string, name: string): string {
+    for (const p of this.prefixes) {
+      if (p.version === version && sameAddress(p.bytes, bytes, 0)) return this.text(p);
+    }
+    throw new TcpwasmError("EADDRNOTAVAIL", `${name}: ${text} is not an address of this stack (${this.texts.join(", ")})`);
+  }
+
+  /** The address facing `remote`: the first of its version whose prefix holds it, else the first of its version. */
+  sourceFor(version: 4 | 6, remote: Uint8Array): string {
+    let first: Prefix | undefined;
+    for (const p of this.prefixes) {
+      if (p.version !== version) continue;
+      if (prefixHolds(p, version, remote, 0)) return this.text(p);
+      first ??= p;
+    }
+    if (!first) throw new TcpwasmError("EADDRNOTAVAIL", `the stack has no IPv${version} address`);
+    return this.text(first);
+  }
+
+  private text(p: Prefix): string {
+    let text = this.addressTexts.get(p);
+    if (text === undefined) this.addressTexts.set(p, (text = formatPrefixAddress(p)));
+    return text;
+  }
+}

@@ -1,0 +1,72 @@
+// The one interface between a stack and whatever carries its packets: an in-memory pair, a UDP
+// socket, a WebSocket, a WebRTC data channel, an emulator's NIC. Implement these three members and a
+// stack can sit on your transport.
+import { TcpwasmError } from "../core/errors.js";
+import { invalidType } from "../core/validate.js";
+
+/** Receives a batch of raw IP packets, in arrival order. */
+export type PacketHandler = (packets: Uint8Array[]) => void;
+
+/**
+ * A point-to-point link carrying raw IP packets: each Uint8Array is one whole IPv4 or IPv6 packet
+ * starting at its version nibble, with no link-layer header, exactly what a TUN device (IFF_NO_PI)
+ * reads and writes.
+ *
+ * Buffer ownership, both ways, so that no side has to copy defensively:
+ * - `send` hands the packets to the link. The caller must not modify or reuse them (nor their
+ *   underlying ArrayBuffer ranges) afterwards; the link may queue them and deliver the same objects.
+ * - The handler owns the packets it is given: the link never touches them again, so the receiver may
+ *   keep, modify or transfer them. The batch array itself is the handler's too.
+ *
+ * Delivery is asynchronous: `send` never calls a handler before it returns, on either end.
+ */
+export interface Link {
+  /** Queues packets for transmission, in order. After `close` they are dropped silently. */
+  send(packets: Uint8Array[]): void;
+  /**
+   * Sets the function that receives incoming packets, replacing any earlier one. Packets that arrive
+   * while no handler is set are dropped.
+   */
+  onReceive(handler: PacketHandler): void;
+  /** Stops both directions and releases the transport; pending packets are discarded. Idempotent. */
+  close(): void;
+  /**
+   * The largest packet, in bytes, the link carries whole: an integer in 576..65535 (Stack.attach
+   * throws otherwise). The connections over the link advertise and send an MSS from it (MTU less 40
+   * bytes of IPv4 and TCP headers, 60 for IPv6); below IPv6's minimum of 1280 the link carries IPv4
+   * only. Absent: the stack's config mtu (default 1500).
+   */
+  readonly mtu?: number;
+}
+
+/** The MTU a stack assumes when a link does not state one: Ethernet's. */
+export const DEFAULT_MTU = 1500;
+
+/**
+ * The smallest link MTU a stack takes: 576, the datagram every IPv4 host must accept (RFC 1122
+ * 3.3.3), whose 536 bytes of TCP payload are the MSS a peer assumes when a SYN carries no MSS option
+ * (RFC 9293 3.7.1).
+ */
+export const MIN_LINK_MTU = 576;
+
+/** A Link: an object with send, onReceive and close. */
+export function validateLink(link: unknown, name: string): asserts link is Link {
+  if (typeof link !== "object" || link === null) invalidType(name, "a Link (an object with send, onReceive and close)", link);
+  for (const member of ["send", "onReceive", "close"]) {
+    const value = (link as Record<string, unknown>)[member];
+    if (typeof value !== "function") invalidType(`${name}.${member}`, "of type function (a Link has send, onReceive and close)", value);
+  }
+}
+
+/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
+export function checkedLinkMtu(link: Link): number | undefined {
+  const mtu = link.mtu;
+  if (mtu === undefined) return undefined;
+  if (typeof mtu !== "number") {
+    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.mtu must be a number, got ${typeof mtu}`);
+  }
+  if (!Number.isInteger(mtu) || mtu < MIN_LINK_MTU || mtu > 65535) {
+    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
+  }
+  return mtu;
+}

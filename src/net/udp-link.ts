@@ -1,0 +1,204 @@
+// A link over UDP for Node: each datagram carries exactly one raw IP packet, the framing of
+// `socat TUN:...,iff-no-pi UDP-DATAGRAM:...` (see TCP.md), so a stack here can sit behind a real TUN
+// device and talk to the kernel's TCP. Node only: the browser entry never imports this file.
+//
+// The socket is unconnected on purpose: a connected UDP socket reports the ICMP port-unreachable
+// that the relay causes before anyone listens as an error, and socat's UDP-DATAGRAM is unconnected too.
+// Only datagrams from the configured peer are accepted; others are counted and dropped.
+import dgram from "node:dgram";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { TcpwasmError, invalidArg, type ErrorCode } from "../core/errors.js";
+import { invalidType, invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateUint8Array } from "../core/validate.js";
+import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
+
+export interface UdpEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface UdpLinkOptions {
+  /** Where to bind: "host:port" ("[::1]:7000" for IPv6) or { host, port }; port 0 picks a free one. */
+  bind?: string | UdpEndpoint;
+  /** An already bound socket to use instead of `bind` (one handed in from another network namespace, say). */
+  socket?: dgram.Socket;
+  /** Where packets go and the only source accepted: the relay's "host:port" or { host, port }. */
+  peer: string | UdpEndpoint;
+  /** Largest packet carried. Default 1500 (a TUN's default MTU). */
+  mtu?: number;
+}
+
+export interface UdpLinkStats {
+  sent: number;
+  received: number;
+  /** Send failures (ENOBUFS, EAGAIN and the like): the packet is gone, as on a busy NIC. */
+  sendErrors: number;
+  /** Datagrams from anyone but the peer. */
+  foreign: number;
+  /** Dropped for exceeding the MTU. */
+  tooBig: number;
+}
+
+/** Parses "host:port", "[v6]:port" or { host, port } into an endpoint, or throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE. */
+export function parseEndpoint(value: string | UdpEndpoint, what: string): UdpEndpoint {
+  let host: unknown;
+  let port: unknown;
+  if (typeof value === "string") {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+    if (!m) invalidValue(what, value, "must be HOST:PORT or [IPV6]:PORT");
+    host = m[1];
+    port = Number(m[2]);
+  } else {
+    if (typeof value !== "object" || value === null) invalidType(what, 'a "host:port" string or { host, port }', value);
+    host = value.host;
+    port = value.port;
+  }
+  if (typeof host !== "string") invalidType(`${what}.host`, "of type string", host);
+  if (!host) invalidValue(`${what}.host`, host, "must not be empty");
+  validateInteger(port, `${what}.port`, 0, 65535);
+  return { host, port };
+}
+
+const UDP_OPTIONS: ReadonlySet<string> = new Set(["bind", "socket", "peer", "mtu"]);
+
+const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>(["EADDRINUSE", "EADDRNOTAVAIL", "EINVAL"]);
+
+/** Maps a Node system error to a TcpwasmError with the same code where tcpwasm has one. */
+function socketError(err: NodeJS.ErrnoException, doing: string): TcpwasmError {
+  const code = (err.code && PASSED_THROUGH.has(err.code) ? err.code : "EINVAL") as ErrorCode;
+  const e = new TcpwasmError(code, `udp link: ${doing}: ${err.message}`);
+  (e as { cause?: unknown }).cause = err;
+  return e;
+}
+
+async function resolveHost(host: string, what: string): Promise<{ address: string; family: 4 | 6 }> {
+  const family = isIP(host);
+  if (family === 4 || family === 6) return { address: host, family };
+  try {
+    const r = await lookup(host);
+    return { address: r.address, family: r.family === 6 ? 6 : 4 };
+  } catch (err) {
+    throw new TcpwasmError("EINVAL", `udp link: cannot resolve ${what} host "${host}": ${(err as Error).message}`);
+  }
+}
+
+export class UdpLink implements Link {
+  readonly mtu: number;
+  readonly stats: UdpLinkStats = { sent: 0, received: 0, sendErrors: 0, foreign: 0, tooBig: 0 };
+  private handler: PacketHandler | undefined;
+  private errorHandler: ((err: TcpwasmError) => void) | undefined;
+  private batch: Uint8Array[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  /** @internal Use createUdpLink. */
+  constructor(
+    private readonly socket: dgram.Socket,
+    readonly peer: UdpEndpoint,
+    mtu: number,
+  ) {
+    this.mtu = mtu;
+    socket.on("message", (msg, from) => this.onMessage(msg, from));
+    socket.on("error", (err) => this.errorHandler?.(socketError(err, "socket error")));
+  }
+
+  /** The bound local address. */
+  get local(): UdpEndpoint {
+    const a = this.socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  send(packets: Uint8Array[]): void {
+    validateArray(packets, "packets", validateUint8Array);
+    if (this.closed) return;
+    for (const p of packets) {
+      if (p.length > this.mtu) {
+        this.stats.tooBig++;
+        continue;
+      }
+      this.stats.sent++;
+      this.socket.send(p, this.peer.port, this.peer.host, (err) => {
+        if (err) this.stats.sendErrors++;
+      });
+    }
+  }
+
+  onReceive(handler: PacketHandler): void {
+    validateFunction(handler, "handler");
+    this.handler = handler;
+  }
+
+  /** Errors of the socket after creation (it stays usable unless closed). */
+  onError(handler: (err: TcpwasmError) => void): void {
+    validateFunction(handler, "handler");
+    this.errorHandler = handler;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = undefined;
+    this.batch = [];
+    this.socket.close();
+  }
+
+  private onMessage(msg: Buffer, from: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    if (from.port !== this.peer.port || from.address !== this.peer.host) {
+      this.stats.foreign++;
+      return;
+    }
+    this.stats.received++;
+    this.batch.push(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+    // Every datagram read in this poll phase goes to the handler in one batch.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length && this.handler && !this.closed) this.handler(batch);
+  }
+}
+
+/**
+ * Opens a UDP link: binds (or adopts `socket`), and sends every packet to `peer`. Rejects with a
+ * TcpwasmError: EADDRINUSE, EADDRNOTAVAIL, EINVAL (unresolvable host, bad address), or an argument error (src/core/validate.ts).
+ */
+export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
+  validateObject(options, "options");
+  validateKnownKeys(options as unknown as Record<string, unknown>, "options", UDP_OPTIONS);
+  if (options.socket !== undefined && !(options.socket instanceof dgram.Socket)) invalidType("options.socket", "an instance of dgram.Socket", options.socket);
+  const peerSpec = parseEndpoint(options.peer, "options.peer");
+  if (peerSpec.port === 0) invalidValue("options.peer.port", 0, "must not be 0: port 0 is not a destination");
+  const peerAddr = await resolveHost(peerSpec.host, "peer");
+  const peer = { host: peerAddr.address, port: peerSpec.port };
+  const mtu = options.mtu ?? DEFAULT_MTU;
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65507) invalidArg(`mtu must be 68..65507 (one UDP datagram), got ${mtu}`);
+  if (options.socket) {
+    if (options.bind !== undefined) invalidValue("options.bind", options.bind, "must not be given with options.socket (give one)");
+    return new UdpLink(options.socket, peer, mtu);
+  }
+  const bindSpec = parseEndpoint(options.bind ?? { host: peerAddr.family === 6 ? "::1" : "127.0.0.1", port: 0 }, "options.bind");
+  const bindAddr = await resolveHost(bindSpec.host, "bind");
+  if (bindAddr.family !== peerAddr.family) {
+    invalidValue("options.bind", bindAddr.address, `must be of the same address family as options.peer (${peer.host})`);
+  }
+  const socket = dgram.createSocket({ type: bindAddr.family === 6 ? "udp6" : "udp4" });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      socket.close();
+      reject(socketError(err, `bind ${bindAddr.address}:${bindSpec.port}`));
+    };
+    socket.once("error", onError);
+    socket.bind(bindSpec.port, bindAddr.address, () => {
+      socket.off("error", onError);
+      resolve();
+    });
+  });
+  return new UdpLink(socket, peer, mtu);
+}

@@ -1,0 +1,287 @@
+// A stack's connection: the user side of one engine connection (RFC 9293 3.10 user calls), with
+// the handlers the stack calls from its pump (src/tcp/stack.ts). Browser-safe.
+//
+// Connection contract:
+// - `write(bytes)` copies as much as fits into the send ring and returns the count taken; when it
+//   returns less than `bytes.length`, `onWritable` follows once there is room. Throws TcpwasmError
+//   (EPIPE after end(), ENOTCONN/ECONNRESET... after close).
+// - Reading: data is delivered to `onData` only while the connection is not paused and has an onData
+//   handler. Unread data stays in the receive ring, so the window advertised to the peer shrinks: a
+//   paused reader is real backpressure. `onEnd` comes after the last byte was delivered.
+// - `end()` sends FIN after queued data (half-close: reading goes on). `abort()` sends RST.
+// - `onClose(error?)` is the last callback, once both directions are finished (TIME-WAIT or CLOSED:
+//   like a kernel socket, TIME-WAIT is the engine's business, not the user's) or the connection failed
+//   (error: ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...), or after abort() (no error). The engine handle
+//   is released then.
+// - `release()` gives the handle back at once with no further callbacks: the engine finishes the
+//   connection by itself (FIN, or RST if received data is left unread).
+import type { Engine } from "../core/engine.js";
+import { TcpwasmError } from "../core/errors.js";
+import { validateConnectionOptions, type ConnectionOptions } from "../core/settings.js";
+import type { ConnectionEndpoints, ConnectionStatus } from "../core/status.js";
+import type { TcpState } from "../core/trace.js";
+import { toBytes, validateBoolean, validateNumber, validateObject } from "../core/validate.js";
+
+/** What a connection needs from its stack (src/tcp/stack.ts implements it). */
+export interface ConnectionHost {
+  readonly engine: Engine;
+  readonly isClosed: boolean;
+  /** The time for an engine call (Stack.engineNow). */
+  engineNow(): number;
+  /** A user call left output in the engine. */
+  wantOutput(): void;
+  /** The connection has something to deliver. */
+  wantRead(conn: StackConnection): void;
+  /** Nothing to deliver until the next readable, peerFin, closed or resume(). */
+  readIdle(conn: StackConnection): void;
+  /** The connection is done for the user. */
+  forget(conn: StackConnection): void;
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+export class StackConnection {
+  /** The RFC 9293 state, as of the last event. */
+  state: TcpState = "CLOSED";
+  /** Set when the connection failed (reset, timeout, local error). */
+  error: TcpwasmError | undefined;
+  /** @internal The peer's FIN arrived (delivered as onEnd once the data before it was read). */
+  peerFinished = false;
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  onConnect: (() => void) | undefined;
+  onEnd: (() => void) | undefined;
+  onWritable: (() => void) | undefined;
+  onClose: ((error: TcpwasmError | undefined) => void) | undefined;
+
+  private dataHandler: ((chunk: Uint8Array) => void) | undefined;
+  private paused = false;
+  private endDelivered = false;
+  private done = false;
+  private finished = false;
+  private ended = false;
+
+  /** @internal */
+  constructor(
+    private readonly stack: ConnectionHost,
+    readonly id: number,
+    private readonly endpoints: ConnectionEndpoints,
+  ) {}
+
+  get localAddress(): string {
+    return this.endpoints.localAddress;
+  }
+
+  get localPort(): number {
+    return this.endpoints.localPort;
+  }
+
+  get remoteAddress(): string {
+    return this.endpoints.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.endpoints.remotePort;
+  }
+
+  /** Receives each chunk of data (a copy, yours to keep; it may share its ArrayBuffer with others). Without a handler the connection reads nothing, as if paused. */
+  get onData(): ((chunk: Uint8Array) => void) | undefined {
+    return this.dataHandler;
+  }
+
+  set onData(handler: ((chunk: Uint8Array) => void) | undefined) {
+    this.dataHandler = handler;
+    if (handler && this.hasDelivery()) this.stack.wantRead(this);
+  }
+
+  /** True once onClose ran (or release() was called). */
+  get isClosed(): boolean {
+    return this.finished;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
+  write(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): number {
+    const data = toBytes(bytes, "bytes");
+    this.checkUsable();
+    if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
+    const n = this.stack.engine.send(this.id, data, this.stack.engineNow());
+    this.bytesWritten += n;
+    if (n > 0) this.stack.wantOutput();
+    return n;
+  }
+
+  /** Bytes the send ring takes now without blocking. */
+  writableSpace(): number {
+    if (this.finished || this.ended) return 0;
+    const s = this.stack.engine.status(this.id);
+    return Math.max(0, s.sendBuffer - s.sendQueued);
+  }
+
+  /** Half-close: FIN after the queued data; reading goes on. Idempotent. */
+  end(): void {
+    if (this.finished || this.ended) return;
+    this.ended = true;
+    this.stack.engine.close(this.id, this.stack.engineNow());
+    this.stack.wantOutput();
+  }
+
+  /** Resets the connection (RST); onClose follows with no error. */
+  abort(): void {
+    if (this.finished) return;
+    try {
+      this.stack.engine.abort(this.id, this.stack.engineNow());
+    } catch {
+      // The engine already ended it; the pending CLOSED event finishes the connection.
+    }
+    this.stack.wantOutput();
+  }
+
+  /** Stops delivering data: unread bytes stay in the receive ring and the advertised window shrinks. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.hasDelivery()) this.stack.wantRead(this);
+  }
+
+  /**
+   * Whether a pump would deliver something now: data in the ring, the peer's FIN or the end of the
+   * connection. Otherwise the engine's next readable, peerFin or closed event asks for one, so
+   * resuming a reader with nothing waiting (every socket does at connect) costs no pump.
+   */
+  private hasDelivery(): boolean {
+    if (this.finished) return false;
+    if (this.done || (this.peerFinished && !this.endDelivered)) return true;
+    return this.stack.engine.readable(this.id) > 0;
+  }
+
+  setNoDelay(noDelay = true): void {
+    validateBoolean(noDelay, "noDelay");
+    this.setOptions({ noDelay });
+  }
+
+  /** Keepalive on or off; `idleMs` (> 0) the idle time before the first probe, else the engine's default. */
+  setKeepAlive(enable: boolean, idleMs?: number): void {
+    validateBoolean(enable, "enable");
+    if (idleMs !== undefined) validateNumber(idleMs, "idleMs", 0, 0xffffffff);
+    this.setOptions(idleMs && idleMs >= 1 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
+  }
+
+  /** RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT). */
+  setUserTimeout(ms: number): void {
+    validateNumber(ms, "ms", 0, 0xffffffff);
+    this.setOptions({ userTimeoutMs: ms });
+  }
+
+  setOptions(options: ConnectionOptions): void {
+    validateObject(options, "options");
+    validateConnectionOptions(options as Record<string, unknown>, "options", NO_KEYS);
+    if (this.finished) return;
+    this.stack.engine.setOptions(this.id, options);
+    this.stack.wantOutput();
+  }
+
+  /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
+  status(): ConnectionStatus {
+    this.checkUsable();
+    return this.stack.engine.status(this.id);
+  }
+
+  /** Gives the handle back now, with no further callbacks; the engine ends the connection itself. */
+  release(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stack.forget(this);
+    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.engineNow());
+    this.stack.wantOutput();
+  }
+
+  describe(): string {
+    const fmt = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
+    return `${fmt(this.localAddress, this.localPort)} -> ${fmt(this.remoteAddress, this.remotePort)}`;
+  }
+
+  // ---- internal, driven by the stack ----
+
+  /** @internal Can deliver data, an end or a close right now. */
+  canDeliver(): boolean {
+    return !this.finished && (this.done || (!this.paused && this.onData !== undefined));
+  }
+
+  /** @internal The protocol is over (TIME-WAIT or CLOSED), with `error` if it failed. */
+  markDone(error: TcpwasmError | undefined): void {
+    if (this.finished) return;
+    this.done = true;
+    if (error) this.error = error;
+    this.stack.wantRead(this);
+  }
+
+  /**
+   * @internal Delivers readable data (while not paused), then the end, then the close. Returns true if
+   * anything was delivered.
+   */
+  deliver(): boolean {
+    if (this.finished) {
+      this.stack.forget(this);
+      return false;
+    }
+    let moved = false;
+    if (!this.error) {
+      const engine = this.stack.engine;
+      while (!this.paused && this.onData && !this.finished) {
+        const avail = engine.readable(this.id);
+        if (avail <= 0) break;
+        const chunk = engine.recv(this.id, this.stack.engineNow(), avail);
+        this.bytesRead += avail;
+        moved = true;
+        this.onData(chunk);
+      }
+      if (this.finished) return moved;
+      const drained = this.error !== undefined || engine.readable(this.id) <= 0;
+      if (!drained) {
+        // Paused (or no reader yet): keep the data in the ring; resume() asks again.
+        this.stack.readIdle(this);
+        return moved;
+      }
+      if (this.peerFinished && !this.endDelivered) {
+        this.endDelivered = true;
+        moved = true;
+        this.onEnd?.();
+        if (this.finished) return moved;
+      }
+    }
+    if (this.done) {
+      this.finish(this.error);
+      return true;
+    }
+    this.stack.readIdle(this);
+    return moved;
+  }
+
+  /** @internal Final callback; releases the engine handle. */
+  finish(error: TcpwasmError | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stack.forget(this);
+    if (!this.stack.isClosed) {
+      try {
+        this.stack.engine.release(this.id, this.stack.engineNow());
+      } catch {
+        // Already freed by the engine.
+      }
+    }
+    this.onClose?.(error);
+  }
+
+  private checkUsable(): void {
+    if (this.finished) throw this.error ?? new TcpwasmError("ERR_SOCKET_CLOSED", `${this.describe()}: the connection is closed`);
+  }
+}

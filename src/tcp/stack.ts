@@ -1,0 +1,537 @@
+// A stack: one engine, its addresses, its links, its clock and its one timer. This is the internal
+// connection API both socket faces are built on (src/faces/web.ts for Web streams, src/faces/node-net.ts
+// for node:net); the faces sit on it (the Web face adds stack.connect and stack.listen itself), and
+// the stack imports neither. Its parts:
+// src/net/addresses.ts (own addresses), src/net/routes.ts (links and routes), src/tcp/drain.ts (when
+// output leaves), src/tcp/timer.ts (the one timer), src/tcp/connection.ts and src/tcp/listener.ts.
+// Browser-safe: web-platform APIs only. Over 500 lines on purpose: the pump, the drain turn and the
+// event dispatch share one scheduling state (pumping, inRounds, drainQueued, turnNow) and read as one
+// state machine; what does not touch that state lives in the files above.
+//
+//   const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
+//   stack.attach(link);                                   // routes by destination prefix
+//   const conn = stack.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+//   conn.onConnect = () => conn.write(bytes);             // handlers: set them synchronously
+//   conn.onData = (chunk) => ...;                         // chunk is a copy, yours to keep
+//   conn.onEnd = () => conn.end();                        // the peer's FIN, after all its data
+//   conn.onClose = (error) => ...;                        // last call; error is a TcpwasmError or undefined
+//   stack.openListener({ port: 80 }, (conn) => { conn.onData = ...; });
+//   stack.connect({ hostname, port }) / stack.listen({ port })  // the Web face (src/faces/web.ts)
+//
+// Packets in are passed to the engine only when addressed to one of the stack's addresses (the engine
+// answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
+// counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
+// whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
+// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// argument errors: src/core/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
+//
+// Event flow (push in, poll out, one deadline). Packets in and the timer only mark work and queue one pump (a
+// microtask), which runs the engine's timers, dispatches its events to the connections' handlers
+// (which may call back into the connection) and drains readable data. Output waits for what the turn
+// set off (src/tcp/drain.ts: Node's next tick, or rounds of the microtask queue in browsers), then
+// leaves in one batch per link, and the single timer is re-armed at the engine's next deadline; user
+// calls (write, end, ...) queue only that drain. A timer that fires late, early or several times is
+// harmless: the engine runs whatever is due at the stack's `now()`.
+//
+// The connection contract (write, reading, end, abort, onClose, release) is at the top of
+// src/tcp/connection.ts.
+import { Engine, type EngineCounters } from "../core/engine.js";
+import { EventType } from "../core/boundary.js";
+import { TcpwasmError, connectionError } from "../core/errors.js";
+import type { EventVisitor } from "../core/events.js";
+import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
+import { TCP_STATES } from "../core/trace.js";
+import { validateAddress } from "../core/address.js";
+import {
+  invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validatePort,
+} from "../core/validate.js";
+import { LocalAddresses } from "../net/addresses.js";
+import { validateLink, type Link } from "../net/link.js";
+import { Routes, type AttachedLink } from "../net/routes.js";
+import { StackConnection } from "./connection.js";
+import { StackListener } from "./listener.js";
+import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
+import { reportHandlerError } from "./handler-error.js";
+import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import {
+  ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+} from "./options.js";
+
+export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { StackTimers } from "./timer.js";
+export { StackConnection } from "./connection.js";
+export { StackListener } from "./listener.js";
+
+/** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
+const MAX_DRAIN_DEFERRALS = 4;
+
+/** Creates a stack: loads and configures an engine. Attach links before opening connections. */
+export async function createStack(options: StackOptions): Promise<Stack> {
+  validateStackOptions(options);
+  const addresses = new LocalAddresses(options.addresses, "options.addresses");
+  const config: EngineConfig = { ...options.config };
+  if (options.trace) config.trace = true;
+  const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
+  return new Stack(engine, addresses, options);
+}
+
+export class Stack {
+  /** The engine, for counters(), status and benchmarks. */
+  readonly engine: Engine;
+  readonly name: string;
+  /** The addresses as given ("10.0.0.1/24"). */
+  readonly addresses: readonly string[];
+  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
+  private readonly local: LocalAddresses;
+  private readonly now: () => number;
+  private readonly traceSink: StackOptions["trace"];
+  private readonly routing = new Routes();
+  private readonly connections = new Map<number, StackConnection>();
+  private readonly listeners = new Map<number, StackListener>();
+  /** Connections with data or an end to deliver. */
+  private readonly readPending = new Set<StackConnection>();
+  private readonly readList: StackConnection[] = [];
+  /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
+  private readonly lingering = new Map<number, StackConnection>();
+  private readonly timer: DeadlineTimer;
+  /** The time of the events being dispatched. */
+  private turnNow = 0;
+  /** Whether the events after the output drain held any for the user (not only traces). */
+  private userEvents = false;
+  private scheduled = false;
+  private pumping = false;
+  /** The pump is running its rounds (timers, events, reads), before its output drain. */
+  private inRounds = false;
+  private closed = false;
+  /** How the output drain waits for the code the turn set off (src/tcp/drain.ts). */
+  private readonly drainWait: DrainWait = drainWait();
+  private drainQueued = false;
+  private drainDeferrals = 0;
+
+  /** @internal Use createStack. */
+  constructor(engine: Engine, local: LocalAddresses, options: StackOptions) {
+    this.engine = engine;
+    this.local = local;
+    this.name = options.name ?? "stack";
+    this.addresses = local.texts;
+    this.now = options.now ?? (() => performance.now());
+    this.timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.now, () => this.pump());
+    this.traceSink = options.trace;
+  }
+
+  /**
+   * The address a listener on all of the stack's addresses shows: "::" when the stack has IPv6 (one
+   * listener per IP version, shown as the dual-stack wildcard, as node:net does), else "0.0.0.0".
+   */
+  get wildcardAddress(): string {
+    return this.local.wildcard();
+  }
+
+  /** The current time on the stack's clock, ms. */
+  time(): number {
+    return this.now();
+  }
+
+  /**
+   * @internal The time for an engine call: while the stack is pumping, the time its turn started
+   * (one clock read per turn, as a kernel stamps a batch of segments with one clock), else the clock.
+   */
+  engineNow(): number {
+    return this.pumping ? this.turnNow : this.now();
+  }
+
+  /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
+  attach(link: Link, options?: AttachOptions): void {
+    validateLink(link, "link");
+    const o = optionsObject(options, "options");
+    validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
+    if (o.routes !== undefined) validateArray(o.routes, "options.routes");
+    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+    const attached = this.routing.attach(link, o.routes);
+    link.onReceive((packets) => this.receive(attached, packets));
+  }
+
+  /**
+   * Active open. Errors found at once throw: argument errors (src/core/validate.ts), EADDRNOTAVAIL (a
+   * `local` the stack does not own: its SYN would be spoofed), EHOSTUNREACH (no link routes `remote`),
+   * EADDRINUSE, ENOBUFS.
+   */
+  openConnection(options: OpenConnectionOptions): StackConnection {
+    validateObject(options, "options");
+    validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_CONNECTION_KEYS);
+    const { remote, remotePort, local, localPort, ...connOptions } = options;
+    const r = validateAddress(remote, "options.remote");
+    validatePort(remotePort, "options.remotePort");
+    if (localPort !== undefined) validatePort(localPort, "options.localPort", true);
+    let localAddress: string;
+    if (local !== undefined) {
+      const l = validateAddress(local, "options.local");
+      if (l.version !== r.version) invalidValue("options.local", local, `must be an IPv${r.version} address like options.remote`);
+      // A SYN from an address the stack does not own would be a spoofed one, whose answer never comes back.
+      localAddress = this.local.own(l.version, l.bytes, local, "options.local");
+    }
+    this.checkOpen();
+    localAddress ??= this.local.sourceFor(r.version, r.bytes);
+    if (!this.routing.routes(r.version, r.bytes)) {
+      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.routing.links.length === 0 ? " (attach a link first)" : ""}`);
+    }
+    const now = this.now();
+    // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
+    const linkMtu = this.routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
+    const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    conn.state = this.engine.state(id);
+    this.connections.set(id, conn);
+    this.wantOutput();
+    return conn;
+  }
+
+  /** Passive open. Each connection that completes the handshake is passed to `onConnection`. */
+  openListener(options: OpenListenerOptions, onConnection: (conn: StackConnection) => void): StackListener {
+    validateObject(options, "options");
+    validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_LISTENER_KEYS);
+    const { port, address, backlog, ...connOptions } = options;
+    validatePort(port, "options.port");
+    if (backlog !== undefined) validateInteger(backlog, "options.backlog", 0, 0xffffffff);
+    // Without it the first connection would throw inside the stack's event dispatch.
+    validateFunction(onConnection, "onConnection");
+    const a = address === undefined ? undefined : validateAddress(address, "options.address");
+    this.checkOpen();
+    const ids: number[] = [];
+    try {
+      if (a !== undefined) {
+        const own = this.local.own(a.version, a.bytes, address!, "options.address");
+        ids.push(this.engine.listen({ port, address: own, backlog }, connOptions));
+      } else {
+        for (const version of [4, 6] as const) {
+          if (this.local.has(version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
+        }
+      }
+    } catch (err) {
+      for (const id of ids) this.engine.release(id, this.now());
+      throw err;
+    }
+    const listener = new StackListener(this.forgetListener, ids, port, onConnection);
+    for (const id of ids) this.listeners.set(id, listener);
+    this.wantOutput();
+    return listener;
+  }
+
+  /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
+  counters(): EngineCounters & StackCounters {
+    return { ...this.engine.counters(), ...this.stackCounters };
+  }
+
+  /** Aborts every connection (RST), closes the listeners and the links, stops the timer. */
+  close(): void {
+    if (this.closed) return;
+    const now = this.now();
+    const conns = [...this.connections.values()];
+    for (const c of conns) {
+      try {
+        this.engine.abort(c.id, now);
+      } catch {
+        // Already closed inside the engine: nothing to send.
+      }
+    }
+    for (const l of new Set(this.listeners.values())) l.close();
+    // The aborts' events are dropped: their connections are finished below, without a pump.
+    this.engine.events(ignoreEvent);
+    this.flushOutput(now);
+    this.closed = true;
+    for (const c of conns) {
+      try {
+        c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
+      } catch (error) {
+        reportHandlerError(error);
+      }
+    }
+    this.connections.clear();
+    this.readPending.clear();
+    this.lingering.clear();
+    this.timer.clear();
+    this.routing.closeAll();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- internal, used by StackConnection and StackListener ----
+
+  /** @internal Marks work to do: runs one pump in a microtask. */
+  kick(): void {
+    // A pump still in its rounds sees the work itself: a round that ran a handler is followed by
+    // another, until one finds nothing, and then output is drained. Only later calls need a pump.
+    if (this.scheduled || this.closed || this.inRounds) return;
+    this.scheduled = true;
+    // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask builds an
+    // AsyncResource and a bound function per call, which showed in connection churn.
+    RESOLVED.then(this.scheduledPump);
+  }
+
+  private readonly scheduledPump = (): void => {
+    this.scheduled = false;
+    try {
+      this.pump();
+    } catch (error) {
+      reportHandlerError(error);
+    }
+  };
+
+  /**
+   * @internal A user call (open, write, end, abort, release, options) left output and perhaps
+   * events in the engine: a drain takes both (its events pass through the same dispatch and ask for a
+   * pump if they hold anything for a handler), so it is queued without a pump.
+   */
+  wantOutput(): void {
+    // A pump in its rounds queues its own drain when they end.
+    if (this.closed || this.inRounds) return;
+    if (this.drainQueued) this.drainWait.renew();
+    else this.queueDrain();
+  }
+
+  /** Queues the output drain (src/tcp/drain.ts), once. */
+  private queueDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    this.drainWait.queue(this.queuedDrain);
+  }
+
+  /** @internal */
+  wantRead(conn: StackConnection): void {
+    this.readPending.add(conn);
+    this.kick();
+  }
+
+  /** @internal Nothing to deliver until the next readable, peerFin, closed or resume(). */
+  readIdle(conn: StackConnection): void {
+    this.readPending.delete(conn);
+  }
+
+  /** @internal */
+  forget(conn: StackConnection): void {
+    if (this.traceSink && this.connections.has(conn.id) && conn.state !== "CLOSED") this.lingering.set(conn.id, conn);
+    this.connections.delete(conn.id);
+    this.readPending.delete(conn);
+  }
+
+  private readonly forgetListener = (ids: number[]): void => {
+    const now = this.now();
+    for (const id of ids) {
+      this.listeners.delete(id);
+      if (!this.closed) this.engine.release(id, now);
+    }
+  };
+
+  private checkOpen(): void {
+    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+  }
+
+  /**
+   * A batch from link `l`. Whatever a link hands over (it may come from anyone on the other side of a
+   * WebSocket) is counted and dropped when it cannot be used, never thrown out of the link's callback.
+   */
+  private receive(l: AttachedLink, packets: Uint8Array[]): void {
+    if (this.closed) return;
+    if (!Array.isArray(packets)) {
+      this.stackCounters.linkDropped++;
+      return;
+    }
+    const largest = this.engine.largestPacket;
+    let ours = packets;
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i];
+      if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
+        if (this.local.isForUs(p)) {
+          if (ours !== packets) ours.push(p);
+          continue;
+        }
+        this.stackCounters.notForUs++;
+      } else {
+        this.stackCounters.linkDropped++;
+      }
+      // The first packet not taken: from here on, keep the others in a new array.
+      if (ours === packets) ours = packets.slice(0, i);
+    }
+    if (ours.length === 0) return;
+    this.engine.input(ours, this.now(), l.mtu);
+    this.kick();
+  }
+
+  /** Timers, events, reads until quiet; then one output drain and the timer re-armed. */
+  private pump(): void {
+    if (this.closed || this.pumping) return;
+    this.pumping = true;
+    this.inRounds = true;
+    let quiet = false;
+    try {
+      for (let round = 0; round < 64 && !this.closed; round++) {
+        const now = (this.turnNow = this.now());
+        this.engine.timers(now);
+        const events = this.engine.events(this.dispatch);
+        let moved = false;
+        if (this.readPending.size > 0) {
+          // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
+          const list = this.readList;
+          list.length = 0;
+          for (const conn of this.readPending) list.push(conn);
+          for (let i = 0; i < list.length && !this.closed; i++) {
+            try {
+              if (list[i]!.deliver()) moved = true;
+            } catch (error) {
+              // A handler threw (onData, onEnd, onClose): the other connections are still served.
+              moved = true;
+              reportHandlerError(error);
+            }
+          }
+          list.length = 0;
+        }
+        if (events === 0 && !moved) {
+          quiet = true;
+          break;
+        }
+      }
+      this.inRounds = false;
+      if (this.closed) return;
+      this.queueDrain();
+    } finally {
+      this.pumping = false;
+      this.inRounds = false;
+    }
+    // Stopped by the round cap with work left: go on in another microtask.
+    if (!quiet) this.kick();
+    // Handlers that called back into the stack while it was pumping asked for another round.
+    if (this.scheduled === false && this.readPendingReady()) this.kick();
+  }
+
+  /** One output drain, the trace events it recorded, and the timer re-armed at the next deadline. */
+  private drainTurn(): void {
+    this.turnNow = this.now();
+    this.flushOutput(this.turnNow);
+    // Output records its segments as trace events: take them now, stamped with this turn's time.
+    this.userEvents = false;
+    this.engine.events(this.dispatch);
+    if (this.userEvents) this.kick();
+    this.timer.arm(this.engine.nextDeadline());
+  }
+
+  private readonly queuedDrain = (): void => {
+    this.drainQueued = false;
+    if (this.closed) return;
+    // A pump already queued (a handler on an earlier tick called in) drains when it is done; wait
+    // for it, a bounded number of times so that output is never held back for long.
+    if (this.scheduled && this.drainDeferrals < MAX_DRAIN_DEFERRALS) {
+      this.drainDeferrals++;
+      return;
+    }
+    this.drainDeferrals = 0;
+    this.pumping = true;
+    try {
+      this.drainTurn();
+    } finally {
+      this.pumping = false;
+    }
+  };
+
+  private readPendingReady(): boolean {
+    for (const c of this.readPending) if (c.canDeliver()) return true;
+    return false;
+  }
+
+  /**
+   * Handles one engine event (Engine.events), at this turn's time. A handler that throws does not
+   * stop the batch: the events after it are still dispatched (each exactly once) and the error is
+   * reported as uncaught (reportHandlerError).
+   */
+  private readonly dispatch: EventVisitor = (type, code, id, a, at) => {
+    try {
+      this.dispatchEvent(type, code, id, a, at);
+    } catch (error) {
+      reportHandlerError(error);
+    }
+  };
+
+  private dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
+    if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
+      this.traced(type, id, a, at);
+      return;
+    }
+    this.userEvents = true;
+    if (type === EventType.accepted) {
+      const listener = this.listeners.get(a);
+      const conn = new StackConnection(this, id, this.engine.endpoints(id));
+      conn.state = this.engine.state(id);
+      this.connections.set(id, conn);
+      if (!listener || listener.closed) {
+        // Completed after the listener went away: nobody will take it.
+        this.engine.abort(id, this.turnNow);
+        return;
+      }
+      listener.accept(conn);
+      return;
+    }
+    const conn = this.connections.get(id);
+    if (!conn) return;
+    switch (type) {
+      case EventType.connected:
+        conn.state = this.engine.state(id);
+        conn.onConnect?.();
+        break;
+      case EventType.readable:
+        this.wantRead(conn);
+        break;
+      case EventType.writable:
+        conn.onWritable?.();
+        break;
+      case EventType.peerFin:
+        conn.peerFinished = true;
+        this.wantRead(conn);
+        break;
+      case EventType.reset:
+      case EventType.timedOut:
+      case EventType.error: {
+        conn.error ??= connectionError(type, code, conn.describe());
+        break;
+      }
+      case EventType.closed:
+        conn.markDone(conn.error);
+        break;
+    }
+  }
+
+  /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
+  private traced(type: number, id: number, a: number, at: number): void {
+    const conn = this.connections.get(id) ?? this.lingering.get(id);
+    const to = type === EventType.state ? TCP_STATES[a]! : undefined;
+    if (to && conn) conn.state = to;
+    if (to === "CLOSED") this.lingering.delete(id);
+    if (this.traceSink) {
+      const e = this.engine.eventAt(at)!;
+      const time = this.turnNow;
+      const endpoint = this.name;
+      if (e.type === "state") this.traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
+      else if (e.type === "segment") {
+        this.traceSink({
+          kind: "segment", time, endpoint, direction: e.direction, flags: e.flags, seq: e.seq, ack: e.ack,
+          window: e.window, length: e.length, options: e.options,
+        }, conn, id);
+      }
+    }
+    if (to === "TIME-WAIT" && conn && this.connections.has(id)) conn.markDone(undefined);
+  }
+
+  /** Takes the engine's output and sends it, one batch per link. */
+  private flushOutput(now: number): void {
+    if (this.routing.links.length === 0) return;
+    this.engine.output(now, this.sendPacket, true);
+    this.routing.sendQueued();
+  }
+
+  private readonly sendPacket = (packet: Uint8Array): void => {
+    if (!this.routing.queue(packet)) this.stackCounters.noRoute++;
+  };
+}
+
+function ignoreEvent(): void {}

@@ -1,0 +1,477 @@
+#!/usr/bin/env node
+// The `tcpwasm` command: a demo of two stacks in one process, and a server and a netcat-style client
+// on a UDP link (one raw IP packet per datagram, the framing of socat's TUN relay; TCP.md).
+//
+// Exit codes, for scripts: 0 success, 1 runtime or connection error (the error code is printed, e.g.
+// "ECONNREFUSED"), 2 usage error.
+import { createHash } from "node:crypto";
+import { parseArgs } from "node:util";
+import { createStack, type Stack } from "../tcp/stack.js";
+import { bindWeb, type TcpSocket } from "../faces/web.js";
+import { createMemoryLinkPair } from "../net/memory-link.js";
+import { createUdpLink } from "../net/udp-link.js";
+import type { Link } from "../net/link.js";
+import { recordLink } from "./pcap.js";
+import { openPcapFile, type PcapFile } from "./pcap-file.js";
+import { renderLadder } from "./ladder.js";
+import { Prng } from "../core/prng.js";
+import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { loadEngine } from "../core/loader.js";
+import type { TraceEvent } from "../core/trace.js";
+
+const USAGE = `usage: tcpwasm <command> [options]
+
+commands:
+  demo [--bytes N] [--loss P] [--seed S] [--pcap FILE] [--width W]
+      Two stacks in this process over an in-memory link (seeded loss P, 0..1: 0.05 is 5%):
+      handshake, N bytes (default 100000) client to server, four-way close; prints the ladder
+      diagram of both sides' traces (long transfers folded) and a summary. TIME-WAIT is
+      shortened to 1 s (MSL 500 ms). --pcap writes the client side's packets as a capture.
+
+  serve --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
+        --port N [--mode echo|discard|http] [--pcap FILE]
+      A server on a UDP link. echo (default) sends back what it reads (half-close mirrored),
+      discard reads and drops, http answers GET / with a small page and GET /bytes/N with N
+      bytes (byte i is i mod 256), keep-alive, 404 otherwise. Prints "listening ..." on stdout
+      when ready; runs until SIGINT or SIGTERM (then exits 0).
+
+  connect --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
+          [--pcap FILE] HOST PORT
+      netcat over the stack: stdin to the connection, the connection to stdout. At the end of
+      stdin it closes its write side and keeps reading until the peer closes, then exits 0.
+
+  version     prints the engine build in use
+
+Behind a TUN device (TCP.md): the relay's UDP end lives in a network namespace, so run the
+command there too, e.g.
+  ip netns exec tcpw tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 \\
+      --udp-peer 127.0.0.1:7001 --port 80 --mode http
+
+exit codes: 0 success, 1 runtime or connection error, 2 usage error
+`;
+
+class UsageError extends Error {}
+
+function integer(value: string | undefined, name: string, min: number, max: number, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer in ${min}..${max}, got "${value}"`);
+  return n;
+}
+
+function parse<T extends Record<string, { type: "string" | "boolean" }>>(args: string[], options: T, positionals = 0) {
+  try {
+    const r = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
+    if (r.positionals.length !== positionals) {
+      throw new UsageError(positionals ? `expected ${positionals} arguments, got ${r.positionals.length}` : `unexpected argument "${r.positionals[0]}"`);
+    }
+    return r;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1 << 10 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(1)} ms`);
+
+// ---- demo ----
+
+// The discard service (RFC 863): what the demo server does, and no dissector reads random bytes as a protocol.
+const DEMO_PORT = 9;
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    bytes: { type: "string" }, loss: { type: "string" }, seed: { type: "string" }, pcap: { type: "string" }, width: { type: "string" },
+  });
+  const bytes = integer(values.bytes, "--bytes", 0, 1 << 30, 100_000);
+  const seed = integer(values.seed, "--seed", 0, 0xffffffff, 1);
+  const width = integer(values.width, "--width", 40, 400, 72);
+  const loss = values.loss === undefined ? 0 : Number(values.loss);
+  if (!(loss >= 0 && loss < 1) || values.loss === "") throw new UsageError(`--loss must be a probability in 0..1 (0.05 is 5%), got "${values.loss}"`);
+
+  // Times in the ladder count from when both stacks are ready.
+  let t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss, seed, now });
+  const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
+  const events: TraceEvent[] = [];
+  let recording = true;
+  let resolveClientClosed!: () => void;
+  const clientFullyClosed = new Promise<void>((r) => (resolveClientClosed = r));
+  const trace = (e: TraceEvent) => {
+    if (!recording) return;
+    events.push(e);
+    if (e.kind === "state" && e.endpoint === "client" && e.to === "CLOSED") resolveClientClosed();
+  };
+  const prng = new Prng(seed);
+  const config = { mslMs: 500 };
+  const client = await createStack({ addresses: ["10.0.0.1/24"], name: "client", now, config, trace, secret: prng.fill(new Uint8Array(32)) });
+  const server = await createStack({ addresses: ["10.0.0.2/24"], name: "server", now, config, trace, secret: prng.fill(new Uint8Array(32)) });
+  client.attach(pcap ? recordLink(clientEnd, pcap.sink) : clientEnd);
+  server.attach(serverEnd);
+  const payload = new Prng(seed ^ 0x9e3779b9).fill(new Uint8Array(bytes));
+  t0 = performance.now();
+
+  try {
+    const listener = bindWeb(server).listen({ port: DEMO_PORT });
+    let transferEnd = 0;
+    const served = (async () => {
+      const s = await listener.accept();
+      if (!s) throw new Error("the listener closed without a connection");
+      const { readable } = await s.opened;
+      const h = createHash("sha256");
+      let got = 0;
+      for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
+        h.update(chunk);
+        got += chunk.length;
+      }
+      transferEnd = now();
+      await s.close();
+      return { got, sha: h.digest("hex") };
+    })();
+
+    const tConnect = now();
+    const socket = bindWeb(client).connect({ hostname: "10.0.0.2", port: DEMO_PORT });
+    const info = await socket.opened;
+    const tOpened = now();
+    // Write one event-loop turn after opening, so the handshake's third segment (ACK) shows on its
+    // own in the ladder: written at once, the data would carry that ACK (as Linux sends it when a
+    // write is pending), one segment fewer but not the classic picture.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const writer = info.writable.getWriter();
+    for (let at = 0; at < payload.length; at += 65536) await writer.write(payload.subarray(at, at + 65536));
+    await writer.close();
+    for await (const _ of info.readable as unknown as AsyncIterable<Uint8Array>) {
+      // The server sends nothing: this waits for its FIN.
+    }
+    const result = await served;
+    await socket.closed;
+    await clientFullyClosed;
+    recording = false;
+    const tEnd = now();
+    listener.close();
+
+    const ladder = renderLadder(events, {
+      left: "client", right: "server", leftTitle: `client ${info.localAddress}:${info.localPort}`,
+      rightTitle: `server ${info.remoteAddress}:${info.remotePort}`, width, foldAfter: 8,
+    });
+    const sentSha = createHash("sha256").update(payload).digest("hex");
+    const cc = client.counters();
+    const sc = server.counters();
+    const transferMs = Math.max(transferEnd - tOpened, 0.001);
+    const out = process.stdout;
+    out.write(`tcpwasm demo: ${fmtBytes(bytes)} from client 10.0.0.1 to server 10.0.0.2:${DEMO_PORT} over an in-memory link (loss ${(loss * 100).toFixed(1)}%, seed ${seed}, ${client.engine.flavor} build)\n\n`);
+    out.write(ladder);
+    out.write("\nsummary\n");
+    out.write(`  bytes            ${bytes} sent, ${result.got} received, SHA-256 ${result.sha === sentSha ? "match" : "MISMATCH"}\n`);
+    out.write(`  time             handshake ${fmtMs(tOpened - tConnect)}, transfer ${fmtMs(transferMs)}, until CLOSED after TIME-WAIT ${fmtMs(tEnd - tConnect)}\n`);
+    out.write(`  throughput       ${((bytes * 8) / (transferMs / 1000) / 1e6).toFixed(1)} Mbit/s\n`);
+    out.write(`  segments         client sent ${cc.segmentsOut}, server sent ${sc.segmentsOut}; the link lost ${clientEnd.stats.lost + serverEnd.stats.lost}\n`);
+    out.write(`  retransmissions  client ${cc.retransmits} segments (${cc.fastRetransmits} by fast retransmit), server ${sc.retransmits} (${sc.fastRetransmits} by fast retransmit)\n`);
+    if (pcap && values.pcap) {
+      pcap.close();
+      out.write(`  capture          ${values.pcap} (the client's side)\n`);
+    }
+    return result.sha === sentSha && result.got === bytes ? 0 : 1;
+  } finally {
+    pcap?.close();
+    client.close();
+    server.close();
+  }
+}
+
+// ---- serve and connect: a stack on a UDP link ----
+
+interface UdpStack {
+  stack: Stack;
+  pcap: PcapFile | undefined;
+  shutdown(): void;
+}
+
+const udpOptions = {
+  ip: { type: "string" }, ip6: { type: "string" }, "udp-bind": { type: "string" }, "udp-peer": { type: "string" }, pcap: { type: "string" },
+} as const;
+
+async function udpStack(values: { ip?: string; ip6?: string; "udp-bind"?: string; "udp-peer"?: string; pcap?: string }, name: string): Promise<UdpStack> {
+  const addresses = [values.ip, values.ip6].filter((a): a is string => a !== undefined);
+  if (addresses.length === 0) throw new UsageError("give the stack an address: --ip ADDR/PREFIX and/or --ip6 ADDR/PREFIX");
+  if (values.ip !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(values.ip)) throw new UsageError(`--ip must be an IPv4 address with prefix, like 10.77.0.2/24, got "${values.ip}"`);
+  if (values.ip6 !== undefined && !/^[0-9a-fA-F:.]+\/\d+$/.test(values.ip6)) throw new UsageError(`--ip6 must be an IPv6 address with prefix, like fd77::2/64, got "${values.ip6}"`);
+  if (!values["udp-bind"]) throw new UsageError("--udp-bind HOST:PORT is required");
+  if (!values["udp-peer"]) throw new UsageError("--udp-peer HOST:PORT is required");
+  let udp: Link;
+  try {
+    udp = await createUdpLink({ bind: values["udp-bind"], peer: values["udp-peer"] });
+  } catch (err) {
+    if (isArgumentError(err)) throw new UsageError(err.message);
+    throw err;
+  }
+  const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
+  let stack: Stack;
+  try {
+    stack = await createStack({ addresses, name });
+  } catch (err) {
+    udp.close();
+    pcap?.close();
+    if (isArgumentError(err)) throw new UsageError(err.message);
+    throw err;
+  }
+  stack.attach(pcap ? recordLink(udp, pcap.sink) : udp);
+  return {
+    stack,
+    pcap,
+    shutdown() {
+      stack.close();
+      pcap?.close();
+    },
+  };
+}
+
+const describeSocket = (s: TcpSocket) => (s.remoteAddress.includes(":") ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
+
+async function serveEcho(socket: TcpSocket): Promise<void> {
+  const { readable, writable } = await socket.opened;
+  // pipeTo closes the writable side when the readable side ends: the peer's FIN is mirrored.
+  await readable.pipeTo(writable);
+}
+
+async function serveDiscard(socket: TcpSocket): Promise<void> {
+  const { readable, writable } = await socket.opened;
+  for await (const _ of readable as unknown as AsyncIterable<Uint8Array>) {
+    // Dropped.
+  }
+  await writable.close();
+}
+
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>tcpwasm</title></head>
+<body><h1>Hello from tcpwasm</h1><p>This page came over a TCP stack written in WebAssembly.
+Try <a href="/bytes/1048576">/bytes/1048576</a>.</p></body></html>
+`;
+
+const HEAD_LIMIT = 64 * 1024;
+
+function headEnd(buf: Uint8Array): number {
+  for (let i = 0; i + 3 < buf.length; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** HTTP/1.1 with keep-alive: GET / (a page), GET /bytes/N (N bytes), 404 for the rest. */
+async function serveHttp(socket: TcpSocket): Promise<void> {
+  const { readable, writable } = await socket.opened;
+  const reader = readable.getReader();
+  const writer = writable.getWriter();
+  const enc = new TextEncoder();
+  let buf: Uint8Array = new Uint8Array(0);
+  const more = async (): Promise<boolean> => {
+    const r = await reader.read();
+    if (r.done) return false;
+    buf = concat(buf, r.value);
+    return true;
+  };
+  const respond = async (status: string, headers: Record<string, string | number>, body: Uint8Array | number | null, keepAlive: boolean) => {
+    const lines = [`HTTP/1.1 ${status}`, `Server: tcpwasm`, `Connection: ${keepAlive ? "keep-alive" : "close"}`];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    await writer.write(enc.encode(lines.join("\r\n") + "\r\n\r\n"));
+    if (body instanceof Uint8Array) {
+      if (body.length) await writer.write(body);
+    } else if (typeof body === "number") {
+      // /bytes/N: byte i is i mod 256, streamed in 64 KiB blocks (each write waits for the send ring).
+      const block = Uint8Array.from({ length: 65536 }, (_, i) => i & 0xff);
+      for (let left = body; left > 0; left -= block.length) await writer.write(left >= block.length ? block : block.subarray(0, left));
+    }
+  };
+  try {
+    for (;;) {
+      let end: number;
+      while ((end = headEnd(buf)) < 0) {
+        if (buf.length > HEAD_LIMIT) {
+          await respond("431 Request Header Fields Too Large", { "Content-Length": 0 }, null, false);
+          return;
+        }
+        if (!(await more())) return; // The client closed between requests.
+      }
+      const head = new TextDecoder().decode(buf.subarray(0, end)).split("\r\n");
+      buf = buf.subarray(end + 4);
+      const [method, target, version] = (head[0] ?? "").split(" ");
+      const headers = new Map<string, string>();
+      for (const line of head.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      }
+      if (!method || !target || !version?.startsWith("HTTP/1.")) {
+        await respond("400 Bad Request", { "Content-Length": 0 }, null, false);
+        return;
+      }
+      const connection = (headers.get("connection") ?? "").toLowerCase();
+      const keepAlive = version === "HTTP/1.1" ? connection !== "close" : connection === "keep-alive";
+      if (headers.has("transfer-encoding")) {
+        await respond("411 Length Required", { "Content-Length": 0 }, null, false);
+        return;
+      }
+      // A request body is read and dropped.
+      let bodyLeft = Number(headers.get("content-length") ?? 0);
+      if (!Number.isSafeInteger(bodyLeft) || bodyLeft < 0) {
+        await respond("400 Bad Request", { "Content-Length": 0 }, null, false);
+        return;
+      }
+      while (bodyLeft > 0) {
+        if (buf.length === 0 && !(await more())) return;
+        const n = Math.min(bodyLeft, buf.length);
+        buf = buf.subarray(n);
+        bodyLeft -= n;
+      }
+      const head_ = method === "HEAD";
+      const bytesMatch = /^\/bytes\/(\d{1,15})$/.exec(target);
+      if (method !== "GET" && !head_) {
+        await respond("405 Method Not Allowed", { Allow: "GET, HEAD", "Content-Length": 0 }, null, keepAlive);
+      } else if (target === "/") {
+        const page = enc.encode(PAGE);
+        await respond("200 OK", { "Content-Type": "text/html; charset=utf-8", "Content-Length": page.length }, head_ ? null : page, keepAlive);
+      } else if (bytesMatch) {
+        const n = Number(bytesMatch[1]);
+        await respond("200 OK", { "Content-Type": "application/octet-stream", "Content-Length": n }, head_ ? null : n, keepAlive);
+      } else {
+        const body = enc.encode("not found\n");
+        await respond("404 Not Found", { "Content-Type": "text/plain", "Content-Length": body.length }, head_ ? null : body, keepAlive);
+      }
+      if (!keepAlive) return;
+    }
+  } finally {
+    await writer.close().catch(() => undefined);
+    // Whatever the client still sends is dropped (the socket keeps reading so its window stays open).
+    reader.releaseLock();
+    await socket.close().catch(() => undefined);
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...udpOptions, port: { type: "string" }, mode: { type: "string" } });
+  const port = integer(values.port, "--port", 1, 65535);
+  const mode = values.mode ?? "echo";
+  const handler = { echo: serveEcho, discard: serveDiscard, http: serveHttp }[mode];
+  if (!handler) throw new UsageError(`--mode must be echo, discard or http, got "${mode}"`);
+  const u = await udpStack(values, "server");
+  const listener = bindWeb(u.stack).listen({ port });
+  const where = [values.ip, values.ip6].filter(Boolean).map((a) => (a!.includes(":") ? `[${a!.split("/")[0]}]:${port}` : `${a!.split("/")[0]}:${port}`));
+  process.stdout.write(`listening ${mode} on ${where.join(" and ")} (UDP ${values["udp-bind"]} <-> ${values["udp-peer"]})\n`);
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      listener.close();
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  const loop = (async () => {
+    for await (const socket of listener) {
+      const who = describeSocket(socket);
+      process.stderr.write(`tcpwasm serve: connection from ${who}\n`);
+      handler(socket).then(
+        () => socket.closed,
+      ).then(
+        () => process.stderr.write(`tcpwasm serve: ${who} closed (${socket.connection.bytesRead} bytes in, ${socket.connection.bytesWritten} out)\n`),
+        (err: unknown) => process.stderr.write(`tcpwasm serve: ${who}: ${errorText(err)}\n`),
+      );
+    }
+  })();
+  await stopped;
+  await loop;
+  u.shutdown();
+  return 0;
+}
+
+async function connect(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, udpOptions, 2);
+  const [host, portText] = positionals as [string, string];
+  const port = integer(portText, "PORT", 1, 65535);
+  const u = await udpStack(values, "client");
+  try {
+    const socket = bindWeb(u.stack).connect({ hostname: host, port });
+    const { readable, writable } = await socket.opened;
+    const sending = (async () => {
+      const writer = writable.getWriter();
+      for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
+      await writer.close(); // Half-close: the peer sees our FIN, we keep reading.
+    })();
+    const receiving = (async () => {
+      for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
+        if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once("drain", r));
+      }
+    })();
+    // The connection can end before stdin does (the peer closed or reset): that ends the command.
+    await Promise.race([Promise.all([sending, receiving, socket.closed]), socket.closed.then(() => receiving)]);
+    await socket.closed;
+    return 0;
+  } catch (err) {
+    if (isArgumentError(err)) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    // Let the last ACK leave before the socket closes.
+    await new Promise((r) => setTimeout(r, 20));
+    u.shutdown();
+    process.stdin.destroy();
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof TcpwasmError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "demo":
+        return await demo(rest);
+      case "serve":
+        return await serve(rest);
+      case "connect":
+        return await connect(rest);
+      case "version":
+      case "--version": {
+        const engine = await loadEngine();
+        process.stdout.write(`tcpwasm ${engine.flavor} build\n`);
+        return 0;
+      }
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return 0;
+      default:
+        process.stderr.write(command === undefined ? USAGE : `tcpwasm: unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tcpwasm ${command}: ${err.message}\n(tcpwasm help shows the usage)\n`);
+      return 2;
+    }
+    process.stderr.write(`tcpwasm ${command}: ${errorText(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`tcpwasm: ${errorText(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,292 @@
+// The `tcpwasm` command, run as a child process from a fresh esbuild bundle of src/tools/cli.ts (the same
+// bundling as dist/cli.js, without touching dist/): the demo's ladder and capture, usage errors, and
+// serve + connect talking to each other over UDP on the loopback.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import dgram from "node:dgram";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as esbuild from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canRunNetns, Netns } from "../fixtures/interop/netns.js";
+
+let dir: string;
+let cli: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tcpwasm-cli-"));
+  cli = join(dir, "cli.js");
+  await esbuild.build({
+    entryPoints: [new URL("../../src/tools/cli.ts", import.meta.url).pathname], outfile: cli, bundle: true, format: "esm",
+    platform: "node", target: "es2022", logLevel: "warning",
+  });
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], input?: string | Uint8Array): Promise<Run & { raw: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const raw = Buffer.concat(out);
+      resolve({ code, stdout: raw.toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), raw });
+    });
+    child.stdin.end(input);
+  });
+}
+
+function statesUnder(ladder: string, column: number): string[] {
+  return ladder
+    .split("\n")
+    .filter((l) => !l.includes("|") && /^ +\d+\.\d{3}/.test(l) && l.length > column && l[column] !== " " && l[column - 1] === " ")
+    .map((l) => l.slice(column).split(" ")[0]!);
+}
+
+function which(tool: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("tcpwasm demo", () => {
+  it("prints the ladder of a real handshake, transfer and four-way close, and a summary", async () => {
+    const r = await run(["demo", "--bytes", "20000"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    const arrows = lines.filter((l) => /\|.*\|$/.test(l));
+    const right = (re: RegExp) => arrows.some((l) => re.test(l) && l.endsWith(">|"));
+    const left = (re: RegExp) => arrows.some((l) => re.test(l) && /\|<-/.test(l));
+    expect(right(/ SYN seq=0 win=\d+ \[\d+\] /)).toBe(true);
+    // Options that do not fit on the arrow go on the line below it: the SYNs offer everything.
+    const synAt = lines.findIndex((l) => / SYN seq=0 /.test(l));
+    expect(lines[synAt + 1]).toMatch(/^ +<mss 1460, ws \d+, sackOK, ts \d+\/0>$/);
+    expect(left(/ SYN,ACK seq=0 ack=1 win=\d+ \[\d+\/\d+\] /)).toBe(true);
+    const synAckAt = lines.findIndex((l) => / SYN,ACK seq=0 /.test(l));
+    expect(lines[synAckAt + 1]).toMatch(/^ +<mss 1460, ws \d+, sackOK, ts \d+\/\d+>$/);
+    expect(right(/ ACK seq=1 ack=1 win=/)).toBe(true);
+    expect(right(/ len=1448 /)).toBe(true);
+    expect(r.stdout).toMatch(/FIN,(PSH,)?ACK seq=18825 ack=1 /);
+    expect(left(/ FIN,ACK seq=1 ack=20002 /)).toBe(true);
+    expect(right(/ ACK seq=20002 ack=2 /)).toBe(true);
+    const bar = arrows[0]!.indexOf("|");
+    const rightBar = arrows[0]!.lastIndexOf("|");
+    expect(statesUnder(r.stdout, bar)).toEqual(["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]);
+    expect(statesUnder(r.stdout, rightBar)).toEqual(["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
+    expect(r.stdout).toMatch(/bytes +20000 sent, 20000 received, SHA-256 match/);
+    expect(r.stdout).toMatch(/throughput +[\d.]+ Mbit\/s/);
+    expect(r.stdout).toMatch(/retransmissions +client \d+ segments \(\d+ by fast retransmit\)/);
+  });
+
+  it("folds a long transfer into summary lines", async () => {
+    const r = await run(["demo", "--bytes", "2000000"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\.\.\. \d+ segments folded, .*client -> server: \d+ data segments/);
+    expect(r.stdout).toMatch(/2000000 sent, 2000000 received, SHA-256 match/);
+  });
+
+  const tshark = which("tshark");
+  if (!tshark) console.warn("tcpwasm demo --pcap test SKIPPED: tshark is not installed");
+  it.skipIf(!tshark)("--pcap writes a capture tshark reads with no malformed packets and no checksum errors, with loss", async () => {
+    const file = join(dir, "demo.pcap");
+    const r = await run(["demo", "--bytes", "200000", "--loss", "0.03", "--seed", "5", "--pcap", file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the link lost [1-9]/);
+    expect(existsSync(file)).toBe(true);
+    const tsharkArgs = ["-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"];
+    const fields = execFileSync("tshark", [...tsharkArgs, "-T", "fields", "-e", "ip.checksum.status", "-e", "tcp.checksum.status", "-e", "tcp.flags.str"], {
+      encoding: "utf8", stdio: ["ignore", "pipe", "ignore"],
+    }).trim().split("\n");
+    expect(fields.length).toBeGreaterThan(150);
+    // Status 1 = good (2 = bad): every IPv4 header and TCP checksum verified.
+    expect(fields.filter((f) => f.split("\t")[0] !== "1" || f.split("\t")[1] !== "1")).toEqual([]);
+    expect(fields.some((f) => f.includes("S"))).toBe(true);
+    expect(fields.some((f) => f.includes("F"))).toBe(true);
+    const bad = execFileSync("tshark", [...tsharkArgs, "-Y", "_ws.malformed || _ws.expert.severity >= error"], {
+      encoding: "utf8", stdio: ["ignore", "pipe", "ignore"],
+    });
+    expect(bad.trim()).toBe("");
+  });
+});
+
+describe("tcpwasm usage", () => {
+  it("exits 2 with the usage on stderr for bad commands and options", async () => {
+    const cases: string[][] = [
+      [],
+      ["frobnicate"],
+      ["demo", "--loss", "2"],
+      ["demo", "--bytes", "lots"],
+      ["demo", "--frobnicate"],
+      ["demo", "extra"],
+      ["serve", "--ip", "10.77.0.2/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["serve", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["serve", "--ip", "10.77.0.2", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["serve", "--ip", "10.77.0.2/24", "--port", "80", "--mode", "gopher", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["connect", "--ip", "10.77.0.3/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2"],
+      ["connect", "--ip", "10.77.0.3/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2", "99999"],
+      ["connect", "--ip", "10.77.0.3/24", "--udp-bind", "nonsense", "--udp-peer", "127.0.0.1:9", "10.77.0.2", "80"],
+    ];
+    for (const args of cases) {
+      const r = await run(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(/usage|tcpwasm help/);
+      expect(r.stdout).toBe("");
+    }
+    const help = await run(["help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: tcpwasm <command>/);
+    expect(help.stdout).toContain("exit codes: 0 success, 1 runtime or connection error, 2 usage error");
+  });
+});
+
+async function freeUdpPorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.bind(0, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+function startServe(args: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.includes("listening")) resolve(child);
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited with ${code} before listening`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.on("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+describe("tcpwasm serve and connect over UDP on the loopback", () => {
+  it("echo over IPv4 and IPv6: connect's stdin comes back on its stdout, and it exits 0", async () => {
+    const [serverPort, clientPort] = await freeUdpPorts(2);
+    const udp = (bind: number, peer: number) => ["--udp-bind", `127.0.0.1:${bind}`, "--udp-peer", `127.0.0.1:${peer}`];
+    const server = await startServe(["--ip", "10.77.0.2/24", "--ip6", "fd77::2/64", ...udp(serverPort!, clientPort!), "--port", "7", "--mode", "echo"]);
+    try {
+      const input = new Uint8Array(400_000).map((_, i) => (i * 7919) & 0xff);
+      const r4 = await run(["connect", "--ip", "10.77.0.3/24", ...udp(clientPort!, serverPort!), "10.77.0.2", "7"], input);
+      expect(r4.code).toBe(0);
+      expect(createHash("sha256").update(r4.raw).digest("hex")).toBe(createHash("sha256").update(input).digest("hex"));
+      const r6 = await run(["connect", "--ip6", "fd77::3/64", ...udp(clientPort!, serverPort!), "fd77::2", "7"], "hello over IPv6\n");
+      expect(r6.code).toBe(0);
+      expect(r6.stdout).toBe("hello over IPv6\n");
+      // Nobody listens on port 8: exit 1 with the code printed.
+      const refused = await run(["connect", "--ip", "10.77.0.3/24", ...udp(clientPort!, serverPort!), "10.77.0.2", "8"], "");
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("ECONNREFUSED");
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  it("http: GET /, /bytes/N and a 404 on one kept-alive connection", async () => {
+    const [serverPort, clientPort] = await freeUdpPorts(2);
+    const udp = (bind: number, peer: number) => ["--udp-bind", `127.0.0.1:${bind}`, "--udp-peer", `127.0.0.1:${peer}`];
+    const server = await startServe(["--ip", "10.77.0.2/24", ...udp(serverPort!, clientPort!), "--port", "80", "--mode", "http"]);
+    try {
+      const requests = "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /bytes/70000 HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+      const r = await run(["connect", "--ip", "10.77.0.3/24", ...udp(clientPort!, serverPort!), "10.77.0.2", "80"], requests);
+      expect(r.code).toBe(0);
+      const raw = r.raw;
+      const first = raw.indexOf("\r\n\r\n");
+      const head1 = raw.subarray(0, first).toString();
+      expect(head1).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head1).toContain("Connection: keep-alive");
+      const len1 = Number(/Content-Length: (\d+)/.exec(head1)![1]);
+      expect(raw.subarray(first + 4, first + 4 + len1).toString()).toContain("Hello from tcpwasm");
+      let at = first + 4 + len1;
+      const second = raw.indexOf("\r\n\r\n", at);
+      const head2 = raw.subarray(at, second).toString();
+      expect(head2).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head2).toContain("Content-Length: 70000");
+      const body = raw.subarray(second + 4, second + 4 + 70000);
+      expect(body.every((b, i) => b === (i & 0xff))).toBe(true);
+      at = second + 4 + 70000;
+      expect(raw.subarray(at).toString()).toMatch(/^HTTP\/1\.1 404 Not Found\r\n[\s\S]*Connection: close[\s\S]*\r\n\r\nnot found\n$/);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
+// Behind a real TUN device, against the Linux kernel's TCP: socat's relay lives in a network namespace
+// (test/fixtures/interop/netns.ts), and the command runs there under `ip netns exec`, which is all it needs.
+const netns = canRunNetns(["curl", "ping"]);
+if (!netns.ok) console.warn(`tcpwasm serve/connect against the kernel SKIPPED: ${netns.reason}`);
+describe.skipIf(!netns.ok)("tcpwasm under ip netns exec, against the kernel", () => {
+  it("serve --mode http answers curl over IPv4 and IPv6 and ping; connect talks to a kernel echo server", async () => {
+    const ns = await Netns.create();
+    try {
+      await ns.startTunRelay();
+      const udp = ["--udp-bind", "127.0.0.1:7000", "--udp-peer", "127.0.0.1:7001"];
+      const server = ns.spawn(process.execPath, [cli, "serve", "--ip", "10.77.0.2/24", "--ip6", "fd77::2/64", ...udp, "--port", "80", "--mode", "http"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      await new Promise<void>((resolve, reject) => {
+        let out = "";
+        server.stdout!.on("data", (c: Buffer) => (out += c.toString()).includes("listening") && resolve());
+        server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const page = await ns.run("curl", ["-sS", "-m", "20", "http://10.77.0.2/"]);
+      expect(page).toContain("Hello from tcpwasm");
+      const file = join(dir, "bytes.bin");
+      const got = await ns.run("curl", ["-sS", "-m", "60", "-o", file, "-w", "%{http_code} %{size_download}", "-g", "http://[fd77::2]/bytes/3000000"]);
+      expect(got).toBe("200 3000000");
+      const expected = createHash("sha256").update(new Uint8Array(3_000_000).map((_, i) => i & 0xff)).digest("hex");
+      expect(createHash("sha256").update(readFileSync(file)).digest("hex")).toBe(expected);
+      expect(await ns.run("curl", ["-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "http://10.77.0.2/missing"])).toBe("404");
+      expect(await ns.run("ping", ["-c", "1", "-W", "5", "10.77.0.2"])).toContain("1 received");
+      expect(await new Promise<number | null>((resolve) => {
+        server.on("exit", resolve);
+        server.kill("SIGTERM");
+      })).toBe(0);
+
+      // The other way round: a kernel echo server, tcpwasm connect as the client (the UDP port is free again).
+      ns.spawn("socat", ["TCP-LISTEN:5000,bind=10.77.0.1,reuseaddr,fork", "EXEC:cat"]);
+      const input = Array.from({ length: 50_000 }, (_, i) => `line ${i}\n`).join("");
+      let echoed = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5000"], { input });
+      for (let i = 0; i < 20 && echoed.code === 1 && echoed.stderr.includes("ECONNREFUSED"); i++) {
+        // socat may not be listening yet.
+        await new Promise((r) => setTimeout(r, 100));
+        echoed = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5000"], { input });
+      }
+      expect(echoed.code).toBe(0);
+      expect(echoed.stdout === input).toBe(true);
+      const refused = await ns.exec(process.execPath, [cli, "connect", "--ip", "10.77.0.2/24", ...udp, "10.77.0.1", "5999"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("ECONNREFUSED");
+    } finally {
+      await ns.destroy();
+    }
+  });
+});
