@@ -1,7 +1,9 @@
 // The sender's side of an arriving ACK (RFC 9293 3.10.7.4, fifth check, synchronized states):
 // SND.UNA and the send ring, RTT (RFC 7323 4.1 with timestamps, RFC 6298 with Karn's rule without),
-// duplicate ACKs and fast retransmit (RFC 5681 3.2), NewReno (RFC 6582) or SACK (RFC 6675) recovery,
-// congestion control (congestion.ts), the retransmission timer (RFC 6298 5) and the send window.
+// loss detection and recovery: with SACK, RACK (RFC 8985 6, rack.ts) marks losses and SACK recovery
+// (RFC 6675) repairs them, a spurious one undone (undo.ts); without SACK, duplicate ACKs, fast
+// retransmit (RFC 5681 3.2) and NewReno (RFC 6582). Congestion control (congestion.ts), the
+// retransmission timer (RFC 6298 5) and the send window.
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGt } from "../wire/seq";
 import { Tcb, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
@@ -10,7 +12,9 @@ import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
   ccIsFullAck } from "./congestion";
-import { sbUpdate, sbIsLost, DUP_THRESH } from "./scoreboard";
+import { sbUpdate, sbLostBytes, DUP_THRESH } from "./scoreboard";
+import { rackOnAck, rackOnLoss, rackOnRecoveryExit } from "./rack";
+import { undoOnAck, undoOnEifel, undoOnMarksDelivered } from "./undo";
 import { EventType } from "./events";
 import { tlpArm, tlpOnAck } from "./tlp";
 import { count, Counter } from "./counters";
@@ -28,11 +32,12 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   const segWnd = <u32>seg.window << t.sndShift;
 
   const sack = hasFlag(t, F.SACK_OK);
-  // RFC 6675 5: every ACK with SACK information updates the scoreboard. Blocks are taken above the
-  // cumulative ACK this segment carries (HighACK after it), so only octets between HighACK and
-  // HighData that were neither acknowledged nor SACKed count as new.
+  // RFC 6675 5: every ACK updates the scoreboard. What the cumulative ACK covers leaves it, and blocks
+  // are taken above the cumulative ACK this segment carries (HighACK after it), so only octets
+  // between HighACK and HighData that were neither acknowledged nor SACKed count as new; the runs
+  // newly delivered either way are listed for RACK (RFC 8985 6.2).
   let sackedNew = false;
-  if (sack && seg.sackCount != 0) {
+  if (sack) {
     const highAck = seqGt(ack, t.sndUna) ? ack : t.sndUna;
     sackedNew = sbUpdate(tcbSb(t), highAck, t.sndMax, changetype<usize>(seg) + offsetof<Segment>("sackL0"), seg.sackCount) != 0;
   }
@@ -47,7 +52,6 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     ringConsume(ring, dataAcked < ring.len ? dataAcked : ring.len);
     t.sndUna = ack;
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
-    if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.retries = 0;
     t.dupAcks = 0;
     t.limitedTransmitBytes = 0;
@@ -57,13 +61,16 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     // the ACK lost; RFC 7323 4.3 leaves TS.Recent alone for a segment outside the window): that
     // measures our RTO wait, and taking it would feed the backed-off RTO back into SRTT until RTO
     // sticks at its maximum. Such echoes, older than the retransmission, give no sample (Karn's rule
-    // with the timestamp as the transmission's name; RFC 3522 detects spurious timeouts the same way).
+    // with the timestamp as the transmission's name), and show the timeout was spurious (RFC 3522
+    // Eifel detection; undo.ts).
     if (hasFlag(t, F.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
       const fresh = !hasFlag(t, F.RTO_TS) || <i32>(seg.tsEcr - t.rtoTsVal) >= 0;
       if (fresh) {
         clearFlag(t, F.RTO_TS);
         const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
         if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
+      } else {
+        undoOnEifel(t, seg.tsEcr);
       }
     } else if (hasFlag(t, F.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
       rttSample(tcbRtt(t), nowUs - t.rttStartUs);
@@ -72,7 +79,8 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     if (cc.inRecovery) {
       if (ccIsFullAck(cc, ack)) {
         ccOnExitRecovery(cc, t.sndMax - t.sndUna);
-      } else if (!hasFlag(t, F.SACK_OK)) {
+        if (sack) rackOnRecoveryExit(t);
+      } else if (!sack) {
         // RFC 6582 3.2 step 5: a partial ACK retransmits the next hole at once.
         ccOnPartialAck(cc, acked);
         setFlag(t, F.RTX_ONE);
@@ -80,11 +88,6 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     } else {
       ccOnAck(cc, dataAcked, flightBefore);
     }
-    // The data now at SND.UNA may have been retransmitted in this SACK recovery already (below
-    // HighRxt) at an SND.MAX not kept: fence it at the present one, later than the truth, so a loss
-    // is found later but never wrongly.
-    t.rtxFenced = cc.inRecovery && hasFlag(t, F.SACK_OK) && seqLt(ack, t.highRxt);
-    if (t.rtxFenced) t.rtxFence = t.sndMax;
     // RFC 6298 5.2 / 5.3; the tail loss probe timeout may take the timer's place (RFC 8985 7.2).
     tlpOnAck(t, seg, flightBefore);
     clearFlag(t, F.TLP_ARMED);
@@ -103,48 +106,46 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     wantOutput(t);
   }
 
-  // Duplicate ACKs. With SACK, RFC 6675 2's DupAck: an ACK whose SACK blocks cover octets not
-  // acknowledged or SACKed before, "even if it carries new data, changes the advertised window, or
-  // moves the cumulative acknowledgment point". Without SACK, RFC 5681 2's conditions (a) to (e),
-  // (e) being an unchanged window; Linux grows its window on nearly every ACK while it receives, so
-  // without SACK its duplicates mostly go uncounted and recovery waits for the timeout there.
-  const duplicate = sack
-    ? sackedNew
-    : ack == oldUna && t.sndMax != oldUna && seg.payloadLen == 0 &&
-      (seg.flags & (FLG_SYN | FLG_FIN)) == 0 && segWnd == oldWnd;
-  if (duplicate) {
-    // RFC 6675 5: a cumulative ACK reset DupAcks above; one carrying new SACK information counts again.
-    t.dupAcks++;
-    if (cc.inRecovery) {
-      // RFC 5681 3.2 step 4 inflates cwnd per duplicate; SACK recovery counts pipe instead (RFC 6675 5 (C)).
-      if (!sack) ccOnDupAckInRecovery(cc);
-      wantOutput(t);
-    } else if ((sack ? t.dupAcks >= DUP_THRESH || sbIsLost(tcbSb(t), t.sndUna, sendMss(t)) : t.dupAcks == DUP_THRESH) &&
-               seqGt(t.sndUna, cc.recover)) {
-      // RFC 5681 3.2 fast retransmit / RFC 6675 5 steps (1), (2) and (4) / RFC 6582 3.2 step 2
-      // (recovery again only once the cumulative ACK is beyond the last recovery point).
-      // RFC 5681 3.2 step 2: data sent by Limited Transmit is not part of FlightSize for ssthresh.
-      ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
-      t.highRxt = t.sndUna;
-      setFlag(t, F.RTX_ONE);
-      count(Counter.FAST_RETRANSMITS);
-      wantOutput(t);
-    } else if (t.dupAcks < DUP_THRESH) {
-      // Limited Transmit (RFC 3042; RFC 5681 3.2; RFC 6675 5 step (3)): new data may go out on the
-      // first DupThresh - 1 duplicates (output.ts), so a small window still gets enough of them.
+  if (sack) {
+    // A D-SACK may prove the last loss response spurious (RFC 3708), then RACK (RFC 8985 6.2) learns
+    // from what this ACK delivered, marks what is lost, and a first loss starts SACK recovery.
+    const dsack = undoOnAck(t, seg);
+    rackOnAck(t, seg, nowUs, dsack);
+    rackOnLoss(t, nowUs);
+    undoOnMarksDelivered(t);
+    // A DupAck (RFC 6675 2: new SACK information, whatever the window or cumulative ACK) lets
+    // Limited Transmit send (RFC 3042; RFC 6675 5 step 3; output.ts), and in recovery frees pipe.
+    if (sackedNew) {
+      t.dupAcks++;
       wantOutput(t);
     }
-  }
-
-  // A lost retransmission (RFC 8985 6.2, RACK's rule, with DupThresh segments as the reordering
-  // allowance): that much data first sent after our retransmission of the data at SND.UNA has been
-  // SACKed while that data is still missing, so the retransmission was lost too. RFC 6675 alone
-  // leaves it to the RTO (200 ms or more, against round trips of under a millisecond to the kernel
-  // here). It is sent again at once; cwnd stays, as this recovery already answered the loss event.
-  if (sack && cc.inRecovery && t.rtxFenced && sbIsLost(tcbSb(t), t.rtxFence - 1, sendMss(t))) {
-    t.rtxFenced = false;
-    setFlag(t, F.RTX_ONE);
-    wantOutput(t);
+  } else {
+    // Duplicate ACKs without SACK: RFC 5681 2's conditions (a) to (e), (e) being an unchanged
+    // window; Linux grows its window on nearly every ACK while it receives, so its duplicates mostly
+    // go uncounted and recovery waits for the timeout there.
+    const duplicate = ack == oldUna && t.sndMax != oldUna && seg.payloadLen == 0 &&
+      (seg.flags & (FLG_SYN | FLG_FIN)) == 0 && segWnd == oldWnd;
+    if (duplicate) {
+      t.dupAcks++;
+      if (cc.inRecovery) {
+        // RFC 5681 3.2 step 4: each further duplicate inflates cwnd.
+        ccOnDupAckInRecovery(cc);
+        wantOutput(t);
+      } else if (t.dupAcks == DUP_THRESH && seqGt(t.sndUna, cc.recover)) {
+        // RFC 5681 3.2 fast retransmit / RFC 6582 3.2 step 2 (recovery again only once the
+        // cumulative ACK is beyond the last recovery point). RFC 5681 3.2 step 2: data sent by
+        // Limited Transmit is not part of FlightSize for ssthresh.
+        ccOnEnterRecovery(cc, t.sndMax - t.sndUna - t.limitedTransmitBytes, t.sndMax);
+        count(Counter.CWND_REDUCTIONS);
+        setFlag(t, F.RTX_ONE);
+        count(Counter.FAST_RETRANSMITS);
+        wantOutput(t);
+      } else if (t.dupAcks < DUP_THRESH) {
+        // Limited Transmit (RFC 3042; RFC 5681 3.2): new data may go out on the first DupThresh - 1
+        // duplicates (output.ts), so a small window still gets enough of them.
+        wantOutput(t);
+      }
+    }
   }
 
   // Window update (RFC 9293 3.10.7.4 fifth check): only from a newer segment (SND.WL1, SND.WL2).

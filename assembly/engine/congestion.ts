@@ -13,12 +13,15 @@
 //   (a sender that is sending in bursts of ACK clocking fills half the window between ACKs).
 //   During recovery ccOnAck does nothing: the recovery calls below own cwnd.
 // - Recovery (RFC 6582 3.2): enter with ssthresh = max(FlightSize/2, 2*SMSS) (RFC 5681 eq. 4),
-//   cwnd = ssthresh + 3*SMSS, recover = highSeq (pass SND.NXT: one past the highest octet sent, so
+//   cwnd = ssthresh + 3*SMSS (ccOnEnterSackRecovery: cwnd = ssthresh, RFC 6675 5 step 4.2, as pipe
+//   counts what is in flight), recover = highSeq (pass SND.NXT: one past the highest octet sent, so
 //   ccIsFullAck(ack) is ack >= recover, "all data up to and including" the highest octet sent); each further duplicate ACK inflates by
 //   SMSS; a partial ACK deflates by the bytes it acknowledged and adds back SMSS if that was at least
 //   SMSS (step 5); the full ACK sets cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (step 6, option 1).
 // - RTO (RFC 5681 3.1 eq. 4 and 3.1 "loss window"): ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
 // - Idle restart (RFC 5681 4.1): cwnd = min(RW, cwnd) with RW = the initial window.
+// - Undo (ccUndo, undo.ts): a response proven spurious gives back the cwnd and ssthresh it took
+//   (RFC 3708 5, RFC 4015 3.2), and CUBIC's W_max and cwnd_prior, the stage starting over.
 // cwnd never drops below SMSS and never exceeds CWND_MAX (2^30, the largest scaled window).
 //
 // CUBIC (CcAlgo.Cubic), RFC 9438, with C = 0.4 and beta_cubic = 0.7, windows in segments of SMSS:
@@ -248,6 +251,27 @@ export function ccOnLossRepaired(c: Congestion, flight: u32): void {
   else c.ssthresh = halfFlight(c, flight);
   if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;
   c.ackedInCa = 0;
+}
+
+/**
+ * Entering SACK-based recovery (RFC 6675 5 step 4.2): ssthresh as for NewReno, but cwnd = ssthresh
+ * with no 3*SMSS inflation; pipe (RFC 6675 SetPipe) counts what is in flight instead.
+ */
+export function ccOnEnterSackRecovery(c: Congestion, flight: u32, highSeq: u32): void {
+  ccOnEnterRecovery(c, flight, highSeq);
+  c.cwnd = c.ssthresh;
+}
+
+/** Takes back a loss response found spurious: the state saved before it, where larger (undo.ts). */
+export function ccUndo(c: Congestion, cwnd: u32, ssthresh: u32, wMax: f64, cwndPrior: f64): void {
+  if (cwnd > c.cwnd) c.cwnd = cwnd > CWND_MAX ? CWND_MAX : cwnd;
+  if (ssthresh > c.ssthresh) c.ssthresh = ssthresh;
+  c.wMax = wMax;
+  c.cwndPrior = cwndPrior;
+  c.inRecovery = false;
+  c.ackedInCa = 0;
+  c.epochStarted = false;
+  c.afterRto = false;
 }
 
 export function ccOnDupAckInRecovery(c: Congestion): void {

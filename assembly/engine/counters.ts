@@ -60,10 +60,21 @@ export const enum Counter {
   ICMP_TOO_BIG = 30,
   /** Those not believed: malformed, no such connection, sequence number not in flight, MTU below the floor or not lower. */
   ICMP_TOO_BIG_IGNORED = 31,
-  COUNT = 32,
+  /** Fast recoveries undone: every retransmission D-SACKed (RFC 3708; undo.ts). */
+  SPURIOUS_RECOVERIES = 32,
+  /** Retransmission timeouts undone: Eifel (RFC 3522) or D-SACK detection (undo.ts). */
+  SPURIOUS_TIMEOUTS = 33,
+  /**
+   * cwnd reductions for loss: fast recoveries entered (RFC 6675 5 step 4, RFC 6582 3.2), losses a tail
+   * loss probe repaired (RFC 8985 7.4.2) and retransmission timeouts (RFC 5681 3.1). Those that stand:
+   * this less SPURIOUS_RECOVERIES and SPURIOUS_TIMEOUTS.
+   */
+  CWND_REDUCTIONS = 34,
+  COUNT = 35,
 }
 
-const CELLS: u32 = 64;
+/** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */
+const CELLS: u32 = COUNTER_BASE + <u32>Counter.COUNT;
 const region = memory.data(CELLS * 4, 8);
 
 export function countersPtr(): usize {

@@ -12,6 +12,7 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbKey, sndRing, rcvRing, t
 import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
+import { dsackPending, dsackFirst, dsackSent } from "./dsack";
 import { rngNext } from "./rng";
 import { traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
@@ -183,10 +184,19 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
     seg.tsVal = tsNow(t, nowUs);
     seg.tsEcr = t.tsRecent;
   }
-  if (hasFlag(t, F.SACK_OK) && tcbOoo(t).count != 0) {
+  if (hasFlag(t, F.SACK_OK) && (tcbOoo(t).count != 0 || dsackPending(t))) {
     // RFC 2018 4: the first block is the most recent; 3 blocks fit beside timestamps, 4 without.
+    // RFC 2883 4: a D-SACK block goes first, the regular blocks after it.
     const max: u32 = seg.hasTimestamps ? 3 : 4;
-    seg.sackCount = <u8>oooSackBlocks(tcbOoo(t), changetype<usize>(seg) + offsetof<Segment>("sackL0"), max);
+    let blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
+    let n: u32 = 0;
+    if (dsackPending(t)) {
+      dsackFirst(t, blocks);
+      blocks += 8;
+      n = 1;
+    }
+    n += oooSackBlocks(tcbOoo(t), blocks, max - n);
+    seg.sackCount = <u8>n;
   }
 }
 
@@ -228,6 +238,11 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
     timerClear(tcbTimers(t), TimerKind.DelayedAck);
     t.unackedBytes = 0;
     t.lastAckSent = t.rcvNxt;
+    if (dsackPending(t)) {
+      // One D-SACK per ACK (dsack.ts): another ACK follows for the next.
+      dsackSent(t);
+      if (dsackPending(t)) setFlag(t, F.ACK_NOW);
+    }
   }
   if (config.trace) traceSegment(EventType.SEGMENT_OUT, t.id, seg, len);
   return true;

@@ -2,12 +2,14 @@
 // cwnd (RFC 5681 3.1) subject to Nagle (RFC 9293 3.7.4) and sender SWS avoidance (RFC 9293
 // 3.8.6.2.1), retransmissions (go-back after RTO, RFC 6298 5.4; one segment for fast retransmit and
 // NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), zero-window and
-// keepalive probes, and ACKs. emit.ts builds the segments.
+// keepalive probes, and ACKs. emit.ts builds the segments. With SACK every transmission is entered
+// in the scoreboard with its time (RACK, RFC 8985 6.1).
 import { seqGt, seqGe, seqLt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
-import { sbNextSegLost, sbNextSegRescue, sbPipe, DUP_THRESH } from "./scoreboard";
+import { sbSent, sbNextLost, sbPipe, sbLostBytes, DUP_THRESH } from "./scoreboard";
+import { undoOnRetransmit } from "./undo";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
@@ -48,42 +50,41 @@ function retransmit(t: Tcb, seq: u32, maxLen: u32, nowUs: i64): bool {
   }
   t.totalRetransmits++;
   count(Counter.RETRANSMITS);
-  if (seq == t.sndUna && tcbCc(t).inRecovery && hasFlag(t, F.SACK_OK)) {
-    // Data first sent from here on, once SACKed, tells whether this copy was lost (ack.ts).
-    t.rtxFence = t.sndMax;
-    t.rtxFenced = true;
-  }
   const end = seq + len + (fin ? 1 : 0);
-  if (seqGt(end, t.highRxt)) t.highRxt = end;
+  if (hasFlag(t, F.SACK_OK)) sbSent(tcbSb(t), seq, end, <u32>nowUs);
+  undoOnRetransmit(t, seq, end - seq);
   armRetransmit(t, nowUs);
   return true;
 }
 
 /**
- * RFC 6675 5 (C): in SACK recovery, send while pipe leaves a segment's room in cwnd: NextSeg rule 1
- * (lost data), rule 2 (new data), rule 3 (rescue retransmission), in that order.
+ * RFC 6675 5 (C) with RACK's loss marks (RFC 8985): in SACK recovery, and whenever RACK has marked
+ * data lost, send while pipe leaves a segment's room in cwnd: NextSeg rule 1 (lost data), then rule 2
+ * (new data). F.RTX_ONE sends the first lost run whatever pipe says (RFC 6675 5 step 4.3, entering
+ * recovery). Rules 3 and 4 (rescue retransmission of data not deemed lost) are left out: RACK's
+ * reordering timer marks such data once its time is up, and a rescue would resend exactly the late,
+ * reordered segments RACK waits for; the tail loss probe covers a lost tail (RFC 8985 7).
  */
 function sackRecoverySend(t: Tcb, nowUs: i64): bool {
   const cc = tcbCc(t);
   const sb = tcbSb(t);
   const mss = sendMss(t);
   for (let rounds = 0; rounds < 64; rounds++) {
-    const pipe = sbPipe(sb, t.sndUna, t.sndMax, t.highRxt, mss);
-    if (pipe + mss > cc.cwnd) return true;
+    const first = hasFlag(t, F.RTX_ONE);
+    if (!first && sbPipe(sb, t.sndUna, t.sndMax) + mss > cc.cwnd) return true;
     fillOptions(outSeg, t, nowUs);
     const room = payloadRoom(t);
-    if (sbNextSegLost(sb, t.sndUna, t.highRxt, room, nextSegOut)) {
+    if (sbNextLost(sb, room, nextSegOut)) {
       if (!retransmit(t, load<u32>(nextSegOut), load<u32>(nextSegOut, 4), nowUs)) return false;
+      clearFlag(t, F.RTX_ONE);
       count(Counter.FAST_RETRANSMITS);
       continue;
     }
+    clearFlag(t, F.RTX_ONE);
+    if (first) continue;
     const r = sendNewData(t, nowUs, true);
     if (r == SEND_TX_FULL) return false;
     if (r == SEND_SENT) continue;
-    if (sbNextSegRescue(sb, t.sndUna, t.highRxt, room, nextSegOut)) {
-      if (!retransmit(t, load<u32>(nextSegOut), load<u32>(nextSegOut, 4), nowUs)) return false;
-      continue;
-    }
     return true;
   }
   return true;
@@ -156,9 +157,11 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
     const beyond = off + len - cwndLimit;
     t.limitedTransmitBytes += beyond < len ? beyond : len;
   }
+  if (hasFlag(t, F.SACK_OK)) sbSent(tcbSb(t), t.sndNxt, t.sndNxt + len + (fin ? 1 : 0), <u32>nowUs);
   if (!fresh) {
     t.totalRetransmits++;
     count(Counter.RETRANSMITS);
+    undoOnRetransmit(t, t.sndNxt, len + (fin ? 1 : 0));
   } else if (len != 0 && !hasFlag(t, F.TS_OK) && !hasFlag(t, F.RTT_TIMING)) {
     // Without timestamps, time one segment per round trip (RFC 6298 3).
     setFlag(t, F.RTT_TIMING);
@@ -228,13 +231,15 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   }
   const sndMaxBefore = t.sndMax;
   if (hasFlag(t, F.TLP_SEND) && !lossProbe(t, nowUs)) return false;
+  const sack = hasFlag(t, F.SACK_OK);
   // Fast retransmit / NewReno partial ACK (RFC 5681 3.2, RFC 6582 3.2): the segment at SND.UNA.
-  if (hasFlag(t, F.RTX_ONE)) {
+  if (hasFlag(t, F.RTX_ONE) && !sack) {
     fillOptions(outSeg, t, nowUs);
     if (!retransmit(t, t.sndUna, payloadRoom(t), nowUs)) return false;
     clearFlag(t, F.RTX_ONE);
   }
-  if (tcbCc(t).inRecovery && hasFlag(t, F.SACK_OK)) {
+  // After a timeout's go-back (SND.NXT < SND.MAX) the data is sent again in order below instead.
+  if (sack && (tcbCc(t).inRecovery || (sbLostBytes(tcbSb(t)) != 0 && t.sndNxt == t.sndMax))) {
     if (!sackRecoverySend(t, nowUs)) return false;
   } else {
     for (;;) {
@@ -256,8 +261,9 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   }
   // A pure ACK carries the next new sequence number, SND.MAX: after a timeout moved SND.NXT back, an
   // ACK numbered SND.NXT would be old to the peer and dropped there unread (BSD's tcp_output does
-  // the same), and two such peers could each wait forever for the other's ACK.
-  if (hasFlag(t, F.ACK_NOW)) {
+  // the same), and two such peers could each wait forever for the other's ACK. Each waiting D-SACK
+  // block asks for an ACK of its own (dsack.ts).
+  while (hasFlag(t, F.ACK_NOW)) {
     if (!emitSegment(t, t.sndMax, FLG_ACK, 0, 0, nowUs)) return false;
   }
   return true;

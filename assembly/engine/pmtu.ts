@@ -116,7 +116,6 @@ function lowerPathMtu(q: QuotedTcp): bool {
  */
 function retransmitAtNewSize(t: Tcb): void {
   t.sndNxt = t.sndUna;
-  t.highRxt = t.sndUna;
   t.dupAcks = 0;
   t.limitedTransmitBytes = 0;
   // Karn (RFC 6298 3): the range timed may now go out twice.

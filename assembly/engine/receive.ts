@@ -4,7 +4,8 @@
 import { Tcb, F, hasFlag, setFlag, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
-import { oooInsert, oooTake } from "./reassembly";
+import { oooInsert, oooTake, oooBytes } from "./reassembly";
+import { dsackNote } from "./dsack";
 import { EventType } from "./events";
 import { Err } from "./errors";
 import { count, Counter } from "./counters";
@@ -62,8 +63,10 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
   }
   // Out of order: hold it in the ring past RCV.NXT and say so at once with SACK (RFC 5681 4.2, RFC 2018 4).
   const q = tcbOoo(t);
+  const held = oooBytes(q);
   if (oooInsert(q, seq, seq + len)) {
     ringCopyIn(r, r.len + (seq - t.rcvNxt), src, len);
+    if (oooBytes(q) == held) dsackNote(t, seq, seq + len); // all held already (RFC 2883 4.1.2)
   } else {
     count(Counter.OOO_DROPPED);
   }

@@ -21,6 +21,7 @@ import { processAck } from "./ack";
 import { receiveText } from "./receive";
 import { ackAllowed } from "./ackrate";
 import { twEnter } from "./timewait";
+import { dsackNote } from "./dsack";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
@@ -173,6 +174,11 @@ function throttledAck(t: Tcb, nowUs: i64): bool {
   return true;
 }
 
+/** Text starting within one receive buffer below RCV.NXT: a duplicate a real sender retransmitted. */
+function recentDuplicate(t: Tcb, seg: Segment): bool {
+  return seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - t.rcvBuf);
+}
+
 @inline export function ackNow(t: Tcb): void {
   setFlag(t, F.ACK_NOW);
   wantOutput(t);
@@ -209,7 +215,15 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
         t.tsRecentUs = nowUs;
       } else {
         count(Counter.PAWS_DROPPED);
-        throttledAck(t, nowUs);
+        // Usually our own retransmission's original, arriving late: report the text it repeats
+        // (RFC 2883 4.1.1) at once so the sender can undo a spurious retransmission (undo.ts).
+        if (recentDuplicate(t, seg)) {
+          const end = seg.seq + seg.payloadLen;
+          dsackNote(t, seg.seq, seqLt(end, t.rcvNxt) ? end : t.rcvNxt);
+          ackNow(t);
+        } else {
+          throttledAck(t, nowUs);
+        }
         return true;
       }
     }
@@ -243,11 +257,15 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
       }
       return true;
     }
-    // Data again from within one receive buffer below RCV.NXT: a retransmission whose sender must
-    // learn that it arrived (and, with SACK, a D-SACK, RFC 2883), answered at once. A blind sender
-    // lands there with odds of one buffer in 2^32; anything else waits for the RFC 5961 7 budget.
-    if (seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - t.rcvBuf)) ackNow(t);
-    else throttledAck(t, nowUs);
+    // Text we already have, from within one receive buffer below RCV.NXT: a retransmission whose
+    // sender must learn that it arrived, answered at once with its D-SACK (RFC 2883 4.1.1). A blind
+    // sender lands there with odds of one buffer in 2^32; anything else waits for the RFC 5961 7 budget.
+    if (recentDuplicate(t, seg)) {
+      if (seqLe(seg.seq + seg.payloadLen, t.rcvNxt)) dsackNote(t, seg.seq, seg.seq + seg.payloadLen);
+      ackNow(t);
+    } else {
+      throttledAck(t, nowUs);
+    }
     return true;
   }
 
@@ -346,6 +364,12 @@ function textAndFin(t: Tcb, seq: u32, dataOffset: u32, dataLen: u32, fin: bool, 
   // Trim what lies before RCV.NXT (duplicate) and beyond the window (RFC 9293 3.10.7.4, first check).
   if (seqLt(seq, t.rcvNxt)) {
     const d = t.rcvNxt - seq;
+    if (len != 0) {
+      // Partly a duplicate: reported at once (RFC 2883 4.1.1; RFC 5681 4.2 acknowledges data out of
+      // order at once), so a sender that retransmitted it can undo without waiting a delayed ACK.
+      dsackNote(t, seq, d < len ? t.rcvNxt : seq + len);
+      ackNow(t);
+    }
     if (d > len) {
       len = 0;
       fin = false;

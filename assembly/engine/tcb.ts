@@ -1,9 +1,10 @@
 // The transmission control block (RFC 9293 3.3.1) and the connection slots that hold them.
 //
 // A TCB lives in pool memory: the scalar fields of class Tcb, then the primitives' records placed
-// inline after it (FlowKey, the two Rings, TimerTable, Rtt, Congestion, OooList, Scoreboard), so one
-// allocation holds a connection and an idle established connection costs TCB_SIZE bytes plus the table
-// and timer-queue entries. Rings, reassembly and scoreboard storage are allocated lazily.
+// inline after it (FlowKey, the two Rings, TimerTable, Rtt, Congestion, OooList, Scoreboard, Rack,
+// Undo), so one allocation holds a connection and an idle established connection costs TCB_SIZE bytes
+// plus the table and timer-queue entries. Rings, reassembly, scoreboard and D-SACK queue storage are
+// allocated lazily.
 //
 // Connection ids carry a generation: id = generation << SLOT_BITS | slot, generation 1..GEN_MAX. A
 // stale id (the slot was freed and maybe reused) no longer matches the slot's generation and is
@@ -16,6 +17,9 @@ import { Rtt } from "./rtt";
 import { Congestion } from "./congestion";
 import { OooList, oooRelease } from "./reassembly";
 import { Scoreboard, sbRelease } from "./scoreboard";
+import { Rack } from "./rack";
+import { Undo } from "./undo";
+import { dsackRelease } from "./dsack";
 
 /** RFC 9293 3.3.2 states, numbered as src/trace.ts TCP_STATES lists them. */
 export const enum State {
@@ -121,16 +125,11 @@ export class Tcb {
   sndWl2: u32;
   maxSndWnd: u32;
   finSeq: u32;
-  /** RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery. */
-  highRxt: u32;
   dupAcks: u32;
   /** Octets Limited Transmit sent beyond cwnd since the last cumulative ACK (RFC 3042). */
   limitedTransmitBytes: u32;
   /** SND.MAX after the outstanding tail loss probe (F.TLP_OUT). */
   tlpEndSeq: u32;
-  /** In SACK recovery the data at SND.UNA was retransmitted when SND.MAX was rtxFence (ack.ts). */
-  rtxFenced: bool;
-  rtxFence: u32;
 
   // Receive sequence variables.
   irs: u32;
@@ -183,6 +182,11 @@ export class Tcb {
   keepCount: u32;
   sndBuf: u32;
   rcvBuf: u32;
+
+  // Reordering and spurious retransmissions (RACK and undo state are the inline Rack and Undo records).
+  /** Duplicate texts to report, one per ACK in the first SACK block (dsack.ts, RFC 2883 4). */
+  dsackQueue: usize;
+  dsackCount: u32;
 }
 
 // Inline records after the scalar fields, each 8-byte aligned.
@@ -197,7 +201,9 @@ const RTT_OFF: usize = align8(TIMERS_OFF + offsetof<TimerTable>());
 const CC_OFF: usize = align8(RTT_OFF + offsetof<Rtt>());
 const OOO_OFF: usize = align8(CC_OFF + offsetof<Congestion>());
 const SB_OFF: usize = align8(OOO_OFF + offsetof<OooList>());
-export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
+const RACK_OFF: usize = align8(SB_OFF + offsetof<Scoreboard>());
+const UNDO_OFF: usize = align8(RACK_OFF + offsetof<Rack>());
+export const TCB_SIZE: usize = align8(UNDO_OFF + offsetof<Undo>());
 
 @inline export function tcbKey(t: Tcb): FlowKey { return changetype<FlowKey>(changetype<usize>(t) + KEY_OFF); }
 @inline export function sndRing(t: Tcb): Ring { return changetype<Ring>(changetype<usize>(t) + SND_OFF); }
@@ -207,6 +213,8 @@ export const TCB_SIZE: usize = align8(SB_OFF + offsetof<Scoreboard>());
 @inline export function tcbCc(t: Tcb): Congestion { return changetype<Congestion>(changetype<usize>(t) + CC_OFF); }
 @inline export function tcbOoo(t: Tcb): OooList { return changetype<OooList>(changetype<usize>(t) + OOO_OFF); }
 @inline export function tcbSb(t: Tcb): Scoreboard { return changetype<Scoreboard>(changetype<usize>(t) + SB_OFF); }
+@inline export function tcbRack(t: Tcb): Rack { return changetype<Rack>(changetype<usize>(t) + RACK_OFF); }
+@inline export function tcbUndo(t: Tcb): Undo { return changetype<Undo>(changetype<usize>(t) + UNDO_OFF); }
 
 /** The TCB's ACK limiter record (ackrate.ts). */
 @inline export function tcbAckLimiter(t: Tcb): usize { return changetype<usize>(t) + offsetof<Tcb>("ackLimitWindowUs"); }
@@ -350,6 +358,7 @@ export function tcbFree(t: Tcb): void {
   ringRelease(rcvRing(t));
   oooRelease(tcbOoo(t));
   sbRelease(tcbSb(t));
+  dsackRelease(t);
   tqRemove(slot);
   store<u32>(slotTcbs + (<usize>slot << 2), 0);
   let gen = <u32>load<u16>(slotGens + (<usize>slot << 1)) + 1;

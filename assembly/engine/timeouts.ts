@@ -6,7 +6,9 @@ import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, t
 import { TimerKind, NEVER, timerGet, timerClear, timerSet, tqPopExpired } from "./timers";
 import { rttBackoff } from "./rtt";
 import { ccOnRto } from "./congestion";
-import { sbClear } from "./scoreboard";
+import { sbForgetSacks } from "./scoreboard";
+import { rackTimeout, rackOnRto } from "./rack";
+import { undoBegin } from "./undo";
 import { EventType } from "./events";
 import { Err } from "./errors";
 import { count, Counter } from "./counters";
@@ -51,6 +53,7 @@ function runTimers(t: Tcb, nowUs: i64): bool {
       return false;
     }
   }
+  if (due(t, TimerKind.Reorder, nowUs)) rackTimeout(t, nowUs);
   if (due(t, TimerKind.Retransmit, nowUs)) {
     if (!retransmitTimeout(t, nowUs)) return false;
   }
@@ -97,19 +100,27 @@ function retransmitTimeout(t: Tcb, nowUs: i64): bool {
     return false;
   }
   rttBackoff(tcbRtt(t));
-  ccOnRto(tcbCc(t), t.sndMax - t.sndUna);
+  const cc = tcbCc(t);
+  // The first timeout of an episode may prove spurious (undo.ts keeps what it reduces).
+  if (t.retries == 1) undoBegin(t, true, nowUs);
+  ccOnRto(cc, t.sndMax - t.sndUna);
+  count(Counter.CWND_REDUCTIONS);
   // Go back to SND.UNA: everything after it is sent again as the window allows. The receiver may
-  // have reneged on SACKed data, so the scoreboard starts over (RFC 2018 8, RFC 6675 5.1).
+  // have reneged on SACKed data, so SACKs and loss marks are forgotten (RFC 2018 8, RFC 6675 5.1);
+  // the transmit times stay for RACK. No fast recovery until the data sent before the timeout is
+  // acknowledged (RFC 6582 3.2 step 1's "after a retransmit timeout", RFC 6675 5.1).
   t.sndNxt = t.sndUna;
-  t.highRxt = t.sndUna;
+  if (hasFlag(t, F.SACK_OK)) {
+    sbForgetSacks(tcbSb(t));
+    cc.recover = t.sndMax;
+    rackOnRto(t);
+  }
   // The receiver may hold the original and echo its TSval to the retransmission (its ACK was lost):
   // such an echo measures this timeout, not the path (ack.ts takes no sample from it).
   t.rtoTsVal = tsNow(t, nowUs);
   setFlag(t, F.RTO_TS);
   t.dupAcks = 0;
   t.limitedTransmitBytes = 0;
-  t.rtxFenced = false;
-  sbClear(tcbSb(t));
   clearFlag(t, F.RTT_TIMING | F.RTX_ONE | F.TLP_OUT | F.TLP_SEND);
   wantOutput(t);
   return true;

@@ -5,7 +5,7 @@
 // Contract
 // - Deadlines are i64 microseconds on the host's clock; NEVER (i64.MAX_VALUE) means not armed. The
 //   core never reads a clock (rule 3): every call that can move a deadline is given it.
-// - TimerTable is six plain i64 fields in TimerKind order, so H4 can place it anywhere in the TCB.
+// - TimerTable is seven plain i64 fields in TimerKind order, so H4 can place it anywhere in the TCB.
 // - The engine-wide queue is a binary min-heap of (deadline, slot) with a position index per slot:
 //   tqSet (insert or move) and tqRemove are O(log n), tqNextDeadline O(1). tqSet with NEVER removes.
 //   Slots must be < the capacity (tqInit, raised by tqReserve when the engine's slots grow, at
@@ -22,7 +22,9 @@ export const enum TimerKind {
   Keepalive = 3,
   TimeWait = 4,
   UserTimeout = 5,
-  COUNT = 6,
+  /** RACK's reordering timer (RFC 8985 6.2 step 5, rack.ts). */
+  Reorder = 6,
+  COUNT = 7,
 }
 
 export const NEVER: i64 = i64.MAX_VALUE;
@@ -35,6 +37,7 @@ export class TimerTable {
   t3: i64;
   t4: i64;
   t5: i64;
+  t6: i64;
 }
 
 export function timersReset(t: TimerTable): void {
@@ -61,6 +64,7 @@ export function timersEarliest(t: TimerTable): i64 {
   let b = t.t2 < t.t3 ? t.t2 : t.t3;
   let c = t.t4 < t.t5 ? t.t4 : t.t5;
   a = a < b ? a : b;
+  c = c < t.t6 ? c : t.t6;
   return a < c ? a : c;
 }
 

@@ -28,6 +28,7 @@ import { NEVER } from "./timers";
 import { ringRelease } from "./ring";
 import { oooRelease } from "./reassembly";
 import { sbRelease } from "./scoreboard";
+import { dsackRelease } from "./dsack";
 import { emitSimple, traceSegment, EventType } from "./events";
 import { count, Counter } from "./counters";
 import * as config from "./config";
@@ -258,6 +259,7 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   if (rcvRing(t).len == 0) ringRelease(rcvRing(t));
   oooRelease(tcbOoo(t));
   sbRelease(tcbSb(t));
+  dsackRelease(t);
   if (slot < 0) {
     // No room and nothing to recycle: the wait is skipped, as when it ends.
     connectionDone(t, 0, 0);

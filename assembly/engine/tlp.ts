@@ -15,13 +15,18 @@
 // ICSK_TIME_LOSS_PROBE shares the retransmit timer); after the probe the RTO is armed again (RFC 8985
 // 7.3). One probe at a time: F.TLP_OUT until the cumulative ACK reaches tlpEndSeq (RFC 8985 7.4).
 import { Segment } from "../wire/packet";
-import { seqGe, seqLe, seqLt } from "../wire/seq";
+import { seqLt } from "../wire/seq";
 import { Tcb, State, F, hasFlag, setFlag, clearFlag, tcbTimers, tcbRtt, tcbCc, isSynchronized } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { rttRto } from "./rtt";
 import { ccOnLossRepaired } from "./congestion";
+import { count, Counter } from "./counters";
 import { wantOutput } from "./conn";
 import { sendMss } from "./emit";
+import { dsackBlock } from "./undo";
+
+// (left, right) out-parameter of dsackBlock.
+const dsackOut = memory.data(8, 4);
 
 /** RFC 8985 7.2 WCDelAckT: the longest a receiver may delay the ACK of a lone segment. */
 const WORST_CASE_DELAYED_ACK_US: i64 = 200_000;
@@ -80,11 +85,7 @@ export function tlpSent(t: Tcb): void {
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
   if (!hasFlag(t, F.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
   clearFlag(t, F.TLP_OUT);
-  // RFC 2883 4: a first block below the cumulative ACK, or inside the second block.
-  const blocks = changetype<usize>(seg) + offsetof<Segment>("sackL0");
-  const left = load<u32>(blocks);
-  const right = load<u32>(blocks, 4);
-  const dsack = seg.sackCount != 0 && (seqLe(right, seg.ack) ||
-    (seg.sackCount > 1 && seqGe(left, load<u32>(blocks, 8)) && seqLe(right, load<u32>(blocks, 12))));
-  if (!dsack) ccOnLossRepaired(tcbCc(t), flightBefore);
+  if (dsackBlock(seg, dsackOut)) return;
+  ccOnLossRepaired(tcbCc(t), flightBefore);
+  count(Counter.CWND_REDUCTIONS);
 }

@@ -17,6 +17,7 @@ import { ringSetCapacity, ringEnsure, ringWritePtr, ringWriteContig, ringCommit,
 import { TimerKind, timerSet } from "./timers";
 import { rttInit } from "./rtt";
 import { ccInit, CcAlgo, ccOnIdleRestart } from "./congestion";
+import { rackReoWnd } from "./rack";
 import { oooClear, oooBytes } from "./reassembly";
 import { Err } from "./errors";
 import * as config from "./config";
@@ -90,7 +91,6 @@ function setIss(t: Tcb, iss: u32): void {
   t.sndUna = iss;
   t.sndNxt = iss;
   t.sndMax = iss;
-  t.highRxt = iss;
   tcbCc(t).recover = iss;
 }
 
@@ -443,7 +443,7 @@ export function statusPtr(): usize {
  *   (sent or not), 84 bytes readable, 88 out-of-order bytes held, 92 duplicate ACKs, 96 f64 SRTT ms,
  *   104 f64 RTTVAR ms, 112 f64 RTO ms, 120 peer MSS, 124 our MSS, 128 local port, 132 remote port,
  *   136 send buffer, 140 receive buffer, 144 local address (16), 160 remote address (16),
- *   176 IP version, 180 TCB bytes.
+ *   176 IP version, 180 TCB bytes, 184 f64 RACK reordering window ms (RFC 8985 6.2 step 4).
  */
 export function connStatus(id: u32): i32 {
   const t = tcbFromId(id);
@@ -489,6 +489,7 @@ export function connStatus(id: u32): i32 {
   storeAddress(p + 160, key.ipVersion, key.remoteA, key.remoteB);
   store<u32>(p, key.ipVersion, 176);
   store<u32>(p, <u32>offsetof<Tcb>(), 180);
+  store<f64>(p, <f64>rackReoWnd(t) / 1000.0, 184);
   return 0;
 }
 

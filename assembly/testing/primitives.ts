@@ -171,8 +171,9 @@ export function tOooRange(q: usize, i: u32): u64 {
 }
 
 import {
-  Scoreboard, sbUpdate, sbIsSacked, sbIsLost, sbPipe, sbNextSeg, sbNextSegLost, sbNextSegRescue, sbSackedBytes,
-  sbClear, sbRelease,
+  Scoreboard, sbSent, sbUpdate, sbIsSacked, sbPipe, sbNextLost, sbMarkLost, sbSackedBytes, sbLostBytes, sbClear,
+  sbForgetSacks, sbRelease, sbStart, sbEnd, sbTsFirst, sbTsLast, sbFlags, sbDeliveredCount, sbDeliveredEnd,
+  sbDeliveredTs, sbDeliveredFlags,
 } from "../engine/scoreboard";
 
 export function tSbNew(): usize { return poolAlloc(offsetof<Scoreboard>()); }
@@ -180,28 +181,30 @@ export function tSbFree(sb: usize): void {
   sbRelease(changetype<Scoreboard>(sb));
   poolFree(sb, offsetof<Scoreboard>());
 }
-export function tSbUpdate(sb: usize, sndUna: u32, sndNxt: u32, blocks: usize, n: u32): u32 {
-  return sbUpdate(changetype<Scoreboard>(sb), sndUna, sndNxt, blocks, n);
+export function tSbSent(sb: usize, seq: u32, end: u32, ts: u32): void { sbSent(changetype<Scoreboard>(sb), seq, end, ts); }
+export function tSbUpdate(sb: usize, sndUna: u32, sndMax: u32, blocks: usize, n: u32): u32 {
+  return sbUpdate(changetype<Scoreboard>(sb), sndUna, sndMax, blocks, n);
 }
 export function tSbIsSacked(sb: usize, seq: u32, end: u32): bool { return sbIsSacked(changetype<Scoreboard>(sb), seq, end); }
-export function tSbIsLost(sb: usize, seq: u32, mss: u32): bool { return sbIsLost(changetype<Scoreboard>(sb), seq, mss); }
-export function tSbPipe(sb: usize, sndUna: u32, sndNxt: u32, highRxt: u32, mss: u32): u32 {
-  return sbPipe(changetype<Scoreboard>(sb), sndUna, sndNxt, highRxt, mss);
-}
-export function tSbNextSeg(sb: usize, sndUna: u32, sndNxt: u32, highRxt: u32, mss: u32, out: usize): bool {
-  return sbNextSeg(changetype<Scoreboard>(sb), sndUna, sndNxt, highRxt, mss, out);
-}
-export function tSbNextSegLost(sb: usize, sndUna: u32, highRxt: u32, mss: u32, out: usize): bool {
-  return sbNextSegLost(changetype<Scoreboard>(sb), sndUna, highRxt, mss, out);
-}
-export function tSbNextSegRescue(sb: usize, sndUna: u32, highRxt: u32, mss: u32, out: usize): bool {
-  return sbNextSegRescue(changetype<Scoreboard>(sb), sndUna, highRxt, mss, out);
-}
+export function tSbPipe(sb: usize, sndUna: u32, sndMax: u32): u32 { return sbPipe(changetype<Scoreboard>(sb), sndUna, sndMax); }
+export function tSbNextLost(sb: usize, mss: u32, out: usize): bool { return sbNextLost(changetype<Scoreboard>(sb), mss, out); }
+export function tSbMarkLost(sb: usize, i: u32): void { sbMarkLost(changetype<Scoreboard>(sb), i); }
 export function tSbSackedBytes(sb: usize): u32 { return sbSackedBytes(changetype<Scoreboard>(sb)); }
+export function tSbLostBytes(sb: usize): u32 { return sbLostBytes(changetype<Scoreboard>(sb)); }
+export function tSbRtxRecords(sb: usize): u32 { return changetype<Scoreboard>(sb).rtxRecords; }
 export function tSbCount(sb: usize): u32 { return changetype<Scoreboard>(sb).count; }
-export function tSbHighSacked(sb: usize): u32 { return changetype<Scoreboard>(sb).highSacked; }
-export function tSbStorage(sb: usize): usize { return changetype<Scoreboard>(sb).ranges; }
+export function tSbStart(sb: usize, i: u32): u32 { return sbStart(changetype<Scoreboard>(sb), i); }
+export function tSbEnd(sb: usize, i: u32): u32 { return sbEnd(changetype<Scoreboard>(sb), i); }
+export function tSbTsFirst(sb: usize, i: u32): u32 { return sbTsFirst(changetype<Scoreboard>(sb), i); }
+export function tSbTsLast(sb: usize, i: u32): u32 { return sbTsLast(changetype<Scoreboard>(sb), i); }
+export function tSbFlags(sb: usize, i: u32): u32 { return sbFlags(changetype<Scoreboard>(sb), i); }
+export function tSbDeliveredCount(): u32 { return sbDeliveredCount(); }
+export function tSbDeliveredEnd(k: u32): u32 { return sbDeliveredEnd(k); }
+export function tSbDeliveredTs(k: u32): u32 { return sbDeliveredTs(k); }
+export function tSbDeliveredFlags(k: u32): u32 { return sbDeliveredFlags(k); }
+export function tSbStorage(sb: usize): usize { return changetype<Scoreboard>(sb).records; }
 export function tSbClear(sb: usize): void { sbClear(changetype<Scoreboard>(sb)); }
+export function tSbForgetSacks(sb: usize): void { sbForgetSacks(changetype<Scoreboard>(sb)); }
 
 import { ccOnAckAt, ccSetClock, cubicW } from "../engine/congestion";
 
@@ -248,6 +251,7 @@ export function tChurn(cycles: u32, ringBytes: u32): u32 {
     }
     oooInsert(ooo, 1100, 2100);
     oooInsert(ooo, 3000, 3500);
+    sbSent(sb, 1000, 10000, i);
     store<u32>(blocks, 2000);
     store<u32>(blocks, 3000, 4);
     sbUpdate(sb, 1000, 10000, blocks, 1);

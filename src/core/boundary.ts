@@ -183,7 +183,7 @@ export const COUNTER_NAMES = [
   "outOfWindow", "oooDropped", "eventsDropped", "controlDropped", "icmpEchoReplies", "notTcpDropped",
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
-  "icmpTooBig", "icmpTooBigIgnored",
+  "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts", "cwndReductions",
 ] as const;
 
 /** The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
@@ -207,7 +207,9 @@ export const STATUS = {
   remoteAddress: 160,
   ipVersion: 176,
   tcbBytes: 180,
+  /** f64: RACK's reordering window, ms (RFC 8985 6.2 step 4). */
+  reoWndMs: 184,
 } as const;
 
 /** The STATUS fields stored as f64. */
-export const STATUS_F64: ReadonlySet<keyof typeof STATUS> = new Set(["srttMs", "rttvarMs", "rtoMs"]);
+export const STATUS_F64: ReadonlySet<keyof typeof STATUS> = new Set(["srttMs", "rttvarMs", "rtoMs", "reoWndMs"]);

@@ -13,6 +13,8 @@ export interface ConnectionStatus {
   recvQueued: number; oooBytes: number; dupAcks: number; srttMs: number; rttvarMs: number; rtoMs: number;
   peerMss: number; localMss: number; localPort: number; remotePort: number; sendBuffer: number; recvBuffer: number;
   localAddress: string; remoteAddress: string; ipVersion: 4 | 6;
+  /** RACK's reordering window (RFC 8985 6.2 step 4), ms. */
+  reoWndMs: number;
 }
 
 /** A connection's ports and addresses; the address text is made on first use. */
@@ -64,6 +66,6 @@ export function decodeStatus(u8: Uint8Array, dv: DataView, p: number): Connectio
     sendQueued: u(S.sendQueued), recvQueued: u(S.recvQueued), oooBytes: u(S.oooBytes), dupAcks: u(S.dupAcks),
     srttMs: f(S.srttMs), rttvarMs: f(S.rttvarMs), rtoMs: f(S.rtoMs), peerMss: u(S.peerMss), localMss: u(S.localMss),
     localPort: u(S.localPort), remotePort: u(S.remotePort), sendBuffer: u(S.sendBuffer), recvBuffer: u(S.recvBuffer),
-    localAddress: addr(S.localAddress), remoteAddress: addr(S.remoteAddress), ipVersion,
+    localAddress: addr(S.localAddress), remoteAddress: addr(S.remoteAddress), ipVersion, reoWndMs: f(S.reoWndMs),
   };
 }

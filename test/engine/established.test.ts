@@ -202,27 +202,85 @@ describe("ESTABLISHED: sending", () => {
   });
 });
 
-describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
-  async function sackEstablished() {
+describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 6675)", () => {
+  /** SACK negotiated; the handshake's round trip takes `rttMs` (SRTT = rttMs, RFC 6298 2.2). */
+  async function sackEstablished(rttMs = 10) {
     const s = await Script.create({ sack: true });
     s.listener = s.engine.listen({ port: 80 });
     s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true });
     s.iss = s.next().seq;
+    s.now += rttMs;
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
     s.events();
     return s;
   }
-  it("retransmits only the holes the SACK blocks leave, the first at once", async () => {
+  /** Sends `n` full segments at the present time and reads them off the wire. */
+  function sendSegments(s: Script, n: number, queued = n, fill = "D") {
+    s.engine.send(s.id, new Uint8Array(queued * 1460).fill(fill.charCodeAt(0)), s.now);
+    for (let i = 0; i < n; i++) s.recv({ flags: ACK | (i === queued - 1 ? PSH : 0), seq: s.l(1 + i * 1460), ack: s.r(1), payload: fill.repeat(1460) });
+  }
+  it("a segment is marked lost once the reordering window has passed after a later one was delivered, not before", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(6 * 1460).fill(68), s.now);
-    for (let i = 0; i < 6; i++) s.recv({ flags: ACK | (i === 5 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "D".repeat(1460) });
+    sendSegments(s, 6);
+    // One round trip later segment 1 is SACKed, segment 0 missing. RACK.min_RTT = 10 ms, no
+    // reordering seen and less than DupThresh SACKed: RACK.reo_wnd = min_RTT / 4 = 2.5 ms.
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).reoWndMs).toBe(2.5);
+    // Segment 0 was sent with 1: lost at 10 + RACK.rtt (10) + 2.5 ms = 22.5 ms, the reordering timer.
+    s.advance(2.4);
+    s.recvNothing();
+    expect(s.engine.nextDeadline()).toBe(22.5);
+    s.advance(0.1);
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+    // Fast recovery: ssthresh = FlightSize / 2, cwnd = ssthresh (RFC 6675 5 step 4.2, no inflation).
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 3 * 1460, ssthresh: 3 * 1460 });
+    expect(s.engine.counters().fastRetransmits).toBe(1);
+  });
+  it("with no reordering seen, DupThresh segments SACKed mark the hole lost at once (RFC 8985 6.2 step 4)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]] });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+  });
+  it("a late original delivered below the highest SACKed shows reordering, no D-SACK needed: DupThresh no longer zeroes the window (RFC 8985 6.2 steps 3, 4)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    // Segment 0, never retransmitted, arrives after segment 1: RACK.reordering_seen.
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2) });
+    // DupThresh segments SACKed above the next hole: with reordering seen the window stays
+    // min_RTT / 4 = 2.5 ms (without, it would be 0 and segment 2 go out at once, as above).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2), sack: [[seg(3), seg(6)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).reoWndMs).toBe(2.5);
+    // Segment 2 was sent at 10 ms: lost at 10 + RACK.rtt (11) + 2.5 = 23.5 ms. Its ACK comes at 22.
+    expect(s.engine.nextDeadline()).toBe(23.5);
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.recvNothing();
+    expect(s.engine.counters()).toMatchObject({ retransmits: 0, cwndReductions: 0 });
+  });
+  it("retransmits only the holes the SACK blocks leave, the first at once whatever pipe says", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
     // Segments 0 and 2 are lost: the peer SACKs 1, then 3, 4, 5.
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(4)], [seg(1), seg(2)]] });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(5)], [seg(1), seg(2)]] });
-    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+    s.recvNothing();
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(6)], [seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
     s.recv({ flags: ACK, seq: seg(2), ack: s.r(1), payload: "D".repeat(1460) });
     s.recvNothing();
     s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
@@ -232,14 +290,13 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
   it("an ACK with new SACK information is a DupAck even when the window grows (RFC 6675 2; Linux grows it on every ACK)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(69), s.now);
-    for (let i = 0; i < 5; i++) s.recv({ flags: ACK | (i === 4 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
+    sendSegments(s, 5, 5, "E");
+    s.advance(10);
     // Segment 0 is lost; each ACK SACKs one more segment and advertises a larger window.
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]], window: 60000 + 1024 });
-    s.recvNothing();
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]], window: 60000 + 2 * 1024 });
     s.recvNothing();
-    // The third DupAck: fast retransmit of the first hole (RFC 6675 5 (4)).
+    expect(s.engine.status(s.id).dupAcks).toBe(2);
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]], window: 60000 + 3 * 1024 });
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "E".repeat(1460) });
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(5)]], window: 60000 + 4 * 1024 });
@@ -252,49 +309,122 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
   it("an ACK that repeats known SACK information is no DupAck, whatever its window (RFC 6675 2)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(69), s.now);
-    for (let i = 0; i < 5; i++) s.recv({ flags: ACK | (i === 4 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
-    for (let i = 0; i < 4; i++) s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    sendSegments(s, 5, 5, "E");
+    s.advance(10);
+    for (let i = 0; i < 4; i++) s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]], window: 60000 + i });
     s.recvNothing();
     expect(s.engine.status(s.id).dupAcks).toBe(1);
   });
   it("Limited Transmit: each of the first two DupAcks sends one new segment beyond cwnd (RFC 3042, RFC 6675 5 (3))", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(13 * 1460).fill(71), s.now);
-    // The initial window (RFC 6928: 14600 bytes) takes ten segments.
-    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "G".repeat(1460) });
+    // The initial window (RFC 6928: 14600 bytes) takes ten of thirteen segments.
+    sendSegments(s, 10, 13, "G");
     s.recvNothing();
+    s.advance(10);
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
     s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "G".repeat(1460) });
     s.recvNothing();
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]] });
     s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "G".repeat(1460) });
     s.recvNothing();
-    // The third DupAck: fast retransmit, and recovery takes over (pipe, RFC 6675 5 (C)).
+    // DupThresh SACKed: segment 0 is lost, recovery takes over (pipe, RFC 6675 5 (C)).
     s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "G".repeat(1460) });
-    // ssthresh from the FlightSize before Limited Transmit (RFC 5681 3.2 step 2): ten segments.
-    expect(s.engine.status(s.id).cwnd).toBe(14600 / 2 + 3 * 1460);
+    // ssthresh from the FlightSize before Limited Transmit (RFC 5681 3.2 step 2): ten segments;
+    // cwnd = ssthresh (RFC 6675 5 step 4.2).
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600 / 2, ssthresh: 14600 / 2 });
   });
-  it("Limited Transmit without SACK: new segments on the first two duplicate ACKs (RFC 3042, RFC 5681 3.2)", async () => {
-    const s = await established();
-    const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(13 * 1460).fill(71), s.now);
-    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "G".repeat(1460) });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
-    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "G".repeat(1460) });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
-    s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "G".repeat(1460) });
-    s.recvNothing();
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0) });
-    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "G".repeat(1460) });
-  });
-  it("tail loss probe: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
+  it("a lost retransmission is marked lost once data sent after it is SACKed (RFC 8985 6.2)", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
-    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    sendSegments(s, 10, 20, "I");
+    s.advance(10);
+    // Segment 0 is lost; 1 to 3 SACKed in one ACK: recovery, cwnd = ssthresh = 5 segments.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "I".repeat(1460) });
+    s.recvNothing();
+    // The retransmission is lost too. 4 to 9 (sent before it) arrive: pipe has room for new data.
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(10)]] });
+    for (let i = 10; i < 14; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "I".repeat(1460) });
+    s.recvNothing();
+    // Segment 10, sent after the retransmission, is SACKed a round trip later: the retransmission
+    // (no reordering seen, reo_wnd 0 in recovery) is lost and goes again at once.
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(11)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "I".repeat(1460) });
+    expect(s.engine.status(s.id).retransmits).toBe(2);
+  });
+  it("a cumulative ACK that also SACKs new data counts as a DupAck (RFC 6675 2, 5)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6, 6, "E");
+    s.advance(10);
+    // Segments 0 and 2 arrive, 1 is lost: segment 0 is acknowledged, 2 SACKed, in one ACK.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(3)]] });
+    s.recvNothing();
+    expect(s.engine.status(s.id).dupAcks).toBe(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(4)]], window: 1000 });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(5)]], window: 2000 });
+    s.recv({ flags: ACK, seq: seg(1), ack: s.r(1), payload: "E".repeat(1460) });
+  });
+  it("a fast retransmission a D-SACK shows was not needed is undone: cwnd and ssthresh come back, the window grows (RFC 3708, RFC 8985 6.2 step 4)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
+    s.advance(2.5);
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 3 * 1460, ssthresh: 3 * 1460 });
+    // The retransmission fills the hole; then the original arrives late and the peer reports it as
+    // a duplicate (RFC 2883 4.1.1: a first block below the cumulative ACK).
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.advance(0.5);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6), sack: [[seg(0), seg(1)]] });
+    s.recvNothing();
+    // Every retransmission of the episode was a duplicate: the reduction is taken back, and the path
+    // reorders: RACK.reo_wnd = 2 (one D-SACK round) * min_RTT / 4.
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, ssthresh: 4294967295, reoWndMs: 5 });
+    expect(s.engine.counters().spuriousRecoveries).toBe(1);
+  });
+  it("a recovery whose loss mark the late original lifts before anything went out again is undone at once (RFC 3708, no D-SACK to wait for)", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    // Two ACKs in one batch, before the engine's output runs: the first SACKs DupThresh segments
+    // above segment 0 (no reordering seen: marked lost, fast recovery, cwnd and ssthresh cut), the
+    // second acknowledges segment 0 itself, the original, late.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 3 * 1460, ssthresh: 3 * 1460 });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    s.recvNothing();
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, ssthresh: 4294967295 });
+    expect(s.engine.counters()).toMatchObject({ retransmits: 0, cwndReductions: 1, spuriousRecoveries: 1 });
+  });
+  it("a recovery is not undone while one of its retransmissions has no D-SACK", async () => {
+    const s = await sackEstablished();
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6);
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(3), seg(6)], [seg(1), seg(2)]] });
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "D".repeat(1460) });
+    s.recv({ flags: ACK, seq: seg(2), ack: s.r(1), payload: "D".repeat(1460) });
+    s.advance(10);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6) });
+    // Segment 0 was only late; segment 2 was lost: one D-SACK, and it comes twice (a duplicated ACK).
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6), sack: [[seg(0), seg(1)]] });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(6), sack: [[seg(0), seg(1)]] });
+    expect(s.engine.status(s.id)).toMatchObject({ ssthresh: 3 * 1460 });
+    expect(s.engine.counters().spuriousRecoveries).toBe(0);
+  });
+  it("tail loss probe: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 3, 3, "H");
     // Nothing comes back. SRTT is 0 (the handshake's sample on the virtual clock): the PTO floor.
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
@@ -304,10 +434,9 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "H".repeat(1460) });
   });
   it("tail loss probe answered with a D-SACK: only ACKs were lost, cwnd stays (RFC 8985 7.4.1, RFC 2883)", async () => {
-    const s = await sackEstablished();
+    const s = await sackEstablished(0);
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
-    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    sendSegments(s, 3, 3, "H");
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
     s.send({ flags: ACK, seq: s.r(1), ack: seg(3), sack: [[seg(2), seg(3)]] });
@@ -315,10 +444,9 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, sndUna: seg(3) });
   });
   it("tail loss probe that repaired the last segment: cwnd and ssthresh drop as for one loss (RFC 8985 7.4.2)", async () => {
-    const s = await sackEstablished();
+    const s = await sackEstablished(0);
     const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(3 * 1460).fill(72), s.now);
-    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "H".repeat(1460) });
+    sendSegments(s, 3, 3, "H");
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
     // No D-SACK: the probe was the first copy of segment 2 to arrive.
@@ -327,43 +455,71 @@ describe("ESTABLISHED: SACK-based loss recovery (RFC 6675)", () => {
     // ssthresh = max(FlightSize / 2, 2 * SMSS) with FlightSize 3 segments (RFC 5681 eq. 4).
     expect(s.engine.status(s.id)).toMatchObject({ cwnd: 2920, ssthresh: 2920 });
   });
-  it("a lost retransmission is sent again once DupThresh segments sent after it are SACKed (RFC 8985 6.2)", async () => {
-    const s = await sackEstablished();
-    const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(20 * 1460).fill(73), s.now);
-    for (let i = 0; i < 10; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "I".repeat(1460) });
-    // Segment 0 is lost: two DupAcks (Limited Transmit sends 10 and 11), the third starts recovery.
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(2)]] });
-    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "I".repeat(1460) });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(3)]] });
-    s.recv({ flags: ACK, seq: seg(11), ack: s.r(1), payload: "I".repeat(1460) });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(4)]] });
-    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "I".repeat(1460) });
-    // The retransmission of 0 is lost as well. SACKs for 4 to 11 make room in pipe for new data (12
-    // on, first sent after the retransmission); while that is SACKed, 0 stays missing.
-    const sentAfter = (k: number) => {
-      s.send({ flags: ACK, seq: s.r(1), ack: seg(0), sack: [[seg(1), seg(k)]] });
-      const seqs: number[] = [];
-      for (;;) {
-        try { seqs.push(s.next().seq); } catch { return seqs; }
-      }
-    };
-    for (let k = 5; k <= 14; k++) expect(sentAfter(k).every((q) => q >= seg(12))).toBe(true);
-    // 12 and 13 SACKed are not yet DupThresh segments' worth; with 14 they are: 0 goes again at once.
-    expect(sentAfter(15)).toContain(seg(0));
+});
+
+describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
+  async function sackPeer(config = {}) {
+    const s = await Script.create({ sack: true, ...config });
+    s.listener = s.engine.listen({ port: 80 });
+    s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true });
+    s.iss = s.next().seq;
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1) });
+    s.events();
+    return s;
+  }
+  it("text wholly below RCV.NXT: the ACK reports it in its first SACK block (4.1.1)", async () => {
+    const s = await sackPeer();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532, sack: [[s.r(1), s.r(5)]] });
+    // Reported once.
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "ef" });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530 });
   });
-  it("a cumulative ACK that also SACKs new data counts as a DupAck (RFC 6675 2, 5)", async () => {
-    const s = await sackEstablished();
-    const seg = (i: number) => s.l(1 + i * 1460);
-    s.engine.send(s.id, new Uint8Array(6 * 1460).fill(69), s.now);
-    for (let i = 0; i < 6; i++) s.recv({ flags: ACK | (i === 5 ? PSH : 0), seq: seg(i), ack: s.r(1), payload: "E".repeat(1460) });
-    // Segments 0 and 2 arrive, 1 is lost: segment 0 is acknowledged, 2 SACKed, in one ACK.
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(3)]] });
+  it("the part of a segment before RCV.NXT (4.1.1), the new text taken", async () => {
+    const s = await sackPeer();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
+    s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "cdef" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530, sack: [[s.r(3), s.r(5)]] });
+  });
+  it("text already held out of order: the D-SACK block first, then the block holding it (4.1.2)", async () => {
+    const s = await sackPeer();
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "efgh" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), sack: [[s.r(5), s.r(9)]] });
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "efgh" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), sack: [[s.r(5), s.r(9)], [s.r(5), s.r(9)]] });
+  });
+  it("several duplicates at once: one ACK each", async () => {
+    const s = await sackPeer();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcdefgh" });
+    s.advance(40);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528 });
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab" });
+    s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "efgh" });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(1), s.r(3)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(5), s.r(9)]] });
     s.recvNothing();
-    expect(s.engine.status(s.id).dupAcks).toBe(1);
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(4)]], window: 1000 });
-    s.send({ flags: ACK, seq: s.r(1), ack: seg(1), sack: [[seg(2), seg(5)]], window: 2000 });
-    s.recv({ flags: ACK, seq: seg(1), ack: s.r(1), payload: "E".repeat(1460) });
+  });
+  it("a late original PAWS refuses is reported too (4.1.1; RFC 7323 5.3 drops it)", async () => {
+    const t = await Script.create({ sack: true, timestamps: true });
+    t.listener = t.engine.listen({ port: 80 });
+    t.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true, timestamps: { value: 1000, echo: 0 } });
+    const synAck = t.next();
+    t.iss = synAck.seq;
+    const ours = synAck.timestamps!.value;
+    t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), timestamps: { value: 1001, echo: ours } });
+    t.events();
+    // The retransmission (TSval 1010) arrives before the original (TSval 1005): the original is
+    // older than TS.Recent, so PAWS drops it, and the ACK still names the duplicate text.
+    t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1010, echo: ours } });
+    t.advance(40);
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 } });
+    t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1005, echo: ours } });
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 }, sack: [[t.r(1), t.r(5)]] });
+    expect(t.engine.counters().pawsDropped).toBe(1);
   });
 });
 
@@ -548,6 +704,39 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(9), timestamps: { value: 1012, echo: (ourTs + 205) >>> 0 } });
     // A fresh echo is a sample again: SRTT = 7/8 * 0 + 1/8 * 10, and RTO is derived anew.
     expect(s.engine.status(s.id)).toMatchObject({ srttMs: 1.25, rtoMs: 200 });
+  });
+  it("a timeout whose first ACK echoes a TSval older than the retransmission was spurious: cwnd and ssthresh come back, no go-back (RFC 3522, RFC 4015)", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.engine.send(s.id, new Uint8Array(3 * 1448).fill(74), s.now);
+    const ts = { value: ourTs, echo: 1001 };
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK | (i === 2 ? PSH : 0), seq: s.l(1 + i * 1448), ack: s.r(1), payload: "J".repeat(1448), timestamps: ts });
+    // The ACKs are late: RTO (200 ms) sends segment 0 again with cwnd = 1 SMSS (RFC 5681 3.1).
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), payload: "J".repeat(1448), timestamps: { value: (ourTs + 200) >>> 0, echo: 1001 } });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 1448, ssthresh: 2896 });
+    // The peer's ACK of segment 0, sent before our retransmission reached it, echoes the original.
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 1448), timestamps: { value: 1002, echo: ourTs } });
+    // Undone: the window is back, and segments 1 and 2, still in flight, are not sent again.
+    s.recvNothing();
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14480, ssthresh: 4294967295, sndNxt: s.l(1 + 3 * 1448) });
+    expect(s.engine.counters().spuriousTimeouts).toBe(1);
+    // Were they lost after all, the next timeout sends them.
+    expect(s.advanceToDeadline()).toBeGreaterThan(0);
+    s.recv({ flags: ACK, seq: s.l(1 + 1448), ack: s.r(1), payload: "J".repeat(1448), timestamps: { value: (ourTs + 201 + 400) >>> 0, echo: 1002 } });
+  });
+  it("a timeout whose first ACK echoes the retransmission stands", async () => {
+    const { s, ourTs } = await withTimestamps();
+    s.engine.send(s.id, new Uint8Array(3 * 1448).fill(74), s.now);
+    for (let i = 0; i < 3; i++) s.next();
+    expect(s.advanceToDeadline()).toBe(200);
+    s.next();
+    s.advance(1);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 1448), timestamps: { value: 1002, echo: (ourTs + 200) >>> 0 } });
+    // Go-back continues: segment 1 again, cwnd grown by what was acknowledged (RFC 3465).
+    expect(s.next().seq).toBe(s.l(1 + 1448));
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 2896, ssthresh: 2896 });
+    expect(s.engine.counters().spuriousTimeouts).toBe(0);
   });
   it("SMSS is the MSS less the timestamp option: after a timeout one 1448-byte segment, no runt (RFC 6691, RFC 7323 3)", async () => {
     const { s, ourTs } = await withTimestamps();

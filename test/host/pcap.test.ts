@@ -148,8 +148,8 @@ describe("pcap writer", () => {
   it("pcap.ts and the memory link bundle for the browser without any Node built-in", async () => {
     const result = await build({
       stdin: {
-        contents: 'export * from "../src/tools/pcap.ts"; export * from "../src/net/memory-link.ts"; export * from "../src/net/link.ts";',
-        resolveDir: join(import.meta.dirname, ".."),
+        contents: 'export * from "./src/tools/pcap.ts"; export * from "./src/net/memory-link.ts"; export * from "./src/net/link.ts";',
+        resolveDir: join(import.meta.dirname, "../.."),
         loader: "ts",
       },
       bundle: true,
