@@ -471,19 +471,19 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532, sack: [[s.r(1), s.r(5)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531, sack: [[s.r(1), s.r(5)]] });
     // Reported once.
     s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "ef" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65529 });
   });
   it("the part of a segment before RCV.NXT (4.1.1), the new text taken", async () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
     s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "cdef" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530, sack: [[s.r(3), s.r(5)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65529, sack: [[s.r(3), s.r(5)]] });
   });
   it("text already held out of order: the D-SACK block first, then the block holding it (4.1.2)", async () => {
     const s = await sackPeer();
@@ -496,11 +496,11 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcdefgh" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab" });
     s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "efgh" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(1), s.r(3)]] });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(5), s.r(9)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527, sack: [[s.r(1), s.r(3)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527, sack: [[s.r(5), s.r(9)]] });
     s.recvNothing();
   });
   it("a late original PAWS refuses is reported too (4.1.1; RFC 7323 5.3 drops it)", async () => {
@@ -516,9 +516,9 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     // older than TS.Recent, so PAWS drops it, and the ACK still names the duplicate text.
     t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1010, echo: ours } });
     t.advance(40);
-    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 } });
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65531, timestamps: { value: (ours + 40) >>> 0, echo: 1010 } });
     t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1005, echo: ours } });
-    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 }, sack: [[t.r(1), t.r(5)]] });
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65531, timestamps: { value: (ours + 40) >>> 0, echo: 1010 }, sack: [[t.r(1), t.r(5)]] });
     expect(t.engine.counters().pawsDropped).toBe(1);
   });
 });
