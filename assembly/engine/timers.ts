@@ -5,7 +5,7 @@
 // Contract
 // - Deadlines are i64 microseconds on the host's clock; NEVER (i64.MAX_VALUE) means not armed. The
 //   core never reads a clock (rule 3): every call that can move a deadline is given it.
-// - TimerTable is seven plain i64 fields in TimerKind order, so H4 can place it anywhere in the TCB.
+// - TimerTable is seven plain i64 fields in TimerKind order, so the TCB can hold it inline (tcb.ts).
 // - The engine-wide queue is a binary min-heap of (deadline, slot) with a position index per slot:
 //   tqSet (insert or move) and tqRemove are O(log n), tqNextDeadline O(1). tqSet with NEVER removes.
 //   Slots must be < the capacity (tqInit, raised by tqReserve when the engine's slots grow, at

@@ -12,6 +12,8 @@
 //   late original arrives after the retransmission that ended it), later when an ACK is reordered.
 //   A network that duplicates one of our retransmissions can fake the last D-SACK; RFC 3708 5 accepts
 //   that risk, and so do we.
+// - A fast recovery that retransmitted nothing before the originals of everything it marked lost
+//   were delivered (undoOnMarksDelivered): the same finding, with no retransmission to be D-SACKed.
 // - Spurious retransmission timeouts: Eifel detection with timestamps (RFC 3522), not F-RTO (RFC
 //   5682). Both peers of this engine and Linux negotiate timestamps by default, and Eifel needs only
 //   the TSecr of the first ACK after the timeout (ack.ts already keeps the timeout's TSval to refuse
@@ -23,7 +25,7 @@
 //   holds (RFC 4015 3.2).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGe, seqGt } from "../wire/seq";
-import { Tcb, F, hasFlag, tcbCc, tcbRack, tcbUndo, tcbSb } from "./tcb";
+import { Tcb, F, hasFlag, clearFlag, tcbCc, tcbRack, tcbUndo, tcbSb } from "./tcb";
 import { sbLostBytes } from "./scoreboard";
 import { ccUndo } from "./congestion";
 import { count, Counter } from "./counters";
@@ -141,6 +143,8 @@ export function undoOnAck(t: Tcb, seg: Segment): bool {
 export function undoOnMarksDelivered(t: Tcb): void {
   const u = tcbUndo(t);
   if (!u.active || u.fromRto || u.rtxBytes != 0 || sbLostBytes(tcbSb(t)) != 0) return;
+  // The first lost run's forced retransmission (RFC 6675 5 step 4.3) has nothing left to send.
+  clearFlag(t, F.RTX_ONE);
   undoSpurious(t);
 }
 
