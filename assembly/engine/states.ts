@@ -14,7 +14,7 @@ import { Err } from "./errors";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, notify } from "./conn";
-import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset } from "./emit";
+import { FLG_FIN, FLG_SYN, FLG_RST, FLG_ACK, queueReset, queueConnectionReset, offerableEdge } from "./emit";
 import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart, packetPtr } from "./input";
 import { processAck } from "./ack";
@@ -88,7 +88,9 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   congestionStart(t);
   t.irs = seg.seq;
   t.rcvNxt = seg.seq + 1;
-  t.rcvAdv = t.rcvNxt;
+  // The edge our SYN offered, its window unscaled (RFC 7323 2.2) and the ring still empty: data in
+  // the SYN,ACK is inside it, and the edge never moves left from here (RFC 9293 3.8.6).
+  t.rcvAdv = offerableEdge(t, 0);
   if (hasAck) {
     ackedSyn(t, seg, nowUs);
     t.sndUna = seg.ack;
