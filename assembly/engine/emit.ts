@@ -118,26 +118,55 @@ function noOptions(seg: Segment): void {
 }
 
 /**
- * The window field we advertise (RFC 9293 3.8.6.2.2 receiver SWS avoidance): the right edge moves
- * right only by at least min(buffer / 2, MSS), and never left (RFC 9293 3.8.6 "shrinking the window"
- * is discouraged). In a SYN the window is never scaled (RFC 7323 2.2).
+ * The right edge the free receive space lets us offer now: RCV.NXT + (field << shift), the field being
+ * the free space scaled down and capped at 16 bits (RFC 7323 2.3; RFC 9293 3.1 for no scaling). This is
+ * exactly what the peer reads from a window field, so the edge we record (RCV.ADV) never lies beyond
+ * what it was told: the truncating shift leaves up to 2^shift - 1 free bytes unoffered, and without
+ * scaling a ring larger than 65,535 bytes is offered 65,535 of them.
+ */
+export function offerableEdge(t: Tcb, shift: u32): u32 {
+  const r = rcvRing(t);
+  let field = (r.cap - r.len) >> shift;
+  if (field > 0xffff) field = 0xffff;
+  return t.rcvNxt + (field << shift);
+}
+
+/**
+ * The window field we advertise. The right edge (RCV.ADV) moves right only by at least
+ * min(buffer / 2, MSS) (RFC 9293 3.8.6.2.2 receiver SWS avoidance), and only to an edge the field can
+ * say exactly (offerableEdge). It never moves left (RFC 9293 3.8.6 discourages shrinking the window):
+ * when RCV.NXT has advanced by a number of bytes that is not a multiple of 2^shift, the kept edge is
+ * not a multiple away and the field rounds down, an apparent retraction of less than 2^shift that
+ * RFC 7323 2.4 anticipates; the acceptability test still honours the kept edge, as 2.4 requires. In a
+ * SYN the window is never scaled (RFC 7323 2.2).
  */
 export function windowField(t: Tcb, syn: bool): u16 {
-  if (windowWouldOpen(t)) t.rcvAdv = t.rcvNxt + (rcvRing(t).cap - rcvRing(t).len);
-  let wnd = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
-  if (!syn) wnd >>= t.rcvShift;
+  const shift = syn ? 0 : t.rcvShift;
+  if (edgeWouldOpen(t, shift)) t.rcvAdv = offerableEdge(t, shift);
+  const wnd = seqGt(t.rcvAdv, t.rcvNxt) ? (t.rcvAdv - t.rcvNxt) >> shift : 0;
   return wnd > 0xffff ? 0xffff : <u16>wnd;
 }
 
 /**
- * Whether the free receive space would move the advertised right edge by at least
- * min(buffer / 2, MSS): the receiver side of SWS avoidance (RFC 9293 3.8.6.2.2).
+ * Whether the next window field would move the advertised right edge by at least
+ * min(buffer / 2, MSS): the receiver side of SWS avoidance (RFC 9293 3.8.6.2.2), measured on the edge
+ * the field can offer (offerableEdge), not on the raw free space.
  */
 export function windowWouldOpen(t: Tcb): bool {
-  const r = rcvRing(t);
-  const edge = t.rcvNxt + (r.cap - r.len);
+  return edgeWouldOpen(t, t.rcvShift);
+}
+
+/**
+ * RCV.BUFF of the SWS rule is the most the window field can offer, not the ring: without scaling a
+ * 256 KiB ring is offered 65,535 bytes, and with an MSS near 64 KiB (MTU 65535) a threshold of one MSS
+ * would hold the edge until the sender's override timeout.
+ */
+function edgeWouldOpen(t: Tcb, shift: u32): bool {
+  const edge = offerableEdge(t, shift);
   if (!seqGt(edge, t.rcvAdv)) return false;
-  let threshold = r.cap >> 1;
+  const maxField: u32 = <u32>0xffff << shift;
+  const cap = rcvRing(t).cap;
+  let threshold = (cap < maxField ? cap : maxField) >> 1;
   if (t.localMss < threshold) threshold = t.localMss;
   return edge - t.rcvAdv >= threshold;
 }

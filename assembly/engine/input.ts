@@ -9,7 +9,7 @@
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
-import { Tcb, State, Life, Member, Due, tcbKey, rcvRing, tcbAtSlot, tcbFree, slotOf } from "./tcb";
+import { Tcb, State, Life, Member, Due, tcbKey, tcbAtSlot, tcbFree, slotOf } from "./tcb";
 import { FlowKey } from "../wire/flowkey";
 import { tableLookup, tableInsert, listenerLookup } from "./table";
 import { traceSegment, EventType } from "./events";
@@ -167,8 +167,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
     if (config.synCookies) {
       const localMss = linkMss(seg.ipVersion);
       const iss = cookieMake(lookupKey, seg.seq, seg.mss != 0 ? <u32>seg.mss : 536, nowUs);
-      const window = l.rcvBuf < 0xffff ? l.rcvBuf : 0xffff;
-      if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, window, localMss)) count(Counter.SYN_COOKIES_SENT);
+      if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, cookieWindow(l.rcvBuf), localMss)) count(Counter.SYN_COOKIES_SENT);
     } else {
       count(Counter.SYN_DROPPED_HALF_OPEN);
     }
@@ -219,6 +218,14 @@ function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
 }
 
 /**
+ * The window of a SYN,ACK carrying a SYN cookie: the receive buffer, unscaled (RFC 7323 2.2; a cookie
+ * keeps no window scale, so none is offered). The connection the ACK creates records the same edge.
+ */
+function cookieWindow(rcvBuf: u32): u32 {
+  return rcvBuf < 0xffff ? rcvBuf : 0xffff;
+}
+
+/**
  * The ACK of a cookie SYN,ACK (RFC 4987 3.6): the connection is created as if it had been in
  * SYN-RECEIVED all along (no options but the MSS were agreed), then the ACK is processed as usual.
  */
@@ -231,8 +238,8 @@ function cookieArrives(l: Tcb, seg: Segment, mss: u32, nowUs: i64): void {
   t.rcvShift = 0;
   t.irs = seg.seq - 1;
   t.rcvNxt = seg.seq;
-  const r = rcvRing(t);
-  t.rcvAdv = t.rcvNxt + (r.cap < 0xffff ? r.cap : 0xffff);
+  // The edge is the one the cookie SYN,ACK offered, not the (larger, power-of-two) ring's.
+  t.rcvAdv = t.rcvNxt + cookieWindow(t.rcvBuf);
   t.lastAckSent = t.rcvNxt;
   t.iss = seg.ack - 1;
   t.sndUna = t.iss;

@@ -15,7 +15,7 @@ import { count, Counter } from "./counters";
 import * as config from "./config";
 import { setState, connectionDone, wantOutput, ackNow, notify } from "./conn";
 import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
-import { queueReset, queueConnectionReset } from "./emit";
+import { queueReset, queueConnectionReset, offerableEdge } from "./emit";
 import { keepaliveTouch } from "./timeouts";
 import { takeSynOptions, congestionStart } from "./handshake";
 import { processAck } from "./ack";
@@ -84,7 +84,9 @@ export function synSentArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   congestionStart(t);
   t.irs = seg.seq;
   t.rcvNxt = seg.seq + 1;
-  t.rcvAdv = t.rcvNxt;
+  // The edge our SYN offered, its window unscaled (RFC 7323 2.2) and the ring still empty: data in
+  // the SYN,ACK is inside it, and the edge never moves left from here (RFC 9293 3.8.6).
+  t.rcvAdv = offerableEdge(t, 0);
   if (hasAck) {
     ackedSyn(t, seg, nowUs);
     t.sndUna = seg.ack;

@@ -24,6 +24,7 @@ if (!probe.ok) console.warn(`browser tests SKIPPED: ${probe.reason}`);
 /** The workload's page script: the same function as in Node, handed the module under test. */
 function workloadPage(entry: string): string {
   return `import * as tcpwasm from ${JSON.stringify(entry)};
+import { wireWorkload } from "/workload.js";
 export default (input) => wireWorkload(tcpwasm, input);
 `;
 }
@@ -145,7 +146,7 @@ describe("the browser entries' module graphs (static, from dist/)", () => {
   it("the check finds a Node built-in and a require() behind a dynamic import", async () => {
     const root = mkdtempSync(join(tmpdir(), "tcpwasm-graph-"));
     try {
-      writeFileSync(join(root, "entry.js"), `export const later = () => import("../chunk.js");\n`);
+      writeFileSync(join(root, "entry.js"), `export const later = () => import("./chunk.js");\n`);
       writeFileSync(
         join(root, "chunk.js"),
         `import { readFileSync } from "node:fs";\nexport const read = readFileSync;\nexport const os = () => require("os");\n`,

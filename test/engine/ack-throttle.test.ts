@@ -91,13 +91,13 @@ describe("RFC 5961 7 throttle on the ACKs of dropped segments", () => {
     s.engine.close(s.id, s.now);
     s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(1) });
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
     s.engine.release(s.id, s.now);
     expect(s.engine.timeWaitCount()).toBe(1);
     expect(flood(s, (i) => ({ flags: ACK, seq: s.r(2 + 100000 + i), ack: s.l(2), payload: "x" }))).toBe(ALLOWANCE);
     // The next second, the peer's retransmitted FIN is acknowledged again.
     s.advance(1000);
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
   });
 });

@@ -34,7 +34,7 @@ describe("FIN-WAIT-1", () => {
   it("FIN with the ACK of ours: the ACK first (fifth check), then the FIN (eighth): TIME-WAIT", async () => {
     const s = await finWait1();
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
     expect(s.transitions()).toEqual(["FIN-WAIT-1>FIN-WAIT-2", "FIN-WAIT-2>TIME-WAIT"]);
   });
   it("keeps receiving data after our FIN (half-close)", async () => {
@@ -52,7 +52,7 @@ describe("FIN-WAIT-2", () => {
     expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe("late");
     s.send({ flags: FIN | ACK, seq: s.r(5), ack: s.l(2) });
     // Receiver SWS avoidance: 4 bytes read do not move the right edge (RFC 9293 3.8.6.2.2).
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(6), window: 65531 });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(6), window: 65530 });
     expect(s.transitions()).toEqual(["FIN-WAIT-2>TIME-WAIT"]);
   });
   it("a FIN ahead of missing data waits until the data arrives", async () => {
@@ -61,7 +61,7 @@ describe("FIN-WAIT-2", () => {
     s.recv({ flags: ACK, seq: s.l(2), ack: s.r(1) });
     expect(s.state()).toBe("FIN-WAIT-2");
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(2), payload: "ab" });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(4), window: 65533 });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(4), window: 65532 });
     expect(s.transitions()).toEqual(["FIN-WAIT-2>TIME-WAIT"]);
   });
 });
@@ -79,13 +79,13 @@ describe("TIME-WAIT", () => {
     const s = await timeWait();
     s.advance(10000);
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
     expect(s.engine.nextDeadline()).toBe(70000);
   });
   it("a newer SYN starts a new connection on the same 4-tuple (RFC 6191); an old one gets an ACK", async () => {
     const s = await timeWait();
     s.send({ flags: SYN, seq: s.r(0), mss: 1460 });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
     expect(s.state()).toBe("TIME-WAIT");
     s.send({ flags: SYN, seq: s.r(100000), mss: 1460 });
     const synAck = s.next();
@@ -113,10 +113,10 @@ describe("CLOSE-WAIT and LAST-ACK", () => {
   it("CLOSE-WAIT: we may still send; CLOSE sends FIN: LAST-ACK; its ACK: CLOSED", async () => {
     const s = await closeWait();
     s.engine.send(s.id, new TextEncoder().encode("reply"), s.now);
-    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(2), payload: "reply" });
+    s.recv({ flags: ACK | PSH, seq: s.l(1), ack: s.r(2), payload: "reply", window: 65534 });
     s.send({ flags: ACK, seq: s.r(2), ack: s.l(6) });
     s.engine.close(s.id, s.now);
-    s.recv({ flags: FIN | ACK, seq: s.l(6), ack: s.r(2) });
+    s.recv({ flags: FIN | ACK, seq: s.l(6), ack: s.r(2), window: 65534 });
     expect(s.transitions()).toEqual(["CLOSE-WAIT>LAST-ACK"]);
     s.send({ flags: ACK, seq: s.r(2), ack: s.l(7) });
     expect(s.transitions()).toEqual(["LAST-ACK>CLOSED"]);
@@ -125,7 +125,7 @@ describe("CLOSE-WAIT and LAST-ACK", () => {
   it("LAST-ACK retransmits the FIN on RTO", async () => {
     const s = await lastAck();
     s.advanceToDeadline();
-    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2) });
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
     s.send({ flags: ACK, seq: s.r(2), ack: s.l(2) });
     expect(s.state()).toBe("CLOSED");
   });
@@ -164,7 +164,7 @@ describe("CLOSE in SYN-RECEIVED (RFC 9293 3.10.4)", () => {
     s.recvNothing();
     expect(s.transitions()).toEqual(["FIN-WAIT-1>FIN-WAIT-2"]);
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(2) });
-    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2) });
+    s.recv({ flags: ACK, seq: s.l(2), ack: s.r(2), window: 65534 });
     expect(s.transitions()).toEqual(["FIN-WAIT-2>TIME-WAIT"]);
     expect(s.events()).toEqual([{ type: "peerFin", id: s.id }]);
   });

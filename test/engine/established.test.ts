@@ -13,7 +13,7 @@ describe("ESTABLISHED: receiving", () => {
     s.recvNothing();
     expect(s.events()).toEqual([{ type: "readable", id: s.id }]);
     expect(s.advanceToDeadline()).toBe(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(6), window: 65531 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(6), window: 65530 });
     expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe("hello");
   });
   it("ACKs at once every second full-sized segment (RFC 9293 3.8.6.3)", async () => {
@@ -21,13 +21,13 @@ describe("ESTABLISHED: receiving", () => {
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(1460) });
     s.recvNothing();
     s.send({ flags: ACK, seq: s.r(1461), ack: s.l(1), payload: text(1460) });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2921), window: 65536 - 2920 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2921), window: 65535 - 2920 });
   });
   it("reading opens the window and sends an update only past the SWS threshold (RFC 9293 3.8.6.2.2)", async () => {
     const s = await established();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(1000) });
     s.send({ flags: ACK, seq: s.r(1001), ack: s.l(1), payload: text(1000) });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2001), window: 63536 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2001), window: 63535 });
     s.engine.recv(s.id, s.now, 1000);
     s.recvNothing(); // 1000 < MSS: no update
     s.engine.recv(s.id, s.now);
@@ -38,7 +38,7 @@ describe("ESTABLISHED: receiving", () => {
     s.send({ flags: ACK, seq: s.r(101), ack: s.l(1), payload: text(100, "b") });
     s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 65535 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(100, "a") });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(201), window: 65336 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(201), window: 65335 });
     expect(new TextDecoder().decode(s.engine.recv(s.id, s.now))).toBe(text(100, "a") + text(100, "b"));
   });
   it("drops text beyond the window and keeps what fits", async () => {
@@ -93,9 +93,9 @@ describe("ESTABLISHED: out-of-order data with SACK blocks (RFC 2018)", () => {
     s.send({ flags: ACK, seq: s.r(501), ack: s.l(1), payload: text(100) });
     s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), sack: [[s.r(501), s.r(601)], [s.r(201), s.r(301)]] });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: text(200) });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(301), window: 65536 - 300, sack: [[s.r(501), s.r(601)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(301), window: 65535 - 300, sack: [[s.r(501), s.r(601)]] });
     s.send({ flags: ACK, seq: s.r(301), ack: s.l(1), payload: text(200) });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(601), window: 65536 - 600 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(601), window: 65535 - 600 });
     expect(s.engine.recv(s.id, s.now)).toHaveLength(600);
   });
 });
@@ -471,19 +471,19 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532, sack: [[s.r(1), s.r(5)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531, sack: [[s.r(1), s.r(5)]] });
     // Reported once.
     s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "ef" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65529 });
   });
   it("the part of a segment before RCV.NXT (4.1.1), the new text taken", async () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcd" });
     s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "cdef" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65530, sack: [[s.r(3), s.r(5)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(7), window: 65529, sack: [[s.r(3), s.r(5)]] });
   });
   it("text already held out of order: the D-SACK block first, then the block holding it (4.1.2)", async () => {
     const s = await sackPeer();
@@ -496,11 +496,11 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     const s = await sackPeer();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abcdefgh" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab" });
     s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "efgh" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(1), s.r(3)]] });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65528, sack: [[s.r(5), s.r(9)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527, sack: [[s.r(1), s.r(3)]] });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(9), window: 65527, sack: [[s.r(5), s.r(9)]] });
     s.recvNothing();
   });
   it("a late original PAWS refuses is reported too (4.1.1; RFC 7323 5.3 drops it)", async () => {
@@ -516,9 +516,9 @@ describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
     // older than TS.Recent, so PAWS drops it, and the ACK still names the duplicate text.
     t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1010, echo: ours } });
     t.advance(40);
-    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 } });
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65531, timestamps: { value: (ours + 40) >>> 0, echo: 1010 } });
     t.send({ flags: ACK, seq: t.r(1), ack: t.l(1), payload: "abcd", timestamps: { value: 1005, echo: ours } });
-    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65532, timestamps: { value: (ours + 40) >>> 0, echo: 1010 }, sack: [[t.r(1), t.r(5)]] });
+    t.recv({ flags: ACK, seq: t.l(1), ack: t.r(5), window: 65531, timestamps: { value: (ours + 40) >>> 0, echo: 1010 }, sack: [[t.r(1), t.r(5)]] });
     expect(t.engine.counters().pawsDropped).toBe(1);
   });
 });
@@ -611,7 +611,7 @@ describe("ESTABLISHED: window scaling across 64 KiB (RFC 7323 2)", () => {
     expect(synAck).toEqual({ ...TEMPL, flags: SYN | ACK, seq: s.iss, ack: s.r(1), mss: 1460 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "a" });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65535 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
   });
 });
 
@@ -619,23 +619,23 @@ describe("ESTABLISHED: quick ACKs at the start of a connection", () => {
   it("the first QUICK_ACKS in-order segments are acknowledged at once, then the delayed ACK applies (RFC 1122 4.2.3.2)", async () => {
     const s = await established({ quickAcks: 2 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "a" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65535 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
     s.send({ flags: ACK, seq: s.r(2), ack: s.l(1), payload: "bb" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65532 });
     // The phase is over: a lone segment waits for the delayed-ACK timer.
     s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "c" });
     s.recvNothing();
     expect(s.advanceToDeadline()).toBe(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531 });
   });
   it("an out-of-order segment does not use up the phase (it is acknowledged at once anyway)", async () => {
     const s = await established({ quickAcks: 2 });
     s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "c" });
     s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 65535 });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65532 });
     s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "d" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531 });
     s.send({ flags: ACK, seq: s.r(5), ack: s.l(1), payload: "e" });
     s.recvNothing();
   });
@@ -658,9 +658,9 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     const { s, ourTs } = await withTimestamps();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "new", timestamps: { value: 1005, echo: ourTs } });
     s.advance(40);
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65532, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
     s.send({ flags: ACK, seq: s.r(4), ack: s.l(1), payload: "old", timestamps: { value: 1002, echo: ourTs } });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65532, timestamps: { value: (ourTs + 40) >>> 0, echo: 1005 } });
     expect(s.engine.counters().pawsDropped).toBe(1);
     expect(s.engine.status(s.id).recvQueued).toBe(3);
   });
@@ -669,7 +669,7 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "ab", timestamps: { value: 1005, echo: ourTs } });
     s.recvNothing();
     s.send({ flags: ACK, seq: s.r(3), ack: s.l(1), payload: "cd", timestamps: { value: 1006, echo: ourTs } });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65532, timestamps: { value: ourTs, echo: 1005 } });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(5), window: 65531, timestamps: { value: ourTs, echo: 1005 } });
   });
   it("TS.Recent is not taken from an unacceptable segment", async () => {
     const { s, ourTs } = await withTimestamps();

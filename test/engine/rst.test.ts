@@ -110,7 +110,7 @@ describe("unacceptable segments (RFC 9293 3.10.7.4 first check)", () => {
     const s = await established();
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abc" });
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), payload: "abc" });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65533 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(4), window: 65532 });
     expect(s.engine.status(s.id).recvQueued).toBe(3);
   });
   it("a segment without ACK is dropped", async () => {

@@ -90,7 +90,7 @@ describe("a SYN for a 4-tuple we hold in TIME-WAIT (we closed first)", () => {
       const fin = s.next();
       expect(fin).toMatchObject({ flags: FIN | ACK, seq: (synAck.seq + 1) >>> 0 });
       s.send({ flags: FIN | ACK, seq: peerSeq + 1, ack: fin.seq + 1, timestamps: ts(fin.timestamps!.value) });
-      const last = s.recv({ flags: ACK, seq: fin.seq + 1, ack: peerSeq + 2, window: 65535,
+      const last = s.recv({ flags: ACK, seq: fin.seq + 1, ack: peerSeq + 2, window: 65534,
         timestamps: { value: fin.timestamps!.value, echo: PEER_TS } });
       s.engine.release(id, s.now);
       old = { sndNxt: (fin.seq + 1) >>> 0, tsVal: last.timestamps!.value };
@@ -103,7 +103,7 @@ describe("a SYN for a 4-tuple we hold in TIME-WAIT (we closed first)", () => {
 
   it("an older TSval (PAWS) or, at the same TSval, an old sequence number is answered, not taken", async () => {
     const { s, fin } = await timeWaitWithTimestamps(PEER_TS + 1);
-    const answer = { flags: ACK, seq: fin.seq + 1, ack: s.r(2), window: 65535, timestamps: { value: fin.timestamps!.value, echo: PEER_TS + 1 } };
+    const answer = { flags: ACK, seq: fin.seq + 1, ack: s.r(2), window: 65534, timestamps: { value: fin.timestamps!.value, echo: PEER_TS + 1 } };
     s.send({ flags: SYN, seq: s.r(100000), mss: 1460, timestamps: { value: PEER_TS, echo: 0 } });
     s.recv(answer);
     s.send({ flags: SYN, seq: s.r(1), mss: 1460, timestamps: { value: PEER_TS + 1, echo: 0 } });
@@ -235,7 +235,7 @@ describe("compact TIME-WAIT", () => {
     s.advance(10000);
     s.send({ flags: FIN | ACK, seq: s.r(1), ack: fin.seq + 1, timestamps: { value: PEER_TS + 7, echo: fin.timestamps!.value } });
     // TS.Recent is the old one (the FIN is a duplicate, RFC 7323 4.3); our clock moved 10 s.
-    s.recv({ flags: ACK, seq: fin.seq + 1, ack: s.r(2), window: 65535, timestamps: { value: fin.timestamps!.value + 10000, echo: PEER_TS } });
+    s.recv({ flags: ACK, seq: fin.seq + 1, ack: s.r(2), window: 65534, timestamps: { value: fin.timestamps!.value + 10000, echo: PEER_TS } });
     expect(s.engine.nextDeadline()).toBe(70000);
     s.send({ flags: RST, seq: s.r(2), ack: 0, timestamps: { value: PEER_TS + 8, echo: 0 } });
     s.recvNothing();

@@ -162,8 +162,11 @@ describe("stack", () => {
     const serverIn = collect(s);
     const payload = data(512 * 1024, 3);
     const sending = writeAll(client, payload, true);
-    // The receive ring fills, the peer is told the window is zero, and the sender stops.
-    await p.runUntil(() => client.status().sndWnd === 0 && s.status().recvQueued === 64 * 1024, "zero window");
+    // The receive ring fills, the peer is told the window is zero, and the sender stops. Not to the
+    // last byte: the SYN,ACK offered 65,535 bytes, unscaled (RFC 7323 2.2), that edge moves only by
+    // min(buffer / 2, MSS) or more (RFC 9293 3.8.6.2.2), and the windows after it count pairs of bytes
+    // (shift 1), so the window reads zero with 65,534 or 65,535 bytes in.
+    await p.runUntil(() => client.status().sndWnd === 0 && s.status().recvQueued >= 64 * 1024 - 2, "zero window");
     expect(serverIn.chunks).toHaveLength(0);
     const stalledAt = client.status().sndUna;
     // Long enough for several zero-window probes (RFC 9293 3.8.6.1): none of them moves SND.UNA.

@@ -168,7 +168,7 @@ describe.skipIf(!probe.ok)("interop harness: cleanup when the test process dies"
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tcpwi-harness-"));
     await build({
-      entryPoints: [join(here, "netns.ts")],
+      entryPoints: [join(here, "../fixtures/interop/netns.ts")],
       bundle: true,
       platform: "node",
       format: "esm",

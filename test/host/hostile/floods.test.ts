@@ -79,7 +79,9 @@ describe("out-of-order flood (SegmentSmack, CVE-2018-6922)", () => {
     const recvBuffer = 256 * 1024;
     const server = await hub.stack(SERVER, { config: { recvBuffer } });
     const sides = hashingServer(server);
-    const raw = new RawTcp(hub, { srcPort: 40001 });
+    // Window scaling on: the whole 256 KiB ring is the window the flood aims into (unscaled, the
+    // window is 65,535 bytes and most of the flood would be outside it, RFC 9293 3.10.7.4).
+    const raw = new RawTcp(hub, { srcPort: 40001, wscale: 7 });
     await raw.open();
     const base = memoryOf(server);
     const data = bytes(200_000, 7);

@@ -89,14 +89,10 @@ describe("blind RST (RFC 5961 3)", () => {
     await stillDelivers(e);
   });
 
-  // Known engine bug, open: emit.ts windowField clamps the unscaled window FIELD to 65,535 but sets the
-  // right edge (RCV.ADV) from the whole free ring, so the acceptability test lets in what the peer was
-  // never offered. Capping the edge changes the windows dozens of packet scripts expect; until that
-  // fix lands this runs as an expected failure (vitest's it.fails turns red the day it passes).
-  it.fails("without window scaling the window is the 65,535 bytes advertised: RSTs beyond it are dropped without an answer", async () => {
-    // RFC 7323 2.2 / RFC 9293 3.10.7.4: with no scale the window field caps RCV.WND at 65,535; the
-    // engine keeps its 256 KiB ring as RCV.WND for the acceptability test, so segments the peer was
-    // never allowed to send pass it and draw challenge ACKs.
+  it("without window scaling the window is the 65,535 bytes advertised: RSTs beyond it are dropped without an answer", async () => {
+    // RFC 7323 2.2 / RFC 9293 3.10.7.4: with no scale the window field caps RCV.WND at 65,535, and the
+    // right edge the acceptability test uses is the one that field offered, not the 256 KiB ring, so a
+    // RST the peer could not have sent in window is dropped without a challenge ACK.
     const e = await established();
     expect(e.raw.peerWindow).toBe(65535);
     const answers = await burst(e, INJECTIONS.rstBeyondUnscaledWindow);
