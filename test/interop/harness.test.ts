@@ -177,7 +177,7 @@ describe.skipIf(!probe.ok)("interop harness: cleanup when the test process dies"
     });
     writeFileSync(
       join(dir, "victim.mjs"),
-      `import { createTunNetns } from "../fixtures/interop/netns.ts";
+      `import { createTunNetns } from "./netns.mjs";
 const t = await createTunNetns();
 process.stdout.write(t.ns.name + "\\n");
 if (process.argv[2] === "throw") setTimeout(() => { throw new Error("a failing test"); }, 50);
