@@ -9,9 +9,28 @@ import {
 import {
   ArpPacket, parseArp, writeArpRequest, writeArpReply, writeArpProbe, writeArpAnnouncement,
 } from "../wire/arp";
+import { Segment } from "../wire/segment";
+import { Reason } from "../wire/reason";
+import { parsePacket } from "../wire/packet";
+import {
+  NdMessage, parseNd, emitNd, writeNeighborSolicitation, writeNeighborAdvertisement, writeRouterAdvertisement,
+  solicitedNodeLow,
+} from "../wire/ndp";
 
 const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 const arp = changetype<ArpPacket>(memory.data(offsetof<ArpPacket>(), 8));
+const seg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
+const nd = changetype<NdMessage>(memory.data(offsetof<NdMessage>(), 8));
+const ra = changetype<NdMessage>(memory.data(offsetof<NdMessage>(), 8));
+
+/** Added to a wire Reason when parsePacket refused the IP packet before the edge parser ran. */
+export const IP_REFUSED: u32 = 0x100;
+
+/** parsePacket with checksums verified: NOT_TCP is where the edge parsers take over. */
+function parseIp(p: usize, len: u32): u32 {
+  const r = parsePacket(p, len, seg, true);
+  return r == Reason.NOT_TCP ? 0 : IP_REFUSED | r;
+}
 
 export function tEthParse(p: usize, len: u32, own: u64): u32 { return parseEthernet(p, len, own, frame); }
 export function tEthDst(): u64 { return frame.dstMac; }
@@ -50,3 +69,64 @@ export function tFrameParse(p: usize, len: u32, own: u64): u32 {
   if (frame.etherType == 0x0806) return parseArp(p + frame.payloadOffset, frame.payloadLen, arp);
   return EdgeReason.OK;
 }
+
+export function tNdParse(p: usize, len: u32): u32 {
+  const r = parseIp(p, len);
+  if (r != 0) return r;
+  return parseNd(p, len, seg, nd);
+}
+export function tNdType(): u32 { return nd.type; }
+export function tNdFlags(): u32 { return nd.flags; }
+export function tNdTargetA(): u64 { return nd.targetA; }
+export function tNdTargetB(): u64 { return nd.targetB; }
+export function tNdHasSourceLinkAddr(): bool { return nd.hasSourceLinkAddr; }
+export function tNdSourceLinkAddr(): u64 { return nd.sourceLinkAddr; }
+export function tNdHasTargetLinkAddr(): bool { return nd.hasTargetLinkAddr; }
+export function tNdTargetLinkAddr(): u64 { return nd.targetLinkAddr; }
+export function tNdCurHopLimit(): u32 { return nd.curHopLimit; }
+export function tNdRouterLifetime(): u32 { return nd.routerLifetime; }
+export function tNdReachableTime(): u32 { return nd.reachableTime; }
+export function tNdRetransTimer(): u32 { return nd.retransTimer; }
+export function tNdMtu(): u32 { return nd.mtu; }
+export function tNdPrefixCount(): u32 { return nd.prefixCount; }
+export function tNdPrefixLength(): u32 { return nd.prefixLength; }
+export function tNdPrefixFlags(): u32 { return nd.prefixFlags; }
+export function tNdValidLifetime(): u32 { return nd.validLifetime; }
+export function tNdPreferredLifetime(): u32 { return nd.preferredLifetime; }
+export function tNdPrefixA(): u64 { return nd.prefixA; }
+export function tNdPrefixB(): u64 { return nd.prefixB; }
+export function tNdOptionsOffset(): u32 { return nd.optionsOffset; }
+export function tNdOptionsLen(): u32 { return nd.optionsLen; }
+export function tNdWriteNs(p: usize, srcA: u64, srcB: u64, targetA: u64, targetB: u64, mac: u64): u32 {
+  return writeNeighborSolicitation(p, srcA, srcB, targetA, targetB, mac);
+}
+export function tNdWriteNa(p: usize, srcA: u64, srcB: u64, dstA: u64, dstB: u64, targetA: u64, targetB: u64, flags: u32, mac: u64): u32 {
+  return writeNeighborAdvertisement(p, srcA, srcB, dstA, dstB, targetA, targetB, flags, mac);
+}
+/** Router fields for tNdWriteRa; mtu 0 leaves the MTU option out, prefixLength 255 the prefix. */
+export function tNdRaFields(curHopLimit: u32, flags: u32, lifetime: u32, reachable: u32, retrans: u32, mtu: u32): void {
+  memory.fill(changetype<usize>(ra), 0, offsetof<NdMessage>());
+  ra.curHopLimit = curHopLimit;
+  ra.flags = flags;
+  ra.routerLifetime = lifetime;
+  ra.reachableTime = reachable;
+  ra.retransTimer = retrans;
+  ra.mtu = mtu;
+}
+export function tNdRaPrefix(prefixA: u64, prefixB: u64, length: u32, flags: u32, valid: u32, preferred: u32): void {
+  ra.prefixCount = 1;
+  ra.prefixA = prefixA;
+  ra.prefixB = prefixB;
+  ra.prefixLength = length;
+  ra.prefixFlags = flags;
+  ra.validLifetime = valid;
+  ra.preferredLifetime = preferred;
+}
+export function tNdWriteRa(p: usize, srcA: u64, srcB: u64, dstA: u64, dstB: u64, mac: u64): u32 {
+  return writeRouterAdvertisement(p, srcA, srcB, dstA, dstB, mac, ra);
+}
+/** emitNd of the last parsed message: a parse -> emit round trip. */
+export function tNdEmitParsed(p: usize, srcA: u64, srcB: u64, dstA: u64, dstB: u64): u32 {
+  return emitNd(p, srcA, srcB, dstA, dstB, nd);
+}
+export function tSolicitedNodeLow(low: u64): u64 { return solicitedNodeLow(low); }
