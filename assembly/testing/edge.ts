@@ -16,12 +16,15 @@ import {
   NdMessage, parseNd, emitNd, writeNeighborSolicitation, writeNeighborAdvertisement, writeRouterAdvertisement,
   solicitedNodeLow,
 } from "../wire/ndp";
+import { Datagram, parseUdp, emitUdpHeaders, finishUdpChecksum } from "../wire/udp";
+import { icmpDestUnreachable, icmpPortUnreachable } from "../wire/icmp";
 
 const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 const arp = changetype<ArpPacket>(memory.data(offsetof<ArpPacket>(), 8));
 const seg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 const nd = changetype<NdMessage>(memory.data(offsetof<NdMessage>(), 8));
 const ra = changetype<NdMessage>(memory.data(offsetof<NdMessage>(), 8));
+const dgram = changetype<Datagram>(memory.data(offsetof<Datagram>(), 8));
 
 /** Added to a wire Reason when parsePacket refused the IP packet before the edge parser ran. */
 export const IP_REFUSED: u32 = 0x100;
@@ -130,3 +133,30 @@ export function tNdEmitParsed(p: usize, srcA: u64, srcB: u64, dstA: u64, dstB: u
   return emitNd(p, srcA, srcB, dstA, dstB, nd);
 }
 export function tSolicitedNodeLow(low: u64): u64 { return solicitedNodeLow(low); }
+
+export function tUdpParse(p: usize, len: u32, verify: bool): u32 {
+  const r = parseIp(p, len);
+  if (r != 0) return r;
+  return parseUdp(p, len, seg, dgram, verify);
+}
+export function tUdpSrcPort(): u32 { return dgram.srcPort; }
+export function tUdpDstPort(): u32 { return dgram.dstPort; }
+export function tUdpPayloadOffset(): u32 { return dgram.payloadOffset; }
+export function tUdpPayloadLen(): u32 { return dgram.payloadLen; }
+export function tUdpHasChecksum(): bool { return dgram.hasChecksum; }
+export function tUdpEmitHeaders(
+  p: usize, ipVersion: u32, srcA: u64, srcB: u64, dstA: u64, dstB: u64, srcPort: u32, dstPort: u32, payloadLen: u32, ttl: u32,
+): u32 {
+  return emitUdpHeaders(p, ipVersion, srcA, srcB, dstA, dstB, srcPort, dstPort, payloadLen, ttl);
+}
+export function tUdpFinish(p: usize, totalLen: u32): void { finishUdpChecksum(p, totalLen); }
+
+/** parsePacket, then a port unreachable error about the packet to `out`; 0 when none may be sent. */
+export function tIcmpPortUnreachable(p: usize, len: u32, out: usize, cap: u32): u32 {
+  if (parseIp(p, len) != 0) return 0;
+  return icmpPortUnreachable(p, len, seg, out, cap);
+}
+export function tIcmpDestUnreachable(p: usize, len: u32, code: u32, out: usize, cap: u32): u32 {
+  if (parseIp(p, len) != 0) return 0;
+  return icmpDestUnreachable(p, len, seg, code, out, cap);
+}
