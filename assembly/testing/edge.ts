@@ -160,3 +160,97 @@ export function tIcmpDestUnreachable(p: usize, len: u32, code: u32, out: usize, 
   if (parseIp(p, len) != 0) return 0;
   return icmpDestUnreachable(p, len, seg, code, out, cap);
 }
+
+// ---- Fuzzing: many untrusted inputs per call, each parsed where a read past its end traps ----
+
+/** Inputs handed to tEdgeFuzz, by the parser they exercise. */
+export const FUZZ_FRAME: u32 = 0;
+export const FUZZ_ARP: u32 = 1;
+export const FUZZ_ND: u32 = 2;
+export const FUZZ_UDP: u32 = 3;
+
+let tailPage: i32 = -1;
+
+/**
+ * Where a `len`-byte input goes so that its last byte is the last byte of linear memory: a page grown
+ * here, outside the heap, and re-grown if the heap has grown past it since. Any read beyond the input
+ * is then an out-of-bounds trap, not a silent read of the next record.
+ */
+function tailFor(len: u32): usize {
+  if (tailPage < 0 || memory.size() != tailPage + 1) tailPage = memory.grow(1);
+  return (<usize>(tailPage + 1) << 16) - len;
+}
+
+/** The whole receive path of a frame from a TAP device: Ethernet, ARP or IP, then ND or UDP, then
+ *  the port unreachable error a closed port would send (written to `out`). */
+function fuzzFrame(p: usize, len: u32, own: u64, out: usize): u32 {
+  let r = parseEthernet(p, len, own, frame);
+  if (r != EdgeReason.OK) return r;
+  assert(frame.payloadOffset + frame.payloadLen == len);
+  const inner = p + frame.payloadOffset;
+  if (frame.etherType == 0x0806) return fuzzArp(inner, frame.payloadLen);
+  if (frame.etherType == 0x86dd) {
+    r = fuzzNd(inner, frame.payloadLen);
+    if (r != EdgeReason.ND_NOT_ND) return r;
+  }
+  if (frame.etherType == 0x0800 || frame.etherType == 0x86dd) return fuzzUdp(inner, frame.payloadLen, out);
+  return EdgeReason.OK;
+}
+
+function fuzzArp(p: usize, len: u32): u32 {
+  const r = parseArp(p, len, arp);
+  if (r == EdgeReason.OK) assert(arp.operation == 1 || arp.operation == 2);
+  return r;
+}
+
+function fuzzNd(p: usize, len: u32): u32 {
+  const ip = parseIp(p, len);
+  if (ip != 0) return ip;
+  const r = parseNd(p, len, seg, nd);
+  if (r == EdgeReason.OK) assert(nd.optionsOffset + nd.optionsLen <= len);
+  return r;
+}
+
+function fuzzUdp(p: usize, len: u32, out: usize): u32 {
+  const ip = parseIp(p, len);
+  if (ip != 0) return ip;
+  const r = parseUdp(p, len, seg, dgram, true);
+  if (r == EdgeReason.OK) {
+    assert(dgram.payloadOffset + dgram.payloadLen <= len);
+    const n = icmpPortUnreachable(p, len, seg, out, 1280);
+    assert(n <= (seg.ipVersion == 6 ? <u32>1280 : <u32>576));
+  }
+  return r;
+}
+
+/**
+ * Runs parser `kind` (FUZZ_*) over the records at `ptr` ([u32 length][bytes][pad to 4], as
+ * parseBatch takes them), each copied to the end of memory first; stores each result as a u16 at
+ * `resultsOut` (an EdgeReason, or IP_REFUSED | Reason) and returns the number of records. Debug
+ * assertions check what an accepted input reports lies inside it. `out` takes the ICMP errors.
+ */
+export function tEdgeFuzz(kind: u32, ptr: usize, byteLen: u32, own: u64, resultsOut: usize, out: usize): u32 {
+  let off: u32 = 0;
+  let n: u32 = 0;
+  while (byteLen - off >= 4) {
+    const len = load<u32>(ptr + off);
+    if (len > byteLen - off - 4 || len > 65536) break;
+    const p = tailFor(len);
+    memory.copy(p, ptr + off + 4, len);
+    let r: u32;
+    if (kind == FUZZ_FRAME) r = fuzzFrame(p, len, own, out);
+    else if (kind == FUZZ_ARP) r = fuzzArp(p, len);
+    else if (kind == FUZZ_ND) r = fuzzNd(p, len);
+    else r = fuzzUdp(p, len, out);
+    store<u16>(resultsOut + (<usize>n << 1), <u16>r);
+    n++;
+    off = (off + 4 + len + 3) & ~3;
+    if (off > byteLen) break;
+  }
+  return n;
+}
+
+/** Reads the byte `at` bytes into a `len`-byte input placed as tEdgeFuzz places it: traps from `at` = len. */
+export function tTailRead(len: u32, at: u32): u32 {
+  return <u32>load<u8>(tailFor(len) + at);
+}

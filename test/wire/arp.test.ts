@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_FRAMES as F } from "../fixtures/edge-frames.js";
 import { E, GUEST_MAC, STACK_MAC, hex, ip4, loadEdge, mac, macText, toHex, type Edge } from "../fixtures/edge-util.js";
+import { FUZZ, FUZZ_INPUTS, fuzzEdge } from "../fixtures/edge-fuzz.js";
 
 let t: Edge;
 beforeAll(async () => {
@@ -112,4 +113,13 @@ describe("ARP: emit", () => {
     expect(t.p.tArpSenderIp()).toBe(ip4("10.0.2.2"));
     expect(t.p.tArpTargetIp()).toBe(ip4("10.0.2.15"));
   });
+});
+
+describe("fuzz", () => {
+  it(`parses ${FUZZ_INPUTS.toLocaleString("en")} random and mutated ARP packets without a trap`, () => {
+    const tally = fuzzEdge(t, FUZZ.ARP, [F.arpRequest, F.arpReply, F.arpProbe, F.arpAnnouncement].map((f) => arpOf(f)), FUZZ_INPUTS, 0xa4b);
+    expect([...tally.values()].reduce((a, b) => a + b, 0)).toBe(FUZZ_INPUTS);
+    // The mutations reach acceptance and every refusal this parser has.
+    for (const reason of [E.OK, E.ARP_TRUNCATED, E.ARP_FORMAT, E.ARP_OPERATION, E.ARP_SENDER]) expect(tally.get(reason) ?? 0, `EdgeReason ${reason}`).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_FRAMES as F } from "../fixtures/edge-frames.js";
 import { E, GUEST_MAC, STACK_MAC, hex, ip4, ip6, loadEdge, mac, macText, toHex, type Edge } from "../fixtures/edge-util.js";
+import { FUZZ, FUZZ_INPUTS, fuzzEdge } from "../fixtures/edge-fuzz.js";
 
 const D = { US: 0, BROADCAST: 1, MULTICAST_IPV4: 2, MULTICAST_IPV6: 3, MULTICAST_OTHER: 4, OTHER: 5 };
 const OWN = mac(STACK_MAC);
@@ -121,5 +122,22 @@ describe("Ethernet II: emit", () => {
     expect(t.p.tEthPad(t.out, 42)).toBe(60);
     expect(Array.from(t.read(t.out + 42, 20))).toEqual([...new Array(18).fill(0), 0xee, 0xee]);
     expect(t.p.tEthPad(t.out, 61)).toBe(61);
+  });
+});
+
+describe("fuzz", () => {
+  it(`parses ${FUZZ_INPUTS.toLocaleString("en")} random and mutated Ethernet frames through the whole receive path (Ethernet, ARP or IP, ND or UDP, the port unreachable error) without a trap`, () => {
+    const tally = fuzzEdge(t, FUZZ.FRAME, [F.ethIpv4Udp, F.arpRequest, F.arpReply, F.vlan, F.qinq, F.stp, F.ipv4Multicast, F.rsFrame, F.nsResolveFrame, F.nsDadFrame, F.naSolicitedFrame, F.naUnsolicitedFrame, F.raFromGuestFrame].map(hex), FUZZ_INPUTS, 0xe7e4);
+    expect([...tally.values()].reduce((a, b) => a + b, 0)).toBe(FUZZ_INPUTS);
+    // The mutations reach acceptance and every refusal this parser has.
+    for (const reason of [E.OK, E.ETH_TRUNCATED, E.ETH_VLAN, E.ETH_NOT_ETHERNET_II, E.ETH_GROUP_SOURCE, E.ARP_TRUNCATED, E.ARP_FORMAT, E.ARP_OPERATION, E.ARP_SENDER]) expect(tally.get(reason) ?? 0, `EdgeReason ${reason}`).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe("fuzz harness", () => {
+  it("places each input at the end of linear memory, so a read one byte past it traps", () => {
+    expect(t.p.tTailRead(100, 99)).toBeTypeOf("number");
+    expect(() => t.p.tTailRead(100, 100)).toThrow(WebAssembly.RuntimeError);
+    expect(() => t.p.tTailRead(0, 0)).toThrow(WebAssembly.RuntimeError);
   });
 });

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_FRAMES as F } from "../fixtures/edge-frames.js";
 import { E, GUEST_MAC, STACK_MAC, fixV6Checksum, hex, ip6, ip6Bytes, loadEdge, mac, macText, toHex, type Edge } from "../fixtures/edge-util.js";
+import { FUZZ, FUZZ_INPUTS, fuzzEdge } from "../fixtures/edge-fuzz.js";
 
 const RS = 133, RA = 134, NS = 135, NA = 136;
 let t: Edge;
@@ -251,3 +252,12 @@ describe("neighbour discovery: emit", () => {
 function addrText(b: Uint8Array): string {
   return Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(":");
 }
+
+describe("fuzz", () => {
+  it(`parses ${FUZZ_INPUTS.toLocaleString("en")} random and mutated IPv6 packets carrying neighbour discovery without a trap`, () => {
+    const tally = fuzzEdge(t, FUZZ.ND, [F.rs, F.raFromGuest, F.nsResolve, F.nsDad, F.naSolicited, F.naUnsolicited, F.buildRa, F.buildNs, F.buildNa].map(hex), FUZZ_INPUTS, 0x4d1);
+    expect([...tally.values()].reduce((a, b) => a + b, 0)).toBe(FUZZ_INPUTS);
+    // The mutations reach acceptance and every refusal this parser has.
+    for (const reason of [E.OK, E.ND_NOT_ND, E.ND_TRUNCATED, E.ND_HOP_LIMIT, E.ND_CODE, E.ND_CHECKSUM, E.ND_TARGET, E.ND_OPTION, E.ND_ADDRESS]) expect(tally.get(reason) ?? 0, `EdgeReason ${reason}`).toBeGreaterThan(0);
+  }, 60_000);
+});

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_FRAMES as F } from "../fixtures/edge-frames.js";
 import { E, fixV4Checksum, fixV6Checksum, hex, ip4, ip6, loadEdge, toHex, type Edge } from "../fixtures/edge-util.js";
+import { FUZZ, FUZZ_INPUTS, fuzzEdge } from "../fixtures/edge-fuzz.js";
 import { checksumRef } from "../fixtures/checksum-reference.js";
 
 const IP_REFUSED = 0x100;
@@ -224,4 +225,13 @@ describe("ICMP and ICMPv6 port unreachable", () => {
     expect(out[21]).toBe(2);
     expect(checksumRef(out.subarray(20))).toBe(0);
   });
+});
+
+describe("fuzz", () => {
+  it(`parses ${FUZZ_INPUTS.toLocaleString("en")} random and mutated IP packets carrying UDP (and the port unreachable error for each accepted one) without a trap`, () => {
+    const tally = fuzzEdge(t, FUZZ.UDP, [F.udp4, F.udp4NoChecksum, F.udp6, F.udp4Empty, F.udp4Big, F.udp6Big].map(hex), FUZZ_INPUTS, 0xd9);
+    expect([...tally.values()].reduce((a, b) => a + b, 0)).toBe(FUZZ_INPUTS);
+    // The mutations reach acceptance and every refusal this parser has.
+    for (const reason of [E.OK, E.UDP_TRUNCATED, E.UDP_LENGTH, E.UDP_CHECKSUM, E.UDP_ZERO_CHECKSUM_V6, E.UDP_NOT_UDP]) expect(tally.get(reason) ?? 0, `EdgeReason ${reason}`).toBeGreaterThan(0);
+  }, 60_000);
 });
