@@ -2,9 +2,10 @@
 // icmp.ts's unreachable errors) for test/wire/{ethernet,arp,ndp,udp}.test.ts. Each parser decodes
 // into one static struct whose fields the getters below read; MACs and IPv6 address halves cross as
 // u64 (BigInt on the host) in memory byte order.
-import { EdgeReason } from "../wire/reason";
+import { EdgeReason, EDGE_REASON_COUNT } from "../wire/reason";
 import {
   EtherFrame, parseEthernet, writeEthernet, padFrame, classifyDestination, ipv4MulticastMac, ipv6MulticastMac,
+  ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6,
 } from "../wire/ethernet";
 import {
   ArpPacket, parseArp, writeArpRequest, writeArpReply, writeArpProbe, writeArpAnnouncement,
@@ -18,6 +19,8 @@ import {
 } from "../wire/ndp";
 import { Datagram, parseUdp, emitUdpHeaders, finishUdpChecksum } from "../wire/udp";
 import { icmpDestUnreachable, icmpPortUnreachable } from "../wire/icmp";
+
+export function tEdgeReasonCount(): u32 { return EDGE_REASON_COUNT; }
 
 const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 const arp = changetype<ArpPacket>(memory.data(offsetof<ArpPacket>(), 8));
@@ -69,7 +72,7 @@ export function tArpAnnounce(p: usize, mac: u64, ip: u32): u32 { return writeArp
 export function tFrameParse(p: usize, len: u32, own: u64): u32 {
   const r = parseEthernet(p, len, own, frame);
   if (r != EdgeReason.OK) return r;
-  if (frame.etherType == 0x0806) return parseArp(p + frame.payloadOffset, frame.payloadLen, arp);
+  if (frame.etherType == ETHERTYPE_ARP) return parseArp(p + frame.payloadOffset, frame.payloadLen, arp);
   return EdgeReason.OK;
 }
 
@@ -188,12 +191,12 @@ function fuzzFrame(p: usize, len: u32, own: u64, out: usize): u32 {
   if (r != EdgeReason.OK) return r;
   assert(frame.payloadOffset + frame.payloadLen == len);
   const inner = p + frame.payloadOffset;
-  if (frame.etherType == 0x0806) return fuzzArp(inner, frame.payloadLen);
-  if (frame.etherType == 0x86dd) {
+  if (frame.etherType == ETHERTYPE_ARP) return fuzzArp(inner, frame.payloadLen);
+  if (frame.etherType == ETHERTYPE_IPV6) {
     r = fuzzNd(inner, frame.payloadLen);
     if (r != EdgeReason.ND_NOT_ND) return r;
   }
-  if (frame.etherType == 0x0800 || frame.etherType == 0x86dd) return fuzzUdp(inner, frame.payloadLen, out);
+  if (frame.etherType == ETHERTYPE_IPV4 || frame.etherType == ETHERTYPE_IPV6) return fuzzUdp(inner, frame.payloadLen, out);
   return EdgeReason.OK;
 }
 

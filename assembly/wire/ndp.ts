@@ -228,7 +228,8 @@ export function ndMessageLen(m: NdMessage): u32 {
   let len: u32;
   if (m.type == TYPE_ROUTER_SOLICITATION) len = RS_LEN;
   else if (m.type == TYPE_ROUTER_ADVERTISEMENT) len = RA_LEN;
-  else len = NS_LEN;
+  else if (m.type == TYPE_NEIGHBOR_SOLICITATION) len = NS_LEN;
+  else len = NA_LEN;
   if (m.hasSourceLinkAddr) len += LINK_ADDR_OPT_UNITS << 3;
   if (m.hasTargetLinkAddr) len += LINK_ADDR_OPT_UNITS << 3;
   if (m.mtu != 0) len += MTU_OPT_UNITS << 3;
@@ -257,10 +258,11 @@ export function emitNd(p: usize, srcA: u64, srcB: u64, dstA: u64, dstB: u64, m: 
     store<u32>(msg + RA_RETRANS_TIMER, bswap<u32>(m.retransTimer));
     off = RA_LEN;
   } else {
+    // NS and NA: the reserved word (NA: its flags byte), then the target address.
     if (m.type == TYPE_NEIGHBOR_ADVERTISEMENT) store<u8>(msg + NA_FLAGS, <u8>m.flags);
     store<u64>(msg + TARGET, m.targetA);
     store<u64>(msg + TARGET + 8, m.targetB);
-    off = NS_LEN;
+    off = TARGET + 16;
   }
   if (m.hasSourceLinkAddr) off = writeLinkAddrOption(msg + off, off, OPT_SOURCE_LINK_ADDR, m.sourceLinkAddr);
   if (m.hasTargetLinkAddr) off = writeLinkAddrOption(msg + off, off, OPT_TARGET_LINK_ADDR, m.targetLinkAddr);

@@ -3,7 +3,7 @@
 // classified, and the header writer round-trips through the parser.
 import { beforeAll, describe, expect, it } from "vitest";
 import { EDGE_FRAMES as F } from "../fixtures/edge-frames.js";
-import { E, GUEST_MAC, STACK_MAC, hex, ip4, ip6, loadEdge, mac, macText, toHex, type Edge } from "../fixtures/edge-util.js";
+import { E, EDGE_REASON_COUNT, GUEST_MAC, STACK_MAC, hex, ip4, ip6, loadEdge, mac, macText, toHex, type Edge } from "../fixtures/edge-util.js";
 import { FUZZ, FUZZ_INPUTS, fuzzEdge } from "../fixtures/edge-fuzz.js";
 
 const D = { US: 0, BROADCAST: 1, MULTICAST_IPV4: 2, MULTICAST_IPV6: 3, MULTICAST_OTHER: 4, OTHER: 5 };
@@ -132,6 +132,13 @@ describe("fuzz", () => {
     // The mutations reach acceptance and every refusal this parser has.
     for (const reason of [E.OK, E.ETH_TRUNCATED, E.ETH_VLAN, E.ETH_NOT_ETHERNET_II, E.ETH_GROUP_SOURCE, E.ARP_TRUNCATED, E.ARP_FORMAT, E.ARP_OPERATION, E.ARP_SENDER]) expect(tally.get(reason) ?? 0, `EdgeReason ${reason}`).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe("EdgeReason numbering", () => {
+  it("the tests' table of names covers every EdgeReason of assembly/wire/reason.ts", () => {
+    expect(t.p.tEdgeReasonCount()).toBe(EDGE_REASON_COUNT);
+    expect(Object.values(E)).toEqual(Array.from({ length: EDGE_REASON_COUNT }, (_, i) => i));
+  });
 });
 
 describe("fuzz harness", () => {
