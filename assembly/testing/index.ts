@@ -3,3 +3,4 @@
 // export list stays assembly/index.ts.
 export * from "./primitives";
 export { seqLt, seqLe, seqGt, seqGe, seqMax, seqMin, seqInRange } from "../wire/seq";
+export * from "./edge";

@@ -190,3 +190,84 @@ export function icmpTooBig(inPtr: usize, inLen: u32, seg: Segment, out: QuotedTc
   out.remotePort = <u32>bswap<u16>(load<u16>(p, 2));
   out.seq = bswap<u32>(load<u32>(p, 4));
 }
+
+// ---- Destination unreachable errors: ICMP (RFC 792) and ICMPv6 (RFC 4443 3.1) ----
+//
+// Contract: icmpDestUnreachable takes a packet parsePacket refused with Reason.NOT_TCP (so `seg` holds
+// its validated IP fields and bounds) that the caller will not deliver, for example a UDP datagram to
+// a closed port. It refuses to answer what RFC 1122 3.2.2 and RFC 4443 2.4 (e) forbid answering on the
+// packet alone (an ICMP error, a multicast or broadcast destination, a source that names no single
+// host), then quotes as much of the packet as fits in the minimum reassembly size (576 bytes, RFC
+// 1812 4.3.2.3) or the minimum IPv6 MTU (1280, RFC 4443 3.1). outPtr may equal inPtr. Rate limiting
+// (RFC 4443 2.4 (f)) is the caller's.
+
+/** RFC 792 code 3 of destination unreachable; RFC 4443 3.1 type 1 and its code 4. */
+export const ICMP_PORT_UNREACHABLE: u8 = 3;
+export const ICMPV6_DEST_UNREACHABLE: u8 = 1;
+export const ICMPV6_PORT_UNREACHABLE: u8 = 4;
+/** The largest ICMP error datagram: every IPv4 host reassembles 576 bytes (RFC 1122 3.3.2). */
+export const ICMP_ERROR_MAX: u32 = 576;
+/** The largest ICMPv6 error packet: the IPv6 minimum MTU (RFC 4443 2.4 (c)). */
+export const ICMPV6_ERROR_MAX: u32 = 1280;
+
+/** RFC 792 types that report errors, which no error may answer (RFC 1122 3.2.2). */
+@inline function isIcmpError(type: u32): bool {
+  return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/**
+ * Writes a destination unreachable error with `code` (an RFC 792 code for IPv4, an RFC 4443 3.1 code
+ * for IPv6) about the packet at inPtr to outPtr; returns its length, or 0 (nothing written) when no
+ * error may be sent or it would not fit in outCap bytes.
+ */
+export function icmpDestUnreachable(inPtr: usize, inLen: u32, seg: Segment, code: u32, outPtr: usize, outCap: u32): u32 {
+  const ipEnd = seg.payloadOffset + seg.payloadLen;
+  if (seg.payloadOffset > inLen || seg.payloadLen > inLen - seg.payloadOffset) return 0;
+  const upper = inPtr + seg.payloadOffset;
+  if (seg.ipVersion == 4) {
+    if (!answerableIpv4(<u32>seg.srcA) || !answerableIpv4(<u32>seg.dstA)) return 0;
+    if (seg.ipProto == IPPROTO_ICMP && (seg.payloadLen == 0 || isIcmpError(<u32>icmpType(upper)))) return 0;
+    let quoted = ipEnd;
+    if (quoted > ICMP_ERROR_MAX - ipv4.MIN_HEADER_LEN - ERROR_HEADER_LEN) quoted = ICMP_ERROR_MAX - ipv4.MIN_HEADER_LEN - ERROR_HEADER_LEN;
+    const total = ipv4.MIN_HEADER_LEN + ERROR_HEADER_LEN + quoted;
+    if (total > outCap) return 0;
+    const msg = outPtr + ipv4.MIN_HEADER_LEN;
+    memory.copy(msg + ERROR_HEADER_LEN, inPtr, quoted);
+    ipv4.writeIpv4(outPtr, 0, total, 0, true, REPLY_TTL, IPPROTO_ICMP, <u32>seg.dstA, <u32>seg.srcA);
+    ipv4.fillIpv4Checksum(outPtr);
+    finishError(msg, ERROR_HEADER_LEN + quoted, ICMP_DEST_UNREACHABLE, code, 0);
+    return total;
+  }
+  if (seg.ipVersion == 6) {
+    if (!answerableIpv6(seg.srcA, seg.srcB) || (seg.dstA & 0xff) == 0xff) return 0;
+    // RFC 4443 2.4 (e): no error about an error message (types 0-127).
+    if (seg.ipProto == IPPROTO_ICMPV6 && (seg.payloadLen == 0 || icmpType(upper) < 128)) return 0;
+    let quoted = ipEnd;
+    if (quoted > ICMPV6_ERROR_MAX - ipv6.HEADER_LEN - ERROR_HEADER_LEN) quoted = ICMPV6_ERROR_MAX - ipv6.HEADER_LEN - ERROR_HEADER_LEN;
+    const msgLen = ERROR_HEADER_LEN + quoted;
+    const total = ipv6.HEADER_LEN + msgLen;
+    if (total > outCap) return 0;
+    const msg = outPtr + ipv6.HEADER_LEN;
+    memory.copy(msg + ERROR_HEADER_LEN, inPtr, quoted);
+    ipv6.writeIpv6(outPtr, 0, 0, msgLen, IPPROTO_ICMPV6, REPLY_TTL, seg.dstA, seg.dstB, seg.srcA, seg.srcB);
+    finishError(msg, msgLen, ICMPV6_DEST_UNREACHABLE, code,
+      pseudoHeaderSumV6(outPtr + ipv6.SRC_ADDR, outPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen));
+    return total;
+  }
+  return 0;
+}
+
+/** Port unreachable (ICMP code 3, ICMPv6 code 4) about the packet at inPtr: see icmpDestUnreachable. */
+export function icmpPortUnreachable(inPtr: usize, inLen: u32, seg: Segment, outPtr: usize, outCap: u32): u32 {
+  const code: u32 = seg.ipVersion == 6 ? ICMPV6_PORT_UNREACHABLE : ICMP_PORT_UNREACHABLE;
+  return icmpDestUnreachable(inPtr, inLen, seg, code, outPtr, outCap);
+}
+
+/** Type, code, a zero unused word and the checksum over the message (+ pseudo-header). */
+@inline function finishError(p: usize, len: u32, type: u8, code: u32, pseudo: u32): void {
+  store<u8>(p + TYPE, type);
+  store<u8>(p + CODE, <u8>code);
+  store<u16>(p + CHECKSUM, 0);
+  store<u32>(p + 4, 0);
+  store<u16>(p + CHECKSUM, bswap<u16>(finishChecksum(onesSum(p, len, pseudo))));
+}
