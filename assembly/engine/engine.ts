@@ -1,5 +1,5 @@
 // The engine's boundary: initialisation, the input / output / timers calls, the deadline, and the
-// regions the host reads and writes. assembly/index.ts re-exports these; src/engine.ts wraps them.
+// regions the host reads and writes. assembly/index.ts re-exports these; src/core/engine.ts wraps them.
 // Times cross the boundary as f64 milliseconds on the host's clock and are i64 microseconds inside.
 import { tableInit, tableBytes } from "./table";
 import { ephemeralRange } from "./ports";

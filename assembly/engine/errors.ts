@@ -1,5 +1,5 @@
 // Error codes the engine returns and reports in events: small stable integers, so that the boundary
-// carries numbers only; the host maps each to a Node-style code once, in src/errors.ts. Never
+// carries numbers only; the host maps each to a Node-style code once, in src/core/errors.ts. Never
 // renumber; only append. Functions that return a connection id or a byte count return the negated
 // code on failure. How a connection ended (Outcome) maps to its code here too, in outcomeError.
 export const enum Err {

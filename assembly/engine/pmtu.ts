@@ -46,7 +46,7 @@ export function setLinkMtu(mtu: u32): void {
 
 /**
  * Our MSS on the current link for `ipVersion` (RFC 9293 3.7.1): the MTU less 40 or 60 bytes. IPv6
- * counts at least 1280 (RFC 8200 5): a host does not route IPv6 over a narrower link (src/stack.ts).
+ * counts at least 1280 (RFC 8200 5): a host does not route IPv6 over a narrower link (src/tcp/stack.ts).
  */
 export function linkMss(ipVersion: u32): u32 {
   let mtu = currentLinkMtu != 0 ? currentLinkMtu : config.mtu;

@@ -19,7 +19,7 @@ import { OooList, oooRelease } from "./reassembly";
 import { Scoreboard, sbRelease } from "./scoreboard";
 import { Rack, Undo, dsackQueueFree } from "./lossrecords";
 
-/** RFC 9293 3.3.2 states, numbered as src/trace.ts TCP_STATES lists them. */
+/** RFC 9293 3.3.2 states, numbered as src/core/trace.ts TCP_STATES lists them. */
 export const enum State {
   CLOSED = 0,
   LISTEN = 1,
