@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -113,4 +113,28 @@ async function buildDist() {
     cwd: root,
     stdio: "inherit",
   });
+  pruneTypes();
+}
+
+/**
+ * tsc writes a .d.ts for every source file; only those the entries' types reach are the published API.
+ * The rest (the CLI, the stack's plumbing) would be unsupported entry points into internals, so they go.
+ */
+function pruneTypes() {
+  const dist = join(root, "dist");
+  const reached = new Set();
+  const pending = ["index.d.ts", "node.d.ts"].map((f) => join(dist, f));
+  while (pending.length > 0) {
+    const file = pending.pop();
+    if (reached.has(file)) continue;
+    reached.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(/(?:from|import\()\s*"(\.[^"]+)\.js"/g)) {
+      const target = resolve(dirname(file), `${m[1]}.d.ts`);
+      if (existsSync(target)) pending.push(target);
+    }
+  }
+  for (const entry of readdirSync(dist, { recursive: true })) {
+    const file = join(dist, entry);
+    if (file.endsWith(".d.ts") && !reached.has(file)) rmSync(file);
+  }
 }

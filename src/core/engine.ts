@@ -63,14 +63,20 @@ function addressBytes(text: string): AddressBytes {
 }
 
 export class Engine {
+  readonly #x: EngineExports;
+  readonly #views: MemoryViews;
+  /** @internal Use {@link Engine.create}. */
   private constructor(
     readonly flavor: Flavor,
-    private readonly x: EngineExports,
-    private readonly views: MemoryViews,
-  ) {}
+    x: EngineExports,
+    views: MemoryViews,
+  ) {
+    this.#x = x;
+    this.#views = views;
+  }
 
   /** Where output batches and received data are copied to when the caller keeps them. */
-  private readonly arena = new CopyArena();
+  readonly #arena = new CopyArena();
 
   /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -85,12 +91,12 @@ export class Engine {
     for (const [name, value] of Object.entries(o.config ?? {})) {
       if (value === undefined) continue;
       // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
-      const r = e.x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
+      const r = e.#x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
       if (r < 0) invalidValue(`options.config.${name}`, value, "is refused by the engine");
     }
     const secret = o.secret ?? crypto.getRandomValues(new Uint8Array(SECRET_SIZE));
-    e.views.u8.set(secret, e.x.engineParamPtr() >>> 0);
-    const r = e.x.engineInit();
+    e.#views.u8.set(secret, e.#x.engineParamPtr() >>> 0);
+    const r = e.#x.engineInit();
     // The only init failures: an inverted ephemeral range (checked above) or tables too large for memory.
     if (r < 0) {
       const code = engineErrorCode(-r);
@@ -104,18 +110,18 @@ export class Engine {
    * themselves. Nothing in src/ uses it: the stack goes through the methods below.
    */
   get raw(): EngineExports {
-    return this.x;
+    return this.#x;
   }
 
   get memory(): MemoryViews {
-    return this.views;
+    return this.#views;
   }
 
   // ---- Packets ----
 
   /** The largest packet input() takes: the RX region less one record header. */
   get largestPacket(): number {
-    return this.x.engineRxCapacity() - RECORD_HEADER;
+    return this.#x.engineRxCapacity() - RECORD_HEADER;
   }
 
   /**
@@ -123,26 +129,26 @@ export class Engine {
    * `linkMtu` (0: config mtu): connections they open take their MSS from it.
    */
   input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
-    const cap = this.x.engineRxCapacity();
-    let base = this.x.engineRxPtr() >>> 0;
+    const cap = this.#x.engineRxCapacity();
+    let base = this.#x.engineRxPtr() >>> 0;
     let off = 0;
     let n = 0;
     for (const p of packets) {
       const rec = recordSize(p.length);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap) {
-        this.x.engineInput(n, now, linkMtu);
-        base = this.x.engineRxPtr() >>> 0;
+        this.#x.engineInput(n, now, linkMtu);
+        base = this.#x.engineRxPtr() >>> 0;
         off = 0;
         n = 0;
       }
-      const u8 = this.views.u8;
-      this.views.dv.setUint32(base + off, p.length, true);
+      const u8 = this.#views.u8;
+      this.#views.dv.setUint32(base + off, p.length, true);
       u8.set(p, base + off + RECORD_HEADER);
       off += rec;
       n++;
     }
-    if (n > 0) this.x.engineInput(n, now, linkMtu);
+    if (n > 0) this.#x.engineInput(n, now, linkMtu);
   }
 
   /**
@@ -152,19 +158,19 @@ export class Engine {
    * the call (the engine reuses the region on the next batch).
    */
   output(now: number, send: (packet: Uint8Array) => void, keep = false): number {
-    const x = this.x;
+    const x = this.#x;
     let total = 0;
     for (;;) {
       const n = x.engineOutput(now);
       if (n > 0) {
         const base = x.engineTxPtr() >>> 0;
-        const dv = this.views.dv;
-        let from = this.views.u8;
+        const dv = this.#views.dv;
+        let from = this.#views.u8;
         let at = base;
         if (keep) {
           let end = 0;
           for (let i = 0; i < n; i++) end += recordSize(dv.getUint32(base + end, true));
-          from = this.arena.copy(this.views.u8, base, base + end);
+          from = this.#arena.copy(this.#views.u8, base, base + end);
           at = 0;
         }
         for (let i = 0, off = 0; i < n; i++) {
@@ -179,12 +185,12 @@ export class Engine {
   }
 
   timers(now: number): void {
-    this.x.engineTimers(now);
+    this.#x.engineTimers(now);
   }
 
   /** Earliest deadline in ms, or Infinity. */
   nextDeadline(): number {
-    return this.x.engineNextDeadline();
+    return this.#x.engineNextDeadline();
   }
 
   /**
@@ -194,13 +200,13 @@ export class Engine {
    * only during the call: `eventAt(at)` decodes it in full. Returns the number of events visited.
    */
   events(visit: EventVisitor): number {
-    const x = this.x;
+    const x = this.#x;
     let count = x.engineEventCount();
     let base = x.engineEventsPtr() >>> 0;
     let i = 0;
     for (; i < count; i++) {
       const p = base + i * EVENT_SIZE;
-      const dv = this.views.dv;
+      const dv = this.#views.dv;
       visit(dv.getUint16(p + EVENT.type, true), dv.getUint16(p + EVENT.code, true), dv.getUint32(p + EVENT.id, true), dv.getUint32(p + EVENT.a, true), p);
       const now = x.engineEventCount();
       if (now !== count) {
@@ -214,12 +220,12 @@ export class Engine {
 
   /** Decodes the event record at `at` (from events()' visitor; undefined for an unknown type). */
   eventAt(at: number): EngineEvent | undefined {
-    return decodeEvent(this.views.dv, at);
+    return decodeEvent(this.#views.dv, at);
   }
 
   counters(): EngineCounters {
-    const base = this.x.engineCountersPtr() >>> 0;
-    const dv = this.views.dv;
+    const base = this.#x.engineCountersPtr() >>> 0;
+    const dv = this.#views.dv;
     const c = { dropsByReason: [] as number[] } as unknown as EngineCounters;
     for (let i = 0; i < COUNTER_BASE; i++) c.dropsByReason.push(dv.getUint32(base + i * 4, true));
     COUNTER_NAMES.forEach((name, i) => {
@@ -229,11 +235,11 @@ export class Engine {
   }
 
   liveConnections(): number {
-    return this.x.engineLiveConnections();
+    return this.#x.engineLiveConnections();
   }
 
   memoryInUse(): number {
-    return this.x.engineMemoryInUse();
+    return this.#x.engineMemoryInUse();
   }
 
   /**
@@ -241,31 +247,31 @@ export class Engine {
    * connections (up to maxConnections) and keep their high-water size; the rest is the connections'.
    */
   tableMemory(): number {
-    return this.x.engineTableMemory();
+    return this.#x.engineTableMemory();
   }
 
   tcbSize(): number {
-    return this.x.engineTcbSize();
+    return this.#x.engineTcbSize();
   }
 
   /** Connections waiting out TIME-WAIT in compact form, outside the connection slots. */
   timeWaitCount(): number {
-    return this.x.engineTimeWaitCount();
+    return this.#x.engineTimeWaitCount();
   }
 
   /** What ENOBUFS from a connect, listen or create ran out of: the slots, or the memory limit. */
-  private exhausted(what: string): string {
-    const slots = this.x.engineMaxConnections();
-    if (this.x.engineLiveConnections() >= slots) return `${what}: connection table full (${slots} slots)`;
-    return `${what}: engine memory exhausted (${this.x.engineMemoryInUse()} bytes in use)`;
+  #exhausted(what: string): string {
+    const slots = this.#x.engineMaxConnections();
+    if (this.#x.engineLiveConnections() >= slots) return `${what}: connection table full (${slots} slots)`;
+    return `${what}: engine memory exhausted (${this.#x.engineMemoryInUse()} bytes in use)`;
   }
 
   // ---- Connections ----
 
   /** A handle in CLOSED, with options applied (buffer sizes must be set here, before OPEN). */
   create(options: ConnectionOptions = {}): number {
-    const r = this.x.connCreate();
-    const id = check(r, r === -ENGINE_ENOBUFS ? this.exhausted("create") : "create");
+    const r = this.#x.connCreate();
+    const id = check(r, r === -ENGINE_ENOBUFS ? this.#exhausted("create") : "create");
     this.setOptions(id, options);
     return id;
   }
@@ -274,7 +280,7 @@ export class Engine {
     for (const [name, value] of Object.entries(options)) {
       const key = ConnOption[name as keyof typeof ConnOption];
       if (key === undefined) invalidArg(`unknown connection option ${name}`);
-      check(this.x.connSetOption(id, key, Number(value)), `option ${name}`);
+      check(this.#x.connSetOption(id, key, Number(value)), `option ${name}`);
     }
   }
 
@@ -286,16 +292,16 @@ export class Engine {
     const own = options.handle === undefined;
     const id = own ? this.create(connection) : options.handle!;
     if (!own) this.setOptions(id, connection);
-    const p = this.x.engineParamPtr() >>> 0;
-    const u8 = this.views.u8;
+    const p = this.#x.engineParamPtr() >>> 0;
+    const u8 = this.#views.u8;
     u8.fill(0, p, p + PARAM.size);
     u8.set(local.bytes, p + PARAM.localAddress);
     u8.set(remote.bytes, p + PARAM.remoteAddress);
-    const r = this.x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
+    const r = this.#x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
     if (r < 0) {
-      if (own) this.x.connReleaseMs(id, now);
+      if (own) this.#x.connReleaseMs(id, now);
       const what = `connect to ${options.remote}:${options.remotePort}`;
-      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
+      check(r, r === -ENGINE_ENOBUFS ? this.#exhausted(what) : what);
     }
     return id;
   }
@@ -310,14 +316,14 @@ export class Engine {
       bytes = a.bytes;
     }
     const id = this.create(connection);
-    const p = this.x.engineParamPtr() >>> 0;
-    this.views.u8.fill(0, p, p + PARAM.size);
-    this.views.u8.set(bytes, p + PARAM.localAddress);
-    const r = this.x.connListen(id, version, options.port, options.backlog ?? 0);
+    const p = this.#x.engineParamPtr() >>> 0;
+    this.#views.u8.fill(0, p, p + PARAM.size);
+    this.#views.u8.set(bytes, p + PARAM.localAddress);
+    const r = this.#x.connListen(id, version, options.port, options.backlog ?? 0);
     if (r < 0) {
-      this.x.connReleaseMs(id, 0);
+      this.#x.connReleaseMs(id, 0);
       const what = `listen on port ${options.port}`;
-      check(r, r === -ENGINE_ENOBUFS ? this.exhausted(what) : what);
+      check(r, r === -ENGINE_ENOBUFS ? this.#exhausted(what) : what);
     }
     return id;
   }
@@ -326,11 +332,11 @@ export class Engine {
   send(id: number, data: Uint8Array, now: number): number {
     let done = 0;
     while (done < data.length) {
-      const space = check(this.x.connSendSpace(id), "send");
+      const space = check(this.#x.connSendSpace(id), "send");
       if (space === 0) break;
       const n = Math.min(space, data.length - done);
-      this.views.u8.set(data.subarray(done, done + n), this.x.connSendPtr(id) >>> 0);
-      check(this.x.connSendCommitMs(id, n, now), "send");
+      this.#views.u8.set(data.subarray(done, done + n), this.#x.connSendPtr(id) >>> 0);
+      check(this.#x.connSendCommitMs(id, n, now), "send");
       done += n;
     }
     return done;
@@ -338,7 +344,7 @@ export class Engine {
 
   /** Bytes readable in one piece at the receive ring's read point (0: none now); recv(id, now, readable(id)) takes exactly them. */
   readable(id: number): number {
-    return Math.max(0, this.x.connRecvAvail(id));
+    return Math.max(0, this.#x.connRecvAvail(id));
   }
 
   /** Copies out up to `max` readable bytes (default all) and consumes them; the copy is the caller's. */
@@ -347,12 +353,12 @@ export class Engine {
     let parts: Uint8Array[] | undefined;
     let total = 0;
     while (total < max) {
-      const avail = check(this.x.connRecvAvail(id), "recv");
+      const avail = check(this.#x.connRecvAvail(id), "recv");
       if (avail === 0) break;
       const n = Math.min(avail, max - total);
-      const p = this.x.connRecvPtr(id) >>> 0;
-      const part = this.arena.copy(this.views.u8, p, p + n);
-      check(this.x.connRecvConsumeMs(id, n, now), "recv");
+      const p = this.#x.connRecvPtr(id) >>> 0;
+      const part = this.#arena.copy(this.#views.u8, p, p + n);
+      check(this.#x.connRecvConsumeMs(id, n, now), "recv");
       total += n;
       if (first === undefined) first = part;
       else (parts ??= [first]).push(part);
@@ -369,19 +375,19 @@ export class Engine {
   }
 
   close(id: number, now: number): void {
-    check(this.x.connCloseMs(id, now), "close");
+    check(this.#x.connCloseMs(id, now), "close");
   }
 
   abort(id: number, now: number): void {
-    check(this.x.connAbortMs(id, now), "abort");
+    check(this.#x.connAbortMs(id, now), "abort");
   }
 
   release(id: number, now: number): void {
-    check(this.x.connReleaseMs(id, now), "release");
+    check(this.#x.connReleaseMs(id, now), "release");
   }
 
   state(id: number): TcpState {
-    return TCP_STATES[check(this.x.connState(id), "state")]!;
+    return TCP_STATES[check(this.#x.connState(id), "state")]!;
   }
 
   /**
@@ -389,13 +395,13 @@ export class Engine {
    * the addresses are formatted on first use, so taking them costs little per connection.
    */
   endpoints(id: number): ConnectionEndpoints {
-    check(this.x.connStatus(id), "status");
-    return decodeEndpoints(this.views.u8, this.views.dv, this.x.engineStatusPtr() >>> 0);
+    check(this.#x.connStatus(id), "status");
+    return decodeEndpoints(this.#views.u8, this.#views.dv, this.#x.engineStatusPtr() >>> 0);
   }
 
   status(id: number): ConnectionStatus {
-    check(this.x.connStatus(id), "status");
-    return decodeStatus(this.views.u8, this.views.dv, this.x.engineStatusPtr() >>> 0);
+    check(this.#x.connStatus(id), "status");
+    return decodeStatus(this.#views.u8, this.#views.dv, this.#x.engineStatusPtr() >>> 0);
   }
 }
 

@@ -56,19 +56,19 @@ async function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
  * getter checks `view.buffer !== memory.buffer` (one comparison) and re-creates the view when needed.
  */
 export class MemoryViews {
-  private _u8: Uint8Array;
-  private _dv: DataView;
+  #_u8: Uint8Array;
+  #_dv: DataView;
   constructor(readonly memory: WebAssembly.Memory) {
-    this._u8 = new Uint8Array(memory.buffer);
-    this._dv = new DataView(memory.buffer);
+    this.#_u8 = new Uint8Array(memory.buffer);
+    this.#_dv = new DataView(memory.buffer);
   }
   get u8(): Uint8Array {
-    if (this._u8.buffer !== this.memory.buffer) this._u8 = new Uint8Array(this.memory.buffer);
-    return this._u8;
+    if (this.#_u8.buffer !== this.memory.buffer) this.#_u8 = new Uint8Array(this.memory.buffer);
+    return this.#_u8;
   }
   get dv(): DataView {
-    if (this._dv.buffer !== this.memory.buffer) this._dv = new DataView(this.memory.buffer);
-    return this._dv;
+    if (this.#_dv.buffer !== this.memory.buffer) this.#_dv = new DataView(this.memory.buffer);
+    return this.#_dv;
   }
 }
 

@@ -19,27 +19,30 @@ export interface ConnectionStatus {
 
 /** A connection's ports and addresses; the address text is made on first use. */
 export class ConnectionEndpoints {
-  private local: string | undefined;
-  private remote: string | undefined;
+  readonly #bytes: Uint8Array;
+  #local: string | undefined;
+  #remote: string | undefined;
 
   constructor(
     readonly ipVersion: 4 | 6,
     readonly localPort: number,
     readonly remotePort: number,
     /** Local (16 bytes) then remote (16 bytes); IPv4 in the first 4 of each. */
-    private readonly bytes: Uint8Array,
-  ) {}
+    bytes: Uint8Array,
+  ) {
+    this.#bytes = bytes;
+  }
 
   get localAddress(): string {
-    return (this.local ??= this.format(0));
+    return (this.#local ??= this.#format(0));
   }
 
   get remoteAddress(): string {
-    return (this.remote ??= this.format(16));
+    return (this.#remote ??= this.#format(16));
   }
 
-  private format(at: number): string {
-    return this.ipVersion === 4 ? formatIpv4(this.bytes.subarray(at, at + 4)) : formatIpv6(this.bytes.subarray(at, at + 16));
+  #format(at: number): string {
+    return this.ipVersion === 4 ? formatIpv4(this.#bytes.subarray(at, at + 4)) : formatIpv6(this.#bytes.subarray(at, at + 16));
   }
 }
 

@@ -122,6 +122,7 @@ function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; send
 
 /** A TCP connection with Web Streams. Create with `stack.connect()` or take from `stack.listen()`. */
 export class TcpSocket {
+  readonly #conn: StackConnection;
   /** Resolves with the streams and addresses once connected; rejects if connecting fails. */
   readonly opened: Promise<SocketOpenInfo>;
   /** Resolves once the connection is over in both directions; rejects with its error if it failed. */
@@ -130,51 +131,52 @@ export class TcpSocket {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
 
-  private readController!: ReadableStreamDefaultController<Uint8Array>;
-  private writeController!: WritableStreamDefaultController;
-  private resolveOpened!: (info: SocketOpenInfo) => void;
-  private rejectOpened!: (err: unknown) => void;
-  private resolveClosed!: () => void;
-  private rejectClosed!: (err: unknown) => void;
-  private readDone = false;
-  private writeDone = false;
-  private discarding = false;
+  #readController!: ReadableStreamDefaultController<Uint8Array>;
+  #writeController!: WritableStreamDefaultController;
+  #resolveOpened!: (info: SocketOpenInfo) => void;
+  #rejectOpened!: (err: unknown) => void;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (err: unknown) => void;
+  #readDone = false;
+  #writeDone = false;
+  #discarding = false;
   /** A write waiting for room in the send ring. */
-  private readonly writes = new PendingWrite();
-  private finalError: TcpwasmError | undefined;
-  private isOver = false;
-  private wasOpened = false;
+  readonly #writes = new PendingWrite();
+  #finalError: TcpwasmError | undefined;
+  #isOver = false;
+  #wasOpened = false;
 
   /**
    * @internal Use stack.connect() or stack.listen(). `conn` is null for a connect() the network
    * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...): opened and closed reject with it.
    */
   constructor(
-    private readonly conn: StackConnection,
+    conn: StackConnection,
     connected: boolean,
     highWaterMark: number,
     failure?: TcpwasmError,
   ) {
+    this.#conn = conn;
     this.opened = quietly(new Promise((resolve, reject) => {
-      this.resolveOpened = resolve;
-      this.rejectOpened = reject;
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
     }));
     this.closed = quietly(new Promise((resolve, reject) => {
-      this.resolveClosed = resolve;
-      this.rejectClosed = reject;
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
     }));
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          this.readController = controller;
+          this.#readController = controller;
         },
         pull: () => {
           conn.resume();
         },
         cancel: () => {
           // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
-          this.readDone = true;
-          this.discarding = true;
+          this.#readDone = true;
+          this.#discarding = true;
           conn.resume();
         },
       },
@@ -183,7 +185,7 @@ export class TcpSocket {
     this.writable = new WritableStream<Uint8Array>(
       {
         start: (controller) => {
-          this.writeController = controller;
+          this.#writeController = controller;
         },
         write: (chunk) => {
           let bytes: Uint8Array;
@@ -191,64 +193,64 @@ export class TcpSocket {
             bytes = toBytes(chunk, "chunk");
           } catch (error) {
             // The stream errors (Streams semantics): nothing more can be written, so FIN now.
-            this.writeDone = true;
-            if (!this.isOver) conn.end();
+            this.#writeDone = true;
+            if (!this.#isOver) conn.end();
             throw error;
           }
-          return this.write(bytes);
+          return this.#write(bytes);
         },
         close: () => {
-          this.writeDone = true;
-          if (!this.isOver) conn.end();
+          this.#writeDone = true;
+          if (!this.#isOver) conn.end();
         },
         abort: () => {
-          this.writeDone = true;
-          if (!this.isOver) conn.abort();
+          this.#writeDone = true;
+          if (!this.#isOver) conn.abort();
         },
       },
       { highWaterMark: 1 },
     );
 
     if (failure) {
-      this.over(failure);
+      this.#over(failure);
       return;
     }
     conn.onData = (chunk) => {
-      if (this.discarding) return;
-      this.readController.enqueue(chunk);
-      if ((this.readController.desiredSize ?? 1) <= 0) conn.pause();
+      if (this.#discarding) return;
+      this.#readController.enqueue(chunk);
+      if ((this.#readController.desiredSize ?? 1) <= 0) conn.pause();
     };
     conn.onEnd = () => {
-      if (this.readDone) return;
-      this.readDone = true;
-      this.readController.close();
+      if (this.#readDone) return;
+      this.#readDone = true;
+      this.#readController.close();
     };
-    conn.onWritable = () => this.writes.flush(conn);
-    conn.onClose = (error) => this.over(error);
-    if (connected) this.open();
-    else conn.onConnect = () => this.open();
+    conn.onWritable = () => this.#writes.flush(conn);
+    conn.onClose = (error) => this.#over(error);
+    if (connected) this.#open();
+    else conn.onConnect = () => this.#open();
   }
 
   get remoteAddress(): string {
-    return this.conn?.remoteAddress ?? "";
+    return this.#conn?.remoteAddress ?? "";
   }
 
   get remotePort(): number {
-    return this.conn?.remotePort ?? 0;
+    return this.#conn?.remotePort ?? 0;
   }
 
   get localAddress(): string {
-    return this.conn?.localAddress ?? "";
+    return this.#conn?.localAddress ?? "";
   }
 
   get localPort(): number {
-    return this.conn?.localPort ?? 0;
+    return this.#conn?.localPort ?? 0;
   }
 
   /** The stack's connection under this socket (state, status, options); throws the error of a connect() refused at once. */
   get connection(): StackConnection {
-    if (this.conn === null) throw this.finalError!;
-    return this.conn;
+    if (this.#conn === null) throw this.#finalError!;
+    return this.#conn;
   }
 
   /**
@@ -256,67 +258,67 @@ export class TcpSocket {
    * ends). Resolves as `closed` does, once the peer has closed too.
    */
   close(): Promise<void> {
-    if (!this.isOver) {
-      if (!this.readDone) {
-        this.readDone = true;
-        this.readController.close();
+    if (!this.#isOver) {
+      if (!this.#readDone) {
+        this.#readDone = true;
+        this.#readController.close();
       }
-      this.discarding = true;
-      this.conn?.resume();
-      if (!this.writeDone) {
-        this.writeDone = true;
-        this.writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
-        this.conn.end();
+      this.#discarding = true;
+      this.#conn?.resume();
+      if (!this.#writeDone) {
+        this.#writeDone = true;
+        this.#writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
+        this.#conn.end();
       }
     }
     return this.closed;
   }
 
-  private open(): void {
-    this.wasOpened = true;
-    const c = this.conn;
-    this.resolveOpened({
+  #open(): void {
+    this.#wasOpened = true;
+    const c = this.#conn;
+    this.#resolveOpened({
       readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
       localAddress: c.localAddress, localPort: c.localPort,
     });
   }
 
-  private write(bytes: Uint8Array): Promise<void> | undefined {
-    this.writes.push(bytes);
-    if (this.writes.run(this.conn)) return undefined;
+  #write(bytes: Uint8Array): Promise<void> | undefined {
+    this.#writes.push(bytes);
+    if (this.#writes.run(this.#conn)) return undefined;
     return new Promise((resolve, reject) => {
-      this.writes.wait((error) => (error === undefined ? resolve() : reject(error)));
+      this.#writes.wait((error) => (error === undefined ? resolve() : reject(error)));
     });
   }
 
-  private over(error: TcpwasmError | undefined): void {
-    this.isOver = true;
-    this.finalError = error;
+  #over(error: TcpwasmError | undefined): void {
+    this.#isOver = true;
+    this.#finalError = error;
     // Built only when something is still waiting: an Error captures a stack trace, costly per connection.
     let closedError: TcpwasmError | undefined = error;
     const err = () => (closedError ??= new TcpwasmError("ERR_SOCKET_CLOSED", "the connection is closed"));
-    if (!this.readDone) {
-      this.readDone = true;
-      if (error) this.readController.error(error);
-      else this.readController.close();
+    if (!this.#readDone) {
+      this.#readDone = true;
+      if (error) this.#readController.error(error);
+      else this.#readController.close();
     }
-    if (this.writes.waiting) this.writes.fail(err());
-    if (!this.writeDone) {
-      this.writeDone = true;
-      this.writeController.error(err());
+    if (this.#writes.waiting) this.#writes.fail(err());
+    if (!this.#writeDone) {
+      this.#writeDone = true;
+      this.#writeController.error(err());
     }
     if (error) {
-      this.rejectOpened(error);
-      this.rejectClosed(error);
+      this.#rejectOpened(error);
+      this.#rejectClosed(error);
     } else {
-      if (!this.wasOpened) this.rejectOpened(err());
-      this.resolveClosed();
+      if (!this.#wasOpened) this.#rejectOpened(err());
+      this.#resolveClosed();
     }
   }
 
   /** The error the connection ended with, if it failed. */
   get error(): TcpwasmError | undefined {
-    return this.finalError;
+    return this.#finalError;
   }
 }
 
@@ -327,62 +329,62 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
   readonly closed: Promise<void>;
   readonly localPort: number;
   readonly localAddress: string;
-  private readonly readable: ReadableStream<TcpSocket>;
-  private controller!: ReadableStreamDefaultController<TcpSocket>;
-  private readonly stop: () => void;
-  private resolveClosed!: () => void;
-  private isClosed = false;
+  readonly #readable: ReadableStream<TcpSocket>;
+  #controller!: ReadableStreamDefaultController<TcpSocket>;
+  readonly #stop: () => void;
+  #resolveClosed!: () => void;
+  #isClosed = false;
 
   /** @internal Use stack.listen(). */
   constructor(stack: Stack, options: ListenOptions) {
     this.localPort = options.port;
     this.localAddress = options.hostname ?? stack.wildcardAddress;
-    this.readable = new ReadableStream<TcpSocket>({
+    this.#readable = new ReadableStream<TcpSocket>({
       start: (controller) => {
-        this.controller = controller;
+        this.#controller = controller;
       },
       cancel: () => this.close(),
     });
     const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
+      this.#resolveClosed = resolve;
     });
     let listener: StackListener;
     try {
       listener = stack.openListener(
         { port: options.port, address: options.hostname, backlog: options.backlog, ...connectionOptions(options) },
-        (conn) => this.controller.enqueue(new TcpSocket(conn, true, hwm)),
+        (conn) => this.#controller.enqueue(new TcpSocket(conn, true, hwm)),
       );
     } catch (error) {
       if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
       // EADDRINUSE, EADDRNOTAVAIL, a closed stack: opened rejects (Direct Sockets' TCPServerSocket), iteration ends.
-      this.stop = () => {};
+      this.#stop = () => {};
       this.opened = quietly(Promise.reject(rename(error)));
       this.close();
       return;
     }
-    this.stop = () => listener.close();
-    this.opened = Promise.resolve({ readable: this.readable, localAddress: this.localAddress, localPort: this.localPort });
+    this.#stop = () => listener.close();
+    this.opened = Promise.resolve({ readable: this.#readable, localAddress: this.localAddress, localPort: this.localPort });
   }
 
   /** Stops listening; sockets already accepted stay open. Iteration ends. */
   close(): Promise<void> {
-    if (!this.isClosed) {
-      this.isClosed = true;
-      this.stop();
+    if (!this.#isClosed) {
+      this.#isClosed = true;
+      this.#stop();
       try {
-        this.controller.close();
+        this.#controller.close();
       } catch {
         // The stream was cancelled: already closed.
       }
-      this.resolveClosed();
+      this.#resolveClosed();
     }
     return this.closed;
   }
 
   /** The next accepted socket, or undefined once the listener is closed. */
   async accept(): Promise<TcpSocket | undefined> {
-    const reader = this.readable.getReader();
+    const reader = this.#readable.getReader();
     try {
       const r = await reader.read();
       return r.done ? undefined : r.value;
@@ -392,7 +394,7 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
-    const reader = this.readable.getReader();
+    const reader = this.#readable.getReader();
     try {
       for (;;) {
         const r = await reader.read();

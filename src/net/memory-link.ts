@@ -155,6 +155,10 @@ function macrotask(fn: () => void): void {
 
 /** One end of a memory link pair. */
 export class MemoryLink implements Link {
+  readonly #fault: Fault;
+  readonly #prng: Prng;
+  readonly #now: () => number;
+  readonly #manual: boolean;
   readonly mtu: number;
   /** What happened to the packets this end sent. */
   readonly stats: MemoryLinkStats = {
@@ -162,60 +166,64 @@ export class MemoryLink implements Link {
     reordered: 0, overflowed: 0, tooBig: 0, undelivered: 0,
   };
   /** @internal */ peer!: MemoryLink;
-  private handler: PacketHandler | undefined;
-  private closed = false;
+  #handler: PacketHandler | undefined;
+  #closed = false;
   // Packets on their way to this end, sorted by arrival time, then by send order.
-  private readonly incoming: InFlight[] = [];
-  private order = 0;
+  readonly #incoming: InFlight[] = [];
+  #order = 0;
   // When this end's outgoing wire finishes serialising what it has been given (rate limit).
-  private wireBusyUntil = -Infinity;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
-  private macrotaskPending = false;
+  #wireBusyUntil = -Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #macrotaskPending = false;
 
   /** @internal */
   constructor(
-    private readonly fault: Fault,
-    private readonly prng: Prng,
-    private readonly now: () => number,
-    private readonly manual: boolean,
+    fault: Fault,
+    prng: Prng,
+    now: () => number,
+    manual: boolean,
     mtu: number,
   ) {
+    this.#fault = fault;
+    this.#prng = prng;
+    this.#now = now;
+    this.#manual = manual;
     this.mtu = mtu;
   }
 
   send(packets: Uint8Array[]): void {
     validateArray(packets, "packets", validateUint8Array);
-    if (this.closed) return;
-    const now = this.now();
-    for (const packet of packets) this.transmit(packet, now);
+    if (this.#closed) return;
+    const now = this.#now();
+    for (const packet of packets) this.#transmit(packet, now);
   }
 
   onReceive(handler: PacketHandler): void {
     validateFunction(handler, "handler");
-    this.handler = handler;
+    this.#handler = handler;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = undefined;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
     // Packets still on their way to this end will never be received.
-    this.peer.stats.undelivered += this.incoming.length;
-    this.incoming.length = 0;
+    this.peer.stats.undelivered += this.#incoming.length;
+    this.#incoming.length = 0;
   }
 
   /** When the earliest packet on its way to this end arrives, in ms; Infinity when none is. */
   nextDeliveryTime(): number {
-    return this.incoming.length ? this.incoming[0].arrival : Infinity;
+    return this.#incoming.length ? this.#incoming[0].arrival : Infinity;
   }
 
   /** Packets on their way to this end. */
   get inFlight(): number {
-    return this.incoming.length;
+    return this.#incoming.length;
   }
 
   /**
@@ -224,12 +232,12 @@ export class MemoryLink implements Link {
    */
   deliverDue(now: number): number {
     let due = 0;
-    while (due < this.incoming.length && this.incoming[due].arrival <= now) due++;
+    while (due < this.#incoming.length && this.#incoming[due].arrival <= now) due++;
     if (due === 0) return 0;
-    const batch = this.incoming.splice(0, due).map((f) => f.packet);
+    const batch = this.#incoming.splice(0, due).map((f) => f.packet);
     const sender = this.peer.stats;
-    const handler = this.handler;
-    if (!handler || this.closed) {
+    const handler = this.#handler;
+    if (!handler || this.#closed) {
       sender.undelivered += batch.length;
       return 0;
     }
@@ -239,8 +247,8 @@ export class MemoryLink implements Link {
     return batch.length;
   }
 
-  private transmit(packet: Uint8Array, now: number): void {
-    const f = this.fault;
+  #transmit(packet: Uint8Array, now: number): void {
+    const f = this.#fault;
     const stats = this.stats;
     stats.sent++;
     stats.bytesSent += packet.length;
@@ -248,88 +256,88 @@ export class MemoryLink implements Link {
       stats.tooBig++;
       return;
     }
-    if (this.prng.chance(f.loss)) {
+    if (this.#prng.chance(f.loss)) {
       stats.lost++;
       return;
     }
     let departure = now;
     if (f.rate > 0) {
-      const start = Math.max(now, this.wireBusyUntil);
+      const start = Math.max(now, this.#wireBusyUntil);
       const queuedBytes = ((start - now) * f.rate) / 1000;
       if (queuedBytes + packet.length > f.queueLimit) {
         stats.overflowed++;
         return;
       }
       departure = start + (packet.length * 1000) / f.rate;
-      this.wireBusyUntil = departure;
+      this.#wireBusyUntil = departure;
     }
     const copies = [packet];
-    if (this.prng.chance(f.duplicate)) {
+    if (this.#prng.chance(f.duplicate)) {
       stats.duplicated++;
       copies.push(packet.slice());
     }
     for (const copy of copies) {
       let arrival = departure + f.delay;
-      if (this.prng.chance(f.corrupt)) {
+      if (this.#prng.chance(f.corrupt)) {
         stats.corrupted++;
-        this.flipBits(copy);
+        this.#flipBits(copy);
       }
-      if (this.prng.chance(f.reorder)) {
+      if (this.#prng.chance(f.reorder)) {
         stats.reordered++;
         arrival += f.reorderDelay;
       }
-      this.peer.arrive(copy, arrival);
+      this.peer.#arrive(copy, arrival);
     }
   }
 
-  private flipBits(packet: Uint8Array): void {
+  #flipBits(packet: Uint8Array): void {
     const bits = packet.length * 8;
-    const flips = Math.min(this.fault.corruptBits, bits);
+    const flips = Math.min(this.#fault.corruptBits, bits);
     const chosen = new Set<number>();
-    while (chosen.size < flips) chosen.add(this.prng.nextInt(bits));
+    while (chosen.size < flips) chosen.add(this.#prng.nextInt(bits));
     for (const bit of chosen) packet[bit >>> 3] ^= 0x80 >>> (bit & 7);
   }
 
-  private arrive(packet: Uint8Array, arrival: number): void {
-    if (this.closed) {
+  #arrive(packet: Uint8Array, arrival: number): void {
+    if (this.#closed) {
       this.peer.stats.undelivered++;
       return;
     }
-    const entry = { arrival, order: this.order++, packet };
+    const entry = { arrival, order: this.#order++, packet };
     // Arrival times mostly grow with send order, so search from the end.
-    let i = this.incoming.length;
-    while (i > 0 && this.incoming[i - 1].arrival > arrival) i--;
-    this.incoming.splice(i, 0, entry);
-    if (!this.manual) this.schedule();
+    let i = this.#incoming.length;
+    while (i > 0 && this.#incoming[i - 1].arrival > arrival) i--;
+    this.#incoming.splice(i, 0, entry);
+    if (!this.#manual) this.#schedule();
   }
 
-  private schedule(): void {
-    if (this.closed || this.incoming.length === 0) return;
-    const next = this.incoming[0].arrival;
-    const now = this.now();
+  #schedule(): void {
+    if (this.#closed || this.#incoming.length === 0) return;
+    const next = this.#incoming[0].arrival;
+    const now = this.#now();
     if (next <= now) {
-      if (this.macrotaskPending) return;
-      this.macrotaskPending = true;
+      if (this.#macrotaskPending) return;
+      this.#macrotaskPending = true;
       macrotask(() => {
-        this.macrotaskPending = false;
-        this.fire();
+        this.#macrotaskPending = false;
+        this.#fire();
       });
       return;
     }
-    if (this.timer !== undefined && this.timerAt <= next) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAt = next;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.fire();
+    if (this.#timer !== undefined && this.#timerAt <= next) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#fire();
     }, Math.ceil(next - now));
   }
 
-  private fire(): void {
-    if (this.closed) return;
-    this.deliverDue(this.now());
-    this.schedule();
+  #fire(): void {
+    if (this.#closed) return;
+    this.deliverDue(this.#now());
+    this.#schedule();
   }
 }
 

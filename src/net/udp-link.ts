@@ -83,41 +83,43 @@ async function resolveHost(host: string, what: string): Promise<{ address: strin
 }
 
 export class UdpLink implements Link {
+  readonly #socket: dgram.Socket;
   readonly mtu: number;
   readonly stats: UdpLinkStats = { sent: 0, received: 0, sendErrors: 0, foreign: 0, tooBig: 0 };
-  private handler: PacketHandler | undefined;
-  private errorHandler: ((err: TcpwasmError) => void) | undefined;
-  private batch: Uint8Array[] = [];
-  private flushScheduled = false;
-  private closed = false;
+  #handler: PacketHandler | undefined;
+  #errorHandler: ((err: TcpwasmError) => void) | undefined;
+  #batch: Uint8Array[] = [];
+  #flushScheduled = false;
+  #closed = false;
 
   /** @internal Use createUdpLink. */
   constructor(
-    private readonly socket: dgram.Socket,
+    socket: dgram.Socket,
     readonly peer: UdpEndpoint,
     mtu: number,
   ) {
+    this.#socket = socket;
     this.mtu = mtu;
-    socket.on("message", (msg, from) => this.onMessage(msg, from));
-    socket.on("error", (err) => this.errorHandler?.(socketError(err, "socket error")));
+    socket.on("message", (msg, from) => this.#onMessage(msg, from));
+    socket.on("error", (err) => this.#errorHandler?.(socketError(err, "socket error")));
   }
 
   /** The bound local address. */
   get local(): UdpEndpoint {
-    const a = this.socket.address();
+    const a = this.#socket.address();
     return { host: a.address, port: a.port };
   }
 
   send(packets: Uint8Array[]): void {
     validateArray(packets, "packets", validateUint8Array);
-    if (this.closed) return;
+    if (this.#closed) return;
     for (const p of packets) {
       if (p.length > this.mtu) {
         this.stats.tooBig++;
         continue;
       }
       this.stats.sent++;
-      this.socket.send(p, this.peer.port, this.peer.host, (err) => {
+      this.#socket.send(p, this.peer.port, this.peer.host, (err) => {
         if (err) this.stats.sendErrors++;
       });
     }
@@ -125,43 +127,43 @@ export class UdpLink implements Link {
 
   onReceive(handler: PacketHandler): void {
     validateFunction(handler, "handler");
-    this.handler = handler;
+    this.#handler = handler;
   }
 
   /** Errors of the socket after creation (it stays usable unless closed). */
   onError(handler: (err: TcpwasmError) => void): void {
     validateFunction(handler, "handler");
-    this.errorHandler = handler;
+    this.#errorHandler = handler;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = undefined;
-    this.batch = [];
-    this.socket.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler = undefined;
+    this.#batch = [];
+    this.#socket.close();
   }
 
-  private onMessage(msg: Buffer, from: dgram.RemoteInfo): void {
-    if (this.closed) return;
+  #onMessage(msg: Buffer, from: dgram.RemoteInfo): void {
+    if (this.#closed) return;
     if (from.port !== this.peer.port || from.address !== this.peer.host) {
       this.stats.foreign++;
       return;
     }
     this.stats.received++;
-    this.batch.push(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+    this.#batch.push(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
     // Every datagram read in this poll phase goes to the handler in one batch.
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
     }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.batch;
-    this.batch = [];
-    if (batch.length && this.handler && !this.closed) this.handler(batch);
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#batch;
+    this.#batch = [];
+    if (batch.length && this.#handler && !this.#closed) this.#handler(batch);
   }
 }
 

@@ -41,6 +41,8 @@ export interface ConnectionHost {
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 export class StackConnection {
+  readonly #stack: ConnectionHost;
+  readonly #endpoints: ConnectionEndpoints;
   /** The RFC 9293 state, as of the last event. */
   state: TcpState = "CLOSED";
   /** Set when the connection failed (reset, timeout, local error). */
@@ -55,101 +57,104 @@ export class StackConnection {
   onWritable: (() => void) | undefined;
   onClose: ((error: TcpwasmError | undefined) => void) | undefined;
 
-  private dataHandler: ((chunk: Uint8Array) => void) | undefined;
-  private paused = false;
-  private endDelivered = false;
-  private done = false;
-  private finished = false;
-  private ended = false;
+  #dataHandler: ((chunk: Uint8Array) => void) | undefined;
+  #paused = false;
+  #endDelivered = false;
+  #done = false;
+  #finished = false;
+  #ended = false;
 
   /** @internal */
   constructor(
-    private readonly stack: ConnectionHost,
+    stack: ConnectionHost,
     readonly id: number,
-    private readonly endpoints: ConnectionEndpoints,
-  ) {}
+    endpoints: ConnectionEndpoints,
+  ) {
+    this.#stack = stack;
+    this.#endpoints = endpoints;
+  }
 
   get localAddress(): string {
-    return this.endpoints.localAddress;
+    return this.#endpoints.localAddress;
   }
 
   get localPort(): number {
-    return this.endpoints.localPort;
+    return this.#endpoints.localPort;
   }
 
   get remoteAddress(): string {
-    return this.endpoints.remoteAddress;
+    return this.#endpoints.remoteAddress;
   }
 
   get remotePort(): number {
-    return this.endpoints.remotePort;
+    return this.#endpoints.remotePort;
   }
 
   /** Receives each chunk of data (a copy, yours to keep; it may share its ArrayBuffer with others). Without a handler the connection reads nothing, as if paused. */
   get onData(): ((chunk: Uint8Array) => void) | undefined {
-    return this.dataHandler;
+    return this.#dataHandler;
   }
 
   set onData(handler: ((chunk: Uint8Array) => void) | undefined) {
-    this.dataHandler = handler;
-    if (handler && this.hasDelivery()) this.stack.wantRead(this);
+    this.#dataHandler = handler;
+    if (handler && this.#hasDelivery()) this.#stack.wantRead(this);
   }
 
   /** True once onClose ran (or release() was called). */
   get isClosed(): boolean {
-    return this.finished;
+    return this.#finished;
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.#paused;
   }
 
   /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
   write(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): number {
     const data = toBytes(bytes, "bytes");
-    this.checkUsable();
-    if (this.ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
-    const n = this.stack.engine.send(this.id, data, this.stack.engineNow());
+    this.#checkUsable();
+    if (this.#ended) throw new TcpwasmError("EPIPE", `${this.describe()}: write after end`);
+    const n = this.#stack.engine.send(this.id, data, this.#stack.engineNow());
     this.bytesWritten += n;
-    if (n > 0) this.stack.wantOutput();
+    if (n > 0) this.#stack.wantOutput();
     return n;
   }
 
   /** Bytes the send ring takes now without blocking. */
   writableSpace(): number {
-    if (this.finished || this.ended) return 0;
-    const s = this.stack.engine.status(this.id);
+    if (this.#finished || this.#ended) return 0;
+    const s = this.#stack.engine.status(this.id);
     return Math.max(0, s.sendBuffer - s.sendQueued);
   }
 
   /** Half-close: FIN after the queued data; reading goes on. Idempotent. */
   end(): void {
-    if (this.finished || this.ended) return;
-    this.ended = true;
-    this.stack.engine.close(this.id, this.stack.engineNow());
-    this.stack.wantOutput();
+    if (this.#finished || this.#ended) return;
+    this.#ended = true;
+    this.#stack.engine.close(this.id, this.#stack.engineNow());
+    this.#stack.wantOutput();
   }
 
   /** Resets the connection (RST); onClose follows with no error. */
   abort(): void {
-    if (this.finished) return;
+    if (this.#finished) return;
     try {
-      this.stack.engine.abort(this.id, this.stack.engineNow());
+      this.#stack.engine.abort(this.id, this.#stack.engineNow());
     } catch {
       // The engine already ended it; the pending CLOSED event finishes the connection.
     }
-    this.stack.wantOutput();
+    this.#stack.wantOutput();
   }
 
   /** Stops delivering data: unread bytes stay in the receive ring and the advertised window shrinks. */
   pause(): void {
-    this.paused = true;
+    this.#paused = true;
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (this.hasDelivery()) this.stack.wantRead(this);
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#hasDelivery()) this.#stack.wantRead(this);
   }
 
   /**
@@ -157,10 +162,10 @@ export class StackConnection {
    * connection. Otherwise the engine's next readable, peerFin or closed event asks for one, so
    * resuming a reader with nothing waiting (every socket does at connect) costs no pump.
    */
-  private hasDelivery(): boolean {
-    if (this.finished) return false;
-    if (this.done || (this.peerFinished && !this.endDelivered)) return true;
-    return this.stack.engine.readable(this.id) > 0;
+  #hasDelivery(): boolean {
+    if (this.#finished) return false;
+    if (this.#done || (this.peerFinished && !this.#endDelivered)) return true;
+    return this.#stack.engine.readable(this.id) > 0;
   }
 
   setNoDelay(noDelay = true): void {
@@ -184,24 +189,24 @@ export class StackConnection {
   setOptions(options: ConnectionOptions): void {
     validateObject(options, "options");
     validateConnectionOptions(options as Record<string, unknown>, "options", NO_KEYS);
-    if (this.finished) return;
-    this.stack.engine.setOptions(this.id, options);
-    this.stack.wantOutput();
+    if (this.#finished) return;
+    this.#stack.engine.setOptions(this.id, options);
+    this.#stack.wantOutput();
   }
 
   /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
   status(): ConnectionStatus {
-    this.checkUsable();
-    return this.stack.engine.status(this.id);
+    this.#checkUsable();
+    return this.#stack.engine.status(this.id);
   }
 
   /** Gives the handle back now, with no further callbacks; the engine ends the connection itself. */
   release(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.stack.forget(this);
-    if (!this.stack.isClosed) this.stack.engine.release(this.id, this.stack.engineNow());
-    this.stack.wantOutput();
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stack.forget(this);
+    if (!this.#stack.isClosed) this.#stack.engine.release(this.id, this.#stack.engineNow());
+    this.#stack.wantOutput();
   }
 
   describe(): string {
@@ -213,15 +218,15 @@ export class StackConnection {
 
   /** @internal Can deliver data, an end or a close right now. */
   canDeliver(): boolean {
-    return !this.finished && (this.done || (!this.paused && this.onData !== undefined));
+    return !this.#finished && (this.#done || (!this.#paused && this.onData !== undefined));
   }
 
   /** @internal The protocol is over (TIME-WAIT or CLOSED), with `error` if it failed. */
   markDone(error: TcpwasmError | undefined): void {
-    if (this.finished) return;
-    this.done = true;
+    if (this.#finished) return;
+    this.#done = true;
     if (error) this.error = error;
-    this.stack.wantRead(this);
+    this.#stack.wantRead(this);
   }
 
   /**
@@ -229,51 +234,51 @@ export class StackConnection {
    * anything was delivered.
    */
   deliver(): boolean {
-    if (this.finished) {
-      this.stack.forget(this);
+    if (this.#finished) {
+      this.#stack.forget(this);
       return false;
     }
     let moved = false;
     if (!this.error) {
-      const engine = this.stack.engine;
-      while (!this.paused && this.onData && !this.finished) {
+      const engine = this.#stack.engine;
+      while (!this.#paused && this.onData && !this.#finished) {
         const avail = engine.readable(this.id);
         if (avail <= 0) break;
-        const chunk = engine.recv(this.id, this.stack.engineNow(), avail);
+        const chunk = engine.recv(this.id, this.#stack.engineNow(), avail);
         this.bytesRead += avail;
         moved = true;
         this.onData(chunk);
       }
-      if (this.finished) return moved;
+      if (this.#finished) return moved;
       const drained = this.error !== undefined || engine.readable(this.id) <= 0;
       if (!drained) {
         // Paused (or no reader yet): keep the data in the ring; resume() asks again.
-        this.stack.readIdle(this);
+        this.#stack.readIdle(this);
         return moved;
       }
-      if (this.peerFinished && !this.endDelivered) {
-        this.endDelivered = true;
+      if (this.peerFinished && !this.#endDelivered) {
+        this.#endDelivered = true;
         moved = true;
         this.onEnd?.();
-        if (this.finished) return moved;
+        if (this.#finished) return moved;
       }
     }
-    if (this.done) {
+    if (this.#done) {
       this.finish(this.error);
       return true;
     }
-    this.stack.readIdle(this);
+    this.#stack.readIdle(this);
     return moved;
   }
 
   /** @internal Final callback; releases the engine handle. */
   finish(error: TcpwasmError | undefined): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.stack.forget(this);
-    if (!this.stack.isClosed) {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stack.forget(this);
+    if (!this.#stack.isClosed) {
       try {
-        this.stack.engine.release(this.id, this.stack.engineNow());
+        this.#stack.engine.release(this.id, this.#stack.engineNow());
       } catch {
         // Already freed by the engine.
       }
@@ -281,7 +286,7 @@ export class StackConnection {
     this.onClose?.(error);
   }
 
-  private checkUsable(): void {
-    if (this.finished) throw this.error ?? new TcpwasmError("ERR_SOCKET_CLOSED", `${this.describe()}: the connection is closed`);
+  #checkUsable(): void {
+    if (this.#finished) throw this.error ?? new TcpwasmError("ERR_SOCKET_CLOSED", `${this.describe()}: the connection is closed`);
   }
 }

@@ -4,25 +4,32 @@
 import type { StackConnection } from "./connection.js";
 
 export class StackListener {
+  readonly #forget: (ids: number[]) => void;
+  readonly #ids: number[];
+  readonly #onConnection: (conn: StackConnection) => void;
   closed = false;
 
   /** @internal Use Stack.openListener; `forget` releases the engine's listener ids. */
   constructor(
-    private readonly forget: (ids: number[]) => void,
-    private readonly ids: number[],
+    forget: (ids: number[]) => void,
+    ids: number[],
     readonly port: number,
-    private readonly onConnection: (conn: StackConnection) => void,
-  ) {}
+    onConnection: (conn: StackConnection) => void,
+  ) {
+    this.#forget = forget;
+    this.#ids = ids;
+    this.#onConnection = onConnection;
+  }
 
   /** @internal */
   accept(conn: StackConnection): void {
-    this.onConnection(conn);
+    this.#onConnection(conn);
   }
 
   /** Stops listening; connections already accepted are unaffected. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.forget(this.ids);
+    this.#forget(this.#ids);
   }
 }

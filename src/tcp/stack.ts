@@ -83,41 +83,41 @@ export class Stack {
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
-  private readonly local: LocalAddresses;
-  private readonly now: () => number;
-  private readonly traceSink: StackOptions["trace"];
-  private readonly routing = new Routes();
-  private readonly connections = new Map<number, StackConnection>();
-  private readonly listeners = new Map<number, StackListener>();
+  readonly #local: LocalAddresses;
+  readonly #now: () => number;
+  readonly #traceSink: StackOptions["trace"];
+  readonly #routing = new Routes();
+  readonly #connections = new Map<number, StackConnection>();
+  readonly #listeners = new Map<number, StackListener>();
   /** Connections with data or an end to deliver. */
-  private readonly readPending = new Set<StackConnection>();
-  private readonly readList: StackConnection[] = [];
+  readonly #readPending = new Set<StackConnection>();
+  readonly #readList: StackConnection[] = [];
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
-  private readonly lingering = new Map<number, StackConnection>();
-  private readonly timer: DeadlineTimer;
+  readonly #lingering = new Map<number, StackConnection>();
+  readonly #timer: DeadlineTimer;
   /** The time of the events being dispatched. */
-  private turnNow = 0;
+  #turnNow = 0;
   /** Whether the events after the output drain held any for the user (not only traces). */
-  private userEvents = false;
-  private scheduled = false;
-  private pumping = false;
+  #userEvents = false;
+  #scheduled = false;
+  #pumping = false;
   /** The pump is running its rounds (timers, events, reads), before its output drain. */
-  private inRounds = false;
-  private closed = false;
+  #inRounds = false;
+  #closed = false;
   /** How the output drain waits for the code the turn set off (src/tcp/drain.ts). */
-  private readonly drainWait: DrainWait = drainWait();
-  private drainQueued = false;
-  private drainDeferrals = 0;
+  readonly #drainWait: DrainWait = drainWait();
+  #drainQueued = false;
+  #drainDeferrals = 0;
 
   /** @internal Use createStack. */
   constructor(engine: Engine, local: LocalAddresses, options: StackOptions) {
     this.engine = engine;
-    this.local = local;
+    this.#local = local;
     this.name = options.name ?? "stack";
     this.addresses = local.texts;
-    this.now = options.now ?? (() => performance.now());
-    this.timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.now, () => this.pump());
-    this.traceSink = options.trace;
+    this.#now = options.now ?? (() => performance.now());
+    this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
+    this.#traceSink = options.trace;
   }
 
   /**
@@ -125,12 +125,12 @@ export class Stack {
    * listener per IP version, shown as the dual-stack wildcard, as node:net does), else "0.0.0.0".
    */
   get wildcardAddress(): string {
-    return this.local.wildcard();
+    return this.#local.wildcard();
   }
 
   /** The current time on the stack's clock, ms. */
   time(): number {
-    return this.now();
+    return this.#now();
   }
 
   /**
@@ -138,7 +138,7 @@ export class Stack {
    * (one clock read per turn, as a kernel stamps a batch of segments with one clock), else the clock.
    */
   engineNow(): number {
-    return this.pumping ? this.turnNow : this.now();
+    return this.#pumping ? this.#turnNow : this.#now();
   }
 
   /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
@@ -147,9 +147,9 @@ export class Stack {
     const o = optionsObject(options, "options");
     validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
-    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
-    const attached = this.routing.attach(link, o.routes);
-    link.onReceive((packets) => this.receive(attached, packets));
+    if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+    const attached = this.#routing.attach(link, o.routes);
+    link.onReceive((packets) => this.#receive(attached, packets));
   }
 
   /**
@@ -169,20 +169,20 @@ export class Stack {
       const l = validateAddress(local, "options.local");
       if (l.version !== r.version) invalidValue("options.local", local, `must be an IPv${r.version} address like options.remote`);
       // A SYN from an address the stack does not own would be a spoofed one, whose answer never comes back.
-      localAddress = this.local.own(l.version, l.bytes, local, "options.local");
+      localAddress = this.#local.own(l.version, l.bytes, local, "options.local");
     }
-    this.checkOpen();
-    localAddress ??= this.local.sourceFor(r.version, r.bytes);
-    if (!this.routing.routes(r.version, r.bytes)) {
-      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.routing.links.length === 0 ? " (attach a link first)" : ""}`);
+    this.#checkOpen();
+    localAddress ??= this.#local.sourceFor(r.version, r.bytes);
+    if (!this.#routing.routes(r.version, r.bytes)) {
+      throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.#routing.links.length === 0 ? " (attach a link first)" : ""}`);
     }
-    const now = this.now();
+    const now = this.#now();
     // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
-    const linkMtu = this.routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const linkMtu = this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
-    this.connections.set(id, conn);
+    this.#connections.set(id, conn);
     this.wantOutput();
     return conn;
   }
@@ -197,23 +197,23 @@ export class Stack {
     // Without it the first connection would throw inside the stack's event dispatch.
     validateFunction(onConnection, "onConnection");
     const a = address === undefined ? undefined : validateAddress(address, "options.address");
-    this.checkOpen();
+    this.#checkOpen();
     const ids: number[] = [];
     try {
       if (a !== undefined) {
-        const own = this.local.own(a.version, a.bytes, address!, "options.address");
+        const own = this.#local.own(a.version, a.bytes, address!, "options.address");
         ids.push(this.engine.listen({ port, address: own, backlog }, connOptions));
       } else {
         for (const version of [4, 6] as const) {
-          if (this.local.has(version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
+          if (this.#local.has(version)) ids.push(this.engine.listen({ port, ipVersion: version, backlog }, connOptions));
         }
       }
     } catch (err) {
-      for (const id of ids) this.engine.release(id, this.now());
+      for (const id of ids) this.engine.release(id, this.#now());
       throw err;
     }
-    const listener = new StackListener(this.forgetListener, ids, port, onConnection);
-    for (const id of ids) this.listeners.set(id, listener);
+    const listener = new StackListener(this.#forgetListener, ids, port, onConnection);
+    for (const id of ids) this.#listeners.set(id, listener);
     this.wantOutput();
     return listener;
   }
@@ -225,9 +225,9 @@ export class Stack {
 
   /** Aborts every connection (RST), closes the listeners and the links, stops the timer. */
   close(): void {
-    if (this.closed) return;
-    const now = this.now();
-    const conns = [...this.connections.values()];
+    if (this.#closed) return;
+    const now = this.#now();
+    const conns = [...this.#connections.values()];
     for (const c of conns) {
       try {
         this.engine.abort(c.id, now);
@@ -235,11 +235,11 @@ export class Stack {
         // Already closed inside the engine: nothing to send.
       }
     }
-    for (const l of new Set(this.listeners.values())) l.close();
+    for (const l of new Set(this.#listeners.values())) l.close();
     // The aborts' events are dropped: their connections are finished below, without a pump.
     this.engine.events(ignoreEvent);
-    this.flushOutput(now);
-    this.closed = true;
+    this.#flushOutput(now);
+    this.#closed = true;
     for (const c of conns) {
       try {
         c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
@@ -247,15 +247,15 @@ export class Stack {
         reportHandlerError(error);
       }
     }
-    this.connections.clear();
-    this.readPending.clear();
-    this.lingering.clear();
-    this.timer.clear();
-    this.routing.closeAll();
+    this.#connections.clear();
+    this.#readPending.clear();
+    this.#lingering.clear();
+    this.#timer.clear();
+    this.#routing.closeAll();
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.#closed;
   }
 
   // ---- internal, used by StackConnection and StackListener ----
@@ -264,17 +264,17 @@ export class Stack {
   kick(): void {
     // A pump still in its rounds sees the work itself: a round that ran a handler is followed by
     // another, until one finds nothing, and then output is drained. Only later calls need a pump.
-    if (this.scheduled || this.closed || this.inRounds) return;
-    this.scheduled = true;
+    if (this.#scheduled || this.#closed || this.#inRounds) return;
+    this.#scheduled = true;
     // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask builds an
     // AsyncResource and a bound function per call, which showed in connection churn.
-    RESOLVED.then(this.scheduledPump);
+    RESOLVED.then(this.#scheduledPump);
   }
 
-  private readonly scheduledPump = (): void => {
-    this.scheduled = false;
+  readonly #scheduledPump = (): void => {
+    this.#scheduled = false;
     try {
-      this.pump();
+      this.#pump();
     } catch (error) {
       reportHandlerError(error);
     }
@@ -287,54 +287,54 @@ export class Stack {
    */
   wantOutput(): void {
     // A pump in its rounds queues its own drain when they end.
-    if (this.closed || this.inRounds) return;
-    if (this.drainQueued) this.drainWait.renew();
-    else this.queueDrain();
+    if (this.#closed || this.#inRounds) return;
+    if (this.#drainQueued) this.#drainWait.renew();
+    else this.#queueDrain();
   }
 
   /** Queues the output drain (src/tcp/drain.ts), once. */
-  private queueDrain(): void {
-    if (this.drainQueued) return;
-    this.drainQueued = true;
-    this.drainWait.queue(this.queuedDrain);
+  #queueDrain(): void {
+    if (this.#drainQueued) return;
+    this.#drainQueued = true;
+    this.#drainWait.queue(this.#queuedDrain);
   }
 
   /** @internal */
   wantRead(conn: StackConnection): void {
-    this.readPending.add(conn);
+    this.#readPending.add(conn);
     this.kick();
   }
 
   /** @internal Nothing to deliver until the next readable, peerFin, closed or resume(). */
   readIdle(conn: StackConnection): void {
-    this.readPending.delete(conn);
+    this.#readPending.delete(conn);
   }
 
   /** @internal */
   forget(conn: StackConnection): void {
-    if (this.traceSink && this.connections.has(conn.id) && conn.state !== "CLOSED") this.lingering.set(conn.id, conn);
-    this.connections.delete(conn.id);
-    this.readPending.delete(conn);
+    if (this.#traceSink && this.#connections.has(conn.id) && conn.state !== "CLOSED") this.#lingering.set(conn.id, conn);
+    this.#connections.delete(conn.id);
+    this.#readPending.delete(conn);
   }
 
-  private readonly forgetListener = (ids: number[]): void => {
-    const now = this.now();
+  readonly #forgetListener = (ids: number[]): void => {
+    const now = this.#now();
     for (const id of ids) {
-      this.listeners.delete(id);
-      if (!this.closed) this.engine.release(id, now);
+      this.#listeners.delete(id);
+      if (!this.#closed) this.engine.release(id, now);
     }
   };
 
-  private checkOpen(): void {
-    if (this.closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+  #checkOpen(): void {
+    if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
   }
 
   /**
    * A batch from link `l`. Whatever a link hands over (it may come from anyone on the other side of a
    * WebSocket) is counted and dropped when it cannot be used, never thrown out of the link's callback.
    */
-  private receive(l: AttachedLink, packets: Uint8Array[]): void {
-    if (this.closed) return;
+  #receive(l: AttachedLink, packets: Uint8Array[]): void {
+    if (this.#closed) return;
     if (!Array.isArray(packets)) {
       this.stackCounters.linkDropped++;
       return;
@@ -344,7 +344,7 @@ export class Stack {
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
       if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
-        if (this.local.isForUs(p)) {
+        if (this.#local.isForUs(p)) {
           if (ours !== packets) ours.push(p);
           continue;
         }
@@ -356,28 +356,28 @@ export class Stack {
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.now(), l.mtu);
+    this.engine.input(ours, this.#now(), l.mtu);
     this.kick();
   }
 
   /** Timers, events, reads until quiet; then one output drain and the timer re-armed. */
-  private pump(): void {
-    if (this.closed || this.pumping) return;
-    this.pumping = true;
-    this.inRounds = true;
+  #pump(): void {
+    if (this.#closed || this.#pumping) return;
+    this.#pumping = true;
+    this.#inRounds = true;
     let quiet = false;
     try {
-      for (let round = 0; round < 64 && !this.closed; round++) {
-        const now = (this.turnNow = this.now());
+      for (let round = 0; round < 64 && !this.#closed; round++) {
+        const now = (this.#turnNow = this.#now());
         this.engine.timers(now);
-        const events = this.engine.events(this.dispatch);
+        const events = this.engine.events(this.#dispatch);
         let moved = false;
-        if (this.readPending.size > 0) {
+        if (this.#readPending.size > 0) {
           // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
-          const list = this.readList;
+          const list = this.#readList;
           list.length = 0;
-          for (const conn of this.readPending) list.push(conn);
-          for (let i = 0; i < list.length && !this.closed; i++) {
+          for (const conn of this.#readPending) list.push(conn);
+          for (let i = 0; i < list.length && !this.#closed; i++) {
             try {
               if (list[i]!.deliver()) moved = true;
             } catch (error) {
@@ -393,50 +393,50 @@ export class Stack {
           break;
         }
       }
-      this.inRounds = false;
-      if (this.closed) return;
-      this.queueDrain();
+      this.#inRounds = false;
+      if (this.#closed) return;
+      this.#queueDrain();
     } finally {
-      this.pumping = false;
-      this.inRounds = false;
+      this.#pumping = false;
+      this.#inRounds = false;
     }
     // Stopped by the round cap with work left: go on in another microtask.
     if (!quiet) this.kick();
     // Handlers that called back into the stack while it was pumping asked for another round.
-    if (this.scheduled === false && this.readPendingReady()) this.kick();
+    if (this.#scheduled === false && this.#readPendingReady()) this.kick();
   }
 
   /** One output drain, the trace events it recorded, and the timer re-armed at the next deadline. */
-  private drainTurn(): void {
-    this.turnNow = this.now();
-    this.flushOutput(this.turnNow);
+  #drainTurn(): void {
+    this.#turnNow = this.#now();
+    this.#flushOutput(this.#turnNow);
     // Output records its segments as trace events: take them now, stamped with this turn's time.
-    this.userEvents = false;
-    this.engine.events(this.dispatch);
-    if (this.userEvents) this.kick();
-    this.timer.arm(this.engine.nextDeadline());
+    this.#userEvents = false;
+    this.engine.events(this.#dispatch);
+    if (this.#userEvents) this.kick();
+    this.#timer.arm(this.engine.nextDeadline());
   }
 
-  private readonly queuedDrain = (): void => {
-    this.drainQueued = false;
-    if (this.closed) return;
+  readonly #queuedDrain = (): void => {
+    this.#drainQueued = false;
+    if (this.#closed) return;
     // A pump already queued (a handler on an earlier tick called in) drains when it is done; wait
     // for it, a bounded number of times so that output is never held back for long.
-    if (this.scheduled && this.drainDeferrals < MAX_DRAIN_DEFERRALS) {
-      this.drainDeferrals++;
+    if (this.#scheduled && this.#drainDeferrals < MAX_DRAIN_DEFERRALS) {
+      this.#drainDeferrals++;
       return;
     }
-    this.drainDeferrals = 0;
-    this.pumping = true;
+    this.#drainDeferrals = 0;
+    this.#pumping = true;
     try {
-      this.drainTurn();
+      this.#drainTurn();
     } finally {
-      this.pumping = false;
+      this.#pumping = false;
     }
   };
 
-  private readPendingReady(): boolean {
-    for (const c of this.readPending) if (c.canDeliver()) return true;
+  #readPendingReady(): boolean {
+    for (const c of this.#readPending) if (c.canDeliver()) return true;
     return false;
   }
 
@@ -445,34 +445,34 @@ export class Stack {
    * stop the batch: the events after it are still dispatched (each exactly once) and the error is
    * reported as uncaught (reportHandlerError).
    */
-  private readonly dispatch: EventVisitor = (type, code, id, a, at) => {
+  readonly #dispatch: EventVisitor = (type, code, id, a, at) => {
     try {
-      this.dispatchEvent(type, code, id, a, at);
+      this.#dispatchEvent(type, code, id, a, at);
     } catch (error) {
       reportHandlerError(error);
     }
   };
 
-  private dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
+  #dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
     if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
-      this.traced(type, id, a, at);
+      this.#traced(type, id, a, at);
       return;
     }
-    this.userEvents = true;
+    this.#userEvents = true;
     if (type === EventType.accepted) {
-      const listener = this.listeners.get(a);
+      const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
       conn.state = this.engine.state(id);
-      this.connections.set(id, conn);
+      this.#connections.set(id, conn);
       if (!listener || listener.closed) {
         // Completed after the listener went away: nobody will take it.
-        this.engine.abort(id, this.turnNow);
+        this.engine.abort(id, this.#turnNow);
         return;
       }
       listener.accept(conn);
       return;
     }
-    const conn = this.connections.get(id);
+    const conn = this.#connections.get(id);
     if (!conn) return;
     switch (type) {
       case EventType.connected:
@@ -502,35 +502,35 @@ export class Stack {
   }
 
   /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
-  private traced(type: number, id: number, a: number, at: number): void {
-    const conn = this.connections.get(id) ?? this.lingering.get(id);
+  #traced(type: number, id: number, a: number, at: number): void {
+    const conn = this.#connections.get(id) ?? this.#lingering.get(id);
     const to = type === EventType.state ? TCP_STATES[a]! : undefined;
     if (to && conn) conn.state = to;
-    if (to === "CLOSED") this.lingering.delete(id);
-    if (this.traceSink) {
+    if (to === "CLOSED") this.#lingering.delete(id);
+    if (this.#traceSink) {
       const e = this.engine.eventAt(at)!;
-      const time = this.turnNow;
+      const time = this.#turnNow;
       const endpoint = this.name;
-      if (e.type === "state") this.traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
+      if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
       else if (e.type === "segment") {
-        this.traceSink({
+        this.#traceSink({
           kind: "segment", time, endpoint, direction: e.direction, flags: e.flags, seq: e.seq, ack: e.ack,
           window: e.window, length: e.length, options: e.options,
         }, conn, id);
       }
     }
-    if (to === "TIME-WAIT" && conn && this.connections.has(id)) conn.markDone(undefined);
+    if (to === "TIME-WAIT" && conn && this.#connections.has(id)) conn.markDone(undefined);
   }
 
   /** Takes the engine's output and sends it, one batch per link. */
-  private flushOutput(now: number): void {
-    if (this.routing.links.length === 0) return;
-    this.engine.output(now, this.sendPacket, true);
-    this.routing.sendQueued();
+  #flushOutput(now: number): void {
+    if (this.#routing.links.length === 0) return;
+    this.engine.output(now, this.#sendPacket, true);
+    this.#routing.sendQueued();
   }
 
-  private readonly sendPacket = (packet: Uint8Array): void => {
-    if (!this.routing.queue(packet)) this.stackCounters.noRoute++;
+  readonly #sendPacket = (packet: Uint8Array): void => {
+    if (!this.#routing.queue(packet)) this.stackCounters.noRoute++;
   };
 }
 

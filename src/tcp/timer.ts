@@ -14,17 +14,24 @@ export const GLOBAL_TIMERS: StackTimers = {
 };
 
 export class DeadlineTimer {
-  private timer: unknown = undefined;
-  private timerAt = Infinity;
+  readonly #fns: StackTimers;
+  readonly #now: () => number;
+  readonly #fire: () => void;
+  #timer: unknown = undefined;
+  #timerAt = Infinity;
   /** The armed timer was unref'd: no deadline is left, it fires once for nothing. */
-  private timerUnrefd = false;
+  #timerUnrefd = false;
 
   /** `fire` runs when the timer fires (stale firings included: they only cost one pump). */
   constructor(
-    private readonly fns: StackTimers,
-    private readonly now: () => number,
-    private readonly fire: () => void,
-  ) {}
+    fns: StackTimers,
+    now: () => number,
+    fire: () => void,
+  ) {
+    this.#fns = fns;
+    this.#now = now;
+    this.#fire = fire;
+  }
 
   /** Arms the timer at `deadline` (ms on the stack's clock; Infinity: none). */
   arm(deadline: number): void {
@@ -33,45 +40,45 @@ export class DeadlineTimer {
     // With no deadline left an idle stack must not keep a Node process alive: a Node timer is
     // unref'd and kept (ref'd again if a deadline comes back before it fires, as in connection
     // churn), any other timer is cleared.
-    const timer = this.timer as { ref?: () => void; unref?: () => void } | undefined;
-    if (deadline === this.timerAt || (deadline > this.timerAt && deadline !== Infinity)) {
-      if (this.timerUnrefd) {
-        this.timerUnrefd = false;
+    const timer = this.#timer as { ref?: () => void; unref?: () => void } | undefined;
+    if (deadline === this.#timerAt || (deadline > this.#timerAt && deadline !== Infinity)) {
+      if (this.#timerUnrefd) {
+        this.#timerUnrefd = false;
         timer!.ref!();
       }
       return;
     }
     if (deadline === Infinity && typeof timer?.unref === "function" && typeof timer.ref === "function") {
-      if (!this.timerUnrefd) {
-        this.timerUnrefd = true;
+      if (!this.#timerUnrefd) {
+        this.#timerUnrefd = true;
         timer.unref();
       }
       return;
     }
-    this.timerUnrefd = false;
-    if (this.timer !== undefined) this.fns.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = deadline;
+    this.#timerUnrefd = false;
+    if (this.#timer !== undefined) this.#fns.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = deadline;
     if (deadline === Infinity) return;
     // At least 1 ms: a deadline the engine reports as already due after timers(now) must not spin.
-    const delay = Math.max(1, Math.ceil(deadline - this.now()));
+    const delay = Math.max(1, Math.ceil(deadline - this.#now()));
     const handle: { id: unknown } = { id: undefined };
-    handle.id = this.timer = this.fns.setTimeout(() => this.onTimer(handle), delay);
+    handle.id = this.#timer = this.#fns.setTimeout(() => this.#onTimer(handle), delay);
   }
 
   /** Stops the timer for good. */
   clear(): void {
-    if (this.timer !== undefined) this.fns.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.#timer !== undefined) this.#fns.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
-  private onTimer(handle: { id: unknown }): void {
+  #onTimer(handle: { id: unknown }): void {
     // A stale timer (cleared too late, or a throttled one firing in a bunch) only costs one pump.
-    if (handle.id === this.timer) {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.timerUnrefd = false;
+    if (handle.id === this.#timer) {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#timerUnrefd = false;
     }
-    this.fire();
+    this.#fire();
   }
 }

@@ -27,21 +27,23 @@ function wallClockMs(): number {
 
 /** Writes the global header at once, then one chunk (record header and bytes) per packet. */
 export class PcapWriter {
+  readonly #sink: PcapSink;
   readonly snaplen: number;
-  private readonly now: () => number;
+  readonly #now: () => number;
   /** Packets written so far. */
   packets = 0;
 
   constructor(
-    private readonly sink: PcapSink,
+    sink: PcapSink,
     options?: PcapOptions,
   ) {
+    this.#sink = sink;
     validateFunction(sink, "sink");
     const o = optionsObject(options, "options");
     if (o.snaplen !== undefined) validateInteger(o.snaplen, "options.snaplen", 1, 0x3ffff);
     if (o.now !== undefined) validateFunction(o.now, "options.now");
     this.snaplen = o.snaplen ?? 65535;
-    this.now = o.now ?? wallClockMs;
+    this.#now = o.now ?? wallClockMs;
     const header = new Uint8Array(GLOBAL_HEADER_LEN);
     const dv = new DataView(header.buffer);
     // Little-endian throughout; readers detect the byte order from the magic number.
@@ -56,7 +58,7 @@ export class PcapWriter {
   }
 
   /** Records one packet, stamped `timeMs` (ms since the epoch, default now). */
-  write(packet: Uint8Array, timeMs: number = this.now()): void {
+  write(packet: Uint8Array, timeMs: number = this.#now()): void {
     validateUint8Array(packet, "packet");
     validateNumber(timeMs, "timeMs", 0);
     const kept = Math.min(packet.length, this.snaplen);
@@ -69,7 +71,7 @@ export class PcapWriter {
     dv.setUint32(12, packet.length, true);
     record.set(packet.subarray(0, kept), RECORD_HEADER_LEN);
     this.packets++;
-    this.sink(record);
+    this.#sink(record);
   }
 }
 
