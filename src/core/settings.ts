@@ -5,8 +5,126 @@
 import { ConfigKey, ConnOption, EPHEMERAL_DEFAULT, REGION_MAX } from "./boundary.js";
 import { invalidType, invalidValue, optionsObject, validateInteger, validateNumber } from "./validate.js";
 
-export type EngineConfig = Partial<Record<keyof typeof ConfigKey, number | boolean>>;
-export type ConnectionOptions = Partial<Record<keyof typeof ConnOption, number | boolean>>;
+/**
+ * Engine-wide settings, given as `config` to {@link Engine.create} or {@link createStack}. Every key is
+ * optional; a missing key keeps the default written beside it. Times are milliseconds, sizes bytes.
+ * Keys marked "fixed at start" size the engine's tables and regions and cannot change afterwards.
+ * A flag also accepts 0 or 1.
+ */
+export interface EngineConfig {
+  /** Connection slots, listeners included; fixed at start. Integer 1..2^20, default 65536. */
+  maxConnections?: number;
+  /** Connections in SYN-RECEIVED across all listeners (RFC 4987 2.3). Integer, default 4096. */
+  maxHalfOpenTotal?: number;
+  /** Connections in SYN-RECEIVED per listener; a listener's backlog lowers it further. Integer, default 1024. */
+  maxHalfOpenPerListener?: number;
+  /** Default send buffer per connection, bytes. Integer 1024..2^30, default 262144. */
+  sendBuffer?: number;
+  /** Default receive buffer per connection, bytes; it also chooses the window scale offered (RFC 7323 2.2). Integer 1024..2^30, default 262144. */
+  recvBuffer?: number;
+  /** Maximum segment lifetime, ms: TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). Default 30000. */
+  mslMs?: number;
+  /** Lower bound of the retransmission timeout, ms (RFC 6298 2.4). At least 1, default 200. */
+  rtoMinMs?: number;
+  /** Upper bound of the retransmission timeout, ms (RFC 6298 2.5). At least 1, default 60000. */
+  rtoMaxMs?: number;
+  /** Retransmission timeout before the first RTT sample, ms (RFC 6298 2.1). At least 1, default 1000. */
+  rtoInitialMs?: number;
+  /** SYN (and SYN,ACK) retransmissions before the connection fails with ETIMEDOUT (RFC 9293 3.8.3, R2). Integer, default 6. */
+  synRetries?: number;
+  /** Consecutive data retransmission timeouts before the connection fails with ETIMEDOUT (RFC 9293 3.8.3, R2). Integer, default 15. */
+  dataRetries?: number;
+  /** Delayed ACK timeout, ms, 0..200 (RFC 9293 3.8.6.3: under 0.5 s). Default 40. */
+  delayedAckMs?: number;
+  /** Keepalive on for new connections (RFC 1122 4.2.3.6). Default false. */
+  keepalive?: Flag;
+  /** Idle time before the first keepalive probe, ms (RFC 1122 4.2.3.6). At least 1, default 7200000 (2 h). */
+  keepaliveIdleMs?: number;
+  /** Time between unanswered keepalive probes, ms. At least 1, default 75000. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalive probes before the connection fails with ETIMEDOUT. Integer, at least 1, default 9. */
+  keepaliveCount?: number;
+  /** Shortest zero-window probe interval, ms (RFC 9293 3.8.6.1). At least 1, default 200. */
+  persistMinMs?: number;
+  /** Longest zero-window probe interval, ms. At least 1, default 60000. */
+  persistMaxMs?: number;
+  /** Longest time a zero window may hold queued data before the connection fails, ms; 0: no limit. Default 600000. */
+  persistTotalMs?: number;
+  /** MTU of a link that names none, bytes: the MSS offered is MTU - 40 (IPv4) or MTU - 60 (IPv6) (RFC 9293 3.7.1). Integer 128..65535, default 1500. */
+  mtu?: number;
+  /** One trace event per segment in and out. Default false. */
+  trace?: Flag;
+  /** Verify IPv4 header and TCP checksums on input (RFC 9293 3.1). Default true. */
+  verifyChecksums?: Flag;
+  /** Offer window scaling in SYNs (RFC 7323 2). Default true. */
+  windowScaling?: Flag;
+  /** Offer timestamps in SYNs (RFC 7323 3). Default true. */
+  timestamps?: Flag;
+  /** Offer SACK-permitted in SYNs (RFC 2018). Default true. */
+  sack?: Flag;
+  /** Challenge ACKs per connection per second (RFC 5961 7). Integer, default 10. */
+  challengeAckLimit?: number;
+  /** Bytes of the region output is written to; fixed at start. Integer 69632..2^26, default 262144. */
+  txRegion?: number;
+  /** Bytes of the region input is read from; fixed at start. Integer 69632..2^26, default 262144. */
+  rxRegion?: number;
+  /** Most events held before the host drains them; beyond it events are dropped and counted. Integer, at least 64, default 2^20. */
+  eventLimit?: number;
+  /** Lowest ephemeral port (RFC 6056), at most `ephemeralHigh`. Integer 1..65535, default 49152. */
+  ephemeralLow?: number;
+  /** Highest ephemeral port (RFC 6056), inclusive. Integer 1..65535, default 65535. */
+  ephemeralHigh?: number;
+  /** Nagle's algorithm on for new connections (RFC 9293 3.7.4). Default true. */
+  nagle?: Flag;
+  /** Default user timeout, ms: how long sent data may stay unacknowledged; 0: none (RFC 9293 3.8.3, RFC 5482). Default 0. */
+  userTimeoutMs?: number;
+  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies) between two outputs. Integer 4096..2^26, default 65536. */
+  controlQueue?: number;
+  /** An event for every state transition. Default true. */
+  stateEvents?: Flag;
+  /** Past a listener's half-open limit, answer SYNs with SYN cookies (RFC 4987 3.6). Default true. */
+  synCookies?: Flag;
+  /** Bytes of memory the engine may hold for tables, connections, buffers and reassembly; 0: no limit but wasm32's. Integer 0..2^48, default 0. */
+  memoryLimit?: number;
+  /** In-order data segments acknowledged at once at the start of a connection; 0: delayed ACKs from the first (RFC 9293 3.8.6.3). Integer, default 16. */
+  quickAcks?: number;
+  /** Connections kept in compact TIME-WAIT, outside the `maxConnections` slots; 0: as many as `maxConnections`; fixed at start. Integer 0..2^20, default 0. */
+  timeWaitMax?: number;
+}
+
+/**
+ * Per-connection options: given when a connection or listener opens, or later through
+ * {@link StackConnection.setOptions}. A missing key keeps the engine-wide setting of the same name
+ * ({@link EngineConfig}). A flag also accepts 0 or 1.
+ */
+export interface ConnectionOptions {
+  /** Nagle's algorithm off for this connection (TCP_NODELAY; RFC 9293 3.7.4). Default false. */
+  noDelay?: Flag;
+  /** Keepalive probes on this connection (RFC 1122 4.2.3.6). Default: the engine's `keepalive`. */
+  keepalive?: Flag;
+  /** Idle time before the first keepalive probe, ms. At least 1. */
+  keepaliveIdleMs?: number;
+  /** Time between unanswered keepalive probes, ms. At least 1. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalive probes before the connection fails with ETIMEDOUT. Integer, at least 1. */
+  keepaliveCount?: number;
+  /** How long sent data may stay unacknowledged before the connection fails, ms; 0: none (RFC 9293 3.8.3, RFC 5482). */
+  userTimeoutMs?: number;
+  /** Send buffer, bytes; only before the connection opens (or on a listener, for the connections it accepts). Integer 1024..2^30. */
+  sendBuffer?: number;
+  /** Receive buffer, bytes; only before the connection opens (or on a listener). Integer 1024..2^30. */
+  recvBuffer?: number;
+}
+
+/** A switch: true or false, or 1 or 0 as the engine takes it. */
+export type Flag = boolean | 0 | 1;
+
+// The two interfaces above and the boundary's key tables must name the same keys: a key added on one
+// side only fails to compile here.
+type SameKeys<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>;
+type MustBeNever<T extends never> = T;
+type ConfigKeysMatch = MustBeNever<SameKeys<Required<EngineConfig>, typeof ConfigKey>>;
+type OptionKeysMatch = MustBeNever<SameKeys<Required<ConnectionOptions>, typeof ConnOption>>;
 
 /** "flag": a boolean, or 0/1; else [min, max, integer]. */
 type Range = "flag" | readonly [number, number, boolean];
