@@ -19,6 +19,7 @@ import { decodeEndpoints, decodeStatus, type ConnectionEndpoints, type Connectio
 /** Everything the core exports: the engine's calls and the loader's. */
 export type EngineExports = CoreExports & EngineOnlyExports;
 
+/** The engine's counters by name (COUNTER_NAMES), and drops per reason code (REASON_NAMES). */
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
 
 export interface ConnectOptions {
@@ -44,7 +45,9 @@ export interface ListenOptions {
   backlog?: number;
 }
 
+/** Options of Engine.create. */
 export interface EngineOptions extends LoadOptions {
+  /** Engine-wide settings; see EngineConfig for each key's unit and default. */
   config?: EngineConfig;
   /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
   secret?: Uint8Array;
@@ -62,6 +65,10 @@ function addressBytes(text: string): AddressBytes {
   return parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
 }
 
+/**
+ * The core behind one typed driver: packets in, packets, events and deadlines out, connections as
+ * numeric ids. For hosts that bring their own I/O; the stack is built on it. Made by Engine.create.
+ */
 export class Engine {
   readonly #x: EngineExports;
   readonly #views: MemoryViews;

@@ -3,6 +3,10 @@
 // node:net's error shape (src/faces/node-net.ts NetError), keeping the code.
 import { EventType } from "./boundary.js";
 
+/**
+ * The stable code of a TcpwasmError: a POSIX errno name for what the network or the engine refused
+ * (as node:net reports it), an `ERR_*` name for API misuse (as Node's own argument checks do).
+ */
 export type ErrorCode =
   | "ECONNREFUSED"
   | "ECONNRESET"
@@ -35,7 +39,9 @@ export type ErrorCode =
   /** node:net's code for a local address that is not an IP address in the Node face. */
   | "ERR_INVALID_IP_ADDRESS";
 
+/** Every error tcpwasm throws or reports; `code` is stable, the message is for people. */
 export class TcpwasmError extends Error {
+  /** What went wrong, as a stable code to branch on. */
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string) {
     super(`${code}: ${message}`);

@@ -5,6 +5,7 @@ import { EVENT, EVENT_OPTION, EventType } from "./boundary.js";
 import { engineErrorCode, type ErrorCode } from "./errors.js";
 import { TCP_STATES, type SegmentOptionsTrace, type TcpState } from "./trace.js";
 
+/** One engine event record, decoded: what happened to connection `id`. */
 export type EngineEvent =
   | { type: "connected" | "readable" | "writable" | "peerFin" | "closed"; id: number }
   | { type: "accepted"; id: number; listener: number }

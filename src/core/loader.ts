@@ -5,6 +5,10 @@ import { instantiate } from "@assemblyscript/loader";
 import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
 import { simd as simdB64, scalar as scalarB64 } from "../../build/wasm-release.js";
 
+/**
+ * A build of the core: "simd" (WebAssembly SIMD for checksums and copies), "scalar" (no SIMD; the
+ * same results) or "debug" (scalar with bounds checks and assertions, for tests).
+ */
 export type Flavor = "simd" | "scalar" | "debug";
 /** Every `flavor` option value loadEngine takes. */
 export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
@@ -72,18 +76,27 @@ export class MemoryViews {
   }
 }
 
+/** A core loadEngine instantiated: its flavor, its raw exports and cached views of its memory. */
 export interface LoadedEngine<E extends CoreExports = CoreExports> {
+  /** The build that was loaded ("auto" resolved). */
   readonly flavor: Flavor;
+  /** The core's exports, numbers in and out. */
   readonly exports: E;
+  /** Views of the core's linear memory, re-created when it grows. */
   readonly views: MemoryViews;
 }
 
+/** Which build of the core to load. */
 export interface LoadOptions {
   /** "auto" (default) picks "simd" where WebAssembly.validate accepts v128, else "scalar". */
   flavor?: Flavor | "auto";
 }
 
-/** Instantiates a fresh core. Each call is an independent engine with its own linear memory. */
+/**
+ * Instantiates a fresh core. Each call is an independent engine with its own linear memory.
+ * @throws TcpwasmError (as a rejection) ERR_INVALID_ARG_TYPE for options that are not an object,
+ * ERR_INVALID_ARG_VALUE for an unknown `flavor`, or for "simd" or "debug" on a runtime without SIMD.
+ */
 export async function loadEngine<E extends CoreExports = CoreExports>(options: LoadOptions = {}): Promise<LoadedEngine<E>> {
   const o = optionsObject(options, "options");
   if (o.flavor !== undefined) validateOneOf(o.flavor, "options.flavor", FLAVORS);

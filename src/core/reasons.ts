@@ -1,6 +1,7 @@
 // Stable names for the core's wire Reason codes (assembly/wire/reason.ts), mapped once, here.
 // The index is the code: append only, never reorder.
 
+/** Stable names of the reasons a packet is dropped or refused, indexed by the core's reason code (append only). */
 export const REASON_NAMES = [
   "OK",
   "TRUNCATED",
@@ -19,6 +20,7 @@ export const REASON_NAMES = [
   "LAND",
 ] as const;
 
+/** The name of a drop reason, as counted in `dropsByReason` and reported by the wire helpers. */
 export type ReasonName = (typeof REASON_NAMES)[number];
 
 /** The stable name of a Reason code; codes the table does not know (a newer core) read "UNKNOWN_<n>". */

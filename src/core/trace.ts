@@ -16,6 +16,7 @@ export const TCP_STATES = [
   "LAST-ACK",
   "TIME-WAIT",
 ] as const;
+/** A connection state, spelled as RFC 9293 3.3.2 spells it. */
 export type TcpState = (typeof TCP_STATES)[number];
 
 /** TCP header flag bits (RFC 9293 3.1; AE from RFC 3540's old NS bit position). */
@@ -50,6 +51,7 @@ export function flagNames(flags: number): string {
   return names.length ? names.join(",") : "none";
 }
 
+/** The TCP options of a traced segment, decoded. */
 export interface SegmentOptionsTrace {
   mss?: number;
   wscale?: number;
@@ -75,6 +77,7 @@ export interface SegmentTrace {
   options?: SegmentOptionsTrace;
 }
 
+/** A trace event: a connection moved from one state to another (RFC 9293 3.3.2). */
 export interface StateTrace {
   kind: "state";
   time: number;
@@ -83,4 +86,5 @@ export interface StateTrace {
   to: TcpState;
 }
 
+/** What StackOptions.trace receives: a segment in or out, or a state transition. */
 export type TraceEvent = SegmentTrace | StateTrace;

@@ -41,6 +41,7 @@ const FLAG_BITS: ReadonlyArray<[keyof TcpFlags, number]> = [
   ["urg", TcpFlag.URG], ["ece", TcpFlag.ECE], ["cwr", TcpFlag.CWR], ["ae", TcpFlag.AE],
 ];
 
+/** The TCP timestamps option (RFC 7323 3): the sender's clock and the echoed value. */
 export interface TcpTimestamps {
   value: number;
   echo: number;
@@ -57,6 +58,7 @@ export interface TcpOptions {
   sack: Array<[number, number]>;
 }
 
+/** An IPv4 or IPv6 packet carrying TCP, decoded by Wire.parsePacket. */
 export interface ParsedPacket {
   ipVersion: 4 | 6;
   /** Addresses in standard text form (IPv6 compressed as RFC 5952 recommends). */
@@ -89,6 +91,7 @@ export interface ParsedPacket {
   payload: Uint8Array;
 }
 
+/** Why Wire.parsePacket refused a packet: the same reason the engine would count it under. */
 export interface ParseError {
   error: ReasonName | `UNKNOWN_${number}`;
 }
@@ -119,12 +122,18 @@ export interface PacketFields {
   payload?: Uint8Array;
 }
 
+/** Options of Wire.parsePacket. */
 export interface ParseOptions {
   /** Verify the IPv4 header checksum and the TCP checksum (default true). */
   verifyChecksums?: boolean;
 }
 
+/**
+ * Packet helpers bound to one loaded core (loadWire): checksums, parsing and encoding of IPv4/IPv6
+ * TCP packets by the same code the engine runs, for tools and tests.
+ */
 export interface Wire {
+  /** The build of the core the helpers run on. */
   readonly flavor: Flavor;
   /**
    * The Internet checksum (RFC 1071) of `bytes`: the ones' complement of their ones'-complement sum

@@ -10,26 +10,37 @@ export function familyOf(address: string): Family {
   return address.includes(":") ? "IPv6" : "IPv4";
 }
 
+/** Options of `new Socket()`, as net.Socket takes them. */
 export interface SocketConstructorOptions {
   /** Keep the writable side open after the peer's FIN (node:net's allowHalfOpen). Default false. */
   allowHalfOpen?: boolean;
+  /** Bytes the readable side buffers before the connection stops reading (stream.Duplex). */
   readableHighWaterMark?: number;
+  /** Bytes the writable side buffers before write() returns false (stream.Duplex). */
   writableHighWaterMark?: number;
 }
 
+/** Options of connect() and socket.connect(), as net.connect takes them. */
 export interface SocketConnectOptions extends SocketConstructorOptions {
+  /** The peer's port, 1..65535. */
   port: number;
   /** An IPv4 or IPv6 address: a stack has no resolver. Default "127.0.0.1" is meaningless here, so required. */
   host: string;
+  /** Our address; default the stack's address facing `host`. */
   localAddress?: string;
+  /** Our port; default a random ephemeral port (RFC 6056). */
   localPort?: number;
+  /** Disable Nagle's algorithm (socket.setNoDelay). Default false. */
   noDelay?: boolean;
+  /** Keepalive probes (socket.setKeepAlive, RFC 1122 4.2.3.6). Default false. */
   keepAlive?: boolean;
+  /** Idle time before the first keepalive probe, ms. Default: the engine's `keepaliveIdleMs`. */
   keepAliveInitialDelay?: number;
   /** Idle timeout in ms, as socket.setTimeout(). */
   timeout?: number;
   /** Send and receive ring sizes, bytes (the engine's defaults otherwise). */
   sendBufferSize?: number;
+  /** Receive ring size, bytes; it bounds the window offered to the peer. */
   receiveBufferSize?: number;
 }
 

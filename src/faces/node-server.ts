@@ -9,19 +9,27 @@ import { NetError, notFound, toNetError } from "./node-errors.js";
 import { familyOf, validateNetPort, validateStack, type Family } from "./node-args.js";
 import { Socket, destroyHooks } from "./node-socket.js";
 
+/** Options of createServer(), as net.createServer takes them. */
 export interface ServerOptions {
+  /** Accepted sockets keep their writable side open after the peer's FIN. Default false. */
   allowHalfOpen?: boolean;
   /** Accepted sockets start paused (no reading until resume()). */
   pauseOnConnect?: boolean;
+  /** Disable Nagle's algorithm on accepted sockets. Default false. */
   noDelay?: boolean;
+  /** Keepalive probes on accepted sockets (RFC 1122 4.2.3.6). Default false. */
   keepAlive?: boolean;
+  /** Idle time before the first keepalive probe of an accepted socket, ms. */
   keepAliveInitialDelay?: number;
 }
 
+/** Options of server.listen(), as net.Server takes them. */
 export interface ListenOptions {
+  /** The port; 0 or absent: a free port from the dynamic range (RFC 6335 6). */
   port?: number;
   /** One of the stack's addresses; default all of them. */
   host?: string;
+  /** Cap on half-open (SYN-RECEIVED) connections. Default: the engine's `maxHalfOpenPerListener`. */
   backlog?: number;
 }
 
@@ -36,6 +44,7 @@ declare module "./node-socket.js" {
 const DYNAMIC_LOW = 49152;
 const DYNAMIC_HIGH = 65535;
 
+/** node:net's Server on a tcpwasm stack: listen, 'connection', close, address. Made by createServer(). */
 export class Server extends EventEmitter {
   maxConnections: number | undefined;
   readonly #stack: Stack;

@@ -30,6 +30,10 @@ function emitCloseLater(socket: Socket, hadError: boolean): void {
 /** The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
 export const destroyHooks = new WeakMap<Socket, () => void>();
 
+/**
+ * node:net's Socket on a tcpwasm stack: a stream.Duplex with net.Socket's events, half-close,
+ * timeouts and options. Made by connect() / createConnection(), `new Socket()` (bindNet), or a Server.
+ */
 export class Socket extends Duplex {
   /** True from connect() until 'connect' (or failure). */
   connecting = false;

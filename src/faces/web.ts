@@ -25,51 +25,71 @@ import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js
 import { PendingWrite } from "../tcp/pending-write.js";
 import { invalidType, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
 
+/** Options of stack.connect() (BoundWeb.connect), after Direct Sockets' TCPSocketOptions. */
 export interface SocketOptions {
   /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
   hostname: string;
+  /** The peer's port, 1..65535. */
   port: number;
   /** Local address; default the stack's address facing `hostname`. */
   localAddress?: string;
+  /** Local port; default a random ephemeral port (RFC 6056). */
   localPort?: number;
   /** Disable Nagle's algorithm (Direct Sockets' noDelay). Default false. */
   noDelay?: boolean;
   /** Keepalive probes after this many ms idle (Direct Sockets' keepAliveDelay). Default off. */
   keepAliveDelay?: number;
-  /** Send and receive ring sizes, bytes. */
+  /** Send buffer, bytes. Default: the engine's `sendBuffer` (256 KiB). */
   sendBufferSize?: number;
+  /** Receive buffer, bytes; it bounds the window offered to the peer. Default: the engine's `recvBuffer` (256 KiB). */
   receiveBufferSize?: number;
   /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
   readableHighWaterMark?: number;
 }
 
+/** What TcpSocket.opened resolves to: the streams and both ends' addresses. */
 export interface SocketOpenInfo {
+  /** The bytes the peer sent; ends at the peer's FIN. */
   readable: ReadableStream<Uint8Array>;
+  /** The bytes to send; closing it sends FIN after them (half-close). */
   writable: WritableStream<Uint8Array>;
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
+  /** Our address on this connection. */
   localAddress: string;
+  /** Our port on this connection. */
   localPort: number;
 }
 
+/** Options of stack.listen() (BoundWeb.listen). */
 export interface ListenOptions {
+  /** The port to listen on, 1..65535. */
   port: number;
   /** One of the stack's addresses; default all of them. */
   hostname?: string;
   /** Cap on half-open connections. */
   backlog?: number;
-  /** Options for every accepted socket. */
+  /** Disable Nagle's algorithm on every accepted socket. Default false. */
   noDelay?: boolean;
+  /** Keepalive probes after this many ms idle, on every accepted socket. Default off. */
   keepAliveDelay?: number;
+  /** Send buffer of every accepted socket, bytes. Default: the engine's `sendBuffer`. */
   sendBufferSize?: number;
+  /** Receive buffer of every accepted socket, bytes. Default: the engine's `recvBuffer`. */
   receiveBufferSize?: number;
+  /** Bytes each accepted socket's readable stream queues before it stops reading. Default 65536. */
   readableHighWaterMark?: number;
 }
 
+/** What TcpListener.opened resolves to. */
 export interface ListenerOpenInfo {
   /** The accepted sockets, in order. */
   readable: ReadableStream<TcpSocket>;
+  /** The address listened on ("0.0.0.0" or "::" style wildcard for all). */
   localAddress: string;
+  /** The port listened on. */
   localPort: number;
 }
 

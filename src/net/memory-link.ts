@@ -37,6 +37,7 @@ export interface LinkFaults {
   queueLimit?: number;
 }
 
+/** Options of createMemoryLinkPair: the faults of both directions, the clock and the MTU. */
 export interface MemoryLinkOptions extends LinkFaults {
   /** Seed of both directions' PRNGs. Default 1. */
   seed?: number;
@@ -54,18 +55,27 @@ export interface MemoryLinkOptions extends LinkFaults {
 
 /** One direction's own settings: its faults, and its MTU, which is also the sending end's `mtu`. */
 export interface DirectionOptions extends LinkFaults {
+  /** Largest packet this direction carries, bytes. Default: the pair's `mtu`. */
   mtu?: number;
 }
 
 /** What happened to the packets one end sent. */
 export interface MemoryLinkStats {
+  /** Packets sent. */
   sent: number;
+  /** Bytes of the packets sent. */
   bytesSent: number;
+  /** Packets handed to the other end (duplicates included). */
   delivered: number;
+  /** Bytes of the packets delivered. */
   bytesDelivered: number;
+  /** Packets dropped by the `loss` fault. */
   lost: number;
+  /** Extra copies made by the `duplicate` fault. */
   duplicated: number;
+  /** Packets whose bits the `corrupt` fault flipped. */
   corrupted: number;
+  /** Packets held back by the `reorder` fault. */
   reordered: number;
   /** Dropped because the rate limiter's queue was full. */
   overflowed: number;

@@ -12,11 +12,15 @@ import { TcpwasmError, invalidArg, type ErrorCode } from "../core/errors.js";
 import { invalidType, invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateUint8Array } from "../core/validate.js";
 import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
 
+/** A UDP address: host (IP address or name) and port. */
 export interface UdpEndpoint {
+  /** An IPv4 or IPv6 address, or a name resolved once when the link opens. */
   host: string;
+  /** The UDP port, 0..65535 (0 when binding: any free port). */
   port: number;
 }
 
+/** Options of createUdpLink. */
 export interface UdpLinkOptions {
   /** Where to bind: "host:port" ("[::1]:7000" for IPv6) or { host, port }; port 0 picks a free one. */
   bind?: string | UdpEndpoint;
@@ -28,8 +32,11 @@ export interface UdpLinkOptions {
   mtu?: number;
 }
 
+/** What a UDP link carried and dropped. */
 export interface UdpLinkStats {
+  /** Packets sent to the peer. */
   sent: number;
+  /** Packets received from the peer. */
   received: number;
   /** Send failures (ENOBUFS, EAGAIN and the like): the packet is gone, as on a busy NIC. */
   sendErrors: number;
@@ -82,6 +89,7 @@ async function resolveHost(host: string, what: string): Promise<{ address: strin
   }
 }
 
+/** A link carrying one raw IP packet per UDP datagram to and from one peer (Node only). Made by createUdpLink. */
 export class UdpLink implements Link {
   readonly #socket: dgram.Socket;
   readonly mtu: number;

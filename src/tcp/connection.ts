@@ -40,6 +40,11 @@ export interface ConnectionHost {
 
 const NO_KEYS: ReadonlySet<string> = new Set();
 
+/**
+ * One connection of a stack, seen from the user side (RFC 9293 3.10 user calls): write, end, abort,
+ * pause and resume, with handlers for data, end, writability and close. Made by Stack.openConnection
+ * or handed to an openListener callback; the faces wrap it in their sockets.
+ */
 export class StackConnection {
   readonly #stack: ConnectionHost;
   readonly #endpoints: ConnectionEndpoints;

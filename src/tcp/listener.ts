@@ -3,6 +3,7 @@
 // Browser-safe.
 import type { StackConnection } from "./connection.js";
 
+/** A listening port of a stack (RFC 9293 LISTEN), from Stack.openListener; close() stops it. */
 export class StackListener {
   readonly #forget: (ids: number[]) => void;
   readonly #ids: number[];

@@ -7,6 +7,7 @@ import { validateArray, validateFunction, validateKnownKeys, validateObject, val
 import type { StackConnection } from "./connection.js";
 import type { StackTimers } from "./timer.js";
 
+/** Options of createStack. */
 export interface StackOptions {
   /** The stack's addresses with prefix length: "10.0.0.1/24", "fd00::1/64". At least one. */
   addresses: string[];
@@ -17,12 +18,13 @@ export interface StackOptions {
    * states none (default 1500); a link's own `mtu` sets the MSS of the connections over it.
    */
   config?: EngineConfig;
+  /** The build of the core: "auto" (default) takes "simd" where the runtime supports it, else "scalar". */
   flavor?: Flavor | "auto";
   /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
   secret?: Uint8Array;
   /** The clock, in ms. Default performance.now(). */
   now?: () => number;
-  /** Default globalThis.setTimeout / clearTimeout. */
+  /** The timer functions the stack's one timer uses. Default globalThis.setTimeout / clearTimeout. */
   timers?: StackTimers;
   /**
    * Receives each segment in and out and each state transition (turns the engine's tracing on), with
@@ -32,8 +34,11 @@ export interface StackOptions {
   trace?: (event: TraceEvent, connection: StackConnection | undefined, id: number) => void;
 }
 
+/** Options of Stack.openConnection (active open, RFC 9293 3.10.1): the peer, our end, and per-connection options. */
 export interface OpenConnectionOptions extends ConnectionOptions {
+  /** The peer's IPv4 or IPv6 address (no name resolution). */
   remote: string;
+  /** The peer's port, 1..65535. */
   remotePort: number;
   /** Local address; default the stack's address of the same version whose prefix holds `remote`. */
   local?: string;
@@ -41,14 +46,17 @@ export interface OpenConnectionOptions extends ConnectionOptions {
   localPort?: number;
 }
 
+/** Options of Stack.openListener (passive open, RFC 9293 3.10.1); the connection options apply to every accepted connection. */
 export interface OpenListenerOptions extends ConnectionOptions {
+  /** The port to listen on, 1..65535. */
   port: number;
   /** One of the stack's addresses; default every address (IPv4 and IPv6). */
   address?: string;
-  /** Cap on half-open connections of this listener. */
+  /** Cap on half-open (SYN-RECEIVED) connections of this listener. Default: the engine's `maxHalfOpenPerListener`. */
   backlog?: number;
 }
 
+/** Options of Stack.attach. */
 export interface AttachOptions {
   /**
    * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only

@@ -76,6 +76,11 @@ export async function createStack(options: StackOptions): Promise<Stack> {
   return new Stack(engine, addresses, options);
 }
 
+/**
+ * One TCP/IP endpoint: an engine, its addresses, the links it is attached to, its clock and its one
+ * timer. Connections and listeners open on it (openConnection, openListener), the faces bind to it
+ * (bindWeb, bindNet). Made by createStack.
+ */
 export class Stack {
   /** The engine, for counters(), status and benchmarks. */
   readonly engine: Engine;

@@ -8,12 +8,15 @@
 import { flagNames, TcpFlag, type SegmentTrace, type StateTrace, type TraceEvent } from "../core/trace.js";
 import { validateArray, validateBoolean, validateInteger, validateObject, validateString } from "../core/validate.js";
 
+/** Options of renderLadder: which endpoints are drawn where, and how wide. */
 export interface LadderOptions {
   /** The endpoint drawn on the left (its "out" segments point right). */
   left: string;
+  /** The endpoint drawn on the right. */
   right: string;
   /** Column titles, e.g. "client 10.0.0.1:49152"; default the endpoint names. */
   leftTitle?: string;
+  /** Title of the right column; default the endpoint name. */
   rightTitle?: string;
   /** Width of the arrow between the two columns, in characters (default 64). */
   width?: number;

@@ -6,6 +6,7 @@ import { validateString } from "../core/validate.js";
 
 const FLUSH_AT = 64 * 1024;
 
+/** A pcap file being written: its sink, and flush and close. */
 export interface PcapFile {
   /** The sink to give PcapWriter or recordLink. */
   readonly sink: PcapSink;

@@ -14,6 +14,7 @@ const MAGIC_MICROSECONDS = 0xa1b2c3d4;
 const GLOBAL_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 
+/** Options of PcapWriter and recordLink. */
 export interface PcapOptions {
   /** Bytes kept of each packet. Default 65535. */
   snaplen?: number;
