@@ -39,14 +39,29 @@ export type { SocketConnectOptions, SocketConstructorOptions } from "./node-args
 
 /** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
 export interface BoundNet {
+  /** net.createServer on this stack. */
   createServer(connectionListener?: (socket: Socket) => void): Server;
+  /**
+   * net.createServer on this stack.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
+   */
   createServer(options?: ServerOptions, connectionListener?: (socket: Socket) => void): Server;
+  /**
+   * net.connect on this stack; what the network refuses arrives as an 'error' event, as in node:net.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
+   */
   connect(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  /** net.connect(port, host) on this stack; `host` must be an IP address (a stack has no resolver). */
   connect(port: number, host: string, connectListener?: () => void): Socket;
+  /** The same as connect (net.createConnection). */
   createConnection(options: SocketConnectOptions, connectListener?: () => void): Socket;
+  /** The same as connect(port, host) (net.createConnection). */
   createConnection(port: number, host: string, connectListener?: () => void): Socket;
+  /** net.Socket bound to this stack: `new Socket()` then socket.connect(). */
   Socket: new (options?: SocketConstructorOptions) => Socket;
+  /** net.Server bound to this stack. */
   Server: new (options?: ServerOptions, connectionListener?: (socket: Socket) => void) => Server;
+  /** node:net's isIP: 4, 6, or 0 for text that is not an IP address. */
   isIP: typeof isIP;
 }
 
@@ -60,7 +75,10 @@ export function createServer(
   return new Server(stack, options, connectionListener);
 }
 
-/** A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`. */
+/**
+ * A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad stack or options.
+ */
 export function connect(stack: Stack, ...args: ConnectArgs): Socket {
   validateStack(stack);
   const { options } = normalizeConnectArgs(args);
@@ -69,7 +87,10 @@ export function connect(stack: Stack, ...args: ConnectArgs): Socket {
   return socket.connect(...args);
 }
 
-/** node:net's shape bound to `stack`. */
+/**
+ * node:net's shape bound to `stack`.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `stack` is a Stack from createStack.
+ */
 export function bindNet(stack: Stack): BoundNet {
   validateStack(stack);
   return {

@@ -149,6 +149,7 @@ export class TcpSocket {
   readonly closed: Promise<void>;
   /** The same streams as in `opened` (Cloudflare's shape). */
   readonly readable: ReadableStream<Uint8Array>;
+  /** The same stream as `opened`'s writable. */
   readonly writable: WritableStream<Uint8Array>;
 
   #readController!: ReadableStreamDefaultController<Uint8Array>;
@@ -251,18 +252,22 @@ export class TcpSocket {
     else conn.onConnect = () => this.#open();
   }
 
+  /** The peer's address ("" before a connection exists). */
   get remoteAddress(): string {
     return this.#conn?.remoteAddress ?? "";
   }
 
+  /** The peer's port (0 before a connection exists). */
   get remotePort(): number {
     return this.#conn?.remotePort ?? 0;
   }
 
+  /** Our address ("" before a connection exists). */
   get localAddress(): string {
     return this.#conn?.localAddress ?? "";
   }
 
+  /** Our port (0 before a connection exists). */
   get localPort(): number {
     return this.#conn?.localPort ?? 0;
   }
@@ -344,10 +349,13 @@ export class TcpSocket {
 
 /** Incoming connections on one port: an async iterable of TcpSockets. */
 export class TcpListener implements AsyncIterable<TcpSocket> {
+  /** Resolves once listening, with the stream of accepted sockets. */
   readonly opened: Promise<ListenerOpenInfo>;
   /** Resolves when the listener is closed. */
   readonly closed: Promise<void>;
+  /** The port listened on. */
   readonly localPort: number;
+  /** The address listened on. */
   readonly localAddress: string;
   readonly #readable: ReadableStream<TcpSocket>;
   #controller!: ReadableStreamDefaultController<TcpSocket>;
@@ -472,13 +480,22 @@ export function listenSocket(stack: Stack, options: ListenOptions): TcpListener 
 
 /** The Web face bound to one stack, as bindNet binds node:net's shape. */
 export interface BoundWeb {
-  /** A socket shaped like Direct Sockets' TCPSocket (connectSocket). */
+  /**
+   * A socket shaped like Direct Sockets' TCPSocket (connectSocket).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options; refusals by the network or the stack reject `opened` instead.
+   */
   connect(options: SocketOptions): TcpSocket;
-  /** An async iterable of incoming TcpSockets (listenSocket). */
+  /**
+   * An async iterable of incoming TcpSockets (listenSocket).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
+   */
   listen(options: ListenOptions): TcpListener;
 }
 
-/** The Web face on `stack`. */
+/**
+ * The Web face on `stack`.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `stack` is a Stack from createStack.
+ */
 export function bindWeb(stack: Stack): BoundWeb {
   if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
   return {

@@ -169,6 +169,7 @@ export class MemoryLink implements Link {
   readonly #prng: Prng;
   readonly #now: () => number;
   readonly #manual: boolean;
+  /** Largest packet this end sends, bytes; bigger ones are dropped and counted in `tooBig`. */
   readonly mtu: number;
   /** What happened to the packets this end sent. */
   readonly stats: MemoryLinkStats = {
@@ -202,6 +203,10 @@ export class MemoryLink implements Link {
     this.mtu = mtu;
   }
 
+  /**
+   * Sends packets to the other end, through this direction's faults.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `packets` is an array of Uint8Array.
+   */
   send(packets: Uint8Array[]): void {
     validateArray(packets, "packets", validateUint8Array);
     if (this.#closed) return;
@@ -209,11 +214,16 @@ export class MemoryLink implements Link {
     for (const packet of packets) this.#transmit(packet, now);
   }
 
+  /**
+   * Sets the one handler of packets arriving at this end.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `handler` is a function.
+   */
   onReceive(handler: PacketHandler): void {
     validateFunction(handler, "handler");
     this.#handler = handler;
   }
 
+  /** Stops delivery both ways; packets in flight are dropped. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -354,6 +364,7 @@ export class MemoryLink implements Link {
 /**
  * Two links joined back to back: what one end sends, the other receives, after the faults in
  * `options`. Returns [a, b]; `aToB` / `bToA` override the shared faults for one direction.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for an unknown key or a fault out of its range.
  */
 export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, MemoryLink] {
   options = optionsObject(options, "options");

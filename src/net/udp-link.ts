@@ -92,7 +92,9 @@ async function resolveHost(host: string, what: string): Promise<{ address: strin
 /** A link carrying one raw IP packet per UDP datagram to and from one peer (Node only). Made by createUdpLink. */
 export class UdpLink implements Link {
   readonly #socket: dgram.Socket;
+  /** Largest packet carried, bytes (UdpLinkOptions.mtu). */
   readonly mtu: number;
+  /** What the link carried and dropped. */
   readonly stats: UdpLinkStats = { sent: 0, received: 0, sendErrors: 0, foreign: 0, tooBig: 0 };
   #handler: PacketHandler | undefined;
   #errorHandler: ((err: TcpwasmError) => void) | undefined;
@@ -103,6 +105,7 @@ export class UdpLink implements Link {
   /** @internal Use createUdpLink. */
   constructor(
     socket: dgram.Socket,
+    /** Where packets go, and the only source accepted. */
     readonly peer: UdpEndpoint,
     mtu: number,
   ) {
@@ -118,6 +121,7 @@ export class UdpLink implements Link {
     return { host: a.address, port: a.port };
   }
 
+  /** Sends each packet as one datagram to the peer; one over the MTU is dropped and counted in `tooBig`. */
   send(packets: Uint8Array[]): void {
     validateArray(packets, "packets", validateUint8Array);
     if (this.#closed) return;
@@ -133,6 +137,7 @@ export class UdpLink implements Link {
     }
   }
 
+  /** Sets the one handler of packets from the peer. */
   onReceive(handler: PacketHandler): void {
     validateFunction(handler, "handler");
     this.#handler = handler;
@@ -144,6 +149,7 @@ export class UdpLink implements Link {
     this.#errorHandler = handler;
   }
 
+  /** Closes the socket. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -22,7 +22,7 @@ import type { ConnectionEndpoints, ConnectionStatus } from "../core/status.js";
 import type { TcpState } from "../core/trace.js";
 import { toBytes, validateBoolean, validateNumber, validateObject } from "../core/validate.js";
 
-/** What a connection needs from its stack (src/tcp/stack.ts implements it). */
+/** @internal What a connection needs from its stack (src/tcp/stack.ts implements it). */
 export interface ConnectionHost {
   readonly engine: Engine;
   readonly isClosed: boolean;
@@ -54,12 +54,18 @@ export class StackConnection {
   error: TcpwasmError | undefined;
   /** @internal The peer's FIN arrived (delivered as onEnd once the data before it was read). */
   peerFinished = false;
+  /** Bytes delivered to onData so far. */
   bytesRead = 0;
+  /** Bytes write() has taken so far. */
   bytesWritten = 0;
 
+  /** Called once the handshake completes (ESTABLISHED) on an active open. */
   onConnect: (() => void) | undefined;
+  /** Called once the peer's FIN arrived and every byte before it was delivered (half-close: writing goes on). */
   onEnd: (() => void) | undefined;
+  /** Called when the send buffer has room again after a write() that took less than it was given. */
   onWritable: (() => void) | undefined;
+  /** The last callback, once both directions are over; `error` says why if the connection failed. */
   onClose: ((error: TcpwasmError | undefined) => void) | undefined;
 
   #dataHandler: ((chunk: Uint8Array) => void) | undefined;
@@ -79,18 +85,22 @@ export class StackConnection {
     this.#endpoints = endpoints;
   }
 
+  /** Our address on this connection. */
   get localAddress(): string {
     return this.#endpoints.localAddress;
   }
 
+  /** Our port on this connection. */
   get localPort(): number {
     return this.#endpoints.localPort;
   }
 
+  /** The peer's address. */
   get remoteAddress(): string {
     return this.#endpoints.remoteAddress;
   }
 
+  /** The peer's port. */
   get remotePort(): number {
     return this.#endpoints.remotePort;
   }
@@ -110,11 +120,16 @@ export class StackConnection {
     return this.#finished;
   }
 
+  /** True between pause() and resume(): no data is delivered and the receive window closes as the buffer fills. */
   get isPaused(): boolean {
     return this.#paused;
   }
 
-  /** Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable). */
+  /**
+   * Copies as much of `bytes` into the send ring as fits; returns the count taken (0: wait for onWritable).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE (not bytes), EPIPE (after end()), or once closed the
+   * connection's error or ERR_SOCKET_CLOSED.
+   */
   write(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): number {
     const data = toBytes(bytes, "bytes");
     this.#checkUsable();
@@ -156,6 +171,7 @@ export class StackConnection {
     this.#paused = true;
   }
 
+  /** Delivers data to onData again after pause(). */
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
@@ -173,24 +189,38 @@ export class StackConnection {
     return this.#stack.engine.readable(this.id) > 0;
   }
 
+  /**
+   * Nagle's algorithm off (true, the default) or on (RFC 9293 3.7.4).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE for a non-boolean.
+   */
   setNoDelay(noDelay = true): void {
     validateBoolean(noDelay, "noDelay");
     this.setOptions({ noDelay });
   }
 
-  /** Keepalive on or off; `idleMs` (> 0) the idle time before the first probe, else the engine's default. */
+  /**
+   * Keepalive on or off; `idleMs` (> 0) the idle time before the first probe, else the engine's default.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE.
+   */
   setKeepAlive(enable: boolean, idleMs?: number): void {
     validateBoolean(enable, "enable");
     if (idleMs !== undefined) validateNumber(idleMs, "idleMs", 0, 0xffffffff);
     this.setOptions(idleMs && idleMs >= 1 ? { keepalive: enable, keepaliveIdleMs: idleMs } : { keepalive: enable });
   }
 
-  /** RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT). */
+  /**
+   * RFC 5482 user timeout, ms (0: none): unacknowledged data older than this ends the connection (ETIMEDOUT).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE.
+   */
   setUserTimeout(ms: number): void {
     validateNumber(ms, "ms", 0, 0xffffffff);
     this.setOptions({ userTimeoutMs: ms });
   }
 
+  /**
+   * Sets per-connection options (see ConnectionOptions); ignored once the connection is closed.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for an unknown key or a value out of its range.
+   */
   setOptions(options: ConnectionOptions): void {
     validateObject(options, "options");
     validateConnectionOptions(options as Record<string, unknown>, "options", NO_KEYS);
@@ -214,6 +244,7 @@ export class StackConnection {
     this.#stack.wantOutput();
   }
 
+  /** "local -> remote" with addresses and ports, for messages and logs. */
   describe(): string {
     const fmt = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
     return `${fmt(this.localAddress, this.localPort)} -> ${fmt(this.remoteAddress, this.remotePort)}`;

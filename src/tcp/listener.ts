@@ -8,6 +8,7 @@ export class StackListener {
   readonly #forget: (ids: number[]) => void;
   readonly #ids: number[];
   readonly #onConnection: (conn: StackConnection) => void;
+  /** True once close() was called. */
   closed = false;
 
   /** @internal Use Stack.openListener; `forget` releases the engine's listener ids. */

@@ -66,7 +66,10 @@ export { StackListener } from "./listener.js";
 /** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
 const MAX_DRAIN_DEFERRALS = 4;
 
-/** Creates a stack: loads and configures an engine. Attach links before opening connections. */
+/**
+ * Creates a stack: loads and configures an engine. Attach links before opening connections.
+ * @throws TcpwasmError (as a rejection) ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before anything is loaded.
+ */
 export async function createStack(options: StackOptions): Promise<Stack> {
   validateStackOptions(options);
   const addresses = new LocalAddresses(options.addresses, "options.addresses");
@@ -84,9 +87,11 @@ export async function createStack(options: StackOptions): Promise<Stack> {
 export class Stack {
   /** The engine, for counters(), status and benchmarks. */
   readonly engine: Engine;
+  /** This endpoint's name in trace events (StackOptions.name). */
   readonly name: string;
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
+  /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
   readonly #local: LocalAddresses;
   readonly #now: () => number;
@@ -146,7 +151,10 @@ export class Stack {
     return this.#pumping ? this.#turnNow : this.#now();
   }
 
-  /** Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it. */
+  /**
+   * Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link or route.
+   */
   attach(link: Link, options?: AttachOptions): void {
     validateLink(link, "link");
     const o = optionsObject(options, "options");
@@ -161,6 +169,7 @@ export class Stack {
    * Active open. Errors found at once throw: argument errors (src/core/validate.ts), EADDRNOTAVAIL (a
    * `local` the stack does not own: its SYN would be spoofed), EHOSTUNREACH (no link routes `remote`),
    * EADDRINUSE, ENOBUFS.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE, EADDRNOTAVAIL, EHOSTUNREACH, EADDRINUSE, ENOBUFS, or ERR_SOCKET_CLOSED on a closed stack.
    */
   openConnection(options: OpenConnectionOptions): StackConnection {
     validateObject(options, "options");
@@ -192,7 +201,10 @@ export class Stack {
     return conn;
   }
 
-  /** Passive open. Each connection that completes the handshake is passed to `onConnection`. */
+  /**
+   * Passive open. Each connection that completes the handshake is passed to `onConnection`.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE, EADDRNOTAVAIL (an address the stack does not own), EADDRINUSE, ENOBUFS, or ERR_SOCKET_CLOSED on a closed stack.
+   */
   openListener(options: OpenListenerOptions, onConnection: (conn: StackConnection) => void): StackListener {
     validateObject(options, "options");
     validateConnectionOptions(options as unknown as Record<string, unknown>, "options", OPEN_LISTENER_KEYS);
@@ -259,6 +271,7 @@ export class Stack {
     this.#routing.closeAll();
   }
 
+  /** True once close() was called. */
   get isClosed(): boolean {
     return this.#closed;
   }

@@ -58,7 +58,10 @@ function fmtOptions(o: SegmentTrace["options"]): string {
   return parts.length ? ` <${parts.join(", ")}>` : "";
 }
 
-/** Renders the ladder. `events` may interleave both endpoints in any order; they are sorted by time. */
+/**
+ * Renders the ladder. `events` may interleave both endpoints in any order; they are sorted by time.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad events or options.
+ */
 export function renderLadder(events: readonly TraceEvent[], options: LadderOptions): string {
   validateArray(events, "events", validateObject);
   validateObject(options, "options");

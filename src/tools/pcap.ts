@@ -29,11 +29,16 @@ function wallClockMs(): number {
 /** Writes the global header at once, then one chunk (record header and bytes) per packet. */
 export class PcapWriter {
   readonly #sink: PcapSink;
+  /** Bytes kept of each packet. */
   readonly snaplen: number;
   readonly #now: () => number;
   /** Packets written so far. */
   packets = 0;
 
+  /**
+   * Writes the pcap global header to `sink` at once.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad sink or options.
+   */
   constructor(
     sink: PcapSink,
     options?: PcapOptions,
