@@ -74,6 +74,7 @@ export class Engine {
   readonly #views: MemoryViews;
   /** @internal Use {@link Engine.create}. */
   private constructor(
+    /** The build of the core this engine runs. */
     readonly flavor: Flavor,
     x: EngineExports,
     views: MemoryViews,
@@ -120,6 +121,7 @@ export class Engine {
     return this.#x;
   }
 
+  /** Views of the core's linear memory (re-created when it grows). */
   get memory(): MemoryViews {
     return this.#views;
   }
@@ -191,6 +193,7 @@ export class Engine {
     }
   }
 
+  /** Runs every timer due at `now` (ms); a call with nothing due does nothing. Drain output and events after it. */
   timers(now: number): void {
     this.#x.engineTimers(now);
   }
@@ -230,6 +233,7 @@ export class Engine {
     return decodeEvent(this.#views.dv, at);
   }
 
+  /** A snapshot of the engine's counters. */
   counters(): EngineCounters {
     const base = this.#x.engineCountersPtr() >>> 0;
     const dv = this.#views.dv;
@@ -241,10 +245,12 @@ export class Engine {
     return c;
   }
 
+  /** Connections and listeners holding a slot now. */
   liveConnections(): number {
     return this.#x.engineLiveConnections();
   }
 
+  /** Bytes of pool memory the engine holds now (see EngineConfig.memoryLimit). */
   memoryInUse(): number {
     return this.#x.engineMemoryInUse();
   }
@@ -257,6 +263,7 @@ export class Engine {
     return this.#x.engineTableMemory();
   }
 
+  /** Bytes of one connection's control block, buffers excluded. */
   tcbSize(): number {
     return this.#x.engineTcbSize();
   }
@@ -283,6 +290,11 @@ export class Engine {
     return id;
   }
 
+  /**
+   * Sets per-connection options on connection `id`.
+   * @throws TcpwasmError ERR_INVALID_ARG_VALUE for an unknown key, or the engine's code (EBADF for a
+   * stale id, EINVAL for a value it refuses).
+   */
   setOptions(id: number, options: ConnectionOptions): void {
     for (const [name, value] of Object.entries(options)) {
       const key = ConnOption[name as keyof typeof ConnOption];
@@ -381,18 +393,34 @@ export class Engine {
     return out;
   }
 
+  /**
+   * CLOSE (RFC 9293 3.10.4): FIN after the queued data.
+   * @throws TcpwasmError EBADF for a stale id.
+   */
   close(id: number, now: number): void {
     check(this.#x.connCloseMs(id, now), "close");
   }
 
+  /**
+   * ABORT (RFC 9293 3.10.5): RST, queued data discarded.
+   * @throws TcpwasmError EBADF for a stale id.
+   */
   abort(id: number, now: number): void {
     check(this.#x.connAbortMs(id, now), "abort");
   }
 
+  /**
+   * Gives the id back; the engine finishes the connection on its own.
+   * @throws TcpwasmError EBADF for a stale id.
+   */
   release(id: number, now: number): void {
     check(this.#x.connReleaseMs(id, now), "release");
   }
 
+  /**
+   * The connection's RFC 9293 state.
+   * @throws TcpwasmError EBADF for a stale id.
+   */
   state(id: number): TcpState {
     return TCP_STATES[check(this.#x.connState(id), "state")]!;
   }
@@ -406,6 +434,10 @@ export class Engine {
     return decodeEndpoints(this.#views.u8, this.#views.dv, this.#x.engineStatusPtr() >>> 0);
   }
 
+  /**
+   * STATUS (RFC 9293 3.10.6): the connection's variables, decoded.
+   * @throws TcpwasmError EBADF for a stale id.
+   */
   status(id: number): ConnectionStatus {
     check(this.#x.connStatus(id), "status");
     return decodeStatus(this.#views.u8, this.#views.dv, this.#x.engineStatusPtr() >>> 0);

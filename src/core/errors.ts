@@ -43,6 +43,7 @@ export type ErrorCode =
 export class TcpwasmError extends Error {
   /** What went wrong, as a stable code to branch on. */
   readonly code: ErrorCode;
+  /** The message reads "<code>: <message>". */
   constructor(code: ErrorCode, message: string) {
     super(`${code}: ${message}`);
     this.name = "TcpwasmError";

@@ -60,19 +60,22 @@ async function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
  * getter checks `view.buffer !== memory.buffer` (one comparison) and re-creates the view when needed.
  */
 export class MemoryViews {
-  #_u8: Uint8Array;
-  #_dv: DataView;
+  #u8: Uint8Array;
+  #dv: DataView;
+  /** Views over `memory`, the core's linear memory. */
   constructor(readonly memory: WebAssembly.Memory) {
-    this.#_u8 = new Uint8Array(memory.buffer);
-    this.#_dv = new DataView(memory.buffer);
+    this.#u8 = new Uint8Array(memory.buffer);
+    this.#dv = new DataView(memory.buffer);
   }
+  /** A byte view of the whole memory, current after any growth. */
   get u8(): Uint8Array {
-    if (this.#_u8.buffer !== this.memory.buffer) this.#_u8 = new Uint8Array(this.memory.buffer);
-    return this.#_u8;
+    if (this.#u8.buffer !== this.memory.buffer) this.#u8 = new Uint8Array(this.memory.buffer);
+    return this.#u8;
   }
+  /** A DataView of the whole memory, current after any growth. */
   get dv(): DataView {
-    if (this.#_dv.buffer !== this.memory.buffer) this.#_dv = new DataView(this.memory.buffer);
-    return this.#_dv;
+    if (this.#dv.buffer !== this.memory.buffer) this.#dv = new DataView(this.memory.buffer);
+    return this.#dv;
   }
 }
 
