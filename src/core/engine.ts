@@ -22,9 +22,13 @@ export type EngineExports = CoreExports & EngineOnlyExports;
 /** The engine's counters by name (COUNTER_NAMES), and drops per reason code (REASON_NAMES). */
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
 
+/** Where Engine.connect opens a connection (RFC 9293 3.10.1, active OPEN). */
 export interface ConnectOptions {
+  /** Our IPv4 or IPv6 address. */
   local: string;
+  /** The peer's address, of the same IP version. */
   remote: string;
+  /** The peer's port, 1..65535. */
   remotePort: number;
   /** 0 or absent: a random ephemeral port. */
   localPort?: number;
@@ -37,11 +41,15 @@ export interface ConnectOptions {
   linkMtu?: number;
 }
 
+/** What Engine.listen listens on (RFC 9293 3.10.1, passive OPEN). */
 export interface ListenOptions {
+  /** The port, 1..65535. */
   port: number;
   /** Absent: every address of the IP version. */
   address?: string;
+  /** With no `address`: the IP version listened on. Default 4. */
   ipVersion?: 4 | 6;
+  /** Cap on half-open (SYN-RECEIVED) connections of this listener. Default: the engine's `maxHalfOpenPerListener`. */
   backlog?: number;
 }
 

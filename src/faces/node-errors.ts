@@ -5,10 +5,15 @@ import { TcpwasmError, type ErrorCode } from "../core/errors.js";
 
 /** A TcpwasmError shaped like Node's system errors: `code`, `errno`, `syscall`, and the peer when known. */
 export class NetError extends TcpwasmError {
+  /** The negative errno of `code` on this platform (os.constants.errno), as Node's system errors carry it. */
   readonly errno: number | undefined;
+  /** The call that failed: "connect", "listen", "write" or "shutdown". */
   readonly syscall: string;
+  /** The address involved, when known. */
   readonly address: string | undefined;
+  /** The port involved, when known. */
   readonly port: number | undefined;
+  /** The message reads as Node's: "connect ECONNREFUSED 10.0.0.2:80". */
   constructor(code: ErrorCode, syscall: string, address?: string, port?: number, detail?: string) {
     super(code, detail ?? syscall);
     const n = (osConstants.errno as Record<string, number>)[code];

@@ -46,6 +46,7 @@ const DYNAMIC_HIGH = 65535;
 
 /** node:net's Server on a tcpwasm stack: listen, 'connection', close, address. Made by createServer(). */
 export class Server extends EventEmitter {
+  /** Connections beyond this many are refused with RST (net.Server.maxConnections); undefined: no limit. */
   maxConnections: number | undefined;
   readonly #stack: Stack;
   readonly #options: ServerOptions;
@@ -54,6 +55,10 @@ export class Server extends EventEmitter {
   #connections = new Set<Socket>();
   #closing = false;
 
+  /**
+   * A server on `stack` (createServer and bindNet's `Server` bind the stack).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE for a bad stack or options.
+   */
   constructor(stack: Stack, options?: ServerOptions, connectionListener?: (socket: Socket) => void) {
     super();
     validateStack(stack);
@@ -63,6 +68,7 @@ export class Server extends EventEmitter {
     if (typeof connectionListener === "function") this.on("connection", connectionListener);
   }
 
+  /** True while listening. */
   get listening(): boolean {
     return this.#listener !== undefined;
   }
@@ -181,10 +187,12 @@ export class Server extends EventEmitter {
     });
   }
 
+  /** The address, family and port listened on, or null when not listening (net.Server.address). */
   address(): { address: string; family: Family; port: number } | null {
     return this.#listener ? this.#address! : null;
   }
 
+  /** Calls back with the number of open connections (net.Server.getConnections). */
   getConnections(callback: (error: Error | null, count: number) => void): this {
     validateFunction(callback, "callback");
     const n = this.#connections.size;
@@ -197,6 +205,7 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** Lets the process exit while only this server is open (net.Server.unref). */
   unref(): this {
     return this;
   }

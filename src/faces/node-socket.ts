@@ -61,6 +61,10 @@ export class Socket extends Duplex {
   #lastActive = 0;
   #refed = true;
 
+  /**
+   * An unconnected socket on `stack` (call connect()); bindNet's `Socket` binds the stack.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE for a bad stack or options.
+   */
   constructor(stack: Stack, options?: SocketConstructorOptions) {
     validateStack(stack);
     options = optionsObject(options, "options");
@@ -182,10 +186,12 @@ export class Socket extends Duplex {
     if (this.#writes.waiting) this.#writes.fail(new NetError("EPIPE", "write"));
   }
 
+  /** @internal stream.Duplex's read hook. */
   _read(): void {
     this.#conn?.resume();
   }
 
+  /** @internal stream.Duplex's write hook. */
   _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.connecting) {
       // As net.Socket: writes made while connecting go out once connected.
@@ -197,6 +203,7 @@ export class Socket extends Duplex {
     this.#startWrite(callback);
   }
 
+  /** @internal stream.Duplex's batched write hook. */
   _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     if (this.connecting) {
       this.once("connect", () => this._writev(chunks, callback));
@@ -224,6 +231,7 @@ export class Socket extends Duplex {
     else this.#writes.wait(callback as (error?: unknown) => void); // onWritable resumes
   }
 
+  /** @internal stream.Duplex's end hook: sends FIN. */
   _final(callback: (error?: Error | null) => void): void {
     if (this.connecting) {
       this.once("connect", () => this._final(callback));
@@ -238,6 +246,7 @@ export class Socket extends Duplex {
     callback();
   }
 
+  /** @internal stream.Duplex's destroy hook. */
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
     this.connecting = false;
@@ -270,12 +279,14 @@ export class Socket extends Duplex {
 
   // ---- options ----
 
+  /** Nagle's algorithm off (true, the default) or on, as net.Socket.setNoDelay. */
   setNoDelay(noDelay = true): this {
     this.#noDelay = noDelay;
     if (this.#conn && !this.connecting) this.#conn.setNoDelay(noDelay);
     return this;
   }
 
+  /** Keepalive on or off, first probe after `initialDelay` ms idle (0: the engine's default), as net.Socket.setKeepAlive. */
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.#keepAlive = { enable, initialDelay: Math.floor(initialDelay) };
     if (this.#conn && !this.connecting) this.#conn.setKeepAlive(enable, this.#keepAlive.initialDelay);
@@ -304,12 +315,14 @@ export class Socket extends Duplex {
     return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
   }
 
+  /** Lets the socket keep the process alive again (net.Socket.ref). */
   ref(): this {
     this.#refed = true;
     this.#timer?.ref();
     return this;
   }
 
+  /** Lets the process exit while only this socket is open (net.Socket.unref). */
   unref(): this {
     this.#refed = false;
     this.#timer?.unref();
@@ -346,6 +359,7 @@ export class Socket extends Duplex {
 
   // ---- members ----
 
+  /** Bytes received so far. */
   get bytesRead(): number {
     return this.#bytesRead;
   }
@@ -355,10 +369,12 @@ export class Socket extends Duplex {
     return this.#bytesTaken + this.writableLength - this.#writes.taken;
   }
 
+  /** True until connected (net.Socket.pending). */
   get pending(): boolean {
     return this.#conn === undefined || this.connecting;
   }
 
+  /** net.Socket's readyState: which directions are open. */
   get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
     if (this.connecting) return "opening";
     if (this.readable && this.writable) return "open";
@@ -367,34 +383,41 @@ export class Socket extends Duplex {
     return "closed";
   }
 
+  /** The peer's address, once connected. */
   get remoteAddress(): string | undefined {
     if (this.connecting) return undefined;
     return this.#ends?.remoteAddress ?? this.#dialled?.address;
   }
 
+  /** The peer's port, once connected. */
   get remotePort(): number | undefined {
     if (this.connecting) return undefined;
     return this.#ends?.remotePort ?? this.#dialled?.port;
   }
 
+  /** "IPv4" or "IPv6", once connected. */
   get remoteFamily(): Family | undefined {
     const a = this.remoteAddress;
     return a === undefined ? undefined : familyOf(a);
   }
 
+  /** Our address, once connected. */
   get localAddress(): string | undefined {
     return this.#ends?.localAddress;
   }
 
+  /** Our port, once connected. */
   get localPort(): number | undefined {
     return this.#ends?.localPort;
   }
 
+  /** "IPv4" or "IPv6" of our address, once connected. */
   get localFamily(): Family | undefined {
     const a = this.#ends?.localAddress;
     return a === undefined ? undefined : familyOf(a);
   }
 
+  /** Our address, family and port (net.Socket.address); {} before connecting. */
   address(): { address: string; family: Family; port: number } | Record<string, never> {
     const l = this.#ends;
     return l ? { address: l.localAddress, family: familyOf(l.localAddress), port: l.localPort } : {};

@@ -78,6 +78,7 @@ export class StackConnection {
   /** @internal */
   constructor(
     stack: ConnectionHost,
+    /** The engine's id of this connection (with a generation: a stale id is refused with EBADF). */
     readonly id: number,
     endpoints: ConnectionEndpoints,
   ) {

@@ -15,6 +15,7 @@ export class StackListener {
   constructor(
     forget: (ids: number[]) => void,
     ids: number[],
+    /** The port listened on. */
     readonly port: number,
     onConnection: (conn: StackConnection) => void,
   ) {

@@ -4,7 +4,9 @@
 
 /** Timer functions the stack uses; inject them to test throttled or bunched timers. */
 export interface StackTimers {
+  /** Calls `fn` after `ms` milliseconds; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer setTimeout returned. */
   clearTimeout(handle: unknown): void;
 }
 
