@@ -6,13 +6,76 @@ import { TCP_STATES, type TcpState } from "./trace.js";
 
 /** STATUS (RFC 9293 3.10.6) of one connection. */
 export interface ConnectionStatus {
+  /** The connection's state. */
   state: TcpState;
-  iss: number; sndUna: number; sndNxt: number; sndMax: number; sndWnd: number; sndWl1: number; sndWl2: number;
-  maxSndWnd: number; irs: number; rcvNxt: number; rcvWnd: number; sndShift: number; rcvShift: number;
-  sendMss: number; cwnd: number; ssthresh: number; retransmits: number; timeouts: number; sendQueued: number;
-  recvQueued: number; oooBytes: number; dupAcks: number; srttMs: number; rttvarMs: number; rtoMs: number;
-  peerMss: number; localMss: number; localPort: number; remotePort: number; sendBuffer: number; recvBuffer: number;
-  localAddress: string; remoteAddress: string; ipVersion: 4 | 6;
+  /** Initial send sequence number (RFC 9293 3.3.1, ISS). */
+  iss: number;
+  /** Oldest unacknowledged sequence number (SND.UNA). */
+  sndUna: number;
+  /** Next sequence number to send (SND.NXT). */
+  sndNxt: number;
+  /** Highest sequence number sent so far (RFC 6675's HighData + 1); above SND.NXT after a retransmission timeout. */
+  sndMax: number;
+  /** The peer's window, bytes, scaled (SND.WND). */
+  sndWnd: number;
+  /** Sequence number of the segment that last updated the window (SND.WL1). */
+  sndWl1: number;
+  /** Acknowledgment number of the segment that last updated the window (SND.WL2). */
+  sndWl2: number;
+  /** Largest window the peer has offered, bytes. */
+  maxSndWnd: number;
+  /** Initial receive sequence number (IRS). */
+  irs: number;
+  /** Next sequence number expected (RCV.NXT). */
+  rcvNxt: number;
+  /** Window last advertised to the peer and not yet used, bytes (RCV.WND). */
+  rcvWnd: number;
+  /** Shift applied to the peer's window field (RFC 7323 2.3, Snd.Wind.Shift). */
+  sndShift: number;
+  /** Shift applied to our window field (RFC 7323 2.3, Rcv.Wind.Shift). */
+  rcvShift: number;
+  /** Largest segment payload sent now, bytes (effective send MSS, RFC 9293 3.7.1). */
+  sendMss: number;
+  /** Congestion window, bytes (RFC 5681). */
+  cwnd: number;
+  /** Slow-start threshold, bytes (RFC 5681). */
+  ssthresh: number;
+  /** Segments retransmitted over the connection's life. */
+  retransmits: number;
+  /** Consecutive retransmission timeouts now (reset by new data acknowledged). */
+  timeouts: number;
+  /** Bytes in the send buffer: queued and not yet acknowledged. */
+  sendQueued: number;
+  /** Bytes received in order and not yet read. */
+  recvQueued: number;
+  /** Bytes received out of order, held for reassembly. */
+  oooBytes: number;
+  /** Duplicate ACKs counted since the last new acknowledgment (RFC 5681 3.2). */
+  dupAcks: number;
+  /** Smoothed round-trip time, ms (RFC 6298 SRTT). */
+  srttMs: number;
+  /** Round-trip time variation, ms (RFC 6298 RTTVAR). */
+  rttvarMs: number;
+  /** Current retransmission timeout, ms (RFC 6298 RTO). */
+  rtoMs: number;
+  /** MSS the peer announced in its SYN, bytes; without one 536 (IPv4) or 1220 (IPv6) (RFC 9293 3.7.1). */
+  peerMss: number;
+  /** MSS we announced, bytes. */
+  localMss: number;
+  /** Our port. */
+  localPort: number;
+  /** The peer's port. */
+  remotePort: number;
+  /** Send buffer size, bytes. */
+  sendBuffer: number;
+  /** Receive buffer size, bytes. */
+  recvBuffer: number;
+  /** Our address. */
+  localAddress: string;
+  /** The peer's address. */
+  remoteAddress: string;
+  /** 4 or 6. */
+  ipVersion: 4 | 6;
   /** RACK's reordering window (RFC 8985 6.2 step 4), ms. */
   reoWndMs: number;
 }
@@ -23,9 +86,13 @@ export class ConnectionEndpoints {
   #local: string | undefined;
   #remote: string | undefined;
 
+  /** @internal Made by the engine from a STATUS record. */
   constructor(
+    /** 4 or 6. */
     readonly ipVersion: 4 | 6,
+    /** Our port. */
     readonly localPort: number,
+    /** The peer's port. */
     readonly remotePort: number,
     /** Local (16 bytes) then remote (16 bytes); IPv4 in the first 4 of each. */
     bytes: Uint8Array,
@@ -33,10 +100,12 @@ export class ConnectionEndpoints {
     this.#bytes = bytes;
   }
 
+  /** Our address, as text. */
   get localAddress(): string {
     return (this.#local ??= this.#format(0));
   }
 
+  /** The peer's address, as text. */
   get remoteAddress(): string {
     return (this.#remote ??= this.#format(16));
   }

@@ -93,22 +93,31 @@ export interface ParsedPacket {
 
 /** Why Wire.parsePacket refused a packet: the same reason the engine would count it under. */
 export interface ParseError {
+  /** The drop reason's name. */
   error: ReasonName | `UNKNOWN_${number}`;
 }
 
 /** What encodePacket needs: the addresses and ports; everything else has a default. */
 export interface PacketFields {
+  /** Source address, IPv4 or IPv6 (both addresses of one version). */
   src: string;
+  /** Destination address. */
   dst: string;
+  /** Source port, 0..65535. */
   srcPort: number;
+  /** Destination port, 0..65535. */
   dstPort: number;
+  /** Sequence number, 0..2^32-1. Default 0. */
   seq?: number;
+  /** Acknowledgment number, 0..2^32-1. Default 0. */
   ack?: number;
   /** A number (bits as in flagBits) or booleans; default none. */
   flags?: number | Partial<TcpFlags>;
   /** Default 65535. */
   window?: number;
+  /** Urgent pointer (RFC 9293 3.1). Default 0. */
   urgent?: number;
+  /** TCP options to write; default none. */
   options?: Partial<TcpOptions>;
   /** Default 64. */
   ttl?: number;
@@ -116,9 +125,11 @@ export interface PacketFields {
   ipId?: number;
   /** IPv4 only; default true (as Linux sends). */
   dontFragment?: boolean;
+  /** IPv4 type of service (IPv6 traffic class), 0..255. Default 0. */
   tos?: number;
   /** IPv6 only. */
   flowLabel?: number;
+  /** TCP payload. Default empty. */
   payload?: Uint8Array;
 }
 
