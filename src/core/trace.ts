@@ -53,36 +53,53 @@ export function flagNames(flags: number): string {
 
 /** The TCP options of a traced segment, decoded. */
 export interface SegmentOptionsTrace {
+  /** Maximum segment size offered, bytes (RFC 9293 3.7.1). */
   mss?: number;
+  /** Window scale shift offered (RFC 7323 2). */
   wscale?: number;
+  /** SACK-permitted (RFC 2018). */
   sackPermitted?: boolean;
+  /** Timestamps option: TSval and TSecr (RFC 7323 3). */
   timestamps?: { value: number; echo: number };
+  /** SACK blocks as [left, right) sequence numbers (RFC 2018). */
   sack?: [number, number][];
 }
 
 /** One segment as one endpoint saw it: sent ("out") or accepted for processing ("in"). */
 export interface SegmentTrace {
+  /** Marks a segment event. */
   kind: "segment";
   /** Milliseconds, on the clock the host gave the engine. */
   time: number;
   /** Which endpoint recorded it (a name the host chose, e.g. "client"). */
   endpoint: string;
+  /** "out": sent; "in": accepted for processing. */
   direction: "in" | "out";
+  /** Control bits as on the wire (TcpFlag; flagNames() spells them). */
   flags: number;
+  /** Sequence number. */
   seq: number;
+  /** Acknowledgment number. */
   ack: number;
+  /** Window field as on the wire (unscaled). */
   window: number;
   /** Payload bytes. */
   length: number;
+  /** The segment's TCP options, when it carried any. */
   options?: SegmentOptionsTrace;
 }
 
 /** A trace event: a connection moved from one state to another (RFC 9293 3.3.2). */
 export interface StateTrace {
+  /** Marks a state event. */
   kind: "state";
+  /** Milliseconds, on the clock the host gave the engine. */
   time: number;
+  /** Which endpoint recorded it. */
   endpoint: string;
+  /** The state left. */
   from: TcpState;
+  /** The state entered. */
   to: TcpState;
 }
 

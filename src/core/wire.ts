@@ -25,14 +25,23 @@ interface WireExports extends CoreExports {
 
 /** TCP flags as booleans (RFC 9293 3.1; AE is RFC 9768's accurate-ECN bit). */
 export interface TcpFlags {
+  /** No more data from the sender (RFC 9293 3.1). */
   fin: boolean;
+  /** Synchronize sequence numbers. */
   syn: boolean;
+  /** Reset the connection. */
   rst: boolean;
+  /** Push function. */
   psh: boolean;
+  /** The acknowledgment field is significant. */
   ack: boolean;
+  /** The urgent pointer is significant. */
   urg: boolean;
+  /** ECN-Echo (RFC 3168 6.1). */
   ece: boolean;
+  /** Congestion Window Reduced (RFC 3168 6.1). */
   cwr: boolean;
+  /** Accurate ECN flag, formerly NS (RFC 9768). */
   ae: boolean;
 }
 
@@ -43,16 +52,21 @@ const FLAG_BITS: ReadonlyArray<[keyof TcpFlags, number]> = [
 
 /** The TCP timestamps option (RFC 7323 3): the sender's clock and the echoed value. */
 export interface TcpTimestamps {
+  /** TSval: the sender's timestamp clock. */
   value: number;
+  /** TSecr: the TSval echoed back. */
   echo: number;
 }
 
 /** The TCP options tcpwasm understands; absent ones are null (sack: empty). */
 export interface TcpOptions {
+  /** Maximum segment size, bytes (RFC 9293 3.7.1). */
   mss: number | null;
   /** The shift count; values above 14 on the wire read as 14 (RFC 7323 2.3). */
   wscale: number | null;
+  /** SACK-permitted (RFC 2018). */
   sackPermitted: boolean;
+  /** Timestamps (RFC 7323 3). */
   timestamps: TcpTimestamps | null;
   /** SACK blocks as [left, right) sequence-number pairs, at most 4. */
   sack: Array<[number, number]>;
@@ -60,18 +74,29 @@ export interface TcpOptions {
 
 /** An IPv4 or IPv6 packet carrying TCP, decoded by Wire.parsePacket. */
 export interface ParsedPacket {
+  /** 4 or 6. */
   ipVersion: 4 | 6;
   /** Addresses in standard text form (IPv6 compressed as RFC 5952 recommends). */
   src: string;
+  /** Destination address. */
   dst: string;
+  /** Source port. */
   srcPort: number;
+  /** Destination port. */
   dstPort: number;
+  /** Sequence number. */
   seq: number;
+  /** Acknowledgment number. */
   ack: number;
+  /** Control bits by name. */
   flags: TcpFlags;
+  /** Control bits as on the wire (TcpFlag). */
   flagBits: number;
+  /** Window field as on the wire (unscaled). */
   window: number;
+  /** Urgent pointer. */
   urgent: number;
+  /** The TCP options. */
   options: TcpOptions;
   /** IPv4 TTL or IPv6 hop limit. */
   ttl: number;
@@ -83,9 +108,13 @@ export interface ParsedPacket {
   tos: number;
   /** IPv6 flow label (0 for IPv4). */
   flowLabel: number;
+  /** Bytes before the TCP header: the IP header. */
   ipHeaderLength: number;
+  /** TCP header bytes, options included (data offset * 4). */
   tcpHeaderLength: number;
+  /** Where the payload starts in the packet, bytes. */
   payloadOffset: number;
+  /** Payload bytes. */
   payloadLength: number;
   /** A view of the payload inside the bytes passed to parsePacket (not a copy). */
   payload: Uint8Array;
