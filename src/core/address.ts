@@ -110,7 +110,9 @@ export function parseIpv6(text: string): Uint8Array | null {
 
 /** An IP address's version and bytes (4 or 16). */
 export interface AddressBytes {
+  /** 4 or 6. */
   version: 4 | 6;
+  /** The address in network byte order: 4 bytes for IPv4, 16 for IPv6. */
   bytes: Uint8Array;
 }
 

@@ -15,7 +15,9 @@ export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", 
 
 /** The core's raw exports: numbers in, numbers out, plus the linear memory. */
 export interface CoreExports {
+  /** The core's linear memory. */
   memory: WebAssembly.Memory;
+  /** Which build this is, as bits: 1 debug, 2 SIMD. */
   buildFlags(): number;
   [name: string]: unknown;
 }
@@ -63,7 +65,10 @@ export class MemoryViews {
   #u8: Uint8Array;
   #dv: DataView;
   /** Views over `memory`, the core's linear memory. */
-  constructor(readonly memory: WebAssembly.Memory) {
+  constructor(
+    /** The memory viewed. */
+    readonly memory: WebAssembly.Memory,
+  ) {
     this.#u8 = new Uint8Array(memory.buffer);
     this.#dv = new DataView(memory.buffer);
   }
