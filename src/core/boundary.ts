@@ -11,46 +11,83 @@
  * memory turns negative and indexes nothing.
  */
 export interface EngineExports {
+  /** Sizes the tables from the configuration and reads the secret at engineParamPtr(); once. 0 or -error. */
   engineInit(): number;
+  /** Sets one ConfigKey; 0 or -EINVAL. */
   engineConfigSet(key: number, value: number): number;
+  /** The parameter block: engineInit's secret, connConnectMs' and connListen's addresses. */
   engineParamPtr(): number;
+  /** The RX region engineInput reads packet records from. */
   engineRxPtr(): number;
+  /** Bytes of the RX region. */
   engineRxCapacity(): number;
   /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
   engineInput(count: number, now: number, linkMtu?: number): number;
+  /** The TX region engineOutput writes packet records to. */
   engineTxPtr(): number;
+  /** Bytes of the TX region. */
   engineTxCapacity(): number;
+  /** Fills the TX region with packet records; returns how many. */
   engineOutput(now: number): number;
+  /** 1 while more output waits than one engineOutput call holds. */
   engineOutputMore(): number;
+  /** Runs the timers due at `now` (ms). */
   engineTimers(now: number): void;
+  /** Earliest timer deadline, ms, or Infinity. */
   engineNextDeadline(): number;
+  /** The event records (re-read after every call: the buffer may move). */
   engineEventsPtr(): number;
+  /** Event records waiting. */
   engineEventCount(): number;
+  /** Drops the event records read. */
   engineEventsClear(): void;
+  /** The counters: u32 cells, drops by reason then engine counters. */
   engineCountersPtr(): number;
+  /** Number of counter cells. */
   engineCountersLength(): number;
+  /** Where connStatus writes the STATUS record. */
   engineStatusPtr(): number;
+  /** Connections and listeners holding a slot. */
   engineLiveConnections(): number;
+  /** Bytes of pool memory held. */
   engineMemoryInUse(): number;
+  /** The part of engineMemoryInUse held by tables, slot arrays and queues. */
   engineTableMemory(): number;
+  /** Bytes of one connection control block. */
   engineTcbSize(): number;
+  /** Connections in compact TIME-WAIT. */
   engineTimeWaitCount(): number;
+  /** Connection slots (maxConnections). */
   engineMaxConnections(): number;
+  /** A new connection id in CLOSED, or -error. */
   connCreate(): number;
+  /** Sets one ConnOption; 0 or -error. */
   connSetOption(id: number, option: number, value: number): number;
   /** linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu). */
   connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number): number;
+  /** Passive OPEN (RFC 9293 3.10.1) on the address at engineParamPtr() (zero: any); 0 or -error. */
   connListen(id: number, ipVersion: number, port: number, backlog: number): number;
+  /** Where SEND data goes (up to connSendSpace bytes). */
   connSendPtr(id: number): number;
+  /** Bytes the send buffer takes now. */
   connSendSpace(id: number): number;
+  /** SEND (RFC 9293 3.10.2) of the `n` bytes written at connSendPtr. */
   connSendCommitMs(id: number, n: number, now: number): number;
+  /** Where received data waits (connRecvAvail bytes). */
   connRecvPtr(id: number): number;
+  /** Bytes received in order and not yet consumed. */
   connRecvAvail(id: number): number;
+  /** RECEIVE (RFC 9293 3.10.3): consumes `n` bytes, opening the window. */
   connRecvConsumeMs(id: number, n: number, now: number): number;
+  /** CLOSE (RFC 9293 3.10.4): FIN after queued data. */
   connCloseMs(id: number, now: number): number;
+  /** ABORT (RFC 9293 3.10.5): RST. */
   connAbortMs(id: number, now: number): number;
+  /** Gives the id back; the engine finishes the connection itself. */
   connReleaseMs(id: number, now: number): number;
+  /** The connection's state (index into TCP_STATES), or -error. */
   connState(id: number): number;
+  /** Writes STATUS (RFC 9293 3.10.6) at engineStatusPtr(); 0 or -error. */
   connStatus(id: number): number;
 }
 

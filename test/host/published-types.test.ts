@@ -124,6 +124,26 @@ describe("published types (dist/**/*.d.ts)", () => {
     expect(missing).toEqual([]);
   });
 
+  it("every member of a published class or interface has a doc comment", () => {
+    const missing: string[] = [];
+    for (const file of shipped()) {
+      const lines = text(file).split("\n");
+      let owner: string | undefined;
+      lines.forEach((line, i) => {
+        const open = /^export (?:declare )?(?:abstract )?(?:class|interface) (\w+)/.exec(line);
+        if (open) return void (owner = open[1]);
+        if (owner && line.startsWith("}")) return void (owner = undefined);
+        const member = /^ {4}(?:(?:readonly|static|get|set|async) )*(\w+)\??[:(<]/.exec(line);
+        if (!owner || !member) return;
+        const previous = lines[i - 1]!.trim();
+        // A setter shares its getter's comment.
+        if (previous.endsWith("*/") || (line.includes(" set ") && new RegExp(`get ${member[1]}\\(`).test(previous))) return;
+        missing.push(`${file}:${i + 1}: ${owner}.${member[1]}`);
+      });
+    }
+    expect(missing).toEqual([]);
+  });
+
   it("type-check on their own, and type each option precisely for a consumer", () => {
     // A consumer of the package as published: only dist/ and @types/node, with library checking on.
     const dir = mkdtempSync(join(tmpdir(), "tcpwasm-types-"));
