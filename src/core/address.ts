@@ -116,7 +116,7 @@ export interface AddressBytes {
   bytes: Uint8Array;
 }
 
-/** Text to an IPv4 or IPv6 address, or null when it is neither: the one address-text parser of the host. */
+/** @internal Text to an IPv4 or IPv6 address, or null when it is neither: the one address-text parser of the host. */
 export function parseAddress(text: string): AddressBytes | null {
   const v4 = parseIpv4(text);
   if (v4) return { version: 4, bytes: v4 };
@@ -125,7 +125,7 @@ export function parseAddress(text: string): AddressBytes | null {
   return null;
 }
 
-/** An IPv4 or IPv6 address in text form: its version and bytes. */
+/** @internal An IPv4 or IPv6 address in text form: its version and bytes. */
 export function validateAddress(value: unknown, name: string): AddressBytes {
   validateString(value, name);
   return parseAddress(value) ?? invalidValue(name, value, "must be an IPv4 or IPv6 address (a stack has no resolver)");

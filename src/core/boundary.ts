@@ -94,6 +94,7 @@ export interface EngineExports {
 // ---- RX and TX regions: packet records ----
 
 /**
+ * @internal
  * Bytes one packet of `length` bytes takes in the RX or TX region: a u32 little-endian length, the
  * packet, padding to a multiple of 4 (assembly/index.ts, steps 2 and 3; assembly/wire/api.ts parseBatch).
  */
@@ -101,14 +102,14 @@ export function recordSize(length: number): number {
   return 4 + ((length + 3) & ~3);
 }
 
-/** Bytes of a record before its packet: the u32 length. */
+/** @internal Bytes of a record before its packet: the u32 length. */
 export const RECORD_HEADER = 4;
 
 // ---- The parameter block (assembly/engine/user.ts paramPtr) ----
 
-/** Offsets in the parameter block: the addresses of connConnectMs and connListen, 16 bytes each (IPv4 in the first 4). */
+/** @internal Offsets in the parameter block: the addresses of connConnectMs and connListen, 16 bytes each (IPv4 in the first 4). */
 export const PARAM = { localAddress: 0, remoteAddress: 16, size: 32 } as const;
-/** Bytes of engineInit's secret at engineParamPtr(): the ISN secret (16) and the PRNG seed (16). */
+/** @internal Bytes of engineInit's secret at engineParamPtr(): the ISN secret (16) and the PRNG seed (16). */
 export const SECRET_SIZE = 32;
 
 // ---- Configuration and options ----
@@ -156,10 +157,10 @@ export const ConfigKey = {
   timeWaitMax: 38,
 } as const;
 
-/** Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
+/** @internal Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
 export const REGION_MAX = 1 << 26;
 
-/** The ephemeral range's defaults (assembly/engine/config.ts), for the low <= high check. */
+/** @internal The ephemeral range's defaults (assembly/engine/config.ts), for the low <= high check. */
 export const EPHEMERAL_DEFAULT = { low: 49152, high: 65535 } as const;
 
 /** Per-connection options (assembly/engine/status.ts ConnOption). */
@@ -176,17 +177,17 @@ export const ConnOption = {
 
 // ---- Events (assembly/engine/events.ts) ----
 
-/** Bytes per event record (assembly/engine/events.ts EVENT_SIZE). */
+/** @internal Bytes per event record (assembly/engine/events.ts EVENT_SIZE). */
 export const EVENT_SIZE = 64;
 
-/** Field offsets in an event record (assembly/engine/events.ts, the layout at its top). */
+/** @internal Field offsets in an event record (assembly/engine/events.ts, the layout at its top). */
 export const EVENT = {
   type: 0, code: 2, id: 4, a: 8, ack: 12, window: 16, length: 20, options: 24, mss: 28, tsVal: 32, tsEcr: 36,
   /** Three SACK blocks as (u32 left, u32 right) pairs. */
   sack: 40,
 } as const;
 
-/** Bits of an event's options field (EVENT.options). */
+/** @internal Bits of an event's options field (EVENT.options). */
 export const EVENT_OPTION = {
   mss: 1, wscale: 2, sackPermitted: 4, timestamps: 8,
   /** The window scale shift: (options >> wscaleShift) & 15. */
@@ -223,15 +224,15 @@ export const COUNTER_NAMES = [
   "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts", "cwndReductions",
 ] as const;
 
-/** The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
+/** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
 export const COUNTER_BASE = 32;
 
 // ---- STATUS (assembly/engine/status.ts connStatus) ----
 
-/** Bytes of the STATUS record (assembly/engine/status.ts STATUS_SIZE). */
+/** @internal Bytes of the STATUS record (assembly/engine/status.ts STATUS_SIZE). */
 export const STATUS_SIZE = 192;
 
-/** Offsets of the STATUS fields (RFC 9293 3.10.6), u32 unless listed in STATUS_F64. */
+/** @internal Offsets of the STATUS fields (RFC 9293 3.10.6), u32 unless listed in STATUS_F64. */
 export const STATUS = {
   state: 0, flags: 4, iss: 8, sndUna: 12, sndNxt: 16, sndMax: 20, sndWnd: 24, sndWl1: 28, sndWl2: 32,
   maxSndWnd: 36, irs: 40, rcvNxt: 44, rcvWnd: 48, sndShift: 52, rcvShift: 56, sendMss: 60, cwnd: 64,
@@ -248,5 +249,5 @@ export const STATUS = {
   reoWndMs: 184,
 } as const;
 
-/** The STATUS fields stored as f64. */
+/** @internal The STATUS fields stored as f64. */
 export const STATUS_F64: ReadonlySet<keyof typeof STATUS> = new Set(["srttMs", "rttvarMs", "rtoMs", "reoWndMs"]);

@@ -51,7 +51,7 @@ export class TcpwasmError extends Error {
   }
 }
 
-/** Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/core/validate.ts has the typed checks). */
+/** @internal Throws ERR_INVALID_ARG_VALUE: the caller passed something the API cannot use (src/core/validate.ts has the typed checks). */
 export function invalidArg(message: string): never {
   throw new TcpwasmError("ERR_INVALID_ARG_VALUE", message);
 }
@@ -61,12 +61,12 @@ const ARGUMENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "ERR_INVALID_IP_ADDRESS",
 ]);
 
-/** Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
+/** @internal Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
 export function isArgumentError(error: unknown): error is TcpwasmError {
   return error instanceof TcpwasmError && ARGUMENT_CODES.has(error.code);
 }
 
-/** The core's error numbers (assembly/engine/errors.ts), in order: index = the integer the core returns. */
+/** @internal The core's error numbers (assembly/engine/errors.ts), in order: index = the integer the core returns. */
 export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
   null,
   "ECONNREFUSED",
@@ -83,6 +83,7 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
 ];
 
 /**
+ * @internal
  * The error that ends a connection, from the engine's RESET, TIMED_OUT or ERROR event (EventType reset,
  * timedOut, error) and its code; `where` names the connection ("10.0.0.1:5000 -> 10.0.0.2:80").
  */
@@ -92,7 +93,7 @@ export function connectionError(eventType: number, code: number, where: string):
   return new TcpwasmError(error, `${where}: ${what}`);
 }
 
-/** The ErrorCode for a core error number (a negated return value is negated back by the caller). */
+/** @internal The ErrorCode for a core error number (a negated return value is negated back by the caller). */
 export function engineErrorCode(n: number): ErrorCode {
   return ENGINE_ERROR_CODES[n] ?? "EINVAL";
 }

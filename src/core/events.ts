@@ -30,7 +30,7 @@ export type EngineEvent =
  */
 export type EventVisitor = (type: number, code: number, id: number, a: number, at: number) => void;
 
-/** Decodes the event record at `p` (undefined for an unknown type). */
+/** @internal Decodes the event record at `p` (undefined for an unknown type). */
 export function decodeEvent(dv: DataView, p: number): EngineEvent | undefined {
   const type = dv.getUint16(p + EVENT.type, true);
   const code = dv.getUint16(p + EVENT.code, true);

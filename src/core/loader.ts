@@ -10,7 +10,7 @@ import { simd as simdB64, scalar as scalarB64 } from "../../build/wasm-release.j
  * same results) or "debug" (scalar with bounds checks and assertions, for tests).
  */
 export type Flavor = "simd" | "scalar" | "debug";
-/** Every `flavor` option value loadEngine takes. */
+/** @internal Every `flavor` option value loadEngine takes. */
 export const FLAVORS: readonly (Flavor | "auto")[] = ["auto", "simd", "scalar", "debug"];
 
 /** The core's raw exports: numbers in, numbers out, plus the linear memory. */

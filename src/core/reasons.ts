@@ -28,7 +28,7 @@ export function reasonName(code: number): ReasonName | `UNKNOWN_${number}` {
   return code >= 0 && code < REASON_NAMES.length ? REASON_NAMES[code]! : `UNKNOWN_${code}`;
 }
 
-/** The code of a Reason name (the inverse of reasonName). */
+/** @internal The code of a Reason name (the inverse of reasonName). */
 export function reasonCode(name: ReasonName): number {
   return REASON_NAMES.indexOf(name);
 }

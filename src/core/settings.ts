@@ -186,7 +186,7 @@ const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, Range> = {
   recvBuffer: [1024, 1 << 30, true],
 };
 
-/** Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */
+/** @internal Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */
 export function validateEngineConfig(config: unknown, name = "config"): asserts config is EngineConfig {
   const c = optionsObject(config as EngineConfig | undefined, name) as Record<string, unknown>;
   for (const [key, value] of Object.entries(c)) {
@@ -211,6 +211,7 @@ function validateSetting(value: unknown, what: string, range: Range | undefined)
 }
 
 /**
+ * @internal
  * Checks per-connection options given among other keys of `options` (named `name`): the keys in
  * `others` belong to the caller, every other key must be a ConnOption with a value in its range.
  */

@@ -115,7 +115,7 @@ export class ConnectionEndpoints {
   }
 }
 
-/** The endpoints of the STATUS record at `p` (a copy of its addresses; nothing else decoded). */
+/** @internal The endpoints of the STATUS record at `p` (a copy of its addresses; nothing else decoded). */
 export function decodeEndpoints(u8: Uint8Array, dv: DataView, p: number): ConnectionEndpoints {
   return new ConnectionEndpoints(
     dv.getUint32(p + STATUS.ipVersion, true) === 6 ? 6 : 4, dv.getUint32(p + STATUS.localPort, true),
@@ -123,7 +123,7 @@ export function decodeEndpoints(u8: Uint8Array, dv: DataView, p: number): Connec
   );
 }
 
-/** The STATUS record at `p`, decoded. */
+/** @internal The STATUS record at `p`, decoded. */
 export function decodeStatus(u8: Uint8Array, dv: DataView, p: number): ConnectionStatus {
   const u = (o: number) => dv.getUint32(p + o, true);
   const f = (o: number) => dv.getFloat64(p + o, true);

@@ -6,6 +6,7 @@ import { argumentError, invalidType, received, validateInteger, validateNumber }
 
 export type Family = "IPv4" | "IPv6";
 
+/** @internal */
 export function familyOf(address: string): Family {
   return address.includes(":") ? "IPv6" : "IPv4";
 }
@@ -46,6 +47,7 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
 
 export type ConnectArgs = [options: SocketConnectOptions, listener?: () => void] | [port: number, host: string, listener?: () => void];
 
+/** @internal */
 export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions; listener: (() => void) | undefined } {
   const last = args[args.length - 1];
   const listener = typeof last === "function" ? (last as () => void) : undefined;
@@ -56,7 +58,7 @@ export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectO
   return { options: { port: args[0] as number, host: args[1] as string }, listener };
 }
 
-/** node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
+/** @internal node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
 export function validateNetPort(value: unknown, name: string, allowZero: boolean): number {
   const min = allowZero ? 0 : 1;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 65535) {
@@ -65,13 +67,13 @@ export function validateNetPort(value: unknown, name: string, allowZero: boolean
   return value;
 }
 
-/** node:net's idle timeout check (socket.setTimeout's `msecs`). */
+/** @internal node:net's idle timeout check (socket.setTimeout's `msecs`). */
 export function validateTimeout(value: unknown, name: string): number {
   validateNumber(value, name, 0);
   return value;
 }
 
-/** The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
+/** @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
 export function validateConnectOptions(options: SocketConnectOptions): void {
   if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
   validateNetPort(options.port, "options.port", false);
@@ -91,6 +93,7 @@ export function validateConnectOptions(options: SocketConnectOptions): void {
   if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
 }
 
+/** @internal */
 export function validateStack(stack: unknown): asserts stack is Stack {
   if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
 }

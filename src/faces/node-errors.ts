@@ -27,14 +27,14 @@ export class NetError extends TcpwasmError {
   }
 }
 
-/** The Node-shaped error for a stack error (a TcpwasmError) met during `syscall`. */
+/** @internal The Node-shaped error for a stack error (a TcpwasmError) met during `syscall`. */
 export function toNetError(error: unknown, syscall: string, address?: string, port?: number): Error {
   if (error instanceof NetError) return error;
   if (error instanceof TcpwasmError) return new NetError(error.code, syscall, address, port);
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** A name that is no IP address: the error node:net gives for a host its resolver cannot find (a stack has none). */
+/** @internal A name that is no IP address: the error node:net gives for a host its resolver cannot find (a stack has none). */
 export function notFound(host: string, syscall: string): NetError {
   return new NetError("ENOTFOUND", syscall, host, undefined, "a stack has no resolver: host must be an IPv4 or IPv6 address");
 }

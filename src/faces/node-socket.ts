@@ -27,7 +27,7 @@ function emitCloseLater(socket: Socket, hadError: boolean): void {
   process.nextTick(() => RESOLVED.then(() => process.nextTick(() => socket.emit("close", hadError))));
 }
 
-/** The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
+/** @internal The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
 export const destroyHooks = new WeakMap<Socket, () => void>();
 
 /**

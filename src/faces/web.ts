@@ -436,6 +436,7 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
 }
 
 /**
+ * @internal
  * stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. Argument errors throw
  * at once; what the network or the stack refuses (ENOBUFS at the connection limit, EHOSTUNREACH,
  * EADDRINUSE, EADDRNOTAVAIL, a closed stack) rejects `opened` and `closed`, as Direct Sockets does.
@@ -469,7 +470,7 @@ function rename(error: unknown): unknown {
   return new TcpwasmError(error.code, message.slice(error.code.length + 2));
 }
 
-/** stack.listen(): a TcpListener on `options.port`. */
+/** @internal stack.listen(): a TcpListener on `options.port`. */
 export function listenSocket(stack: Stack, options: ListenOptions): TcpListener {
   validateSocketOptions(options, LISTEN_OPTIONS);
   validatePort(options.port, "options.port");

@@ -43,13 +43,14 @@ export interface Link {
 export const DEFAULT_MTU = 1500;
 
 /**
+ * @internal
  * The smallest link MTU a stack takes: 576, the datagram every IPv4 host must accept (RFC 1122
  * 3.3.3), whose 536 bytes of TCP payload are the MSS a peer assumes when a SYN carries no MSS option
  * (RFC 9293 3.7.1).
  */
 export const MIN_LINK_MTU = 576;
 
-/** A Link: an object with send, onReceive and close. */
+/** @internal A Link: an object with send, onReceive and close. */
 export function validateLink(link: unknown, name: string): asserts link is Link {
   if (typeof link !== "object" || link === null) invalidType(name, "a Link (an object with send, onReceive and close)", link);
   for (const member of ["send", "onReceive", "close"]) {
@@ -58,7 +59,7 @@ export function validateLink(link: unknown, name: string): asserts link is Link 
   }
 }
 
-/** The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
+/** @internal The MTU a link states, checked: undefined when it states none. Throws on a bad one. */
 export function checkedLinkMtu(link: Link): number | undefined {
   const mtu = link.mtu;
   if (mtu === undefined) return undefined;

@@ -79,11 +79,14 @@ export interface StackCounters {
 }
 
 const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);
+/** @internal */
 export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes"]);
+/** @internal */
 export const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
+/** @internal */
 export const OPEN_LISTENER_KEYS: ReadonlySet<string> = new Set(["port", "address", "backlog"]);
 
-/** createStack's checks (the addresses' own are parsePrefix's). */
+/** @internal createStack's checks (the addresses' own are parsePrefix's). */
 export function validateStackOptions(options: unknown): asserts options is StackOptions {
   validateObject(options, "options");
   validateKnownKeys(options, "options", STACK_OPTIONS);

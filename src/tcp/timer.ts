@@ -10,11 +10,13 @@ export interface StackTimers {
   clearTimeout(handle: unknown): void;
 }
 
+/** @internal */
 export const GLOBAL_TIMERS: StackTimers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/** @internal */
 export class DeadlineTimer {
   readonly #fns: StackTimers;
   readonly #now: () => number;
