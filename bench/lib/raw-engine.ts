@@ -65,9 +65,9 @@ async function rawPair(config: EngineConfig = {}) {
   const a = await Engine.create({ flavor: "simd", config });
   const b = await Engine.create({ flavor: "simd", config });
   // Packets move as between two stacks, minus the link, the scheduling and the faces: each TX batch
-  // is copied out once (Engine.output with `keep`, as Stack.flushOutput takes it, since a link owns
+  // is copied out once (Engine.output with `keep`, as Stack#flushOutput takes it, since a link owns
   // what it is given), and the views into that copy are handed to the peer's Engine.input (the copy
-  // into its RX region that Stack.receive makes).
+  // into its RX region that Stack#receive makes).
   const cross = (from: Engine, to: Engine, now: number): number => {
     const packets: Uint8Array[] = [];
     const moved = from.output(now, (p) => packets.push(p), true);

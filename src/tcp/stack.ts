@@ -63,7 +63,7 @@ export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
 
-/** Output drains a queued pump may postpone in a row (see Stack.queuedDrain). */
+/** Output drains a queued pump may postpone in a row (see Stack#queuedDrain). */
 const MAX_DRAIN_DEFERRALS = 4;
 
 /**
