@@ -45,6 +45,22 @@ export function destinationAt(packet: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Whether the address at `bytes[at]` is a loopback address: 127.0.0.0/8 (RFC 1122 3.2.1.3 (g)) or ::1
+ * (RFC 4291 2.5.3). Such addresses never appear outside a host.
+ */
+export function isLoopback(version: 4 | 6, bytes: Uint8Array, at: number): boolean {
+  if (version === 4) return bytes[at] === 127;
+  for (let i = 0; i < 15; i++) if (bytes[at + i] !== 0) return false;
+  return bytes[at + 15] === 1;
+}
+
+/** Where an IP packet's source address starts: 12 (IPv4), 8 (IPv6), or -1 if no whole header. */
+export function sourceAt(packet: Uint8Array): number {
+  const at = destinationAt(packet);
+  return at < 0 ? -1 : at === 16 ? 12 : 8;
+}
+
 /** Whether the address at `packet[at]` equals `address` (4 or 16 bytes). */
 export function sameAddress(address: Uint8Array, packet: Uint8Array, at: number): boolean {
   for (let i = 0; i < address.length; i++) if (address[i] !== packet[at + i]) return false;

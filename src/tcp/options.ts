@@ -76,6 +76,8 @@ export interface StackCounters {
    * array), empty, larger than the engine's RX region, or IPv6 from a link below 1280 bytes.
    */
   linkDropped: number;
+  /** Packets out to the stack itself (a loopback address or its own), taken back in without a link. */
+  loopback: number;
 }
 
 const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);

@@ -48,6 +48,7 @@ import {
 import { LocalAddresses } from "../net/addresses.js";
 import { validateLink, type Link } from "../net/link.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
+import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
@@ -57,6 +58,9 @@ import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
   type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
 } from "./options.js";
+
+/** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
+const LOOPBACK_MTU = 65535;
 
 export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
 export type { StackTimers } from "./timer.js";
@@ -92,8 +96,10 @@ export class Stack {
   /** The addresses as given ("10.0.0.1/24"). */
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
-  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0 };
+  readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
   readonly #local: LocalAddresses;
+  /** Packets to ourselves from the current drain, taken back in once it ends. */
+  #loopback: Uint8Array[] = [];
   readonly #now: () => number;
   readonly #traceSink: StackOptions["trace"];
   readonly #routing = new Routes();
@@ -187,12 +193,13 @@ export class Stack {
     }
     this.#checkOpen();
     localAddress ??= this.#local.sourceFor(r.version, r.bytes);
-    if (!this.#routing.routes(r.version, r.bytes)) {
+    const loops = this.#local.loopsBack(r.version, r.bytes, 0);
+    if (!loops && !this.#routing.routes(r.version, r.bytes)) {
       throw new TcpwasmError("EHOSTUNREACH", `no attached link routes ${remote}${this.#routing.links.length === 0 ? " (attach a link first)" : ""}`);
     }
     const now = this.#now();
     // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
-    const linkMtu = this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
+    const linkMtu = loops ? LOOPBACK_MTU : this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     conn.state = this.engine.state(id);
@@ -362,7 +369,9 @@ export class Stack {
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
       if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
-        if (this.#local.isForUs(p)) {
+        // A loopback source from a link is a martian (RFC 1122 3.2.1.3: discarded silently).
+        const src = sourceAt(p);
+        if (this.#local.isForUs(p) && !isLoopback(src === 12 ? 4 : 6, p, src)) {
           if (ours !== packets) ours.push(p);
           continue;
         }
@@ -540,16 +549,32 @@ export class Stack {
     if (to === "TIME-WAIT" && conn && this.#connections.has(id)) conn.markDone(undefined);
   }
 
-  /** Takes the engine's output and sends it, one batch per link. */
+  /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
   #flushOutput(now: number): void {
-    if (this.#routing.links.length === 0) return;
     this.engine.output(now, this.#sendPacket, true);
     this.#routing.sendQueued();
+    if (this.#loopback.length !== 0) {
+      const batch = this.#loopback;
+      this.#loopback = [];
+      // Like a link, never synchronously: the batch comes back in once this drain has finished.
+      queueMicrotask(() => this.#receiveLoopback(batch));
+    }
   }
 
   readonly #sendPacket = (packet: Uint8Array): void => {
-    if (!this.#routing.queue(packet)) this.stackCounters.noRoute++;
+    const at = destinationAt(packet);
+    if (at >= 0 && this.#local.loopsBack(at === 16 ? 4 : 6, packet, at)) {
+      this.#loopback.push(packet);
+      this.stackCounters.loopback++;
+    } else if (!this.#routing.queue(packet)) this.stackCounters.noRoute++;
   };
+
+  /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
+  #receiveLoopback(packets: Uint8Array[]): void {
+    if (this.#closed) return;
+    this.engine.input(packets, this.#now(), LOOPBACK_MTU);
+    this.kick();
+  }
 }
 
 function ignoreEvent(): void {}
