@@ -1,0 +1,696 @@
+// A DHCP server (RFC 2131 4.3) as a sans-I/O module: the UDP payload a client sent to port 67 goes
+// in with the time, the reply (if any) comes out with where to send it (RFC 2131 4.1). It never
+// reads a clock: `handle(bytes, nowMs)` and `expire(nowMs)` take the time.
+//
+// State is one slot per pool address in typed arrays indexed by the address's offset in the pool, so
+// its size is fixed when the server is made and no client can grow it: a flood of DISCOVERs from
+// random MACs only recycles offers (at most `maxOffers` of them, the oldest evicted first). Clients
+// are found by their identifier (RFC 2131 4.2: option 61, else chaddr) through a chained hash over
+// the same slots. Browser-safe.
+import { formatIpv4, parseIpv4 } from "../core/address.js";
+import { invalidValue, optionsObject, validateArray, validateInteger, validateKnownKeys, validateString } from "../core/validate.js";
+import {
+  addressData, buildReply, DhcpType, FLAG_BROADCAST, MIN_MESSAGE, Opt, parseDhcp, u16Data, u32Data,
+  type DhcpMessage, type DhcpRefusal,
+} from "./dhcp-message.js";
+
+/** Options of {@link createDhcpServer}. Addresses are IPv4 text ("10.0.2.2"). */
+export interface DhcpServerOptions {
+  /** The server's own address: option 54 (server identifier, RFC 2132 9.7) and never leased. Required. */
+  serverAddress: string;
+  /**
+   * The addresses to lease: a range "10.0.2.15-10.0.2.99" or a prefix "10.0.2.0/24" (then the subnet
+   * defaults to it and its network and broadcast addresses are left out). At most 1,048,576 addresses.
+   */
+  pool: string;
+  /** The subnet the clients are on, "10.0.2.0/24": option 1 (subnet mask, RFC 2132 3.3). Default: `pool` when it is a prefix; required for a range. */
+  subnet?: string;
+  /** Addresses of the pool never leased (the server's own is always left out). Default none. */
+  reserved?: string[];
+  /** Option 3 (routers, RFC 2132 3.5). Default: `[serverAddress]`; `[]` sends none. */
+  routers?: string[];
+  /** Option 6 (domain name servers, RFC 2132 3.8). Default none. */
+  dnsServers?: string[];
+  /** Option 15 (domain name, RFC 2132 3.17), 1 to 255 characters. Default none. */
+  domainName?: string;
+  /** Option 51 (lease time, RFC 2132 9.2), seconds, 60 to 2^31-1. Default 3600. */
+  leaseTimeSeconds?: number;
+  /** Option 58 (T1, RFC 2132 9.11), seconds. Default half the lease (RFC 2131 4.4.5). */
+  renewalTimeSeconds?: number;
+  /** Option 59 (T2, RFC 2132 9.12), seconds, at least T1 and below the lease. Default 7/8 of the lease (RFC 2131 4.4.5). */
+  rebindingTimeSeconds?: number;
+  /** Option 26 (interface MTU, RFC 2132 5.1), octets, 68 to 65535. Default none. */
+  mtu?: number;
+  /** Option 28 (broadcast address, RFC 2132 5.3). Default: the subnet's all-ones address. */
+  broadcastAddress?: string;
+  /** How long an OFFER holds its address for the client, milliseconds. Default 60,000. */
+  offerHoldMs?: number;
+  /** Most offers held at once; a new one past it evicts the oldest. Default min(pool size, 256). */
+  maxOffers?: number;
+  /** How long an address a client DECLINEd (RFC 2131 4.3.3) stays out of use, milliseconds. Default 600,000. */
+  declineHoldMs?: number;
+}
+
+/** A reply to send: the UDP payload and its destination (RFC 2131 4.1). */
+export interface DhcpReply {
+  /** The DHCP message (the UDP payload), at least 300 octets. */
+  bytes: Uint8Array;
+  /** "OFFER", "ACK" or "NAK". */
+  type: "OFFER" | "ACK" | "NAK";
+  /** The destination IPv4 address as text: "255.255.255.255", the client's address, or the relay's (giaddr). */
+  destinationIp: string;
+  /** The destination UDP port: 68 to a client, 67 to a relay agent. */
+  destinationPort: 67 | 68;
+  /**
+   * The destination MAC address: ff:ff:ff:ff:ff:ff when `broadcast`, the client's chaddr for a unicast
+   * to a client (which may not answer ARP yet), or null for a relay (resolve its address by ARP).
+   */
+  destinationMac: Uint8Array | null;
+  /** Whether the reply goes to the limited broadcast address. */
+  broadcast: boolean;
+}
+
+/** The state of one pool address in {@link DhcpServer.leases}. */
+export type DhcpLeaseState = "offered" | "leased" | "declined";
+
+/** One pool address in use, as {@link DhcpServer.leases} lists it. */
+export interface DhcpLease {
+  /** The address, IPv4 text. */
+  address: string;
+  state: DhcpLeaseState;
+  /** The client's identifier: option 61's octets, or for a client without one 0x01 (Ethernet) and its MAC; null for a declined address. Long identifiers are kept as a 16-octet digest. */
+  clientId: Uint8Array | null;
+  /** When the offer, lease or decline hold ends, in the caller's milliseconds. */
+  expiresAtMs: number;
+}
+
+/** What the server has seen and done since it was made. */
+export interface DhcpServerCounters {
+  /** Messages passed to handle(). */
+  received: number;
+  offers: number;
+  acks: number;
+  naks: number;
+  declines: number;
+  releases: number;
+  informs: number;
+  /** DISCOVERs and REQUESTs left unanswered because no address was free. */
+  poolExhausted: number;
+  /** REQUESTs for another server (RFC 2131 4.3.2 SELECTING) and for clients this server has no record of, left unanswered. */
+  ignored: number;
+  /** Offers dropped to make room for newer ones (the `maxOffers` bound). */
+  offersEvicted: number;
+  /** Refused messages, by reason. */
+  malformed: Record<DhcpRefusal, number>;
+}
+
+/** A DHCP server made by {@link createDhcpServer}. */
+export interface DhcpServer {
+  /**
+   * Handles one UDP payload a client sent to port 67 at `nowMs` (any monotonic milliseconds; the same
+   * clock for every call). Returns the reply to send, or null (nothing to send: refused, ignored, or a
+   * DECLINE or RELEASE). Never throws on bad bytes: they are counted in `counters.malformed`.
+   */
+  handle(bytes: Uint8Array, nowMs: number): DhcpReply | null;
+  /** Ends offers, leases and decline holds due by `nowMs`. handle() does so too for the addresses it touches. */
+  expire(nowMs: number): void;
+  /** The pool addresses in use at `nowMs`. */
+  leases(nowMs: number): DhcpLease[];
+  /** A copy of the counters. */
+  readonly counters: DhcpServerCounters;
+  /** Octets of per-address state (the typed arrays), fixed at creation: 42 per pool address. */
+  readonly stateBytes: number;
+  /** How many addresses the pool holds. */
+  readonly poolSize: number;
+}
+
+const FREE = 0;
+const OFFERED = 1;
+const LEASED = 2;
+const DECLINED = 3;
+const STATE_NAMES: readonly DhcpLeaseState[] = ["offered", "offered", "leased", "declined"];
+
+/** Client identifiers up to this many octets are kept whole; longer ones as a digest of this size. */
+const KEY_BYTES = 16;
+const MAX_POOL = 1 << 20;
+const NONE = -1;
+const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+const ALL_ONES = 0xffffffff;
+
+const KNOWN = new Set([
+  "serverAddress", "pool", "subnet", "reserved", "routers", "dnsServers", "domainName", "leaseTimeSeconds",
+  "renewalTimeSeconds", "rebindingTimeSeconds", "mtu", "broadcastAddress", "offerHoldMs", "maxOffers", "declineHoldMs",
+]);
+
+const REFUSALS: readonly DhcpRefusal[] = [
+  "truncated", "not-request", "bad-hardware", "bad-cookie", "option-overrun", "bad-option-length",
+  "duplicate-option", "overload", "missing-type", "bad-type", "bad-request",
+];
+
+function ipv4(value: unknown, name: string): number {
+  validateString(value, name);
+  const b = parseIpv4(value);
+  if (!b) return invalidValue(name, value, "must be an IPv4 address");
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function text(a: number): string {
+  return formatIpv4(Uint8Array.of(a >>> 24, a >>> 16, a >>> 8, a));
+}
+
+function prefixMask(length: number): number {
+  return length === 0 ? 0 : (ALL_ONES << (32 - length)) >>> 0;
+}
+
+function prefix(value: unknown, name: string): { network: number; mask: number } {
+  validateString(value, name);
+  const slash = value.indexOf("/");
+  const length = Number(value.slice(slash + 1));
+  if (slash < 0 || !/^\d+$/.test(value.slice(slash + 1)) || length > 30) {
+    invalidValue(name, value, "must be an IPv4 prefix of length 0..30 (\"10.0.2.0/24\")");
+  }
+  const mask = prefixMask(length);
+  return { network: (ipv4(value.slice(0, slash), name) & mask) >>> 0, mask };
+}
+
+function addressList(value: unknown, name: string): number[] {
+  validateArray(value, name, (item, itemName) => ipv4(item, itemName));
+  if (value.length > 63) invalidValue(name, value, "must hold at most 63 addresses (one option)");
+  return value.map((item, i) => ipv4(item, `${name}[${i}]`));
+}
+
+function optionalInteger(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  validateInteger(value, name, min, max);
+  return value;
+}
+
+/**
+ * Makes a DHCP server (RFC 2131 4.3, options RFC 2132) over a fixed pool: DISCOVER gets an OFFER,
+ * REQUEST an ACK or NAK, DECLINE, RELEASE and INFORM as RFC 2131 4.3.3-4.3.5 say. The module is
+ * sans-I/O: feed it the UDP payloads clients send to port 67 and send what it returns.
+ * Throws a TcpwasmError (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE) for bad options.
+ */
+export function createDhcpServer(options: DhcpServerOptions): DhcpServer {
+  const o = optionsObject(options, "options");
+  validateKnownKeys(o as unknown as Record<string, unknown>, "options", KNOWN);
+  const server = ipv4(o.serverAddress, "options.serverAddress");
+  validateString(o.pool, "options.pool");
+  let first: number;
+  let last: number;
+  let subnet: { network: number; mask: number } | undefined;
+  if (o.pool.includes("/")) {
+    subnet = prefix(o.pool, "options.pool");
+    first = subnet.network + 1;
+    last = (subnet.network | ~subnet.mask) >>> 0;
+    last -= 1;
+  } else {
+    const dash = o.pool.indexOf("-");
+    if (dash < 0) invalidValue("options.pool", o.pool, "must be a range \"10.0.2.15-10.0.2.99\" or a prefix \"10.0.2.0/24\"");
+    first = ipv4(o.pool.slice(0, dash).trim(), "options.pool");
+    last = ipv4(o.pool.slice(dash + 1).trim(), "options.pool");
+    if (last < first) invalidValue("options.pool", o.pool, "must be a range from a lower to a higher address");
+  }
+  if (o.subnet !== undefined) subnet = prefix(o.subnet, "options.subnet");
+  if (!subnet) return invalidValue("options.subnet", o.subnet, "must be given when the pool is a range (\"10.0.2.0/24\")");
+  const size = last - first + 1;
+  if (size > MAX_POOL) invalidValue("options.pool", o.pool, `must hold at most ${MAX_POOL} addresses`);
+  const net = subnet;
+  const onSubnet = (a: number): boolean => ((a & net.mask) >>> 0) === net.network;
+  if (!onSubnet(first) || !onSubnet(last)) invalidValue("options.pool", o.pool, "must lie inside the subnet");
+  if (!onSubnet(server)) invalidValue("options.serverAddress", o.serverAddress, "must lie inside the subnet");
+  const broadcastAddress = o.broadcastAddress === undefined ? (net.network | ~net.mask) >>> 0 : ipv4(o.broadcastAddress, "options.broadcastAddress");
+  const reserved = o.reserved === undefined ? [] : addressList(o.reserved, "options.reserved");
+  const routers = o.routers === undefined ? [server] : addressList(o.routers, "options.routers");
+  const dns = o.dnsServers === undefined ? [] : addressList(o.dnsServers, "options.dnsServers");
+  let domain: Uint8Array | null = null;
+  if (o.domainName !== undefined) {
+    validateString(o.domainName, "options.domainName");
+    if (!/^[\x21-\x7e]{1,255}$/.test(o.domainName)) invalidValue("options.domainName", o.domainName, "must be 1 to 255 printable ASCII characters");
+    domain = Uint8Array.from(o.domainName, (c) => c.charCodeAt(0));
+  }
+  const lease = optionalInteger(o.leaseTimeSeconds, "options.leaseTimeSeconds", 60, 0x7fffffff, 3600);
+  const t1 = optionalInteger(o.renewalTimeSeconds, "options.renewalTimeSeconds", 1, lease - 1, Math.floor(lease / 2));
+  const t2 = optionalInteger(o.rebindingTimeSeconds, "options.rebindingTimeSeconds", t1, lease - 1, Math.max(t1, Math.floor((lease * 7) / 8)));
+  const mtu = o.mtu === undefined ? 0 : optionalInteger(o.mtu, "options.mtu", 68, 65535, 0);
+  const offerHold = optionalInteger(o.offerHoldMs, "options.offerHoldMs", 1, 86_400_000, 60_000);
+  const maxOffers = optionalInteger(o.maxOffers, "options.maxOffers", 1, size, Math.min(size, 256));
+  const declineHold = optionalInteger(o.declineHoldMs, "options.declineHoldMs", 1, 0x7fffffff * 1000, 600_000);
+
+  // Configured options in RFC 2132 order; option 55 reorders them (RFC 2131 4.3.1).
+  const configured: [number, Uint8Array][] = [[Opt.SUBNET_MASK, u32Data(net.mask)]];
+  if (routers.length) configured.push([Opt.ROUTER, addressData(routers)]);
+  if (dns.length) configured.push([Opt.DNS_SERVERS, addressData(dns)]);
+  if (domain) configured.push([Opt.DOMAIN_NAME, domain]);
+  if (mtu) configured.push([Opt.INTERFACE_MTU, u16Data(mtu)]);
+  configured.push([Opt.BROADCAST_ADDRESS, u32Data(broadcastAddress)]);
+  const serverId = u32Data(server);
+  const leaseTimes: [number, Uint8Array][] = [[Opt.LEASE_TIME, u32Data(lease)], [Opt.RENEWAL_TIME, u32Data(t1)], [Opt.REBINDING_TIME, u32Data(t2)]];
+
+  return new Pool(first, size, server, onSubnet, reserved, configured, serverId, leaseTimes, lease * 1000, offerHold, maxOffers, declineHold);
+}
+
+class Pool implements DhcpServer {
+  // Per-address state, indexed by offset from `first`.
+  readonly #state: Uint8Array;
+  /** When the offer, lease or decline ends (caller's ms). */
+  readonly #expires: Float64Array;
+  /** The owning (or last) client's identifier; #keyLength 0: none. */
+  readonly #key: Uint8Array;
+  readonly #keyLength: Uint8Array;
+  /** Chained hash of owners: bucket heads, and the next slot with a key in the same bucket. */
+  readonly #buckets: Int32Array;
+  readonly #chain: Int32Array;
+  /** Offers in the order made (which is the order they expire): a doubly linked list. */
+  readonly #offerPrev: Int32Array;
+  readonly #offerNext: Int32Array;
+  #offerHead = NONE;
+  #offerTail = NONE;
+  #offerCount = 0;
+  #freeCount = 0;
+  #cursor = 0;
+  #nextLeaseExpiry = Infinity;
+  readonly #counters: DhcpServerCounters;
+  readonly #scratch = new Uint8Array(KEY_BYTES);
+  #scratchLength = 0;
+
+  constructor(
+    readonly first: number,
+    readonly poolSize: number,
+    readonly server: number,
+    readonly onSubnet: (a: number) => boolean,
+    reserved: number[],
+    readonly configured: [number, Uint8Array][],
+    readonly serverId: Uint8Array,
+    readonly leaseTimes: [number, Uint8Array][],
+    readonly leaseMs: number,
+    readonly offerHoldMs: number,
+    readonly maxOffers: number,
+    readonly declineHoldMs: number,
+  ) {
+    const n = poolSize;
+    this.#state = new Uint8Array(n);
+    this.#expires = new Float64Array(n);
+    this.#key = new Uint8Array(n * KEY_BYTES);
+    this.#keyLength = new Uint8Array(n);
+    this.#buckets = new Int32Array(n).fill(NONE);
+    this.#chain = new Int32Array(n).fill(NONE);
+    this.#offerPrev = new Int32Array(n).fill(NONE);
+    this.#offerNext = new Int32Array(n).fill(NONE);
+    this.#freeCount = n;
+    // Never leased: the server's own address and the reserved ones, held as declined forever.
+    for (const a of [server, ...reserved]) {
+      const i = a - first;
+      if (i >= 0 && i < n && this.#state[i] === FREE) {
+        this.#state[i] = DECLINED;
+        this.#expires[i] = Infinity;
+        this.#freeCount--;
+      }
+    }
+    const malformed = {} as Record<DhcpRefusal, number>;
+    for (const r of REFUSALS) malformed[r] = 0;
+    this.#counters = {
+      received: 0, offers: 0, acks: 0, naks: 0, declines: 0, releases: 0, informs: 0, poolExhausted: 0, ignored: 0, offersEvicted: 0, malformed,
+    };
+  }
+
+  get counters(): DhcpServerCounters {
+    return { ...this.#counters, malformed: { ...this.#counters.malformed } };
+  }
+
+  get stateBytes(): number {
+    return [this.#state, this.#expires, this.#key, this.#keyLength, this.#buckets, this.#chain, this.#offerPrev, this.#offerNext]
+      .reduce((sum, a) => sum + a.byteLength, 0);
+  }
+
+  handle(bytes: Uint8Array, nowMs: number): DhcpReply | null {
+    this.#counters.received++;
+    const parsed = parseDhcp(bytes);
+    if (!parsed.ok) return this.#refuse(parsed.reason);
+    const m = parsed.message;
+    this.#expireOffers(nowMs);
+    if (nowMs >= this.#nextLeaseExpiry) this.expire(nowMs);
+    this.#clientKey(m);
+    switch (m.type) {
+      case DhcpType.DISCOVER:
+        return this.#discover(m, nowMs);
+      case DhcpType.REQUEST:
+        return this.#request(m, nowMs);
+      case DhcpType.DECLINE:
+        return this.#decline(m, nowMs);
+      case DhcpType.RELEASE:
+        return this.#release(m);
+      default:
+        return this.#inform(m);
+    }
+  }
+
+  expire(nowMs: number): void {
+    this.#expireOffers(nowMs);
+    let next = Infinity;
+    for (let i = 0; i < this.poolSize; i++) {
+      const state = this.#state[i]!;
+      if (state === LEASED || state === DECLINED) {
+        if (this.#expires[i]! <= nowMs) {
+          // An ended lease keeps its owner, so the client is offered the same address again
+          // (RFC 2131 4.3.1) until another client needs it.
+          this.#state[i] = FREE;
+          this.#freeCount++;
+        } else if (this.#expires[i]! < next) next = this.#expires[i]!;
+      }
+    }
+    this.#nextLeaseExpiry = next;
+  }
+
+  leases(nowMs: number): DhcpLease[] {
+    this.expire(nowMs);
+    const out: DhcpLease[] = [];
+    for (let i = 0; i < this.poolSize; i++) {
+      const state = this.#state[i]!;
+      if (state === FREE || this.#expires[i] === Infinity) continue;
+      const length = this.#keyLength[i]!;
+      out.push({
+        address: text(this.first + i),
+        state: STATE_NAMES[state]!,
+        clientId: length ? this.#key.slice(i * KEY_BYTES, i * KEY_BYTES + length) : null,
+        expiresAtMs: this.#expires[i]!,
+      });
+    }
+    return out;
+  }
+
+  #refuse(reason: DhcpRefusal): null {
+    this.#counters.malformed[reason]++;
+    return null;
+  }
+
+  // RFC 2131 4.2: the client is its option 61, else its chaddr (kept as 0x01, the Ethernet hardware
+  // type, and the MAC, the form RFC 2132 9.14 suggests for option 61 itself).
+  #clientKey(m: DhcpMessage): void {
+    const s = this.#scratch;
+    s.fill(0);
+    if (!m.clientId) {
+      s[0] = 1;
+      s.set(m.chaddr, 1);
+      this.#scratchLength = 7;
+    } else if (m.clientId.length <= KEY_BYTES) {
+      s.set(m.clientId);
+      this.#scratchLength = m.clientId.length;
+    } else {
+      // A long identifier (a DUID) is kept as a 128-bit digest: four FNV-1a lanes with different seeds.
+      for (let lane = 0; lane < 4; lane++) {
+        let h = (0x811c9dc5 ^ Math.imul(lane + 1, 0x9e3779b9)) >>> 0;
+        for (const byte of m.clientId) h = Math.imul(h ^ byte, 0x01000193);
+        s[lane * 4] = h >>> 24;
+        s[lane * 4 + 1] = h >>> 16;
+        s[lane * 4 + 2] = h >>> 8;
+        s[lane * 4 + 3] = h;
+      }
+      this.#scratchLength = KEY_BYTES;
+    }
+  }
+
+  #bucketOf(key: Uint8Array, at: number, length: number): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < length; i++) h = Math.imul(h ^ key[at + i]!, 0x01000193);
+    return (h >>> 0) % this.poolSize;
+  }
+
+  /** The slot the current client owns, or NONE. */
+  #owned(): number {
+    const length = this.#scratchLength;
+    for (let i = this.#buckets[this.#bucketOf(this.#scratch, 0, length)]!; i !== NONE; i = this.#chain[i]!) {
+      if (this.#keyLength[i] === length && this.#sameKey(i)) return i;
+    }
+    return NONE;
+  }
+
+  #sameKey(i: number): boolean {
+    const at = i * KEY_BYTES;
+    for (let j = 0; j < this.#scratchLength; j++) if (this.#key[at + j] !== this.#scratch[j]) return false;
+    return true;
+  }
+
+  #ownedByClient(i: number): boolean {
+    return this.#keyLength[i] === this.#scratchLength && this.#sameKey(i);
+  }
+
+  #unbind(i: number): void {
+    const length = this.#keyLength[i]!;
+    if (length === 0) return;
+    const b = this.#bucketOf(this.#key, i * KEY_BYTES, length);
+    if (this.#buckets[b] === i) this.#buckets[b] = this.#chain[i]!;
+    else {
+      let j = this.#buckets[b]!;
+      while (this.#chain[j] !== i) j = this.#chain[j]!;
+      this.#chain[j] = this.#chain[i]!;
+    }
+    this.#chain[i] = NONE;
+    this.#keyLength[i] = 0;
+  }
+
+  /** Gives slot i to the current client (one slot per client: its other binding is dropped). */
+  #bind(i: number): void {
+    if (this.#keyLength[i] && this.#ownedByClient(i)) return;
+    const previous = this.#owned();
+    if (previous !== NONE) {
+      if (this.#state[previous] === OFFERED) this.#endOffer(previous);
+      else if (this.#state[previous] === LEASED) this.#setFree(previous);
+      this.#unbind(previous);
+    }
+    this.#unbind(i);
+    this.#key.set(this.#scratch, i * KEY_BYTES);
+    this.#keyLength[i] = this.#scratchLength;
+    const b = this.#bucketOf(this.#scratch, 0, this.#scratchLength);
+    this.#chain[i] = this.#buckets[b]!;
+    this.#buckets[b] = i;
+  }
+
+  #setFree(i: number): void {
+    if (this.#state[i] !== FREE) this.#freeCount++;
+    this.#state[i] = FREE;
+  }
+
+  #take(i: number): void {
+    if (this.#state[i] === OFFERED) this.#unlinkOffer(i);
+    else if (this.#state[i] === FREE) this.#freeCount--;
+  }
+
+  #unlinkOffer(i: number): void {
+    const prev = this.#offerPrev[i]!;
+    const next = this.#offerNext[i]!;
+    if (prev === NONE) this.#offerHead = next;
+    else this.#offerNext[prev] = next;
+    if (next === NONE) this.#offerTail = prev;
+    else this.#offerPrev[next] = prev;
+    this.#offerPrev[i] = NONE;
+    this.#offerNext[i] = NONE;
+    this.#offerCount--;
+  }
+
+  /** An offer ends: the address is free again, still remembered for its client. */
+  #endOffer(i: number): void {
+    this.#unlinkOffer(i);
+    this.#state[i] = FREE;
+    this.#freeCount++;
+  }
+
+  #expireOffers(nowMs: number): void {
+    while (this.#offerHead !== NONE && this.#expires[this.#offerHead]! <= nowMs) this.#endOffer(this.#offerHead);
+  }
+
+  /** Whether slot i can go to the current client: free and not remembered for anyone else, or already its own. */
+  #availableToClient(i: number): boolean {
+    const state = this.#state[i]!;
+    if (this.#keyLength[i] && this.#ownedByClient(i)) return state !== DECLINED;
+    return state === FREE && this.#keyLength[i] === 0;
+  }
+
+  /** A free slot, preferring one no client remembers, or NONE. */
+  #freeSlot(): number {
+    if (this.#freeCount === 0) return NONE;
+    let fallback = NONE;
+    for (let k = 0; k < this.poolSize; k++) {
+      const i = this.#cursor;
+      this.#cursor = i + 1 === this.poolSize ? 0 : i + 1;
+      if (this.#state[i] !== FREE) continue;
+      if (this.#keyLength[i] === 0) return i;
+      if (fallback === NONE) fallback = i;
+    }
+    return fallback;
+  }
+
+  #slotOf(address: number): number {
+    const i = address - this.first;
+    return i >= 0 && i < this.poolSize ? i : NONE;
+  }
+
+  // RFC 2131 4.3.1: the client's current or last address, else the one it asks for if free, else any.
+  #discover(m: DhcpMessage, nowMs: number): DhcpReply | null {
+    let i = this.#owned();
+    if (i !== NONE && this.#state[i] === DECLINED) i = NONE;
+    if (i === NONE && m.requestedIp >= 0) {
+      const asked = this.#slotOf(m.requestedIp);
+      if (asked !== NONE && this.#availableToClient(asked)) i = asked;
+    }
+    if (i === NONE) i = this.#freeSlot();
+    if (i === NONE && this.#offerHead !== NONE) {
+      // No free address: the oldest offer is worth less than a client asking now.
+      i = this.#offerHead;
+      this.#endOffer(i);
+      this.#counters.offersEvicted++;
+    }
+    if (i === NONE) {
+      this.#counters.poolExhausted++;
+      return null;
+    }
+    if (this.#state[i] !== LEASED) {
+      this.#take(i);
+      this.#bind(i);
+      if (this.#offerCount >= this.maxOffers) {
+        this.#endOffer(this.#offerHead);
+        this.#counters.offersEvicted++;
+      }
+      this.#state[i] = OFFERED;
+      this.#expires[i] = nowMs + this.offerHoldMs;
+      this.#offerPrev[i] = this.#offerTail;
+      this.#offerNext[i] = NONE;
+      if (this.#offerTail === NONE) this.#offerHead = i;
+      else this.#offerNext[this.#offerTail] = i;
+      this.#offerTail = i;
+      this.#offerCount++;
+    }
+    this.#counters.offers++;
+    return this.#reply(m, DhcpType.OFFER, this.first + i, true);
+  }
+
+  // RFC 2131 4.3.2: which state the client is in follows from option 54, option 50 and ciaddr.
+  #request(m: DhcpMessage, nowMs: number): DhcpReply | null {
+    if (m.serverId >= 0) {
+      // SELECTING: the client answers one OFFER; a REQUEST naming another server frees ours.
+      if (m.serverId !== this.server) {
+        const i = this.#owned();
+        if (i !== NONE && this.#state[i] === OFFERED) this.#endOffer(i);
+        this.#counters.ignored++;
+        return null;
+      }
+      if (m.requestedIp < 0 || m.ciaddr !== 0) return this.#refuse("bad-request");
+      const i = this.#slotOf(m.requestedIp);
+      if (i === NONE || !this.#availableToClient(i)) return this.#nak(m);
+      return this.#commit(m, i, nowMs);
+    }
+    if (m.requestedIp >= 0) {
+      // INIT-REBOOT: a wrong network gets a NAK; an address this server has no record of for the
+      // client gets silence (another server may know it).
+      if (m.ciaddr !== 0) return this.#refuse("bad-request");
+      if (!this.onSubnet(m.requestedIp)) return this.#nak(m);
+      const i = this.#slotOf(m.requestedIp);
+      if (i !== NONE && this.#keyLength[i] && this.#ownedByClient(i) && this.#state[i] !== DECLINED) return this.#commit(m, i, nowMs);
+      if (i !== NONE && this.#keyLength[i]) return this.#nak(m);
+      this.#counters.ignored++;
+      return null;
+    }
+    if (m.ciaddr === 0) return this.#refuse("bad-request");
+    // RENEWING (unicast) or REBINDING (broadcast): extend the client's lease on ciaddr.
+    const i = this.#slotOf(m.ciaddr);
+    if (i !== NONE && this.#keyLength[i] && this.#ownedByClient(i) && this.#state[i] !== DECLINED) return this.#commit(m, i, nowMs);
+    if (i !== NONE && this.#keyLength[i]) return this.#nak(m);
+    this.#counters.ignored++;
+    return null;
+  }
+
+  #commit(m: DhcpMessage, i: number, nowMs: number): DhcpReply {
+    this.#take(i);
+    this.#bind(i);
+    this.#state[i] = LEASED;
+    const end = nowMs + this.leaseMs;
+    this.#expires[i] = end;
+    if (end < this.#nextLeaseExpiry) this.#nextLeaseExpiry = end;
+    this.#counters.acks++;
+    return this.#reply(m, DhcpType.ACK, this.first + i, true);
+  }
+
+  // RFC 2131 4.3.3: the address is in use by someone else; keep it out of the pool for a while.
+  #decline(m: DhcpMessage, nowMs: number): null {
+    if (m.requestedIp < 0) return this.#refuse("bad-request");
+    if (m.serverId >= 0 && m.serverId !== this.server) {
+      this.#counters.ignored++;
+      return null;
+    }
+    const i = this.#slotOf(m.requestedIp);
+    if (i === NONE || !this.#keyLength[i] || !this.#ownedByClient(i) || this.#state[i] === DECLINED) {
+      this.#counters.ignored++;
+      return null;
+    }
+    this.#take(i);
+    this.#unbind(i);
+    this.#state[i] = DECLINED;
+    const end = nowMs + this.declineHoldMs;
+    this.#expires[i] = end;
+    if (end < this.#nextLeaseExpiry) this.#nextLeaseExpiry = end;
+    this.#counters.declines++;
+    return null;
+  }
+
+  // RFC 2131 4.3.4: the address is free; the client stays remembered for it.
+  #release(m: DhcpMessage): null {
+    if (m.ciaddr === 0) return this.#refuse("bad-request");
+    const i = this.#slotOf(m.ciaddr);
+    if (i === NONE || this.#state[i] !== LEASED || !this.#keyLength[i] || !this.#ownedByClient(i)) {
+      this.#counters.ignored++;
+      return null;
+    }
+    this.#setFree(i);
+    this.#counters.releases++;
+    return null;
+  }
+
+  // RFC 2131 4.3.5: configuration only, no address and no lease time, sent to ciaddr.
+  #inform(m: DhcpMessage): DhcpReply | null {
+    if (m.ciaddr === 0) return this.#refuse("bad-request");
+    this.#counters.informs++;
+    this.#counters.acks++;
+    return this.#reply(m, DhcpType.ACK, 0, false);
+  }
+
+  #nak(m: DhcpMessage): DhcpReply {
+    this.#counters.naks++;
+    return this.#reply(m, DhcpType.NAK, 0, false);
+  }
+
+  #reply(m: DhcpMessage, type: number, yiaddr: number, withLease: boolean): DhcpReply {
+    // RFC 2131 4.3.1 table 3: OFFER and ACK carry the lease times (not for INFORM) and the
+    // configuration, ordered as the client's option 55 asks; NAK carries only type and server id.
+    const options: [number, Uint8Array][] = [[Opt.MESSAGE_TYPE, Uint8Array.of(type)], [Opt.SERVER_ID, this.serverId]];
+    if (type !== DhcpType.NAK) {
+      if (withLease) options.push(...this.leaseTimes);
+      const asked = m.parameterRequestList;
+      if (asked) for (const code of asked) for (const c of this.configured) if (c[0] === code) options.push(c);
+      for (const c of this.configured) if (!asked || !asked.includes(c[0])) options.push(c);
+    }
+    const bytes = buildReply({
+      xid: m.xid,
+      flags: m.flags & FLAG_BROADCAST,
+      ciaddr: type === DhcpType.NAK || m.type === DhcpType.DISCOVER ? 0 : m.ciaddr,
+      yiaddr,
+      siaddr: 0,
+      giaddr: m.giaddr,
+      chaddr: m.chaddr,
+      options,
+      maxSize: Math.max(MIN_MESSAGE, m.maxMessageSize - 28),
+    });
+    const name: DhcpReply["type"] = type === DhcpType.OFFER ? "OFFER" : type === DhcpType.ACK ? "ACK" : "NAK";
+    // RFC 2131 4.1: to a relay agent through giaddr; a NAK broadcast; to a configured client at
+    // ciaddr; broadcast when the client asks; otherwise unicast to yiaddr at the client's MAC.
+    if (m.giaddr !== 0) {
+      return { bytes, type: name, destinationIp: text(m.giaddr), destinationPort: 67, destinationMac: null, broadcast: false };
+    }
+    const broadcast: DhcpReply = { bytes, type: name, destinationIp: "255.255.255.255", destinationPort: 68, destinationMac: BROADCAST_MAC.slice(), broadcast: true };
+    if (type === DhcpType.NAK) return broadcast;
+    if (m.ciaddr !== 0 && m.type !== DhcpType.DISCOVER) {
+      return { bytes, type: name, destinationIp: text(m.ciaddr), destinationPort: 68, destinationMac: m.chaddr.slice(), broadcast: false };
+    }
+    if (m.flags & FLAG_BROADCAST) return broadcast;
+    return { bytes, type: name, destinationIp: text(yiaddr), destinationPort: 68, destinationMac: m.chaddr.slice(), broadcast: false };
+  }
+}
