@@ -8,7 +8,9 @@
 // are found by their identifier (RFC 2131 4.2: option 61, else chaddr) through a chained hash over
 // the same slots. Browser-safe.
 import { formatIpv4, parseIpv4 } from "../core/address.js";
-import { invalidValue, optionsObject, validateArray, validateInteger, validateKnownKeys, validateString } from "../core/validate.js";
+import {
+  invalidValue, optionsObject, validateArray, validateInteger, validateKnownKeys, validateNumber, validateString, validateUint8Array,
+} from "../core/validate.js";
 import {
   addressData, buildReply, DhcpType, FLAG_BROADCAST, MIN_MESSAGE, Opt, parseDhcp, u16Data, u32Data,
   type DhcpMessage, type DhcpRefusal,
@@ -109,7 +111,8 @@ export interface DhcpServer {
   /**
    * Handles one UDP payload a client sent to port 67 at `nowMs` (any monotonic milliseconds; the same
    * clock for every call). Returns the reply to send, or null (nothing to send: refused, ignored, or a
-   * DECLINE or RELEASE). Never throws on bad bytes: they are counted in `counters.malformed`.
+   * DECLINE or RELEASE). Never throws on bad bytes: they are counted in `counters.malformed`; a
+   * `bytes` that is no Uint8Array or a `nowMs` that is no finite number is ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE.
    */
   handle(bytes: Uint8Array, nowMs: number): DhcpReply | null;
   /** Ends offers, leases and decline holds due by `nowMs`. handle() does so too for the addresses it touches. */
@@ -134,6 +137,8 @@ const STATE_NAMES: readonly DhcpLeaseState[] = ["offered", "offered", "leased", 
 const KEY_BYTES = 16;
 const MAX_POOL = 1 << 20;
 const NONE = -1;
+const FREE_LIST = 0;
+const OFFER_LIST = 1;
 const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 const ALL_ONES = 0xffffffff;
 
@@ -261,14 +266,16 @@ class Pool implements DhcpServer {
   /** Chained hash of owners: bucket heads, and the next slot with a key in the same bucket. */
   readonly #buckets: Int32Array;
   readonly #chain: Int32Array;
-  /** Offers in the order made (which is the order they expire): a doubly linked list. */
-  readonly #offerPrev: Int32Array;
-  readonly #offerNext: Int32Array;
-  #offerHead = NONE;
-  #offerTail = NONE;
-  #offerCount = 0;
-  #freeCount = 0;
-  #cursor = 0;
+  /**
+   * Two doubly linked lists through the same links, as a slot is in at most one: the free addresses
+   * in the order they were freed (the head is the one unused longest, RFC 2131 4.3.1's choice), and
+   * the offers in the order made (which is the order they expire).
+   */
+  readonly #prev: Int32Array;
+  readonly #next: Int32Array;
+  readonly #head = Int32Array.of(NONE, NONE);
+  readonly #tail = Int32Array.of(NONE, NONE);
+  readonly #count = Int32Array.of(0, 0);
   #nextLeaseExpiry = Infinity;
   readonly #counters: DhcpServerCounters;
   readonly #scratch = new Uint8Array(KEY_BYTES);
@@ -295,18 +302,13 @@ class Pool implements DhcpServer {
     this.#keyLength = new Uint8Array(n);
     this.#buckets = new Int32Array(n).fill(NONE);
     this.#chain = new Int32Array(n).fill(NONE);
-    this.#offerPrev = new Int32Array(n).fill(NONE);
-    this.#offerNext = new Int32Array(n).fill(NONE);
-    this.#freeCount = n;
+    this.#prev = new Int32Array(n).fill(NONE);
+    this.#next = new Int32Array(n).fill(NONE);
     // Never leased: the server's own address and the reserved ones, held as declined forever.
-    for (const a of [server, ...reserved]) {
-      const i = a - first;
-      if (i >= 0 && i < n && this.#state[i] === FREE) {
-        this.#state[i] = DECLINED;
-        this.#expires[i] = Infinity;
-        this.#freeCount--;
-      }
-    }
+    this.#state.fill(DECLINED);
+    this.#expires.fill(Infinity);
+    const never = new Set([server, ...reserved]);
+    for (let i = 0; i < n; i++) if (!never.has(first + i)) this.#move(i, FREE);
     const malformed = {} as Record<DhcpRefusal, number>;
     for (const r of REFUSALS) malformed[r] = 0;
     this.#counters = {
@@ -319,11 +321,13 @@ class Pool implements DhcpServer {
   }
 
   get stateBytes(): number {
-    return [this.#state, this.#expires, this.#key, this.#keyLength, this.#buckets, this.#chain, this.#offerPrev, this.#offerNext]
+    return [this.#state, this.#expires, this.#key, this.#keyLength, this.#buckets, this.#chain, this.#prev, this.#next]
       .reduce((sum, a) => sum + a.byteLength, 0);
   }
 
   handle(bytes: Uint8Array, nowMs: number): DhcpReply | null {
+    validateUint8Array(bytes, "bytes");
+    validateNumber(nowMs, "nowMs");
     this.#counters.received++;
     const parsed = parseDhcp(bytes);
     if (!parsed.ok) return this.#refuse(parsed.reason);
@@ -346,6 +350,7 @@ class Pool implements DhcpServer {
   }
 
   expire(nowMs: number): void {
+    validateNumber(nowMs, "nowMs");
     this.#expireOffers(nowMs);
     let next = Infinity;
     for (let i = 0; i < this.poolSize; i++) {
@@ -354,8 +359,7 @@ class Pool implements DhcpServer {
         if (this.#expires[i]! <= nowMs) {
           // An ended lease keeps its owner, so the client is offered the same address again
           // (RFC 2131 4.3.1) until another client needs it.
-          this.#state[i] = FREE;
-          this.#freeCount++;
+          this.#move(i, FREE);
         } else if (this.#expires[i]! < next) next = this.#expires[i]!;
       }
     }
@@ -454,8 +458,7 @@ class Pool implements DhcpServer {
     if (this.#keyLength[i] && this.#ownedByClient(i)) return;
     const previous = this.#owned();
     if (previous !== NONE) {
-      if (this.#state[previous] === OFFERED) this.#endOffer(previous);
-      else if (this.#state[previous] === LEASED) this.#setFree(previous);
+      if (this.#state[previous] !== DECLINED) this.#move(previous, FREE);
       this.#unbind(previous);
     }
     this.#unbind(i);
@@ -466,37 +469,44 @@ class Pool implements DhcpServer {
     this.#buckets[b] = i;
   }
 
-  #setFree(i: number): void {
-    if (this.#state[i] !== FREE) this.#freeCount++;
-    this.#state[i] = FREE;
+  /** Moves slot i to `state`, keeping the free and offer lists in step. */
+  #move(i: number, state: number): void {
+    const from = this.#state[i]!;
+    if (from === state) return;
+    if (from === FREE || from === OFFERED) this.#unlink(from === FREE ? FREE_LIST : OFFER_LIST, i);
+    if (state === FREE || state === OFFERED) this.#append(state === FREE ? FREE_LIST : OFFER_LIST, i);
+    this.#state[i] = state;
   }
 
-  #take(i: number): void {
-    if (this.#state[i] === OFFERED) this.#unlinkOffer(i);
-    else if (this.#state[i] === FREE) this.#freeCount--;
+  #append(list: number, i: number): void {
+    const tail = this.#tail[list]!;
+    this.#prev[i] = tail;
+    this.#next[i] = NONE;
+    if (tail === NONE) this.#head[list] = i;
+    else this.#next[tail] = i;
+    this.#tail[list] = i;
+    this.#count[list]++;
   }
 
-  #unlinkOffer(i: number): void {
-    const prev = this.#offerPrev[i]!;
-    const next = this.#offerNext[i]!;
-    if (prev === NONE) this.#offerHead = next;
-    else this.#offerNext[prev] = next;
-    if (next === NONE) this.#offerTail = prev;
-    else this.#offerPrev[next] = prev;
-    this.#offerPrev[i] = NONE;
-    this.#offerNext[i] = NONE;
-    this.#offerCount--;
+  #unlink(list: number, i: number): void {
+    const prev = this.#prev[i]!;
+    const next = this.#next[i]!;
+    if (prev === NONE) this.#head[list] = next;
+    else this.#next[prev] = next;
+    if (next === NONE) this.#tail[list] = prev;
+    else this.#prev[next] = prev;
+    this.#prev[i] = NONE;
+    this.#next[i] = NONE;
+    this.#count[list]--;
   }
 
   /** An offer ends: the address is free again, still remembered for its client. */
   #endOffer(i: number): void {
-    this.#unlinkOffer(i);
-    this.#state[i] = FREE;
-    this.#freeCount++;
+    this.#move(i, FREE);
   }
 
   #expireOffers(nowMs: number): void {
-    while (this.#offerHead !== NONE && this.#expires[this.#offerHead]! <= nowMs) this.#endOffer(this.#offerHead);
+    for (let i = this.#head[OFFER_LIST]!; i !== NONE && this.#expires[i]! <= nowMs; i = this.#head[OFFER_LIST]!) this.#endOffer(i);
   }
 
   /** Whether slot i can go to the current client: free and not remembered for anyone else, or already its own. */
@@ -504,20 +514,6 @@ class Pool implements DhcpServer {
     const state = this.#state[i]!;
     if (this.#keyLength[i] && this.#ownedByClient(i)) return state !== DECLINED;
     return state === FREE && this.#keyLength[i] === 0;
-  }
-
-  /** A free slot, preferring one no client remembers, or NONE. */
-  #freeSlot(): number {
-    if (this.#freeCount === 0) return NONE;
-    let fallback = NONE;
-    for (let k = 0; k < this.poolSize; k++) {
-      const i = this.#cursor;
-      this.#cursor = i + 1 === this.poolSize ? 0 : i + 1;
-      if (this.#state[i] !== FREE) continue;
-      if (this.#keyLength[i] === 0) return i;
-      if (fallback === NONE) fallback = i;
-    }
-    return fallback;
   }
 
   #slotOf(address: number): number {
@@ -533,11 +529,10 @@ class Pool implements DhcpServer {
       const asked = this.#slotOf(m.requestedIp);
       if (asked !== NONE && this.#availableToClient(asked)) i = asked;
     }
-    if (i === NONE) i = this.#freeSlot();
-    if (i === NONE && this.#offerHead !== NONE) {
+    if (i === NONE) i = this.#head[FREE_LIST]!;
+    if (i === NONE && this.#head[OFFER_LIST] !== NONE) {
       // No free address: the oldest offer is worth less than a client asking now.
-      i = this.#offerHead;
-      this.#endOffer(i);
+      i = this.#head[OFFER_LIST]!;
       this.#counters.offersEvicted++;
     }
     if (i === NONE) {
@@ -545,20 +540,15 @@ class Pool implements DhcpServer {
       return null;
     }
     if (this.#state[i] !== LEASED) {
-      this.#take(i);
       this.#bind(i);
-      if (this.#offerCount >= this.maxOffers) {
-        this.#endOffer(this.#offerHead);
+      // Re-offering moves the offer to the back of the list: its hold starts again.
+      if (this.#state[i] === OFFERED) this.#move(i, FREE);
+      if (this.#count[OFFER_LIST]! >= this.maxOffers) {
+        this.#endOffer(this.#head[OFFER_LIST]!);
         this.#counters.offersEvicted++;
       }
-      this.#state[i] = OFFERED;
+      this.#move(i, OFFERED);
       this.#expires[i] = nowMs + this.offerHoldMs;
-      this.#offerPrev[i] = this.#offerTail;
-      this.#offerNext[i] = NONE;
-      if (this.#offerTail === NONE) this.#offerHead = i;
-      else this.#offerNext[this.#offerTail] = i;
-      this.#offerTail = i;
-      this.#offerCount++;
     }
     this.#counters.offers++;
     return this.#reply(m, DhcpType.OFFER, this.first + i, true);
@@ -600,9 +590,8 @@ class Pool implements DhcpServer {
   }
 
   #commit(m: DhcpMessage, i: number, nowMs: number): DhcpReply {
-    this.#take(i);
     this.#bind(i);
-    this.#state[i] = LEASED;
+    this.#move(i, LEASED);
     const end = nowMs + this.leaseMs;
     this.#expires[i] = end;
     if (end < this.#nextLeaseExpiry) this.#nextLeaseExpiry = end;
@@ -622,9 +611,8 @@ class Pool implements DhcpServer {
       this.#counters.ignored++;
       return null;
     }
-    this.#take(i);
     this.#unbind(i);
-    this.#state[i] = DECLINED;
+    this.#move(i, DECLINED);
     const end = nowMs + this.declineHoldMs;
     this.#expires[i] = end;
     if (end < this.#nextLeaseExpiry) this.#nextLeaseExpiry = end;
@@ -640,7 +628,7 @@ class Pool implements DhcpServer {
       this.#counters.ignored++;
       return null;
     }
-    this.#setFree(i);
+    this.#move(i, FREE);
     this.#counters.releases++;
     return null;
   }

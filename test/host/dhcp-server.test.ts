@@ -326,6 +326,32 @@ describe("bounded state", () => {
     expect(yiaddr(ack)).toBe(yiaddr(offer));
     console.log(`dhcp pool state: ${before} bytes for ${s.poolSize} addresses = ${perAddress.toFixed(1)} bytes per address`);
   });
+
+  it("a flood against a nearly full pool leaves every lease alone and recycles the one free address", () => {
+    const s = createDhcpServer({ ...CONFIG, pool: "10.0.0.0/20", subnet: undefined, serverAddress: "10.0.0.1" });
+    const mac = (n: number): number[] => [2, 0, 0, 0, n >> 8, n & 0xff];
+    const leased = s.poolSize - 2;
+    for (let n = 0; n < leased; n++) {
+      const offer = s.handle(client({ type: DISCOVER, mac: mac(n) }), 0)!;
+      s.handle(client({ type: REQUEST, mac: mac(n), serverId: "10.0.0.1", requestedIp: yiaddr(offer) }), 0);
+    }
+    expect(s.counters.acks).toBe(leased);
+    const prng = new Prng(3);
+    const flood = client({ type: DISCOVER });
+    const offered = new Set<string>();
+    for (let n = 0; n < 100_000; n++) {
+      prng.fill(flood.subarray(28, 34));
+      flood[28] = 0x0e;
+      offered.add(yiaddr(s.handle(flood, n)!));
+    }
+    expect([...offered]).toEqual(["10.0.15.254"]);
+    expect(s.leases(100_000).filter((l) => l.state === "leased")).toHaveLength(leased);
+    // A returning client renews untouched, and a new one gets the address the flood was cycling.
+    expect(s.handle(client({ type: REQUEST, mac: mac(7), ciaddr: "10.0.0.9" }), 100_000)!.type).toBe("ACK");
+    const offer = s.handle(client({ type: DISCOVER, mac: MAC_A }), 100_001)!;
+    expect(yiaddr(offer)).toBe("10.0.15.254");
+    expect(s.handle(client({ type: REQUEST, mac: MAC_A, serverId: "10.0.0.1", requestedIp: "10.0.15.254" }), 100_001)!.type).toBe("ACK");
+  });
 });
 
 describe("options", () => {
@@ -352,6 +378,10 @@ describe("options", () => {
     expect(code(() => createDhcpServer({ ...CONFIG, dnsServers: ["10.0.2.3", "x"] }))).toBe("ERR_INVALID_ARG_VALUE");
     expect(code(() => createDhcpServer({ ...CONFIG, domainName: "a b" }))).toBe("ERR_INVALID_ARG_VALUE");
     expect(code(() => createDhcpServer({ ...CONFIG, leaseTime: 5 } as never))).toBe("ERR_INVALID_ARG_VALUE");
+    const s = createDhcpServer(CONFIG);
+    expect(code(() => s.handle([1, 2] as never, 0))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(code(() => s.handle(new Uint8Array(0), Number.NaN))).toBe("ERR_OUT_OF_RANGE");
+    expect(code(() => s.expire("now" as never))).toBe("ERR_INVALID_ARG_TYPE");
   });
 
   it("leaves the server's own and reserved addresses out of the pool", () => {
