@@ -95,10 +95,15 @@ export type DhcpRefusal =
 export interface DhcpMessage {
   /** Option 53. */
   type: number;
+  /** Transaction id, copied into the reply. */
   xid: number;
+  /** Seconds since the client began (RFC 2131 2). */
   secs: number;
+  /** The flags field; FLAG_BROADCAST is the only defined bit. */
   flags: number;
+  /** The client's address, when it has one (RENEWING, REBINDING, INFORM, RELEASE), else 0. */
   ciaddr: number;
+  /** The relay agent's address, or 0 for a client on the server's own link. */
   giaddr: number;
   /** The client's 6-octet hardware address (a copy). */
   chaddr: Uint8Array;
@@ -219,12 +224,19 @@ export function parseDhcp(b: Uint8Array): DhcpParse {
 
 /** A reply's header fields and options, in the order they are written. */
 export interface DhcpReplyFields {
+  /** The request's transaction id. */
   xid: number;
+  /** The request's broadcast flag. */
   flags: number;
+  /** The client's address as the request gave it (ACK to a renewal, INFORM), else 0. */
   ciaddr: number;
+  /** The address given to the client ("your" address), 0 in a NAK or an ACK to INFORM. */
   yiaddr: number;
+  /** The next server for bootstrap (RFC 2131 2); 0, none. */
   siaddr: number;
+  /** The request's relay agent address. */
   giaddr: number;
+  /** The client's hardware address, copied from the request. */
   chaddr: Uint8Array;
   /** [code, data] pairs; each data at most 255 octets. */
   options: ReadonlyArray<readonly [number, Uint8Array]>;

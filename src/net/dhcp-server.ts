@@ -79,6 +79,7 @@ export type DhcpLeaseState = "offered" | "leased" | "declined";
 export interface DhcpLease {
   /** The address, IPv4 text. */
   address: string;
+  /** Held for an OFFER, leased by an ACK, or out of use after a DECLINE. */
   state: DhcpLeaseState;
   /** The client's identifier: option 61's octets, or for a client without one 0x01 (Ethernet) and its MAC; null for a declined address. Long identifiers are kept as a 16-octet digest. */
   clientId: Uint8Array | null;
@@ -90,11 +91,17 @@ export interface DhcpLease {
 export interface DhcpServerCounters {
   /** Messages passed to handle(). */
   received: number;
+  /** OFFERs sent. */
   offers: number;
+  /** ACKs sent (ACKs to INFORM included). */
   acks: number;
+  /** NAKs sent. */
   naks: number;
+  /** Addresses taken out of use by a DECLINE. */
   declines: number;
+  /** Leases ended by a RELEASE. */
   releases: number;
+  /** INFORMs answered. */
   informs: number;
   /** DISCOVERs and REQUESTs left unanswered because no address was free. */
   poolExhausted: number;
@@ -225,7 +232,9 @@ export function createDhcpServer(options: DhcpServerOptions): DhcpServer {
   if (!onSubnet(first) || !onSubnet(last)) invalidValue("options.pool", o.pool, "must lie inside the subnet");
   if (!onSubnet(server)) invalidValue("options.serverAddress", o.serverAddress, "must lie inside the subnet");
   const broadcastAddress = o.broadcastAddress === undefined ? (net.network | ~net.mask) >>> 0 : ipv4(o.broadcastAddress, "options.broadcastAddress");
-  const reserved = o.reserved === undefined ? [] : addressList(o.reserved, "options.reserved");
+  // A range may reach the subnet's own network and all-ones addresses (RFC 1122 3.2.1.3): never leased.
+  const reserved = [net.network, (net.network | ~net.mask) >>> 0];
+  if (o.reserved !== undefined) reserved.push(...addressList(o.reserved, "options.reserved"));
   const routers = o.routers === undefined ? [server] : addressList(o.routers, "options.routers");
   const dns = o.dnsServers === undefined ? [] : addressList(o.dnsServers, "options.dnsServers");
   let domain: Uint8Array | null = null;
@@ -658,7 +667,8 @@ class Pool implements DhcpServer {
     }
     const bytes = buildReply({
       xid: m.xid,
-      flags: m.flags & FLAG_BROADCAST,
+      // RFC 2131 4.3.2: a NAK through a relay asks it to broadcast, the client has no usable address.
+      flags: (m.flags & FLAG_BROADCAST) | (type === DhcpType.NAK && m.giaddr !== 0 ? FLAG_BROADCAST : 0),
       ciaddr: type === DhcpType.NAK || m.type === DhcpType.DISCOVER ? 0 : m.ciaddr,
       yiaddr,
       siaddr: 0,

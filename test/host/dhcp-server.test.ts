@@ -147,6 +147,10 @@ describe("RFC 2131 4.3 exchanges", () => {
     expect(s.handle(client({ type: REQUEST, mac: MAC_B, requestedIp: "10.0.2.40" }), 1)).toBeNull();
     expect(s.handle(client({ type: REQUEST, requestedIp: "10.0.2.15" }), 1)!.type).toBe("ACK");
     expect(s.counters).toMatchObject({ naks: 2, ignored: 1, acks: 2 });
+    // Through a relay: to the relay's port 67, with the broadcast bit set for the relay to use.
+    const relayed = s.handle(client({ type: REQUEST, mac: MAC_B, requestedIp: "192.168.1.20", giaddr: "10.0.2.254" }), 1)!;
+    expect(relayed).toMatchObject({ type: "NAK", destinationIp: "10.0.2.254", destinationPort: 67, broadcast: false });
+    expect(relayed.bytes[10]).toBe(0x80);
   });
 
   it("SELECTING another server: no reply, and the offer's address goes back to the pool", () => {
@@ -382,6 +386,14 @@ describe("options", () => {
     expect(code(() => s.handle([1, 2] as never, 0))).toBe("ERR_INVALID_ARG_TYPE");
     expect(code(() => s.handle(new Uint8Array(0), Number.NaN))).toBe("ERR_OUT_OF_RANGE");
     expect(code(() => s.expire("now" as never))).toBe("ERR_INVALID_ARG_TYPE");
+  });
+
+  it("leaves the subnet's network and all-ones addresses out of a range", () => {
+    const s = createDhcpServer({ ...CONFIG, pool: "10.0.2.255-10.0.3.0", subnet: "10.0.2.0/23" });
+    expect(s.handle(client({ type: DISCOVER }), 0)).not.toBeNull();
+    const edges = createDhcpServer({ ...CONFIG, pool: "10.0.2.0-10.0.2.1", serverAddress: "10.0.2.1" });
+    expect(edges.handle(client({ type: DISCOVER }), 0)).toBeNull();
+    expect(edges.counters.poolExhausted).toBe(1);
   });
 
   it("leaves the server's own and reserved addresses out of the pool", () => {
