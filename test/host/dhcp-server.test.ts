@@ -227,6 +227,24 @@ describe("RFC 2131 4.3 exchanges", () => {
     expect(yiaddr(s.handle(client({ type: DISCOVER, clientId: id, mac: MAC_C }), 3 * HOUR)!)).toBe(first);
   });
 
+  it("keeps a reply within the client's maximum message size (option 57), options it asked for first", () => {
+    const many = Array.from({ length: 63 }, (_, i) => `10.0.2.${100 + i}`);
+    const s = createDhcpServer({ ...CONFIG, routers: many, dnsServers: many, domainName: "d".repeat(255) });
+    // Asks for DNS servers (6) and the MTU (26) and takes at most 576 octets of IP datagram.
+    const offer = s.handle(client({ type: DISCOVER, options: [55, 2, 6, 26, 57, 2, 0x02, 0x40] }), 0)!;
+    expect(offer.bytes.length).toBeLessThanOrEqual(576 - 28);
+    expect(option(offer, 53)).toEqual(Uint8Array.of(2));
+    expect(option(offer, 54)).toEqual(Uint8Array.of(10, 0, 2, 2));
+    expect(option(offer, 51)).toBeDefined();
+    expect(option(offer, 6)).toHaveLength(4 * 63);
+    expect(option(offer, 26)).toEqual(Uint8Array.of(0x05, 0xdc));
+    expect(option(offer, 15)).toBeUndefined();
+    // A client that takes 1,500 octets gets everything.
+    const large = s.handle(client({ type: DISCOVER, mac: MAC_B, options: [57, 2, 0x05, 0xdc] }), 0)!;
+    expect(option(large, 3)).toHaveLength(4 * 63);
+    expect(option(large, 15)).toHaveLength(255);
+  });
+
   it("pool exhaustion: no OFFER when every address is leased, counted", () => {
     const s = createDhcpServer({ ...CONFIG, pool: "10.0.2.15-10.0.2.16" });
     lease(s, 0);
