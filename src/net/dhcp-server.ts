@@ -291,18 +291,18 @@ class Pool implements DhcpServer {
   #scratchLength = 0;
 
   constructor(
-    readonly first: number,
+    private readonly first: number,
     readonly poolSize: number,
-    readonly server: number,
-    readonly onSubnet: (a: number) => boolean,
+    private readonly server: number,
+    private readonly onSubnet: (a: number) => boolean,
     reserved: number[],
-    readonly configured: [number, Uint8Array][],
-    readonly serverId: Uint8Array,
-    readonly leaseTimes: [number, Uint8Array][],
-    readonly leaseMs: number,
-    readonly offerHoldMs: number,
-    readonly maxOffers: number,
-    readonly declineHoldMs: number,
+    private readonly configured: [number, Uint8Array][],
+    private readonly serverId: Uint8Array,
+    private readonly leaseTimes: [number, Uint8Array][],
+    private readonly leaseMs: number,
+    private readonly offerHoldMs: number,
+    private readonly maxOffers: number,
+    private readonly declineHoldMs: number,
   ) {
     const n = poolSize;
     this.#state = new Uint8Array(n);
@@ -533,7 +533,6 @@ class Pool implements DhcpServer {
   // RFC 2131 4.3.1: the client's current or last address, else the one it asks for if free, else any.
   #discover(m: DhcpMessage, nowMs: number): DhcpReply | null {
     let i = this.#owned();
-    if (i !== NONE && this.#state[i] === DECLINED) i = NONE;
     if (i === NONE && m.requestedIp >= 0) {
       const asked = this.#slotOf(m.requestedIp);
       if (asked !== NONE && this.#availableToClient(asked)) i = asked;
