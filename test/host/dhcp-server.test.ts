@@ -1,11 +1,12 @@
-// The DHCP server (src/net/dhcp-server.ts, src/net/dhcp-message.ts): RFC 2131 4.3 exchanges with a
+// The DHCP server (src/net/dhcp-server.ts, dhcp-pool.ts, dhcp-message.ts): RFC 2131 4.3 exchanges with a
 // virtual clock, reply addressing (RFC 2131 4.1), scapy's messages in and scapy's expected replies
 // out, malformed input refused by reason, a flood of DISCOVERs from random MACs against a bounded
 // state, and a seeded fuzz.
 import { describe, expect, it } from "vitest";
 import { Prng } from "../../src/core/prng.js";
 import { TcpwasmError } from "../../src/core/errors.js";
-import { createDhcpServer, type DhcpReply, type DhcpServer, type DhcpServerOptions } from "../../src/net/dhcp-server.js";
+import type { DhcpReply, DhcpServer } from "../../src/net/dhcp-pool.js";
+import { createDhcpServer, type DhcpServerOptions } from "../../src/net/dhcp-server.js";
 import { DHCP_FRAMES } from "../fixtures/dhcp-frames.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
