@@ -42,8 +42,11 @@ export type DnsRefusal =
 
 /** A question (RFC 1035 4.1.2). Names are text: labels joined by ".", no trailing dot, "" the root. */
 export interface DnsQuestion {
+  /** The name asked about (escapes as in RFC 1035 5.1: "\\." a dot inside a label, "\\DDD" an octet). */
   name: string;
+  /** The query type (DnsType: A 1, AAAA 28, PTR 12, ...). */
   type: number;
+  /** The query class (1, IN). */
   class: number;
 }
 
@@ -52,20 +55,25 @@ export interface DnsQuestion {
  * CNAME, PTR and NS, and the raw RDATA octets for every other type (OPT included).
  */
 export interface DnsRecord {
+  /** The owner name ("" for the root, as in an OPT record). */
   name: string;
+  /** The record type (DnsType). */
   type: number;
   /** The class; in an OPT record the requestor's UDP payload size (RFC 6891 6.1.2). */
   class: number;
   /** Seconds; in an OPT record the extended rcode, version and flags (RFC 6891 6.1.3). */
   ttl: number;
+  /** Address text (A, AAAA), a domain name (CNAME, PTR, NS) or the RDATA octets (any other type). */
   data: string | Uint8Array;
 }
 
 /** A DNS message (RFC 1035 4.1). */
 export interface DnsMessage {
+  /** The ID that pairs a response with its query (0..65535). */
   id: number;
   /** A response (true) or a query. */
   qr: boolean;
+  /** The kind of query: 0 QUERY; others (IQUERY 1, STATUS 2, NOTIFY 4, UPDATE 5) are not answered. */
   opcode: number;
   /** Authoritative answer. */
   aa: boolean;
@@ -81,9 +89,13 @@ export interface DnsMessage {
   cd: boolean;
   /** The low 4 bits of the response code. */
   rcode: number;
+  /** The question section (exactly one in practice, RFC 9619). */
   questions: DnsQuestion[];
+  /** The answer section. */
   answers: DnsRecord[];
+  /** The authority section (an SOA for negative answers, RFC 2308 3). */
   authorities: DnsRecord[];
+  /** The additional section, the OPT pseudo-record included (RFC 6891 6.1.1). */
   additionals: DnsRecord[];
 }
 

@@ -40,11 +40,13 @@ export interface DnsQuery {
   readonly id: number;
   /** The name as asked. */
   readonly name: string;
+  /** The address family asked for. */
   readonly type: DnsAddressType;
   /** The attempt number this query is for (0 first). */
   readonly attempt: number;
   /** The server to send it to, as given in options.servers. */
   readonly server: string;
+  /** The server's port (options.port). */
   readonly port: number;
   /** How long to wait for the answer before the next attempt, milliseconds. */
   readonly timeoutMs: number;
@@ -54,7 +56,9 @@ export interface DnsQuery {
 
 /** An address with the seconds it may still be used. */
 export interface DnsAddress {
+  /** The address as text ("192.0.2.1", "2001:db8::1"). */
   address: string;
+  /** Seconds it may still be used. */
   ttl: number;
 }
 
