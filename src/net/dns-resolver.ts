@@ -2,8 +2,8 @@
 // chains and caches answers, positive and negative. Sans-I/O: the caller sends the octets, owns the
 // timers and passes the time in; the retry policy is data the caller walks (query(name, type, attempt)).
 import { parseAddress } from "../core/address.js";
-import { invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateNumber, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
-import { canonicalName, DNS_CLASS_IN, DnsRcode, DnsType, encodeDnsMessage, nameLabels, parseDnsMessage, sameName, type DnsMessage } from "./dns-message.js";
+import { invalidValue, outOfRange, validateArray, validateFunction, validateInteger, validateKnownKeys, validateNumber, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
+import { canonicalName, DNS_CLASS_IN, DNS_UDP_LIMIT, DnsRcode, DnsType, encodeDnsMessage, nameLabels, optRecord, parseDnsMessage, sameName, type DnsMessage } from "./dns-message.js";
 
 /** The address families a resolver asks for. */
 export type DnsAddressType = "A" | "AAAA";
@@ -24,6 +24,12 @@ export interface DnsResolverOptions {
    * server once, in order. Default [1000, 2000, 4000]: 3 rounds.
    */
   timeouts?: readonly number[];
+  /**
+   * The UDP payload size its queries advertise in an OPT record (RFC 6891 6.2.5), octets 512..65535,
+   * so answers up to that size need no TCP retry; 0 sends plain RFC 1035 queries (answers up to 512
+   * octets). Default 1232 (fits a 1280-octet IPv6 path).
+   */
+  udpSize?: number;
   /** The longest CNAME chain followed within one answer (RFC 1034 3.6.2). Default 8. */
   maxCnameHops?: number;
   /** Cache entries kept (positive and negative); the oldest goes first. 0 disables the cache. Default 1024. */
@@ -50,7 +56,7 @@ export interface DnsQuery {
   readonly port: number;
   /** How long to wait for the answer before the next attempt, milliseconds. */
   readonly timeoutMs: number;
-  /** The query message (RD set, RFC 1035 4.1.1); over TCP prefix it with frameDnsTcp. */
+  /** The query message (RD set, RFC 1035 4.1.1; an OPT record unless options.udpSize is 0); over TCP prefix it with frameDnsTcp. */
   readonly bytes: Uint8Array;
 }
 
@@ -69,7 +75,8 @@ export interface DnsAddress {
  * - `nxdomain`: no such name; `nodata`: the name exists without addresses of this family (RFC 2308 2).
  *   `ttl` is how long that holds (0 without an SOA record: not cached, RFC 2308 5).
  * - `truncated`: the UDP answer had TC set: send the same query over TCP (RFC 7766 5).
- * - `failed`: the server answered SERVFAIL, REFUSED, NOTIMP or FORMERR, or a CNAME chain broke:
+ * - `failed`: the server answered SERVFAIL, REFUSED, NOTIMP or FORMERR (a server without EDNS0
+ *   answers FORMERR: use a resolver with udpSize 0 for it, RFC 6891 7), or a CNAME chain broke:
  *   move on to the next attempt.
  * - `ignored`: not the answer to this query (malformed, wrong ID, question or server): keep waiting.
  */
@@ -104,7 +111,7 @@ export interface DnsResolver {
   clear(): void;
 }
 
-const KNOWN = new Set(["servers", "port", "random", "timeouts", "maxCnameHops", "cacheSize", "maxTtl", "maxNegativeTtl"]);
+const KNOWN = new Set(["servers", "port", "udpSize", "random", "timeouts", "maxCnameHops", "cacheSize", "maxTtl", "maxNegativeTtl"]);
 const TYPES: readonly DnsAddressType[] = ["A", "AAAA"];
 
 interface Entry {
@@ -127,6 +134,9 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
   const random = options.random ?? ((b: Uint8Array<ArrayBuffer>) => crypto.getRandomValues(b));
   const timeouts = options.timeouts ?? [1000, 2000, 4000];
   validateArray(timeouts, "options.timeouts", (t, n) => validateInteger(t, n, 1, 0x7fff_ffff), 1);
+  const udpSize = options.udpSize ?? 1232;
+  validateInteger(udpSize, "options.udpSize", 0, 0xffff);
+  if (udpSize !== 0 && udpSize < DNS_UDP_LIMIT) outOfRange("options.udpSize", `0 or an integer >= ${DNS_UDP_LIMIT} && <= 65535`, udpSize);
   const maxHops = options.maxCnameHops ?? 8;
   validateInteger(maxHops, "options.maxCnameHops", 0, 64);
   const cacheSize = options.cacheSize ?? 1024;
@@ -219,7 +229,8 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
       const idBytes = new Uint8Array(new ArrayBuffer(2));
       random(idBytes);
       const id = (idBytes[0] << 8) | idBytes[1];
-      const bytes = encodeDnsMessage({ id, rd: true, questions: [{ name, type: DnsType[type], class: DNS_CLASS_IN }] });
+      const additionals = udpSize === 0 ? [] : [optRecord(udpSize)];
+      const bytes = encodeDnsMessage({ id, rd: true, questions: [{ name, type: DnsType[type], class: DNS_CLASS_IN }], additionals });
       return { id, name, type, attempt, server: servers[attempt % servers.length], port, timeoutMs: timeouts[round], bytes };
     },
     accept(query, response, from, nowMs, tcp = false) {

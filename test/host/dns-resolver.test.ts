@@ -4,8 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { Prng } from "../../src/core/prng.js";
-import { DnsRcode, DnsType, encodeDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { DnsRcode, DnsTcpReader, DnsType, encodeDnsMessage, frameDnsTcp, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
 import { createDnsResolver, type DnsQuery, type DnsResolverOptions } from "../../src/net/dns-resolver.js";
+import { createDnsResponder } from "../../src/net/dns-responder.js";
 import { DNS_MESSAGES } from "../fixtures/dns-messages.js";
 
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -18,7 +19,7 @@ const fixedId = (id: number) => (b: Uint8Array) => {
 };
 
 const SERVER = "10.0.2.3";
-const resolverWith = (id: number, more: Partial<DnsResolverOptions> = {}) => createDnsResolver({ servers: [SERVER], random: fixedId(id), ...more });
+const resolverWith = (id: number, more: Partial<DnsResolverOptions> = {}) => createDnsResolver({ servers: [SERVER], random: fixedId(id), udpSize: 0, ...more });
 
 const cname = (name: string, target: string, ttl = 60): DnsRecord => ({ name, type: DnsType.CNAME, class: 1, ttl, data: target });
 const a = (name: string, address: string, ttl = 60): DnsRecord => ({ name, type: DnsType.A, class: 1, ttl, data: address });
@@ -32,6 +33,16 @@ describe("queries and the retry plan", () => {
     const q = resolverWith(0xbeef).query("example.test", "AAAA")!;
     expect(toHex(q.bytes)).toBe(DNS_MESSAGES.queryAaaaNoEdns);
     expect(q).toMatchObject({ id: 0xbeef, attempt: 0, server: SERVER, port: 53, timeoutMs: 1000 });
+  });
+
+  it("advertises 1232 octets in an OPT record by default (RFC 6891)", () => {
+    const q = createDnsResolver({ servers: [SERVER], random: fixedId(0x1234) }).query("example.test", "A")!;
+    const m = parseDnsMessage(q.bytes);
+    expect(m.ok && m.message.additionals).toEqual([{ name: "", type: DnsType.OPT, class: 1232, ttl: 0, data: new Uint8Array(0) }]);
+    // scapy's dig-like query, but for dig's DO bit.
+    const dig = hex(DNS_MESSAGES.queryA);
+    dig[dig.length - 4] = 0;
+    expect(toHex(q.bytes)).toBe(toHex(dig));
   });
 
   it("draws a new ID for each query", () => {
@@ -182,6 +193,7 @@ describe("the cache's bound and options", () => {
     expect(code(() => createDnsResolver({ servers: [SERVER], port: 0 }))).toBe("ERR_OUT_OF_RANGE");
     expect(code(() => createDnsResolver({ servers: [SERVER], timeouts: [0] }))).toBe("ERR_OUT_OF_RANGE");
     expect(code(() => createDnsResolver({ servers: [SERVER], random: 1 as never }))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(code(() => createDnsResolver({ servers: [SERVER], udpSize: 511 }))).toBe("ERR_OUT_OF_RANGE");
     expect(code(() => createDnsResolver({ servers: [SERVER], server: "x" } as never))).toBe("ERR_INVALID_ARG_VALUE");
     const r = resolverWith(1);
     expect(code(() => r.query("a..b", "A"))).toBe("ERR_INVALID_ARG_VALUE");
@@ -189,5 +201,35 @@ describe("the cache's bound and options", () => {
     expect(code(() => r.cached("a.test", "A", Number.NaN))).toBe("ERR_OUT_OF_RANGE");
     const q = r.query("a.test", "A")!;
     expect(code(() => r.accept(q, "x" as never, SERVER, 0))).toBe("ERR_INVALID_ARG_TYPE");
+  });
+});
+
+describe("against the responder", () => {
+  it("resolves own and looked-up names, NXDOMAIN, and a large answer by UDP, TC, then TCP", async () => {
+    const many = Array.from({ length: 80 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
+    const responder = createDnsResponder({
+      names: { "gateway.test": ["10.0.2.2"] },
+      lookup: async (name, type) => (name === "big.test" ? (type === "AAAA" ? many : []) : name === "far.test" ? ["198.51.100.7"] : null),
+    });
+    const prng = new Prng(3);
+    const r = createDnsResolver({ servers: [SERVER], random: (b) => prng.fill(b) });
+    const ask = async (name: string, type: "A" | "AAAA", tcp = false) => {
+      const q = r.query(name, type)!;
+      if (!tcp) return { q, result: r.accept(q, (await responder.handle(q.bytes))!, SERVER, 0) };
+      // Over TCP the query and the answer travel framed (RFC 7766 8).
+      const reader = new DnsTcpReader();
+      const [query] = reader.push(frameDnsTcp(q.bytes));
+      const [answer] = new DnsTcpReader().push(frameDnsTcp((await responder.handle(query, { tcp: true }))!));
+      return { q, result: r.accept(q, answer, SERVER, 0, true) };
+    };
+    expect((await ask("Gateway.test", "A")).result).toEqual({ status: "addresses", name: "gateway.test", ttl: 60, addresses: [{ address: "10.0.2.2", ttl: 60 }] });
+    expect((await ask("far.test", "A")).result).toMatchObject({ status: "addresses", addresses: [{ address: "198.51.100.7" }] });
+    expect((await ask("none.test", "A")).result).toEqual({ status: "nxdomain", ttl: 0 });
+    expect((await ask("big.test", "A")).result).toEqual({ status: "nodata", ttl: 0 });
+    // 80 AAAA records (28 octets each) exceed 1232: TC over UDP, the whole answer over TCP.
+    expect((await ask("big.test", "AAAA")).result).toEqual({ status: "truncated" });
+    const overTcp = (await ask("big.test", "AAAA", true)).result;
+    expect(overTcp.status === "addresses" && overTcp.addresses.map((a) => a.address)).toEqual(many);
+    expect(r.cached("big.test", "AAAA", 59_000)).toMatchObject({ status: "addresses", ttl: 1 });
   });
 });
