@@ -12,7 +12,8 @@ export type DnsLookupAddress = string | { address: string; ttl?: number };
 /**
  * Resolves a name the responder does not own. Resolve to the addresses (an empty array: the name
  * exists without addresses of this family, NODATA), or null: no such name (NXDOMAIN). A rejection is
- * answered SERVFAIL. Addresses of the other family or not addresses at all are left out.
+ * answered SERVFAIL. Addresses of the other family or not addresses at all are left out. The responder
+ * sets no deadline of its own: a lookup that may hang should bound itself (AbortSignal.timeout).
  */
 export type DnsLookup = (name: string, type: "A" | "AAAA") => Promise<readonly DnsLookupAddress[] | null>;
 

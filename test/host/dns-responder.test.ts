@@ -7,6 +7,7 @@ import { TcpwasmError } from "../../src/core/errors.js";
 import { DnsRcode, DnsTcpReader, DnsType, encodeDnsMessage, frameDnsTcp, optRecord, parseDnsMessage, type DnsMessage } from "../../src/net/dns-message.js";
 import { createDnsResponder, reverseName, type DnsLookup } from "../../src/net/dns-responder.js";
 import { parseIpv6 } from "../../src/core/address.js";
+import { Prng } from "../../src/core/prng.js";
 import { DNS_MESSAGES } from "../fixtures/dns-messages.js";
 
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -204,5 +205,30 @@ describe("options", () => {
     const responder = createDnsResponder();
     await expect(responder.handle("nope" as never)).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
     await expect(responder.handle(new Uint8Array(12), { maxUdp: 70000 })).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
+  });
+});
+
+describe("fuzz", () => {
+  it("30,000 mutated queries: never a rejection; silence or a parseable response with the query's ID", async () => {
+    const prng = new Prng(0x5eed);
+    const responder = createDnsResponder({ names, lookup: async (name) => (name.length % 3 === 0 ? null : ["192.0.2.1", "2001:db8::1"]) });
+    const seeds = [DNS_MESSAGES.queryA, DNS_MESSAGES.queryAaaaNoEdns, DNS_MESSAGES.queryPtr].map(hex);
+    const rcodes = new Set<number>();
+    for (let i = 0; i < 30_000; i++) {
+      let bytes = seeds[prng.nextInt(seeds.length)].slice();
+      for (let f = 0; f < 1 + prng.nextInt(3); f++) bytes[prng.nextInt(bytes.length)] = prng.nextU32() & 0xff;
+      if (prng.chance(0.1)) bytes = bytes.subarray(0, prng.nextInt(bytes.length + 1));
+      const response = await responder.handle(bytes);
+      if (response === null) {
+        expect(bytes.length < 12 || (bytes[2] & 0x80) !== 0).toBe(true);
+        continue;
+      }
+      expect(response.length).toBeLessThanOrEqual(1232);
+      const m = parsed(response);
+      expect(m.id).toBe((bytes[0] << 8) | bytes[1]);
+      expect(m.qr).toBe(true);
+      rcodes.add(m.rcode);
+    }
+    for (const rcode of [DnsRcode.NOERROR, DnsRcode.FORMERR, DnsRcode.NXDOMAIN, DnsRcode.NOTIMP, DnsRcode.REFUSED]) expect(rcodes, String(rcode)).toContain(rcode);
   });
 });
