@@ -9,7 +9,7 @@ export { createStack, Stack, StackConnection, StackListener, type StackOptions, 
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
 // the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP.
-export { createDnsResponder, type DnsResponder, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";
+export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";
 export { createDnsResolver, type DnsResolver, type DnsResolverOptions, type DnsQuery, type DnsResult, type DnsCachedResult, type DnsAddress, type DnsAddressType } from "./net/dns-resolver.js";
 export { frameDnsTcp, DnsTcpReader } from "./net/dns-message.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trace.js";

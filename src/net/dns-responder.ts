@@ -57,6 +57,32 @@ export interface DnsResponder {
    * a lookup that throws is SERVFAIL.
    */
   handle(query: Uint8Array, options?: DnsHandleOptions): Promise<Uint8Array | null>;
+  /** What it has seen and answered since it was created (a live object). */
+  readonly counters: DnsResponderCounters;
+}
+
+/** A responder's counts of queries and of its answers by kind. */
+export interface DnsResponderCounters {
+  /** Messages handed to handle(). */
+  queries: number;
+  /** Messages that drew no answer: under 12 octets, or responses (QR set). */
+  dropped: number;
+  /** Answers with NOERROR (addresses, or NODATA). */
+  noerror: number;
+  /** Malformed queries answered FORMERR (a DnsRefusal from the parser, or not one question). */
+  formerr: number;
+  /** Lookups that threw, answered SERVFAIL. */
+  servfail: number;
+  /** Names that do not exist, answered NXDOMAIN. */
+  nxdomain: number;
+  /** Opcodes other than QUERY, answered NOTIMP. */
+  notimp: number;
+  /** Classes other than IN, answered REFUSED. */
+  refused: number;
+  /** EDNS versions other than 0, answered BADVERS. */
+  badvers: number;
+  /** UDP answers cut to fit, TC set. */
+  truncated: number;
 }
 
 const KNOWN = new Set(["lookup", "names", "ttl", "maxUdp"]);
@@ -104,6 +130,23 @@ export function createDnsResponder(options?: DnsResponderOptions): DnsResponder 
   const lookup = opts.lookup;
   const ttl = opts.ttl ?? 60;
   const responderMax = opts.maxUdp ?? 1232;
+  const counters: DnsResponderCounters = { queries: 0, dropped: 0, noerror: 0, formerr: 0, servfail: 0, nxdomain: 0, notimp: 0, refused: 0, badvers: 0, truncated: 0 };
+  const byRcode: Partial<Record<number, keyof DnsResponderCounters>> = {
+    [DnsRcode.NOERROR]: "noerror",
+    [DnsRcode.FORMERR]: "formerr",
+    [DnsRcode.SERVFAIL]: "servfail",
+    [DnsRcode.NXDOMAIN]: "nxdomain",
+    [DnsRcode.NOTIMP]: "notimp",
+    [DnsRcode.REFUSED]: "refused",
+  };
+
+  function finish(response: DnsMessage, maxSize?: number): Uint8Array {
+    const bytes = encodeDnsMessage(response, { maxSize });
+    const counter = byRcode[response.rcode];
+    if (counter) counters[counter]++;
+    if (bytes[2] & 0x02) counters.truncated++;
+    return bytes;
+  }
 
   async function answer(query: DnsMessage, response: DnsMessage): Promise<void> {
     const q = query.questions[0];
@@ -164,9 +207,12 @@ export function createDnsResponder(options?: DnsResponderOptions): DnsResponder 
       if (hopts.tcp !== undefined) validateBoolean(hopts.tcp, "options.tcp");
       if (hopts.maxUdp !== undefined) validateInteger(hopts.maxUdp, "options.maxUdp", DNS_UDP_LIMIT, 0xffff);
       validateUint8Array(query, "query");
-      if (query.length < 12) return null;
+      counters.queries++;
       // A response never draws an answer, even a malformed one: two responders must not ping-pong.
-      if (query[2] & 0x80) return null;
+      if (query.length < 12 || query[2] & 0x80) {
+        counters.dropped++;
+        return null;
+      }
       const parsed = parseDnsMessage(query);
       const response: DnsMessage = {
         id: (query[0] << 8) | query[1],
@@ -205,6 +251,7 @@ export function createDnsResponder(options?: DnsResponderOptions): DnsResponder 
             if (version !== 0) {
               // RFC 6891 6.1.3: an unknown EDNS version is BADVERS, with our OPT, no answer.
               response.additionals.push(optRecord(responderMax, DnsRcode.BADVERS >> 4));
+              counters.badvers++;
               return encodeDnsMessage(response);
             }
             response.additionals.push(optRecord(responderMax));
@@ -218,7 +265,8 @@ export function createDnsResponder(options?: DnsResponderOptions): DnsResponder 
           limit = Math.min(limit, hopts.maxUdp);
         }
       }
-      return encodeDnsMessage(response, { maxSize: limit });
+      return finish(response, limit);
     },
+    counters,
   };
 }

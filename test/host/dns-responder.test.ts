@@ -132,11 +132,16 @@ describe("refusals", () => {
     expect(m.additionals[0].ttl >>> 24).toBe(DnsRcode.BADVERS >> 4);
   });
 
-  it("stays silent for responses and for fewer than 12 octets", async () => {
+  it("stays silent for responses and for fewer than 12 octets, and counts them", async () => {
+    const responder = createDnsResponder({ names });
     expect(await responder.handle(hex(DNS_MESSAGES.answerA))).toBeNull();
     expect(await responder.handle(new Uint8Array(11))).toBeNull();
     const garbageResponse = Uint8Array.from([1, 2, 0x80, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xc0]);
     expect(await responder.handle(garbageResponse)).toBeNull();
+    expect(responder.counters).toMatchObject({ queries: 3, dropped: 3, formerr: 0 });
+    await responder.handle(hex(DNS_MESSAGES.queryA).subarray(0, 20));
+    await responder.handle(hex(DNS_MESSAGES.queryA));
+    expect(responder.counters).toMatchObject({ queries: 5, dropped: 3, formerr: 1, noerror: 1 });
   });
 });
 
@@ -151,6 +156,7 @@ describe("size (RFC 1035 4.2.1, RFC 6891 6.2.5, RFC 7766)", () => {
     expect(m.tc).toBe(true);
     expect(m.answers.length).toBeGreaterThan(10);
     expect(m.answers.map((r) => r.data)).toEqual(many.slice(0, m.answers.length));
+    expect(responder.counters.truncated).toBeGreaterThan(0);
   });
 
   it("uses the requestor's EDNS0 size up to its own limit, and answers with an OPT", async () => {
@@ -230,5 +236,9 @@ describe("fuzz", () => {
       rcodes.add(m.rcode);
     }
     for (const rcode of [DnsRcode.NOERROR, DnsRcode.FORMERR, DnsRcode.NXDOMAIN, DnsRcode.NOTIMP, DnsRcode.REFUSED]) expect(rcodes, String(rcode)).toContain(rcode);
+    const c = responder.counters;
+    expect(c.queries).toBe(30_000);
+    expect(c.dropped + c.noerror + c.formerr + c.servfail + c.nxdomain + c.notimp + c.refused + c.badvers).toBe(30_000);
+    expect(c.formerr).toBeGreaterThan(1000);
   });
 });
