@@ -249,7 +249,7 @@ function labelText(b: Uint8Array, from: number, len: number): string {
 
 /** A name's labels as octets, from the text form labelText gives; null when it is no valid name. */
 export function nameLabels(name: string): Uint8Array[] | null {
-  const text = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
+  const text = withoutRootDot(name);
   if (text === "") return [];
   const labels: Uint8Array[] = [];
   let current: number[] = [];
@@ -280,15 +280,27 @@ export function nameLabels(name: string): Uint8Array[] | null {
   return wire > 255 ? null : labels;
 }
 
+/** The name without the dot that stands for the root: a final "." that no odd run of "\\" escapes. */
+function withoutRootDot(name: string): string {
+  if (!name.endsWith(".")) return name;
+  let slashes = 0;
+  for (let i = name.length - 2; i >= 0 && name[i] === "\\"; i--) slashes++;
+  return slashes % 2 === 0 ? name.slice(0, -1) : name;
+}
+
 /** Names compare without regard to ASCII case (RFC 1035 2.3.3, RFC 4343). */
 export function sameName(a: string, b: string): boolean {
   return canonicalName(a) === canonicalName(b);
 }
 
-/** A name in one spelling for keys and comparisons: ASCII lower case, no trailing dot. */
+/**
+ * A name in one spelling for keys and comparisons: ASCII lower case, no root dot, every octet written
+ * the one way labelText writes it ("\\065" and "A" are both "a").
+ */
 export function canonicalName(name: string): string {
-  const text = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
-  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const labels = nameLabels(name);
+  if (labels === null) return withoutRootDot(name).replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return labels.map((l) => labelText(l.map((c) => (c >= 0x41 && c <= 0x5a ? c + 32 : c)), 0, l.length)).join(".");
 }
 
 /** The requestor's UDP payload size from an OPT record (RFC 6891 6.2.3), or undefined without one. */
@@ -337,7 +349,7 @@ class Writer {
     this.bytes.set(b, this.length);
     this.length += b.length;
   }
-  name(name: string, what: string, compress = true): void {
+  name(name: string, what: string): void {
     const labels = nameLabels(name) ?? invalidValue(what, name, "must be a domain name (labels of 1 to 63 octets, at most 255 in all)");
     const keys: string[] = [];
     let key = "";
@@ -346,13 +358,13 @@ class Writer {
       keys.unshift(key);
     }
     for (let i = 0; i < labels.length; i++) {
-      const known = compress ? this.suffixes.get(keys[i]) : undefined;
+      const known = this.suffixes.get(keys[i]);
       if (known !== undefined) {
         this.u16(0xc000 | known);
         return;
       }
       // Pointers have 14 bits: suffixes beyond 16 KiB are written out, not remembered.
-      if (compress && this.length < 0x4000) this.suffixes.set(keys[i], this.length);
+      if (this.length < 0x4000) this.suffixes.set(keys[i], this.length);
       this.u8(labels[i].length);
       this.raw(labels[i]);
     }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { Prng } from "../../src/core/prng.js";
-import { DnsTcpReader, DnsType, encodeDnsMessage, frameDnsTcp, optRecord, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { canonicalName, DnsTcpReader, DnsType, encodeDnsMessage, sameName, frameDnsTcp, optRecord, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
 import { DNS_MESSAGES } from "../fixtures/dns-messages.js";
 
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -165,6 +165,16 @@ describe("names as text", () => {
     const q = parsed(m).questions[0];
     expect(q.name).toBe("a\\.b.\\\\\\000.\\032");
     expect(toHex(encodeDnsMessage(parsed(m)))).toBe(toHex(m));
+  });
+
+  it("compares names without regard to case or spelling (RFC 4343)", () => {
+    expect(sameName("Example.TEST.", "example.test")).toBe(true);
+    expect(sameName("\\065.test", "a.test")).toBe(true);
+    expect(sameName("a\\.b", "a.b")).toBe(false);
+    // A trailing "\\." is a dot inside the label; "\\\\." is a backslash, then the root.
+    expect(canonicalName("a\\.")).toBe("a\\.");
+    expect(canonicalName("A\\\\.")).toBe("a\\\\");
+    expect(encodeDnsMessage({ questions: [{ name: "a\\\\.", type: 1, class: 1 }] }).subarray(12, 16)).toEqual(Uint8Array.of(2, 0x61, 0x5c, 0));
   });
 
   it("throws ERR_INVALID_ARG_VALUE for names that cannot be built", () => {
