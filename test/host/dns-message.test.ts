@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { Prng } from "../../src/core/prng.js";
-import { canonicalName, DnsTcpReader, DnsType, encodeDnsMessage, sameName, frameDnsTcp, optRecord, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { canonicalName, DnsType, encodeDnsMessage, optRecord, parseDnsMessage, sameName, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
 import { DNS_MESSAGES } from "../fixtures/dns-messages.js";
 
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));

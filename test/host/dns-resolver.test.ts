@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { Prng } from "../../src/core/prng.js";
-import { DnsRcode, DnsTcpReader, DnsType, encodeDnsMessage, frameDnsTcp, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { DnsRcode, DnsType, encodeDnsMessage, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
+import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
 import { createDnsResolver, type DnsQuery, type DnsResolverOptions } from "../../src/net/dns-resolver.js";
 import { createDnsResponder } from "../../src/net/dns-responder.js";
 import { DNS_MESSAGES } from "../fixtures/dns-messages.js";

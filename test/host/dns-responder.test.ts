@@ -4,7 +4,8 @@
 // and scraps, UDP truncation at 512 or the EDNS0 size, and TCP without a limit.
 import { describe, expect, it } from "vitest";
 import { TcpwasmError } from "../../src/core/errors.js";
-import { DnsRcode, DnsTcpReader, DnsType, encodeDnsMessage, frameDnsTcp, optRecord, parseDnsMessage, type DnsMessage } from "../../src/net/dns-message.js";
+import { DnsRcode, DnsType, encodeDnsMessage, optRecord, parseDnsMessage, type DnsMessage } from "../../src/net/dns-message.js";
+import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
 import { createDnsResponder, reverseName, type DnsLookup } from "../../src/net/dns-responder.js";
 import { parseIpv6 } from "../../src/core/address.js";
 import { Prng } from "../../src/core/prng.js";
