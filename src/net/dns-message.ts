@@ -102,7 +102,11 @@ export interface DnsMessage {
 /** The parse result: a message, or why the bytes are not one (with the id when the header was there). */
 export type DnsParseResult = { ok: true; message: DnsMessage } | { ok: false; reason: DnsRefusal; id?: number };
 
-/** The most pointers a name can follow: each hop must add a label, and 127 labels fill 255 octets. */
+/**
+ * The most pointers one name may follow. Backward-only pointers already end every walk, but a chain of
+ * pointers to pointers adds no octet to the name, so the 255-octet limit does not bound it; a real name
+ * needs at most one pointer per label, and 127 labels fill 255 octets.
+ */
 const MAX_HOPS = 127;
 
 class Refused {
