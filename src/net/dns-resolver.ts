@@ -102,7 +102,8 @@ export interface DnsResolver {
   query(name: string, type: DnsAddressType, attempt?: number): DnsQuery | null;
   /**
    * Judges `response`, which arrived from address `from` (over TCP when `tcp`), against `query`.
-   * Answers are cached at `nowMs`. Never throws for anything in the response.
+   * The source port is the socket's to check (query.port; a connected UDP socket does). Answers are
+   * cached at `nowMs`. Never throws for anything in the response.
    */
   accept(query: DnsQuery, response: Uint8Array, from: string, nowMs: number, tcp?: boolean): DnsResult;
   /** Cache entries held now (expired ones included until looked at or pushed out). */
@@ -207,7 +208,9 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
       checkName(name, "name");
       validateOneOf(type, "type", TYPES);
       validateNumber(nowMs, "nowMs");
-      const key = `${type} ${canonicalName(name)}`;
+      // RFC 2308 5: an NXDOMAIN holds for every type of the name, so it is kept under "*".
+      const canonical = canonicalName(name);
+      const key = cache.has(`${type} ${canonical}`) ? `${type} ${canonical}` : `* ${canonical}`;
       const entry = cache.get(key);
       if (!entry) return undefined;
       const left = Math.floor((entry.expiresAt - nowMs) / 1000);
@@ -248,7 +251,9 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
       if (!parsed.ok) return { status: "ignored", reason: `malformed: ${parsed.reason}` };
       const result = judge(query, parsed.message, tcp);
       if (result.status === "addresses" || result.status === "nxdomain" || result.status === "nodata") {
-        store(`${query.type} ${canonicalName(query.name)}`, result, nowMs);
+        // The name itself is absent only when no CNAME led elsewhere (RFC 2308 2.1: NXDOMAIN is for the chain's end).
+        const whole = result.status === "nxdomain" && parsed.message.answers.length === 0;
+        store(`${whole ? "*" : query.type} ${canonicalName(query.name)}`, result, nowMs);
       }
       return result;
     },

@@ -119,6 +119,19 @@ describe("negative caching (RFC 2308)", () => {
     expect(r.cached("missing.example.test", "A", 300_000)).toBeUndefined();
   });
 
+  it("holds an NXDOMAIN for every type of the name, but not one at the end of a CNAME chain", () => {
+    const r = resolverWith(0x1234);
+    const q = r.query("missing.example.test", "A")!;
+    r.accept(q, hex(DNS_MESSAGES.nxdomainSoa), SERVER, 0);
+    expect(r.cached("missing.example.test", "AAAA", 1000)).toEqual({ status: "nxdomain", ttl: 299 });
+    const soa = parseDnsMessage(hex(DNS_MESSAGES.nxdomainSoa));
+    const q2 = r.query("alias.test", "A")!;
+    const chained = responseTo(q2, { rcode: DnsRcode.NXDOMAIN, answers: [cname("alias.test", "gone.test")], authorities: soa.ok ? soa.message.authorities : [] });
+    expect(r.accept(q2, chained, SERVER, 0)).toEqual({ status: "nxdomain", ttl: 60 });
+    expect(r.cached("alias.test", "A", 1000)).toEqual({ status: "nxdomain", ttl: 59 });
+    expect(r.cached("alias.test", "AAAA", 1000)).toBeUndefined();
+  });
+
   it("caps it with maxNegativeTtl, and does not cache without an SOA", () => {
     const r = resolverWith(0x1234, { maxNegativeTtl: 100 });
     const q = r.query("missing.example.test", "A")!;
