@@ -2,7 +2,7 @@
 // chains and caches answers, positive and negative. Sans-I/O: the caller sends the octets, owns the
 // timers and passes the time in; the retry policy is data the caller walks (query(name, type, attempt)).
 import { parseAddress } from "../core/address.js";
-import { invalidValue, outOfRange, validateArray, validateFunction, validateInteger, validateKnownKeys, validateNumber, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
+import { invalidValue, outOfRange, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateNumber, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
 import { canonicalName, DNS_CLASS_IN, DNS_UDP_LIMIT, DnsRcode, DnsType, encodeDnsMessage, nameLabels, optRecord, parseDnsMessage, sameName, type DnsMessage } from "./dns-message.js";
 
 /** The address families a resolver asks for. */
@@ -58,6 +58,8 @@ export interface DnsQuery {
   readonly timeoutMs: number;
   /** The query message (RD set, RFC 1035 4.1.1; an OPT record unless options.udpSize is 0); over TCP prefix it with frameDnsTcp. */
   readonly bytes: Uint8Array;
+  /** The query advertises a UDP size in an OPT record (RFC 6891). */
+  readonly edns: boolean;
 }
 
 /** An address with the seconds it may still be used. */
@@ -75,9 +77,9 @@ export interface DnsAddress {
  * - `nxdomain`: no such name; `nodata`: the name exists without addresses of this family (RFC 2308 2).
  *   `ttl` is how long that holds (0 without an SOA record: not cached, RFC 2308 5).
  * - `truncated`: the UDP answer had TC set: send the same query over TCP (RFC 7766 5).
- * - `failed`: the server answered SERVFAIL, REFUSED, NOTIMP or FORMERR (a server without EDNS0
- *   answers FORMERR: use a resolver with udpSize 0 for it, RFC 6891 7), or a CNAME chain broke:
- *   move on to the next attempt.
+ * - `failed`: the server answered SERVFAIL, REFUSED, NOTIMP or FORMERR, or a CNAME chain broke:
+ *   move on to the next attempt. Reason "no-edns": the server knows no EDNS0 (FORMERR or NOTIMP
+ *   without an OPT record): ask it again with query(name, type, attempt, true) (RFC 6891 7).
  * - `ignored`: not the answer to this query (malformed, wrong ID, question or server): keep waiting.
  */
 export type DnsResult =
@@ -97,9 +99,11 @@ export interface DnsResolver {
   cached(name: string, type: DnsAddressType, nowMs: number): DnsCachedResult | undefined;
   /**
    * The query for attempt `attempt` (0, 1, ...) with a new random ID, or null when the retry policy is
-   * spent. Attempt n goes to servers[n % servers.length] in round floor(n / servers.length).
+   * spent. Attempt n goes to servers[n % servers.length] in round floor(n / servers.length). With
+   * `plain` the query carries no OPT record: the retry after a `failed` result with reason "no-edns"
+   * (RFC 6891 7).
    */
-  query(name: string, type: DnsAddressType, attempt?: number): DnsQuery | null;
+  query(name: string, type: DnsAddressType, attempt?: number, plain?: boolean): DnsQuery | null;
   /**
    * Judges `response`, which arrived from address `from` (over TCP when `tcp`), against `query`.
    * The source port is the socket's to check (query.port; a connected UDP socket does). Answers are
@@ -171,6 +175,9 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
       return { status: "ignored", reason: "question" };
     }
     if (message.tc && !tcp) return { status: "truncated" };
+    // RFC 6891 7: a server that knows no EDNS answers FORMERR (or NOTIMP) without an OPT record.
+    const noEdns = (message.rcode === DnsRcode.FORMERR || message.rcode === DnsRcode.NOTIMP) && !message.additionals.some((r) => r.type === DnsType.OPT);
+    if (query.edns && noEdns) return { status: "failed", rcode: message.rcode, reason: "no-edns" };
     if (message.rcode !== DnsRcode.NOERROR && message.rcode !== DnsRcode.NXDOMAIN) {
       return { status: "failed", rcode: message.rcode, reason: "rcode" };
     }
@@ -223,18 +230,20 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
       if (r.status !== "addresses") return { status: r.status, ttl: left };
       return { status: "addresses", name: r.name, ttl: left, addresses: r.addresses.map((a) => ({ address: a.address, ttl: Math.max(0, Math.min(left, a.ttl - age)) })) };
     },
-    query(name, type, attempt = 0) {
+    query(name, type, attempt = 0, plain = false) {
       checkName(name, "name");
       validateOneOf(type, "type", TYPES);
       validateInteger(attempt, "attempt", 0);
+      validateBoolean(plain, "plain");
       const round = Math.floor(attempt / servers.length);
       if (round >= timeouts.length) return null;
       const idBytes = new Uint8Array(new ArrayBuffer(2));
       random(idBytes);
       const id = (idBytes[0] << 8) | idBytes[1];
-      const additionals = udpSize === 0 ? [] : [optRecord(udpSize)];
+      const edns = udpSize !== 0 && !plain;
+      const additionals = edns ? [optRecord(udpSize)] : [];
       const bytes = encodeDnsMessage({ id, rd: true, questions: [{ name, type: DnsType[type], class: DNS_CLASS_IN }], additionals });
-      return { id, name, type, attempt, server: servers[attempt % servers.length], port, timeoutMs: timeouts[round], bytes };
+      return { id, name, type, attempt, server: servers[attempt % servers.length], port, timeoutMs: timeouts[round], bytes, edns };
     },
     accept(query, response, from, nowMs, tcp = false) {
       validateObject(query, "query");

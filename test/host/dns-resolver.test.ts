@@ -101,6 +101,19 @@ describe("answers", () => {
     expect(r.accept(q, cut, SERVER, 0, true)).toMatchObject({ status: "addresses" });
   });
 
+  it("tells a server without EDNS0 from a FORMERR, and asks it again plainly (RFC 6891 7)", () => {
+    const r = createDnsResolver({ servers: [SERVER], random: fixedId(4) });
+    const q = r.query("old.test", "A")!;
+    expect(q.edns).toBe(true);
+    expect(r.accept(q, responseTo(q, { rcode: DnsRcode.FORMERR }), SERVER, 0)).toEqual({ status: "failed", rcode: 1, reason: "no-edns" });
+    const plain = r.query("old.test", "A", 0, true)!;
+    expect(plain.edns).toBe(false);
+    const m = parseDnsMessage(plain.bytes);
+    expect(m.ok && m.message.additionals).toEqual([]);
+    expect(r.accept(plain, responseTo(plain, { rcode: DnsRcode.FORMERR }), SERVER, 0)).toMatchObject({ status: "failed", reason: "rcode" });
+    expect(r.accept(plain, responseTo(plain, { answers: [a("old.test", "192.0.2.3")] }), SERVER, 0)).toMatchObject({ status: "addresses" });
+  });
+
   it("reports SERVFAIL and REFUSED as failures, not cached", () => {
     const r = resolverWith(9);
     const q = r.query("x.test", "A")!;
