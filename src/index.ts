@@ -10,6 +10,11 @@ export type { DhcpRefusal } from "./net/dhcp-message.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./tools/pcap.js";
 export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
+// DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
+// the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP (dns-tcp).
+export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";
+export { createDnsResolver, type DnsResolver, type DnsResolverOptions, type DnsQuery, type DnsResult, type DnsCachedResult, type DnsAddress, type DnsAddressType } from "./net/dns-resolver.js";
+export { frameDnsTcp, DnsTcpReader } from "./net/dns-tcp.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trace.js";
 export { TcpSocket, TcpListener, bindWeb, type BoundWeb, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
 export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./core/trace.js";
