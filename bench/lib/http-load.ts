@@ -98,9 +98,11 @@ export async function tcpwasmTarget(options: { flavor?: "debug" | "simd" } = {})
         clientRetransmits: c.retransmits,
         clientTimeouts: c.timeouts,
         clientResetsSent: c.resetsSent,
+        clientNoConnection: c.noConnection,
         serverPawsDropped: s.pawsDropped,
         serverSynDroppedNoSlot: s.synDroppedNoSlot,
         serverResetsSent: s.resetsSent,
+        serverResetsReceived: s.resetsReceived,
       };
     },
     async close() {

@@ -129,6 +129,29 @@ describe("CLOSE-WAIT and LAST-ACK", () => {
     s.send({ flags: ACK, seq: s.r(2), ack: s.l(2) });
     expect(s.state()).toBe("CLOSED");
   });
+  it("the ACK of our FIN comes after the RTO resent it: CLOSED, and the peer's TIME-WAIT ACK of the resent FIN draws RST <SEQ=SEG.ACK>", async () => {
+    // An HTTP client without keep-alive: it dialled, the server closed first and waits in TIME-WAIT,
+    // where a retransmitted FIN is acknowledged again (RFC 9293 3.10.7.4 eighth check). That second ACK
+    // finds no connection here: RFC 9293 3.10.7.1 answers it with a reset, which TIME-WAIT ignores
+    // (RFC 1337). On a loaded host an ACK held up longer than the RTO makes exactly this exchange,
+    // with nothing lost and no live connection reset.
+    const s = await synSent();
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1460 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 65535 });
+    s.send({ flags: FIN | ACK, seq: s.r(1), ack: s.l(1) });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
+    s.engine.release(s.id, s.now); // the host closes and lets go (the Node face's destroy)
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
+    expect(s.transitions()).toEqual(["SYN-SENT>ESTABLISHED", "ESTABLISHED>CLOSE-WAIT", "CLOSE-WAIT>LAST-ACK"]);
+    s.advanceToDeadline();
+    s.recv({ flags: FIN | ACK, seq: s.l(1), ack: s.r(2), window: 65534 });
+    s.send({ flags: ACK, seq: s.r(2), ack: s.l(2) }); // the ACK of the first FIN, late
+    expect(s.transitions()).toEqual(["LAST-ACK>CLOSED"]);
+    expect(s.engine.liveConnections()).toBe(0);
+    s.send({ flags: ACK, seq: s.r(2), ack: s.l(2) }); // TIME-WAIT's ACK of the resent FIN
+    s.recv({ flags: RST, seq: s.l(2), ack: 0, window: 0 });
+    expect(s.engine.counters()).toMatchObject({ noConnection: 1, resetsSent: 1, resetsReceived: 0 });
+  });
 });
 
 describe("CLOSING", () => {
