@@ -1,7 +1,7 @@
 // ESTABLISHED: data both ways, delayed ACK, Nagle, out-of-order data with SACK, window scaling,
 // retransmission with backoff, fast retransmit, zero window and persist, keepalive, PAWS.
 import { describe, expect, it } from "vitest";
-import { Script, established, synSent, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "../fixtures/engine-script.js";
+import { Script, established, scaledActiveOpen, synSent, TEMPL, SYN, ACK, RST, FIN, PSH, REMOTE_SEQ } from "../fixtures/engine-script.js";
 import { takeOutput } from "../fixtures/engine-io.js";
 
 const text = (n: number, c = "x") => c.repeat(n);
@@ -585,16 +585,8 @@ describe("ESTABLISHED: keepalive (RFC 1122 4.2.3.6)", () => {
 
 describe("ESTABLISHED: window scaling across 64 KiB (RFC 7323 2)", () => {
   it("negotiates shifts both ways and uses windows beyond 65535", async () => {
-    const s = await Script.create({ windowScaling: true, recvBuffer: 262144 });
-    s.localPort = 40000;
-    s.id = s.engine.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 49500, localPort: 40000 }, s.now);
-    const syn = s.next();
-    s.iss = syn.seq;
-    // Our shift: the smallest that fits 256 KiB in 16 bits; a SYN's own window is never scaled.
-    expect(syn).toEqual({ ...TEMPL, flags: SYN, seq: s.iss, ack: 0, window: 65535, mss: 1460, wscale: 3 });
-    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), window: 65535, mss: 1460, wscale: 7 });
-    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 262144 >> 3 });
-    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 1024 });
+    // The SYN offers shift 3 (256 KiB ring), the peer 7; each side's windows are scaled after.
+    const s = await scaledActiveOpen();
     expect(s.engine.status(s.id).sndWnd).toBe(1024 << 7);
     // 70,000 bytes in flight from the peer: beyond 64 KiB, inside our scaled window.
     for (let off = 0; off < 70080; off += 1460) s.send({ flags: ACK, seq: s.r(1 + off), ack: s.l(1), window: 1024, payload: "q".repeat(1460) });

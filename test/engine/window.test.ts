@@ -3,24 +3,10 @@
 // without scaling (RFC 7323 2), and an edge once offered is never taken back (RFC 9293 3.8.6,
 // RFC 7323 2.4).
 import { describe, expect, it } from "vitest";
-import { Script, established, TEMPL, SYN, ACK, RST, REMOTE_SEQ } from "../fixtures/engine-script.js";
+import { Script, established, scaledActiveOpen, TEMPL, SYN, ACK, RST, REMOTE_SEQ } from "../fixtures/engine-script.js";
 import { takeOutput } from "../fixtures/engine-io.js";
 
 const text = (n: number, c = "x") => c.repeat(n);
-
-/** Active open with window scaling both ways and a 256 KiB ring: our shift is 3, the peer's 7. */
-async function scaledActiveOpen(): Promise<Script> {
-  const s = await Script.create({ windowScaling: true, recvBuffer: 262144 });
-  s.localPort = 40000;
-  s.id = s.engine.connect({ local: "10.0.0.1", remote: "10.0.0.2", remotePort: 49500, localPort: 40000 }, s.now);
-  const syn = s.next();
-  s.iss = syn.seq;
-  expect(syn).toEqual({ ...TEMPL, flags: SYN, seq: s.iss, ack: 0, window: 65535, mss: 1460, wscale: 3 });
-  s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), window: 65535, mss: 1460, wscale: 7 });
-  s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1), window: 262144 >> 3 });
-  s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 1024 });
-  return s;
-}
 
 describe("without window scaling the window is the 65,535 bytes the field says", () => {
   it("a 256 KiB ring: the edge is RCV.NXT + 65,535, a segment beyond it is not acceptable (dropped, ACK sent)", async () => {

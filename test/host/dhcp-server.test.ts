@@ -4,7 +4,7 @@
 // state, and a seeded fuzz.
 import { describe, expect, it } from "vitest";
 import { Prng } from "../../src/core/prng.js";
-import { TcpwasmError } from "../../src/core/errors.js";
+import { thrownCode } from "../fixtures/thrown.js";
 import type { DhcpReply, DhcpServer } from "../../src/net/dhcp-pool.js";
 import { createDhcpServer, type DhcpServerOptions } from "../../src/net/dhcp-server.js";
 import { DHCP_FRAMES } from "../fixtures/dhcp-frames.js";
@@ -378,33 +378,24 @@ describe("bounded state", () => {
 });
 
 describe("options", () => {
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(TcpwasmError);
-      return (e as TcpwasmError).code;
-    }
-    return undefined;
-  };
   it("refuses bad options with Node-style codes", () => {
-    expect(code(() => createDhcpServer(undefined as never))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDhcpServer({ ...CONFIG, serverAddress: 5 as never }))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDhcpServer({ ...CONFIG, serverAddress: "nope" }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, pool: "10.0.2.99-10.0.2.15" }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, pool: "10.0.3.1-10.0.3.9" }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ serverAddress: SERVER, pool: "10.0.2.15-10.0.2.99" }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, pool: "10.0.0.0/8", subnet: undefined }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, mtu: 40 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDhcpServer({ ...CONFIG, leaseTimeSeconds: 1.5 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDhcpServer({ ...CONFIG, rebindingTimeSeconds: 10 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDhcpServer({ ...CONFIG, dnsServers: ["10.0.2.3", "x"] }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, domainName: "a b" }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDhcpServer({ ...CONFIG, leaseTime: 5 } as never))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer(undefined as never))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, serverAddress: 5 as never }))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, serverAddress: "nope" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, pool: "10.0.2.99-10.0.2.15" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, pool: "10.0.3.1-10.0.3.9" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ serverAddress: SERVER, pool: "10.0.2.15-10.0.2.99" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, pool: "10.0.0.0/8", subnet: undefined }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, mtu: 40 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, leaseTimeSeconds: 1.5 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, rebindingTimeSeconds: 10 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, dnsServers: ["10.0.2.3", "x"] }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, domainName: "a b" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDhcpServer({ ...CONFIG, leaseTime: 5 } as never))).toBe("ERR_INVALID_ARG_VALUE");
     const s = createDhcpServer(CONFIG);
-    expect(code(() => s.handle([1, 2] as never, 0))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => s.handle(new Uint8Array(0), Number.NaN))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => s.expire("now" as never))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => s.handle([1, 2] as never, 0))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => s.handle(new Uint8Array(0), Number.NaN))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => s.expire("now" as never))).toBe("ERR_INVALID_ARG_TYPE");
   });
 
   it("leaves the subnet's network and all-ones addresses out of a range", () => {

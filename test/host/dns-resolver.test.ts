@@ -2,7 +2,7 @@
 // plan, matching (ID, question, server), CNAME chains (bounded), TC -> TCP, SERVFAIL, the cache with
 // TTLs counted down on the caller's clock, negative caching from the SOA (RFC 2308 5), its bound.
 import { describe, expect, it } from "vitest";
-import { TcpwasmError } from "../../src/core/errors.js";
+import { thrownCode } from "../fixtures/thrown.js";
 import { Prng } from "../../src/core/prng.js";
 import { DnsRcode, DnsType, encodeDnsMessage, parseDnsMessage, type DnsMessage, type DnsRecord } from "../../src/net/dns-message.js";
 import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
@@ -205,29 +205,20 @@ describe("the cache's bound and options", () => {
   });
 
   it("checks options and arguments with Node-style codes", () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(TcpwasmError);
-        return (e as TcpwasmError).code;
-      }
-      return "no throw";
-    };
-    expect(code(() => createDnsResolver(undefined as never))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDnsResolver({ servers: [] }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDnsResolver({ servers: ["dns.test"] }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDnsResolver({ servers: [SERVER], port: 0 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDnsResolver({ servers: [SERVER], timeouts: [0] }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDnsResolver({ servers: [SERVER], random: 1 as never }))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDnsResolver({ servers: [SERVER], udpSize: 511 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDnsResolver({ servers: [SERVER], server: "x" } as never))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResolver(undefined as never))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDnsResolver({ servers: [] }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResolver({ servers: ["dns.test"] }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResolver({ servers: [SERVER], port: 0 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDnsResolver({ servers: [SERVER], timeouts: [0] }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDnsResolver({ servers: [SERVER], random: 1 as never }))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDnsResolver({ servers: [SERVER], udpSize: 511 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDnsResolver({ servers: [SERVER], server: "x" } as never))).toBe("ERR_INVALID_ARG_VALUE");
     const r = resolverWith(1);
-    expect(code(() => r.query("a..b", "A"))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => r.query("a.test", "MX" as never))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => r.cached("a.test", "A", Number.NaN))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => r.query("a..b", "A"))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => r.query("a.test", "MX" as never))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => r.cached("a.test", "A", Number.NaN))).toBe("ERR_OUT_OF_RANGE");
     const q = r.query("a.test", "A")!;
-    expect(code(() => r.accept(q, "x" as never, SERVER, 0))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => r.accept(q, "x" as never, SERVER, 0))).toBe("ERR_INVALID_ARG_TYPE");
   });
 });
 

@@ -3,7 +3,7 @@
 // (addresses, NODATA, NXDOMAIN, SERVFAIL), FORMERR, NOTIMP, REFUSED, BADVERS, silence for responses
 // and scraps, UDP truncation at 512 or the EDNS0 size, and TCP without a limit.
 import { describe, expect, it } from "vitest";
-import { TcpwasmError } from "../../src/core/errors.js";
+import { thrownCode } from "../fixtures/thrown.js";
 import { DnsRcode, DnsType, encodeDnsMessage, optRecord, parseDnsMessage, type DnsMessage } from "../../src/net/dns-message.js";
 import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
 import { createDnsResponder, reverseName, type DnsLookup } from "../../src/net/dns-responder.js";
@@ -190,25 +190,16 @@ describe("size (RFC 1035 4.2.1, RFC 6891 6.2.5, RFC 7766)", () => {
 });
 
 describe("options", () => {
-  const code = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(TcpwasmError);
-      return (e as TcpwasmError).code;
-    }
-    return "no throw";
-  };
 
   it("are checked with Node-style codes", async () => {
-    expect(code(() => createDnsResponder({ lookup: 5 as never }))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDnsResponder({ ttl: -1 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDnsResponder({ maxUdp: 511 }))).toBe("ERR_OUT_OF_RANGE");
-    expect(code(() => createDnsResponder({ names: { "a..b": "10.0.0.1" } }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDnsResponder({ names: { "a.test": "10.0.0.300" } }))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDnsResponder({ names: { "a.test": 5 as never } }))).toBe("ERR_INVALID_ARG_TYPE");
-    expect(code(() => createDnsResponder({ tll: 5 } as never))).toBe("ERR_INVALID_ARG_VALUE");
-    expect(code(() => createDnsResponder(5 as never))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDnsResponder({ lookup: 5 as never }))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDnsResponder({ ttl: -1 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDnsResponder({ maxUdp: 511 }))).toBe("ERR_OUT_OF_RANGE");
+    expect(thrownCode(() => createDnsResponder({ names: { "a..b": "10.0.0.1" } }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResponder({ names: { "a.test": "10.0.0.300" } }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResponder({ names: { "a.test": 5 as never } }))).toBe("ERR_INVALID_ARG_TYPE");
+    expect(thrownCode(() => createDnsResponder({ tll: 5 } as never))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => createDnsResponder(5 as never))).toBe("ERR_INVALID_ARG_TYPE");
     const responder = createDnsResponder();
     await expect(responder.handle("nope" as never)).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
     await expect(responder.handle(new Uint8Array(12), { maxUdp: 70000 })).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
