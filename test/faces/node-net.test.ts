@@ -403,6 +403,21 @@ describe("tcpwasm only", () => {
     await p.wait(closeServer(server as unknown as Server), "server close");
   });
 
+  it("a port given as a string of digits is a port, as node:net takes it (listen and connect)", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    envs.push(env);
+    const server = env.serverNet.createServer((s) => s.end("ok"));
+    await p.wait(new Promise<void>((r) => server.listen({ port: "8080" as never }, r)), "listen");
+    expect(server.address()!.port).toBe(8080);
+    const c = env.clientNet.connect({ host: env.host, port: "8080" });
+    let text = "";
+    c.on("data", (d: Buffer) => (text += d.toString()));
+    await p.wait(closed(c as unknown as Socket), "close");
+    expect([text, c.remotePort]).toEqual(["ok", 8080]);
+    await p.wait(closeServer(server as unknown as Server), "server close");
+  });
+
   it("IPv6: both ends' addresses, families and server.address()", async () => {
     const env = await tcpwasmEnv({ clock: "virtual" });
     const p = env.pair;
