@@ -371,6 +371,15 @@ export class Stack {
 
   readonly #hold = (holder: object, holds: boolean): void => this.#lifetime.hold(holder, holds);
 
+  /**
+   * @internal A connection reports its close now: the segments it queued last (the ACK of the peer's
+   * FIN on entering TIME-WAIT) leave before, not in the drain after the user's code has run.
+   */
+  flushBeforeClose(): void {
+    if (this.#closed) return;
+    this.#flushOutput(this.#inRounds ? this.#turnNow : this.#now());
+  }
+
   readonly #forgetListener = (ids: number[]): void => {
     const now = this.#now();
     for (const id of ids) {
@@ -518,7 +527,7 @@ export class Stack {
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
-    this.#lifetime.hold(conn, true);
+      this.#lifetime.hold(conn, true);
       conn.state = this.engine.state(id);
       this.#connections.set(id, conn);
       if (!listener || listener.closed) {
