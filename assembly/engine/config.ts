@@ -82,7 +82,12 @@ export const enum ConfigKey {
    * engineInit.
    */
   TIME_WAIT_MAX = 38,
-  COUNT = 39,
+  /**
+   * Entries of the neighbour cache (ARP and IPv6 neighbour discovery, neighbour.ts), allocated when
+   * the first Ethernet interface is configured and fixed from then on.
+   */
+  NEIGHBOUR_ENTRIES = 39,
+  COUNT = 40,
 }
 
 /**
@@ -132,6 +137,12 @@ export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
 export let timeWaitMax: u32 = 0;
+export let neighbourEntries: u32 = 1024;
+/** Set once the neighbour cache is allocated. */
+export let neighbourFrozen: bool = false;
+export function freezeNeighbours(): void {
+  neighbourFrozen = true;
+}
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -214,6 +225,9 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.TIME_WAIT_MAX:
       if (frozen || u > (1 << 20)) return -Err.EINVAL;
       timeWaitMax = u; break;
+    case ConfigKey.NEIGHBOUR_ENTRIES:
+      if (neighbourFrozen || u < 4 || u > (1 << 20)) return -Err.EINVAL;
+      neighbourEntries = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -90,6 +90,8 @@ export interface EngineConfig {
   quickAcks?: number;
   /** Connections kept in compact TIME-WAIT, outside the `maxConnections` slots; 0: as many as `maxConnections`; fixed at start. Integer 0..2^20, default 0. */
   timeWaitMax?: number;
+  /** Entries of the neighbour cache (ARP and IPv6 neighbour discovery) for Ethernet links, about 52 bytes each; fixed once the first Ethernet link is attached. Integer 4..2^20, default 1024. */
+  neighbourEntries?: number;
 }
 
 /**
@@ -135,6 +137,7 @@ const U32 = 0xffffffff;
 const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   maxConnections: [1, 1 << 20, true],
   timeWaitMax: [0, 1 << 20, true],
+  neighbourEntries: [4, 1 << 20, true],
   maxHalfOpenTotal: [0, U32, true],
   maxHalfOpenPerListener: [0, U32, true],
   sendBuffer: [1024, 1 << 30, true],
