@@ -254,7 +254,8 @@ export function nbCreate(ifIndex: u32, version: u32, a: u64, b: u64, state: u32,
   e.ifIndex = <u8>ifIndex;
   e.version = <u8>version;
   e.state = <u8>state;
-  e.probes = 0;
+  // The caller sends the first solicitation of an INCOMPLETE entry right away (RFC 4861 7.2.2).
+  e.probes = resolving ? 1 : 0;
   e.pendHead = 0;
   e.pendCount = 0;
   e.isRouter = 0;

@@ -8,6 +8,8 @@ import { createStack } from "../../src/tcp/stack.js";
 import { PcapWriter, recordLink, LINKTYPE_ETHERNET } from "../../src/tools/pcap.js";
 import { accepted, collect, connected, data, sha, writeAll } from "../fixtures/stack-util.js";
 import { StackPair, type StackPairOptions } from "../fixtures/stack-pair.js";
+import { bindNet, NetError } from "../../src/faces/node-net.js";
+import { bindWeb } from "../../src/faces/web.js";
 
 const FAST = { rtoInitialMs: 200, rtoMinMs: 100, mslMs: 50 };
 const MAC_A = "02:00:00:00:00:0a";
@@ -109,6 +111,29 @@ describe("Ethernet link", () => {
     // To the solicited-node group's MAC, 33:33:ff:00:00:09.
     expect(probes.every((f) => hex(f.subarray(0, 6)) === "3333ff000009")).toBe(true);
     stack.close();
+  });
+
+  it("a next hop that never answers ARP or NS ends the connect with EHOSTUNREACH, on the stack and both faces", async () => {
+    const p = await pair();
+    // The server end reads nothing: its stack is detached from the link (it never answers).
+    p.lb.onReceive(() => {});
+    const closes: (string | undefined)[] = [];
+    for (const remote of ["10.0.0.2", "fd00::2"]) {
+      const conn = p.a.openConnection({ remote, remotePort: 80 });
+      const closed = new Promise<string | undefined>((resolve) => {
+        conn.onClose = (e) => resolve(e?.code);
+      });
+      closes.push(await p.wait(closed, `close of ${remote}`));
+    }
+    expect(closes).toEqual(["EHOSTUNREACH", "EHOSTUNREACH"]);
+    const web = bindWeb(p.a).connect({ hostname: "10.0.0.2", port: 81 });
+    const webError = await p.wait(web.opened.then(() => undefined, (e: { code?: string }) => e.code), "web opened");
+    expect(webError).toBe("EHOSTUNREACH");
+    const sock = bindNet(p.a).connect({ host: "10.0.0.2", port: 82 });
+    const nodeError = await p.wait(new Promise<NetError>((resolve) => sock.on("error", resolve)), "node error");
+    expect(nodeError.code).toBe("EHOSTUNREACH");
+    expect(nodeError.syscall).toBe("connect");
+    expect(p.a.counters().neighbourFailed).toBeGreaterThanOrEqual(3);
   });
 
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
