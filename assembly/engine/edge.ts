@@ -13,7 +13,7 @@ import {
   ifaceAt, addressAt, ifaceReset, ifaceAddAddress, ifaceAddRoute, ownAddressIndex, eui64Low, IfKind, Dad, MAX_IFACES,
   LINK_LOCAL_HIGH,
 } from "./iface";
-import { neighbourInit, nbDeadline, neighbourBytesPerEntry, neighbourCount, neighbourCapacity } from "./neighbour";
+import { neighbourInit, nbChanged, nbDeadline, neighbourBytesPerEntry, neighbourCount, neighbourCapacity } from "./neighbour";
 import { neighbourTimers, arpAnnounce } from "./resolve";
 import { ndInterfaceUp, ndTimers, ndDeadline } from "./ndisc";
 import { Err } from "./errors";
@@ -60,6 +60,7 @@ export function ifaceAddAddressExport(ifIndex: u32, version: u32, prefixLen: u32
 export function ifaceAddGateway(ifIndex: u32, version: u32): i32 {
   if (ifIndex >= MAX_IFACES || ifaceAt(ifIndex).kind != IfKind.ETHERNET || (version != 4 && version != 6)) return -Err.EINVAL;
   const f = ifaceAt(ifIndex);
+  nbChanged();
   if (version == 4) {
     f.gw4 = <u32>addrA(4);
     f.hasGw4 = true;

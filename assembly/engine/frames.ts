@@ -13,7 +13,7 @@ import {
   TX_META_IP, TX_META_FRAME, TX_META_HELD, txRecordCount, txNextRecord, txRecordData, txRecordLen, txRecordMeta, txSetRecordMeta,
 } from "./emit";
 import { ifaceAt, addressAt, routeLookup, isOnLink, isOwnAnywhere, ownAddressIndex, prefixHolds, Dad, IfKind } from "./iface";
-import { NbState, nbFind, nbCreate, nbHold, nbAt, enterState } from "./neighbour";
+import { NbState, nbFind, nbCreate, nbHold, nbAt, enterState, nbEpoch } from "./neighbour";
 import { arpArrives, solicit } from "./resolve";
 import { isOurGroup } from "./ndisc";
 import { count, Counter } from "./counters";
@@ -114,6 +114,14 @@ function isDirectedBroadcast(ifIndex: u32, dst: u32): bool {
 
 // ---- Out: framing the TX region's IP packets ----
 
+// frameFor's last unicast answer: destination, the cache entry of its next hop, our MAC.
+let lastEpoch: u32 = 0xffffffff;
+let lastVersion: u32 = 0;
+let lastA: u64 = 0;
+let lastB: u64 = 0;
+let lastEntry: u32 = 0;
+let lastSrcMac: u64 = 0;
+
 /**
  * Gives every IP record of this output() its link layer (frameFor): the Ethernet header in its
  * headroom and the interface in its meta word, or TX_META_HELD. output.ts runs it only when an
@@ -143,6 +151,16 @@ export function frameFor(p: usize, len: u32, nowUs: i64): u32 {
     a = load<u64>(p + 24);
     b = load<u64>(p + 32);
   } else return TX_META_IP;
+  // A bulk flow sends run after run to one destination: the last answer holds while no interface
+  // or cache entry has changed since (nbEpoch) and its entry needs no state change on use.
+  if (lastEpoch == nbEpoch && a == lastA && b == lastB && version == lastVersion) {
+    const e = nbAt(lastEntry);
+    const s = <u32>e.state;
+    if (s == NbState.REACHABLE || s == NbState.DELAY || s == NbState.PROBE) {
+      writeEthernet(p - HEADER_LEN, e.mac, lastSrcMac, version == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
+      return TX_META_FRAME + <u32>e.ifIndex;
+    }
+  }
   const i = routeLookup(version, a, b);
   if (i < 0) return TX_META_IP;
   const ifIndex = <u32>i;
@@ -179,6 +197,12 @@ export function frameFor(p: usize, len: u32, nowUs: i64): u32 {
     // RFC 4861 7.3.3: sending to a STALE entry starts the DELAY timer.
     if (e.state == NbState.STALE) enterState(e, NbState.DELAY, nowUs);
     mac = e.mac;
+    lastEpoch = nbEpoch;
+    lastVersion = version;
+    lastA = a;
+    lastB = b;
+    lastEntry = <u32>n;
+    lastSrcMac = f.mac;
   }
   writeEthernet(p - HEADER_LEN, mac, f.mac, type);
   return TX_META_FRAME + ifIndex;

@@ -8,6 +8,7 @@
 // Addresses are held as Segment holds them (wire/segment.ts): IPv4 loaded with load<u32> into A and
 // B = 0, IPv6 as two u64 halves in memory byte order. Prefix tests byte-swap them to numbers.
 import { NEVER } from "./timers";
+import { nbChanged } from "./neighbour";
 
 export const MAX_IFACES: u32 = 8;
 /** Own addresses per interface (IPv4 and IPv6 together), the derived link-local one included. */
@@ -107,12 +108,18 @@ export function ifaceReset(i: u32, kind: u32, mac: u64, mtu: u32, router: bool):
   f.raDeadline = NEVER;
   f.raLastUs = i64.MIN_VALUE >> 1;
   if (kind == IfKind.ETHERNET) ethernetCount++;
+  if (i >= ifaceLimit) ifaceLimit = i + 1;
+  nbChanged();
 }
+
+/** One past the highest interface index configured: the route lookup looks no further. */
+let ifaceLimit: u32 = 0;
 
 /** Adds an own address; false when the interface holds MAX_ADDRESSES already. */
 export function ifaceAddAddress(i: u32, version: u32, a: u64, b: u64, prefixLen: u32, dad: u32): bool {
   const f = ifaceAt(i);
   if (f.addressCount >= MAX_ADDRESSES) return false;
+  nbChanged();
   const e = addressAt(i, f.addressCount++);
   e.a = a;
   e.b = b;
@@ -127,6 +134,7 @@ export function ifaceAddAddress(i: u32, version: u32, a: u64, b: u64, prefixLen:
 export function ifaceAddRoute(i: u32, version: u32, a: u64, b: u64, prefixLen: u32): bool {
   const f = ifaceAt(i);
   if (f.routeCount >= MAX_ROUTES) return false;
+  nbChanged();
   const r = routeAt(i, f.routeCount++);
   r.a = a;
   r.b = b;
@@ -160,7 +168,7 @@ export function prefixHolds(version: u32, pa: u64, pb: u64, len: u32, a: u64, b:
 export function routeLookup(version: u32, a: u64, b: u64): i32 {
   let best: i32 = -1;
   let bestLen: i32 = -1;
-  for (let i: u32 = 0; i < MAX_IFACES; i++) {
+  for (let i: u32 = 0; i < ifaceLimit; i++) {
     const f = ifaceAt(i);
     if (f.kind == IfKind.NONE) continue;
     for (let k: u32 = 0; k < f.routeCount; k++) {
@@ -186,7 +194,7 @@ export function ownAddressIndex(i: u32, version: u32, a: u64, b: u64): i32 {
 
 /** Whether (a, b) is one of our addresses on any interface (a packet to it loops back in the host). */
 export function isOwnAnywhere(version: u32, a: u64, b: u64): bool {
-  for (let i: u32 = 0; i < MAX_IFACES; i++) {
+  for (let i: u32 = 0; i < ifaceLimit; i++) {
     if (ifaceAt(i).kind != IfKind.NONE && ownAddressIndex(i, version, a, b) >= 0) return true;
   }
   return false;

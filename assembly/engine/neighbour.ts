@@ -77,6 +77,16 @@ let slotBytes: u32 = 0;
 let pendFree: u32 = 0;
 let pendingUsed: u32 = 0;
 
+/**
+ * Moves on whenever an entry is created, freed, or changes state or address, and when an interface
+ * is configured: a cached lookup (frames.ts frameFor) is good while it stays the same.
+ */
+export let nbEpoch: u32 = 0;
+
+@inline export function nbChanged(): void {
+  nbEpoch++;
+}
+
 /** A lower bound on every entry's deadline. */
 export let nbDeadline: i64 = NEVER;
 
@@ -186,6 +196,7 @@ function unlink(i: u32): void {
 export function nbFree(i: u32): void {
   const e = nbAt(i);
   if (e.state == NbState.FREE) return;
+  nbEpoch++;
   dropPending(e);
   if (e.state == NbState.INCOMPLETE) incomplete--;
   unlink(i);
@@ -275,6 +286,7 @@ function reachableTime(): i64 {
 
 /** Moves `e` to `state` and sets the deadline that state runs on (RFC 4861 7.3.2, 7.3.3). */
 export function enterState(e: Neighbour, state: u32, nowUs: i64): void {
+  nbEpoch++;
   if (e.state == NbState.INCOMPLETE && state != NbState.INCOMPLETE) incomplete--;
   e.state = <u8>state;
   let d: i64;
@@ -303,6 +315,7 @@ export function nbLearn(i: u32, mac: u64, confirmed: bool, nowUs: i64): bool {
   const wasIncomplete = e.state == NbState.INCOMPLETE;
   const changed = e.mac != mac;
   e.mac = mac;
+  nbEpoch++;
   e.probes = 0;
   if (confirmed) enterState(e, NbState.REACHABLE, nowUs);
   else if (wasIncomplete || changed) enterState(e, NbState.STALE, nowUs);
