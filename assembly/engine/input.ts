@@ -34,6 +34,13 @@ import { HEADER_LEN } from "../wire/ethernet";
 
 // The Ethernet interface the batch being processed came from, -1 for a raw-IP one.
 let inputIface: i32 = -1;
+// The interface the batch came from, whatever its kind.
+let batchIface: u32 = 0;
+
+/** The interface of the RX batch being processed (engineInput's ifIndex), for protocols that record it. */
+export function inputInterface(): u32 {
+  return batchIface;
+}
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 
@@ -56,6 +63,7 @@ let reuseTsOffset: u32 = 0;
 export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i64, ifIndex: u32): u32 {
   const ethernet = isEthernet(ifIndex);
   inputIface = ethernet ? <i32>ifIndex : -1;
+  batchIface = ifIndex;
   let off: u32 = 0;
   for (let i: u32 = 0; i < records; i++) {
     if (off + 4 > regionBytes) {

@@ -174,7 +174,7 @@ export function neighbourTimers(nowUs: i64): void {
     if (due == NbDue.SOLICIT) solicit(i);
     else if (due == NbDue.FAILED) {
       count(Counter.NEIGHBOUR_FAILED);
-      neighbourUnreachable(<u32>e.ifIndex, <u32>e.version, e.a, e.b, e.state == NbState.INCOMPLETE);
+      neighbourUnreachable(<u32>e.ifIndex, <u32>e.version, e.a, e.b);
       nbFree(i);
     }
   }

@@ -8,8 +8,8 @@ import { connectionDone } from "./conn";
 import { Outcome } from "./errors";
 import { routeLookup, isOnLink, ifaceAt } from "./iface";
 
-/** The next hop (ifIndex, a, b) of interface `ifIndex` failed; `resolving`: it never answered at all. */
-export function neighbourUnreachable(ifIndex: u32, version: u32, a: u64, b: u64, resolving: bool): void {
+/** The next hop (a, b) of interface `ifIndex` failed resolution (never answered, or stopped answering probes). */
+export function neighbourUnreachable(ifIndex: u32, version: u32, a: u64, b: u64): void {
   const n = slotCapacity();
   for (let s: u32 = 0; s < n; s++) {
     const t = tcbAtSlot(s);

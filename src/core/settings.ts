@@ -78,7 +78,7 @@ export interface EngineConfig {
   nagle?: Flag;
   /** Default user timeout, ms: how long sent data may stay unacknowledged; 0: none (RFC 9293 3.8.3, RFC 5482). Default 0. */
   userTimeoutMs?: number;
-  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies) between two outputs. Integer 4096..2^26, default 65536. */
+  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies, ARP and neighbour discovery) between two outputs. Integer 4096..2^26, default 98304. */
   controlQueue?: number;
   /** An event for every state transition. Default true. */
   stateEvents?: Flag;
