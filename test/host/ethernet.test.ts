@@ -136,6 +136,39 @@ describe("Ethernet link", () => {
     expect(p.a.counters().neighbourFailed).toBeGreaterThanOrEqual(3);
   });
 
+  it("a next hop that stops answering in ESTABLISHED is a soft error: the later timeout reports EHOSTUNREACH (RFC 1122 4.2.3.9)", async () => {
+    const p = await pair({ config: { dataRetries: 12, rtoMaxMs: 10_000 } });
+    const server = accepted(p.b, 8080);
+    const conn = p.a.openConnection({ remote: "10.0.0.2", remotePort: 8080 });
+    await p.wait(connected(conn), "connect");
+    await p.wait(server, "accept");
+    const closed = new Promise<string | undefined>((resolve) => {
+      conn.onClose = (e) => resolve(e?.code);
+    });
+    // The server's end goes silent: data is retransmitted until the retries run out, and meanwhile
+    // the cache entry goes STALE, then DELAY and PROBE, and resolution fails.
+    p.lb.onReceive(() => {});
+    conn.write(data(10_000, 3));
+    expect(await p.wait(closed, "close")).toBe("EHOSTUNREACH");
+    expect(p.a.counters().neighbourFailed).toBeGreaterThan(0);
+    expect(p.a.counters().timeouts).toBeGreaterThan(0);
+  });
+
+  it("without a resolution failure the same timeout stays ETIMEDOUT", async () => {
+    const p = await pair({ config: { dataRetries: 3, rtoMaxMs: 1000 } });
+    const server = accepted(p.b, 8080);
+    const conn = p.a.openConnection({ remote: "10.0.0.2", remotePort: 8080 });
+    await p.wait(connected(conn), "connect");
+    await p.wait(server, "accept");
+    const closed = new Promise<string | undefined>((resolve) => {
+      conn.onClose = (e) => resolve(e?.code);
+    });
+    p.lb.onReceive(() => {});
+    conn.write(data(10_000, 3));
+    expect(await p.wait(closed, "close")).toBe("ETIMEDOUT");
+    expect(p.a.counters().neighbourFailed).toBe(0);
+  });
+
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
     const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
     const code = (f: () => void) => {
