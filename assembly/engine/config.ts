@@ -82,7 +82,12 @@ export const enum ConfigKey {
    * engineInit.
    */
   TIME_WAIT_MAX = 38,
-  COUNT = 39,
+  /**
+   * Entries of the neighbour cache (ARP and IPv6 neighbour discovery, neighbour.ts), allocated when
+   * the first Ethernet interface is configured and fixed from then on.
+   */
+  NEIGHBOUR_ENTRIES = 39,
+  COUNT = 40,
 }
 
 /**
@@ -126,12 +131,21 @@ export let ephemeralLow: u32 = 49152;
 export let ephemeralHigh: u32 = 65535;
 export let nagleDefault: bool = true;
 export let userTimeoutUs: i64 = 0;
-export let controlQueueBytes: u32 = 64 * 1024;
+// 96 KiB hold about 1,400 control packets of 44 bytes (a SYN,ACK with a cookie) in their 68-byte TX
+// records (emit.ts: 24 bytes of header and headroom each), what 64 KiB held in 48-byte records
+// before the headroom: a burst of 1,000 SYNs between two outputs is answered in full.
+export let controlQueueBytes: u32 = 96 * 1024;
 export let stateEvents: bool = true;
 export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
 export let timeWaitMax: u32 = 0;
+export let neighbourEntries: u32 = 1024;
+/** Set once the neighbour cache is allocated. */
+export let neighbourFrozen: bool = false;
+export function freezeNeighbours(): void {
+  neighbourFrozen = true;
+}
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -214,6 +228,9 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.TIME_WAIT_MAX:
       if (frozen || u > (1 << 20)) return -Err.EINVAL;
       timeWaitMax = u; break;
+    case ConfigKey.NEIGHBOUR_ENTRIES:
+      if (neighbourFrozen || u < 4 || u > (1 << 20)) return -Err.EINVAL;
+      neighbourEntries = u; break;
     default: return -Err.EINVAL;
   }
   return 0;
