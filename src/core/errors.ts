@@ -20,6 +20,15 @@ export type ErrorCode =
   | "EBADF"
   | "EISCONN"
   | "EHOSTUNREACH"
+  /** A UDP datagram larger than one IP packet on its path can carry (fragments are never sent). */
+  | "EMSGSIZE"
+  /** The Node dgram face: node:dgram's codes for misuse of a socket's state. */
+  | "ERR_SOCKET_DGRAM_NOT_RUNNING"
+  | "ERR_SOCKET_DGRAM_IS_CONNECTED"
+  | "ERR_SOCKET_DGRAM_NOT_CONNECTED"
+  | "ERR_SOCKET_ALREADY_BOUND"
+  | "ERR_SOCKET_BAD_BUFFER_SIZE"
+  | "ERR_BUFFER_OUT_OF_BOUNDS"
   /** The Node face: a host that is no IP address (a stack has no resolver), as node:net's lookup failure. */
   | "ENOTFOUND"
   /** The Node face: listen() on a server already listening, as node:net. */
