@@ -25,7 +25,7 @@ import { EdgeReason } from "../wire/reason";
 import { FlowKey } from "../wire/flowkey";
 import { Datagram, parseUdp, emitUdpHeaders, finishUdpChecksum, udpHeadersLen } from "../wire/udp";
 import { icmpPortUnreachable, icmpQuotedUdp, TooBig, REPLY_TTL } from "../wire/icmp";
-import { controlRoom, controlWritePtr, controlCommit, controlPending } from "./emit";
+import { controlPacketRoom, controlWritePtr, controlCommit, controlPending } from "./emit";
 import { emitSimple, EventType } from "./events";
 import { heapCanAlloc } from "./pool";
 import { Err } from "./errors";
@@ -267,9 +267,7 @@ function portUnreachable(ptr: usize, len: u32, seg: Segment, nowUs: i64): void {
     udpCount(UdpCounter.UNREACHABLE_RATE_LIMITED);
     return;
   }
-  const room = controlRoom();
-  const cap: u32 = room > 32 ? <u32>(room - 32) : 0;
-  const n = icmpPortUnreachable(ptr, len, seg, controlWritePtr(), cap);
+  const n = icmpPortUnreachable(ptr, len, seg, controlWritePtr(), controlPacketRoom());
   if (n == 0) {
     udpCount(UdpCounter.UNREACHABLE_SUPPRESSED);
     return;
@@ -328,14 +326,14 @@ export function udpSend(offset: u32, count: u32): u32 {
     const version = <u32>load<u8>(r, 8);
     const s = sockFromId(load<u32>(r, 4));
     const total = udpHeadersLen(version) + len;
+    // 32: more than a control queue record's header and padding; a larger datagram never fits in it.
     if (s == null || s.version != version || (version == 4 ? total : len + 8) > 0xffff ||
         <usize>total + 32 > <usize>config.controlQueueBytes) {
       udpCount(UdpCounter.SEND_INVALID);
     } else if ((<u32>load<u8>(r, 9) & TX_FRAME) != 0) {
       udpCount(UdpCounter.SEND_NO_INTERFACE);
     } else {
-      // 32: the control queue's record header and padding, whatever its record format.
-      if (<usize>total + 32 > controlRoom()) {
+      if (total > controlPacketRoom()) {
         if (controlPending()) return i;
         udpCount(UdpCounter.SEND_INVALID);
       } else {
