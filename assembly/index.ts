@@ -63,7 +63,7 @@ export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/e
 export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
 export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";
 export { configSet as engineConfigSet } from "./engine/config";
-export { udpBind, udpLocalPort, udpConnect, udpClose, udpRxPtr, udpRxCount, udpRxUsed, udpRxClear, udpTxPtr, udpTxCapacity,
+export { udpBind, udpLocalPort, udpConnect, udpClose, udpRxPtr, udpRxCapacity, udpRxCount, udpRxUsed, udpRxClear, udpTxPtr, udpTxCapacity,
   udpSend } from "./engine/udp";
 export { udpCountersPtr, udpCountersLength } from "./engine/udpcounters";
 export { udpLiveSockets } from "./engine/udpsockets";

@@ -121,6 +121,10 @@ export function udpRxPtr(): usize {
   return rxBuf;
 }
 
+export function udpRxCapacity(): u32 {
+  return rxCap;
+}
+
 export function udpRxCount(): u32 {
   return rxCount;
 }

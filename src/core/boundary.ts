@@ -99,6 +99,8 @@ export interface EngineExports {
   udpClose(id: number): number;
   /** The UDP receive region (records UDP_RECV). */
   udpRxPtr(): number;
+  /** Bytes of the UDP receive region (0 before the first bind). */
+  udpRxCapacity(): number;
   /** Records waiting in the UDP receive region. */
   udpRxCount(): number;
   /** Bytes they take. */

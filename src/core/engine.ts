@@ -117,6 +117,8 @@ export class Engine {
   /** Where output batches and received data are copied to when the caller keeps them. */
   readonly #arena = new CopyArena();
 
+  /** UDP receive records moved out of the region between the engine calls of one input (one copy each). */
+  #udpAside: Array<{ bytes: Uint8Array; count: number }> = [];
   /** Bytes of UDP send records written since the last udpFlush, and how many records. */
   #udpTxUsed = 0;
   #udpTxCount = 0;
@@ -174,22 +176,29 @@ export class Engine {
    */
   input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
     const cap = this.#x.engineRxCapacity();
+    // With UDP in use, a call takes no more datagrams than the UDP receive region holds (a record
+    // is at most 24 bytes longer than its IP packet); what it received is moved out before the next.
+    const udpCap = this.#x.udpTxPtr() !== 0 ? this.#x.udpRxCapacity() : Infinity;
     let base = this.#x.engineRxPtr() >>> 0;
     let off = 0;
+    let udpOff = 0;
     let n = 0;
     for (const p of packets) {
       const rec = recordSize(p.length);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
-      if (off + rec > cap) {
+      if (off + rec > cap || udpOff + p.length + 24 > udpCap) {
         this.#x.engineInput(n, now, linkMtu);
+        this.#udpSetAside();
         base = this.#x.engineRxPtr() >>> 0;
         off = 0;
+        udpOff = 0;
         n = 0;
       }
       const u8 = this.#views.u8;
       this.#views.dv.setUint32(base + off, p.length, true);
       u8.set(p, base + off + RECORD_HEADER);
       off += rec;
+      udpOff += p.length + 24;
       n++;
     }
     if (n > 0) this.#x.engineInput(n, now, linkMtu);
@@ -542,19 +551,31 @@ export class Engine {
    * `visit` with each, in arrival order; returns how many.
    */
   udpReceive(visit: UdpRecordVisitor): number {
+    this.#udpSetAside();
+    const aside = this.#udpAside;
+    if (aside.length === 0) return 0;
+    this.#udpAside = [];
+    let total = 0;
+    for (const { bytes, count } of aside) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0, off = 0; i < count; i++) {
+        const len = dv.getUint32(off + UDP_RECORD.payloadLen, true);
+        visit(dv.getUint32(off + UDP_RECORD.socketId, true), bytes, off, len);
+        off += udpRecordSize(UDP_RECV_HEADER, len);
+      }
+      total += count;
+    }
+    return total;
+  }
+
+  /** Moves the UDP receive region's records out (one copy), making it empty for the next input. */
+  #udpSetAside(): void {
     const x = this.#x;
     const n = x.udpRxCount();
-    if (n === 0) return 0;
+    if (n === 0) return;
     const base = x.udpRxPtr() >>> 0;
-    const bytes = this.#arena.copy(this.#views.u8, base, base + x.udpRxUsed());
+    this.#udpAside.push({ bytes: this.#arena.copy(this.#views.u8, base, base + x.udpRxUsed()), count: n });
     x.udpRxClear();
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0, off = 0; i < n; i++) {
-      const len = dv.getUint32(off + UDP_RECORD.payloadLen, true);
-      visit(dv.getUint32(off + UDP_RECORD.socketId, true), bytes, off, len);
-      off += udpRecordSize(UDP_RECV_HEADER, len);
-    }
-    return n;
   }
 
   /**

@@ -162,15 +162,27 @@ describe("receive", () => {
 
   it("a full receive region drops and counts; draining makes room again", async () => {
     const e = await engine({ udpRxRegion: 65536 + 4096 });
-    const s = bind(e, undefined, 5000);
+    // Engine.input moves the region's records out between its engine calls, so only a fan-out fills
+    // one call's region: a broadcast to 8 sockets sharing the port.
+    const ids = Array.from({ length: 8 }, () => bind(e, undefined, 67, { reuse: true }));
     const big = new Uint8Array(1200);
-    const each = UDP_RECV_HEADER + 1200;
-    const fits = Math.floor((65536 + 4096) / each);
-    e.input(Array.from({ length: fits + 5 }, () => udpPacket({ src: PEER, dst: US, srcPort: 1, dstPort: 5000, payload: big })), 0);
-    expect(e.udpCounters()).toMatchObject({ udpDelivered: fits, udpReceiveRegionFull: 5 });
-    expect(received(e)).toHaveLength(fits);
-    e.input([udpPacket({ src: PEER, dst: US, srcPort: 1, dstPort: 5000, payload: "after" })], 0);
-    expect(received(e).map((r) => [r.socketId, r.data])).toEqual([[s, "after"]]);
+    const sent = 20;
+    e.input(Array.from({ length: sent }, () => udpPacket({ src: PEER, dst: "255.255.255.255", srcPort: 68, dstPort: 67, payload: big })), 0);
+    const c = e.udpCounters();
+    expect(c.udpReceiveRegionFull).toBeGreaterThan(0);
+    expect(c.udpDelivered + c.udpReceiveRegionFull).toBe(8 * sent);
+    expect(received(e)).toHaveLength(c.udpDelivered);
+    e.input([udpPacket({ src: PEER, dst: "255.255.255.255", srcPort: 68, dstPort: 67, payload: "after" })], 0);
+    expect(received(e).map((r) => r.socketId).sort()).toEqual([...ids].sort());
+  });
+
+  it("one input larger than the receive region is taken whole: Engine.input moves the records out between engine calls", async () => {
+    const e = await engine({ udpRxRegion: 65536 + 4096 });
+    bind(e, undefined, 5000);
+    const n = 300;
+    e.input(Array.from({ length: n }, (_, i) => udpPacket({ src: PEER, dst: US, srcPort: 1, dstPort: 5000, payload: new Uint8Array(1200).fill(i) })), 0);
+    expect(e.udpCounters()).toMatchObject({ udpDelivered: n, udpReceiveRegionFull: 0 });
+    expect(received(e)).toHaveLength(n);
   });
 });
 
