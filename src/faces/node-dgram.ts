@@ -12,9 +12,9 @@
 // An EventEmitter with dgram.Socket's events ('listening', 'message'(msg, rinfo), 'connect', 'error',
 // 'close') and members, failing with node:dgram's codes: ERR_SOCKET_BAD_PORT, ERR_SOCKET_ALREADY_BOUND,
 // ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_SOCKET_DGRAM_IS_CONNECTED, ERR_SOCKET_DGRAM_NOT_CONNECTED thrown at
-// once; EADDRINUSE from bind and EMSGSIZE, EHOSTUNREACH, EACCES and ECONNREFUSED from send as the
-// callback's error or an 'error' event. As on Linux (and so in node:dgram), an ICMP port unreachable
-// error about a connected socket's datagram makes its next send fail with ECONNREFUSED.
+// once; EADDRINUSE from bind and EMSGSIZE, EHOSTUNREACH and EACCES from send as the callback's error
+// or an 'error' event. As node:dgram on Linux, an ICMP port unreachable error about a connected
+// socket's datagram is an 'error' event (ECONNREFUSED, syscall "recvmsg").
 // What differs, because a stack has no resolver and no file descriptors: addresses must be IP
 // addresses, "udp6" sockets speak IPv6 only (as with ipv6Only), and ref()/unref() do nothing.
 import { EventEmitter } from "node:events";
@@ -86,8 +86,6 @@ export class Socket extends EventEmitter {
   #sock: StackUdpSocket | undefined;
   #state: "unbound" | "bound" | "closed" = "unbound";
   #remote: AddressInfo | undefined;
-  /** An ICMP error about a connected socket's datagram, for its next send. */
-  #pendingError: TcpwasmError | undefined;
   #broadcast = false;
   #recvBufferSize: number;
   #sendBufferSize: number;
@@ -202,13 +200,12 @@ export class Socket extends EventEmitter {
     if (!this.#remote) throw argumentError("ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
     this.#sock!.disconnect();
     this.#remote = undefined;
-    this.#pendingError = undefined;
   }
 
   /**
    * send(msg[, offset, length][, port][, address][, callback]); on a connected socket
    * send(msg[, offset, length][, callback]). An unbound socket binds a random port first. The
-   * callback gets the bytes sent, or the error (EMSGSIZE, EHOSTUNREACH, EACCES, ECONNREFUSED), which
+   * callback gets the bytes sent, or the error (EMSGSIZE, EHOSTUNREACH, EACCES), which
    * without a callback is an 'error' event.
    * @throws TcpwasmError ERR_SOCKET_DGRAM_NOT_RUNNING, ERR_SOCKET_DGRAM_IS_CONNECTED, ERR_SOCKET_BAD_PORT, ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE.
    */
@@ -249,12 +246,6 @@ export class Socket extends EventEmitter {
       if (cb) process.nextTick(cb, error, error ? 0 : data.length);
       else if (error) process.nextTick(() => this.emit("error", error));
     };
-    if (this.#pendingError) {
-      const e = this.#pendingError;
-      this.#pendingError = undefined;
-      done(toNetError(e, "send"));
-      return;
-    }
     try {
       this.#implicitBind();
       if (to === BROADCAST && !this.#broadcast) throw new TcpwasmError("EACCES", "broadcast not enabled (setBroadcast)");
@@ -366,8 +357,9 @@ export class Socket extends EventEmitter {
       throw new TcpwasmError("EINVAL", `${local} is not an ${this.type === "udp4" ? "IPv4" : "IPv6"} address`);
     }
     this.#sock = this.#stack.openUdp({ localAddress: local, localPort: port, reuseAddress: this.#reuse }, this.#onMessage);
+    // As node:dgram reports the kernel's pending socket error from its receive loop.
     this.#sock.onError((error) => {
-      this.#pendingError = error;
+      if (this.#state === "bound") this.emit("error", toNetError(error, "recvmsg"));
     });
     this.#state = "bound";
   }
