@@ -90,6 +90,7 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
   "EINVAL",
   "EBADF",
   "EISCONN",
+  "EHOSTUNREACH",
 ];
 
 /**
@@ -99,7 +100,8 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
  */
 export function connectionError(eventType: number, code: number, where: string): TcpwasmError {
   const error = engineErrorCode(code);
-  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer" : eventType === EventType.timedOut ? "timed out" : "failed";
+  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer"
+    : error === "EHOSTUNREACH" ? "no answer to address resolution from the next hop" : eventType === EventType.timedOut ? "timed out" : "failed";
   return new TcpwasmError(error, `${where}: ${what}`);
 }
 

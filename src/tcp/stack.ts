@@ -46,7 +46,9 @@ import {
   invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validatePort,
 } from "../core/validate.js";
 import { LocalAddresses } from "../net/addresses.js";
-import { validateLink, type Link } from "../net/link.js";
+import { checkedFraming, validateLink, type Link } from "../net/link.js";
+import { formatMac } from "../net/mac.js";
+import { validateEdgeOptions } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
@@ -55,11 +57,15 @@ import { UdpSockets, type OpenUdpOptions, type StackUdpSocket, type UdpMessage }
 import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
+import { Lifetime } from "./lifetime.js";
 import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
 import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
   type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
 } from "./options.js";
+
+/** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
+const ETHERNET_HEADER = 14;
 
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
@@ -100,6 +106,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
+  readonly addressConflicts: string[] = [];
+  /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
+  onAddressConflict?: (address: string, link: Link) => void;
   readonly #local: LocalAddresses;
   /** Packets to ourselves from the current drain, taken back in once it ends. */
   #loopback: Uint8Array[] = [];
@@ -113,6 +123,8 @@ export class Stack {
   readonly #readList: StackConnection[] = [];
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
   readonly #lingering = new Map<number, StackConnection>();
+  /** What keeps a Node process alive: open connections and listeners, not protocol timers. */
+  readonly #lifetime = new Lifetime();
   readonly #timer: DeadlineTimer;
   /** The time of the events being dispatched. */
   #turnNow = 0;
@@ -187,9 +199,29 @@ export class Stack {
     const o = optionsObject(options, "options");
     validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
+    const ethernet = checkedFraming(link) === "ethernet";
+    const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const attached = this.#routing.attach(link, o.routes);
+    this.engine.configureInterface(attached.ifIndex, {
+      kind: attached.framing,
+      mtu: attached.mtu || this.engine.configuredMtu(),
+      mac: edge?.mac,
+      router: edge?.router,
+      addresses: ethernet ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
+      gateways: edge?.gateways,
+      routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
+    }, this.#now());
+    if (edge) attached.mac = edge.mac;
     link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
+  macAddress(link: Link): string | undefined {
+    const l = this.#routing.links.find((a) => a.link === link);
+    return l?.mac && formatMac(l.mac);
   }
 
   /**
@@ -223,6 +255,7 @@ export class Stack {
     const linkMtu = loops ? LOOPBACK_MTU : this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    this.#lifetime.hold(conn, true);
     conn.state = this.engine.state(id);
     this.#connections.set(id, conn);
     this.wantOutput();
@@ -257,7 +290,7 @@ export class Stack {
       for (const id of ids) this.engine.release(id, this.#now());
       throw err;
     }
-    const listener = new StackListener(this.#forgetListener, ids, port, onConnection);
+    const listener = new StackListener(this.#forgetListener, ids, port, onConnection, this.#hold);
     for (const id of ids) this.#listeners.set(id, listener);
     this.wantOutput();
     return listener;
@@ -304,8 +337,25 @@ export class Stack {
     this.#connections.clear();
     this.#readPending.clear();
     this.#lingering.clear();
+    this.#lifetime.clear();
     this.#timer.clear();
     this.#routing.closeAll();
+  }
+
+  /**
+   * In Node, lets the stack's open connections and listeners keep the process alive again, each
+   * unless it was unref'd itself (the default).
+   */
+  ref(): void {
+    this.#lifetime.setRef(true);
+  }
+
+  /**
+   * In Node, lets the process exit whatever the stack has open, as unref() on every socket and
+   * server would. Protocol timers (TIME-WAIT, retransmission, keepalive) never keep it alive.
+   */
+  unref(): void {
+    this.#lifetime.setRef(false);
   }
 
   /** True once close() was called. */
@@ -367,9 +417,26 @@ export class Stack {
 
   /** @internal */
   forget(conn: StackConnection): void {
+    this.#lifetime.hold(conn, false);
     if (this.#traceSink && this.#connections.has(conn.id) && conn.state !== "CLOSED") this.#lingering.set(conn.id, conn);
     this.#connections.delete(conn.id);
     this.#readPending.delete(conn);
+  }
+
+  /** @internal */
+  hold(conn: StackConnection, holds: boolean): void {
+    this.#lifetime.hold(conn, holds);
+  }
+
+  readonly #hold = (holder: object, holds: boolean): void => this.#lifetime.hold(holder, holds);
+
+  /**
+   * @internal A connection reports its close now: the segments it queued last (the ACK of the peer's
+   * FIN on entering TIME-WAIT) leave before, not in the drain after the user's code has run.
+   */
+  flushBeforeClose(): void {
+    if (this.#closed) return;
+    this.#flushOutput(this.#inRounds ? this.#turnNow : this.#now());
   }
 
   readonly #forgetListener = (ids: number[]): void => {
@@ -395,6 +462,10 @@ export class Stack {
       return;
     }
     const largest = this.engine.largestPacket;
+    if (l.framing === "ethernet") {
+      this.#receiveFrames(l, packets, largest);
+      return;
+    }
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
@@ -413,7 +484,27 @@ export class Stack {
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.#now(), l.mtu);
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
+    this.kick();
+  }
+
+  /**
+   * Frames from an Ethernet link go to the core whole: it parses them, answers ARP and neighbour
+   * discovery and takes the IP packets addressed to the link's addresses (assembly/engine/frames.ts).
+   */
+  #receiveFrames(l: AttachedLink, frames: Uint8Array[], largest: number): void {
+    let ours = frames;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      if (f instanceof Uint8Array && f.length >= ETHERNET_HEADER && f.length <= largest) {
+        if (ours !== frames) ours.push(f);
+        continue;
+      }
+      this.stackCounters.linkDropped++;
+      if (ours === frames) ours = frames.slice(0, i);
+    }
+    if (ours.length === 0) return;
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
     this.kick();
   }
 
@@ -511,6 +602,11 @@ export class Stack {
   };
 
   #dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
+    if (type === EventType.addressConflict) {
+      const e = this.engine.eventAt(at);
+      if (e?.type === "addressConflict") this.#addressConflict(e.address, e.ifIndex);
+      return;
+    }
     if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
       this.#traced(type, id, a, at);
       return;
@@ -523,6 +619,7 @@ export class Stack {
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
+      this.#lifetime.hold(conn, true);
       conn.state = this.engine.state(id);
       this.#connections.set(id, conn);
       if (!listener || listener.closed) {
@@ -562,6 +659,16 @@ export class Stack {
     }
   }
 
+  /**
+   * Another node on an Ethernet link holds one of our IPv6 addresses (RFC 4862 5.4.5): the core stops
+   * answering for it there; the stack records it and tells `onAddressConflict`.
+   */
+  #addressConflict(address: string, ifIndex: number): void {
+    const link = this.#routing.links[ifIndex]?.link;
+    this.addressConflicts.push(address);
+    if (link) this.onAddressConflict?.(address, link);
+  }
+
   /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
   #traced(type: number, id: number, a: number, at: number): void {
     const conn = this.#connections.get(id) ?? this.#lingering.get(id);
@@ -596,7 +703,14 @@ export class Stack {
     }
   }
 
-  readonly #sendPacket = (packet: Uint8Array): void => {
+  readonly #sendPacket = (packet: Uint8Array, ifIndex: number): void => {
+    if (ifIndex >= 0) {
+      // A frame the core built for an Ethernet link (its header, next hop resolved).
+      const l = this.#routing.links[ifIndex];
+      if (l) l.batch.push(packet);
+      else this.stackCounters.noRoute++;
+      return;
+    }
     const at = destinationAt(packet);
     if (at >= 0 && this.#local.loopsBack(at === 16 ? 4 : 6, packet, at)) {
       this.#loopback.push(packet);
