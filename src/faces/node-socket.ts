@@ -84,10 +84,10 @@ export class Socket extends Duplex {
   /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
   connect(...args: ConnectArgs): this {
     const { options, listener } = normalizeConnectArgs(args);
-    validateConnectOptions(options);
+    const port = validateConnectOptions(options);
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
     if (listener) this.once("connect", listener);
-    const { host, port } = options;
+    const { host } = options;
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
     if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
