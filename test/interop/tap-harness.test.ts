@@ -6,13 +6,18 @@
 
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatIpv4, formatIpv6, parseIpv6 } from "../../src/core/address.js";
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../../src/core/address.js";
 import { createUdpLink, type UdpLink } from "../../src/net/udp-link.js";
-import { checksumRef, pseudoHeaderSumV6Ref } from "../fixtures/checksum-reference.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDhcpServer } from "../../src/net/dhcp-server.js";
+import { checksumRef, pseudoHeaderSumV4Ref, pseudoHeaderSumV6Ref } from "../fixtures/checksum-reference.js";
+import { dhclient, udhcpc } from "../fixtures/interop/guest.js";
 import { canRunNetns } from "../fixtures/interop/netns.js";
-import { createTapNetns, formatMac, linkLocalFromMac, parseMac, type TapNetns } from "../fixtures/interop/tap.js";
+import { createTapNetns, formatMac, kernelAddresses, linkLocalFromMac, parseMac, type TapNetns } from "../fixtures/interop/tap.js";
 
-const probe = canRunNetns(["ping", "arping", "ndisc6"]);
+const probe = canRunNetns(["ping", "arping", "ndisc6", "udhcpc", "dhclient"]);
 if (!probe.ok) console.warn(`interop TAP harness tests SKIPPED: ${probe.reason}`);
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -134,7 +139,7 @@ describe.skipIf(!probe.ok)("interop TAP harness: the kernel on an Ethernet link,
 
   beforeAll(async () => {
     t = await createTapNetns({ v4: `${KERNEL_V4}/24`, v6: `${KERNEL_V6}/64` });
-    link = await createUdpLink({ socket: t.socket, peer: { host: t.relay.host, port: t.relay.port }, framing: "ethernet" });
+    link = await createUdpLink({ socket: t.socket!, peer: { host: t.relay.host, port: t.relay.port }, framing: "ethernet" });
     link.onReceive((batch) => {
       frames.push(...batch);
       for (const w of waiters.splice(0)) w();
@@ -234,5 +239,73 @@ describe.skipIf(!probe.ok)("interop TAP harness: the kernel on an Ethernet link,
     expect(link.stats.received).toBe(frames.length);
     expect(link.stats.foreign).toBe(0);
     expect(link.stats.tooBig).toBe(0);
+  });
+});
+
+/** A UDP datagram (RFC 768) from `src`:`srcPort` in an IPv4 packet (RFC 791), checksums filled in. */
+function udp4(src: string, dst: string, srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
+  const p = new Uint8Array(20 + 8 + payload.length);
+  const dv = new DataView(p.buffer);
+  p[0] = 0x45;
+  dv.setUint16(2, p.length);
+  p[8] = 64;
+  p[9] = 17;
+  p.set(parseIpv4(src)!, 12);
+  p.set(parseIpv4(dst)!, 16);
+  dv.setUint16(10, checksumRef(p.subarray(0, 20)));
+  dv.setUint16(20, srcPort);
+  dv.setUint16(22, dstPort);
+  dv.setUint16(24, 8 + payload.length);
+  p.set(payload, 28);
+  dv.setUint16(26, checksumRef(p.subarray(20), pseudoHeaderSumV4Ref(p.subarray(12, 16), p.subarray(16, 20), 17, 8 + payload.length)) || 0xffff);
+  return p;
+}
+
+// The kernel's DHCP clients against tcpwasm's sans-I/O DHCP server (src/net/dhcp-server.ts), with the
+// Ethernet, IPv4 and UDP around it done here: the clients' scripts (guest.ts) and the relay are checked
+// before a stack speaks any of it.
+describe.skipIf(!probe.ok)("interop TAP harness: the kernel's DHCP clients, frames only", () => {
+  let t: TapNetns;
+  let dir: string;
+  const server = createDhcpServer({ serverAddress: NETWORK_V4, pool: "10.0.2.15-10.0.2.20", subnet: "10.0.2.0/24", dnsServers: [NETWORK_V4], domainName: "harness.test", leaseTimeSeconds: 900 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tcpwi-tap-dhcp-"));
+    t = await createTapNetns();
+    const link = await createUdpLink({ socket: t.socket!, peer: { host: t.relay.host, port: t.relay.port }, framing: "ethernet" });
+    link.onReceive((batch) => {
+      for (const f of batch) {
+        const ip = f.subarray(14);
+        // IPv4, UDP, to port 67: a client's message (RFC 2131 4.1).
+        if (ethertype(f) !== ETHERTYPE_IPV4 || ip[9] !== 17) continue;
+        const ihl = (ip[0] & 0x0f) * 4;
+        if (((ip[ihl + 2] << 8) | ip[ihl + 3]) !== 67) continue;
+        const reply = server.handle(ip.slice(ihl + 8, (ip[2] << 8) | ip[3]), Date.now());
+        if (!reply) continue;
+        const packet = udp4(NETWORK_V4, reply.destinationIp, 67, reply.destinationPort, reply.bytes);
+        link.send([frame(reply.destinationMac ?? f.subarray(6, 12), parseMac(NETWORK_MAC), ETHERTYPE_IPV4, packet)]);
+      }
+    });
+    await t.up();
+  });
+  afterAll(async () => {
+    await t?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("udhcpc takes a lease and its script configures the address and the default route", async () => {
+    const lease = await udhcpc(t.ns, t.tap, dir);
+    expect(lease).toEqual({
+      ip: "10.0.2.15", mask: "24", router: NETWORK_V4, dns: NETWORK_V4, domain: "harness.test", lease: "900", mtu: "", serverid: NETWORK_V4, broadcast: "10.0.2.255",
+    });
+    expect((await kernelAddresses(t.ns, t.tap)).v4).toEqual(["10.0.2.15"]);
+    expect(await t.ns.run("ip", ["route", "show", "default"])).toContain(`default via ${NETWORK_V4} dev ${t.tap}`);
+  });
+
+  it("dhclient, the same MAC, gets the same address back", async () => {
+    const lease = await dhclient(t.ns, t.tap, dir);
+    expect(lease).toMatchObject({ ip: "10.0.2.15", mask: "255.255.255.0", router: NETWORK_V4, dns: NETWORK_V4, domain: "harness.test", serverid: NETWORK_V4 });
+    expect((await kernelAddresses(t.ns, t.tap)).v4).toEqual(["10.0.2.15"]);
+    expect(server.counters).toMatchObject({ offers: 2, acks: 2, naks: 0 });
   });
 });
