@@ -21,8 +21,27 @@ export interface EngineExports {
   engineRxPtr(): number;
   /** Bytes of the RX region. */
   engineRxCapacity(): number;
-  /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
-  engineInput(count: number, now: number, linkMtu?: number): number;
+  /**
+   * linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu); ifIndex: the
+   * interface it is (absent: 0); an Ethernet interface's records are frames.
+   */
+  engineInput(count: number, now: number, linkMtu?: number, ifIndex?: number): number;
+  /** Interface ifIndex: kind (IFACE_KIND), IP MTU, router 0/1; an Ethernet MAC as 6 bytes at engineParamPtr(). 0 or -error. */
+  ifaceConfigure(ifIndex: number, kind: number, mtu: number, router: number): number;
+  /** Adds our address (16 bytes at engineParamPtr(), IPv4 in the first 4) with its prefix length. 0 or -error. */
+  ifaceAddAddress(ifIndex: number, version: number, prefixLen: number): number;
+  /** Sets the gateway of that IP version (at engineParamPtr()). 0 or -error. */
+  ifaceAddGateway(ifIndex: number, version: number): number;
+  /** Adds a route prefix (at engineParamPtr()) the host sends over the interface. 0 or -error. */
+  ifaceAddRoute(ifIndex: number, version: number, prefixLen: number): number;
+  /** Brings the interface up: link-local address, DAD, gratuitous ARP, router advertisements. 0 or -error. */
+  ifaceUp(ifIndex: number, now: number): number;
+  /** Bytes per neighbour cache entry, its index share included. */
+  engineNeighbourEntryBytes(): number;
+  /** Neighbour cache entries in use. */
+  engineNeighbourCount(): number;
+  /** Neighbour cache entries at most (0 before an Ethernet interface). */
+  engineNeighbourCapacity(): number;
   /** The TX region engineOutput writes packet records to. */
   engineTxPtr(): number;
   /** Bytes of the TX region. */
@@ -89,6 +108,36 @@ export interface EngineExports {
   connState(id: number): number;
   /** Writes STATUS (RFC 9293 3.10.6) at engineStatusPtr(); 0 or -error. */
   connStatus(id: number): number;
+  /** Binds a UDP socket to the address at engineParamPtr() (zero: any) and `port` (0: ephemeral); its id or -error. */
+  udpBind(ipVersion: number, port: number, reuse: number): number;
+  /** The UDP socket's local port, or -error. */
+  udpLocalPort(id: number): number;
+  /** Connects the UDP socket to the address at engineParamPtr()+16 and `port` (0: disconnects); 0 or -error. */
+  udpConnect(id: number, port: number): number;
+  /** Closes the UDP socket; 0 or -error. */
+  udpClose(id: number): number;
+  /** The UDP receive region (records UDP_RECV). */
+  udpRxPtr(): number;
+  /** Bytes of the UDP receive region (0 before the first bind). */
+  udpRxCapacity(): number;
+  /** Records waiting in the UDP receive region. */
+  udpRxCount(): number;
+  /** Bytes they take. */
+  udpRxUsed(): number;
+  /** Drops the records read. */
+  udpRxClear(): void;
+  /** The UDP send region (records UDP_SEND); 0 before the first bind. */
+  udpTxPtr(): number;
+  /** Bytes of the UDP send region. */
+  udpTxCapacity(): number;
+  /** Builds `count` send records from byte `offset` into the output; returns how many it took. */
+  udpSend(offset: number, count: number): number;
+  /** The UDP counters: u32 cells (UDP_COUNTER_NAMES). */
+  udpCountersPtr(): number;
+  /** Number of UDP counter cells. */
+  udpCountersLength(): number;
+  /** Bound UDP sockets. */
+  udpLiveSockets(): number;
 }
 
 // ---- RX and TX regions: packet records ----
@@ -181,7 +230,16 @@ export const ConfigKey = {
   memoryLimit: 36,
   quickAcks: 37,
   timeWaitMax: 38,
+  neighbourEntries: 39,
+  udpSockets: 40,
+  udpRxRegion: 41,
+  udpTxRegion: 42,
+  udpUnreachableRate: 43,
+  udpUnreachableBurst: 44,
 } as const;
+
+/** @internal Interface kinds of ifaceConfigure (assembly/engine/iface.ts IfKind). */
+export const IFACE_KIND = { ip: 1, ethernet: 2 } as const;
 
 /** @internal Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
 export const REGION_MAX = 1 << 26;
@@ -209,7 +267,7 @@ export const EVENT_SIZE = 64;
 /** @internal Field offsets in an event record (assembly/engine/events.ts, the layout at its top). */
 export const EVENT = {
   type: 0, code: 2, id: 4, a: 8, ack: 12, window: 16, length: 20, options: 24, mss: 28, tsVal: 32, tsEcr: 36,
-  /** Three SACK blocks as (u32 left, u32 right) pairs. */
+  /** Three SACK blocks as (u32 left, u32 right) pairs; an ADDRESS_CONFLICT's address (16 bytes). */
   sack: 40,
 } as const;
 
@@ -236,6 +294,8 @@ export const EventType = {
   state: 10,
   segmentIn: 11,
   segmentOut: 12,
+  addressConflict: 13,
+  udpError: 14,
 } as const;
 
 // ---- Counters (assembly/engine/counters.ts) ----
@@ -248,10 +308,42 @@ export const COUNTER_NAMES = [
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
   "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts", "cwndReductions",
+  "framesIn", "framesNotForUs", "framesVlanDropped", "framesDropped", "ipNotForUs", "arpIn", "arpDropped", "arpNotForUs",
+  "arpRepliesSent", "arpRequestsSent", "addressConflicts", "ndIn", "ndDropped", "ndNotForUs", "nsSent", "naSent", "raSent",
+  "dadDuplicates", "neighbourPending", "neighbourPendingDropped", "neighbourFailed", "neighbourEvicted", "neighbourFull",
 ] as const;
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
 export const COUNTER_BASE = 32;
+
+/** UDP counters (assembly/engine/udpcounters.ts UdpCounter), in their own region (udpCountersPtr). */
+export const UDP_COUNTER_NAMES = [
+  "udpDatagramsIn", "udpDelivered", "udpBadTruncated", "udpBadLength", "udpBadChecksum", "udpBadZeroChecksumV6",
+  "udpNoPort", "udpUnreachableSent", "udpUnreachableRateLimited", "udpUnreachableSuppressed", "udpReceiveRegionFull",
+  "udpDatagramsOut", "udpSendInvalid", "udpIcmpUnreachableIn", "udpIcmpUnreachableIgnored", "udpSendNoInterface",
+] as const;
+
+// ---- UDP regions (assembly/engine/udp.ts) ----
+
+/** @internal Bytes of a UDP receive record before its payload (assembly/engine/udp.ts UDP_RECV_HEADER). */
+export const UDP_RECV_HEADER = 48;
+/** @internal Bytes of a UDP send record before its payload (assembly/engine/udp.ts UDP_SEND_HEADER). */
+export const UDP_SEND_HEADER = 56;
+/** @internal Field offsets in UDP receive and send records (the layouts at the top of assembly/engine/udp.ts). */
+export const UDP_RECORD = {
+  payloadLen: 0, socketId: 4, ipVersion: 8, flags: 9, srcPort: 10, dstPort: 12, ifIndex: 14, srcAddress: 16, dstAddress: 32,
+  /** Send records only: the destination MAC of a frame (flag UDP_TX_FRAME). */
+  mac: 48,
+} as const;
+/** @internal Receive record flags (assembly/engine/udp.ts RX_BROADCAST, RX_MULTICAST). */
+export const UDP_RX_FLAG = { broadcast: 1, multicast: 2 } as const;
+/** @internal Send record flag: a frame for interface ifIndex to the MAC at UDP_RECORD.mac (assembly/engine/udp.ts TX_FRAME). */
+export const UDP_TX_FRAME = 1;
+
+/** @internal Bytes a UDP record of `payloadLen` bytes takes after a header of `header` bytes, padded to 4. */
+export function udpRecordSize(header: number, payloadLen: number): number {
+  return header + ((payloadLen + 3) & ~3);
+}
 
 // ---- STATUS (assembly/engine/status.ts connStatus) ----
 

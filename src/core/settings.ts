@@ -78,7 +78,7 @@ export interface EngineConfig {
   nagle?: Flag;
   /** Default user timeout, ms: how long sent data may stay unacknowledged; 0: none (RFC 9293 3.8.3, RFC 5482). Default 0. */
   userTimeoutMs?: number;
-  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies) between two outputs. Integer 4096..2^26, default 65536. */
+  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies, ARP and neighbour discovery) between two outputs. Integer 4096..2^26, default 98304. */
   controlQueue?: number;
   /** An event for every state transition. Default true. */
   stateEvents?: Flag;
@@ -90,6 +90,18 @@ export interface EngineConfig {
   quickAcks?: number;
   /** Connections kept in compact TIME-WAIT, outside the `maxConnections` slots; 0: as many as `maxConnections`; fixed at start. Integer 0..2^20, default 0. */
   timeWaitMax?: number;
+  /** Entries of the neighbour cache (ARP and IPv6 neighbour discovery) for Ethernet links, about 52 bytes each; fixed once the first Ethernet link is attached. Integer 4..2^20, default 1024. */
+  neighbourEntries?: number;
+  /** Bound UDP sockets the port table holds; fixed at start (taken on the first bind). Integer 1..65535, default 1024. */
+  udpSockets?: number;
+  /** Bytes of the UDP receive region the stack drains each turn; past it datagrams are dropped and counted. Integer 69632..2^26, default 131072. */
+  udpRxRegion?: number;
+  /** Bytes of the UDP send region (datagrams queued per engine call). Integer 69632..2^26, default 131072. */
+  udpTxRegion?: number;
+  /** ICMP port unreachable errors sent a second at most (RFC 4443 2.4 (f)); 0: none. Integer, default 100. */
+  udpUnreachableRate?: number;
+  /** How many of them may go in one burst. Integer, at least 1, default 10. */
+  udpUnreachableBurst?: number;
 }
 
 /**
@@ -135,6 +147,7 @@ const U32 = 0xffffffff;
 const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   maxConnections: [1, 1 << 20, true],
   timeWaitMax: [0, 1 << 20, true],
+  neighbourEntries: [4, 1 << 20, true],
   maxHalfOpenTotal: [0, U32, true],
   maxHalfOpenPerListener: [0, U32, true],
   sendBuffer: [1024, 1 << 30, true],
@@ -172,6 +185,11 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   synCookies: "flag",
   memoryLimit: [0, 2 ** 48, true],
   quickAcks: [0, U32, true],
+  udpSockets: [1, 65535, true],
+  udpRxRegion: [65536 + 4096, REGION_MAX, true],
+  udpTxRegion: [65536 + 4096, REGION_MAX, true],
+  udpUnreachableRate: [0, U32, true],
+  udpUnreachableBurst: [1, U32, true],
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */

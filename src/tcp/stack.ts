@@ -35,9 +35,9 @@
 //
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
-import { Engine, type EngineCounters } from "../core/engine.js";
+import { Engine, type EngineCounters, type UdpCounters } from "../core/engine.js";
 import { EventType } from "../core/boundary.js";
-import { TcpwasmError, connectionError } from "../core/errors.js";
+import { TcpwasmError, connectionError, engineErrorCode } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
 import { TCP_STATES } from "../core/trace.js";
@@ -46,11 +46,15 @@ import {
   invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validatePort,
 } from "../core/validate.js";
 import { LocalAddresses } from "../net/addresses.js";
-import { validateLink, type Link } from "../net/link.js";
+import { checkedFraming, validateLink, type Link } from "../net/link.js";
+import { formatMac } from "../net/mac.js";
+import { validateEdgeOptions } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
+import { UdpSockets, type OpenUdpOptions, type StackUdpSocket, type UdpMessage } from "./udp.js";
+import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
@@ -60,6 +64,9 @@ import {
   type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
 } from "./options.js";
 
+/** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
+const ETHERNET_HEADER = 14;
+
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
@@ -67,6 +74,7 @@ export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCo
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
+export { StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions } from "./udp.js";
 
 /** Output drains a queued pump may postpone in a row (see Stack#queuedDrain). */
 const MAX_DRAIN_DEFERRALS = 4;
@@ -98,6 +106,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
+  readonly addressConflicts: string[] = [];
+  /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
+  onAddressConflict?: (address: string, link: Link) => void;
   readonly #local: LocalAddresses;
   /** Packets to ourselves from the current drain, taken back in once it ends. */
   #loopback: Uint8Array[] = [];
@@ -125,6 +137,8 @@ export class Stack {
   #closed = false;
   /** How the output drain waits for the code the turn set off (src/tcp/drain.ts). */
   readonly #drainWait: DrainWait = drainWait();
+  /** The UDP sockets (src/tcp/udp.ts). */
+  readonly #udp: UdpSockets;
   #drainQueued = false;
   #drainDeferrals = 0;
 
@@ -137,6 +151,22 @@ export class Stack {
     this.#now = options.now ?? (() => performance.now());
     this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
+    this.#udp = new UdpSockets({
+      engine,
+      local,
+      checkOpen: () => this.#checkOpen(),
+      wantOutput: () => this.wantOutput(),
+      flushNow: () => this.#flushOutput(this.engineNow()),
+      pathMtu: (version, bytes) => {
+        if (this.#local.loopsBack(version, bytes, 0)) return LOOPBACK_MTU;
+        const link = this.#routing.routeTo(version, bytes, 0);
+        return link === undefined ? 0 : link.mtu || DEFAULT_MTU;
+      },
+      interfaceOf: (link) => this.#routing.links.findIndex((l) => l.link === link),
+      countNoRoute: () => {
+        this.stackCounters.noRoute++;
+      },
+    });
   }
 
   /**
@@ -169,9 +199,29 @@ export class Stack {
     const o = optionsObject(options, "options");
     validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
+    const ethernet = checkedFraming(link) === "ethernet";
+    const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const attached = this.#routing.attach(link, o.routes);
+    this.engine.configureInterface(attached.ifIndex, {
+      kind: attached.framing,
+      mtu: attached.mtu || this.engine.configuredMtu(),
+      mac: edge?.mac,
+      router: edge?.router,
+      addresses: ethernet ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
+      gateways: edge?.gateways,
+      routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
+    }, this.#now());
+    if (edge) attached.mac = edge.mac;
     link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
+  macAddress(link: Link): string | undefined {
+    const l = this.#routing.links.find((a) => a.link === link);
+    return l?.mac && formatMac(l.mac);
   }
 
   /**
@@ -246,9 +296,17 @@ export class Stack {
     return listener;
   }
 
-  /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
-  counters(): EngineCounters & StackCounters {
-    return { ...this.engine.counters(), ...this.stackCounters };
+  /**
+   * A UDP socket (src/tcp/udp.ts): bound at once, `onMessage` called with each datagram it receives.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE, EADDRNOTAVAIL (an address the stack does not own), EADDRINUSE, ENOBUFS (the port table is full), or ERR_SOCKET_CLOSED on a closed stack.
+   */
+  openUdp(options: OpenUdpOptions | undefined, onMessage: (message: UdpMessage) => void): StackUdpSocket {
+    return this.#udp.open(options, onMessage);
+  }
+
+  /** Engine counters (including ICMP echo replies), UDP counters, plus the stack's own drops. */
+  counters(): EngineCounters & UdpCounters & StackCounters {
+    return { ...this.engine.counters(), ...this.engine.udpCounters(), ...this.stackCounters };
   }
 
   /** Aborts every connection (RST), closes the listeners and the links, stops the timer. */
@@ -268,6 +326,7 @@ export class Stack {
     this.engine.events(ignoreEvent);
     this.#flushOutput(now);
     this.#closed = true;
+    this.#udp.closeAll();
     for (const c of conns) {
       try {
         c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
@@ -403,6 +462,10 @@ export class Stack {
       return;
     }
     const largest = this.engine.largestPacket;
+    if (l.framing === "ethernet") {
+      this.#receiveFrames(l, packets, largest);
+      return;
+    }
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
@@ -421,7 +484,27 @@ export class Stack {
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.#now(), l.mtu);
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
+    this.kick();
+  }
+
+  /**
+   * Frames from an Ethernet link go to the core whole: it parses them, answers ARP and neighbour
+   * discovery and takes the IP packets addressed to the link's addresses (assembly/engine/frames.ts).
+   */
+  #receiveFrames(l: AttachedLink, frames: Uint8Array[], largest: number): void {
+    let ours = frames;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      if (f instanceof Uint8Array && f.length >= ETHERNET_HEADER && f.length <= largest) {
+        if (ours !== frames) ours.push(f);
+        continue;
+      }
+      this.stackCounters.linkDropped++;
+      if (ours === frames) ours = frames.slice(0, i);
+    }
+    if (ours.length === 0) return;
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
     this.kick();
   }
 
@@ -436,7 +519,7 @@ export class Stack {
         const now = (this.#turnNow = this.#now());
         this.engine.timers(now);
         const events = this.engine.events(this.#dispatch);
-        let moved = false;
+        let moved = this.#udp.deliver();
         if (this.#readPending.size > 0) {
           // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
           const list = this.#readList;
@@ -519,11 +602,20 @@ export class Stack {
   };
 
   #dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
+    if (type === EventType.addressConflict) {
+      const e = this.engine.eventAt(at);
+      if (e?.type === "addressConflict") this.#addressConflict(e.address, e.ifIndex);
+      return;
+    }
     if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
       this.#traced(type, id, a, at);
       return;
     }
     this.#userEvents = true;
+    if (type === EventType.udpError) {
+      this.#udp.error(id, new TcpwasmError(engineErrorCode(code), "an ICMP port unreachable error came back for a datagram this socket sent"));
+      return;
+    }
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
@@ -567,6 +659,16 @@ export class Stack {
     }
   }
 
+  /**
+   * Another node on an Ethernet link holds one of our IPv6 addresses (RFC 4862 5.4.5): the core stops
+   * answering for it there; the stack records it and tells `onAddressConflict`.
+   */
+  #addressConflict(address: string, ifIndex: number): void {
+    const link = this.#routing.links[ifIndex]?.link;
+    this.addressConflicts.push(address);
+    if (link) this.onAddressConflict?.(address, link);
+  }
+
   /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
   #traced(type: number, id: number, a: number, at: number): void {
     const conn = this.#connections.get(id) ?? this.#lingering.get(id);
@@ -590,6 +692,7 @@ export class Stack {
 
   /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
   #flushOutput(now: number): void {
+    this.#udp.flush(() => this.engine.output(now, this.#sendPacket, true));
     this.engine.output(now, this.#sendPacket, true);
     this.#routing.sendQueued();
     if (this.#loopback.length !== 0) {
@@ -600,7 +703,14 @@ export class Stack {
     }
   }
 
-  readonly #sendPacket = (packet: Uint8Array): void => {
+  readonly #sendPacket = (packet: Uint8Array, ifIndex: number): void => {
+    if (ifIndex >= 0) {
+      // A frame the core built for an Ethernet link (its header, next hop resolved).
+      const l = this.#routing.links[ifIndex];
+      if (l) l.batch.push(packet);
+      else this.stackCounters.noRoute++;
+      return;
+    }
     const at = destinationAt(packet);
     if (at >= 0 && this.#local.loopsBack(at === 16 ? 4 : 6, packet, at)) {
       this.#loopback.push(packet);
