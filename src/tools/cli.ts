@@ -17,6 +17,7 @@ import { renderLadder } from "./ladder.js";
 import { Prng } from "../core/prng.js";
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { loadEngine } from "../core/loader.js";
+import { relayCommand } from "./relay-cli.js";
 import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
@@ -443,6 +444,8 @@ async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case "connect":
         return await connect(rest);
+      case "relay":
+        return await relayCommand(rest);
       case "version":
       case "--version": {
         const engine = await loadEngine();

@@ -24,7 +24,7 @@ import { invalidValue, optionsObject, validateFunction, validateInteger, validat
 import { DEFAULT_MTU, type Link, type PacketHandler } from "../net/link.js";
 import { createWebSocketLink, type WebSocketLike, type WebSocketLink } from "../net/websocket-link.js";
 import { ClientTable, type ClientAccount, type ClientLimits } from "./relay-limits.js";
-import { DestinationPolicy, parseAllowPattern, systemResolve, tokenMatches, type Resolve } from "./relay-policy.js";
+import { DestinationPolicy, parseAllowPattern, systemResolve, tokenMatches, type DestinationVerdict, type Resolve } from "./relay-policy.js";
 
 /** Who a client is, as the relay logs and limits it. */
 export interface RelayClient {
@@ -64,6 +64,14 @@ export interface RelayLogEntry {
   url?: string;
 }
 
+/** What packet mode's attach may use of the relay: its allow-list and its log. */
+export interface RelayContext {
+  /** Judges a destination with the relay's allow-list (names resolved, every address checked). */
+  check(host: string, port: number): Promise<DestinationVerdict>;
+  /** Writes one log entry (time added). */
+  log(entry: Omit<RelayLogEntry, "time">): void;
+}
+
 /** Packet mode: what each packet-mode client's link is joined to. */
 export interface RelayPacketOptions {
   /** "ip" (default) or "ethernet", as the page's link. */
@@ -71,7 +79,7 @@ export interface RelayPacketOptions {
   /** The links' IP MTU. Default 1500. */
   mtu?: number;
   /** Joins a client's link to something; returns (or resolves to) what undoes it when the client leaves. A rejection refuses the client. */
-  attach: (link: Link, client: RelayClient) => (() => void) | Promise<() => void>;
+  attach: (link: Link, client: RelayClient, relay: RelayContext) => (() => void) | Promise<() => void>;
 }
 
 /** Options of createRelay. */
@@ -213,6 +221,8 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
   const sessions = new Set<Session>();
   const now = () => performance.now();
   const emit = (entry: Omit<RelayLogEntry, "time">) => log({ time: new Date().toISOString(), ...entry });
+
+  const context: RelayContext = { check: (h, port) => policy.check(h, port), log: emit };
 
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
@@ -477,7 +487,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       release();
     });
     Promise.resolve()
-      .then(() => p.attach(metered, client))
+      .then(() => p.attach(metered, client, context))
       .then(
         (undo) => {
           if (ended) return undo();
