@@ -19,6 +19,7 @@ import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
 import { networkOptions, planNetwork, type NetworkPlan, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
+import { relayCommand } from "./relay-cli.js";
 import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
@@ -428,6 +429,8 @@ async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case "connect":
         return await connect(rest);
+      case "relay":
+        return await relayCommand(rest);
       case "version":
       case "--version": {
         const engine = await loadEngine();
