@@ -17,6 +17,7 @@ import { NbState, nbFind, nbCreate, nbHold, nbAt, enterState, nbEpoch } from "./
 import { arpArrives, solicit } from "./resolve";
 import { isOurGroup } from "./ndisc";
 import { count, Counter } from "./counters";
+import { anyDestinationOf, AnyDestination } from "./forward";
 
 const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 
@@ -87,16 +88,18 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
     const dst = load<u32>(p + 16);
     const k = ownAddressIndex(ifIndex, 4, dst, 0);
     if (k >= 0) return true;
-    if (<u32>load<u8>(p + 9) == IPPROTO_TCP) return false;
-    if (dst == 0xffffffff || dst == 0x010000e0) return true;
-    return isDirectedBroadcast(ifIndex, dst);
+    if (dst == 0xffffffff || dst == 0x010000e0) return <u32>load<u8>(p + 9) != IPPROTO_TCP;
+    if (isDirectedBroadcast(ifIndex, dst)) return <u32>load<u8>(p + 9) != IPPROTO_TCP;
+    // A gateway interface (forward.ts) stands in for every unicast destination; not for a group.
+    return (anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) != 0 && (dst & 0xf0) != 0xe0;
   }
   if (len < 40) return true;
   const a = load<u64>(p + 24);
   const b = load<u64>(p + 32);
   const k = ownAddressIndex(ifIndex, 6, a, b);
   if (k >= 0) return addressAt(ifIndex, <u32>k).dad != Dad.DUPLICATE;
-  if ((a & 0xff) != 0xff || <u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
+  if ((a & 0xff) != 0xff) return (anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) != 0;
+  if (<u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
   return isOurGroup(ifIndex, a, b);
 }
 

@@ -87,7 +87,15 @@ export interface InterfaceConfig {
   gateways?: AddressBytes[];
   /** The destination prefixes the host routes over this link. */
   routes: InterfacePrefix[];
+  /**
+   * Gateway mode (assembly/engine/forward.ts): IP packets for any unicast destination are taken (TCP
+   * to the any-destination listener), and with `echo` echo requests to any destination are answered.
+   */
+  anyDestination?: { echo: boolean };
 }
+
+/** assembly/engine/forward.ts Refusal. */
+const REFUSAL = { reset: 0, host: 1, port: 2, admin: 3 } as const;
 
 /** What Engine.listen listens on (RFC 9293 3.10.1, passive OPEN). */
 export interface ListenOptions {
@@ -272,6 +280,7 @@ export class Engine {
       check(x.ifaceAddRoute(ifIndex, r.version, r.prefixLength), "interface route");
     }
     this.#views.u8.fill(0, p, p + PARAM.size);
+    if (config.anyDestination) check(x.ifaceSetAnyDestination(ifIndex, config.anyDestination.echo ? 3 : 1), "interface any destination");
     check(x.ifaceUp(ifIndex, now), "interface up");
   }
 
@@ -471,6 +480,31 @@ export class Engine {
       check(r, r === -ENGINE_ENOBUFS ? this.#exhausted(what) : what);
     }
     return id;
+  }
+
+  /**
+   * Passive OPEN of the any-destination listener of `ipVersion`: SYNs on gateway interfaces that no
+   * other listener takes arrive as synHeld events, each answered by acceptHeld or refuseHeld.
+   */
+  listenAny(ipVersion: 4 | 6, backlog = 0, connection: ConnectionOptions = {}): number {
+    const id = this.create(connection);
+    const r = this.#x.connListenAny(id, ipVersion, backlog);
+    if (r < 0) {
+      this.#x.connReleaseMs(id, 0);
+      const what = `listen on any IPv${ipVersion} destination`;
+      check(r, r === -ENGINE_ENOBUFS ? this.#exhausted(what) : what);
+    }
+    return id;
+  }
+
+  /** The far side of held connection `id` is connected: its SYN,ACK leaves at the next output. */
+  acceptHeld(id: number): void {
+    check(this.#x.connAcceptHeld(id), "accept held connection");
+  }
+
+  /** Refuses held connection `id` with a RST or an ICMP destination unreachable; a closed event follows. */
+  refuseHeld(id: number, how: "reset" | "host" | "port" | "admin"): void {
+    check(this.#x.connRefuseHeld(id, REFUSAL[how]), "refuse held connection");
   }
 
   /** Copies as much of `data` into the send ring as fits; returns the bytes taken. */

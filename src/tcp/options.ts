@@ -3,7 +3,7 @@
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "../core/settings.js";
 import { FLAVORS, type Flavor } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
-import { validateArray, validateFunction, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
+import { validateArray, validateBoolean, validateFunction, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
 import type { StackConnection } from "./connection.js";
 import type { StackTimers } from "./timer.js";
 
@@ -79,6 +79,19 @@ export interface AttachOptions {
    * prefixes (autonomous for a /64), the link MTU and a router lifetime, and answers router solicitations.
    */
   router?: boolean;
+  /**
+   * Gateway mode: the stack stands in for every destination on this link, as slirp or a NAT router
+   * does for its guests. IP packets to any unicast address are taken (not only the stack's own),
+   * TCP connections to them go to Stack.openForwarder's callback, and echo requests to any address
+   * are answered unless `{ echo: false }`.
+   */
+  anyDestination?: boolean | { echo?: boolean };
+}
+
+/** Stack.openForwarder's options. */
+export interface OpenForwarderOptions {
+  /** Cap on held and half-open connections per IP version (RFC 4987 3.1); past it, SYN cookies. Default: the engine's `maxHalfOpenPerListener`. */
+  backlog?: number;
 }
 
 /** What the stack itself dropped (the engine counts the rest, see Stack.counters). */
@@ -98,11 +111,27 @@ export interface StackCounters {
 
 const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);
 /** @internal */
-export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router"]);
+export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router", "anyDestination"]);
 /** @internal */
 export const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
 /** @internal */
 export const OPEN_LISTENER_KEYS: ReadonlySet<string> = new Set(["port", "address", "backlog"]);
+
+/** @internal */
+export const FORWARDER_KEYS: ReadonlySet<string> = new Set(["backlog"]);
+
+/** @internal Stack.attach's anyDestination, as the engine takes it (undefined: off). */
+export function validateAnyDestination(value: unknown): { echo: boolean } | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { echo: true };
+  validateObject(value, "options.anyDestination");
+  validateKnownKeys(value, "options.anyDestination", ANY_DESTINATION_KEYS);
+  const echo = (value as { echo?: unknown }).echo;
+  if (echo !== undefined) validateBoolean(echo, "options.anyDestination.echo");
+  return { echo: echo !== false };
+}
+
+const ANY_DESTINATION_KEYS: ReadonlySet<string> = new Set(["echo"]);
 
 /** @internal createStack's checks (the addresses' own are parsePrefix's). */
 export function validateStackOptions(options: unknown): asserts options is StackOptions {
