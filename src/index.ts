@@ -8,7 +8,13 @@ export { createDhcpServer, type DhcpServerOptions } from "./net/dhcp-server.js";
 export type { DhcpServer, DhcpReply, DhcpLease, DhcpLeaseState, DhcpServerCounters } from "./net/dhcp-pool.js";
 export type { DhcpRefusal } from "./net/dhcp-message.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./tools/pcap.js";
-export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
+export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters, HeldConnection, type Refusal, type OpenForwarderOptions } from "./tcp/stack.js";
+// Gateway mode and the guests' network: the forwarder (TCP to any destination, spliced to a duplex
+// or Web Streams), port forwarding into the stack's network, and a learning Ethernet bridge.
+export { serveForwarder, refusalFor, type Forwarder, type ForwarderOptions, type ForwarderCounters, type ForwardInfo, type ForwardDecision, type ForwardPolicy, type FarSide } from "./gateway/forwarder.js";
+export { splice, type DuplexLike, type StreamPair, type SpliceResult } from "./gateway/splice.js";
+export { forwardConnection, type ForwardTarget } from "./gateway/port-forward.js";
+export { createBridge, Bridge, type BridgeOptions, type BridgePortOptions, type BridgeCounters } from "./net/bridge.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
 // the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP (dns-tcp).
