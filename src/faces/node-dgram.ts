@@ -27,17 +27,20 @@ import type { StackUdpSocket, UdpMessage } from "../tcp/udp.js";
 import { familyOf, validateNetPort, validateStack, type Family } from "./node-args.js";
 import { NetError, toNetError } from "./node-errors.js";
 
+/** node:dgram's socket types. */
 export type SocketType = "udp4" | "udp6";
 
 /** Options of createSocket, as node:dgram takes them. */
 export interface DgramSocketOptions {
+  /** "udp4" or "udp6". */
   type: SocketType;
   /** Share the port with other sockets that ask the same (SO_REUSEADDR). Default false. */
   reuseAddr?: boolean;
   /** Accepted for node:dgram's sake: "udp6" sockets speak IPv6 only anyway. */
   ipv6Only?: boolean;
-  /** Reported by getRecvBufferSize / getSendBufferSize (the engine's regions do the buffering). */
+  /** Reported by getRecvBufferSize (the engine's regions do the buffering). */
   recvBufferSize?: number;
+  /** Reported by getSendBufferSize. */
   sendBufferSize?: number;
   /** Closes the socket when aborted. */
   signal?: AbortSignal;
@@ -45,16 +48,23 @@ export interface DgramSocketOptions {
 
 /** Where a message came from: rinfo of the 'message' event. */
 export interface RemoteInfo {
+  /** The sender's address. */
   address: string;
+  /** "IPv4" or "IPv6". */
   family: Family;
+  /** The sender's port. */
   port: number;
+  /** Bytes in the message. */
   size: number;
 }
 
 /** socket.address() and socket.remoteAddress(). */
 export interface AddressInfo {
+  /** The address. */
   address: string;
+  /** "IPv4" or "IPv6". */
   family: Family;
+  /** The port. */
   port: number;
 }
 
@@ -302,21 +312,25 @@ export class Socket extends EventEmitter {
     return ttl;
   }
 
+  /** The size given as recvBufferSize (or set since). */
   getRecvBufferSize(): number {
     this.#checkRunning();
     return this.#recvBufferSize;
   }
 
+  /** The size given as sendBufferSize (or set since). */
   getSendBufferSize(): number {
     this.#checkRunning();
     return this.#sendBufferSize;
   }
 
+  /** Remembers the size (the engine's regions do the buffering). */
   setRecvBufferSize(size: number): void {
     validateInteger(size, "size", 0, 2 ** 31 - 1);
     this.#recvBufferSize = size;
   }
 
+  /** Remembers the size (the engine's regions do the buffering). */
   setSendBufferSize(size: number): void {
     validateInteger(size, "size", 0, 2 ** 31 - 1);
     this.#sendBufferSize = size;
@@ -327,6 +341,7 @@ export class Socket extends EventEmitter {
     return this;
   }
 
+  /** Nothing to do, as ref(). */
   unref(): this {
     return this;
   }

@@ -44,19 +44,25 @@ export interface UDPSocketOptions {
 export interface UDPMessage {
   /** The payload. */
   data: Uint8Array;
-  /** The peer (in bound mode, required when writing). */
+  /** The peer's address (in bound mode, required when writing). */
   remoteAddress?: string;
+  /** The peer's port (in bound mode, required when writing). */
   remotePort?: number;
 }
 
 /** What UDPSocket.opened resolves to. */
 export interface UDPSocketOpenInfo {
+  /** The messages received. */
   readable: ReadableStream<UDPMessage>;
+  /** The messages to send. */
   writable: WritableStream<UDPMessage>;
-  /** Connected mode only. */
+  /** The peer's address (connected mode only). */
   remoteAddress?: string;
+  /** The peer's port (connected mode only). */
   remotePort?: number;
+  /** The bound address. */
   localAddress: string;
+  /** The bound port. */
   localPort: number;
 }
 

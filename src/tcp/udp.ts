@@ -36,6 +36,7 @@ export interface OpenUdpOptions {
   localPort?: number;
   /** Connect at once to this peer (with remotePort): datagrams from elsewhere are not taken. */
   remoteAddress?: string;
+  /** The peer's port, with remoteAddress. */
   remotePort?: number;
   /** Share the port with other sockets that ask the same (SO_REUSEADDR), e.g. several DHCP or multicast listeners. */
   reuseAddress?: boolean;
@@ -47,7 +48,9 @@ export interface OpenUdpOptions {
 export interface UdpMessage {
   /** The payload (a view of a copy: the handler's to keep). */
   data: Uint8Array;
+  /** The sender's address. */
   remoteAddress: string;
+  /** The sender's port. */
   remotePort: number;
   /** The address it was sent to: one of ours, or a broadcast or multicast address. */
   localAddress: string;
@@ -70,9 +73,11 @@ const HEADERS = { 4: 28, 6: 48 } as const;
 /** Bind attempts for a socket on both IP versions with an ephemeral port, when the second version's port is taken. */
 const DUAL_BIND_TRIES = 16;
 
-/** What a stack gives its UDP sockets (src/tcp/stack.ts implements it). */
+/** @internal What a stack gives its UDP sockets (src/tcp/stack.ts implements it). */
 export interface UdpHost {
+  /** The stack's engine. */
   readonly engine: Engine;
+  /** The stack's own addresses. */
   readonly local: LocalAddresses;
   /** Throws ERR_SOCKET_CLOSED on a closed stack. */
   checkOpen(): void;
@@ -130,9 +135,11 @@ class AddressText {
 export class StackUdpSocket {
   /** The bound address: one of ours, or the wildcard ("0.0.0.0", "::"; "::" for both versions). */
   readonly localAddress: string;
+  /** The bound port. */
   readonly localPort: number;
-  /** The peer when connected. */
+  /** The peer's address when connected. */
   remoteAddress: string | undefined;
+  /** The peer's port when connected. */
   remotePort: number | undefined;
   #closed = false;
   #onError: ((error: TcpwasmError) => void) | undefined;
@@ -269,10 +276,7 @@ export class StackUdpSocket {
     if (data.length + HEADERS[version] > mtu) {
       throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the path's MTU of ${mtu} (${HEADERS[version]} bytes of headers; fragments are not sent)`);
     }
-    return this.#sockets.queue({
-      socketId: id, ipVersion: version, source, destination: dest.bytes, destinationPort: destPort, payload: data,
-      ifIndex: mac ? this.#ifIndex : undefined, mac,
-    });
+    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac);
   }
 
   /** Sets the handler for ICMP errors about this socket's datagrams (ECONNREFUSED, connected sockets only). */
@@ -404,11 +408,13 @@ export class UdpSockets {
   }
 
   /** @internal Queues one datagram in the engine's send region (flushing it first when full). */
-  queue(d: Parameters<Engine["udpQueue"]>[0]): boolean {
-    if (!this.engine.udpQueue(d)) {
+  queue(id: number, version: 4 | 6, source: Uint8Array, destination: Uint8Array, port: number, data: Uint8Array, ifIndex: number,
+    mac: Uint8Array | undefined): boolean {
+    const e = this.engine;
+    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
       this.host.flushNow();
-      if (!this.engine.udpQueue(d)) {
-        throw new TcpwasmError("EMSGSIZE", `a datagram of ${d.payload.length} bytes does not fit the engine's UDP send region`);
+      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+        throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the engine's UDP send region`);
       }
     }
     this.host.wantOutput();

@@ -298,8 +298,8 @@ describe("send", () => {
     const e = await engine();
     const s = bind(e, undefined, 4000);
     const s6 = bind(e, undefined, 4000, { version: 6 });
-    expect(e.udpQueue({ socketId: s, ipVersion: 4, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload: text("hello") })).toBe(true);
-    expect(e.udpQueue({ socketId: s6, ipVersion: 6, source: bytesOf(US6), destination: bytesOf(PEER6), destinationPort: 53, payload: text("") })).toBe(true);
+    expect(e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("hello"))).toBe(true);
+    expect(e.udpQueue(s6, 6, bytesOf(US6), bytesOf(PEER6), 53, text(""))).toBe(true);
     expect(e.udpFlush(() => {})).toBe(2);
     const out = takeOutput(e, 0).map(readPacket);
     expect(out).toEqual([
@@ -314,10 +314,9 @@ describe("send", () => {
     const s = bind(e, undefined, 4000);
     const gone = bind(e, undefined, 4001);
     e.udpClose(gone);
-    const d = { ipVersion: 4 as const, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload: text("x") };
-    e.udpQueue({ ...d, socketId: gone });
-    e.udpQueue({ ...d, socketId: s, ipVersion: 6, source: bytesOf(US6), destination: bytesOf(PEER6) });
-    e.udpQueue({ ...d, socketId: s });
+    e.udpQueue(gone, 4, bytesOf(US), bytesOf(PEER), 53, text("x"));
+    e.udpQueue(s, 6, bytesOf(US6), bytesOf(PEER6), 53, text("x"));
+    e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("x"));
     e.udpFlush(() => {});
     expect(takeOutput(e, 0).map(readPacket).map((p) => p.srcPort)).toEqual([4000]);
     expect(e.udpCounters()).toMatchObject({ udpSendInvalid: 2, udpDatagramsOut: 1 });
@@ -330,7 +329,7 @@ describe("send", () => {
     let drains = 0;
     for (let i = 0; i < 100; i++) {
       const payload = new Uint8Array(400).fill(i);
-      expect(e.udpQueue({ socketId: s, ipVersion: 4, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload })).toBe(true);
+      expect(e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, payload)).toBe(true);
     }
     e.udpFlush(() => {
       drains++;
