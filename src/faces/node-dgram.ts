@@ -16,7 +16,7 @@
 // or an 'error' event. As node:dgram on Linux, an ICMP port unreachable error about a connected
 // socket's datagram is an 'error' event (ECONNREFUSED, syscall "recvmsg").
 // What differs, because a stack has no resolver and no file descriptors: addresses must be IP
-// addresses, "udp6" sockets speak IPv6 only (as with ipv6Only), and ref()/unref() do nothing.
+// addresses and "udp6" sockets speak IPv6 only (as with ipv6Only).
 import { EventEmitter } from "node:events";
 import { Buffer } from "node:buffer";
 import { TcpwasmError } from "../core/errors.js";
@@ -97,6 +97,7 @@ export class Socket extends EventEmitter {
   #state: "unbound" | "bound" | "closed" = "unbound";
   #remote: AddressInfo | undefined;
   #broadcast = false;
+  #refed = true;
   #recvBufferSize: number;
   #sendBufferSize: number;
 
@@ -336,13 +337,17 @@ export class Socket extends EventEmitter {
     this.#sendBufferSize = size;
   }
 
-  /** Nothing to do: the stack's timer and links keep a process alive, or not. */
+  /** The socket keeps the Node process alive while open (the default), as node:dgram's. */
   ref(): this {
+    this.#refed = true;
+    this.#sock?.ref();
     return this;
   }
 
-  /** Nothing to do, as ref(). */
+  /** The socket no longer keeps the Node process alive. */
   unref(): this {
+    this.#refed = false;
+    this.#sock?.unref();
     return this;
   }
 
@@ -376,6 +381,7 @@ export class Socket extends EventEmitter {
     this.#sock.onError((error) => {
       if (this.#state === "bound") this.emit("error", toNetError(error, "recvmsg"));
     });
+    if (!this.#refed) this.#sock.unref();
     this.#state = "bound";
   }
 

@@ -167,6 +167,7 @@ export class Stack {
       countNoRoute: () => {
         this.stackCounters.noRoute++;
       },
+      hold: (holder, holds) => this.#lifetime.hold(holder, holds),
     });
   }
 

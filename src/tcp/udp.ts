@@ -93,6 +93,8 @@ export interface UdpHost {
   interfaceMtu(ifIndex: number): number;
   /** Counts a datagram dropped for want of a route. */
   countNoRoute(): void;
+  /** `holder` keeps a Node process alive, or no longer does (lifetime.ts). */
+  hold(holder: object, holds: boolean): void;
 }
 
 function formatAddress(version: 4 | 6, bytes: Uint8Array): string {
@@ -142,6 +144,7 @@ export class StackUdpSocket {
   /** The peer's port when connected. */
   remotePort: number | undefined;
   #closed = false;
+  #refed = true;
   #onError: ((error: TcpwasmError) => void) | undefined;
   readonly #sockets: UdpSockets;
   /** Engine socket ids by IP version (0: none). */
@@ -290,6 +293,24 @@ export class StackUdpSocket {
     if (this.#closed) return;
     this.#closed = true;
     this.#sockets.forget(this);
+    this.#sockets.host.hold(this, false);
+  }
+
+  /** An open socket keeps a Node process alive, as node:dgram's do (the default). */
+  ref(): void {
+    this.#refed = true;
+    if (!this.#closed) this.#sockets.host.hold(this, true);
+  }
+
+  /** The socket no longer keeps a Node process alive. */
+  unref(): void {
+    this.#refed = false;
+    this.#sockets.host.hold(this, false);
+  }
+
+  /** Whether the socket keeps a Node process alive (ref, the default, or unref). */
+  get refed(): boolean {
+    return this.#refed;
   }
 
   /** @internal An ICMP error for engine socket `id`. */
@@ -371,6 +392,7 @@ export class UdpSockets {
     const socket = new StackUdpSocket(this, ids, { 4: versions[0] === 4 ? bound : undefined, 6: versions[0] === 6 ? bound : undefined },
       localText, port, ifIndex, onMessage);
     for (const id of socket.ids) this.#byId.set(id, socket);
+    this.host.hold(socket, true);
     if (remote) {
       try {
         socket.connect(o.remoteAddress!, o.remotePort!);
