@@ -147,11 +147,12 @@ export function udpTxCapacity(): u32 {
 
 /**
  * A UDP datagram addressed to us (input.ts, after parsePacket said NOT_TCP with protocol 17), from
- * interface `ifIndex` (the host's index; 0xffff: loopback): checked,
+ * interface `ifIndex` (the host's index; 0xffff: loopback), `toGroup` when its frame went to a
+ * link-layer broadcast or group or its IP destination is a directed broadcast (frames.ts): checked,
  * then delivered to its socket, to every matching socket for a broadcast or multicast destination, or
  * answered with port unreachable.
  */
-export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, nowUs: i64): void {
+export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, toGroup: bool, nowUs: i64): void {
   udpCount(UdpCounter.DATAGRAMS_IN);
   const r = parseUdp(ptr, len, seg, dgram, config.verifyChecksums);
   if (r != EdgeReason.OK) {
@@ -161,7 +162,9 @@ export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, now
     else if (r == EdgeReason.UDP_ZERO_CHECKSUM_V6) udpCount(UdpCounter.BAD_ZERO_CHECKSUM_V6);
     return;
   }
-  const flags = destinationClass(seg);
+  let flags = destinationClass(seg);
+  // A subnet-directed broadcast (RFC 919), or a unicast packet in a link-layer broadcast frame.
+  if (flags == 0 && toGroup) flags = RX_BROADCAST;
   if (flags != 0) {
     // A group destination goes to every socket that takes it, and is never answered with an error
     // (RFC 1122 3.2.2, 4.1.3.1; RFC 4443 2.4 (e)).

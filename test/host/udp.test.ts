@@ -217,3 +217,46 @@ describe("UDP frames to a named MAC (broadcast, DHCP replies)", () => {
     net.close();
   });
 });
+
+describe("UDP on an Ethernet link: what may not be answered (RFC 1122 3.2.2)", () => {
+  it("a directed broadcast reaches wildcard sockets flagged; a closed port hit by a directed broadcast or a link-layer broadcast frame gets no ICMP error, a unicast one does", async () => {
+    const net = new VirtualNet();
+    const stack = await net.stack({ addresses: ["10.0.2.2/24"], name: "gateway" });
+    const [link, peer] = net.linkPair({ framing: "ethernet" });
+    const frames: Uint8Array[] = [];
+    peer.onReceive((batch) => {
+      for (const f of batch) frames.push(f.slice());
+    });
+    stack.attach(link, { mac: "02:00:00:00:00:02" });
+    await net.advance(10);
+    const heard: UdpMessage[] = [];
+    stack.openUdp({ localPort: 7, localAddress: "0.0.0.0" }, (m) => heard.push(m));
+    const frame = (dstMac: number[], packet: Uint8Array) => {
+      const f = new Uint8Array(14 + packet.length);
+      f.set([...dstMac, 0x02, 0, 0, 0, 0, 0x15, 0x08, 0x00]);
+      f.set(packet, 14);
+      return f;
+    };
+    const BCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const US = [0x02, 0, 0, 0, 0, 0x02];
+    peer.send([frame(US, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 7, payload: "hello" }))]);
+    await net.runUntil(() => heard.length === 1, "the unicast");
+    frames.length = 0;
+    peer.send([
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.255", srcPort: 1, dstPort: 7, payload: "directed" })),
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.255", srcPort: 1, dstPort: 9, payload: "closed, directed" })),
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 9, payload: "closed, link broadcast" })),
+    ]);
+    await net.runUntil(() => heard.length === 2, "the directed broadcast");
+    await net.advance(100);
+    expect(heard[1]).toMatchObject({ localAddress: "10.0.2.255", broadcast: true });
+    expect(frames.filter((f) => f[14 + 9] === 1)).toEqual([]);
+    expect(stack.counters()).toMatchObject({ udpNoPort: 2, udpUnreachableSuppressed: 2, udpUnreachableSent: 0 });
+    // The same closed port, unicast in a unicast frame: answered.
+    peer.send([frame(US, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 9, payload: "closed" }))]);
+    await net.advance(100);
+    // (It waits for ARP: the peer here answers none.)
+    expect(stack.counters()).toMatchObject({ udpNoPort: 3, udpUnreachableSuppressed: 2, udpUnreachableSent: 1 });
+    net.close();
+  });
+});
