@@ -382,6 +382,14 @@ export class Socket extends EventEmitter {
       if (this.#state === "bound") this.emit("error", toNetError(error, "recvmsg"));
     });
     if (!this.#refed) this.#sock.unref();
+    // The stack closed under the socket: 'close', as when a process's sockets go away.
+    this.#sock.onClose((error) => {
+      if (error === undefined || this.#state === "closed") return;
+      this.#state = "closed";
+      this.#sock = undefined;
+      this.#remote = undefined;
+      process.nextTick(() => this.emit("close"));
+    });
     this.#state = "bound";
   }
 

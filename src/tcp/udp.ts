@@ -146,6 +146,7 @@ export class StackUdpSocket {
   #closed = false;
   #refed = true;
   #onError: ((error: TcpwasmError) => void) | undefined;
+  #onClose: ((error: TcpwasmError | undefined) => void) | undefined;
   readonly #sockets: UdpSockets;
   /** Engine socket ids by IP version (0: none). */
   readonly #ids: { 4: number; 6: number };
@@ -288,12 +289,22 @@ export class StackUdpSocket {
     this.#onError = handler;
   }
 
+  /**
+   * Sets the handler called once when the socket closes: by close() (no error) or because the stack
+   * closed (ERR_SOCKET_CLOSED).
+   */
+  onClose(handler: (error: TcpwasmError | undefined) => void): void {
+    validateFunction(handler, "handler");
+    this.#onClose = handler;
+  }
+
   /** Closes the socket: its port is free again. A second call does nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#sockets.forget(this);
     this.#sockets.host.hold(this, false);
+    this.#onClose?.(undefined);
   }
 
   /** An open socket keeps a Node process alive, as node:dgram's do (the default). */
@@ -320,7 +331,9 @@ export class StackUdpSocket {
 
   /** @internal The stack closed. */
   markClosed(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#onClose?.(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
   }
 
   #checkOpen(): void {
@@ -497,8 +510,9 @@ export class UdpSockets {
 
   /** @internal The stack closed: every socket is closed, without an error. */
   closeAll(): void {
-    for (const socket of new Set(this.#byId.values())) {
-      socket.markClosed();
+    const sockets = new Set(this.#byId.values());
+    this.#byId.clear();
+    for (const socket of sockets) {
       for (const id of socket.ids) {
         try {
           this.engine.udpClose(id);
@@ -506,7 +520,11 @@ export class UdpSockets {
           // Already gone.
         }
       }
+      try {
+        socket.markClosed();
+      } catch (error) {
+        reportHandlerError(error);
+      }
     }
-    this.#byId.clear();
   }
 }

@@ -174,6 +174,18 @@ describe("tcpwasm's dgram only", () => {
     s.close();
   });
 
+  it("closing the stack closes its dgram sockets: 'close', then ERR_SOCKET_DGRAM_NOT_RUNNING", async () => {
+    const p = await StackPair.create({ clock: "real", flavor: "auto" });
+    const s = bindDgram(p.a).createSocket("udp4");
+    s.bind(0, "10.0.0.1");
+    await once(s, "listening");
+    const closed = once(s, "close");
+    p.a.close();
+    await closed;
+    expect(code(() => s.send("x", 1, "10.0.0.2"))).toBe("ERR_SOCKET_DGRAM_NOT_RUNNING");
+    p.close();
+  });
+
   it("udp6 sockets speak IPv6; ref/unref return the socket", async () => {
     const server = bindDgram(pair.b).createSocket("udp6");
     server.bind(0, "fd00::2");

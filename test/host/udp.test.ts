@@ -86,6 +86,21 @@ describe("UDP between two stacks", () => {
     expect(thrownCode(() => pair.a.openUdp({}, () => {}))).toBe("ERR_SOCKET_CLOSED");
   });
 
+  it("onClose: once, without an error from close(), with ERR_SOCKET_CLOSED when the stack closes", async () => {
+    const pair = await StackPair.create();
+    const closes: Array<string | undefined> = [];
+    const a = pair.a.openUdp({}, () => {});
+    const b = pair.a.openUdp({}, () => {});
+    a.onClose((e) => closes.push(e?.code));
+    b.onClose((e) => closes.push(e?.code));
+    a.close();
+    a.close();
+    pair.a.close();
+    expect(closes).toEqual([undefined, "ERR_SOCKET_CLOSED"]);
+    expect(b.closed).toBe(true);
+    pair.close();
+  });
+
   it("EMSGSIZE for a datagram larger than one packet on the link (no fragments); the link's MTU decides", async () => {
     const pair = await StackPair.create({ link: { mtu: 1280 } });
     const got = inbox();
