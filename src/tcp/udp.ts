@@ -384,6 +384,8 @@ export class UdpSockets {
     if (o.link !== undefined) {
       ifIndex = this.host.interfaceOf(o.link);
       if (ifIndex < 0) invalidValue("options.link", o.link, "must be a link attached to this stack");
+      // Frames to a named MAC need Ethernet framing on that link.
+      if (o.link.framing !== "ethernet") invalidValue("options.link", o.link, 'must be an Ethernet link (framing "ethernet")');
     }
     this.host.checkOpen();
     const wildcard = local !== undefined && local.bytes.every((b) => b === 0);

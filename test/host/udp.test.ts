@@ -225,6 +225,11 @@ describe("UDP frames to a named MAC (broadcast, DHCP replies)", () => {
     ]);
     // No ARP request for 10.0.2.15: the frame went to the MAC it was given.
     expect(frames.filter((f) => f[12] === 0x08 && f[13] === 0x06)).toEqual([]);
+    // A raw-IP link or one not attached cannot carry frames.
+    const [ipLink] = net.linkPair();
+    stack.attach(ipLink);
+    expect(thrownCode(() => stack.openUdp({ link: ipLink }, () => {}))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => stack.openUdp({ link: net.linkPair({ framing: "ethernet" })[0] }, () => {}))).toBe("ERR_INVALID_ARG_VALUE");
     // Without a link the socket cannot name a MAC.
     const plain = stack.openUdp({}, () => {});
     expect(thrownCode(() => plain.send(enc("x"), "255.255.255.255", 68, { mac: "ff:ff:ff:ff:ff:ff" }))).toBe("ERR_INVALID_ARG_VALUE");
