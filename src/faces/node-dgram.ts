@@ -16,7 +16,8 @@
 // or an 'error' event. As node:dgram on Linux, an ICMP port unreachable error about a connected
 // socket's datagram is an 'error' event (ECONNREFUSED, syscall "recvmsg").
 // What differs, because a stack has no resolver and no file descriptors: addresses must be IP
-// addresses and "udp6" sockets speak IPv6 only (as with ipv6Only).
+// addresses. A "udp6" socket bound to "::" takes IPv4 too unless ipv6Only, as node:dgram's: IPv4
+// peers appear as IPv4-mapped addresses ("::ffff:10.0.0.1", family "IPv6") and may be sent to so.
 import { EventEmitter } from "node:events";
 import { Buffer } from "node:buffer";
 import { TcpwasmError } from "../core/errors.js";
@@ -36,7 +37,7 @@ export interface DgramSocketOptions {
   type: SocketType;
   /** Share the port with other sockets that ask the same (SO_REUSEADDR). Default false. */
   reuseAddr?: boolean;
-  /** Accepted for node:dgram's sake: "udp6" sockets speak IPv6 only anyway. */
+  /** A "udp6" socket bound to "::" takes IPv6 only (IPV6_V6ONLY). Default false: IPv4 too, as node:dgram's. */
   ipv6Only?: boolean;
   /** Reported by getRecvBufferSize (the engine's regions do the buffering). */
   recvBufferSize?: number;
@@ -93,6 +94,8 @@ export class Socket extends EventEmitter {
   readonly type: SocketType;
   readonly #stack: Stack;
   readonly #reuse: boolean;
+  /** A "udp6" socket that also speaks IPv4 when bound to "::" (not ipv6Only). */
+  readonly #dualStack: boolean;
   #sock: StackUdpSocket | undefined;
   #state: "unbound" | "bound" | "closed" = "unbound";
   #remote: AddressInfo | undefined;
@@ -120,6 +123,7 @@ export class Socket extends EventEmitter {
     this.type = o.type;
     this.#stack = stack;
     this.#reuse = o.reuseAddr ?? false;
+    this.#dualStack = o.type === "udp6" && !o.ipv6Only;
     this.#recvBufferSize = o.recvBufferSize ?? 0;
     this.#sendBufferSize = o.sendBufferSize ?? 0;
     if (o.signal !== undefined) {
@@ -192,7 +196,7 @@ export class Socket extends EventEmitter {
     const remote = (a as string | undefined) ?? this.#localhost();
     try {
       this.#implicitBind();
-      this.#sock!.connect(remote, remotePort);
+      this.#sock!.connect(this.#unmapped(remote), remotePort);
     } catch (error) {
       if (error instanceof TcpwasmError && !error.code.startsWith("ERR_")) {
         const e = toNetError(error, "connect", remote, remotePort);
@@ -201,7 +205,7 @@ export class Socket extends EventEmitter {
       }
       throw error;
     }
-    this.#remote = { address: this.#sock!.remoteAddress!, family: familyOf(remote), port: remotePort };
+    this.#remote = { address: this.#mapped(this.#sock!.remoteAddress!), family: familyOf(remote), port: remotePort };
     process.nextTick(() => this.emit("connect"));
   }
 
@@ -260,7 +264,7 @@ export class Socket extends EventEmitter {
     try {
       this.#implicitBind();
       if (to === BROADCAST && !this.#broadcast) throw new TcpwasmError("EACCES", "broadcast not enabled (setBroadcast)");
-      const sent = to === undefined ? this.#sock!.send(data) : this.#sock!.send(data, to, toPort);
+      const sent = to === undefined ? this.#sock!.send(data) : this.#sock!.send(data, this.#unmapped(to), toPort);
       done(sent ? null : new NetError("EHOSTUNREACH", "send", to ?? this.#remote!.address, toPort ?? this.#remote!.port));
     } catch (error) {
       if (error instanceof TcpwasmError && !error.code.startsWith("ERR_")) done(toNetError(error, "send", to, toPort));
@@ -376,7 +380,9 @@ export class Socket extends EventEmitter {
     if (parsed && parsed.version !== (this.type === "udp4" ? 4 : 6)) {
       throw new TcpwasmError("EINVAL", `${local} is not an ${this.type === "udp4" ? "IPv4" : "IPv6"} address`);
     }
-    this.#sock = this.#stack.openUdp({ localAddress: local, localPort: port, reuseAddress: this.#reuse }, this.#onMessage);
+    // Bound to "::" without ipv6Only: every address of both versions, one port (a dual-stack socket).
+    const dual = this.#dualStack && (parsed?.bytes.every((b) => b === 0) ?? false);
+    this.#sock = this.#stack.openUdp({ localAddress: dual ? undefined : local, localPort: port, reuseAddress: this.#reuse }, this.#onMessage);
     // As node:dgram reports the kernel's pending socket error from its receive loop.
     this.#sock.onError((error) => {
       if (this.#state === "bound") this.emit("error", toNetError(error, "recvmsg"));
@@ -395,8 +401,21 @@ export class Socket extends EventEmitter {
 
   readonly #onMessage = (m: UdpMessage): void => {
     const msg = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    this.emit("message", msg, { address: m.remoteAddress, family: familyOf(m.remoteAddress), port: m.remotePort, size: msg.length });
+    const address = this.#mapped(m.remoteAddress);
+    this.emit("message", msg, { address, family: familyOf(address), port: m.remotePort, size: msg.length });
   };
+
+  /** An IPv4 peer of a dual-stack socket as node:dgram shows it: IPv4-mapped (RFC 4291 2.5.5.2). */
+  #mapped(address: string): string {
+    return this.#dualStack && !address.includes(":") ? `::ffff:${address}` : address;
+  }
+
+  /** An IPv4-mapped address given to a dual-stack socket: the IPv4 address it stands for. */
+  #unmapped(address: string): string {
+    if (!this.#dualStack) return address;
+    const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+    return m ? m[1]! : address;
+  }
 }
 
 /** node:dgram's functions bound to one stack. */
