@@ -356,11 +356,6 @@ export class UdpSockets {
     return this.host.engine;
   }
 
-  /** Sockets open now. */
-  get size(): number {
-    return new Set(this.#byId.values()).size;
-  }
-
   /**
    * stack.openUdp.
    * @throws TcpwasmError argument errors, EADDRNOTAVAIL (an address not ours), EADDRINUSE, ENOBUFS, ERR_SOCKET_CLOSED.
