@@ -36,7 +36,7 @@
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
 import { Engine, type EngineCounters } from "../core/engine.js";
-import { EventType } from "../core/boundary.js";
+import { EventType, NO_INTERFACE } from "../core/boundary.js";
 import { TcpwasmError, connectionError } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
@@ -647,7 +647,7 @@ export class Stack {
   /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
   #receiveLoopback(packets: Uint8Array[]): void {
     if (this.#closed) return;
-    this.engine.input(packets, this.#now(), LOOPBACK_MTU);
+    this.engine.input(packets, this.#now(), LOOPBACK_MTU, NO_INTERFACE);
     this.kick();
   }
 }

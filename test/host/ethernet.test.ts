@@ -169,6 +169,29 @@ describe("Ethernet link", () => {
     expect(p.a.counters().neighbourFailed).toBe(0);
   });
 
+  it("loopback still works beside an Ethernet link: 127.0.0.1, ::1 and the stack's own addresses never reach the link", async () => {
+    const p = await pair();
+    const frames = tap(p);
+    const echoes: string[] = [];
+    for (const remote of ["127.0.0.1", "::1", "10.0.0.1", "fd00::1"]) {
+      const server = accepted(p.a, 9000 + echoes.length);
+      const conn = p.a.openConnection({ remote, remotePort: 9000 + echoes.length });
+      await p.wait(connected(conn), `connect ${remote}`);
+      const s = await p.wait(server, "accept");
+      const got = collect(s);
+      await p.wait(writeAll(conn, data(5000, 4), true), "write");
+      await p.wait(got.ended, "end");
+      echoes.push(sha(got.chunks));
+    }
+    expect(new Set(echoes).size).toBe(1);
+    expect(echoes[0]).toBe(sha([data(5000, 4)]));
+    // Nothing but the attach-time announcements and probes went out on the link.
+    expect(frames.filter((f) => etherType(f) === 0x0800 || (etherType(f) === 0x86dd && f[14 + 6] === 6))).toHaveLength(0);
+    // And no ARP but the announcement (sender = target, RFC 5227 2.3).
+    const arp = frames.filter((f) => etherType(f) === 0x0806);
+    expect(arp.filter((f) => f.subarray(28, 32).join(".") !== f.subarray(38, 42).join("."))).toHaveLength(0);
+  });
+
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
     const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
     const code = (f: () => void) => {
