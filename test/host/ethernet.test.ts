@@ -192,6 +192,20 @@ describe("Ethernet link", () => {
     expect(arp.filter((f) => f.subarray(28, 32).join(".") !== f.subarray(38, 42).join("."))).toHaveLength(0);
   });
 
+  it("two stacks claiming one IPv6 address each find the duplicate (RFC 4862 5.4.3) and tell onAddressConflict", async () => {
+    const p = await pair({ addresses: { a: ["10.0.0.1/24", "fd00::7/64"], b: ["10.0.0.2/24", "fd00::7/64"] } });
+    const told: string[] = [];
+    p.a.onAddressConflict = (address, link) => {
+      expect(link).toBe(p.la);
+      told.push(address);
+    };
+    await p.runUntil(() => p.a.addressConflicts.length > 0 && p.b.addressConflicts.length > 0, "both conflicts");
+    expect(p.a.addressConflicts).toEqual(["fd00::7"]);
+    expect(p.b.addressConflicts).toEqual(["fd00::7"]);
+    expect(told).toEqual(["fd00::7"]);
+    expect(p.a.counters().dadDuplicates).toBe(1);
+  });
+
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
     const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
     const code = (f: () => void) => {
