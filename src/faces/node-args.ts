@@ -23,8 +23,8 @@ export interface SocketConstructorOptions {
 
 /** Options of connect() and socket.connect(), as net.connect takes them. */
 export interface SocketConnectOptions extends SocketConstructorOptions {
-  /** The peer's port, 1..65535. */
-  port: number;
+  /** The peer's port, 1..65535 (as node:net, a string of digits too). */
+  port: number | string;
   /** An IPv4 or IPv6 address: a stack has no resolver. Default "127.0.0.1" is meaningless here, so required. */
   host: string;
   /** Our address; default the stack's address facing `host`. */
@@ -58,13 +58,17 @@ export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectO
   return { options: { port: args[0] as number, host: args[1] as string }, listener };
 }
 
-/** @internal node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
+/**
+ * @internal node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here
+ * unless `allowZero`. As node:net, a string of decimal digits is a port too ("80"); returns the number.
+ */
 export function validateNetPort(value: unknown, name: string, allowZero: boolean): number {
   const min = allowZero ? 0 : 1;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 65535) {
+  const port = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < min || port > 65535) {
     throw argumentError("ERR_SOCKET_BAD_PORT", `${name} should be >= ${min} and <= 65535. Received ${received(value)}`);
   }
-  return value;
+  return port;
 }
 
 /** @internal node:net's idle timeout check (socket.setTimeout's `msecs`). */
@@ -73,10 +77,13 @@ export function validateTimeout(value: unknown, name: string): number {
   return value;
 }
 
-/** @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
-export function validateConnectOptions(options: SocketConnectOptions): void {
+/**
+ * @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error'
+ * events). Returns the port as a number.
+ */
+export function validateConnectOptions(options: SocketConnectOptions): number {
   if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
-  validateNetPort(options.port, "options.port", false);
+  const port = validateNetPort(options.port, "options.port", false);
   if (typeof options.host !== "string") invalidType("options.host", "of type string (an IPv4 or IPv6 address)", options.host);
   if (options.localAddress !== undefined && (typeof options.localAddress !== "string" || isIP(options.localAddress) === 0)) {
     throw argumentError("ERR_INVALID_IP_ADDRESS", `The "options.localAddress" property must be an IP address. Received ${received(options.localAddress)}`);
@@ -91,6 +98,7 @@ export function validateConnectOptions(options: SocketConnectOptions): void {
   }
   if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
   if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+  return port;
 }
 
 /** @internal */

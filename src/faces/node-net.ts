@@ -7,9 +7,11 @@
 //   http.request({ createConnection: () => net.connect({ host, port }), ... });   // Node's http, unmodified
 //
 // A Socket is a real stream.Duplex with net.Socket's events ('connect', 'ready', 'data', 'end',
-// 'close'(hadError), 'error', 'timeout', 'drain') and members. What differs from node:net, because a
-// stack has no resolver and no file descriptors: `host` must be an IP address, and ref()/unref() only
-// govern the socket's own idle timer (the stack's timer and links keep a process alive, or not).
+// 'close'(hadError), 'error', 'timeout', 'drain') and members. As with node:net, open sockets and
+// listening servers keep the process alive until unref() (stack.unref() lets go of them all), while
+// TIME-WAIT and the other protocol timers never do; a link may keep it alive on its own (a UdpLink's
+// socket does, a memory link does not). What differs, because a stack has no resolver and no file
+// descriptors: `host` must be an IP address.
 //
 // Backpressure both ways:
 // - Writing: `_write` calls back only once every byte is in the engine's send ring; a full ring waits

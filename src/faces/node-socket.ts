@@ -84,10 +84,10 @@ export class Socket extends Duplex {
   /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
   connect(...args: ConnectArgs): this {
     const { options, listener } = normalizeConnectArgs(args);
-    validateConnectOptions(options);
+    const port = validateConnectOptions(options);
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
     if (listener) this.once("connect", listener);
-    const { host, port } = options;
+    const { host } = options;
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
     if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
@@ -130,6 +130,7 @@ export class Socket extends Duplex {
 
   #attach(conn: StackConnection): void {
     this.#conn = conn;
+    if (!this.#refed) conn.unref();
     this.#ends = conn;
     // Nothing is read until the stream asks (_read), as net.Socket reads only when it may push.
     conn.pause();
@@ -315,9 +316,10 @@ export class Socket extends Duplex {
     return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
   }
 
-  /** Lets the socket keep the process alive again (net.Socket.ref). */
+  /** Lets the open socket keep the process alive again (net.Socket.ref; the default). */
   ref(): this {
     this.#refed = true;
+    this.#conn?.ref();
     this.#timer?.ref();
     return this;
   }
@@ -325,6 +327,7 @@ export class Socket extends Duplex {
   /** Lets the process exit while only this socket is open (net.Socket.unref). */
   unref(): this {
     this.#refed = false;
+    this.#conn?.unref();
     this.#timer?.unref();
     return this;
   }

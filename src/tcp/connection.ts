@@ -36,6 +36,10 @@ export interface ConnectionHost {
   readIdle(conn: StackConnection): void;
   /** The connection is done for the user. */
   forget(conn: StackConnection): void;
+  /** The connection keeps a Node process alive, or no longer does (lifetime.ts). */
+  hold(conn: StackConnection, holds: boolean): void;
+  /** A close is about to be reported: what the engine has queued (a final ACK) leaves first. */
+  flushBeforeClose(): void;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -74,6 +78,7 @@ export class StackConnection {
   #done = false;
   #finished = false;
   #ended = false;
+  #refed = true;
 
   /** @internal */
   constructor(
@@ -230,6 +235,26 @@ export class StackConnection {
     this.#stack.wantOutput();
   }
 
+  /**
+   * In Node, an open connection keeps the process alive until its close callback, as a net.Socket
+   * does (the default); TIME-WAIT and other protocol timers never do.
+   */
+  ref(): void {
+    this.#refed = true;
+    if (!this.#finished) this.#stack.hold(this, true);
+  }
+
+  /** In Node, lets the process exit while this connection is open (net.Socket.unref). */
+  unref(): void {
+    this.#refed = false;
+    this.#stack.hold(this, false);
+  }
+
+  /** Whether the open connection keeps a Node process alive (see ref). */
+  get refed(): boolean {
+    return this.#refed;
+  }
+
   /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */
   status(): ConnectionStatus {
     this.#checkUsable();
@@ -319,6 +344,8 @@ export class StackConnection {
       } catch {
         // Already freed by the engine.
       }
+      // A capture or a ladder taken when the close is reported holds the connection's last segment.
+      this.#stack.flushBeforeClose();
     }
     this.onClose?.(error);
   }
