@@ -101,10 +101,13 @@ export function ifaceUpAt(ifIndex: u32, nowUs: i64): i32 {
   return 0;
 }
 
-/** Runs the edge's due timers. */
+/**
+ * Runs the edge's due timers: duplicate address detection first, so that a solicitation due at the
+ * instant an address stops being optimistic already goes out as from a preferred one.
+ */
 export function edgeTimers(nowUs: i64): void {
-  neighbourTimers(nowUs);
   ndTimers(nowUs);
+  neighbourTimers(nowUs);
 }
 
 /** The edge's earliest deadline (µs), NEVER when nothing is armed; may be early, never late. */

@@ -217,6 +217,18 @@ describe("Ethernet interface: resolution and the neighbour cache", () => {
     expect(syn.subarray(14 + 16, 14 + 20).join(".")).toBe("192.0.2.80");
   });
 
+  it("solicits from an optimistic link-local address without the source link-layer option (RFC 4429 3.3)", async () => {
+    const e = await ready();
+    e.connect("fe80::5054:ff:fe12:3456");
+    const ns = e.output().filter((o) => icmp6Type(o.frame) === 135).map((o) => o.frame);
+    expect(ns).toHaveLength(1);
+    // Only the 24-byte message: no option after the target.
+    expect(ns[0]!.length).toBe(14 + 40 + 24);
+    // Once DAD is done the retransmission carries it (RFC 4861 7.2.2).
+    const again = e.advanceTo(1000).filter((o) => icmp6Type(o.frame) === 135 && o.frame[14 + 40 + 8] === 0xfe).map((o) => o.frame);
+    expect(again.at(-1)!.length).toBe(14 + 40 + 32);
+  });
+
   it("resolves IPv6 next hops with a neighbour solicitation to the solicited-node group", async () => {
     const e = await ready();
     e.advanceTo(1500);
