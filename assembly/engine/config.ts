@@ -87,7 +87,17 @@ export const enum ConfigKey {
    * the first Ethernet interface is configured and fixed from then on.
    */
   NEIGHBOUR_ENTRIES = 39,
-  COUNT = 40,
+  /** Bound UDP sockets (udpsockets.ts), at most 65535; fixed at engineInit, taken on the first bind. */
+  UDP_SOCKETS = 40,
+  /** Bytes of the UDP receive region the host drains (udp.ts); fixed at engineInit. */
+  UDP_RX_REGION = 41,
+  /** Bytes of the UDP send region the host fills (udp.ts); fixed at engineInit. */
+  UDP_TX_REGION = 42,
+  /** ICMP port unreachable errors a second, at most (RFC 4443 2.4 (f)); 0: none are sent. */
+  UDP_UNREACHABLE_RATE = 43,
+  /** How many of them may go at once after a quiet spell (the token bucket's depth), at least 1. */
+  UDP_UNREACHABLE_BURST = 44,
+  COUNT = 45,
 }
 
 /**
@@ -146,6 +156,12 @@ export let neighbourFrozen: bool = false;
 export function freezeNeighbours(): void {
   neighbourFrozen = true;
 }
+export let udpSockets: u32 = 1024;
+// 128 KiB holds about 2,600 small datagrams or 100 of 1,200 bytes per drain (the host drains every turn).
+export let udpRxRegionBytes: u32 = 128 * 1024;
+export let udpTxRegionBytes: u32 = 128 * 1024;
+export let udpUnreachableRate: u32 = 100;
+export let udpUnreachableBurst: u32 = 10;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -231,6 +247,19 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.NEIGHBOUR_ENTRIES:
       if (neighbourFrozen || u < 4 || u > (1 << 20)) return -Err.EINVAL;
       neighbourEntries = u; break;
+    case ConfigKey.UDP_SOCKETS:
+      if (frozen || u < 1 || u > 65535) return -Err.EINVAL;
+      udpSockets = u; break;
+    case ConfigKey.UDP_RX_REGION:
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
+      udpRxRegionBytes = u; break;
+    case ConfigKey.UDP_TX_REGION:
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
+      udpTxRegionBytes = u; break;
+    case ConfigKey.UDP_UNREACHABLE_RATE: udpUnreachableRate = u; break;
+    case ConfigKey.UDP_UNREACHABLE_BURST:
+      if (u < 1) return -Err.EINVAL;
+      udpUnreachableBurst = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -52,6 +52,8 @@ export const enum EventType {
    * version, a = interface index, the address in the 16 bytes at +40 (IPv4 in the first 4).
    */
   ADDRESS_CONFLICT = 13,
+  /** An ICMP error about a datagram a connected UDP socket sent (udp.ts): id = the socket, code = ECONNREFUSED. */
+  UDP_ERROR = 14,
 }
 
 let buf: usize = 0;

@@ -20,6 +20,16 @@ export type ErrorCode =
   | "EBADF"
   | "EISCONN"
   | "EHOSTUNREACH"
+  /** A UDP datagram larger than one IP packet on its path can carry (fragments are never sent). */
+  | "EMSGSIZE"
+  /** The Node dgram face: node:dgram's codes for misuse of a socket's state. */
+  | "ERR_SOCKET_DGRAM_NOT_RUNNING"
+  | "ERR_SOCKET_DGRAM_IS_CONNECTED"
+  | "ERR_SOCKET_DGRAM_NOT_CONNECTED"
+  | "ERR_SOCKET_ALREADY_BOUND"
+  | "ERR_SOCKET_BAD_TYPE"
+  /** The Node dgram face: a datagram to the broadcast address before setBroadcast(true), as Linux's SO_BROADCAST. */
+  | "EACCES"
   /** The Node face: a host that is no IP address (a stack has no resolver), as node:net's lookup failure. */
   | "ENOTFOUND"
   /** The Node face: listen() on a server already listening, as node:net. */
@@ -58,7 +68,7 @@ export function invalidArg(message: string): never {
 
 const ARGUMENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_OUT_OF_RANGE", "ERR_MISSING_ARGS", "ERR_SOCKET_BAD_PORT",
-  "ERR_INVALID_IP_ADDRESS",
+  "ERR_INVALID_IP_ADDRESS", "ERR_SOCKET_BAD_TYPE",
 ]);
 
 /** @internal Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
