@@ -38,6 +38,7 @@ function tap(p: StackPair): Uint8Array[] {
 }
 
 const etherType = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
+const macOf = (f: Uint8Array) => Array.from(f.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":");
 const icmp6Type = (f: Uint8Array) => (etherType(f) === 0x86dd && f[14 + 6] === 58 ? f[14 + 40]! : -1);
 
 describe("Ethernet link", () => {
@@ -204,6 +205,22 @@ describe("Ethernet link", () => {
     expect(p.b.addressConflicts).toEqual(["fd00::7"]);
     expect(told).toEqual(["fd00::7"]);
     expect(p.a.counters().dadDuplicates).toBe(1);
+  });
+
+  it("carries UDP over IPv4 and IPv6: datagrams wait for ARP / NS like TCP's segments", async () => {
+    const p = await pair();
+    const frames = tap(p);
+    const got: string[] = [];
+    const server = p.b.openUdp({ localPort: 5353 }, (m) => got.push(`${m.remoteAddress} ${new TextDecoder().decode(m.data)}`));
+    const client = p.a.openUdp({ localPort: 4000 }, () => {});
+    expect(client.send(new TextEncoder().encode("v4"), "10.0.0.2", 5353)).toBe(true);
+    expect(client.send(new TextEncoder().encode("v6"), "fd00::2", 5353)).toBe(true);
+    await p.runUntil(() => got.length === 2, "two datagrams");
+    expect(got.sort()).toEqual(["10.0.0.1 v4", "fd00::1 v6"]);
+    expect(p.a.counters().neighbourPending).toBe(2);
+    expect(frames.filter((f) => (etherType(f) === 0x0800 ? f[14 + 9] : f[14 + 6]) === 17).every((f) => macOf(f) === MAC_B)).toBe(true);
+    server.close();
+    client.close();
   });
 
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
