@@ -59,8 +59,8 @@ export interface OpenListenerOptions extends ConnectionOptions {
 /** Options of Stack.attach. */
 export interface AttachOptions {
   /**
-   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only
-   * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
+   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"), at most 8. Default everything
+   * (IPv4 only on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
    */
   routes?: string[];
   /**

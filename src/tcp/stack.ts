@@ -36,7 +36,7 @@
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
 import { Engine, type EngineCounters, type UdpCounters } from "../core/engine.js";
-import { EventType } from "../core/boundary.js";
+import { EventType, NO_INTERFACE } from "../core/boundary.js";
 import { TcpwasmError, connectionError, engineErrorCode } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
@@ -48,7 +48,7 @@ import {
 import { LocalAddresses } from "../net/addresses.js";
 import { checkedFraming, validateLink, type Link } from "../net/link.js";
 import { formatMac } from "../net/mac.js";
-import { validateEdgeOptions } from "./edge-options.js";
+import { validateEdgeOptions, type EdgeSettings } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
@@ -194,7 +194,10 @@ export class Stack {
 
   /**
    * Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it.
-   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link or route.
+   * On an Ethernet link (`link.framing` "ethernet") the stack takes a MAC address there and answers
+   * ARP and neighbour discovery; `mac`, `gateway` and `router` apply to such a link only.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link, route or
+   * Ethernet option (ERR_OUT_OF_RANGE past 8 links or 8 routes), ENOBUFS when the core has no memory for the neighbour cache.
    */
   attach(link: Link, options?: AttachOptions): void {
     validateLink(link, "link");
@@ -205,6 +208,21 @@ export class Stack {
     const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const attached = this.#routing.attach(link, o.routes);
+    try {
+      this.#configureInterface(attached, edge);
+    } catch (error) {
+      // The core refused the interface (memory for the neighbour cache): the link is not attached.
+      this.#routing.links.pop();
+      throw error;
+    }
+    link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** Describes an attached link to the core (assembly/engine/edge.ts): its kind, MTU, routes and, for Ethernet, the rest. */
+  #configureInterface(attached: AttachedLink, edge: EdgeSettings | undefined): void {
+    const ethernet = attached.framing === "ethernet";
     this.engine.configureInterface(attached.ifIndex, {
       kind: attached.framing,
       mtu: attached.mtu || this.engine.configuredMtu(),
@@ -215,9 +233,6 @@ export class Stack {
       routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
     }, this.#now());
     if (edge) attached.mac = edge.mac;
-    link.onReceive((packets) => this.#receive(attached, packets));
-    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
-    if (ethernet) this.wantOutput();
   }
 
   /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
@@ -723,7 +738,7 @@ export class Stack {
   /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
   #receiveLoopback(packets: Uint8Array[]): void {
     if (this.#closed) return;
-    this.engine.input(packets, this.#now(), LOOPBACK_MTU);
+    this.engine.input(packets, this.#now(), LOOPBACK_MTU, NO_INTERFACE);
     this.kick();
   }
 }

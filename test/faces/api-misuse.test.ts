@@ -120,6 +120,13 @@ const rows: Row[] = [
   { entry: "attach(link, { routes: ['bogus'] })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { routes: ["bogus"] }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.routes[0]" },
   { entry: "attach(link, { route }) (a typo)", call: (e) => e.a.attach(createMemoryLinkPair()[0], { route: [] } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.route" },
   { entry: "attach(the same link twice)", call: (e) => e.a.attach(e.la), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "link" },
+  { entry: "attach({ framing: 'tap' })", call: (e) => e.a.attach({ ...createMemoryLinkPair()[0], send() {}, onReceive() {}, close() {}, framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "link.framing" },
+  { entry: "attach(raw-IP link, { mac })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { mac: "02:00:00:00:00:01" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { mac: group })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { mac: "01:00:5e:00:00:01" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { mac: 42 })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { mac: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { gateway: off-link })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { gateway: "192.0.2.1" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.gateway" },
+  { entry: "attach(Ethernet link, { router: 1 })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { router: 1 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.router" },
+  { entry: "attach(link, { routes: 9 prefixes })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { routes: Array.from({ length: 9 }, (_, i) => `10.${i}.0.0/16`) }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.routes" },
 
   // ---- Stack.openConnection ----
   { entry: "openConnection()", call: (e) => e.a.openConnection(undefined as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
@@ -223,6 +230,7 @@ const rows: Row[] = [
   { entry: "createMemoryLinkPair(42)", call: () => createMemoryLinkPair(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
   { entry: "createMemoryLinkPair({ loss: 2 })", call: () => createMemoryLinkPair({ loss: 2 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.loss" },
   { entry: "createMemoryLinkPair({ lossy }) (a typo)", call: () => createMemoryLinkPair({ lossy: 0.1 } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.lossy" },
+  { entry: "createMemoryLinkPair({ framing: 'tap' })", call: () => createMemoryLinkPair({ framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.framing" },
   { entry: "createMemoryLinkPair({ clock: 'fast' })", call: () => createMemoryLinkPair({ clock: "fast" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.clock" },
   { entry: "createMemoryLinkPair({ aToB: { delay: '5' } })", call: () => createMemoryLinkPair({ aToB: { delay: "5" as never } }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.aToB.delay" },
   { entry: "createMemoryLinkPair({ corruptBits: 1.5 })", call: () => createMemoryLinkPair({ corruptBits: 1.5 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.corruptBits" },
@@ -240,6 +248,8 @@ const rows: Row[] = [
   // ---- pcap, ladder ----
   { entry: "new PcapWriter(null)", call: () => new PcapWriter(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "sink" },
   { entry: "new PcapWriter(sink, { snaplen: 0 })", call: () => new PcapWriter(sink, { snaplen: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.snaplen" },
+  { entry: "new PcapWriter(sink, { framing: 'tap' })", call: () => new PcapWriter(sink, { framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.framing" },
+  { entry: "recordLink(raw-IP link, Ethernet writer)", call: () => recordLink(createMemoryLinkPair()[0], new PcapWriter(sink, { framing: "ethernet" })), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "framing" },
   { entry: "pcapWriter.write('x')", call: () => new PcapWriter(sink).write("x" as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "packet" },
   { entry: "openPcapFile(42)", call: () => openPcapFile(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "path" },
   { entry: "renderLadder(null, ...)", call: () => renderLadder(null as never, { left: "a", right: "b" }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "events" },
