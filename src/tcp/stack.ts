@@ -53,16 +53,16 @@ import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
-import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
-  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
 
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
-export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
@@ -97,6 +97,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** The resolver options (StackOptions.dns), checked; undefined when the stack resolves no names. */
+  readonly dns: Readonly<StackDnsOptions> | undefined;
+  /** The timer functions (StackOptions.timers), for the services that run on the stack's clock. */
+  readonly timers: StackTimers;
   readonly #local: LocalAddresses;
   /** Packets to ourselves from the current drain, taken back in once it ends. */
   #loopback: Uint8Array[] = [];
@@ -132,8 +136,11 @@ export class Stack {
     this.name = options.name ?? "stack";
     this.addresses = local.texts;
     this.#now = options.now ?? (() => performance.now());
-    this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
+    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.#timer = new DeadlineTimer(this.timers, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
+    // A copy: options changed after createStack do not reach the resolver.
+    this.dns = options.dns && Object.freeze({ ...options.dns });
   }
 
   /**
