@@ -24,9 +24,12 @@ export { icmpEchoReply } from "./wire/icmp";
 //   2. Input: write packets into the RX region at engineRxPtr() (engineRxCapacity() bytes) as records
 //      [u32 length][IP packet] each padded to a multiple of 4, then engineInput(count, now). Input
 //      never returns packets: ACKs, RSTs, SYN,ACKs, data and ICMP echo replies queue inside.
-//   3. Output: engineOutput(now) fills the TX region at engineTxPtr() from its start with records in
-//      the same layout and returns how many; send them, then call again while engineOutputMore()
-//      is 1. Poll output after every input, timers or user call.
+//   3. Output: engineOutput(now) fills the TX region at engineTxPtr() from its start with records
+//      [u32 length][u32 meta][16 bytes headroom][data] each padded to a multiple of 4 and returns
+//      how many (meta 0: an IP packet to route; 1 + ifIndex: an Ethernet frame for that interface,
+//      its header the 14 bytes before the data; 0xffffffff: held by the core, skip it; engine/emit.ts);
+//      send them, then call again while engineOutputMore() is 1. Poll output after every input,
+//      timers or user call.
 //   4. Timers: engineTimers(now) runs whatever is due (early or repeated calls are no-ops);
 //      engineNextDeadline() is the earliest deadline in ms or +Infinity. Re-read it after every call.
 //   5. Events: engineEventCount() records of 64 bytes at engineEventsPtr() (layout in

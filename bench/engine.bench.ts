@@ -4,15 +4,15 @@
 // Baseline, measured in the same run: Node's own `net` over the kernel loopback (bench/lib/node-net.ts).
 //
 // Both engines are the SIMD release build with TCP and IPv4 checksums computed on output and verified
-// on input (the engine default). The wire is one copy of the sender's whole TX region into the
-// receiver's RX region per batch (their record layouts are the same), on the real clock
+// on input (the engine default). The wire copies each packet of the sender's TX region into the
+// receiver's RX region (txToRx: TX records carry a meta word and headroom), on the real clock
 // (performance.now()), driving the raw exports: the host writes into the send ring and consumes the
 // receive ring in place, as a socket layer would.
 import { Engine } from "../src/core/engine.js";
-import { EventType, recordSize } from "../src/core/boundary.js";
+import { EventType } from "../src/core/boundary.js";
 import type { EngineConfig } from "../src/core/settings.js";
 import { Prng } from "../src/core/prng.js";
-import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT } from "../test/fixtures/pair.js";
+import { Pair, ADDRESS_A, ADDRESS_B, SERVER_PORT, txToRx } from "../test/fixtures/pair.js";
 import { bulkNodeNet, churnNodeNet } from "./lib/node-net.js";
 import { createHash } from "node:crypto";
 
@@ -25,20 +25,14 @@ const NODE_CHURN_CONNECTIONS = 5_000;
 
 type Raw = Engine["raw"];
 
-/** Moves every packet `from` has queued into `to`: one copy per TX batch. */
+/** Moves every packet `from` has queued into `to`: one copy per packet (TX records carry a meta word and headroom). */
 function pump(from: Engine, to: Engine, now: number): number {
   const fx = from.raw;
-  const tx = to.raw;
   let total = 0;
   for (;;) {
     const n = fx.engineOutput(now);
     if (n === 0) return total;
-    const base = fx.engineTxPtr() >>> 0;
-    const dv = from.memory.dv;
-    let off = 0;
-    for (let i = 0; i < n; i++) off += recordSize(dv.getUint32(base + off, true));
-    to.memory.u8.set(from.memory.u8.subarray(base, base + off), tx.engineRxPtr() >>> 0);
-    tx.engineInput(n, now);
+    to.raw.engineInput(txToRx(from, to, n), now);
     total += n;
     if (!fx.engineOutputMore()) return total;
   }

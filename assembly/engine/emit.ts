@@ -2,10 +2,16 @@
 // straight from the send ring into the TX packet, checksums via onesSum), the TX region the host
 // drains and the control queue for packets that belong to no connection.
 //
-// TX region layout (txPtr(), config TX_REGION bytes): records [u32 length][length bytes of IP
-// packet] each padded to a multiple of 4, as many as output() reported. The control queue holds
-// packets that belong to no connection (RSTs to closed ports, SYN cookies, ICMP echo replies) in the
-// same record format until output() copies them to the TX region ahead of connection traffic.
+// TX region layout (txPtr(), config TX_REGION bytes): records [u32 length][u32 meta][16 bytes of
+// headroom][length bytes of data] each padded to a multiple of 4, as many as output() reported.
+// meta TX_META_IP: the data is an IP packet the host routes by destination. meta TX_META_FRAME +
+// ifIndex: a ready Ethernet frame for interface ifIndex whose 14-byte header sits in the headroom just
+// before the data (the frame is length + 14 bytes). meta TX_META_HELD: the core kept the packet
+// (waiting for neighbour resolution) and the host skips the record. The headroom lets a link-layer
+// header go in front of an IP packet without moving it. The control queue holds packets that belong
+// to no connection (RSTs to closed ports, SYN cookies, ICMP echo replies, ARP and neighbour discovery)
+// in the same record format until output() copies them to the TX region ahead of connection traffic.
+// Nothing outside this file writes a TX record.
 import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
 import { seqGt } from "../wire/seq";
 import { Tcb, State, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
@@ -49,8 +55,19 @@ export function txCapacity(): u32 {
   return txCap;
 }
 
-@inline function recordBytes(packetLen: u32): u32 {
-  return 4 + ((packetLen + 3) & ~3);
+/** Bytes before a TX record's data: its length, its meta word and the headroom. */
+export const TX_RECORD_HEADER: u32 = 24;
+/** Offset of the meta word in a TX record. */
+export const TX_META: usize = 4;
+/** Headroom bytes before the data: room for an Ethernet header (14) with the data kept 4-aligned. */
+export const TX_HEADROOM: u32 = 16;
+export const TX_META_IP: u32 = 0;
+/** TX_META_FRAME + ifIndex: a frame for interface ifIndex. */
+export const TX_META_FRAME: u32 = 1;
+export const TX_META_HELD: u32 = 0xffffffff;
+
+@inline function recordBytes(dataLen: u32): u32 {
+  return TX_RECORD_HEADER + ((dataLen + 3) & ~3);
 }
 
 // ---- The segment builder ----
@@ -219,11 +236,13 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
   const hl = headersLen(seg);
   const total = hl + len;
   if (txUsed + recordBytes(total) > txCap) return false;
-  const p = txBuf + txUsed + 4;
+  const rec = txBuf + txUsed;
+  const p = rec + TX_RECORD_HEADER;
   emitHeaders(p, seg, len);
   if (len != 0) ringCopyOut(sndRing(t), ringOffset, p + hl, len);
   finishChecksums(p, total);
-  store<u32>(txBuf + txUsed, total);
+  store<u32>(rec, total);
+  store<u32>(rec + TX_META, TX_META_IP);
   txUsed += recordBytes(total);
   txRecords++;
   count(Counter.SEGMENTS_OUT);
@@ -265,13 +284,37 @@ export function emitSyn(t: Tcb, nowUs: i64): bool {
   return ctrlCap - ctrlUsed;
 }
 
-/** Where the next control packet goes (after its 4-byte length), and how many bytes fit. */
-@inline export function controlWritePtr(): usize {
-  return ctrlBuf + ctrlUsed + 4;
+/**
+ * The largest packet (or frame payload) the control queue takes now: controlWritePtr() has this many
+ * bytes, and for a frame controlWritePtr() - 14 holds the Ethernet header.
+ */
+@inline export function controlPacketRoom(): u32 {
+  const room = ctrlCap - ctrlUsed;
+  return room > TX_RECORD_HEADER + 3 ? room - TX_RECORD_HEADER - 3 : 0;
 }
 
+/** Where the next control packet goes (after its record header, in front of which is the headroom). */
+@inline export function controlWritePtr(): usize {
+  return ctrlBuf + ctrlUsed + TX_RECORD_HEADER;
+}
+
+/** Queues the `len`-byte IP packet written at controlWritePtr(); the host routes it by destination. */
 export function controlCommit(len: u32): void {
-  store<u32>(ctrlBuf + ctrlUsed, len);
+  commitRecord(len, TX_META_IP);
+}
+
+/**
+ * Queues a ready Ethernet frame for interface `ifIndex`: its header written in the 14 bytes before
+ * controlWritePtr(), its payload (`len` bytes, padding included) at controlWritePtr().
+ */
+export function controlCommitFrame(len: u32, ifIndex: u32): void {
+  commitRecord(len, TX_META_FRAME + ifIndex);
+}
+
+@inline function commitRecord(len: u32, meta: u32): void {
+  const rec = ctrlBuf + ctrlUsed;
+  store<u32>(rec, len);
+  store<u32>(rec + TX_META, meta);
   ctrlUsed += recordBytes(len);
 }
 

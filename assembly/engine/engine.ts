@@ -76,8 +76,8 @@ export function engineInput(count: u32, nowMs: f64, linkMtu: u32): u32 {
 }
 
 /**
- * Fills the TX region (from its start) with queued packets, as records [u32 length][packet] padded
- * to 4. Returns the record count; engineOutputMore() says whether more remain (call again after
+ * Fills the TX region (from its start) with queued packets, as records [u32 length][u32 meta][16
+ * bytes headroom][data] padded to 4 (emit.ts). Returns the record count; engineOutputMore() says whether more remain (call again after
  * sending these). Call after every input, timers or user call that may have queued something.
  */
 export function engineOutput(nowMs: f64): u32 {

@@ -18,7 +18,7 @@ import * as config from "./config";
 import { setState, connAlloc, wantOutput, reschedule, enterHalfOpen, halfOpenTotal } from "./conn";
 import { cookieMake, cookieCheck } from "./syncookie";
 import { FLG_ACK, FLG_RST, FLG_SYN, segLength } from "../wire/tcp";
-import { queueReset, queueReply, controlRoom, controlWritePtr, controlCommit } from "./emit";
+import { queueReset, queueReply, controlPacketRoom, controlWritePtr, controlCommit } from "./emit";
 import { initConnection, inheritOptions, startAfterTimeWait, takeSynOptions, congestionStart } from "./handshake";
 import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
@@ -68,9 +68,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
       if (tooBigArrives(ptr, len, seg)) return;
-      const room = controlRoom();
-      const cap: u32 = room > 8 ? <u32>(room - 8) : 0;
-      const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), cap);
+      const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), controlPacketRoom());
       if (n != 0) {
         controlCommit(n);
         count(Counter.ICMP_ECHO_REPLIES);

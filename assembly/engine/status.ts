@@ -1,7 +1,7 @@
 // STATUS (RFC 9293 3.10.6) and the per-connection options: what the host reads about a connection
 // and what it may change on it, by id.
 import { seqGt } from "../wire/seq";
-import { Tcb, State, Opt, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc, tcbOoo, tcbFromId, unopened } from "./tcb";
+import { Tcb, State, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc, tcbOoo, tcbFromId, unopened } from "./tcb";
 import { TimerKind, timerSet } from "./timers";
 import { oooBytes } from "./reassembly";
 import { rackReoWnd } from "./rack";
@@ -106,6 +106,13 @@ export const enum ConnOption {
   RECV_BUFFER = 7,
 }
 
+/** Keepalive on an open connection, not yet probing: its timer at the last arrival plus the idle time. */
+function rearmKeepalive(t: Tcb): void {
+  if (!hasFlag(t.options, Opt.KEEPALIVE) || t.state < <u32>State.ESTABLISHED || t.keepProbes != 0) return;
+  timerSet(tcbTimers(t), TimerKind.Keepalive, t.lastRecvUs + t.keepIdleUs);
+  reschedule(t);
+}
+
 /** Sets a per-connection option. Returns 0 or -error (EINVAL for a bad value or a buffer change too late). */
 export function connSetOption(id: u32, option: u32, value: f64): i32 {
   const t = tcbFromId(id);
@@ -121,15 +128,18 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
     case ConnOption.KEEPALIVE:
       if (u != 0) {
         t.options |= Opt.KEEPALIVE;
-        if (t.state >= <u32>State.ESTABLISHED) {
-          timerSet(tcbTimers(t), TimerKind.Keepalive, t.lastRecvUs + t.keepIdleUs);
-          reschedule(t);
-        }
+        rearmKeepalive(t);
       } else {
         t.options &= ~Opt.KEEPALIVE;
       }
       break;
-    case ConnOption.KEEPALIVE_IDLE_MS: if (u < 1) return -Err.EINVAL; t.keepIdleUs = us; break;
+    case ConnOption.KEEPALIVE_IDLE_MS:
+      if (u < 1) return -Err.EINVAL;
+      t.keepIdleUs = us;
+      // A new idle time counts from the last arrival, whichever order the options came in: the
+      // timer armed with the old idle time would otherwise stand (Linux's TCP_KEEPIDLE re-arms too).
+      rearmKeepalive(t);
+      break;
     case ConnOption.KEEPALIVE_INTERVAL_MS: if (u < 1) return -Err.EINVAL; t.keepIntervalUs = us; break;
     case ConnOption.KEEPALIVE_COUNT: if (u < 1) return -Err.EINVAL; t.keepCount = u; break;
     case ConnOption.USER_TIMEOUT_MS: t.userTimeoutUs = us; break;

@@ -95,15 +95,41 @@ export interface EngineExports {
 
 /**
  * @internal
- * Bytes one packet of `length` bytes takes in the RX or TX region: a u32 little-endian length, the
- * packet, padding to a multiple of 4 (assembly/index.ts, steps 2 and 3; assembly/wire/api.ts parseBatch).
+ * Bytes one packet of `length` bytes takes in the RX region: a u32 little-endian length, the packet,
+ * padding to a multiple of 4 (assembly/index.ts, step 2; assembly/wire/api.ts parseBatch).
  */
 export function recordSize(length: number): number {
   return 4 + ((length + 3) & ~3);
 }
 
-/** @internal Bytes of a record before its packet: the u32 length. */
+/** @internal Bytes of an RX record before its packet: the u32 length. */
 export const RECORD_HEADER = 4;
+
+/**
+ * @internal
+ * Bytes one record of `length` data bytes takes in the TX region: a u32 length, a u32 meta word, 16
+ * bytes of headroom, the data, padding to a multiple of 4 (assembly/engine/emit.ts, recordBytes).
+ */
+export function txRecordSize(length: number): number {
+  return TX_RECORD_HEADER + ((length + 3) & ~3);
+}
+
+/** @internal Bytes of a TX record before its data (assembly/engine/emit.ts TX_RECORD_HEADER). */
+export const TX_RECORD_HEADER = 24;
+
+/** @internal The TX record's fields and meta values (assembly/engine/emit.ts). */
+export const TX = {
+  /** Offset of the u32 meta word. */
+  meta: 4,
+  /** meta: an IP packet, routed by destination. */
+  ip: 0,
+  /** meta frame + ifIndex: an Ethernet frame for interface ifIndex, starting ethernetHeader bytes before the data. */
+  frame: 1,
+  /** meta: held by the core (waiting for neighbour resolution); skipped. */
+  held: 0xffffffff,
+  /** Bytes of the Ethernet header a frame record keeps in its headroom. */
+  ethernetHeader: 14,
+} as const;
 
 // ---- The parameter block (assembly/engine/user.ts paramPtr) ----
 

@@ -9,7 +9,8 @@ import { TCP_STATES, type TcpState } from "./trace.js";
 import { parseAddress, type AddressBytes } from "./address.js";
 import { CopyArena } from "./arena.js";
 import {
-  COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, PARAM, RECORD_HEADER, SECRET_SIZE, recordSize,
+  COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, PARAM, RECORD_HEADER, SECRET_SIZE, TX, TX_RECORD_HEADER,
+  recordSize, txRecordSize,
   type EngineExports as EngineOnlyExports,
 } from "./boundary.js";
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
@@ -169,12 +170,14 @@ export class Engine {
   }
 
   /**
-   * Takes every queued packet out, calling `send` with each; returns how many. With `keep` each TX
+   * Takes every queued packet out, calling `send` with each; returns how many. `ifIndex` is -1 for an
+   * IP packet (the caller routes it by destination) or the interface a ready Ethernet frame is for;
+   * packets the core holds back (waiting for neighbour resolution) are skipped. With `keep` each TX
    * batch is copied once (one copy for the batch, views into it) and the packets are the caller's to
    * keep, as a link needs them; without it they are views of the engine's TX region, valid only during
    * the call (the engine reuses the region on the next batch).
    */
-  output(now: number, send: (packet: Uint8Array) => void, keep = false): number {
+  output(now: number, send: (packet: Uint8Array, ifIndex: number) => void, keep = false): number {
     const x = this.#x;
     let total = 0;
     for (;;) {
@@ -186,14 +189,17 @@ export class Engine {
         let at = base;
         if (keep) {
           let end = 0;
-          for (let i = 0; i < n; i++) end += recordSize(dv.getUint32(base + end, true));
+          for (let i = 0; i < n; i++) end += txRecordSize(dv.getUint32(base + end, true));
           from = this.#arena.copy(this.#views.u8, base, base + end);
           at = 0;
         }
         for (let i = 0, off = 0; i < n; i++) {
           const len = dv.getUint32(base + off, true);
-          send(from.subarray(at + off + RECORD_HEADER, at + off + RECORD_HEADER + len));
-          off += recordSize(len);
+          const meta = dv.getUint32(base + off + TX.meta, true);
+          const data = at + off + TX_RECORD_HEADER;
+          if (meta === TX.ip) send(from.subarray(data, data + len), -1);
+          else if (meta !== TX.held) send(from.subarray(data - TX.ethernetHeader, data + len), meta - TX.frame);
+          off += txRecordSize(len);
         }
       }
       total += n;

@@ -23,8 +23,8 @@ export interface SocketConstructorOptions {
 
 /** Options of connect() and socket.connect(), as net.connect takes them. */
 export interface SocketConnectOptions extends SocketConstructorOptions {
-  /** The peer's port, 1..65535. */
-  port: number;
+  /** The peer's port, 1..65535 (as node:net, a string of digits too). */
+  port: number | string;
   /**
    * An IPv4 or IPv6 address, or a name: looked up with `lookup` (default: the stack's resolver,
    * StackOptions.dns) and its addresses tried in order. Default "localhost" is meaningless here, so required.
@@ -86,13 +86,17 @@ export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectO
   return { options: { port: args[0] as number, host: args[1] as string }, listener };
 }
 
-/** @internal node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here unless `allowZero`. */
+/**
+ * @internal node:net's port check (ERR_SOCKET_BAD_PORT), but 0 is no destination or bind port here
+ * unless `allowZero`. As node:net, a string of decimal digits is a port too ("80"); returns the number.
+ */
 export function validateNetPort(value: unknown, name: string, allowZero: boolean): number {
   const min = allowZero ? 0 : 1;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 65535) {
+  const port = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < min || port > 65535) {
     throw argumentError("ERR_SOCKET_BAD_PORT", `${name} should be >= ${min} and <= 65535. Received ${received(value)}`);
   }
-  return value;
+  return port;
 }
 
 /** @internal node:net's idle timeout check (socket.setTimeout's `msecs`). */
@@ -101,10 +105,13 @@ export function validateTimeout(value: unknown, name: string): number {
   return value;
 }
 
-/** @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error' events). */
-export function validateConnectOptions(options: SocketConnectOptions): void {
+/**
+ * @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error'
+ * events). Returns the port as a number.
+ */
+export function validateConnectOptions(options: SocketConnectOptions): number {
   if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
-  validateNetPort(options.port, "options.port", false);
+  const port = validateNetPort(options.port, "options.port", false);
   if (typeof options.host !== "string") invalidType("options.host", "of type string", options.host);
   if (options.lookup !== undefined) validateFunction(options.lookup, "options.lookup");
   if (options.hints !== undefined && typeof options.hints !== "number") invalidType("options.hints", "of type number", options.hints);
@@ -122,6 +129,7 @@ export function validateConnectOptions(options: SocketConnectOptions): void {
   }
   if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
   if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
+  return port;
 }
 
 /** @internal node:net's `family` option as a number: 0, 4 or 6 ("IPv4" and "IPv6" too). */

@@ -10,9 +10,10 @@
 // 'close'(hadError), 'error', 'timeout', 'drain', and for a name 'lookup', 'connectionAttempt',
 // 'connectionAttemptFailed') and members. A name is looked up with the `lookup` option or the
 // stack's resolver (StackOptions.dns; never the host's: the stack's network is not the host's), its
-// addresses tried in order, without Happy Eyeballs racing. What differs from node:net, because a
-// stack has no file descriptors: ref()/unref() only govern the socket's own idle timer (the stack's
-// timer and links keep a process alive, or not).
+// addresses tried in order, without Happy Eyeballs racing. As with node:net, open sockets and
+// listening servers keep the process alive until unref() (stack.unref() lets go of them all), while
+// TIME-WAIT and the other protocol timers never do; a link may keep it alive on its own (a UdpLink's
+// socket does, a memory link does not).
 //
 // Backpressure both ways:
 // - Writing: `_write` calls back only once every byte is in the engine's send ring; a full ring waits

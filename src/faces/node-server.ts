@@ -51,6 +51,7 @@ export class Server extends EventEmitter {
   readonly #stack: Stack;
   readonly #options: ServerOptions;
   #listener: StackListener | undefined;
+  #refed = true;
   #address: { address: string; family: Family; port: number } | undefined;
   #connections = new Set<Socket>();
   #closing = false;
@@ -127,6 +128,7 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit("error", err));
       return this;
     }
+    if (!this.#refed) this.#listener.unref();
     const address = host ?? this.#anyAddress();
     this.#address = { address, family: familyOf(address), port: this.#listener.port };
     this.#closing = false;
@@ -200,13 +202,17 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  /** Sockets are kept alive by the stack's timer and links, not by the server: kept for node:net's shape. */
+  /** Lets the listening server keep the process alive again (net.Server.ref; the default). */
   ref(): this {
+    this.#refed = true;
+    this.#listener?.ref();
     return this;
   }
 
-  /** Lets the process exit while only this server is open (net.Server.unref). */
+  /** Lets the process exit while only this server is open (net.Server.unref); its sockets still count. */
   unref(): this {
+    this.#refed = false;
+    this.#listener?.unref();
     return this;
   }
 }

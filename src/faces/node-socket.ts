@@ -114,10 +114,10 @@ export class Socket extends Duplex {
   /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
   connect(...args: ConnectArgs): this {
     const { options, listener } = normalizeConnectArgs(args);
-    validateConnectOptions(options);
+    const port = validateConnectOptions(options);
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
     if (listener) this.once("connect", listener);
-    const { host, port } = options;
+    const { host } = options;
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
     if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
@@ -134,7 +134,12 @@ export class Socket extends Duplex {
     });
     // A name is looked up first; an address never is (as node:net).
     if (isIP(host) === 0) {
-      this.#lookupAndDial(options, open);
+      this.#lookupAndDial(options, port, (remote) => {
+        const conn = open(remote);
+        // Each attempt keeps the process alive as the socket would (unref() before connect counts).
+        if (!this.#refed) conn.unref();
+        return conn;
+      });
       return this;
     }
     let conn: StackConnection;
@@ -157,8 +162,8 @@ export class Socket extends Duplex {
    * until one connects (src/tcp/dial.ts: in the lookup's order, no Happy Eyeballs racing); the error
    * is the last attempt's.
    */
-  #lookupAndDial(options: SocketConnectOptions, open: (remote: string) => StackConnection): void {
-    const { host, port } = options;
+  #lookupAndDial(options: SocketConnectOptions, port: number, open: (remote: string) => StackConnection): void {
+    const { host } = options;
     const local = options.localAddress === undefined ? 0 : isIP(options.localAddress);
     const family = familyNumber(options.family) || (local as 0 | 4 | 6);
     const lookup = options.lookup ?? stackLookup(this.#stack);
@@ -224,6 +229,7 @@ export class Socket extends Duplex {
 
   #attach(conn: StackConnection): void {
     this.#conn = conn;
+    if (!this.#refed) conn.unref();
     this.#ends = conn;
     // Nothing is read until the stream asks (_read), as net.Socket reads only when it may push.
     conn.pause();
@@ -413,9 +419,11 @@ export class Socket extends Duplex {
     return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
   }
 
-  /** Lets the socket keep the process alive again (net.Socket.ref). */
+  /** Lets the open socket keep the process alive again (net.Socket.ref; the default). */
   ref(): this {
     this.#refed = true;
+    this.#conn?.ref();
+    this.#dialling?.current?.ref();
     this.#timer?.ref();
     return this;
   }
@@ -423,6 +431,8 @@ export class Socket extends Duplex {
   /** Lets the process exit while only this socket is open (net.Socket.unref). */
   unref(): this {
     this.#refed = false;
+    this.#conn?.unref();
+    this.#dialling?.current?.unref();
     this.#timer?.unref();
     return this;
   }

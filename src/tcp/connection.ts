@@ -36,6 +36,8 @@ export interface ConnectionHost {
   readIdle(conn: StackConnection): void;
   /** The connection is done for the user. */
   forget(conn: StackConnection): void;
+  /** The connection keeps a Node process alive, or no longer does (lifetime.ts). */
+  hold(conn: StackConnection, holds: boolean): void;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -74,6 +76,7 @@ export class StackConnection {
   #done = false;
   #finished = false;
   #ended = false;
+  #refed = true;
 
   /** @internal */
   constructor(
@@ -228,6 +231,26 @@ export class StackConnection {
     if (this.#finished) return;
     this.#stack.engine.setOptions(this.id, options);
     this.#stack.wantOutput();
+  }
+
+  /**
+   * In Node, an open connection keeps the process alive until its close callback, as a net.Socket
+   * does (the default); TIME-WAIT and other protocol timers never do.
+   */
+  ref(): void {
+    this.#refed = true;
+    if (!this.#finished) this.#stack.hold(this, true);
+  }
+
+  /** In Node, lets the process exit while this connection is open (net.Socket.unref). */
+  unref(): void {
+    this.#refed = false;
+    this.#stack.hold(this, false);
+  }
+
+  /** Whether the open connection keeps a Node process alive (see ref). */
+  get refed(): boolean {
+    return this.#refed;
   }
 
   /** The engine's STATUS record (RFC 9293 3.10.6): sequence variables, windows, RTT, queues. */

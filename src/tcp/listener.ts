@@ -8,6 +8,8 @@ export class StackListener {
   readonly #forget: (ids: number[]) => void;
   readonly #ids: number[];
   readonly #onConnection: (conn: StackConnection) => void;
+  readonly #hold: (holder: object, holds: boolean) => void;
+  #refed = true;
   /** True once close() was called. */
   closed = false;
 
@@ -18,10 +20,30 @@ export class StackListener {
     /** The port listened on. */
     readonly port: number,
     onConnection: (conn: StackConnection) => void,
+    hold: (holder: object, holds: boolean) => void,
   ) {
     this.#forget = forget;
     this.#ids = ids;
     this.#onConnection = onConnection;
+    this.#hold = hold;
+    hold(this, true);
+  }
+
+  /** In Node, an open listener keeps the process alive, as a net.Server does (the default). */
+  ref(): void {
+    this.#refed = true;
+    if (!this.closed) this.#hold(this, true);
+  }
+
+  /** In Node, lets the process exit while this listener is open (net.Server.unref). */
+  unref(): void {
+    this.#refed = false;
+    this.#hold(this, false);
+  }
+
+  /** Whether the open listener keeps a Node process alive (see ref). */
+  get refed(): boolean {
+    return this.#refed;
   }
 
   /** @internal */
@@ -33,6 +55,7 @@ export class StackListener {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.#hold(this, false);
     this.#forget(this.#ids);
   }
 }

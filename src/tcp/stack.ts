@@ -53,6 +53,7 @@ import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
+import { Lifetime } from "./lifetime.js";
 import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
@@ -114,6 +115,8 @@ export class Stack {
   readonly #readList: StackConnection[] = [];
   /** With tracing: connections already closed for the user whose engine side has not reached CLOSED. */
   readonly #lingering = new Map<number, StackConnection>();
+  /** What keeps a Node process alive: open connections and listeners, not protocol timers. */
+  readonly #lifetime = new Lifetime();
   readonly #timer: DeadlineTimer;
   /** The time of the events being dispatched. */
   #turnNow = 0;
@@ -209,6 +212,7 @@ export class Stack {
     const linkMtu = loops ? LOOPBACK_MTU : this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
     const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    this.#lifetime.hold(conn, true);
     conn.state = this.engine.state(id);
     this.#connections.set(id, conn);
     this.wantOutput();
@@ -243,7 +247,7 @@ export class Stack {
       for (const id of ids) this.engine.release(id, this.#now());
       throw err;
     }
-    const listener = new StackListener(this.#forgetListener, ids, port, onConnection);
+    const listener = new StackListener(this.#forgetListener, ids, port, onConnection, this.#hold);
     for (const id of ids) this.#listeners.set(id, listener);
     this.wantOutput();
     return listener;
@@ -281,8 +285,25 @@ export class Stack {
     this.#connections.clear();
     this.#readPending.clear();
     this.#lingering.clear();
+    this.#lifetime.clear();
     this.#timer.clear();
     this.#routing.closeAll();
+  }
+
+  /**
+   * In Node, lets the stack's open connections and listeners keep the process alive again, each
+   * unless it was unref'd itself (the default).
+   */
+  ref(): void {
+    this.#lifetime.setRef(true);
+  }
+
+  /**
+   * In Node, lets the process exit whatever the stack has open, as unref() on every socket and
+   * server would. Protocol timers (TIME-WAIT, retransmission, keepalive) never keep it alive.
+   */
+  unref(): void {
+    this.#lifetime.setRef(false);
   }
 
   /** True once close() was called. */
@@ -344,10 +365,18 @@ export class Stack {
 
   /** @internal */
   forget(conn: StackConnection): void {
+    this.#lifetime.hold(conn, false);
     if (this.#traceSink && this.#connections.has(conn.id) && conn.state !== "CLOSED") this.#lingering.set(conn.id, conn);
     this.#connections.delete(conn.id);
     this.#readPending.delete(conn);
   }
+
+  /** @internal */
+  hold(conn: StackConnection, holds: boolean): void {
+    this.#lifetime.hold(conn, holds);
+  }
+
+  readonly #hold = (holder: object, holds: boolean): void => this.#lifetime.hold(holder, holds);
 
   readonly #forgetListener = (ids: number[]): void => {
     const now = this.#now();
@@ -496,6 +525,7 @@ export class Stack {
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    this.#lifetime.hold(conn, true);
       conn.state = this.engine.state(id);
       this.#connections.set(id, conn);
       if (!listener || listener.closed) {

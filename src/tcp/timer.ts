@@ -23,8 +23,8 @@ export class DeadlineTimer {
   readonly #fire: () => void;
   #timer: unknown = undefined;
   #timerAt = Infinity;
-  /** The armed timer was unref'd: no deadline is left, it fires once for nothing. */
-  #timerUnrefd = false;
+  /** The armed timer is a Node timer, unref'd. */
+  #unrefd = false;
 
   /** `fire` runs when the timer fires (stale firings included: they only cost one pump). */
   constructor(
@@ -40,34 +40,27 @@ export class DeadlineTimer {
   /** Arms the timer at `deadline` (ms on the stack's clock; Infinity: none). */
   arm(deadline: number): void {
     // A timer already armed no later than the deadline stays: firing early costs one pump, which
-    // re-arms it, while clearing and setting a timer on every pump cost more than that in churn.
-    // With no deadline left an idle stack must not keep a Node process alive: a Node timer is
-    // unref'd and kept (ref'd again if a deadline comes back before it fires, as in connection
-    // churn), any other timer is cleared.
-    const timer = this.#timer as { ref?: () => void; unref?: () => void } | undefined;
-    if (deadline === this.#timerAt || (deadline > this.#timerAt && deadline !== Infinity)) {
-      if (this.#timerUnrefd) {
-        this.#timerUnrefd = false;
-        timer!.ref!();
-      }
-      return;
-    }
-    if (deadline === Infinity && typeof timer?.unref === "function" && typeof timer.ref === "function") {
-      if (!this.#timerUnrefd) {
-        this.#timerUnrefd = true;
-        timer.unref();
-      }
-      return;
-    }
-    this.#timerUnrefd = false;
+    // re-arms it, while clearing and setting a timer on every pump cost more than that in churn. With
+    // no deadline left a Node timer is kept too (unref'd, it fires once for nothing); any other
+    // timer is cleared.
+    if (deadline === this.#timerAt || (deadline > this.#timerAt && deadline !== Infinity)) return;
+    if (deadline === Infinity && this.#unrefd) return;
     if (this.#timer !== undefined) this.#fns.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = deadline;
+    this.#unrefd = false;
     if (deadline === Infinity) return;
     // At least 1 ms: a deadline the engine reports as already due after timers(now) must not spin.
     const delay = Math.max(1, Math.ceil(deadline - this.#now()));
     const handle: { id: unknown } = { id: undefined };
     handle.id = this.#timer = this.#fns.setTimeout(() => this.#onTimer(handle), delay);
+    // Protocol timers never keep a Node process alive (TIME-WAIT, retransmission, keepalive): what
+    // does is an open connection or listener (lifetime.ts), as with node:net.
+    const timer = handle.id as { unref?: () => void } | undefined;
+    if (typeof timer?.unref === "function") {
+      timer.unref();
+      this.#unrefd = true;
+    }
   }
 
   /** Stops the timer for good. */
@@ -81,7 +74,7 @@ export class DeadlineTimer {
     if (handle.id === this.#timer) {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      this.#timerUnrefd = false;
+      this.#unrefd = false;
     }
     this.#fire();
   }

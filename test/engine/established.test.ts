@@ -581,6 +581,21 @@ describe("ESTABLISHED: keepalive (RFC 1122 4.2.3.6)", () => {
       { type: "closed", id: s.id },
     ]);
   });
+  it("turned on later, probes after the idle time given with it, in either option order", async () => {
+    for (const options of [{ keepalive: true, keepaliveIdleMs: 200 }, { keepaliveIdleMs: 200, keepalive: true }]) {
+      const s = await established();
+      s.engine.setOptions(s.id, options);
+      expect(s.advanceToDeadline()).toBe(200);
+      s.recv({ flags: ACK, seq: s.l(0), ack: s.r(1) });
+    }
+  });
+  it("a new idle time moves the armed timer, counted from the last arrival", async () => {
+    const s = await established({}, { keepalive: true, keepaliveIdleMs: 10000, keepaliveIntervalMs: 1000, keepaliveCount: 3 });
+    s.advance(3000);
+    s.engine.setOptions(s.id, { keepaliveIdleMs: 5000 });
+    expect(s.advanceToDeadline()).toBe(2000);
+    s.recv({ flags: ACK, seq: s.l(0), ack: s.r(1) });
+  });
 });
 
 describe("ESTABLISHED: window scaling across 64 KiB (RFC 7323 2)", () => {

@@ -385,6 +385,39 @@ describe("tcpwasm only", () => {
     expect(e.message).toBe("connect ETIMEDOUT 10.0.0.2:80");
   });
 
+  it("setKeepAlive(true, 200) on an established socket probes after 200 ms idle, as net.Socket does", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    envs.push(env);
+    const server = env.serverNet.createServer(() => undefined);
+    await p.wait(new Promise<void>((r) => server.listen(80, r)), "listen");
+    const c = env.clientNet.connect({ host: env.host, port: 80 });
+    await p.wait(new Promise<void>((r) => c.once("connect", r)), "connect");
+    c.setKeepAlive(true, 200);
+    const probes = () => p.a.counters().keepaliveProbes;
+    await p.advance(150);
+    expect(probes()).toBe(0);
+    await p.advance(100);
+    expect(probes()).toBe(1);
+    c.destroy();
+    await p.wait(closeServer(server as unknown as Server), "server close");
+  });
+
+  it("a port given as a string of digits is a port, as node:net takes it (listen and connect)", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    envs.push(env);
+    const server = env.serverNet.createServer((s) => s.end("ok"));
+    await p.wait(new Promise<void>((r) => server.listen({ port: "8080" as never }, r)), "listen");
+    expect(server.address()!.port).toBe(8080);
+    const c = env.clientNet.connect({ host: env.host, port: "8080" });
+    let text = "";
+    c.on("data", (d: Buffer) => (text += d.toString()));
+    await p.wait(closed(c as unknown as Socket), "close");
+    expect([text, c.remotePort]).toEqual(["ok", 8080]);
+    await p.wait(closeServer(server as unknown as Server), "server close");
+  });
+
   it("IPv6: both ends' addresses, families and server.address()", async () => {
     const env = await tcpwasmEnv({ clock: "virtual" });
     const p = env.pair;

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/core/engine.js";
 import {
   COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EPHEMERAL_DEFAULT, EVENT, EVENT_SIZE, EventType, REGION_MAX, STATUS,
-  STATUS_F64, STATUS_SIZE, recordSize,
+  STATUS_F64, STATUS_SIZE, TX, TX_RECORD_HEADER, recordSize, txRecordSize,
 } from "../../src/core/boundary.js";
 import { TcpFlag } from "../../src/core/trace.js";
 import { loadWire, type ParsedPacket } from "../../src/core/wire.js";
@@ -107,6 +107,17 @@ describe("the numbers that cross the boundary", () => {
   it("records are framed as the core walks them (u32 length, packet, padding to 4)", () => {
     expect(source("wire/api.ts")).toContain("off = (off + 4 + len + 3) & ~3;");
     for (const [length, size] of [[0, 4], [1, 8], [3, 8], [4, 8], [5, 12], [40, 44], [41, 48]]) expect(recordSize(length!)).toBe(size);
+  });
+
+  it("TX records are framed as the core writes them (u32 length, u32 meta, 16 bytes headroom, data, padding to 4)", () => {
+    const emit = source("engine/emit.ts");
+    expect(emit).toContain(`export const TX_RECORD_HEADER: u32 = ${TX_RECORD_HEADER};`);
+    expect(emit).toContain(`export const TX_META: usize = ${TX.meta};`);
+    expect(emit).toContain(`export const TX_META_IP: u32 = ${TX.ip};`);
+    expect(emit).toContain(`export const TX_META_FRAME: u32 = ${TX.frame};`);
+    expect(emit).toContain(`export const TX_META_HELD: u32 = 0x${TX.held.toString(16)};`);
+    expect(emit).toContain("return TX_RECORD_HEADER + ((dataLen + 3) & ~3);");
+    for (const [length, size] of [[0, 24], [1, 28], [4, 28], [5, 32], [40, 64], [41, 68]]) expect(txRecordSize(length!)).toBe(size);
   });
 });
 
