@@ -44,6 +44,14 @@ export { icmpEchoReply } from "./wire/icmp";
 //      connState, and connReleaseMs when the host is done with the id. Ids carry a generation: a
 //      stale id gets -EBADF. Negative returns are -error codes (engine/errors.ts, src/core/errors.ts).
 //   7. engineCountersPtr(): u32 cells, drops by wire Reason then engine counters (engine/counters.ts).
+//   8. UDP (engine/udp.ts documents the regions' records; engine/udpsockets.ts the port table):
+//      udpBind(version, port, reuse) with the local address at engineParamPtr() (zero: any) gives a
+//      socket id; udpLocalPort, udpConnect (remote at engineParamPtr()+16; port 0 disconnects),
+//      udpClose. Received datagrams wait as udpRxCount() records at udpRxPtr() (udpRxUsed() bytes):
+//      read them all, then udpRxClear(). To send, write records at udpTxPtr() (udpTxCapacity()
+//      bytes) and call udpSend(offset, count): it returns how many it took; when fewer, drain output
+//      and call again at the next record. Port unreachable errors about a connected socket's
+//      datagrams arrive as UDP_ERROR events. udpCountersPtr(): u32 cells (engine/udpcounters.ts).
 export { engineInit, engineRxPtr, engineRxCapacity, engineInput, engineOutput, engineOutputMore, engineTimers,
   engineNextDeadline, engineLiveConnections, engineMemoryInUse, engineTableMemory, engineTcbSize, engineTimeWaitCount,
   engineMaxConnections, connConnectMs, connSendCommitMs, connRecvConsumeMs, connCloseMs, connAbortMs,
@@ -55,3 +63,7 @@ export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/e
 export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
 export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";
 export { configSet as engineConfigSet } from "./engine/config";
+export { udpBind, udpLocalPort, udpConnect, udpClose, udpRxPtr, udpRxCapacity, udpRxCount, udpRxUsed, udpRxClear, udpTxPtr, udpTxCapacity,
+  udpSend } from "./engine/udp";
+export { udpCountersPtr, udpCountersLength } from "./engine/udpcounters";
+export { udpLiveSockets } from "./engine/udpsockets";

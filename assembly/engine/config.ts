@@ -82,7 +82,17 @@ export const enum ConfigKey {
    * engineInit.
    */
   TIME_WAIT_MAX = 38,
-  COUNT = 39,
+  /** Bound UDP sockets (udpsockets.ts), at most 65535; fixed at engineInit, taken on the first bind. */
+  UDP_SOCKETS = 39,
+  /** Bytes of the UDP receive region the host drains (udp.ts); fixed at engineInit. */
+  UDP_RX_REGION = 40,
+  /** Bytes of the UDP send region the host fills (udp.ts); fixed at engineInit. */
+  UDP_TX_REGION = 41,
+  /** ICMP port unreachable errors a second, at most (RFC 4443 2.4 (f)); 0: none are sent. */
+  UDP_UNREACHABLE_RATE = 42,
+  /** How many of them may go at once after a quiet spell (the token bucket's depth), at least 1. */
+  UDP_UNREACHABLE_BURST = 43,
+  COUNT = 44,
 }
 
 /**
@@ -132,6 +142,12 @@ export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
 export let timeWaitMax: u32 = 0;
+export let udpSockets: u32 = 1024;
+// 128 KiB holds about 2,600 small datagrams or 100 of 1,200 bytes per drain (the host drains every turn).
+export let udpRxRegionBytes: u32 = 128 * 1024;
+export let udpTxRegionBytes: u32 = 128 * 1024;
+export let udpUnreachableRate: u32 = 100;
+export let udpUnreachableBurst: u32 = 10;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -214,6 +230,19 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.TIME_WAIT_MAX:
       if (frozen || u > (1 << 20)) return -Err.EINVAL;
       timeWaitMax = u; break;
+    case ConfigKey.UDP_SOCKETS:
+      if (frozen || u < 1 || u > 65535) return -Err.EINVAL;
+      udpSockets = u; break;
+    case ConfigKey.UDP_RX_REGION:
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
+      udpRxRegionBytes = u; break;
+    case ConfigKey.UDP_TX_REGION:
+      if (frozen || u < 65536 + 4096 || u > REGION_MAX) return -Err.EINVAL;
+      udpTxRegionBytes = u; break;
+    case ConfigKey.UDP_UNREACHABLE_RATE: udpUnreachableRate = u; break;
+    case ConfigKey.UDP_UNREACHABLE_BURST:
+      if (u < 1) return -Err.EINVAL;
+      udpUnreachableBurst = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -47,6 +47,8 @@ export const enum EventType {
   SEGMENT_IN = 11,
   /** Trace (config TRACE): a segment written to the TX region or the control queue. */
   SEGMENT_OUT = 12,
+  /** An ICMP error about a datagram a connected UDP socket sent (udp.ts): id = the socket, code = ECONNREFUSED. */
+  UDP_ERROR = 13,
 }
 
 let buf: usize = 0;

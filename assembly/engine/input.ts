@@ -1,4 +1,5 @@
-// Packets in: the RX records, parsing (wire/packet.ts), ICMP echo, and segment arrival up to the
+// Packets in: the RX records, parsing (wire/packet.ts), ICMP echo, UDP datagrams and port unreachable
+// errors handed to udp.ts, and segment arrival up to the
 // connection (RFC 9293 3.10.7): CLOSED (3.10.7.1), LISTEN (3.10.7.2, with RFC 4987 half-open bounds
 // and SYN cookies); states.ts takes it from SYN-SENT on. The arrival path runs one way: input.ts ->
 // states.ts (per state) -> ack.ts, receive.ts, fin.ts; what a new connection and the peer's SYN set
@@ -24,6 +25,8 @@ import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } f
 import { keepaliveTouch } from "./timeouts";
 import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
+import { udpArrives, udpIcmpArrives } from "./udp";
+import { IPPROTO_UDP } from "../wire/udp";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 
@@ -68,12 +71,17 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
       if (tooBigArrives(ptr, len, seg)) return;
+      if (udpIcmpArrives(ptr, len, seg)) return;
       const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), controlPacketRoom());
       if (n != 0) {
         controlCommit(n);
         count(Counter.ICMP_ECHO_REPLIES);
         return;
       }
+    }
+    if (seg.ipProto == IPPROTO_UDP) {
+      udpArrives(ptr, len, seg, nowUs);
+      return;
     }
     count(Counter.NOT_TCP_DROPPED);
     return;

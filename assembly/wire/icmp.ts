@@ -271,3 +271,65 @@ export function icmpPortUnreachable(inPtr: usize, inLen: u32, seg: Segment, outP
   store<u32>(p + 4, 0);
   store<u16>(p + CHECKSUM, bswap<u16>(finishChecksum(onesSum(p, len, pseudo))));
 }
+
+// ---- Port unreachable errors about our own UDP datagrams (RFC 792, RFC 4443 3.1; RFC 1122 4.1.3.3) ----
+//
+// Contract: icmpQuotedUdp takes a packet parsePacket refused with Reason.NOT_TCP (so `seg` holds its
+// validated IP fields). It checks the message (type and code, length, checksum) and the header it
+// quotes (version, header length, UDP, not a later fragment, sent from the address the error came to)
+// before reading the quoted datagram's addresses and ports into `out`, local being its source. Which
+// socket sent it is the engine's business (engine/udp.ts).
+
+const QUOTED_UDP_BYTES: u32 = 8;
+const IPPROTO_UDP: u32 = 17;
+
+/** What icmpQuotedUdp found: NONE (not a port unreachable error), OK (`out` filled) or MALFORMED. */
+export function icmpQuotedUdp(inPtr: usize, inLen: u32, seg: Segment, out: FlowKey): TooBig {
+  const msgOff = seg.payloadOffset;
+  const msgLen = seg.payloadLen;
+  if (msgOff > inLen || msgLen > inLen - msgOff || msgLen < 2) return TooBig.NONE;
+  const msg = inPtr + msgOff;
+  if (seg.ipVersion == 4) {
+    if (seg.ipProto != IPPROTO_ICMP || icmpType(msg) != ICMP_DEST_UNREACHABLE || icmpCode(msg) != ICMP_PORT_UNREACHABLE) {
+      return TooBig.NONE;
+    }
+    if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_UDP_BYTES) return TooBig.MALFORMED;
+    if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
+    const q = msg + ERROR_HEADER_LEN;
+    const qLen = msgLen - ERROR_HEADER_LEN;
+    const hl = ipv4.headerLen(q);
+    if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_UDP_BYTES > qLen) return TooBig.MALFORMED;
+    if (ipv4.protocol(q) != IPPROTO_UDP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
+    // RFC 5927 4.3, as for TCP: the quoted packet must be one we sent, from the address the error came back to.
+    if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
+    out.ipVersion = 4;
+    out.localA = seg.dstA;
+    out.localB = 0;
+    out.remoteA = <u64>ipv4.dstAddr(q);
+    out.remoteB = 0;
+    out.localPort = <u32>bswap<u16>(load<u16>(q + hl));
+    out.remotePort = <u32>bswap<u16>(load<u16>(q + hl, 2));
+    return TooBig.OK;
+  }
+  if (seg.ipVersion == 6) {
+    if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_DEST_UNREACHABLE || icmpCode(msg) != ICMPV6_PORT_UNREACHABLE) {
+      return TooBig.NONE;
+    }
+    if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_UDP_BYTES) return TooBig.MALFORMED;
+    const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
+    if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
+    const q = msg + ERROR_HEADER_LEN;
+    // We send no extension headers: UDP must follow the fixed header directly.
+    if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_UDP) return TooBig.MALFORMED;
+    if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
+    out.ipVersion = 6;
+    out.localA = seg.dstA;
+    out.localB = seg.dstB;
+    out.remoteA = ipv6.dstAddrHigh(q);
+    out.remoteB = ipv6.dstAddrLow(q);
+    out.localPort = <u32>bswap<u16>(load<u16>(q + ipv6.HEADER_LEN));
+    out.remotePort = <u32>bswap<u16>(load<u16>(q + ipv6.HEADER_LEN, 2));
+    return TooBig.OK;
+  }
+  return TooBig.NONE;
+}

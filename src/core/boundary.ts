@@ -89,6 +89,36 @@ export interface EngineExports {
   connState(id: number): number;
   /** Writes STATUS (RFC 9293 3.10.6) at engineStatusPtr(); 0 or -error. */
   connStatus(id: number): number;
+  /** Binds a UDP socket to the address at engineParamPtr() (zero: any) and `port` (0: ephemeral); its id or -error. */
+  udpBind(ipVersion: number, port: number, reuse: number): number;
+  /** The UDP socket's local port, or -error. */
+  udpLocalPort(id: number): number;
+  /** Connects the UDP socket to the address at engineParamPtr()+16 and `port` (0: disconnects); 0 or -error. */
+  udpConnect(id: number, port: number): number;
+  /** Closes the UDP socket; 0 or -error. */
+  udpClose(id: number): number;
+  /** The UDP receive region (records UDP_RECV). */
+  udpRxPtr(): number;
+  /** Bytes of the UDP receive region (0 before the first bind). */
+  udpRxCapacity(): number;
+  /** Records waiting in the UDP receive region. */
+  udpRxCount(): number;
+  /** Bytes they take. */
+  udpRxUsed(): number;
+  /** Drops the records read. */
+  udpRxClear(): void;
+  /** The UDP send region (records UDP_SEND); 0 before the first bind. */
+  udpTxPtr(): number;
+  /** Bytes of the UDP send region. */
+  udpTxCapacity(): number;
+  /** Builds `count` send records from byte `offset` into the output; returns how many it took. */
+  udpSend(offset: number, count: number): number;
+  /** The UDP counters: u32 cells (UDP_COUNTER_NAMES). */
+  udpCountersPtr(): number;
+  /** Number of UDP counter cells. */
+  udpCountersLength(): number;
+  /** Bound UDP sockets. */
+  udpLiveSockets(): number;
 }
 
 // ---- RX and TX regions: packet records ----
@@ -181,6 +211,11 @@ export const ConfigKey = {
   memoryLimit: 36,
   quickAcks: 37,
   timeWaitMax: 38,
+  udpSockets: 39,
+  udpRxRegion: 40,
+  udpTxRegion: 41,
+  udpUnreachableRate: 42,
+  udpUnreachableBurst: 43,
 } as const;
 
 /** @internal Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
@@ -236,6 +271,7 @@ export const EventType = {
   state: 10,
   segmentIn: 11,
   segmentOut: 12,
+  udpError: 13,
 } as const;
 
 // ---- Counters (assembly/engine/counters.ts) ----
@@ -252,6 +288,35 @@ export const COUNTER_NAMES = [
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
 export const COUNTER_BASE = 32;
+
+/** UDP counters (assembly/engine/udpcounters.ts UdpCounter), in their own region (udpCountersPtr). */
+export const UDP_COUNTER_NAMES = [
+  "udpDatagramsIn", "udpDelivered", "udpBadTruncated", "udpBadLength", "udpBadChecksum", "udpBadZeroChecksumV6",
+  "udpNoPort", "udpUnreachableSent", "udpUnreachableRateLimited", "udpUnreachableSuppressed", "udpReceiveRegionFull",
+  "udpDatagramsOut", "udpSendInvalid", "udpIcmpUnreachableIn", "udpIcmpUnreachableIgnored", "udpSendNoInterface",
+] as const;
+
+// ---- UDP regions (assembly/engine/udp.ts) ----
+
+/** @internal Bytes of a UDP receive record before its payload (assembly/engine/udp.ts UDP_RECV_HEADER). */
+export const UDP_RECV_HEADER = 48;
+/** @internal Bytes of a UDP send record before its payload (assembly/engine/udp.ts UDP_SEND_HEADER). */
+export const UDP_SEND_HEADER = 56;
+/** @internal Field offsets in UDP receive and send records (the layouts at the top of assembly/engine/udp.ts). */
+export const UDP_RECORD = {
+  payloadLen: 0, socketId: 4, ipVersion: 8, flags: 9, srcPort: 10, dstPort: 12, ifIndex: 14, srcAddress: 16, dstAddress: 32,
+  /** Send records only: the destination MAC of a frame (flag UDP_TX_FRAME). */
+  mac: 48,
+} as const;
+/** @internal Receive record flags (assembly/engine/udp.ts RX_BROADCAST, RX_MULTICAST). */
+export const UDP_RX_FLAG = { broadcast: 1, multicast: 2 } as const;
+/** @internal Send record flag: a frame for interface ifIndex to the MAC at UDP_RECORD.mac (assembly/engine/udp.ts TX_FRAME). */
+export const UDP_TX_FRAME = 1;
+
+/** @internal Bytes a UDP record of `payloadLen` bytes takes after a header of `header` bytes, padded to 4. */
+export function udpRecordSize(header: number, payloadLen: number): number {
+  return header + ((payloadLen + 3) & ~3);
+}
 
 // ---- STATUS (assembly/engine/status.ts connStatus) ----
 

@@ -10,7 +10,7 @@ import { parseAddress, type AddressBytes } from "./address.js";
 import { CopyArena } from "./arena.js";
 import {
   COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, PARAM, RECORD_HEADER, SECRET_SIZE, TX, TX_RECORD_HEADER,
-  recordSize, txRecordSize,
+  recordSize, txRecordSize, UDP_COUNTER_NAMES, UDP_RECORD, UDP_RECV_HEADER, UDP_SEND_HEADER, UDP_TX_FRAME, udpRecordSize,
   type EngineExports as EngineOnlyExports,
 } from "./boundary.js";
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
@@ -22,6 +22,28 @@ export type EngineExports = CoreExports & EngineOnlyExports;
 
 /** The engine's counters by name (COUNTER_NAMES), and drops per reason code (REASON_NAMES). */
 export type EngineCounters = Record<(typeof COUNTER_NAMES)[number], number> & { dropsByReason: number[] };
+
+/** The UDP counters by name (UDP_COUNTER_NAMES). */
+export type UdpCounters = Record<(typeof UDP_COUNTER_NAMES)[number], number>;
+
+/**
+ * Receives one UDP receive record (Engine.udpReceive): `bytes` holds it at `at` (a copy, the caller's
+ * to keep; UDP_RECORD gives the fields' offsets), its payload is `payloadLen` bytes at `at + UDP_RECV_HEADER`.
+ */
+export type UdpRecordVisitor = (socketId: number, bytes: Uint8Array, at: number, payloadLen: number) => void;
+
+/** One datagram for Engine.udpQueue: addresses as 4 or 16 raw bytes. */
+export interface UdpDatagram {
+  socketId: number;
+  ipVersion: 4 | 6;
+  source: Uint8Array;
+  destination: Uint8Array;
+  destinationPort: number;
+  payload: Uint8Array;
+  /** A frame for this interface, to `mac` (6 bytes), instead of an IP packet the host routes. */
+  ifIndex?: number;
+  mac?: Uint8Array;
+}
 
 /** Where Engine.connect opens a connection (RFC 9293 3.10.1, active OPEN). */
 export interface ConnectOptions {
@@ -95,6 +117,12 @@ export class Engine {
   /** Where output batches and received data are copied to when the caller keeps them. */
   readonly #arena = new CopyArena();
 
+  /** UDP receive records moved out of the region between the engine calls of one input (one copy each). */
+  #udpAside: Array<{ bytes: Uint8Array; count: number }> = [];
+  /** Bytes of UDP send records written since the last udpFlush, and how many records. */
+  #udpTxUsed = 0;
+  #udpTxCount = 0;
+
   /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const o = optionsObject(options, "options");
@@ -148,22 +176,29 @@ export class Engine {
    */
   input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
     const cap = this.#x.engineRxCapacity();
+    // With UDP in use, a call takes no more datagrams than the UDP receive region holds (a record
+    // is at most 24 bytes longer than its IP packet); what it received is moved out before the next.
+    const udpCap = this.#x.udpTxPtr() !== 0 ? this.#x.udpRxCapacity() : Infinity;
     let base = this.#x.engineRxPtr() >>> 0;
     let off = 0;
+    let udpOff = 0;
     let n = 0;
     for (const p of packets) {
       const rec = recordSize(p.length);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
-      if (off + rec > cap) {
+      if (off + rec > cap || udpOff + p.length + 24 > udpCap) {
         this.#x.engineInput(n, now, linkMtu);
+        this.#udpSetAside();
         base = this.#x.engineRxPtr() >>> 0;
         off = 0;
+        udpOff = 0;
         n = 0;
       }
       const u8 = this.#views.u8;
       this.#views.dv.setUint32(base + off, p.length, true);
       u8.set(p, base + off + RECORD_HEADER);
       off += rec;
+      udpOff += p.length + 24;
       n++;
     }
     if (n > 0) this.#x.engineInput(n, now, linkMtu);
@@ -456,5 +491,147 @@ export class Engine {
     check(this.#x.connStatus(id), "status");
     return decodeStatus(this.#views.u8, this.#views.dv, this.#x.engineStatusPtr() >>> 0);
   }
-}
 
+  // ---- UDP (assembly/engine/udp.ts, udpsockets.ts) ----
+
+  /**
+   * Binds a UDP socket: `address` (4 or 16 raw bytes; absent: any address of `ipVersion`) and `port`
+   * (0: a random ephemeral port). Returns the socket id.
+   * @throws TcpwasmError EADDRINUSE, EADDRNOTAVAIL (no ephemeral port free), ENOBUFS (the port table is full).
+   */
+  udpBind(ipVersion: 4 | 6, address: Uint8Array | undefined, port: number, reuse = false): number {
+    const p = this.#x.engineParamPtr() >>> 0;
+    const u8 = this.#views.u8;
+    u8.fill(0, p, p + PARAM.size);
+    if (address) u8.set(address, p + PARAM.localAddress);
+    const r = this.#x.udpBind(ipVersion, port, reuse ? 1 : 0);
+    return check(r, r === -ENGINE_ENOBUFS ? `bind UDP port ${port}: the UDP port table is full` : `bind UDP port ${port}`);
+  }
+
+  /** The UDP socket's local port. @throws TcpwasmError EBADF for a closed socket. */
+  udpLocalPort(id: number): number {
+    return check(this.#x.udpLocalPort(id), "UDP local port");
+  }
+
+  /**
+   * Connects (`port` 1..65535) or disconnects (`port` 0) a UDP socket: connected, it takes datagrams
+   * from `address`:`port` only and hears about ICMP port unreachable errors (udpError events).
+   */
+  udpConnect(id: number, address: Uint8Array | undefined, port: number): void {
+    const p = this.#x.engineParamPtr() >>> 0;
+    const u8 = this.#views.u8;
+    u8.fill(0, p, p + PARAM.size);
+    if (address) u8.set(address, p + PARAM.remoteAddress);
+    check(this.#x.udpConnect(id, port), "UDP connect");
+  }
+
+  /** Closes a UDP socket: its port is free again. @throws TcpwasmError EBADF for a closed socket. */
+  udpClose(id: number): void {
+    check(this.#x.udpClose(id), "UDP close");
+  }
+
+  /** Bound UDP sockets. */
+  udpLiveSockets(): number {
+    return this.#x.udpLiveSockets();
+  }
+
+  /** A snapshot of the UDP counters. */
+  udpCounters(): UdpCounters {
+    const base = this.#x.udpCountersPtr() >>> 0;
+    const dv = this.#views.dv;
+    const c = {} as UdpCounters;
+    UDP_COUNTER_NAMES.forEach((name, i) => {
+      c[name] = dv.getUint32(base + i * 4, true);
+    });
+    return c;
+  }
+
+  /**
+   * Takes every received UDP datagram out of the receive region (one copy for the batch) and calls
+   * `visit` with each, in arrival order; returns how many.
+   */
+  udpReceive(visit: UdpRecordVisitor): number {
+    this.#udpSetAside();
+    const aside = this.#udpAside;
+    if (aside.length === 0) return 0;
+    this.#udpAside = [];
+    let total = 0;
+    for (const { bytes, count } of aside) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0, off = 0; i < count; i++) {
+        const len = dv.getUint32(off + UDP_RECORD.payloadLen, true);
+        visit(dv.getUint32(off + UDP_RECORD.socketId, true), bytes, off, len);
+        off += udpRecordSize(UDP_RECV_HEADER, len);
+      }
+      total += count;
+    }
+    return total;
+  }
+
+  /** Moves the UDP receive region's records out (one copy), making it empty for the next input. */
+  #udpSetAside(): void {
+    const x = this.#x;
+    const n = x.udpRxCount();
+    if (n === 0) return;
+    const base = x.udpRxPtr() >>> 0;
+    this.#udpAside.push({ bytes: this.#arena.copy(this.#views.u8, base, base + x.udpRxUsed()), count: n });
+    x.udpRxClear();
+  }
+
+  /**
+   * Writes one datagram into the UDP send region (no engine call); false when it does not fit now
+   * (udpFlush, then queue again). Bind a socket first: the region is taken on the first bind.
+   */
+  udpQueue(d: UdpDatagram): boolean {
+    const x = this.#x;
+    const base = x.udpTxPtr() >>> 0;
+    const size = udpRecordSize(UDP_SEND_HEADER, d.payload.length);
+    if (base === 0 || this.#udpTxUsed + size > x.udpTxCapacity()) return false;
+    const at = base + this.#udpTxUsed;
+    const u8 = this.#views.u8;
+    const dv = this.#views.dv;
+    u8.fill(0, at, at + UDP_SEND_HEADER);
+    dv.setUint32(at + UDP_RECORD.payloadLen, d.payload.length, true);
+    dv.setUint32(at + UDP_RECORD.socketId, d.socketId, true);
+    u8[at + UDP_RECORD.ipVersion] = d.ipVersion;
+    dv.setUint16(at + UDP_RECORD.dstPort, d.destinationPort, true);
+    u8.set(d.source, at + UDP_RECORD.srcAddress);
+    u8.set(d.destination, at + UDP_RECORD.dstAddress);
+    if (d.mac) {
+      u8[at + UDP_RECORD.flags] = UDP_TX_FRAME;
+      dv.setUint16(at + UDP_RECORD.ifIndex, d.ifIndex ?? 0, true);
+      u8.set(d.mac, at + UDP_RECORD.mac);
+    }
+    u8.set(d.payload, at + UDP_SEND_HEADER);
+    this.#udpTxUsed += size;
+    this.#udpTxCount++;
+    return true;
+  }
+
+  /** Datagrams queued by udpQueue and not yet flushed. */
+  get udpQueued(): number {
+    return this.#udpTxCount;
+  }
+
+  /**
+   * Builds every queued datagram into the engine's output, one engine call per batch; when the output
+   * queue fills, `drain` must take the output (Engine.output) before the rest goes. Returns how many.
+   */
+  udpFlush(drain: () => void): number {
+    const x = this.#x;
+    const total = this.#udpTxCount;
+    let left = total;
+    let off = 0;
+    while (left > 0) {
+      const took = x.udpSend(off, left);
+      const base = x.udpTxPtr() >>> 0;
+      const dv = this.#views.dv;
+      for (let i = 0; i < took; i++) off += udpRecordSize(UDP_SEND_HEADER, dv.getUint32(base + off, true));
+      left -= took;
+      if (left > 0) drain();
+    }
+    this.#udpTxUsed = 0;
+    this.#udpTxCount = 0;
+    return total;
+  }
+}

@@ -20,6 +20,15 @@ export type ErrorCode =
   | "EBADF"
   | "EISCONN"
   | "EHOSTUNREACH"
+  /** A UDP datagram larger than one IP packet on its path can carry (fragments are never sent). */
+  | "EMSGSIZE"
+  /** The Node dgram face: node:dgram's codes for misuse of a socket's state. */
+  | "ERR_SOCKET_DGRAM_NOT_RUNNING"
+  | "ERR_SOCKET_DGRAM_IS_CONNECTED"
+  | "ERR_SOCKET_DGRAM_NOT_CONNECTED"
+  | "ERR_SOCKET_ALREADY_BOUND"
+  | "ERR_SOCKET_BAD_BUFFER_SIZE"
+  | "ERR_BUFFER_OUT_OF_BOUNDS"
   /** A name no address was found for: the resolver says it does not exist or has none, or the stack has no resolver (StackOptions.dns). Node's code for getaddrinfo's EAI_NONAME. */
   | "ENOTFOUND"
   /** A name that could not be resolved now: no server answered in time, or each failed (SERVFAIL, ...). Node's code for getaddrinfo's EAI_AGAIN. */

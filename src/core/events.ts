@@ -10,6 +10,8 @@ export type EngineEvent =
   | { type: "connected" | "readable" | "writable" | "peerFin" | "closed"; id: number }
   | { type: "accepted"; id: number; listener: number }
   | { type: "reset" | "timedOut" | "error"; id: number; error: ErrorCode }
+  /** An ICMP error about a datagram UDP socket `id` sent (its id from Engine.udpBind). */
+  | { type: "udpError"; id: number; error: ErrorCode }
   | { type: "state"; id: number; from: TcpState; to: TcpState }
   | {
       type: "segment";
@@ -46,6 +48,7 @@ export function decodeEvent(dv: DataView, p: number): EngineEvent | undefined {
     case EventType.reset: return { type: "reset", id, error: engineErrorCode(code) };
     case EventType.timedOut: return { type: "timedOut", id, error: engineErrorCode(code) };
     case EventType.error: return { type: "error", id, error: engineErrorCode(code) };
+    case EventType.udpError: return { type: "udpError", id, error: engineErrorCode(code) };
     case EventType.state: return { type: "state", id, from: TCP_STATES[code]!, to: TCP_STATES[a]! };
     case EventType.segmentIn:
     case EventType.segmentOut: {

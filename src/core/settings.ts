@@ -90,6 +90,16 @@ export interface EngineConfig {
   quickAcks?: number;
   /** Connections kept in compact TIME-WAIT, outside the `maxConnections` slots; 0: as many as `maxConnections`; fixed at start. Integer 0..2^20, default 0. */
   timeWaitMax?: number;
+  /** Bound UDP sockets the port table holds; fixed at start (taken on the first bind). Integer 1..65535, default 1024. */
+  udpSockets?: number;
+  /** Bytes of the UDP receive region the stack drains each turn; past it datagrams are dropped and counted. Integer 69632..2^26, default 131072. */
+  udpRxRegion?: number;
+  /** Bytes of the UDP send region (datagrams queued per engine call). Integer 69632..2^26, default 131072. */
+  udpTxRegion?: number;
+  /** ICMP port unreachable errors sent a second at most (RFC 4443 2.4 (f)); 0: none. Integer, default 100. */
+  udpUnreachableRate?: number;
+  /** How many of them may go in one burst. Integer, at least 1, default 10. */
+  udpUnreachableBurst?: number;
 }
 
 /**
@@ -172,6 +182,11 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   synCookies: "flag",
   memoryLimit: [0, 2 ** 48, true],
   quickAcks: [0, U32, true],
+  udpSockets: [1, 65535, true],
+  udpRxRegion: [65536 + 4096, REGION_MAX, true],
+  udpTxRegion: [65536 + 4096, REGION_MAX, true],
+  udpUnreachableRate: [0, U32, true],
+  udpUnreachableBurst: [1, U32, true],
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */

@@ -35,9 +35,9 @@
 //
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
-import { Engine, type EngineCounters } from "../core/engine.js";
+import { Engine, type EngineCounters, type UdpCounters } from "../core/engine.js";
 import { EventType } from "../core/boundary.js";
-import { TcpwasmError, connectionError } from "../core/errors.js";
+import { TcpwasmError, connectionError, engineErrorCode } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
 import { TCP_STATES } from "../core/trace.js";
@@ -51,6 +51,8 @@ import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
+import { UdpSockets, type OpenUdpOptions, type StackUdpSocket, type UdpMessage } from "./udp.js";
+import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
@@ -67,6 +69,7 @@ export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCo
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
+export { StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions } from "./udp.js";
 
 /** Output drains a queued pump may postpone in a row (see Stack#queuedDrain). */
 const MAX_DRAIN_DEFERRALS = 4;
@@ -129,6 +132,8 @@ export class Stack {
   #closed = false;
   /** How the output drain waits for the code the turn set off (src/tcp/drain.ts). */
   readonly #drainWait: DrainWait = drainWait();
+  /** The UDP sockets (src/tcp/udp.ts). */
+  readonly #udp: UdpSockets;
   #drainQueued = false;
   #drainDeferrals = 0;
 
@@ -144,6 +149,22 @@ export class Stack {
     this.#traceSink = options.trace;
     // A copy: options changed after createStack do not reach the resolver.
     this.dns = options.dns && Object.freeze({ ...options.dns });
+    this.#udp = new UdpSockets({
+      engine,
+      local,
+      checkOpen: () => this.#checkOpen(),
+      wantOutput: () => this.wantOutput(),
+      flushNow: () => this.#flushOutput(this.engineNow()),
+      pathMtu: (version, bytes) => {
+        if (this.#local.loopsBack(version, bytes, 0)) return LOOPBACK_MTU;
+        const link = this.#routing.routeTo(version, bytes, 0);
+        return link === undefined ? 0 : link.mtu || DEFAULT_MTU;
+      },
+      interfaceOf: (link) => this.#routing.links.findIndex((l) => l.link === link),
+      countNoRoute: () => {
+        this.stackCounters.noRoute++;
+      },
+    });
   }
 
   /**
@@ -253,9 +274,17 @@ export class Stack {
     return listener;
   }
 
-  /** Engine counters (including ICMP echo replies) plus the stack's own drops. */
-  counters(): EngineCounters & StackCounters {
-    return { ...this.engine.counters(), ...this.stackCounters };
+  /**
+   * A UDP socket (src/tcp/udp.ts): bound at once, `onMessage` called with each datagram it receives.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE, EADDRNOTAVAIL (an address the stack does not own), EADDRINUSE, ENOBUFS (the port table is full), or ERR_SOCKET_CLOSED on a closed stack.
+   */
+  openUdp(options: OpenUdpOptions | undefined, onMessage: (message: UdpMessage) => void): StackUdpSocket {
+    return this.#udp.open(options, onMessage);
+  }
+
+  /** Engine counters (including ICMP echo replies), UDP counters, plus the stack's own drops. */
+  counters(): EngineCounters & UdpCounters & StackCounters {
+    return { ...this.engine.counters(), ...this.engine.udpCounters(), ...this.stackCounters };
   }
 
   /** Aborts every connection (RST), closes the listeners and the links, stops the timer. */
@@ -275,6 +304,7 @@ export class Stack {
     this.engine.events(ignoreEvent);
     this.#flushOutput(now);
     this.#closed = true;
+    this.#udp.closeAll();
     for (const c of conns) {
       try {
         c.finish(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
@@ -434,7 +464,7 @@ export class Stack {
         const now = (this.#turnNow = this.#now());
         this.engine.timers(now);
         const events = this.engine.events(this.#dispatch);
-        let moved = false;
+        let moved = this.#udp.deliver();
         if (this.#readPending.size > 0) {
           // A snapshot (deliver() removes from the set, handlers add to it), in a reused array.
           const list = this.#readList;
@@ -522,6 +552,10 @@ export class Stack {
       return;
     }
     this.#userEvents = true;
+    if (type === EventType.udpError) {
+      this.#udp.error(id, new TcpwasmError(engineErrorCode(code), "an ICMP port unreachable error came back for a datagram this socket sent"));
+      return;
+    }
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
@@ -588,6 +622,7 @@ export class Stack {
 
   /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
   #flushOutput(now: number): void {
+    this.#udp.flush(() => this.engine.output(now, this.#sendPacket, true));
     this.engine.output(now, this.#sendPacket, true);
     this.#routing.sendQueued();
     if (this.#loopback.length !== 0) {

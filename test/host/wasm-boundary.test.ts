@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/core/engine.js";
 import {
   COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EPHEMERAL_DEFAULT, EVENT, EVENT_SIZE, EventType, REGION_MAX, STATUS,
-  STATUS_F64, STATUS_SIZE, TX, TX_RECORD_HEADER, recordSize, txRecordSize,
+  STATUS_F64, STATUS_SIZE, TX, TX_RECORD_HEADER, recordSize, txRecordSize, UDP_COUNTER_NAMES, UDP_RECORD, UDP_RECV_HEADER,
+  UDP_RX_FLAG, UDP_SEND_HEADER, UDP_TX_FRAME,
 } from "../../src/core/boundary.js";
 import { TcpFlag } from "../../src/core/trace.js";
 import { loadWire, type ParsedPacket } from "../../src/core/wire.js";
@@ -73,6 +74,27 @@ describe("the numbers that cross the boundary", () => {
     const config = source("engine/config.ts");
     expect(config).toContain(`export let ephemeralLow: u32 = ${EPHEMERAL_DEFAULT.low};`);
     expect(config).toContain(`export let ephemeralHigh: u32 = ${EPHEMERAL_DEFAULT.high};`);
+  });
+
+  it("UDP: the counters, record headers, flags and the receive record's field offsets are the core's (assembly/engine/udp.ts)", () => {
+    const counters = asHost(enumMembers("engine/udpcounters.ts", "UdpCounter"));
+    expect(Object.fromEntries(UDP_COUNTER_NAMES.map((n, i) => [n, i]))).toEqual(
+      Object.fromEntries(Object.entries(counters).map(([k, v]) => [`udp${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+    );
+    expect(constant("engine/udp.ts", "UDP_RECV_HEADER")).toBe(UDP_RECV_HEADER);
+    expect(constant("engine/udp.ts", "UDP_SEND_HEADER")).toBe(UDP_SEND_HEADER);
+    expect(constant("engine/udp.ts", "RX_BROADCAST")).toBe(UDP_RX_FLAG.broadcast);
+    expect(constant("engine/udp.ts", "RX_MULTICAST")).toBe(UDP_RX_FLAG.multicast);
+    expect(constant("engine/udp.ts", "TX_FRAME")).toBe(UDP_TX_FRAME);
+    const text = source("engine/udp.ts");
+    for (const [field, type] of [["payloadLen", "u32"], ["socketId", "u32"], ["ipVersion", "u8"], ["flags", "u8"], ["srcPort", "u16"], ["dstPort", "u16"], ["ifIndex", "u16"]] as const) {
+      const at = UDP_RECORD[field];
+      expect(text, field).toMatch(new RegExp(`store<${type}>\\(p, [^;]*${at === 0 ? "\\);" : `, ${at}\\);`}`));
+    }
+    expect(text).toContain(`storeAddress(p + ${UDP_RECORD.srcAddress},`);
+    expect(text).toContain(`storeAddress(p + ${UDP_RECORD.dstAddress},`);
+    expect(text).toContain(`load<u16>(r, ${UDP_RECORD.dstPort})`);
+    expect(text).toContain(`load<u8>(r, ${UDP_RECORD.ipVersion})`);
   });
 
   it("TCP flag bits are the core's FLG_* (assembly/wire/tcp.ts)", () => {
