@@ -11,7 +11,10 @@ export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions }
 export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.
-export { resolveHost, ResolveError, type AddressFamily } from "./services/resolve-host.js";
+export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from "./services/resolve-host.js";
+export type { DnsClientCounters } from "./services/dns-client.js";
+// A DNS responder bound to a stack's UDP and TCP port 53, for a gateway's guests.
+export { serveDns, type ServeDnsOptions, type DnsService, type DnsServiceCounters } from "./services/serve-dns.js";
 // DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
 // the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP (dns-tcp).
 export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";

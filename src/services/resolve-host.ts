@@ -6,6 +6,7 @@
 import { formatIpv4, formatIpv6, parseAddress } from "../core/address.js";
 import { TcpwasmError } from "../core/errors.js";
 import type { Stack } from "../tcp/stack.js";
+import { StackDnsClient, type DnsClientCounters } from "./dns-client.js";
 
 /** The address family asked for: 4, 6, or 0 for both. */
 export type AddressFamily = 0 | 4 | 6;
@@ -52,8 +53,36 @@ export async function resolveHost(stack: Stack, hostname: string, family: Addres
   if (literal) return [literal.address];
   const dns = stack.dns;
   if (!dns) throw new ResolveError("ENOTFOUND", hostname, "the stack resolves no names (StackOptions.dns)");
-  const answer = await withDeadline(stack, hostname, () => dns.resolve(hostname, family));
-  return checkedAddresses(hostname, family, answer);
+  if (dns.resolve) {
+    const resolve = dns.resolve;
+    const answer = await withDeadline(stack, hostname, () => resolve(hostname, family));
+    return checkedAddresses(hostname, family, answer);
+  }
+  try {
+    return await dnsClient(stack, dns.servers!).resolve(hostname, family);
+  } catch (error) {
+    if (error instanceof TcpwasmError && (error.code === "ENOTFOUND" || error.code === "EAI_AGAIN")) {
+      throw new ResolveError(error.code, hostname, error.message.slice(error.code.length + 2));
+    }
+    throw error;
+  }
+}
+
+const clients = new WeakMap<Stack, StackDnsClient>();
+
+/** The stack's DNS client, made on first use (it holds the cache). */
+function dnsClient(stack: Stack, servers: readonly string[]): StackDnsClient {
+  let client = clients.get(stack);
+  if (!client) {
+    client = new StackDnsClient(stack, servers, stack.dns?.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS, stack.dns?.attempts ?? DEFAULT_DNS_ATTEMPTS);
+    clients.set(stack, client);
+  }
+  return client;
+}
+
+/** What the stack's DNS client (StackOptions.dns.servers) has done so far; undefined before its first query. */
+export function dnsClientCounters(stack: Stack): Readonly<DnsClientCounters> | undefined {
+  return clients.get(stack)?.counters;
 }
 
 /** Runs `ask`, rejecting with EAI_AGAIN once the stack's resolve budget is spent (the stack's timers). */

@@ -148,7 +148,7 @@ export class Stack {
     this.#timer = new DeadlineTimer(this.timers, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
     // A copy: options changed after createStack do not reach the resolver.
-    this.dns = options.dns && Object.freeze({ ...options.dns });
+    this.dns = options.dns && Object.freeze({ ...options.dns, ...(options.dns.servers && { servers: [...options.dns.servers] }) });
     this.#udp = new UdpSockets({
       engine,
       local,

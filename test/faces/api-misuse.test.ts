@@ -21,6 +21,7 @@ import { createMemoryLinkPair, type MemoryLink } from "../../src/net/memory-link
 import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { createUdpLink } from "../../src/net/udp-link.js";
 import { TcpListener, TcpSocket } from "../../src/faces/web.js";
+import { serveDns } from "../../src/services/serve-dns.js";
 
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
 const A = "10.0.0.1";
@@ -102,7 +103,11 @@ const rows: Row[] = [
   { entry: "createStack({ now: 5 })", call: () => createStack({ addresses: ["10.0.0.1/24"], now: 5 as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.now" },
   { entry: "createStack({ timers: {} })", call: () => createStack({ addresses: ["10.0.0.1/24"], timers: {} as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.timers.setTimeout" },
   { entry: "createStack({ trace: true })", call: () => createStack({ addresses: ["10.0.0.1/24"], trace: true as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.trace" },
-  { entry: "createStack({ dns: {} })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: {} as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.dns.resolve" },
+  { entry: "createStack({ dns: {} })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: {} }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns" },
+  { entry: "createStack({ dns: { resolve: 42 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: 42 as never } }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.dns.resolve" },
+  { entry: "createStack({ dns: { servers: ['dns.example'] } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: ["dns.example"] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns.servers[0]" },
+  { entry: "createStack({ dns: { servers: [] } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: [] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns.servers" },
+  { entry: "createStack({ dns: { servers, resolve } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: ["10.0.0.53"], resolve: async () => [] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns" },
   { entry: "createStack({ dns: 'x' })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: "x" as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.dns" },
   { entry: "createStack({ dns: { timeoutMs: 0 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: async () => [], timeoutMs: 0 } }), how: "reject", code: "ERR_OUT_OF_RANGE", names: "options.dns.timeoutMs" },
   { entry: "createStack({ dns: { attempts: 1.5 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: async () => [], attempts: 1.5 } }), how: "reject", code: "ERR_OUT_OF_RANGE", names: "options.dns.attempts" },
@@ -228,6 +233,13 @@ const rows: Row[] = [
   { entry: "server.listen() twice", call: (e) => e.server.listen(12), how: "throw", code: "ERR_SERVER_ALREADY_LISTEN", names: "Listen" },
   { entry: "server.getConnections(42)", call: (e) => e.server.getConnections(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "callback", node: () => realNet.createServer().getConnections(42 as never) },
   { entry: "server.listen({ host: not the stack's })", call: (e) => e.net.createServer().listen({ port: 11, host: "10.0.0.9" }), how: "error", code: "EADDRNOTAVAIL", names: "10.0.0.9" },
+
+  // ---- services ----
+  { entry: "serveDns(null)", call: () => serveDns(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "serveDns(stack, { port: 0 })", call: (e) => serveDns(e.b, { port: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.port" },
+  { entry: "serveDns(stack, { lookup: 42 })", call: (e) => serveDns(e.b, { port: 5353, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup" },
+  { entry: "serveDns(stack, { adress }) (a typo)", call: (e) => serveDns(e.b, { adress: B } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.adress" },
+  { entry: "serveDns on a TCP port in use", call: (e) => serveDns(e.b, { port: ECHO_PORT }), how: "throw", code: "EADDRINUSE", names: String(ECHO_PORT) },
 
   // ---- links ----
   { entry: "createMemoryLinkPair(42)", call: () => createMemoryLinkPair(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
