@@ -5,7 +5,8 @@
 // EAI_AGAIN (no answer in time, or a failure worth trying again later). Browser-safe.
 import { formatIpv4, formatIpv6, parseAddress } from "../core/address.js";
 import { TcpwasmError } from "../core/errors.js";
-import type { Stack } from "../tcp/stack.js";
+import { Stack } from "../tcp/stack.js";
+import { invalidType, validateOneOf, validateString } from "../core/validate.js";
 import { StackDnsClient, type DnsClientCounters } from "./dns-client.js";
 
 /** The address family asked for: 4, 6, or 0 for both. */
@@ -44,13 +45,18 @@ export function addressLiteral(text: string): { address: string; version: 4 | 6 
 
 /**
  * The addresses to try for `hostname`, in order, of `family` (0: both). IP address text gives itself
- * (whatever `family` says, as node:net connects to a literal without a lookup). Rejects with a
+ * (whatever `family` says, as node:net connects to a literal without a lookup); "localhost" and the
+ * names under it give the loopback addresses without asking anyone (RFC 6761 6.3). Rejects with a
  * ResolveError, or ERR_INVALID_RETURN_VALUE / ERR_INVALID_IP_ADDRESS when a resolve function of
- * yours answers with something that is not a list of addresses.
+ * yours answers with something that is not a list of addresses, or an argument error.
  */
-export async function resolveHost(stack: Stack, hostname: string, family: AddressFamily): Promise<string[]> {
+export async function resolveHost(stack: Stack, hostname: string, family: AddressFamily = 0): Promise<string[]> {
+  if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
+  validateString(hostname, "hostname");
+  validateOneOf(family, "family", [0, 4, 6]);
   const literal = addressLiteral(hostname);
   if (literal) return [literal.address];
+  if (/^(?:.+\.)?localhost\.?$/i.test(hostname)) return loopback(stack, family);
   const dns = stack.dns;
   if (!dns) throw new ResolveError("ENOTFOUND", hostname, "the stack resolves no names (StackOptions.dns)");
   if (dns.resolve) {
@@ -83,6 +89,14 @@ function dnsClient(stack: Stack, servers: readonly string[]): StackDnsClient {
 /** What the stack's DNS client (StackOptions.dns.servers) has done so far; undefined before its first query. */
 export function dnsClientCounters(stack: Stack): Readonly<DnsClientCounters> | undefined {
   return clients.get(stack)?.counters;
+}
+
+/** RFC 6761 6.3: the loopback addresses of the families the stack has (IPv6 first, as for DNS answers). */
+function loopback(stack: Stack, family: AddressFamily): string[] {
+  const out: string[] = [];
+  if ((family === 0 && stack.addresses.some((a) => a.includes(":"))) || family === 6) out.push("::1");
+  if ((family === 0 && stack.addresses.some((a) => !a.includes(":"))) || family === 4) out.push("127.0.0.1");
+  return out;
 }
 
 /** Runs `ask`, rejecting with EAI_AGAIN once the stack's resolve budget is spent (the stack's timers). */

@@ -22,6 +22,7 @@ import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { createUdpLink } from "../../src/net/udp-link.js";
 import { TcpListener, TcpSocket } from "../../src/faces/web.js";
 import { serveDns } from "../../src/services/serve-dns.js";
+import { resolveHost } from "../../src/services/resolve-host.js";
 
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
 const A = "10.0.0.1";
@@ -235,6 +236,8 @@ const rows: Row[] = [
   { entry: "server.listen({ host: not the stack's })", call: (e) => e.net.createServer().listen({ port: 11, host: "10.0.0.9" }), how: "error", code: "EADDRNOTAVAIL", names: "10.0.0.9" },
 
   // ---- services ----
+  { entry: "resolveHost(null, name)", call: () => resolveHost(null as never, "example.com"), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "resolveHost(stack, name, 5)", call: (e) => resolveHost(e.a, "example.com", 5 as never), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "family" },
   { entry: "serveDns(null)", call: () => serveDns(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
   { entry: "serveDns(stack, { port: 0 })", call: (e) => serveDns(e.b, { port: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.port" },
   { entry: "serveDns(stack, { lookup: 42 })", call: (e) => serveDns(e.b, { port: 5353, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup" },

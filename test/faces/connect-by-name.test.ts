@@ -8,7 +8,7 @@ import "../../src/faces/web.js";
 import type { Stack, StackOptions } from "../../src/tcp/stack.js";
 import { bindNet, type Socket } from "../../src/faces/node-net.js";
 import { TcpwasmError } from "../../src/core/errors.js";
-import { ResolveError } from "../../src/services/resolve-host.js";
+import { ResolveError, resolveHost } from "../../src/services/resolve-host.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
 
 const PORT = 7;
@@ -111,6 +111,17 @@ describe("Web face: connect({ hostname }) with a name", () => {
     const e = await env(table);
     for (const hostname of ["10.0.0.2", "fd00::2", "[fd00::2]"]) expect((await webEcho(e, hostname, hostname)).got).toBe(hostname);
     expect(e.asked).toEqual([]);
+  });
+
+  it("'localhost' and names under it are the loopback addresses, asked of no resolver (RFC 6761 6.3)", async () => {
+    const e = await env(table);
+    const { info, got } = await webEcho({ ...e, client: e.server }, "localhost", "loop");
+    expect([got, info.remoteAddress]).toEqual(["loop", "::1"]);
+    expect(await e.net.wait(resolveHost(e.client, "db.localhost.", 4), "v4")).toEqual(["127.0.0.1"]);
+    expect(e.asked).toEqual([]);
+    e.net.close();
+    const v4only = await env(null, { addresses: ["10.0.0.1/24"] });
+    expect(await v4only.net.wait(resolveHost(v4only.client, "LOCALHOST", 0), "v4 only")).toEqual(["127.0.0.1"]);
   });
 
   it("tries the addresses in order: a refused first address gives way to the next", async () => {
