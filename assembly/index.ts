@@ -63,6 +63,16 @@ export { txPtr as engineTxPtr, txCapacity as engineTxCapacity } from "./engine/e
 export { eventsPtr as engineEventsPtr, eventCount as engineEventCount, eventsClear as engineEventsClear } from "./engine/events";
 export { countersPtr as engineCountersPtr, countersLength as engineCountersLength } from "./engine/counters";
 export { configSet as engineConfigSet } from "./engine/config";
+
+// ---- Interfaces (assembly/engine/edge.ts documents the protocol) ----
+//
+//   8. On attach, per link: ifaceConfigure(ifIndex, kind, mtu, router) (kind 1 raw IP, 2 Ethernet,
+//      the MAC at engineParamPtr()), ifaceAddAddress / ifaceAddGateway / ifaceAddRoute (address or
+//      prefix at engineParamPtr()), then ifaceUp(ifIndex, now) and drain output. engineInput's
+//      ifIndex names the link a batch came from: an Ethernet interface's RX records are frames.
+export { ifaceUp } from "./engine/engine";
+export { ifaceConfigure, ifaceAddAddressExport as ifaceAddAddress, ifaceAddGateway, ifaceAddRouteExport as ifaceAddRoute,
+  engineNeighbourEntryBytes, engineNeighbourCount, engineNeighbourCapacity } from "./engine/edge";
 export { udpBind, udpLocalPort, udpConnect, udpClose, udpRxPtr, udpRxCapacity, udpRxCount, udpRxUsed, udpRxClear, udpTxPtr, udpTxCapacity,
   udpSend } from "./engine/udp";
 export { udpCountersPtr, udpCountersLength } from "./engine/udpcounters";

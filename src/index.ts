@@ -8,7 +8,7 @@ export { createDhcpServer, type DhcpServerOptions } from "./net/dhcp-server.js";
 export type { DhcpServer, DhcpReply, DhcpLease, DhcpLeaseState, DhcpServerCounters } from "./net/dhcp-pool.js";
 export type { DhcpRefusal } from "./net/dhcp-message.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./tools/pcap.js";
-export { createStack, Stack, StackConnection, StackListener, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
+export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.
 export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from "./services/resolve-host.js";
@@ -21,6 +21,7 @@ export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type 
 export { createDnsResolver, type DnsResolver, type DnsResolverOptions, type DnsQuery, type DnsResult, type DnsCachedResult, type DnsAddress, type DnsAddressType } from "./net/dns-resolver.js";
 export { frameDnsTcp, DnsTcpReader } from "./net/dns-tcp.js";
 export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trace.js";
+export { UDPSocket, bindWebUdp, type BoundWebUdp, type UDPSocketOptions, type UDPMessage, type UDPSocketOpenInfo } from "./faces/web-udp.js";
 export { TcpSocket, TcpListener, bindWeb, type BoundWeb, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
 export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./core/trace.js";
 export { renderLadder, type LadderOptions } from "./tools/ladder.js";

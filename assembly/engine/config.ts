@@ -82,17 +82,22 @@ export const enum ConfigKey {
    * engineInit.
    */
   TIME_WAIT_MAX = 38,
+  /**
+   * Entries of the neighbour cache (ARP and IPv6 neighbour discovery, neighbour.ts), allocated when
+   * the first Ethernet interface is configured and fixed from then on.
+   */
+  NEIGHBOUR_ENTRIES = 39,
   /** Bound UDP sockets (udpsockets.ts), at most 65535; fixed at engineInit, taken on the first bind. */
-  UDP_SOCKETS = 39,
+  UDP_SOCKETS = 40,
   /** Bytes of the UDP receive region the host drains (udp.ts); fixed at engineInit. */
-  UDP_RX_REGION = 40,
+  UDP_RX_REGION = 41,
   /** Bytes of the UDP send region the host fills (udp.ts); fixed at engineInit. */
-  UDP_TX_REGION = 41,
+  UDP_TX_REGION = 42,
   /** ICMP port unreachable errors a second, at most (RFC 4443 2.4 (f)); 0: none are sent. */
-  UDP_UNREACHABLE_RATE = 42,
+  UDP_UNREACHABLE_RATE = 43,
   /** How many of them may go at once after a quiet spell (the token bucket's depth), at least 1. */
-  UDP_UNREACHABLE_BURST = 43,
-  COUNT = 44,
+  UDP_UNREACHABLE_BURST = 44,
+  COUNT = 45,
 }
 
 /**
@@ -136,12 +141,21 @@ export let ephemeralLow: u32 = 49152;
 export let ephemeralHigh: u32 = 65535;
 export let nagleDefault: bool = true;
 export let userTimeoutUs: i64 = 0;
-export let controlQueueBytes: u32 = 64 * 1024;
+// 96 KiB hold about 1,400 control packets of 44 bytes (a SYN,ACK with a cookie) in their 68-byte TX
+// records (emit.ts: 24 bytes of header and headroom each), what 64 KiB held in 48-byte records
+// before the headroom: a burst of 1,000 SYNs between two outputs is answered in full.
+export let controlQueueBytes: u32 = 96 * 1024;
 export let stateEvents: bool = true;
 export let synCookies: bool = true;
 export let memoryLimit: f64 = 0;
 export let quickAcks: u32 = 16;
 export let timeWaitMax: u32 = 0;
+export let neighbourEntries: u32 = 1024;
+/** Set once the neighbour cache is allocated. */
+export let neighbourFrozen: bool = false;
+export function freezeNeighbours(): void {
+  neighbourFrozen = true;
+}
 export let udpSockets: u32 = 1024;
 // 128 KiB holds about 2,600 small datagrams or 100 of 1,200 bytes per drain (the host drains every turn).
 export let udpRxRegionBytes: u32 = 128 * 1024;
@@ -230,6 +244,9 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.TIME_WAIT_MAX:
       if (frozen || u > (1 << 20)) return -Err.EINVAL;
       timeWaitMax = u; break;
+    case ConfigKey.NEIGHBOUR_ENTRIES:
+      if (neighbourFrozen || u < 4 || u > (1 << 20)) return -Err.EINVAL;
+      neighbourEntries = u; break;
     case ConfigKey.UDP_SOCKETS:
       if (frozen || u < 1 || u > 65535) return -Err.EINVAL;
       udpSockets = u; break;

@@ -11,7 +11,7 @@ import { oooClear } from "./reassembly";
 import { sbClear } from "./scoreboard";
 import { emitSimple, EventType } from "./events";
 import { stateEvents } from "./config";
-import { Outcome, outcomeError } from "./errors";
+import { Err, Outcome, outcomeError } from "./errors";
 
 // ---- Output queue: connections with something to send, FIFO of ids (stale ids are skipped) ----
 //
@@ -172,7 +172,8 @@ function outcomeEvent(o: Outcome): u32 {
     case Outcome.REFUSED:
     case Outcome.RESET: return EventType.RESET;
     case Outcome.TIMED_OUT: return EventType.TIMED_OUT;
-    case Outcome.NO_BUFFERS: return EventType.ERROR;
+    case Outcome.NO_BUFFERS:
+    case Outcome.HOST_UNREACHABLE: return EventType.ERROR;
     default: return 0;
   }
 }
@@ -199,7 +200,9 @@ export function connectionDone(t: Tcb, outcome: Outcome): void {
   }
   if (hasFlag(t.life, Life.HOST_HELD)) {
     const why = outcomeEvent(outcome);
-    if (why != 0) emitSimple(why, outcomeError(outcome), t.id, 0);
+    // RFC 1122 4.2.3.9: a soft error seen before the timeout is what the host is told.
+    const code = outcome == Outcome.TIMED_OUT && hasFlag(t.life, Life.SOFT_UNREACHABLE) ? Err.EHOSTUNREACH : outcomeError(outcome);
+    if (why != 0) emitSimple(why, code, t.id, 0);
     emitSimple(EventType.CLOSED, 0, t.id, 0);
   } else {
     tcbFree(t);

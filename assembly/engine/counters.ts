@@ -70,7 +70,48 @@ export const enum Counter {
    * this less SPURIOUS_RECOVERIES and SPURIOUS_TIMEOUTS.
    */
   CWND_REDUCTIONS = 34,
-  COUNT = 35,
+  // Ethernet interfaces (frames.ts, resolve.ts, ndisc.ts, neighbour.ts).
+  /** Frames taken from Ethernet interfaces. */
+  FRAMES_IN = 35,
+  /** Frames for another station, or for a group we do not listen to (IEEE 802.3 4.2.4.1.2 address recognition). */
+  FRAMES_NOT_FOR_US = 36,
+  /** 802.1Q / 802.1ad tagged frames: no interface here is a VLAN member. */
+  FRAMES_VLAN_DROPPED = 37,
+  /** Frames refused by the Ethernet parser (too short, 802.3 length field, group source) or of an EtherType we do not carry. */
+  FRAMES_DROPPED = 38,
+  /** IP packets in frames that are not for any of the interface's addresses or groups. */
+  IP_NOT_FOR_US = 39,
+  ARP_IN = 40,
+  /** ARP packets refused by the parser (wire/arp.ts). */
+  ARP_DROPPED = 41,
+  /** ARP packets whose target is not one of our addresses (learned from when cached, RFC 826). */
+  ARP_NOT_FOR_US = 42,
+  ARP_REPLIES_SENT = 43,
+  /** ARP requests we sent: resolution, probes of the cached address, announcements (RFC 5227 2.3). */
+  ARP_REQUESTS_SENT = 44,
+  /** Another station claims one of our addresses (RFC 5227 2.4 for ARP; an NA for a preferred address). */
+  ADDRESS_CONFLICTS = 45,
+  ND_IN = 46,
+  /** Neighbour discovery messages refused by the parser (wire/ndp.ts: RFC 4861 6.1, 7.1 validity). */
+  ND_DROPPED = 47,
+  /** Neighbour solicitations for a target that is not ours. */
+  ND_NOT_FOR_US = 48,
+  NS_SENT = 49,
+  NA_SENT = 50,
+  RA_SENT = 51,
+  /** Our IPv6 addresses found in use by another node (RFC 4862 5.4.5). */
+  DAD_DUPLICATES = 52,
+  /** Packets that waited for address resolution. */
+  NEIGHBOUR_PENDING = 53,
+  /** Packets dropped while waiting: the per-neighbour queue was full (oldest dropped), no slot, or resolution failed. */
+  NEIGHBOUR_PENDING_DROPPED = 54,
+  /** Resolutions that gave up (RFC 4861 7.3.3: MAX_MULTICAST_SOLICIT / MAX_UNICAST_SOLICIT unanswered). */
+  NEIGHBOUR_FAILED = 55,
+  /** Idle entries evicted to make room. */
+  NEIGHBOUR_EVICTED = 56,
+  /** Entries not created: every cell held, or the bound on INCOMPLETE entries reached. */
+  NEIGHBOUR_FULL = 57,
+  COUNT = 58,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

@@ -419,6 +419,30 @@ export function txRecordCount(): u32 {
   return txRecords;
 }
 
+// The link-layer post-pass (frames.ts) walks this output()'s records through these: a record is named
+// by its offset in the TX region; its data starts TX_RECORD_HEADER bytes in, the headroom before it.
+
+/** The offset of the record after the one at `off`. */
+@inline export function txNextRecord(off: u32): u32 {
+  return off + recordBytes(load<u32>(txBuf + off));
+}
+
+@inline export function txRecordData(off: u32): usize {
+  return txBuf + off + TX_RECORD_HEADER;
+}
+
+@inline export function txRecordLen(off: u32): u32 {
+  return load<u32>(txBuf + off);
+}
+
+@inline export function txRecordMeta(off: u32): u32 {
+  return load<u32>(txBuf + off + TX_META);
+}
+
+@inline export function txSetRecordMeta(off: u32, meta: u32): void {
+  store<u32>(txBuf + off + TX_META, meta);
+}
+
 /** Copies queued control packets into the TX region; false when it filled up first. */
 export function drainControl(): bool {
   while (ctrlRead < ctrlUsed) {

@@ -18,6 +18,7 @@ import { timersRun } from "./timeouts";
 import { twInit, twExpire, twNextDeadline, twCount } from "./timewait";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
 import { Err } from "./errors";
+import { ifaceUpAt, edgeTimers, edgeNextDeadline } from "./edge";
 import * as config from "./config";
 
 let initialised = false;
@@ -66,13 +67,19 @@ export function engineRxCapacity(): u32 {
 
 /**
  * Processes `count` packets from the RX region at time `nowMs`, all arrived over one link of MTU
- * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts).
+ * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts). The
+ * link is interface `ifIndex`: when it is an Ethernet interface (edge.ts) the records are frames.
  * Nothing is sent from here: after it the host drains events, calls engineOutput until it reports
  * nothing more, and re-reads engineNextDeadline. Returns the number of records processed.
  */
-export function engineInput(count: u32, nowMs: f64, linkMtu: u32): u32 {
+export function engineInput(count: u32, nowMs: f64, linkMtu: u32, ifIndex: u32): u32 {
   setLinkMtu(linkMtu);
-  return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs));
+  return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs), ifIndex);
+}
+
+/** Brings interface `ifIndex` up at `nowMs` (edge.ts ifaceUpAt); drain output after it. */
+export function ifaceUp(ifIndex: u32, nowMs: f64): i32 {
+  return ifaceUpAt(ifIndex, toUs(nowMs));
 }
 
 /**
@@ -91,20 +98,23 @@ export function engineOutputMore(): u32 {
 
 /**
  * Runs every timer due at `nowMs` (retransmission, delayed ACK, persist, keepalive, TIME-WAIT, user
- * timeout). Calling early or twice is harmless. Then drain events, call engineOutput, and re-read
+ * timeout; the neighbour cache, duplicate address detection and router advertisements). Calling early or twice is harmless. Then drain events, call engineOutput, and re-read
  * engineNextDeadline.
  */
 export function engineTimers(nowMs: f64): void {
   const nowUs = toUs(nowMs);
   timersRun(nowUs);
   twExpire(nowUs);
+  edgeTimers(nowUs);
 }
 
 /** The earliest timer deadline in ms on the host's clock, or +Infinity when no timer is armed. */
 export function engineNextDeadline(): f64 {
   const q = tqNextDeadline();
   const w = twNextDeadline();
-  const d = q < w ? q : w;
+  const e = edgeNextDeadline();
+  let d = q < w ? q : w;
+  if (e < d) d = e;
   if (d == NEVER) return Infinity;
   return <f64>d / 1000.0;
 }

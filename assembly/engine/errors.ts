@@ -26,6 +26,8 @@ export const enum Err {
   EBADF = 10,
   /** OPEN on a connection that is already open (RFC 9293 3.10.1 "connection already exists"). */
   EISCONN = 11,
+  /** The next hop did not answer address resolution (RFC 4861 7.3.3; RFC 1122 2.3.2.1 for ARP). */
+  EHOSTUNREACH = 12,
 }
 
 /** How a connection ended (conn.ts connectionDone): the event and error the host is told, if any. */
@@ -42,6 +44,8 @@ export const enum Outcome {
   TIMED_OUT = 4,
   /** No memory for what the connection must hold (the receive ring). */
   NO_BUFFERS = 5,
+  /** The next hop of a connection in SYN-SENT failed address resolution. */
+  HOST_UNREACHABLE = 6,
 }
 
 /** The error a connection's end reports: OK for CLOSED and ABORTED, which report none. */
@@ -51,6 +55,7 @@ export function outcomeError(o: Outcome): Err {
     case Outcome.RESET: return Err.ECONNRESET;
     case Outcome.TIMED_OUT: return Err.ETIMEDOUT;
     case Outcome.NO_BUFFERS: return Err.ENOBUFS;
+    case Outcome.HOST_UNREACHABLE: return Err.EHOSTUNREACH;
     default: return Err.OK;
   }
 }

@@ -12,7 +12,7 @@
 //                  the window scale shift, bits 12-14 the number of SACK blocks recorded at +40
 //   +28 u32 f      MSS option value
 //   +32 u32 TSval, +36 u32 TSecr
-//   +40 three SACK blocks as (u32 left, u32 right) pairs
+//   +40 three SACK blocks as (u32 left, u32 right) pairs (SEGMENT_*) / an address (ADDRESS_CONFLICT)
 // The buffer only grows while the host leaves events in it (eventsPtr may move: read it after every
 // call); past config.eventLimit records further events are dropped and counted (Counter.EVENTS_DROPPED).
 import { Segment } from "../wire/packet";
@@ -47,8 +47,13 @@ export const enum EventType {
   SEGMENT_IN = 11,
   /** Trace (config TRACE): a segment written to the TX region or the control queue. */
   SEGMENT_OUT = 12,
+  /**
+   * Another node holds one of our addresses (RFC 4862 5.4.5 duplicate address detection): code = IP
+   * version, a = interface index, the address in the 16 bytes at +40 (IPv4 in the first 4).
+   */
+  ADDRESS_CONFLICT = 13,
   /** An ICMP error about a datagram a connected UDP socket sent (udp.ts): id = the socket, code = ECONNREFUSED. */
-  UDP_ERROR = 13,
+  UDP_ERROR = 14,
 }
 
 let buf: usize = 0;
@@ -133,4 +138,12 @@ export function traceSegment(type: u32, id: u32, seg: Segment, len: u32): void {
   store<u32>(p, seg.tsVal, 32);
   store<u32>(p, seg.tsEcr, 36);
   memory.copy(p + 40, changetype<usize>(seg) + offsetof<Segment>("sackL0"), <usize>blocks << 3);
+}
+
+/** An ADDRESS_CONFLICT record for our address (a, b) of `version` on interface `ifIndex`. */
+export function emitAddressConflict(ifIndex: u32, version: u32, a: u64, b: u64): void {
+  const p = emitEvent(EventType.ADDRESS_CONFLICT, version, 0, ifIndex, 0, 0, 0);
+  if (p == 0) return;
+  store<u64>(p, a, 40);
+  store<u64>(p, b, 48);
 }

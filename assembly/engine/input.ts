@@ -5,6 +5,9 @@
 // states.ts (per state) -> ack.ts, receive.ts, fin.ts; what a new connection and the peer's SYN set
 // up is in handshake.ts, below both.
 //
+// RX records of an Ethernet interface are frames (frames.ts): ARP and neighbour discovery are answered
+// there and in ndisc.ts, IP packets for us continue here.
+//
 // Input never emits packets: replies are flags on the TCB (ACK_NOW, NEED_SYN, RTX_ONE) or records in
 // the control queue (RSTs for segments that match no connection), drained by output().
 import { Segment, parsePacket } from "../wire/packet";
@@ -25,6 +28,20 @@ import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } f
 import { keepaliveTouch } from "./timeouts";
 import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
+import { isEthernet } from "./iface";
+import { frameArrives, frameSource } from "./frames";
+import { ndArrives } from "./ndisc";
+import { HEADER_LEN } from "../wire/ethernet";
+
+// The Ethernet interface the batch being processed came from, -1 for a raw-IP one.
+let inputIface: i32 = -1;
+// The interface the batch came from, whatever its kind.
+let batchIface: u32 = 0;
+
+/** The interface of the RX batch being processed (engineInput's ifIndex), for protocols that record it. */
+export function inputInterface(): u32 {
+  return batchIface;
+}
 import { udpArrives, udpIcmpArrives } from "./udp";
 import { IPPROTO_UDP } from "../wire/udp";
 
@@ -46,7 +63,10 @@ let reuseTsOffset: u32 = 0;
  * Processes `records` RX records at `rxPtr` (each [u32 length][packet] padded to 4) within
  * `regionBytes`. Returns the number of records processed (fewer only if a record runs past the region).
  */
-export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i64): u32 {
+export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i64, ifIndex: u32): u32 {
+  const ethernet = isEthernet(ifIndex);
+  inputIface = ethernet ? <i32>ifIndex : -1;
+  batchIface = ifIndex;
   let off: u32 = 0;
   for (let i: u32 = 0; i < records; i++) {
     if (off + 4 > regionBytes) {
@@ -58,7 +78,13 @@ export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i6
       count(Counter.RX_RECORD_INVALID);
       return i;
     }
-    packetArrives(rxPtr + off + 4, len, nowUs);
+    const p = rxPtr + off + 4;
+    if (!ethernet) packetArrives(p, len, nowUs);
+    else {
+      // RX records of an Ethernet interface are frames: the IP packet follows the header.
+      const ipLen = frameArrives(ifIndex, p, len, nowUs);
+      if (ipLen != 0) packetArrives(p + HEADER_LEN, ipLen, nowUs);
+    }
     off += 4 + align4(len);
   }
   return records;
@@ -70,6 +96,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   const reason = parsePacket(ptr, len, seg, config.verifyChecksums);
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
+      if (inputIface >= 0 && seg.ipVersion == 6 && ndArrives(<u32>inputIface, ptr, len, seg, frameSource, nowUs)) return;
       if (tooBigArrives(ptr, len, seg)) return;
       if (udpIcmpArrives(ptr, len, seg)) return;
       const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), controlPacketRoom());
@@ -80,7 +107,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
       }
     }
     if (seg.ipProto == IPPROTO_UDP) {
-      udpArrives(ptr, len, seg, nowUs);
+      udpArrives(ptr, len, seg, batchIface, nowUs);
       return;
     }
     count(Counter.NOT_TCP_DROPPED);

@@ -16,6 +16,8 @@ import { reschedule, txqFront, txqPop } from "./conn";
 import { tlpArm, tlpSent } from "./tlp";
 import { FLG_ACK, FLG_FIN, FLG_PSH } from "../wire/tcp";
 import { outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset, txRecordCount, drainControl, controlPending } from "./emit";
+import { ethernetCount } from "./iface";
+import { txFramePass } from "./frames";
 
 // (seq, len) out-parameter of sbNextSeg.
 const nextSegOut = memory.data(8, 8);
@@ -288,6 +290,12 @@ let more: bool = false;
  * queued connection's segments. Returns the number of records written.
  */
 export function outputRun(nowUs: i64): u32 {
+  const n = fillTx(nowUs);
+  if (ethernetCount != 0) txFramePass(nowUs);
+  return n;
+}
+
+function fillTx(nowUs: i64): u32 {
   txReset();
   more = false;
   if (!drainControl()) {

@@ -107,6 +107,11 @@ export const enum Life {
    * in SYN-RECEIVED.
    */
   SYN_UNACKED = 1 << 26,
+  /**
+   * The next hop stopped answering neighbour resolution in a synchronized state: a soft error (RFC
+   * 1122 4.2.3.9 treats host unreachable so), reported as EHOSTUNREACH if the connection then times out.
+   */
+  SOFT_UNREACHABLE = 1 << 27,
 }
 
 /** Tcb.sender: what the sender is timing or probing. */
@@ -286,6 +291,11 @@ export function slotsInit(initial: u32, limit: u32): bool {
 }
 
 /** Pool bytes the slot arrays hold now: a TCB address, a generation and a free-stack entry per slot. */
+/** Slots allocated so far: every live TCB is at a slot below this. */
+export function slotCapacity(): u32 {
+  return slotCount;
+}
+
 export function slotBytes(): usize {
   return <usize>slotCount * 10;
 }

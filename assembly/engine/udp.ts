@@ -51,13 +51,6 @@ let rxCount: u32 = 0;
 let txBuf: usize = 0;
 let txCap: u32 = 0;
 
-/** The interface the packets being processed came in on (0: an IP link); engine.ts sets it per batch. */
-let inIfIndex: u32 = 0;
-
-export function udpSetInterface(ifIndex: u32): void {
-  inIfIndex = ifIndex;
-}
-
 @inline function align4(n: u32): u32 {
   return (n + 3) & ~3;
 }
@@ -150,11 +143,12 @@ export function udpTxCapacity(): u32 {
 // ---- Receive ----
 
 /**
- * A UDP datagram addressed to us (input.ts, after parsePacket said NOT_TCP with protocol 17): checked,
+ * A UDP datagram addressed to us (input.ts, after parsePacket said NOT_TCP with protocol 17), from
+ * interface `ifIndex` (the host's index; 0xffff: loopback): checked,
  * then delivered to its socket, to every matching socket for a broadcast or multicast destination, or
  * answered with port unreachable.
  */
-export function udpArrives(ptr: usize, len: u32, seg: Segment, nowUs: i64): void {
+export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, nowUs: i64): void {
   udpCount(UdpCounter.DATAGRAMS_IN);
   const r = parseUdp(ptr, len, seg, dgram, config.verifyChecksums);
   if (r != EdgeReason.OK) {
@@ -174,7 +168,7 @@ export function udpArrives(ptr: usize, len: u32, seg: Segment, nowUs: i64): void
       const s = sockAt(<u32>i);
       // Sockets on the wildcard or on the group address itself (as BSD and Linux deliver them).
       if (sockScore(s, seg.ipVersion, seg.dstA, seg.dstB, dgram.dstPort, seg.srcA, seg.srcB, dgram.srcPort) >= 0) {
-        deliver(<u32>i, ptr, seg, flags);
+        deliver(<u32>i, ptr, seg, flags, ifIndex);
         any = true;
       }
       i = s.next;
@@ -191,7 +185,7 @@ export function udpArrives(ptr: usize, len: u32, seg: Segment, nowUs: i64): void
     portUnreachable(ptr, len, seg, nowUs);
     return;
   }
-  deliver(<u32>slot, ptr, seg, 0);
+  deliver(<u32>slot, ptr, seg, 0, ifIndex);
 }
 
 /** RX_BROADCAST for the IPv4 limited broadcast, RX_MULTICAST for a multicast destination, else 0. */
@@ -215,7 +209,7 @@ function destinationClass(seg: Segment): u32 {
   }
 }
 
-function deliver(slot: u32, ptr: usize, seg: Segment, flags: u32): void {
+function deliver(slot: u32, ptr: usize, seg: Segment, flags: u32, ifIndex: u32): void {
   const n = dgram.payloadLen;
   const rec = UDP_RECV_HEADER + align4(n);
   if (rec > rxCap - rxUsed) {
@@ -229,7 +223,7 @@ function deliver(slot: u32, ptr: usize, seg: Segment, flags: u32): void {
   store<u8>(p, <u8>flags, 9);
   store<u16>(p, <u16>dgram.srcPort, 10);
   store<u16>(p, <u16>dgram.dstPort, 12);
-  store<u16>(p, <u16>inIfIndex, 14);
+  store<u16>(p, <u16>ifIndex, 14);
   storeAddress(p + 16, seg.ipVersion, seg.srcA, seg.srcB);
   storeAddress(p + 32, seg.ipVersion, seg.dstA, seg.dstB);
   memory.copy(p + UDP_RECV_HEADER, ptr + dgram.payloadOffset, n);

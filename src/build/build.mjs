@@ -84,12 +84,17 @@ function buildWasm() {
 async function buildDist() {
   rmSync(join(root, "dist"), { recursive: true, force: true });
   const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
-  // Browser-safe root entry: web-platform APIs only, so no Node built-in may be pulled in.
+  // The package's entries in one module graph: tcpwasm/node re-exports the root, and with the shared
+  // code in chunks both entries hand out the same classes (a Stack from either passes instanceof in
+  // the other) and compile one engine. The root entry stays browser-safe: web-platform APIs only, Node
+  // built-ins are imported by the Node-only modules alone (kept external: "node:*").
   await esbuild.build({
     ...common,
-    entryPoints: { index: join(root, "src/index.ts") },
+    entryPoints: { index: join(root, "src/index.ts"), node: join(root, "src/node.ts"), cli: join(root, "src/tools/cli.ts") },
     outdir: join(root, "dist"),
     platform: "neutral",
+    mainFields: ["module", "main"],
+    external: ["node:*"],
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
   });
@@ -99,15 +104,6 @@ async function buildDist() {
     entryPoints: { "tcpwasm.browser": join(root, "src/index.ts") },
     outdir: join(root, "dist"),
     platform: "browser",
-  });
-  await esbuild.build({
-    ...common,
-    entryPoints: { node: join(root, "src/node.ts"), cli: join(root, "src/tools/cli.ts") },
-    outdir: join(root, "dist"),
-    platform: "node",
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    packages: "external",
   });
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
     cwd: root,

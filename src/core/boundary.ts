@@ -21,8 +21,27 @@ export interface EngineExports {
   engineRxPtr(): number;
   /** Bytes of the RX region. */
   engineRxCapacity(): number;
-  /** linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu). */
-  engineInput(count: number, now: number, linkMtu?: number): number;
+  /**
+   * linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu); ifIndex: the
+   * interface it is (absent: 0); an Ethernet interface's records are frames.
+   */
+  engineInput(count: number, now: number, linkMtu?: number, ifIndex?: number): number;
+  /** Interface ifIndex: kind (IFACE_KIND), IP MTU, router 0/1; an Ethernet MAC as 6 bytes at engineParamPtr(). 0 or -error. */
+  ifaceConfigure(ifIndex: number, kind: number, mtu: number, router: number): number;
+  /** Adds our address (16 bytes at engineParamPtr(), IPv4 in the first 4) with its prefix length. 0 or -error. */
+  ifaceAddAddress(ifIndex: number, version: number, prefixLen: number): number;
+  /** Sets the gateway of that IP version (at engineParamPtr()). 0 or -error. */
+  ifaceAddGateway(ifIndex: number, version: number): number;
+  /** Adds a route prefix (at engineParamPtr()) the host sends over the interface. 0 or -error. */
+  ifaceAddRoute(ifIndex: number, version: number, prefixLen: number): number;
+  /** Brings the interface up: link-local address, DAD, gratuitous ARP, router advertisements. 0 or -error. */
+  ifaceUp(ifIndex: number, now: number): number;
+  /** Bytes per neighbour cache entry, its index share included. */
+  engineNeighbourEntryBytes(): number;
+  /** Neighbour cache entries in use. */
+  engineNeighbourCount(): number;
+  /** Neighbour cache entries at most (0 before an Ethernet interface). */
+  engineNeighbourCapacity(): number;
   /** The TX region engineOutput writes packet records to. */
   engineTxPtr(): number;
   /** Bytes of the TX region. */
@@ -211,12 +230,16 @@ export const ConfigKey = {
   memoryLimit: 36,
   quickAcks: 37,
   timeWaitMax: 38,
-  udpSockets: 39,
-  udpRxRegion: 40,
-  udpTxRegion: 41,
-  udpUnreachableRate: 42,
-  udpUnreachableBurst: 43,
+  neighbourEntries: 39,
+  udpSockets: 40,
+  udpRxRegion: 41,
+  udpTxRegion: 42,
+  udpUnreachableRate: 43,
+  udpUnreachableBurst: 44,
 } as const;
+
+/** @internal Interface kinds of ifaceConfigure (assembly/engine/iface.ts IfKind). */
+export const IFACE_KIND = { ip: 1, ethernet: 2 } as const;
 
 /** @internal Largest TX, RX and control region (assembly/engine/config.ts REGION_MAX). */
 export const REGION_MAX = 1 << 26;
@@ -244,7 +267,7 @@ export const EVENT_SIZE = 64;
 /** @internal Field offsets in an event record (assembly/engine/events.ts, the layout at its top). */
 export const EVENT = {
   type: 0, code: 2, id: 4, a: 8, ack: 12, window: 16, length: 20, options: 24, mss: 28, tsVal: 32, tsEcr: 36,
-  /** Three SACK blocks as (u32 left, u32 right) pairs. */
+  /** Three SACK blocks as (u32 left, u32 right) pairs; an ADDRESS_CONFLICT's address (16 bytes). */
   sack: 40,
 } as const;
 
@@ -271,7 +294,8 @@ export const EventType = {
   state: 10,
   segmentIn: 11,
   segmentOut: 12,
-  udpError: 13,
+  addressConflict: 13,
+  udpError: 14,
 } as const;
 
 // ---- Counters (assembly/engine/counters.ts) ----
@@ -284,6 +308,9 @@ export const COUNTER_NAMES = [
   "badAckDropped", "noConnection", "rxRecordInvalid", "zeroWindowProbes", "keepaliveProbes", "tsMissingDropped",
   "synCookiesSent", "synCookiesAccepted", "acksRateLimited", "timeWaitRecycled", "timeWaitReused",
   "icmpTooBig", "icmpTooBigIgnored", "spuriousRecoveries", "spuriousTimeouts", "cwndReductions",
+  "framesIn", "framesNotForUs", "framesVlanDropped", "framesDropped", "ipNotForUs", "arpIn", "arpDropped", "arpNotForUs",
+  "arpRepliesSent", "arpRequestsSent", "addressConflicts", "ndIn", "ndDropped", "ndNotForUs", "nsSent", "naSent", "raSent",
+  "dadDuplicates", "neighbourPending", "neighbourPendingDropped", "neighbourFailed", "neighbourEvicted", "neighbourFull",
 ] as const;
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */

@@ -9,8 +9,9 @@ import { TCP_STATES, type TcpState } from "./trace.js";
 import { parseAddress, type AddressBytes } from "./address.js";
 import { CopyArena } from "./arena.js";
 import {
-  COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, PARAM, RECORD_HEADER, SECRET_SIZE, TX, TX_RECORD_HEADER,
-  recordSize, txRecordSize, UDP_COUNTER_NAMES, UDP_RECORD, UDP_RECV_HEADER, UDP_SEND_HEADER, UDP_TX_FRAME, udpRecordSize,
+  COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, IFACE_KIND, PARAM, RECORD_HEADER, SECRET_SIZE, TX,
+  TX_RECORD_HEADER, recordSize, txRecordSize, UDP_COUNTER_NAMES, UDP_RECORD, UDP_RECV_HEADER, UDP_SEND_HEADER, UDP_TX_FRAME,
+  udpRecordSize,
   type EngineExports as EngineOnlyExports,
 } from "./boundary.js";
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
@@ -64,6 +65,30 @@ export interface ConnectOptions {
   linkMtu?: number;
 }
 
+/** An address or prefix of Engine.configureInterface: the bytes, the IP version and a prefix length. */
+export interface InterfacePrefix extends AddressBytes {
+  /** Prefix length in bits (32 or 128: one address). */
+  prefixLength: number;
+}
+
+/** What Engine.configureInterface tells the core about one link. */
+export interface InterfaceConfig {
+  /** Raw IP packets or Ethernet II frames (Link.framing). */
+  kind: "ip" | "ethernet";
+  /** The IP MTU, 576..65535. */
+  mtu: number;
+  /** An Ethernet interface's MAC, 6 bytes. */
+  mac?: Uint8Array;
+  /** Send router advertisements (an Ethernet interface that is its guests' router). */
+  router?: boolean;
+  /** Our addresses on an Ethernet link, with their prefix lengths (the on-link prefixes). */
+  addresses?: InterfacePrefix[];
+  /** Next hops for off-link destinations, at most one per IP version. */
+  gateways?: AddressBytes[];
+  /** The destination prefixes the host routes over this link. */
+  routes: InterfacePrefix[];
+}
+
 /** What Engine.listen listens on (RFC 9293 3.10.1, passive OPEN). */
 export interface ListenOptions {
   /** The port, 1..65535. */
@@ -83,6 +108,9 @@ export interface EngineOptions extends LoadOptions {
   /** 32 random bytes: ISN secret (16) and PRNG seed (16). Default: crypto.getRandomValues. */
   secret?: Uint8Array;
 }
+
+/** The engine's default `mtu` setting (assembly/engine/config.ts). */
+const DEFAULT_ENGINE_MTU = 1500;
 
 /** The core's ENOBUFS (assembly/engine/errors.ts). */
 const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
@@ -116,6 +144,12 @@ export class Engine {
 
   /** Where output batches and received data are copied to when the caller keeps them. */
   readonly #arena = new CopyArena();
+  #mtu = DEFAULT_ENGINE_MTU;
+
+  /** The engine's `mtu` setting: the MTU of a link that states none. */
+  configuredMtu(): number {
+    return this.#mtu;
+  }
 
   /** UDP receive records moved out of the region between the engine calls of one input (one copy each). */
   #udpAside: Array<{ bytes: Uint8Array; count: number }> = [];
@@ -133,6 +167,7 @@ export class Engine {
     }
     const loaded = await loadEngine<EngineExports>(o);
     const e = new Engine(loaded.flavor, loaded.exports, loaded.views);
+    e.#mtu = o.config?.mtu ?? DEFAULT_ENGINE_MTU;
     for (const [name, value] of Object.entries(o.config ?? {})) {
       if (value === undefined) continue;
       // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
@@ -172,9 +207,10 @@ export class Engine {
 
   /**
    * Pushes packets in (as many engineInput calls as the RX region needs), all from one link of MTU
-   * `linkMtu` (0: config mtu): connections they open take their MSS from it.
+   * `linkMtu` (0: config mtu): connections they open take their MSS from it. The link is interface
+   * `ifIndex` (configureInterface); an Ethernet interface takes whole frames.
    */
-  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0): void {
+  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0, ifIndex = 0): void {
     const cap = this.#x.engineRxCapacity();
     // With UDP in use, a call takes no more datagrams than the UDP receive region holds (a record
     // is at most 24 bytes longer than its IP packet); what it received is moved out before the next.
@@ -187,7 +223,7 @@ export class Engine {
       const rec = recordSize(p.length);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap || udpOff + p.length + 24 > udpCap) {
-        this.#x.engineInput(n, now, linkMtu);
+        this.#x.engineInput(n, now, linkMtu, ifIndex);
         this.#udpSetAside();
         base = this.#x.engineRxPtr() >>> 0;
         off = 0;
@@ -201,7 +237,48 @@ export class Engine {
       udpOff += p.length + 24;
       n++;
     }
-    if (n > 0) this.#x.engineInput(n, now, linkMtu);
+    if (n > 0) this.#x.engineInput(n, now, linkMtu, ifIndex);
+  }
+
+  /**
+   * Describes interface `ifIndex` to the core and brings it up at `now` (assembly/engine/edge.ts): for
+   * an Ethernet interface its MAC, our addresses on it, its gateways and router role, so that the
+   * core answers ARP and neighbour discovery and frames what the routes send it; for either kind the
+   * route prefixes the host sends over it, so that the core picks the same link. Drain output after it
+   * (gratuitous ARP, duplicate address detection, router advertisements).
+   * @throws TcpwasmError EINVAL for what the core refuses, ENOBUFS past its tables.
+   */
+  configureInterface(ifIndex: number, config: InterfaceConfig, now: number): void {
+    const x = this.#x;
+    const p = x.engineParamPtr() >>> 0;
+    const u8 = this.#views.u8;
+    u8.fill(0, p, p + PARAM.size);
+    if (config.mac) u8.set(config.mac, p);
+    check(x.ifaceConfigure(ifIndex, IFACE_KIND[config.kind], config.mtu, config.router ? 1 : 0), "configure interface");
+    const put = (a: AddressBytes) => {
+      this.#views.u8.fill(0, p, p + PARAM.size);
+      this.#views.u8.set(a.bytes, p);
+    };
+    for (const a of config.addresses ?? []) {
+      put(a);
+      check(x.ifaceAddAddress(ifIndex, a.version, a.prefixLength), "interface address");
+    }
+    for (const g of config.gateways ?? []) {
+      put(g);
+      check(x.ifaceAddGateway(ifIndex, g.version), "interface gateway");
+    }
+    for (const r of config.routes) {
+      put(r);
+      check(x.ifaceAddRoute(ifIndex, r.version, r.prefixLength), "interface route");
+    }
+    this.#views.u8.fill(0, p, p + PARAM.size);
+    check(x.ifaceUp(ifIndex, now), "interface up");
+  }
+
+  /** The neighbour cache (ARP and IPv6 neighbour discovery): entries in use, its bound, bytes per entry. */
+  neighbours(): { entries: number; capacity: number; bytesPerEntry: number } {
+    const x = this.#x;
+    return { entries: x.engineNeighbourCount(), capacity: x.engineNeighbourCapacity(), bytesPerEntry: x.engineNeighbourEntryBytes() };
   }
 
   /**

@@ -27,8 +27,9 @@ export type ErrorCode =
   | "ERR_SOCKET_DGRAM_IS_CONNECTED"
   | "ERR_SOCKET_DGRAM_NOT_CONNECTED"
   | "ERR_SOCKET_ALREADY_BOUND"
-  | "ERR_SOCKET_BAD_BUFFER_SIZE"
-  | "ERR_BUFFER_OUT_OF_BOUNDS"
+  | "ERR_SOCKET_BAD_TYPE"
+  /** The Node dgram face: a datagram to the broadcast address before setBroadcast(true), as Linux's SO_BROADCAST. */
+  | "EACCES"
   /** A name no address was found for: the resolver says it does not exist or has none, or the stack has no resolver (StackOptions.dns). Node's code for getaddrinfo's EAI_NONAME. */
   | "ENOTFOUND"
   /** A name that could not be resolved now: no server answered in time, or each failed (SERVFAIL, ...). Node's code for getaddrinfo's EAI_AGAIN. */
@@ -71,7 +72,7 @@ export function invalidArg(message: string): never {
 
 const ARGUMENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_OUT_OF_RANGE", "ERR_MISSING_ARGS", "ERR_SOCKET_BAD_PORT",
-  "ERR_INVALID_IP_ADDRESS",
+  "ERR_INVALID_IP_ADDRESS", "ERR_SOCKET_BAD_TYPE",
 ]);
 
 /** @internal Whether `error` reports API misuse (thrown at once) rather than something the network or the stack's state did. */
@@ -93,6 +94,7 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
   "EINVAL",
   "EBADF",
   "EISCONN",
+  "EHOSTUNREACH",
 ];
 
 /**
@@ -102,7 +104,8 @@ export const ENGINE_ERROR_CODES: readonly (ErrorCode | null)[] = [
  */
 export function connectionError(eventType: number, code: number, where: string): TcpwasmError {
   const error = engineErrorCode(code);
-  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer" : eventType === EventType.timedOut ? "timed out" : "failed";
+  const what = error === "ECONNREFUSED" ? "connection refused" : eventType === EventType.reset ? "reset by peer"
+    : error === "EHOSTUNREACH" ? "no answer to address resolution from the next hop" : eventType === EventType.timedOut ? "timed out" : "failed";
   return new TcpwasmError(error, `${where}: ${what}`);
 }
 

@@ -3,6 +3,7 @@
 // decodes only what it traces. Browser-safe.
 import { EVENT, EVENT_OPTION, EventType } from "./boundary.js";
 import { engineErrorCode, type ErrorCode } from "./errors.js";
+import { formatIpv4, formatIpv6 } from "./address.js";
 import { TCP_STATES, type SegmentOptionsTrace, type TcpState } from "./trace.js";
 
 /** One engine event record, decoded: what happened to connection `id`. */
@@ -13,6 +14,7 @@ export type EngineEvent =
   /** An ICMP error about a datagram UDP socket `id` sent (its id from Engine.udpBind). */
   | { type: "udpError"; id: number; error: ErrorCode }
   | { type: "state"; id: number; from: TcpState; to: TcpState }
+  | { type: "addressConflict"; id: number; ifIndex: number; address: string }
   | {
       type: "segment";
       id: number;
@@ -68,6 +70,10 @@ export function decodeEvent(dv: DataView, p: number): EngineEvent | undefined {
         ack: dv.getUint32(p + EVENT.ack, true), window: dv.getUint32(p + EVENT.window, true), length: dv.getUint32(p + EVENT.length, true),
         options,
       };
+    }
+    case EventType.addressConflict: {
+      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + p + EVENT.sack, code === 4 ? 4 : 16);
+      return { type: "addressConflict", id, ifIndex: a, address: code === 4 ? formatIpv4(bytes) : formatIpv6(bytes) };
     }
     default:
       return undefined;

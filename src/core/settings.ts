@@ -78,7 +78,7 @@ export interface EngineConfig {
   nagle?: Flag;
   /** Default user timeout, ms: how long sent data may stay unacknowledged; 0: none (RFC 9293 3.8.3, RFC 5482). Default 0. */
   userTimeoutMs?: number;
-  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies) between two outputs. Integer 4096..2^26, default 65536. */
+  /** Bytes queued for control packets (RSTs for closed ports, ICMP echo replies, ARP and neighbour discovery) between two outputs. Integer 4096..2^26, default 98304. */
   controlQueue?: number;
   /** An event for every state transition. Default true. */
   stateEvents?: Flag;
@@ -90,6 +90,8 @@ export interface EngineConfig {
   quickAcks?: number;
   /** Connections kept in compact TIME-WAIT, outside the `maxConnections` slots; 0: as many as `maxConnections`; fixed at start. Integer 0..2^20, default 0. */
   timeWaitMax?: number;
+  /** Entries of the neighbour cache (ARP and IPv6 neighbour discovery) for Ethernet links, about 52 bytes each; fixed once the first Ethernet link is attached. Integer 4..2^20, default 1024. */
+  neighbourEntries?: number;
   /** Bound UDP sockets the port table holds; fixed at start (taken on the first bind). Integer 1..65535, default 1024. */
   udpSockets?: number;
   /** Bytes of the UDP receive region the stack drains each turn; past it datagrams are dropped and counted. Integer 69632..2^26, default 131072. */
@@ -145,6 +147,7 @@ const U32 = 0xffffffff;
 const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   maxConnections: [1, 1 << 20, true],
   timeWaitMax: [0, 1 << 20, true],
+  neighbourEntries: [4, 1 << 20, true],
   maxHalfOpenTotal: [0, U32, true],
   maxHalfOpenPerListener: [0, U32, true],
   sendBuffer: [1024, 1 << 30, true],

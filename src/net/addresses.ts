@@ -9,7 +9,8 @@ import { formatIpv4, formatIpv6 } from "../core/address.js";
 export class LocalAddresses {
   /** The addresses as given ("10.0.0.1/24"). */
   readonly texts: readonly string[];
-  private readonly prefixes: Prefix[];
+  /** The addresses with their on-link prefix lengths. */
+  readonly prefixes: Prefix[];
   /** Each address's text without its prefix length, formatted once (every connect asks for one). */
   private readonly addressTexts = new Map<Prefix, string>();
 

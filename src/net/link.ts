@@ -4,7 +4,7 @@
 import { TcpwasmError } from "../core/errors.js";
 import { invalidType } from "../core/validate.js";
 
-/** Receives a batch of raw IP packets, in arrival order. */
+/** Receives a batch of raw IP packets (Ethernet frames on an Ethernet link), in arrival order. */
 export type PacketHandler = (packets: Uint8Array[]) => void;
 
 /**
@@ -37,6 +37,14 @@ export interface Link {
    * only. Absent: the stack's config mtu (default 1500).
    */
   readonly mtu?: number;
+  /**
+   * What each Uint8Array is: "ip" (absent: the default) a raw IP packet as above; "ethernet" one
+   * Ethernet II frame without FCS, exactly what a TAP device (IFF_TAP | IFF_NO_PI) reads and writes.
+   * On an Ethernet link the stack owns a MAC address, answers ARP and IPv6 neighbour discovery and
+   * resolves its next hops (Stack.attach's mac, gateway and router options); `mtu` stays the IP MTU,
+   * the frame's payload.
+   */
+  readonly framing?: "ip" | "ethernet";
 }
 
 /** The MTU a stack assumes when a link does not state one: Ethernet's. */
@@ -70,4 +78,11 @@ export function checkedLinkMtu(link: Link): number | undefined {
     throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
   }
   return mtu;
+}
+
+/** @internal The framing a link states, checked: "ip" when it states none. Throws on anything else. */
+export function checkedFraming(link: Link): "ip" | "ethernet" {
+  const framing = link.framing;
+  if (framing === undefined || framing === "ip" || framing === "ethernet") return framing ?? "ip";
+  throw new TcpwasmError("ERR_INVALID_ARG_VALUE", `link.framing must be "ip" or "ethernet", got ${typeof framing === "string" ? JSON.stringify(framing) : typeof framing}`);
 }

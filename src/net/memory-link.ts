@@ -47,6 +47,11 @@ export interface MemoryLinkOptions extends LinkFaults {
   now?: () => number;
   /** Largest packet carried; bigger ones are dropped and counted in `tooBig`. Default 1500. */
   mtu?: number;
+  /**
+   * What the links carry: "ip" (default) raw IP packets, or "ethernet" Ethernet II frames (each end's
+   * `framing`), whose 14-byte header the wire carries beyond the MTU.
+   */
+  framing?: "ip" | "ethernet";
   /** Faults (and MTU) of the first end's outgoing direction only, over the shared ones. */
   aToB?: DirectionOptions;
   /** Faults (and MTU) of the second end's outgoing direction only, over the shared ones. */
@@ -118,7 +123,9 @@ function quantity(name: string, q: number | undefined, fallback: number): number
 }
 
 const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
-const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "aToB", "bToA"]);
+const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "framing", "aToB", "bToA"]);
+/** An Ethernet II header: what a frame carries beyond the IP MTU (no FCS on a TAP-style link). */
+const ETHERNET_HEADER = 14;
 const FAULT_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "mtu"]);
 
 /** Checks one set of faults, named `prefix` + key in errors ("options.loss", "options.aToB.loss"). */
@@ -171,6 +178,8 @@ export class MemoryLink implements Link {
   readonly #manual: boolean;
   /** Largest packet this end sends, bytes; bigger ones are dropped and counted in `tooBig`. */
   readonly mtu: number;
+  /** Raw IP packets or Ethernet II frames (createMemoryLinkPair's `framing`). */
+  readonly framing: "ip" | "ethernet";
   /** What happened to the packets this end sent. */
   readonly stats: MemoryLinkStats = {
     sent: 0, bytesSent: 0, delivered: 0, bytesDelivered: 0, lost: 0, duplicated: 0, corrupted: 0,
@@ -195,12 +204,14 @@ export class MemoryLink implements Link {
     now: () => number,
     manual: boolean,
     mtu: number,
+    framing: "ip" | "ethernet" = "ip",
   ) {
     this.#fault = fault;
     this.#prng = prng;
     this.#now = now;
     this.#manual = manual;
     this.mtu = mtu;
+    this.framing = framing;
   }
 
   /**
@@ -272,7 +283,7 @@ export class MemoryLink implements Link {
     const stats = this.stats;
     stats.sent++;
     stats.bytesSent += packet.length;
-    if (packet.length > this.mtu) {
+    if (packet.length > this.mtu + (this.framing === "ethernet" ? ETHERNET_HEADER : 0)) {
       stats.tooBig++;
       return;
     }
@@ -378,14 +389,16 @@ export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, 
   if (options.seed !== undefined) validateNumber(options.seed, "options.seed");
   if (options.clock !== undefined) validateOneOf(options.clock, "options.clock", ["timers", "manual"]);
   if (options.now !== undefined) validateFunction(options.now, "options.now");
+  if (options.framing !== undefined) validateOneOf(options.framing, "options.framing", ["ip", "ethernet"]);
+  const framing = options.framing ?? "ip";
   const manual = (options.clock ?? "timers") === "manual";
   if (manual && !options.now) invalidType("options.now", 'a function with clock "manual" (the caller owns the clock)', options.now);
   const now = options.now ?? (() => performance.now());
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu));
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu));
+  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu), framing);
+  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu), framing);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -3,14 +3,25 @@
 // link. Browser-safe.
 import { TcpwasmError } from "../core/errors.js";
 import { invalidValue } from "../core/validate.js";
-import { checkedLinkMtu, validateLink, type Link } from "./link.js";
+import { checkedFraming, checkedLinkMtu, validateLink, type Link } from "./link.js";
 import { destinationAt, parsePrefix, prefixHolds, type Prefix } from "./prefix.js";
 
 /** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
 export const IPV6_MIN_MTU = 1280;
 
+/** Links a stack can be attached to at once: the core's interface table (assembly/engine/iface.ts MAX_IFACES). */
+export const MAX_LINKS = 8;
+/** Route prefixes per link (assembly/engine/iface.ts MAX_ROUTES). */
+export const MAX_ROUTES_PER_LINK = 8;
+
 export interface AttachedLink {
   link: Link;
+  /** The core's interface index: the link's position in attach order. */
+  ifIndex: number;
+  /** Raw IP packets, or Ethernet frames (the core frames and resolves; never routed here). */
+  framing: "ip" | "ethernet";
+  /** The stack's MAC address on an Ethernet link. */
+  mac?: Uint8Array;
   /** The link's MTU, 0 when it states none (the engine's config mtu applies). */
   mtu: number;
   /** Below IPv6's minimum MTU: IPv6 neither routed to it nor taken from it. */
@@ -33,13 +44,16 @@ export class Routes {
     validateLink(link, "link");
     if (this.links.some((l) => l.link === link)) invalidValue("link", "the same link", "is already attached to this stack");
     const mtu = checkedLinkMtu(link);
+    const framing = checkedFraming(link);
+    if (this.links.length >= MAX_LINKS) throw new TcpwasmError("ERR_OUT_OF_RANGE", `a stack takes at most ${MAX_LINKS} links`);
     const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
     const routes = (routeTexts ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r, i) => parsePrefix(r, `options.routes[${i}]`));
     if (ipv4Only && routes.some((r) => r.version === 6)) {
       throw new TcpwasmError("ERR_INVALID_ARG_VALUE", `link.mtu ${mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}: the link carries IPv4 only and takes no IPv6 route`);
     }
+    if (routes.length > MAX_ROUTES_PER_LINK) throw new TcpwasmError("ERR_OUT_OF_RANGE", `options.routes takes at most ${MAX_ROUTES_PER_LINK} prefixes, got ${routes.length}`);
     const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
-    const attached: AttachedLink = { link, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
+    const attached: AttachedLink = { link, ifIndex: this.links.length, framing, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
     this.links.push(attached);
     return attached;
   }
@@ -77,7 +91,9 @@ export class Routes {
       const at = destinationAt(packet);
       if (at >= 0) link = this.routeTo(at === 16 ? 4 : 6, packet, at);
     }
-    if (!link) return false;
+    // An Ethernet link takes frames the core built (Stack#sendPacket): an IP packet routed to one
+    // here would be a disagreement between the two route tables, never sent unframed.
+    if (!link || link.framing === "ethernet") return false;
     link.batch.push(packet);
     return true;
   }

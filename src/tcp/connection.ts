@@ -38,6 +38,8 @@ export interface ConnectionHost {
   forget(conn: StackConnection): void;
   /** The connection keeps a Node process alive, or no longer does (lifetime.ts). */
   hold(conn: StackConnection, holds: boolean): void;
+  /** A close is about to be reported: what the engine has queued (a final ACK) leaves first. */
+  flushBeforeClose(): void;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -342,6 +344,8 @@ export class StackConnection {
       } catch {
         // Already freed by the engine.
       }
+      // A capture or a ladder taken when the close is reported holds the connection's last segment.
+      this.#stack.flushBeforeClose();
     }
     this.onClose?.(error);
   }

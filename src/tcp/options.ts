@@ -102,6 +102,22 @@ export interface AttachOptions {
    * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
    */
   routes?: string[];
+  /**
+   * Ethernet links only: the stack's MAC address on the link ("02:00:00:00:00:01"). Default: a random
+   * locally administered address.
+   */
+  mac?: string;
+  /**
+   * Ethernet links only: the next hop for destinations off the link (outside the stack's own address
+   * prefixes), one IPv4 and/or one IPv6 address, itself on the link. Without one, every destination of
+   * that IP version is taken to be on the link.
+   */
+  gateway?: string | string[];
+  /**
+   * Ethernet links only: the stack is its guests' router: it sends IPv6 router advertisements with its
+   * prefixes (autonomous for a /64), the link MTU and a router lifetime, and answers router solicitations.
+   */
+  router?: boolean;
 }
 
 /** What the stack itself dropped (the engine counts the rest, see Stack.counters). */
@@ -122,7 +138,7 @@ export interface StackCounters {
 const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace", "dns"]);
 const DNS_OPTIONS: ReadonlySet<string> = new Set(["servers", "resolve", "timeoutMs", "attempts"]);
 /** @internal */
-export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes"]);
+export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router"]);
 /** @internal */
 export const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
 /** @internal */

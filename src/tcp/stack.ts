@@ -46,7 +46,9 @@ import {
   invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validatePort,
 } from "../core/validate.js";
 import { LocalAddresses } from "../net/addresses.js";
-import { validateLink, type Link } from "../net/link.js";
+import { checkedFraming, validateLink, type Link } from "../net/link.js";
+import { formatMac } from "../net/mac.js";
+import { validateEdgeOptions } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
@@ -61,6 +63,9 @@ import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
   type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
+
+/** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
+const ETHERNET_HEADER = 14;
 
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
@@ -105,6 +110,10 @@ export class Stack {
   readonly dns: Readonly<StackDnsOptions> | undefined;
   /** The timer functions (StackOptions.timers), for the services that run on the stack's clock. */
   readonly timers: StackTimers;
+  /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
+  readonly addressConflicts: string[] = [];
+  /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
+  onAddressConflict?: (address: string, link: Link) => void;
   readonly #local: LocalAddresses;
   /** Packets to ourselves from the current drain, taken back in once it ends. */
   #loopback: Uint8Array[] = [];
@@ -197,9 +206,29 @@ export class Stack {
     const o = optionsObject(options, "options");
     validateKnownKeys(o as Record<string, unknown>, "options", ATTACH_OPTIONS);
     if (o.routes !== undefined) validateArray(o.routes, "options.routes");
+    const ethernet = checkedFraming(link) === "ethernet";
+    const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const attached = this.#routing.attach(link, o.routes);
+    this.engine.configureInterface(attached.ifIndex, {
+      kind: attached.framing,
+      mtu: attached.mtu || this.engine.configuredMtu(),
+      mac: edge?.mac,
+      router: edge?.router,
+      addresses: ethernet ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
+      gateways: edge?.gateways,
+      routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
+    }, this.#now());
+    if (edge) attached.mac = edge.mac;
     link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
+  macAddress(link: Link): string | undefined {
+    const l = this.#routing.links.find((a) => a.link === link);
+    return l?.mac && formatMac(l.mac);
   }
 
   /**
@@ -408,6 +437,15 @@ export class Stack {
 
   readonly #hold = (holder: object, holds: boolean): void => this.#lifetime.hold(holder, holds);
 
+  /**
+   * @internal A connection reports its close now: the segments it queued last (the ACK of the peer's
+   * FIN on entering TIME-WAIT) leave before, not in the drain after the user's code has run.
+   */
+  flushBeforeClose(): void {
+    if (this.#closed) return;
+    this.#flushOutput(this.#inRounds ? this.#turnNow : this.#now());
+  }
+
   readonly #forgetListener = (ids: number[]): void => {
     const now = this.#now();
     for (const id of ids) {
@@ -431,6 +469,10 @@ export class Stack {
       return;
     }
     const largest = this.engine.largestPacket;
+    if (l.framing === "ethernet") {
+      this.#receiveFrames(l, packets, largest);
+      return;
+    }
     let ours = packets;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
@@ -449,7 +491,27 @@ export class Stack {
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.#now(), l.mtu);
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
+    this.kick();
+  }
+
+  /**
+   * Frames from an Ethernet link go to the core whole: it parses them, answers ARP and neighbour
+   * discovery and takes the IP packets addressed to the link's addresses (assembly/engine/frames.ts).
+   */
+  #receiveFrames(l: AttachedLink, frames: Uint8Array[], largest: number): void {
+    let ours = frames;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      if (f instanceof Uint8Array && f.length >= ETHERNET_HEADER && f.length <= largest) {
+        if (ours !== frames) ours.push(f);
+        continue;
+      }
+      this.stackCounters.linkDropped++;
+      if (ours === frames) ours = frames.slice(0, i);
+    }
+    if (ours.length === 0) return;
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
     this.kick();
   }
 
@@ -547,6 +609,11 @@ export class Stack {
   };
 
   #dispatchEvent(type: number, code: number, id: number, a: number, at: number): void {
+    if (type === EventType.addressConflict) {
+      const e = this.engine.eventAt(at);
+      if (e?.type === "addressConflict") this.#addressConflict(e.address, e.ifIndex);
+      return;
+    }
     if (type === EventType.state || type === EventType.segmentIn || type === EventType.segmentOut) {
       this.#traced(type, id, a, at);
       return;
@@ -559,7 +626,7 @@ export class Stack {
     if (type === EventType.accepted) {
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
-    this.#lifetime.hold(conn, true);
+      this.#lifetime.hold(conn, true);
       conn.state = this.engine.state(id);
       this.#connections.set(id, conn);
       if (!listener || listener.closed) {
@@ -599,6 +666,16 @@ export class Stack {
     }
   }
 
+  /**
+   * Another node on an Ethernet link holds one of our IPv6 addresses (RFC 4862 5.4.5): the core stops
+   * answering for it there; the stack records it and tells `onAddressConflict`.
+   */
+  #addressConflict(address: string, ifIndex: number): void {
+    const link = this.#routing.links[ifIndex]?.link;
+    this.addressConflicts.push(address);
+    if (link) this.onAddressConflict?.(address, link);
+  }
+
   /** A state transition or (with tracing) a segment: tracked, and passed to the trace sink. */
   #traced(type: number, id: number, a: number, at: number): void {
     const conn = this.#connections.get(id) ?? this.#lingering.get(id);
@@ -633,7 +710,14 @@ export class Stack {
     }
   }
 
-  readonly #sendPacket = (packet: Uint8Array): void => {
+  readonly #sendPacket = (packet: Uint8Array, ifIndex: number): void => {
+    if (ifIndex >= 0) {
+      // A frame the core built for an Ethernet link (its header, next hop resolved).
+      const l = this.#routing.links[ifIndex];
+      if (l) l.batch.push(packet);
+      else this.stackCounters.noRoute++;
+      return;
+    }
     const at = destinationAt(packet);
     if (at >= 0 && this.#local.loopsBack(at === 16 ? 4 : 6, packet, at)) {
       this.#loopback.push(packet);

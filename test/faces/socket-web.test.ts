@@ -69,6 +69,25 @@ describe("Web face", () => {
     b.close();
   });
 
+  it("closed resolves once the final ACK has left: a capture taken then holds the whole close", async () => {
+    const p = await pair({}, true);
+    const server = firstSocket(p.b, 7);
+    const client = p.a.connect({ hostname: "10.0.0.2", port: 7 });
+    const w = (await p.wait(client.opened)).writable.getWriter();
+    await p.wait(w.close());
+    let onLink = -1;
+    const closed = client.closed.then(() => (onLink = p.la.stats.sent));
+    const s = await p.wait(server);
+    await p.wait(readAll((await p.wait(s.opened)).readable));
+    await p.wait(s.close());
+    await p.wait(closed);
+    // Every segment the client built, its last ACK (for the server's FIN) included, was on the link.
+    expect(p.sent("client").at(-1)).toBe("ACK 0");
+    expect(onLink).toBe(p.sent("client").length);
+    p.a.close();
+    p.b.close();
+  });
+
   it("moves 8 MiB each way at once with matching SHA-256, then both closed promises resolve", async () => {
     const p = await pair();
     const { a, b } = p;

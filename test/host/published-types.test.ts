@@ -193,3 +193,29 @@ export const typeChecks = (): unknown[] => {
   const good: EngineConfig & ConnectionOptions = { mtu: 1500, sack: true, noDelay: 1, userTimeoutMs: 30_000 };
   return [mtuFlag, sackTwo, noDelayText, good];
 };
+
+// The built entries themselves, as a user's import and require() load them (dist/ from `npm run build`).
+describe("published entries (dist/index.js, dist/node.js)", () => {
+  it("tcpwasm and tcpwasm/node are one module graph: the same classes, so a stack from one binds in the other", async () => {
+    const root = await import(join(dist, "index.js"));
+    const node = await import(join(dist, "node.js"));
+    for (const name of ["createStack", "Stack", "TcpwasmError", "Engine", "createMemoryLinkPair", "loadWire"]) {
+      expect(node[name], name).toBeDefined();
+      expect(node[name], name).toBe(root[name]);
+    }
+    const stack = await root.createStack({ addresses: ["10.0.0.1/24"] });
+    expect(() => node.bindNet(stack)).not.toThrow();
+    stack.close();
+  });
+
+  it("require() loads tcpwasm/node where Node can require ES modules (20.19 and later; README states the floor)", () => {
+    const out = execFileSync(process.execPath, ["-e", `const m = require(${JSON.stringify(join(dist, "node.js"))}); console.log(typeof m.createStack, typeof m.bindNet)`]).toString();
+    expect(out.trim()).toBe("function function");
+  });
+
+  it("tcpwasm/browser has types", () => {
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+    expect(pkg.exports["./browser"].types).toBe("./dist/index.d.ts");
+    expect(existsSync(join(repo, pkg.exports["./browser"].types))).toBe(true);
+  });
+});
