@@ -170,6 +170,7 @@ export class Stack {
         return link === undefined ? 0 : link.mtu || DEFAULT_MTU;
       },
       interfaceOf: (link) => this.#routing.links.findIndex((l) => l.link === link),
+      interfaceMtu: (ifIndex) => this.#routing.links[ifIndex]?.mtu || DEFAULT_MTU,
       countNoRoute: () => {
         this.stackCounters.noRoute++;
       },

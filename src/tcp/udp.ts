@@ -84,6 +84,8 @@ export interface UdpHost {
   pathMtu(version: 4 | 6, bytes: Uint8Array): number;
   /** The interface index of an attached link, or -1. */
   interfaceOf(link: Link): number;
+  /** The IP MTU of interface `ifIndex`. */
+  interfaceMtu(ifIndex: number): number;
   /** Counts a datagram dropped for want of a route. */
   countNoRoute(): void;
 }
@@ -252,7 +254,7 @@ export class StackUdpSocket {
       mtu = this.#pathMtu;
     } else {
       source = this.#bound[version] ?? this.#sockets.sourceFor(version, dest.bytes);
-      mtu = mac ? 1500 : this.#sockets.host.pathMtu(version, dest.bytes);
+      mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
       // Remembered only for a routed path: a link attached later may route what had no route.
       if (!mac && mtu !== 0) {
         this.#pathFor = dest;
