@@ -15,6 +15,8 @@ export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from
 export type { DnsClientCounters } from "./services/dns-client.js";
 // A DNS responder bound to a stack's UDP and TCP port 53, for a gateway's guests.
 export { serveDns, type ServeDnsOptions, type DnsService, type DnsServiceCounters } from "./services/serve-dns.js";
+// A DHCP server bound to a stack's Ethernet link (UDP port 67), for a gateway's guests.
+export { serveDhcp, type ServeDhcpOptions, type DhcpService } from "./services/serve-dhcp.js";
 // DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
 // the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP (dns-tcp).
 export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";

@@ -22,6 +22,7 @@ import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { createUdpLink } from "../../src/net/udp-link.js";
 import { TcpListener, TcpSocket } from "../../src/faces/web.js";
 import { serveDns } from "../../src/services/serve-dns.js";
+import { serveDhcp } from "../../src/services/serve-dhcp.js";
 import { resolveHost } from "../../src/services/resolve-host.js";
 
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
@@ -243,6 +244,12 @@ const rows: Row[] = [
   { entry: "serveDns(stack, { lookup: 42 })", call: (e) => serveDns(e.b, { port: 5353, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup" },
   { entry: "serveDns(stack, { adress }) (a typo)", call: (e) => serveDns(e.b, { adress: B } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.adress" },
   { entry: "serveDns on a TCP port in use", call: (e) => serveDns(e.b, { port: ECHO_PORT }), how: "throw", code: "EADDRINUSE", names: String(ECHO_PORT) },
+
+  { entry: "serveDhcp(null, options)", call: () => serveDhcp(null as never, {} as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "serveDhcp(stack) without options", call: (e) => serveDhcp(e.b, undefined as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
+  { entry: "serveDhcp(stack, { link: raw IP })", call: (e) => serveDhcp(e.b, { link: e.lb, serverAddress: B, pool: "10.0.0.100-10.0.0.120", subnet: "10.0.0.0/24" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.link" },
+  { entry: "serveDhcp(stack, { link: not attached })", call: (e) => serveDhcp(e.b, { link: createMemoryLinkPair({ framing: "ethernet" })[0], serverAddress: B, pool: "10.0.0.100-10.0.0.120", subnet: "10.0.0.0/24" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.link" },
+  { entry: "serveDhcp(stack, { pool: 'x' })", call: (e) => serveDhcp(e.b, { link: createMemoryLinkPair({ framing: "ethernet" })[0], serverAddress: B, pool: "x" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.pool" },
 
   // ---- links ----
   { entry: "createMemoryLinkPair(42)", call: () => createMemoryLinkPair(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
