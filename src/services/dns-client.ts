@@ -164,14 +164,13 @@ export class StackDnsClient {
         finish(result);
       });
       socket.onError((error) => finish({ status: "unreachable", why: error.message }));
+      timer = stack.timers.setTimeout(() => finish({ status: "timeout" }), query.timeoutMs);
+      this.counters.queries++;
+      if (!socket.send(query.bytes)) finish({ status: "unreachable", why: "no route to the server" });
     } catch (error) {
-      // No route to the server, no port left: this attempt fails, the next server may do better.
+      // No port left, a closed stack, a path too narrow: this attempt fails, the next server may do better.
       finish({ status: "unreachable", why: error instanceof Error ? error.message : String(error) });
-      return;
     }
-    timer = stack.timers.setTimeout(() => finish({ status: "timeout" }), query.timeoutMs);
-    this.counters.queries++;
-    if (!socket.send(query.bytes)) finish({ status: "unreachable", why: "the query could not be sent" });
   }
 
   /** The same query over a TCP connection to the server (RFC 7766 5), with the attempt's timeout. */

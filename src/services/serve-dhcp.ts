@@ -20,7 +20,10 @@ export interface ServeDhcpOptions extends DhcpServerOptions {
 /** A DHCP server running on a stack (serveDhcp). */
 export interface DhcpService {
   /** The server's counters now (a copy), malformed requests by reason included. */
-  readonly counters: DhcpServerCounters & { unsent: number };
+  readonly counters: DhcpServerCounters & {
+    /** Replies the stack could not send: no route to a relay, or larger than the link's MTU. */
+    unsent: number;
+  };
   /** The pool addresses in use now, on the stack's clock. */
   leases(): DhcpLease[];
   /** Stops serving: port 67 closes. Leases are forgotten. */
@@ -58,10 +61,15 @@ export function serveDhcp(stack: Stack, options: ServeDhcpOptions): DhcpService 
   const socket: StackUdpSocket = stack.openUdp({ localPort: DHCP_SERVER_PORT, link }, (m) => {
     const reply = server.handle(m.data, stack.time());
     if (reply === null) return;
-    const sent = reply.destinationMac
-      ? socket.send(reply.bytes, reply.destinationIp, reply.destinationPort, { mac: macText(reply.destinationMac) })
-      : socket.send(reply.bytes, reply.destinationIp, reply.destinationPort);
-    if (!sent) unsent++;
+    try {
+      const sent = reply.destinationMac
+        ? socket.send(reply.bytes, reply.destinationIp, reply.destinationPort, { mac: macText(reply.destinationMac) })
+        : socket.send(reply.bytes, reply.destinationIp, reply.destinationPort);
+      if (!sent) unsent++;
+    } catch {
+      // EMSGSIZE on a link narrower than the reply (the client's option 57 allowed it): the client asks again.
+      unsent++;
+    }
   });
   return {
     get counters() {

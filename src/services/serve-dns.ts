@@ -32,7 +32,7 @@ export interface DnsServiceCounters extends DnsResponderCounters {
   tcpConnections: number;
   /** TCP connections reset: over maxTcpConnections, or a client not reading its answers. */
   tcpRefused: number;
-  /** UDP answers the stack could not send (counted there too). */
+  /** UDP answers the stack could not send: no route (counted there too), or larger than the path's MTU. */
   udpUnsent: number;
 }
 
@@ -68,8 +68,13 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
   const udp: StackUdpSocket = stack.openUdp({ localAddress: address, localPort: port }, (m) => {
     own.udpQueries++;
     responder.handle(m.data).then((reply) => {
-      if (reply === null || closed) return;
-      if (!udp.send(reply, m.remoteAddress, m.remotePort)) own.udpUnsent++;
+      if (reply === null || closed || udp.closed) return;
+      try {
+        if (!udp.send(reply, m.remoteAddress, m.remotePort)) own.udpUnsent++;
+      } catch {
+        // EMSGSIZE: a path narrower than the answer (maxUdp) cannot carry it; the client retries over TCP.
+        own.udpUnsent++;
+      }
     });
   });
 
@@ -91,28 +96,47 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
     }
     connections.add(conn);
     const reader = new DnsTcpReader();
+    /** Queries whose answers are still being looked up: the connection is not idle, and our FIN waits for them. */
+    let pending = 0;
+    let peerDone = false;
+    let ending = false;
+    const finish = () => {
+      if (ending || conn.isClosed) return;
+      ending = true;
+      conn.end();
+    };
     let idle: unknown;
     const arm = () => {
       if (idle !== undefined) stack.timers.clearTimeout(idle);
-      idle = stack.timers.setTimeout(() => conn.end(), tcpIdleMs);
+      // RFC 7766 6.2.3: a connection with no query outstanding for tcpIdleMs is closed by the server.
+      idle = stack.timers.setTimeout(() => (pending === 0 ? finish() : arm()), tcpIdleMs);
     };
     arm();
     conn.onData = (chunk) => {
       arm();
       for (const query of reader.push(chunk)) {
         own.tcpQueries++;
+        pending++;
         responder.handle(query, { tcp: true }).then((reply) => {
-          if (reply === null || closed || conn.isClosed) return;
-          const framed = frameDnsTcp(reply);
-          // A client that does not read its answers is not queued for: reset, not buffered.
-          if (conn.write(framed) < framed.length) {
-            own.tcpRefused++;
-            conn.abort();
+          pending--;
+          if (reply !== null && !closed && !conn.isClosed && !ending) {
+            const framed = frameDnsTcp(reply);
+            // A client that does not read its answers is not queued for: reset, not buffered.
+            if (conn.write(framed) < framed.length) {
+              own.tcpRefused++;
+              conn.abort();
+              return;
+            }
           }
+          // The client half-closed after its queries (RFC 7766 6.2.1 allows it): FIN once all are answered.
+          if (peerDone && pending === 0) finish();
         });
       }
     };
-    conn.onEnd = () => conn.end();
+    conn.onEnd = () => {
+      peerDone = true;
+      if (pending === 0) finish();
+    };
     conn.onClose = () => {
       if (idle !== undefined) stack.timers.clearTimeout(idle);
       connections.delete(conn);

@@ -7,6 +7,8 @@ import "../../src/faces/web.js";
 import type { Stack } from "../../src/tcp/stack.js";
 import type { MemoryLinkOptions } from "../../src/net/memory-link.js";
 import { createDnsResponder, type DnsLookup } from "../../src/net/dns-responder.js";
+import { encodeDnsMessage, parseDnsMessage } from "../../src/net/dns-message.js";
+import { DnsTcpReader, frameDnsTcp } from "../../src/net/dns-tcp.js";
 import { bindNet, type Socket } from "../../src/faces/node-net.js";
 import { dnsClientCounters, resolveHost } from "../../src/services/resolve-host.js";
 import { serveDns, type DnsService } from "../../src/services/serve-dns.js";
@@ -143,6 +145,13 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
     expect([err.code, err.message.includes("NODATA")]).toEqual(["ENOTFOUND", true]);
   });
 
+  it("over an Ethernet link too: the first query waits for ARP / neighbour discovery, then both families resolve and connect", async () => {
+    const e = await env(["10.0.0.2"], { framing: "ethernet" });
+    expect(await echoByName(e, "www.test", "10.0.0.1")).toEqual({ remote: "10.0.0.2", got: "www.test" });
+    expect(await echoByName(e, "gateway.test", "fd00::1")).toEqual({ remote: "fd00::2", got: "gateway.test" });
+    expect(dnsClientCounters(e.client)).toMatchObject({ timeouts: 0, serverFailures: 0 });
+  });
+
   it("the Node face connects by name through the same resolver", async () => {
     const e = await env(["fd00::2"]);
     const s = bindNet(e.client).connect({ host: "www.test", port: ECHO, family: 6 });
@@ -151,6 +160,58 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
     s.once("connect", () => s.end("over dns"));
     await e.net.wait(new Promise((resolve) => (s as Socket).once("close", resolve)), "close");
     expect([got, s.remoteAddress]).toEqual(["over dns", "fd00::2"]);
+  });
+});
+
+describe("serveDns over TCP (RFC 7766)", () => {
+  /** A raw TCP client on the client stack: what it writes, and every octet the server sends back. */
+  function tcpClient(e: Env, port = 53) {
+    const conn = e.client.openConnection({ remote: "10.0.0.2", remotePort: port });
+    const reader = new DnsTcpReader();
+    const answers: Uint8Array[] = [];
+    const state = { connected: false, ended: false, closed: false, error: undefined as string | undefined };
+    conn.onConnect = () => (state.connected = true);
+    conn.onData = (chunk) => answers.push(...reader.push(chunk));
+    conn.onEnd = () => (state.ended = true);
+    conn.onClose = (err) => ((state.closed = true), (state.error = err?.code));
+    return { conn, answers, state };
+  }
+  const query = (name: string, id: number) => frameDnsTcp(encodeDnsMessage({ id, rd: true, questions: [{ name, type: 1, class: 1 }] }));
+
+  it("answers pipelined queries on one connection, and a client that half-closes after them still gets every answer", async () => {
+    const e = await env();
+    const c = tcpClient(e);
+    await e.net.runUntil(() => c.state.connected, "connected");
+    c.conn.write(query("www.test", 1));
+    c.conn.write(query("gateway.test", 2));
+    c.conn.end();
+    await e.net.runUntil(() => c.state.ended, "server FIN");
+    const parsed = c.answers.map((a) => parseDnsMessage(a));
+    // Each answered as it completes (RFC 7766 6.2.1.1): the gateway's own name before the looked-up one.
+    expect(parsed.map((p) => (p.ok ? [p.message.id, p.message.answers[0]?.data] : p.reason))).toEqual([[2, "10.0.0.2"], [1, "10.0.0.2"]]);
+    expect(e.dns!.counters).toMatchObject({ tcpQueries: 2, tcpConnections: 1 });
+  });
+
+  it("closes a connection idle for tcpIdleMs, and resets one past maxTcpConnections", async () => {
+    const net = new VirtualNet();
+    current = net;
+    const [la, lb] = net.linkPair();
+    const client = await net.stack({ addresses: ["10.0.0.1/24"], config: FAST });
+    const server = await net.stack({ addresses: ["10.0.0.2/24"], config: FAST });
+    client.attach(la);
+    server.attach(lb);
+    const dns = serveDns(server, { names: { "a.test": "10.0.0.2" }, tcpIdleMs: 5000, maxTcpConnections: 1 });
+    const e = { net, client, gateway: server, dns };
+    const first = tcpClient(e);
+    await net.runUntil(() => first.state.connected, "first connected");
+    const second = tcpClient(e);
+    await net.runUntil(() => second.state.closed, "second reset");
+    expect(second.state.error).toBe("ECONNRESET");
+    const start = net.now;
+    await net.runUntil(() => first.state.ended, "idle close");
+    expect(net.now - start).toBeGreaterThanOrEqual(4900);
+    expect(net.now - start).toBeLessThan(5100);
+    expect(dns.counters).toMatchObject({ tcpConnections: 2, tcpRefused: 1 });
   });
 });
 
