@@ -216,8 +216,11 @@ describe("serveDns over TCP (RFC 7766)", () => {
 });
 
 describe("answers that must not be believed", () => {
-  /** A client, and a server stack whose port 53 first sends what `forge` makes of each query, then the real answer. */
-  async function rogue(forge: (query: Uint8Array) => Promise<Uint8Array[]>) {
+  /**
+   * A client, and a server stack whose port 53 first sends what `forge` makes of each query, then the
+   * real answer unless `answer` says no.
+   */
+  async function rogue(forge: (query: Uint8Array) => Promise<Uint8Array[]>, answer: (query: Uint8Array) => boolean = () => true) {
     const net = new VirtualNet();
     current = net;
     const [lc, ls] = net.linkPair();
@@ -228,10 +231,41 @@ describe("answers that must not be believed", () => {
     const responder = createDnsResponder({ names: { "www.test": "10.0.0.2" } });
     const sock = server.openUdp({ localPort: 53 }, async (m) => {
       for (const b of await forge(m.data)) sock.send(b, m.remoteAddress, m.remotePort);
-      sock.send((await responder.handle(m.data))!, m.remoteAddress, m.remotePort);
+      if (answer(m.data)) sock.send((await responder.handle(m.data))!, m.remoteAddress, m.remotePort);
     });
     return { net, client };
   }
+
+  /** The query's header with QR set, rcode `rcode`, and its question only (no OPT record). */
+  function bare(query: Uint8Array, rcode: number): Uint8Array {
+    const q = parseDnsMessage(query);
+    if (!q.ok) throw new Error(q.reason);
+    return encodeDnsMessage({ id: q.message.id, qr: true, rd: true, rcode, questions: q.message.questions });
+  }
+  const hasOpt = (query: Uint8Array) => query[11] !== 0;
+
+  it("a server without EDNS0 (FORMERR, no OPT) is asked again without OPT, in the same attempt (RFC 6891 7)", async () => {
+    const { net, client } = await rogue(async (q) => (hasOpt(q) ? [bare(q, 1)] : []), (q) => !hasOpt(q));
+    const start = net.now;
+    expect(await net.wait(resolveHost(client, "www.test", 4), "resolve")).toEqual(["10.0.0.2"]);
+    expect(dnsClientCounters(client)).toMatchObject({ queries: 2, serverFailures: 1, timeouts: 0 });
+    expect(net.now - start).toBeLessThan(1000);
+  });
+
+  it("a server that never answers is EAI_AGAIN after every round's timeout: 1000 + 2000 + 4000 ms", async () => {
+    const { net, client } = await rogue(async () => [], () => false);
+    const start = net.now;
+    const err = await failure(resolveHost(client, "www.test", 4), net);
+    expect([err.code, net.now - start]).toEqual(["EAI_AGAIN", 7000]);
+    expect(dnsClientCounters(client)).toMatchObject({ queries: 3, timeouts: 3 });
+  });
+
+  it("SERVFAIL moves on to the next round at once", async () => {
+    let failures = 1;
+    const { net, client } = await rogue(async (q) => (failures-- > 0 ? [bare(q, 2)] : []), () => failures < 0);
+    expect(await net.wait(resolveHost(client, "www.test", 4), "resolve")).toEqual(["10.0.0.2"]);
+    expect(dnsClientCounters(client)).toMatchObject({ queries: 2, serverFailures: 1, timeouts: 0 });
+  });
 
   it("a malformed answer is counted and dropped, and the real one still taken", async () => {
     const { net, client } = await rogue(async (q) => {
