@@ -12,6 +12,7 @@ import { DHCP_FRAMES } from "../fixtures/dhcp-frames.js";
 import { dhcpClientMessage, DISCOVER, RELEASE, REQUEST } from "../fixtures/dhcp-client.js";
 import { BROADCAST_MAC, readUdpFrame, udpFrame, type UdpFrame } from "../fixtures/ethernet-udp.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
+import { Prng } from "../../src/core/prng.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 const STACK_MAC = "02:00:00:00:00:01";
@@ -147,6 +148,32 @@ describe("serveDhcp on a stack's Ethernet link", () => {
     send(e, hex(DHCP_FRAMES.discover).subarray(0, 100));
     expect(await replies(e, at)).toEqual([]);
     expect(e.dhcp.counters.malformed.truncated).toBe(1);
+  });
+
+  it("a flood of DISCOVERs from 5,000 random MACs only recycles offers; a real client is still served", async () => {
+    const e = await env();
+    const prng = new Prng(11);
+    for (let batch = 0; batch < 50; batch++) {
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < 100; i++) {
+        const mac = [0x02, prng.nextInt(256), prng.nextInt(256), prng.nextInt(256), prng.nextInt(256), prng.nextInt(256)];
+        const srcMac = mac.map((b) => b.toString(16).padStart(2, "0")).join(":");
+        frames.push(udpFrame({ dstMac: BROADCAST_MAC, srcMac, src: "0.0.0.0", dst: "255.255.255.255", srcPort: 68, dstPort: 67, payload: dhcpClientMessage({ type: DISCOVER, mac, xid: batch * 100 + i }) }));
+      }
+      e.guest.send(frames);
+      await e.net.advance(1);
+    }
+    const c = e.dhcp.counters;
+    expect(c.received).toBe(5000);
+    expect(c.offers).toBe(5000);
+    expect(c.offersEvicted).toBe(5000 - 85);
+    expect(e.dhcp.leases()).toHaveLength(85);
+    e.frames.length = 0;
+    send(e, hex(DHCP_FRAMES.discover));
+    const [offer] = await replies(e, 0);
+    send(e, dhcpClientMessage({ type: REQUEST, xid: 0x3903f326, serverId: SERVER, requestedIp: yiaddr(offer!) }));
+    const [ack] = await replies(e, 1);
+    expect([offer!.dstMac, messageType(ack!), ack!.dstMac, yiaddr(ack!)]).toEqual([CLIENT, 5, CLIENT, yiaddr(offer!)]);
   });
 
   it("close() frees port 67: requests after it draw nothing", async () => {
