@@ -6,7 +6,7 @@
 // over the stack's own TCP (RFC 7766 5, RFC 1035 4.2.2 framing). Browser-safe.
 import { TcpwasmError } from "../core/errors.js";
 import { createDnsResolver, type DnsAddressType, type DnsQuery, type DnsResolver, type DnsResult } from "../net/dns-resolver.js";
-import { nameLabels } from "../net/dns-message.js";
+import { canonicalName, nameLabels } from "../net/dns-message.js";
 import { DnsTcpReader, frameDnsTcp } from "../net/dns-tcp.js";
 import type { Stack, StackConnection } from "../tcp/stack.js";
 import type { StackUdpSocket } from "../tcp/udp.js";
@@ -47,6 +47,8 @@ export class StackDnsClient {
   readonly #stack: Stack;
   readonly #core: DnsResolver;
   readonly #families: { v4: boolean; v6: boolean };
+  /** Lookups under way, by type and name: a second connect to the same name waits for the same answer. */
+  readonly #inFlight = new Map<string, Promise<Outcome>>();
 
   /** Asks `servers` in order; round r of `attempts` waits timeoutMs × 2^r for each server. */
   constructor(stack: Stack, servers: readonly string[], timeoutMs: number, attempts: number) {
@@ -73,7 +75,7 @@ export class StackDnsClient {
     throw new TcpwasmError("ENOTFOUND", outcomes.some((o) => o.status === "nxdomain") ? "no such name (NXDOMAIN)" : "no address (NODATA)");
   }
 
-  /** One name and type: the cache, else the core's retry plan, attempt after attempt. */
+  /** One name and type: the cache, else a lookup under way for it, else the core's retry plan. */
   #lookup(name: string, type: DnsAddressType): Promise<Outcome> {
     this.counters.lookups++;
     const hit = this.#core.cached(name, type, this.#stack.time());
@@ -81,6 +83,18 @@ export class StackDnsClient {
       this.counters.cacheHits++;
       return Promise.resolve(outcomeOf(hit));
     }
+    const key = `${type} ${canonicalName(name)}`;
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#ask(name, type);
+      this.#inFlight.set(key, pending);
+      pending.then(() => this.#inFlight.delete(key));
+    }
+    return pending;
+  }
+
+  /** The core's retry plan for one name and type, attempt after attempt. */
+  #ask(name: string, type: DnsAddressType): Promise<Outcome> {
     return new Promise((resolve) => {
       let attempt = 0;
       let plain = false;

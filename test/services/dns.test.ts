@@ -19,7 +19,8 @@ const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
 
 /** Names the gateway's lookup knows beyond its own; "many.test" has more AAAA records than fit 1232 octets. */
 const MANY = Array.from({ length: 100 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
-const lookup: DnsLookup = async (name, type) => {
+const lookup: DnsLookup = async (asked, type) => {
+  const name = asked.toLowerCase(); // DNS names are case-insensitive (RFC 4343)
   if (name === "www.test") return type === "A" ? ["10.0.0.2"] : ["fd00::2"];
   if (name === "many.test") return type === "AAAA" ? ["fd00::2", ...MANY] : [];
   if (name === "v4only.test") return type === "A" ? ["10.0.0.2"] : [];
@@ -103,6 +104,14 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
     expect(await e.net.wait(resolveHost(e.client, "www.test", 4), "second")).toEqual(["10.0.0.2"]);
     expect(e.net.links[0]!.stats.sent).toBe(sent);
     expect(dnsClientCounters(e.client)).toMatchObject({ lookups: 2, cacheHits: 1, queries: 1 });
+  });
+
+  it("connects to the same name at once share one lookup", async () => {
+    const e = await env();
+    const all = await e.net.wait(Promise.all(["www.test", "WWW.test", "www.TEST."].map((n) => resolveHost(e.client, n, 4))), "resolve");
+    expect(all).toEqual([["10.0.0.2"], ["10.0.0.2"], ["10.0.0.2"]]);
+    expect(dnsClientCounters(e.client)).toMatchObject({ lookups: 3, queries: 1 });
+    expect(e.dns!.counters.udpQueries).toBe(1);
   });
 
   it("a large answer comes truncated over UDP (TC) and whole over the stack's TCP", async () => {
