@@ -233,16 +233,20 @@ describe("answers that must not be believed", () => {
     const net = new VirtualNet();
     current = net;
     const [lc, ls] = net.linkPair();
-    const client = await net.stack({ addresses: ["10.0.0.1/24"], name: "client", config: FAST, dns: { servers: ["10.0.0.2"] } });
+    // A fixed secret: the client's ephemeral ports are the same on every run.
+    const secret = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
+    const client = await net.stack({ addresses: ["10.0.0.1/24"], name: "client", config: FAST, dns: { servers: ["10.0.0.2"] }, secret });
     const server = await net.stack({ addresses: ["10.0.0.2/24"], name: "server", config: FAST });
     client.attach(lc);
     server.attach(ls);
     const responder = createDnsResponder({ names: { "www.test": "10.0.0.2" } });
+    const sources: number[] = [];
     const sock = server.openUdp({ localPort: 53 }, async (m) => {
+      sources.push(m.remotePort);
       for (const b of await forge(m.data)) sock.send(b, m.remoteAddress, m.remotePort);
       if (answer(m.data)) sock.send((await responder.handle(m.data))!, m.remoteAddress, m.remotePort);
     });
-    return { net, client };
+    return { net, client, sources };
   }
 
   /** The query's header with QR set, rcode `rcode`, and its question only (no OPT record). */
@@ -261,12 +265,15 @@ describe("answers that must not be believed", () => {
     expect(net.now - start).toBeLessThan(1000);
   });
 
-  it("a server that never answers is EAI_AGAIN after every round's timeout: 1000 + 2000 + 4000 ms", async () => {
-    const { net, client } = await rogue(async () => [], () => false);
+  it("a server that never answers is EAI_AGAIN after every round's timeout: 1000 + 2000 + 4000 ms; each query from its own port", async () => {
+    const { net, client, sources } = await rogue(async () => [], () => false);
     const start = net.now;
     const err = await failure(resolveHost(client, "www.test", 4), net);
     expect([err.code, net.now - start]).toEqual(["EAI_AGAIN", 7000]);
     expect(dnsClientCounters(client)).toMatchObject({ queries: 3, timeouts: 3 });
+    // RFC 5452 9.2: a fresh random source port per query.
+    expect(sources).toHaveLength(3);
+    expect(new Set(sources).size).toBe(3);
   });
 
   it("SERVFAIL moves on to the next round at once", async () => {
