@@ -148,6 +148,19 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
     expect(down.net.now - start).toBeLessThan(1000);
   });
 
+  it("close() stops the service: port 53 is closed over UDP and TCP, and closing again (or after the stack) is harmless", async () => {
+    const e = await env();
+    e.dns!.close();
+    const err = await failure(resolveHost(e.client, "www.test", 4), e.net);
+    expect(err.code).toBe("EAI_AGAIN");
+    expect(dnsClientCounters(e.client)).toMatchObject({ serverFailures: 3 });
+    const tcp = e.client.openConnection({ remote: "10.0.0.2", remotePort: 53 });
+    const refused = new Promise<string | undefined>((resolve) => (tcp.onClose = (error) => resolve(error?.code)));
+    expect(await e.net.wait(refused, "refused")).toBe("ECONNREFUSED");
+    e.gateway.close();
+    expect(() => e.dns!.close()).not.toThrow();
+  });
+
   it("a name with no AAAA asked for IPv6 only is ENOTFOUND (NODATA)", async () => {
     const e = await env();
     const err = await failure(resolveHost(e.client, "v4only.test", 6), e.net);
