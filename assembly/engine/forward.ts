@@ -1,7 +1,7 @@
 // Gateway mode, the shape of slirp and gVisor's TCP forwarder: the stack stands in for every host
 // behind it. An interface marked "any destination" takes IP packets for any unicast destination, not
 // only our own addresses (frames.ts ipForUs; the host lets them through for a raw-IP link). A SYN
-// for such a destination that no listener takes goes to the any-destination listener of its IP
+// arriving there that no listener takes, whatever its destination, goes to the any-destination listener of its IP
 // version (a listener on port 0, which no ordinary listener can use). Its connections are held in
 // SYN-RECEIVED without answering while the host connects the far side, so that the guest sees what a
 // direct connection would: the SYN,ACK only once the far side accepted (connAcceptHeld), else a RST
@@ -59,12 +59,11 @@ export function ifaceSetAnyDestination(ifIndex: u32, flags: u32): i32 {
 
 /**
  * The any-destination listener's slot for a segment from interface `ifIndex` that no listener took,
- * or -1: only on a gateway interface and for a destination that is not one of our own addresses
- * (those keep the ordinary answer: a RST from a closed port).
+ * or -1 when the interface is not a gateway one. Our own addresses are included: a port nobody
+ * listens on there is the host's to decide too (slirp's "the gateway's address is the host").
  */
 export function anyListenerFor(ifIndex: u32, seg: Segment): i32 {
   if ((anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) == 0) return -1;
-  if (isOwnAnywhere(seg.ipVersion, seg.dstA, seg.dstB)) return -1;
   return listenerLookup(seg.ipVersion, 0, 0, ANY_PORT);
 }
 

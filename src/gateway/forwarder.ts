@@ -103,8 +103,8 @@ export function refusalFor(error: unknown): Refusal {
 }
 
 /**
- * Gateway mode on `stack`: every TCP connection its guests open to an address that is not the stack's
- * own (on links attached with anyDestination) goes to `options.connect`.
+ * Gateway mode on `stack`: every TCP connection its guests open on links attached with anyDestination
+ * that no listener takes (to any address, the stack's own included) goes to `options.connect`.
  * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options; EADDRINUSE when the stack has a forwarder.
  */
 export function serveForwarder(stack: Stack, options: ForwarderOptions): Forwarder {
