@@ -14,6 +14,7 @@ export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, typ
 export { serveForwarder, refusalFor, type Forwarder, type ForwarderOptions, type ForwarderCounters, type ForwardInfo, type ForwardDecision, type ForwardPolicy, type FarSide } from "./gateway/forwarder.js";
 export { splice, type DuplexLike, type StreamPair, type SpliceResult } from "./gateway/splice.js";
 export { forwardConnection, type ForwardTarget } from "./gateway/port-forward.js";
+export { createGateway, type Gateway, type GatewayOptions } from "./gateway/gateway.js";
 export { createBridge, Bridge, type BridgeOptions, type BridgePortOptions, type BridgeCounters } from "./net/bridge.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.

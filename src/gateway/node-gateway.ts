@@ -1,13 +1,17 @@
 // The Node side of gateway mode: far sides are node:net sockets. connectNode dials the destination a
-// guest asked for; allowPolicy wraps it in an allow/deny list of address:port patterns; forwardPort
-// is a node:net server whose connections go to a guest (port forwarding into the stack's network).
-// Node only (node:net); exported from tcpwasm/node.
+// guest asked for; allowPolicy wraps it in an allow/deny list of address:port patterns;
+// createNodeGateway is createGateway with those and node:dns as defaults; forwardPort is a node:net
+// server whose connections go to a guest (port forwarding into the stack's network).
+// Node only (node:net, node:dns); exported from tcpwasm/node.
 import * as net from "node:net";
+import * as dns from "node:dns";
 import { validateAddress } from "../core/address.js";
 import { invalidValue, optionsObject, validateArray, validateKnownKeys, validatePort, validateString } from "../core/validate.js";
 import { parsePrefix, type Prefix } from "../net/prefix.js";
 import type { Stack } from "../tcp/stack.js";
 import type { ForwardDecision, ForwardInfo, ForwardPolicy } from "./forwarder.js";
+import type { DnsLookup, DnsResponderOptions } from "../net/dns-responder.js";
+import { createGateway, type Gateway, type GatewayOptions } from "./gateway.js";
 import { forwardConnection, type ForwardTarget } from "./port-forward.js";
 
 /**
@@ -166,4 +170,44 @@ export async function forwardPort(stack: Stack, options: ForwardPortOptions): Pr
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The gateway's DNS answers from Node's resolver (dns.lookup: /etc/hosts, then the system's servers). */
+export const nodeLookup: DnsLookup = async (name, type) => {
+  try {
+    const found = await dns.promises.lookup(name, { family: type === "A" ? 4 : 6, all: true });
+    return found.map((a) => a.address);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // No such name: NXDOMAIN; a name without addresses of this family: an empty answer.
+    if (code === "ENOTFOUND") return null;
+    if (code === "ENODATA") return [];
+    throw error;
+  }
+};
+
+/** Options of createNodeGateway: createGateway's, with Node defaults. */
+export interface NodeGatewayOptions extends Omit<GatewayOptions, "connect" | "dns"> {
+  /** Where each TCP connection goes. Default allowPolicy({ allow, deny }): node:net to the destination. */
+  connect?: ForwardPolicy;
+  /** Destinations allowed (allowPolicy patterns). Default every destination. */
+  allow?: string[];
+  /** Destinations refused (allowPolicy patterns). Default none. */
+  deny?: string[];
+  /** DNS: the responder's options, or false. Default: names from nodeLookup (Node's resolver). */
+  dns?: false | DnsResponderOptions;
+}
+
+/**
+ * A whole network for the guests on `options.link` (createGateway) with node:net far sides through
+ * an allow/deny policy and names from Node's resolver.
+ * @throws TcpwasmError (as a rejection) for bad options.
+ */
+export function createNodeGateway(options: NodeGatewayOptions): Promise<Gateway> {
+  const { connect, allow, deny, dns: dnsOptions, ...rest } = optionsObject(options, "options");
+  return createGateway({
+    ...rest,
+    connect: connect ?? allowPolicy({ ...(allow && { allow }), ...(deny && { deny }) }),
+    dns: dnsOptions === false ? false : { lookup: nodeLookup, ...dnsOptions },
+  });
 }

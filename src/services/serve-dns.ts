@@ -70,7 +70,8 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
     responder.handle(m.data).then((reply) => {
       if (reply === null || closed || udp.closed) return;
       try {
-        if (!udp.send(reply, m.remoteAddress, m.remotePort)) own.udpUnsent++;
+        // From the address the query went to (a gateway answers for any address its guests ask).
+        if (!udp.send(reply, m.remoteAddress, m.remotePort, m.broadcast ? undefined : { from: m.localAddress })) own.udpUnsent++;
       } catch {
         // EMSGSIZE: a path narrower than the answer (maxUdp) cannot carry it; the client retries over TCP.
         own.udpUnsent++;

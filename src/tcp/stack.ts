@@ -181,6 +181,7 @@ export class Stack {
         this.stackCounters.noRoute++;
       },
       hold: (holder, holds) => this.#lifetime.hold(holder, holds),
+      anyDestination: () => this.#anyDestination.size > 0,
     });
   }
 

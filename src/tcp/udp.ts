@@ -62,10 +62,16 @@ export interface UdpMessage {
 export interface UdpSendOptions {
   /** Send as an Ethernet frame to this MAC ("ff:ff:ff:ff:ff:ff", a DHCP client's chaddr) on the socket's `link`. */
   mac?: string;
+  /**
+   * The source address: one of the socket's own (a socket bound to every address answering from the
+   * one a datagram was sent to), or, on a stack with a link attached with anyDestination, any address
+   * a guest sent to (a gateway answering for it). Default: the bound address, else the stack's choice.
+   */
+  from?: string;
 }
 
 const OPEN_UDP_KEYS: ReadonlySet<string> = new Set(["localAddress", "localPort", "remoteAddress", "remotePort", "reuseAddress", "link"]);
-const SEND_KEYS: ReadonlySet<string> = new Set(["mac"]);
+const SEND_KEYS: ReadonlySet<string> = new Set(["mac", "from"]);
 
 /** IP + UDP headers: 28 bytes over IPv4 (no options), 48 over IPv6 (no extension headers). */
 const HEADERS = { 4: 28, 6: 48 } as const;
@@ -95,6 +101,8 @@ export interface UdpHost {
   countNoRoute(): void;
   /** `holder` keeps a Node process alive, or no longer does (lifetime.ts). */
   hold(holder: object, holds: boolean): void;
+  /** Whether a link is attached with anyDestination (the stack answers for any address). */
+  anyDestination(): boolean;
 }
 
 function formatAddress(version: 4 | 6, bytes: Uint8Array): string {
@@ -247,6 +255,7 @@ export class StackUdpSocket {
       destPort = port;
     }
     let mac: Uint8Array | undefined;
+    let from: Uint8Array | undefined;
     if (options !== undefined) {
       const o = optionsObject(options, "options");
       validateKnownKeys(o as Record<string, unknown>, "options", SEND_KEYS);
@@ -254,6 +263,7 @@ export class StackUdpSocket {
         mac = parseMac(o.mac, "options.mac");
         if (this.#ifIndex < 0) invalidValue("options.mac", o.mac, "needs a socket opened with a `link` to send frames on");
       }
+      if (o.from !== undefined) from = this.#source(o.from, dest.version);
     }
     const version = dest.version;
     const id = this.#ids[version];
@@ -261,8 +271,11 @@ export class StackUdpSocket {
     let source: Uint8Array;
     let mtu: number;
     if (dest === this.#pathFor && !mac) {
-      source = this.#pathSource!;
+      source = from ?? this.#pathSource!;
       mtu = this.#pathMtu;
+    } else if (from) {
+      source = from;
+      mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
     } else {
       source = this.#bound[version] ?? this.#sockets.sourceFor(version, dest.bytes);
       mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
@@ -281,6 +294,19 @@ export class StackUdpSocket {
       throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the path's MTU of ${mtu} (${HEADERS[version]} bytes of headers; fragments are not sent)`);
     }
     return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac);
+  }
+
+  /** A send's `from`, checked: an address of `version` the socket may send from (UdpSendOptions.from). */
+  #source(text: unknown, version: 4 | 6): Uint8Array {
+    const a = validateAddress(text, "options.from");
+    if (a.version !== version) invalidValue("options.from", text, `must be an IPv${version} address like the destination`);
+    const bound = this.#bound[version];
+    if (bound && !bound.every((b, i) => b === a.bytes[i])) {
+      throw new TcpwasmError("EADDRNOTAVAIL", `${text as string} is not the address the socket is bound to (${this.localAddress})`);
+    }
+    // An address the stack does not own would be a spoofed source, unless it stands in for every destination.
+    if (!bound && !this.#sockets.host.anyDestination()) this.#sockets.host.local.own(a.version, a.bytes, text as string, "options.from");
+    return a.bytes;
   }
 
   /** Sets the handler for ICMP errors about this socket's datagrams (ECONNREFUSED, connected sockets only). */
