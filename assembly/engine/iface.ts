@@ -1,4 +1,4 @@
-// The interface table: one entry per link the host attached, set from the host on attach (ifaceSet*
+// The interface table: one entry per link the host attached, set from the host on attach (the iface*
 // exports in engine/edge.ts). An interface carries raw IP packets or Ethernet II frames; an Ethernet
 // interface has a MAC address, our addresses on it with their prefix lengths (the on-link prefixes),
 // at most one gateway per IP version, and the routes the host gave the link, so that the core picks
@@ -68,6 +68,8 @@ export const enum Dad {
   routeCount: u32;
   /** Initial advertisements still to send (RFC 4861 6.2.4 MAX_INITIAL_RTR_ADVERTISEMENTS). */
   raInitialLeft: u32;
+  /** Gateway mode (forward.ts): AnyDestination flags, 0 for an ordinary interface. */
+  anyDestination: u32;
 }
 
 const IFACE_SIZE: usize = (offsetof<Iface>() + 7) & ~<usize>7;

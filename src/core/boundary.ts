@@ -138,6 +138,14 @@ export interface EngineExports {
   udpCountersLength(): number;
   /** Bound UDP sockets. */
   udpLiveSockets(): number;
+  /** Gateway mode for interface `ifIndex` (1: any unicast destination, 2: also echo to any); 0 or -error. */
+  ifaceSetAnyDestination(ifIndex: number, flags: number): number;
+  /** Passive OPEN of the any-destination listener of `ipVersion`; 0 or -error. Its SYNs arrive as SYN_HELD events. */
+  connListenAny(id: number, ipVersion: number, backlog: number): number;
+  /** Sends the SYN,ACK of a held connection; 0 or -error. */
+  connAcceptHeld(id: number): number;
+  /** Refuses a held connection: 0 RST, 1 host, 2 port unreachable, 3 administratively prohibited; 0 or -error. */
+  connRefuseHeld(id: number, how: number): number;
 }
 
 // ---- RX and TX regions: packet records ----
@@ -238,6 +246,9 @@ export const ConfigKey = {
   udpUnreachableBurst: 44,
 } as const;
 
+/** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */
+export const NO_INTERFACE = 0xffff;
+
 /** @internal Interface kinds of ifaceConfigure (assembly/engine/iface.ts IfKind). */
 export const IFACE_KIND = { ip: 1, ethernet: 2 } as const;
 
@@ -296,6 +307,7 @@ export const EventType = {
   segmentOut: 12,
   addressConflict: 13,
   udpError: 14,
+  synHeld: 15,
 } as const;
 
 // ---- Counters (assembly/engine/counters.ts) ----

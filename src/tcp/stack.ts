@@ -36,7 +36,7 @@
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
 import { Engine, type EngineCounters, type UdpCounters } from "../core/engine.js";
-import { EventType } from "../core/boundary.js";
+import { EventType, NO_INTERFACE } from "../core/boundary.js";
 import { TcpwasmError, connectionError, engineErrorCode } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
@@ -48,20 +48,21 @@ import {
 import { LocalAddresses } from "../net/addresses.js";
 import { checkedFraming, validateLink, type Link } from "../net/link.js";
 import { formatMac } from "../net/mac.js";
-import { validateEdgeOptions } from "./edge-options.js";
+import { validateEdgeOptions, type EdgeSettings } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
-import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
+import { destinationAt, isLoopback, isUnicastDestination, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
+import { HeldConnection, type HeldHost } from "./held.js";
 import { UdpSockets, type OpenUdpOptions, type StackUdpSocket, type UdpMessage } from "./udp.js";
 import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
-import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
-  ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
-  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+  ATTACH_OPTIONS, FORWARDER_KEYS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateAnyDestination, validateStackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenForwarderOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
 
 /** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
@@ -70,7 +71,8 @@ const ETHERNET_HEADER = 14;
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
-export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { AttachOptions, OpenConnectionOptions, OpenForwarderOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
+export { HeldConnection, type Refusal } from "./held.js";
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
@@ -106,6 +108,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** The resolver options (StackOptions.dns), checked; undefined when the stack resolves no names. */
+  readonly dns: Readonly<StackDnsOptions> | undefined;
+  /** The timer functions (StackOptions.timers), for the services that run on the stack's clock. */
+  readonly timers: StackTimers;
   /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
   readonly addressConflicts: string[] = [];
   /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
@@ -118,6 +124,10 @@ export class Stack {
   readonly #routing = new Routes();
   readonly #connections = new Map<number, StackConnection>();
   readonly #listeners = new Map<number, StackListener>();
+  /** The any-destination listeners' callbacks, by listener id (openForwarder). */
+  readonly #forwarders = new Map<number, (held: HeldConnection) => void>();
+  /** Links attached with anyDestination: the host filter lets any unicast destination through. */
+  readonly #anyDestination = new Set<AttachedLink>();
   /** Connections with data or an end to deliver. */
   readonly #readPending = new Set<StackConnection>();
   readonly #readList: StackConnection[] = [];
@@ -149,8 +159,11 @@ export class Stack {
     this.name = options.name ?? "stack";
     this.addresses = local.texts;
     this.#now = options.now ?? (() => performance.now());
-    this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
+    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.#timer = new DeadlineTimer(this.timers, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
+    // A copy: options changed after createStack do not reach the resolver.
+    this.dns = options.dns && Object.freeze({ ...options.dns, ...(options.dns.servers && { servers: [...options.dns.servers] }) });
     this.#udp = new UdpSockets({
       engine,
       local,
@@ -163,9 +176,12 @@ export class Stack {
         return link === undefined ? 0 : link.mtu || DEFAULT_MTU;
       },
       interfaceOf: (link) => this.#routing.links.findIndex((l) => l.link === link),
+      interfaceMtu: (ifIndex) => this.#routing.links[ifIndex]?.mtu || DEFAULT_MTU,
       countNoRoute: () => {
         this.stackCounters.noRoute++;
       },
+      hold: (holder, holds) => this.#lifetime.hold(holder, holds),
+      anyDestination: () => this.#anyDestination.size > 0,
     });
   }
 
@@ -192,7 +208,10 @@ export class Stack {
 
   /**
    * Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it.
-   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link or route.
+   * On an Ethernet link (`link.framing` "ethernet") the stack takes a MAC address there and answers
+   * ARP and neighbour discovery; `mac`, `gateway` and `router` apply to such a link only.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link, route or
+   * Ethernet option (ERR_OUT_OF_RANGE past 8 links or 8 routes), ENOBUFS when the core has no memory for the neighbour cache.
    */
   attach(link: Link, options?: AttachOptions): void {
     validateLink(link, "link");
@@ -202,20 +221,36 @@ export class Stack {
     const ethernet = checkedFraming(link) === "ethernet";
     const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+    const anyDestination = validateAnyDestination(o.anyDestination);
     const attached = this.#routing.attach(link, o.routes);
+    try {
+      this.#configureInterface(attached, edge, anyDestination);
+    } catch (error) {
+      // The core refused the interface (memory for the neighbour cache): the link is not attached.
+      this.#routing.links.pop();
+      throw error;
+    }
+    if (anyDestination) this.#anyDestination.add(attached);
+    link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** Describes an attached link to the core (assembly/engine/edge.ts): its kind, MTU, routes and, for Ethernet, the rest. */
+  #configureInterface(attached: AttachedLink, edge: EdgeSettings | undefined, anyDestination: { echo: boolean } | undefined): void {
+    const ethernet = attached.framing === "ethernet";
     this.engine.configureInterface(attached.ifIndex, {
       kind: attached.framing,
       mtu: attached.mtu || this.engine.configuredMtu(),
       mac: edge?.mac,
       router: edge?.router,
-      addresses: ethernet ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
+      anyDestination,
+      // The core needs our addresses on a gateway link of either kind: a SYN to one of them is ours.
+      addresses: ethernet || anyDestination ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
       gateways: edge?.gateways,
       routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
     }, this.#now());
     if (edge) attached.mac = edge.mac;
-    link.onReceive((packets) => this.#receive(attached, packets));
-    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
-    if (ethernet) this.wantOutput();
   }
 
   /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
@@ -295,6 +330,47 @@ export class Stack {
     this.wantOutput();
     return listener;
   }
+
+  /**
+   * Gateway mode (the shape of slirp and gVisor's TCP forwarder): every TCP connection a guest opens
+   * to any address (the stack's own included) on a link attached with `anyDestination`, that no
+   * listener takes, is passed to `onConnection` held: its SYN is answered only when the callback
+   * calls accept() (after connecting the far side) or refuse(). One forwarder per stack.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE, EADDRINUSE (a forwarder is open), ENOBUFS, or ERR_SOCKET_CLOSED on a closed stack.
+   */
+  openForwarder(options: OpenForwarderOptions | undefined, onConnection: (held: HeldConnection) => void): StackListener {
+    const o = optionsObject(options, "options");
+    validateKnownKeys(o as Record<string, unknown>, "options", FORWARDER_KEYS);
+    if (o.backlog !== undefined) validateInteger(o.backlog, "options.backlog", 0, 0xffffffff);
+    validateFunction(onConnection, "onConnection");
+    this.#checkOpen();
+    const ids: number[] = [];
+    try {
+      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, o.backlog));
+    } catch (err) {
+      for (const id of ids) this.engine.release(id, this.#now());
+      throw err;
+    }
+    const host = this.#heldHost;
+    // A connection a SYN cookie completed (a SYN flood filled the backlog) was never held.
+    const listener = new StackListener(this.#forgetListener, ids, 0, (conn) => onConnection(new HeldConnection(host, conn, false)), this.#hold);
+    for (const id of ids) {
+      this.#listeners.set(id, listener);
+      this.#forwarders.set(id, onConnection);
+    }
+    return listener;
+  }
+
+  readonly #heldHost: HeldHost = {
+    accept: (conn) => {
+      this.engine.acceptHeld(conn.id);
+      this.wantOutput();
+    },
+    refuse: (conn, how) => {
+      this.engine.refuseHeld(conn.id, how);
+      this.wantOutput();
+    },
+  };
 
   /**
    * A UDP socket (src/tcp/udp.ts): bound at once, `onMessage` called with each datagram it receives.
@@ -443,6 +519,7 @@ export class Stack {
     const now = this.#now();
     for (const id of ids) {
       this.#listeners.delete(id);
+      this.#forwarders.delete(id);
       if (!this.#closed) this.engine.release(id, now);
     }
   };
@@ -467,12 +544,13 @@ export class Stack {
       return;
     }
     let ours = packets;
+    const anyDestination = this.#anyDestination.has(l);
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
       if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
         // A loopback source from a link is a martian (RFC 1122 3.2.1.3: discarded silently).
         const src = sourceAt(p);
-        if (this.#local.isForUs(p) && !isLoopback(src === 12 ? 4 : 6, p, src)) {
+        if ((this.#local.isForUs(p) || (anyDestination && isUnicastDestination(p))) && !isLoopback(src === 12 ? 4 : 6, p, src)) {
           if (ours !== packets) ours.push(p);
           continue;
         }
@@ -616,7 +694,18 @@ export class Stack {
       this.#udp.error(id, new TcpwasmError(engineErrorCode(code), "an ICMP port unreachable error came back for a datagram this socket sent"));
       return;
     }
+    if (type === EventType.synHeld) {
+      this.#held(id, a);
+      return;
+    }
     if (type === EventType.accepted) {
+      const held = this.#connections.get(id);
+      if (held) {
+        // A held connection the user accepted (openForwarder): the handshake is complete.
+        held.state = this.engine.state(id);
+        held.onConnect?.();
+        return;
+      }
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
       this.#lifetime.hold(conn, true);
@@ -657,6 +746,20 @@ export class Stack {
         conn.markDone(conn.error);
         break;
     }
+  }
+
+  /** A SYN held for the forwarder `listenerId` (assembly/engine/forward.ts): the user decides. */
+  #held(id: number, listenerId: number): void {
+    const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    this.#lifetime.hold(conn, true);
+    conn.state = this.engine.state(id);
+    this.#connections.set(id, conn);
+    const onConnection = this.#forwarders.get(listenerId);
+    if (!onConnection || this.#listeners.get(listenerId)?.closed) {
+      this.engine.refuseHeld(id, "reset");
+      return;
+    }
+    onConnection(new HeldConnection(this.#heldHost, conn, true));
   }
 
   /**
@@ -721,7 +824,7 @@ export class Stack {
   /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
   #receiveLoopback(packets: Uint8Array[]): void {
     if (this.#closed) return;
-    this.engine.input(packets, this.#now(), LOOPBACK_MTU);
+    this.engine.input(packets, this.#now(), LOOPBACK_MTU, NO_INTERFACE);
     this.kick();
   }
 }

@@ -4,9 +4,15 @@
 // before anything is opened, so every mistake is a usage error naming the flag.
 import { lookup } from "node:dns/promises";
 import { formatIpv4, parseAddress, parseIpv4 } from "../core/address.js";
+import { isArgumentError } from "../core/errors.js";
 import { nameLabels } from "../net/dns-message.js";
 import type { DnsLookup } from "../net/dns-responder.js";
+import type { Link } from "../net/link.js";
+import { createUdpLink } from "../net/udp-link.js";
+import { createStack, type Stack } from "../tcp/stack.js";
 import { UsageError } from "./cli-usage.js";
+import { recordLink } from "./pcap.js";
+import { openPcapFile } from "./pcap-file.js";
 
 /** The parseArgs options both commands take. */
 export const networkOptions = {
@@ -183,3 +189,65 @@ export const lookupThroughNode: DnsLookup = async (name, type) => {
     throw err;
   }
 };
+
+/** A stack on its UDP link, with the services the flags asked for. */
+export interface OpenNetwork {
+  stack: Stack;
+  /** The stack's MAC on the TAP link (--mac, or the one it drew); undefined without --tap. */
+  mac: string | undefined;
+  /** Stops the services and the stack, and closes the capture. */
+  shutdown(): void;
+}
+
+/** Usage errors for what the stack or the link refuse as arguments; anything else is a runtime error. */
+function asUsage(err: unknown): unknown {
+  return isArgumentError(err) ? new UsageError(err.message) : err;
+}
+
+/**
+ * Opens what `plan` describes: the UDP link (Ethernet framing with --tap), the stack on it (with a MAC,
+ * and as the guests' IPv6 router when it has an IPv6 address), the capture, the DHCP server and the DNS
+ * responder.
+ */
+export async function openNetwork(plan: NetworkPlan, name: string): Promise<OpenNetwork> {
+  let udp: Link;
+  try {
+    udp = await createUdpLink({ bind: plan.udpBind, peer: plan.udpPeer, framing: plan.tap ? "ethernet" : "ip" });
+  } catch (err) {
+    throw asUsage(err);
+  }
+  const pcap = plan.pcap ? openPcapFile(plan.pcap) : undefined;
+  const services: { close(): void }[] = [];
+  const link = pcap ? recordLink(udp, pcap.sink) : udp;
+  let stack: Stack | undefined;
+  try {
+    stack = await createStack({ addresses: plan.addresses, name });
+    // RFC 4861 6.2: a router advertises the prefixes of its addresses; the guest's only router is us.
+    stack.attach(link, plan.tap ? { mac: plan.mac, router: plan.v6 !== undefined } : undefined);
+  } catch (err) {
+    for (const s of services) s.close();
+    stack?.close();
+    udp.close();
+    pcap?.close();
+    throw asUsage(err);
+  }
+  const opened = stack;
+  return {
+    stack: opened,
+    mac: opened.macAddress(link),
+    shutdown() {
+      for (const s of services) s.close();
+      opened.close();
+      pcap?.close();
+    },
+  };
+}
+
+/** The link and services in a line: "UDP 127.0.0.1:7000 <-> 127.0.0.1:7001, TAP as 02:..., DHCP 10.0.2.15-10.0.2.100, DNS". */
+export function describeNetwork(plan: NetworkPlan, mac: string | undefined): string {
+  const parts = [`UDP ${plan.udpBind} <-> ${plan.udpPeer}`];
+  if (plan.tap) parts.push(`TAP as ${mac}`);
+  if (plan.dhcp) parts.push(`DHCP ${plan.dhcp.pool}`);
+  if (plan.dns) parts.push("DNS");
+  return parts.join(", ");
+}

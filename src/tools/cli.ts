@@ -6,18 +6,16 @@
 // Exit codes, for scripts: 0 success, 1 runtime or connection error (the error code is printed, e.g.
 // "ECONNREFUSED"), 2 usage error.
 import { createHash } from "node:crypto";
-import { createStack, type Stack } from "../tcp/stack.js";
+import { createStack } from "../tcp/stack.js";
 import { bindWeb, type TcpSocket } from "../faces/web.js";
 import { createMemoryLinkPair } from "../net/memory-link.js";
-import { createUdpLink } from "../net/udp-link.js";
-import type { Link } from "../net/link.js";
 import { recordLink } from "./pcap.js";
-import { openPcapFile, type PcapFile } from "./pcap-file.js";
+import { openPcapFile } from "./pcap-file.js";
 import { renderLadder } from "./ladder.js";
 import { Prng } from "../core/prng.js";
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
-import { networkOptions, planNetwork, type NetworkPlan, type NetworkValues } from "./cli-network.js";
+import { describeNetwork, networkOptions, openNetwork, planNetwork, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
 import { relayCommand } from "./relay-cli.js";
 import type { TraceEvent } from "../core/trace.js";
@@ -181,41 +179,6 @@ async function demo(args: string[]): Promise<number> {
 
 // ---- serve and connect: a stack on a UDP link ----
 
-interface UdpStack {
-  stack: Stack;
-  pcap: PcapFile | undefined;
-  shutdown(): void;
-}
-
-async function udpStack(plan: NetworkPlan, name: string): Promise<UdpStack> {
-  let udp: Link;
-  try {
-    udp = await createUdpLink({ bind: plan.udpBind, peer: plan.udpPeer, framing: plan.tap ? "ethernet" : "ip" });
-  } catch (err) {
-    if (isArgumentError(err)) throw new UsageError(err.message);
-    throw err;
-  }
-  const pcap = plan.pcap ? openPcapFile(plan.pcap) : undefined;
-  let stack: Stack;
-  try {
-    stack = await createStack({ addresses: plan.addresses, name });
-  } catch (err) {
-    udp.close();
-    pcap?.close();
-    if (isArgumentError(err)) throw new UsageError(err.message);
-    throw err;
-  }
-  stack.attach(pcap ? recordLink(udp, pcap.sink) : udp);
-  return {
-    stack,
-    pcap,
-    shutdown() {
-      stack.close();
-      pcap?.close();
-    },
-  };
-}
-
 const describeSocket = (s: TcpSocket) => (s.remoteAddress.includes(":") ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
 
 async function serveEcho(socket: TcpSocket): Promise<void> {
@@ -351,10 +314,10 @@ async function serve(args: string[]): Promise<number> {
   const handler = { echo: serveEcho, discard: serveDiscard, http: serveHttp }[mode];
   if (!handler) throw new UsageError(`--mode must be echo, discard or http, got "${mode}"`);
   const plan = planNetwork(values as NetworkValues);
-  const u = await udpStack(plan, "server");
+  const u = await openNetwork(plan, "server");
   const listener = bindWeb(u.stack).listen({ port });
   const where = [values.ip, values.ip6].filter(Boolean).map((a) => (a!.includes(":") ? `[${a!.split("/")[0]}]:${port}` : `${a!.split("/")[0]}:${port}`));
-  process.stdout.write(`listening ${mode} on ${where.join(" and ")} (UDP ${values["udp-bind"]} <-> ${values["udp-peer"]})\n`);
+  process.stdout.write(`listening ${mode} on ${where.join(" and ")} (${describeNetwork(plan, u.mac)})\n`);
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       listener.close();
@@ -385,7 +348,7 @@ async function connect(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, networkOptions, 2);
   const [host, portText] = positionals as [string, string];
   const port = integer(portText, "PORT", 1, 65535);
-  const u = await udpStack(planNetwork(values as NetworkValues), "client");
+  const u = await openNetwork(planNetwork(values as NetworkValues), "client");
   try {
     const socket = bindWeb(u.stack).connect({ hostname: host, port });
     const { readable, writable } = await socket.opened;
