@@ -9,6 +9,8 @@ import { nameLabels } from "../net/dns-message.js";
 import type { DnsLookup } from "../net/dns-responder.js";
 import type { Link } from "../net/link.js";
 import { createUdpLink } from "../net/udp-link.js";
+import { serveDhcp } from "../services/serve-dhcp.js";
+import { serveDns } from "../services/serve-dns.js";
 import { createStack, type Stack } from "../tcp/stack.js";
 import { UsageError } from "./cli-usage.js";
 import { recordLink } from "./pcap.js";
@@ -224,6 +226,17 @@ export async function openNetwork(plan: NetworkPlan, name: string): Promise<Open
     stack = await createStack({ addresses: plan.addresses, name });
     // RFC 4861 6.2: a router advertises the prefixes of its addresses; the guest's only router is us.
     stack.attach(link, plan.tap ? { mac: plan.mac, router: plan.v6 !== undefined } : undefined);
+    if (plan.dhcp) {
+      services.push(serveDhcp(stack, {
+        link,
+        serverAddress: plan.dhcp.serverAddress,
+        pool: plan.dhcp.pool,
+        subnet: plan.dhcp.subnet,
+        routers: [plan.dhcp.serverAddress],
+        dnsServers: plan.dns ? [plan.dhcp.serverAddress] : [],
+      }));
+    }
+    if (plan.dns) services.push(serveDns(stack, { names: plan.dns.names, lookup: lookupThroughNode }));
   } catch (err) {
     for (const s of services) s.close();
     stack?.close();
