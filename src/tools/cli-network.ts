@@ -164,31 +164,53 @@ export function planNetwork(values: NetworkValues): NetworkPlan {
 
 /** How long one name may take to resolve before the guest is answered SERVFAIL. */
 const LOOKUP_TIMEOUT_MS = 5000;
+/**
+ * Lookups under way at once. getaddrinfo runs on libuv's small thread pool: a guest sending queries
+ * for random names faster than they resolve would otherwise queue without bound (and stall every other
+ * use of the pool). Past this, a query is answered SERVFAIL at once.
+ */
+const MAX_LOOKUPS_IN_FLIGHT = 64;
+let lookupsInFlight = 0;
+
+/** getaddrinfo's "no such name" (EAI_NONAME) and "no address" (EAI_NODATA), as Node reports them. */
+const notFound = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOTFOUND" || code === "ENODATA";
+};
+
+/** One getaddrinfo call, rejected after LOOKUP_TIMEOUT_MS. */
+function boundedLookup(name: string, family: 0 | 4 | 6): Promise<{ address: string }[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lookup of ${name} took over ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
+  });
+  return Promise.race([lookup(name, { family, all: true }), timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Resolves a guest's query the way this machine resolves names: Node's dns.promises.lookup
- * (getaddrinfo: /etc/hosts, then the configured DNS servers).
+ * (getaddrinfo: /etc/hosts, then the configured DNS servers). A rejection is answered SERVFAIL.
  */
 export const lookupThroughNode: DnsLookup = async (name, type) => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bounded = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`lookup of ${name} timed out`)), LOOKUP_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+  if (lookupsInFlight >= MAX_LOOKUPS_IN_FLIGHT) throw new Error(`over ${MAX_LOOKUPS_IN_FLIGHT} lookups under way`);
+  lookupsInFlight++;
   try {
-    const found = await bounded(lookup(name, { family: type === "A" ? 4 : 6, all: true }));
-    return found.map((a) => a.address);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOTFOUND" && code !== "ENODATA") throw err;
-  }
-  // getaddrinfo reports a name without addresses of one family like a name that does not exist; a
-  // lookup of any family tells NODATA (RFC 2308 2.2) from NXDOMAIN (2.1).
-  try {
-    await bounded(lookup(name, { all: true }));
-    return [];
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOTFOUND" || code === "ENODATA") return null;
-    throw err;
+    try {
+      return (await boundedLookup(name, type === "A" ? 4 : 6)).map((a) => a.address);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+    // getaddrinfo reports a name without addresses of one family like a name that does not exist; a
+    // lookup of any family tells NODATA (RFC 2308 2.2) from NXDOMAIN (2.1).
+    try {
+      await boundedLookup(name, 0);
+      return [];
+    } catch (err) {
+      if (notFound(err)) return null;
+      throw err;
+    }
+  } finally {
+    lookupsInFlight--;
   }
 };
 
