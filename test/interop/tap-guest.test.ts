@@ -180,6 +180,8 @@ describe.skipIf(!probe.ok)("the Linux kernel as a guest behind a TAP, tcpwasm as
     closeSync(fd);
     expect(header.readUInt32LE(0)).toBe(0xa1b2c3d4);
     expect(header.readUInt32LE(20)).toBe(1); // LINKTYPE_ETHERNET
+    // tshark reads it so too: WTAP_ENCAP_ETHERNET (1) for every frame.
+    expect(new Set((await captureFields(s.pcapPath, "frame", ["frame.encap_type"])).map(([e]) => e))).toEqual(new Set(["1"]));
     const health = await captureHealth(s.pcapPath, [GATEWAY_V4, GATEWAY_V6]);
     expect(health.malformed).toEqual([]);
     expect(health.badChecksums).toEqual([]);
