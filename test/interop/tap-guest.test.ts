@@ -4,8 +4,8 @@
 // discovery (ndisc6), pings it over both families, resolves names through tcpwasm's DNS (dig, getent),
 // and fetches 16 MiB over HTTP by name with curl from node:http running on tcpwasm's node:net face, over
 // IPv4 and IPv6, clean and with 5% of the packets lost each way. The capture of the Ethernet link opens
-// in tshark as LINKTYPE_ETHERNET without a malformed frame. Last, the `tcpwasm` command itself, with
-// --tap --dhcp --dns, is the guest's network.
+// in tshark as LINKTYPE_ETHERNET without a malformed frame. Last, the `tcpwasm` command itself: serve
+// --tap --dhcp --dns as the guest's whole network, and connect --tap dialling a server on the guest.
 
 import { createHash, randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
