@@ -185,6 +185,36 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
   });
 });
 
+describe("serveDns under a flood", () => {
+  it("answers at most maxPendingQueries at once: the rest are dropped and counted, and it serves again once they are answered", async () => {
+    const net = new VirtualNet();
+    current = net;
+    const [la, lb] = net.linkPair();
+    const client = await net.stack({ addresses: ["10.0.0.1/24"], config: FAST });
+    const server = await net.stack({ addresses: ["10.0.0.2/24"], config: FAST });
+    client.attach(la);
+    server.attach(lb);
+    const waiting: (() => void)[] = [];
+    const dns = serveDns(server, {
+      maxPendingQueries: 4,
+      lookup: (name) => (name.startsWith("slow") ? new Promise((resolve) => waiting.push(() => resolve(["10.0.0.9"]))) : Promise.resolve(["10.0.0.8"])),
+    });
+    const replies: number[] = [];
+    const sock = client.openUdp({ remoteAddress: "10.0.0.2", remotePort: 53 }, (m) => replies.push((m.data[0]! << 8) | m.data[1]!));
+    const ask = (name: string, id: number) => sock.send(encodeDnsMessage({ id, rd: true, questions: [{ name, type: 1, class: 1 }] }));
+    for (let id = 1; id <= 10; id++) ask(`slow${id}.test`, id);
+    await net.advance(10);
+    expect([waiting.length, dns.counters.udpQueries, dns.counters.overloaded, replies.length]).toEqual([4, 10, 6, 0]);
+    for (const release of waiting.splice(0)) release();
+    await net.advance(10);
+    expect(replies.sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+    ask("fast.test", 11);
+    await net.advance(10);
+    expect(replies).toContain(11);
+    expect(dns.counters.overloaded).toBe(6);
+  });
+});
+
 describe("serveDns over TCP (RFC 7766)", () => {
   /** A raw TCP client on the client stack: what it writes, and every octet the server sends back. */
   function tcpClient(e: Env, port = 53) {
