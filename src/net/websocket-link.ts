@@ -30,10 +30,10 @@ export interface WebSocketLike {
   send(data: Uint8Array): void;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
-  /** Adds an event listener ("open", "message", "close", "error"). */
-  addEventListener(type: string, listener: (event: never) => void): void;
+  /** Adds an event listener ("open", "message", "close", "error"); the event is typed loosely because the DOM's and `ws`'s declarations differ. */
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
   /** Removes an event listener added with addEventListener. */
-  removeEventListener(type: string, listener: (event: never) => void): void;
+  removeEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
 }
 
 /** A WebSocket constructor: the global one in browsers and Node >= 22, or `ws`'s WebSocket. */
@@ -304,15 +304,15 @@ export class WebSocketLink implements Link {
     const onError = () => {
       // The close event follows and carries the outcome; an error alone says nothing more.
     };
-    socket.addEventListener("open", onOpen as (e: never) => void);
-    socket.addEventListener("message", onMessage as (e: never) => void);
-    socket.addEventListener("close", onClose as (e: never) => void);
-    socket.addEventListener("error", onError as (e: never) => void);
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", onClose);
+    socket.addEventListener("error", onError);
     this.#detach = () => {
-      socket.removeEventListener("open", onOpen as (e: never) => void);
-      socket.removeEventListener("message", onMessage as (e: never) => void);
-      socket.removeEventListener("close", onClose as (e: never) => void);
-      socket.removeEventListener("error", onError as (e: never) => void);
+      socket.removeEventListener("open", onOpen);
+      socket.removeEventListener("message", onMessage);
+      socket.removeEventListener("close", onClose);
+      socket.removeEventListener("error", onError);
     };
     if (socket.readyState === OPEN) afterTurn(() => this.#socket === socket && this.#state === "connecting" && this.#opened());
   }

@@ -138,11 +138,11 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     },
   });
 
-  socket.addEventListener("open", (() => {
+  socket.addEventListener("open", () => {
     wasOpen = true;
     resolveOpened();
-  }) as (e: never) => void);
-  socket.addEventListener("message", ((event: { data: unknown }) => {
+  });
+  socket.addEventListener("message", (event: { data: unknown }) => {
     if (readDone) return;
     const data = event.data;
     let bytes: Uint8Array;
@@ -156,8 +156,8 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     }
     readController.enqueue(bytes);
     if (pausable && (readController.desiredSize ?? 1) <= 0) socket.pause!();
-  }) as (e: never) => void);
-  socket.addEventListener("close", ((event: { code: number; reason: string }) => {
+  });
+  socket.addEventListener("close", (event: { code: number; reason: string }) => {
     const reason = String(event.reason ?? "");
     const abnormal = event.code !== 1000 && event.code !== 1005;
     const error = abnormal
@@ -167,7 +167,7 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     endRead(error);
     writeDone = true;
     resolveClosed({ code: event.code, reason });
-  }) as (e: never) => void);
+  });
 
   return { opened, readable, writable, closed, close: () => socket.close(1000) };
 }
