@@ -39,7 +39,7 @@ export interface WebSocketStream {
 const OPTIONS: ReadonlySet<string> = new Set(["WebSocket", "highWaterMark"]);
 const OPEN = 1;
 
-/** A ws: or wss: relay URL with host and port set as websockify's query parameters. */
+/** A ws: or wss: relay URL with host and port set as websockify's query parameters, and halfclose=1. */
 export function streamUrl(relay: string | URL, host: string, port: number): string {
   let url: URL;
   try {
@@ -50,6 +50,8 @@ export function streamUrl(relay: string | URL, host: string, port: number): stri
   if (url.protocol !== "ws:" && url.protocol !== "wss:") invalidValue("relay", url.href, "must be a ws: or wss: URL");
   url.searchParams.set("host", host);
   url.searchParams.set("port", String(port));
+  // Ask for the zero-length-message FIN from the relay (a plain websockify client gets a close instead).
+  url.searchParams.set("halfclose", "1");
   return url.href;
 }
 

@@ -116,6 +116,21 @@ describe("relay stream mode", () => {
     expect(log.some((e) => e.event === "open" && e.port === port)).toBe(true);
   });
 
+  it("closes the WebSocket at the destination's FIN for a client that did not ask for half-close (websockify's way)", async () => {
+    const port = await echoServer();
+    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
+    const ws = new WsWebSocket(`${r.url}?host=127.0.0.1&port=${port}`);
+    cleanups.push(() => ws.terminate());
+    const got: string[] = [];
+    ws.on("message", (d: Buffer) => got.push(d.toString()));
+    await new Promise((res) => ws.once("open", res));
+    ws.send(Buffer.from("x"));
+    ws.send(Buffer.alloc(0));
+    const code = await new Promise<number>((res) => ws.once("close", res));
+    expect(code).toBe(1000);
+    expect(got.join("")).toBe("xbye");
+  });
+
   it("takes the destination from a first text message (websockify's other form)", async () => {
     const port = await echoServer();
     const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
