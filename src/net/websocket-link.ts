@@ -218,6 +218,11 @@ export class WebSocketLink implements Link {
     const socket = this.#socket;
     const open = this.#state === "open" && socket.readyState === OPEN;
     let buffered = open ? socket.bufferedAmount : this.#pendingBytes;
+    // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
+    // corked for the batch, the drain's packets leave in one writev (a browser batches by itself).
+    const raw = open && packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
+    const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
+    cork?.cork!();
     for (const p of packets) {
       if (p.length > this.#maxMessage) {
         this.stats.tooBig++;
@@ -234,6 +239,7 @@ export class WebSocketLink implements Link {
         this.#pendingBytes += p.length;
       }
     }
+    cork?.uncork!();
   }
 
   /** Sets the one handler of incoming packets. */

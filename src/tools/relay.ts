@@ -482,9 +482,10 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       if (ended) return;
       ended = true;
       emit({ event: "close", mode: "packet", client: client.address, origin: client.origin, reason, up, down });
+      // The close code goes out first: the link's own close would say 1000.
+      if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
       detach?.();
       wsLink.close();
-      if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
     }
     ws.on("close", (code: number) => {
       finish(code, code === 1000 || code === 1005 ? "client closed" : `client lost (${code})`);
