@@ -156,6 +156,50 @@ describe("tcpwasm usage", () => {
   });
 });
 
+describe("tcpwasm network flags: --tap, --mac, --dhcp, --dns, --dns-name", () => {
+  const base = ["--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"];
+  it("exit 2 with a message naming the flag for each bad value or combination", async () => {
+    const cases: [string[], string][] = [
+      [["--ip", "10.0.2.2/24", "--dhcp", "10.0.2.15-10.0.2.100"], "--dhcp needs --tap: DHCP clients broadcast Ethernet frames"],
+      [["--ip6", "fd00::2/64", "--tap", "--dhcp", "10.0.2.15-10.0.2.100"], "--dhcp needs --ip: the DHCP server's address and the guests' subnet"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15"], '--dhcp must be a range like 10.0.2.15-10.0.2.100 or a prefix like 10.0.2.0/24 (length up to 30), got "10.0.2.15"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15-10.0.2.300"], '--dhcp must be a range like 10.0.2.15-10.0.2.100 or a prefix like 10.0.2.0/24, got "10.0.2.15-10.0.2.300"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.100-10.0.2.15"], "--dhcp range 10.0.2.100-10.0.2.15 ends before it starts"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15-10.0.3.1"], "--dhcp address 10.0.3.1 is outside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.0.0/16"], "--dhcp prefix 10.0.0.0/16 is not inside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.9.0/28"], "--dhcp prefix 10.0.9.0/28 is not inside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/31", "--tap", "--dhcp", "10.0.2.2/31"], "--dhcp needs a subnet with room for guests: --ip 10.0.2.2/31 has a /31"],
+      [["--ip", "10.0.2.2/24", "--mac", "02:00:00:00:00:01"], "--mac needs --tap: only an Ethernet link has MAC addresses"],
+      [["--ip", "10.0.2.2/24", "--tap", "--mac", "02:00:00:00:01"], '--mac must be six hex octets like 02:00:00:00:00:01, got "02:00:00:00:01"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--mac", "01:00:5e:00:00:01"], '--mac must be a unicast MAC (the first octet even), got "01:00:5e:00:00:01"'],
+      [["--ip", "10.0.2.2/24", "--dns-name", "gw.test=10.0.2.2"], "--dns-name needs --dns: the names are answered by the stack's DNS responder"],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test"'],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test=10.0.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test=10.0.2"'],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "bad..name=10.0.2.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "bad..name=10.0.2.2"'],
+      [["--ip", "fd00::2/64"], '--ip must be an IPv4 address with prefix, like 10.77.0.2/24, got "fd00::2/64"'],
+      [["--ip6", "10.0.2.2/24"], '--ip6 must be an IPv6 address with prefix, like fd77::2/64, got "10.0.2.2/24"'],
+      [["--ip", "10.0.2.2/24", "--tap=yes"], "--tap"],
+      [["--ip", "10.0.2.2/24", "--dns", "--dhcp"], "--dhcp"],
+    ];
+    // Both commands share the checks: every case through serve, a few through connect too.
+    for (const [i, [flags, message]] of cases.entries()) {
+      for (const command of i % 5 === 0 ? [["serve", "--port", "80"], ["connect"]] : [["serve", "--port", "80"]]) {
+        const args = [...command, ...flags, ...base, ...(command[0] === "connect" ? ["10.0.2.15", "80"] : [])];
+        const r = await run(args);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr).toContain(message);
+        expect(r.stderr).toContain("(tcpwasm help shows the usage)");
+        expect(r.stdout).toBe("");
+      }
+    }
+  });
+
+  it("help describes the network options", async () => {
+    const help = await run(["help"]);
+    for (const flag of ["--tap", "--mac MAC", "--dhcp POOL", "--dns ", "--dns-name NAME=ADDR"]) expect(help.stdout).toContain(flag);
+  });
+});
+
 async function freeUdpPorts(n: number): Promise<number[]> {
   const sockets = await Promise.all(
     Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {
@@ -204,6 +248,28 @@ describe("tcpwasm serve and connect over UDP on the loopback", () => {
       const refused = await run(["connect", "--ip", "10.77.0.3/24", ...udp(clientPort!, serverPort!), "10.77.0.2", "8"], "");
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("ECONNREFUSED");
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  it("--tap on both ends: the stacks find each other by ARP and neighbour discovery, echo over IPv4 and IPv6", async () => {
+    const [serverPort, clientPort] = await freeUdpPorts(2);
+    const udp = (bind: number, peer: number) => ["--udp-bind", `127.0.0.1:${bind}`, "--udp-peer", `127.0.0.1:${peer}`];
+    const server = await startServe(["--tap", "--mac", "02:00:00:00:00:02", "--ip", "10.0.2.2/24", "--ip6", "fd00:2::2/64", ...udp(serverPort!, clientPort!), "--port", "7"]);
+    try {
+      const input = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
+      const r4 = await run(["connect", "--tap", "--ip", "10.0.2.3/24", ...udp(clientPort!, serverPort!), "10.0.2.2", "7"], input);
+      expect(r4.stderr).toBe("");
+      expect(r4.code).toBe(0);
+      expect(createHash("sha256").update(r4.raw).digest("hex")).toBe(createHash("sha256").update(input).digest("hex"));
+      const r6 = await run(["connect", "--tap", "--ip6", "fd00:2::3/64", ...udp(clientPort!, serverPort!), "fd00:2::2", "7"], "hello over Ethernet\n");
+      expect(r6.code).toBe(0);
+      expect(r6.stdout).toBe("hello over Ethernet\n");
+      // No such neighbour: address resolution fails and the connect says so.
+      const nobody = await run(["connect", "--tap", "--ip", "10.0.2.3/24", ...udp(clientPort!, serverPort!), "10.0.2.9", "7"], "");
+      expect(nobody.code).toBe(1);
+      expect(nobody.stderr).toContain("EHOSTUNREACH");
     } finally {
       expect(await stop(server)).toBe(0);
     }
