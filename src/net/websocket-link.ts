@@ -30,10 +30,10 @@ export interface WebSocketLike {
   send(data: Uint8Array): void;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
-  /** Adds an event listener ("open", "message", "close", "error"). */
-  addEventListener(type: string, listener: (event: never) => void): void;
+  /** Adds an event listener ("open", "message", "close", "error"); the event is typed loosely because the DOM's and `ws`'s declarations differ. */
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
   /** Removes an event listener added with addEventListener. */
-  removeEventListener(type: string, listener: (event: never) => void): void;
+  removeEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
 }
 
 /** A WebSocket constructor: the global one in browsers and Node >= 22, or `ws`'s WebSocket. */
@@ -218,6 +218,11 @@ export class WebSocketLink implements Link {
     const socket = this.#socket;
     const open = this.#state === "open" && socket.readyState === OPEN;
     let buffered = open ? socket.bufferedAmount : this.#pendingBytes;
+    // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
+    // corked for the batch, the drain's packets leave in one writev (a browser batches by itself).
+    const raw = open && packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
+    const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
+    cork?.cork!();
     for (const p of packets) {
       if (p.length > this.#maxMessage) {
         this.stats.tooBig++;
@@ -234,6 +239,7 @@ export class WebSocketLink implements Link {
         this.#pendingBytes += p.length;
       }
     }
+    cork?.uncork!();
   }
 
   /** Sets the one handler of incoming packets. */
@@ -304,15 +310,15 @@ export class WebSocketLink implements Link {
     const onError = () => {
       // The close event follows and carries the outcome; an error alone says nothing more.
     };
-    socket.addEventListener("open", onOpen as (e: never) => void);
-    socket.addEventListener("message", onMessage as (e: never) => void);
-    socket.addEventListener("close", onClose as (e: never) => void);
-    socket.addEventListener("error", onError as (e: never) => void);
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", onClose);
+    socket.addEventListener("error", onError);
     this.#detach = () => {
-      socket.removeEventListener("open", onOpen as (e: never) => void);
-      socket.removeEventListener("message", onMessage as (e: never) => void);
-      socket.removeEventListener("close", onClose as (e: never) => void);
-      socket.removeEventListener("error", onError as (e: never) => void);
+      socket.removeEventListener("open", onOpen);
+      socket.removeEventListener("message", onMessage);
+      socket.removeEventListener("close", onClose);
+      socket.removeEventListener("error", onError);
     };
     if (socket.readyState === OPEN) afterTurn(() => this.#socket === socket && this.#state === "connecting" && this.#opened());
   }

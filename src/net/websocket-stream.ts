@@ -39,7 +39,7 @@ export interface WebSocketStream {
 const OPTIONS: ReadonlySet<string> = new Set(["WebSocket", "highWaterMark"]);
 const OPEN = 1;
 
-/** A ws: or wss: relay URL with host and port set as websockify's query parameters. */
+/** A ws: or wss: relay URL with host and port set as websockify's query parameters, and halfclose=1. */
 export function streamUrl(relay: string | URL, host: string, port: number): string {
   let url: URL;
   try {
@@ -50,6 +50,8 @@ export function streamUrl(relay: string | URL, host: string, port: number): stri
   if (url.protocol !== "ws:" && url.protocol !== "wss:") invalidValue("relay", url.href, "must be a ws: or wss: URL");
   url.searchParams.set("host", host);
   url.searchParams.set("port", String(port));
+  // Ask for the zero-length-message FIN from the relay (a plain websockify client gets a close instead).
+  url.searchParams.set("halfclose", "1");
   return url.href;
 }
 
@@ -138,11 +140,11 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     },
   });
 
-  socket.addEventListener("open", (() => {
+  socket.addEventListener("open", () => {
     wasOpen = true;
     resolveOpened();
-  }) as (e: never) => void);
-  socket.addEventListener("message", ((event: { data: unknown }) => {
+  });
+  socket.addEventListener("message", (event: { data: unknown }) => {
     if (readDone) return;
     const data = event.data;
     let bytes: Uint8Array;
@@ -156,8 +158,8 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     }
     readController.enqueue(bytes);
     if (pausable && (readController.desiredSize ?? 1) <= 0) socket.pause!();
-  }) as (e: never) => void);
-  socket.addEventListener("close", ((event: { code: number; reason: string }) => {
+  });
+  socket.addEventListener("close", (event: { code: number; reason: string }) => {
     const reason = String(event.reason ?? "");
     const abnormal = event.code !== 1000 && event.code !== 1005;
     const error = abnormal
@@ -167,7 +169,7 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     endRead(error);
     writeDone = true;
     resolveClosed({ code: event.code, reason });
-  }) as (e: never) => void);
+  });
 
   return { opened, readable, writable, closed, close: () => socket.close(1000) };
 }

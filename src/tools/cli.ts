@@ -17,7 +17,6 @@ import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
 import { describeNetwork, networkOptions, openNetwork, planNetwork, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
-import { relayCommand } from "./relay-cli.js";
 import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
@@ -393,7 +392,7 @@ async function main(argv: string[]): Promise<number> {
       case "connect":
         return await connect(rest);
       case "relay":
-        return await relayCommand(rest);
+        return await (await import("./relay-cli.js")).relayCommand(rest);
       case "version":
       case "--version": {
         const engine = await loadEngine();

@@ -2,8 +2,10 @@
 //
 // - stream mode, websockify-compatible: ws://relay/?host=H&port=P (or a first text message
 //   {"host":H,"port":P}), then binary messages carry one TCP connection's bytes both ways. The relay
-//   opens it with node:net. A zero-length binary message is FIN, either way (half-close); a WebSocket
-//   close ends the connection. Refusals close the WebSocket with a 44xx code and the reason.
+//   opens it with node:net. A WebSocket close ends the connection. Half-close, an extension: a
+//   zero-length binary message is FIN; the relay sends one at the destination's FIN only to clients
+//   that asked with ?halfclose=1 (tcpwasm's dialer does), and closes the WebSocket for the others as
+//   websockify does. Refusals close the WebSocket with a 44xx code and the reason.
 // - packet mode: ws://relay/packet, each binary message one IP packet or Ethernet frame; each client
 //   becomes a WebSocketLink handed to `packet.attach` (a server-side stack, a UDP endpoint, ...).
 //
@@ -288,6 +290,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     let downDone = false;
     let ended = false;
     let refusedReason: string | undefined;
+    const halfClose = url.searchParams.get("halfclose") === "1";
     const early: Buffer[] = [];
     let earlyBytes = 0;
     // Reasons tcp reading is paused (the WebSocket's buffer is full; the rate limit): resume when none is left.
@@ -379,10 +382,11 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       });
       socket.on("drain", () => unhold("ws", "buffer"));
       socket.on("end", () => {
-        // The destination's FIN: a zero-length message tells the client (half-close).
         downDone = true;
+        // The destination's FIN. A client that asked for half-close (?halfclose=1) gets a zero-length
+        // message and may go on sending; any other client gets what websockify does: the close.
+        if (!halfClose || upDone) return finish(1000, "closed");
         if (ws.readyState === ws.OPEN) ws.send(Buffer.alloc(0));
-        if (upDone) finish(1000, "closed");
       });
       socket.on("close", () => finish(1000, "closed"));
     };
@@ -478,9 +482,10 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       if (ended) return;
       ended = true;
       emit({ event: "close", mode: "packet", client: client.address, origin: client.origin, reason, up, down });
+      // The close code goes out first: the link's own close would say 1000.
+      if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
       detach?.();
       wsLink.close();
-      if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
     }
     ws.on("close", (code: number) => {
       finish(code, code === 1000 || code === 1005 ? "client closed" : `client lost (${code})`);
