@@ -5,7 +5,8 @@
 //   namespace: curl -> kernel 10.77.0.1 / fd77::1 -> tw0 (TUN) -> socat -> UDP 127.0.0.1:7000
 //              tcpwasm relay --udp-peer 127.0.0.1:7001 --udp-bind 127.0.0.1:7000, listening on 127.0.0.1
 //   root namespace: a loopback door (netns-door.ts) -> the relay's port
-//   chromium page: the recipe's stack at 10.77.0.2 / fd77::2 on ws://127.0.0.1:<door>/packet
+//   chromium page: the README recipe's stack and link (its setup), at 10.77.0.2 / fd77::2, on
+//                  ws://127.0.0.1:<door>/packet
 //
 // The relay runs inside the namespace because its UDP peer (socat's end of the TUN) lives on the
 // namespace's loopback; the page reaches it through the door, so nothing is added outside the
@@ -59,6 +60,8 @@ describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page throug
     const fetched: Fetched[] = [];
     const page = browserRecipe({
       addresses: ["10.77.0.2/24", "fd77::2/64"],
+      // The recipe's stack and link; the page serves instead of making the recipe's request.
+      setupOnly: true,
       after: `
         const { payload, serveHttp } = await import("/page-http.js");
         const listener = stack.listen({ port: 80 });
@@ -70,7 +73,7 @@ describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page throug
         return { requests, stats: link.stats };
       `,
     });
-    const r = await runInPage<{ requests: string[]; stats: Record<string, number> }>(page.source, {
+    const r = await runInPage<{ requests: string[]; stats: Record<string, number> }>(page, {
       modules: { "/page-http.js": PAGE_HTTP },
       timeoutMs: 180_000,
       beforeNavigate: async (origin) => {
