@@ -8,7 +8,7 @@
 // well-behaved one, 127.0.0.2 and 127.0.0.3 the abusers, 127.0.0.4 a newcomer at the end (Linux
 // routes all of 127/8 to the loopback).
 
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleCli, type CliBundle } from "../fixtures/interop/cli.js";
 import { startRelay, type RelayProcess } from "../fixtures/e2e/relay.js";
@@ -43,7 +43,12 @@ interface LogEntry {
   host?: string;
   port?: number;
   reason?: string;
+  up?: number;
   down?: number;
+}
+
+function logOf(relay: RelayProcess): LogEntry[] {
+  return relay.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as LogEntry);
 }
 
 describe.skipIf(!linux)("tcpwasm relay refuses, logs, and keeps serving the others", () => {
@@ -78,7 +83,7 @@ describe.skipIf(!linux)("tcpwasm relay refuses, logs, and keeps serving the othe
     cli?.dispose();
   });
 
-  const log = (): LogEntry[] => relay.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as LogEntry);
+  const log = (): LogEntry[] => logOf(relay);
 
   it("wrong token, wrong Origin, outside the allow-list, private ranges and limits: each refused and logged, a 16 MiB download alongside intact", { timeout: 60_000 }, async () => {
     const ok = { token: TOKEN, origin: ORIGIN };
@@ -149,5 +154,35 @@ describe.skipIf(!linux)("tcpwasm relay refuses, logs, and keeps serving the othe
     const cut = log().find((e) => e.event === "close" && e.client === "127.0.0.3" && /byte limit/.test(e.reason ?? ""));
     expect(cut, relay.lines.join("\n")).toBeDefined();
     expect(relay.process.exitCode).toBeNull();
+  });
+});
+
+describe.skipIf(!linux)("tcpwasm relay closes idle sessions", () => {
+  let cli: CliBundle;
+  let relay: RelayProcess;
+  let silent: Server;
+  let silentPort: number;
+  const held: Socket[] = [];
+
+  beforeAll(async () => {
+    cli = await bundleCli();
+    // Accepts and says nothing: a session to it stays idle unless the client talks.
+    silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    silentPort = (silent.address() as { port: number }).port;
+    relay = await startRelay(cli, ["--listen", "127.0.0.1:0", "--token", TOKEN, "--allow", `127.0.0.1:${silentPort}`, "--idle-timeout", "1"]);
+  });
+  afterAll(async () => {
+    await relay?.stop();
+    for (const socket of held) socket.destroy();
+    silent?.close();
+    cli?.dispose();
+  });
+
+  it("a session silent both ways past --idle-timeout is closed with 4408 and logged", async () => {
+    const idle = await new StreamClient(relay.port, "127.0.0.1", silentPort, { token: TOKEN }).done;
+    expect({ code: idle.closeCode, reason: idle.closeReason, bytes: idle.data.length }).toEqual({ code: 4408, reason: "idle for 1 s", bytes: 0 });
+    const closed = logOf(relay).find((e) => e.event === "close" && e.port === silentPort);
+    expect(closed).toMatchObject({ client: "127.0.0.1", host: "127.0.0.1", reason: "idle for 1 s", up: 0, down: 0 });
   });
 });
