@@ -23,7 +23,9 @@ const SIZE = 16 * MIB;
 const GATEWAY_V4 = "10.0.2.2";
 const GATEWAY_V6 = "fd00:2::2";
 
-describe.skipIf(!probe.ok)("a kernel guest browses through createNodeGateway spliced to node:net", () => {
+// 1500 as most links; 9000 as a jumbo-frame link: the gateway hands the link's MTU out as DHCP option
+// 26 and the 16 MiB cross in packets of up to 9000 octets end to end.
+for (const mtu of [1500, 9000]) describe.skipIf(!probe.ok)(`a kernel guest browses through createNodeGateway spliced to node:net (MTU ${mtu})`, () => {
   let guest: Guest;
   let gateway: Gateway | undefined;
   let lease: Lease;
@@ -31,7 +33,7 @@ describe.skipIf(!probe.ok)("a kernel guest browses through createNodeGateway spl
   const body = payload(0x9a7e, SIZE);
 
   beforeAll(async () => {
-    guest = await createGuest();
+    guest = await createGuest({ mtu });
     servers.push(await startNodeHttpServer("127.0.0.1", body), await startNodeHttpServer("::1", body));
     const [v4, v6] = servers as [LoopbackServer, LoopbackServer];
     gateway = await createNodeGateway({
@@ -61,10 +63,12 @@ describe.skipIf(!probe.ok)("a kernel guest browses through createNodeGateway spl
 
   const run = (command: string, args: string[], options: Parameters<typeof inGuest>[5]) => inGuest(guest.ns, guest.dir, lease.dns, command, args, options);
 
-  it("DHCP names the gateway as router and DNS server; SLAAC gives an address in its prefix", async () => {
+  it("DHCP names the gateway as router and DNS server and the link's MTU; SLAAC gives an address in its prefix", async () => {
     expect(lease.ip).toMatch(/^10\.0\.2\.\d+$/);
     expect(lease.router).toBe(GATEWAY_V4);
     expect(lease.dns).toBe(GATEWAY_V4);
+    // RFC 2132 5.1, option 26: the link's MTU, sent when it is not Ethernet's 1500 (RFC 894).
+    expect(lease.mtu).toBe(mtu === 1500 ? "" : String(mtu));
     const { v6 } = await kernelAddresses(guest.ns, guest.t.tap);
     expect(v6.some((a) => a.startsWith("fd00:2:"))).toBe(true);
   });
@@ -77,6 +81,10 @@ describe.skipIf(!probe.ok)("a kernel guest browses through createNodeGateway spl
     expect(got6).toMatchObject({ status: 200, bytes: SIZE, sha: v6.sha, exit: 0 });
     expect(v4.requests).toEqual(["GET /body.bin"]);
     expect(v6.requests).toEqual(["GET /body.bin"]);
+    // Full-sized segments at this MTU: the 32 MiB took no more frames than packets of mtu - 60 octets
+    // of data (IPv6 and TCP headers with timestamps) would, plus the rest of the conversation.
+    expect(guest.link.stats.tooBig).toBe(0);
+    expect(guest.link.stats.sent).toBeLessThan((2 * SIZE) / (mtu - 60) + 2000);
   });
 
   it("a port outside the allow-list is refused at once and nothing is dialled", async () => {
