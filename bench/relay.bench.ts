@@ -118,9 +118,12 @@ async function stackThroughRelay(relayUrl: string, bytes: number, mtu: number): 
   }
 }
 
+/** Client i's own loopback address (127.1.0.1, ...): the relay's limits are per address. */
+const clientAddress = (i: number) => `127.1.${((i + 1) >> 8) & 0xff}.${(i + 1) & 0xff}`;
+
 /** One page-side client: a stack on its own loopback address with CONNS echo connections through the relay. */
 async function scaleClient(relayUrl: string, i: number, stacks: Stack[]): Promise<{ links: ReturnType<typeof createWebSocketLink>; conns: number }> {
-  const local = `127.1.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`;
+  const local = clientAddress(i);
   const ws = new WsWebSocket(`${relayUrl}packet`, { localAddress: local, perMessageDeflate: false });
   const link = createWebSocketLink(ws as never);
   const stack = await createStack({ addresses: ["10.0.0.2/24"] });
@@ -211,7 +214,7 @@ export default async () => {
       const conns = clients.reduce((n, c) => n + c.conns, 0);
       const rssFull = rssMiB(scale.proc.pid!);
       // Each client's second WebSocket: over --max-connections 1.
-      const second = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => handshake(`${surl}packet`, `127.1.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`)));
+      const second = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => handshake(`${surl}packet`, clientAddress(i))));
       const refused429 = second.filter((x) => x === 429).length;
       // One client goes past its 4 MiB: closed; the next one still echoes.
       const hog = clients[0]!.links;

@@ -4,7 +4,9 @@
 // token, wrong Origin, a destination outside the allow-list, a private range reached by a name
 // that resolves into it, the connection and byte limits, idle sessions; each logged, and a client
 // already connected undisturbed by all of them. No assertion depends on how long anything takes.
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
 import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -308,6 +310,57 @@ describe("relay packet mode", () => {
     expect(log.find((e) => e.event === "refused")).toMatchObject({ mode: "packet", port, reason: expect.stringMatching(/allow/) });
     const off = await relay({});
     expect(await handshake(`${off.relay.url}packet`)).toBe(404);
+  });
+});
+
+describe("relay packet mode limits", () => {
+  it("closes a packet-mode client at its byte limit with 4429", async () => {
+    const port = await echoServer();
+    const { relay: r, log } = await relay({
+      allow: [`127.0.0.1:${port}`],
+      limits: { maxBytes: 200_000 },
+      packet: { attach: stackAttach(["10.0.0.1/24"], [{ port: 7, host: "127.0.0.1", destPort: port }]) },
+    });
+    const link = createWebSocketLink(`${r.url}packet`);
+    const page = await createStack({ addresses: ["10.0.0.2/24"] });
+    cleanups.push(() => (page.close(), link.close()));
+    page.attach(link);
+    const closed = new Promise<number>((res) => link.onClose((i) => res(i.code)));
+    await link.opened;
+    const s = bindNet(page).connect({ host: "10.0.0.1", port: 7 }, () => s.write(new Uint8Array(1 << 20)));
+    s.on("error", () => {});
+    s.resume();
+    expect(await closed).toBe(4429);
+    expect(log.find((e) => e.event === "close" && e.mode === "packet")?.reason).toMatch(/byte limit/);
+  });
+});
+
+describe("tcpwasm relay (the built command)", () => {
+  const cli = new URL("../../dist/cli.js", import.meta.url).pathname;
+
+  it("prints its listening line and one JSON line per decision; exits 2 on a bad flag", async () => {
+    const bad = spawnSync(process.execPath, [cli, "relay", "--allow", "nonsense"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/tcpwasm relay: .*allow/);
+    const child = spawn(process.execPath, [cli, "relay", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:9", "--token", "0123456789abcdef"], { stdio: ["ignore", "pipe", "inherit"] });
+    cleanups.push(() => child.kill("SIGTERM"));
+    const lines: string[] = [];
+    const rl = createInterface({ input: child.stdout! });
+    const url = await new Promise<string>((res) => rl.on("line", (l) => {
+      lines.push(l);
+      const m = /listening on (\S+)/.exec(l);
+      if (m) res(m[1]!);
+    }));
+    expect(await handshake(`${url}?host=127.0.0.1&port=9&token=wrong-but-long`)).toBe(401);
+    await new Promise<void>((res) => {
+      const check = () => (lines.some((l) => l.includes('"refused"')) ? res() : setTimeout(check, 5));
+      check();
+    });
+    const entry = JSON.parse(lines.find((l) => l.includes('"refused"'))!);
+    expect(entry).toMatchObject({ event: "refused", mode: "stream", client: "127.0.0.1", reason: "wrong token" });
+    const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });
 
