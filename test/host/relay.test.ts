@@ -118,6 +118,30 @@ describe("relay stream mode", () => {
     expect(log.some((e) => e.event === "open" && e.port === port)).toBe(true);
   });
 
+  it("carries 16 MiB each way through the dialer, in writes larger than a relay message, SHA-256 intact", async () => {
+    const port = await echoServer();
+    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
+    const s = dial(r.url, "127.0.0.1", port);
+    await s.opened;
+    const data = new Uint8Array(16 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >>> 11)) & 0xff;
+    const h = createHash("sha256");
+    let n = 0;
+    const reading = (async () => {
+      for await (const c of s.readable as unknown as AsyncIterable<Uint8Array>) {
+        h.update(c);
+        n += c.length;
+      }
+    })();
+    const w = s.writable.getWriter();
+    // 4 MiB writes: each over the relay's 1 MiB message limit, so the dialer must split them.
+    for (let off = 0; off < data.length; off += 4 << 20) await w.write(data.subarray(off, off + (4 << 20)));
+    await w.close();
+    await reading;
+    expect(n).toBe(data.length + 3);
+    expect(h.digest("hex")).toBe(createHash("sha256").update(data).update("bye").digest("hex"));
+  });
+
   it("closes the WebSocket at the destination's FIN for a client that did not ask for half-close (websockify's way)", async () => {
     const port = await echoServer();
     const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
