@@ -226,7 +226,7 @@ export default async () => {
       const after = await scaleClient(surl, CLIENTS + 1, stacks);
       const rssEnd = rssMiB(scale.proc.pid!);
       lines.push(
-        `Scale: ${CLIENTS.toLocaleString("en")} WebSocket clients in packet mode, each from its own 127.1.x.y address with ${CONNS} TCP connections in its tunnel (1 KiB echoed on each through the relay's forward; the relay holds a stack per client and ${(CLIENTS * CONNS).toLocaleString("en")} node:net sockets). Relay flags: \`--max-connections 1 --max-bytes 4M\`.`,
+        `Scale: ${CLIENTS.toLocaleString("en")} WebSocket clients in packet mode, each from its own 127.1.x.y address with ${CONNS} TCP connections in its tunnel (1 KiB echoed on each through the relay's forward; the relay holds a stack per client and ${(CLIENTS * CONNS).toLocaleString("en")} node:net sockets). Relay flags: \`--max-connections 1 --max-bytes 4M\`. Packet mode because a process here may hold 20,000 descriptors (hard limit): 10,000 stream-mode connections would need 20,000 sockets in the relay alone.`,
         "",
         `| measure | value |`,
         `|---|---|`,
