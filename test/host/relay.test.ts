@@ -243,6 +243,17 @@ describe("relay stream mode", () => {
     expect(r.stats.refused).toBe(refused.length);
   });
 
+  it("reaches an IPv6 destination allowed by address, and refuses a lookup that never answers", async () => {
+    const server = net.createServer((c) => c.end("v6"));
+    await new Promise<void>((res) => server.listen(0, "::1", res));
+    cleanups.push(() => new Promise((res) => server.close(res)));
+    const port = (server.address() as net.AddressInfo).port;
+    const { relay: r } = await relay({ allow: [`[::1]:${port}`, "*.test:80"], connectTimeoutMs: 200, resolve: () => new Promise(() => {}) });
+    const s = dial(r.url, "::1", port);
+    expect(await readAll(s.readable)).toBe("v6");
+    expect(await closeOf(`${r.url}?host=slow.test&port=80`)).toEqual([4403, "resolving slow.test: ETIMEDOUT"]);
+  });
+
   it("denies everything without an --allow pattern", async () => {
     const port = await echoServer();
     const { relay: r } = await relay({});
