@@ -118,9 +118,12 @@ async function stackThroughRelay(relayUrl: string, bytes: number, mtu: number): 
   }
 }
 
+/** Client i's own loopback address (127.1.0.1, ...): the relay's limits are per address. */
+const clientAddress = (i: number) => `127.1.${((i + 1) >> 8) & 0xff}.${(i + 1) & 0xff}`;
+
 /** One page-side client: a stack on its own loopback address with CONNS echo connections through the relay. */
 async function scaleClient(relayUrl: string, i: number, stacks: Stack[]): Promise<{ links: ReturnType<typeof createWebSocketLink>; conns: number }> {
-  const local = `127.1.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`;
+  const local = clientAddress(i);
   const ws = new WsWebSocket(`${relayUrl}packet`, { localAddress: local, perMessageDeflate: false });
   const link = createWebSocketLink(ws as never);
   const stack = await createStack({ addresses: ["10.0.0.2/24"] });
@@ -211,7 +214,7 @@ export default async () => {
       const conns = clients.reduce((n, c) => n + c.conns, 0);
       const rssFull = rssMiB(scale.proc.pid!);
       // Each client's second WebSocket: over --max-connections 1.
-      const second = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => handshake(`${surl}packet`, `127.1.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`)));
+      const second = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => handshake(`${surl}packet`, clientAddress(i))));
       const refused429 = second.filter((x) => x === 429).length;
       // One client goes past its 4 MiB: closed; the next one still echoes.
       const hog = clients[0]!.links;
@@ -223,7 +226,7 @@ export default async () => {
       const after = await scaleClient(surl, CLIENTS + 1, stacks);
       const rssEnd = rssMiB(scale.proc.pid!);
       lines.push(
-        `Scale: ${CLIENTS.toLocaleString("en")} WebSocket clients in packet mode, each from its own 127.1.x.y address with ${CONNS} TCP connections in its tunnel (1 KiB echoed on each through the relay's forward; the relay holds a stack per client and ${(CLIENTS * CONNS).toLocaleString("en")} node:net sockets). Relay flags: \`--max-connections 1 --max-bytes 4M\`.`,
+        `Scale: ${CLIENTS.toLocaleString("en")} WebSocket clients in packet mode, each from its own 127.1.x.y address with ${CONNS} TCP connections in its tunnel (1 KiB echoed on each through the relay's forward; the relay holds a stack per client and ${(CLIENTS * CONNS).toLocaleString("en")} node:net sockets). Relay flags: \`--max-connections 1 --max-bytes 4M\`. Packet mode because a process here may hold 20,000 descriptors (hard limit): 10,000 stream-mode connections would need 20,000 sockets in the relay alone.`,
         "",
         `| measure | value |`,
         `|---|---|`,

@@ -38,6 +38,8 @@ export interface WebSocketStream {
 
 const OPTIONS: ReadonlySet<string> = new Set(["WebSocket", "highWaterMark"]);
 const OPEN = 1;
+// Bytes of the stream in one message: well under any relay's message limit, large enough to amortise framing.
+const MAX_MESSAGE = 64 * 1024;
 
 /** A ws: or wss: relay URL with host and port set as websockify's query parameters, and halfclose=1. */
 export function streamUrl(relay: string | URL, host: string, port: number): string {
@@ -125,8 +127,12 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
       if (socket.readyState !== OPEN) throw new TcpwasmError("EPIPE", "websocket stream: the socket closed");
       // A zero-length message is FIN on the wire: an empty write carries nothing and sends nothing.
       if (chunk.length === 0) return;
-      socket.send(chunk);
-      if (socket.bufferedAmount > highWaterMark) await drained();
+      // A relay bounds its messages (1 MiB by default): a large write goes as several.
+      for (let off = 0; off < chunk.length; off += MAX_MESSAGE) {
+        if (socket.readyState !== OPEN) throw new TcpwasmError("EPIPE", "websocket stream: the socket closed");
+        socket.send(chunk.subarray(off, off + MAX_MESSAGE));
+        if (socket.bufferedAmount > highWaterMark) await drained();
+      }
     },
     async close() {
       await opened;

@@ -100,6 +100,8 @@ export async function relayCommand(args: string[]): Promise<number> {
       log: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
     });
     process.stdout.write(`listening on ${relay.url}\n`);
+    // Whoever reads the log may go away (a closed pipe): the relay goes on serving.
+    process.stdout.on("error", () => {});
     if (token === undefined && !["127.0.0.1", "::1", "localhost"].includes(listen.host)) {
       process.stderr.write("tcpwasm relay: warning: no --token on a non-loopback address: anyone who reaches this port may use the allow-list\n");
     }

@@ -342,7 +342,13 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
 
     const start = async (host: string, port: number) => {
       target = { host, port };
-      const verdict = await policy.check(host, port);
+      // A resolver that never answers must not hold the slot: the connect timeout covers the lookup too.
+      let lookupTimer: ReturnType<typeof setTimeout> | undefined;
+      const verdict = await Promise.race([
+        policy.check(host, port),
+        new Promise<DestinationVerdict>((res) => (lookupTimer = setTimeout(() => res({ allowed: false, reason: `resolving ${host}: ETIMEDOUT` }), connectTimeoutMs))),
+      ]);
+      clearTimeout(lookupTimer);
       if (ended) return;
       if (!verdict.allowed) return refuse(CLOSE.refused, verdict.reason);
       const d = verdict.destination;

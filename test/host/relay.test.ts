@@ -4,7 +4,9 @@
 // token, wrong Origin, a destination outside the allow-list, a private range reached by a name
 // that resolves into it, the connection and byte limits, idle sessions; each logged, and a client
 // already connected undisturbed by all of them. No assertion depends on how long anything takes.
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
 import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -116,6 +118,30 @@ describe("relay stream mode", () => {
     expect(log.some((e) => e.event === "open" && e.port === port)).toBe(true);
   });
 
+  it("carries 16 MiB each way through the dialer, in writes larger than a relay message, SHA-256 intact", async () => {
+    const port = await echoServer();
+    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
+    const s = dial(r.url, "127.0.0.1", port);
+    await s.opened;
+    const data = new Uint8Array(16 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >>> 11)) & 0xff;
+    const h = createHash("sha256");
+    let n = 0;
+    const reading = (async () => {
+      for await (const c of s.readable as unknown as AsyncIterable<Uint8Array>) {
+        h.update(c);
+        n += c.length;
+      }
+    })();
+    const w = s.writable.getWriter();
+    // 4 MiB writes: each over the relay's 1 MiB message limit, so the dialer must split them.
+    for (let off = 0; off < data.length; off += 4 << 20) await w.write(data.subarray(off, off + (4 << 20)));
+    await w.close();
+    await reading;
+    expect(n).toBe(data.length + 3);
+    expect(h.digest("hex")).toBe(createHash("sha256").update(data).update("bye").digest("hex"));
+  });
+
   it("closes the WebSocket at the destination's FIN for a client that did not ask for half-close (websockify's way)", async () => {
     const port = await echoServer();
     const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
@@ -217,6 +243,17 @@ describe("relay stream mode", () => {
     expect(r.stats.refused).toBe(refused.length);
   });
 
+  it("reaches an IPv6 destination allowed by address, and refuses a lookup that never answers", async () => {
+    const server = net.createServer((c) => c.end("v6"));
+    await new Promise<void>((res) => server.listen(0, "::1", res));
+    cleanups.push(() => new Promise((res) => server.close(res)));
+    const port = (server.address() as net.AddressInfo).port;
+    const { relay: r } = await relay({ allow: [`[::1]:${port}`, "*.test:80"], connectTimeoutMs: 200, resolve: () => new Promise(() => {}) });
+    const s = dial(r.url, "::1", port);
+    expect(await readAll(s.readable)).toBe("v6");
+    expect(await closeOf(`${r.url}?host=slow.test&port=80`)).toEqual([4403, "resolving slow.test: ETIMEDOUT"]);
+  });
+
   it("denies everything without an --allow pattern", async () => {
     const port = await echoServer();
     const { relay: r } = await relay({});
@@ -308,6 +345,57 @@ describe("relay packet mode", () => {
     expect(log.find((e) => e.event === "refused")).toMatchObject({ mode: "packet", port, reason: expect.stringMatching(/allow/) });
     const off = await relay({});
     expect(await handshake(`${off.relay.url}packet`)).toBe(404);
+  });
+});
+
+describe("relay packet mode limits", () => {
+  it("closes a packet-mode client at its byte limit with 4429", async () => {
+    const port = await echoServer();
+    const { relay: r, log } = await relay({
+      allow: [`127.0.0.1:${port}`],
+      limits: { maxBytes: 200_000 },
+      packet: { attach: stackAttach(["10.0.0.1/24"], [{ port: 7, host: "127.0.0.1", destPort: port }]) },
+    });
+    const link = createWebSocketLink(`${r.url}packet`);
+    const page = await createStack({ addresses: ["10.0.0.2/24"] });
+    cleanups.push(() => (page.close(), link.close()));
+    page.attach(link);
+    const closed = new Promise<number>((res) => link.onClose((i) => res(i.code)));
+    await link.opened;
+    const s = bindNet(page).connect({ host: "10.0.0.1", port: 7 }, () => s.write(new Uint8Array(1 << 20)));
+    s.on("error", () => {});
+    s.resume();
+    expect(await closed).toBe(4429);
+    expect(log.find((e) => e.event === "close" && e.mode === "packet")?.reason).toMatch(/byte limit/);
+  });
+});
+
+describe("tcpwasm relay (the built command)", () => {
+  const cli = new URL("../../dist/cli.js", import.meta.url).pathname;
+
+  it("prints its listening line and one JSON line per decision; exits 2 on a bad flag", async () => {
+    const bad = spawnSync(process.execPath, [cli, "relay", "--allow", "nonsense"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/tcpwasm relay: .*allow/);
+    const child = spawn(process.execPath, [cli, "relay", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:9", "--token", "0123456789abcdef"], { stdio: ["ignore", "pipe", "inherit"] });
+    cleanups.push(() => child.kill("SIGTERM"));
+    const lines: string[] = [];
+    const rl = createInterface({ input: child.stdout! });
+    const url = await new Promise<string>((res) => rl.on("line", (l) => {
+      lines.push(l);
+      const m = /listening on (\S+)/.exec(l);
+      if (m) res(m[1]!);
+    }));
+    expect(await handshake(`${url}?host=127.0.0.1&port=9&token=wrong-but-long`)).toBe(401);
+    await new Promise<void>((res) => {
+      const check = () => (lines.some((l) => l.includes('"refused"')) ? res() : setTimeout(check, 5));
+      check();
+    });
+    const entry = JSON.parse(lines.find((l) => l.includes('"refused"'))!);
+    expect(entry).toMatchObject({ event: "refused", mode: "stream", client: "127.0.0.1", reason: "wrong token" });
+    const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });
 
