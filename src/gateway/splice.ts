@@ -31,7 +31,16 @@ export interface DuplexLike {
   /** node:net (16.17+): destroys the socket with a RST. */
   resetAndDestroy?(): unknown;
   readonly destroyed?: boolean;
+  /** Bytes written and not yet handed to the far side (a Writable's buffer). */
+  readonly writableLength?: number;
 }
+
+/**
+ * Bytes a duplex's write buffer may hold before the connection is paused. A Writable's own
+ * highWaterMark (16 KiB for a net.Socket) would pause the guest at nearly every segment batch and
+ * leave its window closing and reopening; 1 MiB keeps the guest streaming at a bounded cost.
+ */
+export const SPLICE_HIGH_WATER = 1 << 20;
 
 /** A byte stream as a pair of Web Streams. */
 export interface StreamPair {
@@ -99,7 +108,9 @@ function spliceDuplex(conn: StackConnection, far: DuplexLike, onDone?: (result: 
   };
   conn.onData = (chunk) => {
     result.up += chunk.length;
-    if (!far.write(chunk)) conn.pause();
+    const below = far.write(chunk);
+    // Paused past the high-water mark ('drain' resumes it once the buffer is empty).
+    if (far.writableLength === undefined ? !below : far.writableLength > SPLICE_HIGH_WATER) conn.pause();
   };
   conn.onEnd = () => {
     far.end();
