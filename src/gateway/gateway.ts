@@ -57,8 +57,11 @@ export interface GatewayOptions {
 export interface Gateway {
   /** The gateway's stack: open listeners on it for services of your own, read its counters. */
   readonly stack: Stack;
+  /** The forwarder: its counters say what the guests asked for and what was spliced or refused. */
   readonly forwarder: Forwarder;
+  /** The DHCP server (leases, counters), undefined with `dhcp: false` or no IPv4 address. */
   readonly dhcp: DhcpService | undefined;
+  /** The DNS responder (counters), undefined with `dns: false`. */
   readonly dns: DnsService | undefined;
   /** Stops everything and closes the stack (its connections are reset) and the link. */
   close(): void;

@@ -20,16 +20,23 @@ import type { StackConnection } from "../tcp/connection.js";
 
 /** The Node-stream shape a splice drives (net.Socket, tls.TLSSocket, a Duplex). */
 export interface DuplexLike {
+  /** Writes a chunk; false once its buffer is past its high-water mark ('drain' follows). */
   write(chunk: Uint8Array): boolean;
+  /** Ends the writing side (a FIN on a socket). */
   end(): unknown;
+  /** Closes both sides at once. */
   destroy(error?: Error): unknown;
+  /** Stops 'data' events (a socket stops reading, its receive window closes). */
   pause(): unknown;
+  /** Starts 'data' events again. */
   resume(): unknown;
   // The listener's arguments differ per event, as in Node's own EventEmitter typing.
+  /** 'data', 'end', 'drain', 'error', 'close' (and 'connect' for a connecting socket). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string, listener: (...args: any[]) => void): unknown;
   /** node:net (16.17+): destroys the socket with a RST. */
   resetAndDestroy?(): unknown;
+  /** True once destroyed. */
   readonly destroyed?: boolean;
   /** Bytes written and not yet handed to the far side (a Writable's buffer). */
   readonly writableLength?: number;
@@ -44,7 +51,9 @@ export const SPLICE_HIGH_WATER = 1 << 20;
 
 /** A byte stream as a pair of Web Streams. */
 export interface StreamPair {
+  /** The far side's bytes. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the far side; close() is the FIN. */
   readonly writable: WritableStream<Uint8Array>;
 }
 
