@@ -5,4 +5,4 @@ export { bindNet, createServer, connect, connect as createConnection, Socket, Se
 export { bindDgram, createSocket as createDgramSocket, Socket as DgramSocket, type BoundDgram, type DgramSocketOptions, type SocketType as DgramSocketType, type RemoteInfo, type AddressInfo as DgramAddressInfo, type DgramMessage } from "./faces/node-dgram.js";
 export { createUdpLink, UdpLink, parseEndpoint, type UdpLinkOptions, type UdpLinkStats, type UdpEndpoint } from "./net/udp-link.js";
 export { openPcapFile, type PcapFile } from "./tools/pcap-file.js";
-export { connectNode, allowPolicy, forwardPort, createNodeGateway, nodeLookup, type AllowPolicyOptions, type ForwardPortOptions, type PortForward, type NodeGatewayOptions } from "./gateway/node-gateway.js";
+export { connectNode, allowPolicy, forwardPort, createNodeGateway, nodeLookup, dgramNode, type AllowPolicyOptions, type ForwardPortOptions, type PortForward, type NodeGatewayOptions } from "./gateway/node-gateway.js";
