@@ -17,6 +17,7 @@ export { serveForwarder, refusalFor, type Forwarder, type ForwarderOptions, type
 export { splice, type DuplexLike, type StreamPair, type SpliceResult } from "./gateway/splice.js";
 export { forwardConnection, type ForwardTarget } from "./gateway/port-forward.js";
 export { createGateway, type Gateway, type GatewayOptions } from "./gateway/gateway.js";
+export { serveUdpForwarder, type UdpForwarder, type UdpForwarderOptions, type UdpForwarderCounters, type UdpFar, type UdpPolicy } from "./gateway/udp-forward.js";
 export { createBridge, Bridge, type BridgeOptions, type BridgePortOptions, type BridgeCounters } from "./net/bridge.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.

@@ -138,6 +138,8 @@ export interface EngineExports {
   udpCountersLength(): number;
   /** Bound UDP sockets. */
   udpLiveSockets(): number;
+  /** Makes a UDP socket its IP version's catch-all on gateway interfaces (1) or not (0); 0 or -error. */
+  udpSetCatchAll(id: number, on: number): number;
   /** Gateway mode for interface `ifIndex` (1: any unicast destination, 2: also echo to any); 0 or -error. */
   ifaceSetAnyDestination(ifIndex: number, flags: number): number;
   /** Passive OPEN of the any-destination listener of `ipVersion`; 0 or -error. Its SYNs arrive as SYN_HELD events. */

@@ -693,7 +693,7 @@ export class Engine {
    * (udpFlush, then queue again). Bind a socket first: the region is taken on the first bind.
    */
   udpQueue(socketId: number, ipVersion: 4 | 6, source: Uint8Array, destination: Uint8Array, destinationPort: number,
-    payload: Uint8Array, ifIndex = 0, mac?: Uint8Array): boolean {
+    payload: Uint8Array, ifIndex = 0, mac?: Uint8Array, sourcePort = 0): boolean {
     const x = this.#x;
     const base = x.udpTxPtr() >>> 0;
     const size = udpRecordSize(UDP_SEND_HEADER, payload.length);
@@ -706,7 +706,7 @@ export class Engine {
     dv.setUint32(at + UDP_RECORD.socketId, socketId, true);
     u8[at + UDP_RECORD.ipVersion] = ipVersion;
     u8[at + UDP_RECORD.flags] = mac ? UDP_TX_FRAME : 0;
-    dv.setUint16(at + UDP_RECORD.srcPort, 0, true);
+    dv.setUint16(at + UDP_RECORD.srcPort, sourcePort, true);
     dv.setUint16(at + UDP_RECORD.dstPort, destinationPort, true);
     dv.setUint16(at + UDP_RECORD.ifIndex, mac ? ifIndex : 0, true);
     putAddress(u8, dv, at + UDP_RECORD.srcAddress, source);
@@ -716,6 +716,15 @@ export class Engine {
     this.#udpTxUsed += size;
     this.#udpTxCount++;
     return true;
+  }
+
+  /**
+   * Makes UDP socket `id` its IP version's catch-all on gateway interfaces (assembly/engine/udp.ts):
+   * it receives what no other socket takes, and its datagrams leave from the source port their
+   * record names (udpQueue's `sourcePort`).
+   */
+  udpSetCatchAll(id: number, on: boolean): void {
+    check(this.#x.udpSetCatchAll(id, on ? 1 : 0), "UDP catch-all");
   }
 
   /** Datagrams queued by udpQueue and not yet flushed. */

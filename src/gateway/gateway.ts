@@ -7,6 +7,7 @@
 //     address: a guest configured with another resolver still gets answers);
 //   - the forwarder (serveForwarder): each TCP connection to any address goes to `connect`, which
 //     refuses it or returns the far side to splice it to;
+//   - UDP to any other address by flow to `udp` (serveUdpForwarder), when given;
 //   - ICMP echo to any address answered, unless `echo: false`.
 // The gateway's own address stands for the host behind it when `hostLoopback` maps it (slirp's
 // 10.0.2.2): connections to it on ports nobody listens on go to `connect` with localAddress set to
@@ -21,7 +22,8 @@ import { checkedFraming, checkedLinkMtu, DEFAULT_MTU, validateLink, type Link } 
 import { createStack, type Stack, type StackOptions } from "../tcp/stack.js";
 import { serveDhcp, type DhcpService } from "../services/serve-dhcp.js";
 import { serveDns, type DnsService } from "../services/serve-dns.js";
-import { serveForwarder, type Forwarder, type ForwardPolicy } from "./forwarder.js";
+import { serveForwarder, type Forwarder, type ForwardInfo, type ForwardPolicy } from "./forwarder.js";
+import { serveUdpForwarder, type UdpForwarder, type UdpPolicy } from "./udp-forward.js";
 
 /** Options of createGateway. */
 export interface GatewayOptions {
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   dns?: false | DnsResponderOptions;
   /** Where each TCP connection goes: a refusal or a far side (serveForwarder). */
   connect: ForwardPolicy;
+  /** Where each UDP flow to another address goes (serveUdpForwarder); DNS is answered by the gateway itself. Default: none (ICMP port unreachable). */
+  udp?: UdpPolicy;
   /** How long a far side may take to connect, ms. Default 20,000. */
   connectTimeoutMs?: number;
   /** Connections spliced at once. Default 4,096. */
@@ -57,15 +61,20 @@ export interface GatewayOptions {
 export interface Gateway {
   /** The gateway's stack: open listeners on it for services of your own, read its counters. */
   readonly stack: Stack;
+  /** The forwarder: its counters say what the guests asked for and what was spliced or refused. */
   readonly forwarder: Forwarder;
+  /** The DHCP server (leases, counters), undefined with `dhcp: false` or no IPv4 address. */
   readonly dhcp: DhcpService | undefined;
+  /** The DNS responder (counters), undefined with `dns: false`. */
   readonly dns: DnsService | undefined;
+  /** The UDP forwarder, undefined without `udp`. */
+  readonly udp: UdpForwarder | undefined;
   /** Stops everything and closes the stack (its connections are reset) and the link. */
   close(): void;
 }
 
 const KNOWN: ReadonlySet<string> = new Set([
-  "link", "address", "mac", "dhcp", "dns", "connect", "connectTimeoutMs", "maxConnections", "echo", "hostLoopback", "stack",
+  "link", "address", "mac", "dhcp", "dns", "connect", "udp", "connectTimeoutMs", "maxConnections", "echo", "hostLoopback", "stack",
 ]);
 
 /**
@@ -87,16 +96,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const v4 = prefixes.find((p) => p.version === 4);
   const v6 = prefixes.find((p) => p.version === 6);
   const own = { 4: v4 && formatPrefixAddress(v4), 6: v6 && formatPrefixAddress(v6) };
+  if (o.udp !== undefined) validateFunction(o.udp, "options.udp");
   const connect = o.connect;
-  const policy: ForwardPolicy = (info) => {
+  /** The destination a policy sees: the gateway's own address is the host's loopback, or nothing. */
+  const mapped = (info: ForwardInfo): ForwardInfo | undefined => {
     const version = info.localAddress.includes(":") ? 6 : 4;
-    if (info.localAddress === own[version]) {
-      const to = version === 4 ? loop.v4 : loop.v6;
-      if (to === undefined) return "reset";
-      return connect({ ...info, localAddress: to });
-    }
-    return connect(info);
+    if (info.localAddress !== own[version]) return info;
+    const to = version === 4 ? loop.v4 : loop.v6;
+    return to === undefined ? undefined : { ...info, localAddress: to };
   };
+  const policy: ForwardPolicy = (info) => {
+    const m = mapped(info);
+    return m ? connect(m) : "reset";
+  };
+  const udpPolicy = o.udp;
 
   const stack = await createStack({ name: "gateway", ...o.stack, addresses });
   try {
@@ -124,12 +137,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       });
     }
     const dns = o.dns === false ? undefined : serveDns(stack, { ...o.dns });
+    const udp = udpPolicy && serveUdpForwarder(stack, {
+      forward: (info, reply) => {
+        const m = mapped(info);
+        return m ? udpPolicy(m, reply) : "drop";
+      },
+    });
     return {
       stack,
       forwarder,
       dhcp,
       dns,
+      udp,
       close() {
+        udp?.close();
         forwarder.close();
         dhcp?.close();
         dns?.close();

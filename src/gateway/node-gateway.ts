@@ -5,11 +5,13 @@
 // Node only (node:net, node:dns); exported from tcpwasm/node.
 import * as net from "node:net";
 import * as dns from "node:dns";
+import * as dgram from "node:dgram";
 import { validateAddress } from "../core/address.js";
 import { invalidValue, optionsObject, validateArray, validateKnownKeys, validatePort, validateString } from "../core/validate.js";
 import { parsePrefix, type Prefix } from "../net/prefix.js";
 import type { Stack } from "../tcp/stack.js";
 import type { ForwardDecision, ForwardInfo, ForwardPolicy } from "./forwarder.js";
+import type { UdpFar, UdpPolicy } from "./udp-forward.js";
 import type { DnsLookup, DnsResponderOptions } from "../net/dns-responder.js";
 import { createGateway, type Gateway, type GatewayOptions } from "./gateway.js";
 import { forwardConnection, type ForwardTarget } from "./port-forward.js";
@@ -89,6 +91,19 @@ function matches(p: Pattern, version: 4 | 6, bytes: Uint8Array, port: number): b
 
 const POLICY_KEYS: ReadonlySet<string> = new Set(["allow", "deny", "refusal", "connect"]);
 
+/** Whether a destination passes `allow` (absent: everything) and not `deny`. */
+function destinationFilter(o: { allow?: string[]; deny?: string[] }): (info: ForwardInfo) => boolean {
+  if (o.allow !== undefined) validateArray(o.allow, "options.allow");
+  if (o.deny !== undefined) validateArray(o.deny, "options.deny");
+  const allow = o.allow?.map((t, i) => parsePattern(t, `options.allow[${i}]`));
+  const deny = (o.deny ?? []).map((t, i) => parsePattern(t, `options.deny[${i}]`));
+  return (info) => {
+    const a = validateAddress(info.localAddress, "info.localAddress");
+    const hit = (p: Pattern) => matches(p, a.version, a.bytes, info.localPort);
+    return !deny.some(hit) && (allow === undefined || allow.some(hit));
+  };
+}
+
 /**
  * A policy that lets through only destinations `allow` matches and `deny` does not, to
  * `options.connect` (default connectNode); the rest are refused with `options.refusal`.
@@ -97,18 +112,10 @@ const POLICY_KEYS: ReadonlySet<string> = new Set(["allow", "deny", "refusal", "c
 export function allowPolicy(options?: AllowPolicyOptions): ForwardPolicy {
   const o = optionsObject(options, "options");
   validateKnownKeys(o as unknown as Record<string, unknown>, "options", POLICY_KEYS);
-  if (o.allow !== undefined) validateArray(o.allow, "options.allow");
-  if (o.deny !== undefined) validateArray(o.deny, "options.deny");
-  const allow = o.allow?.map((t, i) => parsePattern(t, `options.allow[${i}]`));
-  const deny = (o.deny ?? []).map((t, i) => parsePattern(t, `options.deny[${i}]`));
+  const allowed = destinationFilter(o);
   const refusal = o.refusal ?? "admin";
   const connect = o.connect ?? connectNode;
-  return (info: ForwardInfo): ForwardDecision | Promise<ForwardDecision> => {
-    const a = validateAddress(info.localAddress, "info.localAddress");
-    const hit = (p: Pattern) => matches(p, a.version, a.bytes, info.localPort);
-    if (deny.some(hit) || (allow !== undefined && !allow.some(hit))) return refusal;
-    return connect(info);
-  };
+  return (info: ForwardInfo): ForwardDecision | Promise<ForwardDecision> => (allowed(info) ? connect(info) : refusal);
 }
 
 /** Options of forwardPort. */
@@ -186,8 +193,26 @@ export const nodeLookup: DnsLookup = async (name, type) => {
   }
 };
 
+/**
+ * The default UDP far side: a node:dgram socket per flow, sending to the destination the guest asked
+ * for; what comes back from there is answered to the guest.
+ */
+export function dgramNode(info: ForwardInfo, reply: (data: Uint8Array) => void): UdpFar {
+  const socket = dgram.createSocket(info.localAddress.includes(":") ? "udp6" : "udp4");
+  socket.on("message", (msg, rinfo) => {
+    if (rinfo.port === info.localPort) reply(msg);
+  });
+  // A send error (no route, the port refused) ends nothing: UDP has no connection to reset.
+  socket.on("error", () => {});
+  socket.unref();
+  return {
+    send: (data) => socket.send(data, info.localPort, info.localAddress),
+    close: () => socket.close(),
+  };
+}
+
 /** Options of createNodeGateway: createGateway's, with Node defaults. */
-export interface NodeGatewayOptions extends Omit<GatewayOptions, "connect" | "dns"> {
+export interface NodeGatewayOptions extends Omit<GatewayOptions, "connect" | "dns" | "udp"> {
   /** Where each TCP connection goes. Default allowPolicy({ allow, deny }): node:net to the destination. */
   connect?: ForwardPolicy;
   /** Destinations allowed (allowPolicy patterns). Default every destination. */
@@ -196,6 +221,8 @@ export interface NodeGatewayOptions extends Omit<GatewayOptions, "connect" | "dn
   deny?: string[];
   /** DNS: the responder's options, or false. Default: names from nodeLookup (Node's resolver). */
   dns?: false | DnsResponderOptions;
+  /** UDP to other addresses: a policy, or false for none. Default dgramNode for destinations `allow` and `deny` let through. */
+  udp?: false | UdpPolicy;
 }
 
 /**
@@ -204,10 +231,13 @@ export interface NodeGatewayOptions extends Omit<GatewayOptions, "connect" | "dn
  * @throws TcpwasmError (as a rejection) for bad options.
  */
 export function createNodeGateway(options: NodeGatewayOptions): Promise<Gateway> {
-  const { connect, allow, deny, dns: dnsOptions, ...rest } = optionsObject(options, "options");
+  const { connect, allow, deny, dns: dnsOptions, udp, ...rest } = optionsObject(options, "options");
+  const lists = { ...(allow && { allow }), ...(deny && { deny }) };
+  const allowed = destinationFilter(lists);
   return createGateway({
     ...rest,
-    connect: connect ?? allowPolicy({ ...(allow && { allow }), ...(deny && { deny }) }),
+    connect: connect ?? allowPolicy(lists),
     dns: dnsOptions === false ? false : { lookup: nodeLookup, ...dnsOptions },
+    ...(udp !== false && { udp: udp ?? ((info, reply) => (allowed(info) ? dgramNode(info, reply) : "drop")) }),
   });
 }

@@ -10,6 +10,7 @@ import { isDuplexLike, splice, type DuplexLike, type SpliceResult, type StreamPa
 export interface ForwardTarget {
   /** The guest's address (it must be routed by one of the stack's links). */
   address: string;
+  /** The guest's port. */
   port: number;
 }
 

@@ -20,22 +20,40 @@ import type { StackConnection } from "../tcp/connection.js";
 
 /** The Node-stream shape a splice drives (net.Socket, tls.TLSSocket, a Duplex). */
 export interface DuplexLike {
+  /** Writes a chunk; false once its buffer is past its high-water mark ('drain' follows). */
   write(chunk: Uint8Array): boolean;
+  /** Ends the writing side (a FIN on a socket). */
   end(): unknown;
+  /** Closes both sides at once. */
   destroy(error?: Error): unknown;
+  /** Stops 'data' events (a socket stops reading, its receive window closes). */
   pause(): unknown;
+  /** Starts 'data' events again. */
   resume(): unknown;
   // The listener's arguments differ per event, as in Node's own EventEmitter typing.
+  /** 'data', 'end', 'drain', 'error', 'close' (and 'connect' for a connecting socket). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string, listener: (...args: any[]) => void): unknown;
   /** node:net (16.17+): destroys the socket with a RST. */
   resetAndDestroy?(): unknown;
+  /** True once destroyed. */
   readonly destroyed?: boolean;
+  /** Bytes written and not yet handed to the far side (a Writable's buffer). */
+  readonly writableLength?: number;
 }
+
+/**
+ * Bytes a duplex's write buffer may hold before the connection is paused. A Writable's own
+ * highWaterMark (16 KiB for a net.Socket) would pause the guest at nearly every segment batch and
+ * leave its window closing and reopening; 1 MiB keeps the guest streaming at a bounded cost.
+ */
+export const SPLICE_HIGH_WATER = 1 << 20;
 
 /** A byte stream as a pair of Web Streams. */
 export interface StreamPair {
+  /** The far side's bytes. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the far side; close() is the FIN. */
   readonly writable: WritableStream<Uint8Array>;
 }
 
@@ -99,7 +117,9 @@ function spliceDuplex(conn: StackConnection, far: DuplexLike, onDone?: (result: 
   };
   conn.onData = (chunk) => {
     result.up += chunk.length;
-    if (!far.write(chunk)) conn.pause();
+    const below = far.write(chunk);
+    // Paused past the high-water mark ('drain' resumes it once the buffer is empty).
+    if (far.writableLength === undefined ? !below : far.writableLength > SPLICE_HIGH_WATER) conn.pause();
   };
   conn.onEnd = () => {
     far.end();

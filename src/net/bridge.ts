@@ -71,6 +71,7 @@ const PORT_KEYS: ReadonlySet<string> = new Set(["mtu"]);
 
 /** A learning switch joining Ethernet links (createBridge). */
 export class Bridge {
+  /** What the bridge has done (live; read, do not write). */
   readonly counters: BridgeCounters = { framesIn: 0, forwarded: 0, flooded: 0, filtered: 0, invalid: 0, learned: 0, evicted: 0 };
   readonly #ports: Port[] = [];
   /** MAC (48 bits as a number) -> where it was last heard; Map order is refresh order. */

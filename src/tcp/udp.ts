@@ -42,6 +42,12 @@ export interface OpenUdpOptions {
   reuseAddress?: boolean;
   /** An attached link whose interface sends this socket's frames to a named MAC (send's `mac`): broadcast and DHCP replies. */
   link?: Link;
+  /**
+   * Gateway mode: the socket also receives every datagram on a link attached with anyDestination
+   * that no other socket takes, to any address and port (UdpMessage's localAddress and localPort),
+   * and answers from them (send's `from` and `fromPort`). One per IP version.
+   */
+  catchAll?: boolean;
 }
 
 /** One received datagram. */
@@ -52,8 +58,10 @@ export interface UdpMessage {
   remoteAddress: string;
   /** The sender's port. */
   remotePort: number;
-  /** The address it was sent to: one of ours, or a broadcast or multicast address. */
+  /** The address it was sent to: one of ours, or a broadcast or multicast address (any address for a catch-all socket). */
   localAddress: string;
+  /** The port it was sent to: the socket's own (any port for a catch-all socket). */
+  localPort: number;
   /** Sent to a broadcast or multicast address. */
   broadcast: boolean;
 }
@@ -68,10 +76,12 @@ export interface UdpSendOptions {
    * a guest sent to (a gateway answering for it). Default: the bound address, else the stack's choice.
    */
   from?: string;
+  /** A catch-all socket's source port: the port the datagram being answered went to. Default: the socket's port. */
+  fromPort?: number;
 }
 
-const OPEN_UDP_KEYS: ReadonlySet<string> = new Set(["localAddress", "localPort", "remoteAddress", "remotePort", "reuseAddress", "link"]);
-const SEND_KEYS: ReadonlySet<string> = new Set(["mac", "from"]);
+const OPEN_UDP_KEYS: ReadonlySet<string> = new Set(["localAddress", "localPort", "remoteAddress", "remotePort", "reuseAddress", "link", "catchAll"]);
+const SEND_KEYS: ReadonlySet<string> = new Set(["mac", "from", "fromPort"]);
 
 /** IP + UDP headers: 28 bytes over IPv4 (no options), 48 over IPv6 (no extension headers). */
 const HEADERS = { 4: 28, 6: 48 } as const;
@@ -147,6 +157,8 @@ export class StackUdpSocket {
   readonly localAddress: string;
   /** The bound port. */
   readonly localPort: number;
+  /** @internal Opened with catchAll (gateway mode). */
+  catchAll = false;
   /** The peer's address when connected. */
   remoteAddress: string | undefined;
   /** The peer's port when connected. */
@@ -256,6 +268,7 @@ export class StackUdpSocket {
     }
     let mac: Uint8Array | undefined;
     let from: Uint8Array | undefined;
+    let fromPort = 0;
     if (options !== undefined) {
       const o = optionsObject(options, "options");
       validateKnownKeys(o as Record<string, unknown>, "options", SEND_KEYS);
@@ -264,6 +277,11 @@ export class StackUdpSocket {
         if (this.#ifIndex < 0) invalidValue("options.mac", o.mac, "needs a socket opened with a `link` to send frames on");
       }
       if (o.from !== undefined) from = this.#source(o.from, dest.version);
+      if (o.fromPort !== undefined) {
+        validatePort(o.fromPort, "options.fromPort");
+        if (!this.catchAll) invalidValue("options.fromPort", o.fromPort, "needs a socket opened with catchAll");
+        fromPort = o.fromPort;
+      }
     }
     const version = dest.version;
     const id = this.#ids[version];
@@ -293,7 +311,7 @@ export class StackUdpSocket {
     if (data.length + HEADERS[version] > mtu) {
       throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the path's MTU of ${mtu} (${HEADERS[version]} bytes of headers; fragments are not sent)`);
     }
-    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac);
+    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac, fromPort);
   }
 
   /** A send's `from`, checked: an address of `version` the socket may send from (UdpSendOptions.from). */
@@ -398,6 +416,7 @@ export class UdpSockets {
     }
     if (o.remotePort !== undefined) validatePort(o.remotePort, "options.remotePort");
     if (o.reuseAddress !== undefined) validateBoolean(o.reuseAddress, "options.reuseAddress");
+    if (o.catchAll !== undefined) validateBoolean(o.catchAll, "options.catchAll");
     if (local && remote && local.version !== remote.version) {
       invalidValue("options.localAddress", o.localAddress, `must be an IPv${remote.version} address like options.remoteAddress`);
     }
@@ -429,6 +448,10 @@ export class UdpSockets {
       localText, port, ifIndex, onMessage);
     for (const id of socket.ids) this.#byId.set(id, socket);
     this.host.hold(socket, true);
+    if (o.catchAll) {
+      socket.catchAll = true;
+      for (const id of socket.ids) this.engine.udpSetCatchAll(id, true);
+    }
     if (remote) {
       try {
         socket.connect(o.remoteAddress!, o.remotePort!);
@@ -467,11 +490,11 @@ export class UdpSockets {
 
   /** @internal Queues one datagram in the engine's send region (flushing it first when full). */
   queue(id: number, version: 4 | 6, source: Uint8Array, destination: Uint8Array, port: number, data: Uint8Array, ifIndex: number,
-    mac: Uint8Array | undefined): boolean {
+    mac: Uint8Array | undefined, sourcePort = 0): boolean {
     const e = this.engine;
-    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac, sourcePort)) {
       this.host.flushNow();
-      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac, sourcePort)) {
         throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the engine's UDP send region`);
       }
     }
@@ -511,6 +534,7 @@ export class UdpSockets {
       remoteAddress: this.#src.text(version, bytes, at + UDP_RECORD.srcAddress),
       remotePort: bytes[at + UDP_RECORD.srcPort]! | (bytes[at + UDP_RECORD.srcPort + 1]! << 8),
       localAddress: this.#dst.text(version, bytes, at + UDP_RECORD.dstAddress),
+      localPort: bytes[at + UDP_RECORD.dstPort]! | (bytes[at + UDP_RECORD.dstPort + 1]! << 8),
       broadcast: (flags & (UDP_RX_FLAG.broadcast | UDP_RX_FLAG.multicast)) !== 0,
     };
     try {

@@ -62,6 +62,31 @@ describe("gateway splice to node:net", () => {
     }
   }, 60_000);
 
+  it("MTU 65535 end to end: 16 MiB up through the splice in segments of the largest MSS", async () => {
+    const up = data(16 * MiB, 7);
+    let got: Promise<{ sha: string; bytes: number }> | undefined;
+    const server = await loopbackServer((s) => {
+      got = socketSha(s);
+      got.then(() => s.end());
+    });
+    const { net: p } = await gatewayNet({ mtu: 65535 });
+    try {
+      const conn = p.a.openConnection({ remote: HOST, remotePort: server.port });
+      await connected(conn);
+      // 65535 less 40 bytes of IPv4 and TCP headers, less 12 of timestamps.
+      expect(conn.status().sendMss).toBe(65535 - 40 - 12);
+      const done = closed(conn);
+      conn.onData = () => {};
+      await writeAll(conn, up, true);
+      expect(await got!).toEqual({ sha: sha([up]), bytes: up.length });
+      expect(await done).toBeUndefined();
+      expect(p.la.stats.tooBig + p.lb.stats.tooBig).toBe(0);
+    } finally {
+      p.close();
+      await server.close();
+    }
+  }, 60_000);
+
   it("the far side's FIN first: the guest reads its end and still sends, the far side reads it all", async () => {
     const greeting = data(100_000, 3);
     const reply = data(3 * MiB, 4);
