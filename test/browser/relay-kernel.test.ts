@@ -1,8 +1,9 @@
 // The Linux kernel fetches from a page: a page's stack joins a namespace's network through the
 // WebSocket link and `tcpwasm relay` in packet mode, and curl inside the namespace downloads 16 MiB
-// from an HTTP server running in the page, over IPv4 and IPv6, SHA-256 intact.
+// from an HTTP server running in the page, over IPv4 and IPv6, SHA-256 intact. Once with raw IP
+// packets to a TUN device, once with Ethernet frames to a TAP device.
 //
-//   namespace: curl -> kernel 10.77.0.1 / fd77::1 -> tw0 (TUN) -> socat -> UDP 127.0.0.1:7000
+//   namespace: curl -> kernel 10.77.0.1 / fd77::1 -> tw0 (TUN) or tap0 (TAP) -> socat -> UDP 127.0.0.1:7000
 //              tcpwasm relay --udp-peer 127.0.0.1:7001 --udp-bind 127.0.0.1:7000, listening on 127.0.0.1
 //   root namespace: a loopback door (netns-door.ts) -> the relay's port
 //   chromium page: the README recipe's stack and link (its setup), at 10.77.0.2 / fd77::2, on
@@ -24,6 +25,7 @@ import { startRelay, type RelayProcess } from "../fixtures/e2e/relay.js";
 import { MIB, payload, sha256 } from "../fixtures/e2e/servers.js";
 import { bundleCli, type CliBundle } from "../fixtures/interop/cli.js";
 import { canRunNetns, Netns } from "../fixtures/interop/netns.js";
+import { createTapNetns } from "../fixtures/interop/tap.js";
 
 const chromium = await canRunChromium();
 const netns = canRunNetns(["curl"]);
@@ -34,7 +36,9 @@ const SIZE = 16 * MIB;
 const SEED = 0x6b;
 const TOKEN = "e2e-kernel-2f81";
 
-describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page through tcpwasm relay's packet mode", () => {
+// Raw IP packets to a TUN device, and Ethernet frames to a TAP device (the page is then a host on the
+// namespace's LAN: the kernel finds it with ARP and neighbour discovery).
+for (const framing of ["ip", "ethernet"] as const) describe.skipIf(!probe.ok)(`the kernel in a namespace fetches from a page through tcpwasm relay's packet mode (${framing === "ip" ? "TUN" : "TAP"})`, () => {
   let cli: CliBundle;
   let ns: Netns;
   let dir: string;
@@ -44,9 +48,15 @@ describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page throug
   beforeAll(async () => {
     cli = await bundleCli();
     dir = mkdtempSync(join(tmpdir(), "tcpw-e2e-kernel-"));
-    ns = await Netns.create();
-    // socat: TUN tw0 <-> UDP, bound at 127.0.0.1:7001, sending to 127.0.0.1:7000 (the relay's end).
-    await ns.startTunRelay({ relayPort: 7001, enginePort: 7000 });
+    // socat: TUN tw0 or TAP tap0 <-> UDP, bound at 127.0.0.1:7001, sending to 127.0.0.1:7000 (the relay's end).
+    if (framing === "ip") {
+      ns = await Netns.create();
+      await ns.startTunRelay({ relayPort: 7001, enginePort: 7000 });
+    } else {
+      const t = await createTapNetns({ handOver: false, relayPort: 7001, enginePort: 7000, v4: "10.77.0.1/24", v6: "fd77::1/64", routerSolicitations: false });
+      ns = t.ns;
+      await t.up();
+    }
   });
   afterAll(async () => {
     await door?.close();
@@ -62,6 +72,7 @@ describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page throug
       addresses: ["10.77.0.2/24", "fd77::2/64"],
       // The recipe's stack and link; the page serves instead of making the recipe's request.
       setupOnly: true,
+      ...(framing === "ethernet" && { framing }),
       after: `
         const { payload, serveHttp } = await import("/page-http.js");
         const listener = stack.listen({ port: 80 });
@@ -79,7 +90,7 @@ describe.skipIf(!probe.ok)("the kernel in a namespace fetches from a page throug
       beforeNavigate: async (origin) => {
         relay = await startRelay(
           cli,
-          ["--listen", "127.0.0.1:0", "--token", TOKEN, "--origin", origin, "--udp-peer", "127.0.0.1:7001", "--udp-bind", "127.0.0.1:7000", "--framing", "ip"],
+          ["--listen", "127.0.0.1:0", "--token", TOKEN, "--origin", origin, "--udp-peer", "127.0.0.1:7001", "--udp-bind", "127.0.0.1:7000", "--framing", framing],
           { ns },
         );
         door = await openNetnsDoor(ns, relay.port);
