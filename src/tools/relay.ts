@@ -260,6 +260,9 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       socket.once("connect", () => {
         clearTimeout(timer);
         socket.off("error", onError);
+        // A reset before the splice listens must not be an unhandled 'error' (it would end the relay);
+        // the splice sees the socket closed.
+        socket.on("error", () => {});
         // Bytes the destination sends first wait in the socket (paused, no 'data' listener yet).
         resolve({ ok: true, socket, host, port, address: d.address });
       });

@@ -261,6 +261,29 @@ describe("relay stream mode", () => {
     expect(await firstMessageClose(r.url, { host: "slow.test", port: 80 })).toEqual([4504, "resolving slow.test: ETIMEDOUT"]);
   });
 
+  it("carries a destination's reset to the client as ECONNRESET, and keeps serving", async () => {
+    const server = net.createServer((c) => {
+      c.on("error", () => {});
+      c.once("data", () => c.resetAndDestroy());
+    });
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+    cleanups.push(() => new Promise((res) => server.close(res)));
+    const port = (server.address() as net.AddressInfo).port;
+    const echo = await echoServer();
+    const { relay: r, log } = await relay({ allow: [`127.0.0.1:${port}`, `127.0.0.1:${echo}`] });
+    const s = dial(r.url, "127.0.0.1", port);
+    await s.opened;
+    const reading = readAll(s.readable).then(() => "ended", (e: TcpwasmError) => e.code);
+    const w = s.writable.getWriter();
+    await w.write(new TextEncoder().encode("reset me"));
+    expect(await reading).toBe("ECONNRESET");
+    expect(await s.closed).toEqual({ code: 4502, reason: "ECONNRESET" });
+    expect(log.find((e) => e.event === "close")).toMatchObject({ reason: "ECONNRESET", up: 8 });
+    const again = dial(r.url, "127.0.0.1", echo);
+    await again.opened;
+    expect(await echoes(again, "still here")).toBe(true);
+  });
+
   it("denies everything without an --allow pattern", async () => {
     const port = await echoServer();
     const { relay: r, log } = await relay({});
