@@ -284,6 +284,24 @@ describe("relay stream mode", () => {
     expect(await echoes(again, "still here")).toBe(true);
   });
 
+  it("closes a client that sends a message over the limit (1009) or text mid-stream (1003); others go on", async () => {
+    const port = await echoServer();
+    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
+    const busy = dial(r.url, "127.0.0.1", port);
+    await busy.opened;
+    const closeAfter = async (payload: Buffer | string) => {
+      const ws = new WsWebSocket(`${r.url}?host=127.0.0.1&port=${port}`);
+      ws.on("error", () => {});
+      await new Promise((res) => ws.once("open", res));
+      ws.send(payload);
+      return new Promise<number>((res) => ws.once("close", (code) => res(code)));
+    };
+    expect(await closeAfter(Buffer.alloc(2 << 20))).toBe(1009);
+    expect(await closeAfter("text")).toBe(1003);
+    expect(await echoes(busy, "undisturbed")).toBe(true);
+    expect(r.stats.active).toBe(1);
+  });
+
   it("denies everything without an --allow pattern", async () => {
     const port = await echoServer();
     const { relay: r, log } = await relay({});
