@@ -373,7 +373,8 @@ export class WebSocketLink implements Link {
     const wasOpen = this.#state === "open";
     const backoff = this.#backoff;
     const reconnecting = backoff !== undefined && this.#attempts < backoff.maxAttempts;
-    if (code !== 1000 && code !== 1001) {
+    // 1000 normal, 1001 going away, 1005 a close frame without a code (RFC 6455 7.4.1): no failure.
+    if (code !== 1000 && code !== 1001 && code !== 1005) {
       const err = wasOpen
         ? new TcpwasmError("ECONNRESET", `websocket link: connection lost (close code ${code}${reason ? `, ${reason}` : ""})`)
         : new TcpwasmError("ECONNREFUSED", `websocket link: could not open (close code ${code}${reason ? `, ${reason}` : ""})`);

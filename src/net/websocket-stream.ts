@@ -146,6 +146,9 @@ export function dialWebSocketStream(relay: string | URL, host: string, port: num
     },
   });
 
+  // The close event that follows says what happened; an error listener also keeps an EventEmitter-based
+  // socket (`ws`) from throwing an unhandled 'error'.
+  socket.addEventListener("error", () => {});
   socket.addEventListener("open", () => {
     wasOpen = true;
     resolveOpened();

@@ -12,7 +12,7 @@ export const RELAY_USAGE = `  relay [--listen HOST:PORT] [--allow HOST:PORTS ...
         [--origin ORIGIN ...] [--max-connections N] [--rate BYTES] [--max-bytes BYTES]
         [--idle-timeout S] [--connect-timeout S] [--max-clients N]
         [--stack ADDR/PREFIX ... [--forward PORT=HOST:PORT ...] | --udp-peer HOST:PORT [--udp-bind HOST:PORT]]
-        [--framing ip|ethernet] [--mtu N]
+        [--framing ip|ethernet] [--mtu N (default 65535 with --stack, 1500 with --udp-peer)]
       The server end of a page's WebSocket (default 127.0.0.1:8080; port 0 picks one).
       Stream mode (ws://relay/?host=H&port=P, websockify-compatible): TCP to H:P if an --allow
       pattern admits it: * | name | *.suffix | IPv4[/len] | [IPv6[/len]] then :PORT, :LOW-HIGH or
@@ -76,7 +76,10 @@ export async function relayCommand(args: string[]): Promise<number> {
     const mtu = values.mtu === undefined ? undefined : count(values.mtu, "--mtu", 1500);
     if (stackAddresses.length) {
       if (framing === "ethernet") throw new RelayUsageError("--stack takes raw IP packets (--framing ip)");
-      packet = { framing, mtu, attach: stackAttach(stackAddresses, forwards) };
+      // A WebSocket has no MTU, and the page's link MTU caps the segments both ways (each side's MSS
+      // comes from its own): the relay's stacks take the largest packets, and a page that raises its
+      // MTU pays the browser's per-message cost once per 64 KiB instead of once per 1,460 bytes.
+      packet = { framing, mtu: mtu ?? 65535, attach: stackAttach(stackAddresses, forwards) };
     } else if (values["udp-peer"] !== undefined) {
       const peer = parseEndpoint(values["udp-peer"], "--udp-peer");
       const bind = values["udp-bind"] === undefined ? undefined : parseEndpoint(values["udp-bind"], "--udp-bind");

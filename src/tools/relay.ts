@@ -2,10 +2,10 @@
 //
 // - stream mode, websockify-compatible: ws://relay/?host=H&port=P (or a first text message
 //   {"host":H,"port":P}), then binary messages carry one TCP connection's bytes both ways. The relay
-//   opens it with node:net. A WebSocket close ends the connection. Half-close, an extension: a
-//   zero-length binary message is FIN; the relay sends one at the destination's FIN only to clients
-//   that asked with ?halfclose=1 (tcpwasm's dialer does), and closes the WebSocket for the others as
-//   websockify does. Refusals close the WebSocket with a 44xx code and the reason.
+//   opens it with node:net (for the query form before it completes the handshake). A WebSocket close
+//   ends the connection. Half-close, an extension: a zero-length binary message is FIN; the relay
+//   sends one at the destination's FIN only to clients that asked with ?halfclose=1 (tcpwasm's
+//   dialer does), and closes the WebSocket for the others as websockify does.
 // - packet mode: ws://relay/packet, each binary message one IP packet or Ethernet frame; each client
 //   becomes a WebSocketLink handed to `packet.attach` (a server-side stack, a UDP endpoint, ...).
 //
@@ -15,8 +15,10 @@
 // which cannot set headers on a WebSocket) compared in constant time; an Origin allow-list; per
 // client (remote address) limits on connections, byte rate and total bytes (relay-limits.ts); idle
 // timeouts. Each decision is one log entry (JSON in the CLI): who, from where, to where, allowed or
-// refused and why, bytes moved. Checks that need no DNS run before the WebSocket handshake and refuse
-// with an HTTP status; destination checks run after it, so a page can read the close reason.
+// refused and why, bytes moved. Everything is checked before the WebSocket handshake completes and
+// refused with an HTTP status (401, 403, 429, 502, 504), the destination of the query form included
+// (checked and connected first, so a client's open fails as a refused connect does); only the
+// first-message form is refused after it, with a 44xx close code and the reason.
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
@@ -173,6 +175,9 @@ function refuseHttp(socket: Duplex, status: number, text: string): void {
   socket.destroy();
 }
 
+/** A destination dialled, or why not (with the close code and HTTP status that say so). */
+type Dialled = { ok: true; socket: net.Socket; host: string; port: number; address: string } | { ok: false; code: number; status: number; reason: string };
+
 /** One WebSocket the relay holds: what the idle sweep and close() walk. */
 interface Session {
   lastActive: number;
@@ -226,6 +231,44 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
 
   const context: RelayContext = { check: (h, port) => policy.check(h, port), log: emit };
 
+  /**
+   * Checks host:port against the policy and connects to the checked address. The connect timeout
+   * bounds the lookup too: a resolver that never answers must not hold the slot.
+   */
+  async function dial(host: string, port: number): Promise<Dialled> {
+    let lookupTimer: ReturnType<typeof setTimeout> | undefined;
+    const verdict = await Promise.race([
+      policy.check(host, port),
+      new Promise<"timeout">((res) => (lookupTimer = setTimeout(() => res("timeout"), connectTimeoutMs))),
+    ]);
+    clearTimeout(lookupTimer);
+    if (verdict === "timeout") return { ok: false, code: CLOSE.timeout, status: 504, reason: `resolving ${host}: ETIMEDOUT` };
+    if (!verdict.allowed) return { ok: false, code: CLOSE.refused, status: 403, reason: verdict.reason };
+    const d = verdict.destination;
+    const socket = net.connect({ host: d.address, port, family: d.family, allowHalfOpen: true });
+    socket.setNoDelay(true);
+    return new Promise<Dialled>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ ok: false, code: CLOSE.timeout, status: 504, reason: `connect to ${d.address}:${port}: ETIMEDOUT` });
+      }, connectTimeoutMs);
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ ok: false, code: CLOSE.unreachable, status: 502, reason: `connect to ${d.address}:${port}: ${err.code ?? "error"}` });
+      };
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.off("error", onError);
+        // A reset before the splice listens must not be an unhandled 'error' (it would end the relay);
+        // the splice sees the socket closed.
+        socket.on("error", () => {});
+        // Bytes the destination sends first wait in the socket (paused, no 'data' listener yet).
+        resolve({ ok: true, socket, host, port, address: d.address });
+      });
+    });
+  }
+
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
     res.end("tcpwasm relay: WebSocket only\n");
@@ -260,14 +303,40 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       account.connections--;
       if (account.connections === 0) account.idleSince = now();
     };
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      upgraded.add(socket);
-      if (mode === "packet") packetSession(ws, client, account, release);
-      else streamSession(ws, url, client, account, release);
-    });
-    // handleUpgrade answers a bad handshake itself (400) and never calls back: give the slot back.
+    let dialled: net.Socket | undefined;
+    // A client gone before its upgrade (or a bad handshake, which handleUpgrade answers itself with
+    // 400 and never calls back) gives its slot back, and the destination it had is dropped.
     socket.once("close", () => {
-      if (!upgraded.has(socket)) release();
+      if (upgraded.has(socket)) return;
+      release();
+      dialled?.destroy();
+    });
+    const upgrade = (destination?: Dialled & { ok: true }) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        upgraded.add(socket);
+        if (mode === "packet") packetSession(ws, client, account, release);
+        else streamSession(ws, url, client, account, release, destination);
+      });
+    };
+    const h = url.searchParams.get("host");
+    const p = url.searchParams.get("port");
+    if (mode === "packet" || (h === null && p === null)) return upgrade();
+    // The query form: the destination is checked and dialled before the handshake completes, so a
+    // client (a page's gateway) learns of a refusal as a failed open, as from a real connect.
+    const port = p !== null && /^\d{1,5}$/.test(p) ? Number(p) : NaN;
+    if (!h || !(port >= 1 && port <= 65535)) return refuse(400, "?host= and ?port= (1..65535) go together");
+    void dial(h, port).then((d) => {
+      if (socket.destroyed) {
+        if (d.ok) d.socket.destroy();
+        return;
+      }
+      if (!d.ok) {
+        stats.refused++;
+        emit({ event: "refused", mode, client: client.address, origin: client.origin, host: h, port, reason: d.reason });
+        return refuseHttp(socket, d.status, d.reason);
+      }
+      dialled = d.socket;
+      upgrade(d);
     });
   });
   const upgraded = new WeakSet<Duplex>();
@@ -281,7 +350,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     });
   }
 
-  function streamSession(ws: WebSocket, url: URL, client: RelayClient, account: ClientAccount, release: () => void): void {
+  function streamSession(ws: WebSocket, url: URL, client: RelayClient, account: ClientAccount, release: () => void, dialled?: Dialled & { ok: true }): void {
     let up = 0;
     let down = 0;
     let tcp: net.Socket | undefined;
@@ -342,40 +411,23 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
 
     const start = async (host: string, port: number) => {
       target = { host, port };
-      // A resolver that never answers must not hold the slot: the connect timeout covers the lookup too.
-      let lookupTimer: ReturnType<typeof setTimeout> | undefined;
-      const verdict = await Promise.race([
-        policy.check(host, port),
-        new Promise<DestinationVerdict>((res) => (lookupTimer = setTimeout(() => res({ allowed: false, reason: `resolving ${host}: ETIMEDOUT` }), connectTimeoutMs))),
-      ]);
-      clearTimeout(lookupTimer);
-      if (ended) return;
-      if (!verdict.allowed) return refuse(CLOSE.refused, verdict.reason);
-      const d = verdict.destination;
-      target.address = d.address;
-      const socket = net.connect({ host: d.address, port, family: d.family, allowHalfOpen: true });
+      const d = await dial(host, port);
+      if (ended) {
+        if (d.ok) d.socket.destroy();
+        return;
+      }
+      if (!d.ok) return refuse(d.code, d.reason);
+      splice(d);
+    };
+
+    /** Joins the connected destination to the WebSocket: bytes, FINs, backpressure and limits both ways. */
+    const splice = (d: Dialled & { ok: true }) => {
+      const socket = d.socket;
+      target = { host: d.host, port: d.port, address: d.address };
       tcp = socket;
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => refuse(CLOSE.timeout, `connect to ${d.address}:${port}: ETIMEDOUT`), connectTimeoutMs);
-      timer.unref();
-      let connected = false;
-      socket.once("connect", () => {
-        connected = true;
-        clearTimeout(timer);
-        if (ended) return;
-        stats.opened++;
-        emit({ event: "open", mode: "stream", client: client.address, origin: client.origin, host, port, address: d.address });
-        for (const chunk of early) socket.write(chunk);
-        early.length = 0;
-        if (upDone) socket.end();
-        unhold("ws", "early");
-      });
-      socket.on("error", (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        const code = err.code ?? "error";
-        if (connected) finish(CLOSE.unreachable, code);
-        else refuse(CLOSE.unreachable, `connect to ${d.address}:${port}: ${code}`);
-      });
+      stats.opened++;
+      emit({ event: "open", mode: "stream", client: client.address, origin: client.origin, host: d.host, port: d.port, address: d.address });
+      socket.on("error", (err: NodeJS.ErrnoException) => finish(CLOSE.unreachable, err.code ?? "error"));
       socket.on("data", (chunk: Buffer) => {
         if (ended) return;
         down += chunk.length;
@@ -395,6 +447,10 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
         if (ws.readyState === ws.OPEN) ws.send(Buffer.alloc(0));
       });
       socket.on("close", () => finish(1000, "closed"));
+      for (const chunk of early) socket.write(chunk);
+      early.length = 0;
+      if (upDone) socket.end();
+      unhold("ws", "early");
     };
 
     ws.on("message", (data: Buffer, isBinary: boolean) => {
@@ -415,14 +471,14 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       if (data.length === 0) {
         // The client's FIN (half-close): the destination sees the end of the stream and may still answer.
         upDone = true;
-        if (tcp && !tcp.connecting) tcp.end();
+        tcp?.end();
         if (downDone) finish(1000, "closed");
         return;
       }
       up += data.length;
       stats.up += data.length;
       if (!spend(data.length, "ws")) return;
-      if (!tcp || tcp.connecting) {
+      if (!tcp) {
         early.push(data);
         earlyBytes += data.length;
         if (earlyBytes >= EARLY_LIMIT) hold("ws", "early");
@@ -436,13 +492,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     });
     ws.on("error", () => finish(1011, "websocket error"));
 
-    const h = url.searchParams.get("host");
-    const p = url.searchParams.get("port");
-    if (h !== null || p !== null) {
-      const port = p !== null && /^\d{1,5}$/.test(p) ? Number(p) : NaN;
-      if (!h || !(port >= 1 && port <= 65535)) refuse(CLOSE.badRequest, "?host= and ?port= (1..65535) go together");
-      else void start(h, port);
-    }
+    if (dialled) splice(dialled);
   }
 
   function packetSession(ws: WebSocket, client: RelayClient, account: ClientAccount, release: () => void): void {

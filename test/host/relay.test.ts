@@ -75,11 +75,12 @@ function handshake(url: string, headers: Record<string, string> = {}): Promise<n
   });
 }
 
-/** Opens a stream-mode socket and waits for how it closes: [code, reason]. */
-function closeOf(url: string): Promise<[number, string]> {
+/** Opens a stream-mode socket naming its destination in a first text message; resolves with how it closes: [code, reason]. */
+function firstMessageClose(url: string, destination: unknown): Promise<[number, string]> {
   return new Promise((resolve) => {
     const ws = new WsWebSocket(url);
     ws.on("error", () => {});
+    ws.on("open", () => ws.send(JSON.stringify(destination)));
     ws.on("close", (code, reason) => resolve([code, reason.toString()]));
   });
 }
@@ -216,12 +217,17 @@ describe("relay stream mode", () => {
       ["unknown.test", 80, /cannot resolve unknown\.test: ENOTFOUND/],
       ["93.184.216.34", 80, /not in the allow-list/],
     ];
+    // The query form is judged before the handshake completes: an HTTP status, the reason logged.
     for (const [host, p, reason] of refusals) {
-      const [code, why] = await closeOf(`${base}&host=${encodeURIComponent(host)}&port=${p}`);
-      expect([host, code]).toEqual([host, 4403]);
-      expect(why).toMatch(reason);
+      expect([host, await handshake(`${base}&host=${encodeURIComponent(host)}&port=${p}`)]).toEqual([host, 403]);
+      expect(log.at(-1)).toMatchObject({ event: "refused", host, port: p, reason: expect.stringMatching(reason) });
     }
-    expect(await closeOf(`${base}&host=127.0.0.1`)).toEqual([4400, "?host= and ?port= (1..65535) go together"]);
+    expect(await handshake(`${base}&host=127.0.0.1`)).toBe(400);
+    // The first-message form is judged after it: a 4403 close with the reason.
+    expect(await firstMessageClose(base, { host: "rebind.test", port: 443 })).toEqual([4403, "127.0.0.1 is in a private, loopback or special range (allow it by address)"]);
+    // tcpwasm's dialer: a refused destination is a failed open, as a refused connect is.
+    const refusedDial = dial(base, "10.0.0.1", 443);
+    expect(await refusedDial.opened.then(() => "open", (e: TcpwasmError) => e.code)).toBe("ECONNREFUSED");
     // Limits: three connections per client; busy holds one, two more fill it, the fourth is refused.
     const a = dial(base, "127.0.0.1", port);
     const b = dial(base, "127.0.0.1", port);
@@ -233,7 +239,7 @@ describe("relay stream mode", () => {
 
     // Every refusal was logged with who and why; the busy client never noticed.
     const refused = log.filter((e) => e.event === "refused");
-    expect(refused.length).toBe(4 + refusals.length + 1 + 1);
+    expect(refused.length).toBe(4 + refusals.length + 1 + 1 + 1 + 1);
     for (const e of refused) expect(e).toMatchObject({ client: "127.0.0.1" });
     expect(refused.filter((e) => e.reason === "wrong token").length).toBe(2);
     expect(refused.find((e) => e.reason?.startsWith("origin"))).toMatchObject({ origin: "https://evil.example" });
@@ -251,13 +257,57 @@ describe("relay stream mode", () => {
     const { relay: r } = await relay({ allow: [`[::1]:${port}`, "*.test:80"], connectTimeoutMs: 200, resolve: () => new Promise(() => {}) });
     const s = dial(r.url, "::1", port);
     expect(await readAll(s.readable)).toBe("v6");
-    expect(await closeOf(`${r.url}?host=slow.test&port=80`)).toEqual([4403, "resolving slow.test: ETIMEDOUT"]);
+    expect(await handshake(`${r.url}?host=slow.test&port=80`)).toBe(504);
+    expect(await firstMessageClose(r.url, { host: "slow.test", port: 80 })).toEqual([4504, "resolving slow.test: ETIMEDOUT"]);
+  });
+
+  it("carries a destination's reset to the client as ECONNRESET, and keeps serving", async () => {
+    const server = net.createServer((c) => {
+      c.on("error", () => {});
+      c.once("data", () => c.resetAndDestroy());
+    });
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+    cleanups.push(() => new Promise((res) => server.close(res)));
+    const port = (server.address() as net.AddressInfo).port;
+    const echo = await echoServer();
+    const { relay: r, log } = await relay({ allow: [`127.0.0.1:${port}`, `127.0.0.1:${echo}`] });
+    const s = dial(r.url, "127.0.0.1", port);
+    await s.opened;
+    const reading = readAll(s.readable).then(() => "ended", (e: TcpwasmError) => e.code);
+    const w = s.writable.getWriter();
+    await w.write(new TextEncoder().encode("reset me"));
+    expect(await reading).toBe("ECONNRESET");
+    expect(await s.closed).toEqual({ code: 4502, reason: "ECONNRESET" });
+    expect(log.find((e) => e.event === "close")).toMatchObject({ reason: "ECONNRESET", up: 8 });
+    const again = dial(r.url, "127.0.0.1", echo);
+    await again.opened;
+    expect(await echoes(again, "still here")).toBe(true);
+  });
+
+  it("closes a client that sends a message over the limit (1009) or text mid-stream (1003); others go on", async () => {
+    const port = await echoServer();
+    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`] });
+    const busy = dial(r.url, "127.0.0.1", port);
+    await busy.opened;
+    const closeAfter = async (payload: Buffer | string) => {
+      const ws = new WsWebSocket(`${r.url}?host=127.0.0.1&port=${port}`);
+      ws.on("error", () => {});
+      await new Promise((res) => ws.once("open", res));
+      ws.send(payload);
+      return new Promise<number>((res) => ws.once("close", (code) => res(code)));
+    };
+    expect(await closeAfter(Buffer.alloc(2 << 20))).toBe(1009);
+    expect(await closeAfter("text")).toBe(1003);
+    expect(await echoes(busy, "undisturbed")).toBe(true);
+    expect(r.stats.active).toBe(1);
   });
 
   it("denies everything without an --allow pattern", async () => {
     const port = await echoServer();
-    const { relay: r } = await relay({});
-    expect(await closeOf(`${r.url}?host=127.0.0.1&port=${port}`)).toEqual([4403, "no --allow pattern: everything is refused"]);
+    const { relay: r, log } = await relay({});
+    expect(await handshake(`${r.url}?host=127.0.0.1&port=${port}`)).toBe(403);
+    expect(log.at(-1)).toMatchObject({ event: "refused", reason: "no --allow pattern: everything is refused" });
+    expect(await firstMessageClose(r.url, { host: "127.0.0.1", port })).toEqual([4403, "no --allow pattern: everything is refused"]);
   });
 
   it("closes a client at its byte limit (4429)", async () => {
@@ -283,15 +333,17 @@ describe("relay stream mode", () => {
     expect(log.find((e) => e.event === "close")?.reason).toMatch(/idle/);
   });
 
-  it("reports a destination that refuses the connection (4502 ECONNREFUSED)", async () => {
+  it("reports a destination that refuses the connection (502 before the handshake, 4502 after it)", async () => {
     const port = await echoServer();
     // A port with nothing on it: listen, note it, close.
     const dead = net.createServer();
     await new Promise<void>((res) => dead.listen(0, "127.0.0.1", res));
     const deadPort = (dead.address() as net.AddressInfo).port;
     await new Promise((res) => dead.close(res));
-    const { relay: r } = await relay({ allow: [`127.0.0.1:${port}`, `127.0.0.1:${deadPort}`] });
-    const [code, reason] = await closeOf(`${r.url}?host=127.0.0.1&port=${deadPort}`);
+    const { relay: r, log } = await relay({ allow: [`127.0.0.1:${port}`, `127.0.0.1:${deadPort}`] });
+    expect(await handshake(`${r.url}?host=127.0.0.1&port=${deadPort}`)).toBe(502);
+    expect(log.at(-1)?.reason).toMatch(/ECONNREFUSED/);
+    const [code, reason] = await firstMessageClose(r.url, { host: "127.0.0.1", port: deadPort });
     expect(code).toBe(4502);
     expect(reason).toMatch(/ECONNREFUSED/);
   });
