@@ -1,6 +1,7 @@
 // `tcpwasm relay`'s security model end to end: the real command in a child process on 127.0.0.1 and
 // real WebSocket clients in stream mode. Each abuse is refused the way the relay promises (the HTTP
-// status of the upgrade, or the WebSocket close code and reason) and logged as one JSON line, while a
+// status of the upgrade, or, for a destination named after it, the WebSocket close code and reason)
+// and logged as one JSON line, while a
 // well-behaved client downloads 16 MiB through the same relay at the same time, SHA-256 intact, and
 // servers outside the allow-list never see a connection.
 //
@@ -100,13 +101,15 @@ describe.skipIf(!linux)("tcpwasm relay refuses, logs, and keeps serving the othe
     const loopbackByName = await attempt("localhost", byNameOnly.port, { ...ok, localAddress: "127.0.0.2" });
     const privateV4 = await attempt("10.9.8.7", byNameOnly.port, { ...ok, localAddress: "127.0.0.2" });
     const loopbackV6 = await attempt("::1", byNameOnly.port, { ...ok, localAddress: "127.0.0.2" });
+    // websockify's other form names the destination after the upgrade: refused with a close code.
+    const inFirstMessage = await attempt("127.0.0.1", outside.port, { ...ok, localAddress: "127.0.0.2", firstMessage: true });
     const refusedUpgrade = (o: StreamOutcome, status: number) => expect({ status: o.httpStatus, bytes: o.data.length }).toEqual({ status, bytes: 0 });
     refusedUpgrade(noToken, 401);
     refusedUpgrade(wrongToken, 401);
     refusedUpgrade(wrongOrigin, 403);
-    for (const o of [outsideList, loopbackByPattern, loopbackByName, privateV4, loopbackV6]) {
-      expect({ status: o.httpStatus, code: o.closeCode, bytes: o.data.length }).toEqual({ status: undefined, code: 4403, bytes: 0 });
-    }
+    // A destination in the URL is checked before the upgrade: 403, and no session at all.
+    for (const o of [outsideList, loopbackByPattern, loopbackByName, privateV4, loopbackV6]) refusedUpgrade(o, 403);
+    expect({ status: inFirstMessage.httpStatus, code: inFirstMessage.closeCode, bytes: inFirstMessage.data.length }).toEqual({ status: undefined, code: 4403, bytes: 0 });
 
     // Limits, per client: 127.0.0.2 holds MAX_CONNECTIONS sessions open, the next is refused.
     const held = Array.from({ length: MAX_CONNECTIONS }, () => new StreamClient(relay.port, "127.0.0.1", good.port, { ...ok, localAddress: "127.0.0.2" }));
@@ -150,7 +153,8 @@ describe.skipIf(!linux)("tcpwasm relay refuses, logs, and keeps serving the othe
     has(new RegExp(`^127\\.0\\.0\\.2 10\\.9\\.8\\.7:${byNameOnly.port} `));
     has(new RegExp(`^127\\.0\\.0\\.2 ::1:${byNameOnly.port} `));
     has(/^127\.0\.0\.2 -:- client has 3 connections \(limit 3\)$/);
-    expect(refused).toHaveLength(9);
+    expect(refused.filter((e) => e.port === outside.port)).toHaveLength(2);
+    expect(refused).toHaveLength(10);
     const cut = log().find((e) => e.event === "close" && e.client === "127.0.0.3" && /byte limit/.test(e.reason ?? ""));
     expect(cut, relay.lines.join("\n")).toBeDefined();
     expect(relay.process.exitCode).toBeNull();
