@@ -1,9 +1,8 @@
 // `tcpwasm relay`'s security model end to end: the real command in a child process on 127.0.0.1 and
 // real WebSocket clients in stream mode. Each abuse is refused the way the relay promises (the HTTP
 // status of the upgrade, or, for a destination named after it, the WebSocket close code and reason)
-// and logged as one JSON line, while a
-// well-behaved client downloads 16 MiB through the same relay at the same time, SHA-256 intact, and
-// servers outside the allow-list never see a connection.
+// and logged as one JSON line, while a well-behaved client downloads 16 MiB through the same relay at
+// the same time, SHA-256 intact, and servers outside the allow-list never see a connection.
 //
 // Clients are told apart by address, as the relay's per-client limits are: 127.0.0.1 is the
 // well-behaved one, 127.0.0.2 and 127.0.0.3 the abusers, 127.0.0.4 a newcomer at the end (Linux
