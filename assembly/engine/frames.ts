@@ -24,6 +24,12 @@ const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 export let frameSource: u64 = 0;
 
 /**
+ * The frame being processed went to a link-layer broadcast or group, or its IP packet to a broadcast
+ * or group address: RFC 1122 3.2.2 forbids answering it with an ICMP error.
+ */
+export let frameToGroup: bool = false;
+
+/**
  * The untrusted `len`-byte frame at `p` from Ethernet interface `ifIndex`. Returns the IP packet's
  * length to pass on (its first byte at p + HEADER_LEN), or 0 when the frame was consumed or dropped.
  */
@@ -62,6 +68,7 @@ export function frameArrives(ifIndex: u32, p: usize, len: u32, nowUs: i64): u32 
     count(Counter.FRAMES_DROPPED);
     return 0;
   }
+  frameToGroup = dest != Destination.US;
   if (!ipForUs(ifIndex, version, payload, payloadLen)) {
     count(Counter.IP_NOT_FOR_US);
     return 0;
@@ -90,6 +97,7 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
     const k = ownAddressIndex(ifIndex, 4, dst, 0);
     if (k >= 0) return true;
     if (<u32>load<u8>(p + 9) == IPPROTO_TCP) return false;
+    frameToGroup = true;
     if (dst == 0xffffffff || dst == 0x010000e0) return true;
     return isDirectedBroadcast(ifIndex, dst);
   }
@@ -100,6 +108,7 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
   const k = ownAddressIndex(ifIndex, 6, a, b);
   if (k >= 0) return addressAt(ifIndex, <u32>k).dad != Dad.DUPLICATE;
   if ((a & 0xff) != 0xff || <u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
+  frameToGroup = true;
   return isOurGroup(ifIndex, a, b);
 }
 

@@ -29,7 +29,7 @@ import { keepaliveTouch } from "./timeouts";
 import { tooBigArrives, linkMss } from "./pmtu";
 import { synSentArrives, otherStateArrives } from "./states";
 import { isEthernet } from "./iface";
-import { frameArrives, frameSource } from "./frames";
+import { frameArrives, frameSource, frameToGroup } from "./frames";
 import { ndArrives } from "./ndisc";
 import { HEADER_LEN } from "../wire/ethernet";
 
@@ -107,7 +107,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
       }
     }
     if (seg.ipProto == IPPROTO_UDP) {
-      udpArrives(ptr, len, seg, batchIface, nowUs);
+      udpArrives(ptr, len, seg, batchIface, inputIface >= 0 && frameToGroup, nowUs);
       return;
     }
     count(Counter.NOT_TCP_DROPPED);

@@ -33,6 +33,9 @@ import { UdpCounter, udpCount } from "./udpcounters";
 import { sockAt, sockId, sockFromId, sockLookup, sockScore, sockSender, bucketHead, sockBind, sockConnect, sockClose
   } from "./udpsockets";
 import { paramPtr } from "./user";
+import { isEthernet } from "./iface";
+import { commitFrame } from "./resolve";
+import { loadMac, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../wire/ethernet";
 import * as config from "./config";
 
 export const UDP_RECV_HEADER: u32 = 48;
@@ -144,11 +147,12 @@ export function udpTxCapacity(): u32 {
 
 /**
  * A UDP datagram addressed to us (input.ts, after parsePacket said NOT_TCP with protocol 17), from
- * interface `ifIndex` (the host's index; 0xffff: loopback): checked,
+ * interface `ifIndex` (the host's index; 0xffff: loopback), `toGroup` when its frame went to a
+ * link-layer broadcast or group or its IP destination is a directed broadcast (frames.ts): checked,
  * then delivered to its socket, to every matching socket for a broadcast or multicast destination, or
  * answered with port unreachable.
  */
-export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, nowUs: i64): void {
+export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, toGroup: bool, nowUs: i64): void {
   udpCount(UdpCounter.DATAGRAMS_IN);
   const r = parseUdp(ptr, len, seg, dgram, config.verifyChecksums);
   if (r != EdgeReason.OK) {
@@ -158,7 +162,9 @@ export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, now
     else if (r == EdgeReason.UDP_ZERO_CHECKSUM_V6) udpCount(UdpCounter.BAD_ZERO_CHECKSUM_V6);
     return;
   }
-  const flags = destinationClass(seg);
+  let flags = destinationClass(seg);
+  // A subnet-directed broadcast (RFC 919), or a unicast packet in a link-layer broadcast frame.
+  if (flags == 0 && toGroup) flags = RX_BROADCAST;
   if (flags != 0) {
     // A group destination goes to every socket that takes it, and is never answered with an error
     // (RFC 1122 3.2.2, 4.1.3.1; RFC 4443 2.4 (e)).
@@ -305,7 +311,8 @@ export function udpIcmpArrives(ptr: usize, len: u32, seg: Segment): bool {
  * Builds the `count` send records starting `offset` bytes into the send region, in order, into the
  * control queue. Returns how many it took: fewer than `count` when the control queue filled (call
  * engineOutput, send what it gives, then call again at the next record's offset). A record it cannot
- * send (stale socket, wrong IP version, too large for an IP packet, a frame this engine cannot build)
+ * send (stale socket, wrong IP version, too large for an IP packet, a frame for an interface that is not
+ * Ethernet)
  * is taken, dropped and counted; a record running past the region ends the batch.
  */
 export function udpSend(offset: u32, count: u32): u32 {
@@ -328,10 +335,12 @@ export function udpSend(offset: u32, count: u32): u32 {
     if (s == null || s.version != version || (version == 4 ? total : len + 8) > 0xffff ||
         <usize>total + 32 > <usize>config.controlQueueBytes) {
       udpCount(UdpCounter.SEND_INVALID);
-    } else if ((<u32>load<u8>(r, 9) & TX_FRAME) != 0) {
-      udpCount(UdpCounter.SEND_NO_INTERFACE);
     } else {
-      if (total > controlPacketRoom()) {
+      const frame = (<u32>load<u8>(r, 9) & TX_FRAME) != 0;
+      const ifIndex = <u32>load<u16>(r, 14);
+      if (frame && !isEthernet(ifIndex)) {
+        udpCount(UdpCounter.SEND_NO_INTERFACE);
+      } else if (total > controlPacketRoom()) {
         if (controlPending()) return i;
         udpCount(UdpCounter.SEND_INVALID);
       } else {
@@ -342,7 +351,10 @@ export function udpSend(offset: u32, count: u32): u32 {
           s.localPort, <u32>load<u16>(r, 12), len, REPLY_TTL);
         memory.copy(p + udpHeadersLen(version), r + UDP_SEND_HEADER, len);
         finishUdpChecksum(p, total);
-        controlCommit(total);
+        // A frame to a named MAC skips neighbour resolution: the limited broadcast, or a DHCP
+        // client that has no address yet (RFC 2131 4.1, the reply to chaddr).
+        if (frame) commitFrame(ifIndex, loadMac(r + 48), version == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, total);
+        else controlCommit(total);
         udpCount(UdpCounter.DATAGRAMS_OUT);
       }
     }

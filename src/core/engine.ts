@@ -33,19 +33,6 @@ export type UdpCounters = Record<(typeof UDP_COUNTER_NAMES)[number], number>;
  */
 export type UdpRecordVisitor = (socketId: number, bytes: Uint8Array, at: number, payloadLen: number) => void;
 
-/** One datagram for Engine.udpQueue: addresses as 4 or 16 raw bytes. */
-export interface UdpDatagram {
-  socketId: number;
-  ipVersion: 4 | 6;
-  source: Uint8Array;
-  destination: Uint8Array;
-  destinationPort: number;
-  payload: Uint8Array;
-  /** A frame for this interface, to `mac` (6 bytes), instead of an IP packet the host routes. */
-  ifIndex?: number;
-  mac?: Uint8Array;
-}
-
 /** Where Engine.connect opens a connection (RFC 9293 3.10.1, active OPEN). */
 export interface ConnectOptions {
   /** Our IPv4 or IPv6 address. */
@@ -118,6 +105,16 @@ const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
 function check(code: number, what: string): number {
   if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);
   return code;
+}
+
+/** An address (4 or 16 bytes) as the 16-byte field of a UDP record, IPv4 in the first 4. */
+function putAddress(u8: Uint8Array, dv: DataView, at: number, address: Uint8Array): void {
+  u8.set(address, at);
+  if (address.length === 4) {
+    dv.setUint32(at + 4, 0);
+    dv.setUint32(at + 8, 0);
+    dv.setUint32(at + 12, 0);
+  }
 }
 
 function addressBytes(text: string): AddressBytes {
@@ -656,30 +653,32 @@ export class Engine {
   }
 
   /**
-   * Writes one datagram into the UDP send region (no engine call); false when it does not fit now
+   * Writes one datagram into the UDP send region (no engine call): from socket `socketId` to
+   * `destination` (4 or 16 raw bytes, like `source`):`destinationPort`; with `mac` (6 bytes) a frame
+   * for interface `ifIndex` instead of an IP packet the host routes. False when it does not fit now
    * (udpFlush, then queue again). Bind a socket first: the region is taken on the first bind.
    */
-  udpQueue(d: UdpDatagram): boolean {
+  udpQueue(socketId: number, ipVersion: 4 | 6, source: Uint8Array, destination: Uint8Array, destinationPort: number,
+    payload: Uint8Array, ifIndex = 0, mac?: Uint8Array): boolean {
     const x = this.#x;
     const base = x.udpTxPtr() >>> 0;
-    const size = udpRecordSize(UDP_SEND_HEADER, d.payload.length);
+    const size = udpRecordSize(UDP_SEND_HEADER, payload.length);
     if (base === 0 || this.#udpTxUsed + size > x.udpTxCapacity()) return false;
     const at = base + this.#udpTxUsed;
     const u8 = this.#views.u8;
     const dv = this.#views.dv;
-    u8.fill(0, at, at + UDP_SEND_HEADER);
-    dv.setUint32(at + UDP_RECORD.payloadLen, d.payload.length, true);
-    dv.setUint32(at + UDP_RECORD.socketId, d.socketId, true);
-    u8[at + UDP_RECORD.ipVersion] = d.ipVersion;
-    dv.setUint16(at + UDP_RECORD.dstPort, d.destinationPort, true);
-    u8.set(d.source, at + UDP_RECORD.srcAddress);
-    u8.set(d.destination, at + UDP_RECORD.dstAddress);
-    if (d.mac) {
-      u8[at + UDP_RECORD.flags] = UDP_TX_FRAME;
-      dv.setUint16(at + UDP_RECORD.ifIndex, d.ifIndex ?? 0, true);
-      u8.set(d.mac, at + UDP_RECORD.mac);
-    }
-    u8.set(d.payload, at + UDP_SEND_HEADER);
+    // Every header byte is written (no fill): this runs once per datagram.
+    dv.setUint32(at + UDP_RECORD.payloadLen, payload.length, true);
+    dv.setUint32(at + UDP_RECORD.socketId, socketId, true);
+    u8[at + UDP_RECORD.ipVersion] = ipVersion;
+    u8[at + UDP_RECORD.flags] = mac ? UDP_TX_FRAME : 0;
+    dv.setUint16(at + UDP_RECORD.srcPort, 0, true);
+    dv.setUint16(at + UDP_RECORD.dstPort, destinationPort, true);
+    dv.setUint16(at + UDP_RECORD.ifIndex, mac ? ifIndex : 0, true);
+    putAddress(u8, dv, at + UDP_RECORD.srcAddress, source);
+    putAddress(u8, dv, at + UDP_RECORD.dstAddress, destination);
+    if (mac) u8.set(mac, at + UDP_RECORD.mac);
+    u8.set(payload, at + UDP_SEND_HEADER);
     this.#udpTxUsed += size;
     this.#udpTxCount++;
     return true;

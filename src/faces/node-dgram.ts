@@ -16,7 +16,8 @@
 // or an 'error' event. As node:dgram on Linux, an ICMP port unreachable error about a connected
 // socket's datagram is an 'error' event (ECONNREFUSED, syscall "recvmsg").
 // What differs, because a stack has no resolver and no file descriptors: addresses must be IP
-// addresses, "udp6" sockets speak IPv6 only (as with ipv6Only), and ref()/unref() do nothing.
+// addresses. A "udp6" socket bound to "::" takes IPv4 too unless ipv6Only, as node:dgram's: IPv4
+// peers appear as IPv4-mapped addresses ("::ffff:10.0.0.1", family "IPv6") and may be sent to so.
 import { EventEmitter } from "node:events";
 import { Buffer } from "node:buffer";
 import { TcpwasmError } from "../core/errors.js";
@@ -27,17 +28,20 @@ import type { StackUdpSocket, UdpMessage } from "../tcp/udp.js";
 import { familyOf, validateNetPort, validateStack, type Family } from "./node-args.js";
 import { NetError, toNetError } from "./node-errors.js";
 
+/** node:dgram's socket types. */
 export type SocketType = "udp4" | "udp6";
 
 /** Options of createSocket, as node:dgram takes them. */
 export interface DgramSocketOptions {
+  /** "udp4" or "udp6". */
   type: SocketType;
   /** Share the port with other sockets that ask the same (SO_REUSEADDR). Default false. */
   reuseAddr?: boolean;
-  /** Accepted for node:dgram's sake: "udp6" sockets speak IPv6 only anyway. */
+  /** A "udp6" socket bound to "::" takes IPv6 only (IPV6_V6ONLY). Default false: IPv4 too, as node:dgram's. */
   ipv6Only?: boolean;
-  /** Reported by getRecvBufferSize / getSendBufferSize (the engine's regions do the buffering). */
+  /** Reported by getRecvBufferSize (the engine's regions do the buffering). */
   recvBufferSize?: number;
+  /** Reported by getSendBufferSize. */
   sendBufferSize?: number;
   /** Closes the socket when aborted. */
   signal?: AbortSignal;
@@ -45,16 +49,23 @@ export interface DgramSocketOptions {
 
 /** Where a message came from: rinfo of the 'message' event. */
 export interface RemoteInfo {
+  /** The sender's address. */
   address: string;
+  /** "IPv4" or "IPv6". */
   family: Family;
+  /** The sender's port. */
   port: number;
+  /** Bytes in the message. */
   size: number;
 }
 
 /** socket.address() and socket.remoteAddress(). */
 export interface AddressInfo {
+  /** The address. */
   address: string;
+  /** "IPv4" or "IPv6". */
   family: Family;
+  /** The port. */
   port: number;
 }
 
@@ -83,10 +94,13 @@ export class Socket extends EventEmitter {
   readonly type: SocketType;
   readonly #stack: Stack;
   readonly #reuse: boolean;
+  /** A "udp6" socket that also speaks IPv4 when bound to "::" (not ipv6Only). */
+  readonly #dualStack: boolean;
   #sock: StackUdpSocket | undefined;
   #state: "unbound" | "bound" | "closed" = "unbound";
   #remote: AddressInfo | undefined;
   #broadcast = false;
+  #refed = true;
   #recvBufferSize: number;
   #sendBufferSize: number;
 
@@ -109,6 +123,7 @@ export class Socket extends EventEmitter {
     this.type = o.type;
     this.#stack = stack;
     this.#reuse = o.reuseAddr ?? false;
+    this.#dualStack = o.type === "udp6" && !o.ipv6Only;
     this.#recvBufferSize = o.recvBufferSize ?? 0;
     this.#sendBufferSize = o.sendBufferSize ?? 0;
     if (o.signal !== undefined) {
@@ -181,7 +196,7 @@ export class Socket extends EventEmitter {
     const remote = (a as string | undefined) ?? this.#localhost();
     try {
       this.#implicitBind();
-      this.#sock!.connect(remote, remotePort);
+      this.#sock!.connect(this.#unmapped(remote), remotePort);
     } catch (error) {
       if (error instanceof TcpwasmError && !error.code.startsWith("ERR_")) {
         const e = toNetError(error, "connect", remote, remotePort);
@@ -190,7 +205,7 @@ export class Socket extends EventEmitter {
       }
       throw error;
     }
-    this.#remote = { address: this.#sock!.remoteAddress!, family: familyOf(remote), port: remotePort };
+    this.#remote = { address: this.#mapped(this.#sock!.remoteAddress!), family: familyOf(remote), port: remotePort };
     process.nextTick(() => this.emit("connect"));
   }
 
@@ -249,7 +264,7 @@ export class Socket extends EventEmitter {
     try {
       this.#implicitBind();
       if (to === BROADCAST && !this.#broadcast) throw new TcpwasmError("EACCES", "broadcast not enabled (setBroadcast)");
-      const sent = to === undefined ? this.#sock!.send(data) : this.#sock!.send(data, to, toPort);
+      const sent = to === undefined ? this.#sock!.send(data) : this.#sock!.send(data, this.#unmapped(to), toPort);
       done(sent ? null : new NetError("EHOSTUNREACH", "send", to ?? this.#remote!.address, toPort ?? this.#remote!.port));
     } catch (error) {
       if (error instanceof TcpwasmError && !error.code.startsWith("ERR_")) done(toNetError(error, "send", to, toPort));
@@ -302,32 +317,41 @@ export class Socket extends EventEmitter {
     return ttl;
   }
 
+  /** The size given as recvBufferSize (or set since). */
   getRecvBufferSize(): number {
     this.#checkRunning();
     return this.#recvBufferSize;
   }
 
+  /** The size given as sendBufferSize (or set since). */
   getSendBufferSize(): number {
     this.#checkRunning();
     return this.#sendBufferSize;
   }
 
+  /** Remembers the size (the engine's regions do the buffering). */
   setRecvBufferSize(size: number): void {
     validateInteger(size, "size", 0, 2 ** 31 - 1);
     this.#recvBufferSize = size;
   }
 
+  /** Remembers the size (the engine's regions do the buffering). */
   setSendBufferSize(size: number): void {
     validateInteger(size, "size", 0, 2 ** 31 - 1);
     this.#sendBufferSize = size;
   }
 
-  /** Nothing to do: the stack's timer and links keep a process alive, or not. */
+  /** The socket keeps the Node process alive while open (the default), as node:dgram's. */
   ref(): this {
+    this.#refed = true;
+    this.#sock?.ref();
     return this;
   }
 
+  /** The socket no longer keeps the Node process alive. */
   unref(): this {
+    this.#refed = false;
+    this.#sock?.unref();
     return this;
   }
 
@@ -356,18 +380,42 @@ export class Socket extends EventEmitter {
     if (parsed && parsed.version !== (this.type === "udp4" ? 4 : 6)) {
       throw new TcpwasmError("EINVAL", `${local} is not an ${this.type === "udp4" ? "IPv4" : "IPv6"} address`);
     }
-    this.#sock = this.#stack.openUdp({ localAddress: local, localPort: port, reuseAddress: this.#reuse }, this.#onMessage);
+    // Bound to "::" without ipv6Only: every address of both versions, one port (a dual-stack socket).
+    const dual = this.#dualStack && (parsed?.bytes.every((b) => b === 0) ?? false);
+    this.#sock = this.#stack.openUdp({ localAddress: dual ? undefined : local, localPort: port, reuseAddress: this.#reuse }, this.#onMessage);
     // As node:dgram reports the kernel's pending socket error from its receive loop.
     this.#sock.onError((error) => {
       if (this.#state === "bound") this.emit("error", toNetError(error, "recvmsg"));
+    });
+    if (!this.#refed) this.#sock.unref();
+    // The stack closed under the socket: 'close', as when a process's sockets go away.
+    this.#sock.onClose((error) => {
+      if (error === undefined || this.#state === "closed") return;
+      this.#state = "closed";
+      this.#sock = undefined;
+      this.#remote = undefined;
+      process.nextTick(() => this.emit("close"));
     });
     this.#state = "bound";
   }
 
   readonly #onMessage = (m: UdpMessage): void => {
     const msg = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    this.emit("message", msg, { address: m.remoteAddress, family: familyOf(m.remoteAddress), port: m.remotePort, size: msg.length });
+    const address = this.#mapped(m.remoteAddress);
+    this.emit("message", msg, { address, family: familyOf(address), port: m.remotePort, size: msg.length });
   };
+
+  /** An IPv4 peer of a dual-stack socket as node:dgram shows it: IPv4-mapped (RFC 4291 2.5.5.2). */
+  #mapped(address: string): string {
+    return this.#dualStack && !address.includes(":") ? `::ffff:${address}` : address;
+  }
+
+  /** An IPv4-mapped address given to a dual-stack socket: the IPv4 address it stands for. */
+  #unmapped(address: string): string {
+    if (!this.#dualStack) return address;
+    const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+    return m ? m[1]! : address;
+  }
 }
 
 /** node:dgram's functions bound to one stack. */

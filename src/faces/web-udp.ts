@@ -22,7 +22,8 @@
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { Stack } from "../tcp/stack.js";
 import type { StackUdpSocket, UdpMessage } from "../tcp/udp.js";
-import { invalidType, invalidValue, toBytes, validateInteger, validateKnownKeys, validateObject, validatePort, validateString } from "../core/validate.js";
+import { invalidType, invalidValue, toBytes, validateBoolean, validateInteger, validateKnownKeys, validateObject, validatePort, validateString,
+  } from "../core/validate.js";
 
 /** Options of stack.openUDPSocket, after Direct Sockets' UDPSocketOptions. */
 export interface UDPSocketOptions {
@@ -38,30 +39,45 @@ export interface UDPSocketOptions {
   readableHighWaterMark?: number;
   /** Share the local port with other sockets that ask the same (SO_REUSEADDR). Default false. */
   reuseAddress?: boolean;
+  /** Accepted for Direct Sockets' sake: a socket bound to "::" or an IPv6 address speaks IPv6 only anyway. */
+  ipv6Only?: boolean;
+  /** Accepted for Direct Sockets' sake: the engine's UDP regions, shared by all sockets, do the buffering. */
+  sendBufferSize?: number;
+  /** Accepted for Direct Sockets' sake, as sendBufferSize. */
+  receiveBufferSize?: number;
 }
 
 /** A datagram read from or written to a UDPSocket. */
 export interface UDPMessage {
   /** The payload. */
   data: Uint8Array;
-  /** The peer (in bound mode, required when writing). */
+  /** The peer's address (in bound mode, required when writing). */
   remoteAddress?: string;
+  /** The peer's port (in bound mode, required when writing). */
   remotePort?: number;
 }
 
 /** What UDPSocket.opened resolves to. */
 export interface UDPSocketOpenInfo {
+  /** The messages received. */
   readable: ReadableStream<UDPMessage>;
+  /** The messages to send. */
   writable: WritableStream<UDPMessage>;
-  /** Connected mode only. */
+  /** The peer's address (connected mode only). */
   remoteAddress?: string;
+  /** The peer's port (connected mode only). */
   remotePort?: number;
+  /** The bound address. */
   localAddress: string;
+  /** The bound port. */
   localPort: number;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64;
-const OPTIONS: ReadonlySet<string> = new Set(["remoteAddress", "remotePort", "localAddress", "localPort", "readableHighWaterMark", "reuseAddress"]);
+const OPTIONS: ReadonlySet<string> = new Set([
+  "remoteAddress", "remotePort", "localAddress", "localPort", "readableHighWaterMark", "reuseAddress", "ipv6Only", "sendBufferSize",
+  "receiveBufferSize",
+]);
 const MESSAGE_KEYS: ReadonlySet<string> = new Set(["data", "remoteAddress", "remotePort"]);
 
 function ignore(): void {}
@@ -123,6 +139,9 @@ export class UDPSocket {
       return;
     }
     sock.onError((error) => this.#fail(error));
+    sock.onClose((error) => {
+      if (error) this.#end(error);
+    });
     this.#readable = new ReadableStream<UDPMessage>(
       {
         start: (controller) => {
@@ -232,6 +251,10 @@ export function openUDPSocket(stack: Stack, options: UDPSocketOptions): UDPSocke
   if (options.localAddress !== undefined) validateString(options.localAddress, "options.localAddress");
   if (options.localPort !== undefined) validatePort(options.localPort, "options.localPort", true);
   if (options.readableHighWaterMark !== undefined) validateInteger(options.readableHighWaterMark, "options.readableHighWaterMark", 1, 2 ** 31);
+  if (options.reuseAddress !== undefined) validateBoolean(options.reuseAddress, "options.reuseAddress");
+  if (options.ipv6Only !== undefined) validateBoolean(options.ipv6Only, "options.ipv6Only");
+  if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1, 2 ** 31);
+  if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1, 2 ** 31);
   return new UDPSocket(stack, options);
 }
 

@@ -58,10 +58,10 @@ import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
-import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
-  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
 
 /** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
@@ -70,7 +70,7 @@ const ETHERNET_HEADER = 14;
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
-export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
@@ -106,6 +106,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** The resolver options (StackOptions.dns), checked; undefined when the stack resolves no names. */
+  readonly dns: Readonly<StackDnsOptions> | undefined;
+  /** The timer functions (StackOptions.timers), for the services that run on the stack's clock. */
+  readonly timers: StackTimers;
   /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
   readonly addressConflicts: string[] = [];
   /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
@@ -149,8 +153,11 @@ export class Stack {
     this.name = options.name ?? "stack";
     this.addresses = local.texts;
     this.#now = options.now ?? (() => performance.now());
-    this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
+    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.#timer = new DeadlineTimer(this.timers, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
+    // A copy: options changed after createStack do not reach the resolver.
+    this.dns = options.dns && Object.freeze({ ...options.dns, ...(options.dns.servers && { servers: [...options.dns.servers] }) });
     this.#udp = new UdpSockets({
       engine,
       local,
@@ -163,9 +170,11 @@ export class Stack {
         return link === undefined ? 0 : link.mtu || DEFAULT_MTU;
       },
       interfaceOf: (link) => this.#routing.links.findIndex((l) => l.link === link),
+      interfaceMtu: (ifIndex) => this.#routing.links[ifIndex]?.mtu || DEFAULT_MTU,
       countNoRoute: () => {
         this.stackCounters.noRoute++;
       },
+      hold: (holder, holds) => this.#lifetime.hold(holder, holds),
     });
   }
 

@@ -36,6 +36,7 @@ export interface OpenUdpOptions {
   localPort?: number;
   /** Connect at once to this peer (with remotePort): datagrams from elsewhere are not taken. */
   remoteAddress?: string;
+  /** The peer's port, with remoteAddress. */
   remotePort?: number;
   /** Share the port with other sockets that ask the same (SO_REUSEADDR), e.g. several DHCP or multicast listeners. */
   reuseAddress?: boolean;
@@ -47,7 +48,9 @@ export interface OpenUdpOptions {
 export interface UdpMessage {
   /** The payload (a view of a copy: the handler's to keep). */
   data: Uint8Array;
+  /** The sender's address. */
   remoteAddress: string;
+  /** The sender's port. */
   remotePort: number;
   /** The address it was sent to: one of ours, or a broadcast or multicast address. */
   localAddress: string;
@@ -70,9 +73,11 @@ const HEADERS = { 4: 28, 6: 48 } as const;
 /** Bind attempts for a socket on both IP versions with an ephemeral port, when the second version's port is taken. */
 const DUAL_BIND_TRIES = 16;
 
-/** What a stack gives its UDP sockets (src/tcp/stack.ts implements it). */
+/** @internal What a stack gives its UDP sockets (src/tcp/stack.ts implements it). */
 export interface UdpHost {
+  /** The stack's engine. */
   readonly engine: Engine;
+  /** The stack's own addresses. */
   readonly local: LocalAddresses;
   /** Throws ERR_SOCKET_CLOSED on a closed stack. */
   checkOpen(): void;
@@ -84,8 +89,12 @@ export interface UdpHost {
   pathMtu(version: 4 | 6, bytes: Uint8Array): number;
   /** The interface index of an attached link, or -1. */
   interfaceOf(link: Link): number;
+  /** The IP MTU of interface `ifIndex`. */
+  interfaceMtu(ifIndex: number): number;
   /** Counts a datagram dropped for want of a route. */
   countNoRoute(): void;
+  /** `holder` keeps a Node process alive, or no longer does (lifetime.ts). */
+  hold(holder: object, holds: boolean): void;
 }
 
 function formatAddress(version: 4 | 6, bytes: Uint8Array): string {
@@ -128,12 +137,16 @@ class AddressText {
 export class StackUdpSocket {
   /** The bound address: one of ours, or the wildcard ("0.0.0.0", "::"; "::" for both versions). */
   readonly localAddress: string;
+  /** The bound port. */
   readonly localPort: number;
-  /** The peer when connected. */
+  /** The peer's address when connected. */
   remoteAddress: string | undefined;
+  /** The peer's port when connected. */
   remotePort: number | undefined;
   #closed = false;
+  #refed = true;
   #onError: ((error: TcpwasmError) => void) | undefined;
+  #onClose: ((error: TcpwasmError | undefined) => void) | undefined;
   readonly #sockets: UdpSockets;
   /** Engine socket ids by IP version (0: none). */
   readonly #ids: { 4: number; 6: number };
@@ -252,7 +265,7 @@ export class StackUdpSocket {
       mtu = this.#pathMtu;
     } else {
       source = this.#bound[version] ?? this.#sockets.sourceFor(version, dest.bytes);
-      mtu = mac ? 1500 : this.#sockets.host.pathMtu(version, dest.bytes);
+      mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
       // Remembered only for a routed path: a link attached later may route what had no route.
       if (!mac && mtu !== 0) {
         this.#pathFor = dest;
@@ -267,10 +280,7 @@ export class StackUdpSocket {
     if (data.length + HEADERS[version] > mtu) {
       throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the path's MTU of ${mtu} (${HEADERS[version]} bytes of headers; fragments are not sent)`);
     }
-    return this.#sockets.queue({
-      socketId: id, ipVersion: version, source, destination: dest.bytes, destinationPort: destPort, payload: data,
-      ifIndex: mac ? this.#ifIndex : undefined, mac,
-    });
+    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac);
   }
 
   /** Sets the handler for ICMP errors about this socket's datagrams (ECONNREFUSED, connected sockets only). */
@@ -279,11 +289,39 @@ export class StackUdpSocket {
     this.#onError = handler;
   }
 
+  /**
+   * Sets the handler called once when the socket closes: by close() (no error) or because the stack
+   * closed (ERR_SOCKET_CLOSED).
+   */
+  onClose(handler: (error: TcpwasmError | undefined) => void): void {
+    validateFunction(handler, "handler");
+    this.#onClose = handler;
+  }
+
   /** Closes the socket: its port is free again. A second call does nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#sockets.forget(this);
+    this.#sockets.host.hold(this, false);
+    this.#onClose?.(undefined);
+  }
+
+  /** An open socket keeps a Node process alive, as node:dgram's do (the default). */
+  ref(): void {
+    this.#refed = true;
+    if (!this.#closed) this.#sockets.host.hold(this, true);
+  }
+
+  /** The socket no longer keeps a Node process alive. */
+  unref(): void {
+    this.#refed = false;
+    this.#sockets.host.hold(this, false);
+  }
+
+  /** Whether the socket keeps a Node process alive (ref, the default, or unref). */
+  get refed(): boolean {
+    return this.#refed;
   }
 
   /** @internal An ICMP error for engine socket `id`. */
@@ -293,7 +331,9 @@ export class StackUdpSocket {
 
   /** @internal The stack closed. */
   markClosed(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#onClose?.(new TcpwasmError("ERR_SOCKET_CLOSED", "the stack was closed"));
   }
 
   #checkOpen(): void {
@@ -314,11 +354,6 @@ export class UdpSockets {
 
   get engine(): Engine {
     return this.host.engine;
-  }
-
-  /** Sockets open now. */
-  get size(): number {
-    return new Set(this.#byId.values()).size;
   }
 
   /**
@@ -344,6 +379,8 @@ export class UdpSockets {
     if (o.link !== undefined) {
       ifIndex = this.host.interfaceOf(o.link);
       if (ifIndex < 0) invalidValue("options.link", o.link, "must be a link attached to this stack");
+      // Frames to a named MAC need Ethernet framing on that link.
+      if (o.link.framing !== "ethernet") invalidValue("options.link", o.link, 'must be an Ethernet link (framing "ethernet")');
     }
     this.host.checkOpen();
     const wildcard = local !== undefined && local.bytes.every((b) => b === 0);
@@ -365,6 +402,7 @@ export class UdpSockets {
     const socket = new StackUdpSocket(this, ids, { 4: versions[0] === 4 ? bound : undefined, 6: versions[0] === 6 ? bound : undefined },
       localText, port, ifIndex, onMessage);
     for (const id of socket.ids) this.#byId.set(id, socket);
+    this.host.hold(socket, true);
     if (remote) {
       try {
         socket.connect(o.remoteAddress!, o.remotePort!);
@@ -402,11 +440,13 @@ export class UdpSockets {
   }
 
   /** @internal Queues one datagram in the engine's send region (flushing it first when full). */
-  queue(d: Parameters<Engine["udpQueue"]>[0]): boolean {
-    if (!this.engine.udpQueue(d)) {
+  queue(id: number, version: 4 | 6, source: Uint8Array, destination: Uint8Array, port: number, data: Uint8Array, ifIndex: number,
+    mac: Uint8Array | undefined): boolean {
+    const e = this.engine;
+    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
       this.host.flushNow();
-      if (!this.engine.udpQueue(d)) {
-        throw new TcpwasmError("EMSGSIZE", `a datagram of ${d.payload.length} bytes does not fit the engine's UDP send region`);
+      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+        throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the engine's UDP send region`);
       }
     }
     this.host.wantOutput();
@@ -467,8 +507,9 @@ export class UdpSockets {
 
   /** @internal The stack closed: every socket is closed, without an error. */
   closeAll(): void {
-    for (const socket of new Set(this.#byId.values())) {
-      socket.markClosed();
+    const sockets = new Set(this.#byId.values());
+    this.#byId.clear();
+    for (const socket of sockets) {
       for (const id of socket.ids) {
         try {
           this.engine.udpClose(id);
@@ -476,7 +517,11 @@ export class UdpSockets {
           // Already gone.
         }
       }
+      try {
+        socket.markClosed();
+      } catch (error) {
+        reportHandlerError(error);
+      }
     }
-    this.#byId.clear();
   }
 }

@@ -298,8 +298,8 @@ describe("send", () => {
     const e = await engine();
     const s = bind(e, undefined, 4000);
     const s6 = bind(e, undefined, 4000, { version: 6 });
-    expect(e.udpQueue({ socketId: s, ipVersion: 4, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload: text("hello") })).toBe(true);
-    expect(e.udpQueue({ socketId: s6, ipVersion: 6, source: bytesOf(US6), destination: bytesOf(PEER6), destinationPort: 53, payload: text("") })).toBe(true);
+    expect(e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("hello"))).toBe(true);
+    expect(e.udpQueue(s6, 6, bytesOf(US6), bytesOf(PEER6), 53, text(""))).toBe(true);
     expect(e.udpFlush(() => {})).toBe(2);
     const out = takeOutput(e, 0).map(readPacket);
     expect(out).toEqual([
@@ -314,10 +314,9 @@ describe("send", () => {
     const s = bind(e, undefined, 4000);
     const gone = bind(e, undefined, 4001);
     e.udpClose(gone);
-    const d = { ipVersion: 4 as const, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload: text("x") };
-    e.udpQueue({ ...d, socketId: gone });
-    e.udpQueue({ ...d, socketId: s, ipVersion: 6, source: bytesOf(US6), destination: bytesOf(PEER6) });
-    e.udpQueue({ ...d, socketId: s });
+    e.udpQueue(gone, 4, bytesOf(US), bytesOf(PEER), 53, text("x"));
+    e.udpQueue(s, 6, bytesOf(US6), bytesOf(PEER6), 53, text("x"));
+    e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("x"));
     e.udpFlush(() => {});
     expect(takeOutput(e, 0).map(readPacket).map((p) => p.srcPort)).toEqual([4000]);
     expect(e.udpCounters()).toMatchObject({ udpSendInvalid: 2, udpDatagramsOut: 1 });
@@ -330,7 +329,7 @@ describe("send", () => {
     let drains = 0;
     for (let i = 0; i < 100; i++) {
       const payload = new Uint8Array(400).fill(i);
-      expect(e.udpQueue({ socketId: s, ipVersion: 4, source: bytesOf(US), destination: bytesOf(PEER), destinationPort: 53, payload })).toBe(true);
+      expect(e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, payload)).toBe(true);
     }
     e.udpFlush(() => {
       drains++;
@@ -340,4 +339,87 @@ describe("send", () => {
     expect(sent).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(drains).toBeGreaterThan(3);
   });
+});
+
+describe("fuzz: the UDP receive path", () => {
+  it("1,000,000 mutated datagrams and ICMP errors to bound, connected and shared sockets: zero traps, memory unchanged", async () => {
+    const { Prng } = await import("../../src/core/prng.js");
+    const { checksumRef, onesSumRef, pseudoHeaderSumV4Ref, pseudoHeaderSumV6Ref, finishChecksumRef } = await import("../fixtures/checksum-reference.js");
+    const e = await engine({ udpUnreachableRate: 1000, udpUnreachableBurst: 100 });
+    bind(e, undefined, 53);
+    bind(e, US, 54);
+    const c = bind(e, undefined, 55);
+    e.udpConnect(c, bytesOf(PEER), 53);
+    bind(e, undefined, 67, { reuse: true });
+    bind(e, undefined, 67, { reuse: true });
+    bind(e, undefined, 53, { version: 6 });
+    const c6 = bind(e, US6, 55);
+    e.udpConnect(c6, bytesOf(PEER6), 53);
+    const seeds = [
+      udpPacket({ src: PEER, dst: US, srcPort: 53, dstPort: 55, payload: "a query of some length" }),
+      udpPacket({ src: PEER, dst: US, srcPort: 1, dstPort: 54, payload: "", checksum: "zero" }),
+      udpPacket({ src: "0.0.0.0", dst: "255.255.255.255", srcPort: 68, dstPort: 67, payload: new Uint8Array(300) }),
+      udpPacket({ src: PEER6, dst: US6, srcPort: 53, dstPort: 55, payload: "six" }),
+      udpPacket({ src: PEER, dst: US, srcPort: 9, dstPort: 9999, payload: "closed" }),
+      portUnreachable(PEER, US, udpPacket({ src: US, dst: PEER, srcPort: 55, dstPort: 53, payload: "q" })),
+      portUnreachable(PEER6, US6, udpPacket({ src: US6, dst: PEER6, srcPort: 55, dstPort: 53, payload: "q" })),
+    ];
+    const rng = new Prng(0x5eed);
+    const r = (n: number) => rng.nextU32() % n;
+    /** Redoes the IPv4 header checksum and the UDP or ICMP checksum, so the mutation reaches past them. */
+    const fix = (p: Uint8Array) => {
+      const v = p[0]! >> 4;
+      const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+      if (v === 4 && p.length >= 20) {
+        dv.setUint16(10, 0);
+        dv.setUint16(10, checksumRef(p.subarray(0, 20)));
+        if (p[9] === 17 && p.length >= 28) {
+          dv.setUint16(26, 0);
+          dv.setUint16(26, checksumRef(p.subarray(20), pseudoHeaderSumV4Ref(p.subarray(12, 16), p.subarray(16, 20), 17, p.length - 20)) || 0xffff);
+        } else if (p[9] === 1 && p.length >= 24) {
+          dv.setUint16(22, 0);
+          dv.setUint16(22, checksumRef(p.subarray(20)));
+        }
+      } else if (v === 6 && p.length >= 48) {
+        const at = p[6] === 17 ? 46 : 42;
+        dv.setUint16(at, 0);
+        const sum = finishChecksumRef(onesSumRef(p.subarray(40), pseudoHeaderSumV6Ref(p.subarray(8, 24), p.subarray(24, 40), p[6]!, p.length - 40)));
+        dv.setUint16(at, sum || 0xffff);
+      }
+    };
+    const before = e.memoryInUse();
+    const total = 1_000_000;
+    const batch: Uint8Array[] = [];
+    let received = 0;
+    for (let i = 0; i < total; i++) {
+      const seed = seeds[r(seeds.length)]!;
+      let p: Uint8Array;
+      const cut = r(8);
+      if (cut === 0) p = seed.slice(0, r(seed.length) + 1);
+      else if (cut === 1) {
+        p = new Uint8Array(seed.length + 1 + r(64));
+        p.set(seed);
+      } else p = seed.slice();
+      for (let k = r(4) + 1; k > 0; k--) p[r(p.length)] = rng.nextU32() & 0xff;
+      if (r(3) !== 0) fix(p);
+      batch.push(p);
+      if (batch.length === 2000) {
+        e.input(batch, i / 1000);
+        batch.length = 0;
+        takeOutput(e, i / 1000);
+        takeEvents(e);
+        received += e.udpReceive(() => {});
+      }
+    }
+    e.input(batch, total / 1000);
+    takeOutput(e, total / 1000);
+    received += e.udpReceive(() => {});
+    const counters = e.udpCounters();
+    expect(counters.udpDelivered).toBe(received);
+    expect(counters.udpDatagramsIn).toBeLessThanOrEqual(total);
+    expect(counters.udpDelivered).toBeGreaterThan(total / 10);
+    expect(counters.udpBadChecksum + counters.udpBadLength + counters.udpBadTruncated).toBeGreaterThan(total / 10);
+    expect(counters.udpIcmpUnreachableIn).toBeGreaterThan(0);
+    expect(e.memoryInUse()).toBe(before);
+  }, 300_000);
 });

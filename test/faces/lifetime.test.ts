@@ -134,4 +134,16 @@ ${calls}
     expect((await runChild("listen-unref", body("server.unref();"), "listening", GRACE_MS)).exit).toBe(0);
     expect((await runChild("listen-reref", body("server.unref(); server.ref();"), "listening", 1500)).exit).toBe("running");
   });
+
+  it("a bound dgram socket keeps the process alive until unref() or close(), as node:dgram's", async () => {
+    const body = (calls: string) => `
+const { bindDgram } = await import("./tcpwasm-node.js");
+const s = bindDgram(b).createSocket("udp4");
+s.bind(53, "10.0.0.2", () => console.log("bound"));
+${calls}
+`;
+    expect((await runChild("dgram", body(""), "bound", 1500)).exit).toBe("running");
+    expect((await runChild("dgram-unref", body("s.unref();"), "bound", GRACE_MS)).exit).toBe(0);
+    expect((await runChild("dgram-close", body("s.on('listening', () => s.close());"), "bound", GRACE_MS)).exit).toBe(0);
+  });
 });

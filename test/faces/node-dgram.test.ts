@@ -174,6 +174,44 @@ describe("tcpwasm's dgram only", () => {
     s.close();
   });
 
+  it("closing the stack closes its dgram sockets: 'close', then ERR_SOCKET_DGRAM_NOT_RUNNING", async () => {
+    const p = await StackPair.create({ clock: "real", flavor: "auto" });
+    const s = bindDgram(p.a).createSocket("udp4");
+    s.bind(0, "10.0.0.1");
+    await once(s, "listening");
+    const closed = once(s, "close");
+    p.a.close();
+    await closed;
+    expect(code(() => s.send("x", 1, "10.0.0.2"))).toBe("ERR_SOCKET_DGRAM_NOT_RUNNING");
+    p.close();
+  });
+
+  it("a udp6 socket on \"::\" takes IPv4 too, shown IPv4-mapped, and answers that way; ipv6Only keeps it to IPv6", async () => {
+    const server = bindDgram(pair.b).createSocket("udp6");
+    server.on("message", (m, r) => server.send(m, r.port, r.address));
+    server.bind(0);
+    await once(server, "listening");
+    expect(server.address()).toMatchObject({ address: "::", family: "IPv6" });
+    const port = server.address().port;
+    const client = bindDgram(pair.a).createSocket("udp4");
+    const heard = once(server, "message") as Promise<[Buffer, { address: string; family: string }]>;
+    client.send("four", port, "10.0.0.2");
+    const [, rinfo] = await heard;
+    expect([rinfo.address, rinfo.family]).toEqual(["::ffff:10.0.0.1", "IPv6"]);
+    const [echo, from] = (await once(client, "message")) as [Buffer, { address: string }];
+    expect([echo.toString(), from.address]).toEqual(["four", "10.0.0.2"]);
+    const only6 = bindDgram(pair.b).createSocket({ type: "udp6", ipv6Only: true });
+    only6.bind(0);
+    await once(only6, "listening");
+    const probe = bindDgram(pair.a).createSocket("udp4");
+    probe.connect(only6.address().port, "10.0.0.2");
+    await once(probe, "connect");
+    probe.send("not for a v6-only socket");
+    const [err] = (await once(probe, "error")) as [NodeJS.ErrnoException];
+    expect(err.code).toBe("ECONNREFUSED");
+    for (const s of [server, client, only6, probe]) s.close();
+  });
+
   it("udp6 sockets speak IPv6; ref/unref return the socket", async () => {
     const server = bindDgram(pair.b).createSocket("udp6");
     server.bind(0, "fd00::2");

@@ -120,6 +120,17 @@ describe("UDPSocket (Direct Sockets shape)", () => {
     pair.close();
   });
 
+  it("closing the stack closes its UDP sockets: closed rejects with ERR_SOCKET_CLOSED", async () => {
+    const pair = await StackPair.create();
+    const socket = pair.a.openUDPSocket({ localAddress: "0.0.0.0", localPort: 5000, sendBufferSize: 65536, receiveBufferSize: 65536, ipv6Only: false });
+    const { readable } = await pair.wait(socket.opened, "opened");
+    const reading = readable.getReader().read();
+    pair.a.close();
+    await expect(socket.closed).rejects.toMatchObject({ code: "ERR_SOCKET_CLOSED" });
+    await expect(reading).rejects.toMatchObject({ code: "ERR_SOCKET_CLOSED" });
+    pair.close();
+  });
+
   it("API misuse throws at once with Node's codes; a bad message errors the write", async () => {
     const pair = await StackPair.create();
     const s = pair.a;

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Stack, UdpMessage } from "../../src/tcp/stack.js";
 import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { thrownCode } from "../fixtures/thrown.js";
+import { udpPacket } from "../fixtures/udp-packets.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -83,6 +84,21 @@ describe("UDP between two stacks", () => {
     expect(thrownCode(() => pair.a.openUdp({ localPort: 70000 }, () => {}))).toBe("ERR_OUT_OF_RANGE");
     pair.close();
     expect(thrownCode(() => pair.a.openUdp({}, () => {}))).toBe("ERR_SOCKET_CLOSED");
+  });
+
+  it("onClose: once, without an error from close(), with ERR_SOCKET_CLOSED when the stack closes", async () => {
+    const pair = await StackPair.create();
+    const closes: Array<string | undefined> = [];
+    const a = pair.a.openUdp({}, () => {});
+    const b = pair.a.openUdp({}, () => {});
+    a.onClose((e) => closes.push(e?.code));
+    b.onClose((e) => closes.push(e?.code));
+    a.close();
+    a.close();
+    pair.a.close();
+    expect(closes).toEqual([undefined, "ERR_SOCKET_CLOSED"]);
+    expect(b.closed).toBe(true);
+    pair.close();
   });
 
   it("EMSGSIZE for a datagram larger than one packet on the link (no fragments); the link's MTU decides", async () => {
@@ -170,6 +186,97 @@ describe("UDP loopback", () => {
     const sock = stack.openUdp({}, () => {});
     expect(sock.send(enc("x"), "192.0.2.1", 7)).toBe(false);
     expect(stack.counters().noRoute).toBe(1);
+    net.close();
+  });
+});
+
+describe("UDP frames to a named MAC (broadcast, DHCP replies)", () => {
+  it("send(..., { mac }) on a socket opened with an Ethernet link leaves as a frame to that MAC, without neighbour resolution", async () => {
+    const net = new VirtualNet();
+    const stack = await net.stack({ addresses: ["10.0.2.2/24"], name: "gateway" });
+    const [link, peer] = net.linkPair({ framing: "ethernet" });
+    const frames: Uint8Array[] = [];
+    peer.onReceive((batch) => {
+      for (const f of batch) frames.push(f.slice());
+    });
+    stack.attach(link, { mac: "02:00:00:00:00:02" });
+    await net.advance(10);
+    frames.length = 0;
+    const heard: UdpMessage[] = [];
+    const sock = stack.openUdp({ localPort: 67, localAddress: "0.0.0.0", link }, (m) => heard.push(m));
+    // A DHCPDISCOVER-like broadcast from a client with no address yet reaches the socket, flagged.
+    const discover = udpPacket({ src: "0.0.0.0", dst: "255.255.255.255", srcPort: 68, dstPort: 67, payload: "discover" });
+    const frame = new Uint8Array(14 + discover.length);
+    frame.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x15, 0x08, 0x00]);
+    frame.set(discover, 14);
+    peer.send([frame]);
+    await net.runUntil(() => heard.length === 1, "the broadcast");
+    expect(heard[0]).toMatchObject({ remoteAddress: "0.0.0.0", remotePort: 68, localAddress: "255.255.255.255", broadcast: true });
+    expect(dec(heard[0]!.data)).toBe("discover");
+    expect(sock.send(enc("offer"), "255.255.255.255", 68, { mac: "ff:ff:ff:ff:ff:ff" })).toBe(true);
+    expect(sock.send(enc("ack"), "10.0.2.15", 68, { mac: "02:00:00:00:00:15" })).toBe(true);
+    await net.runUntil(() => frames.length >= 2, "two frames");
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+    const udp = frames.filter((f) => f[12] === 0x08 && f[13] === 0x00 && f[14 + 9] === 17);
+    expect(udp.map((f) => [hex(f.subarray(0, 6)), hex(f.subarray(6, 12)), f.subarray(14 + 16, 14 + 20).join("."),
+      (f[14 + 22]! << 8) | f[14 + 23]!, dec(f.subarray(14 + 28, 14 + 28 + ((f[14 + 24]! << 8) | f[14 + 25]!) - 8))])).toEqual([
+      ["ff:ff:ff:ff:ff:ff", "02:00:00:00:00:02", "255.255.255.255", 68, "offer"],
+      ["02:00:00:00:00:15", "02:00:00:00:00:02", "10.0.2.15", 68, "ack"],
+    ]);
+    // No ARP request for 10.0.2.15: the frame went to the MAC it was given.
+    expect(frames.filter((f) => f[12] === 0x08 && f[13] === 0x06)).toEqual([]);
+    // A raw-IP link or one not attached cannot carry frames.
+    const [ipLink] = net.linkPair();
+    stack.attach(ipLink);
+    expect(thrownCode(() => stack.openUdp({ link: ipLink }, () => {}))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => stack.openUdp({ link: net.linkPair({ framing: "ethernet" })[0] }, () => {}))).toBe("ERR_INVALID_ARG_VALUE");
+    // Without a link the socket cannot name a MAC.
+    const plain = stack.openUdp({}, () => {});
+    expect(thrownCode(() => plain.send(enc("x"), "255.255.255.255", 68, { mac: "ff:ff:ff:ff:ff:ff" }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(thrownCode(() => sock.send(enc("x"), "255.255.255.255", 68, { mac: "ff:ff" }))).toBe("ERR_INVALID_ARG_VALUE");
+    net.close();
+  });
+});
+
+describe("UDP on an Ethernet link: what may not be answered (RFC 1122 3.2.2)", () => {
+  it("a directed broadcast reaches wildcard sockets flagged; a closed port hit by a directed broadcast or a link-layer broadcast frame gets no ICMP error, a unicast one does", async () => {
+    const net = new VirtualNet();
+    const stack = await net.stack({ addresses: ["10.0.2.2/24"], name: "gateway" });
+    const [link, peer] = net.linkPair({ framing: "ethernet" });
+    const frames: Uint8Array[] = [];
+    peer.onReceive((batch) => {
+      for (const f of batch) frames.push(f.slice());
+    });
+    stack.attach(link, { mac: "02:00:00:00:00:02" });
+    await net.advance(10);
+    const heard: UdpMessage[] = [];
+    stack.openUdp({ localPort: 7, localAddress: "0.0.0.0" }, (m) => heard.push(m));
+    const frame = (dstMac: number[], packet: Uint8Array) => {
+      const f = new Uint8Array(14 + packet.length);
+      f.set([...dstMac, 0x02, 0, 0, 0, 0, 0x15, 0x08, 0x00]);
+      f.set(packet, 14);
+      return f;
+    };
+    const BCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const US = [0x02, 0, 0, 0, 0, 0x02];
+    peer.send([frame(US, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 7, payload: "hello" }))]);
+    await net.runUntil(() => heard.length === 1, "the unicast");
+    frames.length = 0;
+    peer.send([
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.255", srcPort: 1, dstPort: 7, payload: "directed" })),
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.255", srcPort: 1, dstPort: 9, payload: "closed, directed" })),
+      frame(BCAST, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 9, payload: "closed, link broadcast" })),
+    ]);
+    await net.runUntil(() => heard.length === 2, "the directed broadcast");
+    await net.advance(100);
+    expect(heard[1]).toMatchObject({ localAddress: "10.0.2.255", broadcast: true });
+    expect(frames.filter((f) => f[14 + 9] === 1)).toEqual([]);
+    expect(stack.counters()).toMatchObject({ udpNoPort: 2, udpUnreachableSuppressed: 2, udpUnreachableSent: 0 });
+    // The same closed port, unicast in a unicast frame: answered.
+    peer.send([frame(US, udpPacket({ src: "10.0.2.15", dst: "10.0.2.2", srcPort: 1, dstPort: 9, payload: "closed" }))]);
+    await net.advance(100);
+    // (It waits for ARP: the peer here answers none.)
+    expect(stack.counters()).toMatchObject({ udpNoPort: 3, udpUnreachableSuppressed: 2, udpUnreachableSent: 1 });
     net.close();
   });
 });
