@@ -243,6 +243,18 @@ describe("Ethernet link", () => {
     expect(probes).toHaveLength(0);
   });
 
+  it("an Ethernet link costs an idle stack no WebAssembly memory beyond a raw-IP link's (cache and pending pool fit)", async () => {
+    const sizes: number[] = [];
+    for (const framing of ["ip", "ethernet"] as const) {
+      const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
+      stack.attach(createMemoryLinkPair({ framing })[0]);
+      sizes.push(stack.engine.memory.u8.buffer.byteLength);
+      if (framing === "ethernet") expect(stack.engine.neighbours()).toEqual({ entries: 0, capacity: 1024, bytesPerEntry: 52 });
+      stack.close();
+    }
+    expect(sizes[1]).toBe(sizes[0]);
+  });
+
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
     const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
     const code = (f: () => void) => {
