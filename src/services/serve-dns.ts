@@ -20,6 +20,12 @@ export interface ServeDnsOptions extends DnsResponderOptions {
   maxTcpConnections?: number;
   /** A TCP connection with no query for this long is closed, ms (RFC 7766 6.2.3). Default 10,000. */
   tcpIdleMs?: number;
+  /**
+   * Queries being answered at once (waiting for `lookup`), UDP and TCP together; one more is dropped
+   * unanswered and counted in `overloaded`, so a flood of queries for names that look up slowly holds
+   * bounded memory (the client asks again, RFC 1035 4.2.1). Default 1024.
+   */
+  maxPendingQueries?: number;
 }
 
 /** What a DNS service has seen: the responder's counters and the transport's own. */
@@ -32,6 +38,8 @@ export interface DnsServiceCounters extends DnsResponderCounters {
   tcpConnections: number;
   /** TCP connections reset: over maxTcpConnections, or a client not reading its answers. */
   tcpRefused: number;
+  /** Queries dropped unanswered because maxPendingQueries were already being answered. */
+  overloaded: number;
   /** UDP answers the stack could not send: no route (counted there too), or larger than the path's MTU. */
   udpUnsent: number;
 }
@@ -44,7 +52,7 @@ export interface DnsService {
   close(): void;
 }
 
-const KNOWN: ReadonlySet<string> = new Set(["lookup", "names", "ttl", "maxUdp", "address", "port", "maxTcpConnections", "tcpIdleMs"]);
+const KNOWN: ReadonlySet<string> = new Set(["lookup", "names", "ttl", "maxUdp", "address", "port", "maxTcpConnections", "tcpIdleMs", "maxPendingQueries"]);
 
 /**
  * Answers DNS on `stack`'s UDP and TCP port 53 (options.port) with a responder made from `options`.
@@ -55,19 +63,30 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
   if (!(stack instanceof Stack)) invalidType("stack", "an instance of Stack (from createStack)", stack);
   const o = optionsObject(options, "options");
   validateKnownKeys(o as Record<string, unknown>, "options", KNOWN);
-  const { address, port = 53, maxTcpConnections = 64, tcpIdleMs = 10_000, ...responderOptions } = o;
+  const { address, port = 53, maxTcpConnections = 64, tcpIdleMs = 10_000, maxPendingQueries = 1024, ...responderOptions } = o;
   if (address !== undefined) validateAddress(address, "options.address");
   validateInteger(port, "options.port", 1, 65535);
   validateInteger(maxTcpConnections, "options.maxTcpConnections", 0, 1 << 20);
   validateInteger(tcpIdleMs, "options.tcpIdleMs", 1, 0x7fff_ffff);
+  validateInteger(maxPendingQueries, "options.maxPendingQueries", 1, 1 << 20);
   const responder = createDnsResponder(responderOptions);
-  const own = { udpQueries: 0, tcpQueries: 0, tcpConnections: 0, tcpRefused: 0, udpUnsent: 0 };
+  const own = { udpQueries: 0, tcpQueries: 0, tcpConnections: 0, tcpRefused: 0, overloaded: 0, udpUnsent: 0 };
+  /** Queries of both transports waiting for their answer (maxPendingQueries bounds them). */
+  let answering = 0;
+  const answer = (query: Uint8Array, tcp: boolean): Promise<Uint8Array | null> | null => {
+    if (answering >= maxPendingQueries) {
+      own.overloaded++;
+      return null;
+    }
+    answering++;
+    return responder.handle(query, { tcp }).finally(() => answering--);
+  };
   let closed = false;
   const connections = new Set<StackConnection>();
 
   const udp: StackUdpSocket = stack.openUdp({ localAddress: address, localPort: port }, (m) => {
     own.udpQueries++;
-    responder.handle(m.data).then((reply) => {
+    answer(m.data, false)?.then((reply) => {
       if (reply === null || closed || udp.closed) return;
       try {
         // From the address the query went to (a gateway answers for any address its guests ask).
@@ -117,8 +136,10 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
       arm();
       for (const query of reader.push(chunk)) {
         own.tcpQueries++;
+        const answered = answer(query, true);
+        if (!answered) continue;
         pending++;
-        responder.handle(query, { tcp: true }).then((reply) => {
+        answered.then((reply) => {
           pending--;
           if (reply !== null && !closed && !conn.isClosed && !ending) {
             const framed = frameDnsTcp(reply);

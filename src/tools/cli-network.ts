@@ -9,6 +9,8 @@ import { nameLabels } from "../net/dns-message.js";
 import type { DnsLookup } from "../net/dns-responder.js";
 import type { Link } from "../net/link.js";
 import { createUdpLink } from "../net/udp-link.js";
+import { serveDhcp } from "../services/serve-dhcp.js";
+import { serveDns } from "../services/serve-dns.js";
 import { createStack, type Stack } from "../tcp/stack.js";
 import { UsageError } from "./cli-usage.js";
 import { recordLink } from "./pcap.js";
@@ -162,30 +164,45 @@ export function planNetwork(values: NetworkValues): NetworkPlan {
 
 /** How long one name may take to resolve before the guest is answered SERVFAIL. */
 const LOOKUP_TIMEOUT_MS = 5000;
+/**
+ * Queries answered at once (serveDns maxPendingQueries; past it a query is dropped and counted).
+ * getaddrinfo runs on libuv's four-thread pool: a guest asking for random names faster than they
+ * resolve would otherwise queue a thousand lookups there and stall every other use of the pool.
+ */
+const MAX_PENDING_QUERIES = 64;
+
+/** getaddrinfo's "no such name" (EAI_NONAME) and "no address" (EAI_NODATA), as Node reports them. */
+const notFound = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOTFOUND" || code === "ENODATA";
+};
+
+/** One getaddrinfo call, rejected after LOOKUP_TIMEOUT_MS. */
+function boundedLookup(name: string, family: 0 | 4 | 6): Promise<{ address: string }[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lookup of ${name} took over ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
+  });
+  return Promise.race([lookup(name, { family, all: true }), timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Resolves a guest's query the way this machine resolves names: Node's dns.promises.lookup
- * (getaddrinfo: /etc/hosts, then the configured DNS servers).
+ * (getaddrinfo: /etc/hosts, then the configured DNS servers). A rejection is answered SERVFAIL.
  */
 export const lookupThroughNode: DnsLookup = async (name, type) => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bounded = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`lookup of ${name} timed out`)), LOOKUP_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
   try {
-    const found = await bounded(lookup(name, { family: type === "A" ? 4 : 6, all: true }));
-    return found.map((a) => a.address);
+    return (await boundedLookup(name, type === "A" ? 4 : 6)).map((a) => a.address);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOTFOUND" && code !== "ENODATA") throw err;
+    if (!notFound(err)) throw err;
   }
   // getaddrinfo reports a name without addresses of one family like a name that does not exist; a
   // lookup of any family tells NODATA (RFC 2308 2.2) from NXDOMAIN (2.1).
   try {
-    await bounded(lookup(name, { all: true }));
+    await boundedLookup(name, 0);
     return [];
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOTFOUND" || code === "ENODATA") return null;
+    if (notFound(err)) return null;
     throw err;
   }
 };
@@ -224,6 +241,17 @@ export async function openNetwork(plan: NetworkPlan, name: string): Promise<Open
     stack = await createStack({ addresses: plan.addresses, name });
     // RFC 4861 6.2: a router advertises the prefixes of its addresses; the guest's only router is us.
     stack.attach(link, plan.tap ? { mac: plan.mac, router: plan.v6 !== undefined } : undefined);
+    if (plan.dhcp) {
+      services.push(serveDhcp(stack, {
+        link,
+        serverAddress: plan.dhcp.serverAddress,
+        pool: plan.dhcp.pool,
+        subnet: plan.dhcp.subnet,
+        routers: [plan.dhcp.serverAddress],
+        dnsServers: plan.dns ? [plan.dhcp.serverAddress] : [],
+      }));
+    }
+    if (plan.dns) services.push(serveDns(stack, { names: plan.dns.names, lookup: lookupThroughNode, maxPendingQueries: MAX_PENDING_QUERIES }));
   } catch (err) {
     for (const s of services) s.close();
     stack?.close();

@@ -249,6 +249,7 @@ const rows: Row[] = [
   { entry: "serveDns(null)", call: () => serveDns(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
   { entry: "serveDns(stack, { port: 0 })", call: (e) => serveDns(e.b, { port: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.port" },
   { entry: "serveDns(stack, { lookup: 42 })", call: (e) => serveDns(e.b, { port: 5353, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup" },
+  { entry: "serveDns(stack, { maxPendingQueries: 0 })", call: (e) => serveDns(e.b, { maxPendingQueries: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.maxPendingQueries" },
   { entry: "serveDns(stack, { adress }) (a typo)", call: (e) => serveDns(e.b, { adress: B } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.adress" },
   { entry: "serveDns on a TCP port in use", call: (e) => serveDns(e.b, { port: ECHO_PORT }), how: "throw", code: "EADDRINUSE", names: String(ECHO_PORT) },
 

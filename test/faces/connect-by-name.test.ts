@@ -10,6 +10,7 @@ import { bindNet, type Socket } from "../../src/faces/node-net.js";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { ResolveError, resolveHost } from "../../src/services/resolve-host.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
+import { webEcho } from "../fixtures/stack-util.js";
 
 const PORT = 7;
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
@@ -64,21 +65,9 @@ async function table(name: string, family: 0 | 4 | 6): Promise<string[]> {
   return all.filter((a) => family === 0 || (family === 6) === a.includes(":"));
 }
 
-/** Sends `message` over a Web face socket and reads the echo to its end. */
-async function webEcho(e: Env, hostname: string, message: string, options: { localAddress?: string } = {}) {
-  const socket = e.client.connect({ hostname, port: PORT, ...options });
-  const info = await e.net.wait(socket.opened, "opened");
-  const w = info.writable.getWriter();
-  await e.net.wait(w.write(bytes(message)), "write");
-  await e.net.wait(w.close(), "close");
-  let got = "";
-  const reader = info.readable.getReader();
-  for (;;) {
-    const r = await e.net.wait(reader.read(), "read");
-    if (r.done) break;
-    got += text(r.value);
-  }
-  return { info, got };
+/** Sends `message` over a Web face socket to `hostname` and reads the echo to its end. */
+function webEchoTo(e: Env, hostname: string, message: string, options: { localAddress?: string } = {}) {
+  return webEcho(e.net, e.client, { hostname, port: PORT, ...options }, message);
 }
 
 async function rejection(p: Promise<unknown>, net: VirtualNet): Promise<TcpwasmError> {
@@ -93,7 +82,7 @@ async function rejection(p: Promise<unknown>, net: VirtualNet): Promise<TcpwasmE
 describe("Web face: connect({ hostname }) with a name", () => {
   it("resolves the name with the stack's resolve function and connects to its first address", async () => {
     const e = await env(table);
-    const { info, got } = await webEcho(e, "server.test", "by name");
+    const { info, got } = await webEchoTo(e, "server.test", "by name");
     expect(got).toBe("by name");
     expect(e.asked).toEqual([["server.test", 0]]);
     expect([info.remoteAddress, info.remotePort, info.localAddress]).toEqual(["10.0.0.2", PORT, "10.0.0.1"]);
@@ -101,7 +90,7 @@ describe("Web face: connect({ hostname }) with a name", () => {
 
   it("asks for the family of localAddress, and reaches the name over IPv6", async () => {
     const e = await env(table);
-    const { info, got } = await webEcho(e, "server.test", "six", { localAddress: "fd00::1" });
+    const { info, got } = await webEchoTo(e, "server.test", "six", { localAddress: "fd00::1" });
     expect(got).toBe("six");
     expect(e.asked).toEqual([["server.test", 6]]);
     expect(info.remoteAddress).toBe("fd00::2");
@@ -109,13 +98,13 @@ describe("Web face: connect({ hostname }) with a name", () => {
 
   it("never asks the resolver for IP address text (v4, v6, bracketed v6)", async () => {
     const e = await env(table);
-    for (const hostname of ["10.0.0.2", "fd00::2", "[fd00::2]"]) expect((await webEcho(e, hostname, hostname)).got).toBe(hostname);
+    for (const hostname of ["10.0.0.2", "fd00::2", "[fd00::2]"]) expect((await webEchoTo(e, hostname, hostname)).got).toBe(hostname);
     expect(e.asked).toEqual([]);
   });
 
   it("'localhost' and names under it are the loopback addresses, asked of no resolver (RFC 6761 6.3)", async () => {
     const e = await env(table);
-    const { info, got } = await webEcho({ ...e, client: e.server }, "localhost", "loop");
+    const { info, got } = await webEcho(e.net, e.server, { hostname: "localhost", port: PORT }, "loop");
     expect([got, info.remoteAddress]).toEqual(["loop", "::1"]);
     expect(await e.net.wait(resolveHost(e.client, "db.localhost.", 4), "v4")).toEqual(["127.0.0.1"]);
     expect(e.asked).toEqual([]);
@@ -127,7 +116,7 @@ describe("Web face: connect({ hostname }) with a name", () => {
   it("tries the addresses in order: a refused first address gives way to the next", async () => {
     // The server listens on 10.0.0.2 only, so its IPv6 address answers the SYN with RST.
     const e = await env(async () => ["fd00::2", "10.0.0.2"], {}, "10.0.0.2");
-    const { info, got } = await webEcho(e, "two.test", "second");
+    const { info, got } = await webEchoTo(e, "two.test", "second");
     expect(got).toBe("second");
     expect(info.remoteAddress).toBe("10.0.0.2");
   });

@@ -4,7 +4,7 @@
 // no real time, and the faults are the memory link's own (seeded loss).
 import { afterEach, describe, expect, it } from "vitest";
 import "../../src/faces/web.js";
-import type { Stack } from "../../src/tcp/stack.js";
+import type { Stack, StackOptions } from "../../src/tcp/stack.js";
 import type { MemoryLinkOptions } from "../../src/net/memory-link.js";
 import { createDnsResponder, type DnsLookup } from "../../src/net/dns-responder.js";
 import { encodeDnsMessage, parseDnsMessage } from "../../src/net/dns-message.js";
@@ -13,6 +13,7 @@ import { bindNet, type Socket } from "../../src/faces/node-net.js";
 import { dnsClientCounters, resolveHost } from "../../src/services/resolve-host.js";
 import { serveDns, type DnsService } from "../../src/services/serve-dns.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
+import { webEcho } from "../fixtures/stack-util.js";
 
 const ECHO = 7;
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
@@ -58,19 +59,20 @@ async function env(servers: string[] = ["10.0.0.2"], link: Omit<MemoryLinkOption
 }
 
 async function echoByName(e: Env, hostname: string, localAddress?: string): Promise<{ remote: string; got: string }> {
-  const socket = e.client.connect({ hostname, port: ECHO, localAddress });
-  const info = await e.net.wait(socket.opened, `opened ${hostname}`);
-  const w = info.writable.getWriter();
-  await e.net.wait(w.write(new TextEncoder().encode(hostname)), "write");
-  await e.net.wait(w.close(), "close");
-  let got = "";
-  const reader = info.readable.getReader();
-  for (;;) {
-    const r = await e.net.wait(reader.read(), "read");
-    if (r.done) break;
-    got += new TextDecoder().decode(r.value);
-  }
+  const { info, got } = await webEcho(e.net, e.client, { hostname, port: ECHO, localAddress }, hostname);
   return { remote: info.remoteAddress, got };
+}
+
+/** Two IPv4 stacks over a memory link: a client (10.0.0.1) and a server (10.0.0.2), the client with `clientOptions`. */
+async function v4Pair(clientOptions: Partial<StackOptions> = {}): Promise<{ net: VirtualNet; client: Stack; server: Stack }> {
+  const net = new VirtualNet();
+  current = net;
+  const [lc, ls] = net.linkPair();
+  const client = await net.stack({ addresses: ["10.0.0.1/24"], name: "client", config: FAST, ...clientOptions });
+  const server = await net.stack({ addresses: ["10.0.0.2/24"], name: "server", config: FAST });
+  client.attach(lc);
+  server.attach(ls);
+  return { net, client, server };
 }
 
 async function failure(p: Promise<unknown>, net: VirtualNet): Promise<{ code: string; message: string }> {
@@ -185,6 +187,30 @@ describe("a client resolving over the stack's UDP from a gateway's serveDns", ()
   });
 });
 
+describe("serveDns under a flood", () => {
+  it("answers at most maxPendingQueries at once: the rest are dropped and counted, and it serves again once they are answered", async () => {
+    const { net, client, server } = await v4Pair();
+    const waiting: (() => void)[] = [];
+    const dns = serveDns(server, {
+      maxPendingQueries: 4,
+      lookup: (name) => (name.startsWith("slow") ? new Promise((resolve) => waiting.push(() => resolve(["10.0.0.9"]))) : Promise.resolve(["10.0.0.8"])),
+    });
+    const replies: number[] = [];
+    const sock = client.openUdp({ remoteAddress: "10.0.0.2", remotePort: 53 }, (m) => replies.push((m.data[0]! << 8) | m.data[1]!));
+    const ask = (name: string, id: number) => sock.send(encodeDnsMessage({ id, rd: true, questions: [{ name, type: 1, class: 1 }] }));
+    for (let id = 1; id <= 10; id++) ask(`slow${id}.test`, id);
+    await net.advance(10);
+    expect([waiting.length, dns.counters.udpQueries, dns.counters.overloaded, replies.length]).toEqual([4, 10, 6, 0]);
+    for (const release of waiting.splice(0)) release();
+    await net.advance(10);
+    expect(replies.sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+    ask("fast.test", 11);
+    await net.advance(10);
+    expect(replies).toContain(11);
+    expect(dns.counters.overloaded).toBe(6);
+  });
+});
+
 describe("serveDns over TCP (RFC 7766)", () => {
   /** A raw TCP client on the client stack: what it writes, and every octet the server sends back. */
   function tcpClient(e: Env, port = 53) {
@@ -215,13 +241,7 @@ describe("serveDns over TCP (RFC 7766)", () => {
   });
 
   it("closes a connection idle for tcpIdleMs, and resets one past maxTcpConnections", async () => {
-    const net = new VirtualNet();
-    current = net;
-    const [la, lb] = net.linkPair();
-    const client = await net.stack({ addresses: ["10.0.0.1/24"], config: FAST });
-    const server = await net.stack({ addresses: ["10.0.0.2/24"], config: FAST });
-    client.attach(la);
-    server.attach(lb);
+    const { net, client, server } = await v4Pair();
     const dns = serveDns(server, { names: { "a.test": "10.0.0.2" }, tcpIdleMs: 5000, maxTcpConnections: 1 });
     const e = { net, client, gateway: server, dns };
     const first = tcpClient(e);
@@ -243,15 +263,9 @@ describe("answers that must not be believed", () => {
    * real answer unless `answer` says no.
    */
   async function rogue(forge: (query: Uint8Array) => Promise<Uint8Array[]>, answer: (query: Uint8Array) => boolean = () => true) {
-    const net = new VirtualNet();
-    current = net;
-    const [lc, ls] = net.linkPair();
     // A fixed secret: the client's ephemeral ports are the same on every run.
     const secret = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
-    const client = await net.stack({ addresses: ["10.0.0.1/24"], name: "client", config: FAST, dns: { servers: ["10.0.0.2"] }, secret });
-    const server = await net.stack({ addresses: ["10.0.0.2/24"], name: "server", config: FAST });
-    client.attach(lc);
-    server.attach(ls);
+    const { net, client, server } = await v4Pair({ dns: { servers: ["10.0.0.2"] }, secret });
     const responder = createDnsResponder({ names: { "www.test": "10.0.0.2" } });
     const sources: number[] = [];
     const sock = server.openUdp({ localPort: 53 }, async (m) => {
