@@ -343,13 +343,14 @@ export class Stack {
    */
   openForwarder(options: OpenForwarderOptions | undefined, onConnection: (held: HeldConnection) => void): StackListener {
     const o = optionsObject(options, "options");
-    validateKnownKeys(o as Record<string, unknown>, "options", FORWARDER_KEYS);
-    if (o.backlog !== undefined) validateInteger(o.backlog, "options.backlog", 0, 0xffffffff);
+    validateConnectionOptions(o as unknown as Record<string, unknown>, "options", FORWARDER_KEYS);
+    const { backlog, ...connOptions } = o;
+    if (backlog !== undefined) validateInteger(backlog, "options.backlog", 0, 0xffffffff);
     validateFunction(onConnection, "onConnection");
     this.#checkOpen();
     const ids: number[] = [];
     try {
-      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, o.backlog));
+      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, backlog, connOptions));
     } catch (err) {
       for (const id of ids) this.engine.release(id, this.#now());
       throw err;
