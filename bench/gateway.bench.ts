@@ -7,9 +7,12 @@
 //   link, whose onData only counts.
 // - gateway splice: the same link to a gateway stack in gateway mode (attach anyDestination,
 //   serveForwarder with connectNode), which splices the connection to a node:net connection over the
-//   kernel's loopback to a node:net server that only counts. The splice adds the gateway's receive
-//   path, a copy into the socket and the kernel's loopback.
+//   kernel's loopback to a node:net server that only counts, in this process (its reads share the
+//   thread, as the baseline's receiving stack does) and in a process of its own (as a real far
+//   server is). The splice adds the gateway's receive path, a copy into the socket and the kernel's
+//   loopback.
 import * as net from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createStack, type Stack, type StackConnection } from "../src/tcp/stack.js";
 import { createMemoryLinkPair } from "../src/net/memory-link.js";
 import { serveForwarder } from "../src/gateway/forwarder.js";
@@ -24,6 +27,59 @@ interface Env {
   guest: Stack;
   other: Stack;
   close(): Promise<void>;
+}
+
+/**
+ * The far server in a process of its own, as a real one would be: it counts each connection's bytes
+ * and prints the count when the connection ends.
+ */
+const CHILD_SERVER = `
+const net = require("node:net");
+const server = net.createServer({ allowHalfOpen: true }, (s) => {
+  let n = 0;
+  s.on("data", (d) => { n += d.length; if (n >= ${BYTES}) process.stdout.write("done\\n"); });
+  s.on("end", () => s.end());
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write("port " + server.address().port + "\\n"));
+`;
+
+async function childServer(): Promise<{ child: ChildProcess; port: number; onDone(fn: () => void): void }> {
+  const child = spawn(process.execPath, ["-e", CHILD_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+  let waiting: (() => void) | undefined;
+  let buffered = "";
+  const port = await new Promise<number>((resolve) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith("port ")) resolve(Number(line.slice(5)));
+        else if (line === "done") waiting?.();
+      }
+    });
+  });
+  return { child, port, onDone: (fn) => (waiting = fn) };
+}
+
+async function childEnv(mtu: number): Promise<Env & { port: number; received: () => number; reset(): void }> {
+  const [la, lb] = createMemoryLinkPair({ framing: "ethernet", mtu });
+  const guest = await createStack({ addresses: ["10.0.2.15/24"] });
+  const other = await createStack({ addresses: ["10.0.2.2/24"] });
+  guest.attach(la, { gateway: "10.0.2.2" });
+  other.attach(lb, { anyDestination: true });
+  const server = await childServer();
+  let received = 0;
+  server.onDone(() => (received = BYTES));
+  serveForwarder(other, { connect: (info) => connectNode({ ...info, localAddress: "127.0.0.1" }) });
+  return {
+    guest, other, port: server.port, received: () => received, reset: () => (received = 0),
+    close: async () => {
+      guest.close();
+      other.close();
+      server.child.kill();
+    },
+  };
 }
 
 async function env(mtu: number, gateway: boolean): Promise<Env & { server?: net.Server; port: number; received: () => number; reset(): void }> {
@@ -105,17 +161,21 @@ export default async () => {
   for (const mtu of [1500, 65535]) {
     const direct = await env(mtu, false);
     const spliced = await env(mtu, true);
+    const apart = await childEnv(mtu);
     try {
       const r = await interleaved(RUNS, {
         direct: () => bulk(direct, "10.0.2.2"),
         gateway: () => bulk(spliced, "192.0.2.1"),
+        apart: () => bulk(apart, "192.0.2.1"),
       });
       rows.push(tableRow(`stack to stack, MTU ${mtu}`, r.direct, [r.direct]));
-      rows.push(tableRow(`gateway splice to node:net, MTU ${mtu}`, r.gateway, [r.direct]));
-      console.error(`gateway bench MTU ${mtu}: direct ${median(r.direct).toFixed(2)}, gateway ${median(r.gateway).toFixed(2)} Gbit/s`);
+      rows.push(tableRow(`gateway splice to node:net, server in this process, MTU ${mtu}`, r.gateway, [r.direct]));
+      rows.push(tableRow(`gateway splice to node:net, server in its own process, MTU ${mtu}`, r.apart, [r.direct]));
+      console.error(`gateway bench MTU ${mtu}: direct ${median(r.direct).toFixed(2)}, gateway ${median(r.gateway).toFixed(2)}, server apart ${median(r.apart).toFixed(2)} Gbit/s`);
     } finally {
       await direct.close();
       await spliced.close();
+      await apart.close();
     }
   }
   return {

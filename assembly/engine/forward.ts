@@ -111,11 +111,16 @@ export function connRefuseHeld(id: u32, how: u32): i32 {
   const t = tcbFromId(id);
   if (t == null) return -Err.EBADF;
   if (!hasFlag(t.life, Life.SYN_HELD) || t.state != State.SYN_RECEIVED || how > <u32>Refusal.ADMIN_PROHIBITED) return -Err.EINVAL;
+  refuseHeldSyn(t, how);
+  return 0;
+}
+
+/** Answers a held SYN with refusal `how` and ends the connection (also for ABORT and a release while held). */
+export function refuseHeldSyn(t: Tcb, how: u32): void {
   t.life &= ~Life.SYN_HELD;
   if (how == <u32>Refusal.RESET) queueSynRefusal(t);
   else queueUnreachable(t, how);
   connectionDone(t, Outcome.ABORTED);
-  return 0;
 }
 
 // The guest's SYN, rebuilt from the TCB for the ICMP error to quote (RFC 792: the IP header and the

@@ -6,7 +6,7 @@
 // Parameter region (paramPtr(), 64 bytes): addresses go in as 16 raw network-order bytes each, IPv4 in
 // the first 4: [0, 16) local address, [16, 32) remote address. engineInit reads [0, 32) as the ISN
 // secret (two u64) and the PRNG seed (four u32) instead.
-import { ANY_PORT } from "./forward";
+import { ANY_PORT, refuseHeldSyn } from "./forward";
 import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbFromId, slotOf, unopened } from "./tcb";
 import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove } from "./table";
@@ -325,6 +325,11 @@ export function connAbort(id: u32, nowUs: i64): i32 {
 function userAbort(t: Tcb): void {
   const s = t.state;
   if (s == State.CLOSED) return;
+  // A held SYN (forward.ts) was never answered: it is refused as from a closed port.
+  if (hasFlag(t.life, Life.SYN_HELD)) {
+    refuseHeldSyn(t, 0);
+    return;
+  }
   if (s == State.SYN_RECEIVED || s == State.ESTABLISHED || s == State.FIN_WAIT_1 || s == State.FIN_WAIT_2 ||
       s == State.CLOSE_WAIT) {
     queueConnectionReset(t);
@@ -341,7 +346,10 @@ function userAbort(t: Tcb): void {
 export function connRelease(id: u32, nowUs: i64): i32 {
   const t = tcbFromId(id);
   if (t == null) return -Err.EBADF;
-  if (t.state != State.CLOSED && t.state != State.TIME_WAIT) {
+  if (hasFlag(t.life, Life.SYN_HELD)) {
+    // Released before an answer: refused, or it would wait for one forever.
+    refuseHeldSyn(t, 0);
+  } else if (t.state != State.CLOSED && t.state != State.TIME_WAIT) {
     if (rcvRing(t).len != 0 && isOpenForData(t.state)) {
       userAbort(t);
     } else {

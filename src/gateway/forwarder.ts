@@ -12,6 +12,7 @@
 // that neither connects nor fails within connectTimeoutMs is refused as host unreachable.
 // Browser-safe.
 import { invalidType, optionsObject, validateFunction, validateInteger, validateKnownKeys } from "../core/validate.js";
+import type { ConnectionOptions } from "../core/settings.js";
 import { Stack, type HeldConnection, type Refusal, type StackListener } from "../tcp/stack.js";
 import { isDuplexLike, isStreamPair, splice, type DuplexLike, type StreamPair } from "./splice.js";
 
@@ -46,6 +47,8 @@ export interface ForwarderOptions {
   maxConnections?: number;
   /** Held connections per IP version (Stack.openForwarder's backlog). */
   backlog?: number;
+  /** Options of the guests' connections on the gateway's side (buffers, Nagle, keepalive). Default the stack's. */
+  connection?: ConnectionOptions;
 }
 
 /** What a forwarder has done. */
@@ -78,7 +81,7 @@ export interface Forwarder {
   close(): void;
 }
 
-const KNOWN: ReadonlySet<string> = new Set(["connect", "connectTimeoutMs", "maxConnections", "backlog"]);
+const KNOWN: ReadonlySet<string> = new Set(["connect", "connectTimeoutMs", "maxConnections", "backlog", "connection"]);
 
 /**
  * The refusal a failed far side is reported as: ECONNREFUSED (and anything unknown) a RST, as the far
@@ -209,7 +212,7 @@ export function serveForwarder(stack: Stack, options: ForwarderOptions): Forward
     }, (error: unknown) => refuse(refusalFor(error)));
   };
 
-  const listener: StackListener = stack.openForwarder(o.backlog === undefined ? {} : { backlog: o.backlog }, handle);
+  const listener: StackListener = stack.openForwarder({ ...o.connection, ...(o.backlog !== undefined && { backlog: o.backlog }) }, handle);
   return {
     get counters() {
       return { ...counters };

@@ -14,6 +14,7 @@
 // that loopback address. Browser-safe; tcpwasm/node adds node:net and node:dns defaults
 // (node-gateway.ts createNodeGateway).
 import { TcpwasmError } from "../core/errors.js";
+import type { ConnectionOptions } from "../core/settings.js";
 import { invalidValue, optionsObject, validateArray, validateBoolean, validateFunction, validateKnownKeys } from "../core/validate.js";
 import { parsePrefix, formatPrefixAddress } from "../net/prefix.js";
 import type { DhcpServerOptions } from "../net/dhcp-server.js";
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** Connections spliced at once. Default 4,096. */
   maxConnections?: number;
+  /** Options of the guests' connections on the gateway's side (buffers, Nagle, keepalive). */
+  connection?: ConnectionOptions;
   /** Answer echo requests to any address. Default true. */
   echo?: boolean;
   /**
@@ -74,7 +77,7 @@ export interface Gateway {
 }
 
 const KNOWN: ReadonlySet<string> = new Set([
-  "link", "address", "mac", "dhcp", "dns", "connect", "udp", "connectTimeoutMs", "maxConnections", "echo", "hostLoopback", "stack",
+  "link", "address", "mac", "dhcp", "dns", "connect", "udp", "connectTimeoutMs", "maxConnections", "connection", "echo", "hostLoopback", "stack",
 ]);
 
 /**
@@ -122,6 +125,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       connect: policy,
       ...(o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs }),
       ...(o.maxConnections !== undefined && { maxConnections: o.maxConnections }),
+      ...(o.connection !== undefined && { connection: o.connection }),
     });
     let dhcp: DhcpService | undefined;
     if (o.dhcp !== false && v4) {

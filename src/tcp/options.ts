@@ -127,8 +127,8 @@ export interface AttachOptions {
   anyDestination?: boolean | { echo?: boolean };
 }
 
-/** Stack.openForwarder's options. */
-export interface OpenForwarderOptions {
+/** Stack.openForwarder's options, and the options of its connections (buffers, Nagle, keepalive). */
+export interface OpenForwarderOptions extends ConnectionOptions {
   /** Cap on held and half-open connections per IP version (RFC 4987 3.1); past it, SYN cookies. Default: the engine's `maxHalfOpenPerListener`. */
   backlog?: number;
 }

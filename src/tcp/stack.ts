@@ -22,7 +22,10 @@
 // answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
 // counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
 // whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
-// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// (passive ones: the link their SYN came in on). An Ethernet link (Link.framing "ethernet") is an
+// interface of the core: its frames go in whole (the core answers ARP and neighbour discovery and
+// keeps what is for our addresses), and the core frames what the routes send it, so its packets come
+// out of Engine.output as ready frames for that link. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // argument errors: src/core/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (push in, poll out, one deadline). Packets in and the timer only mark work and queue one pump (a
@@ -340,13 +343,14 @@ export class Stack {
    */
   openForwarder(options: OpenForwarderOptions | undefined, onConnection: (held: HeldConnection) => void): StackListener {
     const o = optionsObject(options, "options");
-    validateKnownKeys(o as Record<string, unknown>, "options", FORWARDER_KEYS);
-    if (o.backlog !== undefined) validateInteger(o.backlog, "options.backlog", 0, 0xffffffff);
+    validateConnectionOptions(o as unknown as Record<string, unknown>, "options", FORWARDER_KEYS);
+    const { backlog, ...connOptions } = o;
+    if (backlog !== undefined) validateInteger(backlog, "options.backlog", 0, 0xffffffff);
     validateFunction(onConnection, "onConnection");
     this.#checkOpen();
     const ids: number[] = [];
     try {
-      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, o.backlog));
+      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, backlog, connOptions));
     } catch (err) {
       for (const id of ids) this.engine.release(id, this.#now());
       throw err;

@@ -84,6 +84,21 @@ describe("engine: the any-destination listener", () => {
     s.recvNothing();
   });
 
+  it("a held connection the host aborts or releases without an answer is refused with a RST and freed", async () => {
+    const s = await gateway();
+    const live = s.engine.liveConnections();
+    held(s);
+    s.engine.abort(s.id, s.now);
+    s.recv({ flags: RST | ACK, seq: 0, ack: 10001, window: 0 });
+    expect(s.events()).toEqual([{ type: "closed", id: s.id }]);
+    s.engine.release(s.id, s.now);
+    expect(s.engine.liveConnections()).toBe(live);
+    held(s);
+    s.engine.release(s.id, s.now);
+    s.recv({ flags: RST | ACK, seq: 0, ack: 10001, window: 0 });
+    expect(s.engine.liveConnections()).toBe(live);
+  });
+
   it("an interface not in gateway mode: the any-destination listener takes nothing, a closed port answers RST", async () => {
     const s = await gateway(false);
     s.send({ flags: SYN, seq: 10000, ack: 0, mss: 1460 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createBridge } from "../../src/net/bridge.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
 import { accepted, collect, connected, data, sha, writeAll } from "../fixtures/stack-util.js";
+import { createGateway } from "../../src/gateway/gateway.js";
 
 const MiB = 1 << 20;
 
@@ -71,6 +72,42 @@ describe("bridge", () => {
     expect(bridge.counters.flooded).toBeGreaterThan(0);
     bridge.close();
     net.close();
+  });
+
+  it("the gateway stack as one more port: two guests on the bridge reach each other and, through the gateway, any address", async () => {
+    const net = new VirtualNet();
+    const bridge = createBridge({ now: net.clock.read });
+    const gw = await createGateway({
+      link: bridge.port({ mtu: 9000 }),
+      dhcp: false,
+      dns: false,
+      // The far side: an echo (a TransformStream) for every destination.
+      connect: () => new TransformStream<Uint8Array, Uint8Array>(),
+      stack: { now: net.clock.read, timers: net.clock },
+    });
+    const a = await net.stack({ addresses: ["10.0.2.15/24"] });
+    const b = await net.stack({ addresses: ["10.0.2.16/24"] });
+    a.attach(bridge.port({ mtu: 9000 }), { gateway: "10.0.2.2" });
+    b.attach(bridge.port({ mtu: 9000 }), { gateway: "10.0.2.2" });
+    try {
+      const server = accepted(b, 7);
+      const direct = a.openConnection({ remote: "10.0.2.16", remotePort: 7 });
+      await net.wait(connected(direct), "guest to guest");
+      await net.wait(server, "accept");
+      const out = a.openConnection({ remote: "198.51.100.1", remotePort: 7 });
+      await net.wait(connected(out), "guest to the world");
+      // MSS from the ports' 9000-byte MTU (less 12 bytes of timestamps when they are on).
+      expect(out.status().sendMss).toBeGreaterThanOrEqual(9000 - 40 - 12);
+      const back = collect(out);
+      await net.wait(writeAll(out, data(300_000, 4), true), "write");
+      await net.wait(back.ended, "echo end");
+      expect(sha(back.chunks)).toBe(sha([data(300_000, 4)]));
+      expect(gw.forwarder.counters.spliced).toBe(1);
+    } finally {
+      gw.close();
+      bridge.close();
+      net.close();
+    }
   });
 
   it("floods unknown and broadcast destinations to every other port, never back to the one they came from; drops what goes back where it came from", async () => {

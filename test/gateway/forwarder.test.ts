@@ -66,4 +66,17 @@ describe("gateway: the any-destination listener", () => {
     expect(await p.wait(closed(conn), "refused")).toBe("ECONNREFUSED");
     expect(p.sent("server")).toEqual(["RST,ACK 0"]);
   });
+
+  it("the forwarder's connection options apply to its connections (a 1 MiB receive buffer)", async () => {
+    const p = await gatewayPair();
+    const helds: HeldConnection[] = [];
+    p.b.openForwarder({ recvBuffer: 1 << 20 }, (h) => helds.push(h));
+    const conn = p.a.openConnection({ remote: "192.0.2.9", remotePort: 80 });
+    await p.runUntil(() => helds.length === 1, "held SYN");
+    const far = helds[0]!.accept();
+    await p.wait(connected(conn), "connect");
+    // The window scale offered in the SYN,ACK follows the buffer (RFC 7323 2.2): 2^20 needs a shift of 5.
+    expect(far.status().rcvShift).toBe(5);
+    expect(() => p.b.openForwarder({ recvBuffer: -1 }, () => {})).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+  });
 });
