@@ -272,7 +272,8 @@ describe("port unreachable", () => {
     const e = await engine();
     const s = bind(e, undefined, 5000);
     e.udpConnect(s, bytesOf(PEER), 53);
-    const unconnected = bind(e, undefined, 5001);
+    // Bound but not connected: errors about what it sent are not reported (as Linux).
+    bind(e, undefined, 5001);
     const ours = udpPacket({ src: US, dst: PEER, srcPort: 5000, dstPort: 53, payload: "q" });
     const fromUnconnected = udpPacket({ src: US, dst: PEER, srcPort: 5001, dstPort: 53, payload: "q" });
     const otherPeer = udpPacket({ src: US, dst: "10.0.0.3", srcPort: 5000, dstPort: 53, payload: "q" });
@@ -281,7 +282,6 @@ describe("port unreachable", () => {
     expect(e.udpCounters()).toMatchObject({ udpIcmpUnreachableIn: 1, udpIcmpUnreachableIgnored: 2 });
     // An error is never answered with an error (RFC 1122 3.2.2).
     expect(takeOutput(e, 0)).toEqual([]);
-    expect(unconnected).toBeGreaterThan(0);
     // Over IPv6 too, and a corrupted one is ignored.
     const s6 = bind(e, undefined, 5000, { version: 6 });
     e.udpConnect(s6, bytesOf(PEER6), 53);
