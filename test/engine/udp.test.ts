@@ -309,6 +309,23 @@ describe("send", () => {
     expect(e.udpCounters().udpDatagramsOut).toBe(2);
   });
 
+  it("records queued before linear memory grows and after it go out intact (the send path's view of memory is renewed)", async () => {
+    const e = await engine();
+    const s = bind(e, undefined, 4000);
+    e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("before"));
+    const bytes = () => e.memory.memory.buffer.byteLength;
+    const start = bytes();
+    // Connections with large rings until the heap has to grow.
+    for (let port = 1; bytes() === start && port < 5000; port++) {
+      e.connect({ local: US, remote: PEER, remotePort: port, localPort: 40000 + port }, 0, { sendBuffer: 1 << 20, recvBuffer: 1 << 20 });
+    }
+    expect(bytes()).toBeGreaterThan(start);
+    e.udpQueue(s, 4, bytesOf(US), bytesOf(PEER), 53, text("after"));
+    e.udpFlush(() => {});
+    const udp = takeOutput(e, 0).map(readPacket).filter((p) => p.proto === 17);
+    expect(udp.map((p) => [new TextDecoder().decode(p.payload), p.checksumOk])).toEqual([["before", true], ["after", true]]);
+  });
+
   it("drops and counts records for a closed socket or of the wrong IP version; the rest of the batch goes", async () => {
     const e = await engine();
     const s = bind(e, undefined, 4000);
