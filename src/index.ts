@@ -7,9 +7,16 @@ export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOption
 export { createDhcpServer, type DhcpServerOptions } from "./net/dhcp-server.js";
 export type { DhcpServer, DhcpReply, DhcpLease, DhcpLeaseState, DhcpServerCounters } from "./net/dhcp-pool.js";
 export type { DhcpRefusal } from "./net/dhcp-message.js";
-export { PcapWriter, recordLink, LINKTYPE_RAW, type PcapSink, type PcapOptions } from "./tools/pcap.js";
-export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
+export { PcapWriter, recordLink, LINKTYPE_RAW, LINKTYPE_ETHERNET, type PcapSink, type PcapOptions } from "./tools/pcap.js";
+export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
 export { TcpwasmError, type ErrorCode } from "./core/errors.js";
+// The stack's own name resolution (StackOptions.dns), as its connects use it.
+export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from "./services/resolve-host.js";
+export type { DnsClientCounters } from "./services/dns-client.js";
+// A DNS responder bound to a stack's UDP and TCP port 53, for a gateway's guests.
+export { serveDns, type ServeDnsOptions, type DnsService, type DnsServiceCounters } from "./services/serve-dns.js";
+// A DHCP server bound to a stack's Ethernet link (UDP port 67), for a gateway's guests.
+export { serveDhcp, type ServeDhcpOptions, type DhcpService } from "./services/serve-dhcp.js";
 // DNS as sans-I/O host modules (RFC 1035, 3596, 6891, 7766): a responder a gateway runs for its guests,
 // the resolver core for the stack's own connects, and the two-octet framing of DNS over TCP (dns-tcp).
 export { createDnsResponder, type DnsResponder, type DnsResponderCounters, type DnsResponderOptions, type DnsHandleOptions, type DnsLookup, type DnsLookupAddress } from "./net/dns-responder.js";

@@ -37,7 +37,8 @@ import { Err } from "./errors";
  * cleared.
  */
 export function ifaceConfigure(ifIndex: u32, kind: u32, mtu: u32, router: u32): i32 {
-  if (ifIndex >= MAX_IFACES || (kind != IfKind.IP && kind != IfKind.ETHERNET) || mtu < 576 || mtu > 65535) return -Err.EINVAL;
+  // The MTU range config.ts takes for its MTU key, which a link without an MTU of its own inherits.
+  if (ifIndex >= MAX_IFACES || (kind != IfKind.IP && kind != IfKind.ETHERNET) || mtu < 128 || mtu > 65535) return -Err.EINVAL;
   const mac: u64 = kind == IfKind.ETHERNET ? loadMac(paramPtr()) : 0;
   // A group or all-zero MAC cannot be a station's address (IEEE 802 I/G bit).
   if (kind == IfKind.ETHERNET && ((mac & 1) != 0 || mac == 0)) return -Err.EINVAL;
@@ -100,10 +101,13 @@ export function ifaceUpAt(ifIndex: u32, nowUs: i64): i32 {
   return 0;
 }
 
-/** Runs the edge's due timers. */
+/**
+ * Runs the edge's due timers: duplicate address detection first, so that a solicitation due at the
+ * instant an address stops being optimistic already goes out as from a preferred one.
+ */
 export function edgeTimers(nowUs: i64): void {
-  neighbourTimers(nowUs);
   ndTimers(nowUs);
+  neighbourTimers(nowUs);
 }
 
 /** The edge's earliest deadline (µs), NEVER when nothing is armed; may be early, never late. */

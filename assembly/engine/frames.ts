@@ -91,6 +91,8 @@ const IPPROTO_TCP: u32 = 6;
 function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
   if (version == 4) {
     if (len < 20) return true;
+    // RFC 1122 3.2.1.3: a loopback source from a link is a martian.
+    if (isLoopback(4, <u64>load<u32>(p + 12), 0)) return false;
     const dst = load<u32>(p + 16);
     const k = ownAddressIndex(ifIndex, 4, dst, 0);
     if (k >= 0) return true;
@@ -100,6 +102,7 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
     return isDirectedBroadcast(ifIndex, dst);
   }
   if (len < 40) return true;
+  if (isLoopback(6, load<u64>(p + 8), load<u64>(p + 16))) return false;
   const a = load<u64>(p + 24);
   const b = load<u64>(p + 32);
   const k = ownAddressIndex(ifIndex, 6, a, b);
@@ -107,6 +110,11 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
   if ((a & 0xff) != 0xff || <u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
   frameToGroup = true;
   return isOurGroup(ifIndex, a, b);
+}
+
+/** 127.0.0.0/8 (RFC 1122 3.2.1.3) or ::1 (RFC 4291 2.5.3), as Segment holds addresses. */
+@inline function isLoopback(version: u32, a: u64, b: u64): bool {
+  return version == 4 ? (a & 0xff) == 127 : a == 0 && b == 0x0100000000000000;
 }
 
 /** RFC 919 / RFC 1122 3.3.6: the all-ones host part of one of our IPv4 prefixes. */
@@ -170,6 +178,8 @@ export function frameFor(p: usize, len: u32, nowUs: i64): u32 {
       return TX_META_FRAME + <u32>e.ifIndex;
     }
   }
+  // RFC 1122 3.2.1.3, RFC 4291 2.5.3: loopback never reaches a link; the host loops it back.
+  if (isLoopback(version, a, b)) return TX_META_IP;
   const i = routeLookup(version, a, b);
   if (i < 0) return TX_META_IP;
   const ifIndex = <u32>i;

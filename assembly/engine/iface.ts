@@ -1,4 +1,4 @@
-// The interface table: one entry per link the host attached, set from the host on attach (ifaceSet*
+// The interface table: one entry per link the host attached, set from the host on attach (the iface*
 // exports in engine/edge.ts). An interface carries raw IP packets or Ethernet II frames; an Ethernet
 // interface has a MAC address, our addresses on it with their prefix lengths (the on-link prefixes),
 // at most one gateway per IP version, and the routes the host gave the link, so that the core picks

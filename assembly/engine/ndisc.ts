@@ -243,7 +243,7 @@ function sendRouterAdvertisement(ifIndex: u32, nowUs: i64): void {
   }
   f.raDeadline = nowUs + interval;
   lower(f.raDeadline);
-  if (!linkLocalSource(ifIndex, src16)) return;
+  if (linkLocalSource(ifIndex, src16) < 0) return;
   let prefixes: u32 = 0;
   for (let k: u32 = 0; k < f.addressCount; k++) {
     const e = addressAt(ifIndex, k);

@@ -96,18 +96,21 @@ export function arpAnnounce(ifIndex: u32): void {
   }
 }
 
-/** Our link-local address on the interface while we may use it as a source (RFC 4861 7.2.2), else false. */
-export function linkLocalSource(ifIndex: u32, out: usize): bool {
+/**
+ * Our link-local address on the interface while we may use it as a source (RFC 4861 7.2.2), written
+ * at `out`; returns its Dad state, or -1 when there is none (or it turned out duplicate).
+ */
+export function linkLocalSource(ifIndex: u32, out: usize): i32 {
   const f = ifaceAt(ifIndex);
   for (let k: u32 = 0; k < f.addressCount; k++) {
     const e = addressAt(ifIndex, k);
     if (e.version == 6 && (e.a & 0xc0ff) == 0x80fe && e.dad != Dad.DUPLICATE) {
       store<u64>(out, e.a);
       store<u64>(out, e.b, 8);
-      return true;
+      return <i32>e.dad;
     }
   }
-  return false;
+  return -1;
 }
 
 const llScratch = memory.data(16, 8);
@@ -128,13 +131,16 @@ export function solicit(i: u32): void {
     count(Counter.ARP_REQUESTS_SENT);
     return;
   }
-  if (!linkLocalSource(ifIndex, llScratch)) return;
+  const dad = linkLocalSource(ifIndex, llScratch);
+  if (dad < 0) return;
   const f = ifaceAt(ifIndex);
   memory.fill(changetype<usize>(ns), 0, offsetof<NdMessage>());
   ns.type = TYPE_NEIGHBOR_SOLICITATION;
   ns.targetA = e.a;
   ns.targetB = e.b;
-  ns.hasSourceLinkAddr = true;
+  // RFC 4429 3.3: from an optimistic address, no source link-layer option: it would override the
+  // cache entry of the address's genuine owner, should DAD find one. The target resolves us itself.
+  ns.hasSourceLinkAddr = dad != Dad.OPTIMISTIC;
   ns.sourceLinkAddr = f.mac;
   if (!frameRoom(40 + 32)) return;
   const dstA = unicast ? e.a : solicitedNodeHigh();

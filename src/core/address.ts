@@ -128,5 +128,5 @@ export function parseAddress(text: string): AddressBytes | null {
 /** @internal An IPv4 or IPv6 address in text form: its version and bytes. */
 export function validateAddress(value: unknown, name: string): AddressBytes {
   validateString(value, name);
-  return parseAddress(value) ?? invalidValue(name, value, "must be an IPv4 or IPv6 address (a stack has no resolver)");
+  return parseAddress(value) ?? invalidValue(name, value, "must be an IPv4 or IPv6 address");
 }

@@ -238,6 +238,9 @@ export const ConfigKey = {
   udpUnreachableBurst: 44,
 } as const;
 
+/** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */
+export const NO_INTERFACE = 0xffff;
+
 /** @internal Interface kinds of ifaceConfigure (assembly/engine/iface.ts IfKind). */
 export const IFACE_KIND = { ip: 1, ethernet: 2 } as const;
 

@@ -30,8 +30,10 @@ export type ErrorCode =
   | "ERR_SOCKET_BAD_TYPE"
   /** The Node dgram face: a datagram to the broadcast address before setBroadcast(true), as Linux's SO_BROADCAST. */
   | "EACCES"
-  /** The Node face: a host that is no IP address (a stack has no resolver), as node:net's lookup failure. */
+  /** A name no address was found for: the resolver says it does not exist or has none, or the stack has no resolver (StackOptions.dns). Node's code for getaddrinfo's EAI_NONAME. */
   | "ENOTFOUND"
+  /** A name that could not be resolved now: no server answered in time, or each failed (SERVFAIL, ...). Node's code for getaddrinfo's EAI_AGAIN. */
+  | "EAI_AGAIN"
   /** The Node face: listen() on a server already listening, as node:net. */
   | "ERR_SERVER_ALREADY_LISTEN"
   | "ERR_SOCKET_CLOSED"
@@ -46,8 +48,10 @@ export type ErrorCode =
   | "ERR_MISSING_ARGS"
   /** node:net's code for a bad port in the Node face (connect, listen). */
   | "ERR_SOCKET_BAD_PORT"
-  /** node:net's code for a local address that is not an IP address in the Node face. */
-  | "ERR_INVALID_IP_ADDRESS";
+  /** node:net's code for a local address that is not an IP address in the Node face; also a resolver function's answer that holds one. */
+  | "ERR_INVALID_IP_ADDRESS"
+  /** A function of yours (StackOptions.dns.resolve) gave back something other than what it must. */
+  | "ERR_INVALID_RETURN_VALUE";
 
 /** Every error tcpwasm throws or reports; `code` is stable, the message is for people. */
 export class TcpwasmError extends Error {

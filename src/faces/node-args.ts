@@ -2,7 +2,7 @@
 // synchronously (the rest fail as 'error' events).
 import { isIP } from "node:net";
 import { Stack } from "../tcp/stack.js";
-import { argumentError, invalidType, received, validateInteger, validateNumber } from "../core/validate.js";
+import { argumentError, invalidType, received, validateFunction, validateInteger, validateNumber } from "../core/validate.js";
 
 export type Family = "IPv4" | "IPv6";
 
@@ -25,8 +25,21 @@ export interface SocketConstructorOptions {
 export interface SocketConnectOptions extends SocketConstructorOptions {
   /** The peer's port, 1..65535 (as node:net, a string of digits too). */
   port: number | string;
-  /** An IPv4 or IPv6 address: a stack has no resolver. Default "127.0.0.1" is meaningless here, so required. */
+  /**
+   * An IPv4 or IPv6 address, or a name: looked up with `lookup` (default: the stack's resolver,
+   * StackOptions.dns) and its addresses tried in order. Default "localhost" is meaningless here, so required.
+   */
   host: string;
+  /** The address family to look a name up in: 4, 6 (or "IPv4", "IPv6"), 0 for both. Default 0, or the family of `localAddress`. */
+  family?: number | "IPv4" | "IPv6";
+  /** getaddrinfo hints passed on to `lookup` (dns.lookup's `hints`). Default 0. */
+  hints?: number;
+  /**
+   * A function with dns.lookup's signature, called as `lookup(host, { family, hints, all: true }, callback)`
+   * (a callback with one address and its family is taken too). Default: the stack's resolver. A stack's
+   * network is not the host's, so dns.lookup itself is rarely what you want here.
+   */
+  lookup?: LookupFunction;
   /** Our address; default the stack's address facing `host`. */
   localAddress?: string;
   /** Our port; default a random ephemeral port (RFC 6056). */
@@ -43,6 +56,21 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
   sendBufferSize?: number;
   /** Receive ring size, bytes; it bounds the window offered to the peer. */
   receiveBufferSize?: number;
+}
+
+/** dns.lookup's shape, as node:net's `lookup` option takes it. */
+export type LookupFunction = (
+  hostname: string,
+  options: { family: number; hints: number; all: true },
+  callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
+
+/** One address a `lookup` function gives (dns.lookup with `all: true`). */
+export interface LookupAddress {
+  /** The address as text. */
+  address: string;
+  /** 4 or 6. */
+  family: number;
 }
 
 export type ConnectArgs = [options: SocketConnectOptions, listener?: () => void] | [port: number, host: string, listener?: () => void];
@@ -84,7 +112,10 @@ export function validateTimeout(value: unknown, name: string): number {
 export function validateConnectOptions(options: SocketConnectOptions): number {
   if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
   const port = validateNetPort(options.port, "options.port", false);
-  if (typeof options.host !== "string") invalidType("options.host", "of type string (an IPv4 or IPv6 address)", options.host);
+  if (typeof options.host !== "string") invalidType("options.host", "of type string", options.host);
+  if (options.lookup !== undefined) validateFunction(options.lookup, "options.lookup");
+  if (options.hints !== undefined && typeof options.hints !== "number") invalidType("options.hints", "of type number", options.hints);
+  if (options.family !== undefined) familyNumber(options.family);
   if (options.localAddress !== undefined && (typeof options.localAddress !== "string" || isIP(options.localAddress) === 0)) {
     throw argumentError("ERR_INVALID_IP_ADDRESS", `The "options.localAddress" property must be an IP address. Received ${received(options.localAddress)}`);
   }
@@ -99,6 +130,17 @@ export function validateConnectOptions(options: SocketConnectOptions): number {
   if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
   if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
   return port;
+}
+
+/** @internal node:net's `family` option as a number: 0, 4 or 6 ("IPv4" and "IPv6" too). */
+export function familyNumber(value: unknown): 0 | 4 | 6 {
+  if (value === undefined || value === null) return 0;
+  if (value === "IPv4") return 4;
+  if (value === "IPv6") return 6;
+  if (value !== 0 && value !== 4 && value !== 6) {
+    throw argumentError("ERR_INVALID_ARG_VALUE", `The property 'options.family' must be one of: 0, 4, 6. Received ${received(value)}`);
+  }
+  return value;
 }
 
 /** @internal */

@@ -17,7 +17,7 @@ export class NetError extends TcpwasmError {
   constructor(code: ErrorCode, syscall: string, address?: string, port?: number, detail?: string) {
     super(code, detail ?? syscall);
     const n = (osConstants.errno as Record<string, number>)[code];
-    this.errno = n === undefined ? undefined : -n;
+    this.errno = n === undefined ? EAI_ERRNO[code] : -n;
     this.syscall = syscall;
     this.address = address;
     this.port = port;
@@ -34,7 +34,32 @@ export function toNetError(error: unknown, syscall: string, address?: string, po
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** @internal A name that is no IP address: the error node:net gives for a host its resolver cannot find (a stack has none). */
-export function notFound(host: string, syscall: string): NetError {
-  return new NetError("ENOTFOUND", syscall, host, undefined, "a stack has no resolver: host must be an IPv4 or IPv6 address");
+/**
+ * libuv's numbers for getaddrinfo's failures (UV_EAI_NONAME, UV_EAI_AGAIN), which Node's dns errors
+ * carry as `errno`; they are in no errno table.
+ */
+const EAI_ERRNO: Partial<Record<ErrorCode, number>> = { ENOTFOUND: -3008, EAI_AGAIN: -3001 };
+
+/** A name that did not resolve, in the shape of Node's dns errors: code, errno, syscall "getaddrinfo", hostname. */
+export class LookupError extends NetError {
+  /** The name looked up. */
+  readonly hostname: string;
+  /** The message reads as Node's: "getaddrinfo ENOTFOUND example.test". */
+  constructor(code: "ENOTFOUND" | "EAI_AGAIN", hostname: string) {
+    super(code, "getaddrinfo");
+    this.hostname = hostname;
+    this.message = `getaddrinfo ${code} ${hostname}`;
+  }
+}
+
+/** @internal The Node-shaped error for a failed resolution (a ResolveError keeps its code; anything else passes as it is). */
+export function toLookupError(error: unknown, hostname: string): Error {
+  if (error instanceof LookupError) return error;
+  if (error instanceof TcpwasmError && (error.code === "ENOTFOUND" || error.code === "EAI_AGAIN")) return new LookupError(error.code, hostname);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** @internal A listen() host that is no IP address: the listener's address must be one of the stack's own. */
+export function notFound(host: string): LookupError {
+  return new LookupError("ENOTFOUND", host);
 }

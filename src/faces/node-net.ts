@@ -7,11 +7,13 @@
 //   http.request({ createConnection: () => net.connect({ host, port }), ... });   // Node's http, unmodified
 //
 // A Socket is a real stream.Duplex with net.Socket's events ('connect', 'ready', 'data', 'end',
-// 'close'(hadError), 'error', 'timeout', 'drain') and members. As with node:net, open sockets and
+// 'close'(hadError), 'error', 'timeout', 'drain', and for a name 'lookup', 'connectionAttempt',
+// 'connectionAttemptFailed') and members. A name is looked up with the `lookup` option or the
+// stack's resolver (StackOptions.dns; never the host's: the stack's network is not the host's), its
+// addresses tried in order, without Happy Eyeballs racing. As with node:net, open sockets and
 // listening servers keep the process alive until unref() (stack.unref() lets go of them all), while
 // TIME-WAIT and the other protocol timers never do; a link may keep it alive on its own (a UdpLink's
-// socket does, a memory link does not). What differs, because a stack has no resolver and no file
-// descriptors: `host` must be an IP address.
+// socket does, a memory link does not).
 //
 // Backpressure both ways:
 // - Writing: `_write` calls back only once every byte is in the engine's send ring; a full ring waits
@@ -36,8 +38,8 @@ import { Server, type ServerOptions } from "./node-server.js";
 
 export { Socket } from "./node-socket.js";
 export { Server, type ServerOptions, type ListenOptions } from "./node-server.js";
-export { NetError } from "./node-errors.js";
-export type { SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
+export { NetError, LookupError } from "./node-errors.js";
+export type { LookupAddress, LookupFunction, SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
 
 /** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
 export interface BoundNet {
@@ -53,7 +55,7 @@ export interface BoundNet {
    * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
    */
   connect(options: SocketConnectOptions, connectListener?: () => void): Socket;
-  /** net.connect(port, host) on this stack; `host` must be an IP address (a stack has no resolver). */
+  /** net.connect(port, host) on this stack; a `host` that is a name goes to the stack's resolver (StackOptions.dns). */
   connect(port: number, host: string, connectListener?: () => void): Socket;
   /** The same as connect (net.createConnection). */
   createConnection(options: SocketConnectOptions, connectListener?: () => void): Socket;

@@ -98,7 +98,7 @@ export class Server extends EventEmitter {
     if (callback) this.once("listening", callback);
     const host = options.host === "0.0.0.0" || options.host === "::" ? undefined : options.host;
     if (host !== undefined && isIP(host) === 0) {
-      const err = notFound(host, "getaddrinfo");
+      const err = notFound(host);
       process.nextTick(() => this.emit("error", err));
       return this;
     }

@@ -6,11 +6,13 @@ import { TcpwasmError } from "../core/errors.js";
 import type { ConnectionStatus } from "../core/status.js";
 import type { Stack, StackConnection } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
-import { optionsObject, validateFunction } from "../core/validate.js";
-import { NetError, notFound, toNetError } from "./node-errors.js";
+import { dial, type Dial } from "../tcp/dial.js";
+import { resolveHost } from "../services/resolve-host.js";
+import { argumentError, optionsObject, validateFunction } from "../core/validate.js";
+import { LookupError, NetError, toLookupError, toNetError } from "./node-errors.js";
 import {
-  familyOf, normalizeConnectArgs, validateConnectOptions, validateStack, validateTimeout,
-  type ConnectArgs, type Family, type SocketConnectOptions, type SocketConstructorOptions,
+  familyNumber, familyOf, normalizeConnectArgs, validateConnectOptions, validateStack, validateTimeout,
+  type ConnectArgs, type Family, type LookupAddress, type LookupFunction, type SocketConnectOptions, type SocketConstructorOptions,
 } from "./node-args.js";
 
 const RESOLVED = Promise.resolve();
@@ -27,6 +29,30 @@ function emitCloseLater(socket: Socket, hadError: boolean): void {
   process.nextTick(() => RESOLVED.then(() => process.nextTick(() => socket.emit("close", hadError))));
 }
 
+/**
+ * The stack's resolver (StackOptions.dns) as a dns.lookup-shaped function: what a Socket looks a name
+ * up with when connect() is given no `lookup`.
+ */
+function stackLookup(stack: Stack): LookupFunction {
+  return (hostname, options, callback) => {
+    resolveHost(stack, hostname, familyNumber(options.family)).then(
+      (addresses) => callback(null, addresses.map((address) => ({ address, family: isIP(address) }))),
+      (error: unknown) => callback(toLookupError(error, hostname), []),
+    );
+  };
+}
+
+/**
+ * A stack error met connecting, in node:net's shape ("connect ECONNREFUSED 10.0.0.2:80"); one that
+ * openConnection threw (`atOpen`) keeps the stack's reason (which local address is not ours, which
+ * destination no link routes).
+ */
+function connectError(error: unknown, address: string | undefined, port: number, atOpen: boolean): Error {
+  return atOpen && error instanceof TcpwasmError && !(error instanceof NetError)
+    ? new NetError(error.code, "connect", address, port, error.message.slice(error.code.length + 2))
+    : toNetError(error, "connect", address, port);
+}
+
 /** @internal The server's bookkeeping, run when a socket it accepted is destroyed (before its 'close', as node:net). */
 export const destroyHooks = new WeakMap<Socket, () => void>();
 
@@ -39,6 +65,10 @@ export class Socket extends Duplex {
   connecting = false;
   readonly #stack: Stack;
   #conn: StackConnection | undefined;
+  /** The attempts at a name's addresses, while they go on (#lookupAndDial). */
+  #dialling: Dial | undefined;
+  /** _read was called before there was a connection to resume. */
+  #readWanted = false;
   /** The address and port connect() was given (what remoteAddress shows once connected, on failure too). */
   #dialled: { address: string; port: number } | undefined;
   /** The connection's endpoints, kept after it is released; their text is formatted on first read. */
@@ -94,29 +124,98 @@ export class Socket extends Duplex {
     this.connecting = true;
     this.#dialled = { address: host, port };
     this.#active();
+    const open = (remote: string) => this.#stack.openConnection({
+      remote,
+      remotePort: port,
+      local: options.localAddress,
+      localPort: options.localPort,
+      ...(options.sendBufferSize !== undefined ? { sendBuffer: options.sendBufferSize } : {}),
+      ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
+    });
+    // A name is looked up first; an address never is (as node:net).
+    if (isIP(host) === 0) {
+      this.#lookupAndDial(options, port, (remote) => {
+        const conn = open(remote);
+        // Each attempt keeps the process alive as the socket would (unref() before connect counts).
+        if (!this.#refed) conn.unref();
+        return conn;
+      });
+      return this;
+    }
     let conn: StackConnection;
     try {
-      if (isIP(host) === 0) throw notFound(host, "getaddrinfo");
-      conn = this.#stack.openConnection({
-        remote: host,
-        remotePort: port,
-        local: options.localAddress,
-        localPort: options.localPort,
-        ...(options.sendBufferSize !== undefined ? { sendBuffer: options.sendBufferSize } : {}),
-        ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
-      });
+      conn = open(host);
     } catch (error) {
-      // node:net reports connect errors asynchronously, as 'error' then 'close'(true); the stack's
-      // reason (which local address is not ours, which destination no link routes) is kept.
-      const err = error instanceof TcpwasmError && !(error instanceof NetError)
-        ? new NetError(error.code, "connect", host, port, error.message.slice(error.code.length + 2))
-        : toNetError(error, "connect", host, port);
+      // node:net reports connect errors asynchronously, as 'error' then 'close'(true).
+      const err = connectError(error, host, port, true);
       process.nextTick(() => this.destroy(err));
       return this;
     }
     this.#attach(conn);
     conn.onConnect = () => this.#onConnected();
     return this;
+  }
+
+  /**
+   * node:net's connect to a name: `lookup(host, { family, hints, all: true }, callback)`, a 'lookup'
+   * event per address, then each address in turn ('connectionAttempt', 'connectionAttemptFailed')
+   * until one connects (src/tcp/dial.ts: in the lookup's order, no Happy Eyeballs racing); the error
+   * is the last attempt's.
+   */
+  #lookupAndDial(options: SocketConnectOptions, port: number, open: (remote: string) => StackConnection): void {
+    const { host } = options;
+    const local = options.localAddress === undefined ? 0 : isIP(options.localAddress);
+    const family = familyNumber(options.family) || (local as 0 | 4 | 6);
+    const lookup = options.lookup ?? stackLookup(this.#stack);
+    let answered = false;
+    const onLookup = (error: Error | null, found?: string | LookupAddress[]): void => {
+      // A lookup that calls back twice, or after the socket was destroyed, is not heard.
+      if (answered) return;
+      answered = true;
+      if (!this.connecting || this.destroyed) return;
+      if (error) {
+        this.emit("lookup", error, undefined, undefined, host);
+        this.destroy(error);
+        return;
+      }
+      // dns.lookup's two answers: one address (and its family), or with `all` a list of them.
+      const list: LookupAddress[] = typeof found === "string" ? [{ address: found, family: isIP(found) }] : Array.isArray(found) ? found : [];
+      for (const a of list) {
+        if (typeof a?.address !== "string" || isIP(a.address) === 0) {
+          this.destroy(argumentError("ERR_INVALID_IP_ADDRESS", `Invalid IP address: ${a?.address}`));
+          return;
+        }
+      }
+      if (list.length === 0) {
+        const err = new LookupError("ENOTFOUND", host);
+        this.emit("lookup", err, undefined, undefined, host);
+        this.destroy(err);
+        return;
+      }
+      for (const a of list) {
+        this.emit("lookup", null, a.address, isIP(a.address), host);
+        if (!this.connecting || this.destroyed) return;
+      }
+      this.#dialling = dial(list.map((a) => a.address), open, {
+        attempt: (address) => this.emit("connectionAttempt", address, port, isIP(address)),
+        attemptFailed: (address, err, atOpen) => this.emit("connectionAttemptFailed", address, port, isIP(address), connectError(err, address, port, atOpen)),
+        connected: (conn) => {
+          this.#dialling = undefined;
+          this.#attach(conn);
+          if (this.#readWanted) conn.resume();
+          this.#onConnected();
+        },
+        failed: (err, address, atOpen) => {
+          this.#dialling = undefined;
+          this.destroy(connectError(err, address, port, atOpen));
+        },
+      });
+    };
+    try {
+      lookup(host, { family, hints: options.hints ?? 0, all: true }, onLookup);
+    } catch (error) {
+      process.nextTick(() => this.destroy(error as Error));
+    }
   }
 
   /** @internal Adopts a connection a listener accepted. */
@@ -189,7 +288,9 @@ export class Socket extends Duplex {
 
   /** @internal stream.Duplex's read hook. */
   _read(): void {
-    this.#conn?.resume();
+    if (this.#conn) this.#conn.resume();
+    // Still looking a name up: the stream waits for a push, so the connection must start reading once there.
+    else this.#readWanted = true;
   }
 
   /** @internal stream.Duplex's write hook. */
@@ -251,6 +352,8 @@ export class Socket extends Duplex {
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
     this.connecting = false;
+    this.#dialling?.cancel();
+    this.#dialling = undefined;
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn && !conn.isClosed) {
@@ -320,6 +423,7 @@ export class Socket extends Duplex {
   ref(): this {
     this.#refed = true;
     this.#conn?.ref();
+    this.#dialling?.current?.ref();
     this.#timer?.ref();
     return this;
   }
@@ -328,6 +432,7 @@ export class Socket extends Duplex {
   unref(): this {
     this.#refed = false;
     this.#conn?.unref();
+    this.#dialling?.current?.unref();
     this.#timer?.unref();
     return this;
   }

@@ -4,7 +4,7 @@
 // face does (bindWeb(stack), like bindNet(stack)), and registers stack.connect and stack.listen on
 // the Stack class when loaded (every entry of the package loads it), so the stack never imports it.
 //
-//   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });
+//   const socket = stack.connect({ hostname: "10.0.0.2", port: 80 });   // or a name (StackOptions.dns)
 //   const { readable, writable } = await socket.opened;
 //   const writer = writable.getWriter();
 //   await writer.write(bytes);        // resolves once the bytes are in the send ring
@@ -23,11 +23,18 @@
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
-import { invalidType, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
+import { validateAddress } from "../core/address.js";
+import { dial, type Dial } from "../tcp/dial.js";
+import { addressLiteral, resolveHost, type AddressFamily } from "../services/resolve-host.js";
+import { invalidType, invalidValue, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
 
 /** Options of stack.connect() (BoundWeb.connect), after Direct Sockets' TCPSocketOptions. */
 export interface SocketOptions {
-  /** The peer: an IPv4 or IPv6 address (no name resolution: a stack has no resolver). */
+  /**
+   * The peer: an IPv4 or IPv6 address, or a name the stack's resolver turns into addresses
+   * (StackOptions.dns), tried in order until one connects (`opened` rejects with ENOTFOUND or
+   * EAI_AGAIN when the name does not resolve).
+   */
   hostname: string;
   /** The peer's port, 1..65535. */
   port: number;
@@ -142,7 +149,10 @@ function connectionOptions(o: { noDelay?: boolean; keepAliveDelay?: number; send
 
 /** A TCP connection with Web Streams. Create with `stack.connect()` or take from `stack.listen()`. */
 export class TcpSocket {
-  readonly #conn: StackConnection;
+  /** Undefined while a name is resolved and its addresses tried, and for a connect() refused at once. */
+  #conn: StackConnection | undefined;
+  /** Stops resolving or dialling a name (set while that is under way). */
+  #cancelDial: (() => void) | undefined;
   /** Resolves with the streams and addresses once connected; rejects if connecting fails. */
   readonly opened: Promise<SocketOpenInfo>;
   /** Resolves once the connection is over in both directions; rejects with its error if it failed. */
@@ -168,14 +178,17 @@ export class TcpSocket {
   #wasOpened = false;
 
   /**
-   * @internal Use stack.connect() or stack.listen(). `conn` is null for a connect() the network
-   * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...): opened and closed reject with it.
+   * @internal Use stack.connect() or stack.listen(). `conn` is undefined for a connect() the network
+   * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...: opened and closed reject with
+   * it) and for a connect() to a name: `dialer` starts resolving it and trying its addresses, calls
+   * `ready` with the connected connection or `fail` with the last error, and returns a cancel function.
    */
   constructor(
-    conn: StackConnection,
+    conn: StackConnection | undefined,
     connected: boolean,
     highWaterMark: number,
     failure?: TcpwasmError,
+    dialer?: (ready: (conn: StackConnection) => void, fail: (error: TcpwasmError) => void) => () => void,
   ) {
     this.#conn = conn;
     this.opened = quietly(new Promise((resolve, reject) => {
@@ -192,13 +205,13 @@ export class TcpSocket {
           this.#readController = controller;
         },
         pull: () => {
-          conn.resume();
+          this.#conn?.resume();
         },
         cancel: () => {
           // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
           this.#readDone = true;
           this.#discarding = true;
-          conn.resume();
+          this.#conn?.resume();
         },
       },
       { highWaterMark, size: byteLength },
@@ -215,18 +228,21 @@ export class TcpSocket {
           } catch (error) {
             // The stream errors (Streams semantics): nothing more can be written, so FIN now.
             this.#writeDone = true;
-            if (!this.#isOver) conn.end();
+            if (!this.#isOver) this.#conn?.end();
             throw error;
           }
           return this.#write(bytes);
         },
         close: () => {
           this.#writeDone = true;
-          if (!this.#isOver) conn.end();
+          // Still resolving a name: the FIN follows the handshake (#adopt).
+          if (!this.#isOver) this.#conn?.end();
         },
         abort: () => {
           this.#writeDone = true;
-          if (!this.#isOver) conn.abort();
+          if (this.#isOver) return;
+          if (this.#conn) this.#conn.abort();
+          else this.#stopDialling();
         },
       },
       { highWaterMark: 1 },
@@ -236,6 +252,31 @@ export class TcpSocket {
       this.#over(failure);
       return;
     }
+    if (conn) {
+      this.#adopt(conn);
+      if (connected) this.#open();
+      else conn.onConnect = () => this.#open();
+      return;
+    }
+    this.#cancelDial = dialer!(
+      (c) => {
+        this.#cancelDial = undefined;
+        this.#conn = c;
+        this.#adopt(c);
+        // What was written or closed while the name was resolved goes out now, in order.
+        this.#writes.flush(c);
+        if (this.#writeDone && !this.#isOver) c.end();
+        if (!this.#isOver) this.#open();
+      },
+      (error) => {
+        this.#cancelDial = undefined;
+        this.#over(error);
+      },
+    );
+  }
+
+  /** Takes `conn`'s handlers. */
+  #adopt(conn: StackConnection): void {
     conn.onData = (chunk) => {
       if (this.#discarding) return;
       this.#readController.enqueue(chunk);
@@ -248,8 +289,13 @@ export class TcpSocket {
     };
     conn.onWritable = () => this.#writes.flush(conn);
     conn.onClose = (error) => this.#over(error);
-    if (connected) this.#open();
-    else conn.onConnect = () => this.#open();
+  }
+
+  /** Ends a connect() to a name before it has a connection: nothing was sent, so closed resolves. */
+  #stopDialling(): void {
+    this.#cancelDial?.();
+    this.#cancelDial = undefined;
+    this.#over(undefined);
   }
 
   /** The peer's address ("" before a connection exists). */
@@ -272,9 +318,12 @@ export class TcpSocket {
     return this.#conn?.localPort ?? 0;
   }
 
-  /** The stack's connection under this socket (state, status, options); throws the error of a connect() refused at once. */
+  /**
+   * The stack's connection under this socket (state, status, options); throws the error of a connect()
+   * that failed before it had one, or ENOTCONN while a name is still being resolved.
+   */
   get connection(): StackConnection {
-    if (this.#conn === null) throw this.#finalError!;
+    if (this.#conn === undefined) throw this.#finalError ?? new TcpwasmError("ENOTCONN", "still resolving the name; await opened");
     return this.#conn;
   }
 
@@ -293,15 +342,16 @@ export class TcpSocket {
       if (!this.#writeDone) {
         this.#writeDone = true;
         this.#writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
-        this.#conn.end();
+        this.#conn?.end();
       }
+      if (!this.#conn) this.#stopDialling();
     }
     return this.closed;
   }
 
   #open(): void {
     this.#wasOpened = true;
-    const c = this.#conn;
+    const c = this.#conn!;
     this.#resolveOpened({
       readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
       localAddress: c.localAddress, localPort: c.localPort,
@@ -310,7 +360,8 @@ export class TcpSocket {
 
   #write(bytes: Uint8Array): Promise<void> | undefined {
     this.#writes.push(bytes);
-    if (this.#writes.run(this.#conn)) return undefined;
+    // Without a connection yet (a name being resolved) the write waits for one.
+    if (this.#conn && this.#writes.run(this.#conn)) return undefined;
     return new Promise((resolve, reject) => {
       this.#writes.wait((error) => (error === undefined ? resolve() : reject(error)));
     });
@@ -440,6 +491,8 @@ export class TcpListener implements AsyncIterable<TcpSocket> {
  * stack.connect(): a TcpSocket connecting to `options.hostname`:`options.port`. Argument errors throw
  * at once; what the network or the stack refuses (ENOBUFS at the connection limit, EHOSTUNREACH,
  * EADDRINUSE, EADDRNOTAVAIL, a closed stack) rejects `opened` and `closed`, as Direct Sockets does.
+ * A name is resolved by the stack's resolver (src/services/resolve-host.ts; ENOTFOUND, EAI_AGAIN
+ * reject `opened`) and its addresses tried in turn (src/tcp/dial.ts).
  */
 export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
   validateSocketOptions(options, SOCKET_OPTIONS);
@@ -447,16 +500,50 @@ export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
   validatePort(options.port, "options.port");
   const hostname = options.hostname.startsWith("[") && options.hostname.endsWith("]") ? options.hostname.slice(1, -1) : options.hostname;
   const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const open = (remote: string) => stack.openConnection({
+    remote, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
+  });
+  if (addressLiteral(hostname) === null) {
+    if (hostname === "") invalidValue("options.hostname", hostname, "must be an IP address or a host name");
+    // Checked now, as for an address: a wrong argument throws, it does not wait for the resolver.
+    const local = options.localAddress === undefined ? undefined : validateAddress(options.localAddress, "options.localAddress");
+    if (options.localPort !== undefined) validatePort(options.localPort, "options.localPort", true);
+    return new TcpSocket(undefined, false, hwm, undefined, (ready, fail) => dialName(stack, hostname, local?.version ?? 0, open, ready, fail));
+  }
   let conn: StackConnection;
   try {
-    conn = stack.openConnection({
-      remote: hostname, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
-    });
+    conn = open(hostname);
   } catch (error) {
     if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
-    return new TcpSocket(null as unknown as StackConnection, false, hwm, rename(error) as TcpwasmError);
+    return new TcpSocket(undefined, false, hwm, rename(error) as TcpwasmError);
   }
   return new TcpSocket(conn, false, hwm);
+}
+
+/** Resolves `hostname` and tries its addresses in order; returns the cancel function TcpSocket keeps. */
+function dialName(
+  stack: Stack,
+  hostname: string,
+  family: AddressFamily,
+  open: (remote: string) => StackConnection,
+  ready: (conn: StackConnection) => void,
+  fail: (error: TcpwasmError) => void,
+): () => void {
+  let cancelled = false;
+  let attempt: Dial | undefined;
+  resolveHost(stack, hostname, family).then(
+    (addresses) => {
+      if (cancelled) return;
+      attempt = dial(addresses, open, { connected: (conn) => ready(conn), failed: (error) => fail(rename(error) as TcpwasmError) });
+    },
+    (error: unknown) => {
+      if (!cancelled) fail(error instanceof TcpwasmError ? error : new TcpwasmError("EAI_AGAIN", `${hostname}: ${String(error)}`));
+    },
+  );
+  return () => {
+    cancelled = true;
+    attempt?.cancel();
+  };
 }
 
 /** The stack names the Web face's options by its own names: say them as the caller wrote them. */

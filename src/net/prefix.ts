@@ -5,7 +5,9 @@ import { formatIpv4, formatIpv6, parseAddress } from "../core/address.js";
 import { invalidValue, validateString } from "../core/validate.js";
 
 export interface Prefix {
+  /** The IP version. */
   version: 4 | 6;
+  /** The address, 4 or 16 bytes. */
   bytes: Uint8Array;
   /** Prefix length in bits (32 or 128 for a single address). */
   length: number;

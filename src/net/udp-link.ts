@@ -1,6 +1,8 @@
 // A link over UDP for Node: each datagram carries exactly one raw IP packet, the framing of
 // `socat TUN:...,iff-no-pi UDP-DATAGRAM:...` (see TCP.md), so a stack here can sit behind a real TUN
-// device and talk to the kernel's TCP. Node only: the browser entry never imports this file.
+// device and talk to the kernel's TCP; or, with framing "ethernet", one Ethernet II frame without FCS,
+// what `socat TUN:...,tun-type=tap,iff-no-pi` relays from a TAP device (a guest's NIC). Node only: the
+// browser entry never imports this file.
 //
 // The socket is unconnected on purpose: a connected UDP socket reports the ICMP port-unreachable
 // that the relay causes before anyone listens as an error, and socat's UDP-DATAGRAM is unconnected too.
@@ -28,8 +30,13 @@ export interface UdpLinkOptions {
   socket?: dgram.Socket;
   /** Where packets go and the only source accepted: the relay's "host:port" or { host, port }. */
   peer: string | UdpEndpoint;
-  /** Largest packet carried. Default 1500 (a TUN's default MTU). */
+  /** Largest IP packet carried (with "ethernet", the frame's payload). Default 1500 (a TUN's or TAP's default MTU). */
   mtu?: number;
+  /**
+   * What one datagram holds: "ip" (default), a raw IP packet as a TUN device reads it; "ethernet", an
+   * Ethernet II frame without FCS as a TAP device (IFF_TAP | IFF_NO_PI) reads it, up to mtu + 14 octets.
+   */
+  framing?: "ip" | "ethernet";
 }
 
 /** What a UDP link carried and dropped. */
@@ -42,7 +49,7 @@ export interface UdpLinkStats {
   sendErrors: number;
   /** Datagrams from anyone but the peer. */
   foreign: number;
-  /** Dropped for exceeding the MTU. */
+  /** Dropped for exceeding the MTU (with "ethernet", frames longer than mtu + 14 octets). */
   tooBig: number;
 }
 
@@ -66,7 +73,10 @@ export function parseEndpoint(value: string | UdpEndpoint, what: string): UdpEnd
   return { host, port };
 }
 
-const UDP_OPTIONS: ReadonlySet<string> = new Set(["bind", "socket", "peer", "mtu"]);
+const UDP_OPTIONS: ReadonlySet<string> = new Set(["bind", "socket", "peer", "mtu", "framing"]);
+
+/** An Ethernet II header: destination and source MAC, EtherType (IEEE 802.3 3.1.1); the FCS is not carried. */
+const ETHERNET_HEADER = 14;
 
 const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>(["EADDRINUSE", "EADDRNOTAVAIL", "EINVAL"]);
 
@@ -89,11 +99,15 @@ async function resolveHost(host: string, what: string): Promise<{ address: strin
   }
 }
 
-/** A link carrying one raw IP packet per UDP datagram to and from one peer (Node only). Made by createUdpLink. */
+/** A link carrying one raw IP packet (or one Ethernet frame) per UDP datagram to and from one peer (Node only). Made by createUdpLink. */
 export class UdpLink implements Link {
   readonly #socket: dgram.Socket;
-  /** Largest packet carried, bytes (UdpLinkOptions.mtu). */
+  /** Largest IP packet carried, bytes (UdpLinkOptions.mtu). */
   readonly mtu: number;
+  /** What each datagram holds (UdpLinkOptions.framing). */
+  readonly framing: "ip" | "ethernet";
+  /** Longest datagram sent: the MTU, plus the Ethernet header with "ethernet" framing. */
+  readonly #maxDatagram: number;
   /** What the link carried and dropped. */
   readonly stats: UdpLinkStats = { sent: 0, received: 0, sendErrors: 0, foreign: 0, tooBig: 0 };
   #handler: PacketHandler | undefined;
@@ -108,9 +122,12 @@ export class UdpLink implements Link {
     /** Where packets go, and the only source accepted. */
     readonly peer: UdpEndpoint,
     mtu: number,
+    framing: "ip" | "ethernet" = "ip",
   ) {
     this.#socket = socket;
     this.mtu = mtu;
+    this.framing = framing;
+    this.#maxDatagram = framing === "ethernet" ? mtu + ETHERNET_HEADER : mtu;
     socket.on("message", (msg, from) => this.#onMessage(msg, from));
     socket.on("error", (err) => this.#errorHandler?.(socketError(err, "socket error")));
   }
@@ -121,12 +138,12 @@ export class UdpLink implements Link {
     return { host: a.address, port: a.port };
   }
 
-  /** Sends each packet as one datagram to the peer; one over the MTU is dropped and counted in `tooBig`. */
+  /** Sends each packet (or frame) as one datagram to the peer; one over the MTU is dropped and counted in `tooBig`. */
   send(packets: Uint8Array[]): void {
     validateArray(packets, "packets", validateUint8Array);
     if (this.#closed) return;
     for (const p of packets) {
-      if (p.length > this.mtu) {
+      if (p.length > this.#maxDatagram) {
         this.stats.tooBig++;
         continue;
       }
@@ -193,11 +210,15 @@ export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
   if (peerSpec.port === 0) invalidValue("options.peer.port", 0, "must not be 0: port 0 is not a destination");
   const peerAddr = await resolveHost(peerSpec.host, "peer");
   const peer = { host: peerAddr.address, port: peerSpec.port };
+  const framing = options.framing ?? "ip";
+  if (framing !== "ip" && framing !== "ethernet") invalidValue("options.framing", framing, 'must be "ip" or "ethernet"');
   const mtu = options.mtu ?? DEFAULT_MTU;
-  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65507) invalidArg(`mtu must be 68..65507 (one UDP datagram), got ${mtu}`);
+  // One UDP datagram carries at most 65507 octets over IPv4 (RFC 768 length less the IPv4 header).
+  const maxMtu = framing === "ethernet" ? 65507 - ETHERNET_HEADER : 65507;
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > maxMtu) invalidArg(`mtu must be 68..${maxMtu} (one UDP datagram${framing === "ethernet" ? " with the Ethernet header" : ""}), got ${mtu}`);
   if (options.socket) {
     if (options.bind !== undefined) invalidValue("options.bind", options.bind, "must not be given with options.socket (give one)");
-    return new UdpLink(options.socket, peer, mtu);
+    return new UdpLink(options.socket, peer, mtu, framing);
   }
   const bindSpec = parseEndpoint(options.bind ?? { host: peerAddr.family === 6 ? "::1" : "127.0.0.1", port: 0 }, "options.bind");
   const bindAddr = await resolveHost(bindSpec.host, "bind");
@@ -216,5 +237,5 @@ export async function createUdpLink(options: UdpLinkOptions): Promise<UdpLink> {
       resolve();
     });
   });
-  return new UdpLink(socket, peer, mtu);
+  return new UdpLink(socket, peer, mtu, framing);
 }

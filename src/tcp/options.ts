@@ -3,7 +3,8 @@
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "../core/settings.js";
 import { FLAVORS, type Flavor } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
-import { validateArray, validateFunction, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
+import { validateAddress } from "../core/address.js";
+import { invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
 import type { StackConnection } from "./connection.js";
 import type { StackTimers } from "./timer.js";
 
@@ -32,7 +33,45 @@ export interface StackOptions {
    * TIME-WAIT's end is attributed) and the engine's id (listeners have one too; 0: no connection).
    */
   trace?: (event: TraceEvent, connection: StackConnection | undefined, id: number) => void;
+  /**
+   * How the stack's own connects turn a name into addresses (`stack.connect({ hostname })`, the Node
+   * face's `connect({ host })`); IP address text never needs it. Without it, connecting to a name fails
+   * at once with ENOTFOUND.
+   */
+  dns?: StackDnsOptions;
 }
+
+/**
+ * The stack's resolver: DNS servers asked over the stack's own UDP, or a function of yours; one of
+ * the two.
+ */
+export interface StackDnsOptions {
+  /**
+   * DNS servers (IPv4 or IPv6 address text), asked in order over the stack's UDP with a random ID and
+   * source port per query (RFC 5452), a truncated answer again over its TCP (RFC 7766); answers are
+   * cached for their TTL (RFC 2308 for the negative ones).
+   */
+  servers?: string[];
+  /**
+   * Resolves `hostname` to addresses (IPv4 or IPv6 text) of `family` (0: both); an empty list or a
+   * rejection with code ENOTFOUND or ENODATA is "no such name" (ENOTFOUND), any other rejection a
+   * temporary failure (EAI_AGAIN).
+   */
+  resolve?: (hostname: string, family: 4 | 6 | 0) => Promise<string[]>;
+  /**
+   * How long a query of the first round waits for its server's answer, ms; each later round waits
+   * twice as long as the one before. A `resolve` function gets as long as one server's whole plan:
+   * timeoutMs × (2^attempts − 1). Default 1000.
+   */
+  timeoutMs?: number;
+  /** Rounds of queries (each asks every server once) before a name is given up with EAI_AGAIN. Default 3. */
+  attempts?: number;
+}
+
+/** The longest first-round DNS timeout, ms: with every round doubling, the plan stays within a 32-bit timer. */
+const MAX_DNS_TIMEOUT_MS = 60_000;
+/** The most rounds of DNS queries: 2^attempts − 1 first-round timeouts must fit a 32-bit timer. */
+const MAX_DNS_ATTEMPTS = 8;
 
 /** Options of Stack.openConnection (active open, RFC 9293 3.10.1): the peer, our end, and per-connection options. */
 export interface OpenConnectionOptions extends ConnectionOptions {
@@ -59,8 +98,8 @@ export interface OpenListenerOptions extends ConnectionOptions {
 /** Options of Stack.attach. */
 export interface AttachOptions {
   /**
-   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"). Default everything (IPv4 only
-   * on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
+   * Destination prefixes routed to this link ("10.0.0.0/24", "::/0"), at most 8. Default everything
+   * (IPv4 only on a link whose MTU is below IPv6's minimum of 1280, which cannot take IPv6 routes).
    */
   routes?: string[];
   /**
@@ -96,7 +135,8 @@ export interface StackCounters {
   loopback: number;
 }
 
-const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace"]);
+const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace", "dns"]);
+const DNS_OPTIONS: ReadonlySet<string> = new Set(["servers", "resolve", "timeoutMs", "attempts"]);
 /** @internal */
 export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router"]);
 /** @internal */
@@ -121,4 +161,16 @@ export function validateStackOptions(options: unknown): asserts options is Stack
     validateFunction(o.timers.clearTimeout, "options.timers.clearTimeout");
   }
   if (o.trace !== undefined) validateFunction(o.trace, "options.trace");
+  if (o.dns !== undefined) validateDnsOptions(o.dns, "options.dns");
+}
+
+function validateDnsOptions(dns: unknown, name: string): asserts dns is StackDnsOptions {
+  validateObject(dns, name);
+  validateKnownKeys(dns, name, DNS_OPTIONS);
+  const d = dns as unknown as StackDnsOptions;
+  if (d.servers !== undefined) validateArray(d.servers, `${name}.servers`, (s, n) => validateAddress(s, n), 1);
+  if (d.resolve !== undefined) validateFunction(d.resolve, `${name}.resolve`);
+  if ((d.servers === undefined) === (d.resolve === undefined)) invalidValue(name, dns, "must have servers or resolve, one of the two");
+  if (d.timeoutMs !== undefined) validateInteger(d.timeoutMs, `${name}.timeoutMs`, 1, MAX_DNS_TIMEOUT_MS);
+  if (d.attempts !== undefined) validateInteger(d.attempts, `${name}.attempts`, 1, MAX_DNS_ATTEMPTS);
 }

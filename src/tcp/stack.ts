@@ -36,7 +36,7 @@
 // The connection contract (write, reading, end, abort, onClose, release) is at the top of
 // src/tcp/connection.ts.
 import { Engine, type EngineCounters, type UdpCounters } from "../core/engine.js";
-import { EventType } from "../core/boundary.js";
+import { EventType, NO_INTERFACE } from "../core/boundary.js";
 import { TcpwasmError, connectionError, engineErrorCode } from "../core/errors.js";
 import type { EventVisitor } from "../core/events.js";
 import { validateConnectionOptions, type EngineConfig } from "../core/settings.js";
@@ -48,7 +48,7 @@ import {
 import { LocalAddresses } from "../net/addresses.js";
 import { checkedFraming, validateLink, type Link } from "../net/link.js";
 import { formatMac } from "../net/mac.js";
-import { validateEdgeOptions } from "./edge-options.js";
+import { validateEdgeOptions, type EdgeSettings } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
 import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
@@ -58,10 +58,10 @@ import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
 import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
-import { DeadlineTimer, GLOBAL_TIMERS } from "./timer.js";
+import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
   ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
-  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
 
 /** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
@@ -70,7 +70,7 @@ const ETHERNET_HEADER = 14;
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
-export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackOptions } from "./options.js";
+export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
@@ -106,6 +106,10 @@ export class Stack {
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
+  /** The resolver options (StackOptions.dns), checked; undefined when the stack resolves no names. */
+  readonly dns: Readonly<StackDnsOptions> | undefined;
+  /** The timer functions (StackOptions.timers), for the services that run on the stack's clock. */
+  readonly timers: StackTimers;
   /** Our addresses found in use by another node on an Ethernet link (duplicate address detection, RFC 4862 5.4.5). */
   readonly addressConflicts: string[] = [];
   /** Called when duplicate address detection finds one of our addresses in use on `link`; the address stays unusable there. */
@@ -149,8 +153,11 @@ export class Stack {
     this.name = options.name ?? "stack";
     this.addresses = local.texts;
     this.#now = options.now ?? (() => performance.now());
-    this.#timer = new DeadlineTimer(options.timers ?? GLOBAL_TIMERS, this.#now, () => this.#pump());
+    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.#timer = new DeadlineTimer(this.timers, this.#now, () => this.#pump());
     this.#traceSink = options.trace;
+    // A copy: options changed after createStack do not reach the resolver.
+    this.dns = options.dns && Object.freeze({ ...options.dns, ...(options.dns.servers && { servers: [...options.dns.servers] }) });
     this.#udp = new UdpSockets({
       engine,
       local,
@@ -194,7 +201,10 @@ export class Stack {
 
   /**
    * Sends packets whose destination lies in `routes` (default: all) over `link`, and receives from it.
-   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link or route.
+   * On an Ethernet link (`link.framing` "ethernet") the stack takes a MAC address there and answers
+   * ARP and neighbour discovery; `mac`, `gateway` and `router` apply to such a link only.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad link, route or
+   * Ethernet option (ERR_OUT_OF_RANGE past 8 links or 8 routes), ENOBUFS when the core has no memory for the neighbour cache.
    */
   attach(link: Link, options?: AttachOptions): void {
     validateLink(link, "link");
@@ -205,6 +215,21 @@ export class Stack {
     const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const attached = this.#routing.attach(link, o.routes);
+    try {
+      this.#configureInterface(attached, edge);
+    } catch (error) {
+      // The core refused the interface (memory for the neighbour cache): the link is not attached.
+      this.#routing.links.pop();
+      throw error;
+    }
+    link.onReceive((packets) => this.#receive(attached, packets));
+    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
+    if (ethernet) this.wantOutput();
+  }
+
+  /** Describes an attached link to the core (assembly/engine/edge.ts): its kind, MTU, routes and, for Ethernet, the rest. */
+  #configureInterface(attached: AttachedLink, edge: EdgeSettings | undefined): void {
+    const ethernet = attached.framing === "ethernet";
     this.engine.configureInterface(attached.ifIndex, {
       kind: attached.framing,
       mtu: attached.mtu || this.engine.configuredMtu(),
@@ -215,9 +240,6 @@ export class Stack {
       routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
     }, this.#now());
     if (edge) attached.mac = edge.mac;
-    link.onReceive((packets) => this.#receive(attached, packets));
-    // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
-    if (ethernet) this.wantOutput();
   }
 
   /** The stack's MAC address on an attached Ethernet link ("02:00:00:00:00:01"), undefined for a raw-IP link. */
@@ -723,7 +745,7 @@ export class Stack {
   /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
   #receiveLoopback(packets: Uint8Array[]): void {
     if (this.#closed) return;
-    this.engine.input(packets, this.#now(), LOOPBACK_MTU);
+    this.engine.input(packets, this.#now(), LOOPBACK_MTU, NO_INTERFACE);
     this.kick();
   }
 }

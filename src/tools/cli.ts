@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 // The `tcpwasm` command: a demo of two stacks in one process, and a server and a netcat-style client
-// on a UDP link (one raw IP packet per datagram, the framing of socat's TUN relay; TCP.md).
+// on a UDP link (one raw IP packet per datagram, the framing of socat's TUN relay; TCP.md), or with
+// --tap one Ethernet frame per datagram, where the stack can be a guest's whole network (DHCP, DNS).
 //
 // Exit codes, for scripts: 0 success, 1 runtime or connection error (the error code is printed, e.g.
 // "ECONNREFUSED"), 2 usage error.
 import { createHash } from "node:crypto";
-import { parseArgs } from "node:util";
-import { createStack, type Stack } from "../tcp/stack.js";
+import { createStack } from "../tcp/stack.js";
 import { bindWeb, type TcpSocket } from "../faces/web.js";
 import { createMemoryLinkPair } from "../net/memory-link.js";
-import { createUdpLink } from "../net/udp-link.js";
-import type { Link } from "../net/link.js";
 import { recordLink } from "./pcap.js";
-import { openPcapFile, type PcapFile } from "./pcap-file.js";
+import { openPcapFile } from "./pcap-file.js";
 import { renderLadder } from "./ladder.js";
 import { Prng } from "../core/prng.js";
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { integer, parse, UsageError } from "./cli-usage.js";
+import { describeNetwork, networkOptions, openNetwork, planNetwork, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
 
@@ -29,16 +29,29 @@ commands:
       shortened to 1 s (MSL 500 ms). --pcap writes the client side's packets as a capture.
 
   serve --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
-        --port N [--mode echo|discard|http] [--pcap FILE]
+        --port N [--mode echo|discard|http] [--pcap FILE] [NETWORK OPTIONS]
       A server on a UDP link. echo (default) sends back what it reads (half-close mirrored),
       discard reads and drops, http answers GET / with a small page and GET /bytes/N with N
       bytes (byte i is i mod 256), keep-alive, 404 otherwise. Prints "listening ..." on stdout
       when ready; runs until SIGINT or SIGTERM (then exits 0).
 
   connect --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
-          [--pcap FILE] HOST PORT
+          [--pcap FILE] [NETWORK OPTIONS] HOST PORT
       netcat over the stack: stdin to the connection, the connection to stdout. At the end of
       stdin it closes its write side and keeps reading until the peer closes, then exits 0.
+
+  network options (serve and connect):
+    --tap            the UDP link carries Ethernet frames, one per datagram (a TAP device relayed
+                     by socat TUN,tun-type=tap,iff-no-pi): the stack answers ARP and neighbour
+                     discovery, and with --ip6 is the guests' IPv6 router (advertises its prefix)
+    --mac MAC        the stack's MAC on the TAP link (default: a random locally administered one)
+    --dhcp POOL      a DHCP server on the TAP link leasing POOL, a range 10.0.2.15-10.0.2.100 or
+                     a prefix 10.0.2.0/24 inside --ip's subnet; it names the stack as router
+                     (and as DNS server with --dns). Needs --tap and --ip.
+    --dns            answer DNS queries (UDP and TCP port 53) on the stack's addresses: names are
+                     resolved the way this machine resolves them (/etc/hosts, then its DNS)
+    --dns-name NAME=ADDR
+                     a name the responder answers itself, with PTR for ADDR (repeatable)
 
   version     prints the engine build in use
 
@@ -46,34 +59,13 @@ Behind a TUN device (TCP.md): the relay's UDP end lives in a network namespace, 
 command there too, e.g.
   ip netns exec tcpw tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 \\
       --udp-peer 127.0.0.1:7001 --port 80 --mode http
+A guest behind a TAP device (socat TUN,tun-type=tap,iff-no-pi,tun-name=tap0,up
+UDP-DATAGRAM:127.0.0.1:7000,bind=127.0.0.1:7001), given its address, router and DNS by the stack:
+  ip netns exec tcpw tcpwasm serve --tap --ip 10.0.2.2/24 --ip6 fd00:2::2/64 --dhcp 10.0.2.15-10.0.2.100 \\
+      --dns --udp-bind 127.0.0.1:7000 --udp-peer 127.0.0.1:7001 --port 80 --mode http
 
 exit codes: 0 success, 1 runtime or connection error, 2 usage error
 `;
-
-class UsageError extends Error {}
-
-function integer(value: string | undefined, name: string, min: number, max: number, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new UsageError(`${name} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer in ${min}..${max}, got "${value}"`);
-  return n;
-}
-
-function parse<T extends Record<string, { type: "string" | "boolean" }>>(args: string[], options: T, positionals = 0) {
-  try {
-    const r = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
-    if (r.positionals.length !== positionals) {
-      throw new UsageError(positionals ? `expected ${positionals} arguments, got ${r.positionals.length}` : `unexpected argument "${r.positionals[0]}"`);
-    }
-    return r;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError((err as Error).message);
-  }
-}
 
 const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1 << 10 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(1)} ms`);
@@ -185,51 +177,6 @@ async function demo(args: string[]): Promise<number> {
 }
 
 // ---- serve and connect: a stack on a UDP link ----
-
-interface UdpStack {
-  stack: Stack;
-  pcap: PcapFile | undefined;
-  shutdown(): void;
-}
-
-const udpOptions = {
-  ip: { type: "string" }, ip6: { type: "string" }, "udp-bind": { type: "string" }, "udp-peer": { type: "string" }, pcap: { type: "string" },
-} as const;
-
-async function udpStack(values: { ip?: string; ip6?: string; "udp-bind"?: string; "udp-peer"?: string; pcap?: string }, name: string): Promise<UdpStack> {
-  const addresses = [values.ip, values.ip6].filter((a): a is string => a !== undefined);
-  if (addresses.length === 0) throw new UsageError("give the stack an address: --ip ADDR/PREFIX and/or --ip6 ADDR/PREFIX");
-  if (values.ip !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(values.ip)) throw new UsageError(`--ip must be an IPv4 address with prefix, like 10.77.0.2/24, got "${values.ip}"`);
-  if (values.ip6 !== undefined && !/^[0-9a-fA-F:.]+\/\d+$/.test(values.ip6)) throw new UsageError(`--ip6 must be an IPv6 address with prefix, like fd77::2/64, got "${values.ip6}"`);
-  if (!values["udp-bind"]) throw new UsageError("--udp-bind HOST:PORT is required");
-  if (!values["udp-peer"]) throw new UsageError("--udp-peer HOST:PORT is required");
-  let udp: Link;
-  try {
-    udp = await createUdpLink({ bind: values["udp-bind"], peer: values["udp-peer"] });
-  } catch (err) {
-    if (isArgumentError(err)) throw new UsageError(err.message);
-    throw err;
-  }
-  const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
-  let stack: Stack;
-  try {
-    stack = await createStack({ addresses, name });
-  } catch (err) {
-    udp.close();
-    pcap?.close();
-    if (isArgumentError(err)) throw new UsageError(err.message);
-    throw err;
-  }
-  stack.attach(pcap ? recordLink(udp, pcap.sink) : udp);
-  return {
-    stack,
-    pcap,
-    shutdown() {
-      stack.close();
-      pcap?.close();
-    },
-  };
-}
 
 const describeSocket = (s: TcpSocket) => (s.remoteAddress.includes(":") ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
 
@@ -360,15 +307,16 @@ async function serveHttp(socket: TcpSocket): Promise<void> {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parse(args, { ...udpOptions, port: { type: "string" }, mode: { type: "string" } });
+  const { values } = parse(args, { ...networkOptions, port: { type: "string" }, mode: { type: "string" } });
   const port = integer(values.port, "--port", 1, 65535);
   const mode = values.mode ?? "echo";
   const handler = { echo: serveEcho, discard: serveDiscard, http: serveHttp }[mode];
   if (!handler) throw new UsageError(`--mode must be echo, discard or http, got "${mode}"`);
-  const u = await udpStack(values, "server");
+  const plan = planNetwork(values as NetworkValues);
+  const u = await openNetwork(plan, "server");
   const listener = bindWeb(u.stack).listen({ port });
   const where = [values.ip, values.ip6].filter(Boolean).map((a) => (a!.includes(":") ? `[${a!.split("/")[0]}]:${port}` : `${a!.split("/")[0]}:${port}`));
-  process.stdout.write(`listening ${mode} on ${where.join(" and ")} (UDP ${values["udp-bind"]} <-> ${values["udp-peer"]})\n`);
+  process.stdout.write(`listening ${mode} on ${where.join(" and ")} (${describeNetwork(plan, u.mac)})\n`);
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       listener.close();
@@ -396,10 +344,10 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function connect(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, udpOptions, 2);
+  const { values, positionals } = parse(args, networkOptions, 2);
   const [host, portText] = positionals as [string, string];
   const port = integer(portText, "PORT", 1, 65535);
-  const u = await udpStack(values, "client");
+  const u = await openNetwork(planNetwork(values as NetworkValues), "client");
   try {
     const socket = bindWeb(u.stack).connect({ hostname: host, port });
     const { readable, writable } = await socket.opened;

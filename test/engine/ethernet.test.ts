@@ -5,6 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { EDGE_FRAMES } from "../fixtures/edge-frames.js";
 import { hex, toHex } from "../fixtures/wire-reference.js";
+import { FUZZ, mutate } from "../fixtures/edge-fuzz.js";
+import { Prng } from "../../src/core/prng.js";
 import {
   EthernetEngine, GUEST_MAC, STACK_MAC, arpFrame, etherType, icmp6Type, macOf, type FrameOut,
 } from "../fixtures/ethernet-engine.js";
@@ -110,6 +112,23 @@ describe("Ethernet interface: frames in", () => {
     expect(later).toHaveLength(1);
   });
 
+  it("as a router, advertises unsolicited: at attach, twice more 16 s apart, then every 200 to 600 s (RFC 4861 6.2.4)", async () => {
+    const e = await EthernetEngine.create({ router: true });
+    const times: number[] = [];
+    const take = (out: FrameOut[]) => {
+      for (const o of out) if (icmp6Type(o.frame) === 134) times.push(e.now);
+    };
+    take(e.output());
+    while (e.now < 2_000_000) take(e.advanceTo(Math.min(e.engine.nextDeadline(), 2_000_000)));
+    expect(times.slice(0, 3)).toEqual([0, 16_000, 32_000]);
+    const gaps = times.slice(3).map((t, i) => t - times[i + 2]!);
+    expect(gaps.length).toBeGreaterThan(2);
+    for (const g of gaps) {
+      expect(g).toBeGreaterThanOrEqual(200_000);
+      expect(g).toBeLessThanOrEqual(600_000);
+    }
+  });
+
   it("sends no router advertisement unless it is a router", async () => {
     const e = await ready();
     e.input(EDGE_FRAMES.rsFrame);
@@ -198,6 +217,18 @@ describe("Ethernet interface: resolution and the neighbour cache", () => {
     expect(syn.subarray(14 + 16, 14 + 20).join(".")).toBe("192.0.2.80");
   });
 
+  it("solicits from an optimistic link-local address without the source link-layer option (RFC 4429 3.3)", async () => {
+    const e = await ready();
+    e.connect("fe80::5054:ff:fe12:3456");
+    const ns = e.output().filter((o) => icmp6Type(o.frame) === 135).map((o) => o.frame);
+    expect(ns).toHaveLength(1);
+    // Only the 24-byte message: no option after the target.
+    expect(ns[0]!.length).toBe(14 + 40 + 24);
+    // Once DAD is done the retransmission carries it (RFC 4861 7.2.2).
+    const again = e.advanceTo(1000).filter((o) => icmp6Type(o.frame) === 135 && o.frame[14 + 40 + 8] === 0xfe).map((o) => o.frame);
+    expect(again.at(-1)!.length).toBe(14 + 40 + 32);
+  });
+
   it("resolves IPv6 next hops with a neighbour solicitation to the solicited-node group", async () => {
     const e = await ready();
     e.advanceTo(1500);
@@ -246,5 +277,30 @@ describe("Ethernet interface: resolution and the neighbour cache", () => {
     expect(toHex(e.output()[0]!.frame.subarray(0, 42))).toBe(EDGE_FRAMES.arpReply);
     e.connect("10.0.2.200");
     expect(arpOut(e.output()).some((f) => f.subarray(38, 42).join(".") === "10.0.2.200")).toBe(true);
+  });
+
+  it("takes 200,000 mutated frames (scapy's ARP, NDP and IP frames to us) without a trap, each counted once", async () => {
+    const e = await ready({ router: true });
+    const seeds = [
+      EDGE_FRAMES.arpRequest, EDGE_FRAMES.arpProbe, EDGE_FRAMES.ethIpv4Udp, EDGE_FRAMES.nsResolveFrame, EDGE_FRAMES.nsDadFrame,
+      EDGE_FRAMES.naSolicitedFrame, EDGE_FRAMES.naUnsolicitedFrame, EDGE_FRAMES.rsFrame, EDGE_FRAMES.raFromGuestFrame, EDGE_FRAMES.vlan,
+    ].map((f) => hex(f));
+    const rng = new Prng(2026);
+    const work = new Uint8Array(4096);
+    const total = 200_000;
+    for (let done = 0; done < total; done += 2000) {
+      const batch: Uint8Array[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const f = mutate(rng, FUZZ.FRAME, seeds[rng.nextInt(seeds.length)]!, work);
+        batch.push(f.length === 0 ? new Uint8Array(1) : f.slice());
+      }
+      e.input(...batch);
+      e.output();
+      e.now += 10;
+      e.engine.timers(e.now);
+    }
+    const c = e.engine.counters();
+    expect(c.framesIn).toBe(total);
+    expect(e.engine.neighbours().entries).toBeLessThanOrEqual(e.engine.neighbours().capacity);
   });
 });

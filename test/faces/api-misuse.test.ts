@@ -21,6 +21,9 @@ import { createMemoryLinkPair, type MemoryLink } from "../../src/net/memory-link
 import { StackPair, VirtualNet } from "../fixtures/stack-pair.js";
 import { createUdpLink } from "../../src/net/udp-link.js";
 import { TcpListener, TcpSocket } from "../../src/faces/web.js";
+import { serveDns } from "../../src/services/serve-dns.js";
+import { serveDhcp } from "../../src/services/serve-dhcp.js";
+import { resolveHost } from "../../src/services/resolve-host.js";
 
 const FAST = { rtoInitialMs: 50, rtoMinMs: 20, mslMs: 50 };
 const A = "10.0.0.1";
@@ -102,6 +105,15 @@ const rows: Row[] = [
   { entry: "createStack({ now: 5 })", call: () => createStack({ addresses: ["10.0.0.1/24"], now: 5 as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.now" },
   { entry: "createStack({ timers: {} })", call: () => createStack({ addresses: ["10.0.0.1/24"], timers: {} as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.timers.setTimeout" },
   { entry: "createStack({ trace: true })", call: () => createStack({ addresses: ["10.0.0.1/24"], trace: true as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.trace" },
+  { entry: "createStack({ dns: {} })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: {} }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns" },
+  { entry: "createStack({ dns: { resolve: 42 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: 42 as never } }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.dns.resolve" },
+  { entry: "createStack({ dns: { servers: ['dns.example'] } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: ["dns.example"] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns.servers[0]" },
+  { entry: "createStack({ dns: { servers: [] } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: [] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns.servers" },
+  { entry: "createStack({ dns: { servers, resolve } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { servers: ["10.0.0.53"], resolve: async () => [] } }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns" },
+  { entry: "createStack({ dns: 'x' })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: "x" as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.dns" },
+  { entry: "createStack({ dns: { timeoutMs: 0 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: async () => [], timeoutMs: 0 } }), how: "reject", code: "ERR_OUT_OF_RANGE", names: "options.dns.timeoutMs" },
+  { entry: "createStack({ dns: { attempts: 1.5 } })", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: async () => [], attempts: 1.5 } }), how: "reject", code: "ERR_OUT_OF_RANGE", names: "options.dns.attempts" },
+  { entry: "createStack({ dns: { resolver } }) (a typo)", call: () => createStack({ addresses: ["10.0.0.1/24"], dns: { resolve: async () => [], resolver: 1 } as never }), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "options.dns.resolver" },
   { entry: "createStack({ name: 42 })", call: () => createStack({ addresses: ["10.0.0.1/24"], name: 42 as never }), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "options.name" },
 
   // ---- Engine, loadEngine, loadWire ----
@@ -120,6 +132,13 @@ const rows: Row[] = [
   { entry: "attach(link, { routes: ['bogus'] })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { routes: ["bogus"] }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.routes[0]" },
   { entry: "attach(link, { route }) (a typo)", call: (e) => e.a.attach(createMemoryLinkPair()[0], { route: [] } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.route" },
   { entry: "attach(the same link twice)", call: (e) => e.a.attach(e.la), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "link" },
+  { entry: "attach({ framing: 'tap' })", call: (e) => e.a.attach({ ...createMemoryLinkPair()[0], send() {}, onReceive() {}, close() {}, framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "link.framing" },
+  { entry: "attach(raw-IP link, { mac })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { mac: "02:00:00:00:00:01" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { mac: group })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { mac: "01:00:5e:00:00:01" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { mac: 42 })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { mac: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.mac" },
+  { entry: "attach(Ethernet link, { gateway: off-link })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { gateway: "192.0.2.1" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.gateway" },
+  { entry: "attach(Ethernet link, { router: 1 })", call: (e) => e.a.attach(createMemoryLinkPair({ framing: "ethernet" })[0], { router: 1 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.router" },
+  { entry: "attach(link, { routes: 9 prefixes })", call: (e) => e.a.attach(createMemoryLinkPair()[0], { routes: Array.from({ length: 9 }, (_, i) => `10.${i}.0.0/16`) }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.routes" },
 
   // ---- Stack.openConnection ----
   { entry: "openConnection()", call: (e) => e.a.openConnection(undefined as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
@@ -166,7 +185,9 @@ const rows: Row[] = [
   { entry: "connect({ hostname: 42 })", call: (e) => e.a.connect({ hostname: 42 as never, port: ECHO_PORT }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.hostname" },
   { entry: "connect({ hostname }) without a port", call: (e) => e.a.connect({ hostname: B } as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.port" },
   { entry: "connect({ port: 0 })", call: (e) => e.a.connect({ hostname: B, port: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.port" },
-  { entry: "connect({ hostname: 'example.com' })", call: (e) => e.a.connect({ hostname: "example.com", port: 80 }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.hostname" },
+  { entry: "connect({ hostname: 'example.com' }) (no resolver)", call: (e) => e.a.connect({ hostname: "example.com", port: 80 }), how: "opened", code: "ENOTFOUND", names: "example.com" },
+  { entry: "connect({ hostname: '' })", call: (e) => e.a.connect({ hostname: "", port: 80 }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.hostname" },
+  { entry: "connect({ hostname: name, localAddress: 'bogus' })", call: (e) => e.a.connect({ hostname: "example.com", port: 80, localAddress: "bogus" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.localAddress" },
   { entry: "connect({ noDelay: 1 })", call: (e) => e.a.connect({ hostname: B, port: ECHO_PORT, noDelay: 1 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.noDelay" },
   { entry: "connect({ keepAliveDelay: -1 })", call: (e) => e.a.connect({ hostname: B, port: ECHO_PORT, keepAliveDelay: -1 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.keepAliveDelay" },
   { entry: "connect({ readableHighWaterMark: -1 })", call: (e) => e.a.connect({ hostname: B, port: ECHO_PORT, readableHighWaterMark: -1 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.readableHighWaterMark" },
@@ -198,6 +219,9 @@ const rows: Row[] = [
   { entry: "net.connect({ localPort: 'x' })", call: (e) => e.net.connect({ host: B, port: NET_PORT, localPort: "x" as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.localPort", node: () => realNet.connect({ host: "127.0.0.1", port: 1, localPort: "x" as never }) },
   { entry: "net.connect({ timeout: -1 })", call: (e) => e.net.connect({ host: B, port: NET_PORT, timeout: -1 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.timeout", node: () => realNet.connect({ host: "127.0.0.1", port: 1, timeout: -1 }) },
   { entry: "net.connect({ keepAliveInitialDelay: 'x' })", call: (e) => e.net.connect({ host: B, port: NET_PORT, keepAlive: true, keepAliveInitialDelay: "x" as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.keepAliveInitialDelay", node: () => realNet.connect({ host: "127.0.0.1", port: 1, keepAlive: true, keepAliveInitialDelay: "x" as never }) },
+  { entry: "net.connect({ family: 5 })", call: (e) => e.net.connect({ host: "example.com", port: NET_PORT, family: 5 }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.family", node: () => realNet.connect({ host: "example.com", port: 1, family: 5 }) },
+  { entry: "net.connect({ lookup: 42 })", call: (e) => e.net.connect({ host: "example.com", port: NET_PORT, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup", node: () => realNet.connect({ host: "example.com", port: 1, lookup: 42 as never }) },
+  { entry: "net.connect({ hints: 'x' })", call: (e) => e.net.connect({ host: "example.com", port: NET_PORT, hints: "x" as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.hints", node: () => realNet.connect({ host: "example.com", port: 1, hints: "x" as never }) },
   { entry: "net.connect({ host: 'example.com' }) (no resolver)", call: (e) => e.net.connect({ host: "example.com", port: NET_PORT }), how: "error", code: "ENOTFOUND", names: "example.com" },
   { entry: "net.connect({ localAddress: not the stack's })", call: (e) => e.net.connect({ host: B, port: NET_PORT, localAddress: "10.0.0.9" }), how: "error", code: "EADDRNOTAVAIL", names: "10.0.0.9" },
   { entry: "socket.setTimeout(-1)", call: (e) => new e.net.Socket().setTimeout(-1), how: "throw", code: "ERR_OUT_OF_RANGE", names: "msecs", node: () => new realNet.Socket().setTimeout(-1) },
@@ -219,10 +243,27 @@ const rows: Row[] = [
   { entry: "server.getConnections(42)", call: (e) => e.server.getConnections(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "callback", node: () => realNet.createServer().getConnections(42 as never) },
   { entry: "server.listen({ host: not the stack's })", call: (e) => e.net.createServer().listen({ port: 11, host: "10.0.0.9" }), how: "error", code: "EADDRNOTAVAIL", names: "10.0.0.9" },
 
+  // ---- services ----
+  { entry: "resolveHost(null, name)", call: () => resolveHost(null as never, "example.com"), how: "reject", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "resolveHost(stack, name, 5)", call: (e) => resolveHost(e.a, "example.com", 5 as never), how: "reject", code: "ERR_INVALID_ARG_VALUE", names: "family" },
+  { entry: "serveDns(null)", call: () => serveDns(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "serveDns(stack, { port: 0 })", call: (e) => serveDns(e.b, { port: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.port" },
+  { entry: "serveDns(stack, { lookup: 42 })", call: (e) => serveDns(e.b, { port: 5353, lookup: 42 as never }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.lookup" },
+  { entry: "serveDns(stack, { maxPendingQueries: 0 })", call: (e) => serveDns(e.b, { maxPendingQueries: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.maxPendingQueries" },
+  { entry: "serveDns(stack, { adress }) (a typo)", call: (e) => serveDns(e.b, { adress: B } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.adress" },
+  { entry: "serveDns on a TCP port in use", call: (e) => serveDns(e.b, { port: ECHO_PORT }), how: "throw", code: "EADDRINUSE", names: String(ECHO_PORT) },
+
+  { entry: "serveDhcp(null, options)", call: () => serveDhcp(null as never, {} as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "stack" },
+  { entry: "serveDhcp(stack) without options", call: (e) => serveDhcp(e.b, undefined as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
+  { entry: "serveDhcp(stack, { link: raw IP })", call: (e) => serveDhcp(e.b, { link: e.lb, serverAddress: B, pool: "10.0.0.100-10.0.0.120", subnet: "10.0.0.0/24" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.link" },
+  { entry: "serveDhcp(stack, { link: not attached })", call: (e) => serveDhcp(e.b, { link: createMemoryLinkPair({ framing: "ethernet" })[0], serverAddress: B, pool: "10.0.0.100-10.0.0.120", subnet: "10.0.0.0/24" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.link" },
+  { entry: "serveDhcp(stack, { pool: 'x' })", call: (e) => serveDhcp(e.b, { link: createMemoryLinkPair({ framing: "ethernet" })[0], serverAddress: B, pool: "x" }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.pool" },
+
   // ---- links ----
   { entry: "createMemoryLinkPair(42)", call: () => createMemoryLinkPair(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options" },
   { entry: "createMemoryLinkPair({ loss: 2 })", call: () => createMemoryLinkPair({ loss: 2 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.loss" },
   { entry: "createMemoryLinkPair({ lossy }) (a typo)", call: () => createMemoryLinkPair({ lossy: 0.1 } as never), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.lossy" },
+  { entry: "createMemoryLinkPair({ framing: 'tap' })", call: () => createMemoryLinkPair({ framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.framing" },
   { entry: "createMemoryLinkPair({ clock: 'fast' })", call: () => createMemoryLinkPair({ clock: "fast" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.clock" },
   { entry: "createMemoryLinkPair({ aToB: { delay: '5' } })", call: () => createMemoryLinkPair({ aToB: { delay: "5" as never } }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "options.aToB.delay" },
   { entry: "createMemoryLinkPair({ corruptBits: 1.5 })", call: () => createMemoryLinkPair({ corruptBits: 1.5 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.corruptBits" },
@@ -240,6 +281,8 @@ const rows: Row[] = [
   // ---- pcap, ladder ----
   { entry: "new PcapWriter(null)", call: () => new PcapWriter(null as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "sink" },
   { entry: "new PcapWriter(sink, { snaplen: 0 })", call: () => new PcapWriter(sink, { snaplen: 0 }), how: "throw", code: "ERR_OUT_OF_RANGE", names: "options.snaplen" },
+  { entry: "new PcapWriter(sink, { framing: 'tap' })", call: () => new PcapWriter(sink, { framing: "tap" as never }), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "options.framing" },
+  { entry: "recordLink(raw-IP link, Ethernet writer)", call: () => recordLink(createMemoryLinkPair()[0], new PcapWriter(sink, { framing: "ethernet" })), how: "throw", code: "ERR_INVALID_ARG_VALUE", names: "framing" },
   { entry: "pcapWriter.write('x')", call: () => new PcapWriter(sink).write("x" as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "packet" },
   { entry: "openPcapFile(42)", call: () => openPcapFile(42 as never), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "path" },
   { entry: "renderLadder(null, ...)", call: () => renderLadder(null as never, { left: "a", right: "b" }), how: "throw", code: "ERR_INVALID_ARG_TYPE", names: "events" },

@@ -156,6 +156,50 @@ describe("tcpwasm usage", () => {
   });
 });
 
+describe("tcpwasm network flags: --tap, --mac, --dhcp, --dns, --dns-name", () => {
+  const base = ["--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"];
+  it("exit 2 with a message naming the flag for each bad value or combination", async () => {
+    const cases: [string[], string][] = [
+      [["--ip", "10.0.2.2/24", "--dhcp", "10.0.2.15-10.0.2.100"], "--dhcp needs --tap: DHCP clients broadcast Ethernet frames"],
+      [["--ip6", "fd00::2/64", "--tap", "--dhcp", "10.0.2.15-10.0.2.100"], "--dhcp needs --ip: the DHCP server's address and the guests' subnet"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15"], '--dhcp must be a range like 10.0.2.15-10.0.2.100 or a prefix like 10.0.2.0/24 (length up to 30), got "10.0.2.15"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15-10.0.2.300"], '--dhcp must be a range like 10.0.2.15-10.0.2.100 or a prefix like 10.0.2.0/24, got "10.0.2.15-10.0.2.300"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.100-10.0.2.15"], "--dhcp range 10.0.2.100-10.0.2.15 ends before it starts"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.2.15-10.0.3.1"], "--dhcp address 10.0.3.1 is outside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.0.0/16"], "--dhcp prefix 10.0.0.0/16 is not inside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/24", "--tap", "--dhcp", "10.0.9.0/28"], "--dhcp prefix 10.0.9.0/28 is not inside --ip 10.0.2.2/24's subnet 10.0.2.0/24"],
+      [["--ip", "10.0.2.2/31", "--tap", "--dhcp", "10.0.2.2/31"], "--dhcp needs a subnet with room for guests: --ip 10.0.2.2/31 has a /31"],
+      [["--ip", "10.0.2.2/24", "--mac", "02:00:00:00:00:01"], "--mac needs --tap: only an Ethernet link has MAC addresses"],
+      [["--ip", "10.0.2.2/24", "--tap", "--mac", "02:00:00:00:01"], '--mac must be six hex octets like 02:00:00:00:00:01, got "02:00:00:00:01"'],
+      [["--ip", "10.0.2.2/24", "--tap", "--mac", "01:00:5e:00:00:01"], '--mac must be a unicast MAC (the first octet even), got "01:00:5e:00:00:01"'],
+      [["--ip", "10.0.2.2/24", "--dns-name", "gw.test=10.0.2.2"], "--dns-name needs --dns: the names are answered by the stack's DNS responder"],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test"'],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test=10.0.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test=10.0.2"'],
+      [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "bad..name=10.0.2.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "bad..name=10.0.2.2"'],
+      [["--ip", "fd00::2/64"], '--ip must be an IPv4 address with prefix, like 10.77.0.2/24, got "fd00::2/64"'],
+      [["--ip6", "10.0.2.2/24"], '--ip6 must be an IPv6 address with prefix, like fd77::2/64, got "10.0.2.2/24"'],
+      [["--ip", "10.0.2.2/24", "--tap=yes"], "--tap"],
+      [["--ip", "10.0.2.2/24", "--dns", "--dhcp"], "--dhcp"],
+    ];
+    // Both commands share the checks: every case through serve, a few through connect too.
+    for (const [i, [flags, message]] of cases.entries()) {
+      for (const command of i % 5 === 0 ? [["serve", "--port", "80"], ["connect"]] : [["serve", "--port", "80"]]) {
+        const args = [...command, ...flags, ...base, ...(command[0] === "connect" ? ["10.0.2.15", "80"] : [])];
+        const r = await run(args);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr).toContain(message);
+        expect(r.stderr).toContain("(tcpwasm help shows the usage)");
+        expect(r.stdout).toBe("");
+      }
+    }
+  });
+
+  it("help describes the network options", async () => {
+    const help = await run(["help"]);
+    for (const flag of ["--tap", "--mac MAC", "--dhcp POOL", "--dns ", "--dns-name NAME=ADDR"]) expect(help.stdout).toContain(flag);
+  });
+});
+
 async function freeUdpPorts(n: number): Promise<number[]> {
   const sockets = await Promise.all(
     Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {

@@ -38,6 +38,7 @@ function tap(p: StackPair): Uint8Array[] {
 }
 
 const etherType = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
+const macOf = (f: Uint8Array) => Array.from(f.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":");
 const icmp6Type = (f: Uint8Array) => (etherType(f) === 0x86dd && f[14 + 6] === 58 ? f[14 + 40]! : -1);
 
 describe("Ethernet link", () => {
@@ -167,6 +168,59 @@ describe("Ethernet link", () => {
     conn.write(data(10_000, 3));
     expect(await p.wait(closed, "close")).toBe("ETIMEDOUT");
     expect(p.a.counters().neighbourFailed).toBe(0);
+  });
+
+  it("loopback still works beside an Ethernet link: 127.0.0.1, ::1 and the stack's own addresses never reach the link", async () => {
+    const p = await pair();
+    const frames = tap(p);
+    const echoes: string[] = [];
+    for (const remote of ["127.0.0.1", "::1", "10.0.0.1", "fd00::1"]) {
+      const server = accepted(p.a, 9000 + echoes.length);
+      const conn = p.a.openConnection({ remote, remotePort: 9000 + echoes.length });
+      await p.wait(connected(conn), `connect ${remote}`);
+      const s = await p.wait(server, "accept");
+      const got = collect(s);
+      await p.wait(writeAll(conn, data(5000, 4), true), "write");
+      await p.wait(got.ended, "end");
+      echoes.push(sha(got.chunks));
+    }
+    expect(new Set(echoes).size).toBe(1);
+    expect(echoes[0]).toBe(sha([data(5000, 4)]));
+    // Nothing but the attach-time announcements and probes went out on the link.
+    expect(frames.filter((f) => etherType(f) === 0x0800 || (etherType(f) === 0x86dd && f[14 + 6] === 6))).toHaveLength(0);
+    // And no ARP but the announcement (sender = target, RFC 5227 2.3).
+    const arp = frames.filter((f) => etherType(f) === 0x0806);
+    expect(arp.filter((f) => f.subarray(28, 32).join(".") !== f.subarray(38, 42).join("."))).toHaveLength(0);
+  });
+
+  it("two stacks claiming one IPv6 address each find the duplicate (RFC 4862 5.4.3) and tell onAddressConflict", async () => {
+    const p = await pair({ addresses: { a: ["10.0.0.1/24", "fd00::7/64"], b: ["10.0.0.2/24", "fd00::7/64"] } });
+    const told: string[] = [];
+    p.a.onAddressConflict = (address, link) => {
+      expect(link).toBe(p.la);
+      told.push(address);
+    };
+    await p.runUntil(() => p.a.addressConflicts.length > 0 && p.b.addressConflicts.length > 0, "both conflicts");
+    expect(p.a.addressConflicts).toEqual(["fd00::7"]);
+    expect(p.b.addressConflicts).toEqual(["fd00::7"]);
+    expect(told).toEqual(["fd00::7"]);
+    expect(p.a.counters().dadDuplicates).toBe(1);
+  });
+
+  it("carries UDP over IPv4 and IPv6: datagrams wait for ARP / NS like TCP's segments", async () => {
+    const p = await pair();
+    const frames = tap(p);
+    const got: string[] = [];
+    const server = p.b.openUdp({ localPort: 5353 }, (m) => got.push(`${m.remoteAddress} ${new TextDecoder().decode(m.data)}`));
+    const client = p.a.openUdp({ localPort: 4000 }, () => {});
+    expect(client.send(new TextEncoder().encode("v4"), "10.0.0.2", 5353)).toBe(true);
+    expect(client.send(new TextEncoder().encode("v6"), "fd00::2", 5353)).toBe(true);
+    await p.runUntil(() => got.length === 2, "two datagrams");
+    expect(got.sort()).toEqual(["10.0.0.1 v4", "fd00::1 v6"]);
+    expect(p.a.counters().neighbourPending).toBe(2);
+    expect(frames.filter((f) => (etherType(f) === 0x0800 ? f[14 + 9] : f[14 + 6]) === 17).every((f) => macOf(f) === MAC_B)).toBe(true);
+    server.close();
+    client.close();
   });
 
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {

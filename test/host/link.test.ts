@@ -370,6 +370,32 @@ describe("UDP link", () => {
     stranger.close();
   });
 
+  it("with framing \"ethernet\" carries whole frames: the MTU is the payload's, 14 octets of header on top", async () => {
+    const [sa, sb] = await boundSockets("udp4", "127.0.0.1");
+    const a = await createUdpLink({ socket: sa, peer: { host: "127.0.0.1", port: sb.address().port }, framing: "ethernet" });
+    const b = await createUdpLink({ socket: sb, peer: { host: "127.0.0.1", port: sa.address().port } });
+    open.push(a, b);
+    expect(a.framing).toBe("ethernet");
+    expect(b.framing).toBe("ip");
+    expect(a.mtu).toBe(1500);
+    const atB = collect(b, 2);
+    // 1514 octets: a full-MTU frame. 1515 is one past it; a raw-IP link drops anything past 1500.
+    a.send([new Uint8Array(1514).fill(1), new Uint8Array(1515), new Uint8Array(60).fill(2)]);
+    b.send([new Uint8Array(1501)]);
+    expect((await atB).map((p) => p.length)).toEqual([1514, 60]);
+    expect(a.stats).toMatchObject({ sent: 2, tooBig: 1 });
+    expect(b.stats).toMatchObject({ sent: 0, tooBig: 1 });
+  });
+
+  it("checks framing and an Ethernet link's MTU", async () => {
+    await expect(createUdpLink({ peer: "127.0.0.1:9", framing: "tap" as never })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    // One datagram holds 65507 octets: an Ethernet link's MTU stops 14 below.
+    await expect(createUdpLink({ peer: "127.0.0.1:9", framing: "ethernet", mtu: 65494 })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    const max = await createUdpLink({ peer: "127.0.0.1:9", framing: "ethernet", mtu: 65493 });
+    open.push(max);
+    expect(max.mtu).toBe(65493);
+  });
+
   it("surfaces bind failures as TcpwasmError with Node's codes", async () => {
     const first = await createUdpLink({ bind: "127.0.0.1:0", peer: "127.0.0.1:9" });
     open.push(first);
