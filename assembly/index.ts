@@ -76,4 +76,17 @@ export { ifaceConfigure, ifaceAddAddressExport as ifaceAddAddress, ifaceAddGatew
 export { udpBind, udpLocalPort, udpConnect, udpClose, udpRxPtr, udpRxCapacity, udpRxCount, udpRxUsed, udpRxClear, udpTxPtr, udpTxCapacity,
   udpSend } from "./engine/udp";
 export { udpCountersPtr, udpCountersLength } from "./engine/udpcounters";
+
+// ---- Gateway mode (assembly/engine/forward.ts) ----
+//
+//   9. ifaceSetAnyDestination(ifIndex, flags) after ifaceConfigure (1: take any unicast destination,
+//      2: also answer echo requests to any). connListenAny(id, version, backlog) opens the
+//      any-destination listener; each of its SYNs arrives as a SYN_HELD event (the host holds the id),
+//      answered by connAcceptHeld(id) (the SYN,ACK, then ACCEPTED) or connRefuseHeld(id, how) (0 RST,
+//      1 host, 2 port unreachable, 3 administratively prohibited; then CLOSED). Drain output after.
+//      udpSetCatchAll(id, 1) makes a bound UDP socket the catch-all for its IP version: datagrams on a
+//      gateway interface that no socket takes; its send records carry their source port at +10.
+export { ifaceSetAnyDestination, connAcceptHeld, connRefuseHeld } from "./engine/forward";
+export { udpSetCatchAll } from "./engine/udp";
+export { connListenAny } from "./engine/user";
 export { udpLiveSockets } from "./engine/udpsockets";

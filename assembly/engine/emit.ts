@@ -362,6 +362,21 @@ export function queueConnectionReset(t: Tcb): void {
 }
 
 /**
+ * A RST refusing the SYN of a held connection (forward.ts) as if no listener had been there (RFC 9293
+ * 3.10.7.1): <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>, through the control queue.
+ */
+export function queueSynRefusal(t: Tcb): void {
+  const seg = outSeg;
+  fillAddresses(seg, t);
+  seg.seq = 0;
+  seg.ack = t.rcvNxt;
+  seg.flags = <u16>(FLG_RST | FLG_ACK);
+  seg.window = 0;
+  noOptions(seg);
+  if (queueOutSeg(t.id)) count(Counter.RESETS_SENT);
+}
+
+/**
  * An ACK of a connection in compact TIME-WAIT (timewait.ts), its 4-tuple at `keyBytes` as
  * flowKeyBytes writes it: <SEQ=seq><ACK=ack><CTL=ACK> with the window field as last advertised and,
  * when the connection used them, timestamps (RFC 7323 3.2), through the control queue. Traced under

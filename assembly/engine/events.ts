@@ -54,6 +54,11 @@ export const enum EventType {
   ADDRESS_CONFLICT = 13,
   /** An ICMP error about a datagram a connected UDP socket sent (udp.ts): id = the socket, code = ECONNREFUSED. */
   UDP_ERROR = 14,
+  /**
+   * A SYN for the any-destination listener (forward.ts): a connection held in SYN-RECEIVED, a = the
+   * listener's id. The host now holds `id` and answers with connAcceptHeld or connRefuseHeld.
+   */
+  SYN_HELD = 15,
 }
 
 let buf: usize = 0;

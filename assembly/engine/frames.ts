@@ -17,6 +17,7 @@ import { NbState, nbFind, nbCreate, nbHold, nbAt, enterState, nbEpoch } from "./
 import { arpArrives, solicit } from "./resolve";
 import { isOurGroup } from "./ndisc";
 import { count, Counter } from "./counters";
+import { anyDestinationOf, AnyDestination } from "./forward";
 
 const frame = changetype<EtherFrame>(memory.data(offsetof<EtherFrame>(), 8));
 
@@ -96,10 +97,14 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
     const dst = load<u32>(p + 16);
     const k = ownAddressIndex(ifIndex, 4, dst, 0);
     if (k >= 0) return true;
-    if (<u32>load<u8>(p + 9) == IPPROTO_TCP) return false;
-    frameToGroup = true;
-    if (dst == 0xffffffff || dst == 0x010000e0) return true;
-    return isDirectedBroadcast(ifIndex, dst);
+    const tcp = <u32>load<u8>(p + 9) == IPPROTO_TCP;
+    if (dst == 0xffffffff || dst == 0x010000e0 || isDirectedBroadcast(ifIndex, dst)) {
+      if (tcp) return false;
+      frameToGroup = true;
+      return true;
+    }
+    // A gateway interface (forward.ts) stands in for every unicast destination; not for a group.
+    return (anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) != 0 && (dst & 0xf0) != 0xe0;
   }
   if (len < 40) return true;
   if (isLoopback(6, load<u64>(p + 8), load<u64>(p + 16))) return false;
@@ -107,7 +112,8 @@ function ipForUs(ifIndex: u32, version: u32, p: usize, len: u32): bool {
   const b = load<u64>(p + 32);
   const k = ownAddressIndex(ifIndex, 6, a, b);
   if (k >= 0) return addressAt(ifIndex, <u32>k).dad != Dad.DUPLICATE;
-  if ((a & 0xff) != 0xff || <u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
+  if ((a & 0xff) != 0xff) return (anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) != 0;
+  if (<u32>load<u8>(p + 6) == IPPROTO_TCP) return false;
   frameToGroup = true;
   return isOurGroup(ifIndex, a, b);
 }

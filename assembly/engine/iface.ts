@@ -68,6 +68,8 @@ export const enum Dad {
   routeCount: u32;
   /** Initial advertisements still to send (RFC 4861 6.2.4 MAX_INITIAL_RTR_ADVERTISEMENTS). */
   raInitialLeft: u32;
+  /** Gateway mode (forward.ts): AnyDestination flags, 0 for an ordinary interface. */
+  anyDestination: u32;
 }
 
 const IFACE_SIZE: usize = (offsetof<Iface>() + 7) & ~<usize>7;

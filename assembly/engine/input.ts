@@ -13,7 +13,7 @@
 import { Segment, parsePacket } from "../wire/packet";
 import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
-import { Tcb, State, Life, Member, Due, tcbKey, tcbAtSlot, tcbFree, slotOf } from "./tcb";
+import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, tcbAtSlot, tcbFree, slotOf } from "./tcb";
 import { FlowKey } from "../wire/flowkey";
 import { tableLookup, tableInsert, listenerLookup } from "./table";
 import { traceSegment, EventType } from "./events";
@@ -32,6 +32,7 @@ import { isEthernet } from "./iface";
 import { frameArrives, frameSource, frameToGroup } from "./frames";
 import { ndArrives } from "./ndisc";
 import { HEADER_LEN } from "../wire/ethernet";
+import { anyListenerFor, echoAllowed, heldArrives, holdSyn, isAnyListener } from "./forward";
 
 // The Ethernet interface the batch being processed came from, -1 for a raw-IP one.
 let inputIface: i32 = -1;
@@ -99,6 +100,10 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
       if (inputIface >= 0 && seg.ipVersion == 6 && ndArrives(<u32>inputIface, ptr, len, seg, frameSource, nowUs)) return;
       if (tooBigArrives(ptr, len, seg)) return;
       if (udpIcmpArrives(ptr, len, seg)) return;
+      if (!echoAllowed(batchIface, seg)) {
+        count(Counter.NOT_TCP_DROPPED);
+        return;
+      }
       const n = icmpEchoReply(ptr, len, seg, controlWritePtr(), controlPacketRoom());
       if (n != 0) {
         controlCommit(n);
@@ -136,6 +141,10 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
     const t = tcbAtSlot(<u32>slot);
     if (t != null) {
       if (config.trace) traceSegment(EventType.SEGMENT_IN, t.id, seg, seg.payloadLen);
+      if (hasFlag(t.life, Life.SYN_HELD)) {
+        heldArrives(t, seg);
+        return;
+      }
       keepaliveTouch(t, nowUs);
       const alive = t.state == State.SYN_SENT ? synSentArrives(t, seg, nowUs) : otherStateArrives(t, seg, nowUs);
       if (alive) reschedule(t);
@@ -157,7 +166,8 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
       twEnd(<u32>tw);
     }
   }
-  const l = listenerLookup(seg.ipVersion, seg.dstA, seg.dstB, seg.dstPort);
+  let l = listenerLookup(seg.ipVersion, seg.dstA, seg.dstB, seg.dstPort);
+  if (l < 0) l = anyListenerFor(batchIface, seg);
   if (l >= 0) {
     const listener = tcbAtSlot(<u32>l);
     if (listener != null && listener.state == State.LISTEN) {
@@ -221,6 +231,10 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
   setState(t, State.SYN_RECEIVED);
   enterHalfOpen(t, l);
   congestionStart(t);
+  if (isAnyListener(l)) {
+    holdSyn(t, l);
+    return;
+  }
   t.due |= Due.NEED_SYN;
   wantOutput(t);
   reschedule(t);

@@ -257,8 +257,9 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     }
     count(Counter.RESETS_RECEIVED);
     if (state == State.SYN_RECEIVED) {
-      // Passive: back to LISTEN, which here means the half-open TCB goes away; active: refused.
-      connectionDone(t, hasFlag(t.life, Life.PASSIVE) ? Outcome.CLOSED : Outcome.REFUSED);
+      // Passive: back to LISTEN, which here means the half-open TCB goes away; active: refused. A
+      // passive one the host already holds (a forwarder's, forward.ts) was reset under its user.
+      connectionDone(t, !hasFlag(t.life, Life.PASSIVE) ? Outcome.REFUSED : hasFlag(t.life, Life.HOST_HELD) ? Outcome.RESET : Outcome.CLOSED);
     } else if (state == State.CLOSING || state == State.LAST_ACK) {
       connectionDone(t, Outcome.CLOSED);
     } else {
@@ -270,7 +271,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
   // Fourth: SYN (RFC 5961 4.2 challenge ACK; RFC 9293 3.10.7.4 for SYN-RECEIVED from a listener).
   if (syn) {
     if (state == State.SYN_RECEIVED && hasFlag(t.life, Life.PASSIVE)) {
-      connectionDone(t, Outcome.CLOSED);
+      connectionDone(t, hasFlag(t.life, Life.HOST_HELD) ? Outcome.RESET : Outcome.CLOSED);
       return false;
     }
     challengeAck(t, nowUs);

@@ -112,6 +112,11 @@ export const enum Life {
    * 1122 4.2.3.9 treats host unreachable so), reported as EHOSTUNREACH if the connection then times out.
    */
   SOFT_UNREACHABLE = 1 << 27,
+  /**
+   * A connection of the any-destination listener held in SYN-RECEIVED before its SYN,ACK while the
+   * host connects the far side (forward.ts); the host holds the id from the SYN_HELD event on.
+   */
+  SYN_HELD = 1 << 28,
 }
 
 /** Tcb.sender: what the sender is timing or probing. */

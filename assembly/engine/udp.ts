@@ -14,7 +14,8 @@
 // Send region (udpTxPtr(), config UDP_TX_REGION bytes): the host writes records and calls udpSend once
 // per batch. Record layout (padded to a multiple of 4):
 //   +0  u32 payloadLen   +4 u32 socketId   +8 u8 ipVersion   +9 u8 flags (TX_FRAME: a frame for
-//   interface ifIndex to destination MAC +48)   +10 u16 (unused: the socket's port is the source)
+//   interface ifIndex to destination MAC +48)   +10 u16 source port (the catch-all socket's only:
+//   any other socket's port is the source)
 //   +12 u16 dstPort      +14 u16 ifIndex   +16 source address (16)   +32 destination address (16)
 //   +48 destination MAC (6) and 2 unused bytes   +56 payload
 // Each datagram is built as one IP packet (IPv4 DF set, no fragments: the host refuses what its link
@@ -37,6 +38,7 @@ import { isEthernet } from "./iface";
 import { commitFrame } from "./resolve";
 import { loadMac, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../wire/ethernet";
 import * as config from "./config";
+import { anyDestinationOf, AnyDestination } from "./forward";
 
 export const UDP_RECV_HEADER: u32 = 48;
 export const UDP_SEND_HEADER: u32 = 56;
@@ -109,6 +111,31 @@ export function udpConnect(id: u32, port: u32): i32 {
 }
 
 /** Closes the socket: its port is free again, datagrams for it are answered as for a closed port. */
+// The catch-all socket of each IP version (0: none): a gateway's host forwards what it receives and
+// answers from the address and port each datagram went to (the send record's source port, +10).
+let catchAll4: u32 = 0;
+let catchAll6: u32 = 0;
+
+/**
+ * Makes socket `id` (on = 1) its IP version's catch-all for gateway interfaces, or stops (on = 0).
+ * Returns 0 or -EBADF.
+ */
+export function udpSetCatchAll(id: u32, on: u32): i32 {
+  const s = sockFromId(id);
+  if (s == null) return -Err.EBADF;
+  const now: u32 = on != 0 ? id : 0;
+  if (s.version == 4) {
+    if (on != 0 || catchAll4 == id) catchAll4 = now;
+  } else if (on != 0 || catchAll6 == id) catchAll6 = now;
+  return 0;
+}
+
+/** The catch-all socket's slot for `version`, or -1 (none, or closed since). */
+function catchAllSlot(version: u32): i32 {
+  const id = version == 4 ? catchAll4 : catchAll6;
+  return id != 0 && sockFromId(id) != null ? <i32>(id & 0xffff) - 1 : -1;
+}
+
 export function udpClose(id: u32): i32 {
   return sockClose(id);
 }
@@ -185,7 +212,9 @@ export function udpArrives(ptr: usize, len: u32, seg: Segment, ifIndex: u32, toG
     }
     return;
   }
-  const slot = sockLookup(seg.ipVersion, seg.dstA, seg.dstB, dgram.dstPort, seg.srcA, seg.srcB, dgram.srcPort);
+  let slot = sockLookup(seg.ipVersion, seg.dstA, seg.dstB, dgram.dstPort, seg.srcA, seg.srcB, dgram.srcPort);
+  // Gateway mode (forward.ts): what no socket takes on a gateway interface goes to the catch-all.
+  if (slot < 0 && (anyDestinationOf(ifIndex) & AnyDestination.ACCEPT) != 0) slot = catchAllSlot(seg.ipVersion);
   if (slot < 0) {
     udpCount(UdpCounter.NO_PORT);
     portUnreachable(ptr, len, seg, nowUs);
@@ -347,8 +376,11 @@ export function udpSend(offset: u32, count: u32): u32 {
         const p = controlWritePtr();
         const src = r + 16;
         const dst = r + 32;
+        // The catch-all answers from the port each datagram went to.
+        const id = load<u32>(r, 4);
+        const srcPort = id == catchAll4 || id == catchAll6 ? <u32>load<u16>(r, 10) : s.localPort;
         emitUdpHeaders(p, version, paramA(src, version), paramB(src, version), paramA(dst, version), paramB(dst, version),
-          s.localPort, <u32>load<u16>(r, 12), len, REPLY_TTL);
+          srcPort, <u32>load<u16>(r, 12), len, REPLY_TTL);
         memory.copy(p + udpHeadersLen(version), r + UDP_SEND_HEADER, len);
         finishUdpChecksum(p, total);
         // A frame to a named MAC skips neighbour resolution: the limited broadcast, or a DHCP

@@ -6,6 +6,7 @@
 // Parameter region (paramPtr(), 64 bytes): addresses go in as 16 raw network-order bytes each, IPv4 in
 // the first 4: [0, 16) local address, [16, 32) remote address. engineInit reads [0, 32) as the ISN
 // secret (two u64) and the PRNG seed (four u32) instead.
+import { ANY_PORT, refuseHeldSyn } from "./forward";
 import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbRtt, tcbCc,
   tcbFromId, slotOf, unopened } from "./tcb";
 import { tableLookup, tableInsert, listenerAdd, listenerConflict, listenerRemove } from "./table";
@@ -136,10 +137,27 @@ export function connListen(id: u32, ipVersion: u32, port: u32, backlog: u32): i3
   if (t == null) return -Err.EBADF;
   if (!unopened(t)) return -Err.EISCONN;
   if ((ipVersion != 4 && ipVersion != 6) || port == 0 || port > 65535) return -Err.EINVAL;
+  return listenOn(t, ipVersion, loadAddress(params, ipVersion, true), loadAddress(params, ipVersion, false), port, backlog);
+}
+
+/**
+ * Passive OPEN of the any-destination listener of `ipVersion` (forward.ts): SYNs to destinations that
+ * are not ours, arriving on a gateway interface, that no other listener takes. One per IP version.
+ * Its connections arrive held (SYN_HELD events), then as ACCEPTED once the host accepted them.
+ */
+export function connListenAny(id: u32, ipVersion: u32, backlog: u32): i32 {
+  const t = tcbFromId(id);
+  if (t == null) return -Err.EBADF;
+  if (!unopened(t)) return -Err.EISCONN;
+  if (ipVersion != 4 && ipVersion != 6) return -Err.EINVAL;
+  return listenOn(t, ipVersion, 0, 0, ANY_PORT, backlog);
+}
+
+function listenOn(t: Tcb, ipVersion: u32, a: u64, b: u64, port: u32, backlog: u32): i32 {
   const key = tcbKey(t);
   key.ipVersion = ipVersion;
-  key.localA = loadAddress(params, ipVersion, true);
-  key.localB = loadAddress(params, ipVersion, false);
+  key.localA = a;
+  key.localB = b;
   key.localPort = port;
   if (listenerConflict(ipVersion, key.localA, key.localB, port)) return -Err.EADDRINUSE;
   if (!listenerAdd(ipVersion, key.localA, key.localB, port, slotOf(t.id))) return -Err.ENOBUFS;
@@ -307,6 +325,11 @@ export function connAbort(id: u32, nowUs: i64): i32 {
 function userAbort(t: Tcb): void {
   const s = t.state;
   if (s == State.CLOSED) return;
+  // A held SYN (forward.ts) was never answered: it is refused as from a closed port.
+  if (hasFlag(t.life, Life.SYN_HELD)) {
+    refuseHeldSyn(t, 0);
+    return;
+  }
   if (s == State.SYN_RECEIVED || s == State.ESTABLISHED || s == State.FIN_WAIT_1 || s == State.FIN_WAIT_2 ||
       s == State.CLOSE_WAIT) {
     queueConnectionReset(t);
@@ -323,7 +346,10 @@ function userAbort(t: Tcb): void {
 export function connRelease(id: u32, nowUs: i64): i32 {
   const t = tcbFromId(id);
   if (t == null) return -Err.EBADF;
-  if (t.state != State.CLOSED && t.state != State.TIME_WAIT) {
+  if (hasFlag(t.life, Life.SYN_HELD)) {
+    // Released before an answer: refused, or it would wait for one forever.
+    refuseHeldSyn(t, 0);
+  } else if (t.state != State.CLOSED && t.state != State.TIME_WAIT) {
     if (rcvRing(t).len != 0 && isOpenForData(t.state)) {
       userAbort(t);
     } else {

@@ -16,7 +16,7 @@ import path from "node:path";
 
 /** Layers, lowest first; a file's layer is the first folder under its root ("" for the top files). */
 export const LAYERS = {
-  src: ["core", "net", "tcp", "services", "faces", "tools", "", "build"],
+  src: ["core", "net", "tcp", "services", "gateway", "faces", "tools", "", "build"],
   assembly: ["wire", "engine", "", "testing"],
 };
 

@@ -138,6 +138,16 @@ export interface EngineExports {
   udpCountersLength(): number;
   /** Bound UDP sockets. */
   udpLiveSockets(): number;
+  /** Makes a UDP socket its IP version's catch-all on gateway interfaces (1) or not (0); 0 or -error. */
+  udpSetCatchAll(id: number, on: number): number;
+  /** Gateway mode for interface `ifIndex` (1: any unicast destination, 2: also echo to any); 0 or -error. */
+  ifaceSetAnyDestination(ifIndex: number, flags: number): number;
+  /** Passive OPEN of the any-destination listener of `ipVersion`; 0 or -error. Its SYNs arrive as SYN_HELD events. */
+  connListenAny(id: number, ipVersion: number, backlog: number): number;
+  /** Sends the SYN,ACK of a held connection; 0 or -error. */
+  connAcceptHeld(id: number): number;
+  /** Refuses a held connection: 0 RST, 1 host, 2 port unreachable, 3 administratively prohibited; 0 or -error. */
+  connRefuseHeld(id: number, how: number): number;
 }
 
 // ---- RX and TX regions: packet records ----
@@ -299,6 +309,7 @@ export const EventType = {
   segmentOut: 12,
   addressConflict: 13,
   udpError: 14,
+  synHeld: 15,
 } as const;
 
 // ---- Counters (assembly/engine/counters.ts) ----

@@ -74,7 +74,15 @@ export interface InterfaceConfig {
   gateways?: AddressBytes[];
   /** The destination prefixes the host routes over this link. */
   routes: InterfacePrefix[];
+  /**
+   * Gateway mode (assembly/engine/forward.ts): IP packets for any unicast destination are taken (TCP
+   * to the any-destination listener), and with `echo` echo requests to any destination are answered.
+   */
+  anyDestination?: { echo: boolean };
 }
+
+/** assembly/engine/forward.ts Refusal. */
+const REFUSAL = { reset: 0, host: 1, port: 2, admin: 3 } as const;
 
 /** What Engine.listen listens on (RFC 9293 3.10.1, passive OPEN). */
 export interface ListenOptions {
@@ -280,6 +288,7 @@ export class Engine {
       check(x.ifaceAddRoute(ifIndex, r.version, r.prefixLength), "interface route");
     }
     this.#views.u8.fill(0, p, p + PARAM.size);
+    if (config.anyDestination) check(x.ifaceSetAnyDestination(ifIndex, config.anyDestination.echo ? 3 : 1), "interface any destination");
     check(x.ifaceUp(ifIndex, now), "interface up");
   }
 
@@ -481,6 +490,31 @@ export class Engine {
     return id;
   }
 
+  /**
+   * Passive OPEN of the any-destination listener of `ipVersion`: SYNs on gateway interfaces that no
+   * other listener takes arrive as synHeld events, each answered by acceptHeld or refuseHeld.
+   */
+  listenAny(ipVersion: 4 | 6, backlog = 0, connection: ConnectionOptions = {}): number {
+    const id = this.create(connection);
+    const r = this.#x.connListenAny(id, ipVersion, backlog);
+    if (r < 0) {
+      this.#x.connReleaseMs(id, 0);
+      const what = `listen on any IPv${ipVersion} destination`;
+      check(r, r === -ENGINE_ENOBUFS ? this.#exhausted(what) : what);
+    }
+    return id;
+  }
+
+  /** The far side of held connection `id` is connected: its SYN,ACK leaves at the next output. */
+  acceptHeld(id: number): void {
+    check(this.#x.connAcceptHeld(id), "accept held connection");
+  }
+
+  /** Refuses held connection `id` with a RST or an ICMP destination unreachable; a closed event follows. */
+  refuseHeld(id: number, how: "reset" | "host" | "port" | "admin"): void {
+    check(this.#x.connRefuseHeld(id, REFUSAL[how]), "refuse held connection");
+  }
+
   /** Copies as much of `data` into the send ring as fits; returns the bytes taken. */
   send(id: number, data: Uint8Array, now: number): number {
     let done = 0;
@@ -670,7 +704,7 @@ export class Engine {
    * (udpFlush, then queue again). Bind a socket first: the region is taken on the first bind.
    */
   udpQueue(socketId: number, ipVersion: 4 | 6, source: Uint8Array, destination: Uint8Array, destinationPort: number,
-    payload: Uint8Array, ifIndex = 0, mac?: Uint8Array): boolean {
+    payload: Uint8Array, ifIndex = 0, mac?: Uint8Array, sourcePort = 0): boolean {
     const x = this.#x;
     const base = x.udpTxPtr() >>> 0;
     const n = payload.length;
@@ -685,8 +719,8 @@ export class Engine {
     putU32(u8, at + UDP_RECORD.socketId, socketId);
     u8[at + UDP_RECORD.ipVersion] = ipVersion;
     u8[at + UDP_RECORD.flags] = mac ? UDP_TX_FRAME : 0;
-    u8[at + UDP_RECORD.srcPort] = 0;
-    u8[at + UDP_RECORD.srcPort + 1] = 0;
+    u8[at + UDP_RECORD.srcPort] = sourcePort & 0xff;
+    u8[at + UDP_RECORD.srcPort + 1] = sourcePort >>> 8;
     u8[at + UDP_RECORD.dstPort] = destinationPort & 0xff;
     u8[at + UDP_RECORD.dstPort + 1] = destinationPort >>> 8;
     const frameIf = mac ? ifIndex : 0;
@@ -699,6 +733,15 @@ export class Engine {
     this.#udpTxUsed += size;
     this.#udpTxCount++;
     return true;
+  }
+
+  /**
+   * Makes UDP socket `id` its IP version's catch-all on gateway interfaces (assembly/engine/udp.ts):
+   * it receives what no other socket takes, and its datagrams leave from the source port their
+   * record names (udpQueue's `sourcePort`).
+   */
+  udpSetCatchAll(id: number, on: boolean): void {
+    check(this.#x.udpSetCatchAll(id, on ? 1 : 0), "UDP catch-all");
   }
 
   /** Datagrams queued by udpQueue and not yet flushed. */

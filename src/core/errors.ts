@@ -37,6 +37,8 @@ export type ErrorCode =
   /** The Node face: listen() on a server already listening, as node:net. */
   | "ERR_SERVER_ALREADY_LISTEN"
   | "ERR_SOCKET_CLOSED"
+  /** A call that the object's state no longer allows (a held connection accepted or refused twice), as Node's. */
+  | "ERR_INVALID_STATE"
   // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
   /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
   | "ERR_INVALID_ARG_TYPE"

@@ -10,6 +10,8 @@ import { TCP_STATES, type SegmentOptionsTrace, type TcpState } from "./trace.js"
 export type EngineEvent =
   | { type: "connected" | "readable" | "writable" | "peerFin" | "closed"; id: number }
   | { type: "accepted"; id: number; listener: number }
+  /** A SYN for the any-destination listener, held until Engine.acceptHeld or Engine.refuseHeld. */
+  | { type: "synHeld"; id: number; listener: number }
   | { type: "reset" | "timedOut" | "error"; id: number; error: ErrorCode }
   /** An ICMP error about a datagram UDP socket `id` sent (its id from Engine.udpBind). */
   | { type: "udpError"; id: number; error: ErrorCode }
@@ -43,6 +45,7 @@ export function decodeEvent(dv: DataView, p: number): EngineEvent | undefined {
   switch (type) {
     case EventType.connected: return { type: "connected", id };
     case EventType.accepted: return { type: "accepted", id, listener: a };
+    case EventType.synHeld: return { type: "synHeld", id, listener: a };
     case EventType.readable: return { type: "readable", id };
     case EventType.writable: return { type: "writable", id };
     case EventType.peerFin: return { type: "peerFin", id };

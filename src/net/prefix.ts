@@ -57,6 +57,23 @@ export function isLoopback(version: 4 | 6, bytes: Uint8Array, at: number): boole
   return bytes[at + 15] === 1;
 }
 
+/**
+ * Whether an IP packet's destination is a unicast address a gateway may stand in for: not a group
+ * (224.0.0.0/4, ff00::/8), not the limited broadcast, not loopback, not unspecified.
+ */
+export function isUnicastDestination(packet: Uint8Array): boolean {
+  const at = destinationAt(packet);
+  if (at < 0) return false;
+  const first = packet[at]!;
+  if (at === 16) {
+    if (first >= 224 || first === 127 || first === 0) return false;
+    return true;
+  }
+  if (first === 0xff || isLoopback(6, packet, at)) return false;
+  for (let i = 0; i < 16; i++) if (packet[at + i] !== 0) return true;
+  return false;
+}
+
 /** Where an IP packet's source address starts: 12 (IPv4), 8 (IPv6), or -1 if no whole header. */
 export function sourceAt(packet: Uint8Array): number {
   const at = destinationAt(packet);

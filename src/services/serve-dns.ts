@@ -89,7 +89,8 @@ export function serveDns(stack: Stack, options?: ServeDnsOptions): DnsService {
     answer(m.data, false)?.then((reply) => {
       if (reply === null || closed || udp.closed) return;
       try {
-        if (!udp.send(reply, m.remoteAddress, m.remotePort)) own.udpUnsent++;
+        // From the address the query went to (a gateway answers for any address its guests ask).
+        if (!udp.send(reply, m.remoteAddress, m.remotePort, m.broadcast ? undefined : { from: m.localAddress })) own.udpUnsent++;
       } catch {
         // EMSGSIZE: a path narrower than the answer (maxUdp) cannot carry it; the client retries over TCP.
         own.udpUnsent++;

@@ -4,7 +4,7 @@ import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from 
 import { FLAVORS, type Flavor } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
 import { validateAddress } from "../core/address.js";
-import { invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
+import { invalidValue, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
 import type { StackConnection } from "./connection.js";
 import type { StackTimers } from "./timer.js";
 
@@ -118,6 +118,19 @@ export interface AttachOptions {
    * prefixes (autonomous for a /64), the link MTU and a router lifetime, and answers router solicitations.
    */
   router?: boolean;
+  /**
+   * Gateway mode: the stack stands in for every destination on this link, as slirp or a NAT router
+   * does for its guests. IP packets to any unicast address are taken (not only the stack's own),
+   * TCP connections to them go to Stack.openForwarder's callback, and echo requests to any address
+   * are answered unless `{ echo: false }`.
+   */
+  anyDestination?: boolean | { echo?: boolean };
+}
+
+/** Stack.openForwarder's options, and the options of its connections (buffers, Nagle, keepalive). */
+export interface OpenForwarderOptions extends ConnectionOptions {
+  /** Cap on held and half-open connections per IP version (RFC 4987 3.1); past it, SYN cookies. Default: the engine's `maxHalfOpenPerListener`. */
+  backlog?: number;
 }
 
 /** What the stack itself dropped (the engine counts the rest, see Stack.counters). */
@@ -138,11 +151,27 @@ export interface StackCounters {
 const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace", "dns"]);
 const DNS_OPTIONS: ReadonlySet<string> = new Set(["servers", "resolve", "timeoutMs", "attempts"]);
 /** @internal */
-export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router"]);
+export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router", "anyDestination"]);
 /** @internal */
 export const OPEN_CONNECTION_KEYS: ReadonlySet<string> = new Set(["remote", "remotePort", "local", "localPort"]);
 /** @internal */
 export const OPEN_LISTENER_KEYS: ReadonlySet<string> = new Set(["port", "address", "backlog"]);
+
+/** @internal */
+export const FORWARDER_KEYS: ReadonlySet<string> = new Set(["backlog"]);
+
+/** @internal Stack.attach's anyDestination, as the engine takes it (undefined: off). */
+export function validateAnyDestination(value: unknown): { echo: boolean } | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { echo: true };
+  validateObject(value, "options.anyDestination");
+  validateKnownKeys(value, "options.anyDestination", ANY_DESTINATION_KEYS);
+  const echo = (value as { echo?: unknown }).echo;
+  if (echo !== undefined) validateBoolean(echo, "options.anyDestination.echo");
+  return { echo: echo !== false };
+}
+
+const ANY_DESTINATION_KEYS: ReadonlySet<string> = new Set(["echo"]);
 
 /** @internal createStack's checks (the addresses' own are parsePrefix's). */
 export function validateStackOptions(options: unknown): asserts options is StackOptions {

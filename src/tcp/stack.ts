@@ -53,9 +53,10 @@ import { checkedFraming, validateLink, type Link } from "../net/link.js";
 import { formatMac } from "../net/mac.js";
 import { validateEdgeOptions, type EdgeSettings } from "./edge-options.js";
 import { Routes, type AttachedLink } from "../net/routes.js";
-import { destinationAt, isLoopback, sourceAt } from "../net/prefix.js";
+import { destinationAt, isLoopback, isUnicastDestination, sourceAt } from "../net/prefix.js";
 import { StackConnection } from "./connection.js";
 import { StackListener } from "./listener.js";
+import { HeldConnection, type HeldHost } from "./held.js";
 import { UdpSockets, type OpenUdpOptions, type StackUdpSocket, type UdpMessage } from "./udp.js";
 import { DEFAULT_MTU } from "../net/link.js";
 import { drainWait, RESOLVED, type DrainWait } from "./drain.js";
@@ -63,8 +64,8 @@ import { reportHandlerError } from "./handler-error.js";
 import { Lifetime } from "./lifetime.js";
 import { DeadlineTimer, GLOBAL_TIMERS, type StackTimers } from "./timer.js";
 import {
-  ATTACH_OPTIONS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateStackOptions,
-  type AttachOptions, type OpenConnectionOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
+  ATTACH_OPTIONS, FORWARDER_KEYS, OPEN_CONNECTION_KEYS, OPEN_LISTENER_KEYS, validateAnyDestination, validateStackOptions,
+  type AttachOptions, type OpenConnectionOptions, type OpenForwarderOptions, type OpenListenerOptions, type StackCounters, type StackDnsOptions, type StackOptions,
 } from "./options.js";
 
 /** Bytes of an Ethernet II header: the least an Ethernet link's frame holds. */
@@ -73,7 +74,8 @@ const ETHERNET_HEADER = 14;
 /** The MTU of the path a stack's packets to itself take: the largest an IP packet can be (RFC 791). */
 const LOOPBACK_MTU = 65535;
 
-export type { AttachOptions, OpenConnectionOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
+export type { AttachOptions, OpenConnectionOptions, OpenForwarderOptions, OpenListenerOptions, StackCounters, StackDnsOptions, StackOptions } from "./options.js";
+export { HeldConnection, type Refusal } from "./held.js";
 export type { StackTimers } from "./timer.js";
 export { StackConnection } from "./connection.js";
 export { StackListener } from "./listener.js";
@@ -125,6 +127,10 @@ export class Stack {
   readonly #routing = new Routes();
   readonly #connections = new Map<number, StackConnection>();
   readonly #listeners = new Map<number, StackListener>();
+  /** The any-destination listeners' callbacks, by listener id (openForwarder). */
+  readonly #forwarders = new Map<number, (held: HeldConnection) => void>();
+  /** Links attached with anyDestination: the host filter lets any unicast destination through. */
+  readonly #anyDestination = new Set<AttachedLink>();
   /** Connections with data or an end to deliver. */
   readonly #readPending = new Set<StackConnection>();
   readonly #readList: StackConnection[] = [];
@@ -178,6 +184,7 @@ export class Stack {
         this.stackCounters.noRoute++;
       },
       hold: (holder, holds) => this.#lifetime.hold(holder, holds),
+      anyDestination: () => this.#anyDestination.size > 0,
     });
   }
 
@@ -217,28 +224,32 @@ export class Stack {
     const ethernet = checkedFraming(link) === "ethernet";
     const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
+    const anyDestination = validateAnyDestination(o.anyDestination);
     const attached = this.#routing.attach(link, o.routes);
     try {
-      this.#configureInterface(attached, edge);
+      this.#configureInterface(attached, edge, anyDestination);
     } catch (error) {
       // The core refused the interface (memory for the neighbour cache): the link is not attached.
       this.#routing.links.pop();
       throw error;
     }
+    if (anyDestination) this.#anyDestination.add(attached);
     link.onReceive((packets) => this.#receive(attached, packets));
     // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
     if (ethernet) this.wantOutput();
   }
 
   /** Describes an attached link to the core (assembly/engine/edge.ts): its kind, MTU, routes and, for Ethernet, the rest. */
-  #configureInterface(attached: AttachedLink, edge: EdgeSettings | undefined): void {
+  #configureInterface(attached: AttachedLink, edge: EdgeSettings | undefined, anyDestination: { echo: boolean } | undefined): void {
     const ethernet = attached.framing === "ethernet";
     this.engine.configureInterface(attached.ifIndex, {
       kind: attached.framing,
       mtu: attached.mtu || this.engine.configuredMtu(),
       mac: edge?.mac,
       router: edge?.router,
-      addresses: ethernet ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
+      anyDestination,
+      // The core needs our addresses on a gateway link of either kind: a SYN to one of them is ours.
+      addresses: ethernet || anyDestination ? this.#local.prefixes.map((p) => ({ version: p.version, bytes: p.bytes, prefixLength: p.length })) : undefined,
       gateways: edge?.gateways,
       routes: attached.routes.map((r) => ({ version: r.version, bytes: r.bytes, prefixLength: r.length })),
     }, this.#now());
@@ -322,6 +333,48 @@ export class Stack {
     this.wantOutput();
     return listener;
   }
+
+  /**
+   * Gateway mode (the shape of slirp and gVisor's TCP forwarder): every TCP connection a guest opens
+   * to any address (the stack's own included) on a link attached with `anyDestination`, that no
+   * listener takes, is passed to `onConnection` held: its SYN is answered only when the callback
+   * calls accept() (after connecting the far side) or refuse(). One forwarder per stack.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE, EADDRINUSE (a forwarder is open), ENOBUFS, or ERR_SOCKET_CLOSED on a closed stack.
+   */
+  openForwarder(options: OpenForwarderOptions | undefined, onConnection: (held: HeldConnection) => void): StackListener {
+    const o = optionsObject(options, "options");
+    validateConnectionOptions(o as unknown as Record<string, unknown>, "options", FORWARDER_KEYS);
+    const { backlog, ...connOptions } = o;
+    if (backlog !== undefined) validateInteger(backlog, "options.backlog", 0, 0xffffffff);
+    validateFunction(onConnection, "onConnection");
+    this.#checkOpen();
+    const ids: number[] = [];
+    try {
+      for (const version of [4, 6] as const) if (this.#local.has(version)) ids.push(this.engine.listenAny(version, backlog, connOptions));
+    } catch (err) {
+      for (const id of ids) this.engine.release(id, this.#now());
+      throw err;
+    }
+    const host = this.#heldHost;
+    // A connection a SYN cookie completed (a SYN flood filled the backlog) was never held.
+    const listener = new StackListener(this.#forgetListener, ids, 0, (conn) => onConnection(new HeldConnection(host, conn, false)), this.#hold);
+    for (const id of ids) {
+      this.#listeners.set(id, listener);
+      this.#forwarders.set(id, onConnection);
+    }
+    return listener;
+  }
+
+  readonly #heldHost: HeldHost = {
+    accept: (conn) => {
+      this.engine.acceptHeld(conn.id);
+      this.wantOutput();
+    },
+    refuse: (conn, how) => {
+      this.engine.refuseHeld(conn.id, how);
+      this.wantOutput();
+    },
+  };
 
   /**
    * A UDP socket (src/tcp/udp.ts): bound at once, `onMessage` called with each datagram it receives.
@@ -470,6 +523,7 @@ export class Stack {
     const now = this.#now();
     for (const id of ids) {
       this.#listeners.delete(id);
+      this.#forwarders.delete(id);
       if (!this.#closed) this.engine.release(id, now);
     }
   };
@@ -494,12 +548,13 @@ export class Stack {
       return;
     }
     let ours = packets;
+    const anyDestination = this.#anyDestination.has(l);
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i];
       if (p instanceof Uint8Array && p.length > 0 && p.length <= largest && !(l.ipv4Only && p[0]! >> 4 === 6)) {
         // A loopback source from a link is a martian (RFC 1122 3.2.1.3: discarded silently).
         const src = sourceAt(p);
-        if (this.#local.isForUs(p) && !isLoopback(src === 12 ? 4 : 6, p, src)) {
+        if ((this.#local.isForUs(p) || (anyDestination && isUnicastDestination(p))) && !isLoopback(src === 12 ? 4 : 6, p, src)) {
           if (ours !== packets) ours.push(p);
           continue;
         }
@@ -643,7 +698,18 @@ export class Stack {
       this.#udp.error(id, new TcpwasmError(engineErrorCode(code), "an ICMP port unreachable error came back for a datagram this socket sent"));
       return;
     }
+    if (type === EventType.synHeld) {
+      this.#held(id, a);
+      return;
+    }
     if (type === EventType.accepted) {
+      const held = this.#connections.get(id);
+      if (held) {
+        // A held connection the user accepted (openForwarder): the handshake is complete.
+        held.state = this.engine.state(id);
+        held.onConnect?.();
+        return;
+      }
       const listener = this.#listeners.get(a);
       const conn = new StackConnection(this, id, this.engine.endpoints(id));
       this.#lifetime.hold(conn, true);
@@ -684,6 +750,20 @@ export class Stack {
         conn.markDone(conn.error);
         break;
     }
+  }
+
+  /** A SYN held for the forwarder `listenerId` (assembly/engine/forward.ts): the user decides. */
+  #held(id: number, listenerId: number): void {
+    const conn = new StackConnection(this, id, this.engine.endpoints(id));
+    this.#lifetime.hold(conn, true);
+    conn.state = this.engine.state(id);
+    this.#connections.set(id, conn);
+    const onConnection = this.#forwarders.get(listenerId);
+    if (!onConnection || this.#listeners.get(listenerId)?.closed) {
+      this.engine.refuseHeld(id, "reset");
+      return;
+    }
+    onConnection(new HeldConnection(this.#heldHost, conn, true));
   }
 
   /**

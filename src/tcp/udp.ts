@@ -42,6 +42,12 @@ export interface OpenUdpOptions {
   reuseAddress?: boolean;
   /** An attached link whose interface sends this socket's frames to a named MAC (send's `mac`): broadcast and DHCP replies. */
   link?: Link;
+  /**
+   * Gateway mode: the socket also receives every datagram on a link attached with anyDestination
+   * that no other socket takes, to any address and port (UdpMessage's localAddress and localPort),
+   * and answers from them (send's `from` and `fromPort`). One per IP version.
+   */
+  catchAll?: boolean;
 }
 
 /** One received datagram. */
@@ -52,8 +58,10 @@ export interface UdpMessage {
   remoteAddress: string;
   /** The sender's port. */
   remotePort: number;
-  /** The address it was sent to: one of ours, or a broadcast or multicast address. */
+  /** The address it was sent to: one of ours, or a broadcast or multicast address (any address for a catch-all socket). */
   localAddress: string;
+  /** The port it was sent to: the socket's own (any port for a catch-all socket). */
+  localPort: number;
   /** Sent to a broadcast or multicast address. */
   broadcast: boolean;
 }
@@ -62,10 +70,18 @@ export interface UdpMessage {
 export interface UdpSendOptions {
   /** Send as an Ethernet frame to this MAC ("ff:ff:ff:ff:ff:ff", a DHCP client's chaddr) on the socket's `link`. */
   mac?: string;
+  /**
+   * The source address: one of the socket's own (a socket bound to every address answering from the
+   * one a datagram was sent to), or, on a stack with a link attached with anyDestination, any address
+   * a guest sent to (a gateway answering for it). Default: the bound address, else the stack's choice.
+   */
+  from?: string;
+  /** A catch-all socket's source port: the port the datagram being answered went to. Default: the socket's port. */
+  fromPort?: number;
 }
 
-const OPEN_UDP_KEYS: ReadonlySet<string> = new Set(["localAddress", "localPort", "remoteAddress", "remotePort", "reuseAddress", "link"]);
-const SEND_KEYS: ReadonlySet<string> = new Set(["mac"]);
+const OPEN_UDP_KEYS: ReadonlySet<string> = new Set(["localAddress", "localPort", "remoteAddress", "remotePort", "reuseAddress", "link", "catchAll"]);
+const SEND_KEYS: ReadonlySet<string> = new Set(["mac", "from", "fromPort"]);
 
 /** IP + UDP headers: 28 bytes over IPv4 (no options), 48 over IPv6 (no extension headers). */
 const HEADERS = { 4: 28, 6: 48 } as const;
@@ -95,6 +111,8 @@ export interface UdpHost {
   countNoRoute(): void;
   /** `holder` keeps a Node process alive, or no longer does (lifetime.ts). */
   hold(holder: object, holds: boolean): void;
+  /** Whether a link is attached with anyDestination (the stack answers for any address). */
+  anyDestination(): boolean;
 }
 
 function formatAddress(version: 4 | 6, bytes: Uint8Array): string {
@@ -139,6 +157,8 @@ export class StackUdpSocket {
   readonly localAddress: string;
   /** The bound port. */
   readonly localPort: number;
+  /** @internal Opened with catchAll (gateway mode). */
+  catchAll = false;
   /** The peer's address when connected. */
   remoteAddress: string | undefined;
   /** The peer's port when connected. */
@@ -247,12 +267,20 @@ export class StackUdpSocket {
       destPort = port;
     }
     let mac: Uint8Array | undefined;
+    let from: Uint8Array | undefined;
+    let fromPort = 0;
     if (options !== undefined) {
       const o = optionsObject(options, "options");
       validateKnownKeys(o as Record<string, unknown>, "options", SEND_KEYS);
       if (o.mac !== undefined) {
         mac = parseMac(o.mac, "options.mac");
         if (this.#ifIndex < 0) invalidValue("options.mac", o.mac, "needs a socket opened with a `link` to send frames on");
+      }
+      if (o.from !== undefined) from = this.#source(o.from, dest.version);
+      if (o.fromPort !== undefined) {
+        validatePort(o.fromPort, "options.fromPort");
+        if (!this.catchAll) invalidValue("options.fromPort", o.fromPort, "needs a socket opened with catchAll");
+        fromPort = o.fromPort;
       }
     }
     const version = dest.version;
@@ -261,8 +289,11 @@ export class StackUdpSocket {
     let source: Uint8Array;
     let mtu: number;
     if (dest === this.#pathFor && !mac) {
-      source = this.#pathSource!;
+      source = from ?? this.#pathSource!;
       mtu = this.#pathMtu;
+    } else if (from) {
+      source = from;
+      mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
     } else {
       source = this.#bound[version] ?? this.#sockets.sourceFor(version, dest.bytes);
       mtu = mac ? this.#sockets.host.interfaceMtu(this.#ifIndex) : this.#sockets.host.pathMtu(version, dest.bytes);
@@ -280,7 +311,20 @@ export class StackUdpSocket {
     if (data.length + HEADERS[version] > mtu) {
       throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the path's MTU of ${mtu} (${HEADERS[version]} bytes of headers; fragments are not sent)`);
     }
-    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac);
+    return this.#sockets.queue(id, version, source, dest.bytes, destPort, data, this.#ifIndex, mac, fromPort);
+  }
+
+  /** A send's `from`, checked: an address of `version` the socket may send from (UdpSendOptions.from). */
+  #source(text: unknown, version: 4 | 6): Uint8Array {
+    const a = validateAddress(text, "options.from");
+    if (a.version !== version) invalidValue("options.from", text, `must be an IPv${version} address like the destination`);
+    const bound = this.#bound[version];
+    if (bound && !bound.every((b, i) => b === a.bytes[i])) {
+      throw new TcpwasmError("EADDRNOTAVAIL", `${text as string} is not the address the socket is bound to (${this.localAddress})`);
+    }
+    // An address the stack does not own would be a spoofed source, unless it stands in for every destination.
+    if (!bound && !this.#sockets.host.anyDestination()) this.#sockets.host.local.own(a.version, a.bytes, text as string, "options.from");
+    return a.bytes;
   }
 
   /** Sets the handler for ICMP errors about this socket's datagrams (ECONNREFUSED, connected sockets only). */
@@ -372,6 +416,7 @@ export class UdpSockets {
     }
     if (o.remotePort !== undefined) validatePort(o.remotePort, "options.remotePort");
     if (o.reuseAddress !== undefined) validateBoolean(o.reuseAddress, "options.reuseAddress");
+    if (o.catchAll !== undefined) validateBoolean(o.catchAll, "options.catchAll");
     if (local && remote && local.version !== remote.version) {
       invalidValue("options.localAddress", o.localAddress, `must be an IPv${remote.version} address like options.remoteAddress`);
     }
@@ -403,6 +448,10 @@ export class UdpSockets {
       localText, port, ifIndex, onMessage);
     for (const id of socket.ids) this.#byId.set(id, socket);
     this.host.hold(socket, true);
+    if (o.catchAll) {
+      socket.catchAll = true;
+      for (const id of socket.ids) this.engine.udpSetCatchAll(id, true);
+    }
     if (remote) {
       try {
         socket.connect(o.remoteAddress!, o.remotePort!);
@@ -441,11 +490,11 @@ export class UdpSockets {
 
   /** @internal Queues one datagram in the engine's send region (flushing it first when full). */
   queue(id: number, version: 4 | 6, source: Uint8Array, destination: Uint8Array, port: number, data: Uint8Array, ifIndex: number,
-    mac: Uint8Array | undefined): boolean {
+    mac: Uint8Array | undefined, sourcePort = 0): boolean {
     const e = this.engine;
-    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+    if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac, sourcePort)) {
       this.host.flushNow();
-      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac)) {
+      if (!e.udpQueue(id, version, source, destination, port, data, ifIndex, mac, sourcePort)) {
         throw new TcpwasmError("EMSGSIZE", `a datagram of ${data.length} bytes does not fit the engine's UDP send region`);
       }
     }
@@ -485,6 +534,7 @@ export class UdpSockets {
       remoteAddress: this.#src.text(version, bytes, at + UDP_RECORD.srcAddress),
       remotePort: bytes[at + UDP_RECORD.srcPort]! | (bytes[at + UDP_RECORD.srcPort + 1]! << 8),
       localAddress: this.#dst.text(version, bytes, at + UDP_RECORD.dstAddress),
+      localPort: bytes[at + UDP_RECORD.dstPort]! | (bytes[at + UDP_RECORD.dstPort + 1]! << 8),
       broadcast: (flags & (UDP_RX_FLAG.broadcast | UDP_RX_FLAG.multicast)) !== 0,
     };
     try {
