@@ -9,7 +9,7 @@ export type { DhcpServer, DhcpReply, DhcpLease, DhcpLeaseState, DhcpServerCounte
 export type { DhcpRefusal } from "./net/dhcp-message.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, LINKTYPE_ETHERNET, type PcapSink, type PcapOptions } from "./tools/pcap.js";
 export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters } from "./tcp/stack.js";
-export { TcpwasmError, type ErrorCode } from "./core/errors.js";
+export { TcpwasmError, AbortError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.
 export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from "./services/resolve-host.js";
 export type { DnsClientCounters } from "./services/dns-client.js";

@@ -91,6 +91,8 @@ async function buildDist() {
   await esbuild.build({
     ...common,
     entryPoints: { index: join(root, "src/index.ts"), node: join(root, "src/node.ts"), cli: join(root, "src/tools/cli.ts") },
+    // `tcpwasm --version` prints it.
+    define: { TCPWASM_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
     outdir: join(root, "dist"),
     platform: "neutral",
     mainFields: ["module", "main"],

@@ -37,6 +37,8 @@ export type ErrorCode =
   /** The Node face: listen() on a server already listening, as node:net. */
   | "ERR_SERVER_ALREADY_LISTEN"
   | "ERR_SOCKET_CLOSED"
+  /** The caller's AbortSignal ended the operation (an AbortError, as Node's and the DOM's). */
+  | "ABORT_ERR"
   // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
   /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
   | "ERR_INVALID_ARG_TYPE"
@@ -62,6 +64,19 @@ export class TcpwasmError extends Error {
     super(`${code}: ${message}`);
     this.name = "TcpwasmError";
     this.code = code;
+  }
+}
+
+/**
+ * An operation ended by the caller's AbortSignal, shaped as Node's AbortError: `name` "AbortError",
+ * `code` "ABORT_ERR", and the signal's `reason` as `cause`.
+ */
+export class AbortError extends TcpwasmError {
+  /** `cause` is the signal's reason. */
+  constructor(message = "The operation was aborted", options?: { cause?: unknown }) {
+    super("ABORT_ERR", message);
+    this.name = "AbortError";
+    if (options && "cause" in options) this.cause = options.cause;
   }
 }
 

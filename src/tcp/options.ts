@@ -10,7 +10,14 @@ import type { StackTimers } from "./timer.js";
 
 /** Options of createStack. */
 export interface StackOptions {
-  /** The stack's addresses with prefix length: "10.0.0.1/24", "fd00::1/64". At least one. */
+  /**
+   * The stack's addresses with their prefix lengths, "10.0.0.1/24", "fd00::1/64"; at least one. The
+   * prefix is the subnet on the link. An address alone ("10.0.0.1") is that one address, /32 or /128,
+   * as with `ip addr add` and the `tcpwasm` command's --ip: no subnet of its own. On an Ethernet link
+   * with a `gateway` (which must sit inside another of the stack's prefixes) every destination outside
+   * the prefixes goes through it; with none, every destination is asked for directly (ARP, NDP). On a
+   * raw-IP link the prefix does not matter: the link's routes decide.
+   */
   addresses: string[];
   /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
   name?: string;

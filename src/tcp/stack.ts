@@ -102,7 +102,7 @@ export class Stack {
   readonly engine: Engine;
   /** This endpoint's name in trace events (StackOptions.name). */
   readonly name: string;
-  /** The addresses as given ("10.0.0.1/24"). */
+  /** The addresses with their prefix lengths ("10.0.0.1/24"); a bare address given shows as its /32 or /128. */
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };
