@@ -1,6 +1,6 @@
 // tcpwasm: the browser-safe root entry. Web-platform APIs only: nothing here may import a Node built-in.
 export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
-export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./core/loader.js";
+export type { Flavor, CoreExports, LoadedEngine, LoadOptions, WasmSource } from "./core/loader.js";
 export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./core/wire.js";
 export { DEFAULT_MTU, type Link, type PacketHandler } from "./net/link.js";
 export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOptions, type MemoryLinkOptions, type MemoryLinkStats } from "./net/memory-link.js";

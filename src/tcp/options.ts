@@ -1,7 +1,7 @@
 // The options of createStack, openConnection, openListener and attach, and the checks createStack
 // makes before it loads anything. Browser-safe.
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "../core/settings.js";
-import { FLAVORS, type Flavor } from "../core/loader.js";
+import { FLAVORS, type Flavor, type LoadOptions } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
 import { validateAddress } from "../core/address.js";
 import { invalidValue, validateArray, validateFunction, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
@@ -28,6 +28,8 @@ export interface StackOptions {
   config?: EngineConfig;
   /** The build of the core: "auto" (default) takes "simd" where the runtime supports it, else "scalar". */
   flavor?: Flavor | "auto";
+  /** Where the builds come from (LoadOptions.wasm): e.g. `{ simd: url, scalar: url }` to compile from a URL while it downloads. Default: the build's inlined chunk. */
+  wasm?: LoadOptions["wasm"];
   /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
   secret?: Uint8Array;
   /** The clock, in ms. Default performance.now(). */
@@ -142,7 +144,7 @@ export interface StackCounters {
   loopback: number;
 }
 
-const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace", "dns"]);
+const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "wasm", "secret", "now", "timers", "trace", "dns"]);
 const DNS_OPTIONS: ReadonlySet<string> = new Set(["servers", "resolve", "timeoutMs", "attempts"]);
 /** @internal */
 export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router"]);

@@ -88,7 +88,7 @@ export async function createStack(options: StackOptions): Promise<Stack> {
   const addresses = new LocalAddresses(options.addresses, "options.addresses");
   const config: EngineConfig = { ...options.config };
   if (options.trace) config.trace = true;
-  const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
+  const engine = await Engine.create({ flavor: options.flavor, wasm: options.wasm, config, secret: options.secret });
   return new Stack(engine, addresses, options);
 }
 
