@@ -87,7 +87,7 @@ async function buildDist() {
   // built-ins are imported by the Node-only modules alone (kept external: "node:*").
   await esbuild.build({
     ...common,
-    entryPoints: { index: join(root, "src/index.ts"), node: join(root, "src/node.ts"), cli: join(root, "src/tools/cli.ts") },
+    entryPoints: { index: join(root, "src/index.ts"), node: join(root, "src/node.ts"), wire: join(root, "src/wire.ts"), cli: join(root, "src/tools/cli.ts") },
     // `tcpwasm --version` prints it.
     define: { TCPWASM_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
     outdir: join(root, "dist"),
@@ -129,7 +129,7 @@ async function buildDist() {
 function pruneTypes() {
   const dist = join(root, "dist");
   const reached = new Set();
-  const pending = ["index.d.ts", "node.d.ts"].map((f) => join(dist, f));
+  const pending = ["index.d.ts", "node.d.ts", "wire.d.ts"].map((f) => join(dist, f));
   while (pending.length > 0) {
     const file = pending.pop();
     if (reached.has(file)) continue;
