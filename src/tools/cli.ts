@@ -61,14 +61,15 @@ commands:
 
   version     prints the package version and the engine build this runtime loads
 
-Behind a TUN device (TCP.md): the relay's UDP end lives in a network namespace, so run the
-command there too, e.g.
-  ip netns exec tcpw tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 \\
-      --udp-peer 127.0.0.1:7001 --port 80 --mode http
-A guest behind a TAP device (socat TUN,tun-type=tap,iff-no-pi,tun-name=tap0,up
-UDP-DATAGRAM:127.0.0.1:7000,bind=127.0.0.1:7001), given its address, router and DNS by the stack:
-  ip netns exec tcpw tcpwasm serve --tap --ip 10.0.2.2/24 --ip6 fd00:2::2/64 --dhcp 10.0.2.15-10.0.2.100 \\
-      --dns --udp-bind 127.0.0.1:7000 --udp-peer 127.0.0.1:7001 --port 80 --mode http
+examples (each runs as written, with no root: the two commands talk over UDP on the loopback):
+  tcpwasm demo --bytes 20000 --loss 0.05 --seed 3 > ladder.txt
+  tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 --udp-peer 127.0.0.1:7001 --port 8080 --mode http &
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | tcpwasm connect --ip 10.77.0.3/24 --udp-bind 127.0.0.1:7001 \\
+      --udp-peer 127.0.0.1:7000 --timeout 10000 10.77.0.2 8080 | head -n 1   # prints: HTTP/1.1 200 OK
+  kill $!
+
+Behind a TUN or TAP device (socat's relay in a network namespace, root needed) and as a guest's
+whole network (DHCP, DNS): README.md, "Behind a real TUN device" and "A guest behind a TAP device".
 
 exit codes: 0 success, 1 runtime or connection error, 2 usage error
 `;
