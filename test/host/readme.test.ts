@@ -127,6 +127,13 @@ describe("README.md code blocks", () => {
   }
 });
 
+describe("README.md's API reference", () => {
+  it("is the list src/build/api-reference.mjs generates from dist/*.d.ts (every export, its doc's first sentence)", async () => {
+    const r = await run(process.execPath, [join(ROOT, "src/build/api-reference.mjs"), "--check"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+});
+
 describe("tcpwasm help examples", () => {
   it("the examples section runs as written with sh, exits 0, and prints what it says", async () => {
     const help = (await run("tcpwasm", ["help"])).stdout;
