@@ -25,6 +25,8 @@ beforeAll(() => {
   mkdirSync(join(dir, "bin"));
   writeFileSync(join(dir, "bin", "tcpwasm"), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, "dist/cli.js")}" "$@"\n`);
   chmodSync(join(dir, "bin", "tcpwasm"), 0o755);
+  // Files the examples name: the relay's token file.
+  writeFileSync(join(dir, "relay.token"), "readme-example-token\n");
   // `npx tcpwasm` finds it where npm links a dependency's bin.
   mkdirSync(join(dir, "node_modules", ".bin"));
   symlinkSync(join(dir, "bin", "tcpwasm"), join(dir, "node_modules", ".bin", "tcpwasm"));
@@ -78,6 +80,39 @@ function run(command: string, args: string[], extraEnv: Record<string, string> =
   });
 }
 
+/** Runs `command args` until its stdout matches `ready`, then stops its process group (SIGTERM). */
+function runUntil(command: string, args: string[], ready: RegExp): Promise<Run & { matched: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: dir, env: { ...process.env, PATH: `${join(dir, "bin")}:${process.env.PATH}` }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let stdout = "";
+    let stderr = "";
+    let matched = false;
+    const stop = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // Gone already.
+      }
+    };
+    const timer = setTimeout(stop, RUN_MS);
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c;
+      if (!matched && ready.test(stdout)) {
+        matched = true;
+        // Up: the check is done; null code below means it was still running when stopped.
+        resolve({ code: null, signal: null, stdout, stderr, matched });
+        clearTimeout(timer);
+        stop();
+      }
+    });
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, matched });
+    });
+  });
+}
+
 function checkPrints(code: string, r: Run): void {
   const out = r.stdout.split("\n").map((l) => l.trim());
   for (const text of expectedPrints(code)) expect({ prints: text, found: out.includes(text) }).toEqual({ prints: text, found: true });
@@ -101,7 +136,7 @@ describe("README.md code blocks", () => {
     // Root's blocks (namespaces, TUN and TAP devices) name the interop test that takes the same steps
     // programmatically; the repository's own commands name the CI script that runs them.
     for (const b of blocks.filter((x) => x.note && x.note.runsIn.endsWith(".ts") && !x.note.why.startsWith("root"))) {
-      expect({ block: b.line, test: b.note!.runsIn, readsReadme: /README\.md|readmeBlocks/.test(readFileSync(join(ROOT, b.note!.runsIn), "utf8")) })
+      expect({ block: b.line, test: b.note!.runsIn, readsReadme: /README/.test(readFileSync(join(ROOT, b.note!.runsIn), "utf8")) })
         .toEqual({ block: b.line, test: b.note!.runsIn, readsReadme: true });
     }
   });
@@ -115,6 +150,14 @@ describe("README.md code blocks", () => {
       const r = await run(process.execPath, [...(offline ? ["--import", pathToFileURL(join(dir, "offline-fetch.mjs")).href] : []), file]);
       expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
       checkPrints(b.code, r);
+    }, RUN_MS + 5000);
+  }
+
+  // A server's command line: it must come up (print its "listening" line) and stay up until stopped.
+  for (const b of blocks.filter((x) => x.lang === "sh" && x.note?.runsIn === here && x.note.why.startsWith("a server"))) {
+    it(`README.md:${b.line} (${b.heading}) starts the server as written; it listens until stopped`, async () => {
+      const r = await runUntil("sh", ["-e", "-c", b.code], /listening/);
+      expect({ listening: r.matched, exitedEarly: r.code !== null, stderr: r.stderr }).toEqual({ listening: true, exitedEarly: false, stderr: "" });
     }, RUN_MS + 5000);
   }
 
