@@ -15,6 +15,9 @@ beforeAll(async () => {
   await esbuild.build({
     entryPoints: [new URL("../../src/node.ts", import.meta.url).pathname], outfile: join(dir, "tcpwasm-node.js"), bundle: true,
     format: "esm", platform: "node", target: "es2022", logLevel: "warning",
+    // The `ws` package (the WebSocket link's default in Node) is CommonJS and requires Node built-ins;
+    // an ES module bundle has no `require` of its own.
+    banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
   });
 });
 
