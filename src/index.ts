@@ -1,6 +1,6 @@
 // tcpwasm: the browser-safe root entry. Web-platform APIs only: nothing here may import a Node built-in.
 export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
-export type { Flavor, CoreExports, LoadedEngine, LoadOptions } from "./core/loader.js";
+export type { Flavor, CoreExports, LoadedEngine, LoadOptions, WasmSource } from "./core/loader.js";
 export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./core/wire.js";
 export { DEFAULT_MTU, type Link, type PacketHandler } from "./net/link.js";
 export { createWebSocketLink, WebSocketLink, type WebSocketLike, type WebSocketConstructor, type WebSocketLinkOptions, type WebSocketLinkStats, type WebSocketLinkCloseInfo, type WebSocketLinkState, type WebSocketReconnectOptions } from "./net/websocket-link.js";
@@ -19,7 +19,7 @@ export { forwardConnection, type ForwardTarget } from "./gateway/port-forward.js
 export { createGateway, type Gateway, type GatewayOptions } from "./gateway/gateway.js";
 export { serveUdpForwarder, type UdpForwarder, type UdpForwarderOptions, type UdpForwarderCounters, type UdpFar, type UdpPolicy } from "./gateway/udp-forward.js";
 export { createBridge, Bridge, type BridgeOptions, type BridgePortOptions, type BridgeCounters } from "./net/bridge.js";
-export { TcpwasmError, type ErrorCode } from "./core/errors.js";
+export { TcpwasmError, AbortError, type ErrorCode } from "./core/errors.js";
 // The stack's own name resolution (StackOptions.dns), as its connects use it.
 export { resolveHost, ResolveError, dnsClientCounters, type AddressFamily } from "./services/resolve-host.js";
 export type { DnsClientCounters } from "./services/dns-client.js";

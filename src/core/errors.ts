@@ -39,6 +39,8 @@ export type ErrorCode =
   | "ERR_SOCKET_CLOSED"
   /** A call that the object's state no longer allows (a held connection accepted or refused twice), as Node's. */
   | "ERR_INVALID_STATE"
+  /** The caller's AbortSignal ended the operation (an AbortError, as Node's and the DOM's). */
+  | "ABORT_ERR"
   // Argument errors (API misuse), Node's codes and meanings (src/core/validate.ts throws them):
   /** An argument or option of the wrong type (a number where a string goes, a missing callback). */
   | "ERR_INVALID_ARG_TYPE"
@@ -64,6 +66,19 @@ export class TcpwasmError extends Error {
     super(`${code}: ${message}`);
     this.name = "TcpwasmError";
     this.code = code;
+  }
+}
+
+/**
+ * An operation ended by the caller's AbortSignal, shaped as Node's AbortError: `name` "AbortError",
+ * `code` "ABORT_ERR", and the signal's `reason` as `cause`.
+ */
+export class AbortError extends TcpwasmError {
+  /** `cause` is the signal's reason. */
+  constructor(message = "The operation was aborted", options?: { cause?: unknown }) {
+    super("ABORT_ERR", message);
+    this.name = "AbortError";
+    if (options && "cause" in options) this.cause = options.cause;
   }
 }
 

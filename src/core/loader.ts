@@ -1,9 +1,14 @@
-// One loader for Node and browsers: no fetch of a sibling file, no bundler configuration. The WASM
-// bytes are inlined into the JS at build time; this file picks the build, compiles each build once,
-// and instantiates as many engines as the caller wants (two stacks in one process are two instances).
+// One loader for Node and browsers, with no bundler configuration: this file picks the build,
+// compiles it once, and instantiates as many engines as the caller wants (two stacks in one process
+// are two instances). Only the build picked is loaded: by default from its own inlined chunk
+// (wasm-source.ts; a sibling .wasm file for dist/tcpwasm.browser.js), or from where the caller says
+// (LoadOptions.wasm: a URL is compiled while it downloads).
 import { instantiate } from "@assemblyscript/loader";
-import { invalidValue, optionsObject, validateOneOf } from "./validate.js";
-import { simd as simdB64, scalar as scalarB64 } from "../../build/wasm-release.js";
+import { invalidType, invalidValue, optionsObject, validateKnownKeys, validateOneOf } from "./validate.js";
+import { defaultModule } from "./wasm-source.js";
+import { compileSource, type WasmSource } from "./wasm-compile.js";
+
+export type { WasmSource } from "./wasm-compile.js";
 
 /**
  * A build of the core: "simd" (WebAssembly SIMD for checksums and copies), "scalar" (no SIMD; the
@@ -35,23 +40,14 @@ export function simdSupported(): boolean {
   return simdVerdict;
 }
 
-function decodeBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 const modules = new Map<Flavor, Promise<WebAssembly.Module>>();
-async function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
+/** The default source's build `flavor`, compiled once per process or page. */
+function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
   let m = modules.get(flavor);
   if (!m) {
-    m = (async () => {
-      let b64: string;
-      if (flavor === "debug") b64 = (await import("../../build/wasm-debug.js")).debug;
-      else b64 = flavor === "simd" ? simdB64 : scalarB64;
-      return WebAssembly.compile(decodeBase64(b64) as BufferSource);
-    })();
+    m = defaultModule(flavor);
+    // A failed load (a network error) is not remembered: the next call tries again.
+    m.catch(() => modules.delete(flavor));
     modules.set(flavor, m);
   }
   return m;
@@ -94,11 +90,21 @@ export interface LoadedEngine<E extends CoreExports = CoreExports> {
   readonly views: MemoryViews;
 }
 
-/** Which build of the core to load. */
+/** Which build of the core to load, and from where. */
 export interface LoadOptions {
   /** "auto" (default) picks "simd" where WebAssembly.validate accepts v128, else "scalar". */
   flavor?: Flavor | "auto";
+  /**
+   * Where each build comes from, by flavor: a URL (compiled while it downloads, with
+   * WebAssembly.compileStreaming), a Response, the bytes or a compiled module. Only the entry of the
+   * flavor picked is used; a flavor left out loads as by default (its inlined chunk; the .wasm next
+   * to dist/tcpwasm.browser.js for that file). The package ships the builds as
+   * dist/tcpwasm.simd.wasm, dist/tcpwasm.scalar.wasm and dist/tcpwasm.debug.wasm.
+   */
+  wasm?: Partial<Record<Flavor, WasmSource>>;
 }
+
+const WASM_KEYS: ReadonlySet<string> = new Set(["simd", "scalar", "debug"]);
 
 /**
  * Instantiates a fresh core. Each call is an independent engine with its own linear memory.
@@ -113,7 +119,13 @@ export async function loadEngine<E extends CoreExports = CoreExports>(options: L
   if (flavor !== "scalar" && !simdSupported()) {
     invalidValue("options.flavor", flavor, "needs WebAssembly SIMD, which this runtime lacks (use \"scalar\" or \"auto\")");
   }
-  const module = await moduleFor(flavor);
+  let source: WasmSource | undefined;
+  if (o.wasm !== undefined) {
+    if (typeof o.wasm !== "object" || o.wasm === null) invalidType("options.wasm", "an object with simd, scalar or debug keys", o.wasm);
+    validateKnownKeys(o.wasm as Record<string, unknown>, "options.wasm", WASM_KEYS);
+    source = o.wasm[flavor];
+  }
+  const module = source === undefined ? await moduleFor(flavor) : await compileSource(source);
   // The AssemblyScript loader supplies env.abort (readable messages from the debug build), env.trace
   // and env.seed. Its `exports` wrap every function in a rest-argument closure (for optional
   // arguments, which no export of ours has): the host calls the instance's own exports instead.

@@ -2,6 +2,7 @@
 // synchronously (the rest fail as 'error' events).
 import { isIP } from "node:net";
 import { Stack } from "../tcp/stack.js";
+import { validateConnectTimeout, validateSignal } from "../tcp/connect-watch.js";
 import { argumentError, invalidType, received, validateFunction, validateInteger, validateNumber } from "../core/validate.js";
 
 export type Family = "IPv4" | "IPv6";
@@ -19,6 +20,11 @@ export interface SocketConstructorOptions {
   readableHighWaterMark?: number;
   /** Bytes the writable side buffers before write() returns false (stream.Duplex). */
   writableHighWaterMark?: number;
+  /**
+   * Destroys the socket when it aborts, as node:net's `signal` option: with an AbortError (code
+   * ABORT_ERR, `cause` the signal's reason); a connect under way is dropped, nothing more is sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of connect() and socket.connect(), as net.connect takes them. */
@@ -50,8 +56,15 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
   keepAlive?: boolean;
   /** Idle time before the first keepalive probe, ms. Default: the engine's `keepaliveIdleMs`. */
   keepAliveInitialDelay?: number;
-  /** Idle timeout in ms, as socket.setTimeout(). */
+  /** Idle timeout in ms, as socket.setTimeout(): an event only, it ends nothing. */
   timeout?: number;
+  /**
+   * tcpwasm's own, node:net has none: connect timeout in ms (1..2^31-1). If 'connect' has not come by
+   * then (the lookup and every address tried included), the socket is destroyed with ETIMEDOUT
+   * ("connect ETIMEDOUT 10.0.0.2:80"). Default none: the engine gives an unanswered SYN up after
+   * `synRetries` retransmissions (about 2 minutes).
+   */
+  connectTimeout?: number;
   /** Send and receive ring sizes, bytes (the engine's defaults otherwise). */
   sendBufferSize?: number;
   /** Receive ring size, bytes; it bounds the window offered to the peer. */
@@ -124,6 +137,8 @@ export function validateConnectOptions(options: SocketConnectOptions): number {
     validateNetPort(options.localPort, "options.localPort", true);
   }
   if (options.timeout !== undefined) validateTimeout(options.timeout, "options.timeout");
+  if (options.connectTimeout !== undefined) validateConnectTimeout(options.connectTimeout, "options.connectTimeout");
+  if (options.signal !== undefined) validateSignal(options.signal, "options.signal");
   if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== "number") {
     invalidType("options.keepAliveInitialDelay", "of type number", options.keepAliveInitialDelay);
   }

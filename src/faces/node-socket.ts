@@ -7,6 +7,7 @@ import type { ConnectionStatus } from "../core/status.js";
 import type { Stack, StackConnection } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
 import { dial, type Dial } from "../tcp/dial.js";
+import { aborted, validateSignal, watchConnect, type ConnectWatch } from "../tcp/connect-watch.js";
 import { resolveHost } from "../services/resolve-host.js";
 import { argumentError, optionsObject, validateFunction } from "../core/validate.js";
 import { LookupError, NetError, toLookupError, toNetError } from "./node-errors.js";
@@ -87,6 +88,8 @@ export class Socket extends Duplex {
     (error) => toNetError(error, "write"),
   );
   #timeoutMs = 0;
+  /** The connect timeout (options.connectTimeout) while connecting. */
+  #connectWatch: ConnectWatch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastActive = 0;
   #refed = true;
@@ -107,8 +110,23 @@ export class Socket extends Duplex {
       writableHighWaterMark: options.writableHighWaterMark,
     });
     this.#stack = stack;
+    if (options.signal !== undefined) this.#watchSignal(options.signal);
     // Typed by src/faces/node-server.ts, which sets it on the sockets a Server accepts.
     this.server = undefined;
+  }
+
+  /** As node:net's addAbortSignal: an aborted signal destroys the socket (at once if it already has). */
+  #watchSignal(signal: AbortSignal): void {
+    validateSignal(signal, "options.signal");
+    if (signal.aborted) {
+      this.destroy(aborted(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      this.destroy(aborted(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.once("close", () => signal.removeEventListener("abort", onAbort));
   }
 
   /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
@@ -116,8 +134,15 @@ export class Socket extends Duplex {
     const { options, listener } = normalizeConnectArgs(args);
     const port = validateConnectOptions(options);
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
+    // Destroyed already (an aborted signal): nothing is opened, the 'error' and 'close' are on their way.
+    if (this.destroyed) return this;
     if (listener) this.once("connect", listener);
     const { host } = options;
+    if (options.connectTimeout !== undefined) {
+      this.#connectWatch = watchConnect(this.#stack.timers, undefined, options.connectTimeout, () => {
+        if (this.connecting) this.destroy(new NetError("ETIMEDOUT", "connect", host, port));
+      });
+    }
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
     if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
@@ -250,6 +275,7 @@ export class Socket extends Duplex {
   #onConnected(): void {
     const conn = this.#conn!;
     this.connecting = false;
+    this.#connectWatch?.connected();
     this.#applyOptions();
     this.#active();
     this.emit("connect");
@@ -351,6 +377,8 @@ export class Socket extends Duplex {
   /** @internal stream.Duplex's destroy hook. */
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
+    this.#connectWatch?.dispose();
+    this.#connectWatch = undefined;
     this.connecting = false;
     this.#dialling?.cancel();
     this.#dialling = undefined;

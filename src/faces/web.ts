@@ -25,6 +25,8 @@ import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js
 import { PendingWrite } from "../tcp/pending-write.js";
 import { validateAddress } from "../core/address.js";
 import { dial, type Dial } from "../tcp/dial.js";
+import { aborted, validateConnectTimeout, validateSignal, watchConnect, type ConnectWatch } from "../tcp/connect-watch.js";
+import type { StackTimers } from "../tcp/timer.js";
 import { addressLiteral, resolveHost, type AddressFamily } from "../services/resolve-host.js";
 import { invalidType, invalidValue, toBytes, validateKnownKeys, validateBoolean, validateInteger, validateNumber, validateObject, validatePort, validateString } from "../core/validate.js";
 
@@ -52,6 +54,18 @@ export interface SocketOptions {
   receiveBufferSize?: number;
   /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
   readableHighWaterMark?: number;
+  /**
+   * Ends the socket when it aborts: before `opened` resolves, the connect is dropped (nothing more is
+   * sent) and `opened` and `closed` reject with an AbortError (code ABORT_ERR, `cause` the signal's
+   * reason); later, the connection is reset (RST) and `closed` rejects with it.
+   */
+  signal?: AbortSignal;
+  /**
+   * Connect timeout, ms (1..2^31-1): if `opened` has not resolved by then (resolving a name and every
+   * address tried included), the connect is dropped and `opened` rejects with ETIMEDOUT. Default none:
+   * the engine gives an unanswered SYN up after `synRetries` retransmissions (about 2 minutes).
+   */
+  timeout?: number;
 }
 
 /** What TcpSocket.opened resolves to: the streams and both ends' addresses. */
@@ -117,7 +131,7 @@ function byteLength(chunk: Uint8Array): number {
 
 const SOCKET_OPTIONS: ReadonlySet<string> = new Set([
   "hostname", "port", "localAddress", "localPort", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize",
-  "readableHighWaterMark",
+  "readableHighWaterMark", "signal", "timeout",
 ]);
 const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
   "port", "hostname", "backlog", "noDelay", "keepAliveDelay", "sendBufferSize", "receiveBufferSize", "readableHighWaterMark",
@@ -176,12 +190,15 @@ export class TcpSocket {
   #finalError: TcpwasmError | undefined;
   #isOver = false;
   #wasOpened = false;
+  /** The caller's signal and connect timeout (SocketOptions), while they can still end the socket. */
+  #watch: ConnectWatch | undefined;
 
   /**
    * @internal Use stack.connect() or stack.listen(). `conn` is undefined for a connect() the network
    * refused at once (`failure`: ENOBUFS, EHOSTUNREACH, EADDRINUSE, ...: opened and closed reject with
    * it) and for a connect() to a name: `dialer` starts resolving it and trying its addresses, calls
    * `ready` with the connected connection or `fail` with the last error, and returns a cancel function.
+   * `limits` are connect()'s signal and timeout, run on the stack's timers.
    */
   constructor(
     conn: StackConnection | undefined,
@@ -189,6 +206,7 @@ export class TcpSocket {
     highWaterMark: number,
     failure?: TcpwasmError,
     dialer?: (ready: (conn: StackConnection) => void, fail: (error: TcpwasmError) => void) => () => void,
+    limits?: { timers: StackTimers; signal?: AbortSignal; timeout?: number },
   ) {
     this.#conn = conn;
     this.opened = quietly(new Promise((resolve, reject) => {
@@ -252,6 +270,9 @@ export class TcpSocket {
       this.#over(failure);
       return;
     }
+    if (limits && (limits.signal !== undefined || limits.timeout !== undefined)) {
+      this.#watch = watchConnect(limits.timers, limits.signal, limits.timeout, (error) => this.#end(error));
+    }
     if (conn) {
       this.#adopt(conn);
       if (connected) this.#open();
@@ -289,6 +310,28 @@ export class TcpSocket {
     };
     conn.onWritable = () => this.#writes.flush(conn);
     conn.onClose = (error) => this.#over(error);
+  }
+
+  /**
+   * The signal aborted or the connect timed out: a connect under way is dropped without a callback
+   * (RFC 9293 3.10.5: an ABORT in SYN-SENT sends nothing), an open connection is reset, and the
+   * socket is over with `error`.
+   */
+  #end(error: TcpwasmError): void {
+    if (this.#isOver) return;
+    const c = this.#conn;
+    if (c) {
+      if (!c.isClosed) {
+        c.onConnect = undefined;
+        c.onClose = undefined;
+        c.abort();
+        c.release();
+      }
+    } else {
+      this.#cancelDial?.();
+      this.#cancelDial = undefined;
+    }
+    this.#over(error);
   }
 
   /** Ends a connect() to a name before it has a connection: nothing was sent, so closed resolves. */
@@ -351,6 +394,7 @@ export class TcpSocket {
 
   #open(): void {
     this.#wasOpened = true;
+    this.#watch?.connected();
     const c = this.#conn!;
     this.#resolveOpened({
       readable: this.readable, writable: this.writable, remoteAddress: c.remoteAddress, remotePort: c.remotePort,
@@ -369,6 +413,8 @@ export class TcpSocket {
 
   #over(error: TcpwasmError | undefined): void {
     this.#isOver = true;
+    this.#watch?.dispose();
+    this.#watch = undefined;
     this.#finalError = error;
     // Built only when something is still waiting: an Error captures a stack trace, costly per connection.
     let closedError: TcpwasmError | undefined = error;
@@ -500,6 +546,11 @@ export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
   validatePort(options.port, "options.port");
   const hostname = options.hostname.startsWith("[") && options.hostname.endsWith("]") ? options.hostname.slice(1, -1) : options.hostname;
   const hwm = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if (options.signal !== undefined) validateSignal(options.signal, "options.signal");
+  if (options.timeout !== undefined) validateConnectTimeout(options.timeout, "options.timeout");
+  const limits = { timers: stack.timers, signal: options.signal, timeout: options.timeout };
+  // Aborted already: nothing is opened (an AbortSignal checked before the work, as fetch does).
+  if (options.signal?.aborted) return new TcpSocket(undefined, false, hwm, aborted(options.signal));
   const open = (remote: string) => stack.openConnection({
     remote, remotePort: options.port, local: options.localAddress, localPort: options.localPort, ...connectionOptions(options),
   });
@@ -508,7 +559,7 @@ export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
     // Checked now, as for an address: a wrong argument throws, it does not wait for the resolver.
     const local = options.localAddress === undefined ? undefined : validateAddress(options.localAddress, "options.localAddress");
     if (options.localPort !== undefined) validatePort(options.localPort, "options.localPort", true);
-    return new TcpSocket(undefined, false, hwm, undefined, (ready, fail) => dialName(stack, hostname, local?.version ?? 0, open, ready, fail));
+    return new TcpSocket(undefined, false, hwm, undefined, (ready, fail) => dialName(stack, hostname, local?.version ?? 0, open, ready, fail), limits);
   }
   let conn: StackConnection;
   try {
@@ -517,7 +568,7 @@ export function connectSocket(stack: Stack, options: SocketOptions): TcpSocket {
     if (isArgumentError(error) || !(error instanceof TcpwasmError)) throw rename(error);
     return new TcpSocket(undefined, false, hwm, rename(error) as TcpwasmError);
   }
-  return new TcpSocket(conn, false, hwm);
+  return new TcpSocket(conn, false, hwm, undefined, undefined, limits);
 }
 
 /** Resolves `hostname` and tries its addresses in order; returns the cancel function TcpSocket keeps. */

@@ -7,7 +7,7 @@ import { destinationAt, formatPrefixAddress, isLoopback, parsePrefix, prefixHold
 import { formatIpv4, formatIpv6 } from "../core/address.js";
 
 export class LocalAddresses {
-  /** The addresses as given ("10.0.0.1/24"). */
+  /** The addresses with their prefix lengths ("10.0.0.1/24"); a bare address shows its /32 or /128. */
   readonly texts: readonly string[];
   /** The addresses with their on-link prefix lengths. */
   readonly prefixes: Prefix[];
@@ -17,7 +17,7 @@ export class LocalAddresses {
   /** Parses `texts` (named `name[i]` in errors). */
   constructor(texts: readonly string[], name: string) {
     this.prefixes = texts.map((a, i) => parsePrefix(a, `${name}[${i}]`));
-    this.texts = [...texts];
+    this.texts = texts.map((t, i) => (t.includes("/") ? t : `${t}/${this.prefixes[i]!.length}`));
   }
 
   /** Whether the stack has an address of this IP version. */

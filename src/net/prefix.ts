@@ -18,7 +18,7 @@ export function parsePrefix(text: unknown, what: string): Prefix {
   validateString(text, what);
   const slash = text.lastIndexOf("/");
   const a = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  if (!a) invalidValue(what, text, "must be an IPv4 or IPv6 address with a prefix length (\"10.0.0.1/24\")");
+  if (!a) invalidValue(what, text, "must be an IPv4 or IPv6 address, with a prefix length (\"10.0.0.1/24\") or alone (its /32 or /128)");
   const max = a.version === 4 ? 32 : 128;
   const length = slash < 0 ? max : Number(text.slice(slash + 1));
   if (!/^\d+$/.test(slash < 0 ? String(max) : text.slice(slash + 1)) || length > max) {

@@ -1,7 +1,7 @@
 // The options of createStack, openConnection, openListener and attach, and the checks createStack
 // makes before it loads anything. Browser-safe.
 import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "../core/settings.js";
-import { FLAVORS, type Flavor } from "../core/loader.js";
+import { FLAVORS, type Flavor, type LoadOptions } from "../core/loader.js";
 import type { TraceEvent } from "../core/trace.js";
 import { validateAddress } from "../core/address.js";
 import { invalidValue, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString, validateUint8Array } from "../core/validate.js";
@@ -10,7 +10,14 @@ import type { StackTimers } from "./timer.js";
 
 /** Options of createStack. */
 export interface StackOptions {
-  /** The stack's addresses with prefix length: "10.0.0.1/24", "fd00::1/64". At least one. */
+  /**
+   * The stack's addresses with their prefix lengths, "10.0.0.1/24", "fd00::1/64"; at least one. The
+   * prefix is the subnet on the link. An address alone ("10.0.0.1") is that one address, /32 or /128,
+   * as with `ip addr add` and the `tcpwasm` command's --ip: no subnet of its own. On an Ethernet link
+   * with a `gateway` (which must sit inside another of the stack's prefixes) every destination outside
+   * the prefixes goes through it; with none, every destination is asked for directly (ARP, NDP). On a
+   * raw-IP link the prefix does not matter: the link's routes decide.
+   */
   addresses: string[];
   /** Name of this endpoint in trace events (and ladder diagrams). Default "stack". */
   name?: string;
@@ -21,6 +28,8 @@ export interface StackOptions {
   config?: EngineConfig;
   /** The build of the core: "auto" (default) takes "simd" where the runtime supports it, else "scalar". */
   flavor?: Flavor | "auto";
+  /** Where the builds come from (LoadOptions.wasm): e.g. `{ simd: url, scalar: url }` to compile from a URL while it downloads. Default: the build's inlined chunk. */
+  wasm?: LoadOptions["wasm"];
   /** 32 random bytes (ISN secret and PRNG seed); default crypto.getRandomValues. */
   secret?: Uint8Array;
   /** The clock, in ms. Default performance.now(). */
@@ -148,7 +157,7 @@ export interface StackCounters {
   loopback: number;
 }
 
-const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "secret", "now", "timers", "trace", "dns"]);
+const STACK_OPTIONS: ReadonlySet<string> = new Set(["addresses", "name", "config", "flavor", "wasm", "secret", "now", "timers", "trace", "dns"]);
 const DNS_OPTIONS: ReadonlySet<string> = new Set(["servers", "resolve", "timeoutMs", "attempts"]);
 /** @internal */
 export const ATTACH_OPTIONS: ReadonlySet<string> = new Set(["routes", "mac", "gateway", "router", "anyDestination"]);

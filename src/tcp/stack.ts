@@ -93,7 +93,7 @@ export async function createStack(options: StackOptions): Promise<Stack> {
   const addresses = new LocalAddresses(options.addresses, "options.addresses");
   const config: EngineConfig = { ...options.config };
   if (options.trace) config.trace = true;
-  const engine = await Engine.create({ flavor: options.flavor, config, secret: options.secret });
+  const engine = await Engine.create({ flavor: options.flavor, wasm: options.wasm, config, secret: options.secret });
   return new Stack(engine, addresses, options);
 }
 
@@ -107,7 +107,7 @@ export class Stack {
   readonly engine: Engine;
   /** This endpoint's name in trace events (StackOptions.name). */
   readonly name: string;
-  /** The addresses as given ("10.0.0.1/24"). */
+  /** The addresses with their prefix lengths ("10.0.0.1/24"); a bare address given shows as its /32 or /128. */
   readonly addresses: readonly string[];
   /** Packets the stack itself dropped before the engine saw them. */
   readonly stackCounters: StackCounters = { notForUs: 0, noRoute: 0, linkDropped: 0, loopback: 0 };

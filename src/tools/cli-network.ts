@@ -68,16 +68,21 @@ const u32 = (b: Uint8Array) => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b
 const mask = (length: number) => (length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0);
 const text4 = (n: number) => formatIpv4(Uint8Array.of(n >>> 24, n >>> 16, n >>> 8, n));
 
-/** "ADDR/PREFIX" of the given family, or a usage error naming `flag` with `example`. */
+/**
+ * "ADDR/PREFIX" of the given family, or a usage error naming `flag` with `example`. A bare "ADDR" is
+ * the one address, /32 or /128: the rule createStack's `addresses` follow (StackOptions.addresses).
+ */
 function addressWithPrefix(value: string, flag: string, version: 4 | 6, example: string): { address: string; length: number } {
-  const slash = value.indexOf("/");
-  const parsed = slash > 0 ? parseAddress(value.slice(0, slash)) : null;
-  const length = Number(value.slice(slash + 1));
   const max = version === 4 ? 32 : 128;
-  if (!parsed || parsed.version !== version || !/^\d{1,3}$/.test(value.slice(slash + 1)) || length > max) {
-    throw new UsageError(`${flag} must be an IPv${version} address with prefix, like ${example}, got "${value}"`);
+  const slash = value.indexOf("/");
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const parsed = parseAddress(address);
+  const lengthText = slash < 0 ? String(max) : value.slice(slash + 1);
+  const length = Number(lengthText);
+  if (!parsed || parsed.version !== version || !/^\d{1,3}$/.test(lengthText) || length > max) {
+    throw new UsageError(`${flag} must be an IPv${version} address, with a prefix like ${example} or alone (/${max}), got "${value}"`);
   }
-  return { address: value.slice(0, slash), length };
+  return { address, length };
 }
 
 /**
@@ -124,7 +129,7 @@ function dnsNames(values: string[]): Record<string, string[]> {
 
 /** Checks the network flags and how they combine; throws a UsageError naming the flag at fault. */
 export function planNetwork(values: NetworkValues): NetworkPlan {
-  if (values.ip === undefined && values.ip6 === undefined) throw new UsageError("give the stack an address: --ip ADDR/PREFIX and/or --ip6 ADDR/PREFIX");
+  if (values.ip === undefined && values.ip6 === undefined) throw new UsageError("give the stack an address: --ip ADDR[/PREFIX] and/or --ip6 ADDR[/PREFIX]");
   const v4 = values.ip === undefined ? undefined : addressWithPrefix(values.ip, "--ip", 4, "10.77.0.2/24");
   const v6 = values.ip6 === undefined ? undefined : addressWithPrefix(values.ip6, "--ip6", 6, "fd77::2/64");
   if (!values["udp-bind"]) throw new UsageError("--udp-bind HOST:PORT is required");

@@ -17,6 +17,7 @@ import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
 import { describeNetwork, networkOptions, openNetwork, planNetwork, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
+import { MAX_CONNECT_TIMEOUT_MS } from "../tcp/connect-watch.js";
 import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
@@ -28,17 +29,22 @@ commands:
       diagram of both sides' traces (long transfers folded) and a summary. TIME-WAIT is
       shortened to 1 s (MSL 500 ms). --pcap writes the client side's packets as a capture.
 
-  serve --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
+  serve --ip ADDR[/PREFIX] [--ip6 ADDR[/PREFIX]] --udp-bind HOST:PORT --udp-peer HOST:PORT
         --port N [--mode echo|discard|http] [--pcap FILE] [NETWORK OPTIONS]
       A server on a UDP link. echo (default) sends back what it reads (half-close mirrored),
       discard reads and drops, http answers GET / with a small page and GET /bytes/N with N
       bytes (byte i is i mod 256), keep-alive, 404 otherwise. Prints "listening ..." on stdout
       when ready; runs until SIGINT or SIGTERM (then exits 0).
 
-  connect --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] --udp-bind HOST:PORT --udp-peer HOST:PORT
-          [--pcap FILE] [NETWORK OPTIONS] HOST PORT
+  connect --ip ADDR[/PREFIX] [--ip6 ADDR[/PREFIX]] --udp-bind HOST:PORT --udp-peer HOST:PORT
+          [--timeout MS] [--pcap FILE] [NETWORK OPTIONS] HOST PORT
       netcat over the stack: stdin to the connection, the connection to stdout. At the end of
       stdin it closes its write side and keeps reading until the peer closes, then exits 0.
+      --timeout gives the connect MS milliseconds (default: the engine's SYN retries, about
+      2 minutes), then exits 1 with ETIMEDOUT.
+
+  An address without a prefix is that one address (/32, /128), as in createStack's addresses:
+  the stack then holds no subnet of its own.
 
   network options (serve and connect):
     --tap            the UDP link carries Ethernet frames, one per datagram (a TAP device relayed
@@ -53,19 +59,24 @@ commands:
     --dns-name NAME=ADDR
                      a name the responder answers itself, with PTR for ADDR (repeatable)
 
-  version     prints the engine build in use
+  version     prints the package version and the engine build this runtime loads
 
-Behind a TUN device (TCP.md): the relay's UDP end lives in a network namespace, so run the
-command there too, e.g.
-  ip netns exec tcpw tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 \\
-      --udp-peer 127.0.0.1:7001 --port 80 --mode http
-A guest behind a TAP device (socat TUN,tun-type=tap,iff-no-pi,tun-name=tap0,up
-UDP-DATAGRAM:127.0.0.1:7000,bind=127.0.0.1:7001), given its address, router and DNS by the stack:
-  ip netns exec tcpw tcpwasm serve --tap --ip 10.0.2.2/24 --ip6 fd00:2::2/64 --dhcp 10.0.2.15-10.0.2.100 \\
-      --dns --udp-bind 127.0.0.1:7000 --udp-peer 127.0.0.1:7001 --port 80 --mode http
+examples (each runs as written, with no root: the two commands talk over UDP on the loopback):
+  tcpwasm demo --bytes 20000 --loss 0.05 --seed 3 > ladder.txt
+  tcpwasm serve --ip 10.77.0.2/24 --udp-bind 127.0.0.1:7000 --udp-peer 127.0.0.1:7001 --port 8080 --mode http &
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | tcpwasm connect --ip 10.77.0.3/24 --udp-bind 127.0.0.1:7001 \\
+      --udp-peer 127.0.0.1:7000 --timeout 10000 10.77.0.2 8080 | head -n 1   # prints: HTTP/1.1 200 OK
+  kill $!
+
+Behind a TUN or TAP device (socat's relay in a network namespace, root needed) and as a guest's
+whole network (DHCP, DNS): README.md, "Behind a real TUN device" and "A guest behind a TAP device".
 
 exit codes: 0 success, 1 runtime or connection error, 2 usage error
 `;
+
+// The package's version, put in by the bundler (src/build/build.mjs `define`); "unknown" unbundled.
+declare const TCPWASM_VERSION: string | undefined;
+const VERSION = typeof TCPWASM_VERSION === "string" ? TCPWASM_VERSION : "unknown";
 
 const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1 << 10 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(1)} ms`);
@@ -344,12 +355,13 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function connect(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, networkOptions, 2);
+  const { values, positionals } = parse(args, { ...networkOptions, timeout: { type: "string" } }, 2);
   const [host, portText] = positionals as [string, string];
   const port = integer(portText, "PORT", 1, 65535);
+  const timeout = values.timeout === undefined ? undefined : integer(values.timeout, "--timeout", 1, MAX_CONNECT_TIMEOUT_MS);
   const u = await openNetwork(planNetwork(values as NetworkValues), "client");
   try {
-    const socket = bindWeb(u.stack).connect({ hostname: host, port });
+    const socket = bindWeb(u.stack).connect({ hostname: host, port, timeout });
     const { readable, writable } = await socket.opened;
     const sending = (async () => {
       const writer = writable.getWriter();
@@ -396,7 +408,7 @@ async function main(argv: string[]): Promise<number> {
       case "version":
       case "--version": {
         const engine = await loadEngine();
-        process.stdout.write(`tcpwasm ${engine.flavor} build\n`);
+        process.stdout.write(`tcpwasm ${VERSION} (${engine.flavor} build)\n`);
         return 0;
       }
       case "help":

@@ -136,7 +136,7 @@ describe("the browser entries' module graphs (static, from dist/)", () => {
     expect(nodeOnlyReferences(graph.files)).toEqual([]);
   });
 
-  it("dist/tcpwasm.browser.js is one self-contained file", async () => {
+  it("dist/tcpwasm.browser.js is one JS file (it fetches only its .wasm, by URL)", async () => {
     const graph = await moduleGraph("dist/tcpwasm.browser.js");
     expect(graph.files).toEqual(["dist/tcpwasm.browser.js"]);
     expect(graph.outside).toEqual([]);

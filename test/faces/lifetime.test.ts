@@ -1,21 +1,20 @@
-// What keeps a Node process alive, run as child processes over a fresh esbuild bundle of src/node.ts:
+// What keeps a Node process alive, run as child processes over the built package (dist/node.js, as
+// `npm run build` leaves it):
 // as with node:net, open sockets and listening servers do until unref(), protocol timers (TIME-WAIT
 // above all) never do. Each child prints what it reached; the parent watches whether it exits.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as esbuild from "esbuild";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let dir: string;
 
-beforeAll(async () => {
+const NODE_ENTRY = fileURLToPath(new URL("../../dist/node.js", import.meta.url));
+
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "tcpwasm-lifetime-"));
-  await esbuild.build({
-    entryPoints: [new URL("../../src/node.ts", import.meta.url).pathname], outfile: join(dir, "tcpwasm-node.js"), bundle: true,
-    format: "esm", platform: "node", target: "es2022", logLevel: "warning",
-  });
 });
 
 afterAll(() => {
@@ -25,7 +24,7 @@ afterAll(() => {
 /** Two stacks over a memory link, as the README sets them up. */
 const SETUP = `
 import http from "node:http";
-import { createStack, createMemoryLinkPair, bindNet } from "./tcpwasm-node.js";
+import { createStack, createMemoryLinkPair, bindNet } from ${JSON.stringify(NODE_ENTRY)};
 const [linkA, linkB] = createMemoryLinkPair();
 const a = await createStack({ addresses: ["10.0.0.1/24"] });
 const b = await createStack({ addresses: ["10.0.0.2/24"] });
@@ -137,7 +136,7 @@ ${calls}
 
   it("a bound dgram socket keeps the process alive until unref() or close(), as node:dgram's", async () => {
     const body = (calls: string) => `
-const { bindDgram } = await import("./tcpwasm-node.js");
+const { bindDgram } = await import(${JSON.stringify(NODE_ENTRY)});
 const s = bindDgram(b).createSocket("udp4");
 s.bind(53, "10.0.0.2", () => console.log("bound"));
 ${calls}

@@ -11,6 +11,7 @@ import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRunNetns, Netns } from "../fixtures/interop/netns.js";
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 let dir: string;
 let cli: string;
 
@@ -20,6 +21,8 @@ beforeAll(async () => {
   await esbuild.build({
     entryPoints: [new URL("../../src/tools/cli.ts", import.meta.url).pathname], outfile: cli, bundle: true, format: "esm",
     platform: "node", target: "es2022", logLevel: "warning",
+    // As src/build/build.mjs does for dist/cli.js.
+    define: { TCPWASM_VERSION: JSON.stringify(PACKAGE_VERSION) },
   });
 });
 
@@ -137,7 +140,10 @@ describe("tcpwasm usage", () => {
       ["demo", "extra"],
       ["serve", "--ip", "10.77.0.2/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
-      ["serve", "--ip", "10.77.0.2", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["serve", "--ip", "10.77.0.2/40", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
+      ["connect", "--ip", "10.77.0.3/24", "--timeout", "0", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2", "80"],
+      ["connect", "--ip", "10.77.0.3/24", "--timeout", "soon", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2", "80"],
+      ["serve", "--ip", "10.77.0.2/24", "--timeout", "100", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--ip", "10.77.0.2/24", "--port", "80", "--mode", "gopher", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["connect", "--ip", "10.77.0.3/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2"],
       ["connect", "--ip", "10.77.0.3/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9", "10.77.0.2", "99999"],
@@ -176,8 +182,10 @@ describe("tcpwasm network flags: --tap, --mac, --dhcp, --dns, --dns-name", () =>
       [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test"'],
       [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "gw.test=10.0.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "gw.test=10.0.2"'],
       [["--ip", "10.0.2.2/24", "--dns", "--dns-name", "bad..name=10.0.2.2"], '--dns-name must be NAME=ADDRESS with an IPv4 or IPv6 address, like gateway.test=10.0.2.2, got "bad..name=10.0.2.2"'],
-      [["--ip", "fd00::2/64"], '--ip must be an IPv4 address with prefix, like 10.77.0.2/24, got "fd00::2/64"'],
-      [["--ip6", "10.0.2.2/24"], '--ip6 must be an IPv6 address with prefix, like fd77::2/64, got "10.0.2.2/24"'],
+      [["--ip", "fd00::2/64"], '--ip must be an IPv4 address, with a prefix like 10.77.0.2/24 or alone (/32), got "fd00::2/64"'],
+      [["--ip6", "10.0.2.2/24"], '--ip6 must be an IPv6 address, with a prefix like fd77::2/64 or alone (/128), got "10.0.2.2/24"'],
+      [["--ip", "10.0.2.2/33"], '--ip must be an IPv4 address, with a prefix like 10.77.0.2/24 or alone (/32), got "10.0.2.2/33"'],
+      [["--ip", "10.0.2.2", "--tap", "--dhcp", "10.0.2.15-10.0.2.100"], "--dhcp needs a subnet with room for guests: --ip 10.0.2.2 has a /32"],
       [["--ip", "10.0.2.2/24", "--tap=yes"], "--tap"],
       [["--ip", "10.0.2.2/24", "--dns", "--dhcp"], "--dhcp"],
     ];
@@ -231,7 +239,32 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
+describe("tcpwasm --version", () => {
+  it("prints the package's version and the engine build", async () => {
+    for (const args of [["--version"], ["version"]]) {
+      const r = await run(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`tcpwasm ${PACKAGE_VERSION} (simd build)\n`);
+    }
+  });
+});
+
 describe("tcpwasm serve and connect over UDP on the loopback", () => {
+  it("connect --timeout: a peer that never answers ends the command with ETIMEDOUT (exit 1); a bare --ip is its /32", async () => {
+    // The UDP peer is a bound socket that reads nothing: every SYN vanishes.
+    const sink = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()));
+    const [clientPort] = await freeUdpPorts(1);
+    try {
+      const udp = ["--udp-bind", `127.0.0.1:${clientPort}`, "--udp-peer", `127.0.0.1:${sink.address().port}`];
+      const r = await run(["connect", "--ip", "10.77.0.3", ...udp, "--timeout", "300", "10.77.0.2", "80"], "");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("tcpwasm connect: ETIMEDOUT: no connection within 300 ms (connect timeout)\n");
+    } finally {
+      sink.close();
+    }
+  });
+
   it("echo over IPv4 and IPv6: connect's stdin comes back on its stdout, and it exits 0", async () => {
     const [serverPort, clientPort] = await freeUdpPorts(2);
     const udp = (bind: number, peer: number) => ["--udp-bind", `127.0.0.1:${bind}`, "--udp-peer", `127.0.0.1:${peer}`];

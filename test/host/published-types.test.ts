@@ -12,7 +12,7 @@ import type { ConnectionOptions, EngineConfig } from "../../src/index.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const dist = join(repo, "dist");
-const ENTRIES = ["index.d.ts", "node.d.ts"];
+const ENTRIES = ["index.d.ts", "node.d.ts", "wire.d.ts"];
 
 function shipped(): string[] {
   return readdirSync(dist, { recursive: true })

@@ -1,0 +1,9 @@
+// tcpwasm/wire: the WebAssembly wire code on its own (loadWire: checksum, parse, encode) and the
+// loader, without the stack. The root entry has the same exports, but importing it brings the stack
+// along: the socket faces add stack.connect, stack.listen and stack.openUDPSocket to the Stack class
+// when they load, which a bundler must keep. A page that needs only the wire helpers imports this.
+// Browser-safe; the same module graph as the root entry (shared chunks, the same classes).
+export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
+export type { Flavor, CoreExports, LoadedEngine, LoadOptions, WasmSource } from "./core/loader.js";
+export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./core/wire.js";
+export { TcpwasmError, AbortError, type ErrorCode } from "./core/errors.js";

@@ -1,0 +1,104 @@
+// What the package makes a page download, checked on the built package (`npm run build` first):
+// bundled by esbuild from dist/ with code splitting (bench/lib/bundle-size.ts, which
+// bench/size.bench.ts measures with), a page's initial load carries no WASM; each build is a chunk
+// of its own loaded by dynamic import, so a page gets one build and the debug build only when asked
+// for. The no-bundler file carries none and fetches the .wasm beside it. The packed package has no
+// source maps and has its LICENSE. Sizes themselves are figures (bench/RESULTS.md), not assertions.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundle, ENTRIES, PACKAGE_ROOT, WASM_BASE64_MAGIC, type Bundle } from "../../bench/lib/bundle-size.js";
+import { loadEngine, loadWire } from "../../src/index.js";
+
+const FLAVORS = ["simd", "scalar", "debug"] as const;
+
+/** Which build each lazy chunk carries (by the build/wasm-<flavor>.js module it was made from). */
+function wasmChunks(b: Bundle): string[] {
+  return b.lazy.map((f) => f.inputs.filter((i) => /wasm-(simd|scalar|debug)/.test(i)).map((i) => i.match(/wasm-(simd|scalar|debug)/)![1]).join("+")).sort();
+}
+
+describe("a page's bundle (esbuild, splitting, from dist/)", () => {
+  for (const name of Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]) {
+    it(`${name}: no WASM in the initial load; each build, the debug one included, in a chunk of its own`, async () => {
+      const b = await bundle(ENTRIES[name]);
+      for (const f of b.initial) {
+        expect({ file: f.path, inlinedWasm: f.text.includes(WASM_BASE64_MAGIC) }).toEqual({ file: f.path, inlinedWasm: false });
+      }
+      expect(wasmChunks(b)).toEqual(["debug", "scalar", "simd"]);
+      for (const f of b.lazy) expect(f.text.split(WASM_BASE64_MAGIC).length - 1).toBe(1);
+    });
+  }
+
+  it("loadWire from tcpwasm/wire brings no stack, face or DNS code", async () => {
+    const b = await bundle(ENTRIES["loadWire from tcpwasm/wire"]);
+    const text = b.initial.map((f) => f.text).join("\n");
+    for (const marker of ["ECONNREFUSED", "openUDPSocket", "SERVFAIL"]) expect(text).not.toContain(marker);
+  });
+});
+
+describe("the package as it ships", () => {
+  it("dist/tcpwasm.browser.js carries no WASM; the three builds are .wasm files beside it; no source maps", () => {
+    const browser = readFileSync(join(PACKAGE_ROOT, "dist/tcpwasm.browser.js"), "utf8");
+    expect(browser).not.toContain(WASM_BASE64_MAGIC);
+    for (const f of FLAVORS) {
+      const bytes = readFileSync(join(PACKAGE_ROOT, `dist/tcpwasm.${f}.wasm`));
+      expect(WebAssembly.validate(bytes)).toBe(true);
+    }
+    const maps = (readdirSync(join(PACKAGE_ROOT, "dist"), { recursive: true }) as string[]).filter((f) => f.endsWith(".map"));
+    expect(maps).toEqual([]);
+  });
+
+  it("npm pack: LICENSE (MIT, as package.json says), the .wasm builds, no source maps", () => {
+    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as { files: { path: string }[] }[];
+    const paths = pack!.files.map((f) => f.path);
+    expect(paths).toContain("LICENSE");
+    expect(readFileSync(join(PACKAGE_ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
+    expect((JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { license: string }).license).toBe("MIT");
+    for (const f of FLAVORS) expect(paths).toContain(`dist/tcpwasm.${f}.wasm`);
+    expect(paths.filter((p) => p.endsWith(".map"))).toEqual([]);
+    expect(paths.filter((p) => p.startsWith("src/"))).toEqual([]);
+  });
+});
+
+describe("LoadOptions.wasm: a build from where the caller says", () => {
+  let server: Server;
+  let base: string;
+  const served: string[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      served.push(req.url!);
+      const [, flavor, type] = req.url!.match(/^\/(\w+)\.wasm(?:\?type=(\w+))?$/) ?? [];
+      const file = join(PACKAGE_ROOT, `build/tcpwasm.${flavor}.wasm`);
+      if (!flavor || !existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-type": type === "octet" ? "application/octet-stream" : "application/wasm" }).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server.close());
+
+  it("a URL is fetched and compiled (streaming with application/wasm, else from the bytes); only the flavor picked is fetched", async () => {
+    served.length = 0;
+    const e1 = await loadEngine({ flavor: "scalar", wasm: { scalar: new URL(`${base}/scalar.wasm`), simd: `${base}/simd.wasm` } });
+    expect(e1.flavor).toBe("scalar");
+    expect(e1.exports.buildFlags() & 2).toBe(0);
+    const e2 = await loadEngine({ flavor: "simd", wasm: { simd: `${base}/simd.wasm?type=octet` } });
+    expect(e2.exports.buildFlags() & 2).toBe(2);
+    expect(served).toEqual(["/scalar.wasm", "/simd.wasm?type=octet"]);
+    const wire = await loadWire({ wasm: { simd: fetch(`${base}/simd.wasm`) } });
+    expect(wire.checksum(new Uint8Array([0x45, 0, 0, 0x1c]))).toBeTypeOf("number");
+  });
+
+  it("bytes and a compiled module are taken as they are; a missing file rejects; bad options throw TcpwasmError", async () => {
+    const bytes = readFileSync(join(PACKAGE_ROOT, "build/tcpwasm.scalar.wasm"));
+    expect((await loadEngine({ flavor: "scalar", wasm: { scalar: bytes } })).flavor).toBe("scalar");
+    const module = await WebAssembly.compile(bytes);
+    expect((await loadEngine({ flavor: "scalar", wasm: { scalar: module } })).flavor).toBe("scalar");
+    await expect(loadEngine({ flavor: "scalar", wasm: { scalar: `${base}/nothing.wasm` } })).rejects.toThrow(/HTTP 404/);
+    await expect(loadEngine({ wasm: { fast: bytes } as never })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    await expect(loadEngine({ wasm: "x" as never })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
+  });
+});
