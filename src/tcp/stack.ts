@@ -703,11 +703,14 @@ export class Stack {
       const e = this.engine.eventAt(at)!;
       const time = this.#turnNow;
       const endpoint = this.name;
-      if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
+      // The connection's endpoints let a ladder tell several connections in one trace apart.
+      const ends = conn && conn.localPort !== 0 ? { local: hostPort(conn.localAddress, conn.localPort), remote: hostPort(conn.remoteAddress, conn.remotePort) } : {};
+      if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to, ...ends }, conn, id);
       else if (e.type === "segment") {
         this.#traceSink({
           kind: "segment", time, endpoint, direction: e.direction, flags: e.flags, seq: e.seq, ack: e.ack,
           window: e.window, length: e.length, options: e.options,
+          ...(e.retransmission ? { retransmission: e.retransmission } : {}), ...ends,
         }, conn, id);
       }
     }
@@ -751,3 +754,8 @@ export class Stack {
 }
 
 function ignoreEvent(): void {}
+
+/** "10.0.0.1:80" or "[fd00::1]:80". */
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
