@@ -5,7 +5,7 @@
 // `--force` runs every step.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 
@@ -51,7 +51,7 @@ await stepIfChanged("wasm", ["assembly", "asconfig.json", "src/build/build.mjs",
   ["build/tcpwasm.simd.wasm", "build/tcpwasm.scalar.wasm", "build/tcpwasm.debug.wasm", "build/tcpwasm.testing.wasm", "build/wasm-release.js", "build/wasm-debug.js"], () => buildWasm());
 if (wasmOnly) process.exit(0);
 await stepIfChanged("dist", ["src", "build/wasm-release.js", "build/wasm-debug.js", "tsconfig.build.json", "package.json", "node_modules/esbuild/package.json", "node_modules/typescript/package.json"],
-  ["dist/index.js", "dist/node.js", "dist/cli.js", "dist/tcpwasm.browser.js", "dist/index.d.ts"], () => buildDist());
+  ["dist/index.js", "dist/node.js", "dist/cli.js", "dist/tcpwasm.browser.js", "dist/index.d.ts", "dist/demo/index.html", "dist/demo/demo.js"], () => buildDist());
 
 /** The WASM builds and their inlined base64 copies. */
 function buildWasm() {
@@ -105,6 +105,16 @@ async function buildDist() {
     outdir: join(root, "dist"),
     platform: "browser",
   });
+  // The browser demo `tcpwasm demo --web` serves (dist/cli.js finds it beside itself): its page and
+  // one self-contained module, no source map (a learner's download, not a library).
+  await esbuild.build({
+    ...common,
+    sourcemap: false,
+    entryPoints: { demo: join(root, "src/web-demo/page.ts") },
+    outdir: join(root, "dist/demo"),
+    platform: "browser",
+  });
+  copyFileSync(join(root, "src/web-demo/index.html"), join(root, "dist/demo/index.html"));
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
     cwd: root,
     stdio: "inherit",
