@@ -200,7 +200,11 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   const synUnacked = hasFlag(t.life, Life.SYN_UNACKED);
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || synUnacked) {
     if (hasFlag(t.due, Due.NEED_SYN)) {
-      if (!emitSyn(t, nowUs)) return false;
+      // A SYN sent again after a timeout (RFC 6298 5.7) repairs a loss like any retransmission.
+      if (t.retries != 0) setTraceSendKind(SendKind.REPAIR);
+      const synSent = emitSyn(t, nowUs);
+      setTraceSendKind(SendKind.NEW);
+      if (!synSent) return false;
       t.due &= ~(Due.NEED_SYN | Due.ACK_NOW);
       t.sndNxt = t.iss + 1;
       if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;

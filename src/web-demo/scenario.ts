@@ -49,7 +49,8 @@ const CLIENT_PORT = 40000;
 const SERVER_PORT = 9; // discard (RFC 863)
 
 export async function runScenario(o: ScenarioOptions, onEvent: (e: TraceEvent) => void, onSample: (s: Sample) => void): Promise<ScenarioResult> {
-  const t0 = performance.now();
+  // Times count from when both stacks are ready.
+  let t0 = performance.now();
   const now = () => performance.now() - t0;
   // Simultaneous open needs time on the wire for the SYNs to cross.
   const delay = o.simultaneousOpen ? Math.max(o.delay, 5) : o.delay;
@@ -61,8 +62,11 @@ export async function runScenario(o: ScenarioOptions, onEvent: (e: TraceEvent) =
   let allClosed!: () => void;
   const closed = new Promise<void>((resolve) => (allClosed = resolve));
   const trace = (e: TraceEvent, conn: StackConnection | undefined) => {
+    // The listener closing once it has its connection is not the connection's state: left out, so the
+    // server's side shows the connection's states only.
+    if (e.kind === "state" && e.from === "LISTEN" && e.to === "CLOSED") return;
     onEvent(e);
-    if (e.kind === "state" && e.to === "CLOSED" && e.from !== "LISTEN" && --remaining === 0) allClosed();
+    if (e.kind === "state" && e.to === "CLOSED" && --remaining === 0) allClosed();
     if (e.kind === "segment" && e.direction === "out" && e.endpoint === "client" && conn) {
       sampled = conn;
       // Read after the engine's drain that traced the segment has finished.
@@ -83,6 +87,7 @@ export async function runScenario(o: ScenarioOptions, onEvent: (e: TraceEvent) =
   const server = await createStack({ addresses: ["10.0.0.2/24"], name: "server", now, config, trace, secret: secret(2) });
   client.attach(recordLink(clientEnd, writer, { now: () => Date.now() }));
   server.attach(serverEnd);
+  t0 = performance.now();
   try {
     const received = await exchange(o, client, server);
     await closed;
