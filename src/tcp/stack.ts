@@ -704,7 +704,7 @@ export class Stack {
       const time = this.#turnNow;
       const endpoint = this.name;
       // The connection's endpoints let a ladder tell several connections in one trace apart.
-      const ends = conn && conn.localPort !== 0 ? { local: hostPort(conn.localAddress, conn.localPort), remote: hostPort(conn.remoteAddress, conn.remotePort) } : {};
+      const ends = this.#endsOf(conn, id);
       if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to, ...ends }, conn, id);
       else if (e.type === "segment") {
         this.#traceSink({
@@ -715,6 +715,23 @@ export class Stack {
       }
     }
     if (to === "TIME-WAIT" && conn && this.#connections.has(id)) conn.markDone(undefined);
+  }
+
+  /**
+   * A traced connection's endpoints: from the connection the stack holds, else (a connection still in
+   * its handshake, not yet accepted) from the engine; none for a listener or a segment outside any.
+   */
+  #endsOf(conn: StackConnection | undefined, id: number): { local?: string; remote?: string } {
+    let e: { localAddress: string; localPort: number; remoteAddress: string; remotePort: number } | undefined = conn;
+    if ((!e || e.remotePort === 0) && id !== 0) {
+      try {
+        e = this.engine.endpoints(id);
+      } catch {
+        return {};
+      }
+    }
+    if (!e || e.remotePort === 0) return {};
+    return { local: hostPort(e.localAddress, e.localPort), remote: hostPort(e.remoteAddress, e.remotePort) };
   }
 
   /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
