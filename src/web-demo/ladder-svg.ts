@@ -1,8 +1,8 @@
 // The live ladder diagram in SVG: the client's and the server's time lines, each segment an arrow
 // from the row where its sender sent it to the row where the receiver took it in (a slanted arrow,
 // the textbook picture), each state written beside its side as it is entered. Rows follow the order
-// of events, not a time scale, so a burst of segments in one millisecond stays readable; the time of
-// each row is written at the left. An arrow still on its way is a stub; at the end of the run a stub
+// of events, not a time scale, so a burst of segments in one millisecond stays readable; the time is
+// written at the left, and a quiet stretch of 100 ms or more gets a row saying how long it lasted. An arrow still on its way is a stub; at the end of the run a stub
 // that never arrived is drawn as lost.
 import { flagNames, TcpFlag, type SegmentTrace, type TraceEvent } from "../core/trace.js";
 
@@ -12,6 +12,8 @@ const TOP = 44;
 const X_LEFT = 190;
 const X_RIGHT = 610;
 const WIDTH = 800;
+/** A gap between two events at least this long (ms) is shown as a row of its own. */
+const QUIET_MS = 100;
 
 function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const e = document.createElementNS(NS, name);
@@ -32,6 +34,8 @@ export class LiveLadder {
   readonly #isn = new Map<string, number>();
   #inFlight: InFlight[] = [];
   #lastTimeRow = -10;
+  #lastTime = 0;
+  #lastLabelTime = -Infinity;
 
   constructor(svg: SVGSVGElement) {
     this.#svg = svg;
@@ -44,6 +48,8 @@ export class LiveLadder {
     this.#isn.clear();
     this.#inFlight = [];
     this.#lastTimeRow = -10;
+    this.#lastTime = 0;
+    this.#lastLabelTime = -Infinity;
     this.#svg.setAttribute("viewBox", `0 0 ${WIDTH} ${TOP + 40}`);
     this.#svg.setAttribute("width", String(WIDTH));
     this.#svg.setAttribute("height", String(TOP + 40));
@@ -128,10 +134,19 @@ export class LiveLadder {
   }
 
   #nextRow(time: number): number {
+    // Rows follow events, not the clock: a quiet stretch (TIME-WAIT's 2 MSL, a retransmission
+    // timeout, a pause) gets a row of its own that says how long it lasted.
+    if (this.#row > 0 && time - this.#lastTime >= QUIET_MS) {
+      const y = TOP + this.#row++ * ROW;
+      this.#svg.append(el("text", { x: 8, y: y + 4, class: "time quiet" }, `... ${(time - this.#lastTime).toFixed(0)} ms pass`));
+      this.#lastTimeRow = -10;
+    }
+    this.#lastTime = time;
     const row = this.#row++;
     const y = TOP + row * ROW;
-    if (row - this.#lastTimeRow >= 3) {
+    if (row - this.#lastTimeRow >= 3 || time - this.#lastLabelTime >= 1) {
       this.#lastTimeRow = row;
+      this.#lastLabelTime = time;
       this.#svg.append(el("text", { x: 8, y: y + 4, class: "time" }, `${time.toFixed(1)} ms`));
     }
     const h = y + 3 * ROW;

@@ -63,11 +63,13 @@ export class SmallPlot {
     }
     const t0 = pts[0]![0];
     const t1 = Math.max(pts[pts.length - 1]![0], t0 + 1);
-    const vmax = Math.max(...pts.map((p) => p[1]), 1);
+    const highest = Math.max(...pts.map((p) => p[1]));
+    // The scale's top: at least 1, so a plot of zeros stays on the baseline.
+    const vmax = Math.max(highest, 1);
     const x = (t: number) => PAD + ((t - t0) / (t1 - t0)) * (W - 2 * PAD);
     const y = (v: number) => H - PAD - (v / vmax) * (H - 24 - PAD);
     this.#line.setAttribute("points", pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" "));
     const last = pts[pts.length - 1]![1];
-    this.#value.textContent = `${Number.isInteger(last) ? last : last.toFixed(2)} ${this.#unit} (max ${Number.isInteger(vmax) ? vmax : vmax.toFixed(2)})`;
+    this.#value.textContent = `${Number.isInteger(last) ? last : last.toFixed(2)} ${this.#unit} (max ${Number.isInteger(highest) ? highest : highest.toFixed(2)})`;
   }
 }

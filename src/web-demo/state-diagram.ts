@@ -74,15 +74,22 @@ export class StateDiagram {
     defs.append(marker);
     svg.append(defs);
     for (const [from, to, label] of EDGES) {
-      const [x1, y1, x2, y2] = clip(BOXES[from], BOXES[to]);
+      let [x1, y1, x2, y2] = clip(BOXES[from], BOXES[to]);
+      // A pair of states joined both ways gets two lines side by side, each shifted to its right.
+      if (EDGES.some(([f, t]) => f === to && t === from)) {
+        const len = Math.hypot(x2 - x1, y2 - y1) || 1;
+        const [ox, oy] = [(-(y2 - y1) / len) * 6, ((x2 - x1) / len) * 6];
+        [x1, y1, x2, y2] = [x1 + ox, y1 + oy, x2 + ox, y2 + oy];
+      }
       // The return to CLOSED from the bottom goes round the right-hand side, as in the figure.
       const d = to === "CLOSED" && (from === "TIME-WAIT" || from === "LAST-ACK")
         ? `M ${x1} ${y1} C ${from === "TIME-WAIT" ? 20 : 545} ${from === "TIME-WAIT" ? 560 : 470}, ${from === "TIME-WAIT" ? 10 : 550} 30, ${BOXES.CLOSED[0] + (from === "TIME-WAIT" ? -BOX_W / 2 : BOX_W / 2)} ${BOXES.CLOSED[1]}`
         : `M ${x1} ${y1} L ${x2} ${y2}`;
       const g = el("g", { class: "edge", "data-from": from, "data-to": to });
       g.append(el("path", { d, "marker-end": "url(#shead)" }));
-      const mx = (x1 + x2) / 2;
-      const my = (y1 + y2) / 2;
+      // Labels sit 40% of the way along, so the two labels of a two-way pair do not cover each other.
+      const mx = x1 + (x2 - x1) * 0.4;
+      const my = y1 + (y2 - y1) * 0.4;
       if (!d.includes("C")) g.append(el("text", { x: mx + 4, y: my - 3, class: "edge-label" }, label));
       g.append(el("title", {}, `${from} -> ${to}: ${label}`));
       svg.append(g);
