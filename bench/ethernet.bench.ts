@@ -83,7 +83,7 @@ ${RUNS} each, ${BULK_MIB} MiB one way in 64 KiB writes, no faults, MTU 1500).
 
 Neighbour cache (ARP and IPv6 neighbour discovery, assembly/engine/neighbour.ts): ${n.capacity} entries
 allocated with the first Ethernet link, ${n.bytesPerEntry} bytes per entry (its cell and its share of
-the hash index); the pending-packet pool is 64 slots of one MTU each beside it. WebAssembly memory of a
+the hash index); the pending-packet pool is 32 slots of one MTU each beside it. WebAssembly memory of a
 stack with one Ethernet link: ${memory[0]} MiB; with one raw-IP link: ${memory[1]} MiB.
 
 Issue 11 targets: Ethernet >= 0.95x the raw-IP link; <= 64 bytes per idle cache entry.`;

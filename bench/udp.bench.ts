@@ -1,4 +1,4 @@
-// UDP datagrams per second (issue targets: >= 1 M/s of 64 bytes between two stacks over a memory
+// UDP datagrams per second (targets: >= 1 M/s of 64 bytes between two stacks over a memory
 // link; >= 1.0x node:dgram over the kernel loopback for 1,200-byte datagrams, same run).
 //
 // Every row runs the same workload: a sender writes a burst of datagrams in one turn, the

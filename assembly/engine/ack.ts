@@ -52,6 +52,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     const ring = sndRing(t);
     ringConsume(ring, dataAcked < ring.len ? dataAcked : ring.len);
     t.sndUna = ack;
+    t.progressUs = nowUs;
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
     t.retries = 0;
     t.dupAcks = 0;

@@ -61,6 +61,8 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   setIss(t, isnFor(key, nowUs));
   oooClear(tcbOoo(t));
   t.lastRecvUs = nowUs;
+  // No forward progress yet (nexthop.ts): an ACK of new data sets it.
+  t.progressUs = i64.MIN_VALUE;
   t.quickAcks = config.quickAcks;
 }
 

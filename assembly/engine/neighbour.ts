@@ -37,7 +37,9 @@ export const REACHABLE_TIME_US: i64 = 30_000_000;
 export const STALE_LIFETIME_US: i64 = 60_000_000;
 
 export const PENDING_PER_NEIGHBOUR: u32 = 3;
-export const PENDING_SLOTS: u32 = 64;
+// RFC 4861 7.2.2 asks for at least one packet per unresolved neighbour; 32 slots serve ten at once
+// with full queues, and with the cache fit in an idle engine's memory (no growth on attach).
+export const PENDING_SLOTS: u32 = 32;
 
 @unmanaged export class Neighbour {
   a: u64;

@@ -11,9 +11,9 @@ import { controlPacketRoom, controlWritePtr, controlCommitFrame } from "./emit";
 import { ifaceAt, addressAt, ownAddressIndex, firstIpv4, Dad } from "./iface";
 import {
   NbState, NbDue, nbFind, nbCreate, nbLearn, nbAt, nbFree, nbExpire, nbTakePending, nbPendingPtr, nbPendingLen, nbRelease,
-  nbDeadline, nbRecomputeDeadline, nbCapacity,
+  nbDeadline, nbRecomputeDeadline, nbCapacity, enterState, Neighbour, REACHABLE_TIME_US, DELAY_FIRST_PROBE_US,
 } from "./neighbour";
-import { neighbourUnreachable } from "./unreach";
+import { neighbourUnreachable, progressSince } from "./nexthop";
 import { count, Counter } from "./counters";
 
 const arp = changetype<ArpPacket>(memory.data(offsetof<ArpPacket>(), 8));
@@ -169,6 +169,22 @@ export function releasePending(i: u32): void {
   }
 }
 
+/**
+ * RFC 4861 7.3.1: forward progress of a connection through `e` confirms it. A REACHABLE entry whose
+ * ReachableTime ran out stays REACHABLE when progress came in its last BASE_REACHABLE_TIME / 2 (the
+ * shortest ReachableTime, 6.3.2); a DELAY entry goes to REACHABLE instead of PROBE when progress came
+ * since it entered DELAY. True when `e` was renewed so.
+ */
+function confirmedByProgress(e: Neighbour, nowUs: i64): bool {
+  let since: i64;
+  if (e.state == NbState.REACHABLE) since = nowUs - REACHABLE_TIME_US / 2;
+  else if (e.state == NbState.DELAY) since = e.deadline - DELAY_FIRST_PROBE_US;
+  else return false;
+  if (!progressSince(<u32>e.ifIndex, <u32>e.version, e.a, e.b, since)) return false;
+  enterState(e, NbState.REACHABLE, nowUs);
+  return true;
+}
+
 /** Runs the neighbour entries whose deadline has come (RFC 4861 7.3.3); cheap when none is due. */
 export function neighbourTimers(nowUs: i64): void {
   if (nbDeadline > nowUs) return;
@@ -176,6 +192,7 @@ export function neighbourTimers(nowUs: i64): void {
   for (let i: u32 = 0; i < n; i++) {
     const e = nbAt(i);
     if (e.state == NbState.FREE || e.deadline > nowUs) continue;
+    if (confirmedByProgress(e, nowUs)) continue;
     const due = nbExpire(i, nowUs);
     if (due == NbDue.SOLICIT) solicit(i);
     else if (due == NbDue.FAILED) {

@@ -198,6 +198,11 @@ export class Tcb {
   persistStartUs: i64;
   keepProbes: u32;
   lastRecvUs: i64;
+  /**
+   * When an ACK last advanced SND.UNA: forward progress, the upper-layer hint that the next hop is
+   * reachable (RFC 4861 7.3.1), read by nexthop.ts when a neighbour entry would start probing.
+   */
+  progressUs: i64;
   /** When data first went unacknowledged (for the user timeout). */
   unackedSinceUs: i64;
   /** RFC 5961 7 ACK throttle (ackrate.ts): window start, then the count, adjacent in this order. */

@@ -94,7 +94,8 @@ async function buildDist() {
     outdir: join(root, "dist"),
     platform: "neutral",
     mainFields: ["module", "main"],
-    external: ["node:*"],
+    // `ws` (a dependency, Node only) stays a package import: it requires Node built-ins by bare name.
+    external: ["node:*", "ws"],
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
   });

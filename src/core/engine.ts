@@ -108,13 +108,22 @@ function check(code: number, what: string): number {
 }
 
 /** An address (4 or 16 bytes) as the 16-byte field of a UDP record, IPv4 in the first 4. */
-function putAddress(u8: Uint8Array, dv: DataView, at: number, address: Uint8Array): void {
-  u8.set(address, at);
+function putAddress(u8: Uint8Array, at: number, address: Uint8Array): void {
   if (address.length === 4) {
-    dv.setUint32(at + 4, 0);
-    dv.setUint32(at + 8, 0);
-    dv.setUint32(at + 12, 0);
-  }
+    u8[at] = address[0]!;
+    u8[at + 1] = address[1]!;
+    u8[at + 2] = address[2]!;
+    u8[at + 3] = address[3]!;
+    for (let i = 4; i < 16; i++) u8[at + i] = 0;
+  } else u8.set(address, at);
+}
+
+/** A u32, little-endian. */
+function putU32(u8: Uint8Array, at: number, v: number): void {
+  u8[at] = v & 0xff;
+  u8[at + 1] = (v >>> 8) & 0xff;
+  u8[at + 2] = (v >>> 16) & 0xff;
+  u8[at + 3] = v >>> 24;
 }
 
 function addressBytes(text: string): AddressBytes {
@@ -153,6 +162,8 @@ export class Engine {
   /** Bytes of UDP send records written since the last udpFlush, and how many records. */
   #udpTxUsed = 0;
   #udpTxCount = 0;
+  /** udpQueue's view of linear memory (detached, length 0, once memory grows). */
+  #udpView: Uint8Array = new Uint8Array(0);
 
   /** Rejects with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options, before loading anything. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -662,21 +673,27 @@ export class Engine {
     payload: Uint8Array, ifIndex = 0, mac?: Uint8Array): boolean {
     const x = this.#x;
     const base = x.udpTxPtr() >>> 0;
-    const size = udpRecordSize(UDP_SEND_HEADER, payload.length);
+    const n = payload.length;
+    const size = udpRecordSize(UDP_SEND_HEADER, n);
     if (base === 0 || this.#udpTxUsed + size > x.udpTxCapacity()) return false;
     const at = base + this.#udpTxUsed;
-    const u8 = this.#views.u8;
-    const dv = this.#views.dv;
-    // Every header byte is written (no fill): this runs once per datagram.
-    dv.setUint32(at + UDP_RECORD.payloadLen, payload.length, true);
-    dv.setUint32(at + UDP_RECORD.socketId, socketId, true);
+    // This runs once per datagram: a view kept between calls (a view of memory that has grown since
+    // is detached, length 0), and every header byte stored one by one, little-endian, no fill.
+    let u8 = this.#udpView;
+    if (u8.length === 0) u8 = this.#udpView = this.#views.u8;
+    putU32(u8, at + UDP_RECORD.payloadLen, n);
+    putU32(u8, at + UDP_RECORD.socketId, socketId);
     u8[at + UDP_RECORD.ipVersion] = ipVersion;
     u8[at + UDP_RECORD.flags] = mac ? UDP_TX_FRAME : 0;
-    dv.setUint16(at + UDP_RECORD.srcPort, 0, true);
-    dv.setUint16(at + UDP_RECORD.dstPort, destinationPort, true);
-    dv.setUint16(at + UDP_RECORD.ifIndex, mac ? ifIndex : 0, true);
-    putAddress(u8, dv, at + UDP_RECORD.srcAddress, source);
-    putAddress(u8, dv, at + UDP_RECORD.dstAddress, destination);
+    u8[at + UDP_RECORD.srcPort] = 0;
+    u8[at + UDP_RECORD.srcPort + 1] = 0;
+    u8[at + UDP_RECORD.dstPort] = destinationPort & 0xff;
+    u8[at + UDP_RECORD.dstPort + 1] = destinationPort >>> 8;
+    const frameIf = mac ? ifIndex : 0;
+    u8[at + UDP_RECORD.ifIndex] = frameIf & 0xff;
+    u8[at + UDP_RECORD.ifIndex + 1] = frameIf >>> 8;
+    putAddress(u8, at + UDP_RECORD.srcAddress, source);
+    putAddress(u8, at + UDP_RECORD.dstAddress, destination);
     if (mac) u8.set(mac, at + UDP_RECORD.mac);
     u8.set(payload, at + UDP_SEND_HEADER);
     this.#udpTxUsed += size;

@@ -45,6 +45,8 @@ export interface DgramSocketOptions {
   sendBufferSize?: number;
   /** Closes the socket when aborted. */
   signal?: AbortSignal;
+  /** Accepted for node:dgram's sake and never called: addresses must be IP addresses (a stack resolves no names here). */
+  lookup?: unknown;
 }
 
 /** Where a message came from: rinfo of the 'message' event. */

@@ -39,7 +39,7 @@ export interface UDPSocketOptions {
   readableHighWaterMark?: number;
   /** Share the local port with other sockets that ask the same (SO_REUSEADDR). Default false. */
   reuseAddress?: boolean;
-  /** Accepted for Direct Sockets' sake: a socket bound to "::" or an IPv6 address speaks IPv6 only anyway. */
+  /** A socket bound to "::" takes IPv6 only. Default false: IPv4 too (a dual-stack socket), as Direct Sockets'. */
   ipv6Only?: boolean;
   /** Accepted for Direct Sockets' sake: the engine's UDP regions, shared by all sockets, do the buffering. */
   sendBufferSize?: number;
@@ -121,7 +121,8 @@ export class UDPSocket {
     let failure: unknown;
     try {
       sock = stack.openUdp({
-        localAddress: o.localAddress === undefined ? undefined : unbracket(o.localAddress),
+        // "::" without ipv6Only takes IPv4 too (a dual-stack socket, Direct Sockets' default).
+        localAddress: o.localAddress === undefined || (unbracket(o.localAddress) === "::" && !o.ipv6Only) ? undefined : unbracket(o.localAddress),
         localPort: o.localPort,
         remoteAddress: o.remoteAddress === undefined ? undefined : unbracket(o.remoteAddress),
         remotePort: o.remotePort,

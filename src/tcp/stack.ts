@@ -22,7 +22,10 @@
 // answers ICMP and ICMPv6 echo requests itself); anything else a link delivers that cannot be used is
 // counted and dropped, never thrown out of the link's callback. Packets out go to the attached link
 // whose route prefix matches the destination best; each connection's MSS comes from that link's MTU
-// (passive ones: the link their SYN came in on). Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
+// (passive ones: the link their SYN came in on). An Ethernet link (Link.framing "ethernet") is an
+// interface of the core: its frames go in whole (the core answers ARP and neighbour discovery and
+// keeps what is for our addresses), and the core frames what the routes send it, so its packets come
+// out of Engine.output as ready frames for that link. Errors found at once (EADDRINUSE, EADDRNOTAVAIL,
 // argument errors: src/core/validate.ts) throw from openConnection/openListener; later ones arrive as onClose(error).
 //
 // Event flow (push in, poll out, one deadline). Packets in and the timer only mark work and queue one pump (a

@@ -165,12 +165,11 @@ export function planNetwork(values: NetworkValues): NetworkPlan {
 /** How long one name may take to resolve before the guest is answered SERVFAIL. */
 const LOOKUP_TIMEOUT_MS = 5000;
 /**
- * Lookups under way at once. getaddrinfo runs on libuv's small thread pool: a guest sending queries
- * for random names faster than they resolve would otherwise queue without bound (and stall every other
- * use of the pool). Past this, a query is answered SERVFAIL at once.
+ * Queries answered at once (serveDns maxPendingQueries; past it a query is dropped and counted).
+ * getaddrinfo runs on libuv's four-thread pool: a guest asking for random names faster than they
+ * resolve would otherwise queue a thousand lookups there and stall every other use of the pool.
  */
-const MAX_LOOKUPS_IN_FLIGHT = 64;
-let lookupsInFlight = 0;
+const MAX_PENDING_QUERIES = 64;
 
 /** getaddrinfo's "no such name" (EAI_NONAME) and "no address" (EAI_NODATA), as Node reports them. */
 const notFound = (err: unknown) => {
@@ -192,25 +191,19 @@ function boundedLookup(name: string, family: 0 | 4 | 6): Promise<{ address: stri
  * (getaddrinfo: /etc/hosts, then the configured DNS servers). A rejection is answered SERVFAIL.
  */
 export const lookupThroughNode: DnsLookup = async (name, type) => {
-  if (lookupsInFlight >= MAX_LOOKUPS_IN_FLIGHT) throw new Error(`over ${MAX_LOOKUPS_IN_FLIGHT} lookups under way`);
-  lookupsInFlight++;
   try {
-    try {
-      return (await boundedLookup(name, type === "A" ? 4 : 6)).map((a) => a.address);
-    } catch (err) {
-      if (!notFound(err)) throw err;
-    }
-    // getaddrinfo reports a name without addresses of one family like a name that does not exist; a
-    // lookup of any family tells NODATA (RFC 2308 2.2) from NXDOMAIN (2.1).
-    try {
-      await boundedLookup(name, 0);
-      return [];
-    } catch (err) {
-      if (notFound(err)) return null;
-      throw err;
-    }
-  } finally {
-    lookupsInFlight--;
+    return (await boundedLookup(name, type === "A" ? 4 : 6)).map((a) => a.address);
+  } catch (err) {
+    if (!notFound(err)) throw err;
+  }
+  // getaddrinfo reports a name without addresses of one family like a name that does not exist; a
+  // lookup of any family tells NODATA (RFC 2308 2.2) from NXDOMAIN (2.1).
+  try {
+    await boundedLookup(name, 0);
+    return [];
+  } catch (err) {
+    if (notFound(err)) return null;
+    throw err;
   }
 };
 
@@ -258,7 +251,7 @@ export async function openNetwork(plan: NetworkPlan, name: string): Promise<Open
         dnsServers: plan.dns ? [plan.dhcp.serverAddress] : [],
       }));
     }
-    if (plan.dns) services.push(serveDns(stack, { names: plan.dns.names, lookup: lookupThroughNode }));
+    if (plan.dns) services.push(serveDns(stack, { names: plan.dns.names, lookup: lookupThroughNode, maxPendingQueries: MAX_PENDING_QUERIES }));
   } catch (err) {
     for (const s of services) s.close();
     stack?.close();

@@ -271,6 +271,8 @@ async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case "connect":
         return await connect(rest);
+      case "relay":
+        return await (await import("./relay-cli.js")).relayCommand(rest);
       case "version":
       case "--version": {
         const engine = await loadEngine();

@@ -212,6 +212,17 @@ describe("tcpwasm's dgram only", () => {
     for (const s of [server, client, only6, probe]) s.close();
   });
 
+  it("an AbortSignal closes the socket, as node:dgram's signal option", async () => {
+    const controller = new AbortController();
+    const s = bindDgram(pair.a).createSocket({ type: "udp4", signal: controller.signal });
+    s.bind(0, "10.0.0.1");
+    await once(s, "listening");
+    const closed = once(s, "close");
+    controller.abort();
+    await closed;
+    expect(code(() => s.address())).toBe("ERR_SOCKET_DGRAM_NOT_RUNNING");
+  });
+
   it("udp6 sockets speak IPv6; ref/unref return the socket", async () => {
     const server = bindDgram(pair.b).createSocket("udp6");
     server.bind(0, "fd00::2");

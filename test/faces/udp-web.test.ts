@@ -64,6 +64,22 @@ describe("UDPSocket (Direct Sockets shape)", () => {
     pair.close();
   });
 
+  it("bound to \"::\" the socket takes IPv4 and IPv6 unless ipv6Only", async () => {
+    const pair = await StackPair.create();
+    const dual = pair.b.openUDPSocket({ localAddress: "::", localPort: 5000 });
+    const only6 = pair.b.openUDPSocket({ localAddress: "::", localPort: 5001, ipv6Only: true });
+    const d = (await pair.wait(dual.opened, "dual")).readable.getReader();
+    await pair.wait(only6.opened, "only6");
+    const sender = pair.a.openUdp({}, () => {});
+    sender.send(enc("four"), "10.0.0.2", 5000);
+    sender.send(enc("six"), "fd00::2", 5000);
+    const got = [(await pair.wait(d.read(), "read")).value!, (await pair.wait(d.read(), "read")).value!];
+    expect(got.map((m) => [dec(m.data), m.remoteAddress])).toEqual([["four", "10.0.0.1"], ["six", "fd00::1"]]);
+    sender.send(enc("four"), "10.0.0.2", 5001);
+    await pair.runUntil(() => pair.b.counters().udpNoPort === 1, "the v4 datagram meets a closed port");
+    pair.close();
+  });
+
   it("a slow reader: the readable queue holds readableHighWaterMark messages, the rest are dropped and counted", async () => {
     const pair = await StackPair.create();
     const socket = pair.b.openUDPSocket({ localAddress: "10.0.0.2", localPort: 5000, readableHighWaterMark: 4 });

@@ -335,7 +335,10 @@ describe("tcpwasm serve and connect over UDP on the loopback", () => {
   it("--tap on both ends: the stacks find each other by ARP and neighbour discovery, echo over IPv4 and IPv6", async () => {
     const [serverPort, clientPort] = await freeUdpPorts(2);
     const udp = (bind: number, peer: number) => ["--udp-bind", `127.0.0.1:${bind}`, "--udp-peer", `127.0.0.1:${peer}`];
-    const server = await startServe(["--tap", "--mac", "02:00:00:00:00:02", "--ip", "10.0.2.2/24", "--ip6", "fd00:2::2/64", ...udp(serverPort!, clientPort!), "--port", "7"]);
+    const capture = join(dir, "tap.pcap");
+    const server = await startServe([
+      "--tap", "--mac", "02:00:00:00:00:02", "--ip", "10.0.2.2/24", "--ip6", "fd00:2::2/64", ...udp(serverPort!, clientPort!), "--port", "7", "--pcap", capture,
+    ]);
     try {
       const input = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
       const r4 = await run(["connect", "--tap", "--ip", "10.0.2.3/24", ...udp(clientPort!, serverPort!), "10.0.2.2", "7"], input);
@@ -351,6 +354,15 @@ describe("tcpwasm serve and connect over UDP on the loopback", () => {
       expect(nobody.stderr).toContain("EHOSTUNREACH");
     } finally {
       expect(await stop(server)).toBe(0);
+    }
+    // The server's capture holds whole frames: LINKTYPE_ETHERNET (1) in the file header.
+    const pcap = readFileSync(capture);
+    expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expect(pcap.readUInt32LE(20)).toBe(1);
+    if (which("tshark")) {
+      const frames = execFileSync("tshark", ["-r", capture, "-T", "fields", "-e", "eth.src", "-e", "eth.type"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      // ARP (0x0806), IPv4 and IPv6 from the server's MAC.
+      for (const type of ["0x0806", "0x0800", "0x86dd"]) expect(frames).toContain(`02:00:00:00:00:02\t${type}`);
     }
   });
 

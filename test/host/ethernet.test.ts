@@ -223,6 +223,38 @@ describe("Ethernet link", () => {
     client.close();
   });
 
+  it("a connection making progress keeps its next hop REACHABLE: no probes in two minutes of echo traffic (RFC 4861 7.3.1)", async () => {
+    const p = await pair();
+    const frames = tap(p);
+    const server = accepted(p.b, 7);
+    const conn = p.a.openConnection({ remote: "10.0.0.2", remotePort: 7 });
+    await p.wait(connected(conn), "connect");
+    const s = await p.wait(server, "accept");
+    s.onData = (d) => s.write(d);
+    let echoed = 0;
+    conn.onData = (d) => (echoed += d.length);
+    for (let second = 1; second <= 120; second++) {
+      conn.write(data(100, second));
+      await p.advanceTo(second * 1000);
+    }
+    await p.runUntil(() => echoed === 12_000, "echoes");
+    // Unicast ARP requests are the PROBE state's (RFC 4861 7.3.3); progress never let an entry get there.
+    const probes = frames.filter((f) => etherType(f) === 0x0806 && f[21] === 1 && (f[0]! & 1) === 0);
+    expect(probes).toHaveLength(0);
+  });
+
+  it("an Ethernet link costs an idle stack no WebAssembly memory beyond a raw-IP link's (cache and pending pool fit)", async () => {
+    const sizes: number[] = [];
+    for (const framing of ["ip", "ethernet"] as const) {
+      const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"] });
+      stack.attach(createMemoryLinkPair({ framing })[0]);
+      sizes.push(stack.engine.memory.u8.buffer.byteLength);
+      if (framing === "ethernet") expect(stack.engine.neighbours()).toEqual({ entries: 0, capacity: 1024, bytesPerEntry: 52 });
+      stack.close();
+    }
+    expect(sizes[1]).toBe(sizes[0]);
+  });
+
   it("rejects Ethernet options on a raw-IP link and bad ones on an Ethernet link, with typed errors", async () => {
     const stack = await createStack({ addresses: ["10.0.0.1/24", "fd00::1/64"], flavor: "debug" });
     const code = (f: () => void) => {

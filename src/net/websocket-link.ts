@@ -1,0 +1,449 @@
+// A link over a WebSocket: one binary message carries one raw IP packet (or one Ethernet frame on an
+// Ethernet link), both ways. What a page uses to reach `tcpwasm relay`'s packet mode, and what a
+// server hands each accepted `ws` socket to. Browser-safe: it speaks to the WHATWG WebSocket
+// interface (addEventListener, send, bufferedAmount), which both the browser's WebSocket and the `ws`
+// package implement; tcpwasm/node supplies `ws` as the constructor where Node has no global one.
+//
+// Sends: the stack hands over each drain's packets in one array and they are written at once, one
+// message each; nothing waits for a later task. Backpressure: the socket's bufferedAmount is the
+// queue; once it holds maxBufferedBytes, further packets are dropped and counted, as a full NIC ring
+// drops them, and TCP's loss recovery slows the sender (a queue that grew without bound would only
+// add delay). While the socket is still connecting (or reconnecting) packets wait in a queue bounded
+// by the same byte budget.
+//
+// Receives: messages that are not binary, empty, or larger than the MTU (plus 14 bytes of Ethernet
+// header on an Ethernet link) are counted and dropped, never thrown out of the socket's callback.
+// Messages arriving in one turn of the event loop reach the stack as one batch.
+import { TcpwasmError } from "../core/errors.js";
+import { invalidType, invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateUint8Array } from "../core/validate.js";
+import { DEFAULT_MTU, MIN_LINK_MTU, type Link, type PacketHandler } from "./link.js";
+
+/** The WHATWG WebSocket members the link uses: a browser WebSocket and a `ws` WebSocket both have them. */
+export interface WebSocketLike {
+  /** "arraybuffer" (browsers) or "nodebuffer" (`ws`); the link sets "arraybuffer" when it finds "blob". */
+  binaryType: string;
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  readonly readyState: number;
+  /** Bytes handed to send and not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Sends one message (binary for a Uint8Array). */
+  send(data: Uint8Array): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Adds an event listener ("open", "message", "close", "error"); the event is typed loosely because the DOM's and `ws`'s declarations differ. */
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
+  /** Removes an event listener added with addEventListener. */
+  removeEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
+}
+
+/** A WebSocket constructor: the global one in browsers and Node >= 22, or `ws`'s WebSocket. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** Reconnection of a link opened from a URL: exponential back-off between attempts. */
+export interface WebSocketReconnectOptions {
+  /** Wait before the first attempt, ms. Default 250. */
+  initialDelayMs?: number;
+  /** Longest wait between attempts, ms (the delay doubles up to it). Default 30000. */
+  maxDelayMs?: number;
+  /** Attempts after a close before the link gives up and closes for good. Default: unlimited. */
+  maxAttempts?: number;
+}
+
+/** Options of createWebSocketLink. */
+export interface WebSocketLinkOptions {
+  /** What each message is: "ip" (default) a raw IP packet, "ethernet" an Ethernet II frame without FCS. */
+  framing?: "ip" | "ethernet";
+  /** The link's IP MTU, 576..65535. Default 1500. */
+  mtu?: number;
+  /** Bytes the socket may hold unsent (and the queue while connecting) before packets are dropped. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** URL targets only: reopen after the socket closes, with back-off (true: the defaults). Default false. */
+  reconnect?: boolean | WebSocketReconnectOptions;
+  /** URL targets only: the subprotocols offered. */
+  protocols?: string | string[];
+  /** URL targets only: the WebSocket constructor. Default: the global WebSocket (tcpwasm/node: `ws`'s). */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** What a WebSocket link carried, dropped and went through. */
+export interface WebSocketLinkStats {
+  /** Packets written to the socket. */
+  sent: number;
+  /** Bytes of those packets. */
+  bytesSent: number;
+  /** Packets received and handed to the stack. */
+  received: number;
+  /** Bytes of those packets. */
+  bytesReceived: number;
+  /** Packets dropped because maxBufferedBytes were already queued (or the link was not open and the queue full). */
+  dropped: number;
+  /** Packets over the MTU, either way: dropped. */
+  tooBig: number;
+  /** Text messages (and Blobs) received: dropped. */
+  notBinary: number;
+  /** Empty binary messages received: dropped. */
+  empty: number;
+  /** Times a URL link reopened after a close. */
+  reconnects: number;
+}
+
+/** How a WebSocket link's socket closed. */
+export interface WebSocketLinkCloseInfo {
+  /** The WebSocket close code (1000 normal, 1006 the connection was lost without a close frame). */
+  code: number;
+  /** The close reason the peer gave. */
+  reason: string;
+  /** Whether the link will try to reopen (reconnect option); false means it is closed for good. */
+  reconnecting: boolean;
+}
+
+/** The life of a WebSocket link. */
+export type WebSocketLinkState = "connecting" | "open" | "reconnecting" | "closed";
+
+const CONNECTING = 0;
+const OPEN = 1;
+const ETHERNET_HEADER = 14;
+const DEFAULT_MAX_BUFFERED = 1 << 20;
+const OPTIONS: ReadonlySet<string> = new Set(["framing", "mtu", "maxBufferedBytes", "reconnect", "protocols", "WebSocket"]);
+const RECONNECT_OPTIONS: ReadonlySet<string> = new Set(["initialDelayMs", "maxDelayMs", "maxAttempts"]);
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Runs `fn` after the current turn: setImmediate in Node (gathers every message of one socket read), a microtask elsewhere. */
+function afterTurn(fn: () => void): void {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (g.setImmediate) g.setImmediate(fn);
+  else queueMicrotask(fn);
+}
+
+/** The bytes of a binary message, or undefined for a text message or a Blob. */
+function messageBytes(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+function isWebSocketLike(value: unknown): value is WebSocketLike {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.send === "function" && typeof v.close === "function" && typeof v.addEventListener === "function" && typeof v.readyState === "number";
+}
+
+interface Backoff {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+}
+
+function reconnectOptions(value: boolean | WebSocketReconnectOptions | undefined): Backoff | undefined {
+  if (value === undefined || value === false) return undefined;
+  const o = value === true ? {} : optionsObject(value, "options.reconnect");
+  if (value !== true) validateKnownKeys(o as Record<string, unknown>, "options.reconnect", RECONNECT_OPTIONS);
+  const initialDelayMs = o.initialDelayMs ?? 250;
+  const maxDelayMs = o.maxDelayMs ?? 30_000;
+  const maxAttempts = o.maxAttempts ?? Infinity;
+  validateInteger(initialDelayMs, "options.reconnect.initialDelayMs", 0, 3_600_000);
+  validateInteger(maxDelayMs, "options.reconnect.maxDelayMs", initialDelayMs, 3_600_000);
+  if (maxAttempts !== Infinity) validateInteger(maxAttempts, "options.reconnect.maxAttempts", 1);
+  return { initialDelayMs, maxDelayMs, maxAttempts };
+}
+
+/** A link carrying one packet (or frame) per binary WebSocket message. Made by createWebSocketLink. */
+export class WebSocketLink implements Link {
+  /** The IP MTU (WebSocketLinkOptions.mtu). */
+  readonly mtu: number;
+  /** Raw IP packets or Ethernet II frames. */
+  readonly framing: "ip" | "ethernet";
+  /** What the link carried and dropped. */
+  readonly stats: WebSocketLinkStats = { sent: 0, bytesSent: 0, received: 0, bytesReceived: 0, dropped: 0, tooBig: 0, notBinary: 0, empty: 0, reconnects: 0 };
+  readonly #maxMessage: number;
+  readonly #maxBuffered: number;
+  readonly #open: (() => WebSocketLike) | undefined;
+  readonly #backoff: Backoff | undefined;
+  #socket!: WebSocketLike;
+  #state: WebSocketLinkState = "connecting";
+  #handler: PacketHandler | undefined;
+  #onOpen: (() => void) | undefined;
+  #onClose: ((info: WebSocketLinkCloseInfo) => void) | undefined;
+  #onError: ((err: TcpwasmError) => void) | undefined;
+  #incoming: Uint8Array[] = [];
+  #flushScheduled = false;
+  // Packets given while the socket is not open yet, and their bytes.
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #attempts = 0;
+  #everOpened = false;
+  #retryTimer: Timer | undefined;
+  #detach: (() => void) | undefined;
+  #resolveOpened!: () => void;
+  #rejectOpened!: (err: TcpwasmError) => void;
+  /** Settles when the socket first opens; rejects if the link closes (or its first socket fails without reconnect) before that. */
+  readonly opened: Promise<void>;
+
+  /** @internal Use createWebSocketLink. */
+  constructor(socket: WebSocketLike | undefined, open: (() => WebSocketLike) | undefined, framing: "ip" | "ethernet", mtu: number, maxBuffered: number, backoff: Backoff | undefined) {
+    this.framing = framing;
+    this.mtu = mtu;
+    this.#maxMessage = mtu + (framing === "ethernet" ? ETHERNET_HEADER : 0);
+    this.#maxBuffered = maxBuffered;
+    this.#open = open;
+    this.#backoff = backoff;
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    // The promise is there to be awaited; a link nobody awaits must not report an unhandled rejection.
+    this.opened.catch(() => {});
+    this.#use(socket ?? open!());
+  }
+
+  /** connecting, open, reconnecting (waiting to reopen) or closed. */
+  get state(): WebSocketLinkState {
+    return this.#state;
+  }
+
+  /** The socket in use now (a new one after each reconnection). */
+  get socket(): WebSocketLike {
+    return this.#socket;
+  }
+
+  /**
+   * Sends each packet as one binary message. Over the MTU: dropped, counted in `tooBig`; the socket
+   * already holding maxBufferedBytes: dropped, counted in `dropped`. After close: dropped silently.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `packets` is an array of Uint8Array.
+   */
+  send(packets: Uint8Array[]): void {
+    validateArray(packets, "packets", validateUint8Array);
+    if (this.#state === "closed") return;
+    const socket = this.#socket;
+    const open = this.#state === "open" && socket.readyState === OPEN;
+    let buffered = open ? socket.bufferedAmount : this.#pendingBytes;
+    // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
+    // corked for the batch, the drain's packets leave in one writev (a browser batches by itself).
+    const raw = open && packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
+    const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
+    cork?.cork!();
+    for (const p of packets) {
+      if (p.length > this.#maxMessage) {
+        this.stats.tooBig++;
+        continue;
+      }
+      if (buffered + p.length > this.#maxBuffered) {
+        this.stats.dropped++;
+        continue;
+      }
+      buffered += p.length;
+      if (open) this.#write(socket, p);
+      else {
+        this.#pending.push(p);
+        this.#pendingBytes += p.length;
+      }
+    }
+    cork?.uncork!();
+  }
+
+  /** Sets the one handler of incoming packets. */
+  onReceive(handler: PacketHandler): void {
+    validateFunction(handler, "handler");
+    this.#handler = handler;
+  }
+
+  /** Called each time the socket opens (again, after a reconnection). */
+  onOpen(handler: () => void): void {
+    validateFunction(handler, "handler");
+    this.#onOpen = handler;
+  }
+
+  /** Called each time the socket closes, with whether the link will reopen it. */
+  onClose(handler: (info: WebSocketLinkCloseInfo) => void): void {
+    validateFunction(handler, "handler");
+    this.#onClose = handler;
+  }
+
+  /** Called when the socket fails: ECONNREFUSED if it never opened, ECONNRESET if an open one was lost. */
+  onError(handler: (err: TcpwasmError) => void): void {
+    validateFunction(handler, "handler");
+    this.#onError = handler;
+  }
+
+  /** Closes the socket (code 1000) and stops reconnecting; queued packets are discarded. Idempotent. */
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#finish();
+    try {
+      this.#socket.close(1000);
+    } catch {
+      // A socket that is already closing has nothing more to do.
+    }
+    this.#rejectOpened(new TcpwasmError("ECONNRESET", "websocket link: closed before it opened"));
+  }
+
+  #finish(): void {
+    this.#state = "closed";
+    this.#handler = undefined;
+    this.#incoming = [];
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  #write(socket: WebSocketLike, p: Uint8Array): void {
+    try {
+      socket.send(p);
+    } catch {
+      // A socket that closed under us (its close event is on its way) takes nothing more.
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.sent++;
+    this.stats.bytesSent += p.length;
+  }
+
+  #use(socket: WebSocketLike): void {
+    this.#detach?.();
+    this.#socket = socket;
+    if (socket.binaryType === "blob" || socket.binaryType === "fragments") socket.binaryType = socket.binaryType === "blob" ? "arraybuffer" : "nodebuffer";
+    const onOpen = () => this.#opened();
+    const onMessage = (event: { data: unknown }) => this.#message(event.data);
+    const onClose = (event: { code: number; reason: string }) => this.#closed(socket, event.code, String(event.reason ?? ""));
+    const onError = () => {
+      // The close event follows and carries the outcome; an error alone says nothing more.
+    };
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", onClose);
+    socket.addEventListener("error", onError);
+    this.#detach = () => {
+      socket.removeEventListener("open", onOpen);
+      socket.removeEventListener("message", onMessage);
+      socket.removeEventListener("close", onClose);
+      socket.removeEventListener("error", onError);
+    };
+    if (socket.readyState === OPEN) afterTurn(() => this.#socket === socket && this.#state === "connecting" && this.#opened());
+  }
+
+  #opened(): void {
+    if (this.#state === "closed") return;
+    if (this.#everOpened) this.stats.reconnects++;
+    this.#everOpened = true;
+    this.#attempts = 0;
+    this.#state = "open";
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const p of pending) this.#write(this.#socket, p);
+    this.#resolveOpened();
+    this.#onOpen?.();
+  }
+
+  #message(data: unknown): void {
+    if (this.#state === "closed") return;
+    const bytes = messageBytes(data);
+    if (!bytes) {
+      this.stats.notBinary++;
+      return;
+    }
+    if (bytes.length === 0) {
+      this.stats.empty++;
+      return;
+    }
+    if (bytes.length > this.#maxMessage) {
+      this.stats.tooBig++;
+      return;
+    }
+    this.stats.received++;
+    this.stats.bytesReceived += bytes.length;
+    this.#incoming.push(bytes);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      afterTurn(() => this.#deliver());
+    }
+  }
+
+  #deliver(): void {
+    this.#flushScheduled = false;
+    const batch = this.#incoming;
+    this.#incoming = [];
+    if (batch.length && this.#handler && this.#state !== "closed") this.#handler(batch);
+  }
+
+  #closed(socket: WebSocketLike, code: number, reason: string): void {
+    if (socket !== this.#socket || this.#state === "closed") return;
+    const wasOpen = this.#state === "open";
+    const backoff = this.#backoff;
+    const reconnecting = backoff !== undefined && this.#attempts < backoff.maxAttempts;
+    // 1000 normal, 1001 going away, 1005 a close frame without a code (RFC 6455 7.4.1): no failure.
+    if (code !== 1000 && code !== 1001 && code !== 1005) {
+      const err = wasOpen
+        ? new TcpwasmError("ECONNRESET", `websocket link: connection lost (close code ${code}${reason ? `, ${reason}` : ""})`)
+        : new TcpwasmError("ECONNREFUSED", `websocket link: could not open (close code ${code}${reason ? `, ${reason}` : ""})`);
+      if (!this.#everOpened && !reconnecting) this.#rejectOpened(err);
+      this.#onError?.(err);
+    }
+    if (!reconnecting) {
+      this.#finish();
+      this.#detach?.();
+      this.#rejectOpened(new TcpwasmError("ECONNRESET", `websocket link: closed before it opened (close code ${code})`));
+      this.#onClose?.({ code, reason, reconnecting: false });
+      return;
+    }
+    this.#state = "reconnecting";
+    // Exponential back-off (doubling from initialDelayMs, capped at maxDelayMs), so a relay that is
+    // down is not hammered by every page that was using it.
+    const delay = Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** this.#attempts);
+    this.#attempts++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state !== "reconnecting") return;
+      try {
+        this.#use(this.#open!());
+      } catch (err) {
+        this.#finish();
+        this.#onError?.(err instanceof TcpwasmError ? err : new TcpwasmError("ECONNREFUSED", `websocket link: ${(err as Error).message}`));
+        this.#onClose?.({ code: 1006, reason: "", reconnecting: false });
+      }
+    }, delay);
+    this.#onClose?.({ code, reason, reconnecting: true });
+  }
+}
+
+/**
+ * A link over a WebSocket. `target` is a ws:// or wss:// URL (the link opens the socket itself, with
+ * the global WebSocket or options.WebSocket, and can reconnect) or a WebSocket that is already open
+ * or opening (a page's, or one a `ws` server accepted). Packets sent before it opens wait, within
+ * maxBufferedBytes. Await `link.opened` to know it is up.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad target or option.
+ */
+export function createWebSocketLink(target: string | URL | WebSocketLike, options?: WebSocketLinkOptions): WebSocketLink {
+  const o = optionsObject(options, "options");
+  validateKnownKeys(o as Record<string, unknown>, "options", OPTIONS);
+  if (o.framing !== undefined) validateOneOf(o.framing, "options.framing", ["ip", "ethernet"]);
+  const mtu = o.mtu ?? DEFAULT_MTU;
+  validateInteger(mtu, "options.mtu", MIN_LINK_MTU, 65535);
+  const maxBuffered = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+  validateInteger(maxBuffered, "options.maxBufferedBytes", 0);
+  const backoff = reconnectOptions(o.reconnect);
+  const framing = o.framing ?? "ip";
+  if (typeof target === "string" || target instanceof URL) {
+    let url: URL;
+    try {
+      url = new URL(String(target));
+    } catch {
+      invalidValue("target", String(target), "must be a ws: or wss: URL");
+    }
+    if (url.protocol !== "ws:" && url.protocol !== "wss:") invalidValue("target", url.href, "must be a ws: or wss: URL");
+    const Ctor = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (typeof Ctor !== "function") invalidType("options.WebSocket", "a WebSocket constructor (this runtime has no global WebSocket; in Node import from tcpwasm/node)", Ctor);
+    const protocols = o.protocols;
+    if (protocols !== undefined && typeof protocols !== "string") validateArray(protocols, "options.protocols", (p, n) => typeof p === "string" || invalidType(n, "of type string", p));
+    const href = url.href;
+    return new WebSocketLink(undefined, () => new Ctor(href, protocols), framing, mtu, maxBuffered, backoff);
+  }
+  if (!isWebSocketLike(target)) invalidType("target", "a ws: or wss: URL or a WebSocket", target);
+  if (backoff) invalidValue("options.reconnect", o.reconnect, "needs a URL target (a given socket cannot be reopened)");
+  if (o.protocols !== undefined) invalidValue("options.protocols", o.protocols, "needs a URL target");
+  if (o.WebSocket !== undefined) invalidValue("options.WebSocket", o.WebSocket, "needs a URL target");
+  if (target.readyState !== CONNECTING && target.readyState !== OPEN) invalidValue("target", `readyState ${target.readyState}`, "must be a connecting or open WebSocket");
+  return new WebSocketLink(target, undefined, framing, mtu, maxBuffered, undefined);
+}

@@ -1,0 +1,97 @@
+// What a packet-mode client of `tcpwasm relay` is joined to (RelayPacketOptions.attach):
+//
+// - a stack of its own in the relay's process, holding `addresses` (10.0.0.1/24, fd00::1/64), whose
+//   forwarded ports splice to node:net destinations: a page connecting to 10.0.0.1:80 reaches
+//   127.0.0.1:8000 on the relay's machine, IPv4 or IPv6 inside the tunnel alike. Every forward's
+//   destination still passes the relay's allow-list when a connection comes in, and is logged.
+// - a UDP endpoint: each client's packets go to host:port as one datagram each (the framing of
+//   socat's TUN/TAP relay, TCP.md), so a tab becomes a host on a namespace's network.
+import net from "node:net";
+import { invalidValue } from "../core/validate.js";
+import { bindNet } from "../faces/node-net.js";
+import type { Link } from "../net/link.js";
+import { createUdpLink, parseEndpoint, type UdpEndpoint } from "../net/udp-link.js";
+import { createStack } from "../tcp/stack.js";
+import type { RelayClient, RelayContext } from "./relay.js";
+
+/** One forwarded port: connections to the stack's `port` go to host:destPort. */
+export interface RelayForward {
+  /** The port the client-side stack listens on. */
+  port: number;
+  /** The destination host (checked against the allow-list at each connection). */
+  host: string;
+  /** The destination port. */
+  destPort: number;
+}
+
+/** Parses "PORT=HOST:PORT" ("80=127.0.0.1:8000", "8080=[::1]:8080"). */
+export function parseForward(text: string, what: string): RelayForward {
+  const eq = text.indexOf("=");
+  const port = Number(text.slice(0, eq));
+  if (eq <= 0 || !/^\d{1,5}$/.test(text.slice(0, eq)) || port < 1 || port > 65535) invalidValue(what, text, "must be PORT=HOST:PORT (ports 1..65535)");
+  const dest = parseEndpoint(text.slice(eq + 1), what);
+  if (dest.port === 0) invalidValue(what, text, "must not forward to port 0");
+  return { port, host: dest.host, destPort: dest.port };
+}
+
+/** A stack per client with `addresses`, splicing each forwarded port to node:net. */
+export function stackAttach(addresses: string[], forwards: RelayForward[]) {
+  return async (link: Link, client: RelayClient, relay: RelayContext): Promise<() => void> => {
+    const stack = await createStack({ addresses, name: `relay-${client.address}:${client.port}` });
+    stack.attach(link);
+    const faces = bindNet(stack);
+    const servers = forwards.map((f) => {
+      const server = faces.createServer({ allowHalfOpen: true }, (inner) => {
+        inner.on("error", () => {});
+        inner.pause();
+        void relay.check(f.host, f.destPort).then((verdict) => {
+          const entry = { mode: "packet" as const, client: client.address, origin: client.origin, host: f.host, port: f.destPort };
+          if (!verdict.allowed) {
+            relay.log({ event: "refused", ...entry, reason: verdict.reason });
+            inner.destroy();
+            return;
+          }
+          const d = verdict.destination;
+          const outer = net.connect({ host: d.address, port: f.destPort, family: d.family, allowHalfOpen: true });
+          let up = 0;
+          let down = 0;
+          outer.on("error", (err: NodeJS.ErrnoException) => {
+            relay.log({ event: "close", ...entry, address: d.address, reason: err.code ?? "error", up, down });
+            inner.destroy();
+          });
+          inner.on("data", (c: Buffer) => (up += c.length));
+          outer.on("data", (c: Buffer) => (down += c.length));
+          outer.once("connect", () => {
+            relay.log({ event: "open", ...entry, address: d.address });
+            // pipe carries backpressure both ways and each side's end (half-close) to the other.
+            inner.pipe(outer);
+            outer.pipe(inner);
+            inner.resume();
+          });
+          inner.on("close", () => outer.destroy());
+          outer.on("close", (hadError) => {
+            if (!hadError) relay.log({ event: "close", ...entry, address: d.address, reason: "closed", up, down });
+            inner.destroy();
+          });
+        });
+      });
+      server.listen(f.port);
+      return server;
+    });
+    return () => {
+      for (const s of servers) s.close();
+      stack.close();
+    };
+  };
+}
+
+/** Each client's packets to a UDP endpoint (and back), from a socket bound to `bind` (default: a free port). */
+export function udpAttach(peer: UdpEndpoint, bind?: UdpEndpoint) {
+  return async (link: Link): Promise<() => void> => {
+    // An Ethernet frame is its IP MTU plus a 14-byte header, all in one datagram.
+    const udp = await createUdpLink({ peer, bind, mtu: (link.mtu ?? 1500) + (link.framing === "ethernet" ? 14 : 0) });
+    udp.onReceive((packets) => link.send(packets));
+    link.onReceive((packets) => udp.send(packets));
+    return () => udp.close();
+  };
+}
