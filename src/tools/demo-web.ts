@@ -13,11 +13,18 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 export async function serveWebDemo(port: number): Promise<number> {
-  const base = new URL("./demo/", import.meta.url);
-  // Fail at start, not at the first request, when the page was not built beside this file.
-  await readFile(new URL("index.html", base)).catch(() => {
-    throw new Error(`the page is missing: ${new URL("index.html", base).pathname} (npm run build makes it)`);
-  });
+  // dist/cli.js holds this code; were it moved into a shared chunk (dist/chunks/), the page would be
+  // one folder up. Fail at start, not at the first request, when the page was not built.
+  const candidates = [new URL("./demo/", import.meta.url), new URL("../demo/", import.meta.url)];
+  let base: URL | undefined;
+  for (const c of candidates) {
+    if (await readFile(new URL("index.html", c)).then(() => true, () => false)) {
+      base = c;
+      break;
+    }
+  }
+  if (!base) throw new Error(`the page is missing: ${new URL("index.html", candidates[0]).pathname} (npm run build makes it)`);
+  const dir = base;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const entry = FILES[path];
@@ -25,7 +32,7 @@ export async function serveWebDemo(port: number): Promise<number> {
       res.writeHead(entry ? 405 : 404, { "content-type": "text/plain" }).end(entry ? "method not allowed\n" : "not found\n");
       return;
     }
-    readFile(new URL(entry.file, base)).then(
+    readFile(new URL(entry.file, dir)).then(
       (body) => res.writeHead(200, { "content-type": entry.type, "content-length": body.length, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : body),
       () => res.writeHead(500, { "content-type": "text/plain" }).end("the page's files are missing\n"),
     );

@@ -170,6 +170,15 @@ describe("tcpwasm demo", () => {
     expect(refused.stdout).toMatch(/result +ECONNREFUSED after/);
   });
 
+  it("--web without the built page beside the command says so and exits 1", async () => {
+    // This test's bundle lives in a temporary directory with no demo/ folder (dist/cli.js has one:
+    // test/browser/web-demo.test.ts runs that).
+    const r = await run(["demo", "--web"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tcpwasm demo: the page is missing: .*\/demo\/index\.html \(npm run build makes it\)\n$/);
+    expect(r.stdout).toBe("");
+  });
+
   it("folds a long transfer into summary lines", async () => {
     const r = await run(["demo", "--bytes", "2000000"]);
     expect(r.code).toBe(0);
