@@ -107,13 +107,20 @@ async function buildDist() {
     platform: "browser",
   });
   // The browser demo `tcpwasm demo --web` serves (dist/cli.js finds it beside itself): its page and
-  // one self-contained module, no source map (a learner's download, not a library).
+  // its own code, which imports the package as a page without a bundler does, from the shipped
+  // dist/tcpwasm.browser.js (no second copy of the engine in the package).
   await esbuild.build({
     ...common,
     sourcemap: false,
     entryPoints: { demo: join(root, "src/web-demo/page.ts") },
     outdir: join(root, "dist/demo"),
     platform: "browser",
+    plugins: [{
+      name: "the-package-as-shipped",
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "../tcpwasm.browser.js", external: true }));
+      },
+    }],
   });
   copyFileSync(join(root, "src/web-demo/index.html"), join(root, "dist/demo/index.html"));
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {

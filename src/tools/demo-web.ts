@@ -1,41 +1,59 @@
 // `tcpwasm demo --web`: serves the browser demo (src/web-demo/, built into dist/demo/) on the loopback
 // with node:http, prints its URL, and runs until SIGINT or SIGTERM. Everything runs in the page: this
-// server only hands out the page's two files.
+// server only hands out files: the page and its module from dist/demo/, and the package's own browser
+// files from dist/ (the page imports dist/tcpwasm.browser.js as any page without a bundler would).
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 
-/** The page's files, beside the built CLI (dist/cli.js -> dist/demo/). */
-const FILES: Record<string, { file: string; type: string }> = {
-  "/": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/demo.js": { file: "demo.js", type: "text/javascript; charset=utf-8" },
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
 };
 
-export async function serveWebDemo(port: number): Promise<number> {
-  // dist/cli.js holds this code; were it moved into a shared chunk (dist/chunks/), the page would be
-  // one folder up. Fail at start, not at the first request, when the page was not built.
-  const candidates = [new URL("./demo/", import.meta.url), new URL("../demo/", import.meta.url)];
-  let base: URL | undefined;
-  for (const c of candidates) {
-    if (await readFile(new URL("index.html", c)).then(() => true, () => false)) {
-      base = c;
-      break;
-    }
+/** dist/demo/ and dist/ for this file: dist/cli.js holds it, or a shared chunk one folder down. */
+async function findDist(): Promise<{ demo: URL; dist: URL }> {
+  const candidates = [new URL("./", import.meta.url), new URL("../", import.meta.url)];
+  for (const dist of candidates) {
+    const demo = new URL("demo/", dist);
+    if (await readFile(new URL("index.html", demo)).then(() => true, () => false)) return { demo, dist };
   }
-  if (!base) throw new Error(`the page is missing: ${new URL("index.html", candidates[0]).pathname} (npm run build makes it)`);
-  const dir = base;
+  throw new Error(`the page is missing: ${new URL("demo/index.html", candidates[0]).pathname} (npm run build makes it)`);
+}
+
+/** The file a request path names: / is the page, a name in dist/demo/, else a browser file of dist/. */
+function fileFor(path: string, where: { demo: URL; dist: URL }): { url: URL; type: string }[] {
+  if (path === "/" || path === "/index.html") return [{ url: new URL("index.html", where.demo), type: TYPES[".html"]! }];
+  // One or more plain path segments: no dot-segments, no encoded separators, a known type.
+  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(path) || path.split("/").some((s) => s.startsWith("."))) return [];
+  const type = TYPES[path.slice(path.lastIndexOf("."))];
+  if (!type || type === TYPES[".html"]) return [];
+  const rel = path.slice(1);
+  return [{ url: new URL(rel, where.demo), type }, { url: new URL(rel, where.dist), type }];
+}
+
+export async function serveWebDemo(port: number): Promise<number> {
+  const where = await findDist();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const entry = FILES[path];
-    if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
-      res.writeHead(entry ? 405 : 404, { "content-type": "text/plain" }).end(entry ? "method not allowed\n" : "not found\n");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { "content-type": "text/plain", allow: "GET, HEAD" }).end("method not allowed\n");
       return;
     }
-    readFile(new URL(entry.file, dir)).then(
-      (body) => res.writeHead(200, { "content-type": entry.type, "content-length": body.length, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : body),
-      () => res.writeHead(500, { "content-type": "text/plain" }).end("the page's files are missing\n"),
-    );
+    const tries = fileFor(path, where);
+    const next = (i: number): void => {
+      const t = tries[i];
+      if (!t) {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+        return;
+      }
+      readFile(t.url).then(
+        (body) => res.writeHead(200, { "content-type": t.type, "content-length": body.length, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : body),
+        () => next(i + 1),
+      );
+    };
+    next(0);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

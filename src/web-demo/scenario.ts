@@ -2,12 +2,8 @@
 // learner chose, a connection between them (or a simultaneous open), bytes from the client to the
 // server, and the close the learner chose. Every trace event and a sample of the client's congestion
 // state reach the page as they happen; the client side's packets are kept as a pcap file.
-import { createStack, type Stack } from "../tcp/stack.js";
-import { bindWeb, type TcpSocket } from "../faces/web.js";
-import { createMemoryLinkPair } from "../net/memory-link.js";
-import { PcapWriter, recordLink } from "../tools/pcap.js";
-import type { TraceEvent } from "../core/trace.js";
-import type { StackConnection } from "../tcp/connection.js";
+// The package as a page gets it: built, this import is dist/tcpwasm.browser.js (src/build/build.mjs).
+import { createStack, bindWeb, createMemoryLinkPair, PcapWriter, recordLink, type Stack, type TcpSocket, type TraceEvent, type StackConnection } from "../index.js";
 
 /** Who closes first: one side then (after a pause) the other, or both at once (simultaneous close). */
 export type Closer = "client" | "server" | "both";

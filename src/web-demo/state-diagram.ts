@@ -1,6 +1,6 @@
 // The connection state diagram of RFC 9293 3.3.2 (figure 5) in SVG, with each side's current state
 // lit: the client's in one colour, the server's in another, both when they share a state.
-import type { TcpState } from "../core/trace.js";
+import type { TcpState } from "../index.js";
 
 const NS = "http://www.w3.org/2000/svg";
 

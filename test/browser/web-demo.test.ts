@@ -39,7 +39,7 @@ beforeAll(async () => {
   const { chromium } = await import("playwright-core");
   profile = mkdtempSync(join(tmpdir(), "tcpwasm-chromium-"));
   context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1440, height: 1000 } });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await context?.close();
@@ -52,7 +52,7 @@ async function open(): Promise<Page> {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
   await page.goto(url);
-  await page.waitForSelector("body[data-run=ready]", { timeout: 20_000 });
+  await page.waitForSelector("body[data-run=ready]", { timeout: 45_000 });
   return page;
 }
 
@@ -85,9 +85,9 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     await page.click("#run");
     // While it runs, the diagram lights each side's state: both ESTABLISHED, then the four-way close
     // with FIN-WAIT-2 and CLOSE-WAIT lasting the pause.
-    await page.waitForSelector('#states rect.lit-client.lit-server[data-state="ESTABLISHED"]', { timeout: 20_000 });
+    await page.waitForSelector('#states rect.lit-client.lit-server[data-state="ESTABLISHED"]', { timeout: 45_000 });
     await page.screenshot({ path: join(shots, "1-established.png"), fullPage: true });
-    await page.waitForSelector('#states rect.lit-client[data-state="FIN-WAIT-2"]', { timeout: 20_000 });
+    await page.waitForSelector('#states rect.lit-client[data-state="FIN-WAIT-2"]', { timeout: 45_000 });
     expect(await page.getAttribute('#states rect.lit-server', "data-state")).toBe("CLOSE-WAIT");
     await page.screenshot({ path: join(shots, "2-fin-wait-2.png"), fullPage: true });
     await page.waitForSelector("body[data-run=done]", { timeout: 30_000 });
@@ -124,7 +124,7 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     expect(first[20 + 13]! & 0x12).toBe(0x02); // SYN without ACK
     await page.close();
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 
   it("draws losses as crosses and labels the repairs of a lossy transfer; the states follow RFC 9293's diagram; the plots fill", async () => {
     const page = await open();
@@ -154,7 +154,7 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     for (const plot of ["cwnd", "rtt", "rtx"]) expect(Number(await page.getAttribute(`#plot-${plot}`, "data-points"))).toBeGreaterThan(3);
     await page.close();
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 
   it("shows a simultaneous open and a simultaneous close: both sides through SYN-RECEIVED and CLOSING", async () => {
     const page = await open();
@@ -164,7 +164,7 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     await page.check("#simopen");
     await page.selectOption("#closer", "both");
     await page.click("#run");
-    await page.waitForSelector('#states rect.lit-client.lit-server[data-state="CLOSING"], #states rect.lit-client.lit-server[data-state="TIME-WAIT"]', { timeout: 20_000 });
+    await page.waitForSelector('#states rect.lit-client.lit-server[data-state="CLOSING"], #states rect.lit-client.lit-server[data-state="TIME-WAIT"]', { timeout: 45_000 });
     await page.screenshot({ path: join(shots, "5-simultaneous-close.png"), fullPage: true });
     await page.waitForSelector("body[data-run=done]", { timeout: 30_000 });
     await page.screenshot({ path: join(shots, "6-simultaneous-done.png"), fullPage: true });
@@ -175,7 +175,7 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     expect(segs.slice(0, 2).sort()).toEqual(["client SYN", "server SYN"]);
     await page.close();
     expect(pageErrors).toEqual([]);
-  }, 60_000);
+  }, 150_000);
 
   it("stops on SIGINT with status 0", async () => {
     const code = await new Promise<number | null>((resolve) => {
