@@ -81,22 +81,38 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     await page.fill("#bytes", "3000");
     await page.fill("#loss", "0");
     await page.fill("#delay", "20");
-    await page.fill("#pause", "300");
+    await page.fill("#pause", "500");
+    // Every change of what the diagram lights, as "client state/server state", recorded in the page.
+    await page.evaluate(() => {
+      const w = window as unknown as { lit: string[] };
+      w.lit = [];
+      const now = () => {
+        const lit = (side: string) => document.querySelector(`#states rect.lit-${side}`)?.getAttribute("data-state");
+        const pair = `${lit("client")}/${lit("server")}`;
+        if (w.lit.at(-1) !== pair) w.lit.push(pair);
+      };
+      new MutationObserver(now).observe(document.querySelector("#states")!, { subtree: true, attributes: true, attributeFilter: ["class"] });
+    });
     await page.click("#run");
-    // While it runs, the diagram lights each side's state: both ESTABLISHED, then the four-way close
-    // with FIN-WAIT-2 and CLOSE-WAIT lasting the pause.
-    await page.waitForSelector('#states rect.lit-client.lit-server[data-state="ESTABLISHED"]', { timeout: 45_000 });
-    await page.screenshot({ path: join(shots, "1-established.png"), fullPage: true });
+    // While it runs, the diagram lights each side's state: FIN-WAIT-2 and CLOSE-WAIT last the pause.
     await page.waitForSelector('#states rect.lit-client[data-state="FIN-WAIT-2"]', { timeout: 45_000 });
-    expect(await page.getAttribute('#states rect.lit-server', "data-state")).toBe("CLOSE-WAIT");
-    await page.screenshot({ path: join(shots, "2-fin-wait-2.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "1-fin-wait-2.png"), fullPage: true });
     await page.waitForSelector("body[data-run=done]", { timeout: 30_000 });
-    await page.screenshot({ path: join(shots, "3-done.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "2-done.png"), fullPage: true });
+    // Each side's state, lit as entered (from the reset at Run), in the order of the textbook's exchange.
+    const lit = await page.evaluate(() => (window as unknown as { lit: string[] }).lit);
+    const side = (i: number) => lit.map((p) => p.split("/")[i]).filter((x, j, all) => j === 0 || x !== all[j - 1]);
+    expect(side(0)).toEqual(["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]);
+    expect(side(1)).toEqual(["CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
+    // The moments the textbook draws: both ESTABLISHED; the half-closed pair FIN-WAIT-2 / CLOSE-WAIT.
+    expect(lit).toContain("ESTABLISHED/ESTABLISHED");
+    expect(lit).toContain("FIN-WAIT-2/CLOSE-WAIT");
     expect(await page.textContent("#status")).toMatch(/done: 3000 of 3000 bytes arrived/);
 
     const segs = await page.$$eval("#ladder g.segment", (gs) => gs.map((g) => `${g.getAttribute("data-from")} ${g.getAttribute("data-flags")} ${g.getAttribute("data-len")} ${g.getAttribute("class")}`));
-    // Handshake, two data segments (1448 + 1448 + 104 with ws... whatever the MSS cut), their ACKs, then
-    // FIN, its ACK on its own, the server's FIN, the last ACK: every one an arrow that arrived.
+    // The handshake, three data segments (1448 + 1448 + 104: the MSS less the timestamps option) and
+    // their ACKs, then the FIN, its ACK on its own, the server's FIN, the last ACK: every one an arrow
+    // that arrived.
     expect(segs.slice(0, 3)).toEqual(["client SYN 0 segment", "server SYN,ACK 0 segment", "client ACK 0 segment"]);
     expect(segs.slice(-4)).toEqual(["client FIN,ACK 0 segment", "server ACK 0 segment", "server FIN,ACK 0 segment", "client ACK 0 segment"]);
     const data = segs.filter((x) => / (\d+) segment$/.exec(x)![1] !== "0" && x.startsWith("client"));
@@ -135,7 +151,7 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     await page.fill("#seed", "4");
     await page.click("#run");
     await page.waitForSelector("body[data-run=done]", { timeout: 40_000 });
-    await page.screenshot({ path: join(shots, "4-lossy.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "3-lossy.png"), fullPage: true });
     expect(await page.textContent("#status")).toMatch(/done: 60000 of 60000 bytes arrived/);
     const segs = await page.$$eval("#ladder g.segment", (gs) => gs.map((g) => g.getAttribute("class")!));
     expect(segs.filter((c) => c.includes("in-flight"))).toEqual([]);
@@ -165,9 +181,9 @@ describe.skipIf(!probe.ok)("tcpwasm demo --web in chromium", () => {
     await page.selectOption("#closer", "both");
     await page.click("#run");
     await page.waitForSelector('#states rect.lit-client.lit-server[data-state="CLOSING"], #states rect.lit-client.lit-server[data-state="TIME-WAIT"]', { timeout: 45_000 });
-    await page.screenshot({ path: join(shots, "5-simultaneous-close.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "4-simultaneous-close.png"), fullPage: true });
     await page.waitForSelector("body[data-run=done]", { timeout: 30_000 });
-    await page.screenshot({ path: join(shots, "6-simultaneous-done.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "5-simultaneous-done.png"), fullPage: true });
     const both = ["SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "CLOSING", "TIME-WAIT", "CLOSED"];
     expect(await ladderStates(page, "client")).toEqual(both);
     expect(await ladderStates(page, "server")).toEqual(both);
