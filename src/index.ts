@@ -36,7 +36,7 @@ export type { TraceEvent, SegmentTrace, StateTrace, TcpState } from "./core/trac
 export { UDPSocket, bindWebUdp, type BoundWebUdp, type UDPSocketOptions, type UDPMessage, type UDPSocketOpenInfo } from "./faces/web-udp.js";
 export { TcpSocket, TcpListener, bindWeb, type BoundWeb, type SocketOptions, type SocketOpenInfo, type ListenOptions, type ListenerOpenInfo } from "./faces/web.js";
 export { TCP_STATES, TcpFlag, flagNames, type SegmentOptionsTrace } from "./core/trace.js";
-export { renderLadder, type LadderOptions } from "./tools/ladder.js";
+export { renderLadder, renderLadders, type LadderOptions } from "./tools/ladder.js";
 // The engine driver itself, for hosts that want packets, events and deadlines without sockets.
 export { Engine, type EngineCounters, type EngineOptions } from "./core/engine.js";
 export { ConfigKey, ConnOption, COUNTER_NAMES } from "./core/boundary.js";

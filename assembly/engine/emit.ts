@@ -13,16 +13,16 @@
 // in the same record format until output() copies them to the TX region ahead of connection traffic.
 // Nothing outside this file writes a TX record.
 import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
-import { seqGt } from "../wire/seq";
+import { seqGt, seqLt } from "../wire/seq";
 import { Tcb, State, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringCopyOut } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
 import { dsackPending, dsackFirst, dsackSent } from "./dsack";
 import { rngNext } from "./rng";
-import { traceSegment, EventType } from "./events";
+import { traceSegment, EventType, SendKind, traceSendKind, setTraceSendKind } from "./events";
 import { count, Counter } from "./counters";
-import { FLG_ACK, FLG_RST, FLG_SYN } from "../wire/tcp";
+import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN } from "../wire/tcp";
 import * as config from "./config";
 
 const TTL: u8 = 64;
@@ -258,7 +258,14 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
       if (dsackPending(t)) t.due |= Due.ACK_NOW;
     }
   }
-  if (config.trace) traceSegment(EventType.SEGMENT_OUT, t.id, seg, len);
+  if (config.trace) {
+    // Data or a FIN below SND.MAX went out before: this is the go-back after a retransmission timeout
+    // (RFC 6298 5.4), which resends through the ordinary send path.
+    const again = !syn && traceSendKind == SendKind.NEW && (len != 0 || (flags & FLG_FIN) != 0) && seqLt(seq, t.sndMax);
+    if (again) setTraceSendKind(SendKind.REPAIR);
+    traceSegment(EventType.SEGMENT_OUT, t.id, seg, len);
+    if (again) setTraceSendKind(SendKind.NEW);
+  }
   return true;
 }
 

@@ -9,7 +9,8 @@
 //   +16 u32 c      SEG.WND as on the wire (unscaled)
 //   +20 u32 d      payload length
 //   +24 u32 e      options present: 1 MSS, 2 window scale, 4 SACK-permitted, 8 timestamps; bits 8-11
-//                  the window scale shift, bits 12-14 the number of SACK blocks recorded at +40
+//                  the window scale shift, bits 12-14 the number of SACK blocks recorded at +40,
+//                  bits 16-17 why an outgoing segment was sent (SendKind: new, repair, probe)
 //   +28 u32 f      MSS option value
 //   +32 u32 TSval, +36 u32 TSecr
 //   +40 three SACK blocks as (u32 left, u32 right) pairs (SEGMENT_*) / an address (ADDRESS_CONFLICT)
@@ -126,6 +127,24 @@ export function eventsClear(): void {
   countRecords = 0;
 }
 
+/** Why a traced outgoing segment was sent; the trace shows a learner which arrows are retransmissions. */
+export const enum SendKind {
+  /** First transmission (or a pure ACK, or control). */
+  NEW = 0,
+  /** Data sent again to repair a loss: RTO (RFC 6298 5.4), fast retransmit or SACK recovery (RFC 6675). */
+  REPAIR = 1,
+  /** The tail loss probe (RFC 8985 7.3). */
+  PROBE = 2,
+}
+
+/** What the segment being emitted is (SendKind), set by the retransmit path around its emit. */
+export let traceSendKind: u32 = SendKind.NEW;
+
+/** Sets traceSendKind; output.ts resets it to NEW once the segment is out. */
+export function setTraceSendKind(kind: u32): void {
+  traceSendKind = kind;
+}
+
 /** A SEGMENT_IN / SEGMENT_OUT trace record of `seg` with `len` payload bytes. */
 export function traceSegment(type: u32, id: u32, seg: Segment, len: u32): void {
   const p = emitEvent(type, seg.flags, id, seg.seq, seg.ack, seg.window, len);
@@ -138,6 +157,7 @@ export function traceSegment(type: u32, id: u32, seg: Segment, len: u32): void {
   let blocks = <u32>seg.sackCount;
   if (blocks > 3) blocks = 3;
   opts |= blocks << 12;
+  if (type == EventType.SEGMENT_OUT) opts |= traceSendKind << 16;
   store<u32>(p, opts, 24);
   store<u32>(p, seg.mss, 28);
   store<u32>(p, seg.tsVal, 32);

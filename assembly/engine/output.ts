@@ -17,6 +17,7 @@ import { tlpArm, tlpSent } from "./tlp";
 import { FLG_ACK, FLG_FIN, FLG_PSH } from "../wire/tcp";
 import { outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset, txRecordCount, drainControl, controlPending } from "./emit";
 import { ethernetCount } from "./iface";
+import { SendKind, traceSendKind, setTraceSendKind } from "./events";
 import { txFramePass } from "./frames";
 
 // (seq, len) out-parameter of sbNextSeg.
@@ -46,7 +47,11 @@ function retransmit(t: Tcb, seq: u32, maxLen: u32, nowUs: i64): bool {
   let flags = FLG_ACK;
   if (fin) flags |= FLG_FIN;
   if (len != 0 && off + len == ring.len) flags |= FLG_PSH;
-  if (!emitSegment(t, seq, flags, off, len, nowUs)) return false;
+  // A probe's kind is set by lossProbe; anything else resent here repairs a loss.
+  if (traceSendKind == SendKind.NEW) setTraceSendKind(SendKind.REPAIR);
+  const sent = emitSegment(t, seq, flags, off, len, nowUs);
+  setTraceSendKind(SendKind.NEW);
+  if (!sent) return false;
   if (hasFlag(t.sender, Snd.RTT_TIMING) && seqGe(t.rttSeq, seq) && seqLt(t.rttSeq, seq + len + (fin ? 1 : 0))) {
     t.sender &= ~Snd.RTT_TIMING;
   }
@@ -102,7 +107,10 @@ function lossProbe(t: Tcb, nowUs: i64): bool {
   let len = dataEnd - t.sndUna;
   const room = payloadRoom(t);
   if (len > room) len = room;
-  if (!retransmit(t, dataEnd - len, len, nowUs)) return false;
+  setTraceSendKind(SendKind.PROBE);
+  const sent = retransmit(t, dataEnd - len, len, nowUs);
+  setTraceSendKind(SendKind.NEW);
+  if (!sent) return false;
   t.due &= ~Due.TLP_SEND;
   tlpSent(t);
   return true;
@@ -192,7 +200,11 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
   const synUnacked = hasFlag(t.life, Life.SYN_UNACKED);
   if (s == State.SYN_SENT || s == State.SYN_RECEIVED || synUnacked) {
     if (hasFlag(t.due, Due.NEED_SYN)) {
-      if (!emitSyn(t, nowUs)) return false;
+      // A SYN sent again after a timeout (RFC 6298 5.7) repairs a loss like any retransmission.
+      if (t.retries != 0) setTraceSendKind(SendKind.REPAIR);
+      const synSent = emitSyn(t, nowUs);
+      setTraceSendKind(SendKind.NEW);
+      if (!synSent) return false;
       t.due &= ~(Due.NEED_SYN | Due.ACK_NOW);
       t.sndNxt = t.iss + 1;
       if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;

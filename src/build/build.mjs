@@ -51,7 +51,7 @@ await stepIfChanged("wasm", ["assembly", "asconfig.json", "src/build/build.mjs",
   ["build/tcpwasm.simd.wasm", "build/tcpwasm.scalar.wasm", "build/tcpwasm.debug.wasm", "build/tcpwasm.testing.wasm", "build/wasm-simd.js", "build/wasm-scalar.js", "build/wasm-debug.js"], () => buildWasm());
 if (wasmOnly) process.exit(0);
 await stepIfChanged("dist", ["src", "build/wasm-simd.js", "build/wasm-scalar.js", "build/wasm-debug.js", "tsconfig.build.json", "package.json", "node_modules/esbuild/package.json", "node_modules/typescript/package.json"],
-  ["dist/index.js", "dist/node.js", "dist/cli.js", "dist/tcpwasm.browser.js", "dist/index.d.ts", "dist/tcpwasm.simd.wasm"], () => buildDist());
+  ["dist/index.js", "dist/node.js", "dist/cli.js", "dist/tcpwasm.browser.js", "dist/index.d.ts", "dist/tcpwasm.simd.wasm", "dist/demo/index.html", "dist/demo/demo.js"], () => buildDist());
 
 /** The WASM builds and their inlined base64 copies. */
 function buildWasm() {
@@ -116,6 +116,23 @@ async function buildDist() {
   for (const flavor of ["simd", "scalar", "debug"]) {
     copyFileSync(join(root, "build", `tcpwasm.${flavor}.wasm`), join(root, "dist", `tcpwasm.${flavor}.wasm`));
   }
+  // The browser demo `tcpwasm demo --web` serves (dist/cli.js finds it beside itself): its page and
+  // its own code, which imports the package as a page without a bundler does, from the shipped
+  // dist/tcpwasm.browser.js (no second copy of the engine in the package).
+  await esbuild.build({
+    ...common,
+    sourcemap: false,
+    entryPoints: { demo: join(root, "src/web-demo/page.ts") },
+    outdir: join(root, "dist/demo"),
+    platform: "browser",
+    plugins: [{
+      name: "the-package-as-shipped",
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "../tcpwasm.browser.js", external: true }));
+      },
+    }],
+  });
+  copyFileSync(join(root, "src/web-demo/index.html"), join(root, "dist/demo/index.html"));
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
     cwd: root,
     stdio: "inherit",

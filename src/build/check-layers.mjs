@@ -5,7 +5,7 @@
 // - No import circle in src/ or assembly/, counting `import type` too: a type-only circle is still two
 //   modules that each need the other to be read.
 // - No upward import between layers. src/: core < net < tcp < services < faces < tools, and the entry files at
-//   the top of src/ may import any layer; src/build/ (build tooling, shipped nowhere) sits above all. assembly/: wire < engine, and the files at the top of
+//   the top of src/ may import any layer; src/web-demo/ (the browser demo) sits above the entries and imports the root one, as a page does; src/build/ (build tooling, shipped nowhere) sits above all. assembly/: wire < engine, and the files at the top of
 //   assembly/ (the export list, build identity, scratch) and assembly/testing/ may import either.
 //   A layer may import from its own layer and any layer below it.
 //
@@ -16,7 +16,7 @@ import path from "node:path";
 
 /** Layers, lowest first; a file's layer is the first folder under its root ("" for the top files). */
 export const LAYERS = {
-  src: ["core", "net", "tcp", "services", "gateway", "faces", "tools", "", "build"],
+  src: ["core", "net", "tcp", "services", "gateway", "faces", "tools", "", "web-demo", "build"],
   assembly: ["wire", "engine", "", "testing"],
 };
 

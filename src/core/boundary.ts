@@ -291,6 +291,8 @@ export const EVENT_OPTION = {
   wscaleShift: 8,
   /** The number of SACK blocks recorded: (options >> sackCountShift) & 7. */
   sackCountShift: 12,
+  /** Why an outgoing segment was sent: (options >> sendKindShift) & 3, 0 new, 1 repair, 2 probe. */
+  sendKindShift: 16,
 } as const;
 
 /** Event types (assembly/engine/events.ts EventType). */

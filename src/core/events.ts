@@ -25,6 +25,7 @@ export type EngineEvent =
       seq: number;
       ack: number;
       window: number;
+      retransmission?: "repair" | "probe";
       length: number;
       options: SegmentOptionsTrace;
     };
@@ -68,10 +69,11 @@ export function decodeEvent(dv: DataView, p: number): EngineEvent | undefined {
         options.sack = [];
         for (let b = 0; b < blocks; b++) options.sack.push([dv.getUint32(p + EVENT.sack + 8 * b, true), dv.getUint32(p + EVENT.sack + 4 + 8 * b, true)]);
       }
+      const kind = (opts >> EVENT_OPTION.sendKindShift) & 3;
       return {
         type: "segment", id, direction: type === EventType.segmentIn ? "in" : "out", flags: code, seq: a,
         ack: dv.getUint32(p + EVENT.ack, true), window: dv.getUint32(p + EVENT.window, true), length: dv.getUint32(p + EVENT.length, true),
-        options,
+        options, ...(kind === 1 ? { retransmission: "repair" as const } : kind === 2 ? { retransmission: "probe" as const } : {}),
       };
     }
     case EventType.addressConflict: {

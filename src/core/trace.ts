@@ -87,6 +87,15 @@ export interface SegmentTrace {
   length: number;
   /** The segment's TCP options, when it carried any. */
   options?: SegmentOptionsTrace;
+  /**
+   * On an outgoing segment sent again: "repair" for a retransmission that repairs a loss (RTO, RFC 6298
+   * 5.4; fast retransmit or SACK recovery, RFC 6675), "probe" for the tail loss probe (RFC 8985 7.3).
+   */
+  retransmission?: "repair" | "probe";
+  /** This side's address and port, "10.0.0.1:49152" or "[fd00::1]:49152", when the segment belongs to a connection. */
+  local?: string;
+  /** The peer's address and port, when the segment belongs to a connection. */
+  remote?: string;
 }
 
 /** A trace event: a connection moved from one state to another (RFC 9293 3.3.2). */
@@ -101,6 +110,10 @@ export interface StateTrace {
   from: TcpState;
   /** The state entered. */
   to: TcpState;
+  /** This side's address and port (as on SegmentTrace). */
+  local?: string;
+  /** The peer's address and port. */
+  remote?: string;
 }
 
 /** What StackOptions.trace receives: a segment in or out, or a state transition. */

@@ -786,15 +786,35 @@ export class Stack {
       const e = this.engine.eventAt(at)!;
       const time = this.#turnNow;
       const endpoint = this.name;
-      if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to }, conn, id);
+      // The connection's endpoints let a ladder tell several connections in one trace apart.
+      const ends = this.#endsOf(conn, id);
+      if (e.type === "state") this.#traceSink({ kind: "state", time, endpoint, from: e.from, to: e.to, ...ends }, conn, id);
       else if (e.type === "segment") {
         this.#traceSink({
           kind: "segment", time, endpoint, direction: e.direction, flags: e.flags, seq: e.seq, ack: e.ack,
           window: e.window, length: e.length, options: e.options,
+          ...(e.retransmission ? { retransmission: e.retransmission } : {}), ...ends,
         }, conn, id);
       }
     }
     if (to === "TIME-WAIT" && conn && this.#connections.has(id)) conn.markDone(undefined);
+  }
+
+  /**
+   * A traced connection's endpoints: from the connection the stack holds, else (a connection still in
+   * its handshake, not yet accepted) from the engine; none for a listener or a segment outside any.
+   */
+  #endsOf(conn: StackConnection | undefined, id: number): { local?: string; remote?: string } {
+    let e: { localAddress: string; localPort: number; remoteAddress: string; remotePort: number } | undefined = conn;
+    if ((!e || e.remotePort === 0) && id !== 0) {
+      try {
+        e = this.engine.endpoints(id);
+      } catch {
+        return {};
+      }
+    }
+    if (!e || e.remotePort === 0) return {};
+    return { local: hostPort(e.localAddress, e.localPort), remote: hostPort(e.remoteAddress, e.remotePort) };
   }
 
   /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
@@ -834,3 +854,8 @@ export class Stack {
 }
 
 function ignoreEvent(): void {}
+
+/** "10.0.0.1:80" or "[fd00::1]:80". */
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}

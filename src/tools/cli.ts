@@ -5,30 +5,18 @@
 //
 // Exit codes, for scripts: 0 success, 1 runtime or connection error (the error code is printed, e.g.
 // "ECONNREFUSED"), 2 usage error.
-import { createHash } from "node:crypto";
-import { createStack } from "../tcp/stack.js";
 import { bindWeb, type TcpSocket } from "../faces/web.js";
-import { createMemoryLinkPair } from "../net/memory-link.js";
-import { recordLink } from "./pcap.js";
-import { openPcapFile } from "./pcap-file.js";
-import { renderLadder } from "./ladder.js";
-import { Prng } from "../core/prng.js";
+import { demo, DEMO_USAGE } from "./demo.js";
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
 import { describeNetwork, networkOptions, openNetwork, planNetwork, type NetworkValues } from "./cli-network.js";
 import { loadEngine } from "../core/loader.js";
 import { MAX_CONNECT_TIMEOUT_MS } from "../tcp/connect-watch.js";
-import type { TraceEvent } from "../core/trace.js";
 
 const USAGE = `usage: tcpwasm <command> [options]
 
 commands:
-  demo [--bytes N] [--loss P] [--seed S] [--pcap FILE] [--width W]
-      Two stacks in this process over an in-memory link (seeded loss P, 0..1: 0.05 is 5%):
-      handshake, N bytes (default 100000) client to server, four-way close; prints the ladder
-      diagram of both sides' traces (long transfers folded) and a summary. TIME-WAIT is
-      shortened to 1 s (MSL 500 ms). --pcap writes the client side's packets as a capture.
-
+${DEMO_USAGE}
   serve --ip ADDR[/PREFIX] [--ip6 ADDR[/PREFIX]] --udp-bind HOST:PORT --udp-peer HOST:PORT
         --port N [--mode echo|discard|http] [--pcap FILE] [NETWORK OPTIONS]
       A server on a UDP link. echo (default) sends back what it reads (half-close mirrored),
@@ -78,114 +66,6 @@ exit codes: 0 success, 1 runtime or connection error, 2 usage error
 declare const TCPWASM_VERSION: string | undefined;
 const VERSION = typeof TCPWASM_VERSION === "string" ? TCPWASM_VERSION : "unknown";
 
-const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1 << 10 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(1)} ms`);
-
-// ---- demo ----
-
-// The discard service (RFC 863): what the demo server does, and no dissector reads random bytes as a protocol.
-const DEMO_PORT = 9;
-
-async function demo(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    bytes: { type: "string" }, loss: { type: "string" }, seed: { type: "string" }, pcap: { type: "string" }, width: { type: "string" },
-  });
-  const bytes = integer(values.bytes, "--bytes", 0, 1 << 30, 100_000);
-  const seed = integer(values.seed, "--seed", 0, 0xffffffff, 1);
-  const width = integer(values.width, "--width", 40, 400, 72);
-  const loss = values.loss === undefined ? 0 : Number(values.loss);
-  if (!(loss >= 0 && loss < 1) || values.loss === "") throw new UsageError(`--loss must be a probability in 0..1 (0.05 is 5%), got "${values.loss}"`);
-
-  // Times in the ladder count from when both stacks are ready.
-  let t0 = performance.now();
-  const now = () => performance.now() - t0;
-  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss, seed, now });
-  const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
-  const events: TraceEvent[] = [];
-  let recording = true;
-  let resolveClientClosed!: () => void;
-  const clientFullyClosed = new Promise<void>((r) => (resolveClientClosed = r));
-  const trace = (e: TraceEvent) => {
-    if (!recording) return;
-    events.push(e);
-    if (e.kind === "state" && e.endpoint === "client" && e.to === "CLOSED") resolveClientClosed();
-  };
-  const prng = new Prng(seed);
-  const config = { mslMs: 500 };
-  const client = await createStack({ addresses: ["10.0.0.1/24"], name: "client", now, config, trace, secret: prng.fill(new Uint8Array(32)) });
-  const server = await createStack({ addresses: ["10.0.0.2/24"], name: "server", now, config, trace, secret: prng.fill(new Uint8Array(32)) });
-  client.attach(pcap ? recordLink(clientEnd, pcap.sink) : clientEnd);
-  server.attach(serverEnd);
-  const payload = new Prng(seed ^ 0x9e3779b9).fill(new Uint8Array(bytes));
-  t0 = performance.now();
-
-  try {
-    const listener = bindWeb(server).listen({ port: DEMO_PORT });
-    let transferEnd = 0;
-    const served = (async () => {
-      const s = await listener.accept();
-      if (!s) throw new Error("the listener closed without a connection");
-      const { readable } = await s.opened;
-      const h = createHash("sha256");
-      let got = 0;
-      for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
-        h.update(chunk);
-        got += chunk.length;
-      }
-      transferEnd = now();
-      await s.close();
-      return { got, sha: h.digest("hex") };
-    })();
-
-    const tConnect = now();
-    const socket = bindWeb(client).connect({ hostname: "10.0.0.2", port: DEMO_PORT });
-    const info = await socket.opened;
-    const tOpened = now();
-    // Write one event-loop turn after opening, so the handshake's third segment (ACK) shows on its
-    // own in the ladder: written at once, the data would carry that ACK (as Linux sends it when a
-    // write is pending), one segment fewer but not the classic picture.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const writer = info.writable.getWriter();
-    for (let at = 0; at < payload.length; at += 65536) await writer.write(payload.subarray(at, at + 65536));
-    await writer.close();
-    for await (const _ of info.readable as unknown as AsyncIterable<Uint8Array>) {
-      // The server sends nothing: this waits for its FIN.
-    }
-    const result = await served;
-    await socket.closed;
-    await clientFullyClosed;
-    recording = false;
-    const tEnd = now();
-    listener.close();
-
-    const ladder = renderLadder(events, {
-      left: "client", right: "server", leftTitle: `client ${info.localAddress}:${info.localPort}`,
-      rightTitle: `server ${info.remoteAddress}:${info.remotePort}`, width, foldAfter: 8,
-    });
-    const sentSha = createHash("sha256").update(payload).digest("hex");
-    const cc = client.counters();
-    const sc = server.counters();
-    const transferMs = Math.max(transferEnd - tOpened, 0.001);
-    const out = process.stdout;
-    out.write(`tcpwasm demo: ${fmtBytes(bytes)} from client 10.0.0.1 to server 10.0.0.2:${DEMO_PORT} over an in-memory link (loss ${(loss * 100).toFixed(1)}%, seed ${seed}, ${client.engine.flavor} build)\n\n`);
-    out.write(ladder);
-    out.write("\nsummary\n");
-    out.write(`  bytes            ${bytes} sent, ${result.got} received, SHA-256 ${result.sha === sentSha ? "match" : "MISMATCH"}\n`);
-    out.write(`  time             handshake ${fmtMs(tOpened - tConnect)}, transfer ${fmtMs(transferMs)}, until CLOSED after TIME-WAIT ${fmtMs(tEnd - tConnect)}\n`);
-    out.write(`  throughput       ${((bytes * 8) / (transferMs / 1000) / 1e6).toFixed(1)} Mbit/s\n`);
-    out.write(`  segments         client sent ${cc.segmentsOut}, server sent ${sc.segmentsOut}; the link lost ${clientEnd.stats.lost + serverEnd.stats.lost}\n`);
-    out.write(`  retransmissions  client ${cc.retransmits} segments (${cc.fastRetransmits} by fast retransmit), server ${sc.retransmits} (${sc.fastRetransmits} by fast retransmit)\n`);
-    if (pcap && values.pcap) {
-      pcap.close();
-      out.write(`  capture          ${values.pcap} (the client's side)\n`);
-    }
-    return result.sha === sentSha && result.got === bytes ? 0 : 1;
-  } finally {
-    pcap?.close();
-    client.close();
-    server.close();
-  }
-}
 
 // ---- serve and connect: a stack on a UDP link ----
 

@@ -95,13 +95,97 @@ describe("tcpwasm demo", () => {
     expect(statesUnder(r.stdout, rightBar)).toEqual(["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
     expect(r.stdout).toMatch(/bytes +20000 sent, 20000 received, SHA-256 match/);
     expect(r.stdout).toMatch(/throughput +[\d.]+ Mbit\/s/);
-    expect(r.stdout).toMatch(/retransmissions +client \d+ segments \(\d+ by fast retransmit\)/);
+    expect(r.stdout).toMatch(/retransmissions +client \d+ \(\d+ fast\), server \d+ \(\d+ fast\)/);
+  });
+
+  it("--textbook shows each of the textbook's segments and states on its own, line by line", async () => {
+    const r = await run(["demo", "--textbook", "--width", "80"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines.filter((l) => l.length > 80)).toEqual([]);
+    const start = lines.findIndex((l) => /^ +client 10\.0\.0\.1:\d+ +server 10\.0\.0\.2:9$/.test(l));
+    expect(start).toBeGreaterThan(0);
+    const end = lines.indexOf("", start);
+    // Times and the (random) absolute numbers, ports and timestamps vary; the rest is asserted as is.
+    const ladder = lines.slice(start + 2, end).map((l) =>
+      l.replace(/^ +\d+\.\d{3}/, "T").replace(/\[\d+(\/\d+)?\]/g, (m) => (m.includes("/") ? "[J/K]" : "[J]")).replace(/ts \d+\/\d+/g, "ts V/E")
+        .replace(/\|(<?)-+ /, "|$1-- ").replace(/ -+(>?)\|$/, " --$1|").trimEnd(),
+    );
+    // States start under the bars: the left one at column 9, the right one at 9 + 59 (80 columns less
+    // the time column and room for "SYN-RECEIVED"); "T" stands for the 8 columns of the time.
+    const at = (col: number, text: string) => "T" + " ".repeat(col - 8) + text;
+    const L = 9;
+    const R = 68;
+    expect(ladder).toEqual([
+      at(R, "LISTEN"),
+      at(L, "SYN-SENT"),
+      "T |-- SYN seq=0 win=65535 [J] -->|",
+      "          <mss 1460, ws 3, sackOK, ts V/E>",
+      at(R, "SYN-RECEIVED"),
+      "T |<-- SYN,ACK seq=0 ack=1 win=65535 [J/K] --|",
+      expect.stringMatching(/^ +<mss 1460, ws 3, sackOK, ts V\/E>$/),
+      at(L, "ESTABLISHED"),
+      // The third ACK on its own, its window scaled (32768 << 3).
+      "T |-- ACK seq=1 ack=1 win=262144 <ts V/E> -->|",
+      at(R, "ESTABLISHED"),
+      "T |-- PSH,ACK seq=1 ack=1 len=100 win=262144 -->|",
+      "          <ts V/E>",
+      "T |<-- ACK seq=1 ack=101 win=262144 --|",
+      expect.stringMatching(/^ +<ts V\/E>$/),
+      at(L, "FIN-WAIT-1"),
+      "T |-- FIN,ACK seq=101 ack=1 win=262144 -->|",
+      "          [J/K] <ts V/E>",
+      at(R, "CLOSE-WAIT"),
+      // The server's ACK of the FIN alone: FIN-WAIT-2 and CLOSE-WAIT last until its own FIN.
+      expect.stringMatching(/^T \|<-- ACK seq=1 ack=102 win=\d+ --\|$/),
+      expect.stringMatching(/^ +<ts V\/E>$/),
+      at(L, "FIN-WAIT-2"),
+      at(R, "LAST-ACK"),
+      expect.stringMatching(/^T \|<-- FIN,ACK seq=1 ack=102 win=\d+ --\|$/),
+      expect.stringMatching(/^ +\[J\/K\] <ts V\/E>$/),
+      at(L, "TIME-WAIT"),
+      expect.stringMatching(/^T \|-- ACK seq=102 ack=2 win=\d+ -->\|$/),
+      "          <ts V/E>",
+      at(R, "CLOSED"),
+      at(L, "CLOSED"),
+    ]);
+    // The gaps: FIN-WAIT-2 lasts the pause (200 ms) before the server's FIN.
+    const time = (re: RegExp) => Number(/^ +(\d+\.\d{3})/.exec(lines.find((l) => re.test(l))!)![1]);
+    expect(time(/LAST-ACK$/) - time(/FIN-WAIT-2$/)).toBeGreaterThan(0.1);
+    expect(r.stdout).toMatch(/^ +\[s\/a\] +the absolute seq \(and ack\) as on the wire/m);
+    expect(r.stdout).toMatch(/^ +win= +the receive window in bytes: the 16-bit window field times the\n +sender's window scale factor \(client 8, server 8; RFC 7323 2\.2\)/m);
+    expect(r.stdout).toMatch(/bytes +100 sent, 100 received, SHA-256 match/);
+  });
+
+  it("--simultaneous-close passes both sides through CLOSING; --refused draws the RST", async () => {
+    const r = await run(["demo", "--simultaneous-close", "--width", "80"]);
+    expect(r.code).toBe(0);
+    const arrows = r.stdout.split("\n").filter((l) => /\|.*\|$/.test(l));
+    const bar = arrows[0]!.indexOf("|");
+    const rightBar = arrows[0]!.lastIndexOf("|");
+    const both = ["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "CLOSING", "TIME-WAIT", "CLOSED"];
+    expect(statesUnder(r.stdout, bar)).toEqual(both);
+    expect(statesUnder(r.stdout, rightBar)).toEqual(["LISTEN", "SYN-RECEIVED", ...both.slice(1)]);
+    const refused = await run(["demo", "--refused", "--width", "80"]);
+    expect(refused.code).toBe(0);
+    expect(refused.stdout).toMatch(/\|<-+ RST,ACK seq=0 ack=1 win=0 \[0\/\d+\] -+\|/);
+    expect(refused.stdout).toMatch(/result +ECONNREFUSED after/);
+  });
+
+  it("--web without the built page beside the command says so and exits 1", async () => {
+    // This test's bundle lives in a temporary directory with no demo/ folder (dist/cli.js has one:
+    // test/browser/web-demo.test.ts runs that).
+    const r = await run(["demo", "--web"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tcpwasm demo: the page is missing: .*\/demo\/index\.html \(npm run build makes it\)\n$/);
+    expect(r.stdout).toBe("");
   });
 
   it("folds a long transfer into summary lines", async () => {
     const r = await run(["demo", "--bytes", "2000000"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\.\.\. \d+ segments folded, .*client -> server: \d+ data segments/);
+    expect(r.stdout).toMatch(/\.\.\. \d+ segments folded, [^]*?client -> server: \d+ data\s+segments/);
     expect(r.stdout).toMatch(/2000000 sent, 2000000 received, SHA-256 match/);
   });
 
@@ -138,6 +222,10 @@ describe("tcpwasm usage", () => {
       ["demo", "--bytes", "lots"],
       ["demo", "--frobnicate"],
       ["demo", "extra"],
+      ["demo", "--textbook", "--refused"],
+      ["demo", "--web", "--bytes", "5"],
+      ["demo", "--port", "8080"],
+      ["demo", "--width", "20"],
       ["serve", "--ip", "10.77.0.2/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--ip", "10.77.0.2/40", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderLadder } from "../../src/tools/ladder.js";
+import { renderLadder, renderLadders } from "../../src/tools/ladder.js";
 import { TcpFlag, type TraceEvent, type SegmentTrace } from "../../src/core/trace.js";
 
 const { SYN, ACK, FIN, PSH, RST } = TcpFlag;
@@ -126,5 +126,97 @@ describe("ladder diagram", () => {
     const lines = renderLadder(events, { left: "client", right: "server", width: 30 }).trimEnd().split("\n");
     expect(lines[2].trim()).toBe("SYN,ACK seq=0 ack=1000001 win=65535 [4000000000/1000001]"); // no SYN seen from the client: ack stays absolute
     expect(lines[3]).toMatch(/\|<-{28}\|$/);
+  });
+});
+
+describe("ladder for learners", () => {
+  const opts = (wscale: number) => ({ mss: 1460, wscale, sackPermitted: true });
+  function scaledHandshake(): TraceEvent[] {
+    return [
+      ...seg("client", 0, SYN, J, 0).map((s) => ({ ...s, options: opts(7) })),
+      ...seg("server", 1, SYN | ACK, K, J + 1).map((s) => ({ ...s, options: opts(3) })),
+      ...seg("client", 2, ACK, J + 1, K + 1).map((s) => ({ ...s, window: 512 })),
+      ...seg("server", 3, ACK, K + 1, J + 1).map((s) => ({ ...s, window: 512 })),
+    ];
+  }
+
+  it("shows win= scaled by the sender's window scale once both SYNs offered it, the SYNs' raw", () => {
+    const text = renderLadder(scaledHandshake(), { left: "client", right: "server", legend: true });
+    const arrows = text.split("\n").filter((l) => l.includes("|"));
+    expect(arrows[0]).toContain("SYN seq=0 win=65535 ");
+    expect(arrows[1]).toContain("SYN,ACK seq=0 ack=1 win=65535 ");
+    expect(arrows[2]).toContain("ACK seq=1 ack=1 win=65536 "); // 512 << 7
+    expect(arrows[3]).toContain("ACK seq=1 ack=1 win=4096 "); // 512 << 3
+    expect(text).toMatch(/win= +the receive window in bytes: the 16-bit window field times the sender's window scale factor \(client 128, server 8; RFC 7323 2\.2\)/);
+    expect(text).toMatch(/\[s\/a\] +the absolute seq \(and ack\) as on the wire, shown on SYN, FIN and RST segments/);
+    // Without the peer's offer, nothing is scaled (RFC 7323 2.2).
+    const one = scaledHandshake();
+    for (const e of one) if (e.kind === "segment" && e.endpoint === "server" && e.flags & SYN) e.options = { mss: 1460 };
+    expect(renderLadder(one, { left: "client", right: "server" })).toContain("ACK seq=1 ack=1 win=512 ");
+  });
+
+  it("labels a tail-loss probe and a repair, draws them where they were sent, and explains them", () => {
+    const events: TraceEvent[] = [
+      ...classic().slice(0, 10),
+      ...seg("client", 3, PSH | ACK, J + 1, K + 1, 100),
+      // The server's ACK is sent at 3.5 and arrives at 30; the probe leaves at 20, in between.
+      { kind: "segment", time: 3.5, endpoint: "server", direction: "out", flags: ACK, seq: K + 1, ack: J + 101, window: 65535, length: 0 },
+      { kind: "segment", time: 20, endpoint: "client", direction: "out", flags: PSH | ACK, seq: J + 1, ack: K + 1, window: 65535, length: 100, retransmission: "probe" },
+      { kind: "segment", time: 30, endpoint: "client", direction: "in", flags: ACK, seq: K + 1, ack: J + 101, window: 65535, length: 0 },
+      { kind: "segment", time: 30.5, endpoint: "server", direction: "in", flags: PSH | ACK, seq: J + 1, ack: K + 1, window: 65535, length: 100 },
+      ...seg("client", 40, PSH | ACK, J + 1, K + 1, 100).map((s) => (s.direction === "out" ? { ...s, retransmission: "repair" as const } : s)),
+    ];
+    const text = renderLadder(events, { left: "client", right: "server", legend: true });
+    const arrows = text.split("\n").filter((l) => l.includes("|"));
+    expect(arrows.slice(3).map((l) => l.replace(/-+/g, "-").replace(/^ +/, ""))).toEqual([
+      "0.003 |- PSH,ACK seq=1 ack=1 len=100 win=65535 ->|",
+      "0.004 |<- ACK seq=1 ack=101 win=65535 -|",
+      "0.020 |- TLP PSH,ACK seq=1 ack=1 len=100 win=65535 ->|",
+      "0.040 |- RTX PSH,ACK seq=1 ack=1 len=100 win=65535 ->|",
+    ]);
+    expect(text).toMatch(/TLP +a tail-loss probe \(RFC 8985 7\.3\)/);
+    expect(text).toMatch(/RTX +data sent again to repair a loss/);
+    // Only the notation used: no loss, no folding here.
+    expect(text).not.toMatch(/^ +x +sent but lost/m);
+    expect(text).not.toMatch(/^ +\.\.\. +a run/m);
+  });
+
+  it("fits every line into `columns`, wrapping long labels and the legend", () => {
+    const events = classic().map((e) => (e.kind === "segment" && e.flags & SYN ? { ...e, options: { mss: 1460, wscale: 7, sackPermitted: true, timestamps: { value: 4000000000, echo: 4000000001 } } } : e));
+    for (const columns of [60, 80, 100]) {
+      const text = renderLadder(events, { left: "client", right: "server", leftTitle: "client 10.0.0.1:49152", rightTitle: "server 10.0.0.2:9", columns, legend: true });
+      const lines = text.trimEnd().split("\n");
+      expect(lines.filter((l) => l.length > columns)).toEqual([]);
+      expect(lines[0]!.trimEnd().endsWith("server 10.0.0.2:9")).toBe(true);
+      // The arrows span from the time column to the state column's start.
+      const arrow = lines.find((l) => l.includes("SYN seq=0"))!;
+      expect(arrow.lastIndexOf("|") - arrow.indexOf("|")).toBe(columns - 9 - 12);
+    }
+  });
+
+  it("draws one ladder per connection, each with its own relative sequence numbers", () => {
+    const tag = (events: TraceEvent[], cport: number): TraceEvent[] =>
+      events.map((e) =>
+        e.endpoint === "client" ? { ...e, local: `10.0.0.1:${cport}`, remote: "10.0.0.2:9" } : { ...e, local: "10.0.0.2:9", remote: `10.0.0.1:${cport}` },
+      );
+    const first = tag(classic().slice(1, 10), 49152);
+    const J2 = 7_000_000;
+    const K2 = 9_000_000;
+    const second = tag(
+      [...seg("client", 3, SYN, J2, 0), ...seg("server", 3.2, SYN | ACK, K2, J2 + 1), ...seg("client", 3.4, ACK, J2 + 1, K2 + 1)],
+      49153,
+    );
+    // Interleaved in time: the second connection opens while the first is under way.
+    const text = renderLadders([...first, ...second], { left: "client", right: "server" });
+    const parts = text.split(/^connection \d of 2: /m).slice(1);
+    expect(parts).toHaveLength(2);
+    expect(parts[0]).toMatch(/^10\.0\.0\.1:49152 <-> 10\.0\.0\.2:9\n/);
+    expect(parts[1]).toMatch(/^10\.0\.0\.1:49153 <-> 10\.0\.0\.2:9\n/);
+    for (const [i, part] of parts.entries()) {
+      expect(part).toContain(`client 10.0.0.1:${49152 + i}`);
+      const arrows = part.split("\n").filter((l) => l.includes("|"));
+      expect(arrows.map((l) => /(SYN|SYN,ACK|ACK) seq=(\d+)(?: ack=(\d+))?/.exec(l)!.slice(1).join(" "))).toEqual(["SYN 0 ", "SYN,ACK 0 1", "ACK 1 1"]);
+    }
+    expect(parts[1]).toContain(`[${J2}]`);
   });
 });
