@@ -201,7 +201,9 @@ export function connectionDone(t: Tcb, outcome: Outcome): void {
   if (hasFlag(t.life, Life.HOST_HELD)) {
     const why = outcomeEvent(outcome);
     // RFC 1122 4.2.3.9: a soft error seen before the timeout is what the host is told.
-    const code = outcome == Outcome.TIMED_OUT && hasFlag(t.life, Life.SOFT_UNREACHABLE) ? Err.EHOSTUNREACH : outcomeError(outcome);
+    let code = outcomeError(outcome);
+    if (outcome == Outcome.TIMED_OUT && hasFlag(t.life, Life.SOFT_REFUSED)) code = Err.ECONNREFUSED;
+    else if (outcome == Outcome.TIMED_OUT && hasFlag(t.life, Life.SOFT_UNREACHABLE)) code = Err.EHOSTUNREACH;
     if (why != 0) emitSimple(why, code, t.id, 0);
     emitSimple(EventType.CLOSED, 0, t.id, 0);
   } else {

@@ -111,7 +111,11 @@ export const enum Counter {
   NEIGHBOUR_EVICTED = 56,
   /** Entries not created: every cell held, or the bound on INCOMPLETE entries reached. */
   NEIGHBOUR_FULL = 57,
-  COUNT = 58,
+  /** ICMP / ICMPv6 destination unreachable errors about a TCP segment in flight, acted on (unreachable.ts). */
+  ICMP_UNREACHABLE = 58,
+  /** Those ignored: malformed, no such connection, sequence number not in flight, a code we do not act on. */
+  ICMP_UNREACHABLE_IGNORED = 59,
+  COUNT = 60,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

@@ -1,5 +1,5 @@
-// Packets in: the RX records, parsing (wire/packet.ts), ICMP echo, UDP datagrams and port unreachable
-// errors handed to udp.ts, and segment arrival up to the
+// Packets in: the RX records, parsing (wire/packet.ts), ICMP echo, ICMP errors about TCP (pmtu.ts,
+// unreachable.ts), UDP datagrams and port unreachable errors handed to udp.ts, and segment arrival up to the
 // connection (RFC 9293 3.10.7): CLOSED (3.10.7.1), LISTEN (3.10.7.2, with RFC 4987 half-open bounds
 // and SYN cookies); states.ts takes it from SYN-SENT on. The arrival path runs one way: input.ts ->
 // states.ts (per state) -> ack.ts, receive.ts, fin.ts; what a new connection and the peer's SYN set
@@ -27,6 +27,7 @@ import { initConnection, inheritOptions, startAfterTimeWait, takeSynOptions, con
 import { twLookup, twTakesSyn, twSegmentArrives, twEnd, twSndNxt, twTsOffset } from "./timewait";
 import { keepaliveTouch } from "./timeouts";
 import { tooBigArrives, linkMss } from "./pmtu";
+import { unreachableArrives } from "./unreachable";
 import { synSentArrives, otherStateArrives } from "./states";
 import { isEthernet } from "./iface";
 import { frameArrives, frameSource, frameToGroup } from "./frames";
@@ -99,6 +100,7 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
       if (inputIface >= 0 && seg.ipVersion == 6 && ndArrives(<u32>inputIface, ptr, len, seg, frameSource, nowUs)) return;
       if (tooBigArrives(ptr, len, seg)) return;
+      if (unreachableArrives(ptr, len, seg)) return;
       if (udpIcmpArrives(ptr, len, seg)) return;
       if (!echoAllowed(batchIface, seg)) {
         count(Counter.NOT_TCP_DROPPED);

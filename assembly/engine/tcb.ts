@@ -113,6 +113,11 @@ export const enum Life {
    */
   SOFT_UNREACHABLE = 1 << 27,
   /**
+   * An ICMP port or protocol unreachable arrived in a synchronized state: a soft error (RFC 1122
+   * 4.2.3.9, RFC 5927 4.2), reported as ECONNREFUSED if the connection then times out.
+   */
+  SOFT_REFUSED = 1 << 3,
+  /**
    * A connection of the any-destination listener held in SYN-RECEIVED before its SYN,ACK while the
    * host connects the far side (forward.ts); the host holds the id from the SYN_HELD event on.
    */

@@ -93,7 +93,8 @@ export function icmpEchoReply(inPtr: usize, inLen: u32, seg: Segment, outPtr: us
 // ---- "Too big" errors: ICMP fragmentation needed (RFC 792, RFC 1191 4) and ICMPv6 packet too big
 // (RFC 4443 3.2) ----
 //
-// Contract: icmpTooBig takes a packet parsePacket refused with Reason.NOT_TCP (so `seg` holds its
+// Contract: icmpTooBig (and icmpTcpUnreachable, for the other destination unreachable errors) takes
+// a packet parsePacket refused with Reason.NOT_TCP (so `seg` holds its
 // validated IP fields). It checks the message (length, type and code, checksum) and the header it
 // quotes (version, header length, TCP, not a later fragment, sent from the address the error came to)
 // before reading the quoted ports and sequence number into `out`. Whether a connection owns that
@@ -109,13 +110,15 @@ export const ERROR_HEADER_LEN: u32 = 8;
 const QUOTED_TCP_BYTES: u32 = 8;
 const IPPROTO_TCP: u32 = 6;
 
-/** The segment an ICMP "too big" error quotes: its connection (as we sent it) and the reported MTU. */
+/** The segment an ICMP error quotes: its connection (as we sent it), and the reported MTU or code. */
 // The 4-tuple is a FlowKey: our address and port are the quoted source, the peer's the destination.
 @unmanaged export class QuotedTcp extends FlowKey {
   /** SEG.SEQ of the quoted segment. */
   seq: u32;
   /** The next-hop MTU the error reports. */
   mtu: u32;
+  /** The ICMP / ICMPv6 code of a destination unreachable error. */
+  code: u32;
 }
 
 /** What icmpTooBig found. */
@@ -141,47 +144,93 @@ export function icmpTooBig(inPtr: usize, inLen: u32, seg: Segment, out: QuotedTc
     if (seg.ipProto != IPPROTO_ICMP || icmpType(msg) != ICMP_DEST_UNREACHABLE || icmpCode(msg) != ICMP_FRAG_NEEDED) {
       return TooBig.NONE;
     }
-    if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
-    if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
-    const q = msg + ERROR_HEADER_LEN;
-    const qLen = msgLen - ERROR_HEADER_LEN;
-    const hl = ipv4.headerLen(q);
-    if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_TCP_BYTES > qLen) return TooBig.MALFORMED;
-    // A later fragment quotes no TCP header; ours are never fragmented anyway (DF).
-    if (ipv4.protocol(q) != IPPROTO_TCP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
-    // RFC 5927 4.3: the quoted packet must be one we sent, from the address the error came back to.
-    if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
-    out.ipVersion = 4;
-    out.localA = seg.dstA;
-    out.localB = 0;
-    out.remoteA = <u64>ipv4.dstAddr(q);
-    out.remoteB = 0;
+    const r = quotedTcpV4(msg, msgLen, seg, out, false);
     // RFC 1191 4: the next-hop MTU is the low-order 16 bits of the unused field.
-    out.mtu = <u32>bswap<u16>(load<u16>(msg, 6));
-    readQuotedTcp(q + hl, out);
-    return TooBig.OK;
+    if (r == TooBig.OK) out.mtu = <u32>bswap<u16>(load<u16>(msg, 6));
+    return r;
   }
   if (seg.ipVersion == 6) {
-    if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_PACKET_TOO_BIG) return TooBig.NONE;
     // RFC 4443 3.2: code 0 from the sender, ignored by the receiver.
-    if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
-    const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
-    if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
-    const q = msg + ERROR_HEADER_LEN;
-    // We send no extension headers: TCP must follow the fixed header directly.
-    if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_TCP) return TooBig.MALFORMED;
-    if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
-    out.ipVersion = 6;
-    out.localA = seg.dstA;
-    out.localB = seg.dstB;
-    out.remoteA = ipv6.dstAddrHigh(q);
-    out.remoteB = ipv6.dstAddrLow(q);
-    const mtu = bswap<u32>(load<u32>(msg, 4));
-    out.mtu = mtu;
-    readQuotedTcp(q + ipv6.HEADER_LEN, out);
-    return TooBig.OK;
+    if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_PACKET_TOO_BIG) return TooBig.NONE;
+    const r = quotedTcpV6(inPtr, msg, msgLen, seg, out, false);
+    if (r == TooBig.OK) out.mtu = bswap<u32>(load<u32>(msg, 4));
+    return r;
   }
   return TooBig.NONE;
+}
+
+/**
+ * Reads an ICMP destination unreachable other than fragmentation needed (RFC 792), or an ICMPv6
+ * destination unreachable (RFC 4443 3.1), that quotes a TCP segment, into `out` (its code in
+ * out.code). NONE when it is another message or quotes another protocol (a UDP datagram's error is
+ * udp.ts's), MALFORMED when it fails a check.
+ */
+export function icmpTcpUnreachable(inPtr: usize, inLen: u32, seg: Segment, out: QuotedTcp): TooBig {
+  const msgOff = seg.payloadOffset;
+  const msgLen = seg.payloadLen;
+  if (msgOff > inLen || msgLen > inLen - msgOff || msgLen < 2) return TooBig.NONE;
+  const msg = inPtr + msgOff;
+  out.code = <u32>icmpCode(msg);
+  if (seg.ipVersion == 4) {
+    if (seg.ipProto != IPPROTO_ICMP || icmpType(msg) != ICMP_DEST_UNREACHABLE || icmpCode(msg) == ICMP_FRAG_NEEDED) {
+      return TooBig.NONE;
+    }
+    return quotedTcpV4(msg, msgLen, seg, out, true);
+  }
+  if (seg.ipVersion == 6) {
+    if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_DEST_UNREACHABLE) return TooBig.NONE;
+    return quotedTcpV6(inPtr, msg, msgLen, seg, out, true);
+  }
+  return TooBig.NONE;
+}
+
+/**
+ * The IPv4 header and TCP ports and sequence number an ICMP error message `msg` quotes, checked
+ * (length, checksum, version, header length, TCP, not a later fragment, sent from the address the
+ * error came to). With `tcpOnly`, a quoted packet of another protocol is NONE (someone else's).
+ */
+function quotedTcpV4(msg: usize, msgLen: u32, seg: Segment, out: QuotedTcp, tcpOnly: bool): TooBig {
+  if (tcpOnly && (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN || ipv4.protocol(msg + ERROR_HEADER_LEN) != IPPROTO_TCP)) {
+    return TooBig.NONE;
+  }
+  if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
+  if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
+  const q = msg + ERROR_HEADER_LEN;
+  const qLen = msgLen - ERROR_HEADER_LEN;
+  const hl = ipv4.headerLen(q);
+  if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_TCP_BYTES > qLen) return TooBig.MALFORMED;
+  // A later fragment quotes no TCP header; ours are never fragmented anyway (DF).
+  if (ipv4.protocol(q) != IPPROTO_TCP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
+  // RFC 5927 4.3: the quoted packet must be one we sent, from the address the error came back to.
+  if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
+  out.ipVersion = 4;
+  out.localA = seg.dstA;
+  out.localB = 0;
+  out.remoteA = <u64>ipv4.dstAddr(q);
+  out.remoteB = 0;
+  readQuotedTcp(q + hl, out);
+  return TooBig.OK;
+}
+
+/** quotedTcpV4 for ICMPv6 (the checksum covers the pseudo-header of the packet at inPtr). */
+function quotedTcpV6(inPtr: usize, msg: usize, msgLen: u32, seg: Segment, out: QuotedTcp, tcpOnly: bool): TooBig {
+  if (tcpOnly && (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN || ipv6.nextHeader(msg + ERROR_HEADER_LEN) != IPPROTO_TCP)) {
+    return TooBig.NONE;
+  }
+  if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
+  const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
+  if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
+  const q = msg + ERROR_HEADER_LEN;
+  // We send no extension headers: TCP must follow the fixed header directly.
+  if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_TCP) return TooBig.MALFORMED;
+  if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
+  out.ipVersion = 6;
+  out.localA = seg.dstA;
+  out.localB = seg.dstB;
+  out.remoteA = ipv6.dstAddrHigh(q);
+  out.remoteB = ipv6.dstAddrLow(q);
+  readQuotedTcp(q + ipv6.HEADER_LEN, out);
+  return TooBig.OK;
 }
 
 /** Source port, destination port and sequence number: the first 8 bytes of the quoted TCP header. */

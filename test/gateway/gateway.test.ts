@@ -8,6 +8,7 @@ import { createStack, type Stack } from "../../src/tcp/stack.js";
 import type { MemoryLink } from "../../src/net/memory-link.js";
 import { createGateway, type Gateway } from "../../src/gateway/gateway.js";
 import { createNodeGateway } from "../../src/gateway/node-gateway.js";
+import { bindWeb } from "../../src/faces/web.js";
 import { resolveHost } from "../../src/services/resolve-host.js";
 import { dhcpClientMessage, DISCOVER, REQUEST, CLIENT_MAC } from "../fixtures/dhcp-client.js";
 import { BROADCAST_MAC, readUdpFrame, udpFrame } from "../fixtures/ethernet-udp.js";
@@ -218,6 +219,21 @@ describe("createGateway: ICMP", () => {
       expect((quoted[22]! << 8) | quoted[23]!).toBe(25);
       expect(frames.slice(own).some((f) => f[12] === 0x08 && f[14 + 9] === 6 && (f[14 + 20 + 13]! & 0x12) === 0x12)).toBe(false);
       conn.abort();
+    });
+  }
+  // RFC 1122 4.2.3.9: the guest's stack acts on the error in SYN-SENT instead of retrying its SYN
+  // (first retry after 1 s) until it gives up.
+  for (const [how, code] of [["port", "ECONNREFUSED"], ["host", "EHOSTUNREACH"], ["admin", "EHOSTUNREACH"]] as const) {
+    it(`a guest's Web-face connect refused as "${how}" rejects with ${code} within the round trip`, async () => {
+      const { net, guest } = await virtualGateway({ connect: () => how });
+      const stack = await net.stack({ addresses: ["10.0.2.15/24"] });
+      stack.attach(guest, { mac: CLIENT, gateway: "10.0.2.2" });
+      const socket = bindWeb(stack).connect({ hostname: "198.51.100.7", port: 25 });
+      let outcome: string | undefined;
+      socket.opened.then(() => (outcome = "open"), (e: { code?: string }) => (outcome = e.code));
+      await net.advance(50);
+      expect(outcome).toBe(code);
+      expect(stack.counters().icmpUnreachable).toBe(1);
     });
   }
 });
