@@ -104,7 +104,7 @@ const TIMESTAMP_OPTION_BYTES: u32 = 12;
   return hasFlag(t.options, Opt.TS_OK) && base > TIMESTAMP_OPTION_BYTES + 1 ? base - TIMESTAMP_OPTION_BYTES : base;
 }
 
-/** IP fields of everything we send: TTL 64, DF set, no TOS or flow label, a random IPv4 id. */
+/** IP fields of everything we send: TTL 64, DF set, no flow label, a random IPv4 id; TOS 0 unless a connection set one. */
 function ipDefaults(seg: Segment): void {
   seg.ttl = TTL;
   seg.tos = 0;
@@ -114,9 +114,11 @@ function ipDefaults(seg: Segment): void {
   seg.urgent = 0;
 }
 
+/** The IP and TCP addressing of a connection's segment, and its TOS / Traffic Class (ConnOption.TOS). */
 function fillAddresses(seg: Segment, t: Tcb): void {
   const key = tcbKey(t);
   ipDefaults(seg);
+  seg.tos = <u8>t.tos;
   seg.ipVersion = <u8>key.ipVersion;
   seg.srcA = key.localA;
   seg.srcB = key.localB;
