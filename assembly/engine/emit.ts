@@ -388,13 +388,14 @@ export function queueSynRefusal(t: Tcb): void {
 /**
  * An ACK of a connection in compact TIME-WAIT (timewait.ts), its 4-tuple at `keyBytes` as
  * flowKeyBytes writes it: <SEQ=seq><ACK=ack><CTL=ACK> with the window field as last advertised and,
- * when the connection used them, timestamps (RFC 7323 3.2), through the control queue. Traced under
- * `id`. Returns false when the queue is full.
+ * when the connection used them, timestamps (RFC 7323 3.2), with the connection's TOS, through the
+ * control queue. Traced under `id`. Returns false when the queue is full.
  */
 export function queueFlowAck(keyBytes: usize, seq: u32, ack: u32, window: u32, ts: bool, tsVal: u32, tsEcr: u32,
-  id: u32): bool {
+  id: u32, tos: u32): bool {
   const seg = outSeg;
   ipDefaults(seg);
+  seg.tos = <u8>tos;
   seg.ipVersion = <u8>load<u32>(keyBytes, 36);
   seg.srcA = load<u64>(keyBytes);
   seg.srcB = load<u64>(keyBytes, 8);

@@ -55,8 +55,11 @@ function warnConnections(): void {
 
 /** node:net's Server on a tcpwasm stack: listen, 'connection', close, address. Made by createServer(). */
 export class Server extends EventEmitter {
-  /** Connections beyond this many are refused with RST (net.Server.maxConnections); undefined: no limit. */
-  maxConnections: number | undefined;
+  /**
+   * Connections beyond this many are refused with RST (net.Server.maxConnections); unset (undefined, as
+   * in node:net, whose type says number): no limit.
+   */
+  declare maxConnections: number;
   readonly #stack: Stack;
   readonly #options: ServerOptions;
   #listener: StackListener | undefined;
