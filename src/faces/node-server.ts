@@ -35,8 +35,8 @@ export interface ListenOptions {
 
 declare module "./node-socket.js" {
   interface Socket {
-    /** The server that accepted this socket, if any (node:net's socket.server). */
-    server: Server | undefined;
+    /** The server that accepted this socket, null on a socket no server accepted (as node:net) (node:net's socket.server). */
+    server: Server | null;
   }
 }
 

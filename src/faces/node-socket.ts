@@ -116,7 +116,7 @@ export class Socket extends Duplex {
     this.#stack = stack;
     if (options.signal !== undefined) this.#watchSignal(options.signal);
     // Typed by src/faces/node-server.ts, which sets it on the sockets a Server accepts.
-    this.server = undefined;
+    this.server = null;
   }
 
   /** As node:net's addAbortSignal: an aborted signal destroys the socket (at once if it already has). */
