@@ -104,7 +104,7 @@ const TIMESTAMP_OPTION_BYTES: u32 = 12;
   return hasFlag(t.options, Opt.TS_OK) && base > TIMESTAMP_OPTION_BYTES + 1 ? base - TIMESTAMP_OPTION_BYTES : base;
 }
 
-/** IP fields of everything we send: TTL 64, DF set, no TOS or flow label, a random IPv4 id. */
+/** IP fields of everything we send: TTL 64, DF set, no flow label, a random IPv4 id; TOS 0 unless a connection set one. */
 function ipDefaults(seg: Segment): void {
   seg.ttl = TTL;
   seg.tos = 0;
@@ -114,9 +114,11 @@ function ipDefaults(seg: Segment): void {
   seg.urgent = 0;
 }
 
+/** The IP and TCP addressing of a connection's segment, and its TOS / Traffic Class (ConnOption.TOS). */
 function fillAddresses(seg: Segment, t: Tcb): void {
   const key = tcbKey(t);
   ipDefaults(seg);
+  seg.tos = <u8>t.tos;
   seg.ipVersion = <u8>key.ipVersion;
   seg.srcA = key.localA;
   seg.srcB = key.localB;
@@ -386,13 +388,14 @@ export function queueSynRefusal(t: Tcb): void {
 /**
  * An ACK of a connection in compact TIME-WAIT (timewait.ts), its 4-tuple at `keyBytes` as
  * flowKeyBytes writes it: <SEQ=seq><ACK=ack><CTL=ACK> with the window field as last advertised and,
- * when the connection used them, timestamps (RFC 7323 3.2), through the control queue. Traced under
- * `id`. Returns false when the queue is full.
+ * when the connection used them, timestamps (RFC 7323 3.2), with the connection's TOS, through the
+ * control queue. Traced under `id`. Returns false when the queue is full.
  */
 export function queueFlowAck(keyBytes: usize, seq: u32, ack: u32, window: u32, ts: bool, tsVal: u32, tsEcr: u32,
-  id: u32): bool {
+  id: u32, tos: u32): bool {
   const seg = outSeg;
   ipDefaults(seg);
+  seg.tos = <u8>tos;
   seg.ipVersion = <u8>load<u32>(keyBytes, 36);
   seg.srcA = load<u64>(keyBytes);
   seg.srcB = load<u64>(keyBytes, 8);

@@ -26,6 +26,7 @@ export function applyDefaults(t: Tcb): void {
   t.keepIntervalUs = config.keepaliveIntervalUs;
   t.keepCount = config.keepaliveCount;
   t.userTimeoutUs = config.userTimeoutUs;
+  t.tos = 0;
 }
 
 /** A passive connection takes its listener's options (set on the listener before accept). */
@@ -37,6 +38,7 @@ export function inheritOptions(t: Tcb, l: Tcb): void {
   t.keepIntervalUs = l.keepIntervalUs;
   t.keepCount = l.keepCount;
   t.userTimeoutUs = l.userTimeoutUs;
+  t.tos = l.tos;
 }
 
 /**

@@ -104,6 +104,8 @@ export const enum ConnOption {
   /** Buffer sizes: before connect, or on a listener before connections arrive. */
   SEND_BUFFER = 6,
   RECV_BUFFER = 7,
+  /** The IPv4 TOS byte / IPv6 Traffic Class of the connection's packets (RFC 791 3.1, RFC 8200 7), 0..255. */
+  TOS = 8,
 }
 
 /** Keepalive on an open connection, not yet probing: its timer at the last arrival plus the idle time. */
@@ -149,6 +151,8 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
       if (!(t.state == State.LISTEN || unopened(t))) return -Err.EINVAL;
       if (option == ConnOption.SEND_BUFFER) t.sndBuf = u; else t.rcvBuf = u;
       break;
+    // Any time, as IP_TOS / IPV6_TCLASS: the next segment built carries it (emit.ts fillAddresses).
+    case ConnOption.TOS: if (u > 255) return -Err.EINVAL; t.tos = u; break;
     default:
       return -Err.EINVAL;
   }

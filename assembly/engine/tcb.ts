@@ -225,6 +225,8 @@ export class Tcb {
   keepCount: u32;
   sndBuf: u32;
   rcvBuf: u32;
+  /** The TOS byte / Traffic Class our segments carry (ConnOption.TOS; 0 unless set). */
+  tos: u32;
 
   // Reordering and spurious retransmissions (RACK and undo state are the inline Rack and Undo records).
   /** Duplicate texts to report, one per ACK in the first SACK block (dsack.ts, RFC 2883 4). */

@@ -59,6 +59,8 @@ const R_FLAGS: usize = 78;
 const R_EXPIRY: usize = 80;
 /** ACK limiter (ackrate.ts): i64 window start, u32 count. */
 const R_LIMITER: usize = 88;
+/** The connection's TOS / Traffic Class (ConnOption.TOS), u8: its ACKs keep carrying it. */
+const R_TOS: usize = 100;
 export const TW_RECORD_BYTES: usize = 104;
 
 /** R_FLAGS: the connection used timestamps (RFC 7323 3.2: every segment carries them). */
@@ -209,6 +211,7 @@ export function twEnter(t: Tcb, nowUs: i64): void {
   store<u32>(r, t.tsRecent, R_TS_RECENT);
   store<u32>(r, t.tsOffset, R_TS_OFFSET);
   store<u16>(r, hasFlag(t.options, Opt.TS_OK) ? TWF_TS : 0, R_FLAGS);
+  store<u8>(r, <u8>t.tos, R_TOS);
   store<u32>(r, t.id, R_ID);
   // The limiter carries over: a peer cannot earn a fresh budget by making us enter TIME-WAIT.
   store<i64>(r, t.ackLimitWindowUs, R_LIMITER);
@@ -301,7 +304,7 @@ export function twTsOffset(i: u32): u32 {
 function sendAck(r: usize, nowUs: i64): void {
   const ts = (load<u16>(r, R_FLAGS) & TWF_TS) != 0;
   queueFlowAck(r, load<u32>(r, R_SND_NXT), load<u32>(r, R_RCV_NXT), load<u16>(r, R_WINDOW), ts,
-    tsClock(nowUs, load<u32>(r, R_TS_OFFSET)), load<u32>(r, R_TS_RECENT), load<u32>(r, R_ID));
+    tsClock(nowUs, load<u32>(r, R_TS_OFFSET)), load<u32>(r, R_TS_RECENT), load<u32>(r, R_ID), load<u8>(r, R_TOS));
 }
 
 /** An ACK a segment asks for without moving anything forward: within the RFC 5961 7 budget. */

@@ -270,6 +270,7 @@ export const ConnOption = {
   userTimeoutMs: 5,
   sendBuffer: 6,
   recvBuffer: 7,
+  tos: 8,
 } as const;
 
 // ---- Events (assembly/engine/events.ts) ----

@@ -126,6 +126,8 @@ export interface ConnectionOptions {
   sendBuffer?: number;
   /** Receive buffer, bytes; only before the connection opens (or on a listener). Integer 1024..2^30. */
   recvBuffer?: number;
+  /** The IPv4 TOS byte / IPv6 Traffic Class of the connection's packets (RFC 791 3.1, RFC 8200 7); any time. Integer 0..255. */
+  tos?: number;
 }
 
 /** A switch: true or false, or 1 or 0 as the engine takes it. */
@@ -202,6 +204,7 @@ const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, Range> = {
   userTimeoutMs: [0, U32, false],
   sendBuffer: [1024, 1 << 30, true],
   recvBuffer: [1024, 1 << 30, true],
+  tos: [0, 255, true],
 };
 
 /** @internal Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */

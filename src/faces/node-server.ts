@@ -35,8 +35,8 @@ export interface ListenOptions {
 
 declare module "./node-socket.js" {
   interface Socket {
-    /** The server that accepted this socket, if any (node:net's socket.server). */
-    server: Server | undefined;
+    /** The server that accepted this socket, null on a socket no server accepted (as node:net) (node:net's socket.server). */
+    server: Server | null;
   }
 }
 
@@ -44,10 +44,22 @@ declare module "./node-socket.js" {
 const DYNAMIC_LOW = 49152;
 const DYNAMIC_HIGH = 65535;
 
+let connectionsWarned = false;
+
+/** Once per process, as util.deprecate: Server.connections is Node's DEP0020. */
+function warnConnections(): void {
+  if (connectionsWarned) return;
+  connectionsWarned = true;
+  process.emitWarning("Server.connections property is deprecated. Use Server.getConnections method instead.", "DeprecationWarning", "DEP0020");
+}
+
 /** node:net's Server on a tcpwasm stack: listen, 'connection', close, address. Made by createServer(). */
 export class Server extends EventEmitter {
-  /** Connections beyond this many are refused with RST (net.Server.maxConnections); undefined: no limit. */
-  maxConnections: number | undefined;
+  /**
+   * Connections beyond this many are refused with RST (net.Server.maxConnections); unset (undefined, as
+   * in node:net, whose type says number): no limit.
+   */
+  declare maxConnections: number;
   readonly #stack: Stack;
   readonly #options: ServerOptions;
   #listener: StackListener | undefined;
@@ -192,6 +204,21 @@ export class Server extends EventEmitter {
   /** The address, family and port listened on, or null when not listening (net.Server.address). */
   address(): { address: string; family: Family; port: number } | null {
     return this.#listener ? this.#address! : null;
+  }
+
+  /**
+   * The number of open connections, as node:net's Server.connections had it.
+   * @deprecated Use getConnections() (Node's DEP0020); a warning is emitted on first use.
+   */
+  get connections(): number {
+    warnConnections();
+    return this.#connections.size;
+  }
+
+  /** Closes the server and resolves once it has closed, as net.Server's (at once when not listening). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#listener) return;
+    await new Promise<void>((resolve, reject) => this.close((error) => (error ? reject(error) : resolve())));
   }
 
   /** Calls back with the number of open connections (net.Server.getConnections). */

@@ -9,7 +9,7 @@ import { PendingWrite } from "../tcp/pending-write.js";
 import { dial, type Dial } from "../tcp/dial.js";
 import { aborted, validateSignal, watchConnect, type ConnectWatch } from "../tcp/connect-watch.js";
 import { resolveHost } from "../services/resolve-host.js";
-import { argumentError, optionsObject, validateFunction } from "../core/validate.js";
+import { argumentError, optionsObject, validateFunction, validateInteger } from "../core/validate.js";
 import { LookupError, NetError, toLookupError, toNetError } from "./node-errors.js";
 import {
   familyNumber, familyOf, normalizeConnectArgs, validateConnectOptions, validateStack, validateTimeout,
@@ -76,6 +76,10 @@ export class Socket extends Duplex {
   #ends: StackConnection | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: { enable: boolean; initialDelay: number } | undefined;
+  /** setTypeOfService's byte (undefined: never set; the engine sends 0). */
+  #tos: number | undefined;
+  /** "address:port" of each connection attempt, in order (net.Socket.autoSelectFamilyAttemptedAddresses). */
+  readonly #attempted: string[] = [];
   #reset = false;
   #bytesRead = 0;
   #bytesTaken = 0;
@@ -112,7 +116,7 @@ export class Socket extends Duplex {
     this.#stack = stack;
     if (options.signal !== undefined) this.#watchSignal(options.signal);
     // Typed by src/faces/node-server.ts, which sets it on the sockets a Server accepts.
-    this.server = undefined;
+    this.server = null;
   }
 
   /** As node:net's addAbortSignal: an aborted signal destroys the socket (at once if it already has). */
@@ -156,6 +160,8 @@ export class Socket extends Duplex {
       localPort: options.localPort,
       ...(options.sendBufferSize !== undefined ? { sendBuffer: options.sendBufferSize } : {}),
       ...(options.receiveBufferSize !== undefined ? { recvBuffer: options.receiveBufferSize } : {}),
+      // Set before connect: the SYN already carries it, as IP_TOS set on an unconnected socket.
+      ...(this.#tos !== undefined ? { tos: this.#tos } : {}),
     });
     // A name is looked up first; an address never is (as node:net).
     if (isIP(host) === 0) {
@@ -168,6 +174,7 @@ export class Socket extends Duplex {
       return this;
     }
     let conn: StackConnection;
+    this.#attempted.push(`${host}:${port}`);
     try {
       conn = open(host);
     } catch (error) {
@@ -222,7 +229,10 @@ export class Socket extends Duplex {
         if (!this.connecting || this.destroyed) return;
       }
       this.#dialling = dial(list.map((a) => a.address), open, {
-        attempt: (address) => this.emit("connectionAttempt", address, port, isIP(address)),
+        attempt: (address) => {
+          this.#attempted.push(`${address}:${port}`);
+          this.emit("connectionAttempt", address, port, isIP(address));
+        },
         attemptFailed: (address, err, atOpen) => this.emit("connectionAttemptFailed", address, port, isIP(address), connectError(err, address, port, atOpen)),
         connected: (conn) => {
           this.#dialling = undefined;
@@ -287,6 +297,7 @@ export class Socket extends Duplex {
     const conn = this.#conn!;
     if (this.#noDelay !== undefined) conn.setNoDelay(this.#noDelay);
     if (this.#keepAlive) conn.setKeepAlive(this.#keepAlive.enable, this.#keepAlive.initialDelay);
+    if (this.#tos !== undefined) conn.setOptions({ tos: this.#tos });
   }
 
   #onConnectionClosed(error: TcpwasmError | undefined): void {
@@ -425,6 +436,23 @@ export class Socket extends Duplex {
     return this;
   }
 
+  /**
+   * The IPv4 TOS byte or IPv6 Traffic Class of the packets this socket sends (RFC 791 3.1, RFC 8200 7),
+   * as net.Socket.setTypeOfService: before connecting the value is kept and the SYN carries it.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE for a non-number, ERR_OUT_OF_RANGE outside 0..255 or not an integer.
+   */
+  setTypeOfService(tos: number): this {
+    validateInteger(tos, "tos", 0, 255);
+    this.#tos = tos;
+    if (this.#conn) this.#conn.setOptions({ tos });
+    return this;
+  }
+
+  /** The value setTypeOfService set (0 when none), connected or not (net.Socket.getTypeOfService). */
+  getTypeOfService(): number {
+    return this.#tos ?? 0;
+  }
+
   /** 'timeout' after `ms` without reading or writing (0 disables); the socket stays open. */
   setTimeout(ms: number, callback?: () => void): this {
     validateTimeout(ms, "msecs");
@@ -503,6 +531,19 @@ export class Socket extends Duplex {
   /** Bytes handed to write(), including those still queued in the stream (as net.Socket counts). */
   get bytesWritten(): number {
     return this.#bytesTaken + this.writableLength - this.#writes.taken;
+  }
+
+  /** @deprecated As net.Socket.bufferSize: use writableLength. */
+  get bufferSize(): number {
+    return this.writableLength;
+  }
+
+  /**
+   * The "address:port" of every connection attempt so far, in order (a name's addresses are tried one
+   * after another, src/tcp/dial.ts; an address connects in one attempt), as net.Socket's.
+   */
+  get autoSelectFamilyAttemptedAddresses(): string[] {
+    return [...this.#attempted];
   }
 
   /** True until connected (net.Socket.pending). */

@@ -484,3 +484,104 @@ describe("tcpwasm only", () => {
     await p.wait(closeServer(server as unknown as Server), "server close");
   });
 });
+
+describe("net.Socket's type of service, attempted addresses and bufferSize; net.Server's connections and asyncDispose", () => {
+  /** The IPv4 TOS byte (RFC 791 3.1) or the IPv6 Traffic Class (RFC 8200 3) of an IP packet. */
+  const tosOf = (packet: Uint8Array): number => (packet[0] >> 4 === 4 ? packet[1] : ((packet[0] & 0x0f) << 4) | (packet[1] >> 4));
+
+  /** Every packet each end puts on the link, as its TOS / Traffic Class byte. */
+  function recordTos(env: Awaited<ReturnType<typeof tcpwasmEnv>>): { client: number[]; server: number[] } {
+    const seen = { client: [] as number[], server: [] as number[] };
+    for (const [link, list] of [[env.pair.la, seen.client], [env.pair.lb, seen.server]] as const) {
+      const send = link.send.bind(link);
+      link.send = (packets) => {
+        for (const packet of packets) list.push(tosOf(packet));
+        send(packets);
+      };
+    }
+    return seen;
+  }
+
+  for (const host of ["10.0.0.2", "fd00::2"]) {
+    it(`setTypeOfService before connect marks every packet from the SYN on, and after it the next ones (${host})`, async () => {
+      const env = await tcpwasmEnv({ clock: "virtual" });
+      const p = env.pair;
+      const seen = recordTos(env);
+      let accepted!: TcpwasmSocket;
+      const server = env.serverNet.createServer((s) => {
+        accepted = s;
+        s.on("data", () => s.setTypeOfService(0xb8).end("back"));
+      });
+      await p.wait(new Promise<void>((r) => server.listen(80, r)), "listen");
+      const c = new env.clientNet.Socket();
+      expect(c.setTypeOfService(0x28)).toBe(c);
+      expect(c.getTypeOfService()).toBe(0x28);
+      c.connect({ host, port: 80 }, () => c.end("hello"));
+      c.resume();
+      await p.wait(closed(c as unknown as Socket), "client close");
+      await p.runUntil(() => accepted?.destroyed, "server side closed");
+      expect(new Set(seen.client)).toEqual(new Set([0x28]));
+      // The SYN,ACK and the ACK of the data went out before the server socket asked for 0xb8.
+      expect(seen.server[0]).toBe(0);
+      expect(seen.server.at(-1)).toBe(0xb8);
+      expect(accepted.getTypeOfService()).toBe(0xb8);
+      expect(c.autoSelectFamilyAttemptedAddresses).toEqual([`${host}:80`]);
+      await p.wait(closeServer(server as unknown as Server), "server close");
+      await env.dispose();
+    });
+  }
+
+  it("setTypeOfService checks its argument as net.Socket does; getTypeOfService is 0 until set", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const c = new env.clientNet.Socket();
+    expect(c.getTypeOfService()).toBe(0);
+    expect(() => c.setTypeOfService(256)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => c.setTypeOfService(-1)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => c.setTypeOfService(1.5)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => c.setTypeOfService("16" as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    expect(c.getTypeOfService()).toBe(0);
+    c.destroy();
+    await env.dispose();
+  });
+
+  it("autoSelectFamilyAttemptedAddresses lists a name's addresses as they were tried; bufferSize is writableLength", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    const server = env.serverNet.createServer(() => undefined);
+    // Only the IPv4 address listens: the IPv6 attempt is refused (RST), the IPv4 one connects.
+    await p.wait(new Promise<void>((r) => server.listen({ port: 80, host: "10.0.0.2" }, r)), "listen");
+    const lookup = ((_name: string, _opts: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+      cb(null, [{ address: "fd00::2", family: 6 }, { address: "10.0.0.2", family: 4 }])) as never;
+    const c = env.clientNet.connect({ host: "server.test", port: 80, lookup });
+    await p.wait(new Promise<void>((r) => c.once("connect", r)), "connect");
+    expect(c.autoSelectFamilyAttemptedAddresses).toEqual(["fd00::2:80", "10.0.0.2:80"]);
+    // Corked, the write waits in the stream's buffer: bufferSize counts it, as writableLength does.
+    c.cork();
+    c.write(Buffer.alloc(1000));
+    expect([c.bufferSize, c.writableLength]).toEqual([1000, 1000]);
+    c.destroy();
+    server.close();
+    await env.dispose();
+  });
+
+  it("Server[Symbol.asyncDispose] closes the server and resolves once it has closed; connections counts open sockets", async () => {
+    const env = await tcpwasmEnv({ clock: "virtual" });
+    const p = env.pair;
+    const server = env.serverNet.createServer((s) => s.resume());
+    await p.wait(new Promise<void>((r) => server.listen(80, r)), "listen");
+    const c = env.clientNet.connect({ host: "10.0.0.2", port: 80 });
+    await p.wait(new Promise<void>((r) => c.once("connect", r)), "connect");
+    await p.runUntil(() => server.connections === 1, "accepted");
+    let closedEvent = false;
+    server.once("close", () => (closedEvent = true));
+    const disposed = server[Symbol.asyncDispose]();
+    expect(server.listening).toBe(false);
+    c.end();
+    await p.wait(disposed, "dispose");
+    expect(closedEvent).toBe(true);
+    expect(server.connections).toBe(0);
+    // Not listening any more: resolves at once, as net.Server's.
+    await server[Symbol.asyncDispose]();
+    await env.dispose();
+  });
+});
