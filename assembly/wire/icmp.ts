@@ -185,6 +185,35 @@ export function icmpTcpUnreachable(inPtr: usize, inLen: u32, seg: Segment, out: 
 }
 
 /**
+ * The IPv4 packet an ICMP error `msg` quotes, checked (length, checksum, version, header length, the
+ * transport `proto` with at least `quoted` bytes of its header, not a later fragment, sent from the
+ * address the error came to). Returns the quoted IP header's length, 0 when the quote is malformed.
+ */
+function checkedQuoteV4(msg: usize, msgLen: u32, seg: Segment, proto: u32, quoted: u32): u32 {
+  if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + quoted) return 0;
+  if (onesSum(msg, msgLen, 0) != 0xffff) return 0;
+  const q = msg + ERROR_HEADER_LEN;
+  const qLen = msgLen - ERROR_HEADER_LEN;
+  const hl = ipv4.headerLen(q);
+  if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + quoted > qLen) return 0;
+  // A later fragment quotes no transport header; ours are never fragmented anyway (DF).
+  if (ipv4.protocol(q) != proto || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return 0;
+  // RFC 5927 4.3: the quoted packet must be one we sent, from the address the error came back to.
+  if (<u64>ipv4.srcAddr(q) != seg.dstA) return 0;
+  return hl;
+}
+
+/** checkedQuoteV4 for ICMPv6 (the checksum covers the pseudo-header of the packet at inPtr). */
+function checkedQuoteV6(inPtr: usize, msg: usize, msgLen: u32, seg: Segment, proto: u32, quoted: u32): bool {
+  if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + quoted) return false;
+  const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
+  if (onesSum(msg, msgLen, pseudo) != 0xffff) return false;
+  const q = msg + ERROR_HEADER_LEN;
+  // We send no extension headers: the transport header must follow the fixed header directly.
+  return ipv6.version(q) == 6 && ipv6.nextHeader(q) == proto && ipv6.srcAddrHigh(q) == seg.dstA && ipv6.srcAddrLow(q) == seg.dstB;
+}
+
+/**
  * The IPv4 header and TCP ports and sequence number an ICMP error message `msg` quotes, checked
  * (length, checksum, version, header length, TCP, not a later fragment, sent from the address the
  * error came to). With `tcpOnly`, a quoted packet of another protocol is NONE (someone else's).
@@ -193,16 +222,9 @@ function quotedTcpV4(msg: usize, msgLen: u32, seg: Segment, out: QuotedTcp, tcpO
   if (tcpOnly && (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN || ipv4.protocol(msg + ERROR_HEADER_LEN) != IPPROTO_TCP)) {
     return TooBig.NONE;
   }
-  if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
-  if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
+  const hl = checkedQuoteV4(msg, msgLen, seg, IPPROTO_TCP, QUOTED_TCP_BYTES);
+  if (hl == 0) return TooBig.MALFORMED;
   const q = msg + ERROR_HEADER_LEN;
-  const qLen = msgLen - ERROR_HEADER_LEN;
-  const hl = ipv4.headerLen(q);
-  if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_TCP_BYTES > qLen) return TooBig.MALFORMED;
-  // A later fragment quotes no TCP header; ours are never fragmented anyway (DF).
-  if (ipv4.protocol(q) != IPPROTO_TCP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
-  // RFC 5927 4.3: the quoted packet must be one we sent, from the address the error came back to.
-  if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
   out.ipVersion = 4;
   out.localA = seg.dstA;
   out.localB = 0;
@@ -217,13 +239,8 @@ function quotedTcpV6(inPtr: usize, msg: usize, msgLen: u32, seg: Segment, out: Q
   if (tcpOnly && (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN || ipv6.nextHeader(msg + ERROR_HEADER_LEN) != IPPROTO_TCP)) {
     return TooBig.NONE;
   }
-  if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_TCP_BYTES) return TooBig.MALFORMED;
-  const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
-  if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
+  if (!checkedQuoteV6(inPtr, msg, msgLen, seg, IPPROTO_TCP, QUOTED_TCP_BYTES)) return TooBig.MALFORMED;
   const q = msg + ERROR_HEADER_LEN;
-  // We send no extension headers: TCP must follow the fixed header directly.
-  if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_TCP) return TooBig.MALFORMED;
-  if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
   out.ipVersion = 6;
   out.localA = seg.dstA;
   out.localB = seg.dstB;
@@ -342,15 +359,9 @@ export function icmpQuotedUdp(inPtr: usize, inLen: u32, seg: Segment, out: FlowK
     if (seg.ipProto != IPPROTO_ICMP || icmpType(msg) != ICMP_DEST_UNREACHABLE || icmpCode(msg) != ICMP_PORT_UNREACHABLE) {
       return TooBig.NONE;
     }
-    if (msgLen < ERROR_HEADER_LEN + ipv4.MIN_HEADER_LEN + QUOTED_UDP_BYTES) return TooBig.MALFORMED;
-    if (onesSum(msg, msgLen, 0) != 0xffff) return TooBig.MALFORMED;
+    const hl = checkedQuoteV4(msg, msgLen, seg, IPPROTO_UDP, QUOTED_UDP_BYTES);
+    if (hl == 0) return TooBig.MALFORMED;
     const q = msg + ERROR_HEADER_LEN;
-    const qLen = msgLen - ERROR_HEADER_LEN;
-    const hl = ipv4.headerLen(q);
-    if (ipv4.version(q) != 4 || hl < ipv4.MIN_HEADER_LEN || hl + QUOTED_UDP_BYTES > qLen) return TooBig.MALFORMED;
-    if (ipv4.protocol(q) != IPPROTO_UDP || (ipv4.flagsFragment(q) & ipv4.FRAGMENT_OFFSET_MASK) != 0) return TooBig.MALFORMED;
-    // RFC 5927 4.3, as for TCP: the quoted packet must be one we sent, from the address the error came back to.
-    if (<u64>ipv4.srcAddr(q) != seg.dstA) return TooBig.MALFORMED;
     out.ipVersion = 4;
     out.localA = seg.dstA;
     out.localB = 0;
@@ -364,13 +375,8 @@ export function icmpQuotedUdp(inPtr: usize, inLen: u32, seg: Segment, out: FlowK
     if (seg.ipProto != IPPROTO_ICMPV6 || icmpType(msg) != ICMPV6_DEST_UNREACHABLE || icmpCode(msg) != ICMPV6_PORT_UNREACHABLE) {
       return TooBig.NONE;
     }
-    if (msgLen < ERROR_HEADER_LEN + ipv6.HEADER_LEN + QUOTED_UDP_BYTES) return TooBig.MALFORMED;
-    const pseudo = pseudoHeaderSumV6(inPtr + ipv6.SRC_ADDR, inPtr + ipv6.DST_ADDR, IPPROTO_ICMPV6, msgLen);
-    if (onesSum(msg, msgLen, pseudo) != 0xffff) return TooBig.MALFORMED;
+    if (!checkedQuoteV6(inPtr, msg, msgLen, seg, IPPROTO_UDP, QUOTED_UDP_BYTES)) return TooBig.MALFORMED;
     const q = msg + ERROR_HEADER_LEN;
-    // We send no extension headers: UDP must follow the fixed header directly.
-    if (ipv6.version(q) != 6 || ipv6.nextHeader(q) != IPPROTO_UDP) return TooBig.MALFORMED;
-    if (ipv6.srcAddrHigh(q) != seg.dstA || ipv6.srcAddrLow(q) != seg.dstB) return TooBig.MALFORMED;
     out.ipVersion = 6;
     out.localA = seg.dstA;
     out.localB = seg.dstB;
