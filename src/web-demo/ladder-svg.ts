@@ -2,8 +2,8 @@
 // from the row where its sender sent it to the row where the receiver took it in (a slanted arrow,
 // the textbook picture), each state written beside its side as it is entered. Rows follow the order
 // of events, not a time scale, so a burst of segments in one millisecond stays readable; the time is
-// written at the left, and a quiet stretch of 100 ms or more gets a row saying how long it lasted. An arrow still on its way is a stub; at the end of the run a stub
-// that never arrived is drawn as lost.
+// written at the left, and a quiet stretch of 100 ms or more gets a row saying how long it lasted. An arrow still on its way is
+// drawn short and dashed; at the end of the run one that never arrived is drawn as lost.
 import { flagNames, TcpFlag, type SegmentTrace, type TraceEvent } from "../index.js";
 
 const NS = "http://www.w3.org/2000/svg";
