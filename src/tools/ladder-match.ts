@@ -24,6 +24,8 @@ interface PendingArrow {
   decided: boolean;
   /** Later segments of the same sender seen arriving while this one was not. */
   overtaken: number;
+  /** Sent again (a retransmission of the same segment followed while this one was undecided). */
+  resent: boolean;
 }
 
 /** One sender's undecided segments, oldest first, from `head`. */
@@ -32,6 +34,10 @@ class SenderQueue {
   head = 0;
   get length(): number {
     return this.items.length - this.head;
+  }
+  /** Marks the undecided copies of `seg`: it was sent again (rare, so a scan is fine). */
+  markResent(seg: SegmentTrace): void {
+    for (let i = this.head; i < this.items.length; i++) if (sameSegment(this.items[i]!.row.seg, seg)) this.items[i]!.resent = true;
   }
   /** Drops the decided prefix once it is most of the array. */
   compact(): void {
@@ -80,9 +86,10 @@ export class ArrivalMatcher {
     if (e.kind === "state") {
       this.#queue.push({ row: { kind: "state", ev: e }, decided: true });
     } else if (e.direction === "out") {
-      const pending: PendingArrow = { row: { kind: "arrow", seg: e, lost: false }, decided: false, overtaken: 0 };
+      const pending: PendingArrow = { row: { kind: "arrow", seg: e, lost: false }, decided: false, overtaken: 0, resent: false };
       this.#queue.push(pending);
       const list = this.#undecided.get(e.endpoint)!;
+      if (e.retransmission) list.markResent(e);
       list.items.push(pending);
       if (list.length > HELD_AT_MOST) {
         this.#decide(list.items[list.head++]!, this.#tracesArrivals.has(this.#peerOf(e.endpoint)));
@@ -111,14 +118,23 @@ export class ArrivalMatcher {
   }
 
   /**
-   * An arrival takes the oldest identical undecided segment; the ones it overtook age towards lost.
-   * In order delivery matches the oldest, so the scan is as long as the undecided losses before it.
+   * An arrival takes the oldest identical undecided segment not sent again since (a copy sent again was
+   * most likely lost: that is why it was sent again), else the oldest identical one; the ones it
+   * overtook age towards lost. In order delivery matches the oldest, so the scan is as long as the
+   * undecided losses before it.
    */
   #arrived(list: SenderQueue, seg: SegmentTrace): void {
     const items = list.items;
-    let at = list.head;
-    while (at < items.length && !sameSegment(items[at]!.row.seg, seg)) at++;
-    if (at === items.length) return;
+    let at = -1;
+    for (let i = list.head; i < items.length; i++) {
+      if (!sameSegment(items[i]!.row.seg, seg)) continue;
+      if (at < 0) at = i;
+      if (!items[i]!.resent) {
+        at = i;
+        break;
+      }
+    }
+    if (at < 0) return;
     this.#decide(items[at]!, false);
     if (at === list.head) {
       list.head++;

@@ -190,6 +190,7 @@ export class LadderStream {
     if (legend) {
       lines.push("");
       this.#used.scaled = this.#scaled();
+      this.#used.notableFolded = this.#folder.notableFolded;
       const shifts = { [this.#left]: this.#shiftOf(this.#left), [this.#right]: this.#shiftOf(this.#right) };
       for (const [key, text] of legendEntries(this.#used, shifts)) {
         const head = `  ${key.padEnd(11)} `;
