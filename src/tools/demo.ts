@@ -58,7 +58,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 // The discard service (RFC 863): what the demo server does, and no dissector reads random bytes as a protocol.
 const DEMO_PORT = 9;
-/** Bytes per write: a fresh chunk each time, as the socket may hold on to what it was given. */
+/** Bytes per write, a fresh chunk each time: a chunk written belongs to the stream until it is consumed. */
 const WRITE_SIZE = 65536;
 
 type Scenario = "bulk" | "textbook" | "simultaneous-close" | "refused";

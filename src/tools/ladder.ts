@@ -444,8 +444,10 @@ export class LaddersStream {
 }
 
 /**
- * One ladder per connection (LaddersStream over the events sorted by time). With one connection this
- * is renderLadder with titles naming the endpoints' addresses.
+ * One ladder per connection: events are grouped by their `local`/`remote` endpoints (the stack sets
+ * them), so each connection gets its own initial sequence numbers. The events are sorted by time and
+ * streamed through a LaddersStream; with one connection this is renderLadder with titles naming the
+ * endpoints' addresses.
  */
 export function renderLadders(events: readonly TraceEvent[], options: LadderOptions): string {
   validateArray(events, "events", validateObject);
