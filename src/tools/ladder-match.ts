@@ -6,14 +6,14 @@
 // fate is known, so rows wait behind the oldest undecided one. A segment is decided when its arrival
 // is seen, or lost once LATE_ARRIVALS later segments of the same sender arrived before it (a link
 // reordering deeper than that reads as loss), or at finish(). A receiver that has recorded no arrival
-// at all traces none: its peer's segments are then drawn as delivered. So the work per event and the
-// rows held do not grow with the length of the trace (HELD_AT_MOST caps a sender whose receiver
-// never records arrivals).
+// at all while LATE_ARRIVALS segments were sent to it traces none (a trace of one side only): its
+// peer's segments are then drawn as delivered. So the work per event and the rows held do not grow
+// with the length of the trace (HELD_AT_MOST caps a sender whose receiver stopped tracing).
 import type { SegmentTrace, StateTrace, TraceEvent } from "../core/trace.js";
 
 /** Later arrivals from the same sender after which a segment still not seen counts as lost. */
 export const LATE_ARRIVALS = 128;
-/** Undecided segments held per sender before the oldest is decided by what the receiver traces. */
+/** Undecided segments held per sender before the oldest is decided as lost (no arrival came at all). */
 export const HELD_AT_MOST = 1 << 16;
 
 /** A row of the ladder whose fate is known: a state change, or an arrow that arrived or was lost. */
@@ -91,8 +91,9 @@ export class ArrivalMatcher {
       const list = this.#undecided.get(e.endpoint)!;
       if (e.retransmission) list.markResent(e);
       list.items.push(pending);
-      if (list.length > HELD_AT_MOST) {
-        this.#decide(list.items[list.head++]!, this.#tracesArrivals.has(this.#peerOf(e.endpoint)));
+      const tracing = this.#tracesArrivals.has(this.#peerOf(e.endpoint));
+      if (list.length > (tracing ? HELD_AT_MOST : LATE_ARRIVALS)) {
+        this.#decide(list.items[list.head++]!, tracing);
         list.compact();
       }
     } else {

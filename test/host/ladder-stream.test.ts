@@ -124,6 +124,20 @@ describe("ladder stream", () => {
     expect(text).toMatch(/segments folded/);
   });
 
+  it("holds a bounded number of rows for a trace of one side only, and draws nothing as lost", () => {
+    const ladder = new LadderStream({ left: "client", right: "server" });
+    let maxRetained = 0;
+    for (const e of connection({ segments: 100_000 })) {
+      if (e.endpoint !== "client") continue;
+      ladder.push(e);
+      maxRetained = Math.max(maxRetained, ladder.retained);
+    }
+    expect(maxRetained).toBeLessThanOrEqual(LATE_ARRIVALS + 20);
+    const text = ladder.finish();
+    expect(text).not.toMatch(/ x  \|$/m);
+    expect(text).toMatch(/\.\.\. \d+ segments folded, [\d.]+-[\d.]+ s: client -> server: \d+ data segments \(138\.\d MiB\) \.\.\./);
+  });
+
   it("draws the first retransmissions and losses with the arrows before them, then only counts them", () => {
     const { text } = stream({ segments: 20_100, lossEvery: 500 });
     // Wrapped fold lines joined back (their continuations are indented past the time column).
