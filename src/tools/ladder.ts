@@ -101,7 +101,7 @@ export class LadderStream {
   readonly #folder: RunFolder;
   /** The drawn lines after the two title lines, which finish() writes when the titles are known. */
   #lines: string[] = [];
-  /** Each side's initial sequence number: the seq of its first SYN, else of its first segment. */
+  /** Each side's initial sequence number: its first SYN's seq, or its first segment's until a SYN comes (a trace begun mid-connection has none). */
   readonly #isn = new Map<string, number>();
   readonly #synSeen = new Set<string>();
   /** Each side's window scale offer in its first SYN (-1: none), RFC 7323 2.2. */
@@ -151,7 +151,7 @@ export class LadderStream {
       }
       if (e.retransmission === "repair") this.#used.repair = true;
       if (e.retransmission === "probe") this.#used.probe = true;
-      if (e.options && Object.keys(e.options).length > 0) this.#used.options = true;
+      if (!this.#used.options && e.options && Object.keys(e.options).length > 0) this.#used.options = true;
     }
     this.#matcher.push(e);
   }
