@@ -14,7 +14,7 @@ import type { SegmentTrace, StateTrace, TraceEvent } from "../core/trace.js";
 /** Later arrivals from the same sender after which a segment still not seen counts as lost. */
 export const LATE_ARRIVALS = 128;
 /** Undecided segments held per sender before the oldest is decided as lost (no arrival came at all). */
-export const HELD_AT_MOST = 1 << 16;
+export const HELD_AT_MOST = 65_536;
 
 /** A row of the ladder whose fate is known: a state change, or an arrow that arrived or was lost. */
 export type MatchedRow = { kind: "state"; ev: StateTrace } | { kind: "arrow"; seg: SegmentTrace; lost: boolean };
