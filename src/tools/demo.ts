@@ -78,6 +78,7 @@ export async function demo(args: string[]): Promise<number> {
   }
   if (values.port !== undefined) throw new UsageError("--port goes with --web");
   const scenario: Scenario = values.textbook ? "textbook" : values["simultaneous-close"] ? "simultaneous-close" : values.refused ? "refused" : "bulk";
+  if (values.progress && scenario !== "bulk") throw new UsageError(`--progress goes with the default scenario (a transfer of --bytes), not --${scenario}`);
   const bytes = integer(values.bytes, "--bytes", 0, Number.MAX_SAFE_INTEGER, scenario === "bulk" ? 100_000 : 100);
   const seed = integer(values.seed, "--seed", 0, 0xffffffff, 1);
   const pause = integer(values.pause, "--pause", 0, 10_000, 200);
@@ -115,9 +116,7 @@ export async function demo(args: string[]): Promise<number> {
   // The payload: this PRNG's stream, drawn a chunk at a time (the same bytes for the same seed).
   const payload = new Prng(seed ^ 0x9e3779b9);
   const sent = createHash("sha256");
-  const progress = scenario === "bulk" && (values.progress || process.stderr.isTTY)
-    ? (total: number) => new TransferProgress({ total, now, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) })
-    : undefined;
+  const showProgress = scenario === "bulk" && (values.progress === true || process.stderr.isTTY === true);
   const out = process.stdout;
   t0 = performance.now();
 
@@ -157,14 +156,16 @@ export async function demo(args: string[]): Promise<number> {
         reader.releaseLock();
         return { got, sha: h.digest("hex"), socket: s, writable };
       }
-      const shown = progress?.(bytes);
+      const progress = showProgress
+        ? new TransferProgress({ total: bytes, now, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) })
+        : undefined;
       for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
         h.update(chunk);
         got += chunk.length;
-        shown?.update(got);
+        progress?.update(got);
       }
       transferEnd = now();
-      shown?.end(got);
+      progress?.end(got);
       // The client's FIN arrived (CLOSE-WAIT): its ACK leaves now, the server's FIN after the pause,
       // so FIN-WAIT-2 and CLOSE-WAIT show on their own (RFC 9293 3.6).
       await sleep(pause);

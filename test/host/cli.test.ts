@@ -248,6 +248,7 @@ describe("tcpwasm usage", () => {
       ["demo", "--web", "--bytes", "5"],
       ["demo", "--port", "8080"],
       ["demo", "--width", "20"],
+      ["demo", "--textbook", "--progress"],
       ["serve", "--ip", "10.77.0.2/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--ip", "10.77.0.2/40", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
