@@ -18,7 +18,6 @@ import { parseAddress, validateAddress } from "../core/address.js";
 import { invalidValue, validateArray, validateObject, validatePort, validateString } from "../core/validate.js";
 import { parseEndpoint } from "../net/udp-link.js";
 import type { ClientAccount } from "./relay-limits.js";
-import type { PacketAttachment, RelayClient, RelayLogEntry, RelayStats } from "./relay.js";
 
 /** One published port: connections to host:port on the relay's machine go to `to` in the claiming client's tunnel. */
 export interface PublishRule {
@@ -135,12 +134,41 @@ export async function probePublished(rules: PublishRule[]): Promise<void> {
   }
 }
 
+/** What an inbound connection's forwarding reports back to the relay. */
+export interface InboundEvents {
+  /** The in-tunnel destination accepted: bytes flow both ways from now on. */
+  onOpen(): void;
+  /** It is over: bytes each way (up: from the tunnel, down: into it) and the error it ended with, if any. */
+  onDone(result: { up: number; down: number; error?: Error }): void;
+}
+
+/**
+ * Opens a connection inside a client's tunnel to `to` and joins `far` (a socket accepted on a
+ * published port, paused) to it; `far` is reset if the destination refuses or cannot be reached.
+ */
+export type InboundConnect = (far: net.Socket, to: { address: string; port: number }, events: InboundEvents) => void;
+
+/** One inbound decision, as the relay logs it (it adds the time). */
+export interface InboundLogEntry {
+  event: "open" | "refused" | "close";
+  mode: "inbound";
+  client: string;
+  origin: string | undefined;
+  peer: string;
+  publish: string;
+  host: string;
+  port: number;
+  reason?: string;
+  up?: number;
+  down?: number;
+}
+
 /** What a claim needs of the relay: the client, its account, the log and the counters. */
 export interface ClaimContext {
-  client: RelayClient;
+  client: { address: string; origin: string | undefined };
   account: ClientAccount;
-  log(entry: Omit<RelayLogEntry, "time">): void;
-  stats: RelayStats;
+  log(entry: InboundLogEntry): void;
+  stats: { refused: number; inbound: number };
   /** Marks the client's session active (an inbound connection is activity). */
   touch(): void;
 }
@@ -152,7 +180,8 @@ export interface ClaimContext {
 export class ClaimedPorts {
   readonly #servers: net.Server[] = [];
   readonly #live = new Map<net.Socket, { reason: string }>();
-  #attachment: PacketAttachment | undefined;
+  #attached = false;
+  #connect: InboundConnect | undefined;
   #waiting: (() => void)[] = [];
   #closed = false;
 
@@ -183,9 +212,10 @@ export class ClaimedPorts {
     return undefined;
   }
 
-  /** The client's link is attached: connections accepted so far, and from now on, go in. */
-  attached(attachment: PacketAttachment): void {
-    this.#attachment = attachment;
+  /** The client's link is attached (`connect` opens connections in it): connections accepted so far, and from now on, go in. */
+  attached(connect: InboundConnect | undefined): void {
+    this.#attached = true;
+    this.#connect = connect;
     for (const go of this.#waiting.splice(0)) go();
   }
 
@@ -235,7 +265,7 @@ export class ClaimedPorts {
     });
     const go = () => {
       if (socket.destroyed) return;
-      const connect = this.#attachment?.connect;
+      const connect = this.#connect;
       if (!connect) return refuse("the client's packet mode takes no inbound connections");
       try {
         connect(socket, rule.to, {
@@ -256,7 +286,7 @@ export class ClaimedPorts {
         refuse((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       }
     };
-    if (this.#attachment) go();
+    if (this.#attached) go();
     else this.#waiting.push(go);
   }
 }

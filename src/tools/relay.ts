@@ -33,7 +33,9 @@ import { DEFAULT_MTU, type Link, type PacketHandler } from "../net/link.js";
 import { createWebSocketLink, type WebSocketLike, type WebSocketLink } from "../net/websocket-link.js";
 import { ClientTable, type ClientAccount, type ClientLimits } from "./relay-limits.js";
 import { DestinationPolicy, parseAllowPattern, systemResolve, tokenMatches, type DestinationVerdict, type Resolve } from "./relay-policy.js";
-import { ClaimedPorts, probePublished, PublishTable, requestedPorts, type PublishRule } from "./relay-publish.js";
+import { ClaimedPorts, probePublished, PublishTable, requestedPorts, type InboundConnect, type PublishRule } from "./relay-publish.js";
+
+export type { InboundConnect, InboundEvents, PublishRule } from "./relay-publish.js";
 
 /** Who a client is, as the relay logs and limits it. */
 export interface RelayClient {
@@ -85,23 +87,12 @@ export interface RelayContext {
   log(entry: Omit<RelayLogEntry, "time">): void;
 }
 
-/** What an inbound connection's forwarding reports back to the relay. */
-export interface InboundEvents {
-  /** The in-tunnel destination accepted: bytes flow both ways from now on. */
-  onOpen(): void;
-  /** It is over: bytes each way (up: from the tunnel, down: into it) and the error it ended with, if any. */
-  onDone(result: { up: number; down: number; error?: Error }): void;
-}
-
 /** What attach made of a client's link: how to undo it, and (for inbound forwarding) how to open a connection inside it. */
 export interface PacketAttachment {
   /** Undoes the attach when the client leaves. */
   detach(): void;
-  /**
-   * Opens a connection inside the client's tunnel to `to` and joins `far` (a socket accepted on a
-   * published port, paused) to it; `far` is reset if the destination refuses or cannot be reached.
-   */
-  connect?(far: net.Socket, to: { address: string; port: number }, events: InboundEvents): void;
+  /** Inbound forwarding (RelayPacketOptions.publish): opens a connection inside the client's tunnel. */
+  connect?: InboundConnect;
 }
 
 /** Packet mode: what each packet-mode client's link is joined to. */
@@ -622,7 +613,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
           detach = () => attachment.detach();
           stats.opened++;
           emit({ event: "open", mode: "packet", client: client.address, origin: client.origin, ...(claim && { publish: claim.describe() }) });
-          claim?.attached(attachment);
+          claim?.attached(attachment.connect);
         },
         (err: unknown) => {
           const reason = err instanceof Error ? err.message : String(err);
