@@ -366,7 +366,11 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       claim = c;
       void c.listen().then((failed) => {
         if (failed !== undefined) return refuse(503, failed);
-        if (socket.destroyed) return c.close();
+        // Gone while its ports were bound, or the relay is closing: nothing stays bound.
+        if (socket.destroyed || closing) {
+          socket.destroy();
+          return c.close();
+        }
         upgrade();
       });
       return;
@@ -393,6 +397,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     });
   });
   const upgraded = new WeakSet<Duplex>();
+  let closing = false;
 
   function track(session: Session, ws: WebSocket): void {
     sessions.add(session);
@@ -653,6 +658,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       return table.size;
     },
     close() {
+      closing = true;
       clearInterval(sweeper);
       for (const s of [...sessions]) s.close(1001, "relay shutting down");
       return new Promise<void>((resolve) => {
