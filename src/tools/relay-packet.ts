@@ -90,16 +90,23 @@ export function stackAttach(addresses: string[], forwards: RelayForward[]) {
       connect(far: net.Socket, to: { address: string; port: number }, events: InboundEvents) {
         // Nothing is read from the host's side before the page answered (the socket came paused).
         const conn = stack.openConnection({ remote: to.address, remotePort: to.port });
+        let connected = false;
         conn.onConnect = () => {
+          connected = true;
           events.onOpen();
           splice(conn, far, events.onDone);
           far.resume();
         };
         conn.onClose = (error) => {
-          // Closed before it connected: the page refused (RST: ECONNREFUSED), or it never answered.
+          // Closed before it connected: the page refused (RST: ECONNREFUSED), never answered, or was given up.
           far.resetAndDestroy();
           events.onDone({ up: 0, down: 0, error: error ?? new TcpwasmError("ECONNRESET", `${conn.describe()}: closed before it connected`) });
         };
+        // The host's side gone before the page answered: the SYN's retries stop.
+        far.once("close", () => {
+          if (!connected) conn.abort();
+        });
+        return () => conn.abort();
       },
     };
   };

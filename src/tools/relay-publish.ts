@@ -145,8 +145,9 @@ export interface InboundEvents {
 /**
  * Opens a connection inside a client's tunnel to `to` and joins `far` (a socket accepted on a
  * published port, paused) to it; `far` is reset if the destination refuses or cannot be reached.
+ * Returns what gives up on a connect not yet answered (far is then reset, onDone follows).
  */
-export type InboundConnect = (far: net.Socket, to: { address: string; port: number }, events: InboundEvents) => void;
+export type InboundConnect = (far: net.Socket, to: { address: string; port: number }, events: InboundEvents) => () => void;
 
 /** One inbound decision, as the relay logs it (it adds the time). */
 export interface InboundLogEntry {
@@ -169,6 +170,8 @@ export interface ClaimContext {
   account: ClientAccount;
   log(entry: InboundLogEntry): void;
   stats: { refused: number; inbound: number };
+  /** How long the in-tunnel destination may take to answer, ms. */
+  connectTimeoutMs: number;
   /** Marks the client's session active (an inbound connection is activity). */
   touch(): void;
 }
@@ -245,7 +248,10 @@ export class ClaimedPorts {
       host: rule.to.address,
       port: rule.to.port,
     };
+    let refused = false;
     const refuse = (reason: string) => {
+      if (refused) return;
+      refused = true;
       stats.refused++;
       this.ctx.log({ event: "refused", ...entry, reason });
       socket.resetAndDestroy();
@@ -267,21 +273,30 @@ export class ClaimedPorts {
       if (socket.destroyed) return;
       const connect = this.#connect;
       if (!connect) return refuse("the client's packet mode takes no inbound connections");
+      // A page that never answers (no such address in its tunnel, gone quiet) must not hold the
+      // host's connection for the minutes a SYN's retries last: it is given up as a relay's outbound
+      // connect is, and the host's side is reset.
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        connect(socket, rule.to, {
+        const cancel = connect(socket, rule.to, {
           onOpen: () => {
+            clearTimeout(timer);
             opened = true;
             stats.inbound++;
             this.ctx.log({ event: "open", ...entry });
           },
           onDone: (result) => {
-            if (result.error) state.reason = (result.error as NodeJS.ErrnoException).code ?? result.error.message;
-            if (!opened) {
-              this.#live.delete(socket);
-              refuse(state.reason);
-            }
+            clearTimeout(timer);
+            if (result.error && state.reason === "closed") state.reason = (result.error as NodeJS.ErrnoException).code ?? result.error.message;
+            if (!opened) refuse(state.reason);
           },
         });
+        timer = setTimeout(() => {
+          if (opened || socket.destroyed) return;
+          state.reason = "ETIMEDOUT";
+          cancel();
+        }, this.ctx.connectTimeoutMs);
+        timer.unref();
       } catch (err) {
         refuse((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       }

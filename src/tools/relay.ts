@@ -362,7 +362,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       const owner = {};
       const verdict = publications.claim(wanted, owner);
       if (!verdict.ok) return refuse(verdict.status, verdict.reason);
-      const c = new ClaimedPorts(verdict.rules, owner, publications, { client, account, log: emit, stats, touch: () => {} });
+      const c = new ClaimedPorts(verdict.rules, owner, publications, { client, account, log: emit, stats, connectTimeoutMs, touch: () => {} });
       claim = c;
       void c.listen().then((failed) => {
         if (failed !== undefined) return refuse(503, failed);

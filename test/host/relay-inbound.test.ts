@@ -194,6 +194,29 @@ describe("relay inbound: a published port reaches a server in a client's stack",
   });
 });
 
+describe("relay inbound: several clients", () => {
+  it("two clients each claim a port; each port reaches that client's own page (both at 10.0.0.2 in their own tunnels)", { timeout: 60_000 }, async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const { relay: r } = await relay({
+      packet: { attach: stackAttach(["10.0.0.1/24"], []), publish: [parsePublish(`${p1}=10.0.0.2:80`, "publish"), parsePublish(`${p2}=10.0.0.2:80`, "publish")] },
+    });
+    const one = await page(`${r.url}packet?publish=${p1}`);
+    const two = await page(`${r.url}packet?publish=${p2}`);
+    bindNet(one.stack).createServer((s) => s.end("page one\n")).listen(80);
+    bindNet(two.stack).createServer((s) => s.end("page two\n")).listen(80);
+    const get = (port: number) => new Promise<string>((resolve) => {
+      let t = "";
+      net.connect({ host: "127.0.0.1", port }).on("data", (c: Buffer) => (t += c)).on("end", () => resolve(t));
+    });
+    expect(await Promise.all([get(p1), get(p2), get(p1)])).toEqual(["page one\n", "page two\n", "page one\n"]);
+    // One leaving closes its port only.
+    one.link.close();
+    await until(() => r.stats.active === 1);
+    expect(await outcome(p1)).toBe("ECONNREFUSED");
+    expect(await get(p2)).toBe("page two\n");
+  });
+});
+
 describe("relay inbound: refusals", () => {
   it("nothing listens until a client claims the port; a port not published is 403, one another client holds is 409; each logged", { timeout: 60_000 }, async () => {
     const port = await freePort();
@@ -287,6 +310,19 @@ describe("relay inbound: refusals", () => {
     expect(log.at(-1)).toMatchObject({ event: "refused", mode: "inbound", reason: "client has 2 inbound connections (limit 2)" });
     // The client's own second WebSocket is still within its limit.
     expect(await handshake(`${r.url}packet`)).toBe("open");
+  });
+
+  it("a page that never answers (not at the published address): the host's connection is reset after the connect timeout, logged ETIMEDOUT", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const { relay: r, log } = await publishingRelay(port, { connectTimeoutMs: 500 });
+    const link = createWebSocketLink(`${r.url}packet?publish=${port}`);
+    // The page took 10.0.0.3: SYNs for 10.0.0.2 reach its stack and are not its own.
+    const stack = await createStack({ addresses: ["10.0.0.3/24"] });
+    cleanups.push(() => (stack.close(), link.close()));
+    stack.attach(link);
+    await link.opened;
+    expect(await outcome(port)).toBe("ECONNRESET");
+    expect(log.find((e) => e.mode === "inbound")).toMatchObject({ event: "refused", host: "10.0.0.2", reason: "ETIMEDOUT" });
   });
 
   it("rejects malformed --publish rules", () => {
