@@ -601,7 +601,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       // The close code goes out first: the link's own close would say 1000.
       if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
       // The published ports first: their connections are reset before the stack under them goes.
-      claim?.close();
+      claim?.close(`client gone: ${reason}`);
       detach?.();
       wsLink.close();
     }

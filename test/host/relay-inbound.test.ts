@@ -12,6 +12,10 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
 import { bindNet } from "../../src/faces/node-net.js";
+import "../../src/faces/web.js";
+import { createGateway } from "../../src/gateway/gateway.js";
+import { forwardConnection } from "../../src/gateway/port-forward.js";
+import { createMemoryLinkPair } from "../../src/net/memory-link.js";
 import { createWebSocketLink } from "../../src/net/websocket-node.js";
 import { createStack, type Stack } from "../../src/tcp/stack.js";
 import { createRelay, type RelayLogEntry, type RelayOptions } from "../../src/tools/relay.js";
@@ -194,6 +198,37 @@ describe("relay inbound: a published port reaches a server in a client's stack",
   });
 });
 
+describe("relay inbound: a guest inside the page", () => {
+  it("the page's listener passes each connection on to a guest behind its gateway (forwardConnection): 4 MiB from the guest, SHA-256 intact", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const { relay: r, log } = await publishingRelay(port);
+    const { stack } = await page(`${r.url}packet?publish=${port}`);
+    // The guest: a stack on an Ethernet link to the page's gateway, as an emulator's NIC would be.
+    const [nic, guestNic] = createMemoryLinkPair({ framing: "ethernet" });
+    const gateway = await createGateway({ link: nic, address: "10.0.2.2/24", connect: () => "reset" });
+    const guest = await createStack({ addresses: ["10.0.2.15/24"] });
+    cleanups.push(() => (guest.close(), gateway.close()));
+    guest.attach(guestNic, { gateway: "10.0.2.2" });
+    const body = pattern(4 * MIB, 0x3c);
+    bindNet(guest).createServer((s) => s.end(body)).listen(80);
+    const listener = stack.listen({ port: 80 });
+    cleanups.push(() => listener.close());
+    void (async () => {
+      for await (const socket of listener) forwardConnection(gateway.stack, await socket.opened, { address: "10.0.2.15", port: 80 });
+    })();
+    await listener.opened;
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const s = net.connect({ host: "127.0.0.1", port });
+      s.on("data", (c: Buffer) => parts.push(c));
+      s.on("end", () => resolve(Buffer.concat(parts)));
+      s.on("error", reject);
+    });
+    expect({ bytes: got.length, sha: sha(got) }).toEqual({ bytes: body.length, sha: sha(body) });
+    expect(log.find((e) => e.event === "open" && e.mode === "inbound")).toMatchObject({ host: "10.0.0.2", port: 80 });
+  });
+});
+
 describe("relay inbound: several clients", () => {
   it("two clients each claim a port; each port reaches that client's own page (both at 10.0.0.2 in their own tunnels)", { timeout: 60_000 }, async () => {
     const [p1, p2] = [await freePort(), await freePort()];
@@ -257,7 +292,7 @@ describe("relay inbound: refusals", () => {
     expect(await openEnded).toBe("ECONNRESET");
     await until(() => log.some((e) => e.event === "close" && e.mode === "packet"));
     expect(await outcome(port)).toBe("ECONNREFUSED");
-    expect(log.find((e) => e.event === "close" && e.mode === "inbound")).toMatchObject({ reason: "client gone" });
+    expect(log.find((e) => e.event === "close" && e.mode === "inbound")).toMatchObject({ reason: "client gone: client closed" });
     const second = await page(`${r.url}packet?publish=${port}`);
     bindNet(second.stack).createServer((s) => s.end("second\n")).listen(80);
     const text = await new Promise<string>((resolve) => {
@@ -323,6 +358,23 @@ describe("relay inbound: refusals", () => {
     await link.opened;
     expect(await outcome(port)).toBe("ECONNRESET");
     expect(log.find((e) => e.mode === "inbound")).toMatchObject({ event: "refused", host: "10.0.0.2", reason: "ETIMEDOUT" });
+  });
+
+  it("inbound bytes are the client's: past its --max-bytes the client is closed (4429) and its inbound connection reset", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const { relay: r, log } = await publishingRelay(port, { limits: { maxBytes: 256 * 1024 } });
+    const { stack, link } = await page(`${r.url}packet?publish=${port}`);
+    const closed = new Promise<number>((res) => link.onClose((i) => res(i.code)));
+    bindNet(stack).createServer((s) => s.resume()).listen(80);
+    const ended = new Promise<string>((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => s.write(Buffer.alloc(4 * MIB)));
+      s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+      s.on("close", () => resolve("closed"));
+    });
+    expect(await closed).toBe(4429);
+    expect(await ended).toBe("ECONNRESET");
+    expect(log.find((e) => e.event === "close" && e.mode === "inbound")).toMatchObject({ reason: "client gone: byte limit reached (262144)" });
+    expect(await outcome(port)).toBe("ECONNREFUSED");
   });
 
   it("rejects malformed --publish rules", () => {
