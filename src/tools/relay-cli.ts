@@ -137,7 +137,10 @@ export async function relayCommand(args: string[]): Promise<number> {
 /** Each published destination must be a page's address on one of the --stack prefixes (not the relay side's own). */
 function checkPublishTargets(publish: PublishRule[], stackAddresses: string[]): void {
   const prefixes = stackAddresses.map((a, i) => parsePrefix(a, `--stack[${i}]`));
+  const ports = new Set<number>();
   for (const rule of publish) {
+    if (ports.has(rule.port)) throw new RelayUsageError(`--publish: port ${rule.port} is published twice (a client claims a port by its number)`);
+    ports.add(rule.port);
     const a = parseAddress(rule.to.address)!;
     const to = `${rule.to.address}:${rule.to.port}`;
     if (prefixes.some((p) => p.version === a.version && sameAddress(p.bytes, a.bytes, 0))) {

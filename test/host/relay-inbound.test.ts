@@ -397,6 +397,8 @@ describe("tcpwasm relay --publish (the built command)", () => {
     expect({ status: offPrefix.status, stderr: offPrefix.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(/on no --stack prefix/) });
     const own = spawnSync(process.execPath, [cli, "relay", "--stack", "10.0.0.1/24", "--publish", "8080=10.0.0.1:80"], { encoding: "utf8" });
     expect({ status: own.status, stderr: own.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(/relay side's own/) });
+    const twice = spawnSync(process.execPath, [cli, "relay", "--stack", "10.0.0.1/24", "--publish", "8080=10.0.0.2:80", "--publish", "[::1]:8080=10.0.0.2:81"], { encoding: "utf8" });
+    expect({ status: twice.status, stderr: twice.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(/port 8080 is published twice/) });
 
     const port = await freePort();
     const child = spawn(process.execPath, [cli, "relay", "--listen", "127.0.0.1:0", "--token", "inbound-token-1", "--stack", "10.0.0.1/24", "--publish", `${port}=10.0.0.2:80`], { stdio: ["ignore", "pipe", "inherit"] });
