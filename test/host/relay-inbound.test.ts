@@ -252,6 +252,44 @@ describe("relay inbound: several clients", () => {
   });
 });
 
+describe("relay inbound: the claim follows the client's session", () => {
+  it("a page on a reconnecting link claims its port again after the relay dropped it (idle), and is reached again", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const { relay: r, log } = await publishingRelay(port, { idleTimeoutMs: 1000 });
+    const link = createWebSocketLink(`${r.url}packet?publish=${port}`, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const stack = await createStack({ addresses: ["10.0.0.2/24"] });
+    cleanups.push(() => (stack.close(), link.close()));
+    stack.attach(link);
+    await link.opened;
+    bindNet(stack).createServer((s) => s.end("still here\n")).listen(80);
+    const reopened = new Promise<void>((resolve) => link.onOpen(() => resolve()));
+    await reopened;
+    expect(log.find((e) => e.event === "close" && e.mode === "packet")?.reason).toMatch(/idle/);
+    const text = await new Promise<string>((resolve, reject) => {
+      let t = "";
+      net.connect({ host: "127.0.0.1", port }).on("data", (c: Buffer) => (t += c)).on("end", () => resolve(t)).on("error", reject);
+    });
+    expect(text).toBe("still here\n");
+    expect(log.filter((e) => e.event === "open" && e.mode === "packet")).toHaveLength(2);
+  });
+
+  it("relay.close() resets open inbound connections and unbinds every published port", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const r = await createRelay({ packet: { attach: stackAttach(["10.0.0.1/24"], []), publish: [parsePublish(`${port}=10.0.0.2:80`, "publish")] } });
+    const { stack } = await page(`${r.url}packet?publish=${port}`);
+    bindNet(stack).createServer((s) => s.write("open\n")).listen(80);
+    const s = net.connect({ host: "127.0.0.1", port });
+    const ended = new Promise<string>((resolve) => {
+      s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+      s.on("close", () => resolve("closed"));
+    });
+    await new Promise((resolve) => s.once("data", resolve));
+    await r.close();
+    expect(await ended).toBe("ECONNRESET");
+    expect(await outcome(port)).toBe("ECONNREFUSED");
+  });
+});
+
 describe("relay inbound: refusals", () => {
   it("nothing listens until a client claims the port; a port not published is 403, one another client holds is 409; each logged", { timeout: 60_000 }, async () => {
     const port = await freePort();
