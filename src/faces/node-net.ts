@@ -61,6 +61,8 @@ export interface BoundNet {
    * (StackOptions.dns), and none is "localhost": the stack's loopback addresses, ::1 then 127.0.0.1.
    */
   connect(port: number, host?: string, connectListener?: () => void): Socket;
+  /** net.connect(port, connectListener) on this stack: to "localhost", the stack's loopback addresses. */
+  connect(port: number, connectListener?: () => void): Socket;
   /**
    * net.connect(path): node:net's IPC form, which a stack cannot serve (a string of digits is a port).
    * @throws TcpwasmError ERR_FEATURE_UNAVAILABLE_ON_PLATFORM.
@@ -70,6 +72,8 @@ export interface BoundNet {
   createConnection(options: SocketConnectOptions | IpcConnectOptions, connectListener?: () => void): Socket;
   /** The same as connect(port[, host]) (net.createConnection). */
   createConnection(port: number, host?: string, connectListener?: () => void): Socket;
+  /** The same as connect(port, connectListener) (net.createConnection). */
+  createConnection(port: number, connectListener?: () => void): Socket;
   /** The same as connect(path) (net.createConnection): it throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
   createConnection(path: string, connectListener?: () => void): Socket;
   /** net.Socket bound to this stack: `new Socket()` then socket.connect(). */
