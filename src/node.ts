@@ -7,4 +7,5 @@ export { createUdpLink, UdpLink, parseEndpoint, type UdpLinkOptions, type UdpLin
 // Shadows the root's two: the same functions with `ws`'s WebSocket as the default constructor.
 export { createWebSocketLink, dialWebSocketStream } from "./net/websocket-node.js";
 export { openPcapFile, type PcapFile } from "./tools/pcap-file.js";
-export { connectNode, allowPolicy, forwardPort, createNodeGateway, nodeLookup, dgramNode, type AllowPolicyOptions, type ForwardPortOptions, type PortForward, type NodeGatewayOptions } from "./gateway/node-gateway.js";
+export { connectNode, allowPolicy, forwardPort, nodeLookup, dgramNode, type AllowPolicyOptions, type ForwardPortOptions, type PortForward, type NodeGatewayOptions } from "./gateway/node-gateway.js";
+export { createNodeGateway } from "./faces/node-gateway-methods.js";

@@ -16,7 +16,7 @@ import {
   type Family, type IpcConnectOptions, type KeepAliveOptions, type LookupAddress, type LookupFunction, type SocketConnectOptions, type SocketConstructorOptions,
 } from "./node-args.js";
 
-const RESOLVED = Promise.resolve();
+const RESOLVED = /* @__PURE__ */ Promise.resolve();
 
 /**
  * 'close' once the 'error' that destroy(error) emits on the next tick has been seen and every promise

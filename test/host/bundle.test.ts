@@ -5,10 +5,11 @@
 // for. The no-bundler file carries none and fetches the .wasm beside it. The packed package has no
 // source maps and has its LICENSE. Sizes themselves are figures (bench/RESULTS.md), not assertions.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle, ENTRIES, PACKAGE_ROOT, WASM_BASE64_MAGIC, type Bundle } from "../../bench/lib/bundle-size.js";
 import { loadEngine, loadWire } from "../../src/index.js";
@@ -32,11 +33,55 @@ describe("a page's bundle (esbuild, splitting, from dist/)", () => {
     });
   }
 
-  it("loadWire from tcpwasm/wire brings no stack, face or DNS code", async () => {
-    const b = await bundle(ENTRIES["loadWire from tcpwasm/wire"]);
-    const text = b.initial.map((f) => f.text).join("\n");
-    for (const marker of ["ECONNREFUSED", "openUDPSocket", "SERVFAIL"]) expect(text).not.toContain(marker);
+  for (const name of ["loadWire from tcpwasm/wire", "loadWire from tcpwasm"] as const) {
+    it(`${name} brings no stack, face or DNS code`, async () => {
+      const b = await bundle(ENTRIES[name]);
+      const text = b.initial.map((f) => f.text).join("\n");
+      for (const marker of ["ECONNREFUSED", "openUDPSocket", "SERVFAIL", "keepaliveCount", "MESSAGE_TYPE"]) expect(text, marker).not.toContain(marker);
+    });
+  }
+
+  it("loadWire from the root entry costs what it costs from tcpwasm/wire, within 2% (the root is tree-shakeable)", async () => {
+    const initial = async (name: keyof typeof ENTRIES) => {
+      const b = await bundle(ENTRIES[name]);
+      return { bytes: b.initial.reduce((s, f) => s + f.bytes, 0), gzipBytes: b.initial.reduce((s, f) => s + f.gzipBytes, 0) };
+    };
+    const wire = await initial("loadWire from tcpwasm/wire");
+    const root = await initial("loadWire from tcpwasm");
+    expect(root.bytes, `root ${root.bytes} B, wire ${wire.bytes} B`).toBeLessThanOrEqual(wire.bytes * 1.02);
+    expect(root.gzipBytes, `root ${root.gzipBytes} B gzip, wire ${wire.gzipBytes} B`).toBeLessThanOrEqual(wire.gzipBytes * 1.02);
   });
+
+  it("a page that makes its stacks with the root's createStack or createGateway has stack.connect, listen and openUDPSocket, and they work", async () => {
+    const source = `import { createStack, createGateway, createMemoryLinkPair } from "tcpwasm";
+const [a, b] = createMemoryLinkPair();
+const client = await createStack({ addresses: ["10.0.0.1/24"] });
+const server = await createStack({ addresses: ["10.0.0.2/24"] });
+client.attach(a);
+server.attach(b);
+const listener = server.listen({ port: 7 });
+const socket = client.connect({ hostname: "10.0.0.2", port: 7 });
+const info = await socket.opened;
+const udp = client.openUDPSocket({ remoteAddress: "10.0.0.2", remotePort: 9 });
+const [g] = createMemoryLinkPair({ framing: "ethernet" });
+const gateway = await createGateway({ link: g, connect: () => "reset" });
+console.log(JSON.stringify([info.remoteAddress, typeof udp.opened.then, typeof gateway.stack.connect, typeof gateway.stack.listen, typeof gateway.stack.openUDPSocket]));
+gateway.close(); client.close(); server.close(); void listener;
+`;
+    const b = await bundle(source);
+    const dir = mkdtempSync(join(tmpdir(), "tcpwasm-page-"));
+    try {
+      writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
+      for (const f of [...b.initial, ...b.lazy]) {
+        mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+        writeFileSync(join(dir, f.path), f.text);
+      }
+      const out = execFileSync(process.execPath, [join(dir, b.initial[0]!.path)], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "pipe"] });
+      expect(JSON.parse(out)).toEqual(["10.0.0.2", "function", "function", "function", "function"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("the package as it ships", () => {
