@@ -9,7 +9,8 @@ const kB = (n: number) => `${(n / 1000).toFixed(1)} kB`;
 const sum = (files: BundleFile[], key: "bytes" | "gzipBytes") => files.reduce((s, f) => s + f[key], 0);
 
 export default async () => {
-  const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as {
+  // --ignore-scripts: the bench built dist/ already, and prepack's build log would precede the JSON.
+  const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as {
     size: number; unpackedSize: number; entryCount: number; files: { path: string; size: number }[];
   }[];
   const maps = pack!.files.filter((f) => f.path.endsWith(".map")).reduce((s, f) => s + f.size, 0);

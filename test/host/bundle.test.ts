@@ -97,7 +97,8 @@ describe("the package as it ships", () => {
   });
 
   it("npm pack: LICENSE (MIT, as package.json says), the .wasm builds, no source maps", () => {
-    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as { files: { path: string }[] }[];
+    // --ignore-scripts: pretest built dist/ already, and prepack's build log would precede the JSON.
+    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as { files: { path: string }[] }[];
     const paths = pack!.files.map((f) => f.path);
     expect(paths).toContain("LICENSE");
     expect(readFileSync(join(PACKAGE_ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
@@ -105,6 +106,36 @@ describe("the package as it ships", () => {
     for (const f of FLAVORS) expect(paths).toContain(`dist/tcpwasm.${f}.wasm`);
     expect(paths.filter((p) => p.endsWith(".map"))).toEqual([]);
     expect(paths.filter((p) => p.startsWith("src/"))).toEqual([]);
+  });
+});
+
+describe("package.json, as npm and a newcomer read it", () => {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as Record<string, any>;
+
+  it("every entry of the exports map that is code has types, and each file it names is built", () => {
+    for (const [entry, target] of Object.entries(pkg.exports as Record<string, string | Record<string, string>>)) {
+      if (typeof target === "string") {
+        expect(entry, "only package.json is exported without conditions").toBe("./package.json");
+        continue;
+      }
+      expect(Object.keys(target)[0], `${entry}: "types" first, as TypeScript reads conditions in order`).toBe("types");
+      for (const file of Object.values(target)) expect(existsSync(join(PACKAGE_ROOT, file)), `${entry}: ${file}`).toBe(true);
+    }
+    for (const field of ["main", "types"]) expect(existsSync(join(PACKAGE_ROOT, pkg[field])), field).toBe(true);
+    expect(existsSync(join(PACKAGE_ROOT, pkg.bin.tcpwasm))).toBe(true);
+  });
+
+  it("npm pack and publish build dist/ first (prepack), which a fresh clone does not have", () => {
+    expect(pkg.scripts.prepack).toBe("npm run build");
+  });
+
+  it("says what it is (description, keywords), the Node it needs, and that importing it runs nothing for its effect", () => {
+    expect(pkg.description).toMatch(/TCP/);
+    expect(pkg.keywords).toEqual(expect.arrayContaining(["tcp", "webassembly"]));
+    expect(pkg.engines.node).toBe(">=20");
+    expect(pkg.sideEffects).toBe(false);
+    // No public repository exists to point at: no repository, homepage or bugs URL is made up.
+    for (const field of ["repository", "homepage", "bugs"]) expect(pkg[field], field).toBeUndefined();
   });
 });
 
