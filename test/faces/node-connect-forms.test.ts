@@ -1,13 +1,16 @@
 // The Node face's Socket takes every form node:net's types give net.Socket (so that it is one wherever
 // Node's APIs expect one; test/host/published-types.test.ts proves the assignment with tsc): connect's
 // port-only form goes to "localhost", which the stack answers with its loopback addresses; the IPC
-// form throws, a stack having no Unix domain sockets; setKeepAlive's interval, count and options form.
+// form throws, a stack having no Unix domain sockets; setKeepAlive's interval, count and options form;
+// and where Node's APIs take a net.Socket, one of these works (TLS both ways).
 // Virtual clock (test/fixtures/stack-pair.ts).
 import type { Server, Socket } from "node:net";
+import * as tls from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeServer, closed, tcpwasmEnv, type TcpwasmEnv } from "../fixtures/node-face-env.js";
 import { bindNet } from "../../src/faces/node-net.js";
 import { TcpwasmError } from "../../src/core/errors.js";
+import { TEST_CERT, TEST_KEY } from "../fixtures/tls-cert.js";
 
 const envs: TcpwasmEnv[] = [];
 afterAll(async () => {
@@ -162,5 +165,24 @@ describe("setKeepAlive: net.Socket's interval, count and options form", () => {
     expect(() => c.setKeepAlive(true, 10, -1)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
     expect(() => c.setKeepAlive({ enable: true, count: "3" as never })).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
     c.destroy();
+  });
+});
+
+describe("a Socket where Node's APIs take a net.Socket", () => {
+  it("tls.connect({ socket }) to a tls.Server fed with the face's server sockets: the certificate checks and the data echoes", async () => {
+    const e = await env();
+    const tlsServer = tls.createServer({ key: TEST_KEY, cert: TEST_CERT }, (s) => s.pipe(s));
+    const server = e.serverNet.createServer((socket) => tlsServer.emit("connection", socket));
+    await e.pair.wait(new Promise<void>((r) => server.listen(443, "10.0.0.2", r)), "listen");
+    const secure = tls.connect({ socket: e.clientNet.connect(443, "10.0.0.2"), servername: "tcpwasm.test", ca: TEST_CERT });
+    let text = "";
+    secure.setEncoding("utf8");
+    secure.on("data", (d: string) => (text += d));
+    await e.pair.wait(new Promise<void>((r) => secure.once("secureConnect", r)), "TLS handshake");
+    expect(secure.authorized).toBe(true);
+    secure.end("hello over TLS over tcpwasm");
+    await e.pair.wait(new Promise((r) => secure.once("close", r)), "close");
+    expect(text).toBe("hello over TLS over tcpwasm");
+    await e.pair.wait(closeServer(server as unknown as Server), "server close");
   });
 });
