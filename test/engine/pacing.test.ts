@@ -80,6 +80,39 @@ describe("a paced window", () => {
   });
 });
 
+describe("the rate follows the window", () => {
+  it("in congestion avoidance (cwnd at least ssthresh / 2) the rate is 1.2 times cwnd per SRTT", async () => {
+    const s = await establishedAfter(10);
+    s.engine.send(s.id, new Uint8Array(10 * MSS).fill(0x70), s.now);
+    let sent = burst(s);
+    while (sent < 10) {
+      s.advanceToDeadline();
+      sent += burst(s);
+    }
+    // Nothing is acknowledged: the timeout at 210 ms sends SND.UNA again; ssthresh = FlightSize / 2 =
+    // 7300, cwnd = 1 SMSS (RFC 5681 3.1).
+    s.advanceToDeadline();
+    expect(s.now).toBe(210);
+    s.recv(seg(s, 0));
+    // The peer had everything: slow start takes cwnd to 3 SMSS (RFC 3465, L = 2), not below
+    // ssthresh / 2, so the ratio is 1.2. SRTT is still the handshake's 10 ms (Karn: no sample).
+    s.now = 220;
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 10 * MSS) });
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 3 * MSS, ssthresh: 5 * MSS, srttMs: 10 });
+    s.engine.send(s.id, new Uint8Array(10 * MSS).fill(0x70), s.now);
+    // 10 ms / (1.2 * 4380) per octet: a segment every 2.778 ms, an allowance of two (5.556 ms); the
+    // window lets three go now, departures counted from 220 - 5.556 ms.
+    expect(burst(s)).toBe(3);
+    // One acknowledged opens the window by one segment; its departure is 220 - 5.556 + 3 * 2.778.
+    s.now = 221;
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 11 * MSS) });
+    s.recvNothing();
+    expect(s.engine.nextDeadline()).toBeCloseTo(222.778, 3);
+    s.advanceToDeadline();
+    expect(burst(s)).toBe(1);
+  });
+});
+
 describe("what pacing leaves alone", () => {
   it("no RTT sample yet (the SYN,ACK was retransmitted, Karn's rule): the whole initial window goes at once", async () => {
     const s = await synReceived();
