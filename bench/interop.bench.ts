@@ -191,7 +191,11 @@ export default async function (): Promise<{ title: string; markdown: string }> {
     `No loss is injected. Datagrams the relay dropped (full socket receive buffers), all runs: ${loss.outDrops}`,
     `of tcpwasm's (socat's socket), ${loss.inDrops} of the kernel's (the engine's socket). Of tcpwasm's ${loss.retransmits}`,
     `retransmissions ${loss.fastRetransmits} were fast retransmissions; its window was reduced ${loss.reductions} times,`,
-    `${loss.spurious} of them undone as spurious (RFC 3708).`,
+    `${loss.spurious} of them undone as spurious (RFC 3708). With nothing dropped these are not repairs: in development`,
+    `runs with the trace on (SceneOptions.trace) every one was a tail loss probe (RFC 8985 7.3), sent when the ACKs`,
+    `paused for longer than the 10 ms PTO floor while socat or the kernel's receiver waited for a CPU on this shared`,
+    `machine. tlp.ts always probes with the last segment sent again, which counts as a retransmission; RFC 8985 7.3`,
+    `prefers a segment of new data where the windows allow, which does not.`,
   ].join("\n");
   return { title: TITLE, markdown };
 }

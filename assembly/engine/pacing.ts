@@ -8,7 +8,8 @@
 //   start, so that the window can still double per round trip), 1.2 after (congestion avoidance,
 //   headroom to probe). These are Linux's defaults (sysctl tcp_pacing_ss_ratio 200,
 //   tcp_pacing_ca_ratio 120). Before the first RTT sample (RFC 6298 2.1) there is no rate: the
-//   initial window (RFC 6928) goes at once.
+//   initial window (RFC 6928) goes at once; nor while SRTT is 0, a path faster than the millisecond
+//   timestamp clock measures (RFC 7323 4), where any rate would be above what the windows allow.
 // - Earliest departure time: Tcb.paceNextUs (f64 microseconds, sub-microsecond at fast rates). A data
 //   segment may leave once the clock has reached it; each one sent moves it on by its length at the
 //   rate, counted from no earlier than now - the burst allowance. So after a quiet spell a burst of
