@@ -97,7 +97,12 @@ export const enum ConfigKey {
   UDP_UNREACHABLE_RATE = 43,
   /** How many of them may go at once after a quiet spell (the token bucket's depth), at least 1. */
   UDP_UNREACHABLE_BURST = 44,
-  COUNT = 45,
+  /**
+   * 1 (default): new connections pace their data at a rate from cwnd and SRTT (pacing.ts); 0: each
+   * sends what its windows allow at once.
+   */
+  PACING = 45,
+  COUNT = 46,
 }
 
 /**
@@ -162,6 +167,7 @@ export let udpRxRegionBytes: u32 = 128 * 1024;
 export let udpTxRegionBytes: u32 = 128 * 1024;
 export let udpUnreachableRate: u32 = 100;
 export let udpUnreachableBurst: u32 = 10;
+export let pacingDefault: bool = true;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -260,6 +266,7 @@ export function configSet(key: u32, value: f64): i32 {
     case ConfigKey.UDP_UNREACHABLE_BURST:
       if (u < 1) return -Err.EINVAL;
       udpUnreachableBurst = u; break;
+    case ConfigKey.PACING: pacingDefault = on; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -22,6 +22,7 @@ export function applyDefaults(t: Tcb): void {
   t.rcvBuf = config.recvBufferDefault;
   if (!config.nagleDefault) t.options |= Opt.NAGLE_OFF;
   if (config.keepaliveDefault) t.options |= Opt.KEEPALIVE;
+  if (!config.pacingDefault) t.options |= Opt.PACING_OFF;
   t.keepIdleUs = config.keepaliveIdleUs;
   t.keepIntervalUs = config.keepaliveIntervalUs;
   t.keepCount = config.keepaliveCount;
@@ -31,7 +32,7 @@ export function applyDefaults(t: Tcb): void {
 
 /** A passive connection takes its listener's options (set on the listener before accept). */
 export function inheritOptions(t: Tcb, l: Tcb): void {
-  t.options |= l.options & (Opt.NAGLE_OFF | Opt.KEEPALIVE);
+  t.options |= l.options & (Opt.NAGLE_OFF | Opt.KEEPALIVE | Opt.PACING_OFF);
   t.sndBuf = l.sndBuf;
   t.rcvBuf = l.rcvBuf;
   t.keepIdleUs = l.keepIdleUs;

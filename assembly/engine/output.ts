@@ -3,7 +3,8 @@
 // 3.8.6.2.1), retransmissions (go-back after RTO, RFC 6298 5.4; one segment for fast retransmit and
 // NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), zero-window and
 // keepalive probes, and ACKs. emit.ts builds the segments. With SACK every transmission is entered
-// in the scoreboard with its time (RACK, RFC 8985 6.1).
+// in the scoreboard with its time (RACK, RFC 8985 6.1). Pacing (pacing.ts) gates new data and
+// repairs: a connection whose next departure time is ahead waits for its Pace timer.
 import { seqGt, seqGe, seqLt } from "../wire/seq";
 import { Tcb, State, Snd, Life, Member, Due, Opt, hasFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
@@ -19,6 +20,7 @@ import { outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txRese
 import { ethernetCount } from "./iface";
 import { SendKind, traceSendKind, setTraceSendKind } from "./events";
 import { txFramePass } from "./frames";
+import { paceAllows, paceSent } from "./pacing";
 
 // (seq, len) out-parameter of sbNextSeg.
 const nextSegOut = memory.data(8, 8);
@@ -52,6 +54,7 @@ function retransmit(t: Tcb, seq: u32, maxLen: u32, nowUs: i64): bool {
   const sent = emitSegment(t, seq, flags, off, len, nowUs);
   setTraceSendKind(SendKind.NEW);
   if (!sent) return false;
+  paceSent(t, len, sendMss(t), nowUs);
   if (hasFlag(t.sender, Snd.RTT_TIMING) && seqGe(t.rttSeq, seq) && seqLt(t.rttSeq, seq + len + (fin ? 1 : 0))) {
     t.sender &= ~Snd.RTT_TIMING;
   }
@@ -82,6 +85,7 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
     fillOptions(outSeg, t, nowUs);
     const room = payloadRoom(t);
     if (sbNextLost(sb, room, nextSegOut)) {
+      if (!first && !paceAllows(t, nowUs)) return true;
       if (!retransmit(t, load<u32>(nextSegOut), load<u32>(nextSegOut, 4), nowUs)) return false;
       t.due &= ~Due.RTX_ONE;
       count(Counter.FAST_RETRANSMITS);
@@ -119,6 +123,8 @@ function lossProbe(t: Tcb, nowUs: i64): bool {
 const SEND_NOTHING: i32 = 0;
 const SEND_SENT: i32 = 1;
 const SEND_TX_FULL: i32 = 2;
+/** A segment is ready but its departure time is ahead: the Pace timer is armed (pacing.ts). */
+const SEND_PACED: i32 = 3;
 
 /**
  * Sends the next segment at SND.NXT (new data, or data again after a timeout moved SND.NXT back),
@@ -159,10 +165,12 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
     // Sender SWS: send less than a segment only if it is all we have or half the largest window seen.
     if (len < avail && len < (t.maxSndWnd >> 1)) return SEND_NOTHING;
   }
+  if (len != 0 && !paceAllows(t, nowUs)) return SEND_PACED;
   let flags = FLG_ACK;
   if (fin) flags |= FLG_FIN;
   if (len != 0 && len == avail) flags |= FLG_PSH;
   if (!emitSegment(t, t.sndNxt, flags, off, len, nowUs)) return SEND_TX_FULL;
+  if (len != 0) paceSent(t, len, sendMss(t), nowUs);
   if (fresh && off + len > cwndLimit) {
     const beyond = off + len - cwndLimit;
     t.limitedTransmitBytes += beyond < len ? beyond : len;
@@ -259,16 +267,18 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     for (;;) {
       const r = sendNewData(t, nowUs, false);
       if (r == SEND_TX_FULL) return false;
-      if (r == SEND_NOTHING) break;
+      if (r != SEND_SENT) break;
     }
   }
-  t.due &= ~Due.FORCE_SEND;
+  // A segment waiting for its departure time keeps the SWS override for when it leaves.
+  const timers = tcbTimers(t);
+  const paced = timerGet(timers, TimerKind.Pace) != NEVER;
+  if (!paced) t.due &= ~Due.FORCE_SEND;
   // New data went out: the tail loss probe timeout starts over (RFC 8985 7.2).
   if (t.sndMax != sndMaxBefore) tlpArm(t, nowUs);
   // Data waits and nothing is in flight: only the persist timer can move things on, both for a zero
   // window (RFC 9293 3.8.6.1) and as the sender SWS override timeout (RFC 9293 3.8.6.2.1).
-  const timers = tcbTimers(t);
-  if (t.sndNxt == t.sndUna && sndRing(t).len > t.sndNxt - t.sndUna &&
+  if (!paced && t.sndNxt == t.sndUna && sndRing(t).len > t.sndNxt - t.sndUna &&
       timerGet(timers, TimerKind.Retransmit) == NEVER && timerGet(timers, TimerKind.Persist) == NEVER) {
     if (t.persistBackoff == 0) t.persistStartUs = nowUs;
     timerSet(timers, TimerKind.Persist, nowUs + persistInterval(t));

@@ -106,6 +106,8 @@ export const enum ConnOption {
   RECV_BUFFER = 7,
   /** The IPv4 TOS byte / IPv6 Traffic Class of the connection's packets (RFC 791 3.1, RFC 8200 7), 0..255. */
   TOS = 8,
+  /** 1: pace this connection's data (pacing.ts); 0: send what the windows allow at once. Any time. */
+  PACING = 9,
 }
 
 /** Keepalive on an open connection, not yet probing: its timer at the last arrival plus the idle time. */
@@ -153,6 +155,16 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
       break;
     // Any time, as IP_TOS / IPV6_TCLASS: the next segment built carries it (emit.ts fillAddresses).
     case ConnOption.TOS: if (u > 255) return -Err.EINVAL; t.tos = u; break;
+    case ConnOption.PACING:
+      if (u != 0) {
+        t.options &= ~Opt.PACING_OFF;
+      } else {
+        // Whatever waited for its departure time may go now.
+        t.options |= Opt.PACING_OFF;
+        t.paceNextUs = 0;
+        if (t.state >= <u32>State.ESTABLISHED) wantOutput(t);
+      }
+      break;
     default:
       return -Err.EINVAL;
   }

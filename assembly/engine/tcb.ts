@@ -49,6 +49,8 @@ export const enum Opt {
   WS_OK = 1 << 10,
   /** Our SYN carried the window scale option (so the peer's is usable). */
   SENT_WS = 1 << 24,
+  /** Pacing off for this connection (config PACING, ConnOption PACING; pacing.ts). */
+  PACING_OFF = 1 << 31,
 }
 
 /** Tcb.due: output owed at the next output(). */
@@ -213,6 +215,8 @@ export class Tcb {
    * reachable (RFC 4861 7.3.1), read by nexthop.ts when a neighbour entry would start probing.
    */
   progressUs: i64;
+  /** Earliest departure time of the next paced data segment, f64 microseconds (pacing.ts). */
+  paceNextUs: f64;
   /** When data first went unacknowledged (for the user timeout). */
   unackedSinceUs: i64;
   /** RFC 5961 7 ACK throttle (ackrate.ts): window start, then the count, adjacent in this order. */

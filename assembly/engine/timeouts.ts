@@ -62,6 +62,8 @@ function runTimers(t: Tcb, nowUs: i64): bool {
   if (due(t, TimerKind.Keepalive, nowUs)) {
     if (!keepaliveTimeout(t, nowUs)) return false;
   }
+  // The departure time of a paced segment came (pacing.ts): output sends it.
+  if (due(t, TimerKind.Pace, nowUs)) wantOutput(t);
   if (due(t, TimerKind.DelayedAck, nowUs)) {
     t.due |= Due.ACK_NOW;
     wantOutput(t);

@@ -5,7 +5,7 @@
 // Contract
 // - Deadlines are i64 microseconds on the host's clock; NEVER (i64.MAX_VALUE) means not armed. The
 //   core never reads a clock: every call that can move a deadline is given it.
-// - TimerTable is seven plain i64 fields in TimerKind order, so the TCB can hold it inline (tcb.ts).
+// - TimerTable is eight plain i64 fields in TimerKind order, so the TCB can hold it inline (tcb.ts).
 // - The engine-wide queue is a binary min-heap of (deadline, slot) with a position index per slot:
 //   tqSet (insert or move) and tqRemove are O(log n), tqNextDeadline O(1). tqSet with NEVER removes.
 //   Slots must be < the capacity (tqInit, raised by tqReserve when the engine's slots grow, at
@@ -24,7 +24,9 @@ export const enum TimerKind {
   UserTimeout = 5,
   /** RACK's reordering timer (RFC 8985 6.2 step 5, rack.ts). */
   Reorder = 6,
-  COUNT = 7,
+  /** When pacing lets the next data segment leave (pacing.ts). */
+  Pace = 7,
+  COUNT = 8,
 }
 
 export const NEVER: i64 = i64.MAX_VALUE;
@@ -38,6 +40,7 @@ export class TimerTable {
   t4: i64;
   t5: i64;
   t6: i64;
+  t7: i64;
 }
 
 export function timersReset(t: TimerTable): void {
@@ -63,8 +66,9 @@ export function timersEarliest(t: TimerTable): i64 {
   let a = t.t0 < t.t1 ? t.t0 : t.t1;
   let b = t.t2 < t.t3 ? t.t2 : t.t3;
   let c = t.t4 < t.t5 ? t.t4 : t.t5;
+  let d = t.t6 < t.t7 ? t.t6 : t.t7;
   a = a < b ? a : b;
-  c = c < t.t6 ? c : t.t6;
+  c = c < d ? c : d;
   return a < c ? a : c;
 }
 

@@ -246,6 +246,7 @@ export const ConfigKey = {
   udpTxRegion: 42,
   udpUnreachableRate: 43,
   udpUnreachableBurst: 44,
+  pacing: 45,
 } as const;
 
 /** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */
@@ -271,6 +272,7 @@ export const ConnOption = {
   sendBuffer: 6,
   recvBuffer: 7,
   tos: 8,
+  pacing: 9,
 } as const;
 
 // ---- Events (assembly/engine/events.ts) ----

@@ -102,6 +102,13 @@ export interface EngineConfig {
   udpUnreachableRate?: number;
   /** How many of them may go in one burst. Integer, at least 1, default 10. */
   udpUnreachableBurst?: number;
+  /**
+   * Pace each new connection's data: spread a window over the round trip at twice cwnd per smoothed
+   * RTT in slow start and 1.2 times after it (as Linux's TCP does for fq), in bursts of at most about
+   * 2 ms of that rate, so that a burst never overflows a relay's or a NIC's queue. No pacing before
+   * the first RTT sample. Connections override it with {@link ConnectionOptions.pacing}. Default true.
+   */
+  pacing?: Flag;
 }
 
 /**
@@ -128,6 +135,8 @@ export interface ConnectionOptions {
   recvBuffer?: number;
   /** The IPv4 TOS byte / IPv6 Traffic Class of the connection's packets (RFC 791 3.1, RFC 8200 7); any time. Integer 0..255. */
   tos?: number;
+  /** Pace this connection's data ({@link EngineConfig.pacing}); any time. Default: the engine's `pacing`. */
+  pacing?: Flag;
 }
 
 /** A switch: true or false, or 1 or 0 as the engine takes it. */
@@ -197,6 +206,7 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   udpTxRegion: [65536 + 4096, REGION_MAX, true],
   udpUnreachableRate: [0, U32, true],
   udpUnreachableBurst: [1, U32, true],
+  pacing: "flag",
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */
@@ -210,6 +220,7 @@ const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, Range> = {
   sendBuffer: [1024, GI, true],
   recvBuffer: [1024, GI, true],
   tos: [0, 255, true],
+  pacing: "flag",
 };
 
 /** @internal Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */

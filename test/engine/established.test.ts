@@ -203,9 +203,13 @@ describe("ESTABLISHED: sending", () => {
 });
 
 describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 6675)", () => {
-  /** SACK negotiated; the handshake's round trip takes `rttMs` (SRTT = rttMs, RFC 6298 2.2). */
+  /**
+   * SACK negotiated; the handshake's round trip takes `rttMs` (SRTT = rttMs, RFC 6298 2.2). Pacing is
+   * off: these scripts time each segment's loss from a window sent all at once (pacing.test.ts has
+   * the paced window).
+   */
   async function sackEstablished(rttMs = 10) {
-    const s = await Script.create({ sack: true });
+    const s = await Script.create({ sack: true, pacing: false });
     s.listener = s.engine.listen({ port: 80 });
     s.send({ flags: SYN, seq: REMOTE_SEQ, mss: 1460, sackPermitted: true });
     s.iss = s.next().seq;
