@@ -24,6 +24,7 @@ import { traceSegment, EventType, SendKind, traceSendKind, setTraceSendKind } fr
 import { count, Counter } from "./counters";
 import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN } from "../wire/tcp";
 import * as config from "./config";
+import { sendUnit } from "./offload";
 
 const TTL: u8 = 64;
 
@@ -214,11 +215,25 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
   }
 }
 
+/** Bytes of TCP options fillOptions put in `outSeg`. */
+@inline function outOptionBytes(t: Tcb): u32 {
+  return headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
+}
+
 /** Payload that fits in one segment beside the options fillOptions put in `outSeg` (RFC 6691 2). */
 @inline export function payloadRoom(t: Tcb): u32 {
-  const optionBytes = headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
+  const optionBytes = outOptionBytes(t);
   const mss = mssLimit(t);
   return mss > optionBytes + 1 ? mss - optionBytes : 1;
+}
+
+/**
+ * Payload one packet carries beside the options in `outSeg`: one segment's (payloadRoom), or whole
+ * segments of it up to the offload size on a link with segmentation offload (offload.ts).
+ */
+export function packetRoom(t: Tcb): u32 {
+  const room = payloadRoom(t);
+  return t.offloadMss == 0 ? room : sendUnit(t, room, outOptionBytes(t));
 }
 
 /**

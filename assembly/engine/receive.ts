@@ -22,7 +22,9 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
     connectionDone(t, Outcome.NO_BUFFERS);
     return false;
   }
-  if (len > t.rcvSegMax) t.rcvSegMax = len;
+  // "Full-sized" is at most our MSS: a larger segment from a peer with segmentation offload (offload.ts)
+  // is many segments, and counting it as one would stretch the every-second-segment rule below.
+  if (len > t.rcvSegMax) t.rcvSegMax = len < t.localMss ? len : t.localMss;
   if (seq == t.rcvNxt) {
     ringCopyIn(r, r.len, src, len);
     ringCommit(r, len);
