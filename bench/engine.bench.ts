@@ -69,7 +69,7 @@ interface Bulk {
  * One connection, A sends `bytes` to B as fast as the windows allow, B consumes as it arrives.
  * With `hash`, the received stream is hashed and compared with the sent one (the verification run).
  */
-async function bulk(mtu: number, bytes: number, hash: boolean, offloadMtu = 0): Promise<Bulk> {
+export async function bulk(mtu: number, bytes: number, hash: boolean, offloadMtu = 0): Promise<Bulk> {
   const config: EngineConfig = { mtu, stateEvents: false };
   const a = await Engine.create({ flavor: "simd", config });
   const b = await Engine.create({ flavor: "simd", config });
