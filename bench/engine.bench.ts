@@ -199,7 +199,8 @@ export default async () => {
   const k = (x: number) => Math.round(x).toLocaleString("en-US");
   const markdown = [
     "Two tcpwasm engines in one process, SIMD release build, checksums computed on output and verified on",
-    "input; the wire copies each TX batch into the peer's RX region on the real clock. Baseline, in the same",
+    "input, each summed in the payload's copy (RFC 1071 4.1); the wire copies each TX batch into the peer's RX",
+    "region on the real clock. Baseline, in the same",
     "run: Node's `net` over the kernel loopback (127.0.0.1), both ends in this process (bench/lib/node-net.ts).",
     `Bulk: ${BULK_BYTES / MiB} MiB one way on one connection, median of ${RUNS} runs (a SHA-256-checked 64 MiB`,
     "run per MTU precedes them); default 256 KiB buffers, window scaling, timestamps, SACK.",
