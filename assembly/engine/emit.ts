@@ -230,11 +230,14 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
 
 /**
  * Payload one packet carries beside the options in `outSeg`: one segment's (payloadRoom), or whole
- * segments of it up to the offload size on a link with segmentation offload (offload.ts).
+ * segments of it up to the offload size on a link with segmentation offload (offload.ts). Only while
+ * segments are as large as the link's MTU makes them (neither the peer's MSS nor Path MTU Discovery
+ * lowered them): a link that cuts packets at its MTU then cuts them into exactly these segments.
  */
 export function packetRoom(t: Tcb): u32 {
   const room = payloadRoom(t);
-  return t.offloadMss == 0 ? room : sendUnit(t, room, outOptionBytes(t));
+  if (t.offloadMss == 0 || mssLimit(t) != t.localMss) return room;
+  return sendUnit(t, room, outOptionBytes(t));
 }
 
 /**

@@ -6,7 +6,8 @@
 // path's (RFC 9293 3.7.1: we advertise the MTU's, RFC 5681 2: SMSS counts congestion, the receiver's
 // every-second-segment ACK rule counts in it); only the size of one transmission grows, and always by
 // whole segments of the path's MSS so that a split gives exactly the packets a connection without
-// offload would have sent.
+// offload would have sent; and only while those segments are the size the link's MTU makes them
+// (emit.ts packetRoom), so that a link cutting at its MTU cuts at segment boundaries.
 //
 // Which link: as for the MTU (pmtu.ts), the host says per call: engineInput and connConnectMs take the
 // offload MTU of the link (0: none), and a new connection keeps the payload one packet may carry in

@@ -58,6 +58,18 @@ describe("segmentation offload: the sender", () => {
     expect(sent(s)).toEqual([[0, 3 * MSS], [3 * MSS, 3 * MSS], [6 * MSS, 3 * MSS], [9 * MSS, MSS]]);
   });
 
+  it("only while segments are as large as the MTU makes them: a peer MSS of 1400 turns offload off", async () => {
+    // A link that cuts at its MTU would otherwise cut 1460-byte pieces for a peer that takes 1400.
+    const s = await Script.create({ sendBuffer: 262144 });
+    s.localPort = 40000;
+    s.id = s.engine.connect({ local: LOCAL, remote: REMOTE, remotePort: REMOTE_PORT, localPort: 40000, linkMtu: 1500, linkOffloadMtu: 65535 }, s.now);
+    s.iss = s.next().seq;
+    s.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: s.l(1), mss: 1400 });
+    s.recv({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+    s.engine.send(s.id, new Uint8Array(4 * 1400).fill(0x61), s.now);
+    expect(sent(s)).toEqual([[0, 1400], [1400, 1400], [2800, 1400], [4200, 1400]]);
+  });
+
   it("slow start counts the ACK of one packet as of one transmission: the next packet is twice the first", async () => {
     // RFC 3465's L = 2 SMSS would grow cwnd by 2 segments for the 10 this ACK covers.
     const s = await openOver(65535);
