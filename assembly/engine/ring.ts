@@ -16,7 +16,8 @@
 //   cap; ringCommit later makes it readable. Out-of-range offsets are the caller's bug: the debug
 //   build asserts, release builds clamp nothing (the state machine bounds them by the window).
 import { poolAllocUninit, poolFree } from "./pool";
-import { copyAndSum, addSums, swapSum } from "../wire/copysum";
+import { copyAndSum, addSums } from "../wire/copysum";
+import { swap16 } from "../wire/checksum";
 
 @unmanaged
 export class Ring {
@@ -128,7 +129,7 @@ export function ringCopyIn(r: Ring, offset: u32, src: usize, n: u32): void {
  * piece shifts the second's byte pairing, which a byte swap of its sum undoes (RFC 1071 2(B)).
  */
 @inline function joinSums(first: u32, second: u32, firstLen: u32): u32 {
-  return addSums(first, (firstLen & 1) != 0 ? swapSum(second) : second);
+  return addSums(first, (firstLen & 1) != 0 ? swap16(second) : second);
 }
 
 /** ringCopyOut, returning the RFC 1071 sum of the `n` bytes copied (folded; plus `initial`). */

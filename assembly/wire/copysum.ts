@@ -7,7 +7,7 @@
 // memory, any length and alignment; the ranges must not overlap. The sum is exactly onesSum(src, len,
 // initial) (a folded 0..0xffff, 0 only when every word and `initial` are 0): the differential tests
 // in test/wire/copysum.test.ts hold the two together on every length and alignment.
-import { onesSum, onesSumScalar } from "./checksum";
+import { onesSum, onesSumScalar, fold64, swap16, laneSumSigned } from "./checksum";
 
 // Below this many bytes a plain copy and a separate sum beat the vector set-up (in cache both are a
 // few nanoseconds); the same threshold as the SIMD sum's.
@@ -17,28 +17,10 @@ const SIMD_THRESHOLD: usize = 112;
 // iteration, so 4096 of them stay within +-2^28.
 const BLOCK_ITERATIONS: usize = 4096;
 
-@inline function fold64(x: u64): u32 {
-  let s = (x >> 32) + (x & 0xffffffff);
-  s = (s >> 16) + (s & 0xffff);
-  s = (s >> 16) + (s & 0xffff);
-  s = (s >> 16) + (s & 0xffff);
-  return <u32>s;
-}
-
 /** Folds a sum of two folded 16-bit sums (ones' complement addition). */
 @inline export function addSums(a: u32, b: u32): u32 {
   const s = a + b;
   return (s >>> 16) + (s & 0xffff);
-}
-
-/** The sum of bytes that started at an odd offset, moved to even pairing (RFC 1071 2(B), byte swapping). */
-@inline export function swapSum(s: u32): u32 {
-  return ((s & 0xff) << 8) | (s >>> 8);
-}
-
-@inline function laneSum(acc: v128): i64 {
-  const wide = i64x2.add(i64x2.extend_low_i32x4_s(acc), i64x2.extend_high_i32x4_s(acc));
-  return i64x2.extract_lane(wide, 0) + i64x2.extract_lane(wide, 1);
 }
 
 /**
@@ -90,7 +72,7 @@ function copyAndSumSimd(dst: usize, src: usize, len: usize, initial: u32): u32 {
         src += 64;
         dst += 64;
       } while (src < blockEnd);
-      total += laneSum(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)));
+      total += laneSumSigned(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)));
     }
     let acc = i32x4.splat(0);
     while (len >= 16) {
@@ -101,9 +83,9 @@ function copyAndSumSimd(dst: usize, src: usize, len: usize, initial: u32): u32 {
       dst += 16;
       len -= 16;
     }
-    total += laneSum(acc);
+    total += laneSumSigned(acc);
     memory.copy(dst, src, len);
-    const head = swapSum(fold64(<u64>total));
+    const head = swap16(fold64(<u64>total));
     return addSums(head, onesSumScalar(src, len, initial));
   } else {
     memory.copy(dst, src, len);

@@ -4,7 +4,6 @@
 // stack; a capture of the large packets reads back in tshark with good checksums; bad values are
 // refused at attach. Stacks and links run on a virtual clock (test/fixtures/stack-pair.ts); data is
 // SHA-256 checked; no assertion depends on time.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { openPcapFile } from "../../src/tools/pcap-file.js";
 import { accepted, collect, connected, data, sha, writeAll } from "../fixtures/stack-util.js";
 import { VirtualNet } from "../fixtures/stack-pair.js";
 import { thrownCode } from "../fixtures/thrown.js";
+import { tsharkMissing, tsharkRead } from "../fixtures/tshark.js";
 
 const MiB = 1 << 20;
 const dir = mkdtempSync(join(tmpdir(), "tcpwasm-offload-"));
@@ -113,15 +113,7 @@ describe("Link.offloadMtu through the stack", () => {
   });
 });
 
-function hasTshark(): string | null {
-  try {
-    execFileSync("tshark", ["--version"], { stdio: "ignore" });
-    return null;
-  } catch {
-    return "tshark is not installed (apt-get install -y tshark; .ci/run installs it)";
-  }
-}
-const noTshark = hasTshark();
+const noTshark = tsharkMissing();
 if (noTshark) console.warn(`offload capture read-back by tshark SKIPPED: ${noTshark}`);
 
 describe.skipIf(noTshark !== null)("a capture of large segments", () => {
@@ -138,12 +130,7 @@ describe.skipIf(noTshark !== null)("a capture of large segments", () => {
     a.close();
     b.close();
     file.close();
-    const tshark = (...args: string[]) =>
-      execFileSync("tshark", ["-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", ...args], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 64 * MiB,
-      });
+    const tshark = (...args: string[]) => tsharkRead(path, ...args);
     const lengths = tshark("-Y", "ip.src == 10.0.0.1 && tcp.len > 0", "-T", "fields", "-e", "tcp.len").trim().split("\n").map(Number);
     expect(lengths.reduce((n, x) => n + x, 0)).toBe(MiB);
     expect(Math.max(...lengths)).toBe(45 * 1448);
