@@ -8,6 +8,7 @@
 export { buildFlags } from "./build";
 export { scratchPtr, scratchSize } from "./scratch";
 export { onesSum, onesSumScalar, onesSumSimd, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6, updateChecksum16, updateChecksum32 } from "./wire/checksum";
+export { copyAndSum } from "./wire/copysum";
 export { parsePacket, headersLen, emitHeaders, finishChecksums } from "./wire/packet";
 export { wireSegment, wireSegmentLayout, wireParse, parseBatch, reasonCount } from "./wire/api";
 export { icmpEchoReply } from "./wire/icmp";

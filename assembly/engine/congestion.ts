@@ -6,8 +6,9 @@
 // - Initial window RFC 6928: min(10*SMSS, max(2*SMSS, 14600)); ssthresh starts "arbitrarily high"
 //   (RFC 5681 3.1).
 // - ccOnAck, outside recovery: slow start grows cwnd by min(acked, L*SMSS) with L = 2 (RFC 3465 ABC,
-//   RFC 5681 3.1 eq. 2); congestion avoidance counts acked bytes and adds one SMSS per cwnd bytes
-//   acknowledged (RFC 5681 3.1, the byte-counting variant of eq. 3). Growth happens only while the
+//   RFC 5681 3.1 eq. 2; with segmentation offload, offload.ts, L counts in the transmission's size, the
+//   burst, since one ACK answers a packet of many segments); congestion avoidance counts acked bytes
+//   and adds one SMSS per cwnd bytes acknowledged (RFC 5681 3.1, the byte-counting variant of eq. 3). Growth happens only while the
 //   window was the limit (RFC 7661's spirit, RFC 5681 3.1 "cwnd MUST NOT be increased ... when not fully
 //   utilised"): flightBefore within one SMSS of cwnd in avoidance, at least half of cwnd in slow start
 //   (a sender that is sending in bursts of ACK clocking fills half the window between ACKs).
@@ -58,6 +59,8 @@ export const SSTHRESH_INITIAL: u32 = u32.MAX_VALUE;
 export class Congestion {
   algo: u32;
   mss: u32;
+  /** The most one transmission carries: SMSS, or whole SMSS multiples with segmentation offload. */
+  burst: u32;
   cwnd: u32;
   ssthresh: u32;
   ackedInCa: u32;
@@ -87,6 +90,7 @@ export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   if (mss == 0) mss = 536; // RFC 9293 3.7.1 default send MSS
   c.algo = algo;
   c.mss = mss;
+  c.burst = mss;
   c.cwnd = ccInitialWindow(mss);
   c.ssthresh = SSTHRESH_INITIAL;
   c.ackedInCa = 0;
@@ -102,6 +106,11 @@ export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   c.carry = 0;
   c.epochStarted = false;
   c.afterRto = false;
+}
+
+/** The largest transmission the sender now makes (offload.ts); never below SMSS. */
+export function ccSetBurst(c: Congestion, bytes: u32): void {
+  c.burst = bytes > c.mss ? bytes : c.mss;
 }
 
 /** Gives CUBIC the time and smoothed RTT that the next ccOnAck uses. */
@@ -133,8 +142,9 @@ export function ccSetClock(c: Congestion, nowUs: i64, srttUs: i64): void {
 function renoOnAck(c: Congestion, ackedBytes: u32, flightBefore: u32): void {
   if (!cwndLimited(c, flightBefore)) return;
   if (c.cwnd < c.ssthresh) {
-    // RFC 5681 eq. 2 with RFC 3465 L = 2: at most 2*SMSS per ACK.
-    let limit: u32 = c.mss * 2;
+    // RFC 5681 eq. 2 with RFC 3465 L = 2: at most 2*SMSS per ACK, or two of the sender's transmissions
+    // when one carries several segments (an ACK of one offload segment is not a stretch ACK).
+    let limit: u32 = (c.burst > c.mss ? c.burst : c.mss) * 2;
     grow(c, ackedBytes < limit ? ackedBytes : limit);
     // Slow start ends at ssthresh; the remainder counts toward avoidance.
     if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;

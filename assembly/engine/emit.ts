@@ -1,6 +1,7 @@
 // Segments out: the segment builder (headers from the TCB, options, the window we advertise, payload
-// straight from the send ring into the TX packet, checksums via onesSum), the TX region the host
-// drains and the control queue for packets that belong to no connection.
+// straight from the send ring into the TX packet and summed on the way, the checksums completed over
+// the headers), the TX region the host drains and the control queue for packets that belong to no
+// connection.
 //
 // TX region layout (txPtr(), config TX_REGION bytes): records [u32 length][u32 meta][16 bytes of
 // headroom][length bytes of data] each padded to a multiple of 4, as many as output() reported.
@@ -12,10 +13,10 @@
 // to no connection (RSTs to closed ports, SYN cookies, ICMP echo replies, ARP and neighbour discovery)
 // in the same record format until output() copies them to the TX region ahead of connection traffic.
 // Nothing outside this file writes a TX record.
-import { Segment, emitHeaders, headersLen, finishChecksums } from "../wire/packet";
+import { Segment, emitHeaders, headersLen, finishChecksums, finishChecksumsSummed } from "../wire/packet";
 import { seqGt, seqLt } from "../wire/seq";
 import { Tcb, State, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbTimers, tcbOoo } from "./tcb";
-import { ringCopyOut } from "./ring";
+import { ringCopyOutSum } from "./ring";
 import { TimerKind, timerClear } from "./timers";
 import { oooSackBlocks } from "./reassembly";
 import { dsackPending, dsackFirst, dsackSent } from "./dsack";
@@ -24,6 +25,7 @@ import { traceSegment, EventType, SendKind, traceSendKind, setTraceSendKind } fr
 import { count, Counter } from "./counters";
 import { FLG_ACK, FLG_FIN, FLG_RST, FLG_SYN } from "../wire/tcp";
 import * as config from "./config";
+import { sendUnit } from "./offload";
 
 const TTL: u8 = 64;
 
@@ -214,11 +216,28 @@ export function fillOptions(seg: Segment, t: Tcb, nowUs: i64): void {
   }
 }
 
+/** Bytes of TCP options fillOptions put in `outSeg`. */
+@inline function outOptionBytes(t: Tcb): u32 {
+  return headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
+}
+
 /** Payload that fits in one segment beside the options fillOptions put in `outSeg` (RFC 6691 2). */
 @inline export function payloadRoom(t: Tcb): u32 {
-  const optionBytes = headersLen(outSeg) - (tcbKey(t).ipVersion == 6 ? 60 : 40);
+  const optionBytes = outOptionBytes(t);
   const mss = mssLimit(t);
   return mss > optionBytes + 1 ? mss - optionBytes : 1;
+}
+
+/**
+ * Payload one packet carries beside the options in `outSeg`: one segment's (payloadRoom), or whole
+ * segments of it up to the offload size on a link with segmentation offload (offload.ts). Only while
+ * segments are as large as the link's MTU makes them (neither the peer's MSS nor Path MTU Discovery
+ * lowered them): a link that cuts packets at its MTU then cuts them into exactly these segments.
+ */
+export function packetRoom(t: Tcb): u32 {
+  const room = payloadRoom(t);
+  if (t.offloadMss == 0 || mssLimit(t) != t.localMss) return room;
+  return sendUnit(t, room, outOptionBytes(t));
 }
 
 /**
@@ -241,8 +260,9 @@ export function emitSegment(t: Tcb, seq: u32, flags: u32, ringOffset: u32, len: 
   const rec = txBuf + txUsed;
   const p = rec + TX_RECORD_HEADER;
   emitHeaders(p, seg, len);
-  if (len != 0) ringCopyOut(sndRing(t), ringOffset, p + hl, len);
-  finishChecksums(p, total);
+  // The payload is summed as it is copied (RFC 1071 4.1): only the headers are read again.
+  const payloadSum = ringCopyOutSum(sndRing(t), ringOffset, p + hl, len, 0);
+  finishChecksumsSummed(p, total, hl, payloadSum);
   store<u32>(rec, total);
   store<u32>(rec + TX_META, TX_META_IP);
   txUsed += recordBytes(total);

@@ -14,6 +14,7 @@ import { outputRun, outputMore } from "./output";
 import { emitInit } from "./emit";
 import { inputRun } from "./input";
 import { setLinkMtu } from "./pmtu";
+import { setLinkOffloadMtu } from "./offload";
 import { timersRun } from "./timeouts";
 import { twInit, twExpire, twNextDeadline, twCount } from "./timewait";
 import { paramPtr, connConnect, connSendCommit, connRecvConsume, connClose, connAbort, connRelease } from "./user";
@@ -67,13 +68,15 @@ export function engineRxCapacity(): u32 {
 
 /**
  * Processes `count` packets from the RX region at time `nowMs`, all arrived over one link of MTU
- * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts). The
- * link is interface `ifIndex`: when it is an Ethernet interface (edge.ts) the records are frames.
+ * `linkMtu` (0: config MTU): connections they open advertise and send an MSS from it (pmtu.ts), and
+ * send packets of up to `linkOffloadMtu` bytes when the link has segmentation offload (offload.ts; 0:
+ * none). The link is interface `ifIndex`: when it is an Ethernet interface (edge.ts) the records are frames.
  * Nothing is sent from here: after it the host drains events, calls engineOutput until it reports
  * nothing more, and re-reads engineNextDeadline. Returns the number of records processed.
  */
-export function engineInput(count: u32, nowMs: f64, linkMtu: u32, ifIndex: u32): u32 {
+export function engineInput(count: u32, nowMs: f64, linkMtu: u32, ifIndex: u32, linkOffloadMtu: u32): u32 {
   setLinkMtu(linkMtu);
+  setLinkOffloadMtu(linkOffloadMtu);
   return inputRun(rxBuf, config.rxRegionBytes, count, toUs(nowMs), ifIndex);
 }
 
@@ -152,9 +155,12 @@ export function engineMaxConnections(): u32 {
 }
 
 // User calls taking `now` in ms (assembly/engine/user.ts documents them). connConnectMs takes the MTU
-// of the link the route to the peer uses (0: config MTU), which sets the connection's MSS (pmtu.ts).
-export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64, linkMtu: u32): i32 {
+// of the link the route to the peer uses (0: config MTU), which sets the connection's MSS (pmtu.ts),
+// and that link's offload MTU (0: none, offload.ts).
+export function connConnectMs(id: u32, ipVersion: u32, localPort: u32, remotePort: u32, nowMs: f64, linkMtu: u32,
+  linkOffloadMtu: u32): i32 {
   setLinkMtu(linkMtu);
+  setLinkOffloadMtu(linkOffloadMtu);
   return connConnect(id, ipVersion, localPort, remotePort, toUs(nowMs));
 }
 export function connSendCommitMs(id: u32, n: u32, nowMs: f64): i32 {

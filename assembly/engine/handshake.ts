@@ -15,6 +15,7 @@ import { oooClear } from "./reassembly";
 import * as config from "./config";
 import { sendMss } from "./emit";
 import { linkMss } from "./pmtu";
+import { offloadStart } from "./offload";
 
 /** Options a new connection starts with: the engine defaults. */
 export function applyDefaults(t: Tcb): void {
@@ -53,6 +54,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   ringSetCapacity(rcvRing(t), t.rcvBuf);
   t.localMss = linkMss(key.ipVersion);
   t.pathMss = t.localMss;
+  offloadStart(t);
   t.peerMss = key.ipVersion == 6 ? 1220 : 536;
   let shift: u32 = 0;
   const cap = rcvRing(t).cap;

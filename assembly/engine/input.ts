@@ -10,7 +10,8 @@
 //
 // Input never emits packets: replies are flags on the TCB (ACK_NOW, NEED_SYN, RTX_ONE) or records in
 // the control queue (RSTs for segments that match no connection), drained by output().
-import { Segment, parsePacket } from "../wire/packet";
+import { Segment, parsePacket, parsePacketPayloadUnsummed } from "../wire/packet";
+import { payloadVerifies } from "./rxsum";
 import { Reason } from "../wire/reason";
 import { icmpEchoReply, IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../wire/icmp";
 import { Tcb, State, Life, Member, Due, hasFlag, tcbKey, tcbAtSlot, tcbFree, slotOf } from "./tcb";
@@ -95,7 +96,8 @@ export function inputRun(rxPtr: usize, regionBytes: u32, records: u32, nowUs: i6
 function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
   count(Counter.PACKETS_IN);
   const seg = inSeg;
-  const reason = parsePacket(ptr, len, seg, config.verifyChecksums);
+  // With checksums on, the TCP payload's share is summed once the connection is known (rxsum.ts).
+  const reason = config.verifyChecksums ? parsePacketPayloadUnsummed(ptr, len, seg) : parsePacket(ptr, len, seg, false);
   if (reason == Reason.NOT_TCP) {
     if ((seg.ipVersion == 4 && seg.ipProto == IPPROTO_ICMP) || (seg.ipVersion == 6 && seg.ipProto == IPPROTO_ICMPV6)) {
       if (inputIface >= 0 && seg.ipVersion == 6 && ndArrives(<u32>inputIface, ptr, len, seg, frameSource, nowUs)) return;
@@ -128,7 +130,6 @@ function packetArrives(ptr: usize, len: u32, nowUs: i64): void {
 }
 
 function segmentArrives(seg: Segment, nowUs: i64): void {
-  count(Counter.SEGMENTS_IN);
   const key = lookupKey;
   key.ipVersion = seg.ipVersion;
   key.localA = seg.dstA;
@@ -139,8 +140,13 @@ function segmentArrives(seg: Segment, nowUs: i64): void {
   key.remotePort = seg.srcPort;
   reusing = false;
   const slot = tableLookup(key);
+  const t = slot >= 0 ? tcbAtSlot(<u32>slot) : null;
+  if (config.verifyChecksums && !payloadVerifies(t, seg)) {
+    countReason(Reason.TCP_CHECKSUM);
+    return;
+  }
+  count(Counter.SEGMENTS_IN);
   if (slot >= 0) {
-    const t = tcbAtSlot(<u32>slot);
     if (t != null) {
       if (config.trace) traceSegment(EventType.SEGMENT_IN, t.id, seg, seg.payloadLen);
       if (hasFlag(t.life, Life.SYN_HELD)) {

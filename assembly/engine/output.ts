@@ -11,12 +11,13 @@ import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
 import { sbSent, sbNextLost, sbPipe, sbLostBytes, DUP_THRESH } from "./scoreboard";
 import { undoOnRetransmit } from "./undo";
+import { ccSetBurst } from "./congestion";
 import { count, Counter } from "./counters";
 import * as config from "./config";
 import { reschedule, txqFront, txqPop } from "./conn";
 import { tlpArm, tlpSent } from "./tlp";
 import { FLG_ACK, FLG_FIN, FLG_PSH } from "../wire/tcp";
-import { outSeg, sendMss, fillOptions, payloadRoom, emitSegment, emitSyn, txReset, txRecordCount, drainControl, controlPending } from "./emit";
+import { outSeg, sendMss, fillOptions, payloadRoom, packetRoom, emitSegment, emitSyn, txReset, txRecordCount, drainControl, controlPending } from "./emit";
 import { ethernetCount } from "./iface";
 import { SendKind, traceSendKind, setTraceSendKind } from "./events";
 import { txFramePass } from "./frames";
@@ -81,10 +82,19 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
   const mss = sendMss(t);
   for (let rounds = 0; rounds < 64; rounds++) {
     const first = hasFlag(t.due, Due.RTX_ONE);
-    if (!first && sbPipe(sb, t.sndUna, t.sndMax) + mss > cc.cwnd) return true;
+    const pipe = sbPipe(sb, t.sndUna, t.sndMax);
+    if (!first && pipe + mss > cc.cwnd) return true;
     fillOptions(outSeg, t, nowUs);
+    // One segment, or with segmentation offload as many whole segments of lost data as cwnd has
+    // room for (pipe is below cwnd here, save for the first, which is one segment).
     const room = payloadRoom(t);
-    if (sbNextLost(sb, room, nextSegOut)) {
+    let most = room;
+    if (!first && t.offloadMss != 0) {
+      const segments = (cc.cwnd - pipe) / mss;
+      most = packetRoom(t);
+      if (segments * room < most) most = segments * room;
+    }
+    if (sbNextLost(sb, most, nextSegOut)) {
       if (!first && !paceAllows(t, nowUs)) return true;
       if (!retransmit(t, load<u32>(nextSegOut), load<u32>(nextSegOut, 4), nowUs)) return false;
       t.due &= ~Due.RTX_ONE;
@@ -118,6 +128,17 @@ function lossProbe(t: Tcb, nowUs: i64): bool {
   t.due &= ~Due.TLP_SEND;
   tlpSent(t);
   return true;
+}
+
+/**
+ * Whether a segment of `len` bytes, less than a full one, waits: Nagle holds it while data is
+ * unacknowledged (`inFlight`, RFC 9293 3.7.4); sender SWS avoidance sends it only if it is all we have
+ * (`avail`) or half the largest window seen (RFC 9293 3.8.6.2.1).
+ */
+function holdSmall(t: Tcb, len: u32, avail: u32, inFlight: bool): bool {
+  if (hasFlag(t.due, Due.FORCE_SEND)) return false;
+  if (!hasFlag(t.options, Opt.NAGLE_OFF) && inFlight) return true;
+  return len < avail && len < (t.maxSndWnd >> 1);
 }
 
 const SEND_NOTHING: i32 = 0;
@@ -154,17 +175,22 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   if (len > avail) len = avail;
   fillOptions(outSeg, t, nowUs);
   const room = payloadRoom(t);
-  if (len > room) len = room;
   const closing = hasFlag(t.life, Life.USER_CLOSED);
+  const fresh = seqGe(t.sndNxt, t.sndMax);
+  if (len > room) {
+    const most = packetRoom(t);
+    if (len > most) len = most;
+    // Slow start counts an ACK of one such packet as of one transmission (congestion.ts).
+    ccSetBurst(tcbCc(t), most);
+    // Several segments in one packet (offload.ts): a short last one goes only when it would go alone.
+    const partial = len % room;
+    if (partial != 0 && len > room && fresh && !(closing && len == avail) && holdSmall(t, partial, avail - (len - partial), true)) {
+      len -= partial;
+    }
+  }
   const fin = closing && len == avail && (!hasFlag(t.life, Life.FIN_SENT) || t.sndNxt + len == t.finSeq);
   if (len == 0 && !fin) return SEND_NOTHING;
-  const fresh = seqGe(t.sndNxt, t.sndMax);
-  if (len != 0 && len < room && fresh && !fin && !hasFlag(t.due, Due.FORCE_SEND)) {
-    // Nagle: while data is unacknowledged, hold back a small segment (RFC 9293 3.7.4).
-    if (!hasFlag(t.options, Opt.NAGLE_OFF) && t.sndUna != t.sndNxt) return SEND_NOTHING;
-    // Sender SWS: send less than a segment only if it is all we have or half the largest window seen.
-    if (len < avail && len < (t.maxSndWnd >> 1)) return SEND_NOTHING;
-  }
+  if (len != 0 && len < room && fresh && !fin && holdSmall(t, len, avail, t.sndUna != t.sndNxt)) return SEND_NOTHING;
   if (len != 0 && !paceAllows(t, nowUs)) return SEND_PACED;
   let flags = FLG_ACK;
   if (fin) flags |= FLG_FIN;

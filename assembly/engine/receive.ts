@@ -3,6 +3,7 @@
 // rule (RFC 9293 3.8.6.3) and READABLE for the host.
 import { Tcb, hasFlag, Life, Due, rcvRing, tcbTimers, tcbOoo } from "./tcb";
 import { ringEnsure, ringCopyIn, ringCommit } from "./ring";
+import { textPlaced } from "./rxsum";
 import { TimerKind, NEVER, timerSet, timerGet } from "./timers";
 import { oooInsert, oooTake, oooBytes } from "./reassembly";
 import { dsackNote } from "./dsack";
@@ -22,9 +23,12 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
     connectionDone(t, Outcome.NO_BUFFERS);
     return false;
   }
-  if (len > t.rcvSegMax) t.rcvSegMax = len;
+  // "Full-sized" is at most our MSS: a larger segment from a peer with segmentation offload (offload.ts)
+  // is many segments, and counting it as one would stretch the every-second-segment rule below.
+  if (len > t.rcvSegMax) t.rcvSegMax = len < t.localMss ? len : t.localMss;
   if (seq == t.rcvNxt) {
-    ringCopyIn(r, r.len, src, len);
+    // Checked and copied in already while its checksum was summed (rxsum.ts), or copied now.
+    if (!textPlaced(t, seq)) ringCopyIn(r, r.len, src, len);
     ringCommit(r, len);
     t.rcvNxt += len;
     t.unackedBytes += len;

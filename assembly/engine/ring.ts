@@ -10,10 +10,14 @@
 //   host write straight into the send ring and read straight out of the receive ring: user data
 //   crosses the boundary once each way, with no copy through a staging buffer. They need storage
 //   (ringEnsure).
+// - ringCopyOutSum / ringCopyInSum copy as ringCopyOut / ringCopyIn and return the RFC 1071 sum of
+//   the bytes moved (wire/copysum.ts): a segment's checksum costs no pass of its own.
 // - ringCopyIn may write beyond `len` (out-of-order data held past RCV.NXT) as long as it stays within
 //   cap; ringCommit later makes it readable. Out-of-range offsets are the caller's bug: the debug
 //   build asserts, release builds clamp nothing (the state machine bounds them by the window).
 import { poolAllocUninit, poolFree } from "./pool";
+import { copyAndSum, addSums } from "../wire/copysum";
+import { swap16 } from "../wire/checksum";
 
 @unmanaged
 export class Ring {
@@ -118,4 +122,34 @@ export function ringCopyIn(r: Ring, offset: u32, src: usize, n: u32): void {
     memory.copy(r.buf + <usize>at, src, first);
     memory.copy(r.buf, src + <usize>first, n - first);
   }
+}
+
+/**
+ * The sum of two pieces of one run of bytes, the second starting `firstLen` bytes in: an odd first
+ * piece shifts the second's byte pairing, which a byte swap of its sum undoes (RFC 1071 2(B)).
+ */
+@inline function joinSums(first: u32, second: u32, firstLen: u32): u32 {
+  return addSums(first, (firstLen & 1) != 0 ? swap16(second) : second);
+}
+
+/** ringCopyOut, returning the RFC 1071 sum of the `n` bytes copied (folded; plus `initial`). */
+export function ringCopyOutSum(r: Ring, offset: u32, dst: usize, n: u32, initial: u32): u32 {
+  if (n == 0) return initial;
+  if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy out of range");
+  let at = (r.start + offset) & (r.cap - 1);
+  let first = r.cap - at;
+  if (first >= n) return copyAndSum(dst, r.buf + <usize>at, n, initial);
+  const a = copyAndSum(dst, r.buf + <usize>at, first, initial);
+  return joinSums(a, copyAndSum(dst + <usize>first, r.buf, n - first, 0), first);
+}
+
+/** ringCopyIn, returning the RFC 1071 sum of the `n` bytes copied (folded; plus `initial`). */
+export function ringCopyInSum(r: Ring, offset: u32, src: usize, n: u32, initial: u32): u32 {
+  if (n == 0) return initial;
+  if (DEBUG) assert(<u64>offset + <u64>n <= <u64>r.cap && r.buf != 0, "ring: copy in out of range");
+  let at = (r.start + offset) & (r.cap - 1);
+  let first = r.cap - at;
+  if (first >= n) return copyAndSum(r.buf + <usize>at, src, n, initial);
+  const a = copyAndSum(r.buf + <usize>at, src, first, initial);
+  return joinSums(a, copyAndSum(r.buf, src + <usize>first, n - first, 0), first);
 }

@@ -194,6 +194,8 @@ export class Tcb {
   localMss: u32;
   /** Largest segment the path carries, options included: localMss, lowered by ICMP (pmtu.ts). */
   pathMss: u32;
+  /** Largest segment one packet carries on a link with segmentation offload (offload.ts); 0: none. */
+  offloadMss: u32;
 
   tsRecent: u32;
   tsOffset: u32;

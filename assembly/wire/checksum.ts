@@ -20,7 +20,7 @@ const SIMD_THRESHOLD: usize = 112;
 const SIMD_BLOCK_ITERATIONS: usize = 4096;
 
 /** Folds a u64 ones'-complement accumulator to 16 bits with end-around carries. */
-@inline function fold64(x: u64): u32 {
+@inline export function fold64(x: u64): u32 {
   let s = (x >> 32) + (x & 0xffffffff);
   s = (s >> 16) + (s & 0xffff);
   s = (s >> 16) + (s & 0xffff);
@@ -33,7 +33,7 @@ const SIMD_BLOCK_ITERATIONS: usize = 4096;
   return (s >>> 16) + (s & 0xffff);
 }
 
-@inline function swap16(x: u32): u32 {
+@inline export function swap16(x: u32): u32 {
   return ((x & 0xff) << 8) | (x >>> 8);
 }
 
@@ -95,7 +95,7 @@ export function onesSumScalar(ptr: usize, len: usize, initial: u32): u32 {
 // sum minus 32768 per word; that bias is added back up front, which keeps the i64 total non-negative.
 
 /** Widens the four signed i32 lanes of acc to i64 and adds them. */
-@inline function laneSumSigned(acc: v128): i64 {
+@inline export function laneSumSigned(acc: v128): i64 {
   const wide = i64x2.add(i64x2.extend_low_i32x4_s(acc), i64x2.extend_high_i32x4_s(acc));
   return i64x2.extract_lane(wide, 0) + i64x2.extract_lane(wide, 1);
 }

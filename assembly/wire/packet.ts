@@ -35,6 +35,26 @@ export const IPPROTO_TCP: u8 = 6;
  * payloadOffset/payloadLen describe the IP payload (after IPv6 extension headers).
  */
 export function parsePacket(ptr: usize, len: u32, seg: Segment, verifyChecksums: bool): u32 {
+  return parse(ptr, len, seg, verifyChecksums, false);
+}
+
+/**
+ * parsePacket with checksums verified but for the TCP payload's share: the IPv4 header checksum must
+ * verify; the TCP checksum is left to the caller, who sums the payload while it copies it (RFC 1071
+ * 4.1; wire/copysum.ts) or with onesSum, adds `seg.headerSum` (pseudo-header and TCP header, folded) and
+ * accepts the segment only on 0xffff (tcpChecksumOk), before acting on anything in it.
+ */
+export function parsePacketPayloadUnsummed(ptr: usize, len: u32, seg: Segment): u32 {
+  return parse(ptr, len, seg, true, true);
+}
+
+/** Whether `payloadSum` (the folded RFC 1071 sum of the payload) completes `seg.headerSum` to a valid TCP checksum. */
+@inline export function tcpChecksumOk(seg: Segment, payloadSum: u32): bool {
+  const s = seg.headerSum + payloadSum;
+  return ((s >>> 16) + (s & 0xffff)) == 0xffff;
+}
+
+function parse(ptr: usize, len: u32, seg: Segment, verifyChecksums: bool, leavePayload: bool): u32 {
   resetSegment(seg);
   seg.packet = ptr;
   if (len == 0) return Reason.TRUNCATED;
@@ -96,7 +116,8 @@ export function parsePacket(ptr: usize, len: u32, seg: Segment, verifyChecksums:
   checkRead(t, tcp.MIN_HEADER_LEN, ptr + ipEnd);
   const hlen = tcp.headerLen(t);
   if (hlen < tcp.MIN_HEADER_LEN || hlen > segLen) return Reason.TCP_DATA_OFFSET;
-  if (verifyChecksums && onesSum(t, segLen, pseudo) != 0xffff) return Reason.TCP_CHECKSUM;
+  if (leavePayload) seg.headerSum = onesSum(t, hlen, pseudo);
+  else if (verifyChecksums && onesSum(t, segLen, pseudo) != 0xffff) return Reason.TCP_CHECKSUM;
   seg.srcPort = tcp.srcPort(t);
   seg.dstPort = tcp.dstPort(t);
   seg.seq = tcp.seqNum(t);
@@ -110,15 +131,24 @@ export function parsePacket(ptr: usize, len: u32, seg: Segment, verifyChecksums:
   if (hlen > tcp.MIN_HEADER_LEN) {
     checkRead(t, hlen, ptr + ipEnd);
     const r = tcp.parseOptions(t, hlen, seg);
-    if (r != Reason.OK) return r;
+    if (r != Reason.OK) return unsummedRefusal(seg, t + hlen, r, leavePayload);
   }
   // LAND (CVE-1999-0016): a SYN whose source address and port are its destination's.
   if ((seg.flags & tcp.FLG_SYN) != 0 && seg.srcPort == seg.dstPort &&
       seg.srcA == seg.dstA && seg.srcB == seg.dstB) {
     seg.land = true;
-    return Reason.LAND;
+    return unsummedRefusal(seg, t + hlen, Reason.LAND, leavePayload);
   }
   return Reason.OK;
+}
+
+/**
+ * A refusal found after the header sum when the payload was left unsummed: a bad checksum is still
+ * the reason reported, as parsePacket reports it, so that the drop counters agree.
+ */
+function unsummedRefusal(seg: Segment, payload: usize, reason: u32, leavePayload: bool): u32 {
+  if (leavePayload && !tcpChecksumOk(seg, onesSum(payload, seg.payloadLen, 0))) return Reason.TCP_CHECKSUM;
+  return reason;
 }
 
 /** IP header + TCP header with the options `seg` carries, as emitHeaders writes them. */
@@ -160,6 +190,19 @@ export function emitHeaders(ptr: usize, seg: Segment, payloadLen: u32): u32 {
  * IPv4 header checksum, and the TCP checksum over the pseudo-header, header and payload.
  */
 export function finishChecksums(ptr: usize, totalLen: u32): void {
+  finishChecksumsOver(ptr, totalLen, totalLen, 0);
+}
+
+/**
+ * finishChecksums for a packet whose payload, from `headersLen` on (as emitHeaders returned it), was
+ * summed while it was copied in (`payloadSum`, folded; wire/copysum.ts): only the headers are read.
+ */
+export function finishChecksumsSummed(ptr: usize, totalLen: u32, headersLen: u32, payloadSum: u32): void {
+  finishChecksumsOver(ptr, totalLen, headersLen, payloadSum);
+}
+
+/** The checksums of a packet of `totalLen` bytes, reading the first `sumLen` and adding `restSum` for the others. */
+function finishChecksumsOver(ptr: usize, totalLen: u32, readLen: u32, restSum: u32): void {
   let t: usize;
   let pseudo: u32;
   if (<u32>load<u8>(ptr) >> 4 == 6) {
@@ -171,7 +214,10 @@ export function finishChecksums(ptr: usize, totalLen: u32): void {
     t = ptr + hlen;
     pseudo = pseudoHeaderSumV4(ptr + ipv4.SRC_ADDR, ptr + ipv4.DST_ADDR, IPPROTO_TCP, totalLen - hlen);
   }
-  const segLen = totalLen - <u32>(t - ptr);
+  const sumLen = readLen - <u32>(t - ptr);
   store<u16>(t + tcp.CHECKSUM, 0);
-  store<u16>(t + tcp.CHECKSUM, bswap<u16>(finishChecksum(onesSum(t, segLen, pseudo))));
+  // The TCP header is a multiple of 4 bytes, so the payload's words pair as the segment's do.
+  let s = onesSum(t, sumLen, pseudo) + restSum;
+  s = (s >>> 16) + (s & 0xffff);
+  store<u16>(t + tcp.CHECKSUM, bswap<u16>(finishChecksum(s)));
 }

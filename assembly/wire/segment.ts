@@ -45,4 +45,6 @@
   payloadOffset: u32;   // from the start of the packet
   payloadLen: u32;
   packet: usize;        // where the parsed packet starts in linear memory (parsePacket sets it; emit ignores it)
+  /** parsePacketPayloadUnsummed: the pseudo-header and TCP header sum, folded; the payload's is the caller's. */
+  headerSum: u32;
 }

@@ -23,9 +23,10 @@ export interface EngineExports {
   engineRxCapacity(): number;
   /**
    * linkMtu: the MTU of the link the packets came in on (0 or absent: config mtu); ifIndex: the
-   * interface it is (absent: 0); an Ethernet interface's records are frames.
+   * interface it is (absent: 0); an Ethernet interface's records are frames. linkOffloadMtu: the
+   * link's segmentation offload MTU (0 or absent: none), for the connections the packets open.
    */
-  engineInput(count: number, now: number, linkMtu?: number, ifIndex?: number): number;
+  engineInput(count: number, now: number, linkMtu?: number, ifIndex?: number, linkOffloadMtu?: number): number;
   /** Interface ifIndex: kind (IFACE_KIND), IP MTU, router 0/1; an Ethernet MAC as 6 bytes at engineParamPtr(). 0 or -error. */
   ifaceConfigure(ifIndex: number, kind: number, mtu: number, router: number): number;
   /** Adds our address (16 bytes at engineParamPtr(), IPv4 in the first 4) with its prefix length. 0 or -error. */
@@ -82,8 +83,12 @@ export interface EngineExports {
   connCreate(): number;
   /** Sets one ConnOption; 0 or -error. */
   connSetOption(id: number, option: number, value: number): number;
-  /** linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu). */
-  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number): number;
+  /**
+   * linkMtu: the MTU of the link the route to the peer uses (0 or absent: config mtu);
+   * linkOffloadMtu: that link's segmentation offload MTU (0 or absent: none).
+   */
+  connConnectMs(id: number, ipVersion: number, localPort: number, remotePort: number, now: number, linkMtu?: number,
+    linkOffloadMtu?: number): number;
   /** Passive OPEN (RFC 9293 3.10.1) on the address at engineParamPtr() (zero: any); 0 or -error. */
   connListen(id: number, ipVersion: number, port: number, backlog: number): number;
   /** Where SEND data goes (up to connSendSpace bytes). */

@@ -50,6 +50,11 @@ export interface ConnectOptions {
   handle?: number;
   /** The MTU of the link the route to `remote` uses; sets the MSS (0 or absent: config mtu). */
   linkMtu?: number;
+  /**
+   * That link's segmentation offload MTU (Link.offloadMtu): the connection sends packets of up to
+   * this size, in whole segments of its MSS (0 or absent: none).
+   */
+  linkOffloadMtu?: number;
 }
 
 /** An address or prefix of Engine.configureInterface: the bytes, the IP version and a prefix length. */
@@ -223,10 +228,11 @@ export class Engine {
 
   /**
    * Pushes packets in (as many engineInput calls as the RX region needs), all from one link of MTU
-   * `linkMtu` (0: config mtu): connections they open take their MSS from it. The link is interface
-   * `ifIndex` (configureInterface); an Ethernet interface takes whole frames.
+   * `linkMtu` (0: config mtu): connections they open take their MSS from it, and send packets of up
+   * to `linkOffloadMtu` bytes (the link's segmentation offload, Link.offloadMtu; 0: none). The link is
+   * interface `ifIndex` (configureInterface); an Ethernet interface takes whole frames.
    */
-  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0, ifIndex = 0): void {
+  input(packets: Iterable<Uint8Array>, now: number, linkMtu = 0, ifIndex = 0, linkOffloadMtu = 0): void {
     const cap = this.#x.engineRxCapacity();
     // With UDP in use, a call takes no more datagrams than the UDP receive region holds (a record
     // is at most 24 bytes longer than its IP packet); what it received is moved out before the next.
@@ -239,7 +245,7 @@ export class Engine {
       const rec = recordSize(p.length);
       if (rec > cap) invalidArg(`packet of ${p.length} bytes exceeds the RX region`);
       if (off + rec > cap || udpOff + p.length + 24 > udpCap) {
-        this.#x.engineInput(n, now, linkMtu, ifIndex);
+        this.#x.engineInput(n, now, linkMtu, ifIndex, linkOffloadMtu);
         this.#udpSetAside();
         base = this.#x.engineRxPtr() >>> 0;
         off = 0;
@@ -253,7 +259,7 @@ export class Engine {
       udpOff += p.length + 24;
       n++;
     }
-    if (n > 0) this.#x.engineInput(n, now, linkMtu, ifIndex);
+    if (n > 0) this.#x.engineInput(n, now, linkMtu, ifIndex, linkOffloadMtu);
   }
 
   /**
@@ -459,7 +465,8 @@ export class Engine {
     u8.fill(0, p, p + PARAM.size);
     u8.set(local.bytes, p + PARAM.localAddress);
     u8.set(remote.bytes, p + PARAM.remoteAddress);
-    const r = this.#x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0);
+    const r = this.#x.connConnectMs(id, local.version, options.localPort ?? 0, options.remotePort, now, options.linkMtu ?? 0,
+      options.linkOffloadMtu ?? 0);
     if (r < 0) {
       if (own) this.#x.connReleaseMs(id, now);
       const what = `connect to ${options.remote}:${options.remotePort}`;

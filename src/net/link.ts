@@ -38,6 +38,16 @@ export interface Link {
    */
   readonly mtu?: number;
   /**
+   * Segmentation offload: the largest IP packet, in bytes, the link takes although it is above `mtu`,
+   * an integer in mtu..65535 (Stack.attach throws otherwise). Set it only when the far end takes such a
+   * packet whole as one TCP segment larger than the MSS it advertised (another stack in this process,
+   * a kernel's receive offload, GRO) or when the link itself cuts it into `mtu`-sized packets on the
+   * way (segmentation offload, GSO/TSO). A connection over the link then sends segments of up to this
+   * size, always whole multiples of its MSS, and keeps advertising, counting congestion and acknowledging
+   * in the MSS from `mtu`. Absent: no packet above `mtu` is ever sent on the link.
+   */
+  readonly offloadMtu?: number;
+  /**
    * What each Uint8Array is: "ip" (absent: the default) a raw IP packet as above; "ethernet" one
    * Ethernet II frame without FCS, exactly what a TAP device (IFF_TAP | IFF_NO_PI) reads and writes.
    * On an Ethernet link the stack owns a MAC address, answers ARP and IPv6 neighbour discovery and
@@ -78,6 +88,22 @@ export function checkedLinkMtu(link: Link): number | undefined {
     throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.mtu must be an integer in ${MIN_LINK_MTU}..65535, got ${mtu}`);
   }
   return mtu;
+}
+
+/**
+ * @internal The offload MTU a link states, checked against its MTU (`mtu`, the one in effect): 0 when it
+ * states none or one no larger than `mtu`. Throws on a bad one.
+ */
+export function checkedOffloadMtu(link: Link, mtu: number): number {
+  const offload = link.offloadMtu;
+  if (offload === undefined) return 0;
+  if (typeof offload !== "number") {
+    throw new TcpwasmError("ERR_INVALID_ARG_TYPE", `link.offloadMtu must be a number, got ${typeof offload}`);
+  }
+  if (!Number.isInteger(offload) || offload < mtu || offload > 65535) {
+    throw new TcpwasmError("ERR_OUT_OF_RANGE", `link.offloadMtu must be an integer in ${mtu}..65535 (from the link's MTU), got ${offload}`);
+  }
+  return offload > mtu ? offload : 0;
 }
 
 /** @internal The framing a link states, checked: "ip" when it states none. Throws on anything else. */

@@ -3,7 +3,7 @@
 // link. Browser-safe.
 import { TcpwasmError } from "../core/errors.js";
 import { invalidValue } from "../core/validate.js";
-import { checkedFraming, checkedLinkMtu, validateLink, type Link } from "./link.js";
+import { checkedFraming, checkedLinkMtu, checkedOffloadMtu, validateLink, type Link } from "./link.js";
 import { destinationAt, parsePrefix, prefixHolds, type Prefix } from "./prefix.js";
 
 /** IPv6's minimum link MTU (RFC 8200 5): a narrower link carries IPv4 only. */
@@ -24,6 +24,8 @@ export interface AttachedLink {
   mac?: Uint8Array;
   /** The link's MTU, 0 when it states none (the engine's config mtu applies). */
   mtu: number;
+  /** The link's offload MTU (Link.offloadMtu), 0 when it has none. */
+  offloadMtu: number;
   /** Below IPv6's minimum MTU: IPv6 neither routed to it nor taken from it. */
   ipv4Only: boolean;
   routes: Prefix[];
@@ -40,11 +42,12 @@ export class Routes {
    * Adds `link` with its destination prefixes (default everything; IPv4 only on a link whose MTU is
    * below IPv6's minimum). Throws on a bad link, MTU or route, and on a link already attached.
    */
-  attach(link: Link, routeTexts: readonly string[] | undefined): AttachedLink {
+  attach(link: Link, routeTexts: readonly string[] | undefined, defaultMtu: number): AttachedLink {
     validateLink(link, "link");
     if (this.links.some((l) => l.link === link)) invalidValue("link", "the same link", "is already attached to this stack");
     const mtu = checkedLinkMtu(link);
     const framing = checkedFraming(link);
+    const offloadMtu = checkedOffloadMtu(link, mtu ?? defaultMtu);
     if (this.links.length >= MAX_LINKS) throw new TcpwasmError("ERR_OUT_OF_RANGE", `a stack takes at most ${MAX_LINKS} links`);
     const ipv4Only = mtu !== undefined && mtu < IPV6_MIN_MTU;
     const routes = (routeTexts ?? (ipv4Only ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"])).map((r, i) => parsePrefix(r, `options.routes[${i}]`));
@@ -53,7 +56,7 @@ export class Routes {
     }
     if (routes.length > MAX_ROUTES_PER_LINK) throw new TcpwasmError("ERR_OUT_OF_RANGE", `options.routes takes at most ${MAX_ROUTES_PER_LINK} prefixes, got ${routes.length}`);
     const routesAll = routes.some((r) => r.version === 4 && r.length === 0) && routes.some((r) => r.version === 6 && r.length === 0);
-    const attached: AttachedLink = { link, ifIndex: this.links.length, framing, mtu: mtu ?? 0, ipv4Only, routes, routesAll, batch: [] };
+    const attached: AttachedLink = { link, ifIndex: this.links.length, framing, mtu: mtu ?? 0, offloadMtu, ipv4Only, routes, routesAll, batch: [] };
     this.links.push(attached);
     return attached;
   }

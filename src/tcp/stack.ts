@@ -225,7 +225,7 @@ export class Stack {
     const edge = validateEdgeOptions(o, ethernet, this.#local);
     if (this.#closed) throw new TcpwasmError("ERR_SOCKET_CLOSED", "the stack is closed");
     const anyDestination = validateAnyDestination(o.anyDestination);
-    const attached = this.#routing.attach(link, o.routes);
+    const attached = this.#routing.attach(link, o.routes, this.engine.configuredMtu());
     try {
       this.#configureInterface(attached, edge, anyDestination);
     } catch (error) {
@@ -290,8 +290,10 @@ export class Stack {
     }
     const now = this.#now();
     // The MSS comes from the MTU of the link the route picks (none yet: the config mtu).
-    const linkMtu = loops ? LOOPBACK_MTU : this.#routing.routeTo(r.version, r.bytes, 0)?.mtu ?? 0;
-    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu }, now, connOptions);
+    const route = loops ? undefined : this.#routing.routeTo(r.version, r.bytes, 0);
+    const linkMtu = loops ? LOOPBACK_MTU : route?.mtu ?? 0;
+    const linkOffloadMtu = route?.offloadMtu ?? 0;
+    const id = this.engine.connect({ local: localAddress, remote, remotePort, localPort, linkMtu, linkOffloadMtu }, now, connOptions);
     const conn = new StackConnection(this, id, this.engine.endpoints(id));
     this.#lifetime.hold(conn, true);
     conn.state = this.engine.state(id);
@@ -566,7 +568,7 @@ export class Stack {
       if (ours === packets) ours = packets.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex, l.offloadMtu);
     this.kick();
   }
 
@@ -586,7 +588,7 @@ export class Stack {
       if (ours === frames) ours = frames.slice(0, i);
     }
     if (ours.length === 0) return;
-    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex);
+    this.engine.input(ours, this.#now(), l.mtu, l.ifIndex, l.offloadMtu);
     this.kick();
   }
 

@@ -106,6 +106,7 @@ export function recordLink(link: Link, sink: PcapSink | PcapWriter, options?: Pc
   }
   return {
     mtu: link.mtu,
+    offloadMtu: link.offloadMtu,
     framing,
     send(packets: Uint8Array[]): void {
       // Recorded before the link owns them: a link may alter (corrupt) or reuse them afterwards.

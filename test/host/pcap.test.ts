@@ -10,6 +10,7 @@ import { openPcapFile } from "../../src/tools/pcap-file.js";
 import { LINKTYPE_RAW, PcapWriter, recordLink } from "../../src/tools/pcap.js";
 import { createMemoryLinkPair } from "../../src/net/memory-link.js";
 import { checksumRef, pseudoHeaderSumV4Ref, pseudoHeaderSumV6Ref } from "../fixtures/checksum-reference.js";
+import { tsharkMissing, tsharkRead } from "../fixtures/tshark.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tcpwasm-pcap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -163,15 +164,7 @@ describe("pcap writer", () => {
   });
 });
 
-function hasTshark(): string | null {
-  try {
-    execFileSync("tshark", ["--version"], { stdio: "ignore" });
-    return null;
-  } catch {
-    return "tshark is not installed (apt-get install -y tshark; .ci/run installs it)";
-  }
-}
-const noTshark = hasTshark();
+const noTshark = tsharkMissing();
 if (noTshark) console.warn(`pcap read-back by tshark SKIPPED: ${noTshark}`);
 
 describe.skipIf(noTshark !== null)("pcap read back by tshark", () => {
@@ -229,11 +222,7 @@ describe.skipIf(noTshark !== null)("pcap read back by tshark", () => {
     file.close();
     expect(atA).toBe(2);
 
-    const tshark = (...args: string[]) =>
-      execFileSync("tshark", ["-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", ...args], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+    const tshark = (...args: string[]) => tsharkRead(path, ...args);
     const rows = tshark(
       "-T", "fields", "-E", "separator=|",
       "-e", "frame.time_epoch", "-e", "frame.protocols", "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst",
