@@ -55,7 +55,14 @@ export type ErrorCode =
   /** node:net's code for a local address that is not an IP address in the Node face; also a resolver function's answer that holds one. */
   | "ERR_INVALID_IP_ADDRESS"
   /** A function of yours (StackOptions.dns.resolve) gave back something other than what it must. */
-  | "ERR_INVALID_RETURN_VALUE";
+  | "ERR_INVALID_RETURN_VALUE"
+  // Buffers lent by loadWire().buffer (src/core/wire-buffers.ts):
+  /** A view of a wire buffer taken before linear memory grew (a later wire.buffer() call): renew it. */
+  | "ERR_WIRE_BUFFER_DETACHED"
+  /** A view of a wire buffer after wire.free() gave it back. */
+  | "ERR_WIRE_BUFFER_FREED"
+  /** wire.free() or wire.renew() given a view that is not one wire.buffer() or wire.renew() of this Wire returned. */
+  | "ERR_WIRE_FOREIGN_BUFFER";
 
 /** Every error tcpwasm throws or reports; `code` is stable, the message is for people. */
 export class TcpwasmError extends Error {
