@@ -66,7 +66,7 @@ interface Bulk {
  * One connection, A sends `bytes` to B as fast as the windows allow, B consumes as it arrives.
  * With `hash`, the received stream is hashed and compared with the sent one (the verification run).
  */
-async function bulk(mtu: number, bytes: number, hash: boolean): Promise<Bulk> {
+export async function bulk(mtu: number, bytes: number, hash: boolean): Promise<Bulk> {
   const config: EngineConfig = { mtu, stateEvents: false };
   const a = await Engine.create({ flavor: "simd", config });
   const b = await Engine.create({ flavor: "simd", config });
@@ -123,7 +123,7 @@ async function bulk(mtu: number, bytes: number, hash: boolean): Promise<Bulk> {
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 
-async function churn(concurrency: number, buffers: number | undefined): Promise<number> {
+export async function churn(concurrency: number, buffers: number | undefined): Promise<number> {
   const config: EngineConfig = { stateEvents: false, maxConnections: 4096 };
   if (buffers) {
     config.sendBuffer = buffers;
