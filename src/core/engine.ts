@@ -134,8 +134,23 @@ function putU32(u8: Uint8Array, at: number, v: number): void {
   u8[at + 3] = v >>> 24;
 }
 
+// The last two addresses parsed (a connect's local and remote): hosts open connection after
+// connection between the same addresses, and parsing the text is a good part of a connect's host cost.
+let parsedText0 = "";
+let parsed0: AddressBytes | undefined;
+let parsedText1 = "";
+let parsed1: AddressBytes | undefined;
+
+/** The address `text` as bytes; the result is shared with later calls and must not be changed. */
 function addressBytes(text: string): AddressBytes {
-  return parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
+  if (text === parsedText0 && parsed0 !== undefined) return parsed0;
+  if (text === parsedText1 && parsed1 !== undefined) return parsed1;
+  const a = parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
+  parsedText1 = parsedText0;
+  parsed1 = parsed0;
+  parsedText0 = text;
+  parsed0 = a;
+  return a;
 }
 
 /**
