@@ -34,6 +34,9 @@ const conns = changetype<HashTab>(tabs);
 const listeners = changetype<HashTab>(tabs + offsetof<HashTab>());
 const usage = changetype<HashTab>(tabs + 2 * offsetof<HashTab>());
 const probeKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
+// Listeners bound to a specific address: while there are none, listenerLookup asks only for the
+// wildcard, and a host with no listener at all (a client) hashes nothing to find none.
+let specificListeners: u32 = 0;
 
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
@@ -71,6 +74,7 @@ function usageCount(version: u32, a: u64, b: u64, port: u32): u32 {
 }
 
 export function tableInit(maxConnections: u32): bool {
+  specificListeners = 0;
   tabFree(conns);
   tabFree(listeners);
   tabFree(usage);
@@ -86,6 +90,7 @@ export function tableInit(maxConnections: u32): bool {
 
 /** Frees the tables (engine teardown; the heap-accounting tests need it). */
 export function tableRelease(): void {
+  specificListeners = 0;
   tabFree(conns);
   tabFree(listeners);
   tabFree(usage);
@@ -159,7 +164,10 @@ export function listenerAdd(ipVersion: u32, localA: u64, localB: u64, port: u32,
   if (!tabInsert(listeners, probeKey, keyHash(probeKey), listenerSlot)) return false;
   // The usage table has room for two counts per listener, but growing it may find the pool empty.
   if (usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, 1)) {
-    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) return true;
+    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) {
+      if ((localA | localB) != 0) specificListeners++;
+      return true;
+    }
     usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
   }
   tabDelete(listeners, listenerFind(ipVersion, localA, localB, port));
@@ -170,13 +178,16 @@ export function listenerRemove(ipVersion: u32, localA: u64, localB: u64, port: u
   let e = listenerFind(ipVersion, localA, localB, port);
   if (e == 0) return false;
   tabDelete(listeners, e);
+  if ((localA | localB) != 0) specificListeners--;
   usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
   usageAdd(ipVersion | USE_ANY, 0, 0, port, -1);
   return true;
 }
 
 export function listenerLookup(ipVersion: u32, localA: u64, localB: u64, port: u32): i32 {
-  let e = listenerFind(ipVersion, localA, localB, port);
+  if (listeners.count == 0) return -1;
+  let e: usize = 0;
+  if (specificListeners != 0 || (localA | localB) == 0) e = listenerFind(ipVersion, localA, localB, port);
   if (e == 0 && (localA | localB) != 0) e = listenerFind(ipVersion, 0, 0, port);
   return e == 0 ? -1 : <i32>tabValue(e);
 }

@@ -23,7 +23,7 @@ export interface LentExports {
 }
 
 /** The largest single buffer lent: large enough for any packet batch, far below wasm32's 4 GiB. */
-export const MAX_LENT_BYTES = 1 << 28;
+export const MAX_LENT_BYTES = 268_435_456; // 2^28, a literal: no top-level computation in a module the root entry reaches
 
 /** @internal Lent buffers of one wire core, and the current view of its memory. */
 export class WireMemory {
