@@ -8,7 +8,11 @@
 //   segment; an insert fails like a full table when the limit is reached or the pool refuses (the
 //   caller reports ENOBUFS). tableInit may be called again: it frees the old tables and starts empty.
 // - The bucket hash is SipHash-1-3 under a key derived from the host secret (secret.ts): a peer
-//   choosing ports and addresses cannot aim collisions at one bucket chain.
+//   choosing ports and addresses cannot aim collisions at one bucket chain. flowHash, the hash of a
+//   4-tuple, serves the connection table and the TIME-WAIT index (timewait.ts) and remembers its last
+//   key: a segment's tuple missed in one is looked up in the other, a connect looks its tuple up and
+//   then inserts it, a FIN's lookup is followed by the removal of its connection, each pair hashing
+//   once.
 // - Addresses are FlowKey's (wire/flowkey.ts), as Segment carries them.
 // - Listeners: one per (ipVersion, local address, port), the address specific or the wildcard
 //   (A = B = 0); listenerLookup prefers the specific address. listenerAdd fails (EADDRINUSE) when the
@@ -37,10 +41,30 @@ const probeKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
 // Listeners bound to a specific address: while there are none, listenerLookup asks only for the
 // wildcard, and a host with no listener at all (a client) hashes nothing to find none.
 let specificListeners: u32 = 0;
+// flowHash's last key (flowKeyBytes form) and its hash; invalid until the first hash after tableInit.
+const hashedKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
+let hashedValue: u32 = 0;
+let hashedValid = false;
 
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
   return <u32>sipHash13(tableKey0(), tableKey1(), key, FLOW_KEY_BYTES);
+}
+
+/** The bucket hash of the 4-tuple whose flowKeyBytes are at `key` (connection table, TIME-WAIT index). */
+export function flowHash(key: usize): u32 {
+  if (hashedValid && load<u64>(key) == load<u64>(hashedKey) && load<u64>(key, 8) == load<u64>(hashedKey, 8) &&
+    load<u64>(key, 16) == load<u64>(hashedKey, 16) && load<u64>(key, 24) == load<u64>(hashedKey, 24) &&
+    load<u64>(key, 32) == load<u64>(hashedKey, 32)) return hashedValue;
+  const h = keyHash(key);
+  store<u64>(hashedKey, load<u64>(key));
+  store<u64>(hashedKey, load<u64>(key, 8), 8);
+  store<u64>(hashedKey, load<u64>(key, 16), 16);
+  store<u64>(hashedKey, load<u64>(key, 24), 24);
+  store<u64>(hashedKey, load<u64>(key, 32), 32);
+  hashedValue = h;
+  hashedValid = true;
+  return h;
 }
 
 function stageAddress(version: u32, a: u64, b: u64, port: u32): void {
@@ -75,6 +99,8 @@ function usageCount(version: u32, a: u64, b: u64, port: u32): u32 {
 
 export function tableInit(maxConnections: u32): bool {
   specificListeners = 0;
+  // The key may have changed (secretSet runs first).
+  hashedValid = false;
   tabFree(conns);
   tabFree(listeners);
   tabFree(usage);
@@ -99,7 +125,7 @@ export function tableRelease(): void {
 export function tableInsert(key: FlowKey, slot: u32): bool {
   if (key.ipVersion == 0) return false;
   flowKeyBytes(key, probeKey);
-  let h = keyHash(probeKey);
+  let h = flowHash(probeKey);
   if (tabFind(conns, probeKey, h) != 0) return false;
   if (!tabInsert(conns, probeKey, h, slot)) return false;
   let v = key.ipVersion;
@@ -117,7 +143,7 @@ export function tableInsert(key: FlowKey, slot: u32): bool {
 
 function tableRemoveOnly(key: FlowKey): bool {
   flowKeyBytes(key, probeKey);
-  let e = tabFind(conns, probeKey, keyHash(probeKey));
+  let e = tabFind(conns, probeKey, flowHash(probeKey));
   if (e == 0) return false;
   tabDelete(conns, e);
   return true;
@@ -125,7 +151,7 @@ function tableRemoveOnly(key: FlowKey): bool {
 
 export function tableLookup(key: FlowKey): i32 {
   flowKeyBytes(key, probeKey);
-  let e = tabFind(conns, probeKey, keyHash(probeKey));
+  let e = tabFind(conns, probeKey, flowHash(probeKey));
   return e == 0 ? -1 : <i32>tabValue(e);
 }
 
