@@ -454,7 +454,10 @@ export class Engine {
    * stale id, EINVAL for a value it refuses).
    */
   setOptions(id: number, options: ConnectionOptions): void {
-    for (const [name, value] of Object.entries(options)) {
+    // for-in, not Object.entries: no array per connection for the usual empty options.
+    for (const name in options) {
+      if (!Object.prototype.hasOwnProperty.call(options, name)) continue;
+      const value = options[name as keyof ConnectionOptions];
       const key = ConnOption[name as keyof typeof ConnOption];
       if (key === undefined) invalidArg(`unknown connection option ${name}`);
       check(this.#x.connSetOption(id, key, Number(value)), `option ${name}`);
@@ -537,7 +540,8 @@ export class Engine {
       const space = check(this.#x.connSendSpace(id), "send");
       if (space === 0) break;
       const n = Math.min(space, data.length - done);
-      this.#views.u8.set(data.subarray(done, done + n), this.#x.connSendPtr(id) >>> 0);
+      // The whole of `data` in one piece (a small write) needs no view of it.
+      this.#views.u8.set(n === data.length ? data : data.subarray(done, done + n), this.#x.connSendPtr(id) >>> 0);
       check(this.#x.connSendCommitMs(id, n, now), "send");
       done += n;
     }
