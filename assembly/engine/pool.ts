@@ -76,6 +76,11 @@ export function poolForget(size: usize): void {
   blocksInUse--;
 }
 
+/** Gives the heap a cached block back (poolForget already counted it as freed). */
+export function poolFreeForgotten(ptr: usize): void {
+  heap.free(ptr);
+}
+
 /** Counts a cached block taken again as handed out; false (nothing counted) past the byte limit. */
 export function poolReclaim(size: usize): bool {
   if (bytesInUse + <u64>size > byteLimit) return false;
