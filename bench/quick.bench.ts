@@ -93,6 +93,12 @@ async function checksum1460(): Promise<{ copying: number; reference: number }> {
 
 export default async () => {
   const started = performance.now();
+  const churns: number[] = [];
+  const netChurns: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    churns.push(await churn(100, undefined));
+    netChurns.push((await churnNodeNet(NODE_CHURN, { timeLimitMs: 30_000 })).perSecond);
+  }
   const gbps = await interleaved(ROUNDS, {
     mtu1500: async () => (await bulk(1500, ENGINE_BYTES, false)).gbps,
     mtu65535: async () => (await bulk(65535, ENGINE_BYTES, false)).gbps,
@@ -100,12 +106,6 @@ export default async () => {
     node: () => duplexBulk(FACE_BYTES, "memory"),
     net: async () => (await bulkNodeNet(ENGINE_BYTES, { timeLimitMs: 30_000 })).gbitPerSecond,
   });
-  const churns: number[] = [];
-  const netChurns: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    churns.push(await churn(100, undefined));
-    netChurns.push((await churnNodeNet(NODE_CHURN, { timeLimitMs: 30_000 })).perSecond);
-  }
   const faceUs = await nodeFaceLatency();
   const netUs = await nodeNetLatency();
   const sum = await checksum1460();
@@ -118,8 +118,8 @@ export default async () => {
     `| ${name} | ${f(median(xs))} ${unit} | ${base} | ${f(ratio)}x |`;
   const markdown = [
     `Small versions of the rows issue 13 targets, each with its baseline from the same run (medians of ${ROUNDS} interleaved`,
-    `runs; engine bulk ${ENGINE_BYTES / MiB} MiB, faces ${FACE_BYTES / MiB} MiB in 64 KiB writes, churn 20,000 connections per run, Node`,
-    `net churn ${k(NODE_CHURN)}, ${k(ROUND_TRIPS)} round trips). Noisier than the full benches: compare a change with quick runs before`,
+    `runs; engine bulk ${ENGINE_BYTES / MiB} MiB, faces ${FACE_BYTES / MiB} MiB in 64 KiB writes, churn 20,000 connections per run after as many`,
+    `of warm-up, Node net churn ${k(NODE_CHURN)}, ${k(ROUND_TRIPS)} round trips). Noisier than the full benches: compare a change with quick runs before`,
     `and after it on the same machine. Whole run: ${f((performance.now() - started) / 1000, 1)} s.`,
     "",
     "| row | value | baseline (same run) | ratio |",
