@@ -7,6 +7,7 @@
 // Build identity: lets the host check it loaded the build it asked for.
 export { buildFlags } from "./build";
 export { scratchPtr, scratchSize } from "./scratch";
+export { lentAlloc, lentFree } from "./lent";
 export { onesSum, onesSumScalar, onesSumSimd, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6, updateChecksum16, updateChecksum32 } from "./wire/checksum";
 export { copyAndSum } from "./wire/copysum";
 export { parsePacket, headersLen, emitHeaders, finishChecksums } from "./wire/packet";

@@ -5,6 +5,7 @@ import { tableInit, tableBytes } from "./table";
 import { ephemeralRange } from "./ports";
 import { tqInit, tqBytes, tqNextDeadline, NEVER } from "./timers";
 import { secretSet } from "./secret";
+import { ringCacheDecay } from "./ring";
 import { rngSeed } from "./rng";
 import { poolBytesInUse } from "./pool";
 import { slotsInit, slotBytes, liveConnections, TCB_SIZE, INITIAL_SLOTS } from "./tcb";
@@ -109,6 +110,7 @@ export function engineTimers(nowMs: f64): void {
   timersRun(nowUs);
   twExpire(nowUs);
   edgeTimers(nowUs);
+  ringCacheDecay(nowUs);
 }
 
 /** The earliest timer deadline in ms on the host's clock, or +Infinity when no timer is armed. */

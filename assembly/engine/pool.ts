@@ -66,6 +66,29 @@ export function poolFree(ptr: usize, size: usize): void {
   blocksInUse--;
 }
 
+/**
+ * Counts a block its owner keeps for reuse (a cache of freed blocks of one size, as tcb.ts keeps) as
+ * given back: cached blocks are not in use, and the leak tests see them as freed.
+ */
+export function poolForget(size: usize): void {
+  if (DEBUG) assert(blocksInUse > 0 && bytesInUse >= <u64>size, "pool: forget without a matching alloc");
+  bytesInUse -= size;
+  blocksInUse--;
+}
+
+/** Gives the heap a cached block back (poolForget already counted it as freed). */
+export function poolFreeForgotten(ptr: usize): void {
+  heap.free(ptr);
+}
+
+/** Counts a cached block taken again as handed out; false (nothing counted) past the byte limit. */
+export function poolReclaim(size: usize): bool {
+  if (bytesInUse + <u64>size > byteLimit) return false;
+  bytesInUse += size;
+  blocksInUse++;
+  return true;
+}
+
 export function poolBytesInUse(): u64 {
   return bytesInUse;
 }

@@ -16,15 +16,12 @@ let ts0: u64 = 0;
 let ts1: u64 = 0;
 let table0: u64 = 0;
 let table1: u64 = 0;
-let tw0: u64 = 0;
-let tw1: u64 = 0;
 
 const keyLabel = memory.data(8, 8);
 const HIGH_BIT: u64 = <u64>1 << 56;
-/** Labels: "tsoffset", "table", "timewait" as little-endian bytes. */
+/** Labels: "tsoffset", "table" as little-endian bytes. */
 const TS_LABEL: u64 = 0x74657366666f7374;
 const TABLE_LABEL: u64 = 0x656c626174;
-const TIMEWAIT_LABEL: u64 = 0x7469617774656d69;
 /** "cookies!": cookie hashes never equal ISN offsets. */
 const COOKIE_TWEAK: u64 = 0x636f6f6b69657321;
 
@@ -35,8 +32,6 @@ export function secretSet(k0: u64, k1: u64): void {
   ts1 = deriveKey(TS_LABEL ^ HIGH_BIT);
   table0 = deriveKey(TABLE_LABEL);
   table1 = deriveKey(TABLE_LABEL | HIGH_BIT);
-  tw0 = deriveKey(TIMEWAIT_LABEL);
-  tw1 = deriveKey(TIMEWAIT_LABEL ^ HIGH_BIT);
 }
 
 /** The PRF of a label under the secret. */
@@ -54,9 +49,6 @@ function deriveKey(label: u64): u64 {
 /** The SYN cookie hash's key (RFC 4987 3.6). */
 @inline export function cookieKey0(): u64 { return secretK0 ^ COOKIE_TWEAK; }
 @inline export function cookieKey1(): u64 { return secretK1; }
-/** The bucket hash of the connection, listener and usage tables (table.ts). */
+/** The bucket hash of the connection, listener and usage tables and the TIME-WAIT index (table.ts, timewait.ts). */
 @inline export function tableKey0(): u64 { return table0; }
 @inline export function tableKey1(): u64 { return table1; }
-/** The bucket hash of the TIME-WAIT index (timewait.ts). */
-@inline export function twKey0(): u64 { return tw0; }
-@inline export function twKey1(): u64 { return tw1; }

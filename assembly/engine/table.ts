@@ -8,7 +8,11 @@
 //   segment; an insert fails like a full table when the limit is reached or the pool refuses (the
 //   caller reports ENOBUFS). tableInit may be called again: it frees the old tables and starts empty.
 // - The bucket hash is SipHash-1-3 under a key derived from the host secret (secret.ts): a peer
-//   choosing ports and addresses cannot aim collisions at one bucket chain.
+//   choosing ports and addresses cannot aim collisions at one bucket chain. flowHash, the hash of a
+//   4-tuple, serves the connection table and the TIME-WAIT index (timewait.ts) and remembers its last
+//   key: a segment's tuple missed in one is looked up in the other, a connect looks its tuple up and
+//   then inserts it, a FIN's lookup is followed by the removal of its connection, each pair hashing
+//   once.
 // - Addresses are FlowKey's (wire/flowkey.ts), as Segment carries them.
 // - Listeners: one per (ipVersion, local address, port), the address specific or the wildcard
 //   (A = B = 0); listenerLookup prefers the specific address. listenerAdd fails (EADDRINUSE) when the
@@ -34,10 +38,33 @@ const conns = changetype<HashTab>(tabs);
 const listeners = changetype<HashTab>(tabs + offsetof<HashTab>());
 const usage = changetype<HashTab>(tabs + 2 * offsetof<HashTab>());
 const probeKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
+// Listeners bound to a specific address: while there are none, listenerLookup asks only for the
+// wildcard, and a host with no listener at all (a client) hashes nothing to find none.
+let specificListeners: u32 = 0;
+// flowHash's last key (flowKeyBytes form) and its hash; invalid until the first hash after tableInit.
+const hashedKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
+let hashedValue: u32 = 0;
+let hashedValid = false;
 
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
   return <u32>sipHash13(tableKey0(), tableKey1(), key, FLOW_KEY_BYTES);
+}
+
+/** The bucket hash of the 4-tuple whose flowKeyBytes are at `key` (connection table, TIME-WAIT index). */
+export function flowHash(key: usize): u32 {
+  if (hashedValid && load<u64>(key) == load<u64>(hashedKey) && load<u64>(key, 8) == load<u64>(hashedKey, 8) &&
+    load<u64>(key, 16) == load<u64>(hashedKey, 16) && load<u64>(key, 24) == load<u64>(hashedKey, 24) &&
+    load<u64>(key, 32) == load<u64>(hashedKey, 32)) return hashedValue;
+  const h = keyHash(key);
+  store<u64>(hashedKey, load<u64>(key));
+  store<u64>(hashedKey, load<u64>(key, 8), 8);
+  store<u64>(hashedKey, load<u64>(key, 16), 16);
+  store<u64>(hashedKey, load<u64>(key, 24), 24);
+  store<u64>(hashedKey, load<u64>(key, 32), 32);
+  hashedValue = h;
+  hashedValid = true;
+  return h;
 }
 
 function stageAddress(version: u32, a: u64, b: u64, port: u32): void {
@@ -71,6 +98,9 @@ function usageCount(version: u32, a: u64, b: u64, port: u32): u32 {
 }
 
 export function tableInit(maxConnections: u32): bool {
+  specificListeners = 0;
+  // The key may have changed (secretSet runs first).
+  hashedValid = false;
   tabFree(conns);
   tabFree(listeners);
   tabFree(usage);
@@ -86,6 +116,7 @@ export function tableInit(maxConnections: u32): bool {
 
 /** Frees the tables (engine teardown; the heap-accounting tests need it). */
 export function tableRelease(): void {
+  specificListeners = 0;
   tabFree(conns);
   tabFree(listeners);
   tabFree(usage);
@@ -94,7 +125,7 @@ export function tableRelease(): void {
 export function tableInsert(key: FlowKey, slot: u32): bool {
   if (key.ipVersion == 0) return false;
   flowKeyBytes(key, probeKey);
-  let h = keyHash(probeKey);
+  let h = flowHash(probeKey);
   if (tabFind(conns, probeKey, h) != 0) return false;
   if (!tabInsert(conns, probeKey, h, slot)) return false;
   let v = key.ipVersion;
@@ -112,7 +143,7 @@ export function tableInsert(key: FlowKey, slot: u32): bool {
 
 function tableRemoveOnly(key: FlowKey): bool {
   flowKeyBytes(key, probeKey);
-  let e = tabFind(conns, probeKey, keyHash(probeKey));
+  let e = tabFind(conns, probeKey, flowHash(probeKey));
   if (e == 0) return false;
   tabDelete(conns, e);
   return true;
@@ -120,7 +151,7 @@ function tableRemoveOnly(key: FlowKey): bool {
 
 export function tableLookup(key: FlowKey): i32 {
   flowKeyBytes(key, probeKey);
-  let e = tabFind(conns, probeKey, keyHash(probeKey));
+  let e = tabFind(conns, probeKey, flowHash(probeKey));
   return e == 0 ? -1 : <i32>tabValue(e);
 }
 
@@ -159,7 +190,10 @@ export function listenerAdd(ipVersion: u32, localA: u64, localB: u64, port: u32,
   if (!tabInsert(listeners, probeKey, keyHash(probeKey), listenerSlot)) return false;
   // The usage table has room for two counts per listener, but growing it may find the pool empty.
   if (usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, 1)) {
-    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) return true;
+    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) {
+      if ((localA | localB) != 0) specificListeners++;
+      return true;
+    }
     usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
   }
   tabDelete(listeners, listenerFind(ipVersion, localA, localB, port));
@@ -170,13 +204,16 @@ export function listenerRemove(ipVersion: u32, localA: u64, localB: u64, port: u
   let e = listenerFind(ipVersion, localA, localB, port);
   if (e == 0) return false;
   tabDelete(listeners, e);
+  if ((localA | localB) != 0) specificListeners--;
   usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
   usageAdd(ipVersion | USE_ANY, 0, 0, port, -1);
   return true;
 }
 
 export function listenerLookup(ipVersion: u32, localA: u64, localB: u64, port: u32): i32 {
-  let e = listenerFind(ipVersion, localA, localB, port);
+  if (listeners.count == 0) return -1;
+  let e: usize = 0;
+  if (specificListeners != 0 || (localA | localB) == 0) e = listenerFind(ipVersion, localA, localB, port);
   if (e == 0 && (localA | localB) != 0) e = listenerFind(ipVersion, 0, 0, port);
   return e == 0 ? -1 : <i32>tabValue(e);
 }

@@ -9,7 +9,7 @@
 // Connection ids carry a generation: id = generation << SLOT_BITS | slot, generation 1..GEN_MAX. A
 // stale id (the slot was freed and maybe reused) no longer matches the slot's generation and is
 // refused with EBADF instead of touching another connection. Id 0 is never valid.
-import { poolAlloc, poolFree } from "./pool";
+import { poolAlloc, poolFree, poolForget, poolReclaim } from "./pool";
 import { Ring, ringRelease } from "./ring";
 import { FlowKey } from "../wire/flowkey";
 import { TimerTable, timersReset, tqRemove } from "./timers";
@@ -393,13 +393,43 @@ export function tcbFromId(id: u32): Tcb | null {
   return changetype<Tcb>(p);
 }
 
+// Freed TCB blocks kept for the next connections, last in first out, as kernels keep a slab cache per
+// socket type: handing a block back to TLSF merges it with its free neighbours and relinks their free
+// lists (cache misses far from the TCB), which cost more than the rest of a connection's teardown,
+// while a block taken from here was touched a moment ago. At most TCB_CACHE_MAX blocks, so a burst
+// of connections leaves little behind; cached blocks count as freed (pool.ts poolForget).
+const TCB_CACHE_MAX: u32 = 128;
+const tcbCache = memory.data(<i32>TCB_CACHE_MAX << 2, 4);
+let tcbCached: u32 = 0;
+
+/** A zeroed TCB_SIZE block: a cached one, else from the pool; 0 when neither can be had. */
+function tcbBlock(): usize {
+  if (tcbCached != 0 && poolReclaim(TCB_SIZE)) {
+    tcbCached--;
+    const p = <usize>load<u32>(tcbCache + (<usize>tcbCached << 2));
+    memory.fill(p, 0, TCB_SIZE);
+    return p;
+  }
+  return poolAlloc(TCB_SIZE);
+}
+
+function tcbBlockFree(p: usize): void {
+  if (tcbCached < TCB_CACHE_MAX) {
+    poolForget(TCB_SIZE);
+    store<u32>(tcbCache + (<usize>tcbCached << 2), <u32>p);
+    tcbCached++;
+  } else {
+    poolFree(p, TCB_SIZE);
+  }
+}
+
 /**
  * A zeroed TCB in a free slot with a fresh id, or null (no free slot, or no memory). Takes no slot
  * storage of its own: conn.ts connAlloc grows the slots (and the per-slot queues) first.
  */
 export function tcbAlloc(): Tcb | null {
   if (freeTop == 0) return null;
-  const p = poolAlloc(TCB_SIZE);
+  const p = tcbBlock();
   if (p == 0) return null;
   freeTop--;
   const slot = load<u32>(freeStack + (<usize>freeTop << 2));
@@ -427,7 +457,7 @@ export function tcbFree(t: Tcb): void {
   store<u32>(freeStack + (<usize>freeTop << 2), slot);
   freeTop++;
   liveCount--;
-  poolFree(changetype<usize>(t), TCB_SIZE);
+  tcbBlockFree(changetype<usize>(t));
 }
 
 export function liveConnections(): u32 {

@@ -8,8 +8,9 @@
 // - The store is its own: records outside the MAX_CONNECTIONS budget, at most config TIME_WAIT_MAX
 //   (0: as many as MAX_CONNECTIONS), taken from the pool as they are needed (16, then doubling),
 //   reused while any is in use and given back when the last one ends. Lookup by 4-tuple is a hash
-//   table of record numbers (hashtab.ts), its bucket hash SipHash-1-3 under a key derived from the
-//   host secret (secret.ts), as the connection table's is.
+//   table of record numbers (hashtab.ts) under the connection table's bucket hash (table.ts flowHash:
+//   SipHash-1-3 under a key derived from the host secret), so a tuple the table missed is not hashed
+//   again here.
 // - Every (re)start of the wait sets expiry = now + 2 MSL, which is never earlier than any expiry
 //   already set (the clock only moves forward), so the records form one list in expiry order: the
 //   head is both the next to expire (twNextDeadline) and the oldest, the one recycled when the store
@@ -23,8 +24,7 @@ import { Segment } from "../wire/packet";
 import { seqLt, seqGt, segmentAcceptable } from "../wire/seq";
 import { Tcb, State, Life, Due, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbOoo, tcbSb, tcbFromId, tcbFree } from "./tcb";
 import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES, FLOW_KEY_VERSION } from "../wire/flowkey";
-import { sipHash13 } from "./siphash";
-import { twKey0, twKey1 } from "./secret";
+import { flowHash } from "./table";
 import { HashTab, tabAllocIndex, tabMoveRecords, tabFree, tabFind, tabInsert, tabDelete, tabValue } from "./hashtab";
 import { poolAlloc, poolFree } from "./pool";
 import { NEVER } from "./timers";
@@ -106,7 +106,7 @@ export function twCount(): u32 {
 
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
-  return <u32>sipHash13(twKey0(), twKey1(), key, FLOW_KEY_BYTES);
+  return flowHash(key);
 }
 
 /** Takes record i (its key and hash written) out of the index. */

@@ -139,8 +139,23 @@ function putU32(u8: Uint8Array, at: number, v: number): void {
   u8[at + 3] = v >>> 24;
 }
 
+// The last two addresses parsed (a connect's local and remote): hosts open connection after
+// connection between the same addresses, and parsing the text is a good part of a connect's host cost.
+let parsedText0 = "";
+let parsed0: AddressBytes | undefined;
+let parsedText1 = "";
+let parsed1: AddressBytes | undefined;
+
+/** The address `text` as bytes; the result is shared with later calls and must not be changed. */
 function addressBytes(text: string): AddressBytes {
-  return parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
+  if (text === parsedText0 && parsed0 !== undefined) return parsed0;
+  if (text === parsedText1 && parsed1 !== undefined) return parsed1;
+  const a = parseAddress(text) ?? invalidArg(`not an IP address: ${text}`);
+  parsedText1 = parsedText0;
+  parsed1 = parsed0;
+  parsedText0 = text;
+  parsed0 = a;
+  return a;
 }
 
 /**
@@ -445,7 +460,10 @@ export class Engine {
    * stale id, EINVAL for a value it refuses).
    */
   setOptions(id: number, options: ConnectionOptions): void {
-    for (const [name, value] of Object.entries(options)) {
+    // for-in, not Object.entries: no array per connection for the usual empty options.
+    for (const name in options) {
+      if (!Object.prototype.hasOwnProperty.call(options, name)) continue;
+      const value = options[name as keyof ConnectionOptions];
       const key = ConnOption[name as keyof typeof ConnOption];
       if (key === undefined) invalidArg(`unknown connection option ${name}`);
       check(this.#x.connSetOption(id, key, Number(value)), `option ${name}`);
@@ -529,7 +547,8 @@ export class Engine {
       const space = check(this.#x.connSendSpace(id), "send");
       if (space === 0) break;
       const n = Math.min(space, data.length - done);
-      this.#views.u8.set(data.subarray(done, done + n), this.#x.connSendPtr(id) >>> 0);
+      // The whole of `data` in one piece (a small write) needs no view of it.
+      this.#views.u8.set(n === data.length ? data : data.subarray(done, done + n), this.#x.connSendPtr(id) >>> 0);
       check(this.#x.connSendCommitMs(id, n, now), "send");
       done += n;
     }

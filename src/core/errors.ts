@@ -57,7 +57,14 @@ export type ErrorCode =
   /** A function of yours (StackOptions.dns.resolve) gave back something other than what it must. */
   | "ERR_INVALID_RETURN_VALUE"
   /** Node's code for a feature the platform lacks: the Node face's connect to an IPC path (a stack carries TCP/IP only). */
-  | "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM";
+  | "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM"
+  // Buffers lent by loadWire().buffer (src/core/wire-buffers.ts):
+  /** A view of a wire buffer taken before linear memory grew (a later wire.buffer() call): renew it. */
+  | "ERR_WIRE_BUFFER_DETACHED"
+  /** A view of a wire buffer after wire.free() gave it back. */
+  | "ERR_WIRE_BUFFER_FREED"
+  /** wire.free() or wire.renew() given a view that is not one wire.buffer() or wire.renew() of this Wire returned. */
+  | "ERR_WIRE_FOREIGN_BUFFER";
 
 /** Every error tcpwasm throws or reports; `code` is stable, the message is for people. */
 export class TcpwasmError extends Error {

@@ -54,12 +54,15 @@ function moduleFor(flavor: Flavor): Promise<WebAssembly.Module> {
 }
 
 /**
- * Views over linear memory that survive memory growth: growth detaches the old ArrayBuffer, so every
- * getter checks `view.buffer !== memory.buffer` (one comparison) and re-creates the view when needed.
+ * Views over linear memory that survive memory growth: growth detaches the old ArrayBuffer (the
+ * core's memory is never shared), which leaves every view of it with byteLength 0, so each getter
+ * checks that length and re-creates the view when needed. `memory.buffer` and `view.buffer` are
+ * calls into the runtime, several times the cost of the length check on a hot path.
  */
 export class MemoryViews {
   #u8: Uint8Array;
   #dv: DataView;
+  #dvOf: Uint8Array;
   /** Views over `memory`, the core's linear memory. */
   constructor(
     /** The memory viewed. */
@@ -67,15 +70,20 @@ export class MemoryViews {
   ) {
     this.#u8 = new Uint8Array(memory.buffer);
     this.#dv = new DataView(memory.buffer);
+    this.#dvOf = this.#u8;
   }
   /** A byte view of the whole memory, current after any growth. */
   get u8(): Uint8Array {
-    if (this.#u8.buffer !== this.memory.buffer) this.#u8 = new Uint8Array(this.memory.buffer);
+    if (this.#u8.byteLength === 0) this.#u8 = new Uint8Array(this.memory.buffer);
     return this.#u8;
   }
   /** A DataView of the whole memory, current after any growth. */
   get dv(): DataView {
-    if (this.#dv.buffer !== this.memory.buffer) this.#dv = new DataView(this.memory.buffer);
+    // A DataView of a detached buffer throws on byteLength: a byte view of the same buffer tells.
+    if (this.#dvOf.byteLength === 0) {
+      this.#dv = new DataView(this.memory.buffer);
+      this.#dvOf = new Uint8Array(this.#dv.buffer);
+    }
     return this.#dv;
   }
 }

@@ -2,16 +2,19 @@
 // encode of one IP+TCP packet, all run by the core's WebAssembly (assembly/wire/). Browser-safe:
 // web-platform APIs only.
 //
-// Each call copies the bytes into the core's scratch region, calls one numeric export, and reads the
-// decoded Segment through the field-offset table the core exports (wireSegmentLayout), so this file
-// never hard-codes the core's memory layout.
+// Bytes that live in JavaScript are copied into the core's scratch region (one TypedArray.set, no
+// allocation), bytes in a buffer the core lent (Wire.buffer, wire-buffers.ts) are read where they
+// lie; either way one numeric export of the instance runs on them, called directly (no loader
+// wrapper). The decoded Segment is read through the field-offset table the core exports
+// (wireSegmentLayout), so this file never hard-codes the core's memory layout.
 import { loadEngine, type CoreExports, type LoadOptions, type Flavor, type MemoryViews } from "./loader.js";
 import { invalidType, invalidValue, optionsObject, outOfRange, validateBoolean, validateInteger, validateObject, validateUint8Array } from "./validate.js";
 import { reasonName, type ReasonName } from "./reasons.js";
 import { formatIpv4, formatIpv6, parseAddress, parseIpv4, parseIpv6 } from "./address.js";
 import { TcpFlag } from "./trace.js";
+import { MAX_LENT_BYTES, WireMemory, type LentExports } from "./wire-buffers.js";
 
-interface WireExports extends CoreExports {
+interface WireExports extends CoreExports, LentExports {
   scratchPtr(): number;
   scratchSize(): number;
   onesSum(ptr: number, len: number, initial: number): number;
@@ -181,10 +184,45 @@ export interface Wire {
    * checksum field holds. Over bytes that include a correct checksum field it returns 0.
    * `initial` is a ones'-complement sum (not complemented) to add, such as a pseudo-header sum; to
    * continue a previous result c over more bytes (after an even number of bytes), pass `~c & 0xffff`.
+   *
+   * Bytes in a {@link Wire.buffer} (or a subarray of one) are summed where they lie; other bytes are
+   * copied into the core first.
+   * @throws TcpwasmError ERR_WIRE_BUFFER_FREED or ERR_WIRE_BUFFER_DETACHED for a view of a wire
+   * buffer that was freed, or taken before memory grew.
    */
   checksum(bytes: Uint8Array, initial?: number): number;
-  /** Parses and validates one IP+TCP packet, or says why it was refused. */
+  /**
+   * Parses and validates one IP+TCP packet, or says why it was refused. Bytes in a
+   * {@link Wire.buffer} are parsed where they lie (no copy, no size limit) and the result's `payload`
+   * is a view into that buffer.
+   * @throws TcpwasmError ERR_WIRE_BUFFER_FREED or ERR_WIRE_BUFFER_DETACHED as checksum does.
+   */
   parsePacket(bytes: Uint8Array, options?: ParseOptions): ParsedPacket | ParseError;
+  /**
+   * A zero-filled buffer of `length` bytes that lives in the core's linear memory: write packets into
+   * it (or a subarray of it) and checksum / parsePacket read them without a copy.
+   *
+   * Lifetime: the view is valid until `free(view)`, and until a later `buffer()` call grows linear
+   * memory, which detaches every earlier view (its length becomes 0; the bytes stay where they
+   * were): `renew(view)` gives a current view of the same bytes. Allocate the buffers you need up
+   * front to avoid that. Memory is not reclaimed by garbage collection: free what you allocate.
+   * @throws TcpwasmError ERR_OUT_OF_RANGE for a length that is not an integer in 0..2^28 or that
+   * linear memory cannot grow to hold.
+   */
+  buffer(length: number): Uint8Array;
+  /**
+   * A current view of the buffer `view` came from (a view that `buffer()` or `renew()` returned),
+   * for use after memory grew.
+   * @throws TcpwasmError ERR_WIRE_FOREIGN_BUFFER for any other view, ERR_WIRE_BUFFER_FREED after free.
+   */
+  renew(view: Uint8Array): Uint8Array;
+  /**
+   * Gives a buffer back to the core; every view of it becomes unusable (passing one throws
+   * ERR_WIRE_BUFFER_FREED).
+   * @throws TcpwasmError ERR_WIRE_FOREIGN_BUFFER for a view that `buffer()` or `renew()` of this
+   * Wire did not return, ERR_WIRE_BUFFER_FREED when it was already freed.
+   */
+  free(view: Uint8Array): void;
   /**
    * Encodes one IP+TCP packet (IPv4 without options or IPv6 without extension headers) with both
    * checksums computed, options in the order Linux writes them. Throws ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE on bad input.
@@ -214,10 +252,16 @@ class WireHelpers implements Wire {
   private readonly scratchSize: number;
   private readonly seg: number;
   private readonly at: SegmentLayout;
+  private readonly memory: WireMemory;
+  // The instance's own export, called with numbers only.
+  private readonly onesSum: (ptr: number, len: number, initial: number) => number;
 
   constructor(readonly flavor: Flavor, private readonly core: WireExports, private readonly views: MemoryViews) {
+    // The scratch region is taken first: it may grow memory, and the views below must come after.
     this.scratch = core.scratchPtr();
     this.scratchSize = core.scratchSize();
+    this.memory = new WireMemory(core);
+    this.onesSum = core.onesSum;
     this.seg = core.wireSegment();
     const table = core.wireSegmentLayout();
     const dv = views.dv;
@@ -226,27 +270,55 @@ class WireHelpers implements Wire {
     this.at = at;
   }
 
+  // The hot path of small packets: at 1460 bytes the sum itself takes about as long as everything
+  // else here, so this does one set() into the scratch region and one call, and allocates nothing.
   checksum(bytes: Uint8Array, initial = 0): number {
-    validateUint8Array(bytes, "bytes");
-    checkInt("initial", initial, 0, 0xffffffff);
+    if (!(bytes instanceof Uint8Array)) validateUint8Array(bytes, "bytes");
+    if (typeof initial !== "number" || initial >>> 0 !== initial) checkInt("initial", initial, 0, 0xffffffff);
+    const n = bytes.length;
+    const view = this.memory.view;
+    if (bytes.buffer === view.buffer) return ~this.onesSum(this.memory.addressOf(bytes), n, initial) & 0xffff;
+    if (n === 0) this.memory.checkNotDetached(bytes);
+    if (n <= this.scratchSize) {
+      view.set(bytes, this.scratch);
+      return ~this.onesSum(this.scratch, n, initial) & 0xffff;
+    }
     // Chunks of the (even-sized) scratch region, each sum carried into the next.
-    let sum = initial >>> 0;
-    let done = 0;
-    do {
-      const n = Math.min(bytes.length - done, this.scratchSize);
-      this.views.u8.set(bytes.subarray(done, done + n), this.scratch);
-      sum = this.core.onesSum(this.scratch, n, sum) >>> 0;
-      done += n;
-    } while (done < bytes.length);
+    let sum = initial;
+    for (let done = 0; done < n; done += this.scratchSize) {
+      const chunk = bytes.subarray(done, Math.min(n, done + this.scratchSize));
+      view.set(chunk, this.scratch);
+      sum = this.onesSum(this.scratch, chunk.length, sum);
+    }
     return ~sum & 0xffff;
+  }
+
+  buffer(length: number): Uint8Array {
+    checkInt("length", length, 0, MAX_LENT_BYTES);
+    return this.memory.lend(length);
+  }
+
+  renew(view: Uint8Array): Uint8Array {
+    return this.memory.renew(view);
+  }
+
+  free(view: Uint8Array): void {
+    this.memory.free(view);
   }
 
   parsePacket(bytes: Uint8Array, options: ParseOptions = {}): ParsedPacket | ParseError {
     validateUint8Array(bytes, "bytes");
     options = optionsObject(options, "options");
-    if (bytes.length > this.scratchSize) outOfRange("bytes.length", `<= ${this.scratchSize} (the scratch region)`, bytes.length);
-    this.views.u8.set(bytes, this.scratch);
-    const reason = this.core.wireParse(this.scratch, bytes.length, options.verifyChecksums === false ? 0 : 1);
+    const memory = this.memory;
+    let ptr: number;
+    if (bytes.buffer === memory.view.buffer) ptr = memory.addressOf(bytes);
+    else {
+      if (bytes.length === 0) memory.checkNotDetached(bytes);
+      if (bytes.length > this.scratchSize) outOfRange("bytes.length", `<= ${this.scratchSize} (the scratch region; a wire.buffer() has no limit)`, bytes.length);
+      memory.view.set(bytes, this.scratch);
+      ptr = this.scratch;
+    }
+    const reason = this.core.wireParse(ptr, bytes.length, options.verifyChecksums === false ? 0 : 1);
     if (reason !== 0) return { error: reasonName(reason) };
     const dv = this.views.dv;
     const u8 = this.views.u8;

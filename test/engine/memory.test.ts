@@ -269,6 +269,25 @@ describe("a million open / transfer / close cycles (release build)", () => {
   }, 600_000);
 });
 
+describe("a freed TCB's block, reused for the next connection (tcb.ts keeps freed blocks)", () => {
+  it("starts from zero: nothing of the previous connection carries over, and the pool counts it as freed", async () => {
+    const e = await Engine.create({ flavor: "debug" });
+    const idle = e.memoryInUse();
+    const first = e.create({ sendBuffer: 4096, recvBuffer: 8192, noDelay: true, tos: 0x20 });
+    expect(e.memoryInUse()).toBe(idle + e.tcbSize());
+    expect(e.status(first).sendBuffer).toBe(4096);
+    e.release(first, 0);
+    expect(e.memoryInUse()).toBe(idle);
+    // The next TCB comes from the same block (last in, first out).
+    const second = e.create();
+    expect(second).not.toBe(first);
+    expect(e.memoryInUse()).toBe(idle + e.tcbSize());
+    const fresh = await Engine.create({ flavor: "debug" });
+    const defaults = fresh.status(fresh.create());
+    expect(e.status(second)).toEqual(defaults);
+  });
+});
+
 describe("TIME-WAIT with unread data (debug build)", () => {
   it("keeps the receive ring only until the host has read it, then returns it to the pool", async () => {
     const pair = await Pair.create({ flavor: "debug", config: { sendBuffer: 65536, recvBuffer: 65536 } });

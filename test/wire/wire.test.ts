@@ -380,6 +380,96 @@ describe("checksum helper", () => {
   });
 });
 
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TcpwasmError);
+    return (e as TcpwasmError).code;
+  }
+  throw new Error("expected a TcpwasmError");
+}
+
+describe("wire buffers: bytes in linear memory, read without a copy", () => {
+  it("checksum of a buffer and of any subarray of it matches the reference", () => {
+    const buf = wire.buffer(4000);
+    expect(buf.length).toBe(4000);
+    expect(buf.every((x) => x === 0)).toBe(true);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat({ max: 999 }), u32, (b, off, init) => {
+      buf.set(b, off);
+      const view = buf.subarray(off, off + b.length);
+      expect(wire.checksum(view, init)).toBe(checksumRef(b, init));
+    }), { numRuns: 300, seed: 12 });
+    wire.free(buf);
+  });
+  it("parsePacket reads a packet in a buffer where it lies; the payload is a view of the buffer", () => {
+    const packet = wire.encodePacket({ src: "10.0.0.1", dst: "10.0.0.2", srcPort: 1, dstPort: 2, payload: Uint8Array.of(7, 8, 9) });
+    const buf = wire.buffer(packet.length + 10);
+    buf.set(packet, 10);
+    const p = parsed(buf.subarray(10));
+    expect(p).toEqual(parsed(packet));
+    expect(p.payload.buffer).toBe(buf.buffer);
+    buf[10 + p.payloadOffset] = 0x42;
+    expect(p.payload[0]).toBe(0x42);
+    wire.free(buf);
+  });
+  it("a view taken before memory grew throws ERR_WIRE_BUFFER_DETACHED; renew gives the same bytes", async () => {
+    const w = await loadWire();
+    const small = w.buffer(64);
+    small.set([1, 2, 3, 4]);
+    const packet = w.buffer(40);
+    packet.set(wire.encodePacket({ src: "10.0.0.1", dst: "10.0.0.2", srcPort: 1, dstPort: 2 }));
+    const sum = w.checksum(small);
+    const big = w.buffer(64 << 20); // more than the memory holds: it grows
+    expect(small.length).toBe(0);
+    expect(code(() => w.checksum(small))).toBe("ERR_WIRE_BUFFER_DETACHED");
+    expect(code(() => w.parsePacket(packet))).toBe("ERR_WIRE_BUFFER_DETACHED");
+    // Empty bytes that never were a wire buffer's are still just empty.
+    expect(w.checksum(new Uint8Array(0))).toBe(0xffff);
+    const again = w.renew(small);
+    expect([...again.subarray(0, 4)]).toEqual([1, 2, 3, 4]);
+    expect(w.checksum(again)).toBe(sum);
+    expect(parsed(w.renew(packet), w).srcPort).toBe(1);
+    w.free(small); // the detached view still names its buffer
+    w.free(w.renew(packet));
+    w.free(big);
+  });
+  it("a freed buffer's views throw ERR_WIRE_BUFFER_FREED, and it is freed only once", () => {
+    const buf = wire.buffer(100);
+    const part = buf.subarray(10, 20);
+    wire.free(buf);
+    expect(code(() => wire.checksum(buf))).toBe("ERR_WIRE_BUFFER_FREED");
+    expect(code(() => wire.checksum(part))).toBe("ERR_WIRE_BUFFER_FREED");
+    expect(code(() => wire.parsePacket(buf))).toBe("ERR_WIRE_BUFFER_FREED");
+    expect(code(() => wire.free(buf))).toBe("ERR_WIRE_BUFFER_FREED");
+    expect(code(() => wire.renew(buf))).toBe("ERR_WIRE_BUFFER_FREED");
+  });
+  it("free and renew take only views this Wire's buffer() or renew() returned", async () => {
+    const other = await loadWire();
+    const foreign = other.buffer(8);
+    foreign.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const buf = wire.buffer(8);
+    expect(code(() => wire.free(foreign))).toBe("ERR_WIRE_FOREIGN_BUFFER");
+    expect(code(() => wire.free(new Uint8Array(8)))).toBe("ERR_WIRE_FOREIGN_BUFFER");
+    expect(code(() => wire.free(buf.subarray(1)))).toBe("ERR_WIRE_FOREIGN_BUFFER");
+    expect(code(() => wire.renew("x" as never))).toBe("ERR_WIRE_FOREIGN_BUFFER");
+    // Another Wire's buffer is ordinary bytes here: copied, summed right.
+    expect(wire.checksum(foreign)).toBe(checksumRef(foreign));
+    wire.free(buf);
+    other.free(foreign);
+  });
+  it("buffer() takes an integer length 0..2^28", () => {
+    expect(code(() => wire.buffer(-1))).toBe("ERR_OUT_OF_RANGE");
+    expect(code(() => wire.buffer(1.5))).toBe("ERR_OUT_OF_RANGE");
+    expect(code(() => wire.buffer(2 ** 28 + 1))).toBe("ERR_OUT_OF_RANGE");
+    expect(code(() => wire.buffer("8" as never))).toBe("ERR_INVALID_ARG_TYPE");
+    const empty = wire.buffer(0);
+    expect(empty.length).toBe(0);
+    expect(wire.checksum(empty)).toBe(0xffff);
+    wire.free(empty);
+  });
+});
+
 describe("seq.ts: comparisons modulo 2^32", () => {
   let p: Prim;
   beforeAll(async () => {
