@@ -7,7 +7,7 @@
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.
 // In between, for attribution: the stack API rows of bench/sockets.bench.ts (the layer the Duplex
 // sits on). Stacks run over a link that delivers each batch in a microtask; the Duplex over the
-// memory link (one macrotask per delivery) is shown too.
+// memory link (the default link README sets up) is shown too.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes on every row (the Duplex and Node net wait for 'drain'
 // when write() returns false), Gbit/s from the first write to the last byte read, median of RUNS
 // interleaved runs. Churn: sequential connections, each: connect, 1 KiB each way (the client
@@ -168,7 +168,7 @@ release build, in a synchronous loop making the same copies as two stacks: send 
 out, each TX batch copied out once and handed to the peer's Engine.input, events drained without an
 object each) and Node's \`net\` over the kernel loopback (bench/lib/node-net.ts). The Duplex rows are
 tcpwasm/node's \`bindNet(stack)\` sockets, two stacks in one process over a link that delivers each
-batch in a microtask (and over the memory link: one macrotask per delivery). The stack API row is the
+batch in a microtask (and over the default memory link). The stack API row is the
 layer the Duplex sits on. Default engine configuration (256 KiB rings, MTU 1500). Targets (issue 4):
 Duplex bulk >= 0.5x Node net; a face costs <= 25% against the raw engine (>= 0.75x).
 

@@ -10,7 +10,7 @@
 //   microtask (bench/lib/raw-engine.ts microtaskLinkPair); StackConnection.write / onData / onEnd.
 // - Web face: the same stacks through TcpSocket (src/faces/web.ts): a WritableStream writer that
 //   awaits each write, a ReadableStream reader loop (default 64 KiB highWaterMark).
-// - Web face over the memory link: the same, over src/net/memory-link.ts (one macrotask per delivery).
+// - Web face over the memory link: the same, over src/net/memory-link.ts, the default link.
 // - Node net over 127.0.0.1 (bench/lib/node-net.ts), for scale.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes (WRITE) on every row, Gbit/s from the first write to
 // the last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
@@ -58,7 +58,7 @@ bench/node-duplex.bench.ts): two Engines (src/core/engine.ts, SIMD release build
 makes the same copies as two stacks: send copies in, recv copies out, each TX batch is copied out once
 and handed to the peer's Engine.input, events are drained without an object each (Engine.events). The
 stack and Web face rows run two stacks in one process over a link that delivers each batch in a
-microtask (the Web face over the memory link, one macrotask per delivery, is shown too). Default
+microtask (the Web face over the default memory link is shown too). Default
 engine configuration (256 KiB rings, MTU 1500). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.
 
 Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every row, median of ${RUNS} interleaved runs.

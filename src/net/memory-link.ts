@@ -8,7 +8,12 @@
 //
 // Two ways to drive time:
 // - "timers" (default): arrivals are delivered by the event loop, reading `now` (performance.now()
-//   unless given). Zero-delay packets go out in one batch on the next macrotask.
+//   unless given). Zero-delay packets go out in one batch in a microtask, after the code that sent
+//   them (never inside send()): what a stack sends in one output drain reaches the peer in the same
+//   turn of the event loop, as a kernel's loopback hands a segment to the receiver in the sender's
+//   own system call. So that an exchange that keeps answering itself never starves timers and I/O,
+//   a pair takes at most SAME_TURN_HOPS such deliveries before it lets the event loop run (one
+//   macrotask), and then goes on.
 // - "manual": no timers at all. The caller owns the clock (`now`), asks each end for
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
 import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
@@ -155,7 +160,7 @@ function resolveFaults(shared: LinkFaults, own: LinkFaults | undefined): Fault {
 }
 
 // A macrotask without the 4 ms clamp browsers put on nested setTimeout(0): setImmediate in Node, a
-// MessageChannel elsewhere. Zero-delay deliveries use it so a busy exchange never starves the loop.
+// MessageChannel elsewhere.
 function macrotask(fn: () => void): void {
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
   if (g.setImmediate) {
@@ -168,6 +173,37 @@ function macrotask(fn: () => void): void {
     fn();
   };
   channel.port2.postMessage(null);
+}
+
+/** A settled promise: a reaction on it is the cheapest microtask (no AsyncResource, unlike Node's queueMicrotask). */
+const RESOLVED = Promise.resolve();
+
+/** Zero-delay deliveries a pair makes in microtasks before it lets the event loop run once. */
+const SAME_TURN_HOPS = 64;
+
+/**
+ * The zero-delay deliveries of both ends of a pair since the event loop last ran a task of theirs.
+ * The first one of a turn queues a macrotask that starts the count again; a pair that reaches
+ * SAME_TURN_HOPS delivers in macrotasks until it has run.
+ */
+class SameTurn {
+  hops = 0;
+  #resetQueued = false;
+  readonly #reset = (): void => {
+    this.#resetQueued = false;
+    this.hops = 0;
+  };
+
+  /** Whether the next delivery may go in a microtask; counts it. */
+  take(): boolean {
+    if (!this.#resetQueued) {
+      this.#resetQueued = true;
+      macrotask(this.#reset);
+    }
+    if (this.hops >= SAME_TURN_HOPS) return false;
+    this.hops++;
+    return true;
+  }
 }
 
 /** One end of a memory link pair. */
@@ -195,7 +231,13 @@ export class MemoryLink implements Link {
   #wireBusyUntil = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #macrotaskPending = false;
+  /** A zero-delay delivery is queued (microtask or macrotask). */
+  #duePending = false;
+  readonly #sameTurn: SameTurn;
+  readonly #fireDue = (): void => {
+    this.#duePending = false;
+    this.#fire();
+  };
 
   /** @internal */
   constructor(
@@ -205,7 +247,9 @@ export class MemoryLink implements Link {
     manual: boolean,
     mtu: number,
     framing: "ip" | "ethernet" = "ip",
+    sameTurn: SameTurn = new SameTurn(),
   ) {
+    this.#sameTurn = sameTurn;
     this.#fault = fault;
     this.#prng = prng;
     this.#now = now;
@@ -347,12 +391,10 @@ export class MemoryLink implements Link {
     const next = this.#incoming[0].arrival;
     const now = this.#now();
     if (next <= now) {
-      if (this.#macrotaskPending) return;
-      this.#macrotaskPending = true;
-      macrotask(() => {
-        this.#macrotaskPending = false;
-        this.#fire();
-      });
+      if (this.#duePending) return;
+      this.#duePending = true;
+      if (this.#sameTurn.take()) RESOLVED.then(this.#fireDue);
+      else macrotask(this.#fireDue);
       return;
     }
     if (this.#timer !== undefined && this.#timerAt <= next) return;
@@ -397,8 +439,9 @@ export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, 
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu), framing);
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu), framing);
+  const sameTurn = new SameTurn();
+  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu), framing, sameTurn);
+  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu), framing, sameTurn);
   a.peer = b;
   b.peer = a;
   return [a, b];

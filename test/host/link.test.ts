@@ -97,6 +97,43 @@ describe("memory link pair, no faults", () => {
     b.close();
   });
 
+  it("delivers zero-delay packets in the turn that sent them, before the event loop runs a task", async () => {
+    const [a, b] = createMemoryLinkPair();
+    const order: string[] = [];
+    b.onReceive(() => order.push("delivered"));
+    // Queued before the send: a link delivering on a task of its own would come after them.
+    setImmediate(() => order.push("macrotask"));
+    setTimeout(() => order.push("timer"), 0);
+    a.send([numbered(0)]);
+    expect(order).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual(["delivered", "macrotask", "timer"]);
+    a.close();
+    b.close();
+  });
+
+  it("an exchange that keeps answering itself still lets timers and I/O run", async () => {
+    const [a, b] = createMemoryLinkPair();
+    let hops = 0;
+    let hopsWhenTaskRan = -1;
+    const bounce = (from: MemoryLink) => (ps: Uint8Array[]) => {
+      if (++hops < 2000) from.send(ps);
+    };
+    a.onReceive(bounce(a));
+    b.onReceive(bounce(b));
+    setImmediate(() => (hopsWhenTaskRan = hops));
+    a.send([numbered(0)]);
+    await new Promise<void>((resolve) => {
+      const wait = () => (hops >= 2000 ? resolve() : setTimeout(wait, 1));
+      wait();
+    });
+    // A task queued before the exchange began ran long before it ended.
+    expect(hopsWhenTaskRan).toBeGreaterThan(0);
+    expect(hopsWhenTaskRan).toBeLessThan(200);
+    a.close();
+    b.close();
+  });
+
   it("works both ways at once; on a manual clock nothing moves until deliverDue", () => {
     const v = virtualPair();
     v.a.send([numbered(1)]);
