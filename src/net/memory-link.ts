@@ -6,6 +6,11 @@
 // and then arrives at the other end. The same seed and the same sequence of sends always give the
 // same faults and the same arrival times.
 //
+// The link copies each packet as it is sent (Link.copiesOnSend), so a stack hands over views of its
+// engine's output instead of copying them out first; a handler registered with `{ copies: true }` (a
+// stack) lets the link write later packets into the same memory once they were delivered, which
+// keeps a busy pair in memory already in cache rather than allocating afresh for every batch.
+//
 // Two ways to drive time:
 // - "timers" (default): arrivals are delivered by the event loop, reading `now` (performance.now()
 //   unless given). Zero-delay packets go out in one batch in a microtask, after the code that sent
@@ -18,7 +23,7 @@
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
 import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
 import { Prng } from "../core/prng.js";
-import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
+import { DEFAULT_MTU, type Link, type PacketHandler, type ReceiveOptions } from "./link.js";
 
 /** What can go wrong on one direction of the wire. Probabilities are per packet, in 0..1. */
 export interface LinkFaults {
@@ -99,6 +104,26 @@ interface InFlight {
   arrival: number;
   order: number;
   packet: Uint8Array;
+  /** The slab the packet was copied into, while it may return to its sender's spares. */
+  slab: Slab | undefined;
+}
+
+/** Bytes of one slab; a packet above a quarter of it gets memory of its own. */
+const SLAB_BYTES = 256 * 1024;
+/** Spare slabs an end keeps for reuse. */
+const SPARE_SLABS = 4;
+
+/**
+ * Memory a sending end copies packets into (the link copies on send). A slab whose packets all went
+ * to a handler that copies them (onReceive's `copies`) is used again, so a busy link writes into
+ * memory already in cache instead of fresh allocations; one whose packets a handler kept is left to
+ * the garbage collector.
+ */
+class Slab {
+  readonly bytes = new Uint8Array(SLAB_BYTES);
+  used = 0;
+  /** Packets copied into it and not yet delivered. */
+  live = 0;
 }
 
 interface Fault {
@@ -223,6 +248,11 @@ export class MemoryLink implements Link {
   };
   /** @internal */ peer!: MemoryLink;
   #handler: PacketHandler | undefined;
+  /** The handler copies what it keeps (onReceive's `copies`): delivered packets' memory may be reused. */
+  #handlerCopies = false;
+  /** The slab this end copies the packets it sends into, and spares for when it is full. */
+  #slab: Slab | undefined;
+  readonly #spares: Slab[] = [];
   #closed = false;
   // Packets on their way to this end, sorted by arrival time, then by send order.
   readonly #incoming: InFlight[] = [];
@@ -263,6 +293,7 @@ export class MemoryLink implements Link {
    * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `packets` is an array of Uint8Array.
    */
   send(packets: Uint8Array[]): void {
+    // What is sent is copied (copiesOnSend): the wire never shares memory with the sender.
     validateArray(packets, "packets", validateUint8Array);
     if (this.#closed) return;
     const now = this.#now();
@@ -273,9 +304,15 @@ export class MemoryLink implements Link {
    * Sets the one handler of packets arriving at this end.
    * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `handler` is a function.
    */
-  onReceive(handler: PacketHandler): void {
+  onReceive(handler: PacketHandler, options?: ReceiveOptions): void {
     validateFunction(handler, "handler");
     this.#handler = handler;
+    this.#handlerCopies = options?.copies === true;
+  }
+
+  /** `send` copies the packets before it returns: the caller may reuse them at once. */
+  get copiesOnSend(): true {
+    return true;
   }
 
   /** Stops delivery both ways; packets in flight are dropped. Idempotent. */
@@ -309,17 +346,56 @@ export class MemoryLink implements Link {
     let due = 0;
     while (due < this.#incoming.length && this.#incoming[due].arrival <= now) due++;
     if (due === 0) return 0;
-    const batch = this.#incoming.splice(0, due).map((f) => f.packet);
+    const entries = this.#incoming.splice(0, due);
+    const batch = entries.map((f) => f.packet);
     const sender = this.peer.stats;
     const handler = this.#handler;
     if (!handler || this.#closed) {
       sender.undelivered += batch.length;
+      this.peer.#release(entries);
       return 0;
     }
     sender.delivered += batch.length;
     for (const p of batch) sender.bytesDelivered += p.length;
-    handler(batch);
+    // A handler that keeps the packets keeps their slabs too: they never come back.
+    const copies = this.#handlerCopies;
+    try {
+      handler(batch);
+    } finally {
+      if (copies) this.peer.#release(entries);
+    }
     return batch.length;
+  }
+
+  /** Packets copied into this end's slabs are done with: a slab none of them live in is reused. */
+  #release(entries: InFlight[]): void {
+    for (const e of entries) {
+      const slab = e.slab;
+      if (slab === undefined || --slab.live !== 0) continue;
+      if (slab === this.#slab) slab.used = 0;
+      else if (this.#spares.length < SPARE_SLABS) {
+        slab.used = 0;
+        this.#spares.push(slab);
+      }
+    }
+  }
+
+  /** A copy of `packet` the link owns: in a slab when it is small enough, else memory of its own. */
+  #copy(packet: Uint8Array): { packet: Uint8Array; slab: Slab | undefined } {
+    const n = packet.length;
+    if (n > SLAB_BYTES / 4) return { packet: packet.slice(), slab: undefined };
+    let slab = this.#slab;
+    if (slab === undefined || slab.used + n > SLAB_BYTES) {
+      // A full slab is reused once its last packet is delivered (#release), if a spare is wanted.
+      slab = this.#slab = this.#spares.pop() ?? new Slab();
+    }
+    const at = slab.used;
+    const copy = slab.bytes.subarray(at, at + n);
+    copy.set(packet);
+    // 8-byte aligned, as the engine's own copies: readers of the copies stay on fast paths.
+    slab.used = (at + n + 7) & ~7;
+    slab.live++;
+    return { packet: copy, slab };
   }
 
   #transmit(packet: Uint8Array, now: number): void {
@@ -346,22 +422,23 @@ export class MemoryLink implements Link {
       departure = start + (packet.length * 1000) / f.rate;
       this.#wireBusyUntil = departure;
     }
-    const copies = [packet];
+    const original = this.#copy(packet);
+    const copies = [original];
     if (this.#prng.chance(f.duplicate)) {
       stats.duplicated++;
-      copies.push(packet.slice());
+      copies.push({ packet: packet.slice(), slab: undefined });
     }
     for (const copy of copies) {
       let arrival = departure + f.delay;
       if (this.#prng.chance(f.corrupt)) {
         stats.corrupted++;
-        this.#flipBits(copy);
+        this.#flipBits(copy.packet);
       }
       if (this.#prng.chance(f.reorder)) {
         stats.reordered++;
         arrival += f.reorderDelay;
       }
-      this.peer.#arrive(copy, arrival);
+      this.peer.#arrive(copy.packet, copy.slab, arrival);
     }
   }
 
@@ -373,12 +450,13 @@ export class MemoryLink implements Link {
     for (const bit of chosen) packet[bit >>> 3] ^= 0x80 >>> (bit & 7);
   }
 
-  #arrive(packet: Uint8Array, arrival: number): void {
+  #arrive(packet: Uint8Array, slab: Slab | undefined, arrival: number): void {
     if (this.#closed) {
       this.peer.stats.undelivered++;
+      if (slab) slab.live--;
       return;
     }
-    const entry = { arrival, order: this.#order++, packet };
+    const entry = { arrival, order: this.#order++, packet, slab };
     // Arrival times mostly grow with send order, so search from the end.
     let i = this.#incoming.length;
     while (i > 0 && this.#incoming[i - 1].arrival > arrival) i--;

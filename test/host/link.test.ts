@@ -70,7 +70,7 @@ function bitDistance(x: Uint8Array, y: Uint8Array): number {
 }
 
 describe("memory link pair, no faults", () => {
-  it("delivers every packet in order, as the same objects, never inside send()", async () => {
+  it("delivers every packet in order, as copies taken during send(), never inside send()", async () => {
     const [a, b] = createMemoryLinkPair();
     const got: Uint8Array[] = [];
     const batches: number[] = [];
@@ -82,19 +82,54 @@ describe("memory link pair, no faults", () => {
       }),
     );
     const sent = Array.from({ length: 300 }, (_, i) => numbered(i));
+    // copiesOnSend: what the sender does to its packets after send() does not reach the wire.
     a.send(sent.slice(0, 100));
     a.send(sent.slice(100, 250));
+    for (const p of sent.slice(0, 250)) p.fill(0xee);
     expect(got).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 1));
     a.send(sent.slice(250));
     await done;
+    expect(a.copiesOnSend).toBe(true);
     expect(got.map(indexOf)).toEqual(sent.map((_, i) => i));
-    got.forEach((p, i) => expect(p).toBe(sent[i]));
+    got.forEach((p, i) => {
+      expect(p).not.toBe(sent[i]);
+      expect(p).toEqual(numbered(i));
+    });
     // What was sent in one task arrives in one batch.
     expect(batches[0]).toBe(250);
     expect(a.stats).toMatchObject({ sent: 300, delivered: 300, bytesSent: 30000, bytesDelivered: 30000, lost: 0 });
     a.close();
     b.close();
+  });
+
+  it("reuses the memory of delivered packets only for a handler registered with { copies: true }", async () => {
+    const exchange = async (copies: boolean) => {
+      const [a, b] = createMemoryLinkPair();
+      const batches: Uint8Array[][] = [];
+      const snapshots: number[][] = [];
+      b.onReceive((ps) => {
+        batches.push(ps);
+        snapshots.push(ps.map(indexOf));
+      }, { copies });
+      // Far more than one slab of memory, over many turns.
+      for (let round = 0; round < 40; round++) {
+        a.send(Array.from({ length: 100 }, (_, i) => numbered(round * 100 + i, 1000)));
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      a.close();
+      b.close();
+      return { batches, snapshots };
+    };
+    // A handler that keeps its packets finds them as they arrived, however much came after.
+    const kept = await exchange(false);
+    expect(kept.batches.flat().map(indexOf)).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    // A handler that copies got each packet right during its call; the memory was used again later.
+    const lent = await exchange(true);
+    expect(lent.snapshots.flat()).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    const buffers = new Set(lent.batches.flat().map((p) => p.buffer));
+    expect(buffers.size).toBeLessThan(4);
+    expect(lent.batches.flat().map(indexOf)).not.toEqual(lent.snapshots.flat());
   });
 
   it("delivers zero-delay packets in the turn that sent them, before the event loop runs a task", async () => {
