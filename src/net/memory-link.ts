@@ -298,6 +298,8 @@ export class MemoryLink implements Link {
     if (this.#closed) return;
     const now = this.#now();
     for (const packet of packets) this.#transmit(packet, now);
+    // Once per batch: the peer's delivery (or its timer) for everything this call queued.
+    if (!this.#manual) this.peer.#schedule();
   }
 
   /**
@@ -380,10 +382,14 @@ export class MemoryLink implements Link {
     }
   }
 
-  /** A copy of `packet` the link owns: in a slab when it is small enough, else memory of its own. */
-  #copy(packet: Uint8Array): { packet: Uint8Array; slab: Slab | undefined } {
+  /** The slab #copy wrote its last copy into (undefined: memory of its own). */
+  #copiedInto: Slab | undefined;
+
+  /** A copy of `packet` the link owns: in a slab when it is small enough (#copiedInto), else memory of its own. */
+  #copy(packet: Uint8Array): Uint8Array {
     const n = packet.length;
-    if (n > SLAB_BYTES / 4) return { packet: packet.slice(), slab: undefined };
+    this.#copiedInto = undefined;
+    if (n > SLAB_BYTES / 4) return packet.slice();
     let slab = this.#slab;
     if (slab === undefined || slab.used + n > SLAB_BYTES) {
       // A full slab is reused once its last packet is delivered (#release), if a spare is wanted.
@@ -395,7 +401,8 @@ export class MemoryLink implements Link {
     // 8-byte aligned, as the engine's own copies: readers of the copies stay on fast paths.
     slab.used = (at + n + 7) & ~7;
     slab.live++;
-    return { packet: copy, slab };
+    this.#copiedInto = slab;
+    return copy;
   }
 
   #transmit(packet: Uint8Array, now: number): void {
@@ -422,24 +429,30 @@ export class MemoryLink implements Link {
       departure = start + (packet.length * 1000) / f.rate;
       this.#wireBusyUntil = departure;
     }
-    const original = this.#copy(packet);
-    const copies = [original];
+    const copy = this.#copy(packet);
+    const slab = this.#copiedInto;
+    let duplicate: Uint8Array | undefined;
     if (this.#prng.chance(f.duplicate)) {
       stats.duplicated++;
-      copies.push({ packet: packet.slice(), slab: undefined });
+      duplicate = packet.slice();
     }
-    for (const copy of copies) {
-      let arrival = departure + f.delay;
-      if (this.#prng.chance(f.corrupt)) {
-        stats.corrupted++;
-        this.#flipBits(copy.packet);
-      }
-      if (this.#prng.chance(f.reorder)) {
-        stats.reordered++;
-        arrival += f.reorderDelay;
-      }
-      this.peer.#arrive(copy.packet, copy.slab, arrival);
+    this.#onTheWire(copy, slab, departure);
+    if (duplicate) this.#onTheWire(duplicate, undefined, departure);
+  }
+
+  /** A copy leaves at `departure`, through the corrupt and reorder faults, towards the peer. */
+  #onTheWire(packet: Uint8Array, slab: Slab | undefined, departure: number): void {
+    const f = this.#fault;
+    let arrival = departure + f.delay;
+    if (this.#prng.chance(f.corrupt)) {
+      this.stats.corrupted++;
+      this.#flipBits(packet);
     }
+    if (this.#prng.chance(f.reorder)) {
+      this.stats.reordered++;
+      arrival += f.reorderDelay;
+    }
+    this.peer.#arrive(packet, slab, arrival);
   }
 
   #flipBits(packet: Uint8Array): void {
@@ -460,8 +473,8 @@ export class MemoryLink implements Link {
     // Arrival times mostly grow with send order, so search from the end.
     let i = this.#incoming.length;
     while (i > 0 && this.#incoming[i - 1].arrival > arrival) i--;
-    this.#incoming.splice(i, 0, entry);
-    if (!this.#manual) this.#schedule();
+    if (i === this.#incoming.length) this.#incoming.push(entry);
+    else this.#incoming.splice(i, 0, entry);
   }
 
   #schedule(): void {
