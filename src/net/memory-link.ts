@@ -21,7 +21,7 @@
 //   macrotask), and then goes on.
 // - "manual": no timers at all. The caller owns the clock (`now`), asks each end for
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
-import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
+import { invalidType, optionsObject, outOfRange, validateArray, validateInteger, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
 import { Prng } from "../core/prng.js";
 import { DEFAULT_MTU, type Link, type PacketHandler, type ReceiveOptions } from "./link.js";
 
@@ -57,6 +57,14 @@ export interface MemoryLinkOptions extends LinkFaults {
   now?: () => number;
   /** Largest packet carried; bigger ones are dropped and counted in `tooBig`. Default 1500. */
   mtu?: number;
+  /**
+   * Segmentation offload (Link.offloadMtu): the largest packet both ends send although it is above
+   * their `mtu`, an integer in mtu..65535, or 0 for none. Default 65535 for a pair that simulates no
+   * network (no fault, no `mtu`, IP framing): an in-process wire takes any IP packet whole, so the
+   * connections over it send segments of up to 64 KiB; 0 otherwise, so that a pair set up to behave
+   * like a network carries that network's packets.
+   */
+  offloadMtu?: number;
   /**
    * What the links carry: "ip" (default) raw IP packets, or "ethernet" Ethernet II frames (each end's
    * `framing`), whose 14-byte header the wire carries beyond the MTU.
@@ -153,7 +161,7 @@ function quantity(name: string, q: number | undefined, fallback: number): number
 }
 
 const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
-const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "framing", "aToB", "bToA"]);
+const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "offloadMtu", "framing", "aToB", "bToA"]);
 /** An Ethernet II header: what a frame carries beyond the IP MTU (no FCS on a TAP-style link). */
 const ETHERNET_HEADER = 14;
 const FAULT_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "mtu"]);
@@ -166,6 +174,14 @@ function validateFaults(f: LinkFaults, prefix: string): void {
     quantity(`${prefix}corruptBits`, f.corruptBits, 1);
     if (!Number.isInteger(f.corruptBits) || f.corruptBits < 1) outOfRange(`${prefix}corruptBits`, "an integer >= 1", f.corruptBits);
   }
+}
+
+/** The largest IP packet (RFC 791): what an in-process wire carries whole with offload. */
+const MAX_IP_PACKET = 65535;
+
+/** Whether a direction's faults change anything on the wire. */
+function hasFaults(f: Fault): boolean {
+  return f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.delay > 0 || f.rate > 0;
 }
 
 function resolveFaults(shared: LinkFaults, own: LinkFaults | undefined): Fault {
@@ -201,7 +217,7 @@ function macrotask(fn: () => void): void {
 }
 
 /** A settled promise: a reaction on it is the cheapest microtask (no AsyncResource, unlike Node's queueMicrotask). */
-const RESOLVED = Promise.resolve();
+const RESOLVED = /* @__PURE__ */ Promise.resolve();
 
 /** Zero-delay deliveries a pair makes in microtasks before it lets the event loop run once. */
 const SAME_TURN_HOPS = 64;
@@ -241,6 +257,8 @@ export class MemoryLink implements Link {
   readonly mtu: number;
   /** Raw IP packets or Ethernet II frames (createMemoryLinkPair's `framing`). */
   readonly framing: "ip" | "ethernet";
+  /** The largest packet this end sends above `mtu` (segmentation offload); undefined for none. */
+  readonly offloadMtu: number | undefined;
   /** What happened to the packets this end sent. */
   readonly stats: MemoryLinkStats = {
     sent: 0, bytesSent: 0, delivered: 0, bytesDelivered: 0, lost: 0, duplicated: 0, corrupted: 0,
@@ -278,7 +296,9 @@ export class MemoryLink implements Link {
     mtu: number,
     framing: "ip" | "ethernet" = "ip",
     sameTurn: SameTurn = new SameTurn(),
+    offloadMtu = 0,
   ) {
+    this.offloadMtu = offloadMtu > mtu ? offloadMtu : undefined;
     this.#sameTurn = sameTurn;
     this.#fault = fault;
     this.#prng = prng;
@@ -410,7 +430,7 @@ export class MemoryLink implements Link {
     const stats = this.stats;
     stats.sent++;
     stats.bytesSent += packet.length;
-    if (packet.length > this.mtu + (this.framing === "ethernet" ? ETHERNET_HEADER : 0)) {
+    if (packet.length > (this.offloadMtu ?? this.mtu) + (this.framing === "ethernet" ? ETHERNET_HEADER : 0)) {
       stats.tooBig++;
       return;
     }
@@ -529,10 +549,24 @@ export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, 
   const now = options.now ?? (() => performance.now());
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
+  const faultsAToB = resolveFaults(options, options.aToB);
+  const faultsBToA = resolveFaults(options, options.bToA);
+  const mtuAToB = quantity("aToB.mtu", options.aToB?.mtu, mtu);
+  const mtuBToA = quantity("bToA.mtu", options.bToA?.mtu, mtu);
+  const simulatesNetwork = options.mtu !== undefined || options.aToB?.mtu !== undefined || options.bToA?.mtu !== undefined ||
+    framing !== "ip" || hasFaults(faultsAToB) || hasFaults(faultsBToA);
+  let offloadMtu = simulatesNetwork ? 0 : MAX_IP_PACKET;
+  if (options.offloadMtu !== undefined) {
+    validateInteger(options.offloadMtu, "options.offloadMtu", 0, MAX_IP_PACKET);
+    if (options.offloadMtu !== 0 && options.offloadMtu < Math.max(mtuAToB, mtuBToA)) {
+      outOfRange("options.offloadMtu", `0 or an integer in ${Math.max(mtuAToB, mtuBToA)}..${MAX_IP_PACKET} (from the MTU)`, options.offloadMtu);
+    }
+    offloadMtu = options.offloadMtu;
+  }
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
   const sameTurn = new SameTurn();
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu), framing, sameTurn);
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu), framing, sameTurn);
+  const a = new MemoryLink(faultsAToB, new Prng(seed), now, manual, mtuAToB, framing, sameTurn, offloadMtu);
+  const b = new MemoryLink(faultsBToA, new Prng(seed ^ 0x5bd1e995), now, manual, mtuBToA, framing, sameTurn, offloadMtu);
   a.peer = b;
   b.peer = a;
   return [a, b];
