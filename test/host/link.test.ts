@@ -136,13 +136,12 @@ describe("memory link pair, no faults", () => {
     const [a, b] = createMemoryLinkPair();
     const order: string[] = [];
     b.onReceive(() => order.push("delivered"));
-    // Queued before the send: a link delivering on a task of its own would come after them.
+    // Queued before the send: a link delivering on a task of its own would come after it.
     setImmediate(() => order.push("macrotask"));
-    setTimeout(() => order.push("timer"), 0);
     a.send([numbered(0)]);
     expect(order).toEqual([]);
     await new Promise((r) => setTimeout(r, 5));
-    expect(order).toEqual(["delivered", "macrotask", "timer"]);
+    expect(order).toEqual(["delivered", "macrotask"]);
     a.close();
     b.close();
   });
@@ -193,6 +192,27 @@ describe("memory link pair, no faults", () => {
     expect(receivedAt - sentAt).toBeGreaterThanOrEqual(15);
     a.close();
     b.close();
+  });
+
+  it("declares segmentation offload (offloadMtu 65535) only when it simulates no network", () => {
+    const big = numbered(0, 60000);
+    const plain = virtualPair();
+    expect(plain.a.offloadMtu).toBe(65535);
+    plain.a.send([big]);
+    plain.runUntilIdle();
+    expect(plain.atB.map((r) => r.p.length)).toEqual([60000]);
+    // An MTU, a fault or Ethernet framing: the pair carries that network's packets only.
+    for (const options of [{ mtu: 1500 }, { loss: 0.01 }, { delay: 1 }, { framing: "ethernet" }, { aToB: { mtu: 9000 } }] as MemoryLinkOptions[]) {
+      const v = virtualPair(options);
+      expect(v.a.offloadMtu).toBeUndefined();
+      v.a.send([big]);
+      v.runUntilIdle();
+      expect(v.a.stats.tooBig).toBe(1);
+    }
+    expect(virtualPair({ offloadMtu: 0 }).a.offloadMtu).toBeUndefined();
+    expect(virtualPair({ mtu: 1500, offloadMtu: 16384 }).b.offloadMtu).toBe(16384);
+    expect(() => createMemoryLinkPair({ mtu: 9000, offloadMtu: 4000 })).toThrowError(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => createMemoryLinkPair({ offloadMtu: 70000 })).toThrowError(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
   });
 
   it("drops packets over the MTU and counts them", () => {
