@@ -2,7 +2,7 @@
 export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
 export type { Flavor, CoreExports, LoadedEngine, LoadOptions, WasmSource } from "./core/loader.js";
 export { loadWire, formatIpv4, formatIpv6, parseIpv4, parseIpv6, REASON_NAMES, reasonName, type Wire, type ParsedPacket, type ParseError, type PacketFields, type ParseOptions, type TcpFlags, type TcpOptions, type TcpTimestamps, type ReasonName } from "./core/wire.js";
-export { DEFAULT_MTU, type Link, type PacketHandler } from "./net/link.js";
+export { DEFAULT_MTU, type Link, type PacketHandler, type ReceiveOptions } from "./net/link.js";
 export { createWebSocketLink, WebSocketLink, type WebSocketLike, type WebSocketConstructor, type WebSocketLinkOptions, type WebSocketLinkStats, type WebSocketLinkCloseInfo, type WebSocketLinkState, type WebSocketReconnectOptions } from "./net/websocket-link.js";
 export { dialWebSocketStream, streamUrl, type WebSocketStream, type WebSocketStreamOptions } from "./net/websocket-stream.js";
 export { createMemoryLinkPair, MemoryLink, type LinkFaults, type DirectionOptions, type MemoryLinkOptions, type MemoryLinkStats } from "./net/memory-link.js";

@@ -4,7 +4,9 @@
 // - stackBulk / webBulk: bytes one way in WRITE-byte writes, Gbit/s from the first write to the last
 //   byte read;
 // - stackChurnRow / webChurnRow: connect, 1 KiB each way, both close, kept warm (bench/lib/sample.ts);
-// - streamPairMicros: what constructing one socket's two Web Streams costs on this runtime.
+// - streamPairMicros: what constructing one socket's two Web Streams costs on this runtime;
+// - withCpuRate: a bulk row that also records Gbit per CPU-second (Node only), the figure that holds
+//   still when other processes share the cores.
 import { createStack, type Stack } from "../../src/index.js";
 import { createMemoryLinkPair } from "../../src/net/memory-link.js";
 import { SOURCE, microtaskLinkPair, nextWrite } from "./raw-engine.js";
@@ -179,3 +181,20 @@ export function streamPairMicros(batch = 2000): number {
   return median([once(), once(), once(), once(), once()]);
 }
 
+
+/**
+ * `row` (a bulk run of `bytes` returning Gbit/s), also pushing onto `into` the Gbit moved per second of
+ * this process's CPU time (user + system, kernel work for node:net's loopback included). Where the
+ * runtime has no process.cpuUsage (a page) nothing is pushed.
+ */
+export function withCpuRate(row: () => Promise<number>, bytes: number, into: number[]): () => Promise<number> {
+  const usage = (globalThis as { process?: { cpuUsage?: (since?: { user: number; system: number }) => { user: number; system: number } } }).process?.cpuUsage;
+  if (!usage) return row;
+  return async () => {
+    const start = usage();
+    const gbps = await row();
+    const used = usage(start);
+    into.push((bytes * 8) / ((used.user + used.system) / 1e6) / 1e9);
+    return gbps;
+  };
+}

@@ -324,10 +324,10 @@ export class Engine {
    * IP packet (the caller routes it by destination) or the interface a ready Ethernet frame is for;
    * packets the core holds back (waiting for neighbour resolution) are skipped. With `keep` each TX
    * batch is copied once (one copy for the batch, views into it) and the packets are the caller's to
-   * keep, as a link needs them; without it they are views of the engine's TX region, valid only during
-   * the call (the engine reuses the region on the next batch).
+   * keep, as a link needs them; without it they are views of the engine's TX region, valid until
+   * `batchDone` is called after each batch's last packet (the engine reuses the region for the next).
    */
-  output(now: number, send: (packet: Uint8Array, ifIndex: number) => void, keep = false): number {
+  output(now: number, send: (packet: Uint8Array, ifIndex: number) => void, keep = false, batchDone?: () => void): number {
     const x = this.#x;
     let total = 0;
     for (;;) {
@@ -351,6 +351,7 @@ export class Engine {
           else if (meta !== TX.held) send(from.subarray(data - TX.ethernetHeader, data + len), meta - TX.frame);
           off += txRecordSize(len);
         }
+        batchDone?.();
       }
       total += n;
       if (n === 0 || !x.engineOutputMore()) return total;

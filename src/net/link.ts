@@ -7,6 +7,16 @@ import { invalidType } from "../core/validate.js";
 /** Receives a batch of raw IP packets (Ethernet frames on an Ethernet link), in arrival order. */
 export type PacketHandler = (packets: Uint8Array[]) => void;
 
+/** How a handler treats the packets it is given (Link.onReceive). */
+export interface ReceiveOptions {
+  /**
+   * True when the handler copies whatever it keeps before it returns (a stack copies each packet into
+   * its engine): the packets are then the handler's only during the call, and the link may reuse
+   * their memory afterwards. Default false: the handler owns them.
+   */
+  copies?: boolean;
+}
+
 /**
  * A point-to-point link carrying raw IP packets: each Uint8Array is one whole IPv4 or IPv6 packet
  * starting at its version nibble, with no link-layer header, exactly what a TUN device (IFF_NO_PI)
@@ -17,6 +27,9 @@ export type PacketHandler = (packets: Uint8Array[]) => void;
  *   underlying ArrayBuffer ranges) afterwards; the link may queue them and deliver the same objects.
  * - The handler owns the packets it is given: the link never touches them again, so the receiver may
  *   keep, modify or transfer them. The batch array itself is the handler's too.
+ * Two optional relaxations let an in-process link move packets without a copy that nobody needs:
+ * `copiesOnSend` (the link copies during send) and a handler registered with `{ copies: true }` (it
+ * copies during the call, so the link may reuse the memory after it).
  *
  * Delivery is asynchronous: `send` never calls a handler before it returns, on either end.
  */
@@ -25,9 +38,9 @@ export interface Link {
   send(packets: Uint8Array[]): void;
   /**
    * Sets the function that receives incoming packets, replacing any earlier one. Packets that arrive
-   * while no handler is set are dropped.
+   * while no handler is set are dropped. A link may ignore `options`.
    */
-  onReceive(handler: PacketHandler): void;
+  onReceive(handler: PacketHandler, options?: ReceiveOptions): void;
   /** Stops both directions and releases the transport; pending packets are discarded. Idempotent. */
   close(): void;
   /**
@@ -55,6 +68,12 @@ export interface Link {
    * the frame's payload.
    */
   readonly framing?: "ip" | "ethernet";
+  /**
+   * True when `send` copies what it keeps before it returns, so the caller may reuse the packets'
+   * memory at once: a stack then hands over views of its engine's output region instead of copying
+   * each batch out first. Absent or false: `send` takes ownership as described above.
+   */
+  readonly copiesOnSend?: boolean;
 }
 
 /** The MTU a stack assumes when a link does not state one: Ethernet's. */

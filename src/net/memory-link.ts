@@ -6,14 +6,24 @@
 // and then arrives at the other end. The same seed and the same sequence of sends always give the
 // same faults and the same arrival times.
 //
+// The link copies each packet as it is sent (Link.copiesOnSend), so a stack hands over views of its
+// engine's output instead of copying them out first; a handler registered with `{ copies: true }` (a
+// stack) lets the link write later packets into the same memory once they were delivered, which
+// keeps a busy pair in memory already in cache rather than allocating afresh for every batch.
+//
 // Two ways to drive time:
 // - "timers" (default): arrivals are delivered by the event loop, reading `now` (performance.now()
-//   unless given). Zero-delay packets go out in one batch on the next macrotask.
+//   unless given). Zero-delay packets go out in one batch in a microtask, after the code that sent
+//   them (never inside send()): what a stack sends in one output drain reaches the peer in the same
+//   turn of the event loop, as a kernel's loopback hands a segment to the receiver in the sender's
+//   own system call. So that an exchange that keeps answering itself never starves timers and I/O,
+//   a pair takes at most SAME_TURN_HOPS such deliveries before it lets the event loop run (one
+//   macrotask), and then goes on.
 // - "manual": no timers at all. The caller owns the clock (`now`), asks each end for
 //   `nextDeliveryTime()` and calls `deliverDue(t)`, so a test jumps straight to the next event.
-import { invalidType, optionsObject, outOfRange, validateArray, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
+import { invalidType, optionsObject, outOfRange, validateArray, validateInteger, validateFunction, validateNumber, validateOneOf, validateUint8Array, validateKnownKeys } from "../core/validate.js";
 import { Prng } from "../core/prng.js";
-import { DEFAULT_MTU, type Link, type PacketHandler } from "./link.js";
+import { DEFAULT_MTU, type Link, type PacketHandler, type ReceiveOptions } from "./link.js";
 
 /** What can go wrong on one direction of the wire. Probabilities are per packet, in 0..1. */
 export interface LinkFaults {
@@ -47,6 +57,14 @@ export interface MemoryLinkOptions extends LinkFaults {
   now?: () => number;
   /** Largest packet carried; bigger ones are dropped and counted in `tooBig`. Default 1500. */
   mtu?: number;
+  /**
+   * Segmentation offload (Link.offloadMtu): the largest packet both ends send although it is above
+   * their `mtu`, an integer in mtu..65535, or 0 for none. Default 65535 for a pair that simulates no
+   * network (no fault, no `mtu`, IP framing): an in-process wire takes any IP packet whole, so the
+   * connections over it send segments of up to 64 KiB; 0 otherwise, so that a pair set up to behave
+   * like a network carries that network's packets.
+   */
+  offloadMtu?: number;
   /**
    * What the links carry: "ip" (default) raw IP packets, or "ethernet" Ethernet II frames (each end's
    * `framing`), whose 14-byte header the wire carries beyond the MTU.
@@ -94,6 +112,26 @@ interface InFlight {
   arrival: number;
   order: number;
   packet: Uint8Array;
+  /** The slab the packet was copied into, while it may return to its sender's spares. */
+  slab: Slab | undefined;
+}
+
+/** Bytes of one slab; a packet above a quarter of it gets memory of its own. */
+const SLAB_BYTES = 256 * 1024;
+/** Spare slabs an end keeps for reuse. */
+const SPARE_SLABS = 4;
+
+/**
+ * Memory a sending end copies packets into (the link copies on send). A slab whose packets all went
+ * to a handler that copies them (onReceive's `copies`) is used again, so a busy link writes into
+ * memory already in cache instead of fresh allocations; one whose packets a handler kept is left to
+ * the garbage collector.
+ */
+class Slab {
+  readonly bytes = new Uint8Array(SLAB_BYTES);
+  used = 0;
+  /** Packets copied into it and not yet delivered. */
+  live = 0;
 }
 
 interface Fault {
@@ -124,7 +162,7 @@ function quantity(name: string, q: number | undefined, fallback: number): number
 
 const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
 // Pure calls (a spread is not, to a bundler): a page that makes no link does not keep them.
-const PAIR_OPTIONS: ReadonlySet<string> = /* @__PURE__ */ (() => new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "framing", "aToB", "bToA"]))();
+const PAIR_OPTIONS: ReadonlySet<string> = /* @__PURE__ */ (() => new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "offloadMtu", "framing", "aToB", "bToA"]))();
 /** An Ethernet II header: what a frame carries beyond the IP MTU (no FCS on a TAP-style link). */
 const ETHERNET_HEADER = 14;
 const FAULT_OPTIONS: ReadonlySet<string> = /* @__PURE__ */ (() => new Set([...FAULT_KEYS, "mtu"]))();
@@ -137,6 +175,14 @@ function validateFaults(f: LinkFaults, prefix: string): void {
     quantity(`${prefix}corruptBits`, f.corruptBits, 1);
     if (!Number.isInteger(f.corruptBits) || f.corruptBits < 1) outOfRange(`${prefix}corruptBits`, "an integer >= 1", f.corruptBits);
   }
+}
+
+/** The largest IP packet (RFC 791): what an in-process wire carries whole with offload. */
+const MAX_IP_PACKET = 65535;
+
+/** Whether a direction's faults change anything on the wire. */
+function hasFaults(f: Fault): boolean {
+  return f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.delay > 0 || f.rate > 0;
 }
 
 function resolveFaults(shared: LinkFaults, own: LinkFaults | undefined): Fault {
@@ -156,7 +202,7 @@ function resolveFaults(shared: LinkFaults, own: LinkFaults | undefined): Fault {
 }
 
 // A macrotask without the 4 ms clamp browsers put on nested setTimeout(0): setImmediate in Node, a
-// MessageChannel elsewhere. Zero-delay deliveries use it so a busy exchange never starves the loop.
+// MessageChannel elsewhere.
 function macrotask(fn: () => void): void {
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
   if (g.setImmediate) {
@@ -171,6 +217,37 @@ function macrotask(fn: () => void): void {
   channel.port2.postMessage(null);
 }
 
+/** A settled promise: a reaction on it is the cheapest microtask (no AsyncResource, unlike Node's queueMicrotask). */
+const RESOLVED = /* @__PURE__ */ Promise.resolve();
+
+/** Zero-delay deliveries a pair makes in microtasks before it lets the event loop run once. */
+const SAME_TURN_HOPS = 64;
+
+/**
+ * The zero-delay deliveries of both ends of a pair since the event loop last ran a task of theirs.
+ * The first one of a turn queues a macrotask that starts the count again; a pair that reaches
+ * SAME_TURN_HOPS delivers in macrotasks until it has run.
+ */
+class SameTurn {
+  hops = 0;
+  #resetQueued = false;
+  readonly #reset = (): void => {
+    this.#resetQueued = false;
+    this.hops = 0;
+  };
+
+  /** Whether the next delivery may go in a microtask; counts it. */
+  take(): boolean {
+    if (!this.#resetQueued) {
+      this.#resetQueued = true;
+      macrotask(this.#reset);
+    }
+    if (this.hops >= SAME_TURN_HOPS) return false;
+    this.hops++;
+    return true;
+  }
+}
+
 /** One end of a memory link pair. */
 export class MemoryLink implements Link {
   readonly #fault: Fault;
@@ -181,6 +258,8 @@ export class MemoryLink implements Link {
   readonly mtu: number;
   /** Raw IP packets or Ethernet II frames (createMemoryLinkPair's `framing`). */
   readonly framing: "ip" | "ethernet";
+  /** The largest packet this end sends above `mtu` (segmentation offload); undefined for none. */
+  readonly offloadMtu: number | undefined;
   /** What happened to the packets this end sent. */
   readonly stats: MemoryLinkStats = {
     sent: 0, bytesSent: 0, delivered: 0, bytesDelivered: 0, lost: 0, duplicated: 0, corrupted: 0,
@@ -188,6 +267,11 @@ export class MemoryLink implements Link {
   };
   /** @internal */ peer!: MemoryLink;
   #handler: PacketHandler | undefined;
+  /** The handler copies what it keeps (onReceive's `copies`): delivered packets' memory may be reused. */
+  #handlerCopies = false;
+  /** The slab this end copies the packets it sends into, and spares for when it is full. */
+  #slab: Slab | undefined;
+  readonly #spares: Slab[] = [];
   #closed = false;
   // Packets on their way to this end, sorted by arrival time, then by send order.
   readonly #incoming: InFlight[] = [];
@@ -196,7 +280,13 @@ export class MemoryLink implements Link {
   #wireBusyUntil = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #macrotaskPending = false;
+  /** A zero-delay delivery is queued (microtask or macrotask). */
+  #duePending = false;
+  readonly #sameTurn: SameTurn;
+  readonly #fireDue = (): void => {
+    this.#duePending = false;
+    this.#fire();
+  };
 
   /** @internal */
   constructor(
@@ -206,7 +296,11 @@ export class MemoryLink implements Link {
     manual: boolean,
     mtu: number,
     framing: "ip" | "ethernet" = "ip",
+    sameTurn: SameTurn = new SameTurn(),
+    offloadMtu = 0,
   ) {
+    this.offloadMtu = offloadMtu > mtu ? offloadMtu : undefined;
+    this.#sameTurn = sameTurn;
     this.#fault = fault;
     this.#prng = prng;
     this.#now = now;
@@ -220,19 +314,28 @@ export class MemoryLink implements Link {
    * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `packets` is an array of Uint8Array.
    */
   send(packets: Uint8Array[]): void {
+    // What is sent is copied (copiesOnSend): the wire never shares memory with the sender.
     validateArray(packets, "packets", validateUint8Array);
     if (this.#closed) return;
     const now = this.#now();
     for (const packet of packets) this.#transmit(packet, now);
+    // Once per batch: the peer's delivery (or its timer) for everything this call queued.
+    if (!this.#manual) this.peer.#schedule();
   }
 
   /**
    * Sets the one handler of packets arriving at this end.
    * @throws TcpwasmError ERR_INVALID_ARG_TYPE unless `handler` is a function.
    */
-  onReceive(handler: PacketHandler): void {
+  onReceive(handler: PacketHandler, options?: ReceiveOptions): void {
     validateFunction(handler, "handler");
     this.#handler = handler;
+    this.#handlerCopies = options?.copies === true;
+  }
+
+  /** `send` copies the packets before it returns: the caller may reuse them at once. */
+  get copiesOnSend(): true {
+    return true;
   }
 
   /** Stops delivery both ways; packets in flight are dropped. Idempotent. */
@@ -266,17 +369,61 @@ export class MemoryLink implements Link {
     let due = 0;
     while (due < this.#incoming.length && this.#incoming[due].arrival <= now) due++;
     if (due === 0) return 0;
-    const batch = this.#incoming.splice(0, due).map((f) => f.packet);
+    const entries = this.#incoming.splice(0, due);
+    const batch = entries.map((f) => f.packet);
     const sender = this.peer.stats;
     const handler = this.#handler;
     if (!handler || this.#closed) {
       sender.undelivered += batch.length;
+      this.peer.#release(entries);
       return 0;
     }
     sender.delivered += batch.length;
     for (const p of batch) sender.bytesDelivered += p.length;
-    handler(batch);
+    // A handler that keeps the packets keeps their slabs too: they never come back.
+    const copies = this.#handlerCopies;
+    try {
+      handler(batch);
+    } finally {
+      if (copies) this.peer.#release(entries);
+    }
     return batch.length;
+  }
+
+  /** Packets copied into this end's slabs are done with: a slab none of them live in is reused. */
+  #release(entries: InFlight[]): void {
+    for (const e of entries) {
+      const slab = e.slab;
+      if (slab === undefined || --slab.live !== 0) continue;
+      if (slab === this.#slab) slab.used = 0;
+      else if (this.#spares.length < SPARE_SLABS) {
+        slab.used = 0;
+        this.#spares.push(slab);
+      }
+    }
+  }
+
+  /** The slab #copy wrote its last copy into (undefined: memory of its own). */
+  #copiedInto: Slab | undefined;
+
+  /** A copy of `packet` the link owns: in a slab when it is small enough (#copiedInto), else memory of its own. */
+  #copy(packet: Uint8Array): Uint8Array {
+    const n = packet.length;
+    this.#copiedInto = undefined;
+    if (n > SLAB_BYTES / 4) return packet.slice();
+    let slab = this.#slab;
+    if (slab === undefined || slab.used + n > SLAB_BYTES) {
+      // A full slab is reused once its last packet is delivered (#release), if a spare is wanted.
+      slab = this.#slab = this.#spares.pop() ?? new Slab();
+    }
+    const at = slab.used;
+    const copy = slab.bytes.subarray(at, at + n);
+    copy.set(packet);
+    // 8-byte aligned, as the engine's own copies: readers of the copies stay on fast paths.
+    slab.used = (at + n + 7) & ~7;
+    slab.live++;
+    this.#copiedInto = slab;
+    return copy;
   }
 
   #transmit(packet: Uint8Array, now: number): void {
@@ -284,7 +431,7 @@ export class MemoryLink implements Link {
     const stats = this.stats;
     stats.sent++;
     stats.bytesSent += packet.length;
-    if (packet.length > this.mtu + (this.framing === "ethernet" ? ETHERNET_HEADER : 0)) {
+    if (packet.length > (this.offloadMtu ?? this.mtu) + (this.framing === "ethernet" ? ETHERNET_HEADER : 0)) {
       stats.tooBig++;
       return;
     }
@@ -303,23 +450,30 @@ export class MemoryLink implements Link {
       departure = start + (packet.length * 1000) / f.rate;
       this.#wireBusyUntil = departure;
     }
-    const copies = [packet];
+    const copy = this.#copy(packet);
+    const slab = this.#copiedInto;
+    let duplicate: Uint8Array | undefined;
     if (this.#prng.chance(f.duplicate)) {
       stats.duplicated++;
-      copies.push(packet.slice());
+      duplicate = packet.slice();
     }
-    for (const copy of copies) {
-      let arrival = departure + f.delay;
-      if (this.#prng.chance(f.corrupt)) {
-        stats.corrupted++;
-        this.#flipBits(copy);
-      }
-      if (this.#prng.chance(f.reorder)) {
-        stats.reordered++;
-        arrival += f.reorderDelay;
-      }
-      this.peer.#arrive(copy, arrival);
+    this.#onTheWire(copy, slab, departure);
+    if (duplicate) this.#onTheWire(duplicate, undefined, departure);
+  }
+
+  /** A copy leaves at `departure`, through the corrupt and reorder faults, towards the peer. */
+  #onTheWire(packet: Uint8Array, slab: Slab | undefined, departure: number): void {
+    const f = this.#fault;
+    let arrival = departure + f.delay;
+    if (this.#prng.chance(f.corrupt)) {
+      this.stats.corrupted++;
+      this.#flipBits(packet);
     }
+    if (this.#prng.chance(f.reorder)) {
+      this.stats.reordered++;
+      arrival += f.reorderDelay;
+    }
+    this.peer.#arrive(packet, slab, arrival);
   }
 
   #flipBits(packet: Uint8Array): void {
@@ -330,17 +484,18 @@ export class MemoryLink implements Link {
     for (const bit of chosen) packet[bit >>> 3] ^= 0x80 >>> (bit & 7);
   }
 
-  #arrive(packet: Uint8Array, arrival: number): void {
+  #arrive(packet: Uint8Array, slab: Slab | undefined, arrival: number): void {
     if (this.#closed) {
       this.peer.stats.undelivered++;
+      if (slab) slab.live--;
       return;
     }
-    const entry = { arrival, order: this.#order++, packet };
+    const entry = { arrival, order: this.#order++, packet, slab };
     // Arrival times mostly grow with send order, so search from the end.
     let i = this.#incoming.length;
     while (i > 0 && this.#incoming[i - 1].arrival > arrival) i--;
-    this.#incoming.splice(i, 0, entry);
-    if (!this.#manual) this.#schedule();
+    if (i === this.#incoming.length) this.#incoming.push(entry);
+    else this.#incoming.splice(i, 0, entry);
   }
 
   #schedule(): void {
@@ -348,12 +503,10 @@ export class MemoryLink implements Link {
     const next = this.#incoming[0].arrival;
     const now = this.#now();
     if (next <= now) {
-      if (this.#macrotaskPending) return;
-      this.#macrotaskPending = true;
-      macrotask(() => {
-        this.#macrotaskPending = false;
-        this.#fire();
-      });
+      if (this.#duePending) return;
+      this.#duePending = true;
+      if (this.#sameTurn.take()) RESOLVED.then(this.#fireDue);
+      else macrotask(this.#fireDue);
       return;
     }
     if (this.#timer !== undefined && this.#timerAt <= next) return;
@@ -397,9 +550,24 @@ export function createMemoryLinkPair(options?: MemoryLinkOptions): [MemoryLink, 
   const now = options.now ?? (() => performance.now());
   const mtu = quantity("mtu", options.mtu, DEFAULT_MTU);
   const seed = options.seed ?? 1;
+  const faultsAToB = resolveFaults(options, options.aToB);
+  const faultsBToA = resolveFaults(options, options.bToA);
+  const mtuAToB = quantity("aToB.mtu", options.aToB?.mtu, mtu);
+  const mtuBToA = quantity("bToA.mtu", options.bToA?.mtu, mtu);
+  const simulatesNetwork = options.mtu !== undefined || options.aToB?.mtu !== undefined || options.bToA?.mtu !== undefined ||
+    framing !== "ip" || hasFaults(faultsAToB) || hasFaults(faultsBToA);
+  let offloadMtu = simulatesNetwork ? 0 : MAX_IP_PACKET;
+  if (options.offloadMtu !== undefined) {
+    validateInteger(options.offloadMtu, "options.offloadMtu", 0, MAX_IP_PACKET);
+    if (options.offloadMtu !== 0 && options.offloadMtu < Math.max(mtuAToB, mtuBToA)) {
+      outOfRange("options.offloadMtu", `0 or an integer in ${Math.max(mtuAToB, mtuBToA)}..${MAX_IP_PACKET} (from the MTU)`, options.offloadMtu);
+    }
+    offloadMtu = options.offloadMtu;
+  }
   // Distinct, fixed streams per direction, so faults on one side do not shift the other's.
-  const a = new MemoryLink(resolveFaults(options, options.aToB), new Prng(seed), now, manual, quantity("aToB.mtu", options.aToB?.mtu, mtu), framing);
-  const b = new MemoryLink(resolveFaults(options, options.bToA), new Prng(seed ^ 0x5bd1e995), now, manual, quantity("bToA.mtu", options.bToA?.mtu, mtu), framing);
+  const sameTurn = new SameTurn();
+  const a = new MemoryLink(faultsAToB, new Prng(seed), now, manual, mtuAToB, framing, sameTurn, offloadMtu);
+  const b = new MemoryLink(faultsBToA, new Prng(seed ^ 0x5bd1e995), now, manual, mtuBToA, framing, sameTurn, offloadMtu);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -154,6 +154,11 @@ export class Stack {
   readonly #udp: UdpSockets;
   #drainQueued = false;
   #drainDeferrals = 0;
+  /**
+   * Every attached link copies on send (Link.copiesOnSend): output goes to them as views of the
+   * engine's TX region, one batch per TX batch, instead of being copied out first.
+   */
+  #lendOutput = false;
 
   /** @internal Use createStack. */
   constructor(engine: Engine, local: LocalAddresses, options: StackOptions) {
@@ -234,7 +239,9 @@ export class Stack {
       throw error;
     }
     if (anyDestination) this.#anyDestination.add(attached);
-    link.onReceive((packets) => this.#receive(attached, packets));
+    // #receive copies what it takes into the engine before it returns.
+    link.onReceive((packets) => this.#receive(attached, packets), { copies: true });
+    this.#lendOutput = this.#routing.links.every((l) => l.link.copiesOnSend === true);
     // Gratuitous ARP, duplicate address detection and router advertisements leave at once.
     if (ethernet) this.wantOutput();
   }
@@ -822,7 +829,8 @@ export class Stack {
   /** Takes the engine's output and sends it, one batch per link; packets to ourselves loop back. */
   #flushOutput(now: number): void {
     this.#udp.flush(() => this.engine.output(now, this.#sendPacket, true));
-    this.engine.output(now, this.#sendPacket, true);
+    if (this.#lendOutput) this.engine.output(now, this.#lendPacket, false, this.#sendQueued);
+    else this.engine.output(now, this.#sendPacket, true);
     this.#routing.sendQueued();
     if (this.#loopback.length !== 0) {
       const batch = this.#loopback;
@@ -832,7 +840,14 @@ export class Stack {
     }
   }
 
-  readonly #sendPacket = (packet: Uint8Array, ifIndex: number): void => {
+  readonly #sendPacket = (packet: Uint8Array, ifIndex: number): void => this.#route(packet, ifIndex, false);
+
+  /** A view of the TX region, valid until its batch is sent (#lendOutput): only the loopback keeps a copy. */
+  readonly #lendPacket = (packet: Uint8Array, ifIndex: number): void => this.#route(packet, ifIndex, true);
+
+  readonly #sendQueued = (): void => this.#routing.sendQueued();
+
+  #route(packet: Uint8Array, ifIndex: number, lent: boolean): void {
     if (ifIndex >= 0) {
       // A frame the core built for an Ethernet link (its header, next hop resolved).
       const l = this.#routing.links[ifIndex];
@@ -842,10 +857,10 @@ export class Stack {
     }
     const at = destinationAt(packet);
     if (at >= 0 && this.#local.loopsBack(at === 16 ? 4 : 6, packet, at)) {
-      this.#loopback.push(packet);
+      this.#loopback.push(lent ? packet.slice() : packet);
       this.stackCounters.loopback++;
     } else if (!this.#routing.queue(packet)) this.stackCounters.noRoute++;
-  };
+  }
 
   /** Packets the stack sent to itself (RFC 1122 3.3.4.2: they never reach a link). */
   #receiveLoopback(packets: Uint8Array[]): void {

@@ -90,7 +90,8 @@ export async function demo(args: string[]): Promise<number> {
   // the wire each way, so segments visibly cross (simultaneous close) and take time.
   let t0 = performance.now();
   const now = () => performance.now() - t0;
-  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss, seed, now, delay: scenario === "bulk" ? 0 : 5 });
+  // MSS-sized segments, as on a real network (no segmentation offload): the ladder shows each one.
+  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss, seed, now, delay: scenario === "bulk" ? 0 : 5, offloadMtu: 0 });
   const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
   const ladders = new LaddersStream({ left: "client", right: "server", columns, foldAfter: 8, legend: true });
   let recording = true;

@@ -50,7 +50,8 @@ export async function runScenario(o: ScenarioOptions, onEvent: (e: TraceEvent) =
   const now = () => performance.now() - t0;
   // Simultaneous open needs time on the wire for the SYNs to cross.
   const delay = o.simultaneousOpen ? Math.max(o.delay, 5) : o.delay;
-  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss: o.loss, delay, reorder: o.reorder, reorderDelay: 2 * delay + 5, seed: o.seed, now });
+  // MSS-sized segments, as on a real network (no segmentation offload): the ladder shows each one.
+  const [clientEnd, serverEnd] = createMemoryLinkPair({ loss: o.loss, delay, reorder: o.reorder, reorderDelay: 2 * delay + 5, seed: o.seed, now, offloadMtu: 0 });
   const chunks: Uint8Array[] = [];
   const writer = new PcapWriter((c) => chunks.push(c.slice()));
   let sampled: StackConnection | undefined;

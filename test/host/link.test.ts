@@ -70,7 +70,7 @@ function bitDistance(x: Uint8Array, y: Uint8Array): number {
 }
 
 describe("memory link pair, no faults", () => {
-  it("delivers every packet in order, as the same objects, never inside send()", async () => {
+  it("delivers every packet in order, as copies taken during send(), never inside send()", async () => {
     const [a, b] = createMemoryLinkPair();
     const got: Uint8Array[] = [];
     const batches: number[] = [];
@@ -82,17 +82,88 @@ describe("memory link pair, no faults", () => {
       }),
     );
     const sent = Array.from({ length: 300 }, (_, i) => numbered(i));
+    // copiesOnSend: what the sender does to its packets after send() does not reach the wire.
     a.send(sent.slice(0, 100));
     a.send(sent.slice(100, 250));
+    for (const p of sent.slice(0, 250)) p.fill(0xee);
     expect(got).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 1));
     a.send(sent.slice(250));
     await done;
+    expect(a.copiesOnSend).toBe(true);
     expect(got.map(indexOf)).toEqual(sent.map((_, i) => i));
-    got.forEach((p, i) => expect(p).toBe(sent[i]));
+    got.forEach((p, i) => {
+      expect(p).not.toBe(sent[i]);
+      expect(p).toEqual(numbered(i));
+    });
     // What was sent in one task arrives in one batch.
     expect(batches[0]).toBe(250);
     expect(a.stats).toMatchObject({ sent: 300, delivered: 300, bytesSent: 30000, bytesDelivered: 30000, lost: 0 });
+    a.close();
+    b.close();
+  });
+
+  it("reuses the memory of delivered packets only for a handler registered with { copies: true }", async () => {
+    const exchange = async (copies: boolean) => {
+      const [a, b] = createMemoryLinkPair();
+      const batches: Uint8Array[][] = [];
+      const snapshots: number[][] = [];
+      b.onReceive((ps) => {
+        batches.push(ps);
+        snapshots.push(ps.map(indexOf));
+      }, { copies });
+      // Far more than one slab of memory, over many turns.
+      for (let round = 0; round < 40; round++) {
+        a.send(Array.from({ length: 100 }, (_, i) => numbered(round * 100 + i, 1000)));
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      a.close();
+      b.close();
+      return { batches, snapshots };
+    };
+    // A handler that keeps its packets finds them as they arrived, however much came after.
+    const kept = await exchange(false);
+    expect(kept.batches.flat().map(indexOf)).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    // A handler that copies got each packet right during its call; the memory was used again later.
+    const lent = await exchange(true);
+    expect(lent.snapshots.flat()).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    const buffers = new Set(lent.batches.flat().map((p) => p.buffer));
+    expect(buffers.size).toBeLessThan(4);
+    expect(lent.batches.flat().map(indexOf)).not.toEqual(lent.snapshots.flat());
+  });
+
+  it("delivers zero-delay packets in the turn that sent them, before the event loop runs a task", async () => {
+    const [a, b] = createMemoryLinkPair();
+    const order: string[] = [];
+    b.onReceive(() => order.push("delivered"));
+    // Queued before the send: a link delivering on a task of its own would come after it.
+    setImmediate(() => order.push("macrotask"));
+    a.send([numbered(0)]);
+    expect(order).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual(["delivered", "macrotask"]);
+    a.close();
+    b.close();
+  });
+
+  it("an exchange that keeps answering itself still lets timers and I/O run", async () => {
+    const [a, b] = createMemoryLinkPair();
+    let hops = 0;
+    let hopsWhenTaskRan = -1;
+    const bounce = (from: MemoryLink) => (ps: Uint8Array[]) => {
+      if (++hops < 2000) from.send(ps);
+    };
+    a.onReceive(bounce(a));
+    b.onReceive(bounce(b));
+    setImmediate(() => (hopsWhenTaskRan = hops));
+    a.send([numbered(0)]);
+    await new Promise<void>((resolve) => {
+      const wait = () => (hops >= 2000 ? resolve() : setTimeout(wait, 1));
+      wait();
+    });
+    // A task queued before the exchange began ran long before it ended.
+    expect(hopsWhenTaskRan).toBeGreaterThan(0);
+    expect(hopsWhenTaskRan).toBeLessThan(200);
     a.close();
     b.close();
   });
@@ -121,6 +192,27 @@ describe("memory link pair, no faults", () => {
     expect(receivedAt - sentAt).toBeGreaterThanOrEqual(15);
     a.close();
     b.close();
+  });
+
+  it("declares segmentation offload (offloadMtu 65535) only when it simulates no network", () => {
+    const big = numbered(0, 60000);
+    const plain = virtualPair();
+    expect(plain.a.offloadMtu).toBe(65535);
+    plain.a.send([big]);
+    plain.runUntilIdle();
+    expect(plain.atB.map((r) => r.p.length)).toEqual([60000]);
+    // An MTU, a fault or Ethernet framing: the pair carries that network's packets only.
+    for (const options of [{ mtu: 1500 }, { loss: 0.01 }, { delay: 1 }, { framing: "ethernet" }, { aToB: { mtu: 9000 } }] as MemoryLinkOptions[]) {
+      const v = virtualPair(options);
+      expect(v.a.offloadMtu).toBeUndefined();
+      v.a.send([big]);
+      v.runUntilIdle();
+      expect(v.a.stats.tooBig).toBe(1);
+    }
+    expect(virtualPair({ offloadMtu: 0 }).a.offloadMtu).toBeUndefined();
+    expect(virtualPair({ mtu: 1500, offloadMtu: 16384 }).b.offloadMtu).toBe(16384);
+    expect(() => createMemoryLinkPair({ mtu: 9000, offloadMtu: 4000 })).toThrowError(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => createMemoryLinkPair({ offloadMtu: 70000 })).toThrowError(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
   });
 
   it("drops packets over the MTU and counts them", () => {

@@ -38,7 +38,8 @@ const clientOut = (events: TraceEvent[]) => events.filter((e): e is SegmentTrace
 
 describe("stack trace: retransmissions and endpoints", () => {
   it("marks the segment that repairs a lost one as a repair, and nothing else", async () => {
-    const p = await StackPair.create({ trace: true, addresses: ADDRESSES });
+    // MSS-sized packets (no segmentation offload): the third data segment is a packet of its own.
+    const p = await StackPair.create({ trace: true, addresses: ADDRESSES, link: { offloadMtu: 0 } });
     let data = 0;
     dropFromClient(p, (pkt) => payloadLen(pkt) > 0 && ++data === 3); // the third data segment, once
     await transfer(p, 10 * 1448);

@@ -278,6 +278,55 @@ describe("stack", () => {
     wire.close();
   });
 
+  it("lends its output to a link that copies on send (views of one memory, batch by batch), and gives copies to one that does not", async () => {
+    // A TX region of 68 KiB: each drain of a 1 MiB transfer builds many TX batches in a row.
+    const config = { ...FAST, txRegion: 65536 + 4096 };
+    const run = async (copiesOnSend: boolean) => {
+      const [la, lb] = createMemoryLinkPair();
+      const buffers = new Set<ArrayBufferLike>();
+      const kept: { packet: Uint8Array; bytes: Uint8Array }[] = [];
+      // The client's link: records what it is handed, then sends it on through the memory link.
+      const link = {
+        copiesOnSend,
+        mtu: la.mtu,
+        send(packets: Uint8Array[]) {
+          for (const p of packets) {
+            buffers.add(p.buffer);
+            if (!copiesOnSend && kept.length < 64) kept.push({ packet: p, bytes: p.slice() });
+          }
+          la.send(packets);
+        },
+        onReceive: (handler: (packets: Uint8Array[]) => void) => la.onReceive(handler, { copies: true }),
+        close: () => la.close(),
+      };
+      const a = await createStack({ addresses: ["10.0.0.1/24"], config });
+      const b = await createStack({ addresses: ["10.0.0.2/24"], config });
+      a.attach(link);
+      b.attach(lb);
+      const request = data(1 << 20, 3);
+      const server = accepted(b, 80);
+      const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
+      await connected(client);
+      const sending = writeAll(client, request, true);
+      const serverIn = collect(await server);
+      await serverIn.ended;
+      await sending;
+      a.close();
+      b.close();
+      expect(sha(serverIn.chunks)).toBe(sha([request]));
+      return { buffers, kept };
+    };
+    const lent = await run(true);
+    // Every packet was a view of the engine's linear memory: one buffer, larger than its TX region.
+    expect(lent.buffers.size).toBe(1);
+    expect([...lent.buffers][0]!.byteLength).toBeGreaterThan(4 * config.txRegion);
+    const owned = await run(false);
+    expect(owned.buffers.size).toBeGreaterThan(1);
+    // Packets a link was given to own are never touched again.
+    expect(owned.kept.length).toBeGreaterThan(0);
+    for (const k of owned.kept) expect(k.packet).toEqual(k.bytes);
+  });
+
   it("routes output by destination prefix across two links", async () => {
     const net = new VirtualNet();
     const [l1, w1] = net.linkPair();
