@@ -134,6 +134,8 @@ const RECORD_HEADER = 4;
  * still shares one message among about 40 of them.
  */
 export const BATCH_MESSAGE_BYTES = 64 * 1024;
+/** Encoding buffers kept for reuse: a drain of a 256 KiB send ring fills about four. */
+const MAX_SPARE = 8;
 const RECONNECT_OPTIONS: ReadonlySet<string> = new Set(["initialDelayMs", "maxDelayMs", "maxAttempts"]);
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -150,23 +152,6 @@ function messageBytes(data: unknown): Uint8Array | undefined {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
-}
-
-/** Packets `from` to `to` (`bytes` with their headers) as one batched message: a 4-byte big-endian length before each. */
-function encodeRecords(packets: Uint8Array[], from: number, to: number, bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (let i = from; i < to; i++) {
-    const p = packets[i]!;
-    const n = p.length;
-    out[at] = n >>> 24;
-    out[at + 1] = (n >>> 16) & 0xff;
-    out[at + 2] = (n >>> 8) & 0xff;
-    out[at + 3] = n & 0xff;
-    out.set(p, at + RECORD_HEADER);
-    at += RECORD_HEADER + n;
-  }
-  return out;
 }
 
 function isWebSocketLike(value: unknown): value is WebSocketLike {
@@ -218,6 +203,9 @@ export class WebSocketLink implements Link {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #batching = false;
+  /** Batched framing: encoding buffers (BATCH_MESSAGE_BYTES each) free for the next batch, and those the current one uses. */
+  #spare: Uint8Array[] = [];
+  #lent: Uint8Array[] = [];
   #attempts = 0;
   #everOpened = false;
   #retryTimer: Timer | undefined;
@@ -350,15 +338,44 @@ export class WebSocketLink implements Link {
       for (let i = 0; i < packets.length; i++) {
         const size = RECORD_HEADER + packets[i]!.length;
         if (i > first && bytes + size > BATCH_MESSAGE_BYTES) {
-          this.#write(socket, encodeRecords(packets, first, i, bytes), packets, i - first, first);
+          this.#write(socket, this.#encode(packets, first, i, bytes), packets, i - first, first);
           first = i;
           bytes = 0;
         }
         bytes += size;
       }
-      this.#write(socket, encodeRecords(packets, first, packets.length, bytes), packets, packets.length - first, first);
+      this.#write(socket, this.#encode(packets, first, packets.length, bytes), packets, packets.length - first, first);
     }
     cork?.uncork!();
+    // Nothing buffered once the writes returned: the network took every byte during the calls (a
+    // `ws` socket writing to a TCP socket with room), so no message still points into the encoding
+    // buffers and they serve the next batch. Otherwise they stay with the socket (a browser's
+    // bufferedAmount only falls in a later task, so there they are never reused).
+    const used = this.#lent;
+    this.#lent = [];
+    if (used.length && socket.bufferedAmount === 0) for (const b of used) if (this.#spare.length < MAX_SPARE) this.#spare.push(b);
+  }
+
+  /** Packets `from` to `to` (`bytes` with their headers) as one batched message: a 4-byte big-endian length before each. */
+  #encode(packets: Uint8Array[], from: number, to: number, bytes: number): Uint8Array {
+    let buf: Uint8Array;
+    if (bytes > BATCH_MESSAGE_BYTES) buf = new Uint8Array(bytes);
+    else {
+      buf = this.#spare.pop() ?? new Uint8Array(BATCH_MESSAGE_BYTES);
+      this.#lent.push(buf);
+    }
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      const p = packets[i]!;
+      const n = p.length;
+      buf[at] = n >>> 24;
+      buf[at + 1] = (n >>> 16) & 0xff;
+      buf[at + 2] = (n >>> 8) & 0xff;
+      buf[at + 3] = n & 0xff;
+      buf.set(p, at + RECORD_HEADER);
+      at += RECORD_HEADER + n;
+    }
+    return buf.subarray(0, bytes);
   }
 
   /** Sends one message holding `count` packets (from `packets[from]`, or the one packet `carried`). */
