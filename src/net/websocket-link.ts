@@ -37,8 +37,11 @@ export interface WebSocketLike {
   readonly bufferedAmount: number;
   /** The subprotocol the server selected ("" for none). */
   readonly protocol?: string;
-  /** Sends one message (binary for a Uint8Array). */
-  send(data: Uint8Array): void;
+  /**
+   * Sends one message (binary for a Uint8Array). `ws` calls `written` once the bytes are handed to
+   * the network (or failed); a browser ignores it (it has copied the bytes by the time send returns).
+   */
+  send(data: Uint8Array, written?: (err?: Error) => void): void;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Adds an event listener ("open", "message", "close", "error"); the event is typed loosely because the DOM's and `ws`'s declarations differ. */
@@ -154,6 +157,21 @@ function messageBytes(data: unknown): Uint8Array | undefined {
   return undefined;
 }
 
+/** Writes packets `from` to `to` into `out` as batched records: a 4-byte big-endian length before each. */
+function encodeRecords(packets: Uint8Array[], from: number, to: number, out: Uint8Array): void {
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const p = packets[i]!;
+    const n = p.length;
+    out[at] = n >>> 24;
+    out[at + 1] = (n >>> 16) & 0xff;
+    out[at + 2] = (n >>> 8) & 0xff;
+    out[at + 3] = n & 0xff;
+    out.set(p, at + RECORD_HEADER);
+    at += RECORD_HEADER + n;
+  }
+}
+
 function isWebSocketLike(value: unknown): value is WebSocketLike {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -203,9 +221,8 @@ export class WebSocketLink implements Link {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #batching = false;
-  /** Batched framing: encoding buffers (BATCH_MESSAGE_BYTES each) free for the next batch, and those the current one uses. */
+  /** Batched framing: encoding buffers (BATCH_MESSAGE_BYTES each) `ws` has finished writing, for the next batches. */
   #spare: Uint8Array[] = [];
-  #lent: Uint8Array[] = [];
   #attempts = 0;
   #everOpened = false;
   #retryTimer: Timer | undefined;
@@ -338,50 +355,34 @@ export class WebSocketLink implements Link {
       for (let i = 0; i < packets.length; i++) {
         const size = RECORD_HEADER + packets[i]!.length;
         if (i > first && bytes + size > BATCH_MESSAGE_BYTES) {
-          this.#write(socket, this.#encode(packets, first, i, bytes), packets, i - first, first);
+          this.#writeRecords(socket, packets, first, i, bytes);
           first = i;
           bytes = 0;
         }
         bytes += size;
       }
-      this.#write(socket, this.#encode(packets, first, packets.length, bytes), packets, packets.length - first, first);
+      this.#writeRecords(socket, packets, first, packets.length, bytes);
     }
     cork?.uncork!();
-    // Nothing buffered once the writes returned: the network took every byte during the calls (a
-    // `ws` socket writing to a TCP socket with room), so no message still points into the encoding
-    // buffers and they serve the next batch. Otherwise they stay with the socket (a browser's
-    // bufferedAmount only falls in a later task, so there they are never reused).
-    const used = this.#lent;
-    this.#lent = [];
-    if (used.length && socket.bufferedAmount === 0) for (const b of used) if (this.#spare.length < MAX_SPARE) this.#spare.push(b);
   }
 
-  /** Packets `from` to `to` (`bytes` with their headers) as one batched message: a 4-byte big-endian length before each. */
-  #encode(packets: Uint8Array[], from: number, to: number, bytes: number): Uint8Array {
-    let buf: Uint8Array;
-    if (bytes > BATCH_MESSAGE_BYTES) buf = new Uint8Array(bytes);
-    else {
-      buf = this.#spare.pop() ?? new Uint8Array(BATCH_MESSAGE_BYTES);
-      this.#lent.push(buf);
-    }
-    let at = 0;
-    for (let i = from; i < to; i++) {
-      const p = packets[i]!;
-      const n = p.length;
-      buf[at] = n >>> 24;
-      buf[at + 1] = (n >>> 16) & 0xff;
-      buf[at + 2] = (n >>> 8) & 0xff;
-      buf[at + 3] = n & 0xff;
-      buf.set(p, at + RECORD_HEADER);
-      at += RECORD_HEADER + n;
-    }
-    return buf.subarray(0, bytes);
+  /**
+   * Sends packets `from` to `to` (`bytes` with their headers) as one batched message, encoded into a
+   * BATCH_MESSAGE_BYTES buffer that comes back for later batches once `ws` reports the message
+   * written (a browser never reports it, and copies at send, so there each message has its own).
+   */
+  #writeRecords(socket: WebSocketLike, packets: Uint8Array[], from: number, to: number, bytes: number): void {
+    const buf = bytes > BATCH_MESSAGE_BYTES ? new Uint8Array(bytes) : (this.#spare.pop() ?? new Uint8Array(BATCH_MESSAGE_BYTES));
+    encodeRecords(packets, from, to, buf);
+    const reuse = buf.length === BATCH_MESSAGE_BYTES ? () => void (this.#spare.length < MAX_SPARE && this.#spare.push(buf)) : undefined;
+    this.#write(socket, buf.subarray(0, bytes), packets, to - from, from, reuse);
   }
 
   /** Sends one message holding `count` packets (from `packets[from]`, or the one packet `carried`). */
-  #write(socket: WebSocketLike, message: Uint8Array, carried: Uint8Array | Uint8Array[], count: number, from = 0): void {
+  #write(socket: WebSocketLike, message: Uint8Array, carried: Uint8Array | Uint8Array[], count: number, from = 0, written?: () => void): void {
     try {
-      socket.send(message);
+      if (written) socket.send(message, written);
+      else socket.send(message);
     } catch {
       // A socket that closed under us (its close event is on its way) takes nothing more.
       this.stats.dropped += count;
