@@ -214,6 +214,24 @@ describe("WebSocket link", () => {
     expect(eth.stats.tooBig).toBe(1);
   });
 
+  it("sends a drain's packets as one message each, in the order given, through the corked socket", async () => {
+    const { wss, url } = await wsServer();
+    const accepted = nextConnection(wss);
+    const link = createWebSocketLink(url);
+    cleanups.push(() => link.close());
+    const peer = await accepted;
+    await link.opened;
+    expect(link.batching).toBe(false);
+    const got: number[][] = [];
+    peer.on("message", (d: Buffer) => got.push([d.length, d[0]!]));
+    const sent = Array.from({ length: 300 }, (_, i) => new Uint8Array(1 + ((i * 613) % 1500)).fill(i & 0xff));
+    link.send(sent.slice(0, 200));
+    link.send(sent.slice(200));
+    await until("all 300 arrived", () => got.length === 300);
+    expect(got).toEqual(sent.map((p) => [p.length, p[0]]));
+    expect(link.stats.sent).toBe(300);
+  });
+
   it("carries several packets per message when the server selects batched framing, in order", async () => {
     const { wss, url } = await wsServer(0, selectBatch);
     const accepted = nextConnection(wss);
