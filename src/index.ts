@@ -10,13 +10,16 @@ export { createDhcpServer, type DhcpServerOptions } from "./net/dhcp-server.js";
 export type { DhcpServer, DhcpReply, DhcpLease, DhcpLeaseState, DhcpServerCounters } from "./net/dhcp-pool.js";
 export type { DhcpRefusal } from "./net/dhcp-message.js";
 export { PcapWriter, recordLink, LINKTYPE_RAW, LINKTYPE_ETHERNET, type PcapSink, type PcapOptions } from "./tools/pcap.js";
-export { createStack, Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters, HeldConnection, type Refusal, type OpenForwarderOptions } from "./tcp/stack.js";
+// createStack and createGateway tie the faces' methods (stack.connect, ...) to the stacks they make, so that
+// a bundler drops the stack and the faces from a page that makes none (src/faces/stack-methods.ts).
+export { createStack, createGateway } from "./faces/stack-methods.js";
+export { Stack, StackConnection, StackListener, StackUdpSocket, type OpenUdpOptions, type UdpMessage, type UdpSendOptions, type StackOptions, type StackDnsOptions, type StackTimers, type OpenConnectionOptions, type OpenListenerOptions, type AttachOptions, type StackCounters, HeldConnection, type Refusal, type OpenForwarderOptions } from "./tcp/stack.js";
 // Gateway mode and the guests' network: the forwarder (TCP to any destination, spliced to a duplex
 // or Web Streams), port forwarding into the stack's network, and a learning Ethernet bridge.
 export { serveForwarder, refusalFor, type Forwarder, type ForwarderOptions, type ForwarderCounters, type ForwardInfo, type ForwardDecision, type ForwardPolicy, type FarSide } from "./gateway/forwarder.js";
 export { splice, type DuplexLike, type StreamPair, type SpliceResult } from "./gateway/splice.js";
 export { forwardConnection, type ForwardTarget } from "./gateway/port-forward.js";
-export { createGateway, type Gateway, type GatewayOptions } from "./gateway/gateway.js";
+export type { Gateway, GatewayOptions } from "./gateway/gateway.js";
 export { serveUdpForwarder, type UdpForwarder, type UdpForwarderOptions, type UdpForwarderCounters, type UdpFar, type UdpPolicy } from "./gateway/udp-forward.js";
 export { createBridge, Bridge, type BridgeOptions, type BridgePortOptions, type BridgeCounters } from "./net/bridge.js";
 export { TcpwasmError, AbortError, type ErrorCode } from "./core/errors.js";

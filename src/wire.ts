@@ -1,7 +1,7 @@
 // tcpwasm/wire: the WebAssembly wire code on its own (loadWire: checksum, parse, encode) and the
-// loader, without the stack. The root entry has the same exports, but importing it brings the stack
-// along: the socket faces add stack.connect, stack.listen and stack.openUDPSocket to the Stack class
-// when they load, which a bundler must keep. A page that needs only the wire helpers imports this.
+// loader, without the stack. The root entry has the same exports and is tree-shakeable, so a bundle
+// that imports only loadWire from it is this one's size (test/host/bundle.test.ts); this entry says
+// so by its name, and a page without a bundler loads less.
 // Browser-safe; the same module graph as the root entry (shared chunks, the same classes).
 export { loadEngine, simdSupported, MemoryViews } from "./core/loader.js";
 export type { Flavor, CoreExports, LoadedEngine, LoadOptions, WasmSource } from "./core/loader.js";

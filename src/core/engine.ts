@@ -108,7 +108,7 @@ export interface EngineOptions extends LoadOptions {
 const DEFAULT_ENGINE_MTU = 1500;
 
 /** The core's ENOBUFS (assembly/engine/errors.ts). */
-const ENGINE_ENOBUFS = ENGINE_ERROR_CODES.indexOf("ENOBUFS");
+const ENGINE_ENOBUFS = /* @__PURE__ */ ENGINE_ERROR_CODES.indexOf("ENOBUFS");
 
 function check(code: number, what: string): number {
   if (code < 0) throw new TcpwasmError(engineErrorCode(-code), what);

@@ -55,7 +55,9 @@ export type ErrorCode =
   /** node:net's code for a local address that is not an IP address in the Node face; also a resolver function's answer that holds one. */
   | "ERR_INVALID_IP_ADDRESS"
   /** A function of yours (StackOptions.dns.resolve) gave back something other than what it must. */
-  | "ERR_INVALID_RETURN_VALUE";
+  | "ERR_INVALID_RETURN_VALUE"
+  /** Node's code for a feature the platform lacks: the Node face's connect to an IPC path (a stack carries TCP/IP only). */
+  | "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM";
 
 /** Every error tcpwasm throws or reports; `code` is stable, the message is for people. */
 export class TcpwasmError extends Error {

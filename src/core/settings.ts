@@ -144,16 +144,21 @@ type OptionKeysMatch = MustBeNever<SameKeys<Required<ConnectionOptions>, typeof 
 type Range = "flag" | readonly [number, number, boolean];
 
 const U32 = 0xffffffff;
+// Limits as literals: a bundler keeps a top-level `1 << 20` (an operator, to it, may have effects), and
+// with it these tables, in a page that never configures an engine.
+const MI = 0x100000; // 2^20
+const GI = 0x40000000; // 2^30
+const P48 = 0x1000000000000; // 2^48
 
 /** What each ConfigKey takes, as assembly/engine/config.ts enforces it. A key missing here is checked by the engine only. */
 const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
-  maxConnections: [1, 1 << 20, true],
-  timeWaitMax: [0, 1 << 20, true],
-  neighbourEntries: [4, 1 << 20, true],
+  maxConnections: [1, MI, true],
+  timeWaitMax: [0, MI, true],
+  neighbourEntries: [4, MI, true],
   maxHalfOpenTotal: [0, U32, true],
   maxHalfOpenPerListener: [0, U32, true],
-  sendBuffer: [1024, 1 << 30, true],
-  recvBuffer: [1024, 1 << 30, true],
+  sendBuffer: [1024, GI, true],
+  recvBuffer: [1024, GI, true],
   mslMs: [0, U32, false],
   rtoMinMs: [1, U32, false],
   rtoMaxMs: [1, U32, false],
@@ -185,7 +190,7 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   controlQueue: [4096, REGION_MAX, true],
   stateEvents: "flag",
   synCookies: "flag",
-  memoryLimit: [0, 2 ** 48, true],
+  memoryLimit: [0, P48, true],
   quickAcks: [0, U32, true],
   udpSockets: [1, 65535, true],
   udpRxRegion: [65536 + 4096, REGION_MAX, true],
@@ -202,8 +207,8 @@ const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, Range> = {
   keepaliveIntervalMs: [1, U32, false],
   keepaliveCount: [1, U32, true],
   userTimeoutMs: [0, U32, false],
-  sendBuffer: [1024, 1 << 30, true],
-  recvBuffer: [1024, 1 << 30, true],
+  sendBuffer: [1024, GI, true],
+  recvBuffer: [1024, GI, true],
   tos: [0, 255, true],
 };
 

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { Stack } from "../tcp/stack.js";
 import { validateConnectTimeout, validateSignal } from "../tcp/connect-watch.js";
+import { TcpwasmError } from "../core/errors.js";
 import { argumentError, invalidType, received, validateFunction, validateInteger, validateNumber } from "../core/validate.js";
 
 export type Family = "IPv4" | "IPv6";
@@ -33,9 +34,11 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
   port: number | string;
   /**
    * An IPv4 or IPv6 address, or a name: looked up with `lookup` (default: the stack's resolver,
-   * StackOptions.dns) and its addresses tried in order. Default "localhost" is meaningless here, so required.
+   * StackOptions.dns) and its addresses tried in order. Default "localhost", as node:net: a name like
+   * any other, which the stack's resolver answers itself with the loopback addresses of the families
+   * the stack has (::1 first, then 127.0.0.1; RFC 6761 6.3), so the connection stays inside the stack.
    */
-  host: string;
+  host?: string;
   /** The address family to look a name up in: 4, 6 (or "IPv4", "IPv6"), 0 for both. Default 0, or the family of `localAddress`. */
   family?: number | "IPv4" | "IPv6";
   /** getaddrinfo hints passed on to `lookup` (dns.lookup's `hints`). Default 0. */
@@ -71,6 +74,18 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
   receiveBufferSize?: number;
 }
 
+/** socket.setKeepAlive's options object, as net.Socket takes it (each value 0 or left out: the engine's default). */
+export interface KeepAliveOptions {
+  /** Keepalive on (true) or off. Default false. */
+  enable?: boolean;
+  /** Idle time before the first probe, ms (the engine's `keepaliveIdleMs`). */
+  initialDelay?: number;
+  /** Time between unanswered probes, ms (the engine's `keepaliveIntervalMs`). */
+  interval?: number;
+  /** Unanswered probes before the connection fails with ETIMEDOUT (the engine's `keepaliveCount`). */
+  count?: number;
+}
+
 /** dns.lookup's shape, as node:net's `lookup` option takes it. */
 export type LookupFunction = (
   hostname: string,
@@ -86,17 +101,44 @@ export interface LookupAddress {
   family: number;
 }
 
-export type ConnectArgs = [options: SocketConnectOptions, listener?: () => void] | [port: number, host: string, listener?: () => void];
+/**
+ * node:net's IPC form of connect (a Unix domain socket or a Windows named pipe at `path`). A stack
+ * carries TCP/IP only, so connect() with it throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM; it is typed
+ * so that the Socket is a net.Socket wherever node:net's types are expected.
+ */
+export interface IpcConnectOptions extends SocketConstructorOptions {
+  /** The IPC path node:net would connect to: never reachable here. */
+  path: string;
+}
 
-/** @internal */
-export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions; listener: (() => void) | undefined } {
+export type ConnectArgs =
+  | [options: SocketConnectOptions | IpcConnectOptions, listener?: () => void]
+  | [port: number | string, host?: string, listener?: () => void]
+  | [port: number | string, listener?: () => void];
+
+/**
+ * @internal node:net's argument forms: `(options[, listener])`, `(port[, host][, listener])` and
+ * `(path[, listener])`, a string that is not a number being a path (node:net's rule), as options.
+ */
+export function normalizeConnectArgs(args: unknown[]): { options: SocketConnectOptions | IpcConnectOptions; listener: (() => void) | undefined } {
   const last = args[args.length - 1];
   const listener = typeof last === "function" ? (last as () => void) : undefined;
-  if (typeof args[0] === "object" && args[0] !== null) return { options: args[0] as SocketConnectOptions, listener };
-  if (args[0] === undefined || typeof args[0] === "function") {
+  const first = args[0];
+  if (typeof first === "object" && first !== null) return { options: first as SocketConnectOptions | IpcConnectOptions, listener };
+  if (first === undefined || typeof first === "function") {
     throw argumentError("ERR_MISSING_ARGS", 'The "options" or "port" argument must be specified');
   }
-  return { options: { port: args[0] as number, host: args[1] as string }, listener };
+  if (typeof first === "string" && !(Number(first) >= 0)) return { options: { path: first }, listener };
+  return { options: { port: first as number, host: typeof args[1] === "string" ? args[1] : undefined }, listener };
+}
+
+/**
+ * @internal connect's IPC form. No user-space TCP stack has Unix domain sockets or named pipes; the
+ * code is Node's for a feature the platform it runs on lacks (a kernel would say EAFNOSUPPORT, but
+ * node:net reports a form it cannot serve synchronously, with an ERR_* code).
+ */
+export function ipcUnavailable(path: unknown): TcpwasmError {
+  return new TcpwasmError("ERR_FEATURE_UNAVAILABLE_ON_PLATFORM", `IPC connections are not available on a tcpwasm stack (TCP/IP only); options.path was ${received(path)}`);
 }
 
 /**
@@ -120,12 +162,18 @@ export function validateTimeout(value: unknown, name: string): number {
 
 /**
  * @internal The checks node:net makes synchronously on connect's options (the rest fail as 'error'
- * events). Returns the port as a number.
+ * events). Returns the port as a number and the host ("localhost" when none, as node:net).
+ * @throws TcpwasmError ERR_FEATURE_UNAVAILABLE_ON_PLATFORM for the IPC form (`path`).
  */
-export function validateConnectOptions(options: SocketConnectOptions): number {
+export function validateConnectOptions(given: SocketConnectOptions | IpcConnectOptions): { options: SocketConnectOptions; port: number; host: string } {
+  // node:net takes any truthy `path` as the IPC form, whatever else the options say.
+  if ("path" in given && given.path) throw ipcUnavailable(given.path);
+  const options = given as SocketConnectOptions;
   if (options.port === undefined) throw argumentError("ERR_MISSING_ARGS", 'The "options.port" argument must be specified');
   const port = validateNetPort(options.port, "options.port", false);
-  if (typeof options.host !== "string") invalidType("options.host", "of type string", options.host);
+  // As node:net: an empty or missing host is "localhost".
+  const host = options.host || "localhost";
+  if (typeof host !== "string") invalidType("options.host", "of type string", options.host);
   if (options.lookup !== undefined) validateFunction(options.lookup, "options.lookup");
   if (options.hints !== undefined && typeof options.hints !== "number") invalidType("options.hints", "of type number", options.hints);
   if (options.family !== undefined) familyNumber(options.family);
@@ -144,7 +192,7 @@ export function validateConnectOptions(options: SocketConnectOptions): number {
   }
   if (options.sendBufferSize !== undefined) validateInteger(options.sendBufferSize, "options.sendBufferSize", 1024, 1 << 30);
   if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, "options.receiveBufferSize", 1024, 1 << 30);
-  return port;
+  return { options, port, host };
 }
 
 /** @internal node:net's `family` option as a number: 0, 4 or 6 ("IPv4" and "IPv6" too). */

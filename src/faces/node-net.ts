@@ -32,14 +32,14 @@
 // src/faces/node-args.ts (options and their checks), src/faces/node-errors.ts (NetError).
 import { isIP } from "node:net";
 import type { Stack } from "../tcp/stack.js";
-import { normalizeConnectArgs, validateConnectOptions, validateStack, type ConnectArgs, type SocketConnectOptions, type SocketConstructorOptions } from "./node-args.js";
+import { normalizeConnectArgs, validateConnectOptions, validateStack, type ConnectArgs, type IpcConnectOptions, type SocketConnectOptions, type SocketConstructorOptions } from "./node-args.js";
 import { Socket } from "./node-socket.js";
 import { Server, type ServerOptions } from "./node-server.js";
 
 export { Socket } from "./node-socket.js";
 export { Server, type ServerOptions, type ListenOptions } from "./node-server.js";
 export { NetError, LookupError } from "./node-errors.js";
-export type { LookupAddress, LookupFunction, SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
+export type { IpcConnectOptions, KeepAliveOptions, LookupAddress, LookupFunction, SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
 
 /** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
 export interface BoundNet {
@@ -52,15 +52,30 @@ export interface BoundNet {
   createServer(options?: ServerOptions, connectionListener?: (socket: Socket) => void): Server;
   /**
    * net.connect on this stack; what the network refuses arrives as an 'error' event, as in node:net.
-   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options,
+   * ERR_FEATURE_UNAVAILABLE_ON_PLATFORM for node:net's IPC form (`path`: a stack carries TCP/IP only).
    */
-  connect(options: SocketConnectOptions, connectListener?: () => void): Socket;
-  /** net.connect(port, host) on this stack; a `host` that is a name goes to the stack's resolver (StackOptions.dns). */
-  connect(port: number, host: string, connectListener?: () => void): Socket;
+  connect(options: SocketConnectOptions | IpcConnectOptions, connectListener?: () => void): Socket;
+  /**
+   * net.connect(port[, host]) on this stack; a `host` that is a name goes to the stack's resolver
+   * (StackOptions.dns), and none is "localhost": the stack's loopback addresses, ::1 then 127.0.0.1.
+   */
+  connect(port: number, host?: string, connectListener?: () => void): Socket;
+  /** net.connect(port, connectListener) on this stack: to "localhost", the stack's loopback addresses. */
+  connect(port: number, connectListener?: () => void): Socket;
+  /**
+   * net.connect(path): node:net's IPC form, which a stack cannot serve (a string of digits is a port).
+   * @throws TcpwasmError ERR_FEATURE_UNAVAILABLE_ON_PLATFORM.
+   */
+  connect(path: string, connectListener?: () => void): Socket;
   /** The same as connect (net.createConnection). */
-  createConnection(options: SocketConnectOptions, connectListener?: () => void): Socket;
-  /** The same as connect(port, host) (net.createConnection). */
-  createConnection(port: number, host: string, connectListener?: () => void): Socket;
+  createConnection(options: SocketConnectOptions | IpcConnectOptions, connectListener?: () => void): Socket;
+  /** The same as connect(port[, host]) (net.createConnection). */
+  createConnection(port: number, host?: string, connectListener?: () => void): Socket;
+  /** The same as connect(port, connectListener) (net.createConnection). */
+  createConnection(port: number, connectListener?: () => void): Socket;
+  /** The same as connect(path) (net.createConnection): it throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
+  createConnection(path: string, connectListener?: () => void): Socket;
   /** net.Socket bound to this stack: `new Socket()` then socket.connect(). */
   Socket: new (options?: SocketConstructorOptions) => Socket;
   /** net.Server bound to this stack. */
@@ -80,15 +95,17 @@ export function createServer(
 }
 
 /**
- * A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port, host[, listener])`.
- * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad stack or options.
+ * A client socket on `stack`: `connect(stack, options[, listener])` or `connect(stack, port[, host][, listener])`
+ * (no host: "localhost", the stack's loopback addresses).
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for a bad stack or options,
+ * ERR_FEATURE_UNAVAILABLE_ON_PLATFORM for node:net's IPC form (a `path`; a stack carries TCP/IP only).
  */
 export function connect(stack: Stack, ...args: ConnectArgs): Socket {
   validateStack(stack);
-  const { options } = normalizeConnectArgs(args);
-  validateConnectOptions(options);
+  const { options } = validateConnectOptions(normalizeConnectArgs(args).options);
   const socket = new Socket(stack, options);
-  return socket.connect(...args);
+  // The arguments as given (checked above): the overloads' one implementation takes them all.
+  return (socket.connect as (...a: ConnectArgs) => Socket).apply(socket, args);
 }
 
 /**

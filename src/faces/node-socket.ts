@@ -9,14 +9,14 @@ import { PendingWrite } from "../tcp/pending-write.js";
 import { dial, type Dial } from "../tcp/dial.js";
 import { aborted, validateSignal, watchConnect, type ConnectWatch } from "../tcp/connect-watch.js";
 import { resolveHost } from "../services/resolve-host.js";
-import { argumentError, optionsObject, validateFunction, validateInteger } from "../core/validate.js";
+import { argumentError, optionsObject, validateFunction, validateInteger, validateNumber } from "../core/validate.js";
 import { LookupError, NetError, toLookupError, toNetError } from "./node-errors.js";
 import {
   familyNumber, familyOf, normalizeConnectArgs, validateConnectOptions, validateStack, validateTimeout,
-  type ConnectArgs, type Family, type LookupAddress, type LookupFunction, type SocketConnectOptions, type SocketConstructorOptions,
+  type Family, type IpcConnectOptions, type KeepAliveOptions, type LookupAddress, type LookupFunction, type SocketConnectOptions, type SocketConstructorOptions,
 } from "./node-args.js";
 
-const RESOLVED = Promise.resolve();
+const RESOLVED = /* @__PURE__ */ Promise.resolve();
 
 /**
  * 'close' once the 'error' that destroy(error) emits on the next tick has been seen and every promise
@@ -75,7 +75,8 @@ export class Socket extends Duplex {
   /** The connection's endpoints, kept after it is released; their text is formatted on first read. */
   #ends: StackConnection | undefined;
   #noDelay: boolean | undefined;
-  #keepAlive: { enable: boolean; initialDelay: number } | undefined;
+  /** setKeepAlive's values (0: the engine's default). */
+  #keepAlive: { enable: boolean; initialDelay: number; interval: number; count: number } | undefined;
   /** setTypeOfService's byte (undefined: never set; the engine sends 0). */
   #tos: number | undefined;
   /** "address:port" of each connection attempt, in order (net.Socket.autoSelectFamilyAttemptedAddresses). */
@@ -133,15 +134,29 @@ export class Socket extends Duplex {
     this.once("close", () => signal.removeEventListener("abort", onAbort));
   }
 
-  /** Active open: `connect(options[, listener])` or `connect(port, host[, listener])`. */
-  connect(...args: ConnectArgs): this {
-    const { options, listener } = normalizeConnectArgs(args);
-    const port = validateConnectOptions(options);
+  /**
+   * Active open: `connect(options[, listener])`. What the network refuses arrives as an 'error' event, as in node:net.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE or ERR_SOCKET_BAD_PORT for bad
+   * options, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM for node:net's IPC form (`path`), EISCONN when connected already.
+   */
+  connect(options: SocketConnectOptions | IpcConnectOptions, connectListener?: () => void): this;
+  /** Active open to `host` ("localhost" when left out: the stack's loopback addresses, ::1 then 127.0.0.1). */
+  connect(port: number, host?: string, connectListener?: () => void): this;
+  /** Active open to "localhost" (the stack's loopback addresses, ::1 then 127.0.0.1), as node:net's `connect(port)`. */
+  connect(port: number, connectListener?: () => void): this;
+  /**
+   * node:net's IPC form: a stack carries TCP/IP only, so it throws (a string of digits is a port, as in node:net).
+   * @throws TcpwasmError ERR_FEATURE_UNAVAILABLE_ON_PLATFORM.
+   */
+  connect(path: string, connectListener?: () => void): this;
+  connect(...args: unknown[]): this {
+    const normalized = normalizeConnectArgs(args);
+    const { options, port, host } = validateConnectOptions(normalized.options);
+    const listener = normalized.listener;
     if (this.#conn || this.connecting) throw new TcpwasmError("EISCONN", "the socket is already connected");
     // Destroyed already (an aborted signal): nothing is opened, the 'error' and 'close' are on their way.
     if (this.destroyed) return this;
     if (listener) this.once("connect", listener);
-    const { host } = options;
     if (options.connectTimeout !== undefined) {
       this.#connectWatch = watchConnect(this.#stack.timers, undefined, options.connectTimeout, () => {
         if (this.connecting) this.destroy(new NetError("ETIMEDOUT", "connect", host, port));
@@ -149,7 +164,7 @@ export class Socket extends Duplex {
     }
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
-    if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0 };
+    if (options.keepAlive) this.#keepAlive = { enable: true, initialDelay: options.keepAliveInitialDelay ?? 0, interval: 0, count: 0 };
     this.connecting = true;
     this.#dialled = { address: host, port };
     this.#active();
@@ -165,7 +180,7 @@ export class Socket extends Duplex {
     });
     // A name is looked up first; an address never is (as node:net).
     if (isIP(host) === 0) {
-      this.#lookupAndDial(options, port, (remote) => {
+      this.#lookupAndDial(options, host, port, (remote) => {
         const conn = open(remote);
         // Each attempt keeps the process alive as the socket would (unref() before connect counts).
         if (!this.#refed) conn.unref();
@@ -194,8 +209,7 @@ export class Socket extends Duplex {
    * until one connects (src/tcp/dial.ts: in the lookup's order, no Happy Eyeballs racing); the error
    * is the last attempt's.
    */
-  #lookupAndDial(options: SocketConnectOptions, port: number, open: (remote: string) => StackConnection): void {
-    const { host } = options;
+  #lookupAndDial(options: SocketConnectOptions, host: string, port: number, open: (remote: string) => StackConnection): void {
     const local = options.localAddress === undefined ? 0 : isIP(options.localAddress);
     const family = familyNumber(options.family) || (local as 0 | 4 | 6);
     const lookup = options.lookup ?? stackLookup(this.#stack);
@@ -296,7 +310,7 @@ export class Socket extends Duplex {
   #applyOptions(): void {
     const conn = this.#conn!;
     if (this.#noDelay !== undefined) conn.setNoDelay(this.#noDelay);
-    if (this.#keepAlive) conn.setKeepAlive(this.#keepAlive.enable, this.#keepAlive.initialDelay);
+    if (this.#keepAlive) this.#applyKeepAlive(conn);
     if (this.#tos !== undefined) conn.setOptions({ tos: this.#tos });
   }
 
@@ -429,11 +443,40 @@ export class Socket extends Duplex {
     return this;
   }
 
-  /** Keepalive on or off, first probe after `initialDelay` ms idle (0: the engine's default), as net.Socket.setKeepAlive. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    this.#keepAlive = { enable, initialDelay: Math.floor(initialDelay) };
-    if (this.#conn && !this.connecting) this.#conn.setKeepAlive(enable, this.#keepAlive.initialDelay);
+  /**
+   * Keepalive (RFC 1122 4.2.3.6) from an options object, as net.Socket.setKeepAlive({ enable, initialDelay, interval, count }).
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE for a delay, interval or count that is not a number >= 0.
+   */
+  setKeepAlive(options: KeepAliveOptions): this;
+  /**
+   * Keepalive on or off, first probe after `initialDelay` ms idle, then one every `interval` ms, failing
+   * after `count` unanswered (each 0 or left out: the engine's default), as net.Socket.setKeepAlive.
+   * @throws TcpwasmError ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE for a delay, interval or count that is not a number >= 0.
+   */
+  setKeepAlive(enable?: boolean, initialDelay?: number, interval?: number, count?: number): this;
+  setKeepAlive(enable: boolean | KeepAliveOptions = false, initialDelay = 0, interval = 0, count = 0): this {
+    const o: KeepAliveOptions = typeof enable === "object" && enable !== null ? enable : { enable, initialDelay, interval, count };
+    const at = (value: number | undefined, name: string): number => {
+      if (value === undefined) return 0;
+      validateNumber(value, name, 0, 0xffffffff);
+      return Math.floor(value);
+    };
+    this.#keepAlive = {
+      enable: Boolean(o.enable),
+      initialDelay: at(o.initialDelay, "initialDelay"),
+      interval: at(o.interval, "interval"),
+      count: at(o.count, "count"),
+    };
+    if (this.#conn && !this.connecting) this.#applyKeepAlive(this.#conn);
     return this;
+  }
+
+  #applyKeepAlive(conn: StackConnection): void {
+    const k = this.#keepAlive!;
+    conn.setKeepAlive(k.enable, k.initialDelay);
+    if (k.interval >= 1 || k.count >= 1) {
+      conn.setOptions({ ...(k.interval >= 1 ? { keepaliveIntervalMs: k.interval } : {}), ...(k.count >= 1 ? { keepaliveCount: k.count } : {}) });
+    }
   }
 
   /**

@@ -284,10 +284,17 @@ declare module "../tcp/stack.js" {
   }
 }
 
-Object.defineProperty(Stack.prototype, "openUDPSocket", {
-  value: function openUDPSocketMethod(this: Stack, options: UDPSocketOptions): UDPSocket {
-    return openUDPSocket(this, options);
-  },
-  writable: true,
-  configurable: true,
-});
+/**
+ * @internal The Stack class once stack.openUDPSocket is on it: marked pure, kept in a bundle only where
+ * a kept function names it, as StackWithWebFace (src/faces/web.ts).
+ */
+export const StackWithUdpFace = /* @__PURE__ */ (() => {
+  Object.defineProperty(Stack.prototype, "openUDPSocket", {
+    value: function openUDPSocketMethod(this: Stack, options: UDPSocketOptions): UDPSocket {
+      return openUDPSocket(this, options);
+    },
+    writable: true,
+    configurable: true,
+  });
+  return Stack;
+})();

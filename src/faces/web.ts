@@ -653,19 +653,28 @@ declare module "../tcp/stack.js" {
   }
 }
 
-Object.defineProperties(Stack.prototype, {
-  connect: {
-    value: function connect(this: Stack, options: SocketOptions): TcpSocket {
-      return connectSocket(this, options);
+/**
+ * @internal The Stack class once stack.connect and stack.listen are on it. Run as this module loads,
+ * but marked pure: a bundler keeps it, and the face behind it, only where a kept function names it
+ * (the entries' createStack and the gateways, src/faces/stack-methods.ts), so a page that makes no
+ * stack (loadWire alone) does not carry the stack, the faces and DNS for a prototype change.
+ */
+export const StackWithWebFace = /* @__PURE__ */ (() => {
+  Object.defineProperties(Stack.prototype, {
+    connect: {
+      value: function connect(this: Stack, options: SocketOptions): TcpSocket {
+        return connectSocket(this, options);
+      },
+      writable: true,
+      configurable: true,
     },
-    writable: true,
-    configurable: true,
-  },
-  listen: {
-    value: function listen(this: Stack, options: ListenOptions): TcpListener {
-      return listenSocket(this, options);
+    listen: {
+      value: function listen(this: Stack, options: ListenOptions): TcpListener {
+        return listenSocket(this, options);
+      },
+      writable: true,
+      configurable: true,
     },
-    writable: true,
-    configurable: true,
-  },
-});
+  });
+  return Stack;
+})();

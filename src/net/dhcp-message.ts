@@ -133,11 +133,15 @@ function u16(b: Uint8Array, at: number): number {
 }
 
 /** RFC 2132: the options the server reads, each with its fixed length (0: variable, at least 1 octet). */
-const READ: readonly number[] = [Opt.MESSAGE_TYPE, Opt.REQUESTED_IP, Opt.SERVER_ID, Opt.MAX_MESSAGE_SIZE, Opt.OVERLOAD, Opt.PARAMETER_REQUEST_LIST, Opt.CLIENT_ID, Opt.HOSTNAME];
+// Pure for a bundler (reading a property is not, to it): a page that serves no DHCP does not keep it.
+const READ: readonly number[] = /* @__PURE__ */ (() => [Opt.MESSAGE_TYPE, Opt.REQUESTED_IP, Opt.SERVER_ID, Opt.MAX_MESSAGE_SIZE, Opt.OVERLOAD, Opt.PARAMETER_REQUEST_LIST, Opt.CLIENT_ID, Opt.HOSTNAME])();
 const READ_LENGTH: readonly number[] = [1, 4, 4, 2, 1, 0, 0, 0];
 /** Option code to its index in READ (and its bit in the seen mask), -1 for options the server skips. */
-const READ_INDEX = new Int8Array(256).fill(-1);
-READ.forEach((code, i) => (READ_INDEX[code] = i));
+const READ_INDEX = /* @__PURE__ */ (() => {
+  const index = new Int8Array(256).fill(-1);
+  READ.forEach((code, i) => (index[code] = i));
+  return index;
+})();
 
 /** A client's message, or the reason it is refused. */
 export function parseDhcp(b: Uint8Array): DhcpParse {

@@ -103,7 +103,7 @@ const KEY_BYTES = 16;
 const NONE = -1;
 const FREE_LIST = 0;
 const OFFER_LIST = 1;
-const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+const BROADCAST_MAC = /* @__PURE__ */ Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 
 const REFUSALS: readonly DhcpRefusal[] = [
   "truncated", "not-request", "bad-hardware", "bad-cookie", "option-overrun", "bad-option-length",

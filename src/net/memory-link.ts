@@ -123,10 +123,11 @@ function quantity(name: string, q: number | undefined, fallback: number): number
 }
 
 const FAULT_KEYS = ["loss", "duplicate", "reorder", "reorderDelay", "corrupt", "corruptBits", "delay", "rate", "queueLimit"] as const;
-const PAIR_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "framing", "aToB", "bToA"]);
+// Pure calls (a spread is not, to a bundler): a page that makes no link does not keep them.
+const PAIR_OPTIONS: ReadonlySet<string> = /* @__PURE__ */ (() => new Set([...FAULT_KEYS, "seed", "clock", "now", "mtu", "framing", "aToB", "bToA"]))();
 /** An Ethernet II header: what a frame carries beyond the IP MTU (no FCS on a TAP-style link). */
 const ETHERNET_HEADER = 14;
-const FAULT_OPTIONS: ReadonlySet<string> = new Set([...FAULT_KEYS, "mtu"]);
+const FAULT_OPTIONS: ReadonlySet<string> = /* @__PURE__ */ (() => new Set([...FAULT_KEYS, "mtu"]))();
 
 /** Checks one set of faults, named `prefix` + key in errors ("options.loss", "options.aToB.loss"). */
 function validateFaults(f: LinkFaults, prefix: string): void {

@@ -9,7 +9,7 @@
 // Browser-safe: process is looked up, not imported.
 
 /** A settled promise: a reaction on it is the cheapest microtask (see Stack.kick). */
-export const RESOLVED = Promise.resolve();
+export const RESOLVED = /* @__PURE__ */ Promise.resolve();
 
 /** Microtask rounds the output drain waits after the last user call where there is no process.nextTick. */
 const DRAIN_HOPS = 8;

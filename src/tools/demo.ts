@@ -8,13 +8,19 @@
 //                        (RFC 9293 3.6, the second figure)
 //   --refused            a SYN to a port nobody listens on: RST (RFC 9293 3.5.2), ECONNREFUSED
 //   --web                serves the browser page (demo-web.ts) instead
+//
+// Nothing grows with --bytes: the payload is drawn from the seeded PRNG and hashed a chunk at a time
+// as it is written, the trace goes into a streaming ladder (ladder.ts) that keeps only what it draws,
+// and a capture is written to its file as it goes (pcap-file.ts). A long transfer reports its progress
+// on stderr (progress.ts) when stderr is a terminal or --progress asks for it.
 import { createHash } from "node:crypto";
 import { createStack } from "../tcp/stack.js";
 import { bindWeb } from "../faces/web.js";
 import { createMemoryLinkPair } from "../net/memory-link.js";
 import { recordLink } from "./pcap.js";
 import { openPcapFile } from "./pcap-file.js";
-import { renderLadders } from "./ladder.js";
+import { LaddersStream } from "./ladder.js";
+import { TransferProgress } from "./progress.js";
 import { Prng } from "../core/prng.js";
 import { TcpwasmError } from "../core/errors.js";
 import { integer, parse, UsageError } from "./cli-usage.js";
@@ -22,13 +28,17 @@ import { serveWebDemo } from "./demo-web.js";
 import type { TraceEvent } from "../core/trace.js";
 
 export const DEMO_USAGE = `  demo [--textbook | --simultaneous-close | --refused] [--bytes N] [--loss P] [--seed S]
-       [--pause MS] [--pcap FILE] [--width COLUMNS]
+       [--pause MS] [--pcap FILE] [--width COLUMNS] [--progress]
       Two stacks in this process over an in-memory link (seeded loss P, 0..1: 0.05 is 5%). Prints
-      the ladder diagram of both sides' traces, one per connection (relative sequence numbers,
-      long transfers folded), a legend of its notation and a summary. Lines fit the terminal
-      (--width, default its width or 80). TIME-WAIT is shortened to 1 s (MSL 500 ms).
+      the ladder diagram of both sides' traces, one per connection (relative sequence numbers), a
+      legend of its notation and a summary. Lines fit the terminal (--width, default its width or
+      80). TIME-WAIT is shortened to 1 s (MSL 500 ms). A long transfer is folded: the handshake,
+      the close, state changes, the first and last segments of each run and the first 16
+      retransmissions and losses are drawn; the rest of a run is one "... N segments folded ..."
+      line with counts per direction. Memory stays bounded for any N.
       default: handshake, N bytes (default 100000) client to server, then the client closes;
-        after --pause MS (default 200) the server closes too: a four-way close.
+        after --pause MS (default 200) the server closes too: a four-way close. Progress (share,
+        rate, time left) goes to stderr when it is a terminal, or always with --progress.
       --textbook: the textbook picture, one step at a time (--pause apart): SYN; SYN,ACK; the
         third ACK on its own; N bytes (default 100); the client's FIN; the server's ACK on its
         own (FIN-WAIT-2 and CLOSE-WAIT last); the server's FIN; the last ACK; TIME-WAIT.
@@ -48,13 +58,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 // The discard service (RFC 863): what the demo server does, and no dissector reads random bytes as a protocol.
 const DEMO_PORT = 9;
+/** Bytes per write, a fresh chunk each time: a chunk written belongs to the stream until it is consumed. */
+const WRITE_SIZE = 65536;
 
 type Scenario = "bulk" | "textbook" | "simultaneous-close" | "refused";
 
 export async function demo(args: string[]): Promise<number> {
   const { values } = parse(args, {
     bytes: { type: "string" }, loss: { type: "string" }, seed: { type: "string" }, pcap: { type: "string" }, width: { type: "string" },
-    pause: { type: "string" }, textbook: { type: "boolean" }, "simultaneous-close": { type: "boolean" }, refused: { type: "boolean" },
+    pause: { type: "string" }, progress: { type: "boolean" }, textbook: { type: "boolean" }, "simultaneous-close": { type: "boolean" }, refused: { type: "boolean" },
     web: { type: "boolean" }, port: { type: "string" },
   });
   const chosen = (["textbook", "simultaneous-close", "refused", "web"] as const).filter((k) => values[k]);
@@ -66,7 +78,8 @@ export async function demo(args: string[]): Promise<number> {
   }
   if (values.port !== undefined) throw new UsageError("--port goes with --web");
   const scenario: Scenario = values.textbook ? "textbook" : values["simultaneous-close"] ? "simultaneous-close" : values.refused ? "refused" : "bulk";
-  const bytes = integer(values.bytes, "--bytes", 0, 1 << 30, scenario === "bulk" ? 100_000 : 100);
+  if (values.progress && scenario !== "bulk") throw new UsageError(`--progress goes with the default scenario (a transfer of --bytes), not --${scenario}`);
+  const bytes = integer(values.bytes, "--bytes", 0, Number.MAX_SAFE_INTEGER, scenario === "bulk" ? 100_000 : 100);
   const seed = integer(values.seed, "--seed", 0, 0xffffffff, 1);
   const pause = integer(values.pause, "--pause", 0, 10_000, 200);
   const columns = integer(values.width, "--width", 60, 400, process.stdout.columns || 80);
@@ -79,7 +92,7 @@ export async function demo(args: string[]): Promise<number> {
   const now = () => performance.now() - t0;
   const [clientEnd, serverEnd] = createMemoryLinkPair({ loss, seed, now, delay: scenario === "bulk" ? 0 : 5 });
   const pcap = values.pcap ? openPcapFile(values.pcap) : undefined;
-  const events: TraceEvent[] = [];
+  const ladders = new LaddersStream({ left: "client", right: "server", columns, foldAfter: 8, legend: true });
   let recording = true;
   const closedSides = new Set<string>();
   let resolveAllClosed!: () => void;
@@ -88,7 +101,7 @@ export async function demo(args: string[]): Promise<number> {
   const wantClosed = scenario === "refused" ? ["client"] : ["client", "server"];
   const trace = (e: TraceEvent) => {
     if (!recording) return;
-    events.push(e);
+    ladders.push(e);
     if (e.kind === "state" && e.to === "CLOSED" && e.from !== "LISTEN") {
       closedSides.add(e.endpoint);
       if (wantClosed.every((s) => closedSides.has(s))) resolveAllClosed();
@@ -100,7 +113,10 @@ export async function demo(args: string[]): Promise<number> {
   const server = await createStack({ addresses: ["10.0.0.2/24"], name: "server", now, config, trace, secret: prng.fill(new Uint8Array(32)) });
   client.attach(pcap ? recordLink(clientEnd, pcap.sink) : clientEnd);
   server.attach(serverEnd);
-  const payload = new Prng(seed ^ 0x9e3779b9).fill(new Uint8Array(bytes));
+  // The payload: this PRNG's stream, drawn a chunk at a time (the same bytes for the same seed).
+  const payload = new Prng(seed ^ 0x9e3779b9);
+  const sent = createHash("sha256");
+  const showProgress = scenario === "bulk" && (values.progress === true || process.stderr.isTTY === true);
   const out = process.stdout;
   t0 = performance.now();
 
@@ -112,7 +128,7 @@ export async function demo(args: string[]): Promise<number> {
       await allClosed;
       recording = false;
       out.write(fitLines(`tcpwasm demo --refused: client 10.0.0.1 connects to 10.0.0.2:${DEMO_PORT}, where nothing listens (${client.engine.flavor} build)`, columns) + "\n");
-      out.write(renderLadders(events, { left: "client", right: "server", columns, legend: true }));
+      out.write(ladders.finish());
       out.write(`\nsummary\n  result           ${code} after ${fmtMs(now() - tConnect)}\n`);
       out.write(fitLines(`                   the server answered the SYN with RST,ACK (RFC 9293 3.10.7.1)`, columns));
       finishPcap(pcap, values.pcap);
@@ -140,11 +156,16 @@ export async function demo(args: string[]): Promise<number> {
         reader.releaseLock();
         return { got, sha: h.digest("hex"), socket: s, writable };
       }
+      const progress = showProgress
+        ? new TransferProgress({ total: bytes, now, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) })
+        : undefined;
       for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
         h.update(chunk);
         got += chunk.length;
+        progress?.update(got);
       }
       transferEnd = now();
+      progress?.end(got);
       // The client's FIN arrived (CLOSE-WAIT): its ACK leaves now, the server's FIN after the pause,
       // so FIN-WAIT-2 and CLOSE-WAIT show on their own (RFC 9293 3.6).
       await sleep(pause);
@@ -159,7 +180,11 @@ export async function demo(args: string[]): Promise<number> {
     // written at once, the data would carry that ACK (as Linux sends it when a write is pending).
     await sleep(scenario === "bulk" ? Math.min(pause, 20) : pause);
     const writer = info.writable.getWriter();
-    for (let at = 0; at < payload.length; at += 65536) await writer.write(payload.subarray(at, at + 65536));
+    for (let at = 0; at < bytes; at += WRITE_SIZE) {
+      const chunk = payload.fill(new Uint8Array(Math.min(WRITE_SIZE, bytes - at)));
+      sent.update(chunk);
+      await writer.write(chunk);
+    }
     if (scenario !== "bulk") await sleep(pause); // the data's ACK on its own, before the FIN
     let result: Awaited<typeof served>;
     if (scenario === "simultaneous-close") {
@@ -182,7 +207,7 @@ export async function demo(args: string[]): Promise<number> {
     const tEnd = now();
     listener.close();
 
-    const sentSha = createHash("sha256").update(payload).digest("hex");
+    const sentSha = sent.digest("hex");
     const cc = client.counters();
     const sc = server.counters();
     const transferMs = Math.max(transferEnd - tOpened, 0.001);
@@ -192,7 +217,7 @@ export async function demo(args: string[]): Promise<number> {
       "simultaneous-close": `${fmtBytes(bytes)}, then both sides close at once (simultaneous close)`,
     }[scenario];
     out.write(fitLines(`tcpwasm demo${scenario === "bulk" ? "" : ` --${scenario}`}: ${what}, over an in-memory link (loss ${(loss * 100).toFixed(1)}%, seed ${seed}, ${client.engine.flavor} build)`, columns) + "\n");
-    out.write(renderLadders(events, { left: "client", right: "server", columns, foldAfter: 8, legend: true }));
+    out.write(ladders.finish());
     const summary = [
       `bytes            ${bytes} sent, ${result.got} received, SHA-256 ${result.sha === sentSha ? "match" : "MISMATCH"}`,
       `time             handshake ${fmtMs(tOpened - tConnect)}, transfer ${fmtMs(transferMs)}`,

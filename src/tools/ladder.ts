@@ -3,15 +3,22 @@
 // side's state written under its column as it changes. Browser-safe: it returns a string.
 //
 // Arrows are drawn from what the sender recorded ("out"), at the time it was sent; a segment the other
-// side never recorded as arriving ("in") is drawn as lost. Runs of data segments and pure ACKs longer
-// than `foldAfter` are folded into one summary line, so a 16 MiB transfer stays readable. `win=` is
-// the window in bytes, as tshark shows it: the 16-bit field shifted by the sender's window scale (RFC
-// 7323 2.2), which applies once both SYNs offered the option and never to a SYN itself.
+// side never recorded as arriving ("in") is drawn as lost (ladder-match.ts). Runs of data segments and
+// pure ACKs longer than `foldAfter` are folded into summary lines, retransmissions and losses kept
+// (ladder-fold.ts), so a 1 GiB transfer stays readable. `win=` is the window in bytes, as tshark
+// shows it: the 16-bit field shifted by the sender's window scale (RFC 7323 2.2), which applies once
+// both SYNs offered the option and never to a SYN itself.
 //
-// A trace of several connections (events carrying `local`/`remote`) is drawn by renderLadders as one
-// ladder per connection, each with its own initial sequence numbers.
+// LadderStream takes the trace one event at a time, as a stack's trace sink hands it over, and keeps
+// only what folding leaves to draw: its work per event and what it holds do not grow with the trace.
+// renderLadder sorts a recorded trace by time and streams it through one.
+//
+// A trace of several connections (events carrying `local`/`remote`) is drawn by renderLadders (and
+// LaddersStream) as one ladder per connection, each with its own initial sequence numbers.
 import { flagNames, TcpFlag, type SegmentTrace, type StateTrace, type TraceEvent } from "../core/trace.js";
 import { validateArray, validateBoolean, validateInteger, validateObject, validateString } from "../core/validate.js";
+import { ArrivalMatcher } from "./ladder-match.js";
+import { NOTABLE_KEPT, RunFolder, type FoldedRow, type FoldSummary } from "./ladder-fold.js";
 
 /** Options of renderLadder: which endpoints are drawn where, and how wide. */
 export interface LadderOptions {
@@ -43,22 +50,12 @@ const STATE_ROOM = 12;
 /** The time column: "  12.345 ". */
 const TIME_COL = 9;
 
-interface Arrow {
-  seg: SegmentTrace;
-  lost: boolean;
-}
-
-type Row = { kind: "arrow"; arrow: Arrow } | { kind: "state"; ev: StateTrace } | { kind: "fold"; text: string };
-
-const isBulk = (s: SegmentTrace) => (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0;
-const sameSegment = (a: SegmentTrace, b: SegmentTrace) =>
-  a.flags === b.flags && a.seq === b.seq && a.ack === b.ack && a.length === b.length;
-
 function fmtTime(ms: number): string {
   return (ms / 1000).toFixed(3).padStart(8);
 }
 
 function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(n % 2 ** 30 ? 1 : 0)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(n % (1 << 20) ? 1 : 0)} MiB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(n % (1 << 10) ? 1 : 0)} KiB`;
   return `${n} B`;
@@ -75,12 +72,7 @@ function fmtOptions(o: SegmentTrace["options"]): string {
   return parts.length ? ` <${parts.join(", ")}>` : "";
 }
 
-/**
- * Renders the ladder. `events` may interleave both endpoints in any order; they are sorted by time.
- * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad events or options.
- */
-export function renderLadder(events: readonly TraceEvent[], options: LadderOptions): string {
-  validateArray(events, "events", validateObject);
+function validateLadderOptions(options: LadderOptions): void {
   validateObject(options, "options");
   validateString(options.left, "options.left");
   validateString(options.right, "options.right");
@@ -91,235 +83,272 @@ export function renderLadder(events: readonly TraceEvent[], options: LadderOptio
   if (options.absolute !== undefined) validateBoolean(options.absolute, "options.absolute");
   if (options.columns !== undefined) validateInteger(options.columns, "options.columns", TIME_COL + 24 + STATE_ROOM, 4096);
   if (options.legend !== undefined) validateBoolean(options.legend, "options.legend");
-  const { left, right } = options;
-  const columns = options.columns ?? Infinity;
-  const width = options.columns !== undefined ? options.columns - TIME_COL - STATE_ROOM : (options.width ?? 64);
-  const foldAfter = options.foldAfter ?? 8;
-  const absolute = options.absolute ?? true;
-  const sorted = events
-    .map((e, i) => ({ e, i }))
-    .filter(({ e }) => e.endpoint === left || e.endpoint === right)
-    .sort((a, b) => a.e.time - b.e.time || a.i - b.i)
-    .map(({ e }) => e);
+}
 
-  // Initial sequence numbers: the seq of each side's first SYN, else of its first segment.
-  const isn = new Map<string, number>();
-  for (const e of sorted) {
-    if (e.kind !== "segment" || e.direction !== "out") continue;
-    if (e.flags & TcpFlag.SYN) isn.set(e.endpoint, e.seq);
-  }
-  for (const e of sorted) {
-    if (e.kind === "segment" && e.direction === "out" && !isn.has(e.endpoint)) isn.set(e.endpoint, e.seq);
-  }
-  const peerOf = (ep: string) => (ep === left ? right : left);
-  const rel = (n: number, base: number | undefined) => (base === undefined ? n : (n - base) >>> 0);
+/**
+ * A ladder drawn as the trace streams in: push() each event in time order, finish() for the text.
+ * Only the lines left after folding are kept, and a bounded number of rows waiting for an arrow's
+ * fate or for the end of a run (`retained` counts both).
+ */
+export class LadderStream {
+  readonly #left: string;
+  readonly #right: string;
+  readonly #options: LadderOptions;
+  readonly #columns: number;
+  readonly #width: number;
+  readonly #absolute: boolean;
+  readonly #matcher: ArrivalMatcher;
+  readonly #folder: RunFolder;
+  /** The drawn lines after the two title lines, which finish() writes when the titles are known. */
+  #lines: string[] = [];
+  /** Each side's initial sequence number: its first SYN's seq, or its first segment's until a SYN comes (a trace begun mid-connection has none). */
+  readonly #isn = new Map<string, number>();
+  readonly #synSeen = new Set<string>();
+  /** Each side's window scale offer in its first SYN (-1: none), RFC 7323 2.2. */
+  readonly #offered = new Map<string, number>();
+  /** Each side's own address, from the first event that names it. */
+  readonly #local = new Map<string, string>();
+  readonly #used: LegendUse = { absolute: false, scaled: false, lost: false, repair: false, probe: false, folded: false, notableFolded: false, options: false };
+  #finished: string | undefined;
 
-  // Window scale shifts (RFC 7323 2.2): each side's offer counts once both SYNs carried the option.
-  const offered = new Map<string, number>();
-  for (const e of sorted) {
-    if (e.kind === "segment" && e.direction === "out" && e.flags & TcpFlag.SYN && !offered.has(e.endpoint)) {
-      offered.set(e.endpoint, e.options?.wscale ?? -1);
-    }
-  }
-  const scaled = (offered.get(left) ?? -1) >= 0 && (offered.get(right) ?? -1) >= 0;
-  const shiftOf = (ep: string) => (scaled ? Math.min(offered.get(ep)!, 14) : 0);
-
-  // Arrival matching: each "in" consumes the first unmatched identical "out" of the other side.
-  const pendingIn = new Map<string, SegmentTrace[]>();
-  for (const e of sorted) {
-    if (e.kind === "segment" && e.direction === "in") {
-      const list = pendingIn.get(e.endpoint) ?? [];
-      list.push(e);
-      pendingIn.set(e.endpoint, list);
-    }
-  }
-  const anyIn = (ep: string) => (pendingIn.get(ep)?.length ?? 0) > 0;
-  const hasInTraces = { [left]: anyIn(left), [right]: anyIn(right) };
-
-  const rows: Row[] = [];
-  for (const e of sorted) {
-    if (e.kind === "state") {
-      rows.push({ kind: "state", ev: e });
-      continue;
-    }
-    if (e.direction !== "out") continue;
-    const receiver = peerOf(e.endpoint);
-    let lost = false;
-    if (hasInTraces[receiver]) {
-      const list = pendingIn.get(receiver) ?? [];
-      const at = list.findIndex((r) => sameSegment(r, e));
-      if (at >= 0) list.splice(at, 1);
-      else lost = true;
-    }
-    rows.push({ kind: "arrow", arrow: { seg: e, lost } });
+  /** @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options. */
+  constructor(options: LadderOptions) {
+    validateLadderOptions(options);
+    this.#options = options;
+    this.#left = options.left;
+    this.#right = options.right;
+    this.#columns = options.columns ?? Infinity;
+    this.#width = options.columns !== undefined ? options.columns - TIME_COL - STATE_ROOM : (options.width ?? 64);
+    this.#absolute = options.absolute ?? true;
+    this.#folder = new RunFolder(options.foldAfter ?? 8, (row) => this.#draw(row));
+    this.#matcher = new ArrivalMatcher(this.#left, this.#right, (row) => {
+      if (row.kind === "arrow" && row.lost) this.#used.lost = true;
+      this.#folder.push(row);
+    });
   }
 
-  // Fold long runs of bulk arrows (data and pure ACKs, either direction, nothing else between).
-  const folded: Row[] = [];
-  for (let i = 0; i < rows.length; ) {
-    const r = rows[i];
-    if (r.kind !== "arrow" || !isBulk(r.arrow.seg)) {
-      folded.push(r);
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < rows.length) {
-      const x = rows[j];
-      if (x.kind !== "arrow" || !isBulk(x.arrow.seg)) break;
-      j++;
-    }
-    const run = rows.slice(i, j) as { kind: "arrow"; arrow: Arrow }[];
-    if (run.length <= foldAfter) {
-      folded.push(...run);
-    } else {
-      const head = Math.ceil(foldAfter / 2);
-      const tail = Math.floor(foldAfter / 2);
-      folded.push(...run.slice(0, head));
-      const middle = run.slice(head, run.length - tail);
-      const summary = (from: string) => {
-        const segs = middle.filter((m) => m.arrow.seg.endpoint === from).map((m) => m.arrow.seg);
-        const data = segs.filter((s) => s.length > 0);
-        const bytes = data.reduce((n, s) => n + s.length, 0);
-        const lost = middle.filter((m) => m.arrow.seg.endpoint === from && m.arrow.lost).length;
-        const acks = segs.length - data.length;
-        const bits: string[] = [];
-        if (data.length) bits.push(`${data.length} data segments (${fmtBytes(bytes)})`);
-        if (acks) bits.push(`${acks} ACKs`);
-        if (lost) bits.push(`${lost} lost`);
-        return bits.length ? `${from} -> ${peerOf(from)}: ${bits.join(", ")}` : "";
-      };
-      const t0 = middle[0].arrow.seg.time;
-      const t1 = middle[middle.length - 1].arrow.seg.time;
-      const parts = [summary(left), summary(right)].filter(Boolean).join("; ");
-      folded.push({ kind: "fold", text: `... ${middle.length} segments folded, ${fmtTime(t0).trim()}-${fmtTime(t1).trim()} s: ${parts} ...` });
-      folded.push(...run.slice(run.length - tail));
-    }
-    i = j;
+  /** Rows and lines held: does not grow with the number of segments, only with what is drawn. */
+  get retained(): number {
+    return this.#matcher.held + this.#folder.held + this.#lines.length;
   }
 
-  // Columns: the time, then the left endpoint's bar, the arrow, the right endpoint's bar. State names
-  // are written starting under their endpoint's bar.
-  const leftCol = TIME_COL;
-  const rightCol = leftCol + width;
-  const lines: string[] = [];
-  const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
-  // Text that may be longer than the terminal: wrapped at spaces, continuation lines indented.
-  const wrapped = (indent: number, text: string) => {
-    const room = columns - indent;
-    let rest = text;
-    for (let first = true; ; first = false) {
-      const lead = " ".repeat(first ? indent : indent + 2);
-      const fit = first ? room : room - 2;
-      if (rest.length <= fit) {
-        lines.push(lead + rest);
-        return;
+  /** Takes the next event (events must come in time order; other endpoints' are ignored). */
+  push(e: TraceEvent): void {
+    if (this.#finished !== undefined) return;
+    const ep = e.endpoint;
+    if (ep !== this.#left && ep !== this.#right) return;
+    if (e.local !== undefined && !this.#local.has(ep)) this.#local.set(ep, e.local);
+    if (e.kind === "segment") {
+      if (e.direction === "out") {
+        if (e.flags & TcpFlag.SYN && !this.#synSeen.has(ep)) {
+          this.#synSeen.add(ep);
+          this.#isn.set(ep, e.seq);
+          this.#offered.set(ep, e.options?.wscale ?? -1);
+        } else if (!this.#isn.has(ep)) {
+          this.#isn.set(ep, e.seq);
+        }
+        if (this.#absolute && e.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) this.#used.absolute = true;
       }
-      let cut = rest.lastIndexOf(" ", fit);
-      if (cut <= 0) cut = fit;
-      lines.push(lead + rest.slice(0, cut));
-      rest = rest.slice(cut).trimStart();
+      if (e.retransmission === "repair") this.#used.repair = true;
+      if (e.retransmission === "probe") this.#used.probe = true;
+      if (!this.#used.options && e.options && Object.keys(e.options).length > 0) this.#used.options = true;
     }
-  };
-  const fitTitle = (t: string, room: number) => (t.length <= room ? t : t.slice(0, Math.max(room - 1, 1)) + "~");
-  const leftTitle = fitTitle(options.leftTitle ?? left, width - 2);
-  const rightTitle = fitTitle(options.rightTitle ?? right, Math.min(columns - leftCol - leftTitle.length - 2, 4096));
-  // A right title longer than the state column ends where the state names may end.
-  const rightAt = Math.max(rightCol - Math.max(rightTitle.length - STATE_ROOM, 0), leftCol + leftTitle.length + 2);
-  lines.push(pad(" ".repeat(leftCol) + leftTitle, rightAt) + rightTitle);
-  lines.push(pad(" ".repeat(leftCol) + "-".repeat(Math.min(leftTitle.length, width)), rightAt) + "-".repeat(rightTitle.length));
+    this.#matcher.push(e);
+  }
 
-  // The label's parts: the flags and numbers, then the absolute numbers (dropped below the arrow first
-  // when the arrow is short).
-  const labelFor = (s: SegmentTrace): { main: string; abs: string } => {
-    const mine = isn.get(s.endpoint);
-    const theirs = isn.get(peerOf(s.endpoint));
+  /** The ladder's text: decides what is still undecided, ends the last run, adds the legend if asked. */
+  finish(): string {
+    return this.finishTitled(this.#options.leftTitle ?? this.#left, this.#options.rightTitle ?? this.#right, this.#options.legend ?? false);
+  }
+
+  /** The address the first event of `endpoint` named as its own, if any (for titles). */
+  localOf(endpoint: string): string | undefined {
+    return this.#local.get(endpoint);
+  }
+
+  /** finish() with these column titles and legend choice (renderLadders' titles name the addresses). */
+  finishTitled(leftTitleGiven: string, rightTitleGiven: string, legend: boolean): string {
+    if (this.#finished !== undefined) return this.#finished;
+    this.#matcher.finish();
+    this.#folder.finish();
+    const columns = this.#columns;
+    const width = this.#width;
+    const leftCol = TIME_COL;
+    const rightCol = leftCol + width;
+    const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+    const fitTitle = (t: string, room: number) => (t.length <= room ? t : t.slice(0, Math.max(room - 1, 1)) + "~");
+    const leftTitle = fitTitle(leftTitleGiven, width - 2);
+    const rightTitle = fitTitle(rightTitleGiven, Math.min(columns - leftCol - leftTitle.length - 2, 4096));
+    // A right title longer than the state column ends where the state names may end.
+    const rightAt = Math.max(rightCol - Math.max(rightTitle.length - STATE_ROOM, 0), leftCol + leftTitle.length + 2);
+    const lines = [
+      pad(" ".repeat(leftCol) + leftTitle, rightAt) + rightTitle,
+      pad(" ".repeat(leftCol) + "-".repeat(Math.min(leftTitle.length, width)), rightAt) + "-".repeat(rightTitle.length),
+      ...this.#lines,
+    ];
+    this.#lines = [];
+    if (legend) {
+      lines.push("");
+      this.#used.scaled = this.#scaled();
+      this.#used.notableFolded = this.#folder.notableFolded;
+      const shifts = { [this.#left]: this.#shiftOf(this.#left), [this.#right]: this.#shiftOf(this.#right) };
+      for (const [key, text] of legendEntries(this.#used, shifts)) {
+        const head = `  ${key.padEnd(11)} `;
+        const before = lines.length;
+        wrapText(lines, columns, head.length, text);
+        lines[before] = head + lines[before]!.slice(head.length);
+      }
+    }
+    return (this.#finished = lines.join("\n") + "\n");
+  }
+
+  #peerOf(ep: string): string {
+    return ep === this.#left ? this.#right : this.#left;
+  }
+
+  /** Window scaling is in use once both SYNs offered it (RFC 7323 2.2). */
+  #scaled(): boolean {
+    return (this.#offered.get(this.#left) ?? -1) >= 0 && (this.#offered.get(this.#right) ?? -1) >= 0;
+  }
+
+  #shiftOf(ep: string): number {
+    return this.#scaled() ? Math.min(this.#offered.get(ep)!, 14) : 0;
+  }
+
+  /** The label's parts: the flags and numbers, then the absolute numbers (dropped below the arrow first when the arrow is short). */
+  #labelFor(s: SegmentTrace): { main: string; abs: string } {
+    const rel = (n: number, base: number | undefined) => (base === undefined ? n : (n - base) >>> 0);
+    const mine = this.#isn.get(s.endpoint);
+    const theirs = this.#isn.get(this.#peerOf(s.endpoint));
     let text = `${flagNames(s.flags)} seq=${rel(s.seq, mine)}`;
     if (s.flags & TcpFlag.ACK) text += ` ack=${rel(s.ack, theirs)}`;
     if (s.length) text += ` len=${s.length}`;
     // A SYN's window is never scaled (RFC 7323 2.2).
-    text += ` win=${s.flags & TcpFlag.SYN ? s.window : s.window * 2 ** shiftOf(s.endpoint)}`;
+    text += ` win=${s.flags & TcpFlag.SYN ? s.window : s.window * 2 ** this.#shiftOf(s.endpoint)}`;
     if (s.retransmission === "probe") text = `TLP ${text}`;
     else if (s.retransmission === "repair") text = `RTX ${text}`;
     let abs = "";
-    if (absolute && s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) {
+    if (this.#absolute && s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) {
       abs = `[${s.seq >>> 0}${s.flags & TcpFlag.ACK ? `/${s.ack >>> 0}` : ""}]`;
     }
     return { main: text, abs };
-  };
+  }
 
-  for (const r of folded) {
-    if (r.kind === "state") {
-      const col = r.ev.endpoint === left ? leftCol : rightCol;
-      lines.push(pad(fmtTime(r.ev.time), col) + r.ev.to);
-    } else if (r.kind === "fold") {
-      wrapped(leftCol, r.text);
-    } else {
-      const s = r.arrow.seg;
-      const { main, abs } = labelFor(s);
-      const header = abs ? `${main} ${abs}` : main;
-      const options = fmtOptions(s.options).trim();
-      const body = width - 1; // between the two bars, arrow head included
-      const toRight = s.endpoint === left;
-      const fits = (t: string) => t.length + 2 + 4 <= body;
-      const join = (...parts: string[]) => parts.filter(Boolean).join(" ");
-      // The arrow carries as much of the label as fits: everything, else the header with the options
-      // on a line below, else the flags and numbers with the absolute numbers and options below, else
-      // a bare arrow with the label above it.
-      let onArrow = "";
-      let above = "";
-      let below = "";
-      if (fits(join(header, options))) onArrow = join(header, options);
-      else if (fits(header)) {
-        onArrow = header;
-        below = options;
-      } else if (fits(main)) {
-        onArrow = main;
-        below = join(abs, options);
-      } else above = join(header, options);
-      let shaft: string;
-      if (above) wrapped(leftCol + 2, above);
-      if (onArrow) {
-        const text = ` ${onArrow} `;
-        const dashes = body - 1 - text.length;
-        const before = Math.floor(dashes / 2);
-        shaft = "-".repeat(before) + text + "-".repeat(dashes - before);
-      } else {
-        shaft = "-".repeat(body - 1);
-      }
-      let arrow = toRight ? shaft + ">" : "<" + shaft;
-      if (r.arrow.lost) {
-        arrow = toRight ? arrow.slice(0, -4) + " x  " : "  x " + arrow.slice(4);
-      }
-      lines.push(pad(fmtTime(s.time), leftCol) + "|" + arrow + "|");
-      if (below) {
-        if (below.length <= body) lines.push(" ".repeat(leftCol + 1) + (toRight ? below : below.padStart(body)));
-        else wrapped(leftCol + 1, below);
-      }
-    }
-  }
-  if (options.legend) {
-    const used = {
-      absolute: absolute && sorted.some((e) => e.kind === "segment" && e.direction === "out" && e.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)),
-      scaled,
-      lost: rows.some((r) => r.kind === "arrow" && r.arrow.lost),
-      repair: sorted.some((e) => e.kind === "segment" && e.retransmission === "repair"),
-      probe: sorted.some((e) => e.kind === "segment" && e.retransmission === "probe"),
-      folded: folded.some((r) => r.kind === "fold"),
-      options: sorted.some((e) => e.kind === "segment" && e.options && Object.keys(e.options).length > 0),
+  #foldText(f: FoldSummary): string {
+    const side = (from: string) => {
+      const c = f.bySender.get(from);
+      if (!c) return "";
+      const bits: string[] = [];
+      if (c.data) bits.push(`${c.data} data segments (${fmtBytes(c.bytes)})`);
+      if (c.acks) bits.push(`${c.acks} ACKs`);
+      if (c.lost) bits.push(`${c.lost} lost`);
+      if (c.retransmitted) bits.push(`${c.retransmitted} sent again`);
+      return bits.length ? `${from} -> ${this.#peerOf(from)}: ${bits.join(", ")}` : "";
     };
-    lines.push("");
-    for (const [key, text] of legendEntries(used, { [left]: shiftOf(left), [right]: shiftOf(right) })) {
-      const head = `  ${key.padEnd(11)} `;
-      const before = lines.length;
-      wrapped(head.length, text);
-      lines[before] = head + lines[before]!.slice(head.length);
+    const parts = [side(this.#left), side(this.#right)].filter(Boolean).join("; ");
+    return `... ${f.segments} segments folded, ${fmtTime(f.from).trim()}-${fmtTime(f.to).trim()} s: ${parts} ...`;
+  }
+
+  // Columns: the time, then the left endpoint's bar, the arrow, the right endpoint's bar. State names
+  // are written starting under their endpoint's bar.
+  #draw(r: FoldedRow): void {
+    const lines = this.#lines;
+    const columns = this.#columns;
+    const width = this.#width;
+    const leftCol = TIME_COL;
+    const rightCol = leftCol + width;
+    const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+    if (r.kind === "state") {
+      const col = r.ev.endpoint === this.#left ? leftCol : rightCol;
+      lines.push(pad(fmtTime(r.ev.time), col) + r.ev.to);
+      return;
+    }
+    if (r.kind === "fold") {
+      this.#used.folded = true;
+      wrapText(lines, columns, leftCol, this.#foldText(r.summary));
+      return;
+    }
+    const s = r.seg;
+    const { main, abs } = this.#labelFor(s);
+    const header = abs ? `${main} ${abs}` : main;
+    const options = fmtOptions(s.options).trim();
+    const body = width - 1; // between the two bars, arrow head included
+    const toRight = s.endpoint === this.#left;
+    const fits = (t: string) => t.length + 2 + 4 <= body;
+    const join = (...parts: string[]) => parts.filter(Boolean).join(" ");
+    // The arrow carries as much of the label as fits: everything, else the header with the options
+    // on a line below, else the flags and numbers with the absolute numbers and options below, else
+    // a bare arrow with the label above it.
+    let onArrow = "";
+    let above = "";
+    let below = "";
+    if (fits(join(header, options))) onArrow = join(header, options);
+    else if (fits(header)) {
+      onArrow = header;
+      below = options;
+    } else if (fits(main)) {
+      onArrow = main;
+      below = join(abs, options);
+    } else above = join(header, options);
+    let shaft: string;
+    if (above) wrapText(lines, columns, leftCol + 2, above);
+    if (onArrow) {
+      const text = ` ${onArrow} `;
+      const dashes = body - 1 - text.length;
+      const before = Math.floor(dashes / 2);
+      shaft = "-".repeat(before) + text + "-".repeat(dashes - before);
+    } else {
+      shaft = "-".repeat(body - 1);
+    }
+    let arrow = toRight ? shaft + ">" : "<" + shaft;
+    if (r.lost) {
+      arrow = toRight ? arrow.slice(0, -4) + " x  " : "  x " + arrow.slice(4);
+    }
+    lines.push(pad(fmtTime(s.time), leftCol) + "|" + arrow + "|");
+    if (below) {
+      if (below.length <= body) lines.push(" ".repeat(leftCol + 1) + (toRight ? below : below.padStart(body)));
+      else wrapText(lines, columns, leftCol + 1, below);
     }
   }
-  return lines.join("\n") + "\n";
+}
+
+/** Appends `text` to `lines`, wrapped at spaces to `columns`, continuation lines indented by two more. */
+function wrapText(lines: string[], columns: number, indent: number, text: string): void {
+  const room = columns - indent;
+  let rest = text;
+  for (let first = true; ; first = false) {
+    const lead = " ".repeat(first ? indent : indent + 2);
+    const fit = first ? room : room - 2;
+    if (rest.length <= fit) {
+      lines.push(lead + rest);
+      return;
+    }
+    let cut = rest.lastIndexOf(" ", fit);
+    if (cut <= 0) cut = fit;
+    lines.push(lead + rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+  }
+}
+
+/**
+ * Renders the ladder. `events` may interleave both endpoints in any order; they are sorted by time.
+ * @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad events or options.
+ */
+export function renderLadder(events: readonly TraceEvent[], options: LadderOptions): string {
+  validateArray(events, "events", validateObject);
+  const ladder = new LadderStream(options);
+  for (const e of byTime(events)) ladder.push(e);
+  return ladder.finish();
+}
+
+/** The events sorted by time, ties in their given order. */
+function byTime(events: readonly TraceEvent[]): TraceEvent[] {
+  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.time - b.e.time || a.i - b.i).map(({ e }) => e);
 }
 
 interface LegendUse {
+  /** Retransmissions or losses counted in a fold line rather than drawn. */
+  notableFolded: boolean;
   absolute: boolean;
   scaled: boolean;
   lost: boolean;
@@ -345,46 +374,85 @@ function legendEntries(used: LegendUse, shifts: Record<string, number>): [string
   if (used.lost) out.push(["x", "sent but lost on the link: the receiver never saw it"]);
   if (used.repair) out.push(["RTX", "data sent again to repair a loss (retransmission timeout or fast retransmit)"]);
   if (used.probe) out.push(["TLP", "a tail-loss probe (RFC 8985 7.3): the last segment sent again when no ACK came for about two round trips, drawn where it was sent (an ACK drawn above it may have been on its way)"]);
-  if (used.folded) out.push(["...", "a run of data segments and ACKs folded into one summary line"]);
+  if (used.folded) {
+    const counted = used.notableFolded ? `; past the first ${NOTABLE_KEPT}, retransmissions ("sent again") and losses are only counted there` : "";
+    out.push(["...", `a run of data segments and ACKs folded into one summary line: its first and last arrows are drawn, the middle counted per direction; retransmissions and losses are drawn with the arrows just before them${counted}`]);
+  }
   return out;
 }
 
 /**
+ * One ladder per connection, as the trace streams in: events are grouped by their `local`/`remote`
+ * endpoints (the stack sets them), so each connection gets its own initial sequence numbers. An event
+ * outside any connection (a RST answering a SYN to a closed port) joins the connection traced just
+ * before it; events before any connection join the first one.
+ */
+export class LaddersStream {
+  readonly #options: LadderOptions;
+  readonly #groups = new Map<string, LadderStream>();
+  /** Where untagged events go: the connection traced last, or the one still to come. */
+  #last: LadderStream;
+  #unclaimed: LadderStream | undefined;
+
+  /** @throws TcpwasmError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options. */
+  constructor(options: LadderOptions) {
+    validateLadderOptions(options);
+    this.#options = options;
+    this.#unclaimed = this.#last = new LadderStream(options);
+  }
+
+  /** What the ladders hold (LadderStream.retained, summed). */
+  get retained(): number {
+    let n = this.#unclaimed?.retained ?? 0;
+    for (const g of this.#groups.values()) n += g.retained;
+    return n;
+  }
+
+  /** Takes the next event, in time order. */
+  push(e: TraceEvent): void {
+    if (e.local === undefined || e.remote === undefined) {
+      this.#last.push(e);
+      return;
+    }
+    const key = e.local < e.remote ? `${e.local} ${e.remote}` : `${e.remote} ${e.local}`;
+    let g = this.#groups.get(key);
+    if (!g) {
+      g = this.#unclaimed ?? new LadderStream(this.#options);
+      this.#unclaimed = undefined;
+      this.#groups.set(key, g);
+    }
+    g.push(e);
+    this.#last = g;
+  }
+
+  /** The ladders' text, each headed "connection n of N" when there are several. */
+  finish(): string {
+    const options = this.#options;
+    if (this.#groups.size === 0) return this.#last.finish();
+    const parts: string[] = [];
+    let n = 0;
+    for (const [key, g] of this.#groups) {
+      n++;
+      const title = (ep: string, given: string | undefined) => given ?? (g.localOf(ep) ? `${ep} ${g.localOf(ep)}` : ep);
+      const head = this.#groups.size > 1 ? `connection ${n} of ${this.#groups.size}: ${key.replace(" ", " <-> ")}\n\n` : "";
+      // The legend once, after the last ladder.
+      const legend = (options.legend ?? false) && n === this.#groups.size;
+      parts.push(head + g.finishTitled(title(options.left, options.leftTitle), title(options.right, options.rightTitle), legend));
+    }
+    return parts.join("\n");
+  }
+}
+
+/**
  * One ladder per connection: events are grouped by their `local`/`remote` endpoints (the stack sets
- * them), so each connection gets its own initial sequence numbers. An event outside any connection
- * (a RST answering a SYN to a closed port) joins the connection traced just before it. With one
- * connection this is renderLadder with titles naming the endpoints' addresses.
+ * them), so each connection gets its own initial sequence numbers. The events are sorted by time and
+ * streamed through a LaddersStream; with one connection this is renderLadder with titles naming the
+ * endpoints' addresses.
  */
 export function renderLadders(events: readonly TraceEvent[], options: LadderOptions): string {
   validateArray(events, "events", validateObject);
-  validateObject(options, "options");
-  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.time - b.e.time || a.i - b.i).map(({ e }) => e);
-  const groups = new Map<string, TraceEvent[]>();
-  const untaggedFirst: TraceEvent[] = [];
-  let last: TraceEvent[] | undefined;
-  for (const e of sorted) {
-    if (e.local === undefined || e.remote === undefined) {
-      (last ?? untaggedFirst).push(e);
-      continue;
-    }
-    const key = [e.local, e.remote].sort().join(" ");
-    let g = groups.get(key);
-    if (!g) {
-      g = [...untaggedFirst.splice(0)];
-      groups.set(key, g);
-    }
-    g.push(e);
-    last = g;
-  }
-  if (groups.size === 0) return renderLadder(untaggedFirst, options);
-  const parts: string[] = [];
-  let n = 0;
-  for (const [key, g] of groups) {
-    n++;
-    const at = (ep: string) => g.find((e) => e.endpoint === ep && e.local !== undefined)?.local;
-    const title = (ep: string, given: string | undefined) => given ?? (at(ep) ? `${ep} ${at(ep)}` : ep);
-    const head = groups.size > 1 ? `connection ${n} of ${groups.size}: ${key.replace(" ", " <-> ")}\n\n` : "";
-    parts.push(head + renderLadder(g, { ...options, leftTitle: title(options.left, options.leftTitle), rightTitle: title(options.right, options.rightTitle), legend: options.legend && n === groups.size }));
-  }
-  return parts.join("\n");
+  const ladders = new LaddersStream(options);
+  for (const e of byTime(events)) ladders.push(e);
+  return ladders.finish();
 }
+

@@ -7,11 +7,15 @@ import { isArgumentError } from "../core/errors.js";
 import { parseEndpoint } from "../net/udp-link.js";
 import { createRelay, type RelayPacketOptions } from "./relay.js";
 import { parseForward, stackAttach, udpAttach } from "./relay-packet.js";
+import { parsePublish, type PublishRule } from "./relay-publish.js";
+import { parseAddress } from "../core/address.js";
+import { parsePrefix, prefixHolds, sameAddress } from "../net/prefix.js";
 
 export const RELAY_USAGE = `  relay [--listen HOST:PORT] [--allow HOST:PORTS ...] [--token T | --token-file F]
         [--origin ORIGIN ...] [--max-connections N] [--rate BYTES] [--max-bytes BYTES]
         [--idle-timeout S] [--connect-timeout S] [--max-clients N]
-        [--stack ADDR/PREFIX ... [--forward PORT=HOST:PORT ...] | --udp-peer HOST:PORT [--udp-bind HOST:PORT]]
+        [--stack ADDR/PREFIX ... [--forward PORT=HOST:PORT ...] [--publish [HOST:]PORT=ADDR:PORT ...]
+         | --udp-peer HOST:PORT [--udp-bind HOST:PORT]]
         [--framing ip|ethernet] [--mtu N (default 65535 with --stack, 1500 with --udp-peer)]
       The server end of a page's WebSocket (default 127.0.0.1:8080; port 0 picks one).
       Stream mode (ws://relay/?host=H&port=P, websockify-compatible): TCP to H:P if an --allow
@@ -24,6 +28,10 @@ export const RELAY_USAGE = `  relay [--listen HOST:PORT] [--allow HOST:PORTS ...
       each client a stack of its own holding ADDR/PREFIX, whose --forward ports splice to HOST:PORT
       (which --allow must admit); --udp-peer sends each client's packets to a UDP endpoint (socat's
       TUN/TAP relay; with a fixed --udp-bind port, one client at a time).
+      Inbound: --publish [HOST:]PORT=ADDR:PORT lets one client at a time claim PORT of this machine
+      (HOST default 127.0.0.1) with ws://relay/packet?publish=PORT; while it is connected the relay
+      listens there and opens each connection to ADDR:PORT in that client's tunnel (a server in
+      the page). Unclaimed, nothing listens. With --udp-peer the kernel routes to the page itself.
 `;
 
 class RelayUsageError extends Error {}
@@ -55,7 +63,7 @@ export async function relayCommand(args: string[]): Promise<number> {
       options: {
         listen: single, allow: multiple, token: single, "token-file": single, origin: multiple, "max-connections": single, rate: single,
         "max-bytes": single, "idle-timeout": single, "connect-timeout": single, "max-clients": single, stack: multiple, forward: multiple,
-        "udp-peer": single, "udp-bind": single, framing: single, mtu: single,
+        "udp-peer": single, "udp-bind": single, framing: single, mtu: single, publish: multiple,
       },
     }).values;
   } catch (err) {
@@ -69,6 +77,12 @@ export async function relayCommand(args: string[]): Promise<number> {
     const stackAddresses = values.stack ?? [];
     const forwards = (values.forward ?? []).map((f, i) => parseForward(f, `--forward[${i}]`));
     if (forwards.length && !stackAddresses.length) throw new RelayUsageError("--forward needs --stack");
+    const publish = (values.publish ?? []).map((f, i) => parsePublish(f, `--publish[${i}]`));
+    if (publish.length && values["udp-peer"] !== undefined) {
+      throw new RelayUsageError("--publish needs --stack: with --udp-peer the page is a host on the TUN/TAP device's network, and the kernel routes connections to its address");
+    }
+    if (publish.length && !stackAddresses.length) throw new RelayUsageError("--publish needs --stack (the client's relay-side stack opens the published connections)");
+    checkPublishTargets(publish, stackAddresses);
     if (stackAddresses.length && values["udp-peer"] !== undefined) throw new RelayUsageError("packet mode is --stack or --udp-peer, not both");
     if (values["udp-bind"] !== undefined && values["udp-peer"] === undefined) throw new RelayUsageError("--udp-bind needs --udp-peer");
     let packet: RelayPacketOptions | undefined;
@@ -79,7 +93,7 @@ export async function relayCommand(args: string[]): Promise<number> {
       // A WebSocket has no MTU, and the page's link MTU caps the segments both ways (each side's MSS
       // comes from its own): the relay's stacks take the largest packets, and a page that raises its
       // MTU pays the browser's per-message cost once per 64 KiB instead of once per 1,460 bytes.
-      packet = { framing, mtu: mtu ?? 65535, attach: stackAttach(stackAddresses, forwards) };
+      packet = { framing, mtu: mtu ?? 65535, attach: stackAttach(stackAddresses, forwards), publish };
     } else if (values["udp-peer"] !== undefined) {
       const peer = parseEndpoint(values["udp-peer"], "--udp-peer");
       const bind = values["udp-bind"] === undefined ? undefined : parseEndpoint(values["udp-bind"], "--udp-bind");
@@ -117,6 +131,24 @@ export async function relayCommand(args: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof RelayUsageError || isArgumentError(err)) return usage((err as Error).message);
     throw err;
+  }
+}
+
+/** Each published destination must be a page's address on one of the --stack prefixes (not the relay side's own). */
+function checkPublishTargets(publish: PublishRule[], stackAddresses: string[]): void {
+  const prefixes = stackAddresses.map((a, i) => parsePrefix(a, `--stack[${i}]`));
+  const ports = new Set<number>();
+  for (const rule of publish) {
+    if (ports.has(rule.port)) throw new RelayUsageError(`--publish: port ${rule.port} is published twice (a client claims a port by its number)`);
+    ports.add(rule.port);
+    const a = parseAddress(rule.to.address)!;
+    const to = `${rule.to.address}:${rule.to.port}`;
+    if (prefixes.some((p) => p.version === a.version && sameAddress(p.bytes, a.bytes, 0))) {
+      throw new RelayUsageError(`--publish ${rule.port}=${to}: ${rule.to.address} is the relay side's own --stack address; name the page's address`);
+    }
+    if (!prefixes.some((p) => prefixHolds(p, a.version, a.bytes, 0))) {
+      throw new RelayUsageError(`--publish ${rule.port}=${to}: ${rule.to.address} is on no --stack prefix, so no client's link routes it`);
+    }
   }
 }
 

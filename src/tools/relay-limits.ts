@@ -5,7 +5,7 @@
 
 /** The limits one client gets. 0 or Infinity: no limit. */
 export interface ClientLimits {
-  /** WebSockets open at once. */
+  /** WebSockets open at once; separately, inbound connections through its published ports at once. */
   maxConnections: number;
   /** Bytes per second, both directions together, over all of the client's connections. */
   bytesPerSecond: number;
@@ -49,6 +49,8 @@ export class TokenBucket {
 export class ClientAccount {
   /** WebSockets open now. */
   connections = 0;
+  /** Connections from the relay's published ports into this client's tunnel, open now. */
+  inbound = 0;
   /** Bytes moved, both directions. */
   bytes = 0;
   /** When the last connection closed (ms, the relay's clock). */
@@ -70,6 +72,16 @@ export class ClientAccount {
   get canConnect(): boolean {
     const max = this.limits.maxConnections;
     return !(max > 0) || this.connections < max;
+  }
+
+  /**
+   * Whether another inbound connection (a published port's) is within maxConnections: counted apart
+   * from the client's WebSockets, so strangers filling its published port cannot keep the client
+   * itself from reconnecting.
+   */
+  get canAcceptInbound(): boolean {
+    const max = this.limits.maxConnections;
+    return !(max > 0) || this.inbound < max;
   }
 
   /**

@@ -3,16 +3,20 @@
 // - a stack of its own in the relay's process, holding `addresses` (10.0.0.1/24, fd00::1/64), whose
 //   forwarded ports splice to node:net destinations: a page connecting to 10.0.0.1:80 reaches
 //   127.0.0.1:8000 on the relay's machine, IPv4 or IPv6 inside the tunnel alike. Every forward's
-//   destination still passes the relay's allow-list when a connection comes in, and is logged.
+//   destination still passes the relay's allow-list when a connection comes in, and is logged. The
+//   other way, a connection to a port the client published is opened from this stack to the page's
+//   address (`connect`), so a server in the page is reachable from the relay's machine.
 // - a UDP endpoint: each client's packets go to host:port as one datagram each (the framing of
 //   socat's TUN/TAP relay, TCP.md), so a tab becomes a host on a namespace's network.
 import net from "node:net";
 import { invalidValue } from "../core/validate.js";
+import { TcpwasmError } from "../core/errors.js";
 import { bindNet } from "../faces/node-net.js";
+import { splice } from "../gateway/splice.js";
 import type { Link } from "../net/link.js";
 import { createUdpLink, parseEndpoint, type UdpEndpoint } from "../net/udp-link.js";
 import { createStack } from "../tcp/stack.js";
-import type { RelayClient, RelayContext } from "./relay.js";
+import type { InboundEvents, PacketAttachment, RelayClient, RelayContext } from "./relay.js";
 
 /** One forwarded port: connections to the stack's `port` go to host:destPort. */
 export interface RelayForward {
@@ -36,7 +40,7 @@ export function parseForward(text: string, what: string): RelayForward {
 
 /** A stack per client with `addresses`, splicing each forwarded port to node:net. */
 export function stackAttach(addresses: string[], forwards: RelayForward[]) {
-  return async (link: Link, client: RelayClient, relay: RelayContext): Promise<() => void> => {
+  return async (link: Link, client: RelayClient, relay: RelayContext): Promise<PacketAttachment> => {
     const stack = await createStack({ addresses, name: `relay-${client.address}:${client.port}` });
     stack.attach(link);
     const faces = bindNet(stack);
@@ -78,9 +82,32 @@ export function stackAttach(addresses: string[], forwards: RelayForward[]) {
       server.listen(f.port);
       return server;
     });
-    return () => {
-      for (const s of servers) s.close();
-      stack.close();
+    return {
+      detach() {
+        for (const s of servers) s.close();
+        stack.close();
+      },
+      connect(far: net.Socket, to: { address: string; port: number }, events: InboundEvents) {
+        // Nothing is read from the host's side before the page answered (the socket came paused).
+        const conn = stack.openConnection({ remote: to.address, remotePort: to.port });
+        let connected = false;
+        conn.onConnect = () => {
+          connected = true;
+          events.onOpen();
+          splice(conn, far, events.onDone);
+          far.resume();
+        };
+        conn.onClose = (error) => {
+          // Closed before it connected: the page refused (RST: ECONNREFUSED), never answered, or was given up.
+          far.resetAndDestroy();
+          events.onDone({ up: 0, down: 0, error: error ?? new TcpwasmError("ECONNRESET", `${conn.describe()}: closed before it connected`) });
+        };
+        // The host's side gone before the page answered: the SYN's retries stop.
+        far.once("close", () => {
+          if (!connected) conn.abort();
+        });
+        return () => conn.abort();
+      },
     };
   };
 }

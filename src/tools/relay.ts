@@ -8,6 +8,10 @@
 //   dialer does), and closes the WebSocket for the others as websockify does.
 // - packet mode: ws://relay/packet, each binary message one IP packet or Ethernet frame; each client
 //   becomes a WebSocketLink handed to `packet.attach` (a server-side stack, a UDP endpoint, ...).
+//   Inbound too: a port the operator published (`packet.publish`) and the client claimed
+//   (/packet?publish=PORT) is listened on while the client is connected, and each connection to it is
+//   handed to the attachment's `connect`, which opens it inside the client's tunnel
+//   (relay-publish.ts).
 //
 // Security is the point of a relay (an open one is a proxy for anyone): destinations are denied
 // unless an allow pattern admits them (relay-policy.ts: names resolved once, every address checked,
@@ -29,6 +33,9 @@ import { DEFAULT_MTU, type Link, type PacketHandler } from "../net/link.js";
 import { BATCH_PROTOCOL, createWebSocketLink, type WebSocketLike, type WebSocketLink } from "../net/websocket-link.js";
 import { ClientTable, type ClientAccount, type ClientLimits } from "./relay-limits.js";
 import { DestinationPolicy, parseAllowPattern, systemResolve, tokenMatches, type DestinationVerdict, type Resolve } from "./relay-policy.js";
+import { ClaimedPorts, probePublished, PublishTable, requestedPorts, type InboundConnect, type PublishRule } from "./relay-publish.js";
+
+export type { InboundConnect, InboundEvents, PublishRule } from "./relay-publish.js";
 
 /** Who a client is, as the relay logs and limits it. */
 export interface RelayClient {
@@ -46,16 +53,20 @@ export interface RelayLogEntry {
   time: string;
   /** listening, refused, open (allowed and connected), close. */
   event: "listening" | "refused" | "open" | "close";
-  /** stream or packet. */
-  mode?: "stream" | "packet";
+  /** stream, packet, or inbound (a connection to a published port, into a packet-mode client's tunnel). */
+  mode?: "stream" | "packet" | "inbound";
   /** The client's address. */
   client?: string;
   /** The client's Origin header. */
   origin?: string;
-  /** The destination asked for (stream mode). */
+  /** The destination asked for (stream mode; inbound: the in-tunnel address). */
   host?: string;
-  /** The destination port (stream mode). */
+  /** The destination port (stream mode; inbound: the in-tunnel port). */
   port?: number;
+  /** Inbound: who connected to the published port (address:port). */
+  peer?: string;
+  /** Inbound: the published endpoint it connected to; packet mode: the ports the client claimed. */
+  publish?: string;
   /** The address connected to (stream mode). */
   address?: string;
   /** Why it was refused or closed. */
@@ -76,14 +87,32 @@ export interface RelayContext {
   log(entry: Omit<RelayLogEntry, "time">): void;
 }
 
+/** What attach made of a client's link: how to undo it, and (for inbound forwarding) how to open a connection inside it. */
+export interface PacketAttachment {
+  /** Undoes the attach when the client leaves. */
+  detach(): void;
+  /** Inbound forwarding (RelayPacketOptions.publish): opens a connection inside the client's tunnel. */
+  connect?: InboundConnect;
+}
+
 /** Packet mode: what each packet-mode client's link is joined to. */
 export interface RelayPacketOptions {
   /** "ip" (default) or "ethernet", as the page's link. */
   framing?: "ip" | "ethernet";
   /** The links' IP MTU. Default 1500. */
   mtu?: number;
-  /** Joins a client's link to something; returns (or resolves to) what undoes it when the client leaves. A rejection refuses the client. */
-  attach: (link: Link, client: RelayClient, relay: RelayContext) => (() => void) | Promise<() => void>;
+  /**
+   * Joins a client's link to something; returns (or resolves to) what undoes it when the client
+   * leaves, or a PacketAttachment. A rejection refuses the client.
+   */
+  attach: (link: Link, client: RelayClient, relay: RelayContext) => (() => void) | PacketAttachment | Promise<(() => void) | PacketAttachment>;
+  /**
+   * Ports of the relay's machine a client may claim (/packet?publish=PORT) while it is connected;
+   * their connections go to the rule's in-tunnel address through the attachment's `connect`. None by
+   * default. Each port is bound only while a client holds it; one that cannot be bound when the
+   * relay starts is an error then.
+   */
+  publish?: PublishRule[];
 }
 
 /** Options of createRelay. */
@@ -130,6 +159,8 @@ export interface RelayStats {
   down: number;
   /** Packet mode: packets dropped by the rate limit. */
   rateDropped: number;
+  /** Inbound connections forwarded into a client's tunnel (accepted there). */
+  inbound: number;
 }
 
 /** A running relay. */
@@ -220,11 +251,14 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     validateFunction(packet.attach, "options.packet.attach");
     if (packet.framing !== undefined) validateOneOf(packet.framing, "options.packet.framing", ["ip", "ethernet"]);
   }
+  const publications = new PublishTable(packet?.publish ?? []);
+  // A published port another program holds is the operator's mistake: say so now, not at a claim.
+  await probePublished(packet?.publish ?? []);
   const log = o.log ?? (() => {});
   if (o.log !== undefined) validateFunction(o.log, "options.log");
   const policy = new DestinationPolicy(patterns, o.resolve ?? systemResolve);
   const table = new ClientTable(limits, maxClients, Math.max(idleTimeoutMs, 60_000));
-  const stats: RelayStats = { opened: 0, refused: 0, active: 0, up: 0, down: 0, rateDropped: 0 };
+  const stats: RelayStats = { opened: 0, refused: 0, active: 0, up: 0, down: 0, rateDropped: 0, inbound: 0 };
   const sessions = new Set<Session>();
   const now = () => performance.now();
   const emit = (entry: Omit<RelayLogEntry, "time">) => log({ time: new Date().toISOString(), ...entry });
@@ -314,23 +348,46 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       if (account.connections === 0) account.idleSince = now();
     };
     let dialled: net.Socket | undefined;
+    let claim: ClaimedPorts | undefined;
     // A client gone before its upgrade (or a bad handshake, which handleUpgrade answers itself with
-    // 400 and never calls back) gives its slot back, and the destination it had is dropped.
+    // 400 and never calls back) gives its slot back, and the destination or ports it had are dropped.
     socket.once("close", () => {
       if (upgraded.has(socket)) return;
       release();
       dialled?.destroy();
+      claim?.close();
     });
     const upgrade = (destination?: Dialled & { ok: true }) => {
       wss.handleUpgrade(req, socket, head, (ws) => {
         upgraded.add(socket);
-        if (mode === "packet") packetSession(ws, client, account, release);
+        if (mode === "packet") packetSession(ws, client, account, release, claim);
         else streamSession(ws, url, client, account, release, destination);
       });
     };
+    if (mode === "packet") {
+      const wanted = requestedPorts(url.searchParams);
+      if (wanted.length === 0) return upgrade();
+      // Published ports are claimed and bound before the handshake completes: a client learns that
+      // it cannot have one (403 not published, 409 held by another client, 503 in use) as a refusal.
+      const owner = {};
+      const verdict = publications.claim(wanted, owner);
+      if (!verdict.ok) return refuse(verdict.status, verdict.reason);
+      const c = new ClaimedPorts(verdict.rules, owner, publications, { client, account, log: emit, stats, connectTimeoutMs, touch: () => {} });
+      claim = c;
+      void c.listen().then((failed) => {
+        if (failed !== undefined) return refuse(503, failed);
+        // Gone while its ports were bound, or the relay is closing: nothing stays bound.
+        if (socket.destroyed || closing) {
+          socket.destroy();
+          return c.close();
+        }
+        upgrade();
+      });
+      return;
+    }
     const h = url.searchParams.get("host");
     const p = url.searchParams.get("port");
-    if (mode === "packet" || (h === null && p === null)) return upgrade();
+    if (h === null && p === null) return upgrade();
     // The query form: the destination is checked and dialled before the handshake completes, so a
     // client (a page's gateway) learns of a refusal as a failed open, as from a real connect.
     const port = p !== null && /^\d{1,5}$/.test(p) ? Number(p) : NaN;
@@ -350,6 +407,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     });
   });
   const upgraded = new WeakSet<Duplex>();
+  let closing = false;
 
   function track(session: Session, ws: WebSocket): void {
     sessions.add(session);
@@ -505,7 +563,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     if (dialled) splice(dialled);
   }
 
-  function packetSession(ws: WebSocket, client: RelayClient, account: ClientAccount, release: () => void): void {
+  function packetSession(ws: WebSocket, client: RelayClient, account: ClientAccount, release: () => void, claim?: ClaimedPorts): void {
     const p = packet!;
     let ended = false;
     let detach: (() => void) | undefined;
@@ -514,6 +572,8 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     const wsLink = createWebSocketLink(ws as unknown as WebSocketLike, { framing: p.framing, mtu: p.mtu ?? DEFAULT_MTU, maxBufferedBytes: HIGH_WATER });
     const session: Session = { lastActive: now(), close: (code, reason) => finish(code, reason) };
     track(session, ws);
+    // A connection through a published port is the client's activity, as its packets are.
+    if (claim) claim.ctx.touch = () => (session.lastActive = now());
     const admit = (n: number): boolean => {
       session.lastActive = now();
       const verdict = account.admitPacket(n, session.lastActive);
@@ -550,6 +610,8 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       emit({ event: "close", mode: "packet", client: client.address, origin: client.origin, reason, up, down });
       // The close code goes out first: the link's own close would say 1000.
       if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
+      // The published ports first: their connections are reset before the stack under them goes.
+      claim?.close(`client gone: ${reason}`);
       detach?.();
       wsLink.close();
     }
@@ -560,17 +622,20 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     Promise.resolve()
       .then(() => p.attach(metered, client, context))
       .then(
-        (undo) => {
-          if (ended) return undo();
-          detach = undo;
+        (result) => {
+          const attachment: PacketAttachment = typeof result === "function" ? { detach: result } : result;
+          if (ended) return attachment.detach();
+          detach = () => attachment.detach();
           stats.opened++;
-          emit({ event: "open", mode: "packet", client: client.address, origin: client.origin });
+          emit({ event: "open", mode: "packet", client: client.address, origin: client.origin, ...(claim && { publish: claim.describe() }) });
+          claim?.attached(attachment.connect);
         },
         (err: unknown) => {
           const reason = err instanceof Error ? err.message : String(err);
           stats.refused++;
           emit({ event: "refused", mode: "packet", client: client.address, origin: client.origin, reason });
           ended = true;
+          claim?.close("refused");
           wsLink.close();
           if (ws.readyState === ws.OPEN) ws.close(CLOSE.unreachable, closeReason(reason));
         },
@@ -603,6 +668,7 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
       return table.size;
     },
     close() {
+      closing = true;
       clearInterval(sweeper);
       for (const s of [...sessions]) s.close(1001, "relay shutting down");
       return new Promise<void>((resolve) => {

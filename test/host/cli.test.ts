@@ -189,6 +189,28 @@ describe("tcpwasm demo", () => {
     expect(r.stdout).toMatch(/2000000 sent, 2000000 received, SHA-256 match/);
   });
 
+  it("a 64 MiB run: the handshake and the close in full, the middle folded, progress only on stderr", async () => {
+    const r = await run(["demo", "--bytes", String(64 << 20), "--progress", "--width", "100"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    const arrows = lines.filter((l) => /\|.*\|$/.test(l));
+    const flags = (l: string) => / (RTX |TLP )?([A-Z,]+) seq=/.exec(l)?.[2];
+    expect(arrows.slice(0, 3).map(flags)).toEqual(["SYN", "SYN,ACK", "ACK"]);
+    expect(arrows.slice(-4).map(flags)).toEqual([expect.stringMatching(/^FIN,(PSH,)?ACK$/), "ACK", "FIN,ACK", "ACK"]);
+    const bar = arrows[0]!.indexOf("|");
+    const rightBar = arrows[0]!.lastIndexOf("|");
+    expect(statesUnder(r.stdout, bar)).toEqual(["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]);
+    expect(statesUnder(r.stdout, rightBar)).toEqual(["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]);
+    expect(r.stdout).toMatch(/\.\.\. \d+ segments folded, [^]*?client -> server: \d+ data\s+segments/);
+    expect(r.stdout).toMatch(/67108864 sent, 67108864 received, SHA-256 match/);
+    // About 46000 segments, drawn in a few hundred lines.
+    expect(lines.length).toBeLessThan(400);
+    expect(r.stdout).not.toMatch(/transfer +\d+\.\d%/);
+    const progress = r.stderr.trimEnd().split("\n");
+    for (const l of progress) expect(l).toMatch(/^transfer +\d+\.\d%  [\d.]+ [KMG]?i?B of 64\.0 MiB  [\d.]+ [MG]bit\/s  ([\d.]+ s left|in [\d.]+ s)$/);
+    expect(progress.at(-1)).toMatch(/^transfer 100\.0%  64\.0 MiB of 64\.0 MiB /);
+  });
+
   const tshark = which("tshark");
   if (!tshark) console.warn("tcpwasm demo --pcap test SKIPPED: tshark is not installed");
   it.skipIf(!tshark)("--pcap writes a capture tshark reads with no malformed packets and no checksum errors, with loss", async () => {
@@ -226,6 +248,7 @@ describe("tcpwasm usage", () => {
       ["demo", "--web", "--bytes", "5"],
       ["demo", "--port", "8080"],
       ["demo", "--width", "20"],
+      ["demo", "--textbook", "--progress"],
       ["serve", "--ip", "10.77.0.2/24", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
       ["serve", "--ip", "10.77.0.2/40", "--port", "80", "--udp-bind", "127.0.0.1:0", "--udp-peer", "127.0.0.1:9"],
