@@ -8,8 +8,11 @@
 // - baseline: a plain WebSocket to the relay's stream mode (?host=127.0.0.1&port=P, what a user
 //   would write without TCP): the request and the response bytes as binary messages;
 // - tcpwasm: a stack over createWebSocketLink to the relay's packet mode, where a stack of the relay's
-//   (--stack 10.0.0.1/24) forwards port 80 to the http server (--forward): TCP inside the tunnel.
-// Per-packet cost: this process's CPU time (user + system) over the packets its link carried.
+//   (--stack 10.0.0.1/24) forwards port 80 to the http server (--forward): TCP inside the tunnel, at
+//   MTU 1500 and 65535 with one packet per message, and at MTU 1500 with batched framing (batch: true,
+//   the relay selects the subprotocol: several packets per message).
+// Per-packet cost: this process's CPU time (user + system) over the packets its link carried; the
+// relay's CPU time per run (from /proc) beside it, since the relay's process is the busier one.
 //
 // Scale: CLIENTS WebSocket clients, each from its own loopback address (127.1.x.y, so each is a
 // client of its own to the relay's per-address limits), each with CONNS TCP connections inside its
@@ -63,6 +66,12 @@ http.createServer((req, res) => {
   });
 });`;
 
+/** CPU time (user + system) a process has used, ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -92,11 +101,12 @@ async function plainWebSocket(relayUrl: string, httpPort: number, bytes: number)
 }
 
 /** tcpwasm: a stack over the WebSocket link, through packet mode and the relay's forward. */
-async function stackThroughRelay(relayUrl: string, bytes: number, mtu: number): Promise<{ gbps: number; usPerPacket: number; packets: number; dropped: number }> {
-  const link = createWebSocketLink(`${relayUrl}packet`, { mtu });
+async function stackThroughRelay(relayUrl: string, bytes: number, mtu: number, batch: boolean): Promise<{ gbps: number; usPerPacket: number; packets: number; dropped: number }> {
+  const link = createWebSocketLink(`${relayUrl}packet`, { mtu, batch });
   const stack = await createStack({ addresses: ["10.0.0.2/24"] });
   stack.attach(link);
   await link.opened;
+  if (link.batching !== batch) throw new Error(`relay did ${batch ? "not select" : "select"} batched framing`);
   try {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -169,32 +179,43 @@ export default async () => {
     // one's MSS wins, so one relay serves both stack rows.
     const relay = await child(["dist/cli.js", "relay", "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${httpPort}`, "--stack", "10.0.0.1/24", "--forward", `80=127.0.0.1:${httpPort}`, "--mtu", "65535"], /listening on (\S+)/);
     const url = relay.match[1]!;
-    const plain: number[] = [];
-    const rows = new Map<number, { gbps: number; usPerPacket: number; packets: number; dropped: number }[]>([[1500, []], [65535, []]]);
+    const relayPid = relay.proc.pid!;
+    /** Runs `fn`, adding the relay's CPU time over the run to its result. */
+    const withRelayCpu = async <T extends object>(fn: () => Promise<T>): Promise<T & { relayMs: number }> => {
+      const before = cpuMs(relayPid);
+      const r = await fn();
+      return { ...r, relayMs: cpuMs(relayPid) - before };
+    };
+    const plain: { gbps: number; relayMs: number }[] = [];
+    const rows = [
+      { name: "mtu 1500", mtu: 1500, batch: false },
+      { name: "mtu 1500, batched framing", mtu: 1500, batch: true },
+      { name: "mtu 65535", mtu: 65535, batch: false },
+    ].map((r) => ({ ...r, runs: [] as { gbps: number; usPerPacket: number; packets: number; dropped: number; relayMs: number }[] }));
     try {
       // Warm-up: JIT, both processes' stacks and the loopback's windows.
       await plainWebSocket(url, httpPort, 16 << 20);
-      for (const mtu of rows.keys()) await stackThroughRelay(url, 16 << 20, mtu);
+      for (const row of rows) await stackThroughRelay(url, 16 << 20, row.mtu, row.batch);
       for (let r = 0; r < RUNS; r++) {
-        plain.push((await plainWebSocket(url, httpPort, bytes)).gbps);
-        for (const [mtu, runs] of rows) runs.push(await stackThroughRelay(url, bytes, mtu));
-        console.error(`relay bulk run ${r}: plain ${plain.at(-1)!.toFixed(2)} Gbit/s, ${[...rows].map(([m, x]) => `mtu ${m} ${x.at(-1)!.gbps.toFixed(2)} Gbit/s (${x.at(-1)!.dropped} dropped)`).join(", ")}`);
+        plain.push(await withRelayCpu(() => plainWebSocket(url, httpPort, bytes)));
+        for (const row of rows) row.runs.push(await withRelayCpu(() => stackThroughRelay(url, bytes, row.mtu, row.batch)));
+        console.error(`relay bulk run ${r}: plain ${plain.at(-1)!.gbps.toFixed(2)} Gbit/s, ${rows.map((row) => `${row.name} ${row.runs.at(-1)!.gbps.toFixed(2)} Gbit/s (${row.runs.at(-1)!.dropped} dropped)`).join(", ")}`);
       }
     } finally {
       relay.proc.kill("SIGTERM");
     }
-    const p = median(plain);
+    const p = median(plain.map((x) => x.gbps));
     lines.push(
-      `Bulk: GET of ${BULK_MIB} MiB from a node:http server on 127.0.0.1, through \`tcpwasm relay\` (its own process), median of ${RUNS} interleaved runs.`,
+      `Bulk: GET of ${BULK_MIB} MiB from a node:http server on 127.0.0.1, through \`tcpwasm relay\` (its own process), median of ${RUNS} interleaved runs. Relay CPU: the relay process's user + system time over one run.`,
       "",
-      "| row | Gbit/s | ratio | page-side CPU per packet |",
-      "|---|---|---|---|",
-      `| plain WebSocket, stream mode (baseline) | ${p.toFixed(2)} | 1.00x | - |`,
+      "| row | Gbit/s | ratio | page-side CPU per packet | relay CPU a run |",
+      "|---|---|---|---|---|",
+      `| plain WebSocket, stream mode (baseline) | ${p.toFixed(2)} | 1.00x | - | ${median(plain.map((x) => x.relayMs)).toFixed(0)} ms |`,
     );
-    for (const [mtu, runs] of rows) {
-      const g = median(runs.map((x) => x.gbps));
-      const us = median(runs.map((x) => x.usPerPacket));
-      lines.push(`| tcpwasm stack, createWebSocketLink mtu ${mtu}, packet mode, the relay's stack forwarding | ${g.toFixed(2)} | ${(g / p).toFixed(2)}x | ${us.toFixed(2)} us (${runs[0]!.packets.toLocaleString("en")} packets a run) |`);
+    for (const row of rows) {
+      const g = median(row.runs.map((x) => x.gbps));
+      const us = median(row.runs.map((x) => x.usPerPacket));
+      lines.push(`| tcpwasm stack, createWebSocketLink ${row.name}, packet mode, the relay's stack forwarding | ${g.toFixed(2)} | ${(g / p).toFixed(2)}x | ${us.toFixed(2)} us (${row.runs[0]!.packets.toLocaleString("en")} packets a run) | ${median(row.runs.map((x) => x.relayMs)).toFixed(0)} ms |`);
     }
     lines.push("");
 

@@ -14,8 +14,17 @@
 // Receives: messages that are not binary, empty, or larger than the MTU (plus 14 bytes of Ethernet
 // header on an Ethernet link) are counted and dropped, never thrown out of the socket's callback.
 // Messages arriving in one turn of the event loop reach the stack as one batch.
+//
+// Batched framing (opt-in, `batch: true`): the link offers the WebSocket subprotocol
+// BATCH_PROTOCOL (RFC 6455 1.9); when the server selects it, each binary message carries several
+// packets, each a 4-byte big-endian length and the packet's bytes, up to BATCH_MESSAGE_BYTES a
+// message. Every message then costs its fixed share (a frame, an event, in a browser a task) once
+// per batch instead of once per packet. A server that selects another subprotocol leaves the link at
+// one packet per message (one that selects none does too in a browser; `ws`'s client refuses such a
+// handshake when it offered any). `tcpwasm relay` selects it in packet mode. A socket handed over (a
+// server's) batches when its negotiated protocol is BATCH_PROTOCOL.
 import { TcpwasmError } from "../core/errors.js";
-import { invalidType, invalidValue, optionsObject, validateArray, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateUint8Array } from "../core/validate.js";
+import { invalidType, invalidValue, optionsObject, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateUint8Array } from "../core/validate.js";
 import { DEFAULT_MTU, MIN_LINK_MTU, type Link, type PacketHandler } from "./link.js";
 
 /** The WHATWG WebSocket members the link uses: a browser WebSocket and a `ws` WebSocket both have them. */
@@ -26,8 +35,13 @@ export interface WebSocketLike {
   readonly readyState: number;
   /** Bytes handed to send and not yet written to the network. */
   readonly bufferedAmount: number;
-  /** Sends one message (binary for a Uint8Array). */
-  send(data: Uint8Array): void;
+  /** The subprotocol the server selected ("" for none). */
+  readonly protocol?: string;
+  /**
+   * Sends one message (binary for a Uint8Array). `ws` calls `written` once the bytes are handed to
+   * the network (or failed); a browser ignores it (it has copied the bytes by the time send returns).
+   */
+  send(data: Uint8Array, written?: (err?: Error) => void): void;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Adds an event listener ("open", "message", "close", "error"); the event is typed loosely because the DOM's and `ws`'s declarations differ. */
@@ -61,6 +75,11 @@ export interface WebSocketLinkOptions {
   reconnect?: boolean | WebSocketReconnectOptions;
   /** URL targets only: the subprotocols offered. */
   protocols?: string | string[];
+  /**
+   * URL targets only: offer batched framing (BATCH_PROTOCOL, several packets a message), used if the
+   * server selects it (`tcpwasm relay` does in packet mode). Default false: one packet per message.
+   */
+  batch?: boolean;
   /** URL targets only: the WebSocket constructor. Default: the global WebSocket (tcpwasm/node: `ws`'s). */
   WebSocket?: WebSocketConstructor;
 }
@@ -81,8 +100,10 @@ export interface WebSocketLinkStats {
   tooBig: number;
   /** Text messages (and Blobs) received: dropped. */
   notBinary: number;
-  /** Empty binary messages received: dropped. */
+  /** Empty binary messages (or empty records of a batch) received: dropped. */
   empty: number;
+  /** Batched framing: messages whose records did not add up (a length past the end); their remaining bytes dropped. */
+  malformed: number;
   /** Times a URL link reopened after a close. */
   reconnects: number;
 }
@@ -104,7 +125,20 @@ const CONNECTING = 0;
 const OPEN = 1;
 const ETHERNET_HEADER = 14;
 const DEFAULT_MAX_BUFFERED = 1 << 20;
-const OPTIONS: ReadonlySet<string> = new Set(["framing", "mtu", "maxBufferedBytes", "reconnect", "protocols", "WebSocket"]);
+const OPTIONS: ReadonlySet<string> = new Set(["framing", "mtu", "maxBufferedBytes", "reconnect", "protocols", "batch", "WebSocket"]);
+
+/** The WebSocket subprotocol of batched framing: several length-prefixed packets per binary message. */
+export const BATCH_PROTOCOL = "tcpwasm.batch";
+/** Bytes of a batched record's length prefix (big-endian, so any packet or frame up to 65535 + 14 fits). */
+const RECORD_HEADER = 4;
+/**
+ * Most bytes a batched message holds (a record larger than this goes alone). 64 KiB keeps each
+ * message well under a relay's message limit (1 MiB by default) while a batch of 1500-byte packets
+ * still shares one message among about 40 of them.
+ */
+export const BATCH_MESSAGE_BYTES = 64 * 1024;
+/** Encoding buffers kept for reuse: a drain of a 256 KiB send ring fills about four. */
+const MAX_SPARE = 8;
 const RECONNECT_OPTIONS: ReadonlySet<string> = new Set(["initialDelayMs", "maxDelayMs", "maxAttempts"]);
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -121,6 +155,21 @@ function messageBytes(data: unknown): Uint8Array | undefined {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
+}
+
+/** Writes packets `from` to `to` into `out` as batched records: a 4-byte big-endian length before each. */
+function encodeRecords(packets: Uint8Array[], from: number, to: number, out: Uint8Array): void {
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const p = packets[i]!;
+    const n = p.length;
+    out[at] = n >>> 24;
+    out[at + 1] = (n >>> 16) & 0xff;
+    out[at + 2] = (n >>> 8) & 0xff;
+    out[at + 3] = n & 0xff;
+    out.set(p, at + RECORD_HEADER);
+    at += RECORD_HEADER + n;
+  }
 }
 
 function isWebSocketLike(value: unknown): value is WebSocketLike {
@@ -155,7 +204,7 @@ export class WebSocketLink implements Link {
   /** Raw IP packets or Ethernet II frames. */
   readonly framing: "ip" | "ethernet";
   /** What the link carried and dropped. */
-  readonly stats: WebSocketLinkStats = { sent: 0, bytesSent: 0, received: 0, bytesReceived: 0, dropped: 0, tooBig: 0, notBinary: 0, empty: 0, reconnects: 0 };
+  readonly stats: WebSocketLinkStats = { sent: 0, bytesSent: 0, received: 0, bytesReceived: 0, dropped: 0, tooBig: 0, notBinary: 0, empty: 0, malformed: 0, reconnects: 0 };
   readonly #maxMessage: number;
   readonly #maxBuffered: number;
   readonly #open: (() => WebSocketLike) | undefined;
@@ -171,6 +220,9 @@ export class WebSocketLink implements Link {
   // Packets given while the socket is not open yet, and their bytes.
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  #batching = false;
+  /** Batched framing: encoding buffers (BATCH_MESSAGE_BYTES each) `ws` has finished writing, for the next batches. */
+  #spare: Uint8Array[] = [];
   #attempts = 0;
   #everOpened = false;
   #retryTimer: Timer | undefined;
@@ -218,11 +270,7 @@ export class WebSocketLink implements Link {
     const socket = this.#socket;
     const open = this.#state === "open" && socket.readyState === OPEN;
     let buffered = open ? socket.bufferedAmount : this.#pendingBytes;
-    // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
-    // corked for the batch, the drain's packets leave in one writev (a browser batches by itself).
-    const raw = open && packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
-    const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
-    cork?.cork!();
+    let batch: Uint8Array[] | undefined;
     for (const p of packets) {
       if (p.length > this.#maxMessage) {
         this.stats.tooBig++;
@@ -233,13 +281,18 @@ export class WebSocketLink implements Link {
         continue;
       }
       buffered += p.length;
-      if (open) this.#write(socket, p);
+      if (open) (batch ??= []).push(p);
       else {
         this.#pending.push(p);
         this.#pendingBytes += p.length;
       }
     }
-    cork?.uncork!();
+    if (batch) this.#writeAll(socket, batch);
+  }
+
+  /** Whether the server selected batched framing (BATCH_PROTOCOL) for the socket in use. */
+  get batching(): boolean {
+    return this.#batching;
   }
 
   /** Sets the one handler of incoming packets. */
@@ -288,16 +341,56 @@ export class WebSocketLink implements Link {
     this.#retryTimer = undefined;
   }
 
-  #write(socket: WebSocketLike, p: Uint8Array): void {
+  /** Writes packets in order: one message each, or records of batched messages. */
+  #writeAll(socket: WebSocketLike, packets: Uint8Array[]): void {
+    // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
+    // corked for the batch, the drain's messages leave in one writev (a browser batches by itself).
+    const raw = packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
+    const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
+    cork?.cork!();
+    if (!this.#batching) for (const p of packets) this.#write(socket, p, p, 1);
+    else {
+      let first = 0;
+      let bytes = 0;
+      for (let i = 0; i < packets.length; i++) {
+        const size = RECORD_HEADER + packets[i]!.length;
+        if (i > first && bytes + size > BATCH_MESSAGE_BYTES) {
+          this.#writeRecords(socket, packets, first, i, bytes);
+          first = i;
+          bytes = 0;
+        }
+        bytes += size;
+      }
+      this.#writeRecords(socket, packets, first, packets.length, bytes);
+    }
+    cork?.uncork!();
+  }
+
+  /**
+   * Sends packets `from` to `to` (`bytes` with their headers) as one batched message, encoded into a
+   * BATCH_MESSAGE_BYTES buffer that comes back for later batches once `ws` reports the message
+   * written (a browser never reports it, and copies at send, so there each message has its own).
+   */
+  #writeRecords(socket: WebSocketLike, packets: Uint8Array[], from: number, to: number, bytes: number): void {
+    const buf = bytes > BATCH_MESSAGE_BYTES ? new Uint8Array(bytes) : (this.#spare.pop() ?? new Uint8Array(BATCH_MESSAGE_BYTES));
+    encodeRecords(packets, from, to, buf);
+    const reuse = buf.length === BATCH_MESSAGE_BYTES ? () => void (this.#spare.length < MAX_SPARE && this.#spare.push(buf)) : undefined;
+    this.#write(socket, buf.subarray(0, bytes), packets, to - from, from, reuse);
+  }
+
+  /** Sends one message holding `count` packets (from `packets[from]`, or the one packet `carried`). */
+  #write(socket: WebSocketLike, message: Uint8Array, carried: Uint8Array | Uint8Array[], count: number, from = 0, written?: () => void): void {
     try {
-      socket.send(p);
+      if (written) socket.send(message, written);
+      else socket.send(message);
     } catch {
       // A socket that closed under us (its close event is on its way) takes nothing more.
-      this.stats.dropped++;
+      this.stats.dropped += count;
       return;
     }
-    this.stats.sent++;
-    this.stats.bytesSent += p.length;
+    this.stats.sent += count;
+    if (carried instanceof Uint8Array) this.stats.bytesSent += carried.length;
+    else for (let i = from; i < from + count; i++) this.stats.bytesSent += carried[i]!.length;
   }
 
   #use(socket: WebSocketLike): void {
@@ -329,10 +422,12 @@ export class WebSocketLink implements Link {
     this.#everOpened = true;
     this.#attempts = 0;
     this.#state = "open";
+    // The handshake's outcome: batched only if the server selected the subprotocol.
+    this.#batching = this.#socket.protocol === BATCH_PROTOCOL;
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    for (const p of pending) this.#write(this.#socket, p);
+    if (pending.length) this.#writeAll(this.#socket, pending);
     this.#resolveOpened();
     this.#onOpen?.();
   }
@@ -348,6 +443,32 @@ export class WebSocketLink implements Link {
       this.stats.empty++;
       return;
     }
+    if (this.#batching) this.#records(bytes);
+    else this.#take(bytes);
+  }
+
+  /** Splits a batched message into its packets (views, no copy); a length past the end drops the rest. */
+  #records(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (bytes.length - at < RECORD_HEADER) {
+        this.stats.malformed++;
+        return;
+      }
+      const n = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+      at += RECORD_HEADER;
+      if (n > bytes.length - at) {
+        this.stats.malformed++;
+        return;
+      }
+      if (n === 0) this.stats.empty++;
+      else this.#take(bytes.subarray(at, at + n));
+      at += n;
+    }
+  }
+
+  /** One received packet: checked against the MTU and queued for this turn's batch. */
+  #take(bytes: Uint8Array): void {
     if (bytes.length > this.#maxMessage) {
       this.stats.tooBig++;
       return;
@@ -435,14 +556,18 @@ export function createWebSocketLink(target: string | URL | WebSocketLike, option
     if (url.protocol !== "ws:" && url.protocol !== "wss:") invalidValue("target", url.href, "must be a ws: or wss: URL");
     const Ctor = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (typeof Ctor !== "function") invalidType("options.WebSocket", "a WebSocket constructor (this runtime has no global WebSocket; in Node import from tcpwasm/node)", Ctor);
-    const protocols = o.protocols;
-    if (protocols !== undefined && typeof protocols !== "string") validateArray(protocols, "options.protocols", (p, n) => typeof p === "string" || invalidType(n, "of type string", p));
+    if (o.protocols !== undefined && typeof o.protocols !== "string") validateArray(o.protocols, "options.protocols", (p, n) => typeof p === "string" || invalidType(n, "of type string", p));
+    if (o.batch !== undefined) validateBoolean(o.batch, "options.batch");
+    // Batched framing is offered first, so a relay that knows it picks it before the caller's own.
+    const given = o.protocols === undefined ? [] : typeof o.protocols === "string" ? [o.protocols] : [...o.protocols];
+    const protocols = o.batch ? [BATCH_PROTOCOL, ...given] : o.protocols;
     const href = url.href;
     return new WebSocketLink(undefined, () => new Ctor(href, protocols), framing, mtu, maxBuffered, backoff);
   }
   if (!isWebSocketLike(target)) invalidType("target", "a ws: or wss: URL or a WebSocket", target);
   if (backoff) invalidValue("options.reconnect", o.reconnect, "needs a URL target (a given socket cannot be reopened)");
   if (o.protocols !== undefined) invalidValue("options.protocols", o.protocols, "needs a URL target");
+  if (o.batch !== undefined) invalidValue("options.batch", o.batch, "needs a URL target (a given socket batches when its protocol is BATCH_PROTOCOL)");
   if (o.WebSocket !== undefined) invalidValue("options.WebSocket", o.WebSocket, "needs a URL target");
   if (target.readyState !== CONNECTING && target.readyState !== OPEN) invalidValue("target", `readyState ${target.readyState}`, "must be a connecting or open WebSocket");
   return new WebSocketLink(target, undefined, framing, mtu, maxBuffered, undefined);

@@ -30,7 +30,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { TcpwasmError } from "../core/errors.js";
 import { invalidValue, optionsObject, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateString } from "../core/validate.js";
 import { DEFAULT_MTU, type Link, type PacketHandler } from "../net/link.js";
-import { createWebSocketLink, type WebSocketLike, type WebSocketLink } from "../net/websocket-link.js";
+import { BATCH_PROTOCOL, createWebSocketLink, type WebSocketLike, type WebSocketLink } from "../net/websocket-link.js";
 import { ClientTable, type ClientAccount, type ClientLimits } from "./relay-limits.js";
 import { DestinationPolicy, parseAllowPattern, systemResolve, tokenMatches, type DestinationVerdict, type Resolve } from "./relay-policy.js";
 import { ClaimedPorts, probePublished, PublishTable, requestedPorts, type InboundConnect, type PublishRule } from "./relay-publish.js";
@@ -303,11 +303,21 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     });
   }
 
+  /**
+   * Packet mode takes batched framing when the client offers it (several packets a message,
+   * websocket-link.ts); otherwise, as `ws` does by default, the first subprotocol offered
+   * (websockify clients offer "binary").
+   */
+  const selectProtocol = (offered: Set<string>, req: http.IncomingMessage): string | false => {
+    if (offered.has(BATCH_PROTOCOL) && new URL(req.url ?? "/", "http://relay").pathname === "/packet") return BATCH_PROTOCOL;
+    for (const p of offered) if (p !== BATCH_PROTOCOL) return p;
+    return false;
+  };
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
     res.end("tcpwasm relay: WebSocket only\n");
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false, handleProtocols: selectProtocol });
 
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => {});

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, WebSocket as WsWebSocket } from "ws";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { bindNet } from "../../src/faces/node-net.js";
-import { createWebSocketLink as createBrowserSafeLink, type WebSocketLink } from "../../src/net/websocket-link.js";
+import { BATCH_MESSAGE_BYTES, BATCH_PROTOCOL, createWebSocketLink as createBrowserSafeLink, type WebSocketLink } from "../../src/net/websocket-link.js";
 import { createWebSocketLink } from "../../src/net/websocket-node.js";
 import { createStack } from "../../src/tcp/stack.js";
 
@@ -17,8 +17,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function wsServer(port = 0): Promise<{ wss: WebSocketServer; url: string; port: number }> {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port, perMessageDeflate: false });
+async function wsServer(port = 0, handleProtocols?: (offered: Set<string>) => string | false): Promise<{ wss: WebSocketServer; url: string; port: number }> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port, perMessageDeflate: false, handleProtocols });
   await new Promise<void>((r) => wss.once("listening", () => r()));
   const bound = (wss.address() as AddressInfo).port;
   cleanups.push(() => new Promise<void>((r) => {
@@ -26,6 +26,19 @@ async function wsServer(port = 0): Promise<{ wss: WebSocketServer; url: string; 
     wss.close(() => r());
   }));
   return { wss, url: `ws://127.0.0.1:${bound}/`, port: bound };
+}
+
+/** A server that selects batched framing when offered, as `tcpwasm relay` does in packet mode. */
+const selectBatch = (offered: Set<string>) => (offered.has(BATCH_PROTOCOL) ? BATCH_PROTOCOL : false);
+
+/** Batched records: each payload after its 4-byte big-endian length. */
+function records(...payloads: (Uint8Array | { claim: number; bytes: Uint8Array })[]): Buffer {
+  return Buffer.concat(payloads.map((p) => {
+    const bytes = p instanceof Uint8Array ? p : p.bytes;
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(p instanceof Uint8Array ? p.length : p.claim);
+    return Buffer.concat([head, bytes]);
+  }));
 }
 
 const nextConnection = (wss: WebSocketServer) => new Promise<WsWebSocket>((r) => wss.once("connection", (ws) => r(ws)));
@@ -201,6 +214,124 @@ describe("WebSocket link", () => {
     expect(eth.stats.tooBig).toBe(1);
   });
 
+  it("sends a drain's packets as one message each, in the order given, through the corked socket", async () => {
+    const { wss, url } = await wsServer();
+    const accepted = nextConnection(wss);
+    const link = createWebSocketLink(url);
+    cleanups.push(() => link.close());
+    const peer = await accepted;
+    await link.opened;
+    expect(link.batching).toBe(false);
+    const got: number[][] = [];
+    peer.on("message", (d: Buffer) => got.push([d.length, d[0]!]));
+    const sent = Array.from({ length: 300 }, (_, i) => new Uint8Array(1 + ((i * 613) % 1500)).fill(i & 0xff));
+    link.send(sent.slice(0, 200));
+    link.send(sent.slice(200));
+    await until("all 300 arrived", () => got.length === 300);
+    expect(got).toEqual(sent.map((p) => [p.length, p[0]]));
+    expect(link.stats.sent).toBe(300);
+  });
+
+  it("carries several packets per message when the server selects batched framing, in order", async () => {
+    const { wss, url } = await wsServer(0, selectBatch);
+    const accepted = nextConnection(wss);
+    const clientLink = createWebSocketLink(url, { batch: true });
+    const peer = await accepted;
+    const serverLink = createWebSocketLink(peer);
+    await clientLink.opened;
+    await serverLink.opened;
+    cleanups.push(() => (clientLink.close(), serverLink.close()));
+    expect(peer.protocol).toBe(BATCH_PROTOCOL);
+    expect(clientLink.batching).toBe(true);
+    expect(serverLink.batching).toBe(true);
+    let messages = 0;
+    peer.on("message", () => messages++);
+    const got: Uint8Array[] = [];
+    serverLink.onReceive((b) => got.push(...b.map((p) => p.slice())));
+    // 200 packets of 1..1500 bytes, each filled with its index: more than one message's worth.
+    const sent = Array.from({ length: 200 }, (_, i) => new Uint8Array(1 + ((i * 977) % 1500)).fill(i));
+    clientLink.send(sent.slice(0, 150));
+    clientLink.send(sent.slice(150));
+    await until("all 200 arrived", () => got.length === 200);
+    expect(got.map((p) => [p.length, p[0]])).toEqual(sent.map((p) => [p.length, p[0]]));
+    expect(got.every((p, i) => p.every((x) => x === i))).toBe(true);
+    const bytes = sent.reduce((n, p) => n + p.length, 0);
+    expect(messages).toBeGreaterThanOrEqual(Math.ceil((bytes + 4 * 200) / BATCH_MESSAGE_BYTES));
+    expect(messages).toBeLessThan(10);
+    expect(clientLink.stats).toMatchObject({ sent: 200, bytesSent: bytes });
+    expect(serverLink.stats).toMatchObject({ received: 200, bytesReceived: bytes, malformed: 0 });
+  });
+
+  it("carries 16 MiB between two stacks with batched framing, SHA-256 intact", async () => {
+    const { wss, url } = await wsServer(0, selectBatch);
+    const accepted = nextConnection(wss);
+    const clientLink = createWebSocketLink(url, { batch: true });
+    const serverLink = createWebSocketLink(await accepted);
+    await clientLink.opened;
+    await serverLink.opened;
+    expect(serverLink.batching).toBe(true);
+    const client = await createStack({ addresses: ["10.9.0.1/24"] });
+    const server = await createStack({ addresses: ["10.9.0.2/24"] });
+    cleanups.push(() => (client.close(), server.close(), clientLink.close(), serverLink.close()));
+    client.attach(clientLink);
+    server.attach(serverLink);
+    const data = pattern(16 << 20);
+    const received = new Promise<string>((resolve, reject) => {
+      bindNet(server).createServer((sock) => {
+        const h = createHash("sha256");
+        sock.on("data", (c: Buffer) => h.update(c));
+        sock.on("end", () => (resolve(h.digest("hex")), sock.end()));
+        sock.on("error", reject);
+      }).listen(5001);
+    });
+    const sock = bindNet(client).connect({ host: "10.9.0.2", port: 5001 });
+    sock.on("error", () => {});
+    sock.end(Buffer.from(data.buffer));
+    expect(await received).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(serverLink.stats.malformed).toBe(0);
+  });
+
+  it("stays at one packet per message when the server selects another subprotocol", async () => {
+    // (A server selecting none would do as well in a browser; `ws`'s client refuses that handshake.)
+    const { wss, url } = await wsServer(0, (offered) => (offered.has("chat") ? "chat" : false));
+    const accepted = nextConnection(wss);
+    const link = createWebSocketLink(url, { batch: true, protocols: ["chat"] });
+    cleanups.push(() => link.close());
+    const peer = await accepted;
+    await link.opened;
+    expect(peer.protocol).toBe("chat");
+    expect(link.batching).toBe(false);
+    const messages: number[] = [];
+    peer.on("message", (d: Buffer) => messages.push(d.length));
+    link.send([new Uint8Array(20), new Uint8Array(40), new Uint8Array(60)]);
+    await until("three messages", () => messages.length === 3);
+    expect(messages).toEqual([20, 40, 60]);
+  });
+
+  it("counts malformed batches and drops only what cannot be parsed; never throws out of the socket's callback", async () => {
+    const { wss, url } = await wsServer(0, selectBatch);
+    const accepted = nextConnection(wss);
+    const link = createWebSocketLink(url, { batch: true, mtu: 1280 });
+    cleanups.push(() => link.close());
+    const got: number[][] = [];
+    link.onReceive((b) => got.push(...b.map((p) => [p.length, p[0]!])));
+    await link.opened;
+    const peer = await accepted;
+    const good = (n: number, v: number) => new Uint8Array(n).fill(v);
+    // An empty record and one over the MTU are skipped; the records around them still arrive.
+    peer.send(records(good(20, 1), new Uint8Array(0), good(1281, 2), good(30, 3)));
+    // A length past the end of the message: what came before it arrives, the rest is dropped.
+    peer.send(records(good(40, 4), { claim: 500, bytes: good(100, 5) }));
+    // Fewer than four bytes left for a length.
+    peer.send(Buffer.concat([records(good(50, 6)), Buffer.from([0, 0])]));
+    peer.send("text");
+    peer.send(Buffer.alloc(0));
+    peer.send(records(good(60, 7)));
+    await until("the last good one", () => got.some(([, v]) => v === 7));
+    expect(got).toEqual([[20, 1], [30, 3], [40, 4], [50, 6], [60, 7]]);
+    expect(link.stats).toMatchObject({ received: 5, empty: 2, tooBig: 1, malformed: 2, notBinary: 1 });
+  });
+
   it("adopts a socket a ws server accepted, and surfaces the peer's close", async () => {
     const { wss, url } = await wsServer();
     const accepted = nextConnection(wss);
@@ -250,6 +381,8 @@ describe("WebSocket link", () => {
     const fake = { readyState: 1, bufferedAmount: 0, binaryType: "arraybuffer", send() {}, close() {}, addEventListener() {}, removeEventListener() {} };
     expect(code(() => createWebSocketLink(fake, { reconnect: true }))).toBe("ERR_INVALID_ARG_VALUE");
     expect(code(() => createWebSocketLink({ ...fake, readyState: 3 }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(code(() => createWebSocketLink(fake, { batch: true }))).toBe("ERR_INVALID_ARG_VALUE");
+    expect(code(() => createWebSocketLink("ws://127.0.0.1:1/", { batch: "yes" as never }))).toBe("ERR_INVALID_ARG_TYPE");
     // The browser-safe entry has no constructor to fall back on in Node 20.
     if (!(globalThis as { WebSocket?: unknown }).WebSocket) expect(code(() => createBrowserSafeLink("ws://127.0.0.1:1/"))).toBe("ERR_INVALID_ARG_TYPE");
     const link: WebSocketLink = createWebSocketLink(fake);
