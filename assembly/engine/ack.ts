@@ -16,7 +16,7 @@ import { sbUpdate, DUP_THRESH } from "./scoreboard";
 import { rackOnAck, rackOnLoss, rackOnRecoveryExit } from "./rack";
 import { undoOnAck, undoOnEifel, undoOnMarksDelivered } from "./undo";
 import { EventType } from "./events";
-import { tlpArm, tlpOnAck } from "./tlp";
+import { tlpArm, tlpOnAck, tlpOnDupAck } from "./tlp";
 import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
 import { FLG_FIN, FLG_SYN } from "../wire/tcp";
@@ -109,6 +109,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
   }
 
   if (sack) {
+    if (ack == oldUna) tlpOnDupAck(t, seg, sackedNew);
     // A D-SACK may prove the last loss response spurious (RFC 3708), then RACK (RFC 8985 6.2) learns
     // from what this ACK delivered, marks what is lost, and a first loss starts SACK recovery.
     const dsack = undoOnAck(t, seg);

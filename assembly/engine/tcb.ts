@@ -134,7 +134,7 @@ export const enum Snd {
   RTO_TS = 1 << 27,
   /** The Retransmit timer holds a tail loss probe timeout, not the RTO (tlp.ts). */
   TLP_ARMED = 1 << 28,
-  /** A tail loss probe is outstanding until the cumulative ACK reaches tlpEndSeq (tlp.ts). */
+  /** A tail loss probe is outstanding until its episode ends (tlp.ts: tlpOnAck, tlpOnDupAck). */
   TLP_OUT = 1 << 29,
 }
 

@@ -13,7 +13,7 @@
 //
 // The PTO lives in the Retransmit timer slot (Snd.TLP_ARMED says which one it holds, as Linux's
 // ICSK_TIME_LOSS_PROBE shares the retransmit timer); after the probe the RTO is armed again (RFC 8985
-// 7.3). One probe at a time: Snd.TLP_OUT until the cumulative ACK reaches tlpEndSeq (RFC 8985 7.4).
+// 7.3). One probe at a time: Snd.TLP_OUT until the episode ends (RFC 8985 7.4; tlpOnAck, tlpOnDupAck).
 import { Segment } from "../wire/packet";
 import { seqLt } from "../wire/seq";
 import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbCc, isSynchronized } from "./tcb";
@@ -78,14 +78,29 @@ export function tlpSent(t: Tcb): void {
 }
 
 /**
- * The probe's episode ends when the cumulative ACK covers it (RFC 8985 7.4). A probe not reported
- * as a duplicate (D-SACK, RFC 2883) repaired a real loss, which gets the congestion response of one
- * loss (RFC 8985 7.4.2).
+ * An ACK that advanced SND.UNA, for the probe's episode (RFC 8985 7.4.2, as Linux's
+ * tcp_process_tlp_ack). A D-SACK ends it with no loss. An ACK beyond tlpEndSeq without one means the
+ * probe repaired a real loss, which gets the congestion response of one loss. An ACK reaching exactly
+ * tlpEndSeq decides nothing: it may be the late ACK of the original, with the probe's D-SACK (or its
+ * pure duplicate ACK, tlpOnDupAck) still to come, so the episode stays open.
  */
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
   if (!hasFlag(t.sender, Snd.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
+  if (dsackBlock(seg, dsackOut)) {
+    t.sender &= ~Snd.TLP_OUT;
+    return;
+  }
+  if (seg.ack == t.tlpEndSeq) return;
   t.sender &= ~Snd.TLP_OUT;
-  if (dsackBlock(seg, dsackOut)) return;
   ccOnLossRepaired(tcbCc(t), flightBefore);
   count(Counter.CWND_REDUCTIONS);
+}
+
+/**
+ * An ACK that did not advance SND.UNA, at the probe's end: with a D-SACK, or as a pure duplicate that
+ * SACKs nothing new, both the original and the probe arrived, so no loss (RFC 8985 7.4.2).
+ */
+export function tlpOnDupAck(t: Tcb, seg: Segment, sackedNew: bool): void {
+  if (!hasFlag(t.sender, Snd.TLP_OUT) || seg.ack != t.tlpEndSeq) return;
+  if (dsackBlock(seg, dsackOut) || (!sackedNew && seg.payloadLen == 0)) t.sender &= ~Snd.TLP_OUT;
 }

@@ -453,12 +453,36 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     sendSegments(s, 3, 3, "H");
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
-    // No D-SACK: the probe was the first copy of segment 2 to arrive.
+    // No D-SACK: the probe was the first copy of segment 2 to arrive. An ACK reaching exactly the
+    // probe's end decides nothing yet: the original's late ACK looks the same (RFC 8985 7.4.2).
     s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
     s.recvNothing();
-    // ssthresh = max(FlightSize / 2, 2 * SMSS) with FlightSize 3 segments (RFC 5681 eq. 4).
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600 });
+    // No D-SACK followed, and the next ACK goes beyond the probe: it repaired a loss.
+    s.engine.send(s.id, new Uint8Array(1460).fill(74), s.now);
+    s.recv({ flags: ACK | PSH, seq: seg(3), ack: s.r(1), payload: "J".repeat(1460) });
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(4) });
+    // ssthresh = max(FlightSize / 2, 2 * SMSS) (RFC 5681 eq. 4).
     expect(s.engine.status(s.id)).toMatchObject({ cwnd: 2920, ssthresh: 2920 });
+    expect(s.engine.counters().cwndReductions).toBe(1);
   });
+  for (const answer of ["a D-SACK", "a pure duplicate ACK"]) {
+    it(`tail loss probe that was not needed, the original's ACK late and then ${answer}: cwnd stays (RFC 8985 7.4.2)`, async () => {
+      const s = await sackEstablished(0);
+      const seg = (i: number) => s.l(1 + i * 1460);
+      sendSegments(s, 3, 3, "H");
+      expect(s.advanceToDeadline()).toBe(10);
+      s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+      s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
+      s.send({ flags: ACK, seq: s.r(1), ack: seg(3), ...(answer === "a D-SACK" ? { sack: [[seg(2), seg(3)]] as [number, number][] } : {}) });
+      s.recvNothing();
+      s.engine.send(s.id, new Uint8Array(1460).fill(74), s.now);
+      s.recv({ flags: ACK | PSH, seq: seg(3), ack: s.r(1), payload: "J".repeat(1460) });
+      s.send({ flags: ACK, seq: s.r(1), ack: seg(4) });
+      expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600 });
+      expect(s.engine.counters().cwndReductions).toBe(0);
+    });
+  }
 });
 
 describe("ESTABLISHED: reporting duplicates with D-SACK (RFC 2883)", () => {
