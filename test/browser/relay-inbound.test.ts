@@ -17,7 +17,7 @@ import { canRunChromium, runInPage } from "../fixtures/browser/harness.js";
 import { PAGE_HTTP } from "../fixtures/e2e/recipe.js";
 import { pageFromRecipe, readmeRecipe } from "../fixtures/e2e/readme.js";
 import { startRelay, type RelayProcess } from "../fixtures/e2e/relay.js";
-import { MIB, payload, sha256 } from "../fixtures/e2e/servers.js";
+import { freePort, MIB, payload, sha256 } from "../fixtures/e2e/servers.js";
 import { bundleCli, type CliBundle } from "../fixtures/interop/cli.js";
 
 const probe = await canRunChromium();
@@ -26,16 +26,6 @@ if (!probe.ok) console.warn(`browser relay inbound tests SKIPPED: ${probe.reason
 const SIZE = 16 * MIB;
 const SEED = 0x1b;
 const TOKEN = "e2e-inbound-73c2";
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 interface Curl {
   exit: number | null;
   bytes: number;

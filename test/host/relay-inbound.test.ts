@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket as WsWebSocket } from "ws";
 import { bindNet } from "../../src/faces/node-net.js";
 import "../../src/faces/web.js";
 import { createGateway } from "../../src/gateway/gateway.js";
@@ -21,6 +20,8 @@ import { createStack, type Stack } from "../../src/tcp/stack.js";
 import { createRelay, type RelayLogEntry, type RelayOptions } from "../../src/tools/relay.js";
 import { stackAttach } from "../../src/tools/relay-packet.js";
 import { parsePublish } from "../../src/tools/relay-publish.js";
+import { freePort, payload } from "../fixtures/e2e/servers.js";
+import { handshake } from "../fixtures/e2e/ws-client.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -31,29 +32,6 @@ const MIB = 1 << 20;
 
 function sha(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-/** A port nothing listens on now (the kernel picks it, it is released at once). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function relay(options: RelayOptions) {
@@ -83,23 +61,6 @@ async function page(url: string): Promise<{ stack: Stack; link: ReturnType<typeo
   await link.opened;
   return { stack, link };
 }
-
-/** The HTTP status a WebSocket handshake was refused with (or "open"). */
-function handshake(url: string): Promise<number | "open"> {
-  return new Promise((resolve) => {
-    const ws = new WsWebSocket(url);
-    ws.on("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on("open", () => {
-      resolve("open");
-      ws.close();
-    });
-    ws.on("error", () => {});
-  });
-}
-
 /** How a host-side connection to 127.0.0.1:port ends when nothing is sent: its error code, or "closed". */
 function outcome(port: number, host = "127.0.0.1"): Promise<string> {
   return new Promise((resolve) => {
@@ -120,7 +81,7 @@ describe("relay inbound: a published port reaches a server in a client's stack",
     const { relay: r, log } = await publishingRelay(port);
     const { stack } = await page(`${r.url}packet?publish=${port}`);
     // In the page: read everything up to the host's FIN, answer with its digest and 16 MiB, then FIN.
-    const answer = pattern(16 * MIB, 0x51);
+    const answer = payload(0x51, 16 * MIB);
     const server = bindNet(stack).createServer({ allowHalfOpen: true }, (s) => {
       const h = createHash("sha256");
       s.on("data", (c: Buffer) => h.update(c));
@@ -130,7 +91,7 @@ describe("relay inbound: a published port reaches a server in a client's stack",
       });
     });
     server.listen(80);
-    const upload = pattern(16 * MIB, 0x2f);
+    const upload = payload(0x2f, 16 * MIB);
     const got = await new Promise<Buffer>((resolve, reject) => {
       const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => s.end(upload));
       const parts: Buffer[] = [];
@@ -209,7 +170,7 @@ describe("relay inbound: a guest inside the page", () => {
     const guest = await createStack({ addresses: ["10.0.2.15/24"] });
     cleanups.push(() => (guest.close(), gateway.close()));
     guest.attach(guestNic, { gateway: "10.0.2.2" });
-    const body = pattern(4 * MIB, 0x3c);
+    const body = payload(0x3c, 4 * MIB);
     bindNet(guest).createServer((s) => s.end(body)).listen(80);
     const listener = stack.listen({ port: 80 });
     cleanups.push(() => listener.close());
@@ -449,7 +410,7 @@ describe("tcpwasm relay --publish (the built command)", () => {
       if (m) res(m[1]!);
     }));
     const { stack } = await page(`${url}packet?token=inbound-token-1&publish=${port}`);
-    const body = pattern(4 * MIB, 0x77);
+    const body = payload(0x77, 4 * MIB);
     bindNet(stack).createServer((s) => {
       s.once("data", () => s.end(Buffer.concat([Buffer.from(`HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
     }).listen(80);

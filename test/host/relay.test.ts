@@ -20,6 +20,7 @@ import { stackAttach } from "../../src/tools/relay-packet.js";
 import { DestinationPolicy, isSpecialAddress, normalizeAddress, parseAllowPattern } from "../../src/tools/relay-policy.js";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { ClientAccount, ClientTable, TokenBucket } from "../../src/tools/relay-limits.js";
+import { handshake } from "../fixtures/e2e/ws-client.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -58,23 +59,6 @@ function dial(url: string, host: string, port: number): WebSocketStream {
   cleanups.push(() => s.close());
   return s;
 }
-
-/** The HTTP status a WebSocket handshake was refused with (or "open"). */
-function handshake(url: string, headers: Record<string, string> = {}): Promise<number | "open"> {
-  return new Promise((resolve) => {
-    const ws = new WsWebSocket(url, { headers });
-    ws.on("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on("open", () => {
-      resolve("open");
-      ws.close();
-    });
-    ws.on("error", () => {});
-  });
-}
-
 /** Opens a stream-mode socket naming its destination in a first text message; resolves with how it closes: [code, reason]. */
 function firstMessageClose(url: string, destination: unknown): Promise<[number, string]> {
   return new Promise((resolve) => {
