@@ -26,6 +26,19 @@ interface LatencyRow {
 
 const BYTE = new Uint8Array([0x2a]);
 
+/** A callback-style connection's round trip: `send` writes the byte, `answer` is its data callback. */
+function pingPong(send: () => void): { answer: () => void; roundTrip: () => Promise<void> } {
+  let answered: (() => void) | undefined;
+  return {
+    answer: () => answered?.(),
+    roundTrip: () =>
+      new Promise<void>((resolve) => {
+        answered = resolve;
+        send();
+      }),
+  };
+}
+
 async function stackRow(): Promise<LatencyRow> {
   const [a, b] = await stacks("memory");
   b.openListener({ port: 80 }, (conn) => {
@@ -33,14 +46,10 @@ async function stackRow(): Promise<LatencyRow> {
   });
   const c = a.openConnection({ remote: "10.0.0.2", remotePort: 80 });
   await new Promise<void>((r) => (c.onConnect = r));
-  let answered: (() => void) | undefined;
-  c.onData = () => answered?.();
+  const p = pingPong(() => c.write(BYTE));
+  c.onData = p.answer;
   return {
-    roundTrip: () =>
-      new Promise<void>((resolve) => {
-        answered = resolve;
-        c.write(BYTE);
-      }),
+    roundTrip: p.roundTrip,
     close() {
       a.close();
       b.close();
@@ -86,14 +95,10 @@ async function nodeFaceRow(): Promise<LatencyRow> {
   await new Promise<void>((r) => server.listen(80, r));
   const c = bindNet(a).connect({ host: "10.0.0.2", port: 80 });
   await new Promise<void>((r) => c.once("connect", r));
-  let answered: (() => void) | undefined;
-  c.on("data", () => answered?.());
+  const p = pingPong(() => c.write(BYTE));
+  c.on("data", p.answer);
   return {
-    roundTrip: () =>
-      new Promise<void>((resolve) => {
-        answered = resolve;
-        c.write(BYTE);
-      }),
+    roundTrip: p.roundTrip,
     close() {
       c.destroy();
       server.close();
@@ -113,15 +118,11 @@ async function nodeNetRow(): Promise<LatencyRow> {
   const port = (server.address() as AddressInfo).port;
   const c = netConnect({ host: "127.0.0.1", port, noDelay: true });
   await new Promise<void>((r) => c.once("connect", r));
-  let answered: (() => void) | undefined;
-  c.on("data", () => answered?.());
   const byte = Buffer.from(BYTE);
+  const p = pingPong(() => c.write(byte));
+  c.on("data", p.answer);
   return {
-    roundTrip: () =>
-      new Promise<void>((resolve) => {
-        answered = resolve;
-        c.write(byte);
-      }),
+    roundTrip: p.roundTrip,
     async close() {
       c.destroy();
       serverSide?.destroy();
