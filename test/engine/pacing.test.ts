@@ -40,6 +40,16 @@ function burst(s: Script): number {
   }
 }
 
+/** Queues `segments` full segments and lets the clock run to each pacing deadline until all left. */
+function sendAllPaced(s: Script, segments: number): void {
+  s.engine.send(s.id, new Uint8Array(segments * MSS).fill(0x70), s.now);
+  let sent = burst(s);
+  while (sent < segments) {
+    s.advanceToDeadline();
+    sent += burst(s);
+  }
+}
+
 describe("a paced window", () => {
   it("after a quiet spell the allowance goes at once (2 ms = 4 segments, and the one that reaches it), then one segment per SRTT / 20", async () => {
     // SRTT 10 ms: one segment every 0.5 ms.
@@ -83,12 +93,7 @@ describe("a paced window", () => {
 describe("the rate follows the window", () => {
   it("in congestion avoidance (cwnd at least ssthresh / 2) the rate is 1.2 times cwnd per SRTT", async () => {
     const s = await establishedAfter(10);
-    s.engine.send(s.id, new Uint8Array(10 * MSS).fill(0x70), s.now);
-    let sent = burst(s);
-    while (sent < 10) {
-      s.advanceToDeadline();
-      sent += burst(s);
-    }
+    sendAllPaced(s, 10);
     // Nothing is acknowledged: the timeout at 210 ms sends SND.UNA again; ssthresh = FlightSize / 2 =
     // 7300, cwnd = 1 SMSS (RFC 5681 3.1).
     s.advanceToDeadline();
@@ -154,12 +159,7 @@ describe("what pacing leaves alone", () => {
 
   it("the retransmission timer keeps its time: an unanswered paced window times out at RTO and resends SND.UNA", async () => {
     const s = await establishedAfter(10);
-    s.engine.send(s.id, new Uint8Array(10 * MSS).fill(0x70), s.now);
-    let sent = burst(s);
-    while (sent < 10) {
-      s.advanceToDeadline();
-      sent += burst(s);
-    }
+    sendAllPaced(s, 10);
     expect(s.now).toBe(12.5);
     s.recvNothing();
     s.advanceToDeadline();

@@ -59,6 +59,28 @@ function pattern(n: number): Uint8Array {
   return b;
 }
 
+/** Two stacks over the two ends of a WebSocket link: 16 MiB through the Node face, SHA-256 checked. */
+async function carry16MiB(clientLink: WebSocketLink, serverLink: WebSocketLink): Promise<void> {
+  const client = await createStack({ addresses: ["10.9.0.1/24"] });
+  const server = await createStack({ addresses: ["10.9.0.2/24"] });
+  cleanups.push(() => (client.close(), server.close(), clientLink.close(), serverLink.close()));
+  client.attach(clientLink);
+  server.attach(serverLink);
+  const data = pattern(16 << 20);
+  const received = new Promise<string>((resolve, reject) => {
+    bindNet(server).createServer((sock) => {
+      const h = createHash("sha256");
+      sock.on("data", (c: Buffer) => h.update(c));
+      sock.on("end", () => (resolve(h.digest("hex")), sock.end()));
+      sock.on("error", reject);
+    }).listen(5001);
+  });
+  const sock = bindNet(client).connect({ host: "10.9.0.2", port: 5001 });
+  sock.on("error", () => {});
+  sock.end(Buffer.from(data.buffer));
+  expect(await received).toBe(createHash("sha256").update(data).digest("hex"));
+}
+
 describe("WebSocket link", () => {
   it("carries 16 MiB between two stacks over a ws server, SHA-256 intact", async () => {
     const { wss, url } = await wsServer();
@@ -67,29 +89,7 @@ describe("WebSocket link", () => {
     const serverLink = createWebSocketLink(await accepted);
     await clientLink.opened;
     await serverLink.opened;
-    const client = await createStack({ addresses: ["10.9.0.1/24"] });
-    const server = await createStack({ addresses: ["10.9.0.2/24"] });
-    cleanups.push(() => (client.close(), server.close(), clientLink.close(), serverLink.close()));
-    client.attach(clientLink);
-    server.attach(serverLink);
-
-    const data = pattern(16 << 20);
-    const received = new Promise<string>((resolve, reject) => {
-      const srv = bindNet(server).createServer((sock) => {
-        const h = createHash("sha256");
-        sock.on("data", (c: Buffer) => h.update(c));
-        sock.on("end", () => {
-          resolve(h.digest("hex"));
-          sock.end();
-        });
-        sock.on("error", reject);
-      });
-      srv.listen(5001);
-    });
-    const sock = bindNet(client).connect({ host: "10.9.0.2", port: 5001 });
-    sock.on("error", () => {});
-    sock.end(Buffer.from(data.buffer));
-    expect(await received).toBe(createHash("sha256").update(data).digest("hex"));
+    await carry16MiB(clientLink, serverLink);
     expect(clientLink.stats.sent).toBeGreaterThan((16 << 20) / 1500);
     expect(serverLink.stats.received).toBe(clientLink.stats.sent);
     expect(clientLink.stats.tooBig + clientLink.stats.notBinary + serverLink.stats.notBinary).toBe(0);
@@ -270,24 +270,7 @@ describe("WebSocket link", () => {
     await clientLink.opened;
     await serverLink.opened;
     expect(serverLink.batching).toBe(true);
-    const client = await createStack({ addresses: ["10.9.0.1/24"] });
-    const server = await createStack({ addresses: ["10.9.0.2/24"] });
-    cleanups.push(() => (client.close(), server.close(), clientLink.close(), serverLink.close()));
-    client.attach(clientLink);
-    server.attach(serverLink);
-    const data = pattern(16 << 20);
-    const received = new Promise<string>((resolve, reject) => {
-      bindNet(server).createServer((sock) => {
-        const h = createHash("sha256");
-        sock.on("data", (c: Buffer) => h.update(c));
-        sock.on("end", () => (resolve(h.digest("hex")), sock.end()));
-        sock.on("error", reject);
-      }).listen(5001);
-    });
-    const sock = bindNet(client).connect({ host: "10.9.0.2", port: 5001 });
-    sock.on("error", () => {});
-    sock.end(Buffer.from(data.buffer));
-    expect(await received).toBe(createHash("sha256").update(data).digest("hex"));
+    await carry16MiB(clientLink, serverLink);
     expect(serverLink.stats.malformed).toBe(0);
   });
 
