@@ -8,7 +8,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import net from "node:net";
-import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { bindNet } from "../../src/faces/node-net.js";
 import "../../src/faces/web.js";
@@ -20,6 +19,7 @@ import { createStack, type Stack } from "../../src/tcp/stack.js";
 import { createRelay, type RelayLogEntry, type RelayOptions } from "../../src/tools/relay.js";
 import { stackAttach } from "../../src/tools/relay-packet.js";
 import { parsePublish } from "../../src/tools/relay-publish.js";
+import { startRelay } from "../fixtures/e2e/relay.js";
 import { freePort, payload } from "../fixtures/e2e/servers.js";
 import { handshake } from "../fixtures/e2e/ws-client.js";
 
@@ -400,15 +400,10 @@ describe("tcpwasm relay --publish (the built command)", () => {
     expect({ status: twice.status, stderr: twice.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(/port 8080 is published twice/) });
 
     const port = await freePort();
-    const child = spawn(process.execPath, [cli, "relay", "--listen", "127.0.0.1:0", "--token", "inbound-token-1", "--stack", "10.0.0.1/24", "--publish", `${port}=10.0.0.2:80`], { stdio: ["ignore", "pipe", "inherit"] });
-    cleanups.push(() => child.kill("SIGTERM"));
-    const lines: string[] = [];
-    const rl = createInterface({ input: child.stdout! });
-    const url = await new Promise<string>((res) => rl.on("line", (l) => {
-      lines.push(l);
-      const m = /listening on (\S+)/.exec(l);
-      if (m) res(m[1]!);
-    }));
+    const relay = await startRelay({ path: cli }, ["--listen", "127.0.0.1:0", "--token", "inbound-token-1", "--stack", "10.0.0.1/24", "--publish", `${port}=10.0.0.2:80`]);
+    cleanups.push(() => relay.stop());
+    const url = `ws://127.0.0.1:${relay.port}/`;
+    const lines = relay.lines;
     const { stack } = await page(`${url}packet?token=inbound-token-1&publish=${port}`);
     const body = payload(0x77, 4 * MIB);
     bindNet(stack).createServer((s) => {

@@ -4,9 +4,8 @@
 // token, wrong Origin, a destination outside the allow-list, a private range reached by a name
 // that resolves into it, the connection and byte limits, idle sessions; each logged, and a client
 // already connected undisturbed by all of them. No assertion depends on how long anything takes.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createInterface } from "node:readline";
 import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { stackAttach } from "../../src/tools/relay-packet.js";
 import { DestinationPolicy, isSpecialAddress, normalizeAddress, parseAllowPattern } from "../../src/tools/relay-policy.js";
 import { TcpwasmError } from "../../src/core/errors.js";
 import { ClientAccount, ClientTable, TokenBucket } from "../../src/tools/relay-limits.js";
+import { startRelay } from "../fixtures/e2e/relay.js";
 import { handshake } from "../fixtures/e2e/ws-client.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -413,15 +413,10 @@ describe("tcpwasm relay (the built command)", () => {
     const bad = spawnSync(process.execPath, [cli, "relay", "--allow", "nonsense"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/tcpwasm relay: .*allow/);
-    const child = spawn(process.execPath, [cli, "relay", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:9", "--token", "0123456789abcdef"], { stdio: ["ignore", "pipe", "inherit"] });
-    cleanups.push(() => child.kill("SIGTERM"));
-    const lines: string[] = [];
-    const rl = createInterface({ input: child.stdout! });
-    const url = await new Promise<string>((res) => rl.on("line", (l) => {
-      lines.push(l);
-      const m = /listening on (\S+)/.exec(l);
-      if (m) res(m[1]!);
-    }));
+    const relay = await startRelay({ path: cli }, ["--listen", "127.0.0.1:0", "--allow", "127.0.0.1:9", "--token", "0123456789abcdef"]);
+    cleanups.push(() => relay.stop());
+    const url = `ws://127.0.0.1:${relay.port}/`;
+    const lines = relay.lines;
     expect(await handshake(`${url}?host=127.0.0.1&port=9&token=wrong-but-long`)).toBe(401);
     await new Promise<void>((res) => {
       const check = () => (lines.some((l) => l.includes('"refused"')) ? res() : setTimeout(check, 5));
@@ -429,8 +424,8 @@ describe("tcpwasm relay (the built command)", () => {
     });
     const entry = JSON.parse(lines.find((l) => l.includes('"refused"'))!);
     expect(entry).toMatchObject({ event: "refused", mode: "stream", client: "127.0.0.1", reason: "wrong token" });
-    const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-    child.kill("SIGTERM");
+    const exited = new Promise<number | null>((res) => relay.process.once("exit", (code) => res(code)));
+    relay.process.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
 });
