@@ -321,6 +321,11 @@ export class Socket extends Duplex {
   /** One read for `onread`: straight from the receive ring into the caller's memory, no chunk at all. */
   #readInto(conn: StackConnection, onread: OnReadOptions): void {
     const buffer = typeof onread.buffer === "function" ? onread.buffer() : onread.buffer;
+    if (!(buffer instanceof Uint8Array)) {
+      // API misuse, met inside the stack's pump: the socket ends with the error instead of a throw there.
+      this.destroy(new TcpwasmError("ERR_INVALID_RETURN_VALUE", `onread.buffer() must return a Uint8Array; got ${buffer === null ? "null" : typeof buffer}`));
+      return;
+    }
     const n = conn.readInto(buffer);
     if (n === 0) return;
     this.#bytesRead += n;

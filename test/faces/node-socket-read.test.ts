@@ -226,7 +226,7 @@ describe("Node face reads", () => {
     await e.pair.wait(closeServer(server), "server close");
   });
 
-  it("onread with a function: each read goes into the buffer it returns; an onread of another shape is ignored, as in node:net ('data' as usual)", async () => {
+  it("onread with a function: each read goes into the buffer it returns; an onread of another shape is ignored, as in node:net ('data' as usual); a function returning no Uint8Array ends the socket with ERR_INVALID_RETURN_VALUE", async () => {
     env = await tcpwasmEnv({ clock: "virtual" });
     const e = env;
     const data = payload(300_000, 29);
@@ -256,6 +256,11 @@ describe("Node face reads", () => {
     d.on("data", (chunk: Buffer) => chunks.push(chunk));
     await e.pair.wait(closed(d as unknown as Socket), "second client close");
     expect(sha(Buffer.concat(chunks))).toBe(sha(data));
+    // A buffer function that returns something else: the socket ends with ERR_INVALID_RETURN_VALUE.
+    const bad = e.clientNet.connect({ host: e.host, port, onread: { buffer: () => "no" as unknown as Uint8Array, callback: () => undefined } });
+    const error = new Promise<NodeJS.ErrnoException>((resolve) => bad.once("error", resolve));
+    expect((await e.pair.wait(error, "bad onread error")).code).toBe("ERR_INVALID_RETURN_VALUE");
+    await e.pair.wait(closed(bad as unknown as Socket), "bad onread close");
     await e.pair.wait(closeServer(server), "server close");
   });
 });
