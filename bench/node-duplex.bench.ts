@@ -2,7 +2,7 @@
 // against two baselines (issue 4 targets: Duplex bulk >= 0.5x Node net; a face costs <= 25% against
 // the raw engine; issue 13 over the default memory link: >= 1.0x Node net, >= 0.8x the raw engine):
 // - bulk: the raw engine with the same MTU and segmentation offload as the link each row runs over
-//   (bench/lib/engine-baseline.ts: engine.bench.ts's bulk, the one raw figure every face bench uses);
+//   (bench/lib/engine-baseline.ts: engine.bench.ts's bulk, the one raw figure for a face bulk row);
 //   churn: the raw engine API (bench/lib/raw-engine.ts rawChurnRow: two Engines in a synchronous loop
 //   making the same engine calls as two stacks, without link, scheduling or objects);
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.

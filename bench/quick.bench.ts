@@ -5,8 +5,8 @@
 //   (engine.bench.ts's bulk), vs node:net over the loopback;
 // - the Web and Node faces over the default memory link, 64 KiB writes (face-rows.ts webBulk,
 //   node-duplex.bench.ts duplexBulk), vs the same node:net runs and the raw engine with that link's
-//   MTU and offload (bench/lib/engine-baseline.ts, the baseline node-duplex.bench.ts and
-//   sockets.bench.ts divide by), all with the same bytes;
+//   MTU and offload (bench/lib/engine-baseline.ts, the baseline node-duplex.bench.ts divides by),
+//   all with the same bytes;
 // - churn, 100 at a time with default buffers (engine.bench.ts's churn), vs node:net one at a time;
 // - 1-byte request/response through the Node face over the memory link, vs node:net;
 // - loadWire().checksum of 1460 bytes from a JavaScript Uint8Array (the copying path), vs the
