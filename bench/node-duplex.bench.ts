@@ -1,6 +1,5 @@
 // What the Node face (src/faces/node-net.ts: a stream.Duplex per connection) costs, in one process and run,
-// against two baselines (issue 4 targets: Duplex bulk >= 0.5x Node net; a face costs <= 25% against
-// the raw engine; issue 13 over the default memory link: >= 1.0x Node net, >= 0.8x the raw engine):
+// against two baselines (the targets are in the bench's prose below):
 // - bulk: the raw engine with the same MTU and segmentation offload as the link each row runs over
 //   (bench/lib/engine-baseline.ts: engine.bench.ts's bulk, the one raw figure for a face bulk row);
 //   churn: the raw engine API (bench/lib/raw-engine.ts rawChurnRow: two Engines in a synchronous loop
@@ -233,7 +232,7 @@ Node's \`net\` over the kernel loopback (bench/lib/node-net.ts). The Duplex rows
 microtask, and over the default memory link (\`createMemoryLinkPair()\`, the README set-up). The stack
 API row is the layer the Duplex sits on. Default engine configuration otherwise (256 KiB rings).
 Targets (issue 4): Duplex bulk >= 0.5x Node net; a face costs <= 25% against the raw engine (>= 0.75x).
-Issue 13, the Duplex over the default memory link: >= 1.0x Node net over the loopback and >= 0.8x
+Issue 13: the Duplex over the default memory link >= 1.0x Node net over the loopback and >= 0.8x
 the raw engine with that link's MTU and offload.
 
 Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every face row (waiting for 'drain' where write() says so),
