@@ -232,7 +232,11 @@ describe("Node face reads", () => {
     env = await tcpwasmEnv({ clock: "virtual" });
     const e = env;
     const data = payload(300_000, 29);
-    const { server, port } = await serve(e, {}, (s) => s.end(data));
+    const serverErrors: string[] = [];
+    const { server, port } = await serve(e, {}, (s) => {
+      s.on("error", (err: NodeJS.ErrnoException) => serverErrors.push(String(err.code)));
+      s.end(data);
+    });
     const given: Uint8Array[] = [];
     const pieces: Buffer[] = [];
     const c = e.clientNet.connect({
@@ -263,6 +267,10 @@ describe("Node face reads", () => {
     const error = new Promise<NodeJS.ErrnoException>((resolve) => bad.once("error", resolve));
     expect((await e.pair.wait(error, "bad onread error")).code).toBe("ERR_INVALID_RETURN_VALUE");
     await e.pair.wait(closed(bad as unknown as Socket), "bad onread close");
+    // The bad socket went with 300 kB unread: it resets the connection (as node:net's destroy does),
+    // and the server's socket, still sending, hears ECONNRESET; the first two ended cleanly.
+    await e.pair.runUntil(() => serverErrors.length > 0, "server hears the reset");
+    expect(serverErrors).toEqual(["ECONNRESET"]);
     await e.pair.wait(closeServer(server), "server close");
   });
 });
