@@ -156,6 +156,8 @@ function afterTurn(fn: () => void): void {
 
 /** The bytes of a binary message, or undefined for a text message or a Blob. */
 function messageBytes(data: unknown): Uint8Array | undefined {
+  // A `ws` message is a Buffer, a Uint8Array already: handed on as it is, no view made per message.
+  if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
