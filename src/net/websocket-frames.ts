@@ -16,15 +16,15 @@
 
 /** The members of the net.Socket under a `ws` socket that a frame writer uses. */
 interface RawSocket {
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, done: () => void): boolean;
 }
 
 /** Writes whole frames to the TCP connection under a WebSocket. */
 export interface FrameWriter {
   /** Whether frames may be written directly now (the socket's own sender has nothing pending). */
   ready(): boolean;
-  /** Writes `bytes`: complete frames (writeFrameHeader), which the writer keeps until they are sent. */
-  write(bytes: Uint8Array): void;
+  /** Writes `bytes`, complete frames (writeFrameHeader); `done` once they are handed to the kernel (or failed), when the memory may be reused. */
+  write(bytes: Uint8Array, done: () => void): void;
 }
 
 /** FIN and the binary opcode (RFC 6455 5.2): a whole message in one frame. */
@@ -73,6 +73,6 @@ export function frameWriter(socket: object): FrameWriter | undefined {
     // _state 0 is the sender's idle state (not compressing, not reading a Blob); _firstFragment false
     // would mean a message sent in fragments is still open.
     ready: () => queue().length === 0 && sender._state === 0 && sender._firstFragment !== false,
-    write: (bytes) => void (raw as RawSocket).write(bytes),
+    write: (bytes, done) => void (raw as RawSocket).write(bytes, done),
   };
 }

@@ -143,6 +143,13 @@ const RECORD_HEADER = 4;
 export const BATCH_MESSAGE_BYTES = 64 * 1024;
 /** Encoding buffers kept for reuse: a drain of a 256 KiB send ring fills about four. */
 const MAX_SPARE = 8;
+/**
+ * Frame buffers kept for reuse (each the size of the largest batch it carried): a bulk sender has
+ * one being written while it fills the next; an idle client keeps a small one.
+ */
+const MAX_FRAME_SPARE = 2;
+/** Frame buffers grow in steps of this many bytes, so that a spare fits the next batches of about the same size. */
+const FRAME_BUFFER_STEP = 16 * 1024;
 const RECONNECT_OPTIONS: ReadonlySet<string> = new Set(["initialDelayMs", "maxDelayMs", "maxAttempts"]);
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -235,6 +242,8 @@ export class WebSocketLink implements Link {
   #spare: Uint8Array[] = [];
   /** Direct frame writes to the socket's TCP connection (a given `ws` server-side socket), else undefined. */
   readonly #frames: FrameWriter | undefined;
+  /** Frame buffers the TCP connection has finished writing, for the next batches. */
+  #frameSpare: Uint8Array[] = [];
   #attempts = 0;
   #everOpened = false;
   #retryTimer: Timer | undefined;
@@ -352,6 +361,7 @@ export class WebSocketLink implements Link {
     this.#incoming = [];
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#frameSpare = [];
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
@@ -416,7 +426,8 @@ export class WebSocketLink implements Link {
       sizes.push(bytes);
       total += frameHeaderLength(bytes) + bytes;
     }
-    const out = new Uint8Array(total);
+    const buffer = this.#frameBuffer(total);
+    const out = buffer.subarray(0, total);
     let at = 0;
     if (!this.#batching) {
       for (const p of packets) {
@@ -432,7 +443,9 @@ export class WebSocketLink implements Link {
       }
     }
     try {
-      frames.write(out);
+      // Once written, the buffer serves a later batch: a bulk transfer then allocates nothing per
+      // batch (each allocation is memory outside the JS heap that brings the next full collection closer).
+      frames.write(out, () => void (this.#frameSpare.length < MAX_FRAME_SPARE && this.#frameSpare.push(buffer)));
     } catch {
       // A connection that closed under us (its close event is on its way) takes nothing more.
       this.stats.dropped += packets.length;
@@ -440,6 +453,13 @@ export class WebSocketLink implements Link {
     }
     this.stats.sent += packets.length;
     this.stats.bytesSent += bytesSent;
+  }
+
+  /** A buffer of at least `bytes` for #writeFrames: a spare one that fits, or a new one rounded up to FRAME_BUFFER_STEP. */
+  #frameBuffer(bytes: number): Uint8Array {
+    const spare = this.#frameSpare.pop();
+    if (spare && spare.length >= bytes) return spare;
+    return new Uint8Array(Math.ceil(bytes / FRAME_BUFFER_STEP) * FRAME_BUFFER_STEP);
   }
 
   /**

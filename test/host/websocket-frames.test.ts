@@ -42,15 +42,16 @@ async function serverSideLink(options: { protocols?: string[]; framing?: "ip" | 
   const peer = await accepted;
   const raw = (peer as unknown as { _socket: Raw })._socket;
   let writes = 0;
+  const written: Uint8Array[] = [];
   const write = raw.write.bind(raw);
-  raw.write = (...args: unknown[]) => (writes++, write(...args));
+  raw.write = (...args: unknown[]) => (writes++, written.push(args[0] as Uint8Array), write(...args));
   const link = createWebSocketLink(peer as never, { framing: options.framing, mtu: options.mtu, maxBufferedBytes: options.maxBufferedBytes });
   cleanups.push(() => new Promise<void>((r) => {
     link.close();
     client.terminate();
     wss.close(() => r());
   }));
-  return { link, peer, client, raw, messages, writes: () => writes };
+  return { link, peer, client, raw, messages, written, writes: () => writes };
 }
 
 /** `n` bytes, each derived from `seed` and its index. */
@@ -107,6 +108,26 @@ describe("WebSocket link frames on a ws server-side socket", () => {
     expect(got.length).toBe(sent.length);
     expect(got.every((p, i) => Buffer.compare(p, Buffer.from(sent[i]!)) === 0)).toBe(true);
     expect(messages.length).toBeGreaterThan(1);
+  });
+
+  it("reuses a frame buffer once the TCP connection has written it, never while it still holds it", async () => {
+    const { link, raw, messages, written } = await serverSideLink();
+    await link.opened;
+    const batch = (seed: number) => Array.from({ length: 20 }, (_, i) => bytes(1400, seed + i));
+    // Corked, the first batch's buffer is not written yet: the second must not reuse it.
+    raw.cork();
+    link.send(batch(0));
+    link.send(batch(100));
+    expect(written.length).toBe(2);
+    expect(written[1]!.buffer).not.toBe(written[0]!.buffer);
+    raw.uncork();
+    await until("40 messages", () => messages.length === 40);
+    // Both written: the next batch takes one of their buffers.
+    link.send(batch(200));
+    expect([written[0]!.buffer, written[1]!.buffer]).toContain(written[2]!.buffer);
+    await until("60 messages", () => messages.length === 60);
+    const expected = [...batch(0), ...batch(100), ...batch(200)];
+    expect(messages.every((m, i) => Buffer.compare(m, Buffer.from(expected[i]!)) === 0)).toBe(true);
   });
 
   it("copies on send: what it was given may be overwritten as soon as send returns, before and after the socket is adopted", async () => {
