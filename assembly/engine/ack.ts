@@ -21,6 +21,7 @@ import { count, Counter } from "./counters";
 import { wantOutput, notify } from "./conn";
 import { FLG_FIN, FLG_SYN } from "../wire/tcp";
 import { tsNow } from "./emit";
+import { sndSpaceAdjust } from "./autosize";
 
 
 /** Fifth check, synchronized states: SND.UNA, SND.WND, RTT, loss recovery and congestion control. */
@@ -101,9 +102,13 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       if (t.userTimeoutUs > 0) timerSet(timers, TimerKind.UserTimeout, nowUs + t.userTimeoutUs);
       tlpArm(t, nowUs);
     }
-    if (hasFlag(t.life, Life.WRITE_BLOCKED) && ringSpace(ring) != 0 && !hasFlag(t.life, Life.USER_CLOSED)) {
-      t.life &= ~Life.WRITE_BLOCKED;
-      notify(t, EventType.WRITABLE, 0);
+    if (hasFlag(t.life, Life.WRITE_BLOCKED) && !hasFlag(t.life, Life.USER_CLOSED)) {
+      // The host waits for room: cwnd may have grown past what the ring holds (autosize.ts).
+      sndSpaceAdjust(t);
+      if (ringSpace(ring) != 0) {
+        t.life &= ~Life.WRITE_BLOCKED;
+        notify(t, EventType.WRITABLE, 0);
+      }
     }
     wantOutput(t);
   }

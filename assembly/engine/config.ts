@@ -11,9 +11,9 @@ export const enum ConfigKey {
   MAX_HALF_OPEN_TOTAL = 1,
   /** SYN-RECEIVED connections per listener; a listener's backlog lowers it further. */
   MAX_HALF_OPEN_PER_LISTENER = 2,
-  /** Default send ring per connection, bytes. */
+  /** Send ring a connection starts with, bytes; auto-sizing grows it up to SEND_BUFFER_MAX (autosize.ts). */
   SEND_BUFFER = 3,
-  /** Default receive ring per connection, bytes (it also chooses our window scale). */
+  /** Receive ring a connection starts with, bytes; auto-sizing grows it up to RECV_BUFFER_MAX. */
   RECV_BUFFER = 4,
   /** Maximum segment lifetime, ms: TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). */
   MSL_MS = 5,
@@ -102,7 +102,23 @@ export const enum ConfigKey {
    * sends what its windows allow at once.
    */
   PACING = 45,
-  COUNT = 46,
+  /**
+   * Largest send ring auto-sizing grows a connection's to, bytes (the largest power of two not above
+   * it); at or below SEND_BUFFER the ring never grows. A connection given its own SEND_BUFFER
+   * (ConnOption) keeps that size, as SO_SNDBUF does.
+   */
+  SEND_BUFFER_MAX = 46,
+  /**
+   * Largest receive ring auto-sizing grows a connection's to, bytes (as SEND_BUFFER_MAX). It also
+   * chooses the window scale a SYN offers (RFC 7323 2.3), so that the window can grow later.
+   */
+  RECV_BUFFER_MAX = 47,
+  /**
+   * Bytes of ring storage all connections together may hold before auto-sizing refuses to grow one
+   * (counted, BUFFER_GROWTH_REFUSED); rings a connection starts with are not refused by it.
+   */
+  BUFFER_BUDGET = 48,
+  COUNT = 49,
 }
 
 /**
@@ -116,6 +132,13 @@ export let maxHalfOpenTotal: u32 = 4096;
 export let maxHalfOpenPerListener: u32 = 1024;
 export let sendBufferDefault: u32 = 256 * 1024;
 export let recvBufferDefault: u32 = 256 * 1024;
+// 4 MiB of payload each way: Linux's tcp_wmem[2] (4 MiB) and the window its 6 MiB tcp_rmem[2] yields
+// once its per-skb overhead is taken off. A 4 MiB ring asks for window scale 7, as Linux's offers.
+export let sendBufferMax: u32 = 4 << 20;
+export let recvBufferMax: u32 = 4 << 20;
+// 256 MiB: 32 connections at both rings' maximum, a sixteenth of wasm32's 4 GiB of linear memory
+// (Linux's tcp_mem on a machine with that much memory is smaller still).
+export let bufferBudget: u32 = 256 << 20;
 export let mslUs: i64 = 30_000_000;
 export let rtoMinUs: i64 = 200_000;
 export let rtoMaxUs: i64 = 60_000_000;
@@ -267,6 +290,13 @@ export function configSet(key: u32, value: f64): i32 {
       if (u < 1) return -Err.EINVAL;
       udpUnreachableBurst = u; break;
     case ConfigKey.PACING: pacingDefault = on; break;
+    case ConfigKey.SEND_BUFFER_MAX:
+      if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
+      sendBufferMax = u; break;
+    case ConfigKey.RECV_BUFFER_MAX:
+      if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
+      recvBufferMax = u; break;
+    case ConfigKey.BUFFER_BUDGET: bufferBudget = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

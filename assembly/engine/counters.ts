@@ -115,7 +115,13 @@ export const enum Counter {
   ICMP_UNREACHABLE = 58,
   /** Those ignored: malformed, no such connection, sequence number not in flight, a code we do not act on. */
   ICMP_UNREACHABLE_IGNORED = 59,
-  COUNT = 60,
+  /** Receive rings grown by auto-sizing (autosize.ts). */
+  RECV_BUFFER_GROWN = 60,
+  /** Send rings grown by auto-sizing. */
+  SEND_BUFFER_GROWN = 61,
+  /** Growths refused: config BUFFER_BUDGET reached, or no memory. */
+  BUFFER_GROWTH_REFUSED = 62,
+  COUNT = 63,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

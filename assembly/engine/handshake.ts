@@ -16,11 +16,13 @@ import * as config from "./config";
 import { sendMss } from "./emit";
 import { linkMss } from "./pmtu";
 import { offloadStart } from "./offload";
+import { sendBufferInitial, recvBufferInitial, windowShift } from "./autosize";
 
 /** Options a new connection starts with: the engine defaults. */
 export function applyDefaults(t: Tcb): void {
-  t.sndBuf = config.sendBufferDefault;
-  t.rcvBuf = config.recvBufferDefault;
+  // Auto-sized (autosize.ts) until the user sets a size.
+  t.sndBuf = 0;
+  t.rcvBuf = 0;
   if (!config.nagleDefault) t.options |= Opt.NAGLE_OFF;
   if (config.keepaliveDefault) t.options |= Opt.KEEPALIVE;
   if (!config.pacingDefault) t.options |= Opt.PACING_OFF;
@@ -46,20 +48,18 @@ export function inheritOptions(t: Tcb, l: Tcb): void {
 /**
  * Sequence and buffer state of a connection about to send its SYN or SYN,ACK: ISS (RFC 6528), ring
  * capacities (storage comes later), our MSS from the MTU (RFC 9293 3.7.1), our window scale from the
- * receive buffer (RFC 7323 2.3), RTO (RFC 6298 2.1), the timestamp offset of the 4-tuple (RFC 7323 5.4).
+ * largest receive ring auto-sizing may grow to (RFC 7323 2.3; autosize.ts), RTO (RFC 6298 2.1), the
+ * timestamp offset of the 4-tuple (RFC 7323 5.4).
  */
 export function initConnection(t: Tcb, nowUs: i64): void {
   const key = tcbKey(t);
-  ringSetCapacity(sndRing(t), t.sndBuf);
-  ringSetCapacity(rcvRing(t), t.rcvBuf);
+  ringSetCapacity(sndRing(t), sendBufferInitial(t));
+  ringSetCapacity(rcvRing(t), recvBufferInitial(t));
   t.localMss = linkMss(key.ipVersion);
   t.pathMss = t.localMss;
   offloadStart(t);
   t.peerMss = key.ipVersion == 6 ? 1220 : 536;
-  let shift: u32 = 0;
-  const cap = rcvRing(t).cap;
-  while (shift < 14 && (cap >> shift) > 0xffff) shift++;
-  t.rcvShift = shift;
+  t.rcvShift = windowShift(t);
   t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));

@@ -47,6 +47,7 @@ export function inputInterface(): u32 {
 }
 import { udpArrives, udpIcmpArrives } from "./udp";
 import { IPPROTO_UDP } from "../wire/udp";
+import { recvBufferInitial } from "./autosize";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 
@@ -218,7 +219,7 @@ function listenArrives(l: Tcb, seg: Segment, nowUs: i64): void {
     if (config.synCookies) {
       const localMss = linkMss(seg.ipVersion);
       const iss = cookieMake(lookupKey, seg.seq, seg.mss != 0 ? <u32>seg.mss : 536, nowUs);
-      if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, cookieWindow(l.rcvBuf), localMss)) count(Counter.SYN_COOKIES_SENT);
+      if (queueReply(seg, iss, seg.seq + 1, FLG_SYN | FLG_ACK, cookieWindow(recvBufferInitial(l)), localMss)) count(Counter.SYN_COOKIES_SENT);
     } else {
       count(Counter.SYN_DROPPED_HALF_OPEN);
     }
@@ -294,7 +295,7 @@ function cookieArrives(l: Tcb, seg: Segment, mss: u32, nowUs: i64): void {
   t.irs = seg.seq - 1;
   t.rcvNxt = seg.seq;
   // The edge is the one the cookie SYN,ACK offered, not the (larger, power-of-two) ring's.
-  t.rcvAdv = t.rcvNxt + cookieWindow(t.rcvBuf);
+  t.rcvAdv = t.rcvNxt + cookieWindow(recvBufferInitial(t));
   t.lastAckSent = t.rcvNxt;
   t.iss = seg.ack - 1;
   t.sndUna = t.iss;

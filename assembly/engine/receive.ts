@@ -14,6 +14,7 @@ import * as config from "./config";
 import { connectionDone, wantOutput, ackNow, notify } from "./conn";
 import { queueConnectionReset } from "./emit";
 import { finArrives } from "./fin";
+import { rcvSpaceAdjust } from "./autosize";
 
 /** Seventh check, ESTABLISHED / FIN-WAIT-1 / FIN-WAIT-2: data into the receive ring. */
 export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64): bool {
@@ -41,6 +42,7 @@ export function receiveText(t: Tcb, seq: u32, src: usize, len: u32, nowUs: i64):
       // RFC 5681 4.2: ACK at once when a segment fills (part of) a hole.
       t.due |= Due.ACK_NOW;
     }
+    rcvSpaceAdjust(t, nowUs);
     if (!hasFlag(t.life, Life.READABLE_SENT)) {
       t.life |= Life.READABLE_SENT;
       notify(t, EventType.READABLE, 0);

@@ -8,7 +8,10 @@
 //   Storage is not zeroed (poolAllocUninit): a byte is read only after it was written.
 // - Released storage is kept for the next rings of the same capacity (ringCacheTake), up to
 //   RING_CACHE_MAX_BYTES, counted as freed; ringCacheDecay gives it all back to the heap once a
-//   second of engine time passed without a ring taken from it.
+//   second of engine time passed without a ring taken from it. Only the capacities connections
+//   start with are kept: a ring grown by auto-sizing (autosize.ts) goes back to the heap.
+// - ringGrow moves a ring to larger storage with every byte at the same offset from `start`;
+//   ringBytesHeld is the storage all rings hold (auto-sizing's budget).
 // - The pointer/length pairs (ringWritePtr + ringWriteContig, ringReadPtr + ringReadContig) let the
 //   host write straight into the send ring and read straight out of the receive ring: user data
 //   crosses the boundary once each way, with no copy through a staging buffer. They need storage
@@ -21,6 +24,7 @@
 import { poolAllocUninit, poolFree, poolForget, poolReclaim, poolFreeForgotten } from "./pool";
 import { copyAndSum, addSums } from "../wire/copysum";
 import { swap16 } from "../wire/checksum";
+import * as config from "./config";
 
 @unmanaged
 export class Ring {
@@ -33,22 +37,35 @@ export class Ring {
 // The largest ring: window scaling tops out at 2^30 bytes (RFC 7323 2.3).
 export const RING_MAX_CAPACITY: u32 = 1 << 30;
 
+/** The capacity of a ring asked to hold `bytes`: the power of two at or above it, within bounds. */
+export function ringCapacityFor(bytes: u32): u32 {
+  if (bytes <= 1) return 1;
+  if (bytes > RING_MAX_CAPACITY) bytes = RING_MAX_CAPACITY;
+  return <u32>1 << (32 - clz(bytes - 1));
+}
+
 export function ringSetCapacity(r: Ring, bytes: u32): void {
   if (DEBUG) assert(r.buf == 0, "ring: capacity changes only while no storage is held");
   if (r.buf != 0) return;
-  if (bytes < 1) bytes = 1;
-  if (bytes > RING_MAX_CAPACITY) bytes = RING_MAX_CAPACITY;
-  r.cap = bytes <= 1 ? 1 : <u32>1 << (32 - clz(bytes - 1));
+  r.cap = ringCapacityFor(bytes);
   r.start = 0;
   r.len = 0;
+}
+
+// Bytes of storage all rings hold now (not the cache).
+let ringHeld: u64 = 0;
+
+export function ringBytesHeld(): u64 {
+  return ringHeld;
 }
 
 // Ring storage is the largest block a connection takes (256 KiB by default, one per direction and
 // end). Taking it from TLSF splits a large free block and giving it back merges it again, each time
 // touching block headers a ring's length away from the bytes in use: cache and TLB misses that were
 // the largest part of connection setup and teardown (about 9% of a churn's samples). Storage kept
-// here is reused where it lies, its first bytes warm. One capacity at a time (the configured buffer
-// sizes; a ring of another capacity goes to the heap), last in first out.
+// here is reused where it lies, its first bytes warm. One capacity at a time, last in first out, and
+// only a capacity connections start with (config SEND_BUFFER, RECV_BUFFER): a ring that auto-sizing
+// grew would otherwise take the cache's one capacity, and every new ring would then go to the heap.
 const RING_CACHE_MAX_BYTES: usize = 64 << 20;
 const RING_CACHE_SLOTS: u32 = 512;
 const ringCache = memory.data(<i32>RING_CACHE_SLOTS << 2, 4);
@@ -68,6 +85,7 @@ function ringCacheTake(cap: u32): usize {
 /** Keeps released storage of capacity `cap`; false when it must go back to the heap. */
 function ringCachePut(p: usize, cap: u32): bool {
   if (ringCached != 0 && cap != ringCachedCap) return false;
+  if (cap != ringCapacityFor(config.sendBufferDefault) && cap != ringCapacityFor(config.recvBufferDefault)) return false;
   if (ringCached >= RING_CACHE_SLOTS || <usize>(ringCached + 1) * <usize>cap > RING_CACHE_MAX_BYTES) return false;
   poolForget(<usize>cap);
   ringCachedCap = cap;
@@ -101,14 +119,48 @@ export function ringEnsure(r: Ring): bool {
   r.buf = p;
   r.start = 0;
   r.len = 0;
+  ringHeld += r.cap;
   return true;
 }
 
+/** Storage of capacity `cap` back to the cache or the heap. */
+function giveBack(p: usize, cap: u32): void {
+  if (!ringCachePut(p, cap)) poolFree(p, <usize>cap);
+}
+
 export function ringRelease(r: Ring): void {
-  if (r.buf != 0 && !ringCachePut(r.buf, r.cap)) poolFree(r.buf, <usize>r.cap);
+  if (r.buf != 0) {
+    giveBack(r.buf, r.cap);
+    ringHeld -= r.cap;
+  }
   r.buf = 0;
   r.start = 0;
   r.len = 0;
+}
+
+/**
+ * Moves the ring to storage of capacity `cap` (a power of two above the current one). Every position
+ * keeps its offset from `start`, readable or not: out-of-order text held past `len` (ringCopyIn)
+ * moves too, so the whole old ring is copied, from `start` round to just before it. Without storage
+ * only the capacity changes (ringEnsure takes it later). False, and nothing changed: no memory.
+ */
+export function ringGrow(r: Ring, cap: u32): bool {
+  if (DEBUG) assert(cap > r.cap && (cap & (cap - 1)) == 0 && cap <= RING_MAX_CAPACITY, "ring: grows to a larger power of two");
+  if (r.buf == 0) {
+    r.cap = cap;
+    return true;
+  }
+  const p = poolAllocUninit(<usize>cap);
+  if (p == 0) return false;
+  const toEnd = r.cap - r.start;
+  memory.copy(p, r.buf + <usize>r.start, toEnd);
+  memory.copy(p + <usize>toEnd, r.buf, r.start);
+  giveBack(r.buf, r.cap);
+  ringHeld += <u64>(cap - r.cap);
+  r.buf = p;
+  r.cap = cap;
+  r.start = 0;
+  return true;
 }
 
 @inline export function ringSpace(r: Ring): u32 {

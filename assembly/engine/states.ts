@@ -6,7 +6,7 @@
 // ended or left (and may have been freed).
 import { Segment } from "../wire/packet";
 import { seqLt, seqLe, seqGt, seqGe, segmentAcceptable } from "../wire/seq";
-import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter } from "./tcb";
+import { Tcb, State, Snd, Life, Due, Opt, hasFlag, tcbTimers, tcbRtt, tcbFromId, tcbAckLimiter, rcvRing } from "./tcb";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
 import { emitSimple, EventType } from "./events";
@@ -23,6 +23,7 @@ import { receiveText } from "./receive";
 import { finArrives, enterTimeWait } from "./fin";
 import { ackAllowed } from "./ackrate";
 import { dsackNote } from "./dsack";
+import { rcvSpaceStart } from "./autosize";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
@@ -52,6 +53,7 @@ function becomeEstablished(t: Tcb, nowUs: i64): bool {
   // CLOSE during SYN-RECEIVED was queued until ESTABLISHED (RFC 9293 3.10.4).
   if (hasFlag(t.life, Life.USER_CLOSED)) setState(t, State.FIN_WAIT_1);
   keepaliveTouch(t, nowUs);
+  rcvSpaceStart(t, nowUs);
   wantOutput(t);
   return true;
 }
@@ -172,7 +174,7 @@ function throttledAck(t: Tcb, nowUs: i64): bool {
 
 /** Text starting within one receive buffer below RCV.NXT: a duplicate a real sender retransmitted. */
 function recentDuplicate(t: Tcb, seg: Segment): bool {
-  return seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - t.rcvBuf);
+  return seg.payloadLen != 0 && seqLt(seg.seq, t.rcvNxt) && !seqLt(seg.seq, t.rcvNxt - rcvRing(t).cap);
 }
 
 /** RFC 9293 3.10.7.4: every state after SYN-SENT. Returns false when the connection ended. */

@@ -8,6 +8,7 @@ import { rackReoWnd } from "./rack";
 import { Err } from "./errors";
 import { wantOutput, reschedule } from "./conn";
 import { sendMss } from "./emit";
+import { sendBufferInitial, recvBufferInitial } from "./autosize";
 
 /** The state of `id` (State numbering), or -EBADF. */
 export function connState(id: u32): i32 {
@@ -71,8 +72,8 @@ export function connStatus(id: u32): i32 {
   store<u32>(p, t.localMss, 124);
   store<u32>(p, key.localPort, 128);
   store<u32>(p, key.remotePort, 132);
-  store<u32>(p, sndRing(t).cap != 0 ? sndRing(t).cap : t.sndBuf, 136);
-  store<u32>(p, rcvRing(t).cap != 0 ? rcvRing(t).cap : t.rcvBuf, 140);
+  store<u32>(p, sndRing(t).cap != 0 ? sndRing(t).cap : sendBufferInitial(t), 136);
+  store<u32>(p, rcvRing(t).cap != 0 ? rcvRing(t).cap : recvBufferInitial(t), 140);
   storeAddress(p + 144, key.ipVersion, key.localA, key.localB);
   storeAddress(p + 160, key.ipVersion, key.remoteA, key.remoteB);
   store<u32>(p, key.ipVersion, 176);
@@ -151,6 +152,7 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
     case ConnOption.RECV_BUFFER:
       if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
       if (!(t.state == State.LISTEN || unopened(t))) return -Err.EINVAL;
+      // A size of the user's own: this ring is not auto-sized (autosize.ts), as SO_SNDBUF / SO_RCVBUF.
       if (option == ConnOption.SEND_BUFFER) t.sndBuf = u; else t.rcvBuf = u;
       break;
     // Any time, as IP_TOS / IPV6_TCLASS: the next segment built carries it (emit.ts fillAddresses).

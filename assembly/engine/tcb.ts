@@ -201,6 +201,10 @@ export class Tcb {
   tsOffset: u32;
   tsRecentUs: i64;
   rttSeq: u32;
+  // Receive-buffer auto-sizing (autosize.ts). Its three words sit where the i64 fields after them
+  // left 4-byte alignment holes, so a TCB is no larger for them.
+  /** Where the reader stood (RCV.NXT less the unread bytes) when the current measurement began. */
+  rcvSpaceSeq: u32;
   rttStartUs: i64;
   /** Our TSval when the last retransmission timeout sent data again (Snd.RTO_TS). */
   rtoTsVal: u32;
@@ -211,6 +215,8 @@ export class Tcb {
   persistBackoff: u32;
   persistStartUs: i64;
   keepProbes: u32;
+  /** When that measurement began: the low 32 bits of the engine's microseconds. */
+  rcvSpaceUs: u32;
   lastRecvUs: i64;
   /**
    * When an ACK last advanced SND.UNA: forward progress, the upper-layer hint that the next hop is
@@ -224,11 +230,14 @@ export class Tcb {
   /** RFC 5961 7 ACK throttle (ackrate.ts): window start, then the count, adjacent in this order. */
   ackLimitWindowUs: i64;
   ackLimitCount: u32;
+  /** The shortest measurement so far, microseconds: the receiver's round-trip time estimate; 0: none. */
+  rcvRttUs: u32;
 
   userTimeoutUs: i64;
   keepIdleUs: i64;
   keepIntervalUs: i64;
   keepCount: u32;
+  /** Ring sizes the user set (ConnOption SEND_BUFFER / RECV_BUFFER), which turn auto-sizing off; 0: auto. */
   sndBuf: u32;
   rcvBuf: u32;
   /** The TOS byte / Traffic Class our segments carry (ConnOption.TOS; 0 unless set). */

@@ -22,6 +22,7 @@ import * as config from "./config";
 import { setState, connectionDone, hostReleased, connAlloc, wantOutput, reschedule } from "./conn";
 import { queueConnectionReset, windowWouldOpen } from "./emit";
 import { applyDefaults, initConnection, startAfterTimeWait } from "./handshake";
+import { sndSpaceAdjust } from "./autosize";
 
 const params = memory.data(64, 16);
 
@@ -197,7 +198,11 @@ export function connSendSpace(id: u32): i32 {
   if (e != 0) return e;
   const r = sndRing(t);
   if (!ringEnsure(r)) return -Err.ENOBUFS;
-  const n = ringWriteContig(r);
+  let n = ringWriteContig(r);
+  if (n == 0) {
+    sndSpaceAdjust(t);
+    n = ringWriteContig(r);
+  }
   if (n == 0) t.life |= Life.WRITE_BLOCKED;
   return <i32>n;
 }

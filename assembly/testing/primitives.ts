@@ -3,7 +3,7 @@
 import { poolAlloc, poolAllocUninit, poolFree, poolBytesInUse, poolBlocksInUse, poolSetLimit } from "../engine/pool";
 import {
   Ring, ringSetCapacity, ringEnsure, ringRelease, ringSpace, ringWritePtr, ringWriteContig, ringCommit,
-  ringReadPtr, ringReadContig, ringConsume, ringCopyOut, ringCopyIn,
+  ringReadPtr, ringReadContig, ringConsume, ringCopyOut, ringCopyIn, ringGrow, ringBytesHeld,
 } from "../engine/ring";
 import { rngSeed, rngNext, rngBelow } from "../engine/rng";
 
@@ -35,6 +35,8 @@ export function tRingReadContig(r: usize): u32 { return ringReadContig(changetyp
 export function tRingConsume(r: usize, n: u32): void { ringConsume(changetype<Ring>(r), n); }
 export function tRingCopyOut(r: usize, offset: u32, dst: usize, n: u32): void { ringCopyOut(changetype<Ring>(r), offset, dst, n); }
 export function tRingCopyIn(r: usize, offset: u32, src: usize, n: u32): void { ringCopyIn(changetype<Ring>(r), offset, src, n); }
+export function tRingGrow(r: usize, cap: u32): bool { return ringGrow(changetype<Ring>(r), cap); }
+export function tRingBytesHeld(): f64 { return <f64>ringBytesHeld(); }
 
 export function tRngSeed(a: u32, b: u32, c: u32, d: u32): void { rngSeed(a, b, c, d); }
 export function tRngNext(): u32 { return rngNext(); }

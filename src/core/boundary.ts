@@ -252,6 +252,9 @@ export const ConfigKey = {
   udpUnreachableRate: 43,
   udpUnreachableBurst: 44,
   pacing: 45,
+  sendBufferMax: 46,
+  recvBufferMax: 47,
+  bufferBudget: 48,
 } as const;
 
 /** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */
@@ -335,7 +338,7 @@ export const COUNTER_NAMES = [
   "framesIn", "framesNotForUs", "framesVlanDropped", "framesDropped", "ipNotForUs", "arpIn", "arpDropped", "arpNotForUs",
   "arpRepliesSent", "arpRequestsSent", "addressConflicts", "ndIn", "ndDropped", "ndNotForUs", "nsSent", "naSent", "raSent",
   "dadDuplicates", "neighbourPending", "neighbourPendingDropped", "neighbourFailed", "neighbourEvicted", "neighbourFull",
-  "icmpUnreachable", "icmpUnreachableIgnored",
+  "icmpUnreachable", "icmpUnreachableIgnored", "recvBufferGrown", "sendBufferGrown", "bufferGrowthRefused",
 ] as const;
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */

@@ -18,10 +18,16 @@ export interface EngineConfig {
   maxHalfOpenTotal?: number;
   /** Connections in SYN-RECEIVED per listener; a listener's backlog lowers it further. Integer, default 1024. */
   maxHalfOpenPerListener?: number;
-  /** Default send buffer per connection, bytes. Integer 1024..2^30, default 262144. */
+  /** Send buffer a connection starts with, bytes; auto-sizing grows it up to `sendBufferMax` as cwnd grows. Integer 1024..2^30, default 262144. */
   sendBuffer?: number;
-  /** Default receive buffer per connection, bytes; it also chooses the window scale offered (RFC 7323 2.2). Integer 1024..2^30, default 262144. */
+  /** Receive buffer a connection starts with, bytes; auto-sizing grows it up to `recvBufferMax` with what the application reads per round trip. Integer 1024..2^30, default 262144. */
   recvBuffer?: number;
+  /** Largest send buffer auto-sizing grows a connection's to, bytes (the power of two at or below); at or below `sendBuffer` it never grows. Integer 1024..2^30, default 4194304. */
+  sendBufferMax?: number;
+  /** Largest receive buffer auto-sizing grows a connection's to, bytes (as `sendBufferMax`); it also chooses the window scale offered (RFC 7323 2.3). Integer 1024..2^30, default 4194304. */
+  recvBufferMax?: number;
+  /** Bytes of send and receive buffers all connections together may hold before auto-sizing refuses to grow one (counted as `bufferGrowthRefused`). Integer 0..2^32-1, default 268435456. */
+  bufferBudget?: number;
   /** Maximum segment lifetime, ms: TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). Default 30000. */
   mslMs?: number;
   /** Lower bound of the retransmission timeout, ms (RFC 6298 2.4). At least 1, default 200. */
@@ -129,9 +135,9 @@ export interface ConnectionOptions {
   keepaliveCount?: number;
   /** How long sent data may stay unacknowledged before the connection fails, ms; 0: none (RFC 9293 3.8.3, RFC 5482). */
   userTimeoutMs?: number;
-  /** Send buffer, bytes; only before the connection opens (or on a listener, for the connections it accepts). Integer 1024..2^30. */
+  /** Send buffer, bytes, kept at this size (no auto-sizing, as SO_SNDBUF); only before the connection opens (or on a listener, for the connections it accepts). Integer 1024..2^30. */
   sendBuffer?: number;
-  /** Receive buffer, bytes; only before the connection opens (or on a listener). Integer 1024..2^30. */
+  /** Receive buffer, bytes, kept at this size (no auto-sizing; the window scale offered is chosen from it, as SO_RCVBUF); only before the connection opens (or on a listener). Integer 1024..2^30. */
   recvBuffer?: number;
   /** The IPv4 TOS byte / IPv6 Traffic Class of the connection's packets (RFC 791 3.1, RFC 8200 7); any time. Integer 0..255. */
   tos?: number;
@@ -207,6 +213,9 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   udpUnreachableRate: [0, U32, true],
   udpUnreachableBurst: [1, U32, true],
   pacing: "flag",
+  sendBufferMax: [1024, GI, true],
+  recvBufferMax: [1024, GI, true],
+  bufferBudget: [0, U32, true],
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */

@@ -121,12 +121,13 @@ describe("tcpwasm demo", () => {
       at(R, "LISTEN"),
       at(L, "SYN-SENT"),
       "T |-- SYN seq=0 win=65535 [J] -->|",
-      "          <mss 1460, ws 3, sackOK, ts V/E>",
+      "          <mss 1460, ws 7, sackOK, ts V/E>",
       at(R, "SYN-RECEIVED"),
       "T |<-- SYN,ACK seq=0 ack=1 win=65535 [J/K] --|",
-      expect.stringMatching(/^ +<mss 1460, ws 3, sackOK, ts V\/E>$/),
+      expect.stringMatching(/^ +<mss 1460, ws 7, sackOK, ts V\/E>$/),
       at(L, "ESTABLISHED"),
-      // The third ACK on its own, its window scaled (32768 << 3).
+      // The third ACK on its own, its window scaled (2048 << 7: scale 7 is chosen for the 4 MiB the
+      // receive ring may grow to).
       "T |-- ACK seq=1 ack=1 win=262144 <ts V/E> -->|",
       at(R, "ESTABLISHED"),
       "T |-- PSH,ACK seq=1 ack=1 len=100 win=262144 -->|",
@@ -154,7 +155,7 @@ describe("tcpwasm demo", () => {
     const time = (re: RegExp) => Number(/^ +(\d+\.\d{3})/.exec(lines.find((l) => re.test(l))!)![1]);
     expect(time(/LAST-ACK$/) - time(/FIN-WAIT-2$/)).toBeGreaterThan(0.1);
     expect(r.stdout).toMatch(/^ +\[s\/a\] +the absolute seq \(and ack\) as on the wire/m);
-    expect(r.stdout).toMatch(/^ +win= +the receive window in bytes: the 16-bit window field times the\n +sender's window scale factor \(client 8, server 8; RFC 7323 2\.2\)/m);
+    expect(r.stdout).toMatch(/^ +win= +the receive window in bytes: the 16-bit window field times the\n +sender's window scale factor \(client 128, server 128; RFC 7323\n +2\.2\)/m);
     expect(r.stdout).toMatch(/bytes +100 sent, 100 received, SHA-256 match/);
   });
 

@@ -84,11 +84,12 @@ describe("stack", () => {
     const syn = segments.find((e) => e.direction === "out" && e.flags === 0x002)!;
     const synAck = segments.find((e) => e.direction === "in" && e.flags === 0x012)!;
     const ack = segments.find((e) => e.direction === "out" && e.flags === 0x010)!;
-    // 256 KiB receive buffers: window scale 3 (RFC 7323 2.3), offered and answered.
+    // Receive buffers that may grow to 4 MiB (recvBufferMax): window scale 7 (RFC 7323 2.3), offered
+    // and answered, so that the window can grow past what a 256 KiB ring's scale of 3 could say.
     const ts = syn.options!.timestamps!.value;
-    expect(syn.options).toEqual({ mss: 1460, wscale: 3, sackPermitted: true, timestamps: { value: ts, echo: 0 } });
+    expect(syn.options).toEqual({ mss: 1460, wscale: 7, sackPermitted: true, timestamps: { value: ts, echo: 0 } });
     const peerTs = synAck.options!.timestamps!.value;
-    expect(synAck.options).toEqual({ mss: 1460, wscale: 3, sackPermitted: true, timestamps: { value: peerTs, echo: ts } });
+    expect(synAck.options).toEqual({ mss: 1460, wscale: 7, sackPermitted: true, timestamps: { value: peerTs, echo: ts } });
     expect(ack.options).toEqual({ timestamps: { value: ack.options!.timestamps!.value, echo: peerTs } });
     a.close();
     b.close();
@@ -164,9 +165,11 @@ describe("stack", () => {
     const sending = writeAll(client, payload, true);
     // The receive ring fills, the peer is told the window is zero, and the sender stops. Not to the
     // last byte: the SYN,ACK offered 65,535 bytes, unscaled (RFC 7323 2.2), that edge moves only by
-    // min(buffer / 2, MSS) or more (RFC 9293 3.8.6.2.2), and the windows after it count pairs of bytes
-    // (shift 1), so the window reads zero with 65,534 or 65,535 bytes in.
-    await p.runUntil(() => client.status().sndWnd === 0 && s.status().recvQueued >= 64 * 1024 - 2, "zero window");
+    // min(buffer / 2, MSS) or more (RFC 9293 3.8.6.2.2), and the windows after it count units of 128
+    // bytes (shift 7, chosen for the 4 MiB the ring may grow to), so the window reads zero with fewer
+    // than 128 bytes free. A reader that reads nothing never grows the ring.
+    await p.runUntil(() => client.status().sndWnd === 0 && s.status().recvQueued > 64 * 1024 - 128, "zero window");
+    expect(s.status().recvBuffer).toBe(64 * 1024);
     expect(serverIn.chunks).toHaveLength(0);
     const stalledAt = client.status().sndUna;
     // Long enough for several zero-window probes (RFC 9293 3.8.6.1): none of them moves SND.UNA.

@@ -1,0 +1,113 @@
+// Send and receive buffer auto-sizing: ring memory on demand. A connection starts with rings of config
+// SEND_BUFFER / RECV_BUFFER bytes and grows them, to powers of two, up to SEND_BUFFER_MAX /
+// RECV_BUFFER_MAX, while the storage of all rings together stays within BUFFER_BUDGET (past it growth
+// is refused and counted). A size the user set (ConnOption SEND_BUFFER / RECV_BUFFER, Tcb.sndBuf /
+// rcvBuf) is kept as set, as SO_SNDBUF / SO_RCVBUF turn Linux's auto-tuning off.
+//
+// Receive ("dynamic right-sizing"): once per round trip, the bytes the reader consumed in it, twice
+// over, is the ring the connection needs: the window then covers a round trip of what the
+// application actually takes plus room for the sender to grow, and a reader that does not keep up
+// never earns a larger window. A round trip is measured without the sender's help: a measurement
+// ends when text arrives beyond where the reader stood at its start plus the ring's capacity.
+// Every edge we had advertised by then lay within that span (the window is the ring's free space),
+// so such text was sent after the peer heard an ACK from within the measurement, at least one round
+// trip after it began; the shortest measurement is the estimate (rcvRttUs), and a longer one scales
+// what was consumed in it down to one estimate. The window scale offered in the SYN is chosen for the
+// largest ring (RFC 7323 2.3), so the window can grow later; the advertised right edge only ever moves
+// right as the ring grows (RFC 9293 3.8.6: the window should not shrink).
+//
+// Send: the ring holds what is in flight and what is queued behind it. Twice the lesser of cwnd and
+// the largest window the peer offered keeps a window's worth queued while one is in flight, so the
+// sender is never held back by its ring while congestion control and the peer allow more. It grows
+// when the host finds the ring full (connSendSpace) and, while the host waits for room, on each ACK
+// (cwnd may have grown).
+import { seqGt } from "../wire/seq";
+import { Tcb, sndRing, rcvRing, tcbCc } from "./tcb";
+import { Ring, ringCapacityFor, ringGrow, ringBytesHeld, RING_MAX_CAPACITY } from "./ring";
+import { count, Counter } from "./counters";
+import * as config from "./config";
+
+/** Bytes of the send ring a connection starts with. */
+export function sendBufferInitial(t: Tcb): u32 {
+  return t.sndBuf != 0 ? t.sndBuf : config.sendBufferDefault;
+}
+
+/** Bytes of the receive ring a connection starts with (a SYN cookie's window is this, unscaled). */
+export function recvBufferInitial(t: Tcb): u32 {
+  return t.rcvBuf != 0 ? t.rcvBuf : config.recvBufferDefault;
+}
+
+/** The largest power of two at or below `bytes` (at least 1), within a ring's bounds. */
+function capacityAtMost(bytes: u32): u32 {
+  if (bytes > RING_MAX_CAPACITY) return RING_MAX_CAPACITY;
+  return bytes <= 1 ? 1 : <u32>1 << (31 - clz(bytes));
+}
+
+/** The largest capacity auto-sizing may grow `r` to: its own when the user set the size. */
+function ceiling(r: Ring, userSet: u32, max: u32): u32 {
+  if (userSet != 0) return r.cap;
+  const most = capacityAtMost(max);
+  return most > r.cap ? most : r.cap;
+}
+
+/**
+ * Our window scale (RFC 7323 2.3): the smallest shift that lets the window field say the whole of
+ * the largest receive ring the connection may grow to (set before the SYN; ring capacities are set).
+ */
+export function windowShift(t: Tcb): u32 {
+  const most = ceiling(rcvRing(t), t.rcvBuf, config.recvBufferMax);
+  let shift: u32 = 0;
+  while (shift < 14 && (most >> shift) > 0xffff) shift++;
+  return shift;
+}
+
+/**
+ * Grows `r` to the power of two at or above `want`, bounded by `most`, when that is larger than it
+ * is; within the budget. True when it grew.
+ */
+function growTo(r: Ring, want: u64, most: u32): bool {
+  if (want <= <u64>r.cap || r.cap >= most) return false;
+  let cap = want >= <u64>most ? most : ringCapacityFor(<u32>want);
+  if (cap > most) cap = most;
+  if (cap <= r.cap) return false;
+  if (ringBytesHeld() - <u64>r.cap + <u64>cap > <u64>config.bufferBudget || !ringGrow(r, cap)) {
+    count(Counter.BUFFER_GROWTH_REFUSED);
+    return false;
+  }
+  return true;
+}
+
+/** A measurement starts: at ESTABLISHED, and each time one ends. */
+export function rcvSpaceStart(t: Tcb, nowUs: i64): void {
+  t.rcvSpaceSeq = t.rcvNxt - rcvRing(t).len;
+  t.rcvSpaceUs = <u32>nowUs;
+}
+
+/**
+ * In-order text moved RCV.NXT (receive.ts): when it passed the end of the measurement, take the
+ * round-trip sample and grow the receive ring to twice what the reader consumed per round trip.
+ */
+export function rcvSpaceAdjust(t: Tcb, nowUs: i64): void {
+  const r = rcvRing(t);
+  if (!seqGt(t.rcvNxt, t.rcvSpaceSeq + r.cap)) return;
+  // The low 32 bits wrap every 71 minutes; a measurement that long ends on its first arrival anyway.
+  let elapsed = <u32>nowUs - t.rcvSpaceUs;
+  if (elapsed == 0) elapsed = 1;
+  if (t.rcvRttUs == 0 || elapsed < t.rcvRttUs) t.rcvRttUs = elapsed;
+  const consumed = t.rcvNxt - r.len - t.rcvSpaceSeq;
+  const perRtt = <u64>consumed * <u64>t.rcvRttUs / <u64>elapsed;
+  // The window field cannot say more than 0xffff << shift: a larger ring would never be offered.
+  const shown = <u32>1 << (16 + t.rcvShift);
+  let most = ceiling(r, t.rcvBuf, config.recvBufferMax);
+  if (shown < most) most = shown;
+  if (growTo(r, perRtt * 2, most)) count(Counter.RECV_BUFFER_GROWN);
+  rcvSpaceStart(t, nowUs);
+}
+
+/** The send ring is full and the host wants room, or an ACK arrived while it waits for some. */
+export function sndSpaceAdjust(t: Tcb): void {
+  const r = sndRing(t);
+  const cwnd = tcbCc(t).cwnd;
+  const window = cwnd < t.maxSndWnd ? cwnd : t.maxSndWnd;
+  if (growTo(r, <u64>window * 2, ceiling(r, t.sndBuf, config.sendBufferMax))) count(Counter.SEND_BUFFER_GROWN);
+}
