@@ -115,7 +115,12 @@ export const enum Counter {
   ICMP_UNREACHABLE = 58,
   /** Those ignored: malformed, no such connection, sequence number not in flight, a code we do not act on. */
   ICMP_UNREACHABLE_IGNORED = 59,
-  COUNT = 60,
+  /**
+   * Tail loss probes sent (RFC 8985 7.3): of new data, or, with none to send, the last segment again;
+   * only the latter are also RETRANSMITS.
+   */
+  TAIL_LOSS_PROBES = 60,
+  COUNT = 61,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

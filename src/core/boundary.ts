@@ -335,7 +335,7 @@ export const COUNTER_NAMES = [
   "framesIn", "framesNotForUs", "framesVlanDropped", "framesDropped", "ipNotForUs", "arpIn", "arpDropped", "arpNotForUs",
   "arpRepliesSent", "arpRequestsSent", "addressConflicts", "ndIn", "ndDropped", "ndNotForUs", "nsSent", "naSent", "raSent",
   "dadDuplicates", "neighbourPending", "neighbourPendingDropped", "neighbourFailed", "neighbourEvicted", "neighbourFull",
-  "icmpUnreachable", "icmpUnreachableIgnored",
+  "icmpUnreachable", "icmpUnreachableIgnored", "tailLossProbes",
 ] as const;
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */
