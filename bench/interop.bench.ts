@@ -13,6 +13,7 @@
 import { BULK_RECEIVER_SCRIPT, BULK_SENDER_SCRIPT, createKernelPair, measureBulk } from "../test/fixtures/interop/kernel-baseline.js";
 import { canRunNetns, type Netns } from "../test/fixtures/interop/netns.js";
 import { acceptOne, connected, createScene, Observed, type Scene, STACK_V4, KERNEL_V4, within } from "../test/fixtures/interop/scene.js";
+import type { TraceEvent } from "../src/core/trace.js";
 
 const MIB = 2 ** 20;
 // INTEROP_BENCH_MIB and INTEROP_BENCH_RUNS shorten a run while developing; the recorded figures use the defaults.
@@ -21,6 +22,9 @@ const RUNS = Number(process.env.INTEROP_BENCH_RUNS ?? 5);
 // Every relay socket of every path, tcpwasm's and the baselines', gets the same buffers: 4 MiB (this
 // kernel's rmem_max), more than a 256 KiB send buffer's flight in datagrams of any truesize.
 const SOCKET_BUFFER = Number(process.env.INTEROP_BENCH_SOCKET_BUFFER ?? 4 * MIB);
+// INTEROP_BENCH_TRACE=1 turns the engine's trace on and prints every segment sent twice, either way,
+// with the segments around it (stderr): what each retransmission was. Off for the recorded figures.
+const TRACE = process.env.INTEROP_BENCH_TRACE === "1";
 const TITLE = "Kernel interop throughput over a TUN device (bench/interop.bench.ts)";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -41,11 +45,58 @@ async function udpDrops(ns: Netns): Promise<Map<number, number>> {
   return drops;
 }
 
-/** The kernel's TCP RetransSegs counter (/proc/net/snmp) in `ns`: every segment it sent again. */
-async function tcpRetransSegs(ns: Netns): Promise<number> {
-  const lines = (await ns.run("cat", ["/proc/net/snmp"])).split("\n").filter((l) => l.startsWith("Tcp:"));
-  const names = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[names.indexOf("RetransSegs")]);
+/**
+ * The kernel's TCP counters in `ns`: RetransSegs (/proc/net/snmp), every segment it sent again, and
+ * TCPLossProbes (/proc/net/netstat), its tail loss probes of either kind (new data or a segment again).
+ */
+async function kernelTcp(ns: Netns): Promise<{ retransmits: number; probes: number }> {
+  const field = (text: string, prefix: string, name: string) => {
+    const lines = text.split("\n").filter((l) => l.startsWith(prefix));
+    return Number(lines[1]!.split(/\s+/)[lines[0]!.split(/\s+/).indexOf(name)]);
+  };
+  const [snmp, netstat] = await Promise.all([ns.run("cat", ["/proc/net/snmp"]), ns.run("cat", ["/proc/net/netstat"])]);
+  return { retransmits: field(snmp, "Tcp:", "RetransSegs"), probes: field(netstat, "TcpExt:", "TCPLossProbes") };
+}
+
+/**
+ * With TRACE: watches the segments of the scene's stack for any sent twice, ours (the trace marks
+ * them) or the kernel's (a segment ending at or below the highest end already received), and prints
+ * each with the 24 segments before it and 6 after.
+ */
+class SecondCopies {
+  readonly #recent: TraceEvent[] = [];
+  #highest: number | undefined;
+  #after = 0;
+  readonly #lines: string[] = [];
+  readonly onTrace = (e: TraceEvent) => {
+    if (e.kind !== "segment") return;
+    this.#recent.push(e);
+    if (this.#recent.length > 24) this.#recent.shift();
+    if (this.#after > 0 && --this.#after >= 0) this.#lines.push(SecondCopies.#format(e));
+    let what: string | undefined = e.direction === "out" ? e.retransmission : undefined;
+    if (e.direction === "in" && e.length > 0) {
+      const end = (e.seq + e.length) >>> 0;
+      if (this.#highest !== undefined && ((end - this.#highest) | 0) <= 0) what = "kernel's";
+      else this.#highest = end;
+    }
+    if (what && this.#after === 0) {
+      this.#lines.push(`-- a ${what} segment sent again, after:`, ...this.#recent.map(SecondCopies.#format));
+      this.#after = 6;
+    }
+  };
+  static #format(e: TraceEvent): string {
+    if (e.kind !== "segment") return "";
+    const ts = e.options?.timestamps;
+    return `  ${e.time.toFixed(2)} ms ${e.direction} flags=${e.flags.toString(16)} seq=${e.seq} ack=${e.ack} len=${e.length}` +
+      `${ts ? ` TSval=${ts.value} TSecr=${ts.echo}` : ""}${e.options?.sack ? ` sack=${JSON.stringify(e.options.sack)}` : ""}${e.retransmission ? ` (${e.retransmission})` : ""}`;
+  }
+  /** Prints what was seen since the last call under `title`, and starts over for the next connection. */
+  flush(title: string): void {
+    if (this.#lines.length) console.error(`bench interop trace, ${title}:\n${this.#lines.join("\n")}`);
+    this.#lines.length = 0;
+    this.#highest = undefined;
+    this.#after = 0;
+  }
 }
 
 /** The kernel's node:net sender -> a tcpwasm listener that reads and drops. Bit/s. */
@@ -126,7 +177,8 @@ export default async function (): Promise<{ title: string; markdown: string }> {
   const outbound: number[] = [];
   const viaSocat: number[] = [];
   const viaNode: number[] = [];
-  const s = await createScene({ pcap: false, socketBuffer: SOCKET_BUFFER });
+  const copies = new SecondCopies();
+  const s = await createScene({ pcap: false, socketBuffer: SOCKET_BUFFER, trace: TRACE, onTrace: TRACE ? copies.onTrace : undefined });
   const socatPair = await createKernelPair("socat", { socketBuffer: SOCKET_BUFFER }).catch(async (err) => {
     await s.destroy();
     throw err;
@@ -138,29 +190,36 @@ export default async function (): Promise<{ title: string; markdown: string }> {
   // What each direction lost and repaired, summed over the runs: datagrams the relay's sockets
   // dropped for a full receive buffer (socat's for tcpwasm's data, the engine's for the kernel's),
   // and the retransmissions of each sender (the kernel's from its namespace's SNMP counters).
-  const loss = { inDrops: 0, outDrops: 0, kernelRetrans: 0, retransmits: 0, fastRetransmits: 0, reductions: 0, spurious: 0 };
-  const kernelSenders = { socat: 0, node: 0 };
+  const loss = { inDrops: 0, outDrops: 0, kernelRetrans: 0, kernelProbes: 0, retransmits: 0, probes: 0, fastRetransmits: 0, reductions: 0, spurious: 0 };
+  const kernelSenders = { socat: { retransmits: 0, probes: 0 }, node: { retransmits: 0, probes: 0 } };
   try {
     for (let i = 0; i < RUNS; i++) {
       const d0 = await udpDrops(s.t.ns);
-      const k0 = await tcpRetransSegs(s.t.ns);
+      const k0 = await kernelTcp(s.t.ns);
       inbound.push(await kernelToTcpwasm(s, 6000 + i));
+      copies.flush(`kernel -> tcpwasm, run ${i + 1}`);
       const d1 = await udpDrops(s.t.ns);
-      loss.kernelRetrans += (await tcpRetransSegs(s.t.ns)) - k0;
+      const k1 = await kernelTcp(s.t.ns);
+      loss.kernelRetrans += k1.retransmits - k0.retransmits;
+      loss.kernelProbes += k1.probes - k0.probes;
       const before = s.stack.counters();
       outbound.push(await tcpwasmToKernel(s, 6100 + i));
+      copies.flush(`tcpwasm -> kernel, run ${i + 1}`);
       const after = s.stack.counters();
       const d2 = await udpDrops(s.t.ns);
       loss.inDrops += (d1.get(s.t.relay.enginePort) ?? 0) - (d0.get(s.t.relay.enginePort) ?? 0);
       loss.outDrops += (d2.get(s.t.relay.relayPort) ?? 0) - (d1.get(s.t.relay.relayPort) ?? 0);
       loss.retransmits += after.retransmits - before.retransmits;
+      loss.probes += after.tailLossProbes - before.tailLossProbes;
       loss.fastRetransmits += after.fastRetransmits - before.fastRetransmits;
       loss.reductions += after.cwndReductions - before.cwndReductions;
       loss.spurious += after.spuriousRecoveries - before.spuriousRecoveries + after.spuriousTimeouts - before.spuriousTimeouts;
       for (const [name, pair, into] of [["socat", socatPair, viaSocat], ["node", nodePair, viaNode]] as const) {
-        const r0 = await tcpRetransSegs(pair.a);
+        const r0 = await kernelTcp(pair.a);
         into.push((await measureBulk(pair, { family: 4, mebibytes: BYTES / MIB, port: 5201 + i })).bitsPerSecond);
-        kernelSenders[name] += (await tcpRetransSegs(pair.a)) - r0;
+        const r1 = await kernelTcp(pair.a);
+        kernelSenders[name].retransmits += r1.retransmits - r0.retransmits;
+        kernelSenders[name].probes += r1.probes - r0.probes;
       }
     }
   } finally {
@@ -168,8 +227,8 @@ export default async function (): Promise<{ title: string; markdown: string }> {
   }
   const k = { socat: median(viaSocat), node: median(viaNode) };
   const rows = [
-    ["kernel -> tcpwasm", median(inbound), loss.kernelRetrans],
-    ["tcpwasm -> kernel", median(outbound), loss.retransmits],
+    ["kernel -> tcpwasm", median(inbound), loss.kernelRetrans, loss.kernelProbes],
+    ["tcpwasm -> kernel", median(outbound), loss.retransmits, loss.probes],
   ] as const;
   const all = (xs: number[]) => xs.map(gbit).join(", ");
   const markdown = [
@@ -185,11 +244,11 @@ export default async function (): Promise<{ title: string; markdown: string }> {
     `466 drops paced, 385 unpaced); the engine's socket dropped thousands of the kernel's.`,
     `Targets (issue 13): >= 1.5x kernel to kernel both ways, 0 retransmissions without injected loss.`,
     "",
-    "| direction | Gbit/s | / kernel-kernel (socat relay) | / kernel-kernel (node relay) | sender's retransmissions | runs |",
-    "|---|---:|---:|---:|---:|---|",
-    ...rows.map(([name, bps, rtx]) => `| ${name} | ${gbit(bps)} | ${(bps / k.socat).toFixed(2)}x | ${(bps / k.node).toFixed(2)}x | ${rtx} | ${all(name.startsWith("kernel") ? inbound : outbound)} |`),
-    `| kernel -> kernel, socat relay | ${gbit(k.socat)} | 1.00x | | ${kernelSenders.socat} | ${all(viaSocat)} |`,
-    `| kernel -> kernel, node relay | ${gbit(k.node)} | | 1.00x | ${kernelSenders.node} | ${all(viaNode)} |`,
+    "| direction | Gbit/s | / kernel-kernel (socat relay) | / kernel-kernel (node relay) | sender's retransmissions | sender's tail loss probes | runs |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    ...rows.map(([name, bps, rtx, probes]) => `| ${name} | ${gbit(bps)} | ${(bps / k.socat).toFixed(2)}x | ${(bps / k.node).toFixed(2)}x | ${rtx} | ${probes} | ${all(name.startsWith("kernel") ? inbound : outbound)} |`),
+    `| kernel -> kernel, socat relay | ${gbit(k.socat)} | 1.00x | | ${kernelSenders.socat.retransmits} | ${kernelSenders.socat.probes} | ${all(viaSocat)} |`,
+    `| kernel -> kernel, node relay | ${gbit(k.node)} | | 1.00x | ${kernelSenders.node.retransmits} | ${kernelSenders.node.probes} | ${all(viaNode)} |`,
     "",
     `No loss is injected. Datagrams the relay dropped (full socket receive buffers), all runs: ${loss.outDrops}`,
     `of tcpwasm's (socat's socket), ${loss.inDrops} of the kernel's (the engine's socket). Of tcpwasm's ${loss.retransmits}`,
