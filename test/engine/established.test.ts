@@ -486,6 +486,18 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.engine.counters()).toMatchObject({ tailLossProbes: 2, retransmits: 1 });
     expect(s.engine.status(s.id).timeouts).toBe(0);
   });
+  it("an ACK that advances SND.UNA starts the PTO over from its arrival (RFC 8985 7.2)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6, 6, "R");
+    s.advance(8);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2) });
+    s.recvNothing();
+    // SRTT from the 8 ms sample is 1 ms: the 10 ms floor, counted from the ACK, not from the send.
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(5), ack: s.r(1), payload: "R".repeat(1460) });
+    expect(s.engine.counters().tailLossProbes).toBe(1);
+  });
   it("tail loss probe of a lone segment: its PTO (2 SRTT + WCDelAckT) is later than the RTO, so it probes at the RTO's time instead of timing out (RFC 8985 7.2)", async () => {
     const s = await sackEstablished(0);
     const seg = (i: number) => s.l(1 + i * 1460);
