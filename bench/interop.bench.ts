@@ -15,6 +15,7 @@ import { canRunNetns, type Netns } from "../test/fixtures/interop/netns.js";
 import { connected, createScene, Observed, type Scene, STACK_V4, KERNEL_V4, within } from "../test/fixtures/interop/scene.js";
 import type { StackConnection } from "../src/tcp/connection.js";
 import type { TraceEvent } from "../src/core/trace.js";
+import { loadavg } from "node:os";
 
 const MIB = 2 ** 20;
 // INTEROP_BENCH_MIB and INTEROP_BENCH_RUNS shorten a run while developing; the recorded figures use the defaults.
@@ -192,6 +193,7 @@ async function tcpwasmToKernel(s: Scene, port: number): Promise<number> {
 }
 
 export default async function (): Promise<{ title: string; markdown: string }> {
+  const load = { start: loadavg()[0]!.toFixed(1), end: "" };
   const probe = canRunNetns();
   if (!probe.ok) {
     console.error(`bench interop SKIPPED: ${probe.reason}`);
@@ -253,6 +255,7 @@ export default async function (): Promise<{ title: string; markdown: string }> {
   } finally {
     await Promise.all([s.destroy(), socatPair.destroy(), nodePair.destroy()]);
   }
+  load.end = loadavg()[0]!.toFixed(1);
   const k = { socat: median(viaSocat), node: median(viaNode) };
   const rows = [
     ["kernel -> tcpwasm", median(inbound), loss.kernelRetrans, loss.kernelProbes],
@@ -296,13 +299,16 @@ export default async function (): Promise<{ title: string; markdown: string }> {
     `The kernel's own receiver grows its window well past the flight (receive buffer auto-tuning), so its`,
     `probes carry new data; tcpwasm's window stays at the buffer it was given. A flat 2 MiB receive buffer`,
     `instead is no cure: in 2 of 7 development runs with it the kernel sent 18 and 964 segments again.`,
-    `What bounds tcpwasm -> kernel (development runs, status sampled every 250 ms): its flight is the whole 256 KiB`,
-    `send buffer throughout, cwnd about 512 KiB and the kernel's window 0.6 to 1 MiB, so it moves 256 KiB per round`,
-    `trip, and the round trip is mostly socat's queue: with a 2 MiB send buffer the queue grew and the rate did`,
-    `not. socat spends about 1.2 s of CPU per 64 MiB either way, its share of a core on the loaded host, while the`,
-    `bench process was idle 70% of the transfer (CPU profile; most of its 0.6 to 1 s in node:dgram's send).`,
-    `The kernel pairs relay every packet through two socats. Pacing on or off made no difference beyond the noise`,
-    `(A/B, 4 runs each).`,
+    `What bounds the figures (development runs): socat's process, the one stage every path shares. Per 64 MiB`,
+    `it spends about 1.0 to 1.4 s of CPU, the same work per packet as one of a kernel pair's two socats (a`,
+    `datagram in and a TUN write, which carries the kernel's own TCP processing, and the reverse for the ACKs).`,
+    `On a quiet machine (load 3) it ran at about 80% of a core while the bench process used about half of one`,
+    `(most of it in node:dgram's send, CPU profile), and the ratios to kernel-kernel were 1.1x and 1.4x. Under`,
+    `load the kernel pairs lose more: four busy processes per transfer (two socats) against tcpwasm's three.`,
+    `The windows do not bind: tcpwasm -> kernel keeps its whole 256 KiB send buffer in flight (cwnd about 512`,
+    `KiB, the kernel's window 0.6 to 1 MiB, status sampled every 250 ms), and a 2 MiB send buffer changed nothing`,
+    `(paired runs, quiet and loaded); pacing on or off made no difference beyond the noise (4 paired runs).`,
+    `Load average over the last minute at the start and the end of this run: ${load.start}, ${load.end} (2 cores).`,
   ].join("\n");
   return { title: TITLE, markdown };
 }
