@@ -121,7 +121,12 @@ export const enum Counter {
   SEND_BUFFER_GROWN = 61,
   /** Growths refused: config BUFFER_BUDGET reached, or no memory. */
   BUFFER_GROWTH_REFUSED = 62,
-  COUNT = 63,
+  /**
+   * Tail loss probes sent (RFC 8985 7.3): of new data, or, with none to send, the last segment again;
+   * only the latter are also RETRANSMITS.
+   */
+  TAIL_LOSS_PROBES = 63,
+  COUNT = 64,
 }
 
 /** The drop reasons, then every Counter: sized from the enum so appending a counter cannot overrun. */

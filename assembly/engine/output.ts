@@ -1,8 +1,8 @@
 // Output: what a connection sends and when. Handshake segments, new data within the send window and
 // cwnd (RFC 5681 3.1) subject to Nagle (RFC 9293 3.7.4) and sender SWS avoidance (RFC 9293
 // 3.8.6.2.1), retransmissions (go-back after RTO, RFC 6298 5.4; one segment for fast retransmit and
-// NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), zero-window and
-// keepalive probes, and ACKs. emit.ts builds the segments. With SACK every transmission is entered
+// NewReno partial ACKs, RFC 5681 3.2 / RFC 6582; RFC 6675 NextSeg in SACK recovery), tail loss
+// probes (RFC 8985 7.3, new data where there is some), zero-window and keepalive probes, and ACKs. emit.ts builds the segments. With SACK every transmission is entered
 // in the scoreboard with its time (RACK, RFC 8985 6.1). Pacing (pacing.ts) gates new data and
 // repairs: a connection whose next departure time is ahead waits for its Pace timer.
 import { seqGt, seqGe, seqLt } from "../wire/seq";
@@ -103,7 +103,7 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
     }
     t.due &= ~Due.RTX_ONE;
     if (first) continue;
-    const r = sendNewData(t, nowUs, true);
+    const r = sendNewData(t, nowUs, NewData.RECOVERY);
     if (r == SEND_TX_FULL) return false;
     if (r == SEND_SENT) continue;
     return true;
@@ -112,21 +112,26 @@ function sackRecoverySend(t: Tcb, nowUs: i64): bool {
 }
 
 /**
- * The tail loss probe (RFC 8985 7.3): the last segment sent, again (tlp.ts says why not new data).
- * Returns false when the TX region is full.
+ * The tail loss probe (RFC 8985 7.3): one segment of new data if there is some and the peer's
+ * window takes it, else the last segment sent, again. Returns false when the TX region is full.
  */
 function lossProbe(t: Tcb, nowUs: i64): bool {
-  fillOptions(outSeg, t, nowUs);
-  const dataEnd = hasFlag(t.life, Life.FIN_SENT) ? t.finSeq : t.sndMax;
-  let len = dataEnd - t.sndUna;
-  const room = payloadRoom(t);
-  if (len > room) len = room;
-  setTraceSendKind(SendKind.PROBE);
-  const sent = retransmit(t, dataEnd - len, len, nowUs);
-  setTraceSendKind(SendKind.NEW);
-  if (!sent) return false;
+  const r = sendNewData(t, nowUs, NewData.PROBE);
+  if (r == SEND_TX_FULL) return false;
+  const again = r != SEND_SENT;
+  if (again) {
+    fillOptions(outSeg, t, nowUs);
+    const dataEnd = hasFlag(t.life, Life.FIN_SENT) ? t.finSeq : t.sndMax;
+    let len = dataEnd - t.sndUna;
+    const room = payloadRoom(t);
+    if (len > room) len = room;
+    setTraceSendKind(SendKind.PROBE);
+    const sent = retransmit(t, dataEnd - len, len, nowUs);
+    setTraceSendKind(SendKind.NEW);
+    if (!sent) return false;
+  }
   t.due &= ~Due.TLP_SEND;
-  tlpSent(t);
+  tlpSent(t, again);
   return true;
 }
 
@@ -141,6 +146,20 @@ function holdSmall(t: Tcb, len: u32, avail: u32, inFlight: bool): bool {
   return len < avail && len < (t.maxSndWnd >> 1);
 }
 
+/** What a call of sendNewData sends. */
+const enum NewData {
+  /** As much as cwnd and the peer's window allow. */
+  ALL = 0,
+  /** One segment (or one offload packet); SACK recovery does its own cwnd accounting through pipe. */
+  RECOVERY = 1,
+  /**
+   * A tail loss probe (RFC 8985 7.3): one segment of at most SMSS, never held back (Nagle, sender
+   * SWS avoidance, pacing) and allowed past a full cwnd, but only previously unsent data and only if
+   * the peer's window takes a full segment, or all there is.
+   */
+  PROBE = 2,
+}
+
 const SEND_NOTHING: i32 = 0;
 const SEND_SENT: i32 = 1;
 const SEND_TX_FULL: i32 = 2;
@@ -150,17 +169,19 @@ const SEND_PACED: i32 = 3;
 /**
  * Sends the next segment at SND.NXT (new data, or data again after a timeout moved SND.NXT back),
  * with a FIN when the user closed and this is the end of the data. Applies the receive window and
- * cwnd (RFC 5681 3.1), Nagle (RFC 9293 3.7.4) and sender SWS avoidance (RFC 9293 3.8.6.2.1).
- * `oneSegment` is used by SACK recovery, which does its own cwnd accounting through pipe.
+ * cwnd (RFC 5681 3.1), Nagle (RFC 9293 3.7.4) and sender SWS avoidance (RFC 9293 3.8.6.2.1),
+ * as `mode` (NewData) says.
  */
-function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
+function sendNewData(t: Tcb, nowUs: i64, mode: NewData): i32 {
   const ring = sndRing(t);
   const off = t.sndNxt - t.sndUna;
   if (off > ring.len) return SEND_NOTHING; // only our FIN is beyond, and it was sent
   const avail = ring.len - off;
+  const probe = mode == NewData.PROBE;
+  if (probe && (avail == 0 || seqLt(t.sndNxt, t.sndMax))) return SEND_NOTHING;
   let win = t.sndWnd;
   let cwndLimit: u32 = u32.MAX_VALUE;
-  if (!oneSegment) {
+  if (mode == NewData.ALL) {
     const cc = tcbCc(t);
     cwndLimit = cc.cwnd;
     let cwnd = <u64>cc.cwnd;
@@ -177,6 +198,10 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   const room = payloadRoom(t);
   const closing = hasFlag(t.life, Life.USER_CLOSED);
   const fresh = seqGe(t.sndNxt, t.sndMax);
+  if (probe) {
+    if (len < room && len < avail) return SEND_NOTHING;
+    if (len > room) len = room;
+  }
   if (len > room) {
     const most = packetRoom(t);
     if (len > most) len = most;
@@ -190,8 +215,10 @@ function sendNewData(t: Tcb, nowUs: i64, oneSegment: bool): i32 {
   }
   const fin = closing && len == avail && (!hasFlag(t.life, Life.FIN_SENT) || t.sndNxt + len == t.finSeq);
   if (len == 0 && !fin) return SEND_NOTHING;
-  if (len != 0 && len < room && fresh && !fin && holdSmall(t, len, avail, t.sndUna != t.sndNxt)) return SEND_NOTHING;
-  if (len != 0 && !paceAllows(t, nowUs)) return SEND_PACED;
+  if (!probe) {
+    if (len != 0 && len < room && fresh && !fin && holdSmall(t, len, avail, t.sndUna != t.sndNxt)) return SEND_NOTHING;
+    if (len != 0 && !paceAllows(t, nowUs)) return SEND_PACED;
+  }
   let flags = FLG_ACK;
   if (fin) flags |= FLG_FIN;
   if (len != 0 && len == avail) flags |= FLG_PSH;
@@ -291,7 +318,7 @@ export function connectionOutput(t: Tcb, nowUs: i64): bool {
     if (!sackRecoverySend(t, nowUs)) return false;
   } else {
     for (;;) {
-      const r = sendNewData(t, nowUs, false);
+      const r = sendNewData(t, nowUs, NewData.ALL);
       if (r == SEND_TX_FULL) return false;
       if (r != SEND_SENT) break;
     }

@@ -136,6 +136,11 @@ export const enum Snd {
   TLP_ARMED = 1 << 28,
   /** A tail loss probe is outstanding until its episode ends (tlp.ts: tlpOnAck, tlpOnDupAck). */
   TLP_OUT = 1 << 29,
+  /**
+   * The outstanding probe sent data again (RFC 8985 TLP.is_retrans), not new data. The words ran out
+   * of unique bits: this one is Due.ACK_NOW's, which STATUS's union word therefore cannot tell apart.
+   */
+  TLP_RETRANS = 1 << 4,
 }
 
 @unmanaged

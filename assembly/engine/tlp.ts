@@ -1,15 +1,14 @@
 // Tail Loss Probe (RFC 8985 section 7). When the last segments of a flight, or all the ACKs for them,
 // are lost, too few duplicates come back for fast recovery and only the RTO (200 ms or more) would
-// repair it. Instead, a probe timeout (PTO) of about two round trips sends the last segment again, so
-// the receiver answers with an ACK whose SACK blocks start recovery (RFC 6675 as usual). Used only
-// with SACK, outside recovery and RTO backoff.
+// repair it. Instead, a probe timeout (PTO) of about two round trips sends one segment, so that the
+// receiver answers with an ACK whose SACK blocks start recovery (RFC 6675 as usual). Used only with
+// SACK, outside recovery and RTO backoff.
 //
-// RFC 8985 7.3 prefers a segment of new data as the probe when the windows allow it. We always send
-// the last segment again: a duplicate gets an immediate ACK (with a D-SACK, RFC 2883) from every
-// receiver, while new data beyond a hole relies on the receiver ACKing out-of-order data at once
-// (RFC 5681 4.2, a SHOULD). Linux compresses such SACKs (tcp_comp_sack_delay_ns), and in the interop
-// captures (test/interop/lossy.test.ts) its kernel left three new-data segments beyond a hole
-// unanswered for 200 ms, until our RTO; the retransmitted probe was answered within a round trip.
+// The probe (RFC 8985 7.3, output.ts lossProbe) is a segment of data not sent before when there is
+// some and the peer's window takes it, allowed past a full cwnd; only without one is the last segment
+// sent again. New data costs nothing when the ACKs were merely late, which on a loaded host is what
+// most PTOs find: it is no retransmission and, when its ACK comes, ends the episode with no question
+// of loss (RFC 8985 7.4, TLP.is_retrans false). Beyond a lost tail, its SACK starts recovery.
 //
 // The PTO lives in the Retransmit timer slot (Snd.TLP_ARMED says which one it holds, as Linux's
 // ICSK_TIME_LOSS_PROBE shares the retransmit timer); after the probe the RTO is armed again (RFC 8985
@@ -50,11 +49,14 @@ export function tlpArm(t: Tcb, nowUs: i64): void {
   } else {
     pto = PTO_NO_SAMPLE_US;
   }
-  // PTO = min(PTO, RTO): a pending RTO that comes first stays.
+  // An RTO due before the PTO gives the probe its time (RFC 8985 7.2, TLP_calc_PTO): the tail is
+  // probed then instead of timing out. The RTO is the one pending, or one from now.
   const timers = tcbTimers(t);
   const pending = timerGet(timers, TimerKind.Retransmit);
-  if (pto >= rttRto(rtt) || (pending != NEVER && !hasFlag(t.sender, Snd.TLP_ARMED) && pending <= nowUs + pto)) return;
-  timerSet(timers, TimerKind.Retransmit, nowUs + pto);
+  const rtoAt = pending != NEVER && !hasFlag(t.sender, Snd.TLP_ARMED) ? pending : nowUs + rttRto(rtt);
+  let at = nowUs + pto;
+  if (rtoAt < at) at = rtoAt;
+  timerSet(timers, TimerKind.Retransmit, at);
   t.sender |= Snd.TLP_ARMED;
 }
 
@@ -71,22 +73,29 @@ export function tlpTimeout(t: Tcb, nowUs: i64): void {
   wantOutput(t);
 }
 
-/** The probe went out (output.ts). */
-export function tlpSent(t: Tcb): void {
+/**
+ * The probe went out (output.ts): new data, or with `again` the last segment again. Its episode runs
+ * until the ACKs tell whether it was needed (RFC 8985 7.3, TLP.end_seq and TLP.is_retrans).
+ */
+export function tlpSent(t: Tcb, again: bool): void {
   t.sender |= Snd.TLP_OUT;
+  if (again) t.sender |= Snd.TLP_RETRANS;
+  else t.sender &= ~Snd.TLP_RETRANS;
   t.tlpEndSeq = t.sndMax;
+  count(Counter.TAIL_LOSS_PROBES);
 }
 
 /**
  * An ACK that advanced SND.UNA, for the probe's episode (RFC 8985 7.4.2, as Linux's
- * tcp_process_tlp_ack). A D-SACK ends it with no loss. An ACK beyond tlpEndSeq without one means the
+ * tcp_process_tlp_ack). A probe of new data ends it once acknowledged: nothing was sent twice, so
+ * nothing is left to learn (RFC 8985 7.4, TLP.is_retrans false). A D-SACK ends it with no loss. An ACK beyond tlpEndSeq without one means the
  * probe repaired a real loss, which gets the congestion response of one loss. An ACK reaching exactly
  * tlpEndSeq decides nothing: it may be the late ACK of the original, with the probe's D-SACK (or its
  * pure duplicate ACK, tlpOnDupAck) still to come, so the episode stays open.
  */
 export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
   if (!hasFlag(t.sender, Snd.TLP_OUT) || seqLt(seg.ack, t.tlpEndSeq)) return;
-  if (dsackBlock(seg, dsackOut)) {
+  if (!hasFlag(t.sender, Snd.TLP_RETRANS) || dsackBlock(seg, dsackOut)) {
     t.sender &= ~Snd.TLP_OUT;
     return;
   }
@@ -101,6 +110,6 @@ export function tlpOnAck(t: Tcb, seg: Segment, flightBefore: u32): void {
  * SACKs nothing new, both the original and the probe arrived, so no loss (RFC 8985 7.4.2).
  */
 export function tlpOnDupAck(t: Tcb, seg: Segment, sackedNew: bool): void {
-  if (!hasFlag(t.sender, Snd.TLP_OUT) || seg.ack != t.tlpEndSeq) return;
+  if (!hasFlag(t.sender, Snd.TLP_OUT) || !hasFlag(t.sender, Snd.TLP_RETRANS) || seg.ack != t.tlpEndSeq) return;
   if (dsackBlock(seg, dsackOut) || (!sackedNew && seg.payloadLen == 0)) t.sender &= ~Snd.TLP_OUT;
 }

@@ -338,7 +338,7 @@ export const COUNTER_NAMES = [
   "framesIn", "framesNotForUs", "framesVlanDropped", "framesDropped", "ipNotForUs", "arpIn", "arpDropped", "arpNotForUs",
   "arpRepliesSent", "arpRequestsSent", "addressConflicts", "ndIn", "ndDropped", "ndNotForUs", "nsSent", "naSent", "raSent",
   "dadDuplicates", "neighbourPending", "neighbourPendingDropped", "neighbourFailed", "neighbourEvicted", "neighbourFull",
-  "icmpUnreachable", "icmpUnreachableIgnored", "recvBufferGrown", "sendBufferGrown", "bufferGrowthRefused",
+  "icmpUnreachable", "icmpUnreachableIgnored", "recvBufferGrown", "sendBufferGrown", "bufferGrowthRefused", "tailLossProbes",
 ] as const;
 
 /** @internal The first engine counter's cell; the cells before it count wire drops by Reason (assembly/engine/counters.ts). */

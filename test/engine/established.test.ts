@@ -425,7 +425,7 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.engine.status(s.id)).toMatchObject({ ssthresh: 3 * 1460 });
     expect(s.engine.counters().spuriousRecoveries).toBe(0);
   });
-  it("tail loss probe: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
+  it("tail loss probe with nothing new to send: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
     const s = await sackEstablished(0);
     const seg = (i: number) => s.l(1 + i * 1460);
     sendSegments(s, 3, 3, "H");
@@ -433,9 +433,85 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.advanceToDeadline()).toBe(10);
     s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
     s.recvNothing();
+    expect(s.engine.counters()).toMatchObject({ tailLossProbes: 1, retransmits: 1 });
     // Behind the probe the RTO (RTO_MIN) runs; a single probe per episode.
     expect(s.advanceToDeadline()).toBe(200);
     s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "H".repeat(1460) });
+  });
+  it("tail loss probe with data not yet sent: one new segment, past a full cwnd, and no retransmission (RFC 8985 7.3)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    // cwnd (10 segments) is full, two more wait.
+    sendSegments(s, 10, 12, "N");
+    s.recvNothing();
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "N".repeat(1460) });
+    s.recvNothing();
+    expect(s.engine.status(s.id)).toMatchObject({ sndNxt: seg(11), cwnd: 14600, retransmits: 0 });
+    expect(s.engine.counters()).toMatchObject({ tailLossProbes: 1, retransmits: 0 });
+    // The probe armed the RTO, not another PTO: one probe per episode.
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK, seq: seg(0), ack: s.r(1), payload: "N".repeat(1460) });
+  });
+  it("tail loss probe with new data but no room in the peer's window: the last segment again (RFC 8985 7.3)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1), window: 3 * 1460 });
+    s.engine.send(s.id, new Uint8Array(5 * 1460).fill(87), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK, seq: seg(i), ack: s.r(1), payload: "W".repeat(1460) });
+    s.recvNothing();
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK, seq: seg(2), ack: s.r(1), payload: "W".repeat(1460) });
+    s.recvNothing();
+    expect(s.engine.counters()).toMatchObject({ tailLossProbes: 1, retransmits: 1 });
+  });
+  it("a tail loss probe of new data ends its episode with the ACK that covers it: cwnd stays, the next tail is probed again (RFC 8985 7.4)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 10, 12, "N");
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK, seq: seg(10), ack: s.r(1), payload: "N".repeat(1460) });
+    // Everything arrived, the probe with it; no D-SACK is needed to tell that nothing was lost.
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(11) });
+    s.recv({ flags: ACK | PSH, seq: seg(11), ack: s.r(1), payload: "N".repeat(1460) });
+    expect(s.engine.status(s.id)).toMatchObject({ ssthresh: 4294967295 });
+    expect(s.engine.status(s.id).cwnd).toBeGreaterThanOrEqual(14600);
+    expect(s.engine.counters().cwndReductions).toBe(0);
+    // A new tail, three segments: the episode is over, so its PTO comes before the RTO and probes it.
+    s.engine.send(s.id, new Uint8Array(2 * 1460).fill(80), s.now);
+    s.recv({ flags: ACK, seq: seg(12), ack: s.r(1), payload: "P".repeat(1460) });
+    s.recv({ flags: ACK | PSH, seq: seg(13), ack: s.r(1), payload: "P".repeat(1460) });
+    expect(s.advanceToDeadline()).toBeLessThan(200);
+    s.recv({ flags: ACK | PSH, seq: seg(13), ack: s.r(1), payload: "P".repeat(1460) });
+    expect(s.engine.counters()).toMatchObject({ tailLossProbes: 2, retransmits: 1 });
+    expect(s.engine.status(s.id).timeouts).toBe(0);
+  });
+  it("an ACK that advances SND.UNA starts the PTO over from its arrival (RFC 8985 7.2)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 6, 6, "R");
+    s.advance(8);
+    s.send({ flags: ACK, seq: s.r(1), ack: seg(2) });
+    s.recvNothing();
+    // SRTT from the 8 ms sample is 1 ms: the 10 ms floor, counted from the ACK, not from the send.
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(5), ack: s.r(1), payload: "R".repeat(1460) });
+    expect(s.engine.counters().tailLossProbes).toBe(1);
+  });
+  it("tail loss probe of a lone segment: its PTO (2 SRTT + WCDelAckT) is later than the RTO, so it probes at the RTO's time instead of timing out (RFC 8985 7.2)", async () => {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 1, 1, "L");
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK | PSH, seq: seg(0), ack: s.r(1), payload: "L".repeat(1460) });
+    s.recvNothing();
+    // A probe, not a timeout: cwnd is not collapsed to the loss window (RFC 5681 3.1).
+    expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, timeouts: 0 });
+    expect(s.engine.counters()).toMatchObject({ tailLossProbes: 1, retransmits: 1 });
+    // Behind the probe the RTO.
+    expect(s.advanceToDeadline()).toBe(200);
+    s.recv({ flags: ACK | PSH, seq: seg(0), ack: s.r(1), payload: "L".repeat(1460) });
+    expect(s.engine.status(s.id)).toMatchObject({ timeouts: 1, cwnd: 1460 });
   });
   it("tail loss probe answered with a D-SACK: only ACKs were lost, cwnd stays (RFC 8985 7.4.1, RFC 2883)", async () => {
     const s = await sackEstablished(0);
