@@ -15,11 +15,17 @@
 //   const listener = stack.listen({ port: 80 });
 //   for await (const socket of listener) { ... }  // listener.close() ends the loop
 //
-// Backpressure. The readable side is a byte-counted ReadableStream (highWaterMark, default 64 KiB):
-// when its queue is full the connection is paused, unread data stays in the engine's receive ring and
-// the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
-// write() resolves only when every byte is in the send ring, so a writer that awaits its writes
-// waits for the peer to acknowledge data.
+// Reading. The readable side is a readable byte stream (type "bytes") whose buffer is the engine's
+// receive ring: a read is served from the ring when it is made, so a BYOB reader
+// (getReader({ mode: "byob" })) gets the bytes copied once, straight into its own view, and a default
+// reader gets a new Uint8Array of everything readable in one piece. Either way what a read returns
+// is the caller's: ring memory is never handed out.
+//
+// Backpressure. Data nobody has asked for stays in the receive ring (the connection is paused), so
+// the window advertised to the peer shrinks to zero while nobody reads; reading again reopens it.
+// readableHighWaterMark (default 0) lets the stream take that many bytes out of the ring ahead of
+// the reads. The writable side's write() resolves only when every byte is in the send ring, so a
+// writer that awaits its writes waits for the peer to acknowledge data.
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
@@ -52,7 +58,10 @@ export interface SocketOptions {
   sendBufferSize?: number;
   /** Receive buffer, bytes; it bounds the window offered to the peer. Default: the engine's `recvBuffer` (256 KiB). */
   receiveBufferSize?: number;
-  /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
+  /**
+   * Bytes the readable stream takes out of the receive ring ahead of reads. Default 0: data waits
+   * in the receive ring (sized by receiveBufferSize) until it is read.
+   */
   readableHighWaterMark?: number;
   /**
    * Ends the socket when it aborts: before `opened` resolves, the connect is dropped (nothing more is
@@ -100,7 +109,7 @@ export interface ListenOptions {
   sendBufferSize?: number;
   /** Receive buffer of every accepted socket, bytes. Default: the engine's `recvBuffer`. */
   receiveBufferSize?: number;
-  /** Bytes each accepted socket's readable stream queues before it stops reading. Default 65536. */
+  /** Bytes each accepted socket's readable stream takes out of the receive ring ahead of reads. Default 0. */
   readableHighWaterMark?: number;
 }
 
@@ -114,7 +123,8 @@ export interface ListenerOpenInfo {
   localPort: number;
 }
 
-const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** Unread data waits in the receive ring, not in the stream: the ring is the socket's buffer. */
+const DEFAULT_HIGH_WATER_MARK = 0;
 
 function ignore(): void {}
 
@@ -122,11 +132,6 @@ function quietly<T>(p: Promise<T>): Promise<T> {
   // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
   p.catch(ignore);
   return p;
-}
-
-/** The readable side's queuing strategy counts bytes (one function for every socket). */
-function byteLength(chunk: Uint8Array): number {
-  return chunk.byteLength;
 }
 
 const SOCKET_OPTIONS: ReadonlySet<string> = new Set([
@@ -176,7 +181,7 @@ export class TcpSocket {
   /** The same stream as `opened`'s writable. */
   readonly writable: WritableStream<Uint8Array>;
 
-  #readController!: ReadableStreamDefaultController<Uint8Array>;
+  #readController!: ReadableByteStreamController;
   #writeController!: WritableStreamDefaultController;
   #resolveOpened!: (info: SocketOpenInfo) => void;
   #rejectOpened!: (err: unknown) => void;
@@ -185,6 +190,8 @@ export class TcpSocket {
   #readDone = false;
   #writeDone = false;
   #discarding = false;
+  /** The readable stream pulled and has not had its chunk yet. */
+  #readWanted = false;
   /** A write waiting for room in the send ring. */
   readonly #writes = new PendingWrite();
   #finalError: TcpwasmError | undefined;
@@ -217,22 +224,24 @@ export class TcpSocket {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
     }));
-    this.readable = new ReadableStream<Uint8Array>(
+    this.readable = new ReadableStream(
       {
+        type: "bytes",
         start: (controller) => {
           this.#readController = controller;
         },
         pull: () => {
-          this.#conn?.resume();
+          // Before a connection exists the read waits: #adopt serves it once data arrives.
+          this.#readWanted = true;
+          if (this.#conn) this.#serveRead(this.#conn);
         },
         cancel: () => {
           // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
           this.#readDone = true;
-          this.#discarding = true;
-          this.#conn?.resume();
+          this.#discard();
         },
       },
-      { highWaterMark, size: byteLength },
+      { highWaterMark },
     );
     this.writable = new WritableStream<Uint8Array>(
       {
@@ -298,18 +307,69 @@ export class TcpSocket {
 
   /** Takes `conn`'s handlers. */
   #adopt(conn: StackConnection): void {
-    conn.onData = (chunk) => {
-      if (this.#discarding) return;
-      this.#readController.enqueue(chunk);
-      if ((this.#readController.desiredSize ?? 1) <= 0) conn.pause();
-    };
+    conn.onReadable = () => this.#serveRead(conn);
     conn.onEnd = () => {
       if (this.#readDone) return;
       this.#readDone = true;
-      this.#readController.close();
+      this.#closeReadable();
     };
     conn.onWritable = () => this.#writes.flush(conn);
     conn.onClose = (error) => this.#over(error);
+    // Nothing is read until the stream asks (a read, or room below its highWaterMark).
+    if (this.#discarding) this.#discard();
+    else if (this.#readWanted) conn.resume();
+    else conn.pause();
+  }
+
+  /** Reads on and drops what arrives (the readable side was cancelled or the socket closed). */
+  #discard(): void {
+    this.#discarding = true;
+    const conn = this.#conn;
+    if (!conn) return;
+    conn.onReadable = undefined;
+    conn.onData = ignore;
+    conn.resume();
+  }
+
+  /** Ends the readable stream; a BYOB read still waiting gets its empty view back, done. */
+  #closeReadable(): void {
+    const controller = this.#readController;
+    controller.close();
+    controller.byobRequest?.respond(0);
+  }
+
+  /**
+   * One chunk for the readable stream, which asked for it (pull: a read is waiting, or the queue is
+   * under its highWaterMark), from the receive ring: a BYOB read's view filled in place, else a new
+   * Uint8Array of the bytes readable in one piece. With nothing readable the connection resumes and
+   * its next readable event (or the end, or the close) comes back here; once served it pauses, so
+   * data nobody asked for stays in the ring and closes the window.
+   */
+  #serveRead(conn: StackConnection): void {
+    if (!this.#readWanted || this.#readDone) return;
+    const controller = this.#readController;
+    const request = controller.byobRequest;
+    let n: number;
+    if (request !== null) {
+      n = conn.readInto(request.view as Uint8Array);
+      if (n > 0) {
+        this.#readWanted = false;
+        request.respond(n);
+      }
+    } else {
+      n = conn.readableBytes();
+      if (n > 0) {
+        // Enqueue hands the chunk's buffer to the reader (the stream transfers it): a fresh one each time.
+        const chunk = new Uint8Array(n);
+        conn.readInto(chunk);
+        this.#readWanted = false;
+        controller.enqueue(chunk);
+      }
+    }
+    // Served: a stream that wants more pulls again (which resets #readWanted) before anyone resumes.
+    if (n > 0) {
+      if (!this.#readWanted) conn.pause();
+    } else conn.resume();
   }
 
   /**
@@ -378,10 +438,9 @@ export class TcpSocket {
     if (!this.#isOver) {
       if (!this.#readDone) {
         this.#readDone = true;
-        this.#readController.close();
+        this.#closeReadable();
       }
-      this.#discarding = true;
-      this.#conn?.resume();
+      this.#discard();
       if (!this.#writeDone) {
         this.#writeDone = true;
         this.#writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
@@ -422,7 +481,7 @@ export class TcpSocket {
     if (!this.#readDone) {
       this.#readDone = true;
       if (error) this.#readController.error(error);
-      else this.#readController.close();
+      else this.#closeReadable();
     }
     if (this.#writes.waiting) this.#writes.fail(err());
     if (!this.#writeDone) {
