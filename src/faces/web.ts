@@ -462,6 +462,14 @@ export class TcpSocket {
   }
 
   #write(bytes: Uint8Array): Promise<void> | undefined {
+    const conn = this.#conn;
+    // The stream hands the sink one write at a time, so none waits here: a write the send ring
+    // takes whole completes without a promise or a queue.
+    if (conn !== undefined && !this.#writes.waiting) {
+      const n = conn.write(bytes);
+      if (n === bytes.length) return undefined;
+      bytes = bytes.subarray(n);
+    }
     this.#writes.push(bytes);
     // Without a connection yet (a name being resolved) the write waits for one.
     if (this.#conn && this.#writes.run(this.#conn)) return undefined;
