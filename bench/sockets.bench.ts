@@ -10,7 +10,9 @@
 //   microtask (bench/lib/raw-engine.ts microtaskLinkPair); StackConnection.write / onData / onEnd.
 // - Web face: the same stacks through TcpSocket (src/faces/web.ts): a WritableStream writer that
 //   awaits each write, a ReadableStream reader loop (default 64 KiB highWaterMark).
-// - Web face over the memory link: the same, over src/net/memory-link.ts, the default link.
+// - Web face over the memory link: the same, over src/net/memory-link.ts, the default link; once with
+//   a default reader (a new Uint8Array per read) and once with a BYOB reader that reads into one
+//   reused 256 KiB buffer (the stream's one copy, straight from the receive ring).
 // - Node net over 127.0.0.1 (bench/lib/node-net.ts), for scale.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes (WRITE) on every row, Gbit/s from the first write to
 // the last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
@@ -42,12 +44,14 @@ export default async () => {
   await rawBulk(16 << 20);
   await stackBulk(16 << 20);
   await webBulk(16 << 20, "microtask");
-  const cpu = { raw: [] as number[], stack: [] as number[], web: [] as number[], webMemory: [] as number[], node: [] as number[] };
+  await webBulk(16 << 20, "memory", "byob");
+  const cpu = { raw: [] as number[], stack: [] as number[], web: [] as number[], webMemory: [] as number[], webByob: [] as number[], node: [] as number[] };
   const bulk = await interleaved(RUNS, {
     raw: withCpuRate(() => rawBulk(bytes), bytes, cpu.raw),
     stack: withCpuRate(() => stackBulk(bytes), bytes, cpu.stack),
     web: withCpuRate(() => webBulk(bytes, "microtask"), bytes, cpu.web),
     webMemory: withCpuRate(() => webBulk(bytes, "memory"), bytes, cpu.webMemory),
+    webByob: withCpuRate(() => webBulk(bytes, "memory", "byob"), bytes, cpu.webByob),
     node: withCpuRate(async () => (await bulkNodeNet(bytes)).gbitPerSecond, bytes, cpu.node),
   });
 
@@ -72,6 +76,7 @@ ${tableRow("raw engine API", bulk.raw, [bulk.raw, bulk.node])}
 ${tableRow("stack API (StackConnection)", bulk.stack, [bulk.raw, bulk.node])}
 ${tableRow("Web face (TcpSocket streams)", bulk.web, [bulk.raw, bulk.node])}
 ${tableRow("Web face, memory link", bulk.webMemory, [bulk.raw, bulk.node])}
+${tableRow("Web face, memory link, BYOB reader", bulk.webByob, [bulk.raw, bulk.node])}
 ${tableRow("Node net, loopback", bulk.node, [bulk.raw, bulk.node])}
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
@@ -84,6 +89,7 @@ ${tableRow("raw engine API", cpu.raw, [cpu.raw, cpu.node])}
 ${tableRow("stack API (StackConnection)", cpu.stack, [cpu.raw, cpu.node])}
 ${tableRow("Web face (TcpSocket streams)", cpu.web, [cpu.raw, cpu.node])}
 ${tableRow("Web face, memory link", cpu.webMemory, [cpu.raw, cpu.node])}
+${tableRow("Web face, memory link, BYOB reader", cpu.webByob, [cpu.raw, cpu.node])}
 ${tableRow("Node net, loopback", cpu.node, [cpu.raw, cpu.node])}
 
 Churn: sequential connections, each: connect, 1 KiB each way, both close; default 256 KiB rings
@@ -97,7 +103,7 @@ ${churnRow("Web face (TcpSocket streams)", churn.web, churn.raw)}
 ${churnRow("Node net, loopback", churn.node, churn.raw)}
 
 What the Web face cannot avoid on this runtime: constructing the two Web Streams a TcpSocket needs
-(a byte-counted ReadableStream and a WritableStream, as src/faces/web.ts builds them) costs
+(a readable byte stream and a WritableStream, as src/faces/web.ts builds them) costs
 ${streams.toFixed(1)} µs per socket here, ${(2 * streams).toFixed(1)} µs per connection with a socket at each end:
 ${((2 * streams) / (1e6 / median(churn.raw))).toFixed(2)}x a whole raw-engine connection, before a byte moves.
 ${streamCostNote()}
