@@ -1,0 +1,177 @@
+// How the Node face's Socket hands received bytes to its reader (src/faces/node-socket.ts): each
+// 'data' chunk is a Buffer of its own of at most 64 KiB (net.Socket's read size), read straight from
+// the receive ring; a chunk the reader keeps is never written again, whatever the socket reads after
+// it; a reader that stops reading leaves the bytes in the receive ring (the window closes), not in
+// the stream's buffer. tcpwasm only, over two stacks on the in-memory link (segmentation offload:
+// 64 KiB segments, so the ring often holds more than one chunk's worth), on the virtual clock.
+import { createHash } from "node:crypto";
+import type { Server, Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { closeServer, closed, listen, tcpwasmEnv, type TcpwasmEnv } from "../fixtures/node-face-env.js";
+import type { Socket as TcpwasmSocket } from "../../src/faces/node-net.js";
+
+/** net.Socket's read size: the largest 'data' chunk. */
+const READ_CHUNK = 64 * 1024;
+
+/** `n` bytes that differ from any shifted copy of themselves (a misplaced or rewritten byte shows). */
+function payload(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+let env: TcpwasmEnv | undefined;
+afterEach(async () => {
+  await env?.dispose();
+  env = undefined;
+});
+
+/** A server on `env` that hands each accepted socket to `onSocket`; resolves with its port. */
+async function serve(e: TcpwasmEnv, options: { allowHalfOpen?: boolean }, onSocket: (s: Socket) => void): Promise<{ server: Server; port: number }> {
+  const server = e.serverNet.createServer(options, (s) => onSocket(s as unknown as Socket)) as unknown as Server;
+  const port = await e.pair.wait(listen(server, e.host), "listen");
+  return { server, port };
+}
+
+describe("Node face reads", () => {
+  it("'data' chunks are Buffers of at most 64 KiB, and every chunk the reader keeps stays intact while the socket reads on", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    // Large writes fill the ring with more than a chunk at a time; runs of tiny writes (Nagle off)
+    // give small chunks, which come out of Node's shared Buffer pool.
+    const big = payload(3 << 20, 7);
+    const tiny = payload(4096, 9);
+    const kept: Buffer[] = [];
+    let ended!: Promise<void>;
+    const { server, port } = await serve(e, {}, (s) => {
+      s.on("data", (d: Buffer) => kept.push(d));
+      ended = new Promise((resolve) => s.on("end", resolve));
+    });
+    const c = e.clientNet.connect({ host: e.host, port, noDelay: true });
+    await e.pair.wait(new Promise<void>((r) => c.once("connect", r)), "connect");
+    c.write(big.subarray(0, 1 << 20));
+    for (let i = 0; i < tiny.length; i += 64) {
+      c.write(tiny.subarray(i, i + 64));
+      // Let each small write arrive on its own, so that it is read as a chunk of its own.
+      if (i % 1024 === 0) await e.pair.advance(0);
+    }
+    c.end(big.subarray(1 << 20));
+    await e.pair.wait(ended, "server end");
+    // The kept chunks, read again only now: every byte still the one that arrived.
+    expect(sha(Buffer.concat(kept))).toBe(sha(Buffer.concat([big.subarray(0, 1 << 20), tiny, big.subarray(1 << 20)])));
+    expect(kept.every((d) => Buffer.isBuffer(d) && d.length > 0 && d.length <= READ_CHUNK)).toBe(true);
+    // Both kinds were seen: full-size chunks (more than one per ring's worth) and small ones.
+    expect(kept.some((d) => d.length === READ_CHUNK)).toBe(true);
+    expect(kept.some((d) => d.length <= 64)).toBe(true);
+    await e.pair.wait(closed(c as unknown as Socket), "client close");
+    await e.pair.wait(closeServer(server), "server close");
+  });
+
+  it("a reader that stops reading holds at most a chunk beyond the stream's highWaterMark: the rest waits in the receive ring, behind a closed window", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    const data = payload(2 << 20, 11);
+    let reader!: Socket;
+    const { server, port } = await serve(e, {}, (s) => {
+      reader = s;
+      // 'readable' without read(): the stream fills to its highWaterMark, then push() says stop.
+      s.on("readable", () => undefined);
+    });
+    const c = e.clientNet.connect({ host: e.host, port });
+    let drained = false;
+    c.on("drain", () => (drained = true));
+    await e.pair.wait(new Promise<void>((r) => c.once("connect", r)), "connect");
+    c.write(data);
+    // Until the writer's send ring stays full: every window the reader opened has been used.
+    await e.pair.runUntil(() => {
+      const w = (c as unknown as TcpwasmSocket).tcpStatus();
+      return w !== undefined && w.sendQueued === w.sendBuffer && w.sndWnd < w.sendMss;
+    }, "writer stalled");
+    const status = (reader as unknown as TcpwasmSocket).tcpStatus()!;
+    expect(reader.readableLength).toBeGreaterThan(0);
+    expect(reader.readableLength).toBeLessThanOrEqual(reader.readableHighWaterMark + READ_CHUNK);
+    expect(status.recvQueued).toBe(status.recvBuffer - status.rcvWnd);
+    expect(status.recvQueued).toBeGreaterThan(READ_CHUNK);
+    expect(drained).toBe(false);
+    // Reading everything now gets every byte, in order.
+    const got: Buffer[] = [];
+    let total = 0;
+    const all = new Promise<void>((resolve) => {
+      const take = () => {
+        for (let d: Buffer | null; (d = reader.read() as Buffer | null) !== null; ) {
+          got.push(d);
+          total += d.length;
+        }
+        if (total === data.length) resolve();
+      };
+      reader.removeAllListeners("readable");
+      reader.on("readable", take);
+      take();
+    });
+    await e.pair.wait(all, "all read");
+    expect(sha(Buffer.concat(got))).toBe(sha(data));
+    c.end();
+    await e.pair.wait(closed(c as unknown as Socket), "client close");
+    await e.pair.wait(closeServer(server), "server close");
+  });
+
+  it("half-close: the bytes before the peer's FIN all come, in kept chunks that stay intact, then 'end'; the reader answers after it", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    const up = payload(1 << 20, 13);
+    const down = payload(300_000, 17);
+    const kept: Buffer[] = [];
+    const { server, port } = await serve(e, { allowHalfOpen: true }, (s) => {
+      s.on("data", (d: Buffer) => kept.push(d));
+      s.on("end", () => {
+        // After the FIN: everything before it arrived.
+        expect(sha(Buffer.concat(kept))).toBe(sha(up));
+        s.end(down);
+      });
+    });
+    const c = e.clientNet.connect({ host: e.host, port, allowHalfOpen: true });
+    const back: Buffer[] = [];
+    c.on("data", (d: Buffer) => back.push(d));
+    c.end(up);
+    await e.pair.wait(closed(c as unknown as Socket), "client close");
+    expect(sha(Buffer.concat(back))).toBe(sha(down));
+    expect(sha(Buffer.concat(kept))).toBe(sha(up));
+    expect([...kept, ...back].every((d) => d.length <= READ_CHUNK)).toBe(true);
+    await e.pair.wait(closeServer(server), "server close");
+  });
+
+  it("a reset after data: the chunks read before it stay intact, then 'error' ECONNRESET (syscall read) and 'close'(true)", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    const data = payload(200_000, 19);
+    const kept: Buffer[] = [];
+    const events: string[] = [];
+    let total = 0;
+    let client!: Socket;
+    const { server, port } = await serve(e, {}, (s) => {
+      s.on("data", (d: Buffer) => {
+        kept.push(d);
+        total += d.length;
+        // Once everything arrived, the client resets the connection.
+        if (total === data.length) client.resetAndDestroy();
+      });
+      s.on("error", (err: NodeJS.ErrnoException) => events.push(`error ${err.code} ${err.syscall}`));
+      s.on("close", (hadError: boolean) => events.push(`close ${hadError}`));
+    });
+    client = e.clientNet.connect({ host: e.host, port }) as unknown as Socket;
+    client.on("error", () => undefined);
+    client.write(data);
+    await e.pair.runUntil(() => events.length === 2, "server close");
+    expect(events).toEqual(["error ECONNRESET read", "close true"]);
+    expect(sha(Buffer.concat(kept))).toBe(sha(data));
+    await e.pair.wait(closeServer(server), "server close");
+  });
+});
