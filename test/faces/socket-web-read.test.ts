@@ -162,6 +162,27 @@ describe("Web face reading", () => {
     p.b.close();
   });
 
+  it("cancelling the readable side drops what arrives and keeps the window open: the peer's writes all complete", async () => {
+    const p = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
+    const { client, server, info, sInfo } = await connected(p);
+    const reader = info.readable.getReader({ mode: "byob" });
+    const first = data(1000, 25);
+    const w = sInfo.writable.getWriter();
+    await p.wait(w.write(first));
+    const { value } = await p.wait(reader.read(new Uint8Array(4096)));
+    expect(digest(value!)).toBe(digest(first));
+    await p.wait(reader.cancel());
+    // Eight times the receive buffer: only a reader that keeps draining lets it all through.
+    const rest = data(512 * 1024, 26);
+    for (let at = 0; at < rest.length; at += 16 * 1024) await p.wait(w.write(rest.subarray(at, at + 16 * 1024)));
+    await p.wait(w.close());
+    await p.runUntil(() => client.connection.bytesRead === first.length + rest.length, "everything drained");
+    expect(server.connection.status().sendQueued).toBe(0);
+    await p.wait(client.close());
+    p.a.close();
+    p.b.close();
+  });
+
   it("readableHighWaterMark takes up to that many bytes out of the ring ahead of the reads", async () => {
     const p = await pair({ recvBuffer: 64 * 1024 });
     const { client, info, sInfo } = await connected(p, { readableHighWaterMark: 16 * 1024 });
