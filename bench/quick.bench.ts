@@ -5,8 +5,8 @@
 //   (engine.bench.ts's bulk), vs node:net over the loopback;
 // - the Web and Node faces over the default memory link, 64 KiB writes (face-rows.ts webBulk,
 //   node-duplex.bench.ts duplexBulk), vs the same node:net runs and the raw engine with that link's
-//   MTU and offload (bench/lib/engine-baseline.ts, the baseline node-duplex.bench.ts and
-//   sockets.bench.ts divide by), all with the same bytes;
+//   MTU and offload (bench/lib/engine-baseline.ts, the baseline node-duplex.bench.ts divides by),
+//   all with the same bytes;
 // - churn, 100 at a time with default buffers (engine.bench.ts's churn), vs node:net one at a time;
 // - 1-byte request/response through the Node face over the memory link, vs node:net;
 // - loadWire().checksum of 1460 bytes from a JavaScript Uint8Array (the copying path), vs the
@@ -28,6 +28,14 @@ const MiB = 1 << 20;
 const ENGINE_BYTES = 128 * MiB;
 const FACE_BYTES = ENGINE_BYTES;
 const ROUNDS = 3;
+const BULK_ROUNDS = 5;
+/**
+ * Bytes each bulk row moves once before the measured rounds. V8 optimises these paths' JavaScript
+ * and WebAssembly on background threads; on two shared cores the first ~256 MiB through a face (and
+ * through node:net) went at a third of the rate or less of the runs after them, which made a face's ratio
+ * swing from round to round with the order the rows ran in.
+ */
+const WARM_BYTES = 256 * MiB;
 const NODE_CHURN = 1500;
 const ROUND_TRIPS = 2000;
 
@@ -97,13 +105,11 @@ async function checksum1460(): Promise<{ copying: number; reference: number }> {
 
 export default async () => {
   const started = performance.now();
-  const churns: number[] = [];
-  const netChurns: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    churns.push(await churn(100, undefined));
-    netChurns.push((await churnNodeNet(NODE_CHURN, { timeLimitMs: 30_000 })).perSecond);
-  }
-  const gbps = await interleaved(ROUNDS, {
+  await rawEngineBulk(WARM_BYTES, "memory");
+  await webBulk(WARM_BYTES, "memory");
+  await duplexBulk(WARM_BYTES, "memory");
+  await bulkNodeNet(WARM_BYTES, { timeLimitMs: 30_000 });
+  const gbps = await interleaved(BULK_ROUNDS, {
     mtu1500: async () => (await bulk(1500, ENGINE_BYTES, false)).gbps,
     mtu65535: async () => (await bulk(65535, ENGINE_BYTES, false)).gbps,
     memoryLinkRaw: () => rawEngineBulk(FACE_BYTES, "memory"),
@@ -114,6 +120,15 @@ export default async () => {
   const faceUs = await nodeFaceLatency();
   const netUs = await nodeNetLatency();
   const sum = await checksum1460();
+  // Churn last: with it first, node:net's and the faces' bulk rows ran at about half their rate
+  // (7 against 12 Gbit/s, same machine and minute), presumably as every collection their read
+  // chunks trigger then walks the heap the churn left behind.
+  const churns: number[] = [];
+  const netChurns: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    churns.push(await churn(100, undefined));
+    netChurns.push((await churnNodeNet(NODE_CHURN, { timeLimitMs: 30_000 })).perSecond);
+  }
 
   const net = median(gbps.net);
   const raw1500 = median(gbps.mtu1500);
@@ -123,8 +138,8 @@ export default async () => {
   const row = (name: string, xs: number[], unit: string, base: string, ratio: number, rounds = "") =>
     `| ${name} | ${f(median(xs))} ${unit} | ${base} | ${f(ratio)}x${rounds && ` (rounds ${rounds})`} |`;
   const markdown = [
-    `Small versions of the rows issue 13 targets, each with its baseline from the same run (medians of ${ROUNDS} interleaved`,
-    `runs; bulk ${ENGINE_BYTES / MiB} MiB, the faces in 64 KiB writes, churn 20,000 connections per run after as many`,
+    `Small versions of the rows issue 13 targets, each with its baseline from the same run (medians of ${BULK_ROUNDS} interleaved`,
+    `bulk runs of ${ENGINE_BYTES / MiB} MiB after one of ${WARM_BYTES / MiB} MiB per row, the faces in 64 KiB writes; ${ROUNDS} churn runs of 20,000 connections after as many`,
     `of warm-up, Node net churn ${k(NODE_CHURN)}, ${k(ROUND_TRIPS)} round trips). Noisier than the full benches: compare a change with quick runs before`,
     `and after it on the same machine. The faces' raw baseline has the default memory link's ${rawEngineText("memory")}`,
     `(bench/lib/engine-baseline.ts); "rounds" gives each interleaved round's ratio to its own baseline run, min - max. Whole run: ${f((performance.now() - started) / 1000, 1)} s.`,

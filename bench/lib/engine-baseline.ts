@@ -10,8 +10,8 @@
 //   out into a fresh buffer (Engine.output keep), copied into the RX region (Engine.input), every
 //   read copied out into a fresh buffer (Engine.recv): two more passes than the engine needs, both
 //   into newly allocated memory, which is what costs most, and no offload either;
-// - quick.bench.ts: engine.bench.ts's bulk with a quarter of the bytes (~15: more of each run is the
-//   start of the connection and the JIT's warm-up).
+// - quick.bench.ts: engine.bench.ts's bulk on a quarter of the bytes with no warm-up (15-24 Gbit/s:
+//   the connection's start and V8's first tiers weigh more in a shorter run).
 // None of them had the capabilities of the link the faces' rows run over: createMemoryLinkPair()
 // declares segmentation offload (Link.offloadMtu 65535), so the stacks send 64 KiB segments, while
 // every raw figure sent 1460-byte ones.

@@ -174,4 +174,93 @@ describe("Node face reads", () => {
     expect(sha(Buffer.concat(kept))).toBe(sha(data));
     await e.pair.wait(closeServer(server), "server close");
   });
+
+  it("onread, as node:net's option: every byte goes through the caller's one buffer (no 'data'), false pauses reading until resume() with the window closed meanwhile, then 'end'", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    const data = payload(1 << 20, 23);
+    const { server, port } = await serve(e, {}, (s) => s.end(data));
+    const buffer = Buffer.alloc(10_000);
+    const copies: Buffer[] = [];
+    const buffersSeen = new Set<Uint8Array>();
+    let calls = 0;
+    let stopped = false;
+    const c = e.clientNet.connect({
+      host: e.host,
+      port,
+      onread: {
+        buffer,
+        callback: (n, buf) => {
+          calls++;
+          buffersSeen.add(buf);
+          copies.push(Buffer.from(buf.subarray(0, n)));
+          // Stop once, a third of the way in.
+          if (!stopped && copies.reduce((sum, b) => sum + b.length, 0) > data.length / 3) {
+            stopped = true;
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    let datas = 0;
+    c.on("data", () => datas++);
+    let ended = false;
+    c.on("end", () => (ended = true));
+    await e.pair.runUntil(() => stopped, "stopped");
+    const callsWhenStopped = calls;
+    await e.pair.advance(50);
+    // Paused: no callback since, the rest waits in the ring and the window is closed.
+    expect(calls).toBe(callsWhenStopped);
+    expect(c.isPaused()).toBe(true);
+    const st = (c as unknown as TcpwasmSocket).tcpStatus()!;
+    expect(st.recvQueued).toBeGreaterThan(0);
+    expect(st.rcvWnd).toBeLessThan(st.sendMss);
+    c.resume();
+    await e.pair.wait(closed(c as unknown as Socket), "client close");
+    expect(ended).toBe(true);
+    expect(datas).toBe(0);
+    expect([...buffersSeen]).toEqual([buffer]);
+    expect(sha(Buffer.concat(copies))).toBe(sha(data));
+    expect(c.bytesRead).toBe(data.length);
+    await e.pair.wait(closeServer(server), "server close");
+  });
+
+  it("onread with a function: each read goes into the buffer it returns; an onread of another shape is ignored, as in node:net ('data' as usual); a function returning no Uint8Array ends the socket with ERR_INVALID_RETURN_VALUE", async () => {
+    env = await tcpwasmEnv({ clock: "virtual" });
+    const e = env;
+    const data = payload(300_000, 29);
+    const { server, port } = await serve(e, {}, (s) => s.end(data));
+    const given: Uint8Array[] = [];
+    const pieces: Buffer[] = [];
+    const c = e.clientNet.connect({
+      host: e.host,
+      port,
+      onread: {
+        buffer: () => {
+          given.push(new Uint8Array(4096));
+          return given[given.length - 1]!;
+        },
+        callback: (n, buf) => {
+          expect(buf).toBe(given[given.length - 1]);
+          pieces.push(Buffer.from(buf.subarray(0, n)));
+        },
+      },
+    });
+    await e.pair.wait(closed(c as unknown as Socket), "client close");
+    expect(sha(Buffer.concat(pieces))).toBe(sha(data));
+    expect(given.length).toBe(pieces.length);
+    // No callback: not node:net's shape, so the socket reads as usual.
+    const chunks: Buffer[] = [];
+    const d = e.clientNet.connect({ host: e.host, port, onread: { buffer: new Uint8Array(10) } } as never);
+    d.on("data", (chunk: Buffer) => chunks.push(chunk));
+    await e.pair.wait(closed(d as unknown as Socket), "second client close");
+    expect(sha(Buffer.concat(chunks))).toBe(sha(data));
+    // A buffer function that returns something else: the socket ends with ERR_INVALID_RETURN_VALUE.
+    const bad = e.clientNet.connect({ host: e.host, port, onread: { buffer: () => "no" as unknown as Uint8Array, callback: () => undefined } });
+    const error = new Promise<NodeJS.ErrnoException>((resolve) => bad.once("error", resolve));
+    expect((await e.pair.wait(error, "bad onread error")).code).toBe("ERR_INVALID_RETURN_VALUE");
+    await e.pair.wait(closed(bad as unknown as Socket), "bad onread close");
+    await e.pair.wait(closeServer(server), "server close");
+  });
 });
