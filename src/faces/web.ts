@@ -463,16 +463,16 @@ export class TcpSocket {
 
   #write(bytes: Uint8Array): Promise<void> | undefined {
     const conn = this.#conn;
-    // The stream hands the sink one write at a time, so none waits here: a write the send ring
-    // takes whole completes without a promise or a queue.
-    if (conn !== undefined && !this.#writes.waiting) {
+    if (conn !== undefined) {
+      // The stream hands the sink one write at a time, so none is waiting here: the ring takes what
+      // fits now, and a write it takes whole completes without a promise or a queue.
       const n = conn.write(bytes);
       if (n === bytes.length) return undefined;
-      bytes = bytes.subarray(n);
+      this.#writes.push(bytes.subarray(n));
+    } else {
+      // A name being resolved: the write waits for the connection (the dialer's ready flushes it).
+      this.#writes.push(bytes);
     }
-    this.#writes.push(bytes);
-    // Without a connection yet (a name being resolved) the write waits for one.
-    if (this.#conn && this.#writes.run(this.#conn)) return undefined;
     return new Promise((resolve, reject) => {
       this.#writes.wait((error) => (error === undefined ? resolve() : reject(error)));
     });
