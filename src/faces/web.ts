@@ -19,7 +19,8 @@
 // receive ring: a read is served from the ring when it is made, so a BYOB reader
 // (getReader({ mode: "byob" })) gets the bytes copied once, straight into its own view, and a default
 // reader gets a new Uint8Array of everything readable in one piece. Either way what a read returns
-// is the caller's: ring memory is never handed out.
+// is the caller's: ring memory is never handed out. (Where a runtime has no byte streams, a default
+// stream is served the same way, without BYOB reads.)
 //
 // Backpressure. Data nobody has asked for stays in the receive ring (the connection is paused), so
 // the window advertised to the peer shrinks to zero while nobody reads; reading again reopens it.
@@ -128,6 +129,30 @@ const DEFAULT_HIGH_WATER_MARK = 0;
 
 function ignore(): void {}
 
+/** The default stream's queuing strategy counts bytes (where there are no byte streams). */
+function byteLength(chunk: Uint8Array): number {
+  return chunk.byteLength;
+}
+
+let byteStreams: boolean | undefined;
+
+/**
+ * Whether this runtime has readable byte streams (ReadableStream type "bytes": Chrome 89, Firefox
+ * 102, Safari only from 26.4). Without them the readable side is a default stream served the same
+ * way, from the ring, minus BYOB reads. Asked once, at the first socket, not as the module loads.
+ */
+function hasByteStreams(): boolean {
+  if (byteStreams === undefined) {
+    try {
+      new ReadableStream({ type: "bytes" });
+      byteStreams = true;
+    } catch {
+      byteStreams = false;
+    }
+  }
+  return byteStreams;
+}
+
 function quietly<T>(p: Promise<T>): Promise<T> {
   // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
   p.catch(ignore);
@@ -181,7 +206,7 @@ export class TcpSocket {
   /** The same stream as `opened`'s writable. */
   readonly writable: WritableStream<Uint8Array>;
 
-  #readController!: ReadableByteStreamController;
+  #readController!: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
   #resolveOpened!: (info: SocketOpenInfo) => void;
   #rejectOpened!: (err: unknown) => void;
@@ -224,25 +249,24 @@ export class TcpSocket {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
     }));
-    this.readable = new ReadableStream(
-      {
-        type: "bytes",
-        start: (controller) => {
-          this.#readController = controller;
-        },
-        pull: () => {
-          // Before a connection exists the read waits: #adopt serves it once data arrives.
-          this.#readWanted = true;
-          if (this.#conn) this.#serveRead(this.#conn);
-        },
-        cancel: () => {
-          // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
-          this.#readDone = true;
-          this.#discard();
-        },
+    const source = {
+      start: (controller: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>) => {
+        this.#readController = controller;
       },
-      { highWaterMark },
-    );
+      pull: () => {
+        // Before a connection exists the read waits: #adopt serves it once data arrives.
+        this.#readWanted = true;
+        if (this.#conn) this.#serveRead(this.#conn);
+      },
+      cancel: () => {
+        // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
+        this.#readDone = true;
+        this.#discard();
+      },
+    };
+    this.readable = hasByteStreams()
+      ? new ReadableStream({ type: "bytes", ...source }, { highWaterMark })
+      : new ReadableStream<Uint8Array>(source, { highWaterMark, size: byteLength });
     this.writable = new WritableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -335,7 +359,7 @@ export class TcpSocket {
   #closeReadable(): void {
     const controller = this.#readController;
     controller.close();
-    controller.byobRequest?.respond(0);
+    if ("byobRequest" in controller) controller.byobRequest?.respond(0);
   }
 
   /**
@@ -348,7 +372,7 @@ export class TcpSocket {
   #serveRead(conn: StackConnection): void {
     if (!this.#readWanted || this.#readDone) return;
     const controller = this.#readController;
-    const request = controller.byobRequest;
+    const request = "byobRequest" in controller ? controller.byobRequest : null;
     let n: number;
     if (request !== null) {
       n = conn.readInto(request.view as Uint8Array);
@@ -359,7 +383,7 @@ export class TcpSocket {
     } else {
       n = conn.readableBytes();
       if (n > 0) {
-        // Enqueue hands the chunk's buffer to the reader (the stream transfers it): a fresh one each time.
+        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each time.
         const chunk = new Uint8Array(n);
         conn.readInto(chunk);
         this.#readWanted = false;
