@@ -23,7 +23,8 @@ afterAll(() => {
 });
 
 async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
-  const listener = stack.listen({ port });
+  // Rings given explicitly keep their size (no auto-sizing): the window closes at 64 KiB.
+  const listener = stack.listen({ port, sendBufferSize: 64 * 1024, receiveBufferSize: 64 * 1024 });
   for await (const s of listener) {
     await listener.close();
     return s;
@@ -35,9 +36,9 @@ const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 describe("Web face without readable byte streams", () => {
   it("reads through a default stream: owned chunks, the same bytes, nothing taken from the ring unread", async () => {
-    const p = await StackPair.create({ flavor: "auto", config: { mslMs: 50, recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 } });
+    const p = await StackPair.create({ flavor: "auto", config: { mslMs: 50 } });
     const accepted = firstSocket(p.b, 80);
-    const client = p.a.connect({ hostname: "10.0.0.2", port: 80 });
+    const client = p.a.connect({ hostname: "10.0.0.2", port: 80, sendBufferSize: 64 * 1024, receiveBufferSize: 64 * 1024 });
     const info = await p.wait(client.opened);
     const server = await p.wait(accepted);
     const sInfo = await p.wait(server.opened);

@@ -13,8 +13,8 @@ function pair(config: Record<string, number> = {}): Promise<StackPair> {
   return StackPair.create({ flavor: "auto", config: { mslMs: 50, ...config } });
 }
 
-async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
-  const listener = stack.listen({ port });
+async function firstSocket(stack: Stack, port: number, buffers?: number): Promise<TcpSocket> {
+  const listener = stack.listen({ port, sendBufferSize: buffers, receiveBufferSize: buffers });
   for await (const s of listener) {
     await listener.close();
     return s;
@@ -30,10 +30,14 @@ async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Arra
 
 const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-/** A client socket on `a` connected to a server socket on `b`, both opened. */
-async function connected(p: StackPair, options: { readableHighWaterMark?: number } = {}) {
-  const accepted = firstSocket(p.b, 80);
-  const client = p.a.connect({ hostname: "10.0.0.2", port: 80, ...options });
+/**
+ * A client socket on `a` connected to a server socket on `b`, both opened. `buffers` fixes both
+ * rings of both ends at that size (a ring given explicitly is not auto-sized).
+ */
+async function connected(p: StackPair, options: { readableHighWaterMark?: number; buffers?: number } = {}) {
+  const { buffers, ...socketOptions } = options;
+  const accepted = firstSocket(p.b, 80, buffers);
+  const client = p.a.connect({ hostname: "10.0.0.2", port: 80, sendBufferSize: buffers, receiveBufferSize: buffers, ...socketOptions });
   const info = await p.wait(client.opened);
   const server = await p.wait(accepted);
   const sInfo = await p.wait(server.opened);
@@ -110,8 +114,8 @@ describe("Web face reading", () => {
   });
 
   it("takes nothing out of the receive ring that was not read: a slow reader holds the window shut", async () => {
-    const p = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
-    const { client, server, info, sInfo } = await connected(p);
+    const p = await pair();
+    const { client, server, info, sInfo } = await connected(p, { buffers: 64 * 1024 });
     const payload = data(512 * 1024, 22);
     const writing = writeAll(sInfo.writable, payload, 8192);
     // Full to the last byte the scaled window can still offer (window scale 1: 65534 of 65536).
@@ -163,8 +167,8 @@ describe("Web face reading", () => {
   });
 
   it("cancelling the readable side drops what arrives and keeps the window open: the peer's writes all complete", async () => {
-    const p = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
-    const { client, server, info, sInfo } = await connected(p);
+    const p = await pair();
+    const { client, server, info, sInfo } = await connected(p, { buffers: 64 * 1024 });
     const reader = info.readable.getReader({ mode: "byob" });
     const first = data(1000, 25);
     const w = sInfo.writable.getWriter();
@@ -184,8 +188,8 @@ describe("Web face reading", () => {
   });
 
   it("readableHighWaterMark takes up to that many bytes out of the ring ahead of the reads", async () => {
-    const p = await pair({ recvBuffer: 64 * 1024 });
-    const { client, info, sInfo } = await connected(p, { readableHighWaterMark: 16 * 1024 });
+    const p = await pair();
+    const { client, info, sInfo } = await connected(p, { readableHighWaterMark: 16 * 1024, buffers: 64 * 1024 });
     const payload = data(256 * 1024, 23);
     const writing = writeAll(sInfo.writable, payload, 8192);
     await p.runUntil(() => client.connection.status().recvQueued >= 64 * 1024 - 2, "receive ring full");
