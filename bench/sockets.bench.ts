@@ -42,6 +42,9 @@ that time and leaves the garbage collector weak handles to trace.`;
 
 export default async () => {
   const bytes = BULK_MIB << 20;
+  // Cold first: the first transfer through the face in this process, as a user's first one runs
+  // (nothing optimised yet), then node:net's first.
+  const cold = { web: await webBulk(bytes, "memory"), node: (await bulkNodeNet(bytes)).gbitPerSecond };
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through a face (and node:net) go at a fraction of the later rate.
   await rawEngineBulk(WARM_MIB << 20, "memory");
@@ -98,6 +101,10 @@ ${line("Web face (TcpSocket streams), microtask link", bulk.web, bulk.raw)}
 ${line("**Web face, memory link**", bulk.webMemory, bulk.rawOffload)}
 ${line("**Web face, memory link, BYOB reader**", bulk.webByob, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
+
+Cold: the first ${BULK_MIB} MiB through the Web face over the memory link in this process (default
+reader, before any warm-up; first in the process when the bench runs alone, \`npm run bench -- sockets\`):
+${cold.web.toFixed(2)} Gbit/s, then node:net's first ${BULK_MIB} MiB: ${cold.node.toFixed(2)} Gbit/s, ${(cold.web / cold.node).toFixed(2)}x.
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share

@@ -11,9 +11,9 @@ import type { TcpSocket } from "../../src/faces/web.js";
 import { StackPair } from "../fixtures/stack-pair.js";
 import { data } from "../fixtures/stack-util.js";
 
-class NoByteStreams<R> extends ReadableStream<R> {
-  constructor(source?: UnderlyingDefaultSource<R> & { type?: string }, strategy?: QueuingStrategy<R>) {
-    if (source?.type === "bytes") throw new RangeError("type bytes is not supported");
+class NoByteStreams extends ReadableStream<Uint8Array> {
+  constructor(source: UnderlyingDefaultSource<Uint8Array> = {}, strategy?: QueuingStrategy<Uint8Array>) {
+    if ((source as { type?: string }).type === "bytes") throw new RangeError("type bytes is not supported");
     super(source, strategy);
   }
 }
