@@ -28,8 +28,27 @@ import { roundRatios, stackBulk, stackChurnRow, streamPairMicros, webBulk, webCh
 const BULK_MIB = 128;
 const RUNS = 5;
 const WARM_MIB = 256;
+const COLD_RUNS = 3;
 /** Churn sampling, shared with bench/node-duplex.bench.ts. */
 export const CHURN: ChurnSampling = { size: 250, samples: 16, warm: 500 };
+
+/**
+ * Gbit/s of the first BULK_MIB MiB through `row` in this process: run in a fresh child process
+ * (coldInChild), it is what a user's first transfer sees, with nothing optimised or allocated yet.
+ */
+export async function coldRow(row: "web" | "byob" | "node"): Promise<number> {
+  const bytes = BULK_MIB << 20;
+  if (row === "node") return (await bulkNodeNet(bytes)).gbitPerSecond;
+  return webBulk(bytes, "memory", row === "byob" ? "byob" : "default");
+}
+
+/** coldRow in a fresh Node process running this (bundled) module: each row's first transfer, alone. */
+async function coldInChild(row: "web" | "byob" | "node"): Promise<number> {
+  const { execFileSync } = await import("node:child_process");
+  const code = `const m = await import(${JSON.stringify(import.meta.url)}); console.log(await m.coldRow(${JSON.stringify(row)})); process.exit(0);`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+  return Number(out.trim().split("\n").pop());
+}
 
 /** Where the stream cost comes from, when this runtime's ReadableStream says so in its own source. */
 function streamCostNote(): string {
@@ -42,9 +61,9 @@ that time and leaves the garbage collector weak handles to trace.`;
 
 export default async () => {
   const bytes = BULK_MIB << 20;
-  // Cold first: the first transfer through the face in this process, as a user's first one runs
-  // (nothing optimised yet), then node:net's first.
-  const cold = { web: await webBulk(bytes, "memory"), node: (await bulkNodeNet(bytes)).gbitPerSecond };
+  // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
+  const cold = { web: [] as number[], byob: [] as number[], node: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "web", "byob"] as const) cold[row].push(await coldInChild(row));
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through a face (and node:net) go at a fraction of the later rate.
   await rawEngineBulk(WARM_MIB << 20, "memory");
@@ -102,9 +121,15 @@ ${line("**Web face, memory link**", bulk.webMemory, bulk.rawOffload)}
 ${line("**Web face, memory link, BYOB reader**", bulk.webByob, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
 
-Cold: the first ${BULK_MIB} MiB through the Web face over the memory link in this process (default
-reader, before any warm-up; first in the process when the bench runs alone, \`npm run bench -- sockets\`):
-${cold.web.toFixed(2)} Gbit/s, then node:net's first ${BULK_MIB} MiB: ${cold.node.toFixed(2)} Gbit/s, ${(cold.web / cold.node).toFixed(2)}x.
+Cold: the first ${BULK_MIB} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
+turns, ${COLD_RUNS} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
+allocator can reuse.
+
+| cold, first ${BULK_MIB} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
+|---|---:|---:|---:|---:|
+${tableRow("**Web face, memory link**", cold.web, [cold.node])} ${roundRatios(cold.web, cold.node)} |
+${tableRow("**Web face, memory link, BYOB reader**", cold.byob, [cold.node])} ${roundRatios(cold.byob, cold.node)} |
+${tableRow("Node net, loopback", cold.node, [cold.node])} ${roundRatios(cold.node, cold.node)} |
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share
