@@ -1,16 +1,18 @@
-// What the socket faces cost on top of the engine (issue 4 target: <= 25%, i.e. >= 0.75x), in one
-// process and run. Every row moves the same bytes with the same copies; what differs is only what a
-// face adds.
+// What the Web face (src/faces/web.ts) and the stack API under it cost on top of the engine, in one
+// process and run, against the raw engine and node:net (the targets are in the bench's prose below).
 //
-// - raw engine API (bench/lib/raw-engine.ts): two Engines in a synchronous loop. Engine.send copies
-//   in, Engine.recv copies out, each TX batch is copied out once and handed to the peer's
-//   Engine.input (which copies it into the RX region), events are drained with Engine.events: the
-//   copies and engine calls two stacks make, without link, scheduling, dispatch or objects.
+// - raw engine, bulk (bench/lib/engine-baseline.ts): bench/engine.bench.ts's bulk with the MTU and
+//   segmentation offload of the link each face row runs over: the host writes the send ring and
+//   consumes the receive ring in place, one copy per packet from TX region to RX region.
+// - raw engine API, churn (bench/lib/raw-engine.ts): two Engines in a synchronous loop making the
+//   engine calls two stacks make, without link, scheduling, dispatch or objects.
 // - stack API: two stacks (src/tcp/stack.ts) over a link that hands each batch to the peer in a
 //   microtask (bench/lib/raw-engine.ts microtaskLinkPair); StackConnection.write / onData / onEnd.
 // - Web face: the same stacks through TcpSocket (src/faces/web.ts): a WritableStream writer that
-//   awaits each write, a ReadableStream reader loop (default 64 KiB highWaterMark).
-// - Web face over the memory link: the same, over src/net/memory-link.ts, the default link.
+//   awaits each write, a default reader loop on the readable byte stream.
+// - Web face over the memory link: the same, over src/net/memory-link.ts, the default link; once with
+//   a default reader (a new Uint8Array per read) and once with a BYOB reader that reads into one
+//   reused 256 KiB buffer (the stream's one copy, straight from the receive ring).
 // - Node net over 127.0.0.1 (bench/lib/node-net.ts), for scale.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes (WRITE) on every row, Gbit/s from the first write to
 // the last byte read, median of RUNS interleaved runs. Churn: sequential connections, each: connect,
@@ -18,14 +20,35 @@
 // bench/lib/sample.ts). Also: what constructing a socket's two Web Streams costs on this runtime.
 // The Node Duplex rows live in bench/node-duplex.bench.ts, against the same baselines.
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
-import { WRITE, rawBulk, rawChurnRow } from "./lib/raw-engine.js";
+import { WRITE, rawChurnRow } from "./lib/raw-engine.js";
+import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
 import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnSampling } from "./lib/sample.js";
-import { stackBulk, stackChurnRow, streamPairMicros, webBulk, webChurnRow, withCpuRate } from "./lib/face-rows.js";
+import { roundRatios, stackBulk, stackChurnRow, streamPairMicros, webBulk, webChurnRow, withCpuRate } from "./lib/face-rows.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
+const WARM_MIB = 256;
+const COLD_RUNS = 3;
 /** Churn sampling, shared with bench/node-duplex.bench.ts. */
 export const CHURN: ChurnSampling = { size: 250, samples: 16, warm: 500 };
+
+/**
+ * Gbit/s of the first BULK_MIB MiB through `row` in this process: run in a fresh child process
+ * (coldInChild), it is what a user's first transfer sees, with nothing optimised or allocated yet.
+ */
+export async function coldRow(row: "web" | "byob" | "node"): Promise<number> {
+  const bytes = BULK_MIB << 20;
+  if (row === "node") return (await bulkNodeNet(bytes)).gbitPerSecond;
+  return webBulk(bytes, "memory", row === "byob" ? "byob" : "default");
+}
+
+/** coldRow in a fresh Node process running this (bundled) module: each row's first transfer, alone. */
+async function coldInChild(row: "web" | "byob" | "node"): Promise<number> {
+  const { execFileSync } = await import("node:child_process");
+  const code = `const m = await import(${JSON.stringify(import.meta.url)}); console.log(await m.coldRow(${JSON.stringify(row)})); process.exit(0);`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+  return Number(out.trim().split("\n").pop());
+}
 
 /** Where the stream cost comes from, when this runtime's ReadableStream says so in its own source. */
 function streamCostNote(): string {
@@ -38,53 +61,89 @@ that time and leaves the garbage collector weak handles to trace.`;
 
 export default async () => {
   const bytes = BULK_MIB << 20;
-  // Warm-up, then interleaved runs.
-  await rawBulk(16 << 20);
-  await stackBulk(16 << 20);
-  await webBulk(16 << 20, "microtask");
-  const cpu = { raw: [] as number[], stack: [] as number[], web: [] as number[], webMemory: [] as number[], node: [] as number[] };
+  // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
+  const cold = { web: [] as number[], byob: [] as number[], node: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "web", "byob"] as const) cold[row].push(await coldInChild(row));
+  // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
+  // cores the first ~256 MiB through a face (and node:net) go at a fraction of the later rate.
+  await rawEngineBulk(WARM_MIB << 20, "memory");
+  await stackBulk(WARM_MIB << 20);
+  await webBulk(WARM_MIB << 20, "microtask");
+  await webBulk(WARM_MIB << 20, "memory");
+  await webBulk(WARM_MIB << 20, "memory", "byob");
+  await bulkNodeNet(WARM_MIB << 20);
+  const cpu = {
+    raw: [] as number[], rawOffload: [] as number[], stack: [] as number[], web: [] as number[], webMemory: [] as number[],
+    webByob: [] as number[], node: [] as number[],
+  };
   const bulk = await interleaved(RUNS, {
-    raw: withCpuRate(() => rawBulk(bytes), bytes, cpu.raw),
+    raw: withCpuRate(() => rawEngineBulk(bytes, "microtask"), bytes, cpu.raw),
+    rawOffload: withCpuRate(() => rawEngineBulk(bytes, "memory"), bytes, cpu.rawOffload),
     stack: withCpuRate(() => stackBulk(bytes), bytes, cpu.stack),
     web: withCpuRate(() => webBulk(bytes, "microtask"), bytes, cpu.web),
     webMemory: withCpuRate(() => webBulk(bytes, "memory"), bytes, cpu.webMemory),
+    webByob: withCpuRate(() => webBulk(bytes, "memory", "byob"), bytes, cpu.webByob),
     node: withCpuRate(async () => (await bulkNodeNet(bytes)).gbitPerSecond, bytes, cpu.node),
   });
 
   const churn = await sampleChurn({ raw: rawChurnRow, stack: stackChurnRow, web: webChurnRow, node: nodeNetChurnRow }, CHURN);
   const streams = streamPairMicros();
 
-  const markdown = `Baseline: the raw engine API in the same run (bench/lib/raw-engine.ts, shared with
-bench/node-duplex.bench.ts): two Engines (src/core/engine.ts, SIMD release build) in a synchronous loop that
-makes the same copies as two stacks: send copies in, recv copies out, each TX batch is copied out once
-and handed to the peer's Engine.input, events are drained without an object each (Engine.events). The
-stack and Web face rows run two stacks in one process over a link that delivers each batch in a
-microtask (the Web face over the default memory link is shown too). Default
-engine configuration (256 KiB rings, MTU 1500). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x.
-Targets for the Web face over the default memory link (the README set-up; a plain pair declares
-segmentation offload, offloadMtu 65535): >= 1.0x Node net over the loopback and >= 0.8x the raw engine.
+  // Each row beside the raw engine of its own link (microtask link: no offload; memory link: offload).
+  const line = (name: string, xs: number[], raw: number[]) => `${tableRow(name, xs, [raw, bulk.node])} ${roundRatios(xs, bulk.node)} |`;
+  const cpuLine = (name: string, xs: number[], raw: number[]) => tableRow(name, xs, [raw, cpu.node]);
 
-Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every row, median of ${RUNS} interleaved runs.
+  const markdown = `Baselines, in the same run. Bulk: the raw engine with the MTU and segmentation offload of
+the link the row runs over (bench/lib/engine-baseline.ts: bench/engine.bench.ts's bulk, two Engines, SIMD
+release build, checksums computed and verified, the host writing the send ring and consuming the
+receive ring in place, one copy per packet from TX region to RX region): for the microtask link
+${rawEngineText("microtask")}, for the default memory link ${rawEngineText("memory")}. And Node's
+\`net\` over the kernel loopback (bench/lib/node-net.ts). The stack API and Web face rows run two stacks
+in one process over a link that delivers each batch in a microtask, and the Web face also over the
+default memory link (\`createMemoryLinkPair()\`, the README set-up), read with a default reader (a new
+Uint8Array per read) and with a BYOB reader (\`getReader({ mode: "byob" })\` into one reused 256 KiB
+buffer: the bytes are copied once, from the receive ring into it). Default engine configuration
+otherwise (256 KiB rings). Target (issue 4): a face costs <= 25%, i.e. >= 0.75x. Issue 13, the Web face
+over the default memory link: >= 1.0x Node net over the loopback and >= 0.8x the raw engine with that
+link's MTU and offload.
 
-| bulk | Gbit/s (median) | min - max | / raw engine | / Node net |
+Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every face row (each write awaited), median
+of ${RUNS} interleaved runs; the last column is each round's row / Node net of the same round (min - max),
+steadier than a ratio of medians when other processes load the cores unevenly.
+
+| bulk | Gbit/s (median) | min - max | / raw engine, same link | / Node net | / Node net, each round |
+|---|---:|---:|---:|---:|---:|
+${line("raw engine, microtask link's MTU", bulk.raw, bulk.raw)}
+${line("raw engine, memory link's MTU and offload", bulk.rawOffload, bulk.rawOffload)}
+${line("stack API (StackConnection), microtask link", bulk.stack, bulk.raw)}
+${line("Web face (TcpSocket streams), microtask link", bulk.web, bulk.raw)}
+${line("**Web face, memory link**", bulk.webMemory, bulk.rawOffload)}
+${line("**Web face, memory link, BYOB reader**", bulk.webByob, bulk.rawOffload)}
+${line("Node net, loopback", bulk.node, bulk.node)}
+
+Cold: the first ${BULK_MIB} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
+turns, ${COLD_RUNS} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
+allocator can reuse.
+
+| cold, first ${BULK_MIB} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
 |---|---:|---:|---:|---:|
-${tableRow("raw engine API", bulk.raw, [bulk.raw, bulk.node])}
-${tableRow("stack API (StackConnection)", bulk.stack, [bulk.raw, bulk.node])}
-${tableRow("Web face (TcpSocket streams)", bulk.web, [bulk.raw, bulk.node])}
-${tableRow("Web face, memory link", bulk.webMemory, [bulk.raw, bulk.node])}
-${tableRow("Node net, loopback", bulk.node, [bulk.raw, bulk.node])}
+${tableRow("**Web face, memory link**", cold.web, [cold.node])} ${roundRatios(cold.web, cold.node)} |
+${tableRow("**Web face, memory link, BYOB reader**", cold.byob, [cold.node])} ${roundRatios(cold.byob, cold.node)} |
+${tableRow("Node net, loopback", cold.node, [cold.node])} ${roundRatios(cold.node, cold.node)} |
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share
 the two cores:
 
-| bulk | Gbit per CPU-second (median) | min - max | / raw engine | / Node net |
+| bulk | Gbit per CPU-second (median) | min - max | / raw engine, same link | / Node net |
 |---|---:|---:|---:|---:|
-${tableRow("raw engine API", cpu.raw, [cpu.raw, cpu.node])}
-${tableRow("stack API (StackConnection)", cpu.stack, [cpu.raw, cpu.node])}
-${tableRow("Web face (TcpSocket streams)", cpu.web, [cpu.raw, cpu.node])}
-${tableRow("Web face, memory link", cpu.webMemory, [cpu.raw, cpu.node])}
-${tableRow("Node net, loopback", cpu.node, [cpu.raw, cpu.node])}
+${cpuLine("raw engine, microtask link's MTU", cpu.raw, cpu.raw)}
+${cpuLine("raw engine, memory link's MTU and offload", cpu.rawOffload, cpu.rawOffload)}
+${cpuLine("stack API (StackConnection), microtask link", cpu.stack, cpu.raw)}
+${cpuLine("Web face (TcpSocket streams), microtask link", cpu.web, cpu.raw)}
+${cpuLine("Web face, memory link", cpu.webMemory, cpu.rawOffload)}
+${cpuLine("Web face, memory link, BYOB reader", cpu.webByob, cpu.rawOffload)}
+${cpuLine("Node net, loopback", cpu.node, cpu.node)}
 
 Churn: sequential connections, each: connect, 1 KiB each way, both close; default 256 KiB rings
 everywhere. ${churnSamplingText(CHURN)}
@@ -97,7 +156,7 @@ ${churnRow("Web face (TcpSocket streams)", churn.web, churn.raw)}
 ${churnRow("Node net, loopback", churn.node, churn.raw)}
 
 What the Web face cannot avoid on this runtime: constructing the two Web Streams a TcpSocket needs
-(a byte-counted ReadableStream and a WritableStream, as src/faces/web.ts builds them) costs
+(a readable byte stream and a WritableStream, as src/faces/web.ts builds them) costs
 ${streams.toFixed(1)} µs per socket here, ${(2 * streams).toFixed(1)} µs per connection with a socket at each end:
 ${((2 * streams) / (1e6 / median(churn.raw))).toFixed(2)}x a whole raw-engine connection, before a byte moves.
 ${streamCostNote()}

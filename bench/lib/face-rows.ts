@@ -64,17 +64,34 @@ export async function stackBulk(bytes: number): Promise<number> {
   return gbps;
 }
 
-export async function webBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
+/**
+ * Gbit/s of `bytes` through the Web face. `reader` "default" reads with a default reader (a new
+ * Uint8Array per read); "byob" with a BYOB reader into one 256 KiB buffer, handed back and forth
+ * (the stream transfers it on each read), so no read allocates.
+ */
+export async function webBulk(bytes: number, link: "microtask" | "memory", reader: "default" | "byob" = "default"): Promise<number> {
   const [a, b] = await stacks(link);
   const listener = b.listen({ port: 80 });
   const done = (async () => {
     const s = (await listener.accept())!;
-    const reader = (await s.opened).readable.getReader();
+    const { readable } = await s.opened;
     let got = 0;
+    if (reader === "byob") {
+      const r = readable.getReader({ mode: "byob" });
+      let view = new Uint8Array(256 * 1024);
+      while (got < bytes) {
+        const { done, value } = await r.read(view);
+        if (done) break;
+        got += value.length;
+        view = new Uint8Array(value.buffer);
+      }
+      return performance.now();
+    }
+    const r = readable.getReader();
     while (got < bytes) {
-      const r = await reader.read();
-      if (r.done) break;
-      got += r.value.length;
+      const { done, value } = await r.read();
+      if (done) break;
+      got += value.length;
     }
     return performance.now();
   })();
@@ -166,13 +183,12 @@ export async function webChurnRow(): Promise<ChurnRow> {
   };
 }
 
-/** µs to construct one socket's two Web Streams (a ReadableStream counting bytes and a WritableStream), median of 5 batches. */
+/** µs to construct one socket's two Web Streams (a readable byte stream and a WritableStream, as src/faces/web.ts does), median of 5 batches. */
 export function streamPairMicros(batch = 2000): number {
-  const size = (chunk: Uint8Array) => chunk.byteLength;
   const once = () => {
     const start = performance.now();
     for (let i = 0; i < batch; i++) {
-      new ReadableStream<Uint8Array>({ start() {}, pull() {}, cancel() {} }, { highWaterMark: 65536, size });
+      new ReadableStream({ type: "bytes", start() {}, pull() {}, cancel() {} }, { highWaterMark: 0 });
       new WritableStream<Uint8Array>({ start() {}, write() {}, close() {}, abort() {} }, { highWaterMark: 1 });
     }
     return ((performance.now() - start) * 1000) / batch;

@@ -15,11 +15,18 @@
 //   const listener = stack.listen({ port: 80 });
 //   for await (const socket of listener) { ... }  // listener.close() ends the loop
 //
-// Backpressure. The readable side is a byte-counted ReadableStream (highWaterMark, default 64 KiB):
-// when its queue is full the connection is paused, unread data stays in the engine's receive ring and
-// the window advertised to the peer shrinks to zero; reading again resumes it. The writable side's
-// write() resolves only when every byte is in the send ring, so a writer that awaits its writes
-// waits for the peer to acknowledge data.
+// Reading. The readable side is a readable byte stream (type "bytes") whose buffer is the engine's
+// receive ring: a read is served from the ring when it is made, so a BYOB reader
+// (getReader({ mode: "byob" })) gets the bytes copied once, straight into its own view, and a default
+// reader gets a new Uint8Array of everything readable in one piece. Either way what a read returns
+// is the caller's: ring memory is never handed out. (Where a runtime has no byte streams, a default
+// stream is served the same way, without BYOB reads.)
+//
+// Backpressure. Data nobody has asked for stays in the receive ring (the connection is paused), so
+// the window advertised to the peer shrinks to zero while nobody reads; reading again reopens it.
+// readableHighWaterMark (default 0) lets the stream take that many bytes out of the ring ahead of
+// the reads. The writable side's write() resolves only when every byte is in the send ring, so a
+// writer that awaits its writes waits for the peer to acknowledge data.
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
@@ -52,7 +59,10 @@ export interface SocketOptions {
   sendBufferSize?: number;
   /** Receive buffer, bytes; it bounds the window offered to the peer. Default: the engine's `recvBuffer` (256 KiB). */
   receiveBufferSize?: number;
-  /** Bytes the readable stream queues before the connection stops reading. Default 65536. */
+  /**
+   * Bytes the readable stream takes out of the receive ring ahead of reads. Default 0: data waits
+   * in the receive ring (sized by receiveBufferSize) until it is read.
+   */
   readableHighWaterMark?: number;
   /**
    * Ends the socket when it aborts: before `opened` resolves, the connect is dropped (nothing more is
@@ -100,7 +110,7 @@ export interface ListenOptions {
   sendBufferSize?: number;
   /** Receive buffer of every accepted socket, bytes. Default: the engine's `recvBuffer`. */
   receiveBufferSize?: number;
-  /** Bytes each accepted socket's readable stream queues before it stops reading. Default 65536. */
+  /** Bytes each accepted socket's readable stream takes out of the receive ring ahead of reads. Default 0. */
   readableHighWaterMark?: number;
 }
 
@@ -114,19 +124,39 @@ export interface ListenerOpenInfo {
   localPort: number;
 }
 
-const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** Unread data waits in the receive ring, not in the stream: the ring is the socket's buffer. */
+const DEFAULT_HIGH_WATER_MARK = 0;
 
 function ignore(): void {}
+
+/** The default stream's queuing strategy counts bytes (where there are no byte streams). */
+function byteLength(chunk: Uint8Array): number {
+  return chunk.byteLength;
+}
+
+let byteStreams: boolean | undefined;
+
+/**
+ * Whether this runtime has readable byte streams (ReadableStream type "bytes": Chrome 89, Firefox
+ * 102, Safari only from 26.4). Without them the readable side is a default stream served the same
+ * way, from the ring, minus BYOB reads. Asked once, at the first socket, not as the module loads.
+ */
+function hasByteStreams(): boolean {
+  if (byteStreams === undefined) {
+    try {
+      new ReadableStream({ type: "bytes" });
+      byteStreams = true;
+    } catch {
+      byteStreams = false;
+    }
+  }
+  return byteStreams;
+}
 
 function quietly<T>(p: Promise<T>): Promise<T> {
   // The promise still rejects for whoever awaits it; an unobserved rejection is not an error here.
   p.catch(ignore);
   return p;
-}
-
-/** The readable side's queuing strategy counts bytes (one function for every socket). */
-function byteLength(chunk: Uint8Array): number {
-  return chunk.byteLength;
 }
 
 const SOCKET_OPTIONS: ReadonlySet<string> = new Set([
@@ -176,7 +206,7 @@ export class TcpSocket {
   /** The same stream as `opened`'s writable. */
   readonly writable: WritableStream<Uint8Array>;
 
-  #readController!: ReadableStreamDefaultController<Uint8Array>;
+  #readController!: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
   #resolveOpened!: (info: SocketOpenInfo) => void;
   #rejectOpened!: (err: unknown) => void;
@@ -185,6 +215,8 @@ export class TcpSocket {
   #readDone = false;
   #writeDone = false;
   #discarding = false;
+  /** The readable stream pulled and has not had its chunk yet. */
+  #readWanted = false;
   /** A write waiting for room in the send ring. */
   readonly #writes = new PendingWrite();
   #finalError: TcpwasmError | undefined;
@@ -217,23 +249,24 @@ export class TcpSocket {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
     }));
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#readController = controller;
-        },
-        pull: () => {
-          this.#conn?.resume();
-        },
-        cancel: () => {
-          // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
-          this.#readDone = true;
-          this.#discarding = true;
-          this.#conn?.resume();
-        },
+    const source = {
+      start: (controller: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>) => {
+        this.#readController = controller;
       },
-      { highWaterMark, size: byteLength },
-    );
+      pull: () => {
+        // Before a connection exists the read waits: #adopt serves it once data arrives.
+        this.#readWanted = true;
+        if (this.#conn) this.#serveRead(this.#conn);
+      },
+      cancel: () => {
+        // TCP cannot stop the peer from sending: keep reading so its window stays open, and drop it.
+        this.#readDone = true;
+        this.#discard();
+      },
+    };
+    this.readable = hasByteStreams()
+      ? new ReadableStream({ type: "bytes", ...source }, { highWaterMark })
+      : new ReadableStream<Uint8Array>(source, { highWaterMark, size: byteLength });
     this.writable = new WritableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -298,18 +331,69 @@ export class TcpSocket {
 
   /** Takes `conn`'s handlers. */
   #adopt(conn: StackConnection): void {
-    conn.onData = (chunk) => {
-      if (this.#discarding) return;
-      this.#readController.enqueue(chunk);
-      if ((this.#readController.desiredSize ?? 1) <= 0) conn.pause();
-    };
+    conn.onReadable = () => this.#serveRead(conn);
     conn.onEnd = () => {
       if (this.#readDone) return;
       this.#readDone = true;
-      this.#readController.close();
+      this.#closeReadable();
     };
     conn.onWritable = () => this.#writes.flush(conn);
     conn.onClose = (error) => this.#over(error);
+    // Nothing is read until the stream asks (a read, or room below its highWaterMark).
+    if (this.#discarding) this.#discard();
+    else if (this.#readWanted) conn.resume();
+    else conn.pause();
+  }
+
+  /** Reads on and drops what arrives (the readable side was cancelled or the socket closed). */
+  #discard(): void {
+    this.#discarding = true;
+    const conn = this.#conn;
+    if (!conn) return;
+    conn.onReadable = undefined;
+    conn.onData = ignore;
+    conn.resume();
+  }
+
+  /** Ends the readable stream; a BYOB read still waiting gets its empty view back, done. */
+  #closeReadable(): void {
+    const controller = this.#readController;
+    controller.close();
+    if ("byobRequest" in controller) controller.byobRequest?.respond(0);
+  }
+
+  /**
+   * One chunk for the readable stream, which asked for it (pull: a read is waiting, or the queue is
+   * under its highWaterMark), from the receive ring: a BYOB read's view filled in place, else a new
+   * Uint8Array of the bytes readable in one piece. With nothing readable the connection resumes and
+   * its next readable event (or the end, or the close) comes back here; once served it pauses, so
+   * data nobody asked for stays in the ring and closes the window.
+   */
+  #serveRead(conn: StackConnection): void {
+    if (!this.#readWanted || this.#readDone) return;
+    const controller = this.#readController;
+    const request = "byobRequest" in controller ? controller.byobRequest : null;
+    let n: number;
+    if (request !== null) {
+      n = conn.readInto(request.view as Uint8Array);
+      if (n > 0) {
+        this.#readWanted = false;
+        request.respond(n);
+      }
+    } else {
+      n = conn.readableBytes();
+      if (n > 0) {
+        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each time.
+        const chunk = new Uint8Array(n);
+        conn.readInto(chunk);
+        this.#readWanted = false;
+        controller.enqueue(chunk);
+      }
+    }
+    // Served: a stream that wants more pulls again (which resets #readWanted) before anyone resumes.
+    if (n > 0) {
+      if (!this.#readWanted) conn.pause();
+    } else conn.resume();
   }
 
   /**
@@ -378,10 +462,9 @@ export class TcpSocket {
     if (!this.#isOver) {
       if (!this.#readDone) {
         this.#readDone = true;
-        this.#readController.close();
+        this.#closeReadable();
       }
-      this.#discarding = true;
-      this.#conn?.resume();
+      this.#discard();
       if (!this.#writeDone) {
         this.#writeDone = true;
         this.#writeController.error(new TcpwasmError("ERR_SOCKET_CLOSED", "the socket was closed"));
@@ -403,9 +486,17 @@ export class TcpSocket {
   }
 
   #write(bytes: Uint8Array): Promise<void> | undefined {
-    this.#writes.push(bytes);
-    // Without a connection yet (a name being resolved) the write waits for one.
-    if (this.#conn && this.#writes.run(this.#conn)) return undefined;
+    const conn = this.#conn;
+    if (conn !== undefined) {
+      // The stream hands the sink one write at a time, so none is waiting here: the ring takes what
+      // fits now, and a write it takes whole completes without a promise or a queue.
+      const n = conn.write(bytes);
+      if (n === bytes.length) return undefined;
+      this.#writes.push(bytes.subarray(n));
+    } else {
+      // A name being resolved: the write waits for the connection (the dialer's ready flushes it).
+      this.#writes.push(bytes);
+    }
     return new Promise((resolve, reject) => {
       this.#writes.wait((error) => (error === undefined ? resolve() : reject(error)));
     });
@@ -422,7 +513,7 @@ export class TcpSocket {
     if (!this.#readDone) {
       this.#readDone = true;
       if (error) this.#readController.error(error);
-      else this.#readController.close();
+      else this.#closeReadable();
     }
     if (this.#writes.waiting) this.#writes.fail(err());
     if (!this.#writeDone) {
