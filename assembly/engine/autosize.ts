@@ -70,7 +70,9 @@ function growTo(r: Ring, want: u64, most: u32): bool {
   let cap = want >= <u64>most ? most : ringCapacityFor(<u32>want);
   if (cap > most) cap = most;
   if (cap <= r.cap) return false;
-  if (ringBytesHeld() - <u64>r.cap + <u64>cap > <u64>config.bufferBudget || !ringGrow(r, cap)) {
+  // Storage not taken yet is not held: only the new capacity would count then.
+  const held = ringBytesHeld() - (r.buf != 0 ? <u64>r.cap : 0) + <u64>cap;
+  if (held > <u64>config.bufferBudget || !ringGrow(r, cap)) {
     count(Counter.BUFFER_GROWTH_REFUSED);
     return false;
   }
