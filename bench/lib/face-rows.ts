@@ -198,3 +198,12 @@ export function withCpuRate(row: () => Promise<number>, bytes: number, into: num
     return gbps;
   };
 }
+
+/**
+ * "min - maxx" of `xs[i] / base[i]`: each interleaved round's row against the baseline run right
+ * beside it (bench/lib/sample.ts interleaved), which load from other processes moves together.
+ */
+export function roundRatios(xs: number[], base: number[]): string {
+  const r = xs.map((x, i) => x / base[i]!);
+  return `${Math.min(...r).toFixed(2)} - ${Math.max(...r).toFixed(2)}x`;
+}

@@ -5,7 +5,9 @@
 // most in connection churn (allocation and GC of many small buffers); carving copies out of one
 // larger buffer amortises that, as Node's Buffer pool does for sockets. A region is written once,
 // when it is handed out, and never reused: the buffer lives as long as any view into it.
-// Copies of at least BIG bytes get a buffer of their own, so a small view never pins a large one.
+// Copies of at least BIG bytes get a buffer of their own, so a small view never pins a large one; it is
+// allocated and then filled, not slice()d: V8's slice of a WebAssembly memory's view ran at half the
+// speed of new Uint8Array + set for 64-256 KiB copies (Node 20, this project's machines).
 const CHUNK = 64 * 1024;
 const BIG = 16 * 1024;
 
@@ -16,7 +18,11 @@ export class CopyArena {
   /** A new view holding a copy of `src[from, to)`. */
   copy(src: Uint8Array, from: number, to: number): Uint8Array {
     const n = to - from;
-    if (n >= BIG) return src.slice(from, to);
+    if (n >= BIG) {
+      const own = new Uint8Array(n);
+      own.set(src.subarray(from, to));
+      return own;
+    }
     if (this.used + n > this.buf.length) {
       this.buf = new Uint8Array(CHUNK);
       this.used = 0;

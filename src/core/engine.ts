@@ -589,6 +589,24 @@ export class Engine {
   }
 
   /**
+   * Copies up to `into.length` readable bytes into `into` (across the ring's wrap) and consumes them;
+   * returns the count. The one copy a reader that brings its own memory needs (a BYOB read).
+   */
+  recvInto(id: number, now: number, into: Uint8Array): number {
+    let total = 0;
+    while (total < into.length) {
+      const avail = check(this.#x.connRecvAvail(id), "recv");
+      if (avail === 0) break;
+      const n = Math.min(avail, into.length - total);
+      const p = this.#x.connRecvPtr(id) >>> 0;
+      into.set(this.#views.u8.subarray(p, p + n), total);
+      check(this.#x.connRecvConsumeMs(id, n, now), "recv");
+      total += n;
+    }
+    return total;
+  }
+
+  /**
    * CLOSE (RFC 9293 3.10.4): FIN after the queued data.
    * @throws TcpwasmError EBADF for a stale id.
    */

@@ -26,6 +26,22 @@ export interface SocketConstructorOptions {
    * ABORT_ERR, `cause` the signal's reason); a connect under way is dropped, nothing more is sent.
    */
   signal?: AbortSignal;
+  /**
+   * node:net's `onread`: received bytes go into memory the caller provides, not into 'data' chunks.
+   * `callback(bytesWritten, buffer)` runs for each piece read into `buffer` (one Uint8Array used for
+   * every read, or a function giving the one to read into next) and may return false to pause() the
+   * socket; 'end', 'error' and 'close' come as usual, pause() and resume() stop and start reading.
+   * Ignored unless it has that shape, as in node:net.
+   */
+  onread?: OnReadOptions;
+}
+
+/** node:net's `onread` option (SocketConstructorOptions.onread). */
+export interface OnReadOptions {
+  /** The memory each read fills: one Uint8Array for every read, or a function returning the next one. */
+  buffer: Uint8Array | (() => Uint8Array);
+  /** Called with the bytes read into `buffer` (from its start) and `buffer`; false pauses the socket. */
+  callback: (bytesWritten: number, buffer: Uint8Array) => boolean | void;
 }
 
 /** Options of connect() and socket.connect(), as net.connect takes them. */

@@ -39,7 +39,7 @@ import { Server, type ServerOptions } from "./node-server.js";
 export { Socket } from "./node-socket.js";
 export { Server, type ServerOptions, type ListenOptions } from "./node-server.js";
 export { NetError, LookupError } from "./node-errors.js";
-export type { IpcConnectOptions, KeepAliveOptions, LookupAddress, LookupFunction, SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
+export type { IpcConnectOptions, KeepAliveOptions, LookupAddress, LookupFunction, OnReadOptions, SocketConnectOptions, SocketConstructorOptions } from "./node-args.js";
 
 /** node:net's functions and classes bound to one stack: a drop-in `net` for code that takes one. */
 export interface BoundNet {

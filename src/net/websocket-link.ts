@@ -5,7 +5,10 @@
 // package implement; tcpwasm/node supplies `ws` as the constructor where Node has no global one.
 //
 // Sends: the stack hands over each drain's packets in one array and they are written at once, one
-// message each; nothing waits for a later task. Backpressure: the socket's bufferedAmount is the
+// message each; nothing waits for a later task. On a `ws` server-side socket (a relay's) the batch's
+// frames are laid out in one buffer and written to the TCP connection with one write
+// (websocket-frames.ts); that copy is the only one, so such a link copies on send (Link.copiesOnSend)
+// and the stack lends it its output region instead of copying each packet out first. Backpressure: the socket's bufferedAmount is the
 // queue; once it holds maxBufferedBytes, further packets are dropped and counted, as a full NIC ring
 // drops them, and TCP's loss recovery slows the sender (a queue that grew without bound would only
 // add delay). While the socket is still connecting (or reconnecting) packets wait in a queue bounded
@@ -26,6 +29,7 @@
 import { TcpwasmError } from "../core/errors.js";
 import { invalidType, invalidValue, optionsObject, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateUint8Array } from "../core/validate.js";
 import { DEFAULT_MTU, MIN_LINK_MTU, type Link, type PacketHandler } from "./link.js";
+import { frameHeaderLength, frameWriter, writeFrameHeader, type FrameWriter } from "./websocket-frames.js";
 
 /** The WHATWG WebSocket members the link uses: a browser WebSocket and a `ws` WebSocket both have them. */
 export interface WebSocketLike {
@@ -139,6 +143,13 @@ const RECORD_HEADER = 4;
 export const BATCH_MESSAGE_BYTES = 64 * 1024;
 /** Encoding buffers kept for reuse: a drain of a 256 KiB send ring fills about four. */
 const MAX_SPARE = 8;
+/**
+ * Frame buffers kept for reuse (each the size of the largest batch it carried): a bulk sender has
+ * one being written while it fills the next; an idle client keeps a small one.
+ */
+const MAX_FRAME_SPARE = 2;
+/** Frame buffers grow in steps of this many bytes, so that a spare fits the next batches of about the same size. */
+const FRAME_BUFFER_STEP = 16 * 1024;
 const RECONNECT_OPTIONS: ReadonlySet<string> = new Set(["initialDelayMs", "maxDelayMs", "maxAttempts"]);
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -152,14 +163,15 @@ function afterTurn(fn: () => void): void {
 
 /** The bytes of a binary message, or undefined for a text message or a Blob. */
 function messageBytes(data: unknown): Uint8Array | undefined {
+  // A `ws` message is a Buffer, a Uint8Array already: handed on as it is, no view made per message.
+  if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
 }
 
-/** Writes packets `from` to `to` into `out` as batched records: a 4-byte big-endian length before each. */
-function encodeRecords(packets: Uint8Array[], from: number, to: number, out: Uint8Array): void {
-  let at = 0;
+/** Writes packets `from` to `to` into `out` from `at` as batched records: a 4-byte big-endian length before each. */
+function encodeRecords(packets: Uint8Array[], from: number, to: number, out: Uint8Array, at = 0): void {
   for (let i = from; i < to; i++) {
     const p = packets[i]!;
     const n = p.length;
@@ -203,6 +215,11 @@ export class WebSocketLink implements Link {
   readonly mtu: number;
   /** Raw IP packets or Ethernet II frames. */
   readonly framing: "ip" | "ethernet";
+  /**
+   * True on a `ws` server-side socket, whose batches are written as frames laid out in one buffer:
+   * send copies the packets before it returns (Link.copiesOnSend), on every path.
+   */
+  readonly copiesOnSend: boolean;
   /** What the link carried and dropped. */
   readonly stats: WebSocketLinkStats = { sent: 0, bytesSent: 0, received: 0, bytesReceived: 0, dropped: 0, tooBig: 0, notBinary: 0, empty: 0, malformed: 0, reconnects: 0 };
   readonly #maxMessage: number;
@@ -223,6 +240,10 @@ export class WebSocketLink implements Link {
   #batching = false;
   /** Batched framing: encoding buffers (BATCH_MESSAGE_BYTES each) `ws` has finished writing, for the next batches. */
   #spare: Uint8Array[] = [];
+  /** Direct frame writes to the socket's TCP connection (a given `ws` server-side socket), else undefined. */
+  readonly #frames: FrameWriter | undefined;
+  /** Frame buffers the TCP connection has finished writing, for the next batches. */
+  #frameSpare: Uint8Array[] = [];
   #attempts = 0;
   #everOpened = false;
   #retryTimer: Timer | undefined;
@@ -246,6 +267,9 @@ export class WebSocketLink implements Link {
     });
     // The promise is there to be awaited; a link nobody awaits must not report an unhandled rejection.
     this.opened.catch(() => {});
+    // Only a given socket: a URL link's sockets are clients, whose frames must be masked.
+    this.#frames = socket ? frameWriter(socket) : undefined;
+    this.copiesOnSend = this.#frames !== undefined;
     this.#use(socket ?? open!());
   }
 
@@ -283,7 +307,7 @@ export class WebSocketLink implements Link {
       buffered += p.length;
       if (open) (batch ??= []).push(p);
       else {
-        this.#pending.push(p);
+        this.#pending.push(this.copiesOnSend ? p.slice() : p);
         this.#pendingBytes += p.length;
       }
     }
@@ -337,18 +361,23 @@ export class WebSocketLink implements Link {
     this.#incoming = [];
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#frameSpare = [];
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
 
   /** Writes packets in order: one message each, or records of batched messages. */
   #writeAll(socket: WebSocketLike, packets: Uint8Array[]): void {
+    if (this.#frames?.ready()) {
+      this.#writeFrames(this.#frames, packets);
+      return;
+    }
     // A `ws` socket writes each message with its own system call unless its TCP socket is corked:
     // corked for the batch, the drain's messages leave in one writev (a browser batches by itself).
     const raw = packets.length > 1 ? (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket : undefined;
     const cork = typeof raw?.cork === "function" && typeof raw.uncork === "function" ? raw : undefined;
     cork?.cork!();
-    if (!this.#batching) for (const p of packets) this.#write(socket, p, p, 1);
+    if (!this.#batching) for (const p of packets) this.#write(socket, this.copiesOnSend ? p.slice() : p, p, 1);
     else {
       let first = 0;
       let bytes = 0;
@@ -364,6 +393,73 @@ export class WebSocketLink implements Link {
       this.#writeRecords(socket, packets, first, packets.length, bytes);
     }
     cork?.uncork!();
+  }
+
+  /**
+   * Lays out the packets as frames in one buffer, one message each or batched messages of records
+   * (grouped as #writeAll groups them), and writes it to the TCP connection at once.
+   */
+  #writeFrames(frames: FrameWriter, packets: Uint8Array[]): void {
+    let total = 0;
+    let bytesSent = 0;
+    // Batched: where each message starts (its first packet) and its payload length.
+    const starts: number[] = [];
+    const sizes: number[] = [];
+    if (!this.#batching) {
+      for (const p of packets) {
+        total += frameHeaderLength(p.length) + p.length;
+        bytesSent += p.length;
+      }
+    } else {
+      let bytes = 0;
+      for (let i = 0; i < packets.length; i++) {
+        const size = RECORD_HEADER + packets[i]!.length;
+        if (i > 0 && bytes + size > BATCH_MESSAGE_BYTES) {
+          sizes.push(bytes);
+          total += frameHeaderLength(bytes) + bytes;
+          bytes = 0;
+        }
+        if (bytes === 0) starts.push(i);
+        bytes += size;
+        bytesSent += packets[i]!.length;
+      }
+      sizes.push(bytes);
+      total += frameHeaderLength(bytes) + bytes;
+    }
+    const buffer = this.#frameBuffer(total);
+    const out = buffer.subarray(0, total);
+    let at = 0;
+    if (!this.#batching) {
+      for (const p of packets) {
+        at = writeFrameHeader(out, at, p.length);
+        out.set(p, at);
+        at += p.length;
+      }
+    } else {
+      for (let m = 0; m < starts.length; m++) {
+        at = writeFrameHeader(out, at, sizes[m]!);
+        encodeRecords(packets, starts[m]!, m + 1 < starts.length ? starts[m + 1]! : packets.length, out, at);
+        at += sizes[m]!;
+      }
+    }
+    try {
+      // Once written, the buffer serves a later batch: a bulk transfer then allocates nothing per
+      // batch (each allocation is memory outside the JS heap that brings the next full collection closer).
+      frames.write(out, () => void (this.#frameSpare.length < MAX_FRAME_SPARE && this.#frameSpare.push(buffer)));
+    } catch {
+      // A connection that closed under us (its close event is on its way) takes nothing more.
+      this.stats.dropped += packets.length;
+      return;
+    }
+    this.stats.sent += packets.length;
+    this.stats.bytesSent += bytesSent;
+  }
+
+  /** A buffer of at least `bytes` for #writeFrames: a spare one that fits, or a new one rounded up to FRAME_BUFFER_STEP. */
+  #frameBuffer(bytes: number): Uint8Array {
+    const spare = this.#frameSpare.pop();
+    if (spare && spare.length >= bytes) return spare;
+    return new Uint8Array(Math.ceil(bytes / FRAME_BUFFER_STEP) * FRAME_BUFFER_STEP);
   }
 
   /**

@@ -71,6 +71,13 @@ export class StackConnection {
   onWritable: (() => void) | undefined;
   /** The last callback, once both directions are over; `error` says why if the connection failed. */
   onClose: ((error: TcpwasmError | undefined) => void) | undefined;
+  /**
+   * Called instead of onData while set: data is readable and the handler takes it itself with
+   * readInto() (a reader that brings its own memory, so no copy is made for it). It is called again
+   * while it takes bytes and the connection is not paused; a handler that leaves data in the ring
+   * pauses, and resume() asks again.
+   */
+  onReadable: (() => void) | undefined;
 
   #dataHandler: ((chunk: Uint8Array) => void) | undefined;
   #paused = false;
@@ -143,6 +150,28 @@ export class StackConnection {
     const n = this.#stack.engine.send(this.id, data, this.#stack.engineNow());
     this.bytesWritten += n;
     if (n > 0) this.#stack.wantOutput();
+    return n;
+  }
+
+  /** Bytes readInto() takes in one piece now (0: nothing readable yet). */
+  readableBytes(): number {
+    if (this.#finished || this.error) return 0;
+    return this.#stack.engine.readable(this.id);
+  }
+
+  /**
+   * Copies up to `view.length` received bytes straight from the receive ring into `view` and
+   * consumes them (the window reopens); returns the count, 0 when nothing is readable. Bytes are
+   * read this way or through onData, never both at once.
+   */
+  readInto(view: Uint8Array): number {
+    if (this.#finished || this.error) return 0;
+    const n = this.#stack.engine.recvInto(this.id, this.#stack.engineNow(), view);
+    if (n > 0) {
+      this.bytesRead += n;
+      // The consumed bytes may reopen the window: a window update leaves with the next drain.
+      this.#stack.wantOutput();
+    }
     return n;
   }
 
@@ -280,7 +309,7 @@ export class StackConnection {
 
   /** @internal Can deliver data, an end or a close right now. */
   canDeliver(): boolean {
-    return !this.#finished && (this.#done || (!this.#paused && this.onData !== undefined));
+    return !this.#finished && (this.#done || (!this.#paused && (this.onData !== undefined || this.onReadable !== undefined)));
   }
 
   /** @internal The protocol is over (TIME-WAIT or CLOSED), with `error` if it failed. */
@@ -303,9 +332,17 @@ export class StackConnection {
     let moved = false;
     if (!this.error) {
       const engine = this.#stack.engine;
-      while (!this.#paused && this.onData && !this.#finished) {
+      while (!this.#paused && !this.#finished) {
         const avail = engine.readable(this.id);
         if (avail <= 0) break;
+        if (this.onReadable) {
+          const before = this.bytesRead;
+          this.onReadable();
+          if (this.bytesRead === before) break;
+          moved = true;
+          continue;
+        }
+        if (!this.onData) break;
         const chunk = engine.recv(this.id, this.#stack.engineNow(), avail);
         this.bytesRead += avail;
         moved = true;

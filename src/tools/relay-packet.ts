@@ -11,7 +11,6 @@
 import net from "node:net";
 import { invalidValue } from "../core/validate.js";
 import { TcpwasmError } from "../core/errors.js";
-import { bindNet } from "../faces/node-net.js";
 import { splice } from "../gateway/splice.js";
 import type { Link } from "../net/link.js";
 import { createUdpLink, parseEndpoint, type UdpEndpoint } from "../net/udp-link.js";
@@ -43,48 +42,47 @@ export function stackAttach(addresses: string[], forwards: RelayForward[]) {
   return async (link: Link, client: RelayClient, relay: RelayContext): Promise<PacketAttachment> => {
     const stack = await createStack({ addresses, name: `relay-${client.address}:${client.port}` });
     stack.attach(link);
-    const faces = bindNet(stack);
-    const servers = forwards.map((f) => {
-      const server = faces.createServer({ allowHalfOpen: true }, (inner) => {
-        inner.on("error", () => {});
-        inner.pause();
-        void relay.check(f.host, f.destPort).then((verdict) => {
-          const entry = { mode: "packet" as const, client: client.address, origin: client.origin, host: f.host, port: f.destPort };
-          if (!verdict.allowed) {
-            relay.log({ event: "refused", ...entry, reason: verdict.reason });
-            inner.destroy();
-            return;
-          }
-          const d = verdict.destination;
-          const outer = net.connect({ host: d.address, port: f.destPort, family: d.family, allowHalfOpen: true });
-          let up = 0;
-          let down = 0;
-          outer.on("error", (err: NodeJS.ErrnoException) => {
-            relay.log({ event: "close", ...entry, address: d.address, reason: err.code ?? "error", up, down });
-            inner.destroy();
+    // Each forwarded connection is spliced to its node:net destination (splice.ts): the relay reads
+    // the destination only while the connection's send ring has room, and writes what the page sends
+    // in the chunks the engine hands over, with no stream buffering between the two.
+    const listeners = forwards.map((f) => stack.openListener({ port: f.port }, (conn) => {
+      // Nothing is read from the page before the allow-list has answered.
+      conn.pause();
+      const entry = { mode: "packet" as const, client: client.address, origin: client.origin, host: f.host, port: f.destPort };
+      let outer: net.Socket | undefined;
+      conn.onClose = () => outer?.destroy();
+      void relay.check(f.host, f.destPort).then((verdict) => {
+        if (conn.isClosed) return;
+        if (!verdict.allowed) {
+          relay.log({ event: "refused", ...entry, reason: verdict.reason });
+          conn.release();
+          return;
+        }
+        const d = verdict.destination;
+        const socket = net.connect({ host: d.address, port: f.destPort, family: d.family, allowHalfOpen: true });
+        outer = socket;
+        // The page's stack already decided how to segment what it sends.
+        socket.setNoDelay(true);
+        const failed = (err: NodeJS.ErrnoException) => {
+          relay.log({ event: "close", ...entry, address: d.address, reason: err.code ?? "error", up: 0, down: 0 });
+          conn.abort();
+        };
+        socket.once("error", failed);
+        socket.once("connect", () => {
+          socket.off("error", failed);
+          relay.log({ event: "open", ...entry, address: d.address });
+          // Bytes, half-close, backpressure and resets both ways.
+          splice(conn, socket, (result) => {
+            const reason = result.error ? ((result.error as NodeJS.ErrnoException).code ?? result.error.message) : "closed";
+            relay.log({ event: "close", ...entry, address: d.address, reason, up: result.up, down: result.down });
           });
-          inner.on("data", (c: Buffer) => (up += c.length));
-          outer.on("data", (c: Buffer) => (down += c.length));
-          outer.once("connect", () => {
-            relay.log({ event: "open", ...entry, address: d.address });
-            // pipe carries backpressure both ways and each side's end (half-close) to the other.
-            inner.pipe(outer);
-            outer.pipe(inner);
-            inner.resume();
-          });
-          inner.on("close", () => outer.destroy());
-          outer.on("close", (hadError) => {
-            if (!hadError) relay.log({ event: "close", ...entry, address: d.address, reason: "closed", up, down });
-            inner.destroy();
-          });
+          conn.resume();
         });
       });
-      server.listen(f.port);
-      return server;
-    });
+    }));
     return {
       detach() {
-        for (const s of servers) s.close();
+        for (const l of listeners) l.close();
         stack.close();
       },
       connect(far: net.Socket, to: { address: string; port: number }, events: InboundEvents) {

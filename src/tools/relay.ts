@@ -574,29 +574,44 @@ export async function createRelay(options?: RelayOptions): Promise<Relay> {
     track(session, ws);
     // A connection through a published port is the client's activity, as its packets are.
     if (claim) claim.ctx.touch = () => (session.lastActive = now());
-    const admit = (n: number): boolean => {
-      session.lastActive = now();
-      const verdict = account.admitPacket(n, session.lastActive);
-      if (verdict === "quota") finish(CLOSE.limit, `byte limit reached (${limits.maxBytes})`);
-      else if (verdict === "rate") stats.rateDropped++;
-      return verdict === "ok";
+    /** The packets of a batch the client's limits let through, each metered in turn, and their bytes. */
+    const meter = (packets: Uint8Array[]): [passed: Uint8Array[], bytes: number] => {
+      const t = now();
+      session.lastActive = t;
+      let passed = packets;
+      let bytes = 0;
+      for (let i = 0; i < packets.length; i++) {
+        const n = packets[i]!.length;
+        const verdict = account.admitPacket(n, t);
+        if (verdict === "ok") {
+          bytes += n;
+          if (passed !== packets) passed.push(packets[i]!);
+          continue;
+        }
+        if (passed === packets) passed = packets.slice(0, i);
+        if (verdict === "quota") finish(CLOSE.limit, `byte limit reached (${limits.maxBytes})`);
+        else stats.rateDropped++;
+      }
+      return [passed, bytes];
     };
     // The client's link as the far side sees it: every packet metered against the client's limits.
     const metered: Link & { readonly stats: WebSocketLink["stats"] } = {
       framing: wsLink.framing,
       mtu: wsLink.mtu,
       stats: wsLink.stats,
+      // The link copies what it sends before send returns, so a stack may lend it its output region.
+      copiesOnSend: wsLink.copiesOnSend,
       send(packets: Uint8Array[]) {
-        const passed = packets.filter((q) => admit(q.length));
-        for (const q of passed) down += q.length;
-        stats.down += passed.reduce((s, q) => s + q.length, 0);
+        const [passed, bytes] = meter(packets);
+        down += bytes;
+        stats.down += bytes;
         if (passed.length) wsLink.send(passed);
       },
       onReceive(handler: PacketHandler) {
         wsLink.onReceive((packets) => {
-          const passed = packets.filter((q) => admit(q.length));
-          for (const q of passed) up += q.length;
-          stats.up += passed.reduce((s, q) => s + q.length, 0);
+          const [passed, bytes] = meter(packets);
+          up += bytes;
+          stats.up += bytes;
           if (passed.length && !ended) handler(passed);
         });
       },

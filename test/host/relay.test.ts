@@ -39,6 +39,11 @@ async function echoServer(): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+const until = async (what: string, cond: () => boolean) => {
+  for (let i = 0; i < 20_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  if (!cond()) throw new Error(`never happened: ${what}`);
+};
+
 async function relay(options: RelayOptions) {
   const log: RelayLogEntry[] = [];
   const r = await createRelay({ log: (e) => log.push(e), ...options });
@@ -362,6 +367,50 @@ describe("relay packet mode", () => {
       expect([host, digest]).toEqual([host, createHash("sha256").update(body).digest("hex")]);
     }
     expect(log.filter((e) => e.event === "open" && e.mode === "packet" && e.port === httpPort).length).toBe(2);
+  });
+
+  it("splices a forwarded connection: each side's FIN crosses alone, the bytes each way are logged, a page's reset reaches the destination", async () => {
+    // The destination answers with the count of what it read once the page's FIN arrived.
+    const ends: string[] = [];
+    const reads: number[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      const i = reads.push(0) - 1;
+      s.on("error", (e: NodeJS.ErrnoException) => ends.push(e.code ?? "error"));
+      s.on("data", (d: Buffer) => (reads[i]! += d.length));
+      s.on("end", () => s.end(`read ${reads[i]}`));
+    });
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+    cleanups.push(() => new Promise((res) => server.close(res)));
+    const port = (server.address() as net.AddressInfo).port;
+    const { relay: r, log } = await relay({ allow: [`127.0.0.1:${port}`], packet: { attach: stackAttach(["10.0.0.1/24"], [{ port: 9000, host: "127.0.0.1", destPort: port }]) } });
+    const link = createWebSocketLink(`${r.url}packet`);
+    const page = await createStack({ addresses: ["10.0.0.2/24"] });
+    cleanups.push(() => (page.close(), link.close()));
+    page.attach(link);
+    await link.opened;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const conn = page.openConnection({ remote: "10.0.0.1", remotePort: 9000 });
+      let text = "";
+      conn.onConnect = () => {
+        // The send ring takes all of it at once.
+        if (conn.write(new Uint8Array(100_000).fill(1)) !== 100_000) reject(new Error("short write"));
+        conn.end();
+      };
+      conn.onData = (d) => (text += Buffer.from(d).toString());
+      conn.onEnd = () => resolve(text);
+      conn.onClose = (e) => e && reject(e);
+    });
+    expect(answer).toBe("read 100000");
+    await until("the close is logged", () => log.some((e) => e.event === "close" && e.mode === "packet"));
+    expect(log.find((e) => e.event === "close" && e.mode === "packet")).toMatchObject({ host: "127.0.0.1", port, reason: "closed", up: 100_000, down: 11 });
+    // A page that resets its connection resets the destination's too.
+    const reset = page.openConnection({ remote: "10.0.0.1", remotePort: 9000 });
+    reset.onConnect = () => reset.write(new Uint8Array(10));
+    await until("the destination read the bytes", () => reads[1] === 10);
+    reset.abort();
+    await until("the destination saw the reset", () => ends.includes("ECONNRESET"));
+    await until("the reset is logged", () => log.filter((e) => e.event === "close" && e.mode === "packet").length === 2);
+    expect(log.filter((e) => e.event === "close" && e.mode === "packet")[1]).toMatchObject({ reason: "ECONNRESET", up: 10 });
   });
 
   it("refuses a forward whose destination the allow-list does not admit, and /packet when packet mode is off", async () => {
