@@ -63,6 +63,9 @@ interface Bulk {
   /** Payload bytes per packet the sender emitted (handshake and pure ACKs included). */
   bytesPerSegment: number;
   retransmits: number;
+  /** The sender's send ring and the receiver's receive ring at the end, bytes (auto-sized). */
+  sendBuffer: number;
+  recvBuffer: number;
 }
 
 /**
@@ -121,7 +124,10 @@ export async function bulk(mtu: number, bytes: number, hash: boolean, offloadMtu
   const cb = b.counters();
   const malformed = [...ca.dropsByReason, ...cb.dropsByReason].reduce((x, y) => x + y, 0);
   if (malformed !== 0) throw new Error(`bench: MTU ${mtu}: ${malformed} packets failed verification`);
-  return { gbps: (received * 8) / seconds / 1e9, bytesPerSegment: received / ca.segmentsOut, retransmits: ca.retransmits };
+  return {
+    gbps: (received * 8) / seconds / 1e9, bytesPerSegment: received / ca.segmentsOut, retransmits: ca.retransmits,
+    sendBuffer: a.status(client).sendBuffer, recvBuffer: b.status(server).recvBuffer,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
@@ -200,13 +206,15 @@ export default async () => {
   const f = (x: number, d = 2) => x.toFixed(d);
   const range = (xs: number[]) => `${f(Math.min(...xs))} - ${f(Math.max(...xs))}`;
   const k = (x: number) => Math.round(x).toLocaleString("en-US");
+  const rings = (xs: Bulk[]) => xs.map((x) => `${x.sendBuffer / 1024}/${x.recvBuffer / 1024}`).join(", ");
   const markdown = [
     "Two tcpwasm engines in one process, SIMD release build, checksums computed on output and verified on",
     "input, each summed in the payload's copy (RFC 1071 4.1); the wire copies each TX batch into the peer's RX",
     "region on the real clock. Baseline, in the same",
     "run: Node's `net` over the kernel loopback (127.0.0.1), both ends in this process (bench/lib/node-net.ts).",
     `Bulk: ${BULK_BYTES / MiB} MiB one way on one connection, median of ${RUNS} runs (a SHA-256-checked 64 MiB`,
-    "run per MTU precedes them); default 256 KiB buffers, window scaling, timestamps, SACK.",
+    "run per MTU precedes them); default buffers (256 KiB rings at the start, auto-sized), window scaling,",
+    "timestamps, SACK.",
     "",
     "| bulk | Gbit/s (median) | min - max | / Node net | payload bytes per packet sent |",
     "|---|---:|---:|---:|---:|",
@@ -242,6 +250,8 @@ export default async () => {
     `over 10,000 connections, default configuration): ${f(idle.tcb, 0)} bytes of TCB plus ${f(idle.tables, 0)} bytes of the`,
     `tables grown for it = ${f(idle.tcb + idle.tables, 0)} bytes. WebAssembly memory per engine: ${f(idle.idleMiB)} MiB idle, ${f(idle.openMiB)} MiB`,
     "with the 10,000 open (memory.buffer.byteLength, the mean of both ends).",
+    `Rings after the timed bulk runs (auto-sizing, assembly/engine/autosize.ts; 256 KiB at the start, 4 MiB at most), sender's send`,
+    `ring / receiver's receive ring, KiB: MTU 1500 ${rings(engine1500)}; with offload ${rings(engine1500Offload)}; MTU 65535 ${rings(engine65535)}.`,
     "",
     "Issue 3 targets: bulk at MTU 1500 >= 5 Gbit/s and >= 0.5x Node net; churn >= 50,000/s; idle <= 2 KiB.",
     "Issue 9 target: an idle stack <= 2 MiB of WebAssembly memory.",

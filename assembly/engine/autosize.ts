@@ -12,20 +12,35 @@
 // Every edge we had advertised by then lay within that span (the window is the ring's free space),
 // so such text was sent after the peer heard an ACK from within the measurement, at least one round
 // trip after it began; the shortest measurement is the estimate (rcvRttUs), and a longer one scales
-// what was consumed in it down to one estimate. The window scale offered in the SYN is chosen for the
+// what was consumed in it down to one estimate. The ring grows only when the reader took at least
+// three quarters of it in one estimated round trip (the window, not the reader, is the limit) and,
+// after a first growth, when the rate it was read at rose by at least 7/4 since the last one: a
+// window that doubles over a round trip that stays doubles the rate. Where the round trip is the time
+// to process a window (two stacks in one process), a doubled ring only takes twice as long to pass:
+// growing further buys no throughput, only cache misses. Nor does either ring grow past what carries
+// SIZED_RATE over the round trip (the receiver's estimate, the sender's SRTT): a window above that
+// buys nothing a host running this engine can use, and in one process, where a round trip is
+// microseconds, it keeps both rings at their first size.
+// The window scale offered in the SYN is chosen for the
 // largest ring (RFC 7323 2.3), so the window can grow later; the advertised right edge only ever moves
 // right as the ring grows (RFC 9293 3.8.6: the window should not shrink).
 //
-// Send: the ring holds what is in flight and what is queued behind it. Twice the lesser of cwnd and
-// the largest window the peer offered keeps a window's worth queued while one is in flight, so the
-// sender is never held back by its ring while congestion control and the peer allow more. It grows
-// when the host finds the ring full (connSendSpace) and, while the host waits for room, on each ACK
-// (cwnd may have grown).
+// Send: the ring holds what is in flight and what is queued behind it. Twice the least of cwnd, the
+// largest window the peer offered and SIZED_RATE over SRTT keeps a window's worth queued while one is
+// in flight, so the sender is never held back by its ring while congestion control and the peer
+// allow more. It grows when the host finds the ring full (connSendSpace) and, while the host waits
+// for room, on each ACK (cwnd may have grown).
 import { seqGt } from "../wire/seq";
-import { Tcb, sndRing, rcvRing, tcbCc } from "./tcb";
+import { Tcb, sndRing, rcvRing, tcbCc, tcbRtt } from "./tcb";
 import { Ring, ringCapacityFor, ringGrow, ringBytesHeld, RING_MAX_CAPACITY } from "./ring";
 import { count, Counter } from "./counters";
 import * as config from "./config";
+
+/**
+ * The fastest one connection is sized for, bytes per millisecond: 10 Gbit/s, above what a stack of
+ * this engine moves on one connection on the machines it runs on (bench/RESULTS.md).
+ */
+const SIZED_RATE: u64 = 1_250_000;
 
 /** Bytes of the send ring a connection starts with. */
 export function sendBufferInitial(t: Tcb): u32 {
@@ -70,7 +85,9 @@ function growTo(r: Ring, want: u64, most: u32): bool {
   let cap = want >= <u64>most ? most : ringCapacityFor(<u32>want);
   if (cap > most) cap = most;
   if (cap <= r.cap) return false;
-  if (ringBytesHeld() - <u64>r.cap + <u64>cap > <u64>config.bufferBudget || !ringGrow(r, cap)) {
+  // Storage not taken yet is not held: only the new capacity would count then.
+  const held = ringBytesHeld() - (r.buf != 0 ? <u64>r.cap : 0) + <u64>cap;
+  if (held > <u64>config.bufferBudget || !ringGrow(r, cap)) {
     count(Counter.BUFFER_GROWTH_REFUSED);
     return false;
   }
@@ -100,7 +117,15 @@ export function rcvSpaceAdjust(t: Tcb, nowUs: i64): void {
   const shown = <u32>1 << (16 + t.rcvShift);
   let most = ceiling(r, t.rcvBuf, config.recvBufferMax);
   if (shown < most) most = shown;
-  if (growTo(r, perRtt * 2, most)) count(Counter.RECV_BUFFER_GROWN);
+  // Bytes per millisecond.
+  let rate = <u64>consumed * 1000 / <u64>elapsed;
+  if (rate > <u64>u32.MAX_VALUE) rate = u32.MAX_VALUE;
+  const rose = t.rcvGrowRate == 0 || rate * 4 >= <u64>t.rcvGrowRate * 7;
+  const slow = <u64>r.cap * 1000 < SIZED_RATE * <u64>t.rcvRttUs;
+  if (perRtt * 4 >= <u64>r.cap * 3 && rose && slow && growTo(r, perRtt * 2, most)) {
+    count(Counter.RECV_BUFFER_GROWN);
+    t.rcvGrowRate = <u32>rate;
+  }
   rcvSpaceStart(t, nowUs);
 }
 
@@ -108,6 +133,11 @@ export function rcvSpaceAdjust(t: Tcb, nowUs: i64): void {
 export function sndSpaceAdjust(t: Tcb): void {
   const r = sndRing(t);
   const cwnd = tcbCc(t).cwnd;
-  const window = cwnd < t.maxSndWnd ? cwnd : t.maxSndWnd;
-  if (growTo(r, <u64>window * 2, ceiling(r, t.sndBuf, config.sendBufferMax))) count(Counter.SEND_BUFFER_GROWN);
+  let window = <u64>(cwnd < t.maxSndWnd ? cwnd : t.maxSndWnd);
+  const rtt = tcbRtt(t);
+  if (rtt.hasSample) {
+    const sized = SIZED_RATE * <u64>rtt.srttUs / 1000;
+    if (sized < window) window = sized;
+  }
+  if (growTo(r, window * 2, ceiling(r, t.sndBuf, config.sendBufferMax))) count(Counter.SEND_BUFFER_GROWN);
 }

@@ -59,7 +59,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   t.pathMss = t.localMss;
   offloadStart(t);
   t.peerMss = key.ipVersion == 6 ? 1220 : 536;
-  t.rcvShift = windowShift(t);
+  t.rcvShift = <u8>windowShift(t);
   t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
@@ -106,7 +106,7 @@ export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
   const ourWs = passive ? config.offerWindowScaling : hasFlag(t.options, Opt.SENT_WS);
   if (seg.wscale >= 0 && ourWs) {
     t.options |= Opt.WS_OK;
-    t.sndShift = <u32>seg.wscale;
+    t.sndShift = <u8>seg.wscale;
   } else {
     t.options &= ~Opt.WS_OK;
     t.sndShift = 0;

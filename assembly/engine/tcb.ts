@@ -192,8 +192,13 @@ export class Tcb {
   quickAcks: u32;
 
   /** Shift applied to SEG.WND (the peer's scale) and to our advertised window (ours). */
-  sndShift: u32;
-  rcvShift: u32;
+  sndShift: u8;
+  rcvShift: u8;
+  /**
+   * The rate the reader took the receive ring at when it last grew, bytes per ms; 0: it never grew
+   * (autosize.ts). Here, beside two bytes, it takes no room an i64 below would not leave as padding.
+   */
+  rcvGrowRate: u32;
   /** Peer's MSS option (clamped to >= 48) and ours from the MTU. */
   peerMss: u32;
   localMss: u32;

@@ -9,6 +9,7 @@ import { listening, Script, SYN, ACK, REMOTE_SEQ } from "../fixtures/engine-scri
 import { takeOutput } from "../fixtures/engine-io.js";
 import { Pair } from "../fixtures/pair.js";
 import { loadPrimitives, u8 } from "../fixtures/prim-harness.js";
+import { Engine } from "../../src/core/engine.js";
 
 /** The peer's round trip on the virtual clock. */
 const RTT_MS = 10;
@@ -186,6 +187,19 @@ describe("a bulk transfer across growth", () => {
     expect(result.statusB.recvBuffer).toBeGreaterThan(64 * KiB);
     expect(result.countersA.sendBufferGrown).toBeGreaterThanOrEqual(2);
     expect(result.countersB.recvBufferGrown).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("configuration", () => {
+  it("the maximums and the budget are checked in the host, naming the key", async () => {
+    for (const [key, value] of [["sendBufferMax", 1023], ["recvBufferMax", 2 ** 30 + 1], ["bufferBudget", 2 ** 32]] as const) {
+      await expect(Engine.create({ flavor: "debug", config: { [key]: value } })).rejects.toMatchObject({
+        code: "ERR_OUT_OF_RANGE",
+        message: expect.stringContaining(`config.${key}`),
+      });
+    }
+    const e = await Engine.create({ flavor: "debug", config: { sendBufferMax: 1024, recvBufferMax: 2 ** 30, bufferBudget: 0 } });
+    expect(e.liveConnections()).toBe(0);
   });
 });
 

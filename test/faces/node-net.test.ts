@@ -181,8 +181,10 @@ describe("backpressure, side by side with node:net", () => {
                 const rs = (reader as unknown as TcpwasmSocket).tcpStatus()!;
                 const ws = (w as unknown as TcpwasmSocket).tcpStatus()!;
                 // Closed for all practical purposes: less than one segment (SWS avoidance keeps the
-                // sender from sending the last few bytes, RFC 9293 3.8.6.2.1).
-                windows.readerAdvertisesLessThanASegment = rs.rcvWnd < ws.sendMss;
+                // sender from sending the last few bytes, RFC 9293 3.8.6.2.1). The edge the reader
+                // holds may lie up to 2^shift - 1 bytes beyond what its last window field could say
+                // (RFC 7323 2.4), 127 with the scale of 7 chosen for the ring's 4 MiB maximum.
+                windows.readerAdvertisesLessThanASegment = rs.rcvWnd < ws.sendMss + (1 << rs.rcvShift);
                 windows.writerSeesLessThanASegment = ws.sndWnd < ws.sendMss;
                 windows.readerRingHoldsTheData = rs.recvQueued + rs.rcvWnd === rs.recvBuffer;
                 windows.writerRingFull = ws.sendQueued === ws.sendBuffer;
