@@ -88,8 +88,8 @@ export function tlpSent(t: Tcb, again: bool): void {
 /**
  * An ACK that advanced SND.UNA, for the probe's episode (RFC 8985 7.4.2, as Linux's
  * tcp_process_tlp_ack). A probe of new data ends it once acknowledged: nothing was sent twice, so
- * nothing is left to learn (RFC 8985 7.4, TLP.is_retrans false). A D-SACK ends it with no loss. An ACK beyond tlpEndSeq without one means the
- * probe repaired a real loss, which gets the congestion response of one loss. An ACK reaching exactly
+ * nothing is left to learn (RFC 8985 7.4, TLP.is_retrans false). A D-SACK ends it with no loss. An
+ * ACK beyond tlpEndSeq without one means the probe repaired a real loss, which gets the congestion response of one loss. An ACK reaching exactly
  * tlpEndSeq decides nothing: it may be the late ACK of the original, with the probe's D-SACK (or its
  * pure duplicate ACK, tlpOnDupAck) still to come, so the episode stays open.
  */

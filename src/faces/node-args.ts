@@ -84,9 +84,9 @@ export interface SocketConnectOptions extends SocketConstructorOptions {
    * `synRetries` retransmissions (about 2 minutes).
    */
   connectTimeout?: number;
-  /** Send and receive ring sizes, bytes (the engine's defaults otherwise). */
+  /** Send ring size, bytes, kept at this size (auto-sizing off, as SO_SNDBUF). Default: auto-sized from the engine's `sendBuffer` up to `sendBufferMax`. */
   sendBufferSize?: number;
-  /** Receive ring size, bytes; it bounds the window offered to the peer. */
+  /** Receive ring size, bytes, kept at this size (auto-sizing off, as SO_RCVBUF); it bounds the window offered to the peer. Default: auto-sized from the engine's `recvBuffer` up to `recvBufferMax`. */
   receiveBufferSize?: number;
 }
 

@@ -55,9 +55,9 @@ export interface SocketOptions {
   noDelay?: boolean;
   /** Keepalive probes after this many ms idle (Direct Sockets' keepAliveDelay). Default off. */
   keepAliveDelay?: number;
-  /** Send buffer, bytes. Default: the engine's `sendBuffer` (256 KiB). */
+  /** Send buffer, bytes, kept at this size (auto-sizing off, as SO_SNDBUF). Default: auto-sized from the engine's `sendBuffer` (256 KiB) up to `sendBufferMax`. */
   sendBufferSize?: number;
-  /** Receive buffer, bytes; it bounds the window offered to the peer. Default: the engine's `recvBuffer` (256 KiB). */
+  /** Receive buffer, bytes, kept at this size (auto-sizing off, as SO_RCVBUF); it bounds the window offered to the peer. Default: auto-sized from the engine's `recvBuffer` (256 KiB) up to `recvBufferMax`. */
   receiveBufferSize?: number;
   /**
    * Bytes the readable stream takes out of the receive ring ahead of reads. Default 0: data waits
@@ -106,9 +106,9 @@ export interface ListenOptions {
   noDelay?: boolean;
   /** Keepalive probes after this many ms idle, on every accepted socket. Default off. */
   keepAliveDelay?: number;
-  /** Send buffer of every accepted socket, bytes. Default: the engine's `sendBuffer`. */
+  /** Send buffer of every accepted socket, bytes, kept at this size (auto-sizing off). Default: auto-sized, as SocketOptions.sendBufferSize. */
   sendBufferSize?: number;
-  /** Receive buffer of every accepted socket, bytes. Default: the engine's `recvBuffer`. */
+  /** Receive buffer of every accepted socket, bytes, kept at this size (auto-sizing off). Default: auto-sized, as SocketOptions.receiveBufferSize. */
   receiveBufferSize?: number;
   /** Bytes each accepted socket's readable stream takes out of the receive ring ahead of reads. Default 0. */
   readableHighWaterMark?: number;
