@@ -22,10 +22,22 @@ import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
 import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnRow } from "./lib/sample.js";
 import { roundRatios, stackBulk, stackChurnRow, stacks, withCpuRate } from "./lib/face-rows.js";
 import { CHURN } from "./sockets.bench.js";
+import { inFreshProcess } from "./lib/fresh-process.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
 const WARM_MIB = 256;
+const COLD_RUNS = 3;
+
+/**
+ * Gbit/s of the first BULK_MIB MiB through `row` in this process: run in a fresh child process
+ * (inFreshProcess), it is what a user's first transfer sees, with nothing optimised or allocated yet.
+ */
+export async function coldRow(row: "duplex" | "onread" | "node"): Promise<number> {
+  const bytes = BULK_MIB << 20;
+  if (row === "node") return (await bulkNodeNet(bytes)).gbitPerSecond;
+  return row === "onread" ? duplexOnreadBulk(bytes, "memory") : duplexBulk(bytes, "memory");
+}
 
 export async function duplexBulk(bytes: number, link: "microtask" | "memory"): Promise<number> {
   const [a, b] = await stacks(link);
@@ -190,6 +202,9 @@ export async function duplexPairRow(): Promise<ChurnRow> {
 
 export default async () => {
   const bytes = BULK_MIB << 20;
+  // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
+  const cold = { duplex: [] as number[], onread: [] as number[], node: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "duplex", "onread"] as const) cold[row].push(inFreshProcess(import.meta.url, "coldRow", row));
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through the Duplex (and node:net) went at a third of the later rate or less.
   await rawEngineBulk(WARM_MIB << 20, "memory");
@@ -251,6 +266,16 @@ ${line("Node Duplex (bindNet), microtask link", bulk.duplex, bulk.raw)}
 ${line("**Node Duplex, memory link**", bulk.duplexMemory, bulk.rawOffload)}
 ${line("Node Duplex, memory link, read with \`onread\`", bulk.onread, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
+
+Cold: the first ${BULK_MIB} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
+turns, ${COLD_RUNS} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
+allocator can reuse.
+
+| cold, first ${BULK_MIB} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
+|---|---:|---:|---:|---:|
+${tableRow("**Node Duplex, memory link**", cold.duplex, [cold.node])} ${roundRatios(cold.duplex, cold.node)} |
+${tableRow("Node Duplex, memory link, read with \`onread\`", cold.onread, [cold.node])} ${roundRatios(cold.onread, cold.node)} |
+${tableRow("Node net, loopback", cold.node, [cold.node])} ${roundRatios(cold.node, cold.node)} |
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share

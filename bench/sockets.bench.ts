@@ -19,6 +19,7 @@
 // 1 KiB each way, both close; every row built once and kept warm, sampled in turn (CHURN, see
 // bench/lib/sample.ts). Also: what constructing a socket's two Web Streams costs on this runtime.
 // The Node Duplex rows live in bench/node-duplex.bench.ts, against the same baselines.
+import { inFreshProcess } from "./lib/fresh-process.js";
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
 import { WRITE, rawChurnRow } from "./lib/raw-engine.js";
 import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
@@ -34,20 +35,12 @@ export const CHURN: ChurnSampling = { size: 250, samples: 16, warm: 500 };
 
 /**
  * Gbit/s of the first BULK_MIB MiB through `row` in this process: run in a fresh child process
- * (coldInChild), it is what a user's first transfer sees, with nothing optimised or allocated yet.
+ * (inFreshProcess), it is what a user's first transfer sees, with nothing optimised or allocated yet.
  */
 export async function coldRow(row: "web" | "byob" | "node"): Promise<number> {
   const bytes = BULK_MIB << 20;
   if (row === "node") return (await bulkNodeNet(bytes)).gbitPerSecond;
   return webBulk(bytes, "memory", row === "byob" ? "byob" : "default");
-}
-
-/** coldRow in a fresh Node process running this (bundled) module: each row's first transfer, alone. */
-async function coldInChild(row: "web" | "byob" | "node"): Promise<number> {
-  const { execFileSync } = await import("node:child_process");
-  const code = `const m = await import(${JSON.stringify(import.meta.url)}); console.log(await m.coldRow(${JSON.stringify(row)})); process.exit(0);`;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
-  return Number(out.trim().split("\n").pop());
 }
 
 /** Where the stream cost comes from, when this runtime's ReadableStream says so in its own source. */
@@ -63,7 +56,7 @@ export default async () => {
   const bytes = BULK_MIB << 20;
   // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
   const cold = { web: [] as number[], byob: [] as number[], node: [] as number[] };
-  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "web", "byob"] as const) cold[row].push(await coldInChild(row));
+  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "web", "byob"] as const) cold[row].push(inFreshProcess(import.meta.url, "coldRow", row));
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through a face (and node:net) go at a fraction of the later rate.
   await rawEngineBulk(WARM_MIB << 20, "memory");
