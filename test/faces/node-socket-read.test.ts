@@ -4,29 +4,18 @@
 // it; a reader that stops reading leaves the bytes in the receive ring (the window closes), not in
 // the stream's buffer. tcpwasm only, over two stacks on the in-memory link (segmentation offload:
 // 64 KiB segments, so the ring often holds more than one chunk's worth), on the virtual clock.
-import { createHash } from "node:crypto";
 import type { Server, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeServer, closed, listen, tcpwasmEnv, type TcpwasmEnv } from "../fixtures/node-face-env.js";
 import type { Socket as TcpwasmSocket } from "../../src/faces/node-net.js";
+import { data as prngData, sha as shaParts } from "../fixtures/stack-util.js";
 
 /** net.Socket's read size: the largest 'data' chunk. */
 const READ_CHUNK = 64 * 1024;
 
-/** `n` bytes that differ from any shifted copy of themselves (a misplaced or rewritten byte shows). */
-function payload(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+/** `n` seeded pseudo-random bytes, as a Buffer (a misplaced or rewritten byte shows in the SHA-256). */
+const payload = (n: number, seed: number): Buffer => Buffer.from(prngData(n, seed));
+const sha = (b: Uint8Array) => shaParts([b]);
 
 let env: TcpwasmEnv | undefined;
 afterEach(async () => {
