@@ -249,7 +249,8 @@ export default async () => {
       "",
     );
 
-    // (b) scale
+    // (b) scale; RELAY_BENCH_CLIENTS=0 leaves it out (a quick look at the bulk rows).
+    if (CLIENTS === 0) return { title: "relay: a stack through tcpwasm relay, and a relay at scale", markdown: lines.join("\n") };
     const scale = await child(["dist/cli.js", "relay", "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${echoPort}`, "--stack", "10.0.0.1/24", "--forward", `7=127.0.0.1:${echoPort}`,
       "--max-connections", "1", "--max-bytes", "4M", "--idle-timeout", "600"], /listening on (\S+)/);
     const surl = scale.match[1]!;
