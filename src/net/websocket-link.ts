@@ -16,7 +16,9 @@
 //
 // Receives: messages that are not binary, empty, or larger than the MTU (plus 14 bytes of Ethernet
 // header on an Ethernet link) are counted and dropped, never thrown out of the socket's callback.
-// Messages arriving in one turn of the event loop reach the stack as one batch.
+// Messages arriving in one turn of the event loop reach the stack as one batch. On a `ws` client
+// socket the link opened, binary frames are read from its TCP connection directly
+// (websocket-reader.ts), without `ws`'s per-message objects.
 //
 // Batched framing (opt-in, `batch: true`): the link offers the WebSocket subprotocol
 // BATCH_PROTOCOL (RFC 6455 1.9); when the server selects it, each binary message carries several
