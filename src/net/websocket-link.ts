@@ -16,7 +16,9 @@
 //
 // Receives: messages that are not binary, empty, or larger than the MTU (plus 14 bytes of Ethernet
 // header on an Ethernet link) are counted and dropped, never thrown out of the socket's callback.
-// Messages arriving in one turn of the event loop reach the stack as one batch.
+// Messages arriving in one turn of the event loop reach the stack as one batch. On a `ws` client
+// socket the link opened, binary frames are read from its TCP connection directly
+// (websocket-reader.ts), without `ws`'s per-message objects.
 //
 // Batched framing (opt-in, `batch: true`): the link offers the WebSocket subprotocol
 // BATCH_PROTOCOL (RFC 6455 1.9); when the server selects it, each binary message carries several
@@ -28,8 +30,9 @@
 // server's) batches when its negotiated protocol is BATCH_PROTOCOL.
 import { TcpwasmError } from "../core/errors.js";
 import { invalidType, invalidValue, optionsObject, validateArray, validateBoolean, validateFunction, validateInteger, validateKnownKeys, validateOneOf, validateUint8Array } from "../core/validate.js";
-import { DEFAULT_MTU, MIN_LINK_MTU, type Link, type PacketHandler } from "./link.js";
+import { DEFAULT_MTU, MIN_LINK_MTU, type Link, type PacketHandler, type ReceiveOptions } from "./link.js";
 import { frameHeaderLength, frameWriter, writeFrameHeader, type FrameWriter } from "./websocket-frames.js";
+import { readFramesDirectly } from "./websocket-reader.js";
 
 /** The WHATWG WebSocket members the link uses: a browser WebSocket and a `ws` WebSocket both have them. */
 export interface WebSocketLike {
@@ -184,6 +187,19 @@ function encodeRecords(packets: Uint8Array[], from: number, to: number, out: Uin
   }
 }
 
+/** The `ws` package's (data, isBinary) message emitter of a socket, or undefined for a WHATWG-only WebSocket. */
+interface WsEmitter {
+  on(type: "message", listener: (data: unknown, isBinary: boolean) => void): unknown;
+  off(type: "message", listener: (data: unknown, isBinary: boolean) => void): unknown;
+}
+
+function wsEmitter(socket: WebSocketLike): WsEmitter | undefined {
+  // `ws` (8 and later) is an EventEmitter with terminate(); a browser's or undici's WebSocket is an
+  // EventTarget without either.
+  const s = socket as unknown as Partial<WsEmitter> & { terminate?: unknown };
+  return typeof s.on === "function" && typeof s.off === "function" && typeof s.terminate === "function" ? (s as WsEmitter) : undefined;
+}
+
 function isWebSocketLike(value: unknown): value is WebSocketLike {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -233,6 +249,9 @@ export class WebSocketLink implements Link {
   #onClose: ((info: WebSocketLinkCloseInfo) => void) | undefined;
   #onError: ((err: TcpwasmError) => void) | undefined;
   #incoming: Uint8Array[] = [];
+  /** The last batch array, emptied, when the handler copies (ReceiveOptions.copies). */
+  #spareIncoming: Uint8Array[] = [];
+  #handlerCopies = false;
   #flushScheduled = false;
   // Packets given while the socket is not open yet, and their bytes.
   #pending: Uint8Array[] = [];
@@ -278,7 +297,10 @@ export class WebSocketLink implements Link {
     return this.#state;
   }
 
-  /** The socket in use now (a new one after each reconnection). */
+  /**
+   * The socket in use now (a new one after each reconnection). On a `ws` socket the link opened (a
+   * URL target), binary messages are read by the link from the connection and not emitted as events.
+   */
   get socket(): WebSocketLike {
     return this.#socket;
   }
@@ -320,9 +342,10 @@ export class WebSocketLink implements Link {
   }
 
   /** Sets the one handler of incoming packets. */
-  onReceive(handler: PacketHandler): void {
+  onReceive(handler: PacketHandler, options?: ReceiveOptions): void {
     validateFunction(handler, "handler");
     this.#handler = handler;
+    this.#handlerCopies = options?.copies === true;
   }
 
   /** Called each time the socket opens (again, after a reconnection). */
@@ -499,13 +522,20 @@ export class WebSocketLink implements Link {
     const onError = () => {
       // The close event follows and carries the outcome; an error alone says nothing more.
     };
+    // A `ws` socket's own emitter hands over each message as (data, isBinary): listened to there,
+    // no MessageEvent is built per message, which at one packet per message is a per-packet
+    // allocation (and its share of the collections) for nothing.
+    const emitter = wsEmitter(socket);
+    const onWsMessage = (data: unknown, isBinary: boolean) => (isBinary ? this.#message(data) : this.#message(undefined));
     socket.addEventListener("open", onOpen);
-    socket.addEventListener("message", onMessage);
+    if (emitter) emitter.on("message", onWsMessage);
+    else socket.addEventListener("message", onMessage);
     socket.addEventListener("close", onClose);
     socket.addEventListener("error", onError);
     this.#detach = () => {
       socket.removeEventListener("open", onOpen);
-      socket.removeEventListener("message", onMessage);
+      if (emitter) emitter.off("message", onWsMessage);
+      else socket.removeEventListener("message", onMessage);
       socket.removeEventListener("close", onClose);
       socket.removeEventListener("error", onError);
     };
@@ -520,6 +550,11 @@ export class WebSocketLink implements Link {
     this.#state = "open";
     // The handshake's outcome: batched only if the server selected the subprotocol.
     this.#batching = this.#socket.protocol === BATCH_PROTOCOL;
+    // A `ws` client's messages read from its TCP connection as they stand (websocket-reader.ts):
+    // no per-message objects of `ws`'s receiver, no event.
+    const socket = this.#socket;
+    // Only a socket the link opened itself: on one handed over, the caller may listen for messages too.
+    if (this.#open) readFramesDirectly(socket, (bytes) => this.#socket === socket && this.#message(bytes));
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -581,8 +616,16 @@ export class WebSocketLink implements Link {
   #deliver(): void {
     this.#flushScheduled = false;
     const batch = this.#incoming;
-    this.#incoming = [];
-    if (batch.length && this.#handler && this.#state !== "closed") this.#handler(batch);
+    const handler = this.#handler;
+    const copies = this.#handlerCopies;
+    // A handler that copies during the call (a stack) leaves the array to the link: the next turn's
+    // packets go in it again, instead of a new array grown to a hundred entries each turn.
+    this.#incoming = copies ? this.#spareIncoming : [];
+    if (batch.length && handler && this.#state !== "closed") handler(batch);
+    if (copies) {
+      batch.length = 0;
+      this.#spareIncoming = batch;
+    }
   }
 
   #closed(socket: WebSocketLike, code: number, reason: string): void {
