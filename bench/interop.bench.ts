@@ -27,6 +27,9 @@ const SOCKET_BUFFER = Number(process.env.INTEROP_BENCH_SOCKET_BUFFER ?? 4 * MIB)
 // INTEROP_BENCH_TRACE=1 turns the engine's trace on and prints every segment sent twice, either way,
 // with the segments around it (stderr): what each retransmission was. Off for the recorded figures.
 const TRACE = process.env.INTEROP_BENCH_TRACE === "1";
+// INTEROP_BENCH_CONFIG='{"hystart":false}' gives the stack engine settings (JSON) for A/B runs; the
+// recorded figures use the defaults.
+const CONFIG = process.env.INTEROP_BENCH_CONFIG ? JSON.parse(process.env.INTEROP_BENCH_CONFIG) : undefined;
 const TITLE = "Kernel interop throughput over a TUN device (bench/interop.bench.ts)";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -206,7 +209,7 @@ export default async function (): Promise<{ title: string; markdown: string }> {
   const viaSocat: number[] = [];
   const viaNode: number[] = [];
   const copies = new SecondCopies();
-  const s = await createScene({ pcap: false, socketBuffer: SOCKET_BUFFER, trace: TRACE, onTrace: TRACE ? copies.onTrace : undefined });
+  const s = await createScene({ pcap: false, socketBuffer: SOCKET_BUFFER, config: CONFIG, trace: TRACE, onTrace: TRACE ? copies.onTrace : undefined });
   const socatPair = await createKernelPair("socat", { socketBuffer: SOCKET_BUFFER }).catch(async (err) => {
     await s.destroy();
     throw err;
