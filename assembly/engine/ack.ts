@@ -22,6 +22,7 @@ import { wantOutput, notify } from "./conn";
 import { FLG_FIN, FLG_SYN } from "../wire/tcp";
 import { tsNow } from "./emit";
 import { sndSpaceAdjust } from "./autosize";
+import { hystartOnAck } from "./hystart";
 
 
 /** Fifth check, synchronized states: SND.UNA, SND.WND, RTT, loss recovery and congestion control. */
@@ -66,17 +67,22 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     // sticks at its maximum. Such echoes, older than the retransmission, give no sample (Karn's rule
     // with the timestamp as the transmission's name), and show the timeout was spurious (RFC 3522
     // Eifel detection; undo.ts).
+    let rttUs: i64 = -1;
     if (hasFlag(t.options, Opt.TS_OK) && seg.hasTimestamps && seg.tsEcr != 0) {
       const fresh = !hasFlag(t.sender, Snd.RTO_TS) || <i32>(seg.tsEcr - t.rtoTsVal) >= 0;
       if (fresh) {
         t.sender &= ~Snd.RTO_TS;
         const ms = <i32>(tsNow(t, nowUs) - seg.tsEcr);
-        if (ms >= 0) rttSample(tcbRtt(t), <i64>ms * 1000);
+        if (ms >= 0) {
+          rttUs = <i64>ms * 1000;
+          rttSample(tcbRtt(t), rttUs);
+        }
       } else {
         undoOnEifel(t, seg.tsEcr);
       }
     } else if (hasFlag(t.sender, Snd.RTT_TIMING) && seqGt(ack, t.rttSeq)) {
-      rttSample(tcbRtt(t), nowUs - t.rttStartUs);
+      rttUs = nowUs - t.rttStartUs;
+      rttSample(tcbRtt(t), rttUs);
       t.sender &= ~Snd.RTT_TIMING;
     }
     if (cc.inRecovery) {
@@ -89,6 +95,8 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
         t.due |= Due.RTX_ONE;
       }
     } else {
+      // HyStart++ (RFC 9406) sees the round and the RTT before slow start grows the window.
+      hystartOnAck(cc, ack, t.sndNxt, rttUs);
       ccOnAck(cc, dataAcked, flightBefore);
     }
     // RFC 6298 5.2 / 5.3; the tail loss probe timeout may take the timer's place (RFC 8985 7.2).

@@ -7,12 +7,20 @@
 // Receive ("dynamic right-sizing"): once per round trip, the bytes the reader consumed in it, twice
 // over, is the ring the connection needs: the window then covers a round trip of what the
 // application actually takes plus room for the sender to grow, and a reader that does not keep up
-// never earns a larger window. A round trip is measured without the sender's help: a measurement
+// never earns a larger window. Linux's tcp_rcv_space_adjust likewise grows only when the rate read per
+// round trip rises. A round trip is measured without the sender's help: a measurement
 // ends when text arrives beyond where the reader stood at its start plus the ring's capacity.
 // Every edge we had advertised by then lay within that span (the window is the ring's free space),
 // so such text was sent after the peer heard an ACK from within the measurement, at least one round
 // trip after it began; the shortest measurement is the estimate (rcvRttUs), and a longer one scales
-// what was consumed in it down to one estimate. The ring grows only when the reader took at least
+// what was consumed in it down to one estimate. That measurement is a round trip only while the
+// window limits the sender: one held back by its path's rate instead (a relay, a standing queue at a
+// bottleneck) takes as long to fill the ring whatever the round trip, so the estimate becomes the
+// ring's time to fill, every measurement reads "a whole ring per round trip", and the ring would
+// double for a window the path cannot use, enlarging the burst the sender may put into that queue.
+// With timestamps the estimate is never above the least round trip the echoes of arriving text
+// showed (RFC 7323 4.1 measured at the receiver, as Linux's receiver does; the least, as a queue
+// only adds to it), at least the timestamp clock's 1 ms. The ring grows only when the reader took at least
 // three quarters of it in one estimated round trip (the window, not the reader, is the limit) and,
 // after a first growth, when the rate it was read at rose by at least 7/4 since the last one: a
 // window that doubles over a round trip that stays doubles the rate. Where the round trip is the time
@@ -35,6 +43,7 @@ import { Tcb, sndRing, rcvRing, tcbCc, tcbRtt } from "./tcb";
 import { Ring, ringCapacityFor, ringGrow, ringBytesHeld, RING_MAX_CAPACITY } from "./ring";
 import { count, Counter } from "./counters";
 import * as config from "./config";
+import { tsNow } from "./emit";
 
 /**
  * The fastest one connection is sized for, bytes per millisecond: 10 Gbit/s, above what a stack of
@@ -101,6 +110,19 @@ export function rcvSpaceStart(t: Tcb, nowUs: i64): void {
 }
 
 /**
+ * Arriving text echoed `tsEcr` (RFC 7323 3.2): the time since we sent that TSval is a round trip at
+ * least, plus any queue the text waited in; the least such is the path's (rcvRttUs caps at it).
+ */
+export function rcvEchoRtt(t: Tcb, tsEcr: u32, nowUs: i64): void {
+  if (tsEcr == 0) return;
+  const ms = <i32>(tsNow(t, nowUs) - tsEcr);
+  if (ms < 0) return;
+  // The timestamp clock ticks in milliseconds: 0 says "under one".
+  const us: u32 = ms == 0 ? 1000 : <u32>ms * 1000;
+  if (t.rcvEchoRttUs == 0 || us < t.rcvEchoRttUs) t.rcvEchoRttUs = us;
+}
+
+/**
  * In-order text moved RCV.NXT (receive.ts): when it passed the end of the measurement, take the
  * round-trip sample and grow the receive ring to twice what the reader consumed per round trip.
  */
@@ -111,8 +133,10 @@ export function rcvSpaceAdjust(t: Tcb, nowUs: i64): void {
   let elapsed = <u32>nowUs - t.rcvSpaceUs;
   if (elapsed == 0) elapsed = 1;
   if (t.rcvRttUs == 0 || elapsed < t.rcvRttUs) t.rcvRttUs = elapsed;
+  let rttUs = t.rcvRttUs;
+  if (t.rcvEchoRttUs != 0 && t.rcvEchoRttUs < rttUs) rttUs = t.rcvEchoRttUs;
   const consumed = t.rcvNxt - r.len - t.rcvSpaceSeq;
-  const perRtt = <u64>consumed * <u64>t.rcvRttUs / <u64>elapsed;
+  const perRtt = <u64>consumed * <u64>rttUs / <u64>elapsed;
   // The window field cannot say more than 0xffff << shift: a larger ring would never be offered.
   const shown = <u32>1 << (16 + t.rcvShift);
   let most = ceiling(r, t.rcvBuf, config.recvBufferMax);
@@ -121,7 +145,7 @@ export function rcvSpaceAdjust(t: Tcb, nowUs: i64): void {
   let rate = <u64>consumed * 1000 / <u64>elapsed;
   if (rate > <u64>u32.MAX_VALUE) rate = u32.MAX_VALUE;
   const rose = t.rcvGrowRate == 0 || rate * 4 >= <u64>t.rcvGrowRate * 7;
-  const slow = <u64>r.cap * 1000 < SIZED_RATE * <u64>t.rcvRttUs;
+  const slow = <u64>r.cap * 1000 < SIZED_RATE * <u64>rttUs;
   if (perRtt * 4 >= <u64>r.cap * 3 && rose && slow && growTo(r, perRtt * 2, most)) {
     count(Counter.RECV_BUFFER_GROWN);
     t.rcvGrowRate = <u32>rate;

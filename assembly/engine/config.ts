@@ -118,7 +118,12 @@ export const enum ConfigKey {
    * (counted, BUFFER_GROWTH_REFUSED); rings a connection starts with are not refused by it.
    */
   BUFFER_BUDGET = 48,
-  COUNT = 49,
+  /**
+   * 1 (default, as Linux's CUBIC leaves slow start on delay): a connection's first slow start uses
+   * HyStart++ (RFC 9406, hystart.ts); 0: standard slow start until the first loss.
+   */
+  HYSTART = 49,
+  COUNT = 50,
 }
 
 /**
@@ -191,6 +196,7 @@ export let udpTxRegionBytes: u32 = 128 * 1024;
 export let udpUnreachableRate: u32 = 100;
 export let udpUnreachableBurst: u32 = 10;
 export let pacingDefault: bool = true;
+export let hystartDefault: bool = true;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -297,6 +303,7 @@ export function configSet(key: u32, value: f64): i32 {
       if (u < 1024 || u > (1 << 30)) return -Err.EINVAL;
       recvBufferMax = u; break;
     case ConfigKey.BUFFER_BUDGET: bufferBudget = u; break;
+    case ConfigKey.HYSTART: hystartDefault = on; break;
     default: return -Err.EINVAL;
   }
   return 0;

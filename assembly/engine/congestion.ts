@@ -5,6 +5,8 @@
 // RFC 6582 fast recovery. All quantities are bytes; SMSS is `mss`.
 // - Initial window RFC 6928: min(10*SMSS, max(2*SMSS, 14600)); ssthresh starts "arbitrarily high"
 //   (RFC 5681 3.1).
+// - The first slow start runs HyStart++ (RFC 9406, hystart.ts): it may leave early, on a rising RTT,
+//   through Conservative Slow Start (a quarter of the growth) into congestion avoidance.
 // - ccOnAck, outside recovery: slow start grows cwnd by min(acked, L*SMSS) with L = 2 (RFC 3465 ABC,
 //   RFC 5681 3.1 eq. 2; with segmentation offload, offload.ts, L counts in the transmission's size, the
 //   burst, since one ACK answers a packet of many segments); congestion avoidance counts acked bytes
@@ -53,6 +55,8 @@ export const CUBIC_BETA: f64 = 0.7;
 export const CUBIC_ALPHA: f64 = (3.0 * (1.0 - CUBIC_BETA)) / (1.0 + CUBIC_BETA);
 
 export const CWND_MAX: u32 = 1 << 30;
+/** RFC 9406 4.3 CSS_GROWTH_DIVISOR: Conservative Slow Start grows at a quarter of slow start's rate. */
+export const HS_CSS_GROWTH_DIVISOR: u32 = 4;
 export const SSTHRESH_INITIAL: u32 = u32.MAX_VALUE;
 
 @unmanaged
@@ -78,6 +82,16 @@ export class Congestion {
   carry: f64;
   epochStarted: bool;
   afterRto: bool;
+  // HyStart++ state (RFC 9406 4.2 names; hystart.ts owns it). Times in microseconds, -1: infinity.
+  hsOn: bool;
+  hsCss: bool;
+  hsRoundOpen: bool;
+  hsCssRounds: u32;
+  hsSamples: u32;
+  hsWindowEnd: u32;
+  hsLastRoundMinUs: i64;
+  hsRoundMinUs: i64;
+  hsCssBaselineUs: i64;
 }
 
 export function ccInitialWindow(mss: u32): u32 {
@@ -106,6 +120,15 @@ export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   c.carry = 0;
   c.epochStarted = false;
   c.afterRto = false;
+  c.hsOn = false;
+  c.hsCss = false;
+  c.hsRoundOpen = false;
+  c.hsCssRounds = 0;
+  c.hsSamples = 0;
+  c.hsWindowEnd = 0;
+  c.hsLastRoundMinUs = -1;
+  c.hsRoundMinUs = -1;
+  c.hsCssBaselineUs = -1;
 }
 
 /** The largest transmission the sender now makes (offload.ts); never below SMSS. */
@@ -143,9 +166,15 @@ function renoOnAck(c: Congestion, ackedBytes: u32, flightBefore: u32): void {
   if (!cwndLimited(c, flightBefore)) return;
   if (c.cwnd < c.ssthresh) {
     // RFC 5681 eq. 2 with RFC 3465 L = 2: at most 2*SMSS per ACK, or two of the sender's transmissions
-    // when one carries several segments (an ACK of one offload segment is not a stretch ACK).
+    // when one carries several segments (an ACK of one offload segment is not a stretch ACK). HyStart++
+    // (hystart.ts) keeps this L rather than RFC 9406 4.3's larger one (8 SMSS, unbounded when paced):
+    // with either, a stretch ACK after reordering grows the window in steps that the two-engine
+    // reordering scripts (test/engine/reorder.test.ts) answer with 2 to 430 retransmissions where
+    // L = 2 gives 1. Its Conservative Slow Start divides the growth by CSS_GROWTH_DIVISOR.
     let limit: u32 = (c.burst > c.mss ? c.burst : c.mss) * 2;
-    grow(c, ackedBytes < limit ? ackedBytes : limit);
+    let inc: u32 = ackedBytes < limit ? ackedBytes : limit;
+    if (c.hsCss && c.hsOn && c.ssthresh == SSTHRESH_INITIAL) inc /= HS_CSS_GROWTH_DIVISOR;
+    grow(c, inc);
     // Slow start ends at ssthresh; the remainder counts toward avoidance.
     if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;
     return;
@@ -243,6 +272,7 @@ export function ccOnAckAt(c: Congestion, ackedBytes: u32, flightBefore: u32, now
 }
 
 export function ccOnEnterRecovery(c: Congestion, flight: u32, highSeq: u32): void {
+  c.hsCss = false; // RFC 9406 4.2: a loss in slow start or CSS ends both
   if (c.algo == CcAlgo.Cubic) cubicOnCongestion(c, flight);
   else c.ssthresh = halfFlight(c, flight);
   c.cwnd = c.ssthresh;
@@ -257,6 +287,7 @@ export function ccOnEnterRecovery(c: Congestion, flight: u32, highSeq: u32): voi
  * event (RFC 5681 eq. 4, RFC 9438 4.6) with no recovery to run.
  */
 export function ccOnLossRepaired(c: Congestion, flight: u32): void {
+  c.hsCss = false; // RFC 9406 4.2: a loss in slow start or CSS ends both
   if (c.algo == CcAlgo.Cubic) cubicOnCongestion(c, flight);
   else c.ssthresh = halfFlight(c, flight);
   if (c.cwnd > c.ssthresh) c.cwnd = c.ssthresh;
@@ -309,6 +340,7 @@ export function ccOnExitRecovery(c: Congestion, flight: u32): void {
 }
 
 export function ccOnRto(c: Congestion, flight: u32): void {
+  c.hsCss = false; // RFC 9406 4.2: a loss in slow start or CSS ends both
   if (c.algo == CcAlgo.Cubic) {
     cubicOnCongestion(c, flight);
     c.afterRto = true;

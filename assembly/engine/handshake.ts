@@ -11,6 +11,7 @@ import { isnFor, tsOffsetFor } from "./isn";
 import { ringSetCapacity } from "./ring";
 import { rttInit } from "./rtt";
 import { ccInit, CcAlgo } from "./congestion";
+import { hystartInit } from "./hystart";
 import { oooClear } from "./reassembly";
 import * as config from "./config";
 import { sendMss } from "./emit";
@@ -63,6 +64,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  hystartInit(tcbCc(t), config.hystartDefault);
   setIss(t, isnFor(key, nowUs));
   oooClear(tcbOoo(t));
   t.lastRecvUs = nowUs;
@@ -126,5 +128,6 @@ export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
 /** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */
 export function congestionStart(t: Tcb): void {
   ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  hystartInit(tcbCc(t), config.hystartDefault);
   tcbCc(t).recover = t.iss;
 }

@@ -23,7 +23,7 @@ import { receiveText } from "./receive";
 import { finArrives, enterTimeWait } from "./fin";
 import { ackAllowed } from "./ackrate";
 import { dsackNote } from "./dsack";
-import { rcvSpaceStart } from "./autosize";
+import { rcvSpaceStart, rcvEchoRtt } from "./autosize";
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_US: i64 = 24 * 86400 * 1_000_000;
@@ -308,6 +308,7 @@ export function otherStateArrives(t: Tcb, seg: Segment, nowUs: i64): bool {
     t.tsRecent = seg.tsVal;
     t.tsRecentUs = nowUs;
   }
+  if (seg.payloadLen != 0 && seg.hasTimestamps && hasFlag(t.options, Opt.TS_OK)) rcvEchoRtt(t, seg.tsEcr, nowUs);
   processAck(t, seg, nowUs);
   const finAcked = hasFlag(t.life, Life.FIN_SENT) && seqGt(t.sndUna, t.finSeq);
   switch (t.state) {

@@ -242,6 +242,8 @@ export class Tcb {
   ackLimitCount: u32;
   /** The shortest measurement so far, microseconds: the receiver's round-trip time estimate; 0: none. */
   rcvRttUs: u32;
+  /** The least round trip arriving text's timestamp echo showed (autosize.ts), microseconds; 0: none. */
+  rcvEchoRttUs: u32;
 
   userTimeoutUs: i64;
   keepIdleUs: i64;

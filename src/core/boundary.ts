@@ -255,6 +255,7 @@ export const ConfigKey = {
   sendBufferMax: 46,
   recvBufferMax: 47,
   bufferBudget: 48,
+  hystart: 49,
 } as const;
 
 /** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */

@@ -115,6 +115,11 @@ export interface EngineConfig {
    * the first RTT sample. Connections override it with {@link ConnectionOptions.pacing}. Default true.
    */
   pacing?: Flag;
+  /**
+   * Leave a new connection's first slow start early when the round trip rises (HyStart++, RFC 9406),
+   * before the queue being filled overflows; as Linux's CUBIC does with its HyStart. Default true.
+   */
+  hystart?: Flag;
 }
 
 /**
@@ -216,6 +221,7 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   sendBufferMax: [1024, GI, true],
   recvBufferMax: [1024, GI, true],
   bufferBudget: [0, U32, true],
+  hystart: "flag",
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */

@@ -5,7 +5,7 @@
 // connection keeps it fixed; the advertised right edge never moves left (RFC 9293 3.8.6).
 import { describe, expect, it } from "vitest";
 import type { EngineConfig, ConnectionOptions } from "../../src/core/settings.js";
-import { listening, Script, SYN, ACK, REMOTE_SEQ } from "../fixtures/engine-script.js";
+import { listening, establishedWithOptions, Script, SYN, ACK, REMOTE_SEQ } from "../fixtures/engine-script.js";
 import { takeOutput } from "../fixtures/engine-io.js";
 import { Pair } from "../fixtures/pair.js";
 import { loadPrimitives, u8 } from "../fixtures/prim-harness.js";
@@ -93,6 +93,39 @@ describe("receive buffer: dynamic right-sizing", () => {
     expect(s.engine.counters()).toMatchObject({ recvBufferGrown: 3, bufferGrowthRefused: 0 });
     // The grown ring is offered: the window reaches past what the first ring could hold.
     expect(s.engine.status(s.id).rcvWnd).toBeGreaterThan(256 * KiB);
+  });
+
+  it("a sender held to its path's rate, not the window, earns no larger ring: the timestamp echoes show the round trip is shorter than the ring's time to fill", async () => {
+    // One 1448-octet segment a millisecond (a bottleneck's rate, 11.6 Mbit/s) over a 2 ms round
+    // trip, 400 ms long: about 3 KiB per round trip, under a twentieth of the 64 KiB ring, which
+    // takes 45 ms to fill. Each segment echoes the newest TSval the peer had heard by then: that of
+    // our latest ACK sent at least 1 ms (the way back) before.
+    const s = await establishedWithOptions(
+      { timestamps: true, windowScaling: true, pacing: false, recvBuffer: 64 * KiB, recvBufferMax: 512 * KiB },
+      { wscale: 7, tsVal: 1 },
+    );
+    const heard: Array<{ at: number; tsVal: number }> = [];
+    const listen = () => {
+      for (const p of takeOutput(s.engine, s.now)) {
+        const seg = s.wire.parsePacket(p);
+        if ("error" in seg) throw new Error(seg.error);
+        heard.push({ at: s.now, tsVal: seg.options.timestamps!.value });
+      }
+    };
+    let next = 1;
+    for (let ms = 0; ms < 400; ms++) {
+      s.advance(1);
+      listen();
+      // Before any ACK of ours came back the peer has none to echo yet (0: no sample).
+      const echo = heard.filter((h) => h.at <= s.now - 1).at(-1)?.tsVal ?? 0;
+      s.send({ flags: ACK, seq: s.r(next), ack: s.l(1), window: 65535, payload: "y".repeat(1448), timestamps: { value: 2 + ms, echo } });
+      next += 1448;
+      expect(s.engine.recv(s.id, s.now, Infinity).length).toBe(1448);
+      listen();
+    }
+    expect(s.engine.status(s.id).rcvNxt).toBe(s.r(next));
+    expect(s.engine.status(s.id).recvBuffer).toBe(64 * KiB);
+    expect(s.engine.counters().recvBufferGrown).toBe(0);
   });
 
   it("a reader that takes less than the window each round trip keeps the first ring", async () => {
