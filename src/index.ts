@@ -43,6 +43,6 @@ export { renderLadder, renderLadders, type LadderOptions } from "./tools/ladder.
 // The engine driver itself, for hosts that want packets, events and deadlines without sockets.
 export { Engine, type EngineCounters, type EngineOptions } from "./core/engine.js";
 export { ConfigKey, ConnOption, COUNTER_NAMES } from "./core/boundary.js";
-export type { EngineConfig, ConnectionOptions } from "./core/settings.js";
+export type { EngineConfig, ConnectionOptions, CongestionControl } from "./core/settings.js";
 export type { EngineEvent } from "./core/events.js";
 export type { ConnectionStatus } from "./core/status.js";

@@ -10,7 +10,7 @@ import { Tcb, hasFlag, Snd, Life, Due, Opt, sndRing, tcbTimers, tcbRtt, tcbCc, t
 import { ringConsume, ringSpace } from "./ring";
 import { TimerKind, timerSet, timerClear } from "./timers";
 import { rttSample, rttRto } from "./rtt";
-import { ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
+import { ccOnAckAt, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery,
   ccIsFullAck } from "./congestion";
 import { sbUpdate, DUP_THRESH } from "./scoreboard";
 import { rackOnAck, rackOnLoss, rackOnRecoveryExit } from "./rack";
@@ -97,7 +97,8 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
     } else {
       // HyStart++ (RFC 9406) sees the round and the RTT before slow start grows the window.
       hystartOnAck(cc, ack, t.sndNxt, rttUs);
-      ccOnAck(cc, dataAcked, flightBefore);
+      // CUBIC's window is a function of the time since the loss and of the round trip (RFC 9438 4.2).
+      ccOnAckAt(cc, dataAcked, flightBefore, nowUs, tcbRtt(t).srttUs);
     }
     // RFC 6298 5.2 / 5.3; the tail loss probe timeout may take the timer's place (RFC 8985 7.2).
     tlpOnAck(t, seg, flightBefore);

@@ -123,7 +123,12 @@ export const enum ConfigKey {
    * HyStart++ (RFC 9406, hystart.ts); 0: standard slow start until the first loss.
    */
   HYSTART = 49,
-  COUNT = 50,
+  /**
+   * Congestion control of new connections, numbered as congestion.ts CcAlgo: 0 (default) NewReno
+   * (RFC 5681, RFC 6582), 1 CUBIC (RFC 9438). A connection may choose its own (ConnOption).
+   */
+  CONGESTION_CONTROL = 50,
+  COUNT = 51,
 }
 
 /**
@@ -197,6 +202,8 @@ export let udpUnreachableRate: u32 = 100;
 export let udpUnreachableBurst: u32 = 10;
 export let pacingDefault: bool = true;
 export let hystartDefault: bool = true;
+/** congestion.ts CcAlgo: 0 NewReno, 1 CUBIC. */
+export let ccAlgoDefault: u32 = 0;
 
 /** Set once engineInit has sized the tables: keys that size them are refused afterwards. */
 export let frozen: bool = false;
@@ -304,6 +311,7 @@ export function configSet(key: u32, value: f64): i32 {
       recvBufferMax = u; break;
     case ConfigKey.BUFFER_BUDGET: bufferBudget = u; break;
     case ConfigKey.HYSTART: hystartDefault = on; break;
+    case ConfigKey.CONGESTION_CONTROL: if (value != 0 && value != 1) return -Err.EINVAL; ccAlgoDefault = u; break;
     default: return -Err.EINVAL;
   }
   return 0;

@@ -10,7 +10,7 @@ import { Tcb, State, Opt, hasFlag, tcbKey, sndRing, rcvRing, tcbRtt, tcbCc, tcbO
 import { isnFor, tsOffsetFor } from "./isn";
 import { ringSetCapacity } from "./ring";
 import { rttInit } from "./rtt";
-import { ccInit, CcAlgo } from "./congestion";
+import { ccInit } from "./congestion";
 import { hystartInit } from "./hystart";
 import { oooClear } from "./reassembly";
 import * as config from "./config";
@@ -32,6 +32,7 @@ export function applyDefaults(t: Tcb): void {
   t.keepCount = config.keepaliveCount;
   t.userTimeoutUs = config.userTimeoutUs;
   t.tos = 0;
+  t.ccAlgo = config.ccAlgoDefault;
 }
 
 /** A passive connection takes its listener's options (set on the listener before accept). */
@@ -44,6 +45,7 @@ export function inheritOptions(t: Tcb, l: Tcb): void {
   t.keepCount = l.keepCount;
   t.userTimeoutUs = l.userTimeoutUs;
   t.tos = l.tos;
+  t.ccAlgo = l.ccAlgo;
 }
 
 /**
@@ -63,7 +65,7 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   t.rcvShift = <u8>windowShift(t);
   t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
-  ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  ccInit(tcbCc(t), t.ccAlgo, sendMss(t));
   hystartInit(tcbCc(t), config.hystartDefault);
   setIss(t, isnFor(key, nowUs));
   oooClear(tcbOoo(t));
@@ -127,7 +129,8 @@ export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
 
 /** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */
 export function congestionStart(t: Tcb): void {
-  ccInit(tcbCc(t), CcAlgo.NewReno, sendMss(t));
+  // HyStart++ (RFC 9406) runs in front of either algorithm's slow start.
+  ccInit(tcbCc(t), t.ccAlgo, sendMss(t));
   hystartInit(tcbCc(t), config.hystartDefault);
   tcbCc(t).recover = t.iss;
 }

@@ -17,7 +17,7 @@ export function connState(id: u32): i32 {
   return <i32>t.state;
 }
 
-export const STATUS_SIZE: u32 = 192;
+export const STATUS_SIZE: u32 = 200;
 const statusRegion = memory.data(STATUS_SIZE, 16);
 
 export function statusPtr(): usize {
@@ -32,7 +32,8 @@ export function statusPtr(): usize {
  *   (sent or not), 84 bytes readable, 88 out-of-order bytes held, 92 duplicate ACKs, 96 f64 SRTT ms,
  *   104 f64 RTTVAR ms, 112 f64 RTO ms, 120 peer MSS, 124 our MSS, 128 local port, 132 remote port,
  *   136 send buffer, 140 receive buffer, 144 local address (16), 160 remote address (16),
- *   176 IP version, 180 TCB bytes, 184 f64 RACK reordering window ms (RFC 8985 6.2 step 4).
+ *   176 IP version, 180 TCB bytes, 184 f64 RACK reordering window ms (RFC 8985 6.2 step 4),
+ *   192 congestion control (congestion.ts CcAlgo; 196 padding).
  */
 export function connStatus(id: u32): i32 {
   const t = tcbFromId(id);
@@ -79,6 +80,8 @@ export function connStatus(id: u32): i32 {
   store<u32>(p, key.ipVersion, 176);
   store<u32>(p, <u32>offsetof<Tcb>(), 180);
   store<f64>(p, <f64>rackReoWnd(t) / 1000.0, 184);
+  store<u32>(p, t.ccAlgo, 192);
+  store<u32>(p, 0, 196);
   return 0;
 }
 
@@ -109,6 +112,8 @@ export const enum ConnOption {
   TOS = 8,
   /** 1: pace this connection's data (pacing.ts); 0: send what the windows allow at once. Any time. */
   PACING = 9,
+  /** Congestion control, as config CONGESTION_CONTROL (0 NewReno, 1 CUBIC): before connect, or on a listener. */
+  CONGESTION_CONTROL = 10,
 }
 
 /** Keepalive on an open connection, not yet probing: its timer at the last arrival plus the idle time. */
@@ -166,6 +171,11 @@ export function connSetOption(id: u32, option: u32, value: f64): i32 {
         t.paceNextUs = 0;
         if (t.state >= <u32>State.ESTABLISHED) wantOutput(t);
       }
+      break;
+    case ConnOption.CONGESTION_CONTROL:
+      if (u > 1 || !(t.state == State.LISTEN || unopened(t))) return -Err.EINVAL;
+      if (value != <f64>u) return -Err.EINVAL;
+      t.ccAlgo = u;
       break;
     default:
       return -Err.EINVAL;

@@ -254,6 +254,8 @@ export class Tcb {
   rcvBuf: u32;
   /** The TOS byte / Traffic Class our segments carry (ConnOption.TOS; 0 unless set). */
   tos: u32;
+  /** The congestion control congestionStart gives the connection (congestion.ts CcAlgo; ConnOption CONGESTION_CONTROL). */
+  ccAlgo: u32;
 
   // Reordering and spurious retransmissions (RACK and undo state are the inline Rack and Undo records).
   /** Duplicate texts to report, one per ACK in the first SACK block (dsack.ts, RFC 2883 4). */

@@ -256,6 +256,7 @@ export const ConfigKey = {
   recvBufferMax: 47,
   bufferBudget: 48,
   hystart: 49,
+  congestionControl: 50,
 } as const;
 
 /** @internal engineInput's ifIndex for packets from no link (the stack's loopback): never an Ethernet interface. */
@@ -282,7 +283,11 @@ export const ConnOption = {
   recvBuffer: 7,
   tos: 8,
   pacing: 9,
+  congestionControl: 10,
 } as const;
+
+/** @internal Congestion controls, numbered as assembly/engine/congestion.ts CcAlgo. */
+export const CONGESTION_CONTROLS = { newreno: 0, cubic: 1 } as const;
 
 // ---- Events (assembly/engine/events.ts) ----
 
@@ -377,7 +382,7 @@ export function udpRecordSize(header: number, payloadLen: number): number {
 // ---- STATUS (assembly/engine/status.ts connStatus) ----
 
 /** @internal Bytes of the STATUS record (assembly/engine/status.ts STATUS_SIZE). */
-export const STATUS_SIZE = 192;
+export const STATUS_SIZE = 200;
 
 /** @internal Offsets of the STATUS fields (RFC 9293 3.10.6), u32 unless listed in STATUS_F64. */
 export const STATUS = {
@@ -394,6 +399,8 @@ export const STATUS = {
   tcbBytes: 180,
   /** f64: RACK's reordering window, ms (RFC 8985 6.2 step 4). */
   reoWndMs: 184,
+  /** assembly/engine/congestion.ts CcAlgo, as CONGESTION_CONTROLS numbers it. */
+  congestionControl: 192,
 } as const;
 
 /** @internal The STATUS fields stored as f64. */

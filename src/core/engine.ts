@@ -14,7 +14,7 @@ import {
   udpRecordSize,
   type EngineExports as EngineOnlyExports,
 } from "./boundary.js";
-import { validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
+import { settingNumber, validateEngineConfig, type ConnectionOptions, type EngineConfig } from "./settings.js";
 import { decodeEvent, type EngineEvent, type EventVisitor } from "./events.js";
 import { decodeEndpoints, decodeStatus, type ConnectionEndpoints, type ConnectionStatus } from "./status.js";
 
@@ -207,7 +207,7 @@ export class Engine {
     for (const [name, value] of Object.entries(o.config ?? {})) {
       if (value === undefined) continue;
       // Validated above; the engine refuses out-of-range values too (a setting the host does not know yet).
-      const r = e.#x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], Number(value));
+      const r = e.#x.engineConfigSet(ConfigKey[name as keyof typeof ConfigKey], settingNumber(value));
       if (r < 0) invalidValue(`options.config.${name}`, value, "is refused by the engine");
     }
     const secret = o.secret ?? crypto.getRandomValues(new Uint8Array(SECRET_SIZE));
@@ -467,7 +467,7 @@ export class Engine {
       const value = options[name as keyof ConnectionOptions];
       const key = ConnOption[name as keyof typeof ConnOption];
       if (key === undefined) invalidArg(`unknown connection option ${name}`);
-      check(this.#x.connSetOption(id, key, Number(value)), `option ${name}`);
+      check(this.#x.connSetOption(id, key, settingNumber(value)), `option ${name}`);
     }
   }
 

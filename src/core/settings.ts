@@ -2,7 +2,7 @@
 // named in the error (as the caller wrote it: "options.config.rtoMinMs") before the engine sees it;
 // the engine refuses the same values itself (assembly/engine/config.ts configSet,
 // assembly/engine/user.ts connSetOption). Browser-safe.
-import { ConfigKey, ConnOption, EPHEMERAL_DEFAULT, REGION_MAX } from "./boundary.js";
+import { CONGESTION_CONTROLS, ConfigKey, ConnOption, EPHEMERAL_DEFAULT, REGION_MAX } from "./boundary.js";
 import { invalidType, invalidValue, optionsObject, validateInteger, validateNumber } from "./validate.js";
 
 /**
@@ -120,6 +120,14 @@ export interface EngineConfig {
    * before the queue being filled overflows; as Linux's CUBIC does with its HyStart. Default true.
    */
   hystart?: Flag;
+  /**
+   * Congestion control of new connections: "newreno" (RFC 5681 with RFC 6582's recovery) or "cubic"
+   * (RFC 9438: after a loss the window falls to 0.7 of itself rather than half, and regrows along a
+   * cubic curve towards the size it had, suited to long fat paths). HyStart++ ({@link EngineConfig.hystart}) runs
+   * in front of either's slow start. Connections override it with
+   * {@link ConnectionOptions.congestionControl}. Default "newreno".
+   */
+  congestionControl?: CongestionControl;
 }
 
 /**
@@ -148,7 +156,12 @@ export interface ConnectionOptions {
   tos?: number;
   /** Pace this connection's data ({@link EngineConfig.pacing}); any time. Default: the engine's `pacing`. */
   pacing?: Flag;
+  /** Congestion control of this connection ({@link EngineConfig.congestionControl}); only before the connection opens (or on a listener, for the connections it accepts). Default: the engine's `congestionControl`. */
+  congestionControl?: CongestionControl;
 }
+
+/** A congestion control: NewReno (RFC 5681, RFC 6582) or CUBIC (RFC 9438). */
+export type CongestionControl = keyof typeof CONGESTION_CONTROLS;
 
 /** A switch: true or false, or 1 or 0 as the engine takes it. */
 export type Flag = boolean | 0 | 1;
@@ -160,8 +173,8 @@ type MustBeNever<T extends never> = T;
 type ConfigKeysMatch = MustBeNever<SameKeys<Required<EngineConfig>, typeof ConfigKey>>;
 type OptionKeysMatch = MustBeNever<SameKeys<Required<ConnectionOptions>, typeof ConnOption>>;
 
-/** "flag": a boolean, or 0/1; else [min, max, integer]. */
-type Range = "flag" | readonly [number, number, boolean];
+/** "flag": a boolean, or 0/1; "congestion": a CONGESTION_CONTROLS name; else [min, max, integer]. */
+type Range = "flag" | "congestion" | readonly [number, number, boolean];
 
 const U32 = 0xffffffff;
 // Limits as literals: a bundler keeps a top-level `1 << 20` (an operator, to it, may have effects), and
@@ -222,6 +235,7 @@ const CONFIG_RANGES: Partial<Record<keyof typeof ConfigKey, Range>> = {
   recvBufferMax: [1024, GI, true],
   bufferBudget: [0, U32, true],
   hystart: "flag",
+  congestionControl: "congestion",
 };
 
 /** What each ConnOption takes (assembly/engine/user.ts connSetOption), as CONFIG_RANGES. */
@@ -236,6 +250,7 @@ const CONN_OPTION_RANGES: Record<keyof typeof ConnOption, Range> = {
   recvBuffer: [1024, GI, true],
   tos: [0, 255, true],
   pacing: "flag",
+  congestionControl: "congestion",
 };
 
 /** @internal Checks an engine configuration (named `name` in errors): known keys, types, ranges, a low..high ephemeral range. */
@@ -254,7 +269,10 @@ export function validateEngineConfig(config: unknown, name = "config"): asserts 
 
 /** Checks one setting against its range. */
 function validateSetting(value: unknown, what: string, range: Range | undefined): void {
-  if (range === "flag") {
+  if (range === "congestion") {
+    if (typeof value !== "string") invalidType(what, "of type string", value);
+    if (!Object.hasOwn(CONGESTION_CONTROLS, value)) invalidValue(what, value, `is not a congestion control (known: ${Object.keys(CONGESTION_CONTROLS).join(", ")})`);
+  } else if (range === "flag") {
     if (typeof value !== "boolean" && value !== 0 && value !== 1) invalidType(what, "of type boolean (or 0 or 1)", value);
   } else if (range) {
     if (range[2]) validateInteger(value, what, range[0], range[1]);
@@ -278,4 +296,10 @@ export function validateConnectionOptions(options: Record<string, unknown>, name
     }
     validateSetting(value, what, CONN_OPTION_RANGES[key as keyof typeof ConnOption]);
   }
+}
+
+/** @internal A validated setting as the engine takes it: a number (a flag as 0 or 1, a congestion control by its CcAlgo number). */
+export function settingNumber(value: unknown): number {
+  if (typeof value === "string") return CONGESTION_CONTROLS[value as CongestionControl] ?? Number.NaN;
+  return Number(value);
 }

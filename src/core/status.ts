@@ -1,6 +1,7 @@
 // A connection's STATUS record (RFC 9293 3.10.6; layout src/core/boundary.ts STATUS, written by
 // assembly/engine/user.ts connStatus) decoded, and its endpoints alone. Browser-safe.
-import { STATUS } from "./boundary.js";
+import { CONGESTION_CONTROLS, STATUS } from "./boundary.js";
+import type { CongestionControl } from "./settings.js";
 import { formatIpv4, formatIpv6 } from "./address.js";
 import { TCP_STATES, type TcpState } from "./trace.js";
 
@@ -78,6 +79,8 @@ export interface ConnectionStatus {
   ipVersion: 4 | 6;
   /** RACK's reordering window (RFC 8985 6.2 step 4), ms. */
   reoWndMs: number;
+  /** The congestion control the connection runs ({@link ConnectionOptions.congestionControl}). */
+  congestionControl: CongestionControl;
 }
 
 /** A connection's ports and addresses; the address text is made on first use. */
@@ -139,5 +142,6 @@ export function decodeStatus(u8: Uint8Array, dv: DataView, p: number): Connectio
     srttMs: f(S.srttMs), rttvarMs: f(S.rttvarMs), rtoMs: f(S.rtoMs), peerMss: u(S.peerMss), localMss: u(S.localMss),
     localPort: u(S.localPort), remotePort: u(S.remotePort), sendBuffer: u(S.sendBuffer), recvBuffer: u(S.recvBuffer),
     localAddress: addr(S.localAddress), remoteAddress: addr(S.remoteAddress), ipVersion, reoWndMs: f(S.reoWndMs),
+    congestionControl: u(S.congestionControl) === CONGESTION_CONTROLS.cubic ? "cubic" : "newreno",
   };
 }
