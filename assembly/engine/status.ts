@@ -33,7 +33,7 @@ export function statusPtr(): usize {
  *   104 f64 RTTVAR ms, 112 f64 RTO ms, 120 peer MSS, 124 our MSS, 128 local port, 132 remote port,
  *   136 send buffer, 140 receive buffer, 144 local address (16), 160 remote address (16),
  *   176 IP version, 180 TCB bytes, 184 f64 RACK reordering window ms (RFC 8985 6.2 step 4),
- *   192 congestion control (congestion.ts CcAlgo; 196 padding).
+ *   192 congestion control (congestion.ts CcAlgo); 196..199 unused, keeping the record 8-byte aligned.
  */
 export function connStatus(id: u32): i32 {
   const t = tcbFromId(id);
@@ -81,7 +81,6 @@ export function connStatus(id: u32): i32 {
   store<u32>(p, <u32>offsetof<Tcb>(), 180);
   store<f64>(p, <f64>rackReoWnd(t) / 1000.0, 184);
   store<u32>(p, t.ccAlgo, 192);
-  store<u32>(p, 0, 196);
   return 0;
 }
 
