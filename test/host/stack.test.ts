@@ -152,6 +152,23 @@ describe("stack", () => {
     b.close();
   });
 
+  it("congestionControl: the engine's for connections that name none, a connection's or listener's own otherwise", async () => {
+    const p = await pair({ config: { congestionControl: "cubic" } });
+    const { a, b } = p;
+    const server = accepted(b, 80);
+    const client = a.openConnection({ remote: "10.0.0.2", remotePort: 80, congestionControl: "newreno" });
+    const second = new Promise<StackConnection>((resolve) => b.openListener({ port: 81, congestionControl: "newreno" }, resolve));
+    const other = a.openConnection({ remote: "10.0.0.2", remotePort: 81 });
+    const up = Promise.all([connected(client), connected(other)]);
+    await p.wait(up, "connect");
+    expect(client.status().congestionControl).toBe("newreno");
+    expect((await p.wait(server, "accept")).status().congestionControl).toBe("cubic");
+    expect(other.status().congestionControl).toBe("cubic");
+    expect((await p.wait(second, "accept")).status().congestionControl).toBe("newreno");
+    a.close();
+    b.close();
+  });
+
   it("a paused reader shrinks the advertised window to zero; resume delivers everything", async () => {
     const p = await pair({ config: { recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 } });
     const { a, b } = p;
