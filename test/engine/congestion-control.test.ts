@@ -48,13 +48,7 @@ async function run(config: EngineConfig, options: ConnectionOptions, rounds: num
   expect(s.engine.send(s.id, new Uint8Array(16 << 20).fill(0x63), s.now)).toBe(16 << 20);
   let flight: number[] = [];
   const pull = (into: number[]) => {
-    for (;;) {
-      let seg;
-      try {
-        seg = s.next();
-      } catch {
-        return;
-      }
+    for (const seg of s.drain()) {
       expect(seg.payload.length).toBe(MSS);
       into.push((seg.seq + MSS) >>> 0);
     }

@@ -40,13 +40,7 @@ async function run(rtts: number[], config: EngineConfig = {}): Promise<Round[]> 
   let sentEnd = s.l(1);
   let tsOffset = 0;
   const pull = () => {
-    for (;;) {
-      let seg;
-      try {
-        seg = s.next();
-      } catch {
-        return;
-      }
+    for (const seg of s.drain()) {
       expect(seg.payload.length).toBe(MSS);
       tsOffset = seg.timestamps!.value - s.now;
       sentEnd = (seg.seq + MSS) >>> 0;
