@@ -161,7 +161,9 @@ export interface ConnectionOptions {
 }
 
 /** A congestion control: NewReno (RFC 5681, RFC 6582) or CUBIC (RFC 9438). */
-export type CongestionControl = keyof typeof CONGESTION_CONTROLS;
+export type CongestionControl = "newreno" | "cubic";
+// The engine's numbering (an internal table, not in the published types) names exactly these.
+CONGESTION_CONTROLS satisfies Record<CongestionControl, number>;
 
 /** A switch: true or false, or 1 or 0 as the engine takes it. */
 export type Flag = boolean | 0 | 1;
