@@ -22,7 +22,7 @@ import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
 import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnRow } from "./lib/sample.js";
 import { roundRatios, stackBulk, stackChurnRow, stacks, withCpuRate } from "./lib/face-rows.js";
 import { CHURN } from "./sockets.bench.js";
-import { inFreshProcess } from "./lib/fresh-process.js";
+import { coldSection, inFreshProcess } from "./lib/fresh-process.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
@@ -267,15 +267,7 @@ ${line("**Node Duplex, memory link**", bulk.duplexMemory, bulk.rawOffload)}
 ${line("Node Duplex, memory link, read with \`onread\`", bulk.onread, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
 
-Cold: the first ${BULK_MIB} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
-turns, ${COLD_RUNS} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
-allocator can reuse.
-
-| cold, first ${BULK_MIB} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
-|---|---:|---:|---:|---:|
-${tableRow("**Node Duplex, memory link**", cold.duplex, [cold.node])} ${roundRatios(cold.duplex, cold.node)} |
-${tableRow("Node Duplex, memory link, read with \`onread\`", cold.onread, [cold.node])} ${roundRatios(cold.onread, cold.node)} |
-${tableRow("Node net, loopback", cold.node, [cold.node])} ${roundRatios(cold.node, cold.node)} |
+${coldSection(BULK_MIB, COLD_RUNS, [["**Node Duplex, memory link**", cold.duplex], ["Node Duplex, memory link, read with \`onread\`", cold.onread]], cold.node)}
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share

@@ -19,7 +19,7 @@
 // 1 KiB each way, both close; every row built once and kept warm, sampled in turn (CHURN, see
 // bench/lib/sample.ts). Also: what constructing a socket's two Web Streams costs on this runtime.
 // The Node Duplex rows live in bench/node-duplex.bench.ts, against the same baselines.
-import { inFreshProcess } from "./lib/fresh-process.js";
+import { coldSection, inFreshProcess } from "./lib/fresh-process.js";
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
 import { WRITE, rawChurnRow } from "./lib/raw-engine.js";
 import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
@@ -114,15 +114,7 @@ ${line("**Web face, memory link**", bulk.webMemory, bulk.rawOffload)}
 ${line("**Web face, memory link, BYOB reader**", bulk.webByob, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
 
-Cold: the first ${BULK_MIB} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
-turns, ${COLD_RUNS} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
-allocator can reuse.
-
-| cold, first ${BULK_MIB} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
-|---|---:|---:|---:|---:|
-${tableRow("**Web face, memory link**", cold.web, [cold.node])} ${roundRatios(cold.web, cold.node)} |
-${tableRow("**Web face, memory link, BYOB reader**", cold.byob, [cold.node])} ${roundRatios(cold.byob, cold.node)} |
-${tableRow("Node net, loopback", cold.node, [cold.node])} ${roundRatios(cold.node, cold.node)} |
+${coldSection(BULK_MIB, COLD_RUNS, [["**Web face, memory link**", cold.web], ["**Web face, memory link, BYOB reader**", cold.byob]], cold.node)}
 
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share

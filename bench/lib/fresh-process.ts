@@ -2,6 +2,8 @@
 // nothing optimised by the JIT and no memory the allocator can reuse yet. The module at `moduleUrl`
 // (a bench file, bundled by bench/run.mjs) exports `exportName(row)`, which returns one number.
 import { execFileSync } from "node:child_process";
+import { roundRatios } from "./face-rows.js";
+import { tableRow } from "./sample.js";
 
 /** `exportName(row)` of the module at `moduleUrl`, called in a fresh Node process; its printed number. */
 export function inFreshProcess(moduleUrl: string, exportName: string, row: string): number {
@@ -10,4 +12,19 @@ export function inFreshProcess(moduleUrl: string, exportName: string, row: strin
   const value = Number(out.trim().split("\n").pop());
   if (!Number.isFinite(value)) throw new Error(`${exportName}(${row}) in a fresh process printed ${JSON.stringify(out)}`);
   return value;
+}
+
+/**
+ * The cold section of a face bench: what the rows are, then each row's Gbit/s against Node net's cold
+ * runs (`node`), as a ratio of medians and round by round.
+ */
+export function coldSection(mib: number, runs: number, rows: Array<[label: string, gbps: number[]]>, node: number[]): string {
+  const all: Array<[string, number[]]> = [...rows, ["Node net, loopback", node]];
+  return `Cold: the first ${mib} MiB of a fresh Node process (a child of the bench, one per figure, the rows in
+turns, ${runs} each), as a user's first transfer runs: nothing optimised by the JIT yet, no memory the
+allocator can reuse.
+
+| cold, first ${mib} MiB | Gbit/s (median) | min - max | / Node net | / Node net, each round |
+|---|---:|---:|---:|---:|
+${all.map(([label, xs]) => `${tableRow(label, xs, [node])} ${roundRatios(xs, node)} |`).join("\n")}`;
 }
