@@ -32,13 +32,22 @@ describe("soak through a stack pair", () => {
     const warm = samples.find((s) => s.done === WARM)!;
     expect(warm).toBeDefined();
     expect(samples.length).toBe(TOTAL / 5000);
-    // Once warm, every connection's memory goes back to the pool and nothing grows. (What the
-    // warm-up keeps, e.g. tables grown to the load, is the engine's business.)
+    // Once warm, every connection's memory goes back to the pool: what the pool holds beyond the
+    // tables is the same at every quiet point. The tables (connection, port and TIME-WAIT indexes,
+    // slot arrays) keep their high-water size and may still double once after the warm-up: a table
+    // also grows when an insert lands more than MAX_PROBE buckets from its home
+    // (assembly/engine/hashtab.ts), which depends on the keyed hash of random ports (seen once in CI:
+    // the port-usage index, about 200 entries, went from 512 to 1,024 buckets, +24,576 bytes after
+    // 150,000). WebAssembly memory grows only with such a table.
     for (const s of samples.filter((x) => x.done >= WARM)) {
-      expect(s.client.pool, `client pool after ${s.done}`).toBe(warm.client.pool);
-      expect(s.server.pool, `server pool after ${s.done}`).toBe(warm.server.pool);
-      expect(s.client.wasm, `client WebAssembly memory after ${s.done}`).toBe(warm.client.wasm);
-      expect(s.server.wasm, `server WebAssembly memory after ${s.done}`).toBe(warm.server.wasm);
+      for (const side of ["client", "server"] as const) {
+        const now = s[side];
+        const then = warm[side];
+        expect(now.pool - now.tables, `${side} connection memory after ${s.done}`).toBe(then.pool - then.tables);
+        expect(now.tables, `${side} tables after ${s.done}`).toBeLessThanOrEqual(2 * then.tables);
+        if (now.tables === then.tables) expect(now.wasm, `${side} WebAssembly memory after ${s.done}`).toBe(then.wasm);
+        else expect(now.wasm, `${side} WebAssembly memory after ${s.done}`).toBeLessThanOrEqual(2 * then.wasm);
+      }
     }
     const c = client.counters();
     const sc = server.counters();
