@@ -259,7 +259,10 @@ median of ${RUNS} interleaved runs after one of ${WARM_MIB} MiB per row (bench/l
 further on, and runs are 50 ms apart, so the garbage a run leaves is not billed to the next). The \`onread\` row runs the other way (the
 server writes) and reads with node:net's \`onread\` option into one 64 KiB buffer: what a reader that
 keeps no chunk saves, since every 'data' chunk is memory of its own, freshly allocated and often faulted in
-(the raw engine's host consumes the ring in place and allocates nothing). The last column is each round's row / Node net of the same round
+(the raw engine's host consumes the ring in place and allocates nothing). That memory is about a third of
+the Duplex row's CPU time or more: in paired 32 MiB runs, the Duplex reading into one reused buffer (not
+allowed, since a chunk is the reader's) took 0.57-0.66x the CPU time, while no allowed layout did better
+than a 64 KiB chunk per read (slabs, larger chunks: src/faces/node-socket.ts READ_CHUNK). The last column is each round's row / Node net of the same round
 (min - max), steadier than a ratio of medians when other processes load the cores unevenly.
 
 | bulk | Gbit/s (median) | min - max | / raw engine, same link | / Node net | / Node net, each round |
