@@ -30,6 +30,10 @@ const TRACE = process.env.INTEROP_BENCH_TRACE === "1";
 // INTEROP_BENCH_CONFIG='{"hystart":false}' gives the stack engine settings (JSON) for A/B runs; the
 // recorded figures use the defaults.
 const CONFIG = process.env.INTEROP_BENCH_CONFIG ? JSON.parse(process.env.INTEROP_BENCH_CONFIG) : undefined;
+// INTEROP_BENCH_STATUS=<ms> samples the tcpwasm sender's congestion state (cwnd, ssthresh, flight, SRTT)
+// every <ms> milliseconds and prints the samples of each run (stderr): where slow start ended. Off for the
+// recorded figures.
+const STATUS_MS = Number(process.env.INTEROP_BENCH_STATUS ?? 0);
 const TITLE = "Kernel interop throughput over a TUN device (bench/interop.bench.ts)";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -165,6 +169,13 @@ async function tcpwasmToKernel(s: Scene, port: number): Promise<number> {
     const conn = s.stack.openConnection({ remote: KERNEL_V4, remotePort: port });
     const ours = new Observed(conn);
     await connected(conn);
+    const samples: string[] = [];
+    const t0 = performance.now();
+    const sampler = STATUS_MS > 0 ? setInterval(() => {
+      const st = conn.status();
+      samples.push(`${(performance.now() - t0).toFixed(0)} ms cwnd=${st.cwnd} ssthresh=${st.ssthresh === 2 ** 32 - 1 ? "-" : st.ssthresh}` +
+        ` flight=${(st.sndNxt - st.sndUna) >>> 0} srtt=${st.srttMs.toFixed(1)} sendBuffer=${st.sendBuffer} retransmits=${st.retransmits}`);
+    }, STATUS_MS) : undefined;
     const block = new Uint8Array(MIB).fill(0x5a);
     let left = BYTES;
     let offset = 0;
@@ -187,6 +198,10 @@ async function tcpwasmToKernel(s: Scene, port: number): Promise<number> {
       pump();
     }));
     const result = JSON.parse(await line(2)) as { bytes: number; seconds: number };
+    if (sampler) {
+      clearInterval(sampler);
+      console.error(`bench interop status, tcpwasm -> kernel port ${port}:\n${samples.join("\n")}`);
+    }
     await ours.untilClose();
     if (result.bytes !== BYTES) throw new Error(`kernel received ${result.bytes} bytes, expected ${BYTES}`);
     return (BYTES * 8) / result.seconds;
