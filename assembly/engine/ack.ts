@@ -96,7 +96,7 @@ export function processAck(t: Tcb, seg: Segment, nowUs: i64): void {
       }
     } else {
       // HyStart++ (RFC 9406) sees the round and the RTT before slow start grows the window.
-      hystartOnAck(cc, ack, t.sndNxt, rttUs);
+      hystartOnAck(cc, ack, t.sndNxt, rttUs, flightBefore);
       // CUBIC's window is a function of the time since the loss and of the round trip (RFC 9438 4.2).
       ccOnAckAt(cc, dataAcked, flightBefore, nowUs, tcbRtt(t).srttUs);
     }

@@ -92,6 +92,12 @@ export class Congestion {
   hsLastRoundMinUs: i64;
   hsRoundMinUs: i64;
   hsCssBaselineUs: i64;
+  /** Least flight (SND.MAX - SND.UNA before an ACK) among the current round's ACKs, bytes. */
+  hsRoundMinFlight: u32;
+  /** hsRoundMinFlight of the round whose minimum became cssBaselineMinRtt. */
+  hsCssBaselineFlight: u32;
+  /** Some ACK since CSS began found less than hsCssBaselineFlight outstanding. */
+  hsCssFellBehind: bool;
 }
 
 export function ccInitialWindow(mss: u32): u32 {

@@ -13,6 +13,18 @@
 //   N_RTT_SAMPLE samples, falls below the baseline shows the rise was not a queue: slow start resumes.
 //   After CSS_ROUNDS round ends in CSS (the round it began in counts) ssthresh = cwnd and congestion
 //   avoidance takes over. A loss in either ends both (congestion.ts sets ssthresh).
+// - Only a sender that kept up its flight can show that. A lower minimum in CSS sends it back to slow
+//   start only if no ACK since CSS began found less outstanding than the least the baseline's round
+//   had. RFC 9406 4.3 expects an application-limited sender, with less than the path holds in flight,
+//   to see smaller RTT samples and return to slow start, and holds that harmless while cwnd does not
+//   outgrow what is sent. A sender that falls behind its window for a moment (a host waiting for a
+//   CPU) lets the queue drain; the window it then sends at once, in a burst or paced, meets the empty
+//   queue first, and its round's minimum is low for that reason alone. Resumed, slow start grows a
+//   window that was never sent whole; on a path whose round trip jumps with CPU scheduling this can
+//   repeat until the window, sent at last, overflows the queue slow start should have found (a UDP
+//   relay's socket buffer). A window-limited sender
+//   keeps at least the baseline round's flight (cwnd only grows in CSS), so the RFC's jitter check is
+//   unchanged for it.
 // - L, the most one ACK may add in slow start, stays RFC 3465's 2 SMSS (congestion.ts says why).
 import { Congestion, SSTHRESH_INITIAL } from "./congestion";
 import { seqLt } from "../wire/seq";
@@ -47,21 +59,25 @@ function roundStart(c: Congestion, sndNxt: u32): void {
   c.hsRoundOpen = true;
   c.hsLastRoundMinUs = c.hsRoundMinUs;
   c.hsRoundMinUs = NONE;
+  c.hsRoundMinFlight = u32.MAX_VALUE;
   c.hsSamples = 0;
   c.hsWindowEnd = sndNxt;
 }
 
 /**
  * An ACK that advanced SND.UNA to `ack`, outside recovery, before its growth (congestion.ts ccOnAck):
- * `sndNxt` is SND.NXT now, `rttUs` this ACK's RTT sample or -1. The sample counts in the round whose
- * data the ACK acknowledges: the ACK that ends a round is that round's last sample.
+ * `sndNxt` is SND.NXT now, `rttUs` this ACK's RTT sample or -1, `flightBefore` the bytes outstanding
+ * when it arrived. The sample counts in the round whose data the ACK acknowledges: the ACK that ends a
+ * round is that round's last sample.
  */
-export function hystartOnAck(c: Congestion, ack: u32, sndNxt: u32, rttUs: i64): void {
+export function hystartOnAck(c: Congestion, ack: u32, sndNxt: u32, rttUs: i64, flightBefore: u32): void {
   if (!c.hsOn || c.ssthresh != SSTHRESH_INITIAL || c.cwnd >= c.ssthresh) {
     c.hsCss = false;
     return;
   }
   if (!c.hsRoundOpen) roundStart(c, sndNxt);
+  if (flightBefore < c.hsRoundMinFlight) c.hsRoundMinFlight = flightBefore;
+  if (c.hsCss && flightBefore < c.hsCssBaselineFlight) c.hsCssFellBehind = true;
   if (rttUs >= 0) sample(c, rttUs);
   if (seqLt(ack, c.hsWindowEnd)) return;
   if (c.hsCss) {
@@ -81,8 +97,9 @@ function sample(c: Congestion, rttUs: i64): void {
   c.hsSamples++;
   if (c.hsSamples < N_RTT_SAMPLE) return;
   if (c.hsCss) {
-    if (below(c.hsRoundMinUs, c.hsCssBaselineUs)) {
-      // The rise was jitter, not a queue building: back to slow start.
+    if (below(c.hsRoundMinUs, c.hsCssBaselineUs) && !c.hsCssFellBehind) {
+      // As much in flight all along and a shorter round trip: the rise was jitter, not a queue. Back to
+      // slow start.
       c.hsCss = false;
       c.hsCssBaselineUs = NONE;
     }
@@ -94,6 +111,8 @@ function sample(c: Congestion, rttUs: i64): void {
   if (thresh > MAX_RTT_THRESH_US) thresh = MAX_RTT_THRESH_US;
   if (c.hsRoundMinUs >= c.hsLastRoundMinUs + thresh) {
     c.hsCssBaselineUs = c.hsRoundMinUs;
+    c.hsCssBaselineFlight = c.hsRoundMinFlight;
+    c.hsCssFellBehind = false;
     c.hsCss = true;
     c.hsCssRounds = 0;
   }

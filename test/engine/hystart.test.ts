@@ -30,9 +30,11 @@ interface Round {
 
 /**
  * Runs `rtts.length` rounds, round k's ACKs carrying RTT samples of rtts[k] ms; returns each round's
- * per-ACK cwnd growth and the ssthresh at its end.
+ * per-ACK cwnd growth and the ssthresh at its end. `stalls[k] = n`: in round k the host takes the
+ * engine's output after its first n ACKs only, and again from the next round's first ACK on (a sender
+ * that waits for a CPU while ACKs arrive: its flight falls, then the window leaves at once).
  */
-async function run(rtts: number[], config: EngineConfig = {}): Promise<Round[]> {
+async function run(rtts: number[], config: EngineConfig = {}, stalls: Record<number, number> = {}): Promise<Round[]> {
   const s: Script = await establishedWithOptions({ ...CONFIG, ...config }, { wscale: 7, tsVal: 1 });
   s.now = 1000;
   expect(s.engine.send(s.id, new Uint8Array(4 << 20).fill(0x68), s.now)).toBe(4 << 20);
@@ -53,8 +55,9 @@ async function run(rtts: number[], config: EngineConfig = {}): Promise<Round[]> 
   const rounds: Round[] = [];
   // The first ACK opens the first round; the ACK that ends one opens the next before its own output.
   let roundEnd = sentEnd;
-  for (const rtt of rtts) {
+  for (const [k, rtt] of rtts.entries()) {
     const growth: number[] = [];
+    let acks = 0;
     for (;;) {
       const seg = flight.shift()!;
       s.now += 1;
@@ -64,7 +67,8 @@ async function run(rtts: number[], config: EngineConfig = {}): Promise<Round[]> 
       growth.push(s.engine.status(s.id).cwnd - before);
       const ended = seg.end === roundEnd;
       if (ended) roundEnd = sentEnd;
-      pull();
+      acks++;
+      if (stalls[k] === undefined || acks <= stalls[k] || ended) pull();
       if (ended) break;
     }
     rounds.push({ growth, ssthresh: s.engine.status(s.id).ssthresh });
@@ -118,6 +122,28 @@ describe("HyStart++ in the first slow start (RFC 9406)", () => {
     expect(runs(rounds[4])).toEqual([`7x${MSS / 4}`, `89x${MSS}`]);
     expect(rounds[5].growth.every((g) => g === MSS)).toBe(true);
     expect(rounds.every((r) => r.ssthresh === SSTHRESH_INITIAL)).toBe(true);
+  });
+
+  it("a lower minimum after the sender fell behind its flight is no evidence: CSS holds and ends in avoidance", async () => {
+    // CSS begins at the fourth round's 8th ACK (20 ms >= 10 + 4); the host then takes no output for
+    // the rest of that round, so the flight falls below what the round's first ACKs found. The next
+    // rounds' 12 ms, below the 20 ms baseline, come from the queue that drained meanwhile.
+    const stalled = await run([10, 10, 10, 20, 12, 12, 12, 12, 12], {}, { 3: 8 });
+    // A quarter of an SMSS per ACK while the flight is at least half of cwnd, then nothing (congestion.ts
+    // grows only a window that limits the sender).
+    expect(runs(stalled[3])).toEqual([`7x${MSS}`, `37x${MSS / 4}`, `28x0`]);
+    // No return to slow start: the window leaves at the next round's first ACK, every later ACK grows
+    // it by a quarter, and the fifth round end in CSS (the fourth round's and four more) sets
+    // ssthresh = cwnd.
+    expect(stalled.slice(4, 8).map(runs)).toEqual([[`17x${MSS / 4}`], [`93x${MSS / 4}`], [`116x${MSS / 4}`], [`144x${MSS / 4}`, "1x0"]]);
+    expect(stalled.slice(0, 7).every((r) => r.ssthresh === SSTHRESH_INITIAL)).toBe(true);
+    const grown = stalled.slice(0, 8).reduce((a, r) => a + r.growth.reduce((x, y) => x + y, 0), 0);
+    expect(stalled[7].ssthresh).toBe(10 * MSS + grown);
+    // The same round trips with the host keeping up: the 12 ms rounds carry as much as the baseline's
+    // did, so the rise was jitter and slow start resumes (RFC 9406 4.2), as above.
+    const kept = await run([10, 10, 10, 20, 12, 12]);
+    expect(runs(kept[4])).toEqual([`7x${MSS / 4}`, `89x${MSS}`]);
+    expect(kept.every((r) => r.ssthresh === SSTHRESH_INITIAL)).toBe(true);
   });
 
   it("CSS ends in congestion avoidance after CSS_ROUNDS rounds: ssthresh = cwnd", async () => {
