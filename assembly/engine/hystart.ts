@@ -22,9 +22,8 @@
 //   queue first, and its round's minimum is low for that reason alone. Resumed, slow start grows a
 //   window that was never sent whole; on a path whose round trip jumps with CPU scheduling this can
 //   repeat until the window, sent at last, overflows the queue slow start should have found (a UDP
-//   relay's socket buffer). A window-limited sender
-//   keeps at least the baseline round's flight (cwnd only grows in CSS), so the RFC's jitter check is
-//   unchanged for it.
+//   relay's socket buffer). A window-limited sender keeps at least the baseline round's flight (cwnd
+//   only grows in CSS), so the RFC's jitter check is unchanged for it.
 // - L, the most one ACK may add in slow start, stays RFC 3465's 2 SMSS (congestion.ts says why).
 import { Congestion, SSTHRESH_INITIAL } from "./congestion";
 import { seqLt } from "../wire/seq";
