@@ -18,7 +18,7 @@
 // Reading. The readable side is a readable byte stream (type "bytes") whose buffer is the engine's
 // receive ring: a read is served from the ring when it is made, so a BYOB reader
 // (getReader({ mode: "byob" })) gets the bytes copied once, straight into its own view, and a default
-// reader gets a new Uint8Array of everything readable in one piece. Either way what a read returns
+// reader gets a new Uint8Array of what is readable in one piece, up to 256 KiB. Either way what a read returns
 // is the caller's: ring memory is never handed out. (Where a runtime has no byte streams, a default
 // stream is served the same way, without BYOB reads.)
 //
@@ -126,6 +126,16 @@ export interface ListenerOpenInfo {
 
 /** Unread data waits in the receive ring, not in the stream: the ring is the socket's buffer. */
 const DEFAULT_HIGH_WATER_MARK = 0;
+
+/**
+ * The most a default read hands out in one chunk. Each chunk is memory of its own (a byte stream
+ * transfers its buffer to the reader), allocated per read and freed by some later GC. Receive rings
+ * grow to several MiB under auto-sizing, and a chunk that large is its own mapping from the C
+ * allocator: fresh pages faulted in on every read, while chunks of a few hundred KiB are reused from
+ * its free lists, and the copy into them stays in cache. 256 KiB is the size a ring starts at, so a
+ * ring that never grew is still drained in one read.
+ */
+const DEFAULT_READ_CHUNK = 256 * 1024;
 
 function ignore(): void {}
 
@@ -365,9 +375,9 @@ export class TcpSocket {
   /**
    * One chunk for the readable stream, which asked for it (pull: a read is waiting, or the queue is
    * under its highWaterMark), from the receive ring: a BYOB read's view filled in place, else a new
-   * Uint8Array of the bytes readable in one piece. With nothing readable the connection resumes and
-   * its next readable event (or the end, or the close) comes back here; once served it pauses, so
-   * data nobody asked for stays in the ring and closes the window.
+   * Uint8Array of the bytes readable in one piece, at most DEFAULT_READ_CHUNK. With nothing readable
+   * the connection resumes and its next readable event (or the end, or the close) comes back here;
+   * once served it pauses, so data nobody asked for stays in the ring and closes the window.
    */
   #serveRead(conn: StackConnection): void {
     if (!this.#readWanted || this.#readDone) return;
@@ -381,7 +391,7 @@ export class TcpSocket {
         request.respond(n);
       }
     } else {
-      n = conn.readableBytes();
+      n = Math.min(conn.readableBytes(), DEFAULT_READ_CHUNK);
       if (n > 0) {
         // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each time.
         const chunk = new Uint8Array(n);

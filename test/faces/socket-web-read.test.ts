@@ -113,6 +113,35 @@ describe("Web face reading", () => {
     p.b.close();
   });
 
+  it("a default read hands out at most 256 KiB, however much the ring holds; every byte arrives, in order", async () => {
+    const p = await pair();
+    const { client, info, sInfo } = await connected(p, { buffers: 1 << 20 });
+    const payload = data(3 << 20, 27);
+    const writing = writeAll(sInfo.writable, payload);
+    // Nobody reads yet: the ring fills far past one chunk, in one contiguous piece.
+    await p.runUntil(() => client.connection.status().recvQueued >= 768 * 1024, "receive ring filled");
+    const reader = info.readable.getReader();
+    const received = new Uint8Array(payload.length);
+    const sizes: number[] = [];
+    let got = 0;
+    for (;;) {
+      const { done, value } = await p.wait(reader.read());
+      if (done) break;
+      expect(value.length).toBeLessThanOrEqual(256 * 1024);
+      expect(value.buffer.byteLength).toBe(value.length);
+      received.set(value, got);
+      got += value.length;
+      sizes.push(value.length);
+    }
+    await p.wait(writing);
+    expect(sizes[0]).toBe(256 * 1024);
+    expect(got).toBe(payload.length);
+    expect(digest(received)).toBe(digest(payload));
+    await p.wait(client.close());
+    p.a.close();
+    p.b.close();
+  });
+
   it("takes nothing out of the receive ring that was not read: a slow reader holds the window shut", async () => {
     const p = await pair();
     const { client, server, info, sInfo } = await connected(p, { buffers: 64 * 1024 });
