@@ -137,6 +137,33 @@ const DEFAULT_HIGH_WATER_MARK = 0;
  */
 const DEFAULT_READ_CHUNK = 256 * 1024;
 
+type ChunkAllocator = (n: number) => ArrayBuffer;
+
+let allocateChunk: ChunkAllocator | undefined;
+
+/**
+ * Memory for one default read's chunk: `n` bytes, an ArrayBuffer of its own, every byte of which the
+ * read overwrites before the reader sees it. So it need not be zero-filled first, and where the
+ * runtime can skip that (Node's and Bun's Buffer.allocUnsafeSlow: unpooled, exactly `n` bytes) it
+ * does: `new ArrayBuffer(n)` writes each chunk twice, and the zero-filling calloc took as long as the
+ * copy and more page faults (CPU profile and minor faults of 128 MiB runs over the memory link). The
+ * web platform has no such allocation: elsewhere it is `new ArrayBuffer(n)`. Chosen at the first
+ * read, not as the module loads.
+ */
+function chunkMemory(n: number): ArrayBuffer {
+  allocateChunk ??= pickChunkAllocator();
+  return allocateChunk(n);
+}
+
+function pickChunkAllocator(): ChunkAllocator {
+  const B = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
+  // Only one that gives each allocation a buffer of exactly its size (no pool, no slab).
+  if (typeof B?.allocUnsafeSlow === "function" && B.allocUnsafeSlow(3).buffer.byteLength === 3) {
+    return (n) => B.allocUnsafeSlow!(n).buffer as ArrayBuffer;
+  }
+  return (n) => new ArrayBuffer(n);
+}
+
 function ignore(): void {}
 
 /** The default stream's queuing strategy counts bytes (where there are no byte streams). */
@@ -393,8 +420,9 @@ export class TcpSocket {
     } else {
       n = Math.min(conn.readableBytes(), DEFAULT_READ_CHUNK);
       if (n > 0) {
-        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each time.
-        const chunk = new Uint8Array(n);
+        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each
+        // time. Nothing runs between readableBytes() and readInto(): the copy fills all n bytes.
+        const chunk = new Uint8Array(chunkMemory(n));
         conn.readInto(chunk);
         this.#readWanted = false;
         controller.enqueue(chunk);
