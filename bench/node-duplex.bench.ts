@@ -5,9 +5,9 @@
 //   churn: the raw engine API (bench/lib/raw-engine.ts rawChurnRow: two Engines in a synchronous loop
 //   making the same engine calls as two stacks, without link, scheduling or objects);
 // - Node net over the kernel loopback, 127.0.0.1 (bench/lib/node-net.ts), the same workloads.
-// In between, for attribution: the stack API rows of bench/sockets.bench.ts (the layer the Duplex
-// sits on). Stacks run over a link that delivers each batch in a microtask; the Duplex over the
-// memory link (the default link README sets up) is shown too.
+// In between, for attribution: the stack API rows (bench/lib/face-rows.ts stackBulk, the layer the
+// Duplex sits on). Stacks run over a link that delivers each batch in a microtask, and over the
+// memory link (the default link README sets up), the Duplex and the stack API on each.
 // Bulk: BULK_MIB MiB one way in 64 KiB writes on every face row (the Duplex and Node net wait for
 // 'drain' when write() returns false), Gbit/s from the first write to the last byte read, median of
 // RUNS interleaved runs, and each round's ratio to its same-round baselines. Churn: sequential
@@ -209,18 +209,21 @@ export default async () => {
   // cores the first ~256 MiB through the Duplex (and node:net) went at a third of the later rate or less.
   await rawEngineBulk(WARM_MIB << 20, "memory");
   await stackBulk(WARM_MIB << 20);
+  await stackBulk(WARM_MIB << 20, "memory");
   await duplexBulk(WARM_MIB << 20, "microtask");
   await duplexBulk(WARM_MIB << 20, "memory");
   await duplexOnreadBulk(WARM_MIB << 20, "memory");
   await bulkNodeNet(WARM_MIB << 20);
   const cpu = {
-    raw: [] as number[], rawOffload: [] as number[], stack: [] as number[], duplex: [] as number[], duplexMemory: [] as number[], onread: [] as number[],
+    raw: [] as number[], rawOffload: [] as number[], stack: [] as number[], stackMemory: [] as number[], duplex: [] as number[], duplexMemory: [] as number[],
+    onread: [] as number[],
     node: [] as number[],
   };
   const bulk = await interleaved(RUNS, {
     raw: withCpuRate(() => rawEngineBulk(bytes, "microtask"), bytes, cpu.raw),
     rawOffload: withCpuRate(() => rawEngineBulk(bytes, "memory"), bytes, cpu.rawOffload),
     stack: withCpuRate(() => stackBulk(bytes), bytes, cpu.stack),
+    stackMemory: withCpuRate(() => stackBulk(bytes, "memory"), bytes, cpu.stackMemory),
     duplex: withCpuRate(() => duplexBulk(bytes, "microtask"), bytes, cpu.duplex),
     duplexMemory: withCpuRate(() => duplexBulk(bytes, "memory"), bytes, cpu.duplexMemory),
     onread: withCpuRate(() => duplexOnreadBulk(bytes, "memory"), bytes, cpu.onread),
@@ -245,16 +248,21 @@ raw engine API (bench/lib/raw-engine.ts: the engine calls two stacks make, in a 
 Node's \`net\` over the kernel loopback (bench/lib/node-net.ts). The Duplex rows are tcpwasm/node's
 \`bindNet(stack)\` sockets, two stacks in one process over a link that delivers each batch in a
 microtask, and over the default memory link (\`createMemoryLinkPair()\`, the README set-up). The stack
-API row is the layer the Duplex sits on. Default engine configuration otherwise (256 KiB rings).
+API rows are the layer the Duplex sits on, over each of the two links (read through \`onData\`: a copy of
+its own per read). Default engine configuration otherwise (256 KiB rings).
 Targets (issue 4): Duplex bulk >= 0.5x Node net; a face costs <= 25% against the raw engine (>= 0.75x).
 Issue 13: the Duplex over the default memory link >= 1.0x Node net over the loopback and >= 0.8x
 the raw engine with that link's MTU and offload.
 
 Bulk: ${BULK_MIB} MiB one way in ${WRITE / 1024} KiB writes on every face row (waiting for 'drain' where write() says so),
-median of ${RUNS} interleaved runs after one of ${WARM_MIB} MiB per row. The \`onread\` row runs the other way (the
+median of ${RUNS} interleaved runs after one of ${WARM_MIB} MiB per row (bench/lib/sample.ts: each round starts one row
+further on, and runs are 50 ms apart, so the garbage a run leaves is not billed to the next). The \`onread\` row runs the other way (the
 server writes) and reads with node:net's \`onread\` option into one 64 KiB buffer: what a reader that
 keeps no chunk saves, since every 'data' chunk is memory of its own, freshly allocated and often faulted in
-(the raw engine's host consumes the ring in place and allocates nothing). The last column is each round's row / Node net of the same round
+(the raw engine's host consumes the ring in place and allocates nothing). That memory is about a third of
+the Duplex row's CPU time or more: in paired 32 MiB runs, the Duplex reading into one reused buffer (not
+allowed, since a chunk is the reader's) took 0.57-0.66x the CPU time, while no allowed layout did better
+than a 64 KiB chunk per read (slabs, larger chunks: src/faces/node-socket.ts READ_CHUNK). The last column is each round's row / Node net of the same round
 (min - max), steadier than a ratio of medians when other processes load the cores unevenly.
 
 | bulk | Gbit/s (median) | min - max | / raw engine, same link | / Node net | / Node net, each round |
@@ -263,6 +271,7 @@ ${line("raw engine, microtask link's MTU", bulk.raw, bulk.raw)}
 ${line("raw engine, memory link's MTU and offload", bulk.rawOffload, bulk.rawOffload)}
 ${line("stack API (StackConnection), microtask link", bulk.stack, bulk.raw)}
 ${line("Node Duplex (bindNet), microtask link", bulk.duplex, bulk.raw)}
+${line("stack API (StackConnection), memory link", bulk.stackMemory, bulk.rawOffload)}
 ${line("**Node Duplex, memory link**", bulk.duplexMemory, bulk.rawOffload)}
 ${line("Node Duplex, memory link, read with \`onread\`", bulk.onread, bulk.rawOffload)}
 ${line("Node net, loopback", bulk.node, bulk.node)}
@@ -279,6 +288,7 @@ ${cpuLine("raw engine, microtask link's MTU", cpu.raw, cpu.raw)}
 ${cpuLine("raw engine, memory link's MTU and offload", cpu.rawOffload, cpu.rawOffload)}
 ${cpuLine("stack API (StackConnection), microtask link", cpu.stack, cpu.raw)}
 ${cpuLine("Node Duplex (bindNet), microtask link", cpu.duplex, cpu.raw)}
+${cpuLine("stack API (StackConnection), memory link", cpu.stackMemory, cpu.rawOffload)}
 ${cpuLine("Node Duplex, memory link", cpu.duplexMemory, cpu.rawOffload)}
 ${cpuLine("Node Duplex, memory link, read with \`onread\`", cpu.onread, cpu.rawOffload)}
 ${cpuLine("Node net, loopback", cpu.node, cpu.node)}

@@ -56,8 +56,9 @@ export async function stackApiBulk(a: Stack, b: Stack, bytes: number): Promise<n
   return (bytes * 8) / ((end - start) / 1000) / 1e9;
 }
 
-export async function stackBulk(bytes: number): Promise<number> {
-  const [a, b] = await stacks("microtask");
+/** stackApiBulk between two fresh stacks over `link` (the microtask link unless told). */
+export async function stackBulk(bytes: number, link: "microtask" | "memory" = "microtask"): Promise<number> {
+  const [a, b] = await stacks(link);
   const gbps = await stackApiBulk(a, b, bytes);
   a.close();
   b.close();

@@ -1,7 +1,8 @@
 // How the face benches sample (browser-safe: the chromium bench runs it in a page too).
 //
 // - interleaved: whole runs of each row in turn (bulk transfers), so load from other processes on a
-//   shared machine spreads over every row.
+//   shared machine spreads over every row; the first row rotates from round to round and the runs
+//   are a short pause apart, so no row pays for the garbage of the row before it.
 // - sampleChurn: churn rows are built once and kept warm, then sampled in turn, `size` connections
 //   at a time. A fresh pair of engines pays for its first connections' memory (linear memory grows and
 //   every new page faults in), which a long-lived stack does not; sampling warm rows measures the
@@ -17,11 +18,33 @@ export interface ChurnRow {
 
 export const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
-/** Interleaved rounds of `rows`, each row's results in order. */
+/**
+ * Pause between two interleaved runs, ms. A run leaves work behind that V8 does after it, on
+ * background threads and in the next collections: sweeping and freeing the chunks a reader dropped,
+ * and the WebAssembly memories of the two engines or stacks it made (tens of MB each). Timed from
+ * the next run's start, that work was billed to whichever row came next: the stack API row, which
+ * followed the two raw-engine rows in every round, took 1.45x the CPU time it took when it ran
+ * second (4 rounds each way), and showed below the faces built on it. The pause lets it finish
+ * outside every run.
+ */
+const SETTLE_MS = 50;
+
+/**
+ * Interleaved rounds of `rows`, each row's results in round order. Each round starts one row further
+ * on (round i runs row i first, modulo the count), so no row always follows the same one, and the
+ * runs are SETTLE_MS apart.
+ */
 export async function interleaved<K extends string>(rounds: number, rows: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
   const out = {} as Record<K, number[]>;
-  for (const k in rows) out[k] = [];
-  for (let i = 0; i < rounds; i++) for (const k in rows) out[k].push(await rows[k]());
+  const keys = Object.keys(rows) as K[];
+  for (const k of keys) out[k] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[(i + j) % keys.length]!;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      out[k].push(await rows[k]());
+    }
+  }
   return out;
 }
 

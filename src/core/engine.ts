@@ -7,7 +7,7 @@ import { TcpwasmError, ENGINE_ERROR_CODES, engineErrorCode, invalidArg } from ".
 import { invalidValue, optionsObject, validateUint8Array } from "./validate.js";
 import { TCP_STATES, type TcpState } from "./trace.js";
 import { parseAddress, type AddressBytes } from "./address.js";
-import { CopyArena } from "./arena.js";
+import { CopyArena, freshBytes } from "./arena.js";
 import {
   COUNTER_BASE, COUNTER_NAMES, ConfigKey, ConnOption, EVENT, EVENT_SIZE, IFACE_KIND, PARAM, RECORD_HEADER, SECRET_SIZE, TX,
   TX_RECORD_HEADER, recordSize, txRecordSize, UDP_COUNTER_NAMES, UDP_RECORD, UDP_RECV_HEADER, UDP_SEND_HEADER, UDP_TX_FRAME,
@@ -579,7 +579,7 @@ export class Engine {
     }
     if (parts === undefined) return first ?? new Uint8Array(0);
     // The ring wrapped: its two pieces in one copy.
-    const out = new Uint8Array(total);
+    const out = freshBytes(total);
     let off = 0;
     for (const part of parts) {
       out.set(part, off);

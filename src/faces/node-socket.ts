@@ -21,12 +21,18 @@ const RESOLVED = /* @__PURE__ */ Promise.resolve();
 /**
  * The largest chunk a read pushes, as net.Socket's 64 KiB reads. Each chunk is memory of its own
  * (Buffer.allocUnsafe: not zero-filled, since it is written at once; a small one is a slice of Node's
- * shared pool, never handed out twice). Up to this size glibc serves it from its heap, where the memory
- * of chunks already collected is used again; a larger one (above its 128 KiB mmap threshold) is mapped
- * afresh and faulted in page by page: 256 MiB read in whole-ring chunks of up to 256 KiB took 27-50k
- * page faults, in 64 KiB chunks 17-24k (perf stat, 4 x 64 MiB over the memory link). 64 KiB chunks cut
- * from 1 MiB slabs (one allocation per 16 chunks) did worse, 25-40k faults and 10-40% more CPU time: a
- * slab is above the threshold, so every one is fresh mapped memory.
+ * shared pool, never handed out twice), so the reader may keep it. That memory is what the face costs
+ * most: V8 frees a dropped chunk only at a collection, which external memory triggers about every
+ * 64 MiB, so each chunk is written into memory long out of cache, sometimes freshly faulted in.
+ * Reading into one reused buffer instead (not allowed: it would rewrite chunks a reader kept) took
+ * 0.66x the CPU time of these chunks (paired runs of 32 MiB over the memory link, median of 29).
+ * Every allowed layout measured did no better, since they all write the same bytes into fresh memory:
+ * 64 KiB views cut from 256 KiB slabs 1.0x, from 1 MiB slabs more page faults and more time (glibc
+ * maps each slab afresh), exactly 128 KiB worse (glibc's mmap threshold), zero-filled new Uint8Array
+ * 1.09x. Whatever is readable up to 256 KiB gave 0.83-0.99x in three sets of runs, within this
+ * machine's noise (most reads are one 64 KiB segment anyway), and is not worth chunks larger than
+ * net.Socket's.
+ * A reader that keeps nothing can say so with `onread` (no chunk at all).
  */
 const READ_CHUNK = 64 * 1024;
 

@@ -223,6 +223,18 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     s.engine.send(s.id, new Uint8Array(queued * 1460).fill(fill.charCodeAt(0)), s.now);
     for (let i = 0; i < n; i++) s.recv({ flags: ACK | (i === queued - 1 ? PSH : 0), seq: s.l(1 + i * 1460), ack: s.r(1), payload: fill.repeat(1460) });
   }
+  /**
+   * Three segments sent with SRTT 0 (the handshake's sample on the virtual clock) and nothing back:
+   * at the PTO floor (10 ms) the tail loss probe resends the last one, read off the wire here.
+   */
+  async function probedTail() {
+    const s = await sackEstablished(0);
+    const seg = (i: number) => s.l(1 + i * 1460);
+    sendSegments(s, 3, 3, "H");
+    expect(s.advanceToDeadline()).toBe(10);
+    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    return { s, seg };
+  }
   it("a segment is marked lost once the reordering window has passed after a later one was delivered, not before", async () => {
     const s = await sackEstablished();
     const seg = (i: number) => s.l(1 + i * 1460);
@@ -426,12 +438,7 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.engine.counters().spuriousRecoveries).toBe(0);
   });
   it("tail loss probe with nothing new to send: after 2 SRTT (at least 10 ms) the last segment again, then the RTO (RFC 8985 7)", async () => {
-    const s = await sackEstablished(0);
-    const seg = (i: number) => s.l(1 + i * 1460);
-    sendSegments(s, 3, 3, "H");
-    // Nothing comes back. SRTT is 0 (the handshake's sample on the virtual clock): the PTO floor.
-    expect(s.advanceToDeadline()).toBe(10);
-    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    const { s, seg } = await probedTail();
     s.recvNothing();
     expect(s.engine.counters()).toMatchObject({ tailLossProbes: 1, retransmits: 1 });
     // Behind the probe the RTO (RTO_MIN) runs; a single probe per episode.
@@ -514,21 +521,13 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
     expect(s.engine.status(s.id)).toMatchObject({ timeouts: 1, cwnd: 1460 });
   });
   it("tail loss probe answered with a D-SACK: only ACKs were lost, cwnd stays (RFC 8985 7.4.1, RFC 2883)", async () => {
-    const s = await sackEstablished(0);
-    const seg = (i: number) => s.l(1 + i * 1460);
-    sendSegments(s, 3, 3, "H");
-    expect(s.advanceToDeadline()).toBe(10);
-    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    const { s, seg } = await probedTail();
     s.send({ flags: ACK, seq: s.r(1), ack: seg(3), sack: [[seg(2), seg(3)]] });
     s.recvNothing();
     expect(s.engine.status(s.id)).toMatchObject({ cwnd: 14600, sndUna: seg(3) });
   });
   it("tail loss probe that repaired the last segment: cwnd and ssthresh drop as for one loss (RFC 8985 7.4.2)", async () => {
-    const s = await sackEstablished(0);
-    const seg = (i: number) => s.l(1 + i * 1460);
-    sendSegments(s, 3, 3, "H");
-    expect(s.advanceToDeadline()).toBe(10);
-    s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+    const { s, seg } = await probedTail();
     // No D-SACK: the probe was the first copy of segment 2 to arrive. An ACK reaching exactly the
     // probe's end decides nothing yet: the original's late ACK looks the same (RFC 8985 7.4.2).
     s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
@@ -544,11 +543,7 @@ describe("ESTABLISHED: RACK loss detection and SACK recovery (RFC 8985 6, RFC 66
   });
   for (const answer of ["a D-SACK", "a pure duplicate ACK"]) {
     it(`tail loss probe that was not needed, the original's ACK late and then ${answer}: cwnd stays (RFC 8985 7.4.2)`, async () => {
-      const s = await sackEstablished(0);
-      const seg = (i: number) => s.l(1 + i * 1460);
-      sendSegments(s, 3, 3, "H");
-      expect(s.advanceToDeadline()).toBe(10);
-      s.recv({ flags: ACK | PSH, seq: seg(2), ack: s.r(1), payload: "H".repeat(1460) });
+      const { s, seg } = await probedTail();
       s.send({ flags: ACK, seq: s.r(1), ack: seg(3) });
       s.send({ flags: ACK, seq: s.r(1), ack: seg(3), ...(answer === "a D-SACK" ? { sack: [[seg(2), seg(3)]] as [number, number][] } : {}) });
       s.recvNothing();
