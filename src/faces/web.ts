@@ -28,6 +28,7 @@
 // the reads. The writable side's write() resolves only when every byte is in the send ring, so a
 // writer that awaits its writes waits for the peer to acknowledge data.
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { freshBytes } from "../core/arena.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
 import { validateAddress } from "../core/address.js";
@@ -136,33 +137,6 @@ const DEFAULT_HIGH_WATER_MARK = 0;
  * ring that never grew is still drained in one read.
  */
 const DEFAULT_READ_CHUNK = 256 * 1024;
-
-type ChunkAllocator = (n: number) => ArrayBuffer;
-
-let allocateChunk: ChunkAllocator | undefined;
-
-/**
- * Memory for one default read's chunk: `n` bytes, an ArrayBuffer of its own, every byte of which the
- * read overwrites before the reader sees it. So it need not be zero-filled first, and where the
- * runtime can skip that (Node's and Bun's Buffer.allocUnsafeSlow: unpooled, exactly `n` bytes) it
- * does: `new ArrayBuffer(n)` writes each chunk twice, and the zero-filling calloc took as long as the
- * copy and more page faults (CPU profile and minor faults of 128 MiB runs over the memory link). The
- * web platform has no such allocation: elsewhere it is `new ArrayBuffer(n)`. Chosen at the first
- * read, not as the module loads.
- */
-function chunkMemory(n: number): ArrayBuffer {
-  allocateChunk ??= pickChunkAllocator();
-  return allocateChunk(n);
-}
-
-function pickChunkAllocator(): ChunkAllocator {
-  const B = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
-  // Only one that gives each allocation a buffer of exactly its size (no pool, no slab).
-  if (typeof B?.allocUnsafeSlow === "function" && B.allocUnsafeSlow(3).buffer.byteLength === 3) {
-    return (n) => B.allocUnsafeSlow!(n).buffer as ArrayBuffer;
-  }
-  return (n) => new ArrayBuffer(n);
-}
 
 function ignore(): void {}
 
@@ -421,8 +395,10 @@ export class TcpSocket {
       n = Math.min(conn.readableBytes(), DEFAULT_READ_CHUNK);
       if (n > 0) {
         // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each
-        // time. Nothing runs between readableBytes() and readInto(): the copy fills all n bytes.
-        const chunk = new Uint8Array(chunkMemory(n));
+        // time, not zero-filled first where the runtime allows (freshBytes): nothing runs between
+        // readableBytes() and readInto(), so the copy overwrites all n bytes before anyone sees them.
+        // (freshBytes' memory is an ArrayBuffer of its own, never a SharedArrayBuffer.)
+        const chunk = freshBytes(n) as Uint8Array<ArrayBuffer>;
         conn.readInto(chunk);
         this.#readWanted = false;
         controller.enqueue(chunk);

@@ -1,7 +1,7 @@
 // The Web face (src/faces/web.ts) where the runtime has no Buffer.allocUnsafeSlow (browsers, Deno): a
-// default read's chunk is then a plain new ArrayBuffer. This file hides allocUnsafeSlow from the
-// global Buffer before the first read (the face picks its allocator once; the rest of Buffer stays
-// for Node's own use), so it runs in a module graph of its own.
+// default read's chunk is then a plain new Uint8Array (freshBytes, src/core/arena.ts). This file hides
+// allocUnsafeSlow from the global Buffer before anything allocates (freshBytes picks its allocator
+// once; the rest of Buffer stays for Node's own use), so it runs in a module graph of its own.
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it, vi } from "vitest";
 // The package entry loads the Web face, which adds stack.connect and stack.listen.
