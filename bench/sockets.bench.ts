@@ -121,6 +121,19 @@ ${line("Node net, loopback", bulk.node, bulk.node)}
 
 ${coldSection(BULK_MIB, COLD_RUNS, [["**Web face, memory link**", cold.web], ["**Web face, memory link, BYOB reader**", cold.byob]], cold.node)}
 
+What the default reader pays beyond the BYOB one, cold and warm, is the memory it hands out: every
+read's chunk is new memory (the reader keeps it), and until a collection frees the first chunks (V8
+runs one on external-memory pressure, after tens of MiB of them) each one is pages the process never
+touched, while a BYOB reader writes into the same buffer each time. On this machine a first touch of
+a 4 KiB page cost 20-45 µs (a virtual machine; timed by touching 64 MiB of new memory), so 128 MiB of
+chunks in fresh pages cost more than the transfer itself. Warm, glibc still gives freed chunks back
+to the system whenever the free top of its heap passes its trim threshold, and they are faulted in
+again: minor page faults per 128 MiB run after a 256 MiB warm-up were a few hundred to a few thousand
+above the BYOB reader's. The 50 ms pause before each run (bench/lib/sample.ts) is time for that
+return: running the raw engine, default and BYOB rows in turn (two processes, 6 x 128 MiB each), with
+the pause the default reader took 0.4-4.3k page faults per run and 0.63-0.70x the BYOB reader's Gbit
+per CPU-second, without it 0.8-1.9k and 0.83-0.89x.
+
 The same runs per second of this process's CPU time (user + system; for Node net the kernel's loopback
 work is system time of this process), which moves less than wall-clock time when other processes share
 the two cores:
