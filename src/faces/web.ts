@@ -18,9 +18,9 @@
 // Reading. The readable side is a readable byte stream (type "bytes") whose buffer is the engine's
 // receive ring: a read is served from the ring when it is made, so a BYOB reader
 // (getReader({ mode: "byob" })) gets the bytes copied once, straight into its own view, and a default
-// reader gets a new Uint8Array of everything readable in one piece. Either way what a read returns
-// is the caller's: ring memory is never handed out. (Where a runtime has no byte streams, a default
-// stream is served the same way, without BYOB reads.)
+// reader gets a new Uint8Array of what is readable in one piece, up to 256 KiB. Either way what a
+// read returns is the caller's: ring memory is never handed out. (Where a runtime has no byte
+// streams, a default stream is served the same way, without BYOB reads.)
 //
 // Backpressure. Data nobody has asked for stays in the receive ring (the connection is paused), so
 // the window advertised to the peer shrinks to zero while nobody reads; reading again reopens it.
@@ -28,6 +28,7 @@
 // the reads. The writable side's write() resolves only when every byte is in the send ring, so a
 // writer that awaits its writes waits for the peer to acknowledge data.
 import { TcpwasmError, isArgumentError } from "../core/errors.js";
+import { freshBytes } from "../core/arena.js";
 import { Stack, type StackConnection, type StackListener } from "../tcp/stack.js";
 import { PendingWrite } from "../tcp/pending-write.js";
 import { validateAddress } from "../core/address.js";
@@ -126,6 +127,16 @@ export interface ListenerOpenInfo {
 
 /** Unread data waits in the receive ring, not in the stream: the ring is the socket's buffer. */
 const DEFAULT_HIGH_WATER_MARK = 0;
+
+/**
+ * The most a default read hands out in one chunk. Each chunk is memory of its own (a byte stream
+ * transfers its buffer to the reader), allocated per read and freed by some later GC. Receive rings
+ * grow to several MiB under auto-sizing, and a chunk that large is a mapping of its own from the C
+ * allocator, fresh pages faulted in on every read: copies out of linear memory into new 1 MiB chunks
+ * ran at 17-20 Gbit per CPU-second, into 64-256 KiB ones at 40-55 (Node 20, this project's machine).
+ * 256 KiB is the size a ring starts at, so a ring that never grew is still drained in one read.
+ */
+const DEFAULT_READ_CHUNK = 256 * 1024;
 
 function ignore(): void {}
 
@@ -365,9 +376,9 @@ export class TcpSocket {
   /**
    * One chunk for the readable stream, which asked for it (pull: a read is waiting, or the queue is
    * under its highWaterMark), from the receive ring: a BYOB read's view filled in place, else a new
-   * Uint8Array of the bytes readable in one piece. With nothing readable the connection resumes and
-   * its next readable event (or the end, or the close) comes back here; once served it pauses, so
-   * data nobody asked for stays in the ring and closes the window.
+   * Uint8Array of the bytes readable in one piece, at most DEFAULT_READ_CHUNK. With nothing readable
+   * the connection resumes and its next readable event (or the end, or the close) comes back here;
+   * once served it pauses, so data nobody asked for stays in the ring and closes the window.
    */
   #serveRead(conn: StackConnection): void {
     if (!this.#readWanted || this.#readDone) return;
@@ -381,10 +392,13 @@ export class TcpSocket {
         request.respond(n);
       }
     } else {
-      n = conn.readableBytes();
+      n = Math.min(conn.readableBytes(), DEFAULT_READ_CHUNK);
       if (n > 0) {
-        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each time.
-        const chunk = new Uint8Array(n);
+        // Enqueue hands the chunk's buffer to the reader (a byte stream transfers it): a fresh one each
+        // time, not zero-filled first where the runtime allows (freshBytes): nothing runs between
+        // readableBytes() and readInto(), so the copy overwrites all n bytes before anyone sees them.
+        // (freshBytes' memory is an ArrayBuffer of its own, never a SharedArrayBuffer.)
+        const chunk = freshBytes(n) as Uint8Array<ArrayBuffer>;
         conn.readInto(chunk);
         this.#readWanted = false;
         controller.enqueue(chunk);

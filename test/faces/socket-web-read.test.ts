@@ -100,7 +100,8 @@ describe("Web face reading", () => {
     }
     const buffers = new Set<ArrayBufferLike>();
     for (const c of chunks) {
-      expect(c).toBeInstanceOf(Uint8Array);
+      // A plain Uint8Array, also where the memory came from Node's Buffer (whose slice() is a view).
+      expect(Object.getPrototypeOf(c)).toBe(Uint8Array.prototype);
       expect(c.byteOffset).toBe(0);
       expect(c.buffer.byteLength).toBe(c.byteLength);
       buffers.add(c.buffer);
@@ -108,6 +109,37 @@ describe("Web face reading", () => {
     expect(buffers.size).toBe(chunks.length);
     await p.wait(w.close());
     expect((await p.wait(reader.read())).done).toBe(true);
+    await p.wait(client.close());
+    p.a.close();
+    p.b.close();
+  });
+
+  it("a default read hands out at most 256 KiB, however much the ring holds; every byte arrives, in order", async () => {
+    const p = await pair();
+    const { client, info, sInfo } = await connected(p, { buffers: 1 << 20 });
+    const payload = data(3 << 20, 27);
+    const writing = writeAll(sInfo.writable, payload);
+    // Nobody reads yet: the ring fills far past one chunk, in one contiguous piece.
+    await p.runUntil(() => client.connection.status().recvQueued >= 768 * 1024, "receive ring filled");
+    const reader = info.readable.getReader();
+    const received = new Uint8Array(payload.length);
+    const sizes: number[] = [];
+    let got = 0;
+    for (;;) {
+      const { done, value } = await p.wait(reader.read());
+      if (done) break;
+      expect(value.length).toBeLessThanOrEqual(256 * 1024);
+      // The chunk's whole buffer is received bytes: nothing else of the process's memory shows.
+      expect(value.byteOffset).toBe(0);
+      expect(value.buffer.byteLength).toBe(value.length);
+      received.set(value, got);
+      got += value.length;
+      sizes.push(value.length);
+    }
+    await p.wait(writing);
+    expect(sizes[0]).toBe(256 * 1024);
+    expect(got).toBe(payload.length);
+    expect(digest(received)).toBe(digest(payload));
     await p.wait(client.close());
     p.a.close();
     p.b.close();

@@ -1,0 +1,70 @@
+// The Web face (src/faces/web.ts) where the runtime has no Buffer.allocUnsafeSlow (browsers, Deno): a
+// default read's chunk is then a plain new Uint8Array (freshBytes, src/core/arena.ts). This file hides
+// allocUnsafeSlow from the global Buffer before anything allocates (freshBytes picks its allocator
+// once; the rest of Buffer stays for Node's own use), so it runs in a module graph of its own.
+import { createHash } from "node:crypto";
+import { afterAll, describe, expect, it, vi } from "vitest";
+// The package entry loads the Web face, which adds stack.connect and stack.listen.
+import "../../src/index.js";
+import type { Stack } from "../../src/index.js";
+import type { TcpSocket } from "../../src/faces/web.js";
+import { StackPair } from "../fixtures/stack-pair.js";
+import { data } from "../fixtures/stack-util.js";
+
+vi.stubGlobal("Buffer", new Proxy(Buffer, { get: (target, key) => (key === "allocUnsafeSlow" ? undefined : Reflect.get(target, key)) }));
+afterAll(() => {
+  vi.unstubAllGlobals();
+});
+
+async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
+  const listener = stack.listen({ port, receiveBufferSize: 1 << 20 });
+  for await (const s of listener) {
+    await listener.close();
+    return s;
+  }
+  throw new Error("listener ended without a connection");
+}
+
+const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("Web face without Buffer.allocUnsafeSlow", () => {
+  it("default reads hand out chunks of their own, up to 256 KiB, with every byte in order", async () => {
+    expect(globalThis.Buffer.allocUnsafeSlow).toBeUndefined();
+    const p = await StackPair.create({ flavor: "auto", config: { mslMs: 50 } });
+    const accepted = firstSocket(p.b, 80);
+    const client = p.a.connect({ hostname: "10.0.0.2", port: 80 });
+    await p.wait(client.opened);
+    const server = await p.wait(accepted);
+    const sInfo = await p.wait(server.opened);
+    const cInfo = await p.wait(client.opened);
+    const payload = data(2 << 20, 41);
+    const w = cInfo.writable.getWriter();
+    const writing = (async () => {
+      for (let at = 0; at < payload.length; at += 64 * 1024) await w.write(payload.subarray(at, at + 64 * 1024));
+      await w.close();
+    })();
+    await p.runUntil(() => server.connection.status().recvQueued >= 512 * 1024, "receive ring filled");
+    const reader = sInfo.readable.getReader();
+    const received = new Uint8Array(payload.length);
+    const buffers = new Set<ArrayBufferLike>();
+    let got = 0;
+    for (;;) {
+      const { done, value } = await p.wait(reader.read());
+      if (done) break;
+      expect(Object.getPrototypeOf(value)).toBe(Uint8Array.prototype);
+      expect(value.length).toBeLessThanOrEqual(256 * 1024);
+      expect(value.byteOffset).toBe(0);
+      expect(value.buffer.byteLength).toBe(value.length);
+      buffers.add(value.buffer);
+      received.set(value, got);
+      got += value.length;
+    }
+    await p.wait(writing);
+    expect(got).toBe(payload.length);
+    expect(digest(received)).toBe(digest(payload));
+    expect(buffers.size).toBeGreaterThan(payload.length / (256 * 1024) - 1);
+    await p.wait(Promise.all([server.close(), client.close()]));
+    p.a.close();
+    p.b.close();
+  });
+});
