@@ -48,7 +48,7 @@ import { sipHash24, sipHash13 } from "../engine/siphash";
 import { isnFor } from "../engine/isn";
 import {
   tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, tableBytes, listenerAdd,
-  listenerRemove, listenerLookup, listenerCount, portInUse,
+  listenerRemove, listenerLookup, listenerCount,
 } from "../engine/table";
 import { ephemeralRange, allocEphemeralPort } from "../engine/ports";
 
@@ -82,7 +82,6 @@ export function tListenerAdd(v: u32, a: u64, b: u64, port: u32, slot: u32): bool
 export function tListenerRemove(v: u32, a: u64, b: u64, port: u32): bool { return listenerRemove(v, a, b, port); }
 export function tListenerLookup(v: u32, a: u64, b: u64, port: u32): i32 { return listenerLookup(v, a, b, port); }
 export function tListenerCount(): u32 { return listenerCount(); }
-export function tPortInUse(v: u32, a: u64, b: u64, port: u32): bool { return portInUse(v, a, b, port); }
 export function tEphemeralRange(lo: u32, hi: u32): void { ephemeralRange(lo, hi); }
 export function tAllocEphemeralPort(k: usize): i32 { return allocEphemeralPort(changetype<FlowKey>(k)); }
 
