@@ -127,7 +127,7 @@ export function tRttBackoffCount(r: usize): u32 { return changetype<Rtt>(r).back
 
 export function tCcNew(): usize { return poolAlloc(offsetof<Congestion>()); }
 export function tCcFree(c: usize): void { poolFree(c, offsetof<Congestion>()); }
-export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss); }
+export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss, false); }
 export function tCcInitialWindow(mss: u32): u32 { return ccInitialWindow(mss); }
 export function tCcOnAck(c: usize, acked: u32, flightBefore: u32): void { ccOnAck(changetype<Congestion>(c), acked, flightBefore); }
 export function tCcOnEnterRecovery(c: usize, flight: u32, highSeq: u32): void { ccOnEnterRecovery(changetype<Congestion>(c), flight, highSeq); }
