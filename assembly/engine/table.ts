@@ -21,7 +21,7 @@
 //   rule reads a count of listeners per (IP version, port), kept in a third table. Connections are
 //   not counted: a port's connections never stop a listener (node:net sets SO_REUSEADDR), and an
 //   ephemeral port or an explicit local port needs only its 4-tuple free (ports.ts, tableLookup).
-import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES, FLOW_KEY_VERSION } from "../wire/flowkey";
+import { FlowKey, flowKeyBytes, flowHashInput, FLOW_KEY_BYTES, FLOW_HASH_INPUT_BYTES } from "../wire/flowkey";
 import { sipHash13 } from "./siphash";
 import { tableKey0, tableKey1 } from "./secret";
 import { HashTab, tabAlloc, tabFree, tabFind, tabInsert, tabDelete, tabValue, tabSetValue, tabBytes } from "./hashtab";
@@ -42,19 +42,12 @@ const hashedKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
 let hashedValue: u32 = 0;
 let hashedValid = false;
 
-// An IPv4 key's 40 bytes are zero but for the two addresses' low halves, the ports and the version
-// (flowkey.ts): those 16 bytes, packed, are what its hash reads (six SipHash rounds, not nine). The
-// packing is one-to-one on IPv4 keys; the buckets still compare whole keys.
-const packedKey = memory.data(16, 8);
+// The bucket hash's input (flowHashInput: an IPv4 4-tuple's 16 meaningful bytes, packed).
+const hashInput = memory.data(<i32>FLOW_HASH_INPUT_BYTES, 8);
 
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
-  if (load<u32>(key, FLOW_KEY_VERSION) == 4) {
-    store<u64>(packedKey, <u64>load<u32>(key) | (<u64>load<u32>(key, 16) << 32));
-    store<u64>(packedKey, load<u64>(key, 32), 8);
-    return <u32>sipHash13(tableKey0(), tableKey1(), packedKey, 16);
-  }
-  return <u32>sipHash13(tableKey0(), tableKey1(), key, FLOW_KEY_BYTES);
+  return <u32>sipHash13(tableKey0(), tableKey1(), hashInput, flowHashInput(key, hashInput));
 }
 
 /** The bucket hash of the 4-tuple whose flowKeyBytes are at `key` (connection table, TIME-WAIT index). */

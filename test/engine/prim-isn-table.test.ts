@@ -90,15 +90,26 @@ function keyOf(p: Prim, t: Tuple): number {
   return k;
 }
 
-// The 40 bytes isn.ts's flowKeyBytes writes for a tuple.
-function tupleBytes(t: Tuple): Uint8Array {
+// What the ISN's F reads for a tuple (wire/flowkey.ts flowHashInput): an IPv6 tuple's 40 bytes as
+// flowKeyBytes writes them; an IPv4 tuple's 16 meaningful ones, packed (addresses, ports, version).
+function hashInput(t: Tuple): Uint8Array {
+  const ports = ((t.lp & 0xffff) << 16) | (t.rp & 0xffff);
+  if (t.v === 4) {
+    const b = new Uint8Array(16);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, Number(t.la), true);
+    dv.setUint32(4, Number(t.ra), true);
+    dv.setUint32(8, ports, true);
+    dv.setUint32(12, 4, true);
+    return b;
+  }
   const b = new Uint8Array(40);
   const dv = new DataView(b.buffer);
   dv.setBigUint64(0, t.la, true);
   dv.setBigUint64(8, t.lb, true);
   dv.setBigUint64(16, t.ra, true);
   dv.setBigUint64(24, t.rb, true);
-  dv.setUint32(32, ((t.lp & 0xffff) << 16) | (t.rp & 0xffff), true);
+  dv.setUint32(32, ports, true);
   dv.setUint32(36, t.v, true);
   return b;
 }
@@ -114,11 +125,15 @@ describe("ISN (RFC 6528)", () => {
     p.tIsnSetSecret(k0, k1);
     const t = tuple4(0x0100000a, 49200, 0x0200000a, 80);
     const k = keyOf(p, t);
-    const f = Number(sipModel(k0, k1, tupleBytes(t)) & 0xffffffffn);
+    const f = Number(sipModel(k0, k1, hashInput(t)) & 0xffffffffn);
     for (const now of [0n, 3n, 4n, 1_000_000n, 17_179_869_184n * 4n + 12n]) {
       const m = Number((now >> 2n) & 0xffffffffn);
       expect(p.tIsnFor(k, now) >>> 0).toBe((m + f) >>> 0);
     }
+    const t6: Tuple = { v: 6, la: 0xfd00n, lb: 1n, lp: 49200, ra: 0xfd00n, rb: 2n, rp: 443 };
+    const k6 = keyOf(p, t6);
+    const f6 = Number(sipModel(k0, k1, hashInput(t6)) & 0xffffffffn);
+    expect(p.tIsnFor(k6, 4_000_000n) >>> 0).toBe((1_000_000 + f6) >>> 0);
     // One second later the ISN has advanced by 250,000 (RFC 6528 section 3: M ticks every 4 us).
     expect(((p.tIsnFor(k, 5_000_000n) - p.tIsnFor(k, 4_000_000n)) >>> 0)).toBe(250_000);
     // A different remote port or a different secret gives an unrelated offset.
