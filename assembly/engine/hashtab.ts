@@ -1,5 +1,6 @@
 // Open-addressed hash tables keyed by a 40-byte flow key (wire/flowkey.ts flowKeyBytes), holding a u32
-// value: the connection, listener and usage tables (table.ts) and the TIME-WAIT index (timewait.ts).
+// value: the connection and listener tables and the listener counts per port (table.ts), and the
+// TIME-WAIT index (timewait.ts).
 //
 // A bucket is [value + 1: u32][hash: u32] (0 in the first word: empty), then either the key itself
 // (tabAlloc: 48 bytes a bucket), or nothing: then the value is a record number and the key is the

@@ -4,8 +4,8 @@
 //
 // Contract
 // - flowKeyBytes writes a key as FLOW_KEY_BYTES bytes: the serial form the hash tables store and
-//   compare. Its last word is the IP version, never 0 for a real key, so 0 there can mark an empty
-//   bucket.
+//   compare (and the SYN cookie hash reads, with its own fields after it). Its last word is the IP
+//   version, never 0 for a real key, so 0 there can mark an empty bucket.
 // - flowHashInput gives the bytes the per-4-tuple keyed hashes read (ISN, timestamp offset, bucket
 //   hash): an IPv6 key's 40, an IPv4 key's 16 meaningful ones packed. The packing is one-to-one on
 //   IPv4 keys, so a hash of it is a function of the whole 4-tuple, as RFC 6528 3 asks of the ISN's F.

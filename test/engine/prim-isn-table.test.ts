@@ -197,7 +197,7 @@ describe("connection table", () => {
     p.tIsnSetSecret(0x3333n, 0x4444n);
     const max = 3000;
     expect(p.tTableInit(max)).toBe(1);
-    // Three tables (connections, listeners, usage counts) of 64 buckets of 48 bytes each.
+    // Three tables (connections, listeners, listener counts per port) of 64 buckets of 48 bytes each.
     expect(p.tTableBytes()).toBe(3 * 64 * 48);
     const k = p.tFlowKeyNew();
     // 4,000 4-tuples over 1,000 local ports.
