@@ -43,6 +43,7 @@
 // - CUBIC needs the time and the smoothed RTT: ccOnAckAt passes them (ccOnAck reuses the last ones
 //   given to ccOnAckAt or ccSetClock). Fractions of a byte carry over between ACKs.
 import { seqGt } from "../wire/seq";
+import { hystartInit } from "./hystart";
 
 export const enum CcAlgo {
   NewReno = 0,
@@ -106,7 +107,12 @@ export function ccInitialWindow(mss: u32): u32 {
   return ten < twoOr14600 ? ten : twoOr14600;
 }
 
-export function ccInit(c: Congestion, algo: u32, mss: u32): void {
+/**
+ * A connection's congestion state for send MSS `mss`: the initial window, ssthresh "arbitrarily high",
+ * no recovery, CUBIC's stage not begun, and HyStart++ `hystart` (on or off) with no round yet. Each
+ * field is set once: HyStart++'s are hystartInit's.
+ */
+export function ccInit(c: Congestion, algo: u32, mss: u32, hystart: bool): void {
   if (mss == 0) mss = 536; // RFC 9293 3.7.1 default send MSS
   c.algo = algo;
   c.mss = mss;
@@ -126,15 +132,7 @@ export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   c.carry = 0;
   c.epochStarted = false;
   c.afterRto = false;
-  c.hsOn = false;
-  c.hsCss = false;
-  c.hsRoundOpen = false;
-  c.hsCssRounds = 0;
-  c.hsSamples = 0;
-  c.hsWindowEnd = 0;
-  c.hsLastRoundMinUs = -1;
-  c.hsRoundMinUs = -1;
-  c.hsCssBaselineUs = -1;
+  hystartInit(c, hystart);
 }
 
 /** The largest transmission the sender now makes (offload.ts); never below SMSS. */

@@ -20,6 +20,7 @@ import { Segment } from "../wire/packet";
 import { eventLimit } from "./config";
 import { count, Counter } from "./counters";
 import { heapCanAlloc } from "./pool";
+import { zeroSmall } from "../wire/small";
 
 export const EVENT_SIZE: u32 = 64;
 
@@ -90,7 +91,7 @@ function reserve(): usize {
     capacityRecords = next;
   }
   const p = buf + <usize>countRecords * EVENT_SIZE;
-  memory.fill(p, 0, EVENT_SIZE);
+  zeroSmall(p, EVENT_SIZE);
   countRecords++;
   return p;
 }

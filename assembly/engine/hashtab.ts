@@ -1,5 +1,6 @@
 // Open-addressed hash tables keyed by a 40-byte flow key (wire/flowkey.ts flowKeyBytes), holding a u32
-// value: the connection, listener and usage tables (table.ts) and the TIME-WAIT index (timewait.ts).
+// value: the connection and listener tables and the listener counts per port (table.ts), and the
+// TIME-WAIT index (timewait.ts).
 //
 // A bucket is [value + 1: u32][hash: u32] (0 in the first word: empty), then either the key itself
 // (tabAlloc: 48 bytes a bucket), or nothing: then the value is a record number and the key is the
@@ -22,6 +23,7 @@
 //   and value stay as they were while it is in the table.
 import { FLOW_KEY_BYTES } from "../wire/flowkey";
 import { poolAlloc, poolFree } from "./pool";
+import { zeroSmall, copySmall } from "../wire/small";
 
 export const MAX_PROBE: u32 = 32;
 
@@ -185,7 +187,7 @@ export function tabFind(t: HashTab, key: usize, h: u32): usize {
 function tabPlace(t: HashTab, key: usize, h: u32, value: u32): bool {
   let e = firstEmpty(t.entries, t.bucketBytes, t.mask, h);
   if (e == 0) return false;
-  if (t.records == 0) memory.copy(e + B_KEY, key, KEY_BYTES);
+  if (t.records == 0) copySmall(e + B_KEY, key, KEY_BYTES);
   store<u32>(e, value + 1, B_VALUE);
   store<u32>(e, h, B_HASH);
   t.count++;
@@ -219,10 +221,10 @@ export function tabDelete(t: HashTab, e: usize): void {
     let distHole = (i - home) & t.mask;
     let distHere = (j - home) & t.mask;
     if (distHole <= distHere) {
-      memory.copy(t.entries + <usize>i * size, ej, size);
+      copySmall(t.entries + <usize>i * size, ej, size);
       i = j;
     }
   }
-  memory.fill(t.entries + <usize>i * size, 0, size);
+  zeroSmall(t.entries + <usize>i * size, size);
   t.count--;
 }

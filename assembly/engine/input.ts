@@ -48,6 +48,7 @@ export function inputInterface(): u32 {
 import { udpArrives, udpIcmpArrives } from "./udp";
 import { IPPROTO_UDP } from "../wire/udp";
 import { recvBufferInitial } from "./autosize";
+import { copySmall } from "../wire/small";
 
 const inSeg = changetype<Segment>(memory.data(offsetof<Segment>(), 8));
 
@@ -257,7 +258,7 @@ function passiveConnection(l: Tcb, nowUs: i64): Tcb | null {
     return null;
   }
   const key = tcbKey(t);
-  memory.copy(changetype<usize>(key), changetype<usize>(lookupKey), offsetof<FlowKey>());
+  copySmall(changetype<usize>(key), changetype<usize>(lookupKey), offsetof<FlowKey>());
   if (!tableInsert(key, slotOf(t.id))) {
     tcbFree(t);
     count(Counter.SYN_DROPPED_NO_SLOT);

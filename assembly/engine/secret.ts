@@ -49,6 +49,6 @@ function deriveKey(label: u64): u64 {
 /** The SYN cookie hash's key (RFC 4987 3.6). */
 @inline export function cookieKey0(): u64 { return secretK0 ^ COOKIE_TWEAK; }
 @inline export function cookieKey1(): u64 { return secretK1; }
-/** The bucket hash of the connection, listener and usage tables and the TIME-WAIT index (table.ts, timewait.ts). */
+/** The bucket hash of the connection and listener tables, the listener counts and the TIME-WAIT index (table.ts, timewait.ts). */
 @inline export function tableKey0(): u64 { return table0; }
 @inline export function tableKey1(): u64 { return table1; }

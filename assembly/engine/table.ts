@@ -1,5 +1,5 @@
-// The connection table (4-tuple -> connection slot), the listener table, and the local address and
-// port usage counts the bind rules and ephemeral port choice (ports.ts) read.
+// The connection table (4-tuple -> connection slot), the listener table, and the per-port listener
+// counts the bind rules read.
 //
 // Contract
 // - O(1) lookup for IPv4 and IPv6: three hash tables (hashtab.ts: open addressing, at most MAX_PROBE
@@ -17,26 +17,22 @@
 // - Listeners: one per (ipVersion, local address, port), the address specific or the wildcard
 //   (A = B = 0); listenerLookup prefers the specific address. listenerAdd fails (EADDRINUSE) when the
 //   same address is taken, when a wildcard listener holds the port, or when a wildcard is added over
-//   a port that has a specific listener (the bind rules of node:net without SO_REUSEPORT).
-// - portInUse counts listeners and connections by local (address, port); the wildcard address asks
-//   "anything on this port at any address". It is O(1): a usage table keeps the counts.
-import { FlowKey, flowKeyBytes, FLOW_KEY_BYTES } from "../wire/flowkey";
+//   a port that has a specific listener (the bind rules of node:net without SO_REUSEPORT). That last
+//   rule reads a count of listeners per (IP version, port), kept in a third table. Connections are
+//   not counted: a port's connections never stop a listener (node:net sets SO_REUSEADDR), and an
+//   ephemeral port or an explicit local port needs only its 4-tuple free (ports.ts, tableLookup).
+import { FlowKey, flowKeyBytes, flowHashInput, FLOW_KEY_BYTES, FLOW_HASH_INPUT_BYTES } from "../wire/flowkey";
 import { sipHash13 } from "./siphash";
 import { tableKey0, tableKey1 } from "./secret";
 import { HashTab, tabAlloc, tabFree, tabFind, tabInsert, tabDelete, tabValue, tabSetValue, tabBytes } from "./hashtab";
 
 export const MAX_LISTENERS: u32 = 1024;
 
-// Usage-table kinds, in the version word beside the IP version: connections at an exact local
-// address, anything (connections and listeners) on a port at any address, listeners on a port.
-const USE_EXACT: u32 = 0x100;
-const USE_ANY: u32 = 0x200;
-const USE_LISTENERS: u32 = 0x300;
-
 const tabs = memory.data(3 * offsetof<HashTab>(), 8);
 const conns = changetype<HashTab>(tabs);
 const listeners = changetype<HashTab>(tabs + offsetof<HashTab>());
-const usage = changetype<HashTab>(tabs + 2 * offsetof<HashTab>());
+// Listeners per (IP version, port), any address: keyed as a wildcard address with the port.
+const listenersOnPort = changetype<HashTab>(tabs + 2 * offsetof<HashTab>());
 const probeKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
 // Listeners bound to a specific address: while there are none, listenerLookup asks only for the
 // wildcard, and a host with no listener at all (a client) hashes nothing to find none.
@@ -46,9 +42,12 @@ const hashedKey = memory.data(<i32>FLOW_KEY_BYTES, 8);
 let hashedValue: u32 = 0;
 let hashedValid = false;
 
+// The bucket hash's input (flowHashInput: an IPv4 4-tuple's 16 meaningful bytes, packed).
+const hashInput = memory.data(<i32>FLOW_HASH_INPUT_BYTES, 8);
+
 // @ts-ignore: decorator
 @inline function keyHash(key: usize): u32 {
-  return <u32>sipHash13(tableKey0(), tableKey1(), key, FLOW_KEY_BYTES);
+  return <u32>sipHash13(tableKey0(), tableKey1(), hashInput, flowHashInput(key, hashInput));
 }
 
 /** The bucket hash of the 4-tuple whose flowKeyBytes are at `key` (connection table, TIME-WAIT index). */
@@ -76,24 +75,24 @@ function stageAddress(version: u32, a: u64, b: u64, port: u32): void {
   store<u32>(probeKey, version, 36);
 }
 
-/** Adds delta (+1 / -1) to a usage count; false only when a new count cannot be stored. */
-function usageAdd(version: u32, a: u64, b: u64, port: u32, delta: i32): bool {
-  stageAddress(version, a, b, port);
+/** Adds delta (+1 / -1) to the listener count of (ipVersion, port); false only when a new count cannot be stored. */
+function portListenersAdd(ipVersion: u32, port: u32, delta: i32): bool {
+  stageAddress(ipVersion, 0, 0, port);
   let h = keyHash(probeKey);
-  let e = tabFind(usage, probeKey, h);
+  let e = tabFind(listenersOnPort, probeKey, h);
   if (e == 0) {
-    if (DEBUG) assert(delta > 0, "table: usage count below zero");
-    return delta > 0 ? tabInsert(usage, probeKey, h, <u32>delta) : true;
+    if (DEBUG) assert(delta > 0, "table: listener count below zero");
+    return delta > 0 ? tabInsert(listenersOnPort, probeKey, h, <u32>delta) : true;
   }
   let n = <i32>tabValue(e) + delta;
-  if (n <= 0) tabDelete(usage, e);
+  if (n <= 0) tabDelete(listenersOnPort, e);
   else tabSetValue(e, <u32>n);
   return true;
 }
 
-function usageCount(version: u32, a: u64, b: u64, port: u32): u32 {
-  stageAddress(version, a, b, port);
-  let e = tabFind(usage, probeKey, keyHash(probeKey));
+function portListeners(ipVersion: u32, port: u32): u32 {
+  stageAddress(ipVersion, 0, 0, port);
+  let e = tabFind(listenersOnPort, probeKey, keyHash(probeKey));
   return e == 0 ? 0 : tabValue(e);
 }
 
@@ -103,14 +102,13 @@ export function tableInit(maxConnections: u32): bool {
   hashedValid = false;
   tabFree(conns);
   tabFree(listeners);
-  tabFree(usage);
+  tabFree(listenersOnPort);
   if (maxConnections == 0 || maxConnections > (1 << 24)) return false;
-  // Usage: an exact and an any-address count per connection, an any and a listeners count per listener.
   if (tabAlloc(conns, maxConnections) && tabAlloc(listeners, MAX_LISTENERS) &&
-      tabAlloc(usage, 2 * maxConnections + 2 * MAX_LISTENERS)) return true;
+      tabAlloc(listenersOnPort, MAX_LISTENERS)) return true;
   tabFree(conns);
   tabFree(listeners);
-  tabFree(usage);
+  tabFree(listenersOnPort);
   return false;
 }
 
@@ -119,7 +117,7 @@ export function tableRelease(): void {
   specificListeners = 0;
   tabFree(conns);
   tabFree(listeners);
-  tabFree(usage);
+  tabFree(listenersOnPort);
 }
 
 export function tableInsert(key: FlowKey, slot: u32): bool {
@@ -127,26 +125,7 @@ export function tableInsert(key: FlowKey, slot: u32): bool {
   flowKeyBytes(key, probeKey);
   let h = flowHash(probeKey);
   if (tabFind(conns, probeKey, h) != 0) return false;
-  if (!tabInsert(conns, probeKey, h, slot)) return false;
-  let v = key.ipVersion;
-  if (!usageAdd(v | USE_EXACT, key.localA, key.localB, key.localPort, 1)) {
-    tableRemoveOnly(key);
-    return false;
-  }
-  if (!usageAdd(v | USE_ANY, 0, 0, key.localPort, 1)) {
-    usageAdd(v | USE_EXACT, key.localA, key.localB, key.localPort, -1);
-    tableRemoveOnly(key);
-    return false;
-  }
-  return true;
-}
-
-function tableRemoveOnly(key: FlowKey): bool {
-  flowKeyBytes(key, probeKey);
-  let e = tabFind(conns, probeKey, flowHash(probeKey));
-  if (e == 0) return false;
-  tabDelete(conns, e);
-  return true;
+  return tabInsert(conns, probeKey, h, slot);
 }
 
 export function tableLookup(key: FlowKey): i32 {
@@ -156,9 +135,10 @@ export function tableLookup(key: FlowKey): i32 {
 }
 
 export function tableRemove(key: FlowKey): bool {
-  if (!tableRemoveOnly(key)) return false;
-  usageAdd(key.ipVersion | USE_EXACT, key.localA, key.localB, key.localPort, -1);
-  usageAdd(key.ipVersion | USE_ANY, 0, 0, key.localPort, -1);
+  flowKeyBytes(key, probeKey);
+  let e = tabFind(conns, probeKey, flowHash(probeKey));
+  if (e == 0) return false;
+  tabDelete(conns, e);
   return true;
 }
 
@@ -168,7 +148,7 @@ export function tableCount(): u32 {
 
 /** Pool bytes the three tables hold now (they grow with use and never shrink). */
 export function tableBytes(): usize {
-  return tabBytes(conns) + tabBytes(listeners) + tabBytes(usage);
+  return tabBytes(conns) + tabBytes(listeners) + tabBytes(listenersOnPort);
 }
 
 function listenerFind(ipVersion: u32, localA: u64, localB: u64, port: u32): usize {
@@ -180,7 +160,7 @@ function listenerFind(ipVersion: u32, localA: u64, localB: u64, port: u32): usiz
 export function listenerConflict(ipVersion: u32, localA: u64, localB: u64, port: u32): bool {
   if (listenerFind(ipVersion, localA, localB, port) != 0) return true;
   if ((localA | localB) != 0) return listenerFind(ipVersion, 0, 0, port) != 0;
-  return usageCount(ipVersion | USE_LISTENERS, 0, 0, port) != 0;
+  return portListeners(ipVersion, port) != 0;
 }
 
 /** Adds a listener; false on a conflict (listenerConflict) or when the tables are full. */
@@ -188,13 +168,10 @@ export function listenerAdd(ipVersion: u32, localA: u64, localB: u64, port: u32,
   if (ipVersion == 0 || listenerConflict(ipVersion, localA, localB, port)) return false;
   stageAddress(ipVersion, localA, localB, port);
   if (!tabInsert(listeners, probeKey, keyHash(probeKey), listenerSlot)) return false;
-  // The usage table has room for two counts per listener, but growing it may find the pool empty.
-  if (usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, 1)) {
-    if (usageAdd(ipVersion | USE_ANY, 0, 0, port, 1)) {
-      if ((localA | localB) != 0) specificListeners++;
-      return true;
-    }
-    usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
+  // The count table has room for a count per listener, but growing it may find the pool empty.
+  if (portListenersAdd(ipVersion, port, 1)) {
+    if ((localA | localB) != 0) specificListeners++;
+    return true;
   }
   tabDelete(listeners, listenerFind(ipVersion, localA, localB, port));
   return false;
@@ -205,8 +182,7 @@ export function listenerRemove(ipVersion: u32, localA: u64, localB: u64, port: u
   if (e == 0) return false;
   tabDelete(listeners, e);
   if ((localA | localB) != 0) specificListeners--;
-  usageAdd(ipVersion | USE_LISTENERS, 0, 0, port, -1);
-  usageAdd(ipVersion | USE_ANY, 0, 0, port, -1);
+  portListenersAdd(ipVersion, port, -1);
   return true;
 }
 
@@ -220,10 +196,4 @@ export function listenerLookup(ipVersion: u32, localA: u64, localB: u64, port: u
 
 export function listenerCount(): u32 {
   return listeners.count;
-}
-
-export function portInUse(ipVersion: u32, localA: u64, localB: u64, port: u32): bool {
-  if ((localA | localB) == 0) return usageCount(ipVersion | USE_ANY, 0, 0, port) != 0;
-  return listenerLookup(ipVersion, localA, localB, port) >= 0 ||
-    usageCount(ipVersion | USE_EXACT, localA, localB, port) != 0;
 }

@@ -48,7 +48,7 @@ import { sipHash24, sipHash13 } from "../engine/siphash";
 import { isnFor } from "../engine/isn";
 import {
   tableInit, tableRelease, tableInsert, tableLookup, tableRemove, tableCount, tableBytes, listenerAdd,
-  listenerRemove, listenerLookup, listenerCount, portInUse,
+  listenerRemove, listenerLookup, listenerCount,
 } from "../engine/table";
 import { ephemeralRange, allocEphemeralPort } from "../engine/ports";
 
@@ -82,7 +82,6 @@ export function tListenerAdd(v: u32, a: u64, b: u64, port: u32, slot: u32): bool
 export function tListenerRemove(v: u32, a: u64, b: u64, port: u32): bool { return listenerRemove(v, a, b, port); }
 export function tListenerLookup(v: u32, a: u64, b: u64, port: u32): i32 { return listenerLookup(v, a, b, port); }
 export function tListenerCount(): u32 { return listenerCount(); }
-export function tPortInUse(v: u32, a: u64, b: u64, port: u32): bool { return portInUse(v, a, b, port); }
 export function tEphemeralRange(lo: u32, hi: u32): void { ephemeralRange(lo, hi); }
 export function tAllocEphemeralPort(k: usize): i32 { return allocEphemeralPort(changetype<FlowKey>(k)); }
 
@@ -128,7 +127,7 @@ export function tRttBackoffCount(r: usize): u32 { return changetype<Rtt>(r).back
 
 export function tCcNew(): usize { return poolAlloc(offsetof<Congestion>()); }
 export function tCcFree(c: usize): void { poolFree(c, offsetof<Congestion>()); }
-export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss); }
+export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss, false); }
 export function tCcInitialWindow(mss: u32): u32 { return ccInitialWindow(mss); }
 export function tCcOnAck(c: usize, acked: u32, flightBefore: u32): void { ccOnAck(changetype<Congestion>(c), acked, flightBefore); }
 export function tCcOnEnterRecovery(c: usize, flight: u32, highSeq: u32): void { ccOnEnterRecovery(changetype<Congestion>(c), flight, highSeq); }

@@ -12,6 +12,7 @@ import { onesSum, finishChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from ".
 import * as ipv4 from "./ipv4";
 import * as ipv6 from "./ipv6";
 import * as tcp from "./tcp";
+import { zeroSmall } from "./small";
 
 export { Segment } from "./segment";
 
@@ -24,7 +25,7 @@ export const IPPROTO_TCP: u8 = 6;
 
 /** Resets every decoded field, so nothing from a previous packet survives a refusal. */
 @inline function resetSegment(seg: Segment): void {
-  memory.fill(changetype<usize>(seg), 0, offsetof<Segment>());
+  zeroSmall(changetype<usize>(seg), offsetof<Segment>());
   seg.wscale = -1;
 }
 
