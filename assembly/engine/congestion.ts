@@ -43,7 +43,6 @@
 // - CUBIC needs the time and the smoothed RTT: ccOnAckAt passes them (ccOnAck reuses the last ones
 //   given to ccOnAckAt or ccSetClock). Fractions of a byte carry over between ACKs.
 import { seqGt } from "../wire/seq";
-import { hystartInit } from "./hystart";
 
 export const enum CcAlgo {
   NewReno = 0,
@@ -109,10 +108,10 @@ export function ccInitialWindow(mss: u32): u32 {
 
 /**
  * A connection's congestion state for send MSS `mss`: the initial window, ssthresh "arbitrarily high",
- * no recovery, CUBIC's stage not begun, and HyStart++ `hystart` (on or off) with no round yet. Each
- * field is set once: HyStart++'s are hystartInit's.
+ * no recovery, CUBIC's stage not begun. HyStart++'s fields are not set here: hystart.ts hystartInit
+ * sets them (it imports this file, not the other way round).
  */
-export function ccInit(c: Congestion, algo: u32, mss: u32, hystart: bool): void {
+export function ccInit(c: Congestion, algo: u32, mss: u32): void {
   if (mss == 0) mss = 536; // RFC 9293 3.7.1 default send MSS
   c.algo = algo;
   c.mss = mss;
@@ -132,7 +131,6 @@ export function ccInit(c: Congestion, algo: u32, mss: u32, hystart: bool): void 
   c.carry = 0;
   c.epochStarted = false;
   c.afterRto = false;
-  hystartInit(c, hystart);
 }
 
 /** The largest transmission the sender now makes (offload.ts); never below SMSS. */

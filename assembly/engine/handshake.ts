@@ -11,6 +11,7 @@ import { isnFor, tsOffsetFor } from "./isn";
 import { ringSetCapacity } from "./ring";
 import { rttInit } from "./rtt";
 import { ccInit } from "./congestion";
+import { hystartInit } from "./hystart";
 import { oooClear } from "./reassembly";
 import * as config from "./config";
 import { sendMss } from "./emit";
@@ -64,7 +65,8 @@ export function initConnection(t: Tcb, nowUs: i64): void {
   t.rcvShift = <u8>windowShift(t);
   t.tsOffset = tsOffsetFor(key);
   rttInit(tcbRtt(t), config.rtoInitialUs, config.rtoMinUs, config.rtoMaxUs);
-  ccInit(tcbCc(t), t.ccAlgo, sendMss(t), config.hystartDefault);
+  ccInit(tcbCc(t), t.ccAlgo, sendMss(t));
+  hystartInit(tcbCc(t), config.hystartDefault);
   setIss(t, isnFor(key, nowUs));
   oooClear(tcbOoo(t));
   t.lastRecvUs = nowUs;
@@ -128,6 +130,7 @@ export function takeSynOptions(t: Tcb, seg: Segment, nowUs: i64): void {
 /** Congestion state once the peer's MSS is known (RFC 5681 3.1); NewReno's `recover` starts at ISS. */
 export function congestionStart(t: Tcb): void {
   // HyStart++ (RFC 9406) runs in front of either algorithm's slow start.
-  ccInit(tcbCc(t), t.ccAlgo, sendMss(t), config.hystartDefault);
+  ccInit(tcbCc(t), t.ccAlgo, sendMss(t));
+  hystartInit(tcbCc(t), config.hystartDefault);
   tcbCc(t).recover = t.iss;
 }

@@ -113,6 +113,7 @@ import {
   Congestion, ccInit, ccOnAck, ccOnEnterRecovery, ccOnDupAckInRecovery, ccOnPartialAck, ccOnExitRecovery, ccOnRto,
   ccOnIdleRestart, ccIsFullAck, ccInitialWindow,
 } from "../engine/congestion";
+import { hystartInit } from "../engine/hystart";
 
 export function tRttNew(): usize { return poolAlloc(offsetof<Rtt>()); }
 export function tRttFree(r: usize): void { poolFree(r, offsetof<Rtt>()); }
@@ -127,7 +128,10 @@ export function tRttBackoffCount(r: usize): u32 { return changetype<Rtt>(r).back
 
 export function tCcNew(): usize { return poolAlloc(offsetof<Congestion>()); }
 export function tCcFree(c: usize): void { poolFree(c, offsetof<Congestion>()); }
-export function tCcInit(c: usize, algo: u32, mss: u32): void { ccInit(changetype<Congestion>(c), algo, mss, false); }
+export function tCcInit(c: usize, algo: u32, mss: u32): void {
+  ccInit(changetype<Congestion>(c), algo, mss);
+  hystartInit(changetype<Congestion>(c), false);
+}
 export function tCcInitialWindow(mss: u32): u32 { return ccInitialWindow(mss); }
 export function tCcOnAck(c: usize, acked: u32, flightBefore: u32): void { ccOnAck(changetype<Congestion>(c), acked, flightBefore); }
 export function tCcOnEnterRecovery(c: usize, flight: u32, highSeq: u32): void { ccOnEnterRecovery(changetype<Congestion>(c), flight, highSeq); }

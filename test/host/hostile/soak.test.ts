@@ -37,8 +37,8 @@ describe("soak through a stack pair", () => {
     // slot arrays) keep their high-water size and may still double once after the warm-up: a table
     // also grows when an insert lands more than MAX_PROBE buckets from its home
     // (assembly/engine/hashtab.ts), which depends on the keyed hash of random ports (seen once in CI:
-    // the port-usage index, about 200 entries, went from 512 to 1,024 buckets, +24,576 bytes after
-    // 150,000). WebAssembly memory grows only with such a table.
+    // a table of 48-byte buckets went from 512 to 1,024 buckets, +24,576 bytes, after 150,000).
+    // WebAssembly memory grows only with such a table.
     for (const s of samples.filter((x) => x.done >= WARM)) {
       for (const side of ["client", "server"] as const) {
         const now = s[side];
