@@ -80,6 +80,7 @@ function setIss(t: Tcb, iss: u32): void {
   t.sndUna = iss;
   t.sndNxt = iss;
   t.sndMax = iss;
+  t.sndSml = iss;
   tcbCc(t).recover = iss;
 }
 

@@ -302,6 +302,7 @@ function cookieArrives(l: Tcb, seg: Segment, mss: u32, nowUs: i64): void {
   t.sndUna = t.iss;
   t.sndNxt = seg.ack;
   t.sndMax = seg.ack;
+  t.sndSml = t.iss;
   t.sndWl1 = t.irs;
   t.sndWl2 = t.iss;
   setState(t, State.SYN_RECEIVED);

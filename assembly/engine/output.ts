@@ -5,7 +5,7 @@
 // probes (RFC 8985 7.3, new data where there is some), zero-window and keepalive probes, and ACKs. emit.ts builds the segments. With SACK every transmission is entered
 // in the scoreboard with its time (RACK, RFC 8985 6.1). Pacing (pacing.ts) gates new data and
 // repairs: a connection whose next departure time is ahead waits for its Pace timer.
-import { seqGt, seqGe, seqLt } from "../wire/seq";
+import { seqGt, seqGe, seqLe, seqLt } from "../wire/seq";
 import { Tcb, State, Snd, Life, Member, Due, Opt, hasFlag, sndRing, tcbTimers, tcbRtt, tcbCc, tcbSb } from "./tcb";
 import { TimerKind, NEVER, timerSet, timerClear, timerGet } from "./timers";
 import { rttRto } from "./rtt";
@@ -136,14 +136,26 @@ function lossProbe(t: Tcb, nowUs: i64): bool {
 }
 
 /**
- * Whether a segment of `len` bytes, less than a full one, waits: Nagle holds it while data is
- * unacknowledged (`inFlight`, RFC 9293 3.7.4); sender SWS avoidance sends it only if it is all we have
- * (`avail`) or half the largest window seen (RFC 9293 3.8.6.2.1).
+ * Whether a segment of `len` bytes, less than a full one, waits: Nagle holds it while a short segment
+ * sent before is unacknowledged (RFC 9293 3.7.4 with Minshall's change, draft-minshall-nagle-01, as
+ * Linux's tcp_nagle_check); sender SWS avoidance sends it only if it is all we have (`avail`) or half
+ * the largest window seen (RFC 9293 3.8.6.2.1).
+ *
+ * Minshall: Nagle's purpose, at most one short segment in flight, holds; what changes is a short
+ * segment behind full ones. Plain Nagle holds the tail of a bulk write until everything before it is
+ * acknowledged, and a receiver that delays the ACK of an odd last full segment (RFC 9293 3.8.6.3, up
+ * to DELAYED_ACK_MS here) stalls the transfer that long: 40 ms at the end of every write whose length
+ * is not a multiple of the MSS.
  */
-function holdSmall(t: Tcb, len: u32, avail: u32, inFlight: bool): bool {
+function holdSmall(t: Tcb, len: u32, avail: u32): bool {
   if (hasFlag(t.due, Due.FORCE_SEND)) return false;
-  if (!hasFlag(t.options, Opt.NAGLE_OFF) && inFlight) return true;
+  if (!hasFlag(t.options, Opt.NAGLE_OFF) && shortInFlight(t)) return true;
   return len < avail && len < (t.maxSndWnd >> 1);
+}
+
+/** A short segment of new data sent is still unacknowledged: SND.UNA < SND.SML <= SND.NXT. */
+@inline function shortInFlight(t: Tcb): bool {
+  return seqGt(t.sndSml, t.sndUna) && seqLe(t.sndSml, t.sndNxt);
 }
 
 /** What a call of sendNewData sends. */
@@ -209,14 +221,14 @@ function sendNewData(t: Tcb, nowUs: i64, mode: NewData): i32 {
     ccSetBurst(tcbCc(t), most);
     // Several segments in one packet (offload.ts): a short last one goes only when it would go alone.
     const partial = len % room;
-    if (partial != 0 && len > room && fresh && !(closing && len == avail) && holdSmall(t, partial, avail - (len - partial), true)) {
+    if (partial != 0 && len > room && fresh && !(closing && len == avail) && holdSmall(t, partial, avail - (len - partial))) {
       len -= partial;
     }
   }
   const fin = closing && len == avail && (!hasFlag(t.life, Life.FIN_SENT) || t.sndNxt + len == t.finSeq);
   if (len == 0 && !fin) return SEND_NOTHING;
   if (!probe) {
-    if (len != 0 && len < room && fresh && !fin && holdSmall(t, len, avail, t.sndUna != t.sndNxt)) return SEND_NOTHING;
+    if (len != 0 && len < room && fresh && !fin && holdSmall(t, len, avail)) return SEND_NOTHING;
     if (len != 0 && !paceAllows(t, nowUs)) return SEND_PACED;
   }
   let flags = FLG_ACK;
@@ -240,6 +252,9 @@ function sendNewData(t: Tcb, nowUs: i64, mode: NewData): i32 {
     t.rttStartUs = nowUs;
   }
   t.sndNxt += len;
+  // Minshall's SND.SML: this packet's last segment was short (a packet under offload carries full
+  // segments and at most one short one, at its end).
+  if (fresh && len % room != 0) t.sndSml = t.sndNxt;
   if (fin) {
     t.life |= Life.FIN_SENT;
     t.finSeq = t.sndNxt;

@@ -164,6 +164,8 @@ export class Tcb {
   sndNxt: u32;
   /** Highest sequence number sent (SND.NXT moves back to SND.UNA after a timeout). */
   sndMax: u32;
+  /** End of the last segment of new data sent shorter than a full one (Minshall's SND.SML, output.ts). */
+  sndSml: u32;
   /** SND.WND in bytes (scaled). */
   sndWnd: u32;
   sndWl1: u32;

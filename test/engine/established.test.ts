@@ -120,6 +120,21 @@ describe("ESTABLISHED: sending", () => {
     s.send({ flags: ACK, seq: s.r(1), ack: s.l(2) });
     s.recv({ flags: ACK | PSH, seq: s.l(2), ack: s.r(1), payload: "bc" });
   });
+  it("Nagle with Minshall's change: a write's short tail goes out behind its full segments; the next short one waits for the tail's ACK (RFC 9293 3.7.4)", async () => {
+    const s = await established();
+    s.engine.send(s.id, new Uint8Array(3 * 1460 + 100).fill(97), s.now);
+    for (let i = 0; i < 3; i++) s.recv({ flags: ACK, seq: s.l(1 + i * 1460), ack: s.r(1), payload: "a".repeat(1460) });
+    // Plain Nagle held these 100 bytes until all 4380 before them were acknowledged: behind a receiver
+    // that delays the ACK of the odd third segment, DELAYED_ACK_MS of stall at the end of the write.
+    s.recv({ flags: ACK | PSH, seq: s.l(1 + 3 * 1460), ack: s.r(1), payload: "a".repeat(100) });
+    s.engine.send(s.id, new TextEncoder().encode("b"), s.now);
+    s.recvNothing();
+    // The full segments acknowledged, the short one not yet: still one short segment in flight.
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 3 * 1460) });
+    s.recvNothing();
+    s.send({ flags: ACK, seq: s.r(1), ack: s.l(1 + 3 * 1460 + 100) });
+    s.recv({ flags: ACK | PSH, seq: s.l(1 + 3 * 1460 + 100), ack: s.r(1), payload: "b" });
+  });
   it("with NO_DELAY every write goes out", async () => {
     const s = await established({}, { noDelay: true });
     const enc = new TextEncoder();
@@ -849,9 +864,10 @@ describe("ESTABLISHED: timestamps and PAWS (RFC 7323)", () => {
     expect(s.engine.status(s.id).sendMss).toBe(1448);
     s.engine.send(s.id, new Uint8Array(8 * 1460).fill(70), s.now);
     // The initial window, min(10 * 1448, max(2 * 1448, 14600)) = 14480 (RFC 6928), takes 8 full
-    // segments; Nagle holds the last 96 bytes while data is unacknowledged (RFC 9293 3.7.4).
+    // segments and the last 96 bytes (no short segment was in flight: Nagle with Minshall's change).
     const ts = { value: ourTs, echo: 1001 };
     for (let i = 0; i < 8; i++) s.recv({ flags: ACK, seq: s.l(1 + i * 1448), ack: s.r(1), payload: "F".repeat(1448), timestamps: ts });
+    s.recv({ flags: ACK | PSH, seq: s.l(1 + 8 * 1448), ack: s.r(1), payload: "F".repeat(96), timestamps: ts });
     s.recvNothing();
     expect(s.engine.status(s.id).cwnd).toBe(14480);
     // RTO: cwnd = 1 SMSS (RFC 5681 3.1), so exactly one full-sized segment goes out again.

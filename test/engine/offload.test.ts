@@ -71,12 +71,16 @@ describe("segmentation offload: the sender", () => {
     expect(s.engine.status(s.id).cwnd).toBe(20 * MSS);
   });
 
-  it("a short last segment rides along only when Nagle (RFC 9293 3.7.4) would send it alone", async () => {
+  it("a short last segment rides along only when Nagle (RFC 9293 3.7.4, Minshall's change) would send it alone", async () => {
     const nagle = await openOver(65535);
     nagle.engine.send(nagle.id, new Uint8Array(3 * MSS + 700).fill(0x61), nagle.now);
-    expect(sent(nagle)).toEqual([[0, 3 * MSS]]);
-    nagle.send({ flags: ACK, seq: nagle.r(1), ack: nagle.l(1 + 3 * MSS) });
-    expect(sent(nagle)).toEqual([[3 * MSS, 700]]);
+    expect(sent(nagle)).toEqual([[0, 3 * MSS + 700]]);
+    // The 700 bytes are a short segment in flight: the next write's short tail waits for their ACK,
+    // its full segments do not.
+    nagle.engine.send(nagle.id, new Uint8Array(3 * MSS + 500).fill(0x62), nagle.now);
+    expect(sent(nagle)).toEqual([[3 * MSS + 700, 3 * MSS]]);
+    nagle.send({ flags: ACK, seq: nagle.r(1), ack: nagle.l(1 + 3 * MSS + 700) });
+    expect(sent(nagle)).toEqual([[6 * MSS + 700, 500]]);
 
     const noDelay = await openOver(65535, { noDelay: true });
     noDelay.engine.send(noDelay.id, new Uint8Array(3 * MSS + 700).fill(0x61), noDelay.now);
