@@ -2,36 +2,22 @@
 // default read's chunk is then a plain new Uint8Array (freshBytes, src/core/arena.ts). This file hides
 // allocUnsafeSlow from the global Buffer before anything allocates (freshBytes picks its allocator
 // once; the rest of Buffer stays for Node's own use), so it runs in a module graph of its own.
-import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it, vi } from "vitest";
 // The package entry loads the Web face, which adds stack.connect and stack.listen.
 import "../../src/index.js";
-import type { Stack } from "../../src/index.js";
-import type { TcpSocket } from "../../src/faces/web.js";
 import { StackPair } from "../fixtures/stack-pair.js";
-import { data } from "../fixtures/stack-util.js";
+import { data, firstWebSocket, sha } from "../fixtures/stack-util.js";
 
 vi.stubGlobal("Buffer", new Proxy(Buffer, { get: (target, key) => (key === "allocUnsafeSlow" ? undefined : Reflect.get(target, key)) }));
 afterAll(() => {
   vi.unstubAllGlobals();
 });
 
-async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
-  const listener = stack.listen({ port, receiveBufferSize: 1 << 20 });
-  for await (const s of listener) {
-    await listener.close();
-    return s;
-  }
-  throw new Error("listener ended without a connection");
-}
-
-const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
 describe("Web face without Buffer.allocUnsafeSlow", () => {
   it("default reads hand out chunks of their own, up to 256 KiB, with every byte in order", async () => {
     expect(globalThis.Buffer.allocUnsafeSlow).toBeUndefined();
     const p = await StackPair.create({ flavor: "auto", config: { mslMs: 50 } });
-    const accepted = firstSocket(p.b, 80);
+    const accepted = firstWebSocket(p.b, 80, { receiveBufferSize: 1 << 20 });
     const client = p.a.connect({ hostname: "10.0.0.2", port: 80 });
     await p.wait(client.opened);
     const server = await p.wait(accepted);
@@ -61,7 +47,7 @@ describe("Web face without Buffer.allocUnsafeSlow", () => {
     }
     await p.wait(writing);
     expect(got).toBe(payload.length);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     expect(buffers.size).toBeGreaterThan(payload.length / (256 * 1024) - 1);
     await p.wait(Promise.all([server.close(), client.close()]));
     p.a.close();

@@ -2,14 +2,11 @@
 // ReadableStream throws for type "bytes"): the readable side falls back to a default stream served
 // from the receive ring the same way. This file stubs the global ReadableStream before the first
 // socket is made (the face asks once), so it runs in a module graph of its own.
-import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it, vi } from "vitest";
 // The package entry loads the Web face, which adds stack.connect and stack.listen.
 import "../../src/index.js";
-import type { Stack } from "../../src/index.js";
-import type { TcpSocket } from "../../src/faces/web.js";
 import { StackPair } from "../fixtures/stack-pair.js";
-import { data } from "../fixtures/stack-util.js";
+import { data, firstWebSocket, sha } from "../fixtures/stack-util.js";
 
 class NoByteStreams extends ReadableStream<Uint8Array> {
   constructor(source: UnderlyingDefaultSource<Uint8Array> = {}, strategy?: QueuingStrategy<Uint8Array>) {
@@ -22,22 +19,11 @@ afterAll(() => {
   vi.unstubAllGlobals();
 });
 
-async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
-  // Rings given explicitly keep their size (no auto-sizing): the window closes at 64 KiB.
-  const listener = stack.listen({ port, sendBufferSize: 64 * 1024, receiveBufferSize: 64 * 1024 });
-  for await (const s of listener) {
-    await listener.close();
-    return s;
-  }
-  throw new Error("listener ended without a connection");
-}
-
-const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
 describe("Web face without readable byte streams", () => {
   it("reads through a default stream: owned chunks, the same bytes, nothing taken from the ring unread", async () => {
     const p = await StackPair.create({ flavor: "auto", config: { mslMs: 50 } });
-    const accepted = firstSocket(p.b, 80);
+    // Rings given explicitly keep their size (no auto-sizing): the window closes at 64 KiB.
+    const accepted = firstWebSocket(p.b, 80, { sendBufferSize: 64 * 1024, receiveBufferSize: 64 * 1024 });
     const client = p.a.connect({ hostname: "10.0.0.2", port: 80, sendBufferSize: 64 * 1024, receiveBufferSize: 64 * 1024 });
     const info = await p.wait(client.opened);
     const server = await p.wait(accepted);
@@ -71,7 +57,7 @@ describe("Web face without readable byte streams", () => {
     await p.wait(writing);
     expect(got).toBe(payload.length);
     expect(buffers.size).toBeGreaterThan(1);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     await p.wait(client.close());
     p.a.close();
     p.b.close();

@@ -4,22 +4,12 @@
 // in-memory link on a virtual clock (test/fixtures/stack-pair.ts); no assertion depends on timing.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createStack, type Stack } from "../../src/index.js";
-import type { TcpSocket } from "../../src/faces/web.js";
+import { createStack } from "../../src/index.js";
 import { StackPair } from "../fixtures/stack-pair.js";
-import { data } from "../fixtures/stack-util.js";
+import { data, firstWebSocket, sha } from "../fixtures/stack-util.js";
 
 function pair(config: Record<string, number> = {}): Promise<StackPair> {
   return StackPair.create({ flavor: "auto", config: { mslMs: 50, ...config } });
-}
-
-async function firstSocket(stack: Stack, port: number, buffers?: number): Promise<TcpSocket> {
-  const listener = stack.listen({ port, sendBufferSize: buffers, receiveBufferSize: buffers });
-  for await (const s of listener) {
-    await listener.close();
-    return s;
-  }
-  throw new Error("listener ended without a connection");
 }
 
 async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Array, chunk = 64 * 1024): Promise<void> {
@@ -28,15 +18,13 @@ async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Arra
   await w.close();
 }
 
-const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
 /**
  * A client socket on `a` connected to a server socket on `b`, both opened. `buffers` fixes both
  * rings of both ends at that size (a ring given explicitly is not auto-sized).
  */
 async function connected(p: StackPair, options: { readableHighWaterMark?: number; buffers?: number } = {}) {
   const { buffers, ...socketOptions } = options;
-  const accepted = firstSocket(p.b, 80, buffers);
+  const accepted = firstWebSocket(p.b, 80, { sendBufferSize: buffers, receiveBufferSize: buffers });
   const client = p.a.connect({ hostname: "10.0.0.2", port: 80, sendBufferSize: buffers, receiveBufferSize: buffers, ...socketOptions });
   const info = await p.wait(client.opened);
   const server = await p.wait(accepted);
@@ -76,10 +64,10 @@ describe("Web face reading", () => {
     }
     await p.wait(writing);
     expect(at).toBe(payload.length);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     // What a read handed out is never overwritten by later traffic through the ring.
     expect(kept.length).toBeGreaterThan(0);
-    for (const k of kept) expect(digest(k.view)).toBe(digest(payload.subarray(k.at, k.at + k.view.length)));
+    for (const k of kept) expect(sha([k.view])).toBe(sha([payload.subarray(k.at, k.at + k.view.length)]));
     await p.wait(client.close());
     p.a.close();
     p.b.close();
@@ -95,7 +83,7 @@ describe("Web face reading", () => {
       const message = data(100 + i, 30 + i);
       await p.wait(w.write(message));
       const { value } = await p.wait(reader.read());
-      expect(digest(value!)).toBe(digest(message));
+      expect(sha([value!])).toBe(sha([message]));
       chunks.push(value!);
     }
     const buffers = new Set<ArrayBufferLike>();
@@ -139,7 +127,7 @@ describe("Web face reading", () => {
     await p.wait(writing);
     expect(sizes[0]).toBe(256 * 1024);
     expect(got).toBe(payload.length);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     await p.wait(client.close());
     p.a.close();
     p.b.close();
@@ -176,7 +164,7 @@ describe("Web face reading", () => {
     }
     await p.wait(writing);
     expect(got).toBe(payload.length);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     p.a.close();
     p.b.close();
   });
@@ -206,7 +194,7 @@ describe("Web face reading", () => {
     const w = sInfo.writable.getWriter();
     await p.wait(w.write(first));
     const { value } = await p.wait(reader.read(new Uint8Array(4096)));
-    expect(digest(value!)).toBe(digest(first));
+    expect(sha([value!])).toBe(sha([first]));
     await p.wait(reader.cancel());
     // Eight times the receive buffer: only a reader that keeps draining lets it all through.
     const rest = data(512 * 1024, 26);
@@ -238,7 +226,7 @@ describe("Web face reading", () => {
       got += value.length;
     }
     await p.wait(writing);
-    expect(digest(received)).toBe(digest(payload));
+    expect(sha([received])).toBe(sha([payload]));
     p.a.close();
     p.b.close();
   });
@@ -253,7 +241,7 @@ describe("Web face reading over the default memory link", () => {
     a.attach(la);
     b.attach(lb);
     const payload = data(16 << 20, 24);
-    const accepted = firstSocket(b, 80);
+    const accepted = firstWebSocket(b, 80);
     const client = a.connect({ hostname: "10.0.0.2", port: 80 });
     const writing = writeAll((await client.opened).writable, payload);
     const reader = (await (await accepted).opened).readable.getReader({ mode: "byob" });
@@ -269,7 +257,7 @@ describe("Web face reading over the default memory link", () => {
     }
     await writing;
     expect(got).toBe(payload.length);
-    expect(h.digest("hex")).toBe(digest(payload));
+    expect(h.digest("hex")).toBe(sha([payload]));
     a.close();
     b.close();
   });

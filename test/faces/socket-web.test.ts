@@ -7,12 +7,12 @@ import { describe, expect, it } from "vitest";
 // stack.listen.
 import { createStack, type Stack } from "../../src/index.js";
 import { createMemoryLinkPair } from "../../src/net/memory-link.js";
-import { bindWeb, type TcpSocket } from "../../src/faces/web.js";
+import { bindWeb } from "../../src/faces/web.js";
 import { Prng } from "../../src/core/prng.js";
 import type { TraceEvent } from "../../src/core/trace.js";
 import { reachedState, sentSegments } from "../fixtures/trace-util.js";
 import { StackPair } from "../fixtures/stack-pair.js";
-import { data } from "../fixtures/stack-util.js";
+import { data, firstWebSocket, sha } from "../fixtures/stack-util.js";
 
 /** Two stacks on the release build (8 MiB each way), default RTO bounds, a short MSL. */
 function pair(config: Record<string, number> = {}, trace = false): Promise<StackPair> {
@@ -33,17 +33,6 @@ async function writeAll(writable: WritableStream<Uint8Array>, payload: Uint8Arra
   const w = writable.getWriter();
   for (let at = 0; at < payload.length; at += chunk) await w.write(payload.subarray(at, at + chunk));
   await w.close();
-}
-
-const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-async function firstSocket(stack: Stack, port: number): Promise<TcpSocket> {
-  const listener = stack.listen({ port });
-  for await (const s of listener) {
-    await listener.close();
-    return s;
-  }
-  throw new Error("listener ended without a connection");
 }
 
 describe("Web face", () => {
@@ -71,7 +60,7 @@ describe("Web face", () => {
 
   it("closed resolves once the final ACK has left: a capture taken then holds the whole close", async () => {
     const p = await pair({}, true);
-    const server = firstSocket(p.b, 7);
+    const server = firstWebSocket(p.b, 7);
     const client = p.a.connect({ hostname: "10.0.0.2", port: 7 });
     const w = (await p.wait(client.opened)).writable.getWriter();
     await p.wait(w.close());
@@ -93,7 +82,7 @@ describe("Web face", () => {
     const { a, b } = p;
     const up = data(8 << 20, 11);
     const down = data(8 << 20, 12);
-    const accepted = firstSocket(b, 443);
+    const accepted = firstWebSocket(b, 443);
     const client = a.connect({ hostname: "10.0.0.2", port: 443 });
     const info = await p.wait(client.opened);
     expect(info.remoteAddress).toBe("10.0.0.2");
@@ -108,8 +97,8 @@ describe("Web face", () => {
       writeAll(info.writable, up),
       writeAll(sInfo.writable, down),
     ]));
-    expect(serverGot).toEqual({ sha: digest(up), bytes: up.length });
-    expect(clientGot).toEqual({ sha: digest(down), bytes: down.length });
+    expect(serverGot).toEqual({ sha: sha([up]), bytes: up.length });
+    expect(clientGot).toEqual({ sha: sha([down]), bytes: down.length });
     await expect(p.wait(client.closed)).resolves.toBeUndefined();
     await expect(p.wait(server.closed)).resolves.toBeUndefined();
     a.close();
@@ -119,7 +108,7 @@ describe("Web face", () => {
   it("works over IPv6 with a bracketed hostname", async () => {
     const p = await pair();
     const { a, b } = p;
-    const accepted = firstSocket(b, 80);
+    const accepted = firstWebSocket(b, 80);
     const client = a.connect({ hostname: "[fd00::2]", port: 80 });
     const info = await p.wait(client.opened);
     expect(info.remoteAddress).toBe("fd00::2");
@@ -127,7 +116,7 @@ describe("Web face", () => {
     const msg = new TextEncoder().encode("hello over v6");
     await p.wait(writeAll(info.writable, msg));
     const got = await p.wait(readAll((await p.wait(server.opened)).readable));
-    expect(got.sha).toBe(digest(msg));
+    expect(got.sha).toBe(sha([msg]));
     a.close();
     b.close();
   });
@@ -135,7 +124,7 @@ describe("Web face", () => {
   it("a reader that stops reading stalls the peer's writes and closes the window; reading again resumes", async () => {
     const p = await pair({ recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 });
     const { a, b } = p;
-    const accepted = firstSocket(b, 80);
+    const accepted = firstWebSocket(b, 80);
     const client = a.connect({ hostname: "10.0.0.2", port: 80, readableHighWaterMark: 16 * 1024 });
     const info = await p.wait(client.opened);
     const server = await p.wait(accepted);
@@ -168,7 +157,7 @@ describe("Web face", () => {
     // Reading drains the queue, resumes the connection, reopens the window; everything arrives.
     const got = await p.wait(readAll(info.readable));
     await p.wait(writing);
-    expect(got).toEqual({ sha: digest(payload), bytes: payload.length });
+    expect(got).toEqual({ sha: sha([payload]), bytes: payload.length });
     a.close();
     b.close();
   });
@@ -176,7 +165,7 @@ describe("Web face", () => {
   it("half-close: closing the writable sends FIN while the readable side keeps receiving", async () => {
     const p = await pair();
     const { a, b } = p;
-    const accepted = firstSocket(b, 80);
+    const accepted = firstWebSocket(b, 80);
     const client = a.connect({ hostname: "10.0.0.2", port: 80 });
     const info = await p.wait(client.opened);
     const server = await p.wait(accepted);
@@ -185,14 +174,14 @@ describe("Web face", () => {
     await p.wait(writeAll(info.writable, request));
     // The server reads to the end (the client's FIN), and only then answers.
     const got = await p.wait(readAll(sInfo.readable));
-    expect(got.sha).toBe(digest(request));
+    expect(got.sha).toBe(sha([request]));
     expect(server.connection.state).toBe("CLOSE-WAIT");
     // The client's FIN is acknowledged; its side stays open for reading.
     await p.runUntil(() => client.connection.state === "FIN-WAIT-2", "FIN-WAIT-2");
     const response = data(300_000, 14);
     await p.wait(writeAll(sInfo.writable, response));
     const back = await p.wait(readAll(info.readable));
-    expect(back.sha).toBe(digest(response));
+    expect(back.sha).toBe(sha([response]));
     await expect(p.wait(client.closed)).resolves.toBeUndefined();
     await expect(p.wait(server.closed)).resolves.toBeUndefined();
     a.close();
@@ -208,7 +197,7 @@ describe("Web face", () => {
     await expect(p.wait(refused.closed)).rejects.toMatchObject({ code: "ECONNREFUSED" });
 
     // Reset: the server aborts its writable side; the client's readable errors and closed rejects.
-    let accepted = firstSocket(b, 80);
+    let accepted = firstWebSocket(b, 80);
     const victim = a.connect({ hostname: "10.0.0.2", port: 80 });
     const vInfo = await p.wait(victim.opened);
     let server = await p.wait(accepted);
@@ -219,7 +208,7 @@ describe("Web face", () => {
     await expect(p.wait(server.closed)).resolves.toBeUndefined();
 
     // close(): FIN both ways; both sides' closed resolve once the peer closes too.
-    accepted = firstSocket(b, 81);
+    accepted = firstWebSocket(b, 81);
     const polite = a.connect({ hostname: "10.0.0.2", port: 81 });
     await p.wait(polite.opened);
     server = await p.wait(accepted);
@@ -249,7 +238,7 @@ describe("Web face", () => {
       const c = a.connect({ hostname: "10.0.0.2", port: 9000 });
       const { readable, localPort } = await p.wait(c.opened);
       const got = await p.wait(readAll(readable));
-      expect(got.sha).toBe(digest(new TextEncoder().encode(`hello ${i}`)));
+      expect(got.sha).toBe(sha([new TextEncoder().encode(`hello ${i}`)]));
       expect(seen).toContain(localPort);
       await p.wait(c.close());
     }
