@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 // The package entry loads the Web face, which adds stack.connect and stack.listen.
 import "../../src/index.js";
 import { StackPair } from "../fixtures/stack-pair.js";
-import { data, firstWebSocket, sha } from "../fixtures/stack-util.js";
+import { data, firstWebSocket, readChunks, sha } from "../fixtures/stack-util.js";
 
 vi.stubGlobal("Buffer", new Proxy(Buffer, { get: (target, key) => (key === "allocUnsafeSlow" ? undefined : Reflect.get(target, key)) }));
 afterAll(() => {
@@ -30,25 +30,16 @@ describe("Web face without Buffer.allocUnsafeSlow", () => {
       await w.close();
     })();
     await p.runUntil(() => server.connection.status().recvQueued >= 512 * 1024, "receive ring filled");
-    const reader = sInfo.readable.getReader();
-    const received = new Uint8Array(payload.length);
-    const buffers = new Set<ArrayBufferLike>();
-    let got = 0;
-    for (;;) {
-      const { done, value } = await p.wait(reader.read());
-      if (done) break;
+    const read = await readChunks(p, sInfo.readable.getReader(), payload.length, (value) => {
       expect(Object.getPrototypeOf(value)).toBe(Uint8Array.prototype);
       expect(value.length).toBeLessThanOrEqual(256 * 1024);
       expect(value.byteOffset).toBe(0);
       expect(value.buffer.byteLength).toBe(value.length);
-      buffers.add(value.buffer);
-      received.set(value, got);
-      got += value.length;
-    }
+    });
     await p.wait(writing);
-    expect(got).toBe(payload.length);
-    expect(sha([received])).toBe(sha([payload]));
-    expect(buffers.size).toBeGreaterThan(payload.length / (256 * 1024) - 1);
+    expect(read.bytes.length).toBe(payload.length);
+    expect(sha([read.bytes])).toBe(sha([payload]));
+    expect(read.buffers).toBeGreaterThan(payload.length / (256 * 1024) - 1);
     await p.wait(Promise.all([server.close(), client.close()]));
     p.a.close();
     p.b.close();
