@@ -17,12 +17,12 @@
 import { Duplex } from "node:stream";
 import { bindNet } from "../src/faces/node-net.js";
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
-import { SOURCE, WRITE, nextWrite, rawChurnRow } from "./lib/raw-engine.js";
+import { SOURCE, WRITE, rawChurnRow, writeBytes } from "./lib/raw-engine.js";
 import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
 import { churnRow, churnSamplingText, interleaved, median, sampleChurn, tableRow, type ChurnRow } from "./lib/sample.js";
 import { roundRatios, stackBulk, stackChurnRow, stacks, withCpuRate } from "./lib/face-rows.js";
 import { CHURN } from "./sockets.bench.js";
-import { coldSection, inFreshProcess } from "./lib/fresh-process.js";
+import { coldRuns, coldSection } from "./lib/fresh-process.js";
 
 const BULK_MIB = 128;
 const RUNS = 5;
@@ -55,18 +55,7 @@ export async function duplexBulk(bytes: number, link: "microtask" | "memory"): P
   const c = bindNet(a).connect({ host: "10.0.0.2", port: 80 });
   await new Promise<void>((r) => c.once("connect", r));
   const start = performance.now();
-  let sent = 0;
-  const pump = () => {
-    while (sent < bytes) {
-      const piece = nextWrite(sent, bytes);
-      sent += piece.length;
-      if (!c.write(piece)) {
-        c.once("drain", pump);
-        return;
-      }
-    }
-  };
-  pump();
+  writeBytes(c, bytes);
   const end = await done;
   a.close();
   b.close();
@@ -82,18 +71,7 @@ export async function duplexOnreadBulk(bytes: number, link: "microtask" | "memor
   let start = 0;
   const server = bindNet(b).createServer((s) => {
     start = performance.now();
-    let sent = 0;
-    const pump = () => {
-      while (sent < bytes) {
-        const piece = nextWrite(sent, bytes);
-        sent += piece.length;
-        if (!s.write(piece)) {
-          s.once("drain", pump);
-          return;
-        }
-      }
-    };
-    pump();
+    writeBytes(s, bytes);
   });
   await new Promise<void>((r) => server.listen(80, r));
   const buffer = Buffer.allocUnsafe(WRITE);
@@ -203,8 +181,7 @@ export async function duplexPairRow(): Promise<ChurnRow> {
 export default async () => {
   const bytes = BULK_MIB << 20;
   // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
-  const cold = { duplex: [] as number[], onread: [] as number[], node: [] as number[] };
-  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "duplex", "onread"] as const) cold[row].push(inFreshProcess(import.meta.url, "coldRow", row));
+  const cold = coldRuns(import.meta.url, ["node", "duplex", "onread"], COLD_RUNS);
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through the Duplex (and node:net) went at a third of the later rate or less.
   await rawEngineBulk(WARM_MIB << 20, "memory");

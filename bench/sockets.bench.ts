@@ -21,7 +21,7 @@
 // 1 KiB each way, both close; every row built once and kept warm, sampled in turn (CHURN, see
 // bench/lib/sample.ts). Also: what constructing a socket's two Web Streams costs on this runtime.
 // The Node Duplex rows live in bench/node-duplex.bench.ts, against the same baselines.
-import { coldSection, inFreshProcess } from "./lib/fresh-process.js";
+import { coldRuns, coldSection } from "./lib/fresh-process.js";
 import { bulkNodeNet, nodeNetChurnRow } from "./lib/node-net.js";
 import { WRITE, rawChurnRow } from "./lib/raw-engine.js";
 import { rawEngineBulk, rawEngineText } from "./lib/engine-baseline.js";
@@ -57,8 +57,7 @@ that time and leaves the garbage collector weak handles to trace.`;
 export default async () => {
   const bytes = BULK_MIB << 20;
   // Cold: each row's first transfer in a process of its own, as a user's first one runs; in turns.
-  const cold = { web: [] as number[], byob: [] as number[], node: [] as number[] };
-  for (let i = 0; i < COLD_RUNS; i++) for (const row of ["node", "web", "byob"] as const) cold[row].push(inFreshProcess(import.meta.url, "coldRow", row));
+  const cold = coldRuns(import.meta.url, ["node", "web", "byob"], COLD_RUNS);
   // Warm-up, then interleaved runs. V8 optimises these paths on background threads: on two shared
   // cores the first ~256 MiB through a face (and node:net) go at a fraction of the later rate.
   await rawEngineBulk(WARM_MIB << 20, "memory");

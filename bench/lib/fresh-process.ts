@@ -15,6 +15,16 @@ export function inFreshProcess(moduleUrl: string, exportName: string, row: strin
 }
 
 /**
+ * `runs` rounds of `coldRow(row)` of the module at `moduleUrl`, each row in a fresh process, the rows
+ * taking turns; each row's results in order.
+ */
+export function coldRuns<R extends string>(moduleUrl: string, rows: readonly R[], runs: number): Record<R, number[]> {
+  const out = Object.fromEntries(rows.map((row) => [row, [] as number[]])) as Record<R, number[]>;
+  for (let i = 0; i < runs; i++) for (const row of rows) out[row].push(inFreshProcess(moduleUrl, "coldRow", row));
+  return out;
+}
+
+/**
  * The cold section of a face bench: what the rows are, then each row's Gbit/s against Node net's cold
  * runs (`node`), as a ratio of medians and round by round.
  */

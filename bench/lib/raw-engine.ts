@@ -31,6 +31,25 @@ export function nextWrite(sent: number, bytes: number): Uint8Array {
   return SOURCE.subarray(at, at + Math.min(WRITE, bytes - sent, SOURCE.length - at));
 }
 
+/**
+ * Writes a bulk transfer of `bytes` (nextWrite's pieces) into a node:net-style writable, waiting for
+ * 'drain' whenever write() says so.
+ */
+export function writeBytes(w: { write(piece: Uint8Array): boolean; once(event: "drain", f: () => void): unknown }, bytes: number): void {
+  let sent = 0;
+  const pump = () => {
+    while (sent < bytes) {
+      const piece = nextWrite(sent, bytes);
+      sent += piece.length;
+      if (!w.write(piece)) {
+        w.once("drain", pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
 const RESOLVED = Promise.resolve();
 
 export function microtaskLinkPair(): [Link, Link] {
